@@ -1,0 +1,14 @@
+//! Exit codes (k6's where k6 has one).
+
+/// Everything went well.
+pub const OK: u8 = 0;
+/// A usage or configuration error, or a failure before the test ran.
+pub const ERROR: u8 = 255;
+/// A threshold failed (k6's `ThresholdsHaveFailed`).
+pub const THRESHOLDS_FAILED: u8 = 99;
+/// The run was aborted by a threshold with `abortOnFail` (k6 uses 99 too).
+pub const THRESHOLD_ABORT: u8 = 99;
+/// A required output failed.
+pub const OUTPUT_FAILED: u8 = 104;
+/// Interrupted by the user (k6's 105 for external aborts).
+pub const INTERRUPTED: u8 = 105;

@@ -1,0 +1,10 @@
+//! `loadrun`: the host. A thin binary over this library, so the command line can be tested with
+//! `Cli::parse_from`.
+
+pub mod cli;
+pub mod exit;
+pub mod logging;
+pub mod outputs;
+pub mod plugins;
+pub mod run;
+pub mod serve;

@@ -1,0 +1,17 @@
+//! The `loadrun` executable: parse the command line, hand over to the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = loadrun::cli::Cli::parse();
+    loadrun::logging::init(cli.verbosity());
+    match loadrun::cli::execute(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("loadrun: error: {err:#}");
+            ExitCode::from(loadrun::exit::ERROR)
+        }
+    }
+}

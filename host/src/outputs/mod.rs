@@ -1,0 +1,246 @@
+//! The output pipeline: a bounded queue and a worker thread per output instance.
+//!
+//! ```text
+//! collector ──▶ Fanout (cuts batches) ──▶ queue A ──▶ worker A ──▶ plugin A write()
+//!                                     └─▶ queue B ──▶ worker B ──▶ plugin B write()
+//! ```
+//!
+//! Use: [`OutputSet::build`] (resolve plugins, construct outputs: option errors surface here,
+//! before anything runs), [`OutputSet::start`], add [`OutputSet::consumer`] to the collector,
+//! poll [`OutputSet::abort_signal`] during the run, then [`OutputSet::stop`] with the outcome.
+
+pub mod bundled;
+mod fanout;
+mod host_api;
+mod queue;
+mod spec;
+mod stats;
+mod worker;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use abi_stable::sabi_trait::TD_Opaque;
+use abi_stable::std_types::{RResult, RString};
+use loadrun_metrics::{Registry, SampleConsumer};
+use loadrun_plugin_api::abi::{HostApi_TO, KeyValue, OutputBox, OutputInit, RunOutcome, TestMeta};
+
+pub use fanout::{BatchData, Fanout};
+pub use host_api::{AbortKind, AbortSignal};
+pub use spec::{HostOptions, OutputSpec, WhenFull, HOST_OPTION_NAMES};
+pub use stats::{Dropped, OutputReport, OutputsReport};
+use worker::WorkerShared;
+
+use crate::plugins::{PluginError, PluginSet};
+
+/// Samples per batch handed to outputs (a batch is also cut at every collector tick).
+pub const BATCH_SIZE: usize = 4096;
+
+/// The default time outputs get to drain and stop at the end of a run.
+pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("invalid output {spec:?}: {reason}")]
+    Spec { spec: String, reason: String },
+    #[error("output {output}: option {option}={value:?} is not valid: expected {expected}")]
+    HostOption {
+        output: String,
+        option: String,
+        value: String,
+        expected: String,
+    },
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+    #[error("could not create output {output} ({source_file}): {message}")]
+    Constructor {
+        output: String,
+        source_file: String,
+        message: String,
+    },
+    #[error("output {output} failed to start: {message}")]
+    Start { output: String, message: String },
+    #[error("could not start the worker thread of output {output}: {message}")]
+    Thread { output: String, message: String },
+}
+
+struct Instance {
+    shared: Arc<WorkerShared>,
+    output: Option<OutputBox>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Every output of one run.
+pub struct OutputSet {
+    instances: Vec<Instance>,
+    abort: Arc<AbortSignal>,
+    registry: Arc<Registry>,
+}
+
+impl OutputSet {
+    /// Resolves each `-o` spec to a plugin and constructs the output. `tables` holds the plan's
+    /// `[outputs.NAME]` tables.
+    pub fn build(
+        specs: &[OutputSpec],
+        plugins: &mut PluginSet,
+        tables: &BTreeMap<String, serde_json::Value>,
+        test: &TestMeta,
+        registry: Arc<Registry>,
+    ) -> Result<Self, OutputError> {
+        let abort = Arc::new(AbortSignal::default());
+        let env: Vec<KeyValue> = std::env::vars()
+            .map(|(k, v)| KeyValue::new(k, v))
+            .collect();
+        let mut instances: Vec<Instance> = Vec::new();
+        for spec in specs {
+            let plugin = plugins.resolve(&spec.name)?;
+            let (options, arg, table) =
+                HostOptions::extract(&spec.name, spec.arg.as_deref(), tables.get(&spec.name))?;
+            let init = OutputInit {
+                output_name: spec.name.as_str().into(),
+                arg: arg.map(RString::from).into(),
+                config_json: table.to_string().into(),
+                env: env.clone().into(),
+                test: test.clone(),
+                extra: "{}".into(),
+            };
+            let output = match (plugin.module.new_output())(init) {
+                RResult::ROk(o) => o,
+                RResult::RErr(e) => {
+                    return Err(OutputError::Constructor {
+                        output: spec.name.clone(),
+                        source_file: plugin.source.to_string(),
+                        message: e.to_string(),
+                    })
+                }
+            };
+            let same = instances
+                .iter()
+                .filter(|i| i.shared.name.split('#').next() == Some(spec.name.as_str()))
+                .count();
+            let name = if same == 0 {
+                spec.name.clone()
+            } else {
+                format!("{}#{}", spec.name, same + 1)
+            };
+            instances.push(Instance {
+                shared: Arc::new(WorkerShared::new(name, options, abort.clone())),
+                output: Some(output),
+                thread: None,
+            });
+        }
+        Ok(Self {
+            instances,
+            abort,
+            registry,
+        })
+    }
+
+    /// Calls every output's `start` (in order) and starts its worker. The first failure is
+    /// returned; outputs already started are stopped.
+    pub fn start(&mut self) -> Result<(), OutputError> {
+        for i in 0..self.instances.len() {
+            let inst = &mut self.instances[i];
+            let Some(mut output) = inst.output.take() else {
+                continue;
+            };
+            let host = HostApi_TO::from_value(
+                host_api::HostBridge {
+                    shared: inst.shared.clone(),
+                },
+                TD_Opaque,
+            );
+            if let RResult::RErr(e) = output.start(host) {
+                let name = inst.shared.name.clone();
+                self.stop_started(i);
+                return Err(OutputError::Start {
+                    output: name,
+                    message: e.to_string(),
+                });
+            }
+            let shared = inst.shared.clone();
+            let registry = self.registry.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("output-{}", inst.shared.name))
+                .spawn(move || worker::run(output, shared, registry))
+                .map_err(|e| OutputError::Thread {
+                    output: inst.shared.name.clone(),
+                    message: e.to_string(),
+                })?;
+            inst.thread = Some(thread);
+        }
+        Ok(())
+    }
+
+    fn stop_started(&mut self, upto: usize) {
+        let outcome = RunOutcome {
+            passed: false,
+            reason: loadrun_plugin_api::EndReason::Error,
+            thresholds: Default::default(),
+            duration_ms: 0,
+            extra: "{}".into(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        for inst in &self.instances[..upto] {
+            *inst.shared.stopping.lock() = Some((outcome.clone(), deadline));
+            inst.shared.queue.close();
+        }
+        for inst in &self.instances[..upto] {
+            inst.shared.wait_done(deadline);
+        }
+    }
+
+    /// The collector consumer that feeds every output.
+    pub fn consumer(&self) -> Box<dyn SampleConsumer> {
+        Box::new(Fanout::new(
+            self.instances.iter().map(|i| i.shared.clone()).collect(),
+            BATCH_SIZE,
+        ))
+    }
+
+    /// Set when a required output failed or an output asked to stop the test.
+    pub fn abort_signal(&self) -> Arc<AbortSignal> {
+        self.abort.clone()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.instances.is_empty()
+    }
+
+    /// Drains every queue into its plugin until `timeout`, then calls `stop` with the outcome.
+    /// Call after the collector has finished. An output that does not stop in time is abandoned
+    /// (its thread is left behind and its unwritten samples counted as dropped at shutdown).
+    pub fn stop(mut self, outcome: &RunOutcome, timeout: Duration) -> OutputsReport {
+        let deadline = Instant::now() + timeout;
+        for inst in &self.instances {
+            *inst.shared.stopping.lock() = Some((outcome.clone(), deadline));
+            inst.shared.queue.close();
+        }
+        // The plugin's own stop gets the time left; allow it a moment past the deadline to
+        // return before declaring it stuck.
+        let grace = deadline + Duration::from_millis(500);
+        let mut reports = Vec::new();
+        for inst in &mut self.instances {
+            let finished = inst.thread.is_none() || inst.shared.wait_done(grace);
+            let state = if finished {
+                if let Some(t) = inst.thread.take() {
+                    let _ = t.join();
+                }
+                *inst.shared.state.lock()
+            } else {
+                tracing::error!(
+                    "output {} did not stop within {:.1}s; abandoning it",
+                    inst.shared.name,
+                    timeout.as_secs_f64()
+                );
+                inst.shared
+                    .stats
+                    .note_error(&format!("did not stop within {:.1}s", timeout.as_secs_f64()));
+                "stop_timeout"
+            };
+            reports.push(inst.shared.stats.report(&inst.shared.name, state));
+        }
+        OutputsReport { outputs: reports }
+    }
+}

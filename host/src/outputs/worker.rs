@@ -1,0 +1,273 @@
+//! One thread per output instance: takes batches off its queue and calls the plugin, with
+//! retries, quarantine and the stop deadline.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use abi_stable::std_types::{RResult, RSlice};
+use loadrun_metrics::Registry;
+use loadrun_plugin_api::abi::{Batch, OutputBox, RunOutcome, WriteStatus};
+use parking_lot::{Condvar, Mutex};
+use rand::Rng;
+
+use super::fanout::BatchData;
+use super::host_api::{AbortKind, AbortSignal};
+use super::queue::{OutputQueue, Popped};
+use super::spec::HostOptions;
+use super::stats::OutputStats;
+
+/// What the worker and the rest of the host share.
+pub struct WorkerShared {
+    pub name: String,
+    pub queue: OutputQueue,
+    pub stats: OutputStats,
+    pub options: HostOptions,
+    pub abort: Arc<AbortSignal>,
+    /// Set by `stop`: the outcome for the plugin, and when draining must end.
+    pub stopping: Mutex<Option<(RunOutcome, Instant)>>,
+    /// `ok`, `quarantined`, `stop_failed`; `stop_timeout` is decided by the waiter.
+    pub state: Mutex<&'static str>,
+    done: Mutex<bool>,
+    done_cv: Condvar,
+    warned_full: Mutex<Option<Instant>>,
+}
+
+impl WorkerShared {
+    pub fn new(name: String, options: HostOptions, abort: Arc<AbortSignal>) -> Self {
+        Self {
+            name,
+            queue: OutputQueue::new(options.queue_size, options.when_full),
+            stats: OutputStats::default(),
+            options,
+            abort,
+            stopping: Mutex::new(None),
+            state: Mutex::new("ok"),
+            done: Mutex::new(false),
+            done_cv: Condvar::new(),
+            warned_full: Mutex::new(None),
+        }
+    }
+
+    /// Warns about dropped batches at most every 10 s, not once per batch.
+    pub fn warn_queue_full(&self) {
+        let mut last = self.warned_full.lock();
+        if last.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+            *last = Some(Instant::now());
+            tracing::warn!(
+                "output {} is falling behind: its queue is full ({} samples), dropping the oldest batches (counted in the summary)",
+                self.name,
+                self.options.queue_size
+            );
+        }
+    }
+
+    fn drain_deadline(&self) -> Option<Instant> {
+        self.stopping.lock().as_ref().map(|(_, d)| *d)
+    }
+
+    fn mark_done(&self) {
+        *self.done.lock() = true;
+        self.done_cv.notify_all();
+    }
+
+    /// Waits until the worker has called `stop` on the plugin, or `until`. True if it finished.
+    pub fn wait_done(&self, until: Instant) -> bool {
+        let mut done = self.done.lock();
+        while !*done {
+            if self.done_cv.wait_until(&mut done, until).timed_out() {
+                return *done;
+            }
+        }
+        true
+    }
+}
+
+/// The worker thread's body.
+pub fn run(mut output: OutputBox, shared: Arc<WorkerShared>, registry: Arc<Registry>) {
+    let mut w = Worker {
+        shared: &shared,
+        registry: &registry,
+        sent_metrics: 0,
+        sent_series: 0,
+        quarantined: false,
+        retry_reason: None,
+    };
+    loop {
+        match shared.queue.pop(shared.drain_deadline()) {
+            Popped::Batch(b) => w.deliver(&mut output, &b),
+            Popped::Closed => break,
+            Popped::TimedOut => {
+                if shared.drain_deadline().is_some_and(|d| Instant::now() >= d) {
+                    let left = shared.queue.discard_all();
+                    shared.stats.dropped_shutdown.fetch_add(left, Relaxed);
+                    break;
+                }
+            }
+        }
+    }
+    if !w.quarantined {
+        let (outcome, deadline) = match shared.stopping.lock().clone() {
+            Some(s) => s,
+            None => (default_outcome(), Instant::now() + Duration::from_secs(5)),
+        };
+        if let RResult::RErr(e) = output.flush(remaining_ms(deadline)) {
+            tracing::error!("output {}: flush at stop failed: {e}", shared.name);
+            shared.stats.note_error(&format!("flush at stop: {e}"));
+        }
+        if let RResult::RErr(e) = output.stop(&outcome, remaining_ms(deadline)) {
+            tracing::error!("output {}: stop failed: {e}", shared.name);
+            shared.stats.note_error(&format!("stop: {e}"));
+            *shared.state.lock() = "stop_failed";
+        }
+    }
+    drop(output);
+    shared.mark_done();
+}
+
+fn remaining_ms(deadline: Instant) -> u64 {
+    deadline.saturating_duration_since(Instant::now()).as_millis() as u64
+}
+
+fn default_outcome() -> RunOutcome {
+    RunOutcome {
+        passed: true,
+        reason: loadrun_plugin_api::EndReason::Completed,
+        thresholds: Default::default(),
+        duration_ms: 0,
+        extra: "{}".into(),
+    }
+}
+
+struct Worker<'a> {
+    shared: &'a WorkerShared,
+    registry: &'a Registry,
+    sent_metrics: u32,
+    sent_series: u32,
+    quarantined: bool,
+    /// The reason of the retry streak under way, logged once.
+    retry_reason: Option<String>,
+}
+
+impl Worker<'_> {
+    fn deliver(&mut self, output: &mut OutputBox, batch: &BatchData) {
+        let n = batch.samples.len() as u64;
+        let stats = &self.shared.stats;
+        if self.quarantined {
+            stats.dropped_fatal.fetch_add(n, Relaxed);
+            return;
+        }
+        let defs = self.registry.snapshot_range(
+            self.sent_metrics..batch.metrics_end,
+            self.sent_series..batch.series_end,
+        );
+        let opts = &self.shared.options;
+        let first_try = Instant::now();
+        let mut delay = opts.retry_initial;
+        loop {
+            let started = Instant::now();
+            let status = output.write(Batch {
+                metrics: RSlice::from_slice(&defs.metrics),
+                series: RSlice::from_slice(&defs.series),
+                samples: RSlice::from_slice(&batch.samples),
+            });
+            if n > 0 {
+                stats.record_latency(started.elapsed());
+            }
+            match status {
+                WriteStatus::Ok => {
+                    stats.written.fetch_add(n, Relaxed);
+                    if n > 0 {
+                        stats.batches.fetch_add(1, Relaxed);
+                    }
+                    self.sent_metrics = self.sent_metrics.max(batch.metrics_end);
+                    self.sent_series = self.sent_series.max(batch.series_end);
+                    if let Some(reason) = self.retry_reason.take() {
+                        tracing::info!("output {}: recovered (after: {reason})", self.shared.name);
+                    }
+                    return;
+                }
+                WriteStatus::Retry { after_ms, reason } => {
+                    if n == 0 {
+                        // Nothing to lose: an empty tick batch is not worth retrying.
+                        return;
+                    }
+                    stats.retries.fetch_add(1, Relaxed);
+                    let reason = reason.to_string();
+                    if self.retry_reason.as_deref() != Some(reason.as_str()) {
+                        tracing::warn!("output {}: {reason}; retrying", self.shared.name);
+                        stats.note_error(&reason);
+                        self.retry_reason = Some(reason.clone());
+                    }
+                    let wait = match after_ms.into_option() {
+                        Some(ms) => Duration::from_millis(ms),
+                        None => jitter(delay),
+                    };
+                    delay = (delay * 2).min(opts.retry_max_delay);
+                    if first_try.elapsed() + wait > opts.retry_max_elapsed {
+                        stats.dropped_retries_exhausted.fetch_add(n, Relaxed);
+                        tracing::error!(
+                            "output {}: dropped {n} samples after retrying for {:.1}s: {reason}",
+                            self.shared.name,
+                            first_try.elapsed().as_secs_f64()
+                        );
+                        return;
+                    }
+                    if !self.sleep_unless_stopping(wait) {
+                        stats.dropped_shutdown.fetch_add(n, Relaxed);
+                        return;
+                    }
+                }
+                WriteStatus::Fatal(e) => {
+                    stats.dropped_fatal.fetch_add(n, Relaxed);
+                    self.quarantine(&e.to_string());
+                    return;
+                }
+            }
+        }
+    }
+
+    fn quarantine(&mut self, why: &str) {
+        self.quarantined = true;
+        *self.shared.state.lock() = "quarantined";
+        self.shared.stats.note_error(why);
+        let name = &self.shared.name;
+        if self.shared.options.required {
+            tracing::error!("output {name} failed: {why}; it is required, so the test stops");
+            self.shared.abort.set(
+                AbortKind::RequiredOutputFailed,
+                format!("required output {name} failed: {why}"),
+            );
+        } else {
+            tracing::error!(
+                "output {name} failed and is disabled for the rest of the run: {why} (its samples are counted as dropped)"
+            );
+        }
+    }
+
+    /// Sleeps `wait`, in slices, unless draining must end first; false if it must.
+    fn sleep_unless_stopping(&self, wait: Duration) -> bool {
+        let until = Instant::now() + wait;
+        loop {
+            let now = Instant::now();
+            if let Some(d) = self.shared.drain_deadline() {
+                if until > d {
+                    return false;
+                }
+            }
+            if now >= until {
+                return true;
+            }
+            std::thread::sleep((until - now).min(Duration::from_millis(50)));
+        }
+    }
+}
+
+/// Full jitter between half and all of `d`, so many outputs do not retry in lockstep.
+fn jitter(d: Duration) -> Duration {
+    let ms = d.as_millis() as u64;
+    if ms < 2 {
+        return d;
+    }
+    Duration::from_millis(rand::thread_rng().gen_range(ms / 2..=ms))
+}

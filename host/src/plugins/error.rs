@@ -1,0 +1,48 @@
+//! Plugin loading errors: one line each, naming the file and the reason.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    #[error("plugin file {path} does not exist")]
+    Missing { path: PathBuf },
+    #[error("{path}: not a shared library ({reason})")]
+    NotSharedObject { path: PathBuf, reason: String },
+    #[error("{path}: not a loadrun plugin (it has no loadrun root module; is it an output plugin built with loadrun-plugin-api?)")]
+    NotAPlugin { path: PathBuf },
+    #[error("{path}: built against loadrun-plugin-api {plugin_api}, which this loadrun (plugin API {host_api}) cannot load; rebuild the plugin against loadrun-plugin-api {host_major}.x")]
+    IncompatibleApi {
+        path: PathBuf,
+        plugin_api: String,
+        host_api: String,
+        host_major: String,
+    },
+    #[error("{path}: its ABI does not match this loadrun's ({reason}); rebuild it against loadrun-plugin-api {host_api}")]
+    AbiMismatch {
+        path: PathBuf,
+        reason: String,
+        host_api: String,
+    },
+    #[error("{path}: could not be loaded: {reason}")]
+    Other { path: PathBuf, reason: String },
+    #[error("output {output:?} is provided by two plugins: {first} and {second}", second = second.display())]
+    DuplicateOutput {
+        output: String,
+        first: String,
+        second: PathBuf,
+    },
+    #[error("{path} does not provide output {output:?} (it provides: {})", provides.join(", "))]
+    NotProvided {
+        path: PathBuf,
+        output: String,
+        provides: Vec<String>,
+    },
+    #[error("no plugin provides output {output:?}; available outputs: {}; searched: {} (add --plugin FILE, or put libout_NAME.so on LOADRUN_PLUGIN_PATH)",
+        available.join(", "),
+        searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":"))]
+    UnknownOutput {
+        output: String,
+        available: Vec<String>,
+        searched: Vec<PathBuf>,
+    },
+}

@@ -1,0 +1,94 @@
+//! Loading one shared object as a plugin.
+
+use std::path::Path;
+
+use abi_stable::library::{lib_header_from_path, LibraryError};
+use loadrun_plugin_api::abi::PluginModuleRef;
+use loadrun_plugin_api::API_VERSION;
+
+use super::{LoadedPlugin, PluginError, PluginSource};
+
+/// Loads `path` and checks that it is a compatible loadrun plugin. Never panics: every failure
+/// becomes a one-line [`PluginError`].
+pub fn load_library(path: &Path) -> Result<LoadedPlugin, PluginError> {
+    if !path.exists() {
+        return Err(PluginError::Missing {
+            path: path.to_path_buf(),
+        });
+    }
+    let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let module = lib_header_from_path(&path)
+        .and_then(|header| header.init_root_module::<PluginModuleRef>())
+        .map_err(|e| map_error(&path, e))?;
+    Ok(LoadedPlugin::from_module(PluginSource::File(path), module))
+}
+
+fn map_error(path: &Path, err: LibraryError) -> PluginError {
+    let path = path.to_path_buf();
+    match err {
+        LibraryError::OpenError { err, .. } => {
+            let reason = one_line(&err.to_string());
+            let reason = reason
+                .rsplit(": ")
+                .next()
+                .map(str::to_string)
+                .unwrap_or(reason);
+            PluginError::NotSharedObject { path, reason }
+        }
+        LibraryError::GetSymbolError { .. } => PluginError::NotAPlugin { path },
+        LibraryError::IncompatibleVersionNumber { actual_version, .. } => {
+            PluginError::IncompatibleApi {
+                path,
+                plugin_api: actual_version.to_string(),
+                host_api: API_VERSION.to_string(),
+                host_major: host_major(),
+            }
+        }
+        LibraryError::ParseVersionError(e) => PluginError::IncompatibleApi {
+            path,
+            plugin_api: one_line(&e.to_string()),
+            host_api: API_VERSION.to_string(),
+            host_major: host_major(),
+        },
+        LibraryError::AbiInstability(e) => PluginError::AbiMismatch {
+            path,
+            reason: first_meaningful_line(&e.to_string()),
+            host_api: API_VERSION.to_string(),
+        },
+        LibraryError::InvalidAbiHeader(_) | LibraryError::InvalidCAbi { .. } => {
+            PluginError::AbiMismatch {
+                path,
+                reason: "built with an incompatible abi_stable or Rust C ABI".into(),
+                host_api: API_VERSION.to_string(),
+            }
+        }
+        LibraryError::Many(errors) => match errors.into_iter().next() {
+            Some(first) => map_error(&path, first),
+            None => PluginError::Other {
+                path,
+                reason: "unknown error".into(),
+            },
+        },
+        other => PluginError::Other {
+            path,
+            reason: first_meaningful_line(&other.to_string()),
+        },
+    }
+}
+
+fn host_major() -> String {
+    API_VERSION.split('.').next().unwrap_or("1").to_string()
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn first_meaningful_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map(one_line)
+        .unwrap_or_else(|| "unknown".into())
+}
+

@@ -1,0 +1,202 @@
+//! The collector thread and the buffers that feed it.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender};
+
+use crate::registry::Registry;
+use crate::Sample;
+
+/// Something that sees every sample of the run, on the collector thread.
+pub trait SampleConsumer: Send {
+    /// A chunk of samples, in arrival order per producer.
+    fn consume(&mut self, registry: &Registry, samples: &[Sample]);
+    /// Called about every tick interval, and once more before `finish`.
+    fn tick(&mut self, registry: &Registry) {
+        let _ = registry;
+    }
+    /// No more samples will come.
+    fn finish(&mut self, registry: &Registry) {
+        let _ = registry;
+    }
+}
+
+enum Message {
+    Samples(Vec<Sample>),
+    Flush(Sender<()>),
+    Shutdown,
+}
+
+/// A clonable handle to send samples to the collector.
+#[derive(Clone)]
+pub struct SampleSink {
+    tx: Sender<Message>,
+}
+
+impl SampleSink {
+    /// Sends a chunk. Blocks only if the collector is more than its channel capacity behind.
+    pub fn send(&self, samples: Vec<Sample>) {
+        if !samples.is_empty() {
+            // A closed channel means the run is over; late samples have nowhere to go.
+            let _ = self.tx.send(Message::Samples(samples));
+        }
+    }
+
+    /// A VU-local buffer flushing to this sink every `capacity` samples.
+    pub fn buffer(&self, capacity: usize) -> LocalBuffer {
+        LocalBuffer {
+            buf: Vec::with_capacity(capacity),
+            capacity,
+            sink: self.clone(),
+            since: Instant::now(),
+        }
+    }
+
+    /// Waits until every chunk sent before this call has been consumed.
+    pub fn barrier(&self) {
+        let (tx, rx) = bounded(1);
+        if self.tx.send(Message::Flush(tx)).is_ok() {
+            let _ = rx.recv();
+        }
+    }
+}
+
+/// A buffer owned by one producer (a VU, the engine's gauge ticker): pushing is a `Vec::push`.
+pub struct LocalBuffer {
+    buf: Vec<Sample>,
+    capacity: usize,
+    sink: SampleSink,
+    since: Instant,
+}
+
+impl LocalBuffer {
+    #[inline]
+    pub fn push(&mut self, sample: Sample) {
+        if self.buf.is_empty() {
+            self.since = Instant::now();
+        }
+        self.buf.push(sample);
+        if self.buf.len() >= self.capacity {
+            self.flush();
+        }
+    }
+
+    /// Sends what is buffered.
+    pub fn flush(&mut self) {
+        if !self.buf.is_empty() {
+            let full = std::mem::replace(&mut self.buf, Vec::with_capacity(self.capacity));
+            self.sink.send(full);
+        }
+    }
+
+    /// Sends what is buffered if the oldest sample waited longer than `age`.
+    pub fn flush_if_older(&mut self, age: Duration) {
+        if !self.buf.is_empty() && self.since.elapsed() >= age {
+            self.flush();
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+}
+
+impl Drop for LocalBuffer {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// Starts the collector thread.
+pub struct Collector;
+
+/// Owns the collector thread; [`CollectorHandle::finish`] ends it and returns the consumers.
+pub struct CollectorHandle {
+    sink: SampleSink,
+    thread: Option<JoinHandle<Vec<Box<dyn SampleConsumer>>>>,
+}
+
+impl Collector {
+    /// Spawns the collector with its consumers; `tick` paces [`SampleConsumer::tick`].
+    pub fn spawn(
+        registry: Arc<Registry>,
+        consumers: Vec<Box<dyn SampleConsumer>>,
+        tick: Duration,
+    ) -> std::io::Result<CollectorHandle> {
+        // Bounded so a collector that falls far behind pushes back on producers instead of
+        // growing without limit.
+        let (tx, rx) = bounded(4096);
+        let thread = std::thread::Builder::new()
+            .name("collector".into())
+            .spawn(move || run(registry, consumers, rx, tick))?;
+        Ok(CollectorHandle {
+            sink: SampleSink { tx },
+            thread: Some(thread),
+        })
+    }
+}
+
+impl CollectorHandle {
+    pub fn sink(&self) -> SampleSink {
+        self.sink.clone()
+    }
+
+    /// Consumes everything sent so far, calls `finish` on each consumer and returns them.
+    pub fn finish(mut self) -> Vec<Box<dyn SampleConsumer>> {
+        let _ = self.sink.tx.send(Message::Shutdown);
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(consumers)) => consumers,
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn run(
+    registry: Arc<Registry>,
+    mut consumers: Vec<Box<dyn SampleConsumer>>,
+    rx: Receiver<Message>,
+    tick: Duration,
+) -> Vec<Box<dyn SampleConsumer>> {
+    let mut next_tick = Instant::now() + tick;
+    loop {
+        let wait = next_tick.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(wait) {
+            Ok(Message::Samples(samples)) => {
+                for c in consumers.iter_mut() {
+                    c.consume(&registry, &samples);
+                }
+            }
+            Ok(Message::Flush(done)) => {
+                for c in consumers.iter_mut() {
+                    c.tick(&registry);
+                }
+                let _ = done.send(());
+            }
+            Ok(Message::Shutdown) | Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        if Instant::now() >= next_tick {
+            for c in consumers.iter_mut() {
+                c.tick(&registry);
+            }
+            next_tick = Instant::now() + tick;
+        }
+    }
+    // Samples sent by producers that raced the shutdown message.
+    while let Ok(Message::Samples(samples)) = rx.try_recv() {
+        for c in consumers.iter_mut() {
+            c.consume(&registry, &samples);
+        }
+    }
+    for c in consumers.iter_mut() {
+        c.tick(&registry);
+        c.finish(&registry);
+    }
+    consumers
+}

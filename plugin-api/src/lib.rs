@@ -1,0 +1,39 @@
+//! # loadrun-plugin-api
+//!
+//! The stable ABI between the `loadrun` host and its output plugins, and the SDK to write one.
+//!
+//! A plugin is a `cdylib` that depends on this crate alone. It implements [`sdk::Plugin`] (what it
+//! provides) and [`sdk::Output`] (one running output), and exports itself with
+//! [`export_plugin!`]. The host loads it at run time with `loadrun --plugin ./libout_NAME.so -o NAME`.
+//!
+//! See the crate README for a complete example and the ABI contract (threads, lifetimes,
+//! errors, panics, shutdown, versioning).
+
+pub mod abi;
+pub mod catalog;
+pub mod options;
+pub mod sdk;
+
+pub use abi::{
+    Batch, EndReason, KeyValue, LogLevel, MetricDef, MetricType, OptionDoc, OutputDescriptor,
+    OutputInit, PluginError, PluginInfo, RunOutcome, Sample, SeriesDef, SubmetricDef, TestMeta,
+    ThresholdDef, ThresholdVerdict, ValueKind, WriteStatus, API_VERSION,
+};
+pub use catalog::{Catalog, MetricInfo, SeriesInfo};
+pub use options::Options;
+pub use sdk::{Host, Output, Plugin};
+
+/// Re-exports for the [`export_plugin!`] macro; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use abi_stable;
+}
+
+/// Re-exported so authors can build ABI values (`RString`, `RVec`, `ROption`) without naming
+/// `abi_stable` in their own manifest.
+pub mod types {
+    pub use abi_stable::std_types::{RNone, ROption, RSlice, RSome, RString, RVec};
+}
+
+#[cfg(feature = "testkit")]
+pub mod testkit;

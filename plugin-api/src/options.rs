@@ -1,0 +1,284 @@
+//! Option resolution shared by every output, so all of them behave alike.
+//!
+//! Precedence, lowest to highest: the plugin's defaults, the plan's `[outputs.NAME]` table,
+//! environment variables (k6's names included), the `-o NAME=ARG` argument.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::abi::{OutputInit, PluginError};
+
+/// The layered options of one output instance.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    output: String,
+    arg_pairs: BTreeMap<String, String>,
+    positional: Option<String>,
+    config: BTreeMap<String, String>,
+    env: BTreeMap<String, String>,
+}
+
+impl Options {
+    /// Reads the plan table, the environment and the `-o` argument.
+    ///
+    /// The argument is split into `key=value` pairs when every comma-separated piece has an `=`;
+    /// otherwise the whole of it is the positional value (a file name or a URL, see
+    /// [`Options::positional`]).
+    pub fn from_init(init: &OutputInit) -> Result<Self, PluginError> {
+        let output = init.output_name.to_string();
+        let config = parse_config(&output, init.config_json.as_str())?;
+        let env = init
+            .env
+            .iter()
+            .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+            .collect();
+        let mut options = Options {
+            output,
+            config,
+            env,
+            ..Default::default()
+        };
+        if let Some(arg) = init.arg.as_ref().into_option() {
+            let arg = arg.as_str();
+            match split_pairs(arg) {
+                Some(pairs) => options.arg_pairs = pairs,
+                None => options.positional = Some(arg.to_string()),
+            }
+        }
+        Ok(options)
+    }
+
+    /// The `-o` argument when it is not `key=value` pairs: a file name or a URL.
+    pub fn positional(&self) -> Option<&str> {
+        self.positional.as_deref()
+    }
+
+    /// Adds pairs that come with the positional argument (e.g. a URL's query), at the `-o`
+    /// argument's precedence.
+    pub fn add_arg_pair(&mut self, key: &str, value: &str) {
+        self.arg_pairs.insert(key.to_string(), value.to_string());
+    }
+
+    /// The name of the output these options are for.
+    pub fn output(&self) -> &str {
+        &self.output
+    }
+
+    /// The highest-precedence value of option `name`, also looked up under `env_names`.
+    pub fn get(&self, name: &str, env_names: &[&str]) -> Option<String> {
+        if let Some(v) = self.arg_pairs.get(name) {
+            return Some(v.clone());
+        }
+        for e in env_names {
+            if let Some(v) = self.env.get(*e) {
+                return Some(v.clone());
+            }
+        }
+        self.config.get(name).cloned()
+    }
+
+    /// Like [`Options::get`], with a default.
+    pub fn get_or(&self, name: &str, env_names: &[&str], default: &str) -> String {
+        self.get(name, env_names)
+            .unwrap_or_else(|| default.to_string())
+    }
+
+    pub fn get_bool(&self, name: &str, env_names: &[&str], default: bool) -> Result<bool, PluginError> {
+        match self.get(name, env_names) {
+            None => Ok(default),
+            Some(v) => parse_bool(&v).ok_or_else(|| self.invalid(name, &v, "true or false")),
+        }
+    }
+
+    pub fn get_u64(&self, name: &str, env_names: &[&str], default: u64) -> Result<u64, PluginError> {
+        match self.get(name, env_names) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| self.invalid(name, &v, "a whole number")),
+        }
+    }
+
+    pub fn get_f64(&self, name: &str, env_names: &[&str], default: f64) -> Result<f64, PluginError> {
+        match self.get(name, env_names) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| self.invalid(name, &v, "a number")),
+        }
+    }
+
+    pub fn get_duration(
+        &self,
+        name: &str,
+        env_names: &[&str],
+        default: Duration,
+    ) -> Result<Duration, PluginError> {
+        match self.get(name, env_names) {
+            None => Ok(default),
+            Some(v) => parse_duration(&v)
+                .ok_or_else(|| self.invalid(name, &v, "a duration such as 1s, 500ms or 1m30s")),
+        }
+    }
+
+    /// A comma-separated list (a JSON array in the plan works too).
+    pub fn get_list(&self, name: &str, env_names: &[&str]) -> Option<Vec<String>> {
+        self.get(name, env_names).map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+    }
+
+    /// Fails on a key in the `-o` argument or the plan table that is not in `known`.
+    pub fn reject_unknown(&self, known: &[&str]) -> Result<(), PluginError> {
+        for (key, place) in self
+            .arg_pairs
+            .keys()
+            .map(|k| (k, "-o argument"))
+            .chain(self.config.keys().map(|k| (k, "plan table")))
+        {
+            if !known.contains(&key.as_str()) {
+                return Err(PluginError::new(format!(
+                    "{}: unknown option {key:?} in the {place}; known options: {}",
+                    self.output,
+                    known.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// An error naming the option, the bad value and what was expected.
+    pub fn invalid(&self, name: &str, value: &str, expected: &str) -> PluginError {
+        PluginError::new(format!(
+            "{}: option {name}={value:?} is not valid: expected {expected}",
+            self.output
+        ))
+    }
+}
+
+fn parse_config(output: &str, json: &str) -> Result<BTreeMap<String, String>, PluginError> {
+    let json = json.trim();
+    if json.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| PluginError::new(format!("{output}: the plan table is not valid JSON: {e}")))?;
+    let serde_json::Value::Object(map) = value else {
+        return Err(PluginError::new(format!(
+            "{output}: the plan table must be a table of options"
+        )));
+    };
+    let mut out = BTreeMap::new();
+    for (k, v) in map {
+        let text = match v {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Array(items) => items
+                .iter()
+                .map(|i| match i {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            serde_json::Value::Null => continue,
+            other => other.to_string(),
+        };
+        out.insert(k, text);
+    }
+    Ok(out)
+}
+
+/// Splits `a=1,b=2` into pairs; `None` if any piece lacks an `=` (then the argument is positional).
+pub fn split_pairs(arg: &str) -> Option<BTreeMap<String, String>> {
+    if arg.is_empty() {
+        return Some(BTreeMap::new());
+    }
+    let mut out = BTreeMap::new();
+    for piece in arg.split(',') {
+        let (k, v) = piece.split_once('=')?;
+        let k = k.trim();
+        if k.is_empty() || k.contains(['/', ':', '?']) {
+            return None;
+        }
+        out.insert(k.to_string(), v.to_string());
+    }
+    Some(out)
+}
+
+pub fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// Parses k6-style durations: `1s`, `500ms`, `1m30s`, `2h`, `100us`, `1.5s`; a bare number is
+/// milliseconds (as k6 reads bare numbers).
+pub fn parse_duration(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if v.is_empty() {
+        return None;
+    }
+    if let Ok(ms) = v.parse::<f64>() {
+        return (ms >= 0.0 && ms.is_finite()).then(|| Duration::from_secs_f64(ms / 1000.0));
+    }
+    let mut total = 0f64;
+    let mut rest = v;
+    while !rest.is_empty() {
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if num_end == 0 {
+            return None;
+        }
+        let number: f64 = rest[..num_end].parse().ok()?;
+        rest = &rest[num_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_end] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "d" => 86400.0,
+            _ => return None,
+        };
+        total += number * scale;
+        rest = &rest[unit_end..];
+    }
+    Some(Duration::from_secs_f64(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1s"), Some(Duration::from_secs(1)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("250"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1x"), None);
+        assert_eq!(parse_duration(""), None);
+    }
+
+    #[test]
+    fn pairs_or_positional() {
+        assert!(split_pairs("out.csv").is_none());
+        assert!(split_pairs("http://h:1/db?x=1").is_none());
+        let p = split_pairs("fileName=x.csv,timeFormat=unix").unwrap_or_default();
+        assert_eq!(p.get("timeFormat").map(String::as_str), Some("unix"));
+    }
+}

@@ -1,0 +1,288 @@
+//! The author SDK: implement [`Plugin`] and [`Output`] as plain Rust, then call
+//! [`export_plugin!`](crate::export_plugin).
+//!
+//! Every call that crosses the boundary goes through [`OutputAdapter`], which catches panics: a
+//! panic becomes an error (or [`WriteStatus::Fatal`]) the host reports, never an abort. After a
+//! panic the instance is considered poisoned and refuses further calls.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use abi_stable::{
+    sabi_trait::TD_Opaque,
+    std_types::{RBox, RResult, RString},
+};
+
+use crate::abi::{
+    Batch, HostBox, LogLevel, OutputBox, OutputDescriptor, OutputFfi, OutputFfi_TO, OutputInit,
+    PluginError, PluginInfo, RunOutcome, WriteStatus, API_VERSION,
+};
+
+/// The host's services, as a cheap-to-clone handle a plugin may keep and use from any thread.
+#[derive(Clone)]
+pub struct Host {
+    inner: Arc<HostBox>,
+}
+
+impl Host {
+    pub fn new(inner: HostBox) -> Self {
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    pub fn log(&self, level: LogLevel, message: impl Into<String>) {
+        self.inner.log(level, RString::from(message.into()));
+    }
+
+    pub fn error(&self, message: impl Into<String>) {
+        self.log(LogLevel::Error, message);
+    }
+
+    pub fn warn(&self, message: impl Into<String>) {
+        self.log(LogLevel::Warn, message);
+    }
+
+    pub fn info(&self, message: impl Into<String>) {
+        self.log(LogLevel::Info, message);
+    }
+
+    pub fn debug(&self, message: impl Into<String>) {
+        self.log(LogLevel::Debug, message);
+    }
+
+    /// Adds to a counter of the plugin's own, reported with the output's self-metrics.
+    pub fn add_counter(&self, name: &str, delta: u64) {
+        self.inner.add_counter(RString::from(name), delta);
+    }
+
+    /// Asks the host to stop the test; `false` if the user did not allow it for this output.
+    pub fn request_abort(&self, reason: impl Into<String>) -> bool {
+        self.inner.request_abort(RString::from(reason.into()))
+    }
+}
+
+/// One output instance, written as plain Rust. The host calls it from one thread at a time.
+pub trait Output: Send + 'static {
+    /// Called once before the first `write`. Connect, create tables, spawn threads here.
+    fn start(&mut self, host: Host) -> Result<(), PluginError> {
+        let _ = host;
+        Ok(())
+    }
+
+    /// Takes a batch. The batch is borrowed: copy what must outlive the call.
+    fn write(&mut self, batch: Batch<'_>) -> WriteStatus;
+
+    /// Writes out what is buffered, within `timeout`.
+    fn flush(&mut self, timeout: Duration) -> Result<(), PluginError> {
+        let _ = timeout;
+        Ok(())
+    }
+
+    /// The last call: write out everything held, within `timeout`, and release resources.
+    fn stop(&mut self, outcome: &RunOutcome, timeout: Duration) -> Result<(), PluginError>;
+}
+
+/// A plugin library: its identity, the outputs it provides and how to build them.
+pub trait Plugin {
+    /// The plugin's name, e.g. `out_influxdb`.
+    const NAME: &'static str;
+    /// The plugin's own version.
+    const VERSION: &'static str;
+
+    fn outputs() -> Vec<OutputDescriptor>;
+
+    /// Builds an output. Validate every option here: an error stops the run before it starts.
+    fn new_output(init: OutputInit) -> Result<Box<dyn Output>, PluginError>;
+}
+
+/// Wraps an SDK [`Output`] into the ABI's [`OutputFfi`], containing panics.
+pub struct OutputAdapter {
+    inner: Box<dyn Output>,
+    poisoned: Option<String>,
+}
+
+impl OutputAdapter {
+    pub fn new(inner: Box<dyn Output>) -> Self {
+        Self {
+            inner,
+            poisoned: None,
+        }
+    }
+
+    /// The adapter as the host-facing trait object.
+    pub fn into_ffi(inner: Box<dyn Output>) -> OutputBox {
+        OutputFfi_TO::from_value(Self::new(inner), TD_Opaque)
+    }
+
+    fn guarded<T>(
+        &mut self,
+        what: &str,
+        call: impl FnOnce(&mut dyn Output) -> Result<T, PluginError>,
+    ) -> Result<T, PluginError> {
+        if let Some(panic) = &self.poisoned {
+            return Err(PluginError::new(format!(
+                "output is unusable after an earlier panic: {panic}"
+            )));
+        }
+        let inner = &mut self.inner;
+        match catch_unwind(AssertUnwindSafe(|| call(inner.as_mut()))) {
+            Ok(result) => result,
+            Err(payload) => {
+                let message = format!("panicked in {what}: {}", panic_message(&payload));
+                self.poisoned = Some(message.clone());
+                Err(PluginError::new(message))
+            }
+        }
+    }
+}
+
+impl OutputFfi for OutputAdapter {
+    fn start(&mut self, host: HostBox) -> RResult<(), PluginError> {
+        let host = Host::new(host);
+        install_panic_hook();
+        self.guarded("start", |o| o.start(host)).into()
+    }
+
+    fn write(&mut self, batch: Batch<'_>) -> WriteStatus {
+        match self.guarded("write", |o| Ok(o.write(batch))) {
+            Ok(status) => status,
+            Err(e) => WriteStatus::Fatal(e),
+        }
+    }
+
+    fn flush(&mut self, timeout_ms: u64) -> RResult<(), PluginError> {
+        self.guarded("flush", |o| o.flush(Duration::from_millis(timeout_ms)))
+            .into()
+    }
+
+    fn stop(&mut self, outcome: &RunOutcome, timeout_ms: u64) -> RResult<(), PluginError> {
+        self.guarded("stop", |o| o.stop(outcome, Duration::from_millis(timeout_ms)))
+            .into()
+    }
+}
+
+/// Turns a panic payload into text.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic payload".to_string()
+    }
+}
+
+/// Each plugin carries its own copy of std and so its own panic hook: the default one prints a
+/// message and backtrace to stderr on top of the error the host already reports. Silence it; the
+/// adapter turns the panic into an error with the same message.
+fn install_panic_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("LOADRUN_PLUGIN_PANIC_BACKTRACE").is_none() {
+            std::panic::set_hook(Box::new(|_| {}));
+        }
+    });
+}
+
+/// Builds the [`PluginInfo`] for a plugin type.
+pub fn plugin_info<P: Plugin>() -> PluginInfo {
+    match catch_unwind(P::outputs) {
+        Ok(outputs) => PluginInfo {
+            name: P::NAME.into(),
+            version: P::VERSION.into(),
+            api_version: API_VERSION.into(),
+            outputs: outputs.into(),
+        },
+        Err(_) => PluginInfo {
+            name: P::NAME.into(),
+            version: P::VERSION.into(),
+            api_version: API_VERSION.into(),
+            outputs: Vec::new().into(),
+        },
+    }
+}
+
+/// Calls a plugin's constructor with panics contained.
+pub fn new_output<P: Plugin>(init: OutputInit) -> RResult<OutputBox, PluginError> {
+    install_panic_hook();
+    match catch_unwind(AssertUnwindSafe(|| P::new_output(init))) {
+        Ok(Ok(output)) => RResult::ROk(OutputAdapter::into_ffi(output)),
+        Ok(Err(e)) => RResult::RErr(e),
+        Err(payload) => RResult::RErr(PluginError::new(format!(
+            "panicked in new_output: {}",
+            panic_message(&payload)
+        ))),
+    }
+}
+
+/// Keeps `RBox` reachable for the macro without making authors import abi_stable.
+#[doc(hidden)]
+pub type __RBox<T> = RBox<T>;
+
+/// Exports a [`Plugin`] as this library's root module.
+///
+/// ```ignore
+/// loadrun_plugin_api::export_plugin!(MyPlugin);
+/// ```
+#[macro_export]
+macro_rules! export_plugin {
+    ($plugin:ty) => {
+        #[doc(hidden)]
+        pub mod __loadrun_plugin_export {
+            use super::*;
+            use $crate::__private::abi_stable;
+
+            extern "C" fn __info() -> $crate::abi::PluginInfo {
+                $crate::sdk::plugin_info::<$plugin>()
+            }
+
+            extern "C" fn __new_output(
+                init: $crate::abi::OutputInit,
+            ) -> abi_stable::std_types::RResult<$crate::abi::OutputBox, $crate::abi::PluginError>
+            {
+                $crate::sdk::new_output::<$plugin>(init)
+            }
+
+            fn __root_module() -> $crate::abi::PluginModuleRef {
+                use abi_stable::prefix_type::PrefixTypeTrait;
+                $crate::abi::PluginModule {
+                    info: __info,
+                    new_output: __new_output,
+                }
+                .leak_into_prefix()
+            }
+
+            #[no_mangle]
+            pub static _1as_0lib_1header_0root_bmodule_bloader: abi_stable::library::LibHeader = {
+                pub extern "C" fn _sabi_erased_module() -> abi_stable::library::RootModuleResult {
+                    abi_stable::library::__call_root_module_loader(__root_module)
+                }
+                unsafe {
+                    abi_stable::library::LibHeader::from_constructor::<$crate::abi::PluginModuleRef>(
+                        _sabi_erased_module,
+                        abi_stable::library::CheckTypeLayout::Yes,
+                    )
+                }
+            };
+        }
+    };
+}
+
+/// Builds the root module of a plugin compiled into the host (the bundled outputs): the same
+/// module a `.so` would export, without the library header.
+pub fn in_process_module<P: Plugin>() -> crate::abi::PluginModuleRef {
+    use abi_stable::prefix_type::PrefixTypeTrait;
+    extern "C" fn info<P: Plugin>() -> PluginInfo {
+        plugin_info::<P>()
+    }
+    extern "C" fn make<P: Plugin>(init: OutputInit) -> RResult<OutputBox, PluginError> {
+        new_output::<P>(init)
+    }
+    crate::abi::PluginModule {
+        info: info::<P>,
+        new_output: make::<P>,
+    }
+    .leak_into_prefix()
+}

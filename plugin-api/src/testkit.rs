@@ -1,0 +1,193 @@
+//! Test helpers for plugin authors (feature `testkit`): build an [`OutputInit`], batches of
+//! definitions and samples, and a host that records what the plugin logs and counts.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use abi_stable::sabi_trait::TD_Opaque;
+use abi_stable::std_types::{RSlice, RString};
+
+use crate::abi::{
+    Batch, HostApi, HostApi_TO, KeyValue, LogLevel, MetricDef, MetricType, OutputInit, Sample,
+    SeriesDef, SubmetricDef, TestMeta, ValueKind,
+};
+use crate::sdk::Host;
+
+/// Test metadata with fixed, plausible values.
+pub fn test_meta() -> TestMeta {
+    TestMeta {
+        test_id: "test-run-1".into(),
+        plan_name: "testkit".into(),
+        start_unix_ns: 1_795_608_192_000_000_000,
+        planned_duration_ms: abi_stable::std_types::RSome(10_000),
+        max_vus: 1,
+        thresholds: Default::default(),
+        tags: Default::default(),
+        extra: "{}".into(),
+    }
+}
+
+/// An [`OutputInit`] as the host would build it.
+pub fn init(output_name: &str, arg: Option<&str>, config_json: &str, env: &[(&str, &str)]) -> OutputInit {
+    OutputInit {
+        output_name: output_name.into(),
+        arg: arg.map(RString::from).into(),
+        config_json: if config_json.is_empty() { "{}" } else { config_json }.into(),
+        env: env.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect(),
+        test: test_meta(),
+        extra: "{}".into(),
+    }
+}
+
+/// Builds definitions and samples; [`BatchBuilder::batch`] borrows them as a [`Batch`].
+#[derive(Default, Clone)]
+pub struct BatchBuilder {
+    pub metrics: Vec<MetricDef>,
+    pub series: Vec<SeriesDef>,
+    pub samples: Vec<Sample>,
+}
+
+impl BatchBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Defines a metric; returns its id.
+    pub fn metric(&mut self, name: &str, metric_type: MetricType, contains: ValueKind) -> u32 {
+        let id = self.metrics.len() as u32;
+        self.metrics.push(MetricDef {
+            id,
+            name: name.into(),
+            metric_type,
+            contains,
+            thresholds: Default::default(),
+            submetrics: Default::default(),
+        });
+        id
+    }
+
+    /// Adds a threshold source to a metric.
+    pub fn threshold(&mut self, metric: u32, source: &str) {
+        if let Some(m) = self.metrics.get_mut(metric as usize) {
+            m.thresholds.push(source.into());
+        }
+    }
+
+    /// Adds a submetric to a metric.
+    pub fn submetric(&mut self, metric: u32, tags: &[(&str, &str)]) {
+        if let Some(m) = self.metrics.get_mut(metric as usize) {
+            let suffix = tags.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>().join(",");
+            m.submetrics.push(SubmetricDef {
+                name: format!("{}{{{}}}", m.name, suffix).into(),
+                suffix: suffix.into(),
+                tags: tags.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect(),
+            });
+        }
+    }
+
+    /// Defines a series (tags and metadata are sorted here); returns its id.
+    pub fn series(&mut self, metric: u32, tags: &[(&str, &str)], metadata: &[(&str, &str)]) -> u32 {
+        let id = self.series.len() as u32;
+        let mut t: Vec<KeyValue> = tags.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect();
+        t.sort();
+        let mut m: Vec<KeyValue> = metadata.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect();
+        m.sort();
+        self.series.push(SeriesDef {
+            id,
+            metric,
+            tags: t.into(),
+            metadata: m.into(),
+        });
+        id
+    }
+
+    /// Adds a sample.
+    pub fn sample(&mut self, series: u32, time_ns: i64, value: f64) -> &mut Self {
+        self.samples.push(Sample::new(series, time_ns, value));
+        self
+    }
+
+    /// Everything as one batch.
+    pub fn batch(&self) -> Batch<'_> {
+        Batch {
+            metrics: RSlice::from_slice(&self.metrics),
+            series: RSlice::from_slice(&self.series),
+            samples: RSlice::from_slice(&self.samples),
+        }
+    }
+
+    /// Drops the samples, keeping definitions (which later batches then omit: use
+    /// [`BatchBuilder::samples_only`]).
+    pub fn clear_samples(&mut self) {
+        self.samples.clear();
+    }
+
+    /// The samples alone, with no definitions (as a later batch would come).
+    pub fn samples_only(&self) -> Batch<'_> {
+        Batch {
+            metrics: RSlice::from_slice(&[]),
+            series: RSlice::from_slice(&[]),
+            samples: RSlice::from_slice(&self.samples),
+        }
+    }
+}
+
+/// What a [`RecordingHost`] saw.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    pub logs: Mutex<Vec<(LogLevel, String)>>,
+    pub counters: Mutex<BTreeMap<String, u64>>,
+    pub aborts: Mutex<Vec<String>>,
+}
+
+impl Recorded {
+    pub fn logs(&self) -> Vec<(LogLevel, String)> {
+        self.logs.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    pub fn counter(&self, name: &str) -> u64 {
+        self.counters
+            .lock()
+            .ok()
+            .and_then(|c| c.get(name).copied())
+            .unwrap_or(0)
+    }
+}
+
+/// A host that records logs, counters and abort requests (abort is allowed).
+pub struct RecordingHost {
+    recorded: Arc<Recorded>,
+}
+
+impl HostApi for RecordingHost {
+    fn log(&self, level: LogLevel, message: RString) {
+        if let Ok(mut l) = self.recorded.logs.lock() {
+            l.push((level, message.into_string()));
+        }
+    }
+
+    fn add_counter(&self, name: RString, delta: u64) {
+        if let Ok(mut c) = self.recorded.counters.lock() {
+            *c.entry(name.into_string()).or_insert(0) += delta;
+        }
+    }
+
+    fn request_abort(&self, reason: RString) -> bool {
+        if let Ok(mut a) = self.recorded.aborts.lock() {
+            a.push(reason.into_string());
+        }
+        true
+    }
+}
+
+/// A [`Host`] for an output under test, and what it records.
+pub fn recording_host() -> (Host, Arc<Recorded>) {
+    let recorded = Arc::new(Recorded::default());
+    let host = Host::new(HostApi_TO::from_value(
+        RecordingHost {
+            recorded: recorded.clone(),
+        },
+        TD_Opaque,
+    ));
+    (host, recorded)
+}

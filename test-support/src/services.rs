@@ -1,0 +1,106 @@
+//! Real backend servers for tests, started by `tests/services/start-NAME.sh`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::artifacts::{target_dir, workspace_root};
+
+/// A running server; stopped (and its state dir removed) on drop.
+pub struct Service {
+    name: String,
+    state: tempfile::TempDir,
+    vars: HashMap<String, String>,
+}
+
+/// Whether missing servers fail tests instead of skipping them (CI sets it).
+pub fn services_required() -> bool {
+    std::env::var("LOADRUN_REQUIRE_SERVICES").is_ok_and(|v| v == "1" || v == "true")
+}
+
+fn scripts_dir() -> PathBuf {
+    workspace_root().join("tests").join("services")
+}
+
+impl Service {
+    /// Starts `start-NAME.sh STATE auto` with extra environment variables.
+    ///
+    /// Returns `None` (after printing a loud SKIP line) when the server software is not
+    /// installed and `LOADRUN_REQUIRE_SERVICES` is not set; panics on any other failure.
+    pub fn start(name: &str, env: &[(&str, &str)]) -> Option<Service> {
+        let state = tempfile::Builder::new()
+            .prefix(&format!("loadrun-{name}-"))
+            .tempdir()
+            .expect("temp dir");
+        let script = scripts_dir().join(format!("start-{name}.sh"));
+        let mut cmd = Command::new("bash");
+        cmd.arg(&script).arg(state.path()).arg("auto");
+        if std::env::var_os("STATSD_DIR").is_none() {
+            cmd.env("STATSD_DIR", target_dir().join("statsd"));
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run the start script");
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        if !out.status.success() {
+            let missing = stderr.contains("not found") || stderr.contains("No module named");
+            if missing && !services_required() {
+                eprintln!(
+                    "\n=== SKIP: the {name} server is not installed ({}). Run .ci/install-deps, \
+                     or set LOADRUN_REQUIRE_SERVICES=1 to make this a failure. ===\n",
+                    stderr.trim().lines().last().unwrap_or("")
+                );
+                return None;
+            }
+            panic!("could not start {name}: {stderr}");
+        }
+        let vars = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect();
+        Some(Service {
+            name: name.to_string(),
+            state,
+            vars,
+        })
+    }
+
+    /// A `KEY=VALUE` the start script printed (e.g. `INFLUXDB_URL`). Panics if absent.
+    pub fn var(&self, key: &str) -> &str {
+        self.vars
+            .get(key)
+            .unwrap_or_else(|| panic!("{} printed no {key}: {:?}", self.name, self.vars))
+    }
+
+    pub fn vars(&self) -> &HashMap<String, String> {
+        &self.vars
+    }
+
+    /// The service's state folder (its log is `NAME.log` there).
+    pub fn state_dir(&self) -> &std::path::Path {
+        self.state.path()
+    }
+
+    /// The server's log so far, for assertion messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.state.path().join(format!("{}.log", self.name)))
+            .unwrap_or_default()
+    }
+
+    /// Stops the server now (for restart tests); `restart` starts it again on the same port.
+    pub fn stop(&self) {
+        let _ = Command::new("bash")
+            .arg(scripts_dir().join("stop-service.sh"))
+            .arg(self.state.path())
+            .arg(&self.name)
+            .output();
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

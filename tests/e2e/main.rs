@@ -1,0 +1,5 @@
+//! End-to-end tests: one binary, a module per topic. They drive the built `loadrun` binary
+//! and the built plugins (run `cargo build --workspace` first; `scripts/test.sh` does).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod plugin_loading;
