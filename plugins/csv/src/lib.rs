@@ -1,0 +1,1 @@
+//! The bundled csv output (issue 4).

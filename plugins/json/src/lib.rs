@@ -1,0 +1,1 @@
+//! The bundled json output (issue 4).
