@@ -67,7 +67,12 @@ impl Registry {
 
     /// Looks a metric up by name.
     pub fn metric_by_name(&self, name: &str) -> Option<MetricId> {
-        self.inner.read().metric_ids.get(name).copied().map(MetricId)
+        self.inner
+            .read()
+            .metric_ids
+            .get(name)
+            .copied()
+            .map(MetricId)
     }
 
     /// Attaches a threshold source (e.g. `p(95)<500`) to a metric. Call before the run starts,
@@ -97,7 +102,10 @@ impl Registry {
             m.submetrics.push(SubmetricDef {
                 name: name.into(),
                 suffix: suffix.into(),
-                tags: tags.iter().map(|(k, v)| KeyValue::new(k.as_str(), v.as_str())).collect(),
+                tags: tags
+                    .iter()
+                    .map(|(k, v)| KeyValue::new(k.as_str(), v.as_str()))
+                    .collect(),
             });
         }
     }
@@ -137,8 +145,16 @@ impl Registry {
         inner.series.push(SeriesDef {
             id,
             metric: key.0,
-            tags: key.1.iter().map(|(k, v)| KeyValue::new(k.as_str(), v.as_str())).collect(),
-            metadata: key.2.iter().map(|(k, v)| KeyValue::new(k.as_str(), v.as_str())).collect(),
+            tags: key
+                .1
+                .iter()
+                .map(|(k, v)| KeyValue::new(k.as_str(), v.as_str()))
+                .collect(),
+            metadata: key
+                .2
+                .iter()
+                .map(|(k, v)| KeyValue::new(k.as_str(), v.as_str()))
+                .collect(),
         });
         inner.series_ids.insert(key, id);
         SeriesId(id)

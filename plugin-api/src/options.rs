@@ -83,14 +83,24 @@ impl Options {
             .unwrap_or_else(|| default.to_string())
     }
 
-    pub fn get_bool(&self, name: &str, env_names: &[&str], default: bool) -> Result<bool, PluginError> {
+    pub fn get_bool(
+        &self,
+        name: &str,
+        env_names: &[&str],
+        default: bool,
+    ) -> Result<bool, PluginError> {
         match self.get(name, env_names) {
             None => Ok(default),
             Some(v) => parse_bool(&v).ok_or_else(|| self.invalid(name, &v, "true or false")),
         }
     }
 
-    pub fn get_u64(&self, name: &str, env_names: &[&str], default: u64) -> Result<u64, PluginError> {
+    pub fn get_u64(
+        &self,
+        name: &str,
+        env_names: &[&str],
+        default: u64,
+    ) -> Result<u64, PluginError> {
         match self.get(name, env_names) {
             None => Ok(default),
             Some(v) => v
@@ -100,7 +110,12 @@ impl Options {
         }
     }
 
-    pub fn get_f64(&self, name: &str, env_names: &[&str], default: f64) -> Result<f64, PluginError> {
+    pub fn get_f64(
+        &self,
+        name: &str,
+        env_names: &[&str],
+        default: f64,
+    ) -> Result<f64, PluginError> {
         match self.get(name, env_names) {
             None => Ok(default),
             Some(v) => v
@@ -167,8 +182,9 @@ fn parse_config(output: &str, json: &str) -> Result<BTreeMap<String, String>, Pl
     if json.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let value: serde_json::Value = serde_json::from_str(json)
-        .map_err(|e| PluginError::new(format!("{output}: the plan table is not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| {
+        PluginError::new(format!("{output}: the plan table is not valid JSON: {e}"))
+    })?;
     let serde_json::Value::Object(map) = value else {
         return Err(PluginError::new(format!(
             "{output}: the plan table must be a table of options"

@@ -130,7 +130,7 @@ impl OutputAdapter {
         match catch_unwind(AssertUnwindSafe(|| call(inner.as_mut()))) {
             Ok(result) => result,
             Err(payload) => {
-                let message = format!("panicked in {what}: {}", panic_message(&payload));
+                let message = format!("panicked in {what}: {}", panic_message(&*payload));
                 self.poisoned = Some(message.clone());
                 Err(PluginError::new(message))
             }
@@ -158,8 +158,10 @@ impl OutputFfi for OutputAdapter {
     }
 
     fn stop(&mut self, outcome: &RunOutcome, timeout_ms: u64) -> RResult<(), PluginError> {
-        self.guarded("stop", |o| o.stop(outcome, Duration::from_millis(timeout_ms)))
-            .into()
+        self.guarded("stop", |o| {
+            o.stop(outcome, Duration::from_millis(timeout_ms))
+        })
+        .into()
     }
 }
 
@@ -212,7 +214,7 @@ pub fn new_output<P: Plugin>(init: OutputInit) -> RResult<OutputBox, PluginError
         Ok(Err(e)) => RResult::RErr(e),
         Err(payload) => RResult::RErr(PluginError::new(format!(
             "panicked in new_output: {}",
-            panic_message(&payload)
+            panic_message(&*payload)
         ))),
     }
 }

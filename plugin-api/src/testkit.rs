@@ -28,11 +28,21 @@ pub fn test_meta() -> TestMeta {
 }
 
 /// An [`OutputInit`] as the host would build it.
-pub fn init(output_name: &str, arg: Option<&str>, config_json: &str, env: &[(&str, &str)]) -> OutputInit {
+pub fn init(
+    output_name: &str,
+    arg: Option<&str>,
+    config_json: &str,
+    env: &[(&str, &str)],
+) -> OutputInit {
     OutputInit {
         output_name: output_name.into(),
         arg: arg.map(RString::from).into(),
-        config_json: if config_json.is_empty() { "{}" } else { config_json }.into(),
+        config_json: if config_json.is_empty() {
+            "{}"
+        } else {
+            config_json
+        }
+        .into(),
         env: env.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect(),
         test: test_meta(),
         extra: "{}".into(),
@@ -76,7 +86,11 @@ impl BatchBuilder {
     /// Adds a submetric to a metric.
     pub fn submetric(&mut self, metric: u32, tags: &[(&str, &str)]) {
         if let Some(m) = self.metrics.get_mut(metric as usize) {
-            let suffix = tags.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>().join(",");
+            let suffix = tags
+                .iter()
+                .map(|(k, v)| format!("{k}:{v}"))
+                .collect::<Vec<_>>()
+                .join(",");
             m.submetrics.push(SubmetricDef {
                 name: format!("{}{{{}}}", m.name, suffix).into(),
                 suffix: suffix.into(),
@@ -90,7 +104,10 @@ impl BatchBuilder {
         let id = self.series.len() as u32;
         let mut t: Vec<KeyValue> = tags.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect();
         t.sort();
-        let mut m: Vec<KeyValue> = metadata.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect();
+        let mut m: Vec<KeyValue> = metadata
+            .iter()
+            .map(|(k, v)| KeyValue::new(*k, *v))
+            .collect();
         m.sort();
         self.series.push(SeriesDef {
             id,

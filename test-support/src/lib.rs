@@ -7,7 +7,9 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test code: a failed setup must stop the test
 
 pub mod artifacts;
+pub mod compat;
 pub mod services;
+pub mod synthetic;
 
 pub use artifacts::{loadrun_bin, plugin_path, workspace_root};
 pub use services::Service;

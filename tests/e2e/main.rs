@@ -2,4 +2,5 @@
 //! and the built plugins (run `cargo build --workspace` first; `scripts/test.sh` does).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod pipeline;
 mod plugin_loading;

@@ -1,1 +1,186 @@
+//! Finding and loading plugins, through the `loadrun` binary as a user would.
 
+use std::path::Path;
+use std::process::{Command, Output};
+
+use loadrun_test_support::{compat, loadrun_bin, plugin_path};
+
+fn loadrun(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(loadrun_bin());
+    cmd.args(args)
+        .env_remove("LOADRUN_PLUGIN_PATH")
+        .env("XDG_DATA_HOME", "/nonexistent-xdg");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run loadrun")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+/// One clear error line, a non-zero exit, no panic or backtrace.
+fn assert_clean_failure(o: &Output, needles: &[&str]) {
+    let err = stderr(o);
+    assert!(!o.status.success(), "expected failure; stderr: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "expected one line: {err}");
+    for n in needles {
+        assert!(err.contains(n), "missing {n:?} in: {err}");
+    }
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let o = loadrun(
+        &["plugins", "list", "--plugin", "/nonexistent/libout_x.so"],
+        &[],
+    );
+    assert_clean_failure(&o, &["/nonexistent/libout_x.so", "does not exist"]);
+}
+
+#[test]
+fn a_file_that_is_not_a_shared_object_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("libout_text.so");
+    std::fs::write(&f, "this is not ELF\n").unwrap();
+    let o = loadrun(&["plugins", "list", "--plugin", f.to_str().unwrap()], &[]);
+    assert_clean_failure(&o, &["libout_text.so", "not a shared library"]);
+}
+
+#[test]
+fn a_shared_object_that_is_not_a_plugin_is_refused() {
+    let libz = [
+        "/lib/x86_64-linux-gnu/libz.so.1",
+        "/usr/lib/x86_64-linux-gnu/libz.so.1",
+        "/lib/aarch64-linux-gnu/libz.so.1",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+    .expect("the system's libz");
+    let o = loadrun(&["plugins", "info", libz], &[]);
+    assert_clean_failure(&o, &["libz.so.1", "not a loadrun plugin"]);
+}
+
+#[test]
+fn a_plugin_built_for_another_major_api_is_refused() {
+    let so = compat::template_built_against("2.0.0");
+    let o = loadrun(&["plugins", "list", "--plugin", so.to_str().unwrap()], &[]);
+    assert_clean_failure(
+        &o,
+        &[
+            "libout_counts.so",
+            "built against loadrun-plugin-api 2.0.0",
+            "rebuild",
+        ],
+    );
+}
+
+#[test]
+fn two_plugins_claiming_one_output_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("libout_testbehave.so");
+    std::fs::copy(plugin_path("testbehave"), &copy).unwrap();
+    let o = loadrun(
+        &[
+            "plugins",
+            "list",
+            "--plugin",
+            plugin_path("testbehave").to_str().unwrap(),
+            "--plugin",
+            copy.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_clean_failure(&o, &["provided by two plugins", "tb-count"]);
+}
+
+#[test]
+fn an_unknown_output_lists_what_is_available() {
+    let o = loadrun(
+        &[
+            "plugins",
+            "info",
+            "nosuch",
+            "--plugin",
+            plugin_path("testbehave").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_clean_failure(
+        &o,
+        &[
+            "no plugin provides output \"nosuch\"",
+            "null",
+            "tb-count",
+            "LOADRUN_PLUGIN_PATH",
+        ],
+    );
+}
+
+#[test]
+fn list_shows_bundled_and_explicit_plugins_and_skipped_candidates() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("libout_broken.so"), "not a library").unwrap();
+    let o = loadrun(
+        &[
+            "plugins",
+            "list",
+            "--plugin",
+            plugin_path("testbehave").to_str().unwrap(),
+        ],
+        &[("LOADRUN_PLUGIN_PATH", dir.path().to_str().unwrap())],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("bundled") && out.contains("null"), "{out}");
+    assert!(
+        out.contains("out_testbehave") && out.contains("libout_testbehave.so"),
+        "{out}"
+    );
+    assert!(out.contains("1.0.0"), "API version shown: {out}");
+    assert!(
+        out.contains("libout_broken.so: skipped: ") && out.contains("not a shared library"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_output_is_found_on_the_search_path_by_its_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        plugin_path("testbehave"),
+        dir.path().join("libout_testbehave.so"),
+    )
+    .unwrap();
+    // `tb-count` is not a file name: the host looks inside each plugin on the path.
+    let o = loadrun(
+        &["plugins", "info", "tb-count"],
+        &[("LOADRUN_PLUGIN_PATH", dir.path().to_str().unwrap())],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("output tb-count") && out.contains(dir.path().to_str().unwrap()),
+        "{out}"
+    );
+    let o = loadrun(
+        &["plugins", "path"],
+        &[("LOADRUN_PLUGIN_PATH", dir.path().to_str().unwrap())],
+    );
+    let out = stdout(&o);
+    let first = out.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with(dir.path().to_str().unwrap()) && first.contains("LOADRUN_PLUGIN_PATH"),
+        "{out}"
+    );
+    assert!(out.contains("/usr/lib/loadrun/plugins"), "{out}");
+}

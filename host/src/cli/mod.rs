@@ -90,7 +90,13 @@ mod tests {
 
     #[test]
     fn run_is_the_default_subcommand() {
-        let cli = Cli::parse_from(["loadrun", "--plugin", "./libout_datadog.so", "--out", "datadog"]);
+        let cli = Cli::parse_from([
+            "loadrun",
+            "--plugin",
+            "./libout_datadog.so",
+            "--out",
+            "datadog",
+        ]);
         assert!(cli.command.is_none());
         assert_eq!(cli.run.out, vec!["datadog".to_string()]);
         assert_eq!(cli.run.plugins.len(), 1);
@@ -98,16 +104,30 @@ mod tests {
 
     #[test]
     fn run_subcommand_takes_the_same_options() {
-        let cli = Cli::parse_from(["loadrun", "run", "plan.toml", "-o", "json=out.json", "-o", "csv"]);
+        let cli = Cli::parse_from([
+            "loadrun",
+            "run",
+            "plan.toml",
+            "-o",
+            "json=out.json",
+            "-o",
+            "csv",
+        ]);
         let Some(Command::Run(args)) = cli.command else {
             panic!("expected run");
         };
-        assert_eq!(args.out, vec!["json=out.json".to_string(), "csv".to_string()]);
+        assert_eq!(
+            args.out,
+            vec!["json=out.json".to_string(), "csv".to_string()]
+        );
     }
 
     #[test]
     fn plugins_subcommands_parse() {
         let cli = Cli::parse_from(["loadrun", "plugins", "info", "influxdb"]);
-        assert!(matches!(cli.command, Some(Command::Plugins(PluginsCommand::Info { .. }))));
+        assert!(matches!(
+            cli.command,
+            Some(Command::Plugins(PluginsCommand::Info { .. }))
+        ));
     }
 }

@@ -89,9 +89,7 @@ impl OutputSet {
         registry: Arc<Registry>,
     ) -> Result<Self, OutputError> {
         let abort = Arc::new(AbortSignal::default());
-        let env: Vec<KeyValue> = std::env::vars()
-            .map(|(k, v)| KeyValue::new(k, v))
-            .collect();
+        let env: Vec<KeyValue> = std::env::vars().map(|(k, v)| KeyValue::new(k, v)).collect();
         let mut instances: Vec<Instance> = Vec::new();
         for spec in specs {
             let plugin = plugins.resolve(&spec.name)?;
@@ -234,9 +232,10 @@ impl OutputSet {
                     inst.shared.name,
                     timeout.as_secs_f64()
                 );
-                inst.shared
-                    .stats
-                    .note_error(&format!("did not stop within {:.1}s", timeout.as_secs_f64()));
+                inst.shared.stats.note_error(&format!(
+                    "did not stop within {:.1}s",
+                    timeout.as_secs_f64()
+                ));
                 "stop_timeout"
             };
             reports.push(inst.shared.stats.report(&inst.shared.name, state));

@@ -162,7 +162,9 @@ impl HostOptions {
                     o.retry_max_elapsed =
                         parse_duration(v).ok_or_else(|| bad(k, v, "a duration"))?
                 }
-                "required" => o.required = parse_bool(v).ok_or_else(|| bad(k, v, "true or false"))?,
+                "required" => {
+                    o.required = parse_bool(v).ok_or_else(|| bad(k, v, "true or false"))?
+                }
                 "abortOnError" => {
                     o.abort_on_error = parse_bool(v).ok_or_else(|| bad(k, v, "true or false"))?
                 }
@@ -179,7 +181,8 @@ mod tests {
 
     #[test]
     fn spec_parsing() {
-        let s = OutputSpec::parse("influxdb=http://h:8086/k6?a=b").unwrap_or_else(|e| panic!("{e}"));
+        let s =
+            OutputSpec::parse("influxdb=http://h:8086/k6?a=b").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.name, "influxdb");
         assert_eq!(s.arg.as_deref(), Some("http://h:8086/k6?a=b"));
         assert!(OutputSpec::parse("=x").is_err());
@@ -188,15 +191,19 @@ mod tests {
     #[test]
     fn host_options_are_taken_out() {
         let table = serde_json::json!({"queueSize": 10, "addr": "x"});
-        let (o, arg, rest) =
-            HostOptions::extract("statsd", Some("namespace=k6.,whenFull=block,required=true"), Some(&table))
-                .unwrap_or_else(|e| panic!("{e}"));
+        let (o, arg, rest) = HostOptions::extract(
+            "statsd",
+            Some("namespace=k6.,whenFull=block,required=true"),
+            Some(&table),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(o.queue_size, 10);
         assert_eq!(o.when_full, WhenFull::Block);
         assert!(o.required);
         assert_eq!(arg.as_deref(), Some("namespace=k6."));
         assert_eq!(rest, serde_json::json!({"addr": "x"}));
-        let (_, arg, _) = HostOptions::extract("csv", Some("out.csv"), None).unwrap_or_else(|e| panic!("{e}"));
+        let (_, arg, _) =
+            HostOptions::extract("csv", Some("out.csv"), None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(arg.as_deref(), Some("out.csv"));
         let err = HostOptions::extract("csv", Some("whenFull=never"), None);
         assert!(err.is_err());

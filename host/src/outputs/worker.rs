@@ -126,7 +126,9 @@ pub fn run(mut output: OutputBox, shared: Arc<WorkerShared>, registry: Arc<Regis
 }
 
 fn remaining_ms(deadline: Instant) -> u64 {
-    deadline.saturating_duration_since(Instant::now()).as_millis() as u64
+    deadline
+        .saturating_duration_since(Instant::now())
+        .as_millis() as u64
 }
 
 fn default_outcome() -> RunOutcome {

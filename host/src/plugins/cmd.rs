@@ -20,7 +20,11 @@ pub fn execute(cmd: PluginsCommand) -> Result<u8> {
 /// Every plugin: bundled, `--plugin`, then each file on the search path (loaded or skipped).
 pub fn list(set: &PluginSet) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "{:<10} {:<22} {:<9} {:<5} {:<40} FILE", "SOURCE", "PLUGIN", "VERSION", "API", "OUTPUTS");
+    let _ = writeln!(
+        s,
+        "{:<10} {:<22} {:<9} {:<5} {:<40} FILE",
+        "SOURCE", "PLUGIN", "VERSION", "API", "OUTPUTS"
+    );
     let mut shown: Vec<PluginSource> = Vec::new();
     let mut seen_outputs: Vec<String> = Vec::new();
     for p in set.loaded() {
@@ -51,13 +55,19 @@ pub fn list(set: &PluginSet) -> String {
             Ok(p) => {
                 let outputs: Vec<String> =
                     p.info.outputs.iter().map(|o| o.name.to_string()).collect();
-                let shadowed: Vec<&String> =
-                    outputs.iter().filter(|o| seen_outputs.contains(o)).collect();
+                let shadowed: Vec<&String> = outputs
+                    .iter()
+                    .filter(|o| seen_outputs.contains(o))
+                    .collect();
                 if !shadowed.is_empty() {
                     skipped.push(format!(
                         "{}: shadowed: output {} is already provided earlier on the path",
                         file.display(),
-                        shadowed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
+                        shadowed
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(",")
                     ));
                     continue;
                 }
@@ -130,7 +140,11 @@ pub fn info(set: &mut PluginSet, target: &str) -> Result<String> {
         if o.options.is_empty() {
             let _ = writeln!(s, "  (no options)");
         } else {
-            let _ = writeln!(s, "  {:<24} {:<22} {:<34} DESCRIPTION", "OPTION", "DEFAULT", "ENV");
+            let _ = writeln!(
+                s,
+                "  {:<24} {:<22} {:<34} DESCRIPTION",
+                "OPTION", "DEFAULT", "ENV"
+            );
             for opt in o.options.iter() {
                 let default = if opt.secret && !opt.default.is_empty() {
                     "(secret)".to_string()

@@ -91,4 +91,3 @@ fn first_meaningful_line(s: &str) -> String {
         .map(one_line)
         .unwrap_or_else(|| "unknown".into())
 }
-

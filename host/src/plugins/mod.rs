@@ -4,10 +4,10 @@
 //! are built in-process by the SDK, the others come from `lib_header_from_path(..)
 //! .init_root_module()` on each file.
 
+pub mod cmd;
 mod error;
 mod library;
 mod search;
-pub mod cmd;
 
 use std::path::{Path, PathBuf};
 
@@ -93,8 +93,8 @@ impl PluginSet {
                 return Ok(());
             }
             for out in plugin.info.outputs.iter() {
-                let names =
-                    std::iter::once(out.name.as_str()).chain(out.aliases.iter().map(|a| a.as_str()));
+                let names = std::iter::once(out.name.as_str())
+                    .chain(out.aliases.iter().map(|a| a.as_str()));
                 for name in names {
                     if let Some(other) = self.provider(name) {
                         return Err(PluginError::DuplicateOutput {

@@ -4,8 +4,7 @@
 use std::time::Duration;
 
 use loadrun_plugin_api::{
-    Batch, Host, Output, OutputDescriptor, OutputInit, Plugin, PluginError, RunOutcome,
-    WriteStatus,
+    Batch, Host, Output, OutputDescriptor, OutputInit, Plugin, PluginError, RunOutcome, WriteStatus,
 };
 
 pub struct NullPlugin;
@@ -27,7 +26,9 @@ impl Plugin for NullPlugin {
         let options = loadrun_plugin_api::Options::from_init(&init)?;
         options.reject_unknown(&[])?;
         if let Some(p) = options.positional() {
-            return Err(PluginError::new(format!("null: takes no argument, got {p:?}")));
+            return Err(PluginError::new(format!(
+                "null: takes no argument, got {p:?}"
+            )));
         }
         Ok(Box::new(NullOutput { host: None }))
     }

@@ -1,1 +1,188 @@
+//! A test plugin whose outputs misbehave on purpose, to prove the host contains them.
+//!
+//! Outputs (all take `-o NAME=key=value,...`):
+//! - `tb-count`: counts samples per metric; at stop writes `metric count` lines to `file`.
+//! - `tb-panic`: panics in the entry point named by `in` (`new`, `start`, `write`, `stop`);
+//!   `after` = how many writes with samples succeed first.
+//! - `tb-slow`: sleeps `delay` (ms) in every write that has samples, counting what it writes to `file`.
+//! - `tb-hang`: never returns from `stop` (or from `write` with `in=write`).
+//! - `tb-retry`: answers `Retry` `times` times per batch (with `afterMs` if given), then `Ok`;
+//!   or always, with `times=forever`. Counts written samples to `file`.
+//! - `tb-fatal`: answers `Fatal` to the first batch with samples.
+//! - `tb-abort`: asks the host to stop the test at the first batch with samples.
+//! - `tb-failstart`: `start` returns an error; `tb-failnew`: the constructor does.
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use loadrun_plugin_api::types::{RNone, RSome};
+use loadrun_plugin_api::{
+    Batch, Catalog, Host, Options, Output, OutputDescriptor, OutputInit, Plugin, PluginError,
+    RunOutcome, WriteStatus,
+};
+
+pub struct Behave;
+
+const OUTPUTS: &[(&str, &str)] = &[
+    ("tb-count", "counts samples per metric into a file at stop"),
+    ("tb-panic", "panics in a chosen entry point"),
+    ("tb-slow", "sleeps in every write"),
+    ("tb-hang", "hangs in stop (or write)"),
+    ("tb-retry", "asks for retries"),
+    ("tb-fatal", "fails fatally at the first batch"),
+    ("tb-abort", "asks the host to abort the test"),
+    ("tb-failstart", "fails in start"),
+    ("tb-failnew", "fails in its constructor"),
+];
+
+impl Plugin for Behave {
+    const NAME: &'static str = "out_testbehave";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    fn outputs() -> Vec<OutputDescriptor> {
+        OUTPUTS
+            .iter()
+            .map(|(name, description)| OutputDescriptor {
+                name: (*name).into(),
+                aliases: Default::default(),
+                description: (*description).into(),
+                options: Default::default(),
+            })
+            .collect()
+    }
+
+    fn new_output(init: OutputInit) -> Result<Box<dyn Output>, PluginError> {
+        let o = Options::from_init(&init)?;
+        let name = init.output_name.to_string();
+        let panic_in = o.get_or("in", &[], "write");
+        if name == "tb-panic" && panic_in == "new" {
+            panic!("tb-panic: deliberate panic in new_output");
+        }
+        if name == "tb-failnew" {
+            return Err(PluginError::new(
+                "tb-failnew: deliberate constructor failure",
+            ));
+        }
+        Ok(Box::new(Behaving {
+            kind: name,
+            panic_in,
+            after: o.get_u64("after", &[], 0)?,
+            delay: Duration::from_millis(o.get_u64("delay", &[], 100)?),
+            times: o.get_or("times", &[], "2"),
+            after_ms: o.get("afterMs", &[]).and_then(|v| v.parse().ok()),
+            file: o.get("file", &[]),
+            catalog: Catalog::new(),
+            counts: BTreeMap::new(),
+            writes: 0,
+            attempts: 0,
+            host: None,
+        }))
+    }
+}
+
+struct Behaving {
+    kind: String,
+    panic_in: String,
+    after: u64,
+    delay: Duration,
+    times: String,
+    after_ms: Option<u64>,
+    file: Option<String>,
+    catalog: Catalog,
+    counts: BTreeMap<String, u64>,
+    writes: u64,
+    attempts: u64,
+    host: Option<Host>,
+}
+
+impl Behaving {
+    fn count(&mut self, batch: &Batch<'_>) {
+        for s in batch.samples.iter() {
+            let name = match self.catalog.resolve(s) {
+                Some((m, _)) => m.name.clone(),
+                None => "<undefined series>".to_string(),
+            };
+            *self.counts.entry(name).or_insert(0) += 1;
+        }
+    }
+
+    fn write_counts(&self) -> Result<(), PluginError> {
+        if let Some(f) = &self.file {
+            let mut text = String::new();
+            for (k, v) in &self.counts {
+                text.push_str(&format!("{k} {v}\n"));
+            }
+            std::fs::write(f, text).map_err(|e| PluginError::new(format!("{f}: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+impl Output for Behaving {
+    fn start(&mut self, host: Host) -> Result<(), PluginError> {
+        if self.kind == "tb-panic" && self.panic_in == "start" {
+            panic!("tb-panic: deliberate panic in start");
+        }
+        if self.kind == "tb-failstart" {
+            return Err(PluginError::new("tb-failstart: deliberate start failure"));
+        }
+        self.host = Some(host);
+        Ok(())
+    }
+
+    fn write(&mut self, batch: Batch<'_>) -> WriteStatus {
+        self.catalog.absorb(&batch);
+        if batch.samples.is_empty() {
+            return WriteStatus::Ok;
+        }
+        match self.kind.as_str() {
+            "tb-panic" if self.panic_in == "write" && self.writes >= self.after => {
+                panic!("tb-panic: deliberate panic in write")
+            }
+            "tb-slow" => std::thread::sleep(self.delay),
+            "tb-hang" if self.panic_in == "write" => loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            },
+            "tb-retry" => {
+                let limit = self.times.parse::<u64>().unwrap_or(u64::MAX);
+                if self.attempts < limit {
+                    self.attempts += 1;
+                    return WriteStatus::Retry {
+                        after_ms: match self.after_ms {
+                            Some(ms) => RSome(ms),
+                            None => RNone,
+                        },
+                        reason: "tb-retry: server says try again".into(),
+                    };
+                }
+                self.attempts = 0;
+            }
+            "tb-fatal" => {
+                return WriteStatus::Fatal(PluginError::new("tb-fatal: deliberate fatal error"))
+            }
+            "tb-abort" => {
+                if let Some(h) = &self.host {
+                    h.request_abort("tb-abort: deliberate abort request");
+                }
+            }
+            _ => {}
+        }
+        self.writes += 1;
+        self.count(&batch);
+        WriteStatus::Ok
+    }
+
+    fn stop(&mut self, _outcome: &RunOutcome, _timeout: Duration) -> Result<(), PluginError> {
+        if self.kind == "tb-panic" && self.panic_in == "stop" {
+            panic!("tb-panic: deliberate panic in stop");
+        }
+        if self.kind == "tb-hang" && self.panic_in != "write" {
+            loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+        }
+        self.write_counts()
+    }
+}
+
+loadrun_plugin_api::export_plugin!(Behave);

@@ -1,0 +1,131 @@
+//! Which tags get a column of their own.
+//!
+//! The plugin cannot see the host's `--system-tags`; the host passes them in the test metadata's
+//! `extra` JSON as `{"systemTags": [...]}`. Without it, k6's default set applies.
+
+use loadrun_plugin_api::OutputInit;
+
+/// k6's system tag names (v1.1): the default set plus the opt-in `vu`, `iter`, `ip`, `ocsp_status`.
+pub const ALL: &[&str] = &[
+    "check",
+    "error",
+    "error_code",
+    "expected_response",
+    "group",
+    "ip",
+    "iter",
+    "method",
+    "name",
+    "ocsp_status",
+    "proto",
+    "scenario",
+    "service",
+    "status",
+    "subproto",
+    "tls_version",
+    "url",
+    "vu",
+];
+
+/// k6's default `--system-tags`.
+pub const DEFAULT: &[&str] = &[
+    "proto",
+    "subproto",
+    "status",
+    "method",
+    "url",
+    "name",
+    "group",
+    "check",
+    "error",
+    "error_code",
+    "tls_version",
+    "scenario",
+    "service",
+    "expected_response",
+];
+
+/// Enabled, but carried as metadata rather than tags: no column (their values are in `metadata`).
+const NON_INDEXABLE: &[&str] = &["vu", "iter"];
+
+/// The enabled system tags, from `test.extra` (or the init's own `extra`), else k6's default.
+pub fn enabled(init: &OutputInit) -> Vec<String> {
+    [init.test.extra.as_str(), init.extra.as_str()]
+        .into_iter()
+        .find_map(from_extra)
+        .unwrap_or_else(|| DEFAULT.iter().map(|s| s.to_string()).collect())
+}
+
+fn from_extra(json: &str) -> Option<Vec<String>> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    let list = value.get("systemTags")?.as_array()?;
+    Some(
+        list.iter()
+            .filter_map(|v| v.as_str().map(|s| s.trim().to_string()))
+            .collect(),
+    )
+}
+
+/// The csv columns for a set of enabled system tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// Tag columns, alphabetical (k6's order).
+    pub columns: Vec<String>,
+    /// System tags that are switched off: as k6, left out of `extra_tags` too.
+    pub ignored: Vec<String>,
+}
+
+impl Layout {
+    /// As k6: every known system tag that is enabled and indexable gets a column, sorted; unknown
+    /// names are ignored; known names that are not enabled are dropped wherever they appear.
+    pub fn new(enabled: &[String]) -> Self {
+        let on = |t: &&str| enabled.iter().any(|e| e == t);
+        let columns = ALL
+            .iter()
+            .filter(|t| on(t) && !NON_INDEXABLE.contains(t))
+            .map(|s| s.to_string())
+            .collect();
+        let ignored = ALL
+            .iter()
+            .filter(|t| !on(t))
+            .map(|s| s.to_string())
+            .collect();
+        Self { columns, ignored }
+    }
+
+    /// `metric_name,timestamp,metric_value,<columns>,extra_tags,metadata`
+    pub fn header(&self) -> String {
+        let mut h = String::from("metric_name,timestamp,metric_value");
+        for c in &self.columns {
+            h.push(',');
+            h.push_str(c);
+        }
+        h.push_str(",extra_tags,metadata\n");
+        h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn k6_headers() {
+        let default: Vec<String> = DEFAULT.iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            Layout::new(&default).header(),
+            "metric_name,timestamp,metric_value,check,error,error_code,expected_response,group,method,name,proto,scenario,service,status,subproto,tls_version,url,extra_tags,metadata\n"
+        );
+        let reduced: Vec<String> = ["status", "method", "url", "vu", "nonsense"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let l = Layout::new(&reduced);
+        assert_eq!(
+            l.header(),
+            "metric_name,timestamp,metric_value,method,status,url,extra_tags,metadata\n"
+        );
+        assert!(l.ignored.contains(&"group".to_string()));
+        assert!(!l.ignored.contains(&"vu".to_string()));
+    }
+}

@@ -1,0 +1,166 @@
+//! RFC 3339 timestamps from unix nanoseconds, in UTC.
+//!
+//! k6 writes its times in the machine's local zone; we always write UTC (`Z`) so a file reads
+//! the same wherever it was produced. Samples arrive in bursts within one second, so the
+//! `YYYY-MM-DDTHH:MM:SS` part is cached and only the fraction is formatted per sample.
+
+const NS_PER_SEC: i64 = 1_000_000_000;
+
+/// The date and time of day, to the second, of the last second formatted.
+#[derive(Debug, Clone)]
+pub struct Rfc3339 {
+    second: i64,
+    text: Vec<u8>,
+}
+
+impl Default for Rfc3339 {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Rfc3339 {
+    pub fn new() -> Self {
+        Self {
+            second: i64::MIN,
+            text: Vec::with_capacity(24),
+        }
+    }
+
+    /// Appends `2026-11-25T12:03:27Z` (`nanos == false`, whole seconds as Go's `time.RFC3339`)
+    /// or `2026-11-25T12:03:27.55398078Z` (Go's `time.RFC3339Nano`: trailing zeros trimmed, no
+    /// fraction at all on a whole second).
+    pub fn write(&mut self, out: &mut Vec<u8>, time_ns: i64, nanos: bool) {
+        let second = time_ns.div_euclid(NS_PER_SEC);
+        if second != self.second {
+            self.second = second;
+            self.text.clear();
+            format_second(&mut self.text, second);
+        }
+        out.extend_from_slice(&self.text);
+        if nanos {
+            let frac = time_ns.rem_euclid(NS_PER_SEC) as u32;
+            if frac != 0 {
+                write_fraction(out, frac);
+            }
+        }
+        out.push(b'Z');
+    }
+}
+
+/// Appends `.` and the nine-digit fraction with trailing zeros removed (`frac` is not 0).
+fn write_fraction(out: &mut Vec<u8>, mut frac: u32) {
+    let mut digits = [b'0'; 9];
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (frac % 10) as u8;
+        frac /= 10;
+    }
+    let len = digits.iter().rposition(|&d| d != b'0').map_or(0, |i| i + 1);
+    out.push(b'.');
+    out.extend_from_slice(&digits[..len]);
+}
+
+fn format_second(out: &mut Vec<u8>, second: i64) {
+    let days = second.div_euclid(86_400);
+    let of_day = second.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    push_year(out, y);
+    out.push(b'-');
+    push2(out, m);
+    out.push(b'-');
+    push2(out, d);
+    out.push(b'T');
+    push2(out, (of_day / 3600) as u32);
+    out.push(b':');
+    push2(out, (of_day / 60 % 60) as u32);
+    out.push(b':');
+    push2(out, (of_day % 60) as u32);
+}
+
+fn push_year(out: &mut Vec<u8>, y: i64) {
+    if (0..=9999).contains(&y) {
+        let y = y as u32;
+        push2(out, y / 100);
+        push2(out, y % 100);
+    } else {
+        // Outside RFC 3339's range; Go prints the number as is, so do we.
+        let mut b = itoa::Buffer::new();
+        out.extend_from_slice(b.format(y).as_bytes());
+    }
+}
+
+fn push2(out: &mut Vec<u8>, v: u32) {
+    out.push(b'0' + (v / 10 % 10) as u8);
+    out.push(b'0' + (v % 10) as u8);
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
+/// (Howard Hinnant's `civil_from_days`).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fmt(ns: i64, nanos: bool) -> String {
+        let mut c = Rfc3339::new();
+        let mut out = Vec::new();
+        c.write(&mut out, ns, nanos);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    #[test]
+    fn matches_k6_fixture_times() {
+        // k6-output.json: 2026-11-25T12:03:12.767829582Z
+        let ns = 1_795_608_192_767_829_582;
+        assert_eq!(fmt(ns, true), "2026-11-25T12:03:12.767829582Z");
+        assert_eq!(fmt(ns, false), "2026-11-25T12:03:12Z");
+        // trailing zeros trimmed, as Go's RFC3339Nano: 2026-11-25T12:03:27.55398078Z
+        assert_eq!(
+            fmt(1_795_608_207_553_980_780, true),
+            "2026-11-25T12:03:27.55398078Z"
+        );
+        assert_eq!(fmt(1_795_608_207_000_000_000, true), "2026-11-25T12:03:27Z");
+        assert_eq!(
+            fmt(1_795_608_207_100_000_000, true),
+            "2026-11-25T12:03:27.1Z"
+        );
+    }
+
+    #[test]
+    fn calendar_edges() {
+        assert_eq!(fmt(0, true), "1970-01-01T00:00:00Z");
+        assert_eq!(fmt(-1, true), "1969-12-31T23:59:59.999999999Z");
+        assert_eq!(fmt(951_782_400 * NS_PER_SEC, false), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            fmt(4_107_542_399 * NS_PER_SEC, false),
+            "2100-02-28T23:59:59Z"
+        );
+    }
+
+    #[test]
+    fn cache_follows_the_second() {
+        let mut c = Rfc3339::new();
+        let mut out = Vec::new();
+        c.write(&mut out, 1_000_000_000, true);
+        out.push(b' ');
+        c.write(&mut out, 1_500_000_000, true);
+        out.push(b' ');
+        c.write(&mut out, 2_000_000_000, true);
+        assert_eq!(
+            String::from_utf8(out).unwrap_or_default(),
+            "1970-01-01T00:00:01Z 1970-01-01T00:00:01.5Z 1970-01-01T00:00:02Z"
+        );
+    }
+}

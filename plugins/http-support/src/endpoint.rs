@@ -1,0 +1,107 @@
+//! URLs as they may be shown to a user: never with credentials.
+
+use std::fmt;
+
+use url::Url;
+
+/// Query keys whose values are masked when a URL is shown (compared case-insensitively).
+const SECRET_QUERY_KEYS: &[&str] = &[
+    "p",
+    "password",
+    "token",
+    "access_token",
+    "api_key",
+    "apikey",
+    "key",
+    "secret",
+    "sig",
+    "signature",
+    "auth",
+    "authorization",
+    "x-amz-signature",
+    "x-amz-credential",
+];
+
+/// A URL for logs and errors: userinfo removed, secret-looking query values replaced by `***`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint(String);
+
+impl Endpoint {
+    pub fn new(url: &Url) -> Self {
+        let mut shown = url.clone();
+        // Both only fail for cannot-be-a-base URLs, which have no userinfo to remove.
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
+        if shown.query().is_some() {
+            let pairs: Vec<(String, String)> = shown
+                .query_pairs()
+                .map(|(k, v)| {
+                    let secret = SECRET_QUERY_KEYS.iter().any(|s| s.eq_ignore_ascii_case(&k));
+                    let v = if secret && !v.is_empty() {
+                        "***".to_string()
+                    } else {
+                        v.into_owned()
+                    };
+                    (k.into_owned(), v)
+                })
+                .collect();
+            shown.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        Endpoint(shown.to_string())
+    }
+
+    /// Like [`Endpoint::new`] for text that may not be a URL (then only what looks like
+    /// userinfo is cut).
+    pub fn from_text(text: &str) -> Self {
+        match Url::parse(text) {
+            Ok(u) => Self::new(&u),
+            Err(_) => match (text.find("://"), text.rfind('@')) {
+                (Some(s), Some(at)) if at > s => {
+                    Endpoint(format!("{}{}", &text[..s + 3], &text[at + 1..]))
+                }
+                (None, Some(at)) => Endpoint(text[at + 1..].to_string()),
+                _ => Endpoint(text.to_string()),
+            },
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_userinfo_and_masks_secret_query_values() {
+        let u = Url::parse(
+            "https://user:hunter2@db.example:8086/write?db=k6&p=hunter2&u=user&token=abc",
+        )
+        .unwrap();
+        let e = Endpoint::new(&u).to_string();
+        assert!(!e.contains("hunter2"), "{e}");
+        assert!(!e.contains("abc"), "{e}");
+        assert_eq!(
+            e,
+            "https://db.example:8086/write?db=k6&p=***&u=user&token=***"
+        );
+    }
+
+    #[test]
+    fn non_urls_lose_userinfo_too() {
+        assert_eq!(
+            Endpoint::from_text("http://a:b@[bad/x").as_str(),
+            "http://[bad/x"
+        );
+        assert_eq!(Endpoint::from_text("a:b@h:1").as_str(), "h:1");
+        assert_eq!(Endpoint::from_text("plain").as_str(), "plain");
+    }
+}

@@ -1,0 +1,489 @@
+//! Per-series accumulators, one per k6 metric type, with bounded memory.
+//!
+//! Trends keep their raw values while there are few of them (so small runs get k6's exact
+//! percentiles, interpolation included), then switch to a log-bucketed sketch whose estimates are
+//! within [`RELATIVE_ACCURACY`] of the true value, whatever the run length. min, max, sum and count
+//! stay exact either way.
+
+use std::collections::BTreeMap;
+
+use loadrun_metrics::MetricType;
+
+/// Raw values kept per trend before switching to the sketch (8 KiB).
+pub const EXACT_CAP: usize = 1024;
+/// Relative error bound of a sketched value (0.05%).
+pub const RELATIVE_ACCURACY: f64 = 0.0005;
+/// Magnitudes below this count as zero in the sketch (a nanosecond, in milliseconds).
+const MIN_MAGNITUDE: f64 = 1e-6;
+
+/// Log-bucketed quantile sketch (DDSketch-style) over positive and negative values.
+#[derive(Debug, Clone, Default)]
+pub struct Sketch {
+    positive: BTreeMap<i32, u64>,
+    negative: BTreeMap<i32, u64>,
+    zeros: u64,
+}
+
+fn gamma_ln() -> f64 {
+    ((1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY)).ln()
+}
+
+impl Sketch {
+    fn key(magnitude: f64) -> i32 {
+        (magnitude.ln() / gamma_ln()).ceil() as i32
+    }
+
+    /// The value a bucket stands for: within the relative accuracy of everything in it.
+    fn representative(key: i32) -> f64 {
+        let g = gamma_ln().exp();
+        2.0 * ((key as f64) * gamma_ln()).exp() / (1.0 + g)
+    }
+
+    fn add(&mut self, v: f64, n: u64) {
+        if v.abs() < MIN_MAGNITUDE {
+            self.zeros += n;
+        } else if v > 0.0 {
+            *self.positive.entry(Self::key(v)).or_default() += n;
+        } else {
+            *self.negative.entry(Self::key(-v)).or_default() += n;
+        }
+    }
+
+    fn merge(&mut self, other: &Sketch) {
+        for (k, n) in &other.positive {
+            *self.positive.entry(*k).or_default() += n;
+        }
+        for (k, n) in &other.negative {
+            *self.negative.entry(*k).or_default() += n;
+        }
+        self.zeros += other.zeros;
+    }
+
+    /// The value of rank `rank` (0-based) in ascending order.
+    fn value_at(&self, rank: u64) -> f64 {
+        let mut seen = 0u64;
+        // Negative values ascend as their magnitude key descends.
+        for (k, n) in self.negative.iter().rev() {
+            seen += n;
+            if rank < seen {
+                return -Self::representative(*k);
+            }
+        }
+        seen += self.zeros;
+        if rank < seen {
+            return 0.0;
+        }
+        for (k, n) in &self.positive {
+            seen += n;
+            if rank < seen {
+                return Self::representative(*k);
+            }
+        }
+        self.positive
+            .keys()
+            .next_back()
+            .map(|k| Self::representative(*k))
+            .unwrap_or(0.0)
+    }
+
+    /// How many buckets are in use (for memory accounting in tests).
+    pub fn buckets(&self) -> usize {
+        self.positive.len() + self.negative.len() + usize::from(self.zeros > 0)
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Dist {
+    Exact(Vec<f64>),
+    Sketch(Sketch),
+}
+
+/// k6's TrendSink: count, sum, min, max and a distribution for percentiles.
+#[derive(Debug, Clone)]
+pub struct TrendSink {
+    pub count: u64,
+    pub sum: f64,
+    pub min: f64,
+    pub max: f64,
+    dist: Dist,
+}
+
+impl Default for TrendSink {
+    fn default() -> Self {
+        Self {
+            count: 0,
+            sum: 0.0,
+            min: 0.0,
+            max: 0.0,
+            dist: Dist::Exact(Vec::new()),
+        }
+    }
+}
+
+impl TrendSink {
+    pub fn add(&mut self, v: f64) {
+        if !v.is_finite() {
+            return;
+        }
+        if self.count == 0 {
+            self.min = v;
+            self.max = v;
+        } else {
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+        }
+        self.count += 1;
+        self.sum += v;
+        match &mut self.dist {
+            Dist::Exact(values) if values.len() < EXACT_CAP => values.push(v),
+            Dist::Exact(values) => {
+                let mut sketch = Sketch::default();
+                for x in values.iter() {
+                    sketch.add(*x, 1);
+                }
+                sketch.add(v, 1);
+                self.dist = Dist::Sketch(sketch);
+            }
+            Dist::Sketch(sketch) => sketch.add(v, 1),
+        }
+    }
+
+    pub fn merge(&mut self, other: &TrendSink) {
+        if other.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            *self = other.clone();
+            return;
+        }
+        self.count += other.count;
+        self.sum += other.sum;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        let combined = match (&mut self.dist, &other.dist) {
+            (Dist::Exact(a), Dist::Exact(b)) if a.len() + b.len() <= EXACT_CAP => {
+                a.extend_from_slice(b);
+                return;
+            }
+            (Dist::Sketch(a), Dist::Sketch(b)) => {
+                a.merge(b);
+                return;
+            }
+            (Dist::Sketch(a), Dist::Exact(b)) => {
+                for x in b {
+                    a.add(*x, 1);
+                }
+                return;
+            }
+            (Dist::Exact(a), Dist::Sketch(b)) => {
+                let mut s = b.clone();
+                for x in a.iter() {
+                    s.add(*x, 1);
+                }
+                s
+            }
+            (Dist::Exact(a), Dist::Exact(b)) => {
+                let mut s = Sketch::default();
+                for x in a.iter().chain(b.iter()) {
+                    s.add(*x, 1);
+                }
+                s
+            }
+        };
+        self.dist = Dist::Sketch(combined);
+    }
+
+    pub fn avg(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.sum / self.count as f64
+        }
+    }
+
+    pub fn is_exact(&self) -> bool {
+        matches!(self.dist, Dist::Exact(_))
+    }
+
+    /// k6's `P(q)`: linear interpolation between the two closest ranks, `q` in 0..=1.
+    pub fn percentile(&self, q: f64) -> f64 {
+        let q = q.clamp(0.0, 1.0);
+        match self.count {
+            0 => return 0.0,
+            1 => return self.min,
+            _ => {}
+        }
+        let i = q * (self.count as f64 - 1.0);
+        let (lo, hi) = (i.floor() as u64, i.ceil() as u64);
+        let f = i - i.floor();
+        let (j, k) = match &self.dist {
+            Dist::Exact(values) => {
+                let mut sorted = values.clone();
+                sorted.sort_by(f64::total_cmp);
+                let at = |r: u64| sorted.get(r as usize).copied().unwrap_or(self.max);
+                (at(lo), at(hi))
+            }
+            Dist::Sketch(s) => {
+                // The extremes are known exactly; only the inside is estimated.
+                let at = |r: u64| {
+                    if r == 0 {
+                        self.min
+                    } else if r + 1 >= self.count {
+                        self.max
+                    } else {
+                        s.value_at(r).clamp(self.min, self.max)
+                    }
+                };
+                (at(lo), at(hi))
+            }
+        };
+        j + (k - j) * f
+    }
+}
+
+/// What one series (or a merge of several) has accumulated.
+#[derive(Debug, Clone)]
+pub enum Sink {
+    Counter {
+        sum: f64,
+    },
+    Gauge {
+        last: f64,
+        /// Arrival order of `last`, so merged series keep the most recent value.
+        last_seq: u64,
+        min: f64,
+        max: f64,
+        seen: bool,
+    },
+    Rate {
+        trues: u64,
+        total: u64,
+    },
+    Trend(TrendSink),
+}
+
+impl Sink {
+    pub fn new(metric_type: MetricType) -> Self {
+        match metric_type {
+            MetricType::Counter => Sink::Counter { sum: 0.0 },
+            MetricType::Gauge => Sink::Gauge {
+                last: 0.0,
+                last_seq: 0,
+                min: 0.0,
+                max: 0.0,
+                seen: false,
+            },
+            MetricType::Rate => Sink::Rate { trues: 0, total: 0 },
+            MetricType::Trend => Sink::Trend(TrendSink::default()),
+        }
+    }
+
+    pub fn add(&mut self, v: f64, seq: u64) {
+        match self {
+            Sink::Counter { sum } => {
+                if v.is_finite() {
+                    *sum += v;
+                }
+            }
+            Sink::Gauge {
+                last,
+                last_seq,
+                min,
+                max,
+                seen,
+            } => {
+                if !v.is_finite() {
+                    return;
+                }
+                if *seen {
+                    *min = min.min(v);
+                    *max = max.max(v);
+                } else {
+                    *min = v;
+                    *max = v;
+                    *seen = true;
+                }
+                *last = v;
+                *last_seq = seq;
+            }
+            Sink::Rate { trues, total } => {
+                *total += 1;
+                if v != 0.0 {
+                    *trues += 1;
+                }
+            }
+            Sink::Trend(t) => t.add(v),
+        }
+    }
+
+    /// Folds another sink of the same type into this one; a sink of another type is ignored.
+    pub fn merge(&mut self, other: &Sink) {
+        match (self, other) {
+            (Sink::Counter { sum }, Sink::Counter { sum: o }) => *sum += o,
+            (
+                Sink::Gauge {
+                    last,
+                    last_seq,
+                    min,
+                    max,
+                    seen,
+                },
+                Sink::Gauge {
+                    last: ol,
+                    last_seq: os,
+                    min: omin,
+                    max: omax,
+                    seen: oseen,
+                },
+            ) => {
+                if !*oseen {
+                    return;
+                }
+                if *seen {
+                    *min = min.min(*omin);
+                    *max = max.max(*omax);
+                } else {
+                    *min = *omin;
+                    *max = *omax;
+                }
+                if !*seen || *os >= *last_seq {
+                    *last = *ol;
+                    *last_seq = *os;
+                }
+                *seen = true;
+            }
+            (Sink::Rate { trues, total }, Sink::Rate { trues: t, total: n }) => {
+                *trues += t;
+                *total += n;
+            }
+            (Sink::Trend(a), Sink::Trend(b)) => a.merge(b),
+            _ => {}
+        }
+    }
+
+    /// No sample has been added.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Sink::Counter { .. } => false,
+            Sink::Gauge { seen, .. } => !seen,
+            Sink::Rate { total, .. } => *total == 0,
+            Sink::Trend(t) => t.count == 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// k6's percentile on a sorted slice, for comparison.
+    fn k6_p(sorted: &[f64], q: f64) -> f64 {
+        let i = q * (sorted.len() as f64 - 1.0);
+        let (j, k) = (sorted[i.floor() as usize], sorted[i.ceil() as usize]);
+        j + (k - j) * (i - i.floor())
+    }
+
+    #[test]
+    fn exact_percentiles_interpolate_like_k6() {
+        // The eight http_req_duration values' p(90) and p(95) of the fixture run are interpolated.
+        let mut t = TrendSink::default();
+        for v in [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0] {
+            t.add(v);
+        }
+        assert!((t.percentile(0.9) - 7.3).abs() < 1e-12);
+        assert!((t.percentile(0.95) - 7.65).abs() < 1e-12);
+        assert!((t.percentile(0.5) - 4.5).abs() < 1e-12);
+        assert_eq!(t.avg(), 4.5);
+    }
+
+    #[test]
+    fn sketched_percentiles_stay_within_a_tenth_of_a_percent() {
+        let mut t = TrendSink::default();
+        let mut all = Vec::new();
+        // A long-tailed, deterministic spread from 50µs to ~30s.
+        let mut x = 0.5f64;
+        for i in 0..200_000u32 {
+            x = (x * 3.9 * (1.0 - x)).clamp(1e-6, 1.0 - 1e-6);
+            let v = 0.05 * (1.0 + f64::from(i % 7)) * (x * 12.0).exp();
+            t.add(v);
+            all.push(v);
+        }
+        assert!(!t.is_exact());
+        all.sort_by(f64::total_cmp);
+        for q in [0.01, 0.25, 0.5, 0.9, 0.95, 0.99, 0.999] {
+            let want = k6_p(&all, q);
+            let got = t.percentile(q);
+            assert!(
+                ((got - want) / want).abs() < 0.001,
+                "q={q}: got {got}, want {want}"
+            );
+        }
+        assert_eq!(t.min, all[0]);
+        assert_eq!(t.max, all[all.len() - 1]);
+    }
+
+    #[test]
+    fn memory_is_bounded_by_range_not_count() {
+        let mut t = TrendSink::default();
+        for i in 0..1_000_000u64 {
+            t.add(1.0 + (i % 1000) as f64);
+        }
+        let Dist::Sketch(s) = &t.dist else {
+            panic!("should have switched to the sketch")
+        };
+        // ln(1000)/ln(gamma) buckets at most.
+        assert!(s.buckets() < 7000, "{}", s.buckets());
+    }
+
+    #[test]
+    fn merging_exact_and_sketched_trends_keeps_counts() {
+        let mut a = TrendSink::default();
+        let mut b = TrendSink::default();
+        for i in 0..600 {
+            a.add(f64::from(i));
+            b.add(f64::from(i + 600));
+        }
+        a.merge(&b);
+        assert_eq!(a.count, 1200);
+        assert!(!a.is_exact());
+        assert_eq!(a.min, 0.0);
+        assert_eq!(a.max, 1199.0);
+        let med = a.percentile(0.5);
+        assert!((med - 599.5).abs() / 599.5 < 0.001, "{med}");
+    }
+
+    #[test]
+    fn negative_values_are_ordered() {
+        let mut t = TrendSink::default();
+        for i in -1500..1500 {
+            t.add(f64::from(i));
+        }
+        let p10 = t.percentile(0.1);
+        assert!((p10 - -1200.1).abs() / 1200.1 < 0.001, "{p10}");
+    }
+
+    #[test]
+    fn gauges_merge_to_the_latest_value() {
+        let mut a = Sink::new(MetricType::Gauge);
+        let mut b = Sink::new(MetricType::Gauge);
+        a.add(5.0, 1);
+        b.add(1.0, 2);
+        a.add(7.0, 3);
+        let mut m = Sink::new(MetricType::Gauge);
+        m.merge(&b);
+        m.merge(&a);
+        let Sink::Gauge { last, min, max, .. } = m else {
+            panic!()
+        };
+        assert_eq!((last, min, max), (7.0, 1.0, 7.0));
+    }
+
+    #[test]
+    fn rates_count_non_zero_as_true() {
+        let mut r = Sink::new(MetricType::Rate);
+        for v in [1.0, 0.0, 2.0, 0.0] {
+            r.add(v, 0);
+        }
+        assert!(matches!(r, Sink::Rate { trues: 2, total: 4 }));
+    }
+}
