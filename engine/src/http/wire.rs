@@ -114,23 +114,7 @@ pub async fn read_body<R: AsyncRead + Unpin>(
 ) -> io::Result<u64> {
     match framing {
         Framing::Empty => Ok(0),
-        Framing::Length(n) => {
-            let mut left = n;
-            while left > 0 {
-                if inb.available().is_empty() && inb.fill(r).await? == 0 {
-                    return Err(eof("body"));
-                }
-                let avail = inb.available();
-                let take = (avail.len() as u64).min(left) as usize;
-                if out.len() < limit {
-                    let keep = take.min(limit - out.len());
-                    out.extend_from_slice(&avail[..keep]);
-                }
-                inb.consume(take);
-                left -= take as u64;
-            }
-            Ok(n)
-        }
+        Framing::Length(n) => read_length(r, inb, n, out, limit).await,
         Framing::UntilClose => {
             let mut total = 0u64;
             loop {
@@ -151,6 +135,30 @@ pub async fn read_body<R: AsyncRead + Unpin>(
         }
         Framing::Chunked => read_chunked(r, inb, out, limit).await,
     }
+}
+
+async fn read_length<R: AsyncRead + Unpin>(
+    r: &mut R,
+    inb: &mut InBuf,
+    n: u64,
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> io::Result<u64> {
+    let mut left = n;
+    while left > 0 {
+        if inb.available().is_empty() && inb.fill(r).await? == 0 {
+            return Err(eof("body"));
+        }
+        let avail = inb.available();
+        let take = (avail.len() as u64).min(left) as usize;
+        if out.len() < limit {
+            let keep = take.min(limit - out.len());
+            out.extend_from_slice(&avail[..keep]);
+        }
+        inb.consume(take);
+        left -= take as u64;
+    }
+    Ok(n)
 }
 
 fn eof(what: &str) -> io::Error {
@@ -204,7 +212,7 @@ async fn read_chunked<R: AsyncRead + Unpin>(
                 }
             }
         }
-        wire += read_body(r, inb, Framing::Length(size), out, limit).await?;
+        wire += read_length(r, inb, size, out, limit).await?;
         let crlf = read_line(r, inb).await?;
         if !crlf.is_empty() {
             return Err(io::Error::new(

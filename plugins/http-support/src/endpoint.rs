@@ -28,6 +28,9 @@ pub struct Endpoint(String);
 
 impl Endpoint {
     pub fn new(url: &Url) -> Self {
+        if url.cannot_be_a_base() {
+            return Self::cut_userinfo(url.as_str());
+        }
         let mut shown = url.clone();
         // Both only fail for cannot-be-a-base URLs, which have no userinfo to remove.
         let _ = shown.set_username("");
@@ -55,13 +58,17 @@ impl Endpoint {
     pub fn from_text(text: &str) -> Self {
         match Url::parse(text) {
             Ok(u) => Self::new(&u),
-            Err(_) => match (text.find("://"), text.rfind('@')) {
-                (Some(s), Some(at)) if at > s => {
-                    Endpoint(format!("{}{}", &text[..s + 3], &text[at + 1..]))
-                }
-                (None, Some(at)) => Endpoint(text[at + 1..].to_string()),
-                _ => Endpoint(text.to_string()),
-            },
+            Err(_) => Self::cut_userinfo(text),
+        }
+    }
+
+    fn cut_userinfo(text: &str) -> Self {
+        match (text.find("://"), text.rfind('@')) {
+            (Some(s), Some(at)) if at > s => {
+                Endpoint(format!("{}{}", &text[..s + 3], &text[at + 1..]))
+            }
+            (None, Some(at)) => Endpoint(text[at + 1..].to_string()),
+            _ => Endpoint(text.to_string()),
         }
     }
 

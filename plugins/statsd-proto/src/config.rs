@@ -171,12 +171,11 @@ pub const MIN_BUFFER_SIZE: usize = 64;
 /// The biggest UDP payload IPv4 can carry.
 pub const MAX_UDP_PAYLOAD: usize = 65_507;
 
-/// Parses a `key:value,key:value` (or space-separated, as `DD_TAGS` is) tag list. A tag without a
+/// Parses a `key:value,key:value` tag list (`;` and spaces also separate, as in `DD_TAGS`). A tag without a
 /// colon gets an empty value, which DogStatsD sends as a bare `key`.
 pub fn parse_tag_list(text: &str) -> Vec<(String, String)> {
-    text.split([',', ' '])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+    split_list(text)
+        .into_iter()
         .map(|t| match t.split_once(':') {
             Some((k, v)) => (k.to_string(), v.to_string()),
             None => (t.to_string(), String::new()),
@@ -207,4 +206,30 @@ pub fn parse_buffer_size(
         ));
     }
     Ok(v as usize)
+}
+
+/// Splits a list option on `,`, `;` or whitespace. `;` exists because a `-o` argument is itself
+/// split on commas: `-o statsd=tagBlocklist=vu;iter;url`.
+pub fn split_list(text: &str) -> Vec<String> {
+    text.split([',', ';', ' ', '\t'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// An [`loadrun_plugin_api::OptionDoc`] in one line.
+pub fn doc(
+    name: &str,
+    env: &str,
+    default: &str,
+    description: &str,
+) -> loadrun_plugin_api::OptionDoc {
+    loadrun_plugin_api::OptionDoc {
+        name: name.into(),
+        env: env.into(),
+        default: default.into(),
+        description: description.into(),
+        secret: false,
+    }
 }

@@ -1,6 +1,7 @@
 //! A test plugin whose outputs misbehave on purpose, to prove the host contains them.
 //!
 //! Outputs (all take `-o NAME=key=value,...`):
+//! - `tb-null`: does nothing with each batch (measures the host-to-plugin path alone).
 //! - `tb-count`: counts samples per metric; at stop writes `metric count` lines to `file`.
 //! - `tb-panic`: panics in the entry point named by `in` (`new`, `start`, `write`, `stop`);
 //!   `after` = how many writes with samples succeed first.
@@ -25,6 +26,7 @@ pub struct Behave;
 
 const OUTPUTS: &[(&str, &str)] = &[
     ("tb-count", "counts samples per metric into a file at stop"),
+    ("tb-null", "accepts and discards every batch (for measuring the ABI path)"),
     ("tb-panic", "panics in a chosen entry point"),
     ("tb-slow", "sleeps in every write"),
     ("tb-hang", "hangs in stop (or write)"),
@@ -131,6 +133,9 @@ impl Output for Behaving {
     }
 
     fn write(&mut self, batch: Batch<'_>) -> WriteStatus {
+        if self.kind == "tb-null" {
+            return WriteStatus::Ok;
+        }
         self.catalog.absorb(&batch);
         if batch.samples.is_empty() {
             return WriteStatus::Ok;

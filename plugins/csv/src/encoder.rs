@@ -1,0 +1,223 @@
+//! Samples to csv lines, k6's format (see the crate docs for where we differ on purpose).
+//!
+//! Everything that depends on the series alone (metric name, tag columns, `extra_tags`,
+//! `metadata`) is encoded once per series; a sample costs its timestamp and value.
+
+use std::io::Write as _;
+
+use file_sink::time::Rfc3339;
+use loadrun_plugin_api::{Catalog, Sample};
+
+use crate::config::TimeFormat;
+use crate::system_tags::Layout;
+
+/// One series' line, minus the timestamp and value: `line[..split]` is `name,`, the rest is
+/// `,<columns>,extra_tags,metadata\n`.
+struct SeriesLine {
+    line: Box<[u8]>,
+    split: usize,
+}
+
+pub struct Encoder {
+    layout: Layout,
+    time_format: TimeFormat,
+    rfc3339: Rfc3339,
+    series: Vec<Option<SeriesLine>>,
+}
+
+impl Encoder {
+    pub fn new(layout: Layout, time_format: TimeFormat) -> Self {
+        Self {
+            layout,
+            time_format,
+            rfc3339: Rfc3339::new(),
+            series: Vec::new(),
+        }
+    }
+
+    pub fn header(&self) -> String {
+        self.layout.header()
+    }
+
+    /// Appends the sample's line; false if the catalog does not know its series (nothing written).
+    #[inline]
+    pub fn encode(&mut self, catalog: &Catalog, sample: &Sample, out: &mut Vec<u8>) -> bool {
+        let idx = sample.series as usize;
+        if !matches!(self.series.get(idx), Some(Some(_))) && !self.compile(catalog, sample.series) {
+            return false;
+        }
+        let Some(Some(s)) = self.series.get(idx) else {
+            return false;
+        };
+        out.extend_from_slice(&s.line[..s.split]);
+        write_time(&mut self.rfc3339, self.time_format, sample.time_ns, out);
+        out.push(b',');
+        write_value(sample.value, out);
+        out.extend_from_slice(&s.line[s.split..]);
+        true
+    }
+
+    fn compile(&mut self, catalog: &Catalog, id: u32) -> bool {
+        let Some(series) = catalog.series(id) else {
+            return false;
+        };
+        let Some(metric) = catalog.metric(series.metric) else {
+            return false;
+        };
+        let mut line = Vec::with_capacity(128);
+        push_field(&mut line, &metric.name);
+        line.push(b',');
+        let split = line.len();
+        for column in &self.layout.columns {
+            line.push(b',');
+            if let Some(v) = series.tag(column) {
+                push_field(&mut line, v);
+            }
+        }
+        let extra = series.tags.iter().filter(|(k, _)| {
+            !self.layout.columns.iter().any(|c| c == k) && !self.layout.ignored.iter().any(|c| c == k)
+        });
+        line.push(b',');
+        push_field(&mut line, &encode_pairs(extra));
+        line.push(b',');
+        push_field(&mut line, &encode_pairs(series.metadata.iter()));
+        line.push(b'\n');
+        let idx = id as usize;
+        if self.series.len() <= idx {
+            self.series.resize_with(idx + 1, || None);
+        }
+        self.series[idx] = Some(SeriesLine {
+            line: line.into_boxed_slice(),
+            split,
+        });
+        true
+    }
+}
+
+const NS: i64 = 1_000_000_000;
+
+fn write_time(rfc: &mut Rfc3339, format: TimeFormat, ns: i64, out: &mut Vec<u8>) {
+    let mut b = itoa::Buffer::new();
+    let n = match format {
+        TimeFormat::Unix => ns.div_euclid(NS),
+        TimeFormat::UnixMilli => ns.div_euclid(1_000_000),
+        TimeFormat::UnixMicro => ns.div_euclid(1_000),
+        TimeFormat::UnixNano => ns,
+        TimeFormat::Rfc3339 => return rfc.write(out, ns, false),
+        TimeFormat::Rfc3339Nano => return rfc.write(out, ns, true),
+    };
+    out.extend_from_slice(b.format(n).as_bytes());
+}
+
+/// Go's `%f`: six decimals, correctly rounded; `NaN`, `+Inf`, `-Inf` as Go spells them.
+pub fn write_value(v: f64, out: &mut Vec<u8>) {
+    if v.is_finite() {
+        let _ = write!(out, "{v:.6}");
+    } else if v.is_nan() {
+        out.extend_from_slice(b"NaN");
+    } else if v > 0.0 {
+        out.extend_from_slice(b"+Inf");
+    } else {
+        out.extend_from_slice(b"-Inf");
+    }
+}
+
+/// `k=v&k2=v2`, with `%`, `&` and `=` in keys and values percent-encoded so the pairs can be
+/// split back unambiguously ([`crate::decode::decode_pairs`]). k6 writes them raw.
+pub fn encode_pairs<'a>(pairs: impl Iterator<Item = &'a (String, String)>) -> String {
+    let mut out = String::new();
+    for (i, (k, v)) in pairs.enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        escape_into(&mut out, k);
+        out.push('=');
+        escape_into(&mut out, v);
+    }
+    out
+}
+
+fn escape_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '&' => out.push_str("%26"),
+            '=' => out.push_str("%3D"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// One field as Go's `encoding/csv` writes it: quoted when it holds a comma, a quote, CR or LF,
+/// starts with a space, or is `\.`; quotes doubled inside.
+pub fn push_field(out: &mut Vec<u8>, s: &str) {
+    let needs = !s.is_empty()
+        && (s == "\\."
+            || s.bytes().any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+            || s.chars().next().is_some_and(char::is_whitespace));
+    if !needs {
+        out.extend_from_slice(s.as_bytes());
+        return;
+    }
+    out.push(b'"');
+    for &b in s.as_bytes() {
+        if b == b'"' {
+            out.push(b'"');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(v: f64) -> String {
+        let mut out = Vec::new();
+        write_value(v, &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    fn field(s: &str) -> String {
+        let mut out = Vec::new();
+        push_field(&mut out, s);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    #[test]
+    fn values_as_go_percent_f() {
+        assert_eq!(value(1.0), "1.000000");
+        assert_eq!(value(2.431201), "2.431201");
+        assert_eq!(value(0.0), "0.000000");
+        assert_eq!(value(-0.0), "-0.000000");
+        assert_eq!(value(1e21), "1000000000000000000000.000000");
+        assert_eq!(value(1e-7), "0.000000");
+        // A tie in binary: Go rounds half to even.
+        assert_eq!(value(0.0078125), "0.007812");
+        assert_eq!(value(f64::NAN), "NaN");
+        assert_eq!(value(f64::INFINITY), "+Inf");
+        assert_eq!(value(f64::NEG_INFINITY), "-Inf");
+    }
+
+    #[test]
+    fn fields_as_go_encoding_csv() {
+        assert_eq!(field("plain"), "plain");
+        assert_eq!(field(""), "");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(field(" lead"), "\" lead\"");
+        assert_eq!(field("\\."), "\"\\.\"");
+        assert_eq!(field("status is 200"), "status is 200");
+    }
+
+    #[test]
+    fn pairs_escaped() {
+        let pairs = vec![
+            ("a&b".to_string(), "x=y".to_string()),
+            ("p".to_string(), "100%".to_string()),
+        ];
+        assert_eq!(encode_pairs(pairs.iter()), "a%26b=x%3Dy&p=100%25");
+    }
+}

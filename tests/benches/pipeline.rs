@@ -1,0 +1,91 @@
+//! Samples per second from the collector through the ABI into plugins that do nothing, with
+//! one output and with four. Prints a table; asserts nothing (figures, not tests).
+//!
+//! Run: `scripts/bench-pipeline.sh` (builds the release plugin first), or
+//! `cargo build --release -p out-testbehave && LOADRUN_TEST_PROFILE=release cargo bench -p loadrun-e2e --bench pipeline`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use loadrun::outputs::{OutputSet, OutputSpec};
+use loadrun::plugins::PluginSet;
+use loadrun_metrics::{Collector, Registry};
+use loadrun_plugin_api::{EndReason, RunOutcome};
+use loadrun_test_support::plugin_path;
+use loadrun_test_support::synthetic::SyntheticSeries;
+
+fn run(outputs: &[&str], samples: usize, chunk: usize) -> Result<f64, String> {
+    let registry = Arc::new(Registry::new());
+    let series = SyntheticSeries::define(&registry, 16);
+    let mut plugins = PluginSet::load(&[plugin_path("testbehave")]).map_err(|e| e.to_string())?;
+    let specs: Vec<OutputSpec> = outputs
+        .iter()
+        .map(|s| OutputSpec::parse(s))
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    let mut set = OutputSet::build(
+        &specs,
+        &mut plugins,
+        &BTreeMap::new(),
+        &loadrun_plugin_api::testkit::test_meta(),
+        registry.clone(),
+    )
+    .map_err(|e| e.to_string())?;
+    set.start().map_err(|e| e.to_string())?;
+    let collector = Collector::spawn(registry.clone(), vec![set.consumer()], Duration::from_millis(100))
+        .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    series.emit(&collector.sink(), samples, chunk);
+    collector.finish();
+    let outcome = RunOutcome {
+        passed: true,
+        reason: EndReason::Completed,
+        thresholds: Default::default(),
+        duration_ms: 0,
+        extra: "{}".into(),
+    };
+    let report = set.stop(&outcome, Duration::from_secs(60));
+    let secs = started.elapsed().as_secs_f64();
+    let written: u64 = report.outputs.iter().map(|o| o.written).sum();
+    let dropped: u64 = report.outputs.iter().map(|o| o.dropped.total()).sum();
+    if written != (samples * outputs.len()) as u64 {
+        return Err(format!("written {written} of {} (dropped {dropped})", samples * outputs.len()));
+    }
+    Ok(samples as f64 / secs)
+}
+
+fn main() {
+    let samples = 20_000_000;
+    println!("pipeline: synthetic source -> collector -> per-output queue+worker -> plugin write() through the ABI");
+    println!("cores available: {:?}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!("{:<44} {:>14}", "case", "samples/s (median of 3, every sample written)");
+    let cases: &[(&str, &[&str])] = &[
+        ("1 output (tb-null .so)", &["tb-null"]),
+        ("4 outputs (tb-null .so x4)", &["tb-null", "tb-null", "tb-null", "tb-null"]),
+        ("1 output (bundled null)", &["null"]),
+    ];
+    for (name, outputs) in cases {
+        let mut rates = Vec::new();
+        for _ in 0..3 {
+            match run(outputs, samples, 4096) {
+                Ok(rate) => rates.push(rate),
+                Err(e) => {
+                    println!("{name:<44} error: {e}");
+                    break;
+                }
+            }
+        }
+        if rates.is_empty() {
+            continue;
+        }
+        rates.sort_by(|a, b| a.total_cmp(b));
+        let median = rates[rates.len() / 2];
+        println!(
+            "{:<44} {:>14.0}   (runs: {})",
+            name,
+            median,
+            rates.iter().map(|r| format!("{:.1}M", r / 1e6)).collect::<Vec<_>>().join(" ")
+        );
+    }
+}
