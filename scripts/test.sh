@@ -8,4 +8,6 @@ cargo build --workspace --all-targets
 cargo build --workspace                     # the cdylib plugins and the loadrun binary
 cargo test --workspace --no-fail-fast "$@"
 # The plugin template is its own crate outside the workspace: it must build and pass alone.
-CARGO_TARGET_DIR=target/compat/target cargo test --manifest-path examples/plugin-template/Cargo.toml
+export CARGO_TARGET_DIR="$PWD/target/template"
+cargo build --manifest-path examples/plugin-template/Cargo.toml
+cargo test --manifest-path examples/plugin-template/Cargo.toml

@@ -1,6 +1,12 @@
 //! loadrun's load engine: k6-style plans and executors, an HTTP/1.1 client with k6's timing
 //! metrics, checks, extraction, data feeds, and a built-in httpbin-like test server.
 
+pub mod compile;
+pub mod cookies;
+pub mod feed;
 pub mod http;
+pub mod metrics;
+pub mod plan;
 pub mod server;
+pub mod template;
 pub mod util;

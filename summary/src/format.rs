@@ -13,7 +13,10 @@ pub fn to_fixed(x: f64, prec: usize) -> String {
     // Rust rounds exact ties to even; ask for more digits and round the decimal string ourselves.
     let wide = format!("{:.*}", prec + 20, x.abs());
     let (int_part, frac_part) = wide.split_once('.').unwrap_or((wide.as_str(), ""));
-    let mut digits: Vec<u8> = int_part.bytes().chain(frac_part.bytes().take(prec)).collect();
+    let mut digits: Vec<u8> = int_part
+        .bytes()
+        .chain(frac_part.bytes().take(prec))
+        .collect();
     let round_up = frac_part.as_bytes().get(prec).is_some_and(|d| *d >= b'5');
     if round_up {
         let mut i = digits.len();
@@ -131,7 +134,12 @@ pub fn percent(rate: f64) -> String {
 }
 
 /// k6's `humanizeValue`: a value of a metric of this type and kind.
-pub fn value(v: f64, metric_type: MetricType, contains: ValueKind, time_unit: Option<&str>) -> String {
+pub fn value(
+    v: f64,
+    metric_type: MetricType,
+    contains: ValueKind,
+    time_unit: Option<&str>,
+) -> String {
     if metric_type == MetricType::Rate {
         return percent(v);
     }
@@ -209,11 +217,25 @@ mod tests {
     #[test]
     fn plain_values_drop_trailing_zeros() {
         assert_eq!(
-            value(3.9658822467365997, MetricType::Counter, ValueKind::Default, None),
+            value(
+                3.9658822467365997,
+                MetricType::Counter,
+                ValueKind::Default,
+                None
+            ),
             "3.965882"
         );
-        assert_eq!(value(8.0, MetricType::Counter, ValueKind::Default, None), "8");
-        assert_eq!(value(42.0, MetricType::Gauge, ValueKind::Default, None), "42");
-        assert_eq!(value(1.0, MetricType::Rate, ValueKind::Default, None), "100.00%");
+        assert_eq!(
+            value(8.0, MetricType::Counter, ValueKind::Default, None),
+            "8"
+        );
+        assert_eq!(
+            value(42.0, MetricType::Gauge, ValueKind::Default, None),
+            "42"
+        );
+        assert_eq!(
+            value(1.0, MetricType::Rate, ValueKind::Default, None),
+            "100.00%"
+        );
     }
 }

@@ -4,3 +4,4 @@
 
 mod pipeline;
 mod plugin_loading;
+mod conformance;

@@ -1,3 +1,9 @@
 //! The HTTP client side: URL parsing, message framing, connections with k6's timings.
 
+pub mod client;
+pub mod tls;
+pub mod url;
 pub mod wire;
+
+pub use client::{Client, ClientShared, HttpError, Response, Timings};
+pub use url::{Scheme, Url};

@@ -1,1 +1,41 @@
+//! `-o datadog`: k6's metrics in Datadog, two ways.
+//!
+//! - `transport=dogstatsd` (default): DogStatsD lines to a Datadog Agent, named exactly as k6's
+//!   statsd output names them (`k6.http_reqs`, `k6.check.<name>.pass`, ...) so Datadog's k6
+//!   integration dashboard lights up; tags on by default.
+//! - `transport=api`: no agent; the series are posted to Datadog's `/api/v1/series` with the API
+//!   key, aggregated per push interval (see [`api`]).
 
+pub mod api;
+mod config;
+pub mod series;
+
+use loadrun_plugin_api::{Output, OutputDescriptor, OutputInit, Plugin, PluginError};
+use statsd_proto::StatsdOutput;
+
+pub use config::{option_docs, parse_config, DatadogConfig, Transport};
+
+pub struct DatadogPlugin;
+
+impl Plugin for DatadogPlugin {
+    const NAME: &'static str = "out_datadog";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    fn outputs() -> Vec<OutputDescriptor> {
+        vec![OutputDescriptor {
+            name: "datadog".into(),
+            aliases: Default::default(),
+            description: "Datadog: DogStatsD to an agent, or the HTTP series API".into(),
+            options: option_docs().into(),
+        }]
+    }
+
+    fn new_output(init: OutputInit) -> Result<Box<dyn Output>, PluginError> {
+        match parse_config(&init)? {
+            DatadogConfig::DogStatsd(cfg) => Ok(Box::new(StatsdOutput::new(cfg)?)),
+            DatadogConfig::Api(cfg) => Ok(Box::new(api::ApiOutput::new(cfg)?)),
+        }
+    }
+}
+
+loadrun_plugin_api::export_plugin!(DatadogPlugin);

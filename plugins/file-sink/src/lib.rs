@@ -17,6 +17,9 @@
 
 pub mod time;
 
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
+
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};

@@ -1,1 +1,41 @@
+//! `-o netdata`: StatsD to Netdata's built-in StatsD server, named so that Netdata's stock k6
+//! app (`/usr/lib/netdata/conf.d/statsd.d/k6.conf`, `metrics = k6*`) draws its charts without
+//! any configuration.
+//!
+//! Netdata-specific choices:
+//! - `http_req_failed` is sent as `k6.http_reqs_failed`, the name the stock app's "Failed HTTP
+//!   Requests rate" chart listens to (k6 itself sent `k6.http_req_failed`, which that chart
+//!   never showed). `stockNames=false` keeps k6's name.
+//! - A negative gauge goes out as `name:0|g` + `name:-v|g`: Netdata, like every StatsD server,
+//!   reads a leading sign as a delta.
+//! - Tags are off by default: the stock charts do not use them.
 
+mod config;
+
+use loadrun_plugin_api::{Output, OutputDescriptor, OutputInit, Plugin, PluginError};
+use statsd_proto::StatsdOutput;
+
+pub use config::{option_docs, parse_config};
+
+pub struct NetdataPlugin;
+
+impl Plugin for NetdataPlugin {
+    const NAME: &'static str = "out_netdata";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    fn outputs() -> Vec<OutputDescriptor> {
+        vec![OutputDescriptor {
+            name: "netdata".into(),
+            aliases: Default::default(),
+            description: "Netdata's StatsD server, matching its stock k6 charts".into(),
+            options: option_docs().into(),
+        }]
+    }
+
+    fn new_output(init: OutputInit) -> Result<Box<dyn Output>, PluginError> {
+        let cfg = parse_config(&init)?;
+        Ok(Box::new(StatsdOutput::new(cfg)?))
+    }
+}
+
+loadrun_plugin_api::export_plugin!(NetdataPlugin);

@@ -109,7 +109,10 @@ mod tests {
     fn aggregations_of_another_type_do_not_apply() {
         let counter = sink(MetricType::Counter, &[1.0]);
         assert_eq!(holds("p(95)<1", &counter), None);
-        assert!(!supports(MetricType::Counter, Aggregation::Percentile(95.0)));
+        assert!(!supports(
+            MetricType::Counter,
+            Aggregation::Percentile(95.0)
+        ));
         assert!(!supports(MetricType::Rate, Aggregation::Count));
         assert!(!supports(MetricType::Gauge, Aggregation::Avg));
         assert!(supports(MetricType::Trend, Aggregation::Med));

@@ -92,7 +92,9 @@ pub struct ThresholdSet {
 
 impl ThresholdSet {
     /// Parses a plan's `thresholds` table (k6's syntax); errors name the key and the expression.
-    pub fn parse(table: &BTreeMap<String, Vec<ThresholdSpec>>) -> Result<ThresholdSet, SummaryError> {
+    pub fn parse(
+        table: &BTreeMap<String, Vec<ThresholdSpec>>,
+    ) -> Result<ThresholdSet, SummaryError> {
         let mut entries = Vec::with_capacity(table.len());
         for (key, specs) in table {
             let target = parse_metric_key(key).map_err(|message| SummaryError::MetricKey {
@@ -103,7 +105,7 @@ impl ThresholdSet {
             for spec in specs {
                 let bad = |message: String| SummaryError::Threshold {
                     key: key.clone(),
-                    source: spec.threshold.clone(),
+                    expression: spec.threshold.clone(),
                     message,
                 };
                 let expression = parse_expression(&spec.threshold).map_err(bad)?;
@@ -149,7 +151,12 @@ impl ThresholdSet {
             if entry.target.tags.is_empty() {
                 let existing = registry
                     .metric_def(id)
-                    .map(|d| d.thresholds.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                    .map(|d| {
+                        d.thresholds
+                            .iter()
+                            .map(|s| s.to_string())
+                            .collect::<Vec<_>>()
+                    })
                     .unwrap_or_default();
                 for t in &entry.thresholds {
                     if !existing.contains(&t.source) {
@@ -165,7 +172,11 @@ impl ThresholdSet {
         Ok(())
     }
 
-    fn check(&self, entry: &MetricThresholds, registry: &Registry) -> Result<MetricType, SummaryError> {
+    fn check(
+        &self,
+        entry: &MetricThresholds,
+        registry: &Registry,
+    ) -> Result<MetricType, SummaryError> {
         let def = registry
             .metric_by_name(&entry.target.metric)
             .and_then(|id| registry.metric_def(id))
@@ -178,7 +189,7 @@ impl ThresholdSet {
             if !supports(def.metric_type, agg) {
                 return Err(SummaryError::Threshold {
                     key: entry.key.clone(),
-                    source: t.source.clone(),
+                    expression: t.source.clone(),
                     message: format!(
                         "the aggregation '{agg}' does not apply to '{}', a {} metric; expected {}",
                         entry.target.metric,
@@ -216,8 +227,15 @@ mod tests {
         assert!(!t["http_req_failed"][0].abort_on_fail);
 
         let set = ThresholdSet::parse(&t).unwrap();
-        let checks = set.entries.iter().find(|e| e.target.metric == "checks").unwrap();
-        assert_eq!(checks.thresholds[0].delay_abort_eval, Duration::from_secs(10));
+        let checks = set
+            .entries
+            .iter()
+            .find(|e| e.target.metric == "checks")
+            .unwrap();
+        assert_eq!(
+            checks.thresholds[0].delay_abort_eval,
+            Duration::from_secs(10)
+        );
         assert_eq!(checks.target.name(), "checks{mytag:hello}");
     }
 
@@ -273,11 +291,16 @@ mod tests {
         .unwrap();
         set.register(&r).unwrap();
         set.register(&r).unwrap(); // idempotent
-        let d = r.metric_def(r.metric_by_name("http_req_duration").unwrap()).unwrap();
+        let d = r
+            .metric_def(r.metric_by_name("http_req_duration").unwrap())
+            .unwrap();
         assert_eq!(d.thresholds.len(), 1);
         assert_eq!(d.thresholds[0].as_str(), "p(95)<500");
         assert_eq!(d.submetrics.len(), 1);
-        assert_eq!(d.submetrics[0].name.as_str(), "http_req_duration{expected_response:true}");
+        assert_eq!(
+            d.submetrics[0].name.as_str(),
+            "http_req_duration{expected_response:true}"
+        );
         let c = r.metric_def(r.metric_by_name("checks").unwrap()).unwrap();
         assert!(c.thresholds.is_empty());
         assert_eq!(c.submetrics[0].name.as_str(), "checks{mytag:hello}");
@@ -288,13 +311,22 @@ mod tests {
         let r = registry();
         let set = ThresholdSet::parse(&table(r#"my_trend = ["p(95)<5"]"#)).unwrap();
         let err = set.register(&r).unwrap_err().to_string();
-        assert!(err.contains("my_trend") && err.contains("no metric"), "{err}");
+        assert!(
+            err.contains("my_trend") && err.contains("no metric"),
+            "{err}"
+        );
 
         for (src, want) in [
-            (r#"http_reqs = ["p(95)<5"]"#, "a counter metric; expected count or rate"),
+            (
+                r#"http_reqs = ["p(95)<5"]"#,
+                "a counter metric; expected count or rate",
+            ),
             (r#"checks = ["count>5"]"#, "a rate metric; expected rate"),
             (r#"vus = ["avg>5"]"#, "a gauge metric; expected value"),
-            (r#"http_req_duration = ["rate<5"]"#, "a trend metric; expected avg, min, max, med or p(N)"),
+            (
+                r#"http_req_duration = ["rate<5"]"#,
+                "a trend metric; expected avg, min, max, med or p(N)",
+            ),
         ] {
             let set = ThresholdSet::parse(&table(src)).unwrap();
             let err = set.register(&r).unwrap_err().to_string();

@@ -93,11 +93,15 @@ pub fn parse_expression(input: &str) -> Result<Expression, String> {
     let lhs = src[..at].trim();
     let rhs = src[at + len..].trim();
     if lhs.is_empty() {
-        return Err(format!("the aggregation before the operator is missing; {EXPECTED}"));
+        return Err(format!(
+            "the aggregation before the operator is missing; {EXPECTED}"
+        ));
     }
     let aggregation = parse_aggregation(lhs)?;
     if rhs.is_empty() {
-        return Err(format!("the number after the operator is missing; {EXPECTED}"));
+        return Err(format!(
+            "the number after the operator is missing; {EXPECTED}"
+        ));
     }
     let value = rhs
         .parse::<f64>()
@@ -186,13 +190,17 @@ pub fn parse_metric_key(key: &str) -> Result<MetricKey, String> {
                 tags.push((k.to_string(), v.to_string()));
             }
             if tags.is_empty() {
-                return Err("the tag filter between the braces is empty; expected metric{tag:value,...}".into());
+                return Err(
+                    "the tag filter between the braces is empty; expected metric{tag:value,...}"
+                        .into(),
+                );
             }
             (&key[..o], tags)
         }
         _ => {
             return Err(
-                "unmatched or misplaced curly braces; expected metric or metric{tag:value,...}".into(),
+                "unmatched or misplaced curly braces; expected metric or metric{tag:value,...}"
+                    .into(),
             )
         }
     };
@@ -201,7 +209,9 @@ pub fn parse_metric_key(key: &str) -> Result<MetricKey, String> {
         .chars()
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && metric.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        && metric
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid {
         return Err(format!(
             "'{metric}' is not a metric name; expected letters, digits and '_', not starting with a digit"
@@ -230,7 +240,10 @@ mod tests {
         assert_eq!(e.aggregation, Aggregation::Percentile(95.0));
         assert_eq!(e.operator, Operator::Lt);
         assert_eq!(e.value, 500.0);
-        assert_eq!(ok(" p(99.9) <= 1.5 ").aggregation, Aggregation::Percentile(99.9));
+        assert_eq!(
+            ok(" p(99.9) <= 1.5 ").aggregation,
+            Aggregation::Percentile(99.9)
+        );
         assert_eq!(ok("rate<0.01").aggregation, Aggregation::Rate);
         assert_eq!(ok("count >= 100").operator, Operator::Ge);
         assert_eq!(ok("value===42").operator, Operator::Eq);

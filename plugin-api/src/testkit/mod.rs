@@ -208,3 +208,6 @@ pub fn recording_host() -> (Host, Arc<Recorded>) {
     ));
     (host, recorded)
 }
+
+mod conformance;
+pub use conformance::{Check, Conformance, ConformanceReport};

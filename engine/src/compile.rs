@@ -1,0 +1,908 @@
+//! Turns a [`Plan`] into what the executors run: scenarios with their executor parameters, and
+//! flows whose templates, checks and extractions are resolved once.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use regex::Regex;
+
+use crate::feed::FeedData;
+use crate::plan::{self, ExecutorKind, Plan};
+use crate::template::{Part, Template, VarRef};
+use crate::util::format_duration;
+
+const DEFAULT_GRACEFUL_STOP: Duration = Duration::from_secs(30);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_MAX_DURATION: Duration = Duration::from_secs(600);
+
+/// Run-wide settings from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// `--env K=V`: highest precedence for `${K}`.
+    pub env: BTreeMap<String, String>,
+    /// `--tag K=V`: test-wide tags, over the plan's `tags`.
+    pub tags: Vec<(String, String)>,
+    /// `--system-tags`, over the plan's `systemTags`.
+    pub system_tags: Option<Vec<String>>,
+    pub insecure_skip_tls_verify: bool,
+    /// Where relative paths in the plan (data feeds, body files) are resolved.
+    pub base_dir: PathBuf,
+    /// Look `${VAR}` up in the process environment too (on by default in the CLI).
+    pub use_process_env: bool,
+}
+
+/// How one scenario schedules iterations.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExecSpec {
+    SharedIterations {
+        vus: u64,
+        iterations: u64,
+        max_duration: Duration,
+    },
+    PerVuIterations {
+        vus: u64,
+        iterations: u64,
+        max_duration: Duration,
+    },
+    ConstantVus {
+        vus: u64,
+        duration: Duration,
+    },
+    RampingVus {
+        start_vus: u64,
+        stages: Vec<(Duration, u64)>,
+        graceful_ramp_down: Duration,
+    },
+    /// Both arrival-rate executors: stages of (duration, rate/s at start, rate/s at end).
+    ArrivalRate {
+        stages: Vec<(Duration, f64, f64)>,
+        pre_allocated: u64,
+        max_vus: u64,
+    },
+}
+
+impl ExecSpec {
+    /// Most VUs the executor can use.
+    pub fn max_vus(&self) -> u64 {
+        match self {
+            Self::SharedIterations { vus, .. }
+            | Self::PerVuIterations { vus, .. }
+            | Self::ConstantVus { vus, .. } => *vus,
+            Self::RampingVus {
+                start_vus, stages, ..
+            } => stages.iter().map(|s| s.1).max().unwrap_or(0).max(*start_vus),
+            Self::ArrivalRate { max_vus, .. } => *max_vus,
+        }
+    }
+
+    /// The scheduled duration, without graceful stop.
+    pub fn duration(&self) -> Duration {
+        match self {
+            Self::SharedIterations { max_duration, .. }
+            | Self::PerVuIterations { max_duration, .. } => *max_duration,
+            Self::ConstantVus { duration, .. } => *duration,
+            Self::RampingVus { stages, .. } => stages.iter().map(|s| s.0).sum(),
+            Self::ArrivalRate { stages, .. } => stages.iter().map(|s| s.0).sum(),
+        }
+    }
+}
+
+/// One scenario, ready to run.
+#[derive(Debug)]
+pub struct ScenarioRt {
+    pub name: String,
+    pub executor: ExecutorKind,
+    pub exec: ExecSpec,
+    pub start_time: Duration,
+    pub graceful_stop: Duration,
+    /// Test-wide tags, the scenario's tags and `scenario=NAME`.
+    pub tags: Vec<(String, String)>,
+    pub flow: Arc<Flow>,
+}
+
+impl ScenarioRt {
+    /// k6's one-line description, e.g. `10 looping VUs for 30s (gracefulStop: 30s)`.
+    pub fn describe(&self) -> String {
+        let g = format!("gracefulStop: {}", format_duration(self.graceful_stop));
+        let start = if self.start_time.is_zero() {
+            String::new()
+        } else {
+            format!(", startTime: {}", format_duration(self.start_time))
+        };
+        match &self.exec {
+            ExecSpec::SharedIterations {
+                vus,
+                iterations,
+                max_duration,
+            } => format!(
+                "{iterations} iterations shared among {vus} VUs (maxDuration: {}, {g}{start})",
+                format_duration(*max_duration)
+            ),
+            ExecSpec::PerVuIterations {
+                vus,
+                iterations,
+                max_duration,
+            } => format!(
+                "{iterations} iterations for each of {vus} VUs (maxDuration: {}, {g}{start})",
+                format_duration(*max_duration)
+            ),
+            ExecSpec::ConstantVus { vus, duration } => format!(
+                "{vus} looping VUs for {} ({g}{start})",
+                format_duration(*duration)
+            ),
+            ExecSpec::RampingVus { stages, .. } => format!(
+                "Up to {} looping VUs for {} over {} stages (gracefulRampDown: 30s, {g}{start})",
+                self.exec.max_vus(),
+                format_duration(self.exec.duration()),
+                stages.len()
+            ),
+            ExecSpec::ArrivalRate {
+                stages,
+                pre_allocated,
+                max_vus,
+            } => {
+                let peak = stages.iter().map(|s| s.1.max(s.2)).fold(0.0, f64::max);
+                format!(
+                    "Up to {peak:.2} iterations/s for {} over {} stages (maxVUs: {pre_allocated}-{max_vus}, {g}{start})",
+                    format_duration(self.exec.duration()),
+                    stages.len()
+                )
+            }
+        }
+    }
+}
+
+/// A flow compiled for one scenario.
+#[derive(Debug, Default)]
+pub struct Flow {
+    pub steps: Vec<CStep>,
+    /// Names of the `extract` variables, by slot.
+    pub slots: Vec<String>,
+    pub feeds: Vec<Arc<FeedData>>,
+    pub checks: Vec<CheckMeta>,
+    /// Group paths (`::a::b`), by group id.
+    pub groups: Vec<String>,
+    pub requests: u32,
+}
+
+#[derive(Debug)]
+pub struct CheckMeta {
+    pub name: String,
+    pub group: String,
+    pub tags: Vec<(String, String)>,
+}
+
+#[derive(Debug)]
+pub enum CStep {
+    Request(Box<CRequest>),
+    Group { id: usize, steps: Vec<CStep> },
+    Sleep { min: Duration, max: Duration },
+}
+
+#[derive(Debug)]
+pub enum CBody {
+    None,
+    Text(Template),
+    Bytes(Arc<Vec<u8>>),
+    Form(Vec<(String, Template)>),
+}
+
+#[derive(Debug)]
+pub struct CRequest {
+    pub id: u32,
+    pub group: String,
+    pub method: String,
+    pub url: Template,
+    pub query: Vec<(String, Template)>,
+    pub headers: Vec<(String, Template)>,
+    pub body: CBody,
+    pub timeout: Duration,
+    pub tags: Vec<(String, String)>,
+    pub name: Option<String>,
+    pub checks: Vec<CCheck>,
+    pub extract: Vec<CExtract>,
+    pub expected: Option<Vec<u16>>,
+    pub max_redirects: u32,
+    pub user_agent: Arc<str>,
+    /// Set once an invalid URL was reported, so the log is not flooded.
+    pub warned: AtomicBool,
+}
+
+#[derive(Debug)]
+pub enum Op {
+    Contains(String),
+    Matches(Regex),
+    Equals(serde_json::Value),
+    Exists(bool),
+}
+
+#[derive(Debug)]
+pub enum CheckKind {
+    Status(Vec<u16>),
+    Header(String, Op),
+    Json(String, Op),
+    Body(Op),
+    Duration(Duration),
+}
+
+#[derive(Debug)]
+pub struct CCheck {
+    pub id: usize,
+    pub kind: CheckKind,
+}
+
+#[derive(Debug)]
+pub enum Source {
+    Json(String),
+    Regex(Regex, usize),
+    Header(String),
+}
+
+#[derive(Debug)]
+pub struct CExtract {
+    pub slot: usize,
+    pub source: Source,
+}
+
+/// Errors found while compiling (the plan parsed, but does not make sense).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CompileError(pub String);
+
+fn err<T>(msg: impl Into<String>) -> Result<T, CompileError> {
+    Err(CompileError(msg.into()))
+}
+
+/// Test-wide results of compiling.
+#[derive(Debug)]
+pub struct Compiled {
+    pub scenarios: Vec<Arc<ScenarioRt>>,
+    pub test_tags: Vec<(String, String)>,
+    pub system_tags: crate::metrics::SystemTags,
+    pub insecure_skip_tls_verify: bool,
+}
+
+/// Compiles `plan`.
+pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileError> {
+    let mut test_tags: BTreeMap<String, String> = plan.tags.clone();
+    for (k, v) in &opts.tags {
+        test_tags.insert(k.clone(), v.clone());
+    }
+    let test_tags: Vec<(String, String)> = test_tags.into_iter().collect();
+    let system_tags = match opts.system_tags.as_ref().or(plan.system_tags.as_ref()) {
+        Some(list) => crate::metrics::SystemTags::from_names(list.iter().map(String::as_str)),
+        None => crate::metrics::SystemTags::default(),
+    };
+
+    let mut feeds = Vec::new();
+    for (name, f) in &plan.data {
+        let path = resolve_path(&opts.base_dir, &f.file);
+        feeds.push(Arc::new(
+            FeedData::load(name, &path, f.mode).map_err(CompileError)?,
+        ));
+    }
+
+    let scenario_specs: Vec<(String, plan::Scenario)> = if plan.scenarios.is_empty() {
+        vec![("default".to_string(), shortcut_scenario(plan))]
+    } else {
+        if plan.vus.is_some() || plan.duration.is_some() || plan.iterations.is_some() || !plan.stages.is_empty() {
+            return err("the top-level vus/duration/iterations/stages shortcuts cannot be combined with [scenarios]; move them into a scenario");
+        }
+        plan.scenarios.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    };
+
+    let mut scenarios = Vec::new();
+    for (name, s) in scenario_specs {
+        let exec = exec_spec(&name, &s)?;
+        let steps: &[plan::Step] = match &s.exec {
+            None => &plan.steps,
+            Some(f) => match plan.flows.get(f) {
+                Some(steps) => steps,
+                None => {
+                    return err(format!(
+                        "scenarios.{name}.exec: no flow named {f:?} (define it as [[flows.{f}]])"
+                    ))
+                }
+            },
+        };
+        if steps.is_empty() {
+            return err(match &s.exec {
+                None => format!("scenario {name}: the plan has no [[steps]] to run"),
+                Some(f) => format!("scenario {name}: flow {f:?} has no steps"),
+            });
+        }
+        let env = Env {
+            cli: &opts.env,
+            scenario: &s.env,
+            plan: &plan.env,
+            process: opts.use_process_env,
+        };
+        let ctx = FlowCtx {
+            env,
+            feeds: &feeds,
+            base_dir: &opts.base_dir,
+            timeout: plan.timeout.map(|d| d.0).unwrap_or(DEFAULT_TIMEOUT),
+            max_redirects: plan.max_redirects.unwrap_or(10),
+            user_agent: Arc::from(
+                plan.user_agent
+                    .clone()
+                    .unwrap_or_else(|| format!("loadrun/{}", env!("CARGO_PKG_VERSION")))
+                    .as_str(),
+            ),
+        };
+        let flow = compile_flow(steps, &ctx).map_err(|e| {
+            CompileError(format!(
+                "{}: {e}",
+                match &s.exec {
+                    None => "steps".to_string(),
+                    Some(f) => format!("flows.{f}"),
+                }
+            ))
+        })?;
+        let mut tags: BTreeMap<String, String> = test_tags.iter().cloned().collect();
+        for (k, v) in &s.tags {
+            tags.insert(k.clone(), v.clone());
+        }
+        if system_tags.has("scenario") {
+            tags.insert("scenario".into(), name.clone());
+        }
+        scenarios.push(Arc::new(ScenarioRt {
+            name: name.clone(),
+            executor: s.executor,
+            exec,
+            start_time: s.start_time.map(|d| d.0).unwrap_or_default(),
+            graceful_stop: s.graceful_stop.map(|d| d.0).unwrap_or(DEFAULT_GRACEFUL_STOP),
+            tags: tags.into_iter().collect(),
+            flow: Arc::new(flow),
+        }));
+    }
+    Ok(Compiled {
+        scenarios,
+        test_tags,
+        system_tags,
+        insecure_skip_tls_verify: plan.insecure_skip_tls_verify || opts.insecure_skip_tls_verify,
+    })
+}
+
+/// k6's rules for the shortcut options: stages → ramping-vus; duration → constant-vus;
+/// iterations → shared-iterations; nothing → one iteration of one VU.
+fn shortcut_scenario(plan: &Plan) -> plan::Scenario {
+    let base = plan::Scenario {
+        executor: ExecutorKind::PerVuIterations,
+        exec: None,
+        vus: plan.vus,
+        iterations: None,
+        duration: None,
+        max_duration: None,
+        start_vus: None,
+        stages: Vec::new(),
+        graceful_ramp_down: None,
+        rate: None,
+        start_rate: None,
+        time_unit: None,
+        pre_allocated_vus: None,
+        max_vus: None,
+        start_time: None,
+        graceful_stop: None,
+        tags: BTreeMap::new(),
+        env: BTreeMap::new(),
+    };
+    if !plan.stages.is_empty() {
+        plan::Scenario {
+            executor: ExecutorKind::RampingVus,
+            start_vus: Some(plan.vus.unwrap_or(1)),
+            stages: plan.stages.clone(),
+            vus: None,
+            ..base
+        }
+    } else if let Some(iterations) = plan.iterations {
+        plan::Scenario {
+            executor: ExecutorKind::SharedIterations,
+            iterations: Some(iterations),
+            max_duration: plan.duration,
+            ..base
+        }
+    } else if let Some(d) = plan.duration {
+        plan::Scenario {
+            executor: ExecutorKind::ConstantVus,
+            duration: Some(d),
+            ..base
+        }
+    } else {
+        plan::Scenario {
+            iterations: Some(1),
+            ..base
+        }
+    }
+}
+
+fn exec_spec(name: &str, s: &plan::Scenario) -> Result<ExecSpec, CompileError> {
+    let need = |what: &str| CompileError(format!("scenarios.{name}: {} needs `{what}`", s.executor.name()));
+    let reject = |field: &str, present: bool| -> Result<(), CompileError> {
+        if present {
+            err(format!(
+                "scenarios.{name}: `{field}` does not apply to the {} executor",
+                s.executor.name()
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    let positive = |field: &str, v: u64| -> Result<u64, CompileError> {
+        if v == 0 {
+            err(format!("scenarios.{name}.{field} must be greater than 0"))
+        } else {
+            Ok(v)
+        }
+    };
+    let arrival_fields = s.rate.is_some()
+        || s.start_rate.is_some()
+        || s.time_unit.is_some()
+        || s.pre_allocated_vus.is_some()
+        || s.max_vus.is_some();
+    use ExecutorKind::*;
+    let spec = match s.executor {
+        SharedIterations | PerVuIterations => {
+            reject("duration", s.duration.is_some())?;
+            reject("stages", !s.stages.is_empty())?;
+            reject("rate/timeUnit/preAllocatedVUs/maxVUs", arrival_fields)?;
+            let vus = positive("vus", s.vus.unwrap_or(1))?;
+            let iterations = positive("iterations", s.iterations.unwrap_or(1))?;
+            let max_duration = s.max_duration.map(|d| d.0).unwrap_or(DEFAULT_MAX_DURATION);
+            if s.executor == SharedIterations {
+                if iterations < vus {
+                    return err(format!(
+                        "scenarios.{name}: {iterations} shared iterations cannot keep {vus} VUs busy; use at least as many iterations as VUs"
+                    ));
+                }
+                ExecSpec::SharedIterations {
+                    vus,
+                    iterations,
+                    max_duration,
+                }
+            } else {
+                ExecSpec::PerVuIterations {
+                    vus,
+                    iterations,
+                    max_duration,
+                }
+            }
+        }
+        ConstantVus => {
+            reject("iterations", s.iterations.is_some())?;
+            reject("stages", !s.stages.is_empty())?;
+            reject("rate/timeUnit/preAllocatedVUs/maxVUs", arrival_fields)?;
+            let duration = s.duration.ok_or_else(|| need("duration"))?.0;
+            if duration.is_zero() {
+                return err(format!("scenarios.{name}.duration must be greater than 0"));
+            }
+            ExecSpec::ConstantVus {
+                vus: positive("vus", s.vus.unwrap_or(1))?,
+                duration,
+            }
+        }
+        RampingVus => {
+            reject("vus (use startVUs)", s.vus.is_some())?;
+            reject("duration (use stages)", s.duration.is_some())?;
+            reject("rate/timeUnit/preAllocatedVUs/maxVUs", arrival_fields)?;
+            if s.stages.is_empty() {
+                return Err(need("stages"));
+            }
+            ExecSpec::RampingVus {
+                start_vus: s.start_vus.unwrap_or(1),
+                stages: s.stages.iter().map(|st| (st.duration.0, st.target)).collect(),
+                graceful_ramp_down: s
+                    .graceful_ramp_down
+                    .map(|d| d.0)
+                    .unwrap_or(DEFAULT_GRACEFUL_STOP),
+            }
+        }
+        ConstantArrivalRate | RampingArrivalRate => {
+            reject("vus (use preAllocatedVUs)", s.vus.is_some())?;
+            reject("iterations", s.iterations.is_some())?;
+            let unit = s.time_unit.map(|d| d.0).unwrap_or(Duration::from_secs(1));
+            if unit.is_zero() {
+                return err(format!("scenarios.{name}.timeUnit must be greater than 0"));
+            }
+            let per_sec = |r: f64| r / unit.as_secs_f64();
+            let pre = s.pre_allocated_vus.ok_or_else(|| need("preAllocatedVUs"))?;
+            let max_vus = s.max_vus.unwrap_or(pre).max(pre);
+            if max_vus == 0 {
+                return err(format!("scenarios.{name}: preAllocatedVUs or maxVUs must be greater than 0"));
+            }
+            let stages = if s.executor == ConstantArrivalRate {
+                reject("stages", !s.stages.is_empty())?;
+                let rate = s.rate.ok_or_else(|| need("rate"))?;
+                let duration = s.duration.ok_or_else(|| need("duration"))?.0;
+                if !(rate > 0.0 && rate.is_finite()) || duration.is_zero() {
+                    return err(format!("scenarios.{name}: rate and duration must be greater than 0"));
+                }
+                vec![(duration, per_sec(rate), per_sec(rate))]
+            } else {
+                reject("rate (use startRate and stages)", s.rate.is_some())?;
+                reject("duration (use stages)", s.duration.is_some())?;
+                if s.stages.is_empty() {
+                    return Err(need("stages"));
+                }
+                let mut from = per_sec(s.start_rate.unwrap_or(0.0));
+                let mut out = Vec::new();
+                for st in &s.stages {
+                    let to = per_sec(st.target as f64);
+                    out.push((st.duration.0, from, to));
+                    from = to;
+                }
+                out
+            };
+            ExecSpec::ArrivalRate {
+                stages,
+                pre_allocated: pre,
+                max_vus,
+            }
+        }
+    };
+    Ok(spec)
+}
+
+fn resolve_path(base: &Path, file: &str) -> PathBuf {
+    let p = Path::new(file);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Env<'a> {
+    cli: &'a BTreeMap<String, String>,
+    scenario: &'a BTreeMap<String, String>,
+    plan: &'a BTreeMap<String, String>,
+    process: bool,
+}
+
+impl Env<'_> {
+    /// `--env` > scenario `env` > process environment > plan `env`.
+    fn get(&self, name: &str) -> Option<String> {
+        if let Some(v) = self.cli.get(name).or_else(|| self.scenario.get(name)) {
+            return Some(v.clone());
+        }
+        if self.process {
+            if let Ok(v) = std::env::var(name) {
+                return Some(v);
+            }
+        }
+        self.plan.get(name).cloned()
+    }
+}
+
+struct FlowCtx<'a> {
+    env: Env<'a>,
+    feeds: &'a [Arc<FeedData>],
+    base_dir: &'a Path,
+    timeout: Duration,
+    max_redirects: u32,
+    user_agent: Arc<str>,
+}
+
+fn collect_slots(steps: &[plan::Step], out: &mut Vec<String>) {
+    for s in steps {
+        for e in &s.extract {
+            if !out.contains(&e.var) {
+                out.push(e.var.clone());
+            }
+        }
+        collect_slots(&s.steps, out);
+    }
+}
+
+fn compile_flow(steps: &[plan::Step], ctx: &FlowCtx<'_>) -> Result<Flow, String> {
+    let mut flow = Flow {
+        feeds: ctx.feeds.to_vec(),
+        ..Flow::default()
+    };
+    collect_slots(steps, &mut flow.slots);
+    flow.steps = compile_steps(steps, "", "", ctx, &mut flow)?;
+    Ok(flow)
+}
+
+fn compile_steps(
+    steps: &[plan::Step],
+    group: &str,
+    at: &str,
+    ctx: &FlowCtx<'_>,
+    flow: &mut Flow,
+) -> Result<Vec<CStep>, String> {
+    let mut out = Vec::new();
+    for (i, s) in steps.iter().enumerate() {
+        let here = format!("{at}[{i}]");
+        let kinds = [s.url.is_some(), s.group.is_some(), s.sleep.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
+        if kinds != 1 {
+            return Err(format!(
+                "{here}: a step is a request (`url`), a group (`group` with `steps`) or think time (`sleep`): give exactly one of them"
+            ));
+        }
+        if let Some(name) = &s.group {
+            if name.contains("::") {
+                return Err(format!("{here}: a group name cannot contain \"::\""));
+            }
+            let path = format!("{group}::{name}");
+            let id = flow.groups.len();
+            flow.groups.push(path.clone());
+            let inner = compile_steps(&s.steps, &path, &format!("{here}.steps"), ctx, flow)?;
+            out.push(CStep::Group { id, steps: inner });
+        } else if let Some(sl) = &s.sleep {
+            let (min, max) = match sl {
+                plan::Sleep::Fixed(d) => (d.0, d.0),
+                plan::Sleep::Range([a, b]) => (a.0.min(b.0), a.0.max(b.0)),
+            };
+            out.push(CStep::Sleep { min, max });
+        } else {
+            let r = compile_request(s, group, ctx, flow).map_err(|e| format!("{here}: {e}"))?;
+            out.push(CStep::Request(Box::new(r)));
+        }
+    }
+    Ok(out)
+}
+
+fn compile_request(
+    s: &plan::Step,
+    group: &str,
+    ctx: &FlowCtx<'_>,
+    flow: &mut Flow,
+) -> Result<CRequest, String> {
+    let slots = flow.slots.clone();
+    let mut resolve = |name: &str| -> Result<Part, String> {
+        if let Some(i) = slots.iter().position(|s| s == name) {
+            return Ok(Part::Var(VarRef::Slot(i, ctx.env.get(name).map(Arc::from))));
+        }
+        match name {
+            "__VU" => return Ok(Part::Var(VarRef::Vu)),
+            "__ITER" => return Ok(Part::Var(VarRef::Iter)),
+            _ => {}
+        }
+        if let Some((feed, col)) = name.split_once('.') {
+            if let Some(fi) = ctx.feeds.iter().position(|f| f.name == feed) {
+                let f = &ctx.feeds[fi];
+                return match f.column(col) {
+                    Some(ci) => Ok(Part::Var(VarRef::Feed(fi, ci))),
+                    None => Err(format!(
+                        "data feed {feed} has no column {col:?} (columns: {})",
+                        f.columns.join(", ")
+                    )),
+                };
+            }
+        }
+        match ctx.env.get(name) {
+            Some(v) => Ok(Part::Lit(v)),
+            None => Err(format!(
+                "unknown variable ${{{name}}}: set it with -e {name}=..., in the plan's [env], or extract it in an earlier step"
+            )),
+        }
+    };
+    let url_text = s.url.as_deref().unwrap_or("");
+    let url = Template::compile(url_text, &mut resolve)?;
+    if let Some(u) = url.as_static() {
+        crate::http::Url::parse(u)?;
+    }
+    let mut query = Vec::new();
+    for (k, v) in &s.query {
+        query.push((k.clone(), Template::compile(v, &mut resolve)?));
+    }
+    let mut headers = Vec::new();
+    for (k, v) in &s.headers {
+        if k.eq_ignore_ascii_case("host") || k.eq_ignore_ascii_case("content-length") {
+            return Err(format!("header {k:?} is set by loadrun"));
+        }
+        headers.push((k.clone(), Template::compile(v, &mut resolve)?));
+    }
+    let has_ctype = s.headers.keys().any(|k| k.eq_ignore_ascii_case("content-type"));
+    let bodies = [s.body.is_some(), s.json.is_some(), s.form.is_some(), s.file.is_some()]
+        .iter()
+        .filter(|b| **b)
+        .count();
+    if bodies > 1 {
+        return Err("give at most one of body, json, form, file".into());
+    }
+    let body = if let Some(b) = &s.body {
+        CBody::Text(Template::compile(b, &mut resolve)?)
+    } else if let Some(j) = &s.json {
+        if !has_ctype {
+            headers.push(("Content-Type".into(), Template::literal("application/json")));
+        }
+        let text = serde_json::to_string(j).map_err(|e| e.to_string())?;
+        CBody::Text(Template::compile(&text, &mut resolve)?)
+    } else if let Some(f) = &s.form {
+        if !has_ctype {
+            headers.push((
+                "Content-Type".into(),
+                Template::literal("application/x-www-form-urlencoded"),
+            ));
+        }
+        let mut pairs = Vec::new();
+        for (k, v) in f {
+            pairs.push((k.clone(), Template::compile(v, &mut resolve)?));
+        }
+        CBody::Form(pairs)
+    } else if let Some(file) = &s.file {
+        let path = resolve_path(ctx.base_dir, file);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| format!("cannot read body file {}: {e}", path.display()))?;
+        CBody::Bytes(Arc::new(bytes))
+    } else {
+        CBody::None
+    };
+    let method = match &s.method {
+        Some(m) => {
+            let m = m.trim().to_ascii_uppercase();
+            if m.is_empty() || !m.bytes().all(|b| b.is_ascii_alphabetic()) {
+                return Err(format!("invalid method {m:?}"));
+            }
+            m
+        }
+        None if !matches!(body, CBody::None) => "POST".into(),
+        None => "GET".into(),
+    };
+
+    let mut checks = Vec::new();
+    for (ci, c) in s.checks.iter().enumerate() {
+        let (name, kind) = compile_check(c).map_err(|e| format!("checks[{ci}]: {e}"))?;
+        let id = flow.checks.len();
+        flow.checks.push(CheckMeta {
+            name,
+            group: group.to_string(),
+            tags: c.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        });
+        checks.push(CCheck { id, kind });
+    }
+    let mut extract = Vec::new();
+    for (ei, e) in s.extract.iter().enumerate() {
+        let n = [e.json.is_some(), e.regex.is_some(), e.header.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
+        if n != 1 {
+            return Err(format!("extract[{ei}]: give exactly one of json, regex, header"));
+        }
+        let source = if let Some(p) = &e.json {
+            check_pointer(p).map_err(|m| format!("extract[{ei}]: {m}"))?;
+            Source::Json(p.clone())
+        } else if let Some(r) = &e.regex {
+            let re = Regex::new(r).map_err(|x| format!("extract[{ei}]: invalid regex: {x}"))?;
+            let default = if re.captures_len() > 1 { 1 } else { 0 };
+            let g = e.group.unwrap_or(default);
+            if g >= re.captures_len() {
+                return Err(format!("extract[{ei}]: the regex has no group {g}"));
+            }
+            Source::Regex(re, g)
+        } else {
+            Source::Header(e.header.clone().unwrap_or_default())
+        };
+        let slot = flow.slots.iter().position(|s| s == &e.var).unwrap_or(0);
+        extract.push(CExtract { slot, source });
+    }
+    let id = flow.requests;
+    flow.requests += 1;
+    Ok(CRequest {
+        id,
+        group: group.to_string(),
+        method,
+        url,
+        query,
+        headers,
+        body,
+        timeout: s.timeout.map(|d| d.0).unwrap_or(ctx.timeout),
+        tags: s.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        name: s.name.clone(),
+        checks,
+        extract,
+        expected: s.expected_statuses.clone(),
+        max_redirects: s.max_redirects.unwrap_or(ctx.max_redirects),
+        user_agent: ctx.user_agent.clone(),
+        warned: AtomicBool::new(false),
+    })
+}
+
+fn check_pointer(p: &str) -> Result<(), String> {
+    if p.is_empty() || p.starts_with('/') {
+        Ok(())
+    } else {
+        Err(format!("JSON pointer {p:?} must start with '/' (e.g. \"/user/id\")"))
+    }
+}
+
+fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn compile_op(c: &plan::Check, allow_exists: bool) -> Result<(Op, String), String> {
+    let n = [c.contains.is_some(), c.matches.is_some(), c.equals.is_some(), c.exists.is_some()]
+        .iter()
+        .filter(|b| **b)
+        .count();
+    if n > 1 {
+        return Err("give at most one of contains, matches, equals, exists".into());
+    }
+    if let Some(s) = &c.contains {
+        Ok((Op::Contains(s.clone()), format!("contains {s}")))
+    } else if let Some(m) = &c.matches {
+        let re = Regex::new(m).map_err(|e| format!("invalid regex: {e}"))?;
+        Ok((Op::Matches(re), format!("matches {m}")))
+    } else if let Some(v) = &c.equals {
+        Ok((Op::Equals(v.clone()), format!("is {}", value_text(v))))
+    } else if let Some(e) = c.exists {
+        if !allow_exists {
+            return Err("`exists` applies to header and json checks".into());
+        }
+        Ok((Op::Exists(e), if e { "exists".into() } else { "is absent".into() }))
+    } else if allow_exists {
+        Ok((Op::Exists(true), "exists".into()))
+    } else {
+        Err("a body check needs contains, matches or equals".into())
+    }
+}
+
+fn compile_check(c: &plan::Check) -> Result<(String, CheckKind), String> {
+    let subjects = [c.status.is_some(), c.header.is_some(), c.json.is_some(), c.duration.is_some()]
+        .iter()
+        .filter(|b| **b)
+        .count();
+    if subjects > 1 {
+        return Err("a check has one subject: status, header, json, duration, or (none) the body".into());
+    }
+    let (auto, kind) = if let Some(st) = &c.status {
+        if c.contains.is_some() || c.matches.is_some() || c.equals.is_some() || c.exists.is_some() {
+            return Err("a status check takes only the status".into());
+        }
+        let list = st.to_vec();
+        let text = list.iter().map(u16::to_string).collect::<Vec<_>>().join(" or ");
+        (format!("status is {text}"), CheckKind::Status(list))
+    } else if let Some(h) = &c.header {
+        let (op, text) = compile_op(c, true)?;
+        (format!("header {h} {text}"), CheckKind::Header(h.clone(), op))
+    } else if let Some(p) = &c.json {
+        check_pointer(p)?;
+        let (op, text) = compile_op(c, true)?;
+        (format!("json {p} {text}"), CheckKind::Json(p.clone(), op))
+    } else if let Some(d) = c.duration {
+        (
+            format!("duration < {}", format_duration(d.0)),
+            CheckKind::Duration(d.0),
+        )
+    } else {
+        let (op, text) = compile_op(c, false)?;
+        (format!("body {text}"), CheckKind::Body(op))
+    };
+    Ok((c.name.clone().unwrap_or(auto), kind))
+}
+
+/// Whether the plan refers to `${TEST_SERVER}` (so the built-in server should be started when
+/// nothing else defines it).
+pub fn uses_test_server(plan: &Plan) -> bool {
+    fn in_steps(steps: &[plan::Step]) -> bool {
+        steps.iter().any(|s| {
+            let texts = s
+                .url
+                .iter()
+                .chain(s.body.iter())
+                .chain(s.headers.values())
+                .chain(s.query.values());
+            texts
+                .flat_map(|t| crate::template::references(t))
+                .any(|n| n == "TEST_SERVER")
+                || s.json
+                    .as_ref()
+                    .is_some_and(|j| j.to_string().contains("${TEST_SERVER}"))
+                || in_steps(&s.steps)
+        })
+    }
+    plan.test_server || in_steps(&plan.steps) || plan.flows.values().any(|f| in_steps(f))
+}

@@ -1,0 +1,503 @@
+//! A per-VU HTTP/1.1 client: keep-alive connections reused per host, and k6's timing phases
+//! measured around each step (blocked, connecting, TLS handshaking, sending, waiting, receiving).
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+
+use super::url::{Scheme, Url};
+use super::wire::{self, Framing, InBuf};
+
+/// Responses larger than this are read off the wire but only this much is kept for checks.
+pub const BODY_KEEP_LIMIT: usize = 16 * 1024 * 1024;
+
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+struct Conn {
+    scheme: Scheme,
+    host: String,
+    port: u16,
+    stream: Stream,
+    inb: InBuf,
+    tls_version: Option<&'static str>,
+}
+
+/// Shared by every VU's client.
+pub struct ClientShared {
+    pub tls: Arc<rustls::ClientConfig>,
+}
+
+/// k6's timing phases of one request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timings {
+    pub blocked: Duration,
+    pub connecting: Duration,
+    pub tls_handshaking: Duration,
+    pub sending: Duration,
+    pub waiting: Duration,
+    pub receiving: Duration,
+}
+
+impl Timings {
+    /// `http_req_duration`: sending + waiting + receiving.
+    pub fn duration(&self) -> Duration {
+        self.sending + self.waiting + self.receiving
+    }
+}
+
+/// A failed request, with k6's `error_code` and `error` text.
+#[derive(Debug, Clone)]
+pub struct HttpError {
+    pub code: u32,
+    pub message: String,
+}
+
+/// The response of the last request; buffers are reused between requests.
+#[derive(Debug, Default)]
+pub struct Response {
+    pub status: u16,
+    pub proto: &'static str,
+    pub tls_version: Option<&'static str>,
+    /// The raw head (status line and headers).
+    pub head: Vec<u8>,
+    pub body: Vec<u8>,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+}
+
+impl Response {
+    /// Header values with this name (case-insensitive), in order.
+    pub fn headers<'a, 'n: 'a>(&'a self, name: &'n str) -> impl Iterator<Item = &'a str> + 'a {
+        let text = std::str::from_utf8(&self.head).unwrap_or("");
+        text.split("\r\n").skip(1).filter_map(move |line| {
+            let (k, v) = line.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    pub fn header<'a>(&'a self, name: &str) -> Option<&'a str> {
+        let text = std::str::from_utf8(&self.head).unwrap_or("");
+        text.split("\r\n").skip(1).find_map(|line| {
+            let (k, v) = line.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    pub fn body_text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+
+    fn reset(&mut self) {
+        self.status = 0;
+        self.proto = "";
+        self.tls_version = None;
+        self.head.clear();
+        self.body.clear();
+        self.bytes_sent = 0;
+        self.bytes_received = 0;
+    }
+}
+
+#[derive(Default)]
+struct Marks {
+    conn_start: Option<Instant>,
+    conn_end: Option<Instant>,
+    tls_start: Option<Instant>,
+    tls_end: Option<Instant>,
+    send_start: Option<Instant>,
+    send_end: Option<Instant>,
+    first_byte: Option<Instant>,
+    end: Option<Instant>,
+}
+
+/// One VU's client.
+pub struct Client {
+    shared: Arc<ClientShared>,
+    conns: Vec<Conn>,
+}
+
+enum Failure {
+    /// Nothing of the response arrived on a reused connection: the server may have closed it
+    /// while idle, so the request is safe to send again on a fresh one.
+    Stale(io::Error),
+    Other(HttpError),
+}
+
+impl Client {
+    pub fn new(shared: Arc<ClientShared>) -> Self {
+        Self {
+            shared,
+            conns: Vec::new(),
+        }
+    }
+
+    /// Drops every connection (after an interrupted request left one in an unknown state).
+    pub fn reset(&mut self) {
+        self.conns.clear();
+    }
+
+    /// Sends the request bytes `req` (built for `url`) and reads the response into `resp`.
+    pub async fn send(
+        &mut self,
+        url: &Url,
+        req: &[u8],
+        head_request: bool,
+        timeout: Duration,
+        resp: &mut Response,
+    ) -> (Timings, Result<(), HttpError>) {
+        let t0 = Instant::now();
+        resp.reset();
+        let mut marks = Marks::default();
+        let mut result = match tokio::time::timeout(
+            timeout,
+            self.attempt(url, req, head_request, resp, &mut marks, true),
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(_) => Err(Failure::Other(timeout_error(&marks, url))),
+        };
+        if let Err(Failure::Stale(_)) = result {
+            marks = Marks::default();
+            resp.reset();
+            let left = timeout.saturating_sub(t0.elapsed());
+            result = match tokio::time::timeout(
+                left,
+                self.attempt(url, req, head_request, resp, &mut marks, false),
+            )
+            .await
+            {
+                Ok(r) => r,
+                Err(_) => Err(Failure::Other(timeout_error(&marks, url))),
+            };
+        }
+        let now = Instant::now();
+        let timings = timings_from(t0, &marks, now);
+        let res = match result {
+            Ok(()) => Ok(()),
+            Err(Failure::Stale(e)) => Err(io_error(&e, url, false)),
+            Err(Failure::Other(e)) => {
+                // The connection may hold half a response.
+                self.conns
+                    .retain(|c| !(c.host == url.host && c.port == url.port && c.scheme == url.scheme));
+                Err(e)
+            }
+        };
+        (timings, res)
+    }
+
+    async fn attempt(
+        &mut self,
+        url: &Url,
+        req: &[u8],
+        head_request: bool,
+        resp: &mut Response,
+        marks: &mut Marks,
+        allow_reuse: bool,
+    ) -> Result<(), Failure> {
+        let pos = self
+            .conns
+            .iter()
+            .position(|c| c.port == url.port && c.scheme == url.scheme && c.host == url.host);
+        let (mut conn, reused) = match pos {
+            Some(i) if allow_reuse => (self.conns.swap_remove(i), true),
+            Some(i) => {
+                self.conns.swap_remove(i);
+                (self.connect(url, marks).await.map_err(Failure::Other)?, false)
+            }
+            None => (self.connect(url, marks).await.map_err(Failure::Other)?, false),
+        };
+        let fail = |e: io::Error, got_bytes: bool| -> Failure {
+            if reused && !got_bytes {
+                Failure::Stale(e)
+            } else {
+                Failure::Other(io_error(&e, url, got_bytes))
+            }
+        };
+        marks.send_start = Some(Instant::now());
+        if let Err(e) = conn.stream.write_all(req).await {
+            return Err(fail(e, false));
+        }
+        if let Err(e) = conn.stream.flush().await {
+            return Err(fail(e, false));
+        }
+        marks.send_end = Some(Instant::now());
+        resp.bytes_sent = req.len() as u64;
+        resp.tls_version = conn.tls_version;
+
+        // Wait for the first byte separately: that moment splits waiting from receiving.
+        if conn.inb.available().is_empty() {
+            match conn.inb.fill(&mut conn.stream).await {
+                Ok(0) => {
+                    return Err(fail(
+                        io::Error::new(io::ErrorKind::UnexpectedEof, "EOF"),
+                        false,
+                    ))
+                }
+                Ok(_) => {}
+                Err(e) => return Err(fail(e, false)),
+            }
+        }
+        marks.first_byte = Some(Instant::now());
+        let (keep_alive, framing) = loop {
+            let head_len = match wire::read_head(&mut conn.stream, &mut conn.inb).await {
+                Ok(Some(n)) => n,
+                Ok(None) => {
+                    return Err(fail(io::Error::new(io::ErrorKind::UnexpectedEof, "EOF"), true))
+                }
+                Err(e) => return Err(fail(e, true)),
+            };
+            let mut hbuf = [httparse::EMPTY_HEADER; 96];
+            let mut parsed = httparse::Response::new(&mut hbuf);
+            let head = &conn.inb.available()[..head_len];
+            match parsed.parse(head) {
+                Ok(httparse::Status::Complete(_)) => {}
+                Ok(httparse::Status::Partial) | Err(_) => {
+                    return Err(Failure::Other(HttpError {
+                        code: 1000,
+                        message: format!("malformed HTTP response from {}", url.authority()),
+                    }))
+                }
+            }
+            let status = parsed.code.unwrap_or(0);
+            resp.bytes_received += head_len as u64;
+            if (100..200).contains(&status) && status != 101 {
+                conn.inb.consume(head_len);
+                continue;
+            }
+            let version = parsed.version.unwrap_or(1);
+            resp.status = status;
+            resp.proto = if version == 0 { "HTTP/1.0" } else { "HTTP/1.1" };
+            let conn_hdr = wire::header(parsed.headers, "connection")
+                .map(|v| v.to_ascii_lowercase())
+                .unwrap_or_default();
+            let keep_alive = if version == 0 {
+                conn_hdr == b"keep-alive"
+            } else {
+                conn_hdr != b"close"
+            };
+            let framing = if head_request || status == 204 || status == 304 {
+                Framing::Empty
+            } else {
+                match wire::framing(parsed.headers, true) {
+                    Ok(f) => f,
+                    Err(e) => return Err(fail(e, true)),
+                }
+            };
+            resp.head.extend_from_slice(head);
+            conn.inb.consume(head_len);
+            break (keep_alive, framing);
+        };
+        match wire::read_body(
+            &mut conn.stream,
+            &mut conn.inb,
+            framing,
+            &mut resp.body,
+            BODY_KEEP_LIMIT,
+        )
+        .await
+        {
+            Ok(n) => resp.bytes_received += n,
+            Err(e) => return Err(fail(e, true)),
+        }
+        marks.end = Some(Instant::now());
+        if keep_alive && framing != Framing::UntilClose {
+            self.conns.push(conn);
+        }
+        Ok(())
+    }
+
+    async fn connect(&self, url: &Url, marks: &mut Marks) -> Result<Conn, HttpError> {
+        let addr = resolve(url).await?;
+        marks.conn_start = Some(Instant::now());
+        let tcp = TcpStream::connect(addr)
+            .await
+            .map_err(|e| dial_error(&e, addr))?;
+        marks.conn_end = Some(Instant::now());
+        let _ = tcp.set_nodelay(true);
+        let (stream, tls_version) = match url.scheme {
+            Scheme::Http => (Stream::Plain(tcp), None),
+            Scheme::Https => {
+                marks.tls_start = Some(Instant::now());
+                let name = rustls::pki_types::ServerName::try_from(url.host.clone()).map_err(
+                    |_| HttpError {
+                        code: 1020,
+                        message: format!("invalid TLS server name {:?}", url.host),
+                    },
+                )?;
+                let connector = tokio_rustls::TlsConnector::from(self.shared.tls.clone());
+                let tls = connector.connect(name, tcp).await.map_err(|e| tls_error(&e))?;
+                marks.tls_end = Some(Instant::now());
+                let version = match tls.get_ref().1.protocol_version() {
+                    Some(rustls::ProtocolVersion::TLSv1_3) => Some("tls1.3"),
+                    Some(rustls::ProtocolVersion::TLSv1_2) => Some("tls1.2"),
+                    Some(_) => Some("tls"),
+                    None => None,
+                };
+                (Stream::Tls(Box::new(tls)), version)
+            }
+        };
+        Ok(Conn {
+            scheme: url.scheme,
+            host: url.host.clone(),
+            port: url.port,
+            stream,
+            inb: InBuf::new(16 * 1024),
+            tls_version,
+        })
+    }
+}
+
+async fn resolve(url: &Url) -> Result<SocketAddr, HttpError> {
+    if let Ok(ip) = url.host.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, url.port));
+    }
+    let mut addrs = tokio::net::lookup_host((url.host.as_str(), url.port))
+        .await
+        .map_err(|e| HttpError {
+            code: 1101,
+            message: format!("lookup {}: {}", url.host, no_such_host(&e)),
+        })?;
+    addrs.next().ok_or_else(|| HttpError {
+        code: 1101,
+        message: format!("lookup {}: no such host", url.host),
+    })
+}
+
+fn no_such_host(e: &io::Error) -> String {
+    let s = e.to_string();
+    if s.contains("not known") || s.contains("No address") || s.contains("not found") {
+        "no such host".into()
+    } else {
+        s
+    }
+}
+
+fn timings_from(t0: Instant, m: &Marks, now: Instant) -> Timings {
+    let d = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
+        (Some(a), Some(b)) => b.saturating_duration_since(a),
+        (Some(a), None) => now.saturating_duration_since(a),
+        _ => Duration::ZERO,
+    };
+    let blocked = match m.send_start {
+        Some(s) => s.saturating_duration_since(t0),
+        None => now.saturating_duration_since(t0),
+    };
+    Timings {
+        blocked,
+        connecting: d(m.conn_start, m.conn_end),
+        tls_handshaking: d(m.tls_start, m.tls_end),
+        sending: if m.send_start.is_some() { d(m.send_start, m.send_end) } else { Duration::ZERO },
+        waiting: if m.send_end.is_some() { d(m.send_end, m.first_byte) } else { Duration::ZERO },
+        receiving: if m.first_byte.is_some() { d(m.first_byte, m.end) } else { Duration::ZERO },
+    }
+}
+
+fn timeout_error(m: &Marks, url: &Url) -> HttpError {
+    if m.conn_start.is_some() && m.conn_end.is_none() {
+        HttpError {
+            code: 1211,
+            message: format!("dial tcp {}: i/o timeout", url.authority()),
+        }
+    } else {
+        HttpError {
+            code: 1050,
+            message: "request timeout".into(),
+        }
+    }
+}
+
+fn dial_error(e: &io::Error, addr: SocketAddr) -> HttpError {
+    let (code, what) = match e.kind() {
+        io::ErrorKind::ConnectionRefused => (1212, "connect: connection refused".to_string()),
+        io::ErrorKind::TimedOut => (1211, "i/o timeout".to_string()),
+        _ => match e.raw_os_error() {
+            Some(113) | Some(101) => (1213, format!("connect: {e}")),
+            _ => (1210, format!("connect: {e}")),
+        },
+    };
+    HttpError {
+        code,
+        message: format!("dial tcp {addr}: {what}"),
+    }
+}
+
+fn tls_error(e: &io::Error) -> HttpError {
+    let text = e.to_string();
+    let code = if text.contains("UnknownIssuer") || text.contains("unknown issuer") {
+        1310
+    } else if text.contains("NotValidForName") || text.contains("not valid for name") {
+        1311
+    } else {
+        1300
+    };
+    HttpError {
+        code,
+        message: format!("tls: {text}"),
+    }
+}
+
+fn io_error(e: &io::Error, url: &Url, got_bytes: bool) -> HttpError {
+    let (code, msg) = match e.kind() {
+        io::ErrorKind::ConnectionReset => (1220, "read: connection reset by peer".to_string()),
+        io::ErrorKind::BrokenPipe => (1201, "write: broken pipe".to_string()),
+        io::ErrorKind::UnexpectedEof if !got_bytes => (1000, "EOF".to_string()),
+        io::ErrorKind::UnexpectedEof => (1000, "unexpected EOF".to_string()),
+        io::ErrorKind::InvalidData => (1000, format!("malformed HTTP response: {e}")),
+        _ => (1200, e.to_string()),
+    };
+    HttpError {
+        code,
+        message: format!("{} \"{}\": {msg}", "request to", url),
+    }
+}

@@ -1,0 +1,162 @@
+//! k6's built-in metrics (names, types, `contains`) and the system-tag switches.
+
+use loadrun_metrics::{MetricId, MetricType, Registry, ValueKind};
+
+/// Every built-in metric, defined once per run.
+#[derive(Debug, Clone, Copy)]
+pub struct Builtin {
+    pub http_reqs: MetricId,
+    pub http_req_duration: MetricId,
+    pub http_req_blocked: MetricId,
+    pub http_req_connecting: MetricId,
+    pub http_req_tls_handshaking: MetricId,
+    pub http_req_sending: MetricId,
+    pub http_req_waiting: MetricId,
+    pub http_req_receiving: MetricId,
+    pub http_req_failed: MetricId,
+    pub iterations: MetricId,
+    pub iteration_duration: MetricId,
+    pub vus: MetricId,
+    pub vus_max: MetricId,
+    pub checks: MetricId,
+    pub data_sent: MetricId,
+    pub data_received: MetricId,
+    pub dropped_iterations: MetricId,
+    pub group_duration: MetricId,
+}
+
+impl Builtin {
+    pub fn define(r: &Registry) -> Self {
+        use MetricType::*;
+        use ValueKind::*;
+        Self {
+            http_reqs: r.metric("http_reqs", Counter, Default),
+            http_req_duration: r.metric("http_req_duration", Trend, Time),
+            http_req_blocked: r.metric("http_req_blocked", Trend, Time),
+            http_req_connecting: r.metric("http_req_connecting", Trend, Time),
+            http_req_tls_handshaking: r.metric("http_req_tls_handshaking", Trend, Time),
+            http_req_sending: r.metric("http_req_sending", Trend, Time),
+            http_req_waiting: r.metric("http_req_waiting", Trend, Time),
+            http_req_receiving: r.metric("http_req_receiving", Trend, Time),
+            http_req_failed: r.metric("http_req_failed", Rate, Default),
+            iterations: r.metric("iterations", Counter, Default),
+            iteration_duration: r.metric("iteration_duration", Trend, Time),
+            vus: r.metric("vus", Gauge, Default),
+            vus_max: r.metric("vus_max", Gauge, Default),
+            checks: r.metric("checks", Rate, Default),
+            data_sent: r.metric("data_sent", Counter, Data),
+            data_received: r.metric("data_received", Counter, Data),
+            dropped_iterations: r.metric("dropped_iterations", Counter, Default),
+            group_duration: r.metric("group_duration", Trend, Time),
+        }
+    }
+
+    /// The nine per-request metrics, in the order [`crate::vu`] emits them.
+    pub fn http(&self) -> [MetricId; 9] {
+        [
+            self.http_reqs,
+            self.http_req_duration,
+            self.http_req_blocked,
+            self.http_req_connecting,
+            self.http_req_tls_handshaking,
+            self.http_req_sending,
+            self.http_req_waiting,
+            self.http_req_receiving,
+            self.http_req_failed,
+        ]
+    }
+}
+
+/// Which system tags are attached (k6's `--system-tags`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SystemTags(u32);
+
+/// Every system tag name loadrun knows, in bit order.
+pub const SYSTEM_TAG_NAMES: &[&str] = &[
+    "proto",
+    "subproto",
+    "status",
+    "method",
+    "url",
+    "name",
+    "group",
+    "check",
+    "error",
+    "error_code",
+    "tls_version",
+    "scenario",
+    "service",
+    "expected_response",
+    "vu",
+    "iter",
+    "ip",
+    "ocsp_status",
+];
+
+/// k6's default set (everything but `vu`, `iter`, `ip`, `ocsp_status`).
+pub const DEFAULT_SYSTEM_TAGS: &[&str] = &[
+    "proto",
+    "subproto",
+    "status",
+    "method",
+    "url",
+    "name",
+    "group",
+    "check",
+    "error",
+    "error_code",
+    "tls_version",
+    "scenario",
+    "service",
+    "expected_response",
+];
+
+impl Default for SystemTags {
+    fn default() -> Self {
+        Self::from_names(DEFAULT_SYSTEM_TAGS.iter().copied())
+    }
+}
+
+impl SystemTags {
+    /// Unknown names are ignored, as k6 does.
+    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut bits = 0;
+        for n in names {
+            if let Some(i) = SYSTEM_TAG_NAMES.iter().position(|k| *k == n.trim()) {
+                bits |= 1 << i;
+            }
+        }
+        Self(bits)
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        SYSTEM_TAG_NAMES
+            .iter()
+            .position(|k| *k == name)
+            .is_some_and(|i| self.0 & (1 << i) != 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_tags() {
+        let d = SystemTags::default();
+        assert!(d.has("status") && !d.has("vu"));
+        let s = SystemTags::from_names(["vu", "iter", "bogus", "url"]);
+        assert!(s.has("vu") && s.has("url") && !s.has("status"));
+    }
+
+    #[test]
+    fn builtins_have_k6_types() {
+        let r = Registry::new();
+        let b = Builtin::define(&r);
+        let d = r.metric_def(b.http_req_duration).unwrap();
+        assert_eq!((d.metric_type, d.contains), (MetricType::Trend, ValueKind::Time));
+        let d = r.metric_def(b.data_sent).unwrap();
+        assert_eq!((d.metric_type, d.contains), (MetricType::Counter, ValueKind::Data));
+        assert_eq!(r.counts().0, 18);
+    }
+}

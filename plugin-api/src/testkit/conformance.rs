@@ -1,0 +1,481 @@
+//! The conformance kit: load a built plugin file and check it behaves as the host expects.
+//!
+//! ```ignore
+//! use loadrun_plugin_api::testkit::Conformance;
+//! let report = Conformance::new("target/debug/libout_mybackend.so", "mybackend")
+//!     .arg("addr=127.0.0.1:9999")
+//!     .invalid_arg("pushInterval=soon", "pushInterval")
+//!     .stored_samples(|| my_backend_count("loadrun_conformance"))
+//!     .fault(|broken| my_proxy.set_broken(broken))
+//!     .run();
+//! report.assert_passed();
+//! ```
+//!
+//! The kit acts as the host: it loads the library the way `loadrun` does, builds outputs,
+//! starts them, writes batches (empty ones, repeated definitions, hostile values), retries the
+//! same batch when asked to, and stops within a deadline. Every sample it sends is one count of
+//! the counter metric `loadrun_conformance`, so "no sample lost or counted twice" means the
+//! backend ends up holding exactly as many as were sent.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use abi_stable::library::lib_header_from_path;
+use abi_stable::std_types::RResult;
+
+use crate::abi::{
+    EndReason, MetricType, OutputBox, OutputInit, PluginModuleRef, RunOutcome, ValueKind,
+    WriteStatus,
+};
+use crate::testkit::{init, recording_host, BatchBuilder};
+
+/// One check's result.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: &'static str,
+    pub passed: bool,
+    pub detail: String,
+}
+
+/// Every check's result.
+#[derive(Debug, Clone, Default)]
+pub struct ConformanceReport {
+    pub checks: Vec<Check>,
+}
+
+impl ConformanceReport {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.passed)
+    }
+
+    /// Panics with every failed check's detail (for use in tests).
+    pub fn assert_passed(&self) {
+        assert!(self.passed(), "plugin conformance failed:\n{self}");
+    }
+}
+
+impl std::fmt::Display for ConformanceReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for c in &self.checks {
+            writeln!(f, "{} {}: {}", if c.passed { "PASS" } else { "FAIL" }, c.name, c.detail)?;
+        }
+        Ok(())
+    }
+}
+
+type StoredFn = Box<dyn Fn() -> Result<u64, String>>;
+type FaultFn = Box<dyn Fn(bool)>;
+
+/// A conformance run against one output of one plugin file.
+pub struct Conformance {
+    path: PathBuf,
+    output: String,
+    arg: Option<String>,
+    config_json: String,
+    env: Vec<(String, String)>,
+    invalid: Vec<(String, String)>,
+    stored: Option<StoredFn>,
+    fault: Option<FaultFn>,
+    samples: usize,
+    stop_timeout: Duration,
+    settle: Duration,
+}
+
+impl Conformance {
+    pub fn new(path: impl AsRef<Path>, output: &str) -> Self {
+        Self {
+            path: path.as_ref().to_path_buf(),
+            output: output.to_string(),
+            arg: None,
+            config_json: "{}".into(),
+            env: Vec::new(),
+            invalid: Vec::new(),
+            stored: None,
+            fault: None,
+            samples: 10_000,
+            stop_timeout: Duration::from_secs(10),
+            settle: Duration::from_secs(10),
+        }
+    }
+
+    /// The `-o NAME=ARG` argument of a working configuration.
+    pub fn arg(mut self, arg: &str) -> Self {
+        self.arg = Some(arg.to_string());
+        self
+    }
+
+    /// The plan table (JSON) of a working configuration.
+    pub fn config(mut self, json: &str) -> Self {
+        self.config_json = json.to_string();
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// An `-o` argument the constructor must refuse, with `expect` in its one-line message.
+    pub fn invalid_arg(mut self, arg: &str, expect: &str) -> Self {
+        self.invalid.push((arg.to_string(), expect.to_string()));
+        self
+    }
+
+    /// How many `loadrun_conformance` counts the backend holds now (rows, or the counter's sum).
+    pub fn stored_samples(mut self, f: impl Fn() -> Result<u64, String> + 'static) -> Self {
+        self.stored = Some(Box::new(f));
+        self
+    }
+
+    /// Breaks (`true`) or heals (`false`) the backend, to check retry handling.
+    pub fn fault(mut self, f: impl Fn(bool) + 'static) -> Self {
+        self.fault = Some(Box::new(f));
+        self
+    }
+
+    /// Samples to send in the loss check (default 10,000).
+    pub fn samples(mut self, n: usize) -> Self {
+        self.samples = n;
+        self
+    }
+
+    /// How long `stop` may take (default 10 s), and how long the backend may take afterwards
+    /// to show everything (default 10 s).
+    pub fn deadlines(mut self, stop: Duration, settle: Duration) -> Self {
+        self.stop_timeout = stop;
+        self.settle = settle;
+        self
+    }
+
+    fn init(&self, arg: Option<&str>) -> OutputInit {
+        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        init(&self.output, arg, &self.config_json, &env)
+    }
+
+    /// Runs every check.
+    pub fn run(self) -> ConformanceReport {
+        let mut report = ConformanceReport::default();
+        let module = match load(&self.path, &self.output) {
+            Ok(m) => {
+                report.checks.push(pass("loads", format!("{} provides {}", self.path.display(), self.output)));
+                m
+            }
+            Err(e) => {
+                report.checks.push(fail("loads", e));
+                return report;
+            }
+        };
+        self.check_options(&module, &mut report);
+        self.check_lifecycle(&module, &mut report);
+        self.check_hostile_input(&module, &mut report);
+        if self.stored.is_some() {
+            self.check_no_loss(&module, &mut report, false);
+            if self.fault.is_some() {
+                self.check_no_loss(&module, &mut report, true);
+            }
+        }
+        report
+    }
+
+    fn new_output(&self, module: &PluginModuleRef, init: OutputInit) -> Result<OutputBox, String> {
+        match (module.new_output())(init) {
+            RResult::ROk(o) => Ok(o),
+            RResult::RErr(e) => Err(e.to_string()),
+        }
+    }
+
+    fn check_options(&self, module: &PluginModuleRef, report: &mut ConformanceReport) {
+        let mut problems = Vec::new();
+        for (arg, expect) in &self.invalid {
+            match self.new_output(module, self.init(Some(arg))) {
+                Ok(_) => problems.push(format!("-o {}={arg} was accepted", self.output)),
+                Err(e) if e.contains('\n') => problems.push(format!("message for {arg:?} is not one line: {e:?}")),
+                Err(e) if e.contains("panicked") => problems.push(format!("constructor panicked on {arg:?}: {e}")),
+                Err(e) if !e.contains(expect.as_str()) => {
+                    problems.push(format!("message for {arg:?} does not mention {expect:?}: {e}"))
+                }
+                Err(_) => {}
+            }
+        }
+        let mut bad_json = self.init(self.arg.as_deref());
+        bad_json.config_json = "{not json".into();
+        match self.new_output(module, bad_json) {
+            Ok(_) => {}
+            Err(e) if e.contains("panicked") => problems.push(format!("constructor panicked on a malformed plan table: {e}")),
+            Err(_) => {}
+        }
+        if let Err(e) = self.new_output(module, self.init(self.arg.as_deref())) {
+            problems.push(format!("the working configuration was refused: {e}"));
+        }
+        report.checks.push(verdict(
+            "options_validation",
+            problems,
+            format!("{} invalid configurations refused with clear one-line errors", self.invalid.len()),
+        ));
+    }
+
+    fn check_lifecycle(&self, module: &PluginModuleRef, report: &mut ConformanceReport) {
+        let mut problems = Vec::new();
+        let mut out = match self.new_output(module, self.init(self.arg.as_deref())) {
+            Ok(o) => o,
+            Err(e) => {
+                report.checks.push(fail("lifecycle", format!("constructor: {e}")));
+                return;
+            }
+        };
+        let (host, _recorded) = recording_host();
+        let host_box = host_box(host);
+        if let RResult::RErr(e) = out.start(host_box) {
+            problems.push(format!("start: {e}"));
+        }
+        let mut b = BatchBuilder::new();
+        let m = b.metric("loadrun_conformance_lifecycle", MetricType::Counter, ValueKind::Default);
+        let s = b.series(m, &[("scenario", "default"), ("status", "200")], &[]);
+        let empty = BatchBuilder::new();
+        expect_ok(&mut problems, "write(empty batch)", out.write(empty.batch()));
+        b.sample(s, now_ns(), 1.0);
+        expect_ok(&mut problems, "write(definitions + samples)", out.write(b.batch()));
+        expect_ok(&mut problems, "write(samples only)", out.write(b.samples_only()));
+        if let RResult::RErr(e) = out.flush(self.stop_timeout.as_millis() as u64) {
+            problems.push(format!("flush: {e}"));
+        }
+        let t = Instant::now();
+        if let RResult::RErr(e) = out.stop(&outcome(), self.stop_timeout.as_millis() as u64) {
+            problems.push(format!("stop: {e}"));
+        }
+        if t.elapsed() > self.stop_timeout + Duration::from_millis(500) {
+            problems.push(format!("stop took {:?}, over its {:?} deadline", t.elapsed(), self.stop_timeout));
+        }
+        report.checks.push(verdict(
+            "lifecycle",
+            problems,
+            format!("new → start → write ×3 → flush → stop in {:?}", t.elapsed()),
+        ));
+    }
+
+    fn check_hostile_input(&self, module: &PluginModuleRef, report: &mut ConformanceReport) {
+        let mut problems = Vec::new();
+        let mut out = match self.new_output(module, self.init(self.arg.as_deref())) {
+            Ok(o) => o,
+            Err(e) => {
+                report.checks.push(fail("panic_containment", format!("constructor: {e}")));
+                return;
+            }
+        };
+        let (host, _recorded) = recording_host();
+        let _ = out.start(host_box(host));
+        let mut b = BatchBuilder::new();
+        let m = b.metric("loadrun_conformance_hostile", MetricType::Trend, ValueKind::Time);
+        let long = "x".repeat(10_000);
+        let s1 = b.series(m, &[("empty", ""), ("quote", "a\"b,c=d e\\f\nnewline"), ("long", &long)], &[("vu", "1")]);
+        let t = now_ns();
+        b.sample(s1, t, f64::NAN).sample(s1, t, f64::INFINITY).sample(s1, t, -0.0).sample(s1, 0, f64::MAX);
+        b.sample(9_999_999, t, 1.0); // a series never defined: a host bug the plugin must survive
+        let status = out.write(b.batch());
+        if let WriteStatus::Fatal(e) = &status {
+            if e.message.contains("panicked") {
+                problems.push(format!("write panicked on hostile input: {e}"));
+            }
+        }
+        // Calls out of order: the SDK must turn any panic into an error.
+        let _ = out.stop(&outcome(), 1_000);
+        let after_stop = out.write(b.batch());
+        let second_stop = out.stop(&outcome(), 1_000);
+        report.checks.push(verdict(
+            "panic_containment",
+            problems,
+            format!(
+                "hostile values, an undefined series, write after stop ({}) and stop twice ({}) did not crash the host",
+                status_name(&after_stop),
+                if second_stop.is_ok() { "ok" } else { "error" }
+            ),
+        ));
+    }
+
+    fn check_no_loss(&self, module: &PluginModuleRef, report: &mut ConformanceReport, with_faults: bool) {
+        let name = if with_faults { "retry_handling" } else { "no_loss_no_duplicates" };
+        let stored = match &self.stored {
+            Some(f) => f,
+            None => return,
+        };
+        let before = match stored() {
+            Ok(n) => n,
+            Err(e) => {
+                report.checks.push(fail(name, format!("reading the backend before: {e}")));
+                return;
+            }
+        };
+        let mut out = match self.new_output(module, self.init(self.arg.as_deref())) {
+            Ok(o) => o,
+            Err(e) => {
+                report.checks.push(fail(name, format!("constructor: {e}")));
+                return;
+            }
+        };
+        let (host, _recorded) = recording_host();
+        if let RResult::RErr(e) = out.start(host_box(host)) {
+            report.checks.push(fail(name, format!("start: {e}")));
+            return;
+        }
+        let mut b = BatchBuilder::new();
+        let m = b.metric("loadrun_conformance", MetricType::Counter, ValueKind::Default);
+        let series: Vec<u32> = (0..4)
+            .map(|i| b.series(m, &[("scenario", "default"), ("shard", &i.to_string())], &[]))
+            .collect();
+        let per_batch = 1000usize;
+        let batches = self.samples.div_ceil(per_batch);
+        let mut sent = 0u64;
+        let mut retries = 0u64;
+        let mut problems = Vec::new();
+        let base = now_ns();
+        for i in 0..batches {
+            if with_faults && i == 1 {
+                if let Some(f) = &self.fault {
+                    f(true);
+                }
+            }
+            let mut batch = BatchBuilder { metrics: b.metrics.clone(), series: b.series.clone(), samples: Vec::new() };
+            for j in 0..per_batch.min(self.samples - i * per_batch) {
+                let k = i * per_batch + j;
+                batch.sample(series[k % series.len()], base + k as i64 * 1000, 1.0);
+            }
+            // Deliver like the host: retry the same batch until it is taken.
+            let mut attempt = 0;
+            loop {
+                match out.write(batch.batch()) {
+                    WriteStatus::Ok => break,
+                    WriteStatus::Retry { after_ms, .. } => {
+                        retries += 1;
+                        attempt += 1;
+                        if with_faults && attempt == 2 {
+                            if let Some(f) = &self.fault {
+                                f(false);
+                            }
+                        }
+                        if attempt > 50 {
+                            problems.push(format!("batch {i} still refused after 50 retries"));
+                            break;
+                        }
+                        let wait = after_ms.into_option().unwrap_or(100).min(1000);
+                        std::thread::sleep(Duration::from_millis(wait));
+                    }
+                    WriteStatus::Fatal(e) => {
+                        problems.push(format!("batch {i}: fatal: {e}"));
+                        break;
+                    }
+                }
+            }
+            sent += batch.samples.len() as u64;
+        }
+        if let Some(f) = &self.fault {
+            f(false);
+        }
+        let t = Instant::now();
+        if let RResult::RErr(e) = out.stop(&outcome(), self.stop_timeout.as_millis() as u64) {
+            problems.push(format!("stop: {e}"));
+        }
+        if t.elapsed() > self.stop_timeout + Duration::from_millis(500) {
+            problems.push(format!("stop took {:?}, over its deadline", t.elapsed()));
+        }
+        let until = Instant::now() + self.settle;
+        let mut held = 0;
+        loop {
+            match stored() {
+                Ok(n) => held = n.saturating_sub(before),
+                Err(e) => problems.push(format!("reading the backend: {e}")),
+            }
+            if held >= sent || Instant::now() >= until {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        if held != sent {
+            problems.push(format!("sent {sent} samples, the backend holds {held} ({})", if held > sent { "duplicates" } else { "lost" }));
+        }
+        if with_faults && retries == 0 {
+            problems.push("the backend was broken but write never asked for a retry".into());
+        }
+        report.checks.push(verdict(name, problems, format!("sent {sent}, backend holds {held}, {retries} retries")));
+    }
+}
+
+fn load(path: &Path, output: &str) -> Result<PluginModuleRef, String> {
+    let header = lib_header_from_path(path).map_err(|e| format!("cannot load {}: {}", path.display(), e.to_string().trim()))?;
+    let module = header
+        .init_root_module::<PluginModuleRef>()
+        .map_err(|e| format!("{} is not a compatible plugin: {}", path.display(), e.to_string().trim()))?;
+    let info = (module.info())();
+    let provided = info
+        .outputs
+        .iter()
+        .any(|o| o.name.as_str() == output || o.aliases.iter().any(|a| a.as_str() == output));
+    if !provided {
+        return Err(format!("{} does not provide output {output}", path.display()));
+    }
+    Ok(module)
+}
+
+fn host_box(host: crate::sdk::Host) -> crate::abi::HostBox {
+    // The testkit's recording host is shared through an Arc; the ABI wants its own box.
+    struct Forward(crate::sdk::Host);
+    impl crate::abi::HostApi for Forward {
+        fn log(&self, level: crate::abi::LogLevel, message: abi_stable::std_types::RString) {
+            self.0.log(level, message.into_string());
+        }
+        fn add_counter(&self, name: abi_stable::std_types::RString, delta: u64) {
+            self.0.add_counter(name.as_str(), delta);
+        }
+        fn request_abort(&self, reason: abi_stable::std_types::RString) -> bool {
+            self.0.request_abort(reason.into_string())
+        }
+    }
+    crate::abi::HostApi_TO::from_value(Forward(host), abi_stable::sabi_trait::TD_Opaque)
+}
+
+fn outcome() -> RunOutcome {
+    RunOutcome {
+        passed: true,
+        reason: EndReason::Completed,
+        thresholds: Default::default(),
+        duration_ms: 1000,
+        extra: "{}".into(),
+    }
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+fn expect_ok(problems: &mut Vec<String>, what: &str, status: WriteStatus) {
+    match status {
+        WriteStatus::Ok | WriteStatus::Retry { .. } => {}
+        WriteStatus::Fatal(e) => problems.push(format!("{what}: fatal: {e}")),
+    }
+}
+
+fn status_name(s: &WriteStatus) -> &'static str {
+    match s {
+        WriteStatus::Ok => "ok",
+        WriteStatus::Retry { .. } => "retry",
+        WriteStatus::Fatal(_) => "fatal",
+    }
+}
+
+fn pass(name: &'static str, detail: String) -> Check {
+    Check { name, passed: true, detail }
+}
+
+fn fail(name: &'static str, detail: String) -> Check {
+    Check { name, passed: false, detail }
+}
+
+fn verdict(name: &'static str, problems: Vec<String>, ok_detail: String) -> Check {
+    if problems.is_empty() {
+        pass(name, ok_detail)
+    } else {
+        fail(name, problems.join("; "))
+    }
+}

@@ -1,0 +1,330 @@
+//! Options of `-o cloudwatch`, validated before the run starts.
+
+use std::time::Duration;
+
+use loadrun_http_support::Url;
+use loadrun_plugin_api::{OptionDoc, Options, OutputInit, PluginError};
+
+use crate::aggregate::AggregateConfig;
+use crate::credentials::{Credentials, Sources};
+use crate::datum::MAX_DIMENSIONS;
+use crate::encode::{MAX_DATUMS_PER_REQUEST, MAX_REQUEST_BYTES};
+
+pub const DEFAULT_DIMENSIONS: &str = "scenario,method,status,name";
+
+const KNOWN: &[&str] = &[
+    "endpoint",
+    "region",
+    "profile",
+    "namespace",
+    "dimensions",
+    "period",
+    "storageResolution",
+    "timeout",
+    "gzip",
+    "maxRequestBytes",
+];
+
+/// Everything an output instance needs, resolved.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The output's name, for messages.
+    pub output: String,
+    pub endpoint: Url,
+    pub region: String,
+    pub credentials: Credentials,
+    pub namespace: String,
+    pub aggregate: AggregateConfig,
+    pub timeout: Duration,
+    /// Gzip bodies of 10 KiB and more (as the AWS SDKs do for PutMetricData).
+    pub gzip: bool,
+    pub max_request_bytes: usize,
+    pub max_datums_per_request: usize,
+    /// Open aggregates held before everything is sent early (bounds memory).
+    pub max_open: usize,
+    /// Seconds a period is kept open after it ends, for samples that arrive late.
+    pub grace_secs: i64,
+}
+
+fn doc(name: &str, env: &str, default: &str, description: &str) -> OptionDoc {
+    OptionDoc {
+        name: name.into(),
+        env: env.into(),
+        default: default.into(),
+        description: description.into(),
+        secret: false,
+    }
+}
+
+pub fn option_docs() -> Vec<OptionDoc> {
+    vec![
+        doc("endpoint", "AWS_ENDPOINT_URL_CLOUDWATCH,AWS_ENDPOINT_URL", "https://monitoring.{region}.amazonaws.com", "CloudWatch endpoint (a bare -o cloudwatch=URL works too)"),
+        doc("region", "AWS_REGION,AWS_DEFAULT_REGION", "from the profile's config", "AWS region; also the SigV4 signing region"),
+        doc("profile", "AWS_PROFILE", "default", "profile in the shared credentials/config files; credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN first"),
+        doc("namespace", "", "k6", "CloudWatch namespace of every metric"),
+        doc("dimensions", "", DEFAULT_DIMENSIONS, "tag keys sent as dimensions (at most 30; separate with , ; | or spaces); other tags are aggregated away"),
+        doc("period", "", "60s (1s with storageResolution=1)", "aggregation period: samples of one metric and dimension set in one period become one datum"),
+        doc("storageResolution", "", "60", "60 (standard) or 1 (high resolution, billed higher)"),
+        doc("timeout", "", "10s", "HTTP request timeout"),
+        doc("gzip", "", "true", "gzip request bodies of 10 KiB and more"),
+        doc("maxRequestBytes", "", "1048576", "largest request body (CloudWatch's limit is 1 MB)"),
+    ]
+}
+
+/// Splits a list option on `,`, `;`, `|` or whitespace (`,` cannot be used inside `-o a=b,c=d`).
+fn split_list(text: &str) -> Vec<String> {
+    text.split([',', ';', '|', ' ', '\t'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+pub fn parse_config(init: &OutputInit) -> Result<Config, PluginError> {
+    let options = Options::from_init(init)?;
+    options.reject_unknown(KNOWN)?;
+    let out = options.output().to_string();
+    let err = |m: String| PluginError::new(format!("{out}: {m}"));
+
+    let sources = Sources {
+        env: init
+            .env
+            .iter()
+            .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+            .collect(),
+        profile: options.get("profile", &[]).filter(|p| !p.trim().is_empty()),
+    };
+
+    let explicit_endpoint = options
+        .positional()
+        .map(str::to_string)
+        .or_else(|| options.get("endpoint", &[]))
+        .or_else(|| sources.endpoint())
+        .filter(|e| !e.trim().is_empty());
+    let region = match options.get("region", &[]).filter(|r| !r.trim().is_empty()) {
+        Some(r) => Some(r.trim().to_string()),
+        None => sources.region().map_err(|e| err(e.to_string()))?,
+    };
+    let region = match (region, &explicit_endpoint) {
+        (Some(r), _) => r,
+        // Emulators (moto, LocalStack) take any region; their own default is us-east-1.
+        (None, Some(_)) => "us-east-1".to_string(),
+        (None, None) => {
+            return Err(err(
+                "no AWS region: set region=..., AWS_REGION, or region in the profile's config file"
+                    .into(),
+            ))
+        }
+    };
+    if !region
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(options.invalid("region", &region, "a region name such as eu-west-1"));
+    }
+    let endpoint_text = explicit_endpoint.unwrap_or_else(|| default_endpoint(&region));
+    let endpoint = Url::parse(endpoint_text.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .ok_or_else(|| options.invalid("endpoint", &endpoint_text, "an http(s) URL"))?;
+    if !endpoint.username().is_empty() || endpoint.password().is_some() {
+        return Err(err(
+            "the endpoint URL must not hold credentials (use AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile)"
+                .into(),
+        ));
+    }
+
+    let credentials = sources.credentials().map_err(|e| err(e.to_string()))?;
+
+    let namespace = options.get_or("namespace", &[], "k6");
+    validate_namespace(&namespace).map_err(|m| options.invalid("namespace", &namespace, m))?;
+
+    let dims_text = options.get_or("dimensions", &[], DEFAULT_DIMENSIONS);
+    let dimensions = split_list(&dims_text);
+    validate_dimensions(&dimensions).map_err(|m| options.invalid("dimensions", &dims_text, &m))?;
+
+    let storage_resolution = match options.get_u64("storageResolution", &[], 60)? {
+        1 => 1,
+        60 => 60,
+        other => {
+            return Err(options.invalid("storageResolution", &other.to_string(), "1 or 60"))
+        }
+    };
+    let default_period = Duration::from_secs(if storage_resolution == 1 { 1 } else { 60 });
+    let period = options.get_duration("period", &[], default_period)?;
+    if period.subsec_nanos() != 0 || period.as_secs() == 0 || period.as_secs() > 3600 {
+        return Err(options.invalid(
+            "period",
+            &format!("{period:?}"),
+            "whole seconds from 1s to 1h",
+        ));
+    }
+    let timeout = options.get_duration("timeout", &[], Duration::from_secs(10))?;
+    if timeout.is_zero() {
+        return Err(options.invalid("timeout", "0", "a duration above zero"));
+    }
+    let max_request_bytes =
+        options.get_u64("maxRequestBytes", &[], MAX_REQUEST_BYTES as u64)?;
+    if !(1024..=MAX_REQUEST_BYTES as u64).contains(&max_request_bytes) {
+        return Err(options.invalid(
+            "maxRequestBytes",
+            &max_request_bytes.to_string(),
+            "1024 to 1048576",
+        ));
+    }
+
+    Ok(Config {
+        output: out.clone(),
+        endpoint,
+        region,
+        credentials,
+        namespace,
+        aggregate: AggregateConfig {
+            dimensions,
+            period_secs: i64::try_from(period.as_secs()).unwrap_or(60),
+            storage_resolution,
+        },
+        timeout,
+        gzip: options.get_bool("gzip", &[], true)?,
+        max_request_bytes: usize::try_from(max_request_bytes).unwrap_or(MAX_REQUEST_BYTES),
+        max_datums_per_request: MAX_DATUMS_PER_REQUEST,
+        max_open: 50_000,
+        grace_secs: 2,
+    })
+}
+
+fn default_endpoint(region: &str) -> String {
+    let suffix = if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
+    format!("https://monitoring.{region}.{suffix}/")
+}
+
+fn validate_namespace(ns: &str) -> Result<(), &'static str> {
+    let ok_chars = ns
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c));
+    if ns.is_empty() || ns.len() > 255 || !ok_chars {
+        return Err("1 to 255 characters from A-Z a-z 0-9 . - _ / # : and space");
+    }
+    if ns.starts_with("AWS/") {
+        return Err("a namespace not starting with AWS/ (reserved for AWS services)");
+    }
+    Ok(())
+}
+
+fn validate_dimensions(dims: &[String]) -> Result<(), String> {
+    if dims.len() > MAX_DIMENSIONS {
+        return Err(format!(
+            "at most {MAX_DIMENSIONS} tag keys (CloudWatch's limit per metric), got {}",
+            dims.len()
+        ));
+    }
+    for (i, d) in dims.iter().enumerate() {
+        if d.len() > 255 || !d.is_ascii() || d.starts_with(':') {
+            return Err(format!(
+                "tag key {d:?}: dimension names are 1 to 255 ASCII characters, not starting with ':'"
+            ));
+        }
+        if dims[..i].contains(d) {
+            return Err(format!("tag key {d:?} is listed twice"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use loadrun_plugin_api::testkit::init;
+
+    const CREDS: [(&str, &str); 2] = [
+        ("AWS_ACCESS_KEY_ID", "AKIATEST"),
+        ("AWS_SECRET_ACCESS_KEY", "topsecret"),
+    ];
+
+    fn with(arg: Option<&str>, env: &[(&str, &str)]) -> Result<Config, PluginError> {
+        let mut all = CREDS.to_vec();
+        all.extend_from_slice(env);
+        parse_config(&init("cloudwatch", arg, "", &all))
+    }
+
+    #[test]
+    fn defaults() {
+        let c = with(None, &[("AWS_REGION", "eu-west-1")]).unwrap();
+        assert_eq!(c.endpoint.as_str(), "https://monitoring.eu-west-1.amazonaws.com/");
+        assert_eq!(c.namespace, "k6");
+        assert_eq!(c.aggregate.dimensions, vec!["scenario", "method", "status", "name"]);
+        assert_eq!(c.aggregate.period_secs, 60);
+        assert_eq!(c.aggregate.storage_resolution, 60);
+        assert!(!format!("{c:?}").contains("topsecret"));
+    }
+
+    #[test]
+    fn options_and_env() {
+        let c = with(
+            Some("namespace=load/test,dimensions=status|method,storageResolution=1,region=cn-north-1"),
+            &[("AWS_REGION", "eu-west-1")],
+        )
+        .unwrap();
+        assert_eq!(c.region, "cn-north-1");
+        assert_eq!(c.endpoint.as_str(), "https://monitoring.cn-north-1.amazonaws.com.cn/");
+        assert_eq!(c.aggregate.dimensions, vec!["status", "method"]);
+        assert_eq!(c.aggregate.period_secs, 1);
+
+        let c = with(None, &[("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")]).unwrap();
+        assert_eq!(c.region, "us-east-1");
+        assert_eq!(c.endpoint.as_str(), "http://127.0.0.1:5000/");
+        let c = with(
+            Some("http://127.0.0.1:6000"),
+            &[
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+                ("AWS_ENDPOINT_URL_CLOUDWATCH", "http://127.0.0.1:5001"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.endpoint.port(), Some(6000));
+        let c = with(
+            None,
+            &[
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+                ("AWS_ENDPOINT_URL_CLOUDWATCH", "http://127.0.0.1:5001"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.endpoint.port(), Some(5001));
+    }
+
+    #[test]
+    fn invalid_options_are_refused() {
+        let region = [("AWS_REGION", "eu-west-1")];
+        for (arg, needle) in [
+            ("namespace=AWS/EC2", "namespace"),
+            ("namespace=bad!", "namespace"),
+            ("storageResolution=5", "storageResolution"),
+            ("period=1500ms", "period"),
+            ("period=0s", "period"),
+            ("dimensions=a|a", "twice"),
+            ("dimensions=:x", "dimension names"),
+            ("maxRequestBytes=2000000", "maxRequestBytes"),
+            ("bogus=1", "unknown option"),
+            ("endpoint=ftp://x", "endpoint"),
+        ] {
+            let e = with(Some(arg), &region).unwrap_err().to_string();
+            assert!(e.contains(needle), "{arg}: {e}");
+        }
+        let many = (0..31).map(|i| format!("t{i}")).collect::<Vec<_>>().join("|");
+        let e = with(Some(&format!("dimensions={many}")), &region)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at most 30"), "{e}");
+        let e = with(None, &[]).unwrap_err().to_string();
+        assert!(e.contains("no AWS region"), "{e}");
+        let e = parse_config(&init("cloudwatch", None, "", &[("AWS_REGION", "eu-west-1"), ("HOME", "/nonexistent")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no AWS credentials"), "{e}");
+    }
+}

@@ -1,0 +1,148 @@
+//! Entries as Datadog v1 series (`POST /api/v1/series`), split into bodies under a size limit.
+//!
+//! | k6 | Datadog |
+//! |---|---|
+//! | counter, rate, check pass/fail | `count` with `interval` = push interval |
+//! | gauge | `gauge` |
+//! | trend | what the agent makes of a timing: gauges `.avg .min .max .median .95percentile` and a `.count` count |
+
+use serde_json::{json, Value};
+use statsd_proto::{Entry, EntryValue};
+
+/// The series of one interval, stamped `ts` (unix seconds).
+pub fn series(entries: &[Entry], host: &str, ts: i64, interval_s: u64) -> Vec<Value> {
+    let mut out = Vec::new();
+    for e in entries {
+        // Always set host and tags: VictoriaMetrics 1.79 leaks them from an earlier request
+        // into series that lack them, and the agent sets both too.
+        let tags: Vec<String> = e
+            .tags
+            .iter()
+            .map(|(k, v)| if v.is_empty() { k.clone() } else { format!("{k}:{v}") })
+            .collect();
+        let count = |metric: String, v: f64| {
+            json!({"metric": metric, "type": "count", "interval": interval_s,
+                   "points": [[ts, v]], "host": host, "tags": tags})
+        };
+        let gauge = |metric: String, v: f64| {
+            json!({"metric": metric, "type": "gauge", "points": [[ts, v]], "host": host, "tags": tags})
+        };
+        match &e.value {
+            EntryValue::Count(v) => out.push(count(e.name.clone(), *v)),
+            EntryValue::Gauge(v) => out.push(gauge(e.name.clone(), *v)),
+            EntryValue::Trend(t) => {
+                let mut sorted = t.values.clone();
+                sorted.sort_by(f64::total_cmp);
+                out.push(gauge(format!("{}.avg", e.name), t.mean()));
+                out.push(gauge(format!("{}.min", e.name), t.min));
+                out.push(gauge(format!("{}.max", e.name), t.max));
+                out.push(gauge(format!("{}.median", e.name), percentile(&sorted, 0.5)));
+                out.push(gauge(format!("{}.95percentile", e.name), percentile(&sorted, 0.95)));
+                out.push(count(format!("{}.count", e.name), t.count as f64));
+            }
+        }
+    }
+    out
+}
+
+/// Nearest-rank percentile of sorted values (0 for none).
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// `{"series":[...]}` bodies of at most `max_bytes` each (a single larger series goes alone).
+pub fn bodies(series: Vec<Value>, max_bytes: usize) -> Vec<Vec<u8>> {
+    const HEAD: &[u8] = b"{\"series\":[";
+    const TAIL: &[u8] = b"]}";
+    let mut out = Vec::new();
+    let mut cur: Vec<u8> = Vec::new();
+    let mut n = 0usize;
+    for s in series {
+        let text = s.to_string();
+        if n > 0 && cur.len() + 1 + text.len() + TAIL.len() > max_bytes {
+            cur.extend_from_slice(TAIL);
+            out.push(std::mem::take(&mut cur));
+            n = 0;
+        }
+        if n == 0 {
+            cur.extend_from_slice(HEAD);
+        } else {
+            cur.push(b',');
+        }
+        cur.extend_from_slice(text.as_bytes());
+        n += 1;
+    }
+    if n > 0 {
+        cur.extend_from_slice(TAIL);
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use statsd_proto::aggregate::Trend;
+
+    #[test]
+    fn percentiles_nearest_rank() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 0.5), 50.0);
+        assert_eq!(percentile(&v, 0.95), 95.0);
+        assert_eq!(percentile(&[7.0], 0.95), 7.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn bodies_respect_the_limit_and_stay_valid_json() {
+        let s: Vec<Value> = (0..100)
+            .map(|i| json!({"metric": format!("m{i}"), "points": [[1, i]]}))
+            .collect();
+        let b = bodies(s, 300);
+        assert!(b.len() > 5);
+        let mut total = 0;
+        for body in &b {
+            assert!(body.len() <= 300, "{}", body.len());
+            let v: Value = serde_json::from_slice(body).unwrap_or_default();
+            total += v["series"].as_array().map_or(0, Vec::len);
+        }
+        assert_eq!(total, 100);
+    }
+
+    #[test]
+    fn trend_becomes_agent_style_gauges() {
+        let e = Entry {
+            name: "k6.http_req_duration".into(),
+            value: EntryValue::Trend(Trend {
+                count: 4,
+                sum: 10.0,
+                min: 1.0,
+                max: 4.0,
+                values: vec![4.0, 1.0, 3.0, 2.0],
+            }),
+            tags: vec![("method".into(), "GET".into()), ("flag".into(), String::new())],
+        };
+        let s = series(&[e], "h1", 100, 10);
+        let names: Vec<&str> = s.iter().filter_map(|x| x["metric"].as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "k6.http_req_duration.avg",
+                "k6.http_req_duration.min",
+                "k6.http_req_duration.max",
+                "k6.http_req_duration.median",
+                "k6.http_req_duration.95percentile",
+                "k6.http_req_duration.count"
+            ]
+        );
+        assert_eq!(s[0]["points"], json!([[100, 2.5]]));
+        assert_eq!(s[3]["points"], json!([[100, 2.0]]));
+        assert_eq!(s[4]["points"], json!([[100, 4.0]]));
+        assert_eq!(s[5], json!({"metric": "k6.http_req_duration.count", "type": "count",
+            "interval": 10, "points": [[100, 4.0]], "host": "h1", "tags": ["method:GET", "flag"]}));
+    }
+}

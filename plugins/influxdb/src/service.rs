@@ -1,0 +1,310 @@
+//! The running output: buffers at most one push worth of encoded points, pushes them every
+//! pushInterval (or sooner when a request's worth is buffered), and maps HTTP outcomes onto
+//! `WriteStatus`.
+//!
+//! Memory: `pending` holds points of batches already answered `Ok`, bounded by one request
+//! (maxBatchBytes / maxBatchLines) plus the batch being written, because reaching either
+//! bound triggers a push. While the server fails, each new batch is taken out of `pending`
+//! again before `Retry` is returned, so nothing grows while the host backs off.
+//!
+//! Retries and duplicates: when a push is cut into several requests and a later one fails,
+//! the earlier ones are not sent again, but the host re-sends the whole current batch; its
+//! points that already went are written twice. InfluxDB keys points by measurement, tag set
+//! and timestamp, so the second write of the same point overwrites it: no double counting.
+
+use std::time::{Duration, Instant};
+
+use loadrun_http_support::{split_lines, HttpClient, Outcome, RejectLog};
+use loadrun_plugin_api::types::{RNone, RSome};
+use loadrun_plugin_api::{
+    Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus,
+};
+
+use crate::config::{Api, Config};
+use crate::encoder::LineEncoder;
+
+/// Whether v1's `CREATE DATABASE` still has to be tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Database {
+    /// Created, not ours to create (v2, createDatabase=false), or refused for good.
+    Settled,
+    /// The server could not be reached: try again before the next push.
+    Pending,
+}
+
+/// A failed push that may succeed later.
+struct PushRetry {
+    after_ms: Option<u64>,
+    reason: String,
+}
+
+enum Push {
+    Done,
+    Retry(PushRetry),
+    Fatal(String),
+}
+
+pub struct InfluxOutput {
+    cfg: Config,
+    client: HttpClient,
+    headers: Vec<(&'static str, String)>,
+    catalog: Catalog,
+    encoder: LineEncoder,
+    /// Encoded lines not yet written, each ending in `\n`.
+    pending: Vec<u8>,
+    pending_lines: usize,
+    last_push: Instant,
+    database: Database,
+    host: Option<Host>,
+    rejects: RejectLog,
+    skipped: u64,
+    unresolved: u64,
+}
+
+impl InfluxOutput {
+    pub fn new(cfg: Config) -> Result<Self, PluginError> {
+        let client = HttpClient::new(cfg.http.clone())
+            .map_err(|e| PluginError::new(format!("influxdb: {e}")))?;
+        let mut headers = vec![("Content-Type", "text/plain; charset=utf-8".to_string())];
+        if let Some(a) = &cfg.authorization {
+            headers.push(("Authorization", a.clone()));
+        }
+        let encoder = LineEncoder::new(
+            cfg.tags_as_fields.clone(),
+            cfg.metadata_as_fields.clone(),
+            cfg.precision,
+        );
+        let database = if cfg.create_url.is_some() {
+            Database::Pending
+        } else {
+            Database::Settled
+        };
+        Ok(Self {
+            cfg,
+            client,
+            headers,
+            catalog: Catalog::new(),
+            encoder,
+            pending: Vec::new(),
+            pending_lines: 0,
+            last_push: Instant::now(),
+            database,
+            host: None,
+            rejects: RejectLog::new("rejected_samples"),
+            skipped: 0,
+            unresolved: 0,
+        })
+    }
+
+    fn warn(&self, msg: String) {
+        if let Some(h) = &self.host {
+            h.warn(msg);
+        }
+    }
+
+    fn count(&self, name: &str, n: u64) {
+        if let (Some(h), true) = (&self.host, n > 0) {
+            h.add_counter(name, n);
+        }
+    }
+
+    /// v1: `CREATE DATABASE`, as k6 does at start. Only an unreachable server is retried
+    /// (before later pushes); any answer settles it, and a refusal is logged once (the writes
+    /// then say what is wrong, e.g. 404 database not found).
+    fn ensure_database(&mut self, deadline: Option<Instant>) {
+        let (Database::Pending, Some(url)) = (self.database, &self.cfg.create_url) else {
+            return;
+        };
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .filter(|(k, _)| *k == "Authorization")
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect();
+        let outcome = self.client.request("POST", url, &headers, None, deadline);
+        let db = match &self.cfg.api {
+            Api::V1 { db, .. } => db.as_str(),
+            Api::V2 { .. } => "",
+        };
+        match outcome {
+            Outcome::Delivered { body, .. } => {
+                self.database = Database::Settled;
+                // InfluxQL errors come back as 200 with {"results":[{"error":…}]}.
+                if body.contains("\"error\"") {
+                    self.warn(format!(
+                        "CREATE DATABASE {db:?} failed: {}; writing anyway",
+                        body.trim()
+                    ));
+                }
+            }
+            Outcome::Retry { reason, .. } => {
+                if self.host.is_some() && self.database == Database::Pending {
+                    self.warn(format!(
+                        "CREATE DATABASE {db:?} not done yet, will try again before the next write: {reason}"
+                    ));
+                }
+            }
+            Outcome::Rejected { reason, .. } | Outcome::Fatal { reason } => {
+                self.database = Database::Settled;
+                self.warn(format!("CREATE DATABASE {db:?} failed, writing anyway: {reason}"));
+            }
+        }
+    }
+
+    /// Writes all of `pending`, in requests bounded by maxBatchBytes/maxBatchLines. On
+    /// success `pending` is empty; on `Retry`, the requests that went are removed from it.
+    fn push(&mut self, deadline: Option<Instant>) -> Push {
+        self.ensure_database(deadline);
+        let headers: Vec<(&str, &str)> = self.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut sent = 0usize;
+        let mut sent_lines = 0usize;
+        let mut result = Push::Done;
+        for chunk in split_lines(&self.pending, self.cfg.max_batch_bytes, self.cfg.max_batch_lines) {
+            let lines = chunk.iter().filter(|&&b| b == b'\n').count();
+            match self.client.post(&self.cfg.write_url, &headers, chunk, deadline) {
+                Outcome::Delivered { .. } => {}
+                Outcome::Rejected { status, reason } => {
+                    self.rejects.note(self.host.as_ref(), status, &reason, lines as u64);
+                }
+                Outcome::Retry { after_ms, reason } => {
+                    result = Push::Retry(PushRetry { after_ms, reason });
+                    break;
+                }
+                Outcome::Fatal { reason } => {
+                    result = Push::Fatal(reason);
+                    break;
+                }
+            }
+            sent += chunk.len();
+            sent_lines += lines;
+        }
+        self.pending.drain(..sent);
+        self.pending_lines = self.pending_lines.saturating_sub(sent_lines);
+        if let Push::Done = result {
+            self.last_push = Instant::now();
+        }
+        result
+    }
+
+    /// Pushes until `pending` is empty or `timeout` is spent; what is left is counted as lost.
+    fn drain(&mut self, timeout: Duration) -> Result<(), PluginError> {
+        let deadline = Instant::now() + timeout;
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            if self.pending.is_empty() {
+                return Ok(());
+            }
+            let reason = match self.push(Some(deadline)) {
+                Push::Done => return Ok(()),
+                Push::Fatal(reason) => reason,
+                Push::Retry(r) => {
+                    let wait = r.after_ms.map_or(backoff, Duration::from_millis);
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if wait < left {
+                        std::thread::sleep(wait);
+                        continue;
+                    }
+                    r.reason
+                }
+            };
+            let lost = self.pending_lines as u64;
+            self.pending.clear();
+            self.pending_lines = 0;
+            self.count("lost_samples", lost);
+            return Err(PluginError::new(format!(
+                "{lost} samples could not be written to {}: {reason}",
+                self.cfg.endpoint()
+            )));
+        }
+    }
+}
+
+impl Output for InfluxOutput {
+    fn start(&mut self, host: Host) -> Result<(), PluginError> {
+        for w in &self.cfg.warnings {
+            host.warn(w.clone());
+        }
+        if self.cfg.concurrent_writes > 1 {
+            host.debug(format!(
+                "concurrentWrites={} accepted; requests are sent one at a time so they stay ordered and memory stays bounded",
+                self.cfg.concurrent_writes
+            ));
+        }
+        self.host = Some(host);
+        let deadline = Instant::now() + self.cfg.http.timeout;
+        self.ensure_database(Some(deadline));
+        self.last_push = Instant::now();
+        Ok(())
+    }
+
+    fn write(&mut self, batch: Batch<'_>) -> WriteStatus {
+        self.catalog.absorb(&batch);
+        let mark = (self.pending.len(), self.pending_lines);
+        let (mut skipped, mut unresolved) = (0u64, 0u64);
+        for s in batch.samples.iter() {
+            match self.catalog.resolve(s) {
+                Some((metric, series)) => {
+                    if self.encoder.encode(&mut self.pending, metric, series, s.time_ns, s.value) {
+                        self.pending_lines += 1;
+                    } else {
+                        skipped += 1;
+                    }
+                }
+                None => unresolved += 1,
+            }
+        }
+        if skipped > 0 {
+            if self.skipped == 0 {
+                self.warn("samples with NaN or infinite values are skipped (InfluxDB cannot store them; counted in `skipped_samples`)".into());
+            }
+            self.skipped += skipped;
+            self.count("skipped_samples", skipped);
+        }
+        if unresolved > 0 {
+            if self.unresolved == 0 {
+                self.warn("samples of undefined series were skipped (a host bug; counted in `unresolved_samples`)".into());
+            }
+            self.unresolved += unresolved;
+            self.count("unresolved_samples", unresolved);
+        }
+
+        let due = self.last_push.elapsed() >= self.cfg.push_interval
+            || self.pending.len() >= self.cfg.max_batch_bytes
+            || self.pending_lines >= self.cfg.max_batch_lines;
+        if !due || self.pending.is_empty() {
+            return WriteStatus::Ok;
+        }
+        let before = self.pending.len();
+        match self.push(None) {
+            Push::Done => WriteStatus::Ok,
+            Push::Fatal(reason) => WriteStatus::Fatal(PluginError::new(reason)),
+            Push::Retry(PushRetry { after_ms, reason }) => {
+                // Give the batch back: keep only the older points that did not go.
+                let sent = before - self.pending.len();
+                if sent >= mark.0 {
+                    self.pending.clear();
+                    self.pending_lines = 0;
+                } else {
+                    let keep = mark.0 - sent;
+                    let dropped_lines =
+                        self.pending[keep..].iter().filter(|&&b| b == b'\n').count();
+                    self.pending.truncate(keep);
+                    self.pending_lines = self.pending_lines.saturating_sub(dropped_lines);
+                }
+                WriteStatus::Retry {
+                    after_ms: after_ms.map_or(RNone, RSome),
+                    reason: reason.into(),
+                }
+            }
+        }
+    }
+
+    fn flush(&mut self, timeout: Duration) -> Result<(), PluginError> {
+        self.drain(timeout)
+    }
+
+    fn stop(&mut self, _outcome: &RunOutcome, timeout: Duration) -> Result<(), PluginError> {
+        self.drain(timeout)
+    }
+}

@@ -1,0 +1,331 @@
+//! Per-series aggregation between pushes, with k6's semantics: every value is cumulative since
+//! the start of the test, and one sample per changed series goes out per push.
+//!
+//! Aggregation is keyed by the *Prometheus* series (metric plus final label set), not by the
+//! host's series id: two host series that become the same label set after sanitising (tags
+//! `test-id` and `test_id`) or after dropping empty labels (`group=""` and no `group`) share one
+//! state, so a request never carries two samples of one series at one timestamp.
+
+use std::collections::HashMap;
+
+use loadrun_plugin_api::{Catalog, MetricType, Sample, ValueKind};
+
+use crate::naming::{sanitize_label_name, sanitize_metric_name, unit_suffix, TrendStat, PREFIX};
+use crate::proto::{Label, Sample as PSample, TimeSeries};
+use crate::sketch::{Sketch, DEFAULT_SCHEMA};
+
+/// Prometheus' staleness marker, a NaN with this exact bit pattern.
+pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
+
+/// How samples become series.
+#[derive(Debug, Clone)]
+pub struct AggConfig {
+    /// `(stat, series suffix)` pairs, from [`crate::naming::parse_trend_stats`].
+    pub trend_stats: Vec<(TrendStat, String)>,
+    /// `Some(schema)`: trends go out as native histograms at that schema instead of stats.
+    pub native_histogram_schema: Option<i32>,
+    /// Add k6's non-indexed metadata (`vu`, `iter`) as labels.
+    pub metadata_as_labels: bool,
+    /// Labels added to every series that lacks them (grafana-cloud's `testid`).
+    pub extra_labels: Vec<Label>,
+}
+
+#[derive(Debug, Clone)]
+enum Value {
+    Counter(f64),
+    Gauge { value: f64, time_ns: i64 },
+    Rate { hits: u64, total: u64 },
+    Trend(Box<Sketch>),
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    /// `k6_<name>`.
+    base: String,
+    contains: ValueKind,
+    /// Sorted by name, `__name__` not included.
+    labels: Vec<Label>,
+    value: Value,
+    last_sample_ms: i64,
+    last_pushed_ms: Option<i64>,
+    dirty: bool,
+}
+
+/// The cumulative state of every series seen so far.
+#[derive(Debug)]
+pub struct Aggregator {
+    cfg: AggConfig,
+    entries: Vec<Entry>,
+    index: HashMap<(u32, Vec<Label>), usize>,
+    by_series: Vec<Option<usize>>,
+    unknown_samples: u64,
+}
+
+impl Aggregator {
+    pub fn new(cfg: AggConfig) -> Self {
+        Self {
+            cfg,
+            entries: Vec::new(),
+            index: HashMap::new(),
+            by_series: Vec::new(),
+            unknown_samples: 0,
+        }
+    }
+
+    /// Folds samples into the state. Samples of series the catalog does not know (a host
+    /// contract breach) are counted in [`Aggregator::unknown_samples`] and skipped.
+    pub fn add(&mut self, catalog: &Catalog, samples: &[Sample]) {
+        for s in samples {
+            let Some(i) = self.entry_for(catalog, s.series) else {
+                self.unknown_samples += 1;
+                continue;
+            };
+            let e = &mut self.entries[i];
+            let v = match e.contains {
+                ValueKind::Time => s.value / 1000.0,
+                _ => s.value,
+            };
+            match &mut e.value {
+                Value::Counter(total) => *total += s.value,
+                Value::Gauge { value, time_ns } => {
+                    if s.time_ns >= *time_ns {
+                        *value = v;
+                        *time_ns = s.time_ns;
+                    }
+                }
+                Value::Rate { hits, total } => {
+                    *total += 1;
+                    if s.value != 0.0 {
+                        *hits += 1;
+                    }
+                }
+                Value::Trend(sketch) => sketch.add(v),
+            }
+            e.last_sample_ms = e.last_sample_ms.max(s.time_ns.div_euclid(1_000_000));
+            e.dirty = true;
+        }
+    }
+
+    fn entry_for(&mut self, catalog: &Catalog, series_id: u32) -> Option<usize> {
+        if let Some(Some(i)) = self.by_series.get(series_id as usize) {
+            return Some(*i);
+        }
+        let series = catalog.series(series_id)?;
+        let metric = catalog.metric(series.metric)?;
+        let mut raw: Vec<(&str, &str)> = series
+            .tags
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        if self.cfg.metadata_as_labels {
+            raw.extend(series.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
+        let labels = build_labels(&raw, &self.cfg.extra_labels);
+        let key = (metric.id, labels);
+        let i = match self.index.get(&key) {
+            Some(i) => *i,
+            None => {
+                let value = match metric.metric_type {
+                    MetricType::Counter => Value::Counter(0.0),
+                    MetricType::Gauge => Value::Gauge {
+                        value: 0.0,
+                        time_ns: i64::MIN,
+                    },
+                    MetricType::Rate => Value::Rate { hits: 0, total: 0 },
+                    MetricType::Trend => {
+                        let schema = self
+                            .cfg
+                            .native_histogram_schema
+                            .map_or(DEFAULT_SCHEMA, |s| s.max(DEFAULT_SCHEMA));
+                        Value::Trend(Box::new(Sketch::new(schema)))
+                    }
+                };
+                self.entries.push(Entry {
+                    base: format!("{PREFIX}{}", sanitize_metric_name(&metric.name)),
+                    contains: metric.contains,
+                    labels: key.1.clone(),
+                    value,
+                    last_sample_ms: i64::MIN,
+                    last_pushed_ms: None,
+                    dirty: false,
+                });
+                let i = self.entries.len() - 1;
+                self.index.insert(key, i);
+                i
+            }
+        };
+        let idx = series_id as usize;
+        if self.by_series.len() <= idx {
+            self.by_series.resize(idx + 1, None);
+        }
+        self.by_series[idx] = Some(i);
+        Some(i)
+    }
+
+    /// Whether any series changed since the last snapshot.
+    pub fn has_changes(&self) -> bool {
+        self.entries.iter().any(|e| e.dirty)
+    }
+
+    /// Samples whose series the catalog did not know.
+    pub fn unknown_samples(&self) -> u64 {
+        self.unknown_samples
+    }
+
+    /// Distinct Prometheus series families held (a trend's stats count once).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// One sample (or histogram) per series that changed since the last snapshot, stamped with
+    /// its newest sample's time, and always later than what was pushed before for it
+    /// (Prometheus refuses out-of-order and conflicting duplicate samples).
+    pub fn snapshot(&mut self) -> Vec<TimeSeries> {
+        let mut out = Vec::new();
+        for e in self.entries.iter_mut().filter(|e| e.dirty) {
+            let ts = match e.last_pushed_ms {
+                Some(p) => e.last_sample_ms.max(p.saturating_add(1)),
+                None => e.last_sample_ms,
+            };
+            e.dirty = false;
+            e.last_pushed_ms = Some(ts);
+            emit(e, &self.cfg, ts, None, &mut out);
+        }
+        out
+    }
+
+    /// A staleness marker for every series pushed so far, at `now_ms` (or just after the
+    /// series' last push), so Prometheus ends them at once rather than after 5 minutes.
+    pub fn stale_markers(&mut self, now_ms: i64) -> Vec<TimeSeries> {
+        let mut out = Vec::new();
+        for e in self.entries.iter_mut() {
+            let Some(p) = e.last_pushed_ms else { continue };
+            let ts = now_ms.max(p.saturating_add(1));
+            e.last_pushed_ms = Some(ts);
+            emit(e, &self.cfg, ts, Some(f64::from_bits(STALE_NAN_BITS)), &mut out);
+        }
+        out
+    }
+}
+
+/// Sanitised, non-empty labels, sorted; the first of several tags that sanitise to one name
+/// wins; `extra` fills in names the tags lack.
+fn build_labels(raw: &[(&str, &str)], extra: &[Label]) -> Vec<Label> {
+    let mut sorted: Vec<(&str, &str)> = raw.to_vec();
+    sorted.sort();
+    let mut out: Vec<Label> = Vec::with_capacity(sorted.len() + extra.len());
+    for (k, v) in sorted {
+        if v.is_empty() {
+            continue;
+        }
+        let Some(name) = sanitize_label_name(k) else {
+            continue;
+        };
+        if !out.iter().any(|l| l.name == name) {
+            out.push(Label::new(name, v));
+        }
+    }
+    for l in extra {
+        if !l.value.is_empty() && !out.iter().any(|o| o.name == l.name) {
+            out.push(l.clone());
+        }
+    }
+    out.sort();
+    out
+}
+
+fn series(name: String, labels: &[Label]) -> TimeSeries {
+    let mut all = Vec::with_capacity(labels.len() + 1);
+    all.push(Label::new("__name__", name));
+    all.extend(labels.iter().cloned());
+    // Byte order, as Prometheus' own label sets: upper-case tag names sort before `__name__`.
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    TimeSeries {
+        labels: all,
+        ..Default::default()
+    }
+}
+
+fn push_float(out: &mut Vec<TimeSeries>, name: String, labels: &[Label], value: f64, ts: i64) {
+    let mut s = series(name, labels);
+    s.samples.push(PSample {
+        value,
+        timestamp_ms: ts,
+    });
+    out.push(s);
+}
+
+/// The series of one entry; `stale` replaces every value with the staleness marker.
+fn emit(e: &Entry, cfg: &AggConfig, ts: i64, stale: Option<f64>, out: &mut Vec<TimeSeries>) {
+    let pick = |v: f64| stale.unwrap_or(v);
+    match &e.value {
+        Value::Counter(total) => {
+            push_float(out, format!("{}_total", e.base), &e.labels, pick(*total), ts)
+        }
+        Value::Gauge { value, .. } => push_float(
+            out,
+            format!("{}{}", e.base, unit_suffix(e.contains)),
+            &e.labels,
+            pick(*value),
+            ts,
+        ),
+        Value::Rate { hits, total } => {
+            let r = if *total == 0 {
+                0.0
+            } else {
+                *hits as f64 / *total as f64
+            };
+            push_float(out, format!("{}_rate", e.base), &e.labels, pick(r), ts)
+        }
+        Value::Trend(sketch) => {
+            if let Some(schema) = cfg.native_histogram_schema {
+                let name = format!("{}{}", e.base, unit_suffix(e.contains));
+                match stale {
+                    // Prometheus turns a stale float sample on a histogram series into a
+                    // stale histogram.
+                    Some(nan) => push_float(out, name, &e.labels, nan, ts),
+                    None => {
+                        let mut s = series(name, &e.labels);
+                        s.histograms.push(sketch.to_native(schema, ts));
+                        out.push(s);
+                    }
+                }
+                return;
+            }
+            for (stat, suffix) in &cfg.trend_stats {
+                let v = match stat {
+                    TrendStat::Count => sketch.count() as f64,
+                    TrendStat::Sum => sketch.sum(),
+                    TrendStat::Min => sketch.min(),
+                    TrendStat::Max => sketch.max(),
+                    TrendStat::Avg => sketch.avg(),
+                    TrendStat::Med => sketch.percentile(50.0),
+                    TrendStat::Percentile(p) => sketch.percentile(*p),
+                };
+                push_float(out, format!("{}_{suffix}", e.base), &e.labels, pick(v), ts);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_sanitised_deduplicated_and_sorted() {
+        let got = build_labels(
+            &[("test_id", "b"), ("test-id", "a"), ("group", ""), ("Zed", "z")],
+            &[Label::new("testid", "run1"), Label::new("Zed", "other")],
+        );
+        let names: Vec<_> = got
+            .iter()
+            .map(|l| format!("{}={}", l.name, l.value))
+            .collect();
+        assert_eq!(names, ["Zed=z", "test_id=a", "testid=run1"]);
+    }
+}

@@ -1,0 +1,271 @@
+//! The remote-write output both plugins run: paces pushes inside `write`, splits them into
+//! bounded requests, and maps each answer onto the host's retry contract.
+//!
+//! Retry contract: a due push is sent *before* the batch's samples are folded in. If it must
+//! be retried, `write` answers `Retry` having kept nothing of the batch, and the push (already
+//! encoded, its delivered requests remembered) resumes on the next call. Values are cumulative,
+//! so a retried push loses nothing; while the server is down the host's bounded queue holds the
+//! batches and counts what it drops.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use loadrun_http_support::{
+    basic_auth_header, HttpClient, HttpConfig, Outcome, RejectLog, Url,
+};
+use loadrun_plugin_api::{
+    Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus,
+};
+
+use crate::aggregate::{AggConfig, Aggregator};
+use crate::config::{Auth, RwConfig};
+use crate::split::{encode_requests, Request};
+
+/// The `User-Agent` of every request.
+pub const USER_AGENT: &str = concat!("loadrun-prometheus-rw-output/", env!("CARGO_PKG_VERSION"));
+
+/// A push being delivered: its requests, and how many went out already.
+struct Pending {
+    requests: Vec<Request>,
+    next: usize,
+}
+
+/// What one delivery attempt ended with.
+enum Delivery {
+    Done,
+    Retry { after_ms: Option<u64>, reason: String },
+    Fatal(String),
+}
+
+pub struct RemoteWriteOutput {
+    cfg: RwConfig,
+    client: HttpClient,
+    headers: Vec<(String, String)>,
+    catalog: Catalog,
+    agg: Aggregator,
+    pending: Option<Pending>,
+    last_push: Instant,
+    host: Option<Host>,
+    rejects: RejectLog,
+    warned_unknown: bool,
+}
+
+impl RemoteWriteOutput {
+    pub fn new(cfg: RwConfig) -> Result<Self, PluginError> {
+        let client = HttpClient::new(HttpConfig {
+            timeout: cfg.timeout,
+            connect_timeout: cfg.timeout.min(Duration::from_secs(5)),
+            user_agent: USER_AGENT.to_string(),
+            gzip: false,
+            tls: cfg.tls.clone(),
+            proxy: None,
+            max_response_bytes: 64 * 1024,
+        })
+        .map_err(|e| PluginError::new(format!("{}: {e}", cfg.output)))?;
+        let headers = request_headers(&cfg);
+        let agg = Aggregator::new(AggConfig {
+            trend_stats: cfg.trend_stats.clone(),
+            native_histogram_schema: cfg.native_histogram_schema,
+            metadata_as_labels: cfg.metadata_as_labels,
+            extra_labels: cfg.extra_labels.clone(),
+        });
+        Ok(Self {
+            cfg,
+            client,
+            headers,
+            catalog: Catalog::new(),
+            agg,
+            pending: None,
+            last_push: Instant::now(),
+            host: None,
+            rejects: RejectLog::new("rejected_series"),
+            warned_unknown: false,
+        })
+    }
+
+    pub fn config(&self) -> &RwConfig {
+        &self.cfg
+    }
+
+    /// Encodes what changed into a pending push (if nothing is pending already).
+    fn prepare(&mut self) -> Result<(), String> {
+        if self.pending.is_some() || !self.agg.has_changes() {
+            return Ok(());
+        }
+        self.last_push = Instant::now();
+        let series = self.agg.snapshot();
+        self.queue(&series)
+    }
+
+    fn queue(&mut self, series: &[crate::proto::TimeSeries]) -> Result<(), String> {
+        if series.is_empty() {
+            return Ok(());
+        }
+        let requests = encode_requests(
+            series,
+            self.cfg.max_series_per_request,
+            self.cfg.max_request_bytes,
+        )
+        .map_err(|e| format!("snappy compression failed: {e}"))?;
+        self.pending = Some(Pending { requests, next: 0 });
+        Ok(())
+    }
+
+    /// Sends what is left of the pending push.
+    fn deliver(&mut self, deadline: Option<Instant>) -> Delivery {
+        let Some(pending) = self.pending.as_mut() else {
+            return Delivery::Done;
+        };
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        while let Some(req) = pending.requests.get(pending.next) {
+            match self.client.post(&self.cfg.url, &headers, &req.body, deadline) {
+                Outcome::Delivered { .. } => {
+                    if let Some(h) = &self.host {
+                        h.add_counter("requests", 1);
+                        h.add_counter("series_sent", req.series as u64);
+                    }
+                }
+                Outcome::Rejected { status, reason } => {
+                    self.rejects
+                        .note(self.host.as_ref(), status, &reason, req.series as u64);
+                }
+                Outcome::Retry { after_ms, reason } => {
+                    return Delivery::Retry { after_ms, reason };
+                }
+                Outcome::Fatal { reason } => return Delivery::Fatal(reason),
+            }
+            pending.next += 1;
+        }
+        self.pending = None;
+        Delivery::Done
+    }
+
+    /// Delivers the pending push and then everything changed, within `deadline`.
+    fn flush_all(&mut self, deadline: Instant) -> Result<(), PluginError> {
+        for _ in 0..2 {
+            match self.deliver(Some(deadline)) {
+                Delivery::Done => {}
+                Delivery::Retry { reason, .. } | Delivery::Fatal(reason) => {
+                    return Err(PluginError::new(format!(
+                        "{}: the last push was not delivered: {reason}",
+                        self.cfg.output
+                    )))
+                }
+            }
+            self.prepare().map_err(PluginError::new)?;
+        }
+        Ok(())
+    }
+
+    fn warn_unknown(&mut self) {
+        if !self.warned_unknown && self.agg.unknown_samples() > 0 {
+            self.warned_unknown = true;
+            if let Some(h) = &self.host {
+                h.warn("samples of undefined series were skipped (a host bug; said once)");
+            }
+        }
+    }
+}
+
+impl Output for RemoteWriteOutput {
+    fn start(&mut self, host: Host) -> Result<(), PluginError> {
+        if self.cfg.metadata_as_labels {
+            host.warn(
+                "metadataAsLabels is on: every VU and iteration becomes its own series, which \
+                 multiplies the series count (cardinality); use it only for short debugging runs",
+            );
+        }
+        self.last_push = Instant::now();
+        self.host = Some(host);
+        Ok(())
+    }
+
+    fn write(&mut self, batch: Batch<'_>) -> WriteStatus {
+        self.catalog.absorb(&batch);
+        if self.pending.is_none() && self.last_push.elapsed() >= self.cfg.push_interval {
+            if let Err(e) = self.prepare() {
+                return WriteStatus::Fatal(PluginError::new(e));
+            }
+        }
+        match self.deliver(None) {
+            Delivery::Done => {}
+            Delivery::Retry { after_ms, reason } => {
+                return WriteStatus::Retry {
+                    after_ms: after_ms.into(),
+                    reason: reason.into(),
+                }
+            }
+            Delivery::Fatal(reason) => return WriteStatus::Fatal(PluginError::new(reason)),
+        }
+        self.agg.add(&self.catalog, batch.samples.as_slice());
+        self.warn_unknown();
+        WriteStatus::Ok
+    }
+
+    fn flush(&mut self, timeout: Duration) -> Result<(), PluginError> {
+        self.flush_all(Instant::now() + timeout)
+    }
+
+    fn stop(&mut self, _outcome: &RunOutcome, timeout: Duration) -> Result<(), PluginError> {
+        let deadline = Instant::now() + timeout;
+        self.flush_all(deadline)?;
+        if self.cfg.stale_markers {
+            let markers = self.agg.stale_markers(now_ms());
+            self.queue(&markers).map_err(PluginError::new)?;
+            if let Delivery::Retry { reason, .. } | Delivery::Fatal(reason) =
+                self.deliver(Some(deadline))
+            {
+                return Err(PluginError::new(format!(
+                    "{}: the stale markers were not delivered: {reason}",
+                    self.cfg.output
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The protocol headers, then the user's, then authentication unless the user set their own
+/// `Authorization` (k6 lost Basic auth whenever any header was set: k6#4581).
+pub fn request_headers(cfg: &RwConfig) -> Vec<(String, String)> {
+    let mut h: Vec<(String, String)> = vec![
+        ("Content-Encoding".into(), "snappy".into()),
+        ("Content-Type".into(), "application/x-protobuf".into()),
+        ("X-Prometheus-Remote-Write-Version".into(), "0.1.0".into()),
+    ];
+    for (k, v) in &cfg.headers {
+        let reserved = ["content-encoding", "content-type", "content-length"];
+        if !reserved.iter().any(|r| k.eq_ignore_ascii_case(r)) {
+            h.push((k.clone(), v.clone()));
+        }
+    }
+    let user_auth = cfg
+        .headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
+    if !user_auth {
+        match &cfg.auth {
+            Auth::None => {}
+            Auth::Basic { username, password } => {
+                h.push(("Authorization".into(), basic_auth_header(username, password)))
+            }
+            Auth::Bearer(t) => h.push(("Authorization".into(), format!("Bearer {t}"))),
+        }
+    }
+    h
+}
+
+/// The URL without credentials, for messages.
+pub fn shown_url(url: &Url) -> String {
+    loadrun_http_support::Endpoint::new(url).to_string()
+}

@@ -1,0 +1,352 @@
+//! The tables, created or completed at start.
+//!
+//! Compatible with k6's xk6-output-timescaledb (`samples (ts, metric, tags, value)` and
+//! `thresholds`), so dashboards built on it keep working, with its defects fixed:
+//! - each statement runs on its own, so plain PostgreSQL works (k6 sent one multi-statement
+//!   string whose failing `create_hypertable` rolled everything back);
+//! - `value` is `double precision` (k6: `real`); a table k6 created keeps its `real` column and is
+//!   written as such, with a warning, because converting it would rewrite the whole table;
+//! - `test_run_id`, `metric_type`, `metric_contains` and `metadata` (vu/iter) columns, a
+//!   `test_runs` table, and a GIN index on `tags`.
+//!
+//! Only what is missing is created, so a role that may write but not create works against tables
+//! an owner created beforehand, and a role that may do neither gets one clear error here, before
+//! the test starts.
+
+use std::time::Duration;
+
+use tokio_postgres::Client;
+
+use crate::config::{Config, Hypertable};
+use crate::service::{describe, SinkError};
+
+struct Column {
+    name: &'static str,
+    ddl: &'static str,
+}
+
+struct Table {
+    name: &'static str,
+    create: &'static str,
+    /// Columns added to a table created by an older schema (k6's, or ours).
+    columns: &'static [Column],
+}
+
+const SAMPLES: Table = Table {
+    name: "samples",
+    create: "CREATE TABLE IF NOT EXISTS samples (\
+        ts timestamptz NOT NULL DEFAULT current_timestamp, \
+        metric varchar(128) NOT NULL, \
+        tags jsonb, \
+        value double precision, \
+        test_run_id text, \
+        metric_type text, \
+        metric_contains text, \
+        metadata jsonb)",
+    columns: &[
+        Column {
+            name: "test_run_id",
+            ddl: "text",
+        },
+        Column {
+            name: "metric_type",
+            ddl: "text",
+        },
+        Column {
+            name: "metric_contains",
+            ddl: "text",
+        },
+        Column {
+            name: "metadata",
+            ddl: "jsonb",
+        },
+    ],
+};
+
+const THRESHOLDS: Table = Table {
+    name: "thresholds",
+    create: "CREATE TABLE IF NOT EXISTS thresholds (\
+        id serial, \
+        ts timestamptz NOT NULL DEFAULT current_timestamp, \
+        metric varchar(128) NOT NULL, \
+        tags jsonb, \
+        threshold varchar(128) NOT NULL, \
+        abort_on_fail boolean DEFAULT FALSE, \
+        delay_abort_eval varchar(128), \
+        last_failed boolean DEFAULT FALSE, \
+        test_run_id text)",
+    columns: &[Column {
+        name: "test_run_id",
+        ddl: "text",
+    }],
+};
+
+const TEST_RUNS: Table = Table {
+    name: "test_runs",
+    create: "CREATE TABLE IF NOT EXISTS test_runs (\
+        id text PRIMARY KEY, \
+        plan_name text, \
+        start_time timestamptz NOT NULL, \
+        end_time timestamptz, \
+        outcome text NOT NULL DEFAULT 'running', \
+        end_reason text, \
+        duration_ms bigint, \
+        samples_written bigint, \
+        tags jsonb)",
+    columns: &[],
+};
+
+/// `(name, table, definition)`; `idx_samples_ts` and `idx_thresholds_ts` are k6's.
+const INDEXES: &[(&str, &str, &str)] = &[
+    ("idx_samples_ts", "samples", "(ts DESC)"),
+    ("idx_samples_tags", "samples", "USING GIN (tags)"),
+    ("idx_samples_run", "samples", "(test_run_id, metric, ts DESC)"),
+    ("idx_thresholds_ts", "thresholds", "(ts DESC)"),
+    ("idx_thresholds_run", "thresholds", "(test_run_id)"),
+];
+
+/// What start learned about the database.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemaInfo {
+    /// `samples.value` is k6's `real` (float4): values must be sent as such.
+    pub value_is_real: bool,
+    /// `samples` is a TimescaleDB hypertable.
+    pub hypertable: bool,
+    /// Things the user should know (written to the host's log).
+    pub warnings: Vec<String>,
+}
+
+/// Creates what is missing, checks the privileges the run needs, sets up TimescaleDB.
+pub async fn ensure(client: &Client, cfg: &Config) -> Result<SchemaInfo, SinkError> {
+    let ctx = |what: &str, e: tokio_postgres::Error| SinkError::Schema {
+        what: what.to_string(),
+        target: cfg.safe_url(),
+        reason: cfg.redact(&describe(&e)),
+        hint: hint(&e),
+    };
+    let mut info = SchemaInfo {
+        value_is_real: false,
+        hypertable: false,
+        warnings: Vec::new(),
+    };
+    let ext = timescaledb(client, cfg, &mut info)
+        .await
+        .map_err(|e| ctx("set up the timescaledb extension", e))?;
+    if !ext && cfg.hypertable == Hypertable::On {
+        return Err(SinkError::Schema {
+            what: "make samples a hypertable (hypertable=true)".to_string(),
+            target: cfg.safe_url(),
+            reason: "the timescaledb extension is not installed in this database".to_string(),
+            hint: " (install it, add createExtension=true, or use hypertable=auto)".to_string(),
+        });
+    }
+
+    for table in [&SAMPLES, &THRESHOLDS, &TEST_RUNS] {
+        let columns = columns(client, table.name)
+            .await
+            .map_err(|e| ctx("read the table definitions", e))?;
+        if columns.is_empty() {
+            client
+                .batch_execute(table.create)
+                .await
+                .map_err(|e| ctx(&format!("create table {}", table.name), e))?;
+            continue;
+        }
+        for col in table.columns {
+            if !columns.iter().any(|(n, _)| n == col.name) {
+                let sql = format!(
+                    "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}",
+                    table.name, col.name, col.ddl
+                );
+                client
+                    .batch_execute(&sql)
+                    .await
+                    .map_err(|e| ctx(&format!("add column {}.{}", table.name, col.name), e))?;
+            }
+        }
+        if table.name == "samples" && columns.iter().any(|(n, t)| n == "value" && t == "real") {
+            info.value_is_real = true;
+            info.warnings.push(
+                "samples.value is real (float4), as k6's extension created it: values keep \
+                 about 7 significant digits. Upgrade it with \
+                 ALTER TABLE samples ALTER COLUMN value TYPE double precision"
+                    .to_string(),
+            );
+        }
+    }
+
+    if ext {
+        hypertable(client, cfg, &mut info)
+            .await
+            .map_err(|e| ctx("make samples a hypertable", e))?;
+    }
+
+    let existing: Vec<String> = client
+        .query(
+            "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema() \
+             AND tablename IN ('samples', 'thresholds')",
+            &[],
+        )
+        .await
+        .map_err(|e| ctx("read the indexes", e))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for (name, table, def) in INDEXES {
+        if !existing.iter().any(|e| e == name) {
+            let sql = format!("CREATE INDEX IF NOT EXISTS {name} ON {table} {def}");
+            client
+                .batch_execute(&sql)
+                .await
+                .map_err(|e| ctx(&format!("create index {name}"), e))?;
+        }
+    }
+
+    let row = client
+        .query_one(
+            "SELECT has_table_privilege('samples', 'INSERT'), \
+                    has_table_privilege('thresholds', 'INSERT, UPDATE'), \
+                    has_table_privilege('test_runs', 'INSERT, UPDATE')",
+            &[],
+        )
+        .await
+        .map_err(|e| ctx("check privileges", e))?;
+    let missing: Vec<&str> = [
+        ("INSERT on samples", row.get::<_, bool>(0)),
+        ("INSERT and UPDATE on thresholds", row.get::<_, bool>(1)),
+        ("INSERT and UPDATE on test_runs", row.get::<_, bool>(2)),
+    ]
+    .into_iter()
+    .filter(|(_, ok)| !ok)
+    .map(|(what, _)| what)
+    .collect();
+    if !missing.is_empty() {
+        return Err(SinkError::Privileges {
+            user: cfg.user.clone(),
+            target: cfg.safe_url(),
+            missing: missing.join(", "),
+        });
+    }
+    Ok(info)
+}
+
+/// `(column, data_type)` of a table in the current schema; empty if it does not exist.
+async fn columns(
+    client: &Client,
+    table: &str,
+) -> Result<Vec<(String, String)>, tokio_postgres::Error> {
+    Ok(client
+        .query(
+            "SELECT column_name::text, data_type::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = $1",
+            &[&table],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+/// Whether the extension is there (creating it first if asked).
+async fn timescaledb(
+    client: &Client,
+    cfg: &Config,
+    info: &mut SchemaInfo,
+) -> Result<bool, tokio_postgres::Error> {
+    let installed = |c: &Client| async move {
+        c.query_opt(
+            "SELECT extversion::text FROM pg_extension WHERE extname = 'timescaledb'",
+            &[],
+        )
+        .await
+        .map(|r| r.is_some())
+    };
+    let mut present = installed(client).await?;
+    if !present && cfg.create_extension && cfg.hypertable != Hypertable::Off {
+        match client
+            .batch_execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+            .await
+        {
+            Ok(()) => present = installed(client).await?,
+            Err(e) if cfg.hypertable == Hypertable::On => return Err(e),
+            Err(e) => info.warnings.push(format!(
+                "CREATE EXTENSION timescaledb failed ({}); samples stays a plain table",
+                cfg.redact(&describe(&e))
+            )),
+        }
+    }
+    if !present {
+        if cfg.compress_after.is_some() || cfg.retention.is_some() || cfg.chunk_interval.is_some()
+        {
+            info.warnings.push(
+                "compressAfter, retention and chunkInterval need the timescaledb extension, \
+                 which this database lacks: ignored"
+                    .to_string(),
+            );
+        }
+    }
+    Ok(present && cfg.hypertable != Hypertable::Off)
+}
+
+async fn hypertable(
+    client: &Client,
+    cfg: &Config,
+    info: &mut SchemaInfo,
+) -> Result<(), tokio_postgres::Error> {
+    let chunk = interval(cfg.chunk_interval.unwrap_or(Duration::from_secs(86_400)));
+    client
+        .execute(
+            "SELECT create_hypertable('samples', 'ts', chunk_time_interval => $1::text::interval, \
+             if_not_exists => TRUE, migrate_data => TRUE)",
+            &[&chunk],
+        )
+        .await?;
+    info.hypertable = true;
+    if let Some(after) = cfg.compress_after {
+        // Fails if compressed chunks already exist with other settings: keep going then.
+        if let Err(e) = client
+            .batch_execute(
+                "ALTER TABLE samples SET (timescaledb.compress, \
+                 timescaledb.compress_segmentby = 'metric', timescaledb.compress_orderby = 'ts DESC')",
+            )
+            .await
+        {
+            info.warnings.push(format!(
+                "could not enable compression on samples: {}",
+                cfg.redact(&describe(&e))
+            ));
+        }
+        client
+            .execute(
+                "SELECT add_compression_policy('samples', $1::text::interval, if_not_exists => TRUE)",
+                &[&interval(after)],
+            )
+            .await?;
+    }
+    if let Some(keep) = cfg.retention {
+        client
+            .execute(
+                "SELECT add_retention_policy('samples', $1::text::interval, if_not_exists => TRUE)",
+                &[&interval(keep)],
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+fn interval(d: Duration) -> String {
+    format!("{} seconds", d.as_secs().max(1))
+}
+
+/// What to do about the common failures.
+fn hint(e: &tokio_postgres::Error) -> String {
+    match e.code().map(|c| c.code()) {
+        Some("42501") => " (grant the role CREATE on the schema, or have an owner create the \
+                          tables first with the statements in the plugin's README)"
+            .to_string(),
+        Some("58P01") | Some("0A000") => {
+            " (the timescaledb extension is not installed on the server)".to_string()
+        }
+        _ => String::new(),
+    }
+}

