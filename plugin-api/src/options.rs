@@ -210,21 +210,31 @@ fn parse_config(output: &str, json: &str) -> Result<BTreeMap<String, String>, Pl
     Ok(out)
 }
 
-/// Splits `a=1,b=2` into pairs; `None` if any piece lacks an `=` (then the argument is positional).
+/// Splits `a=1,b=2` into pairs; `None` if the first piece lacks an `=` or a key looks like part
+/// of a URL (then the argument is positional). A piece without `=` continues the previous value,
+/// so lists work: `tagBlocklist=vu,iter,url` is one pair.
 pub fn split_pairs(arg: &str) -> Option<BTreeMap<String, String>> {
     if arg.is_empty() {
         return Some(BTreeMap::new());
     }
-    let mut out = BTreeMap::new();
+    let mut out: Vec<(String, String)> = Vec::new();
     for piece in arg.split(',') {
-        let (k, v) = piece.split_once('=')?;
-        let k = k.trim();
-        if k.is_empty() || k.contains(['/', ':', '?']) {
-            return None;
+        match piece.split_once('=') {
+            Some((k, v)) => {
+                let k = k.trim();
+                if k.is_empty() || k.contains(['/', ':', '?', ' ']) {
+                    return None;
+                }
+                out.push((k.to_string(), v.to_string()));
+            }
+            None => {
+                let (_, last) = out.last_mut()?;
+                last.push(',');
+                last.push_str(piece);
+            }
         }
-        out.insert(k.to_string(), v.to_string());
     }
-    Some(out)
+    Some(out.into_iter().collect())
 }
 
 pub fn parse_bool(v: &str) -> Option<bool> {
@@ -296,5 +306,8 @@ mod tests {
         assert!(split_pairs("http://h:1/db?x=1").is_none());
         let p = split_pairs("fileName=x.csv,timeFormat=unix").unwrap_or_default();
         assert_eq!(p.get("timeFormat").map(String::as_str), Some("unix"));
+        let p = split_pairs("tagBlocklist=vu,iter,url,namespace=k6.").unwrap_or_default();
+        assert_eq!(p.get("tagBlocklist").map(String::as_str), Some("vu,iter,url"));
+        assert_eq!(p.get("namespace").map(String::as_str), Some("k6."));
     }
 }

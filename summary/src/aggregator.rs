@@ -41,6 +41,10 @@ pub struct SummaryHandle {
 
 impl Aggregator {
     pub fn new(registry: Arc<Registry>, thresholds: ThresholdSet) -> (Aggregator, SummaryHandle) {
+        // k6 always summarizes the expected responses' durations, thresholds or not.
+        if let Some(duration) = registry.metric_by_name("http_req_duration") {
+            registry.add_submetric(duration, &[("expected_response".into(), "true".into())]);
+        }
         let shared = Arc::new(Shared {
             registry,
             thresholds,
@@ -115,6 +119,9 @@ pub(crate) struct Snapshot {
     pub groups: Vec<String>,
 }
 
+/// A submetric: its name and the tags a series must carry to belong to it.
+type Filter = (String, Vec<(String, String)>);
+
 fn tag<'a>(tags: &'a [loadrun_plugin_api::abi::KeyValue], key: &str) -> Option<&'a str> {
     tags.iter()
         .find(|kv| kv.key.as_str() == key)
@@ -132,8 +139,7 @@ pub(crate) fn snapshot(
     registry.with_defs(|metrics, series| {
         let mut out: BTreeMap<String, Merged> = BTreeMap::new();
         // Per metric id: (name, tag filter) of each submetric.
-        let mut filters: Vec<Vec<(String, Vec<(String, String)>)>> =
-            vec![Vec::new(); metrics.len()];
+        let mut filters: Vec<Vec<Filter>> = vec![Vec::new(); metrics.len()];
         for m in metrics {
             if only.is_some_and(|o| !o.contains(m.name.as_str())) {
                 continue;
@@ -292,5 +298,43 @@ impl SummaryHandle {
             Some(&self.shared.thresholds)
         };
         report::build(snap, thresholds, opts, run)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_shareable<T: Clone + Send + Sync + 'static>() {}
+    fn assert_consumer<T: SampleConsumer + 'static>() {}
+
+    #[test]
+    fn handle_is_shareable_and_aggregator_is_a_consumer() {
+        assert_shareable::<SummaryHandle>();
+        assert_consumer::<Aggregator>();
+    }
+
+    #[test]
+    fn samples_of_undefined_series_are_skipped() {
+        let registry = Arc::new(Registry::new());
+        let m = registry.metric("http_reqs", MetricType::Counter, ValueKind::Default);
+        let s = registry.series(m, &[("status", "200")], &[]);
+        let (mut agg, handle) = Aggregator::new(registry.clone(), ThresholdSet::default());
+        agg.consume(
+            &registry,
+            &[
+                Sample::new(s.0, 0, 1.0),
+                Sample::new(999, 0, 5.0),
+                Sample::new(s.0, 0, 2.0),
+            ],
+        );
+        let summary = handle.finish_report(
+            &SummaryOptions::default(),
+            &RunInfo {
+                duration: Duration::from_secs(1),
+            },
+        );
+        let reqs = summary.metric("http_reqs").map(|m| m.values["count"]);
+        assert_eq!(reqs, Some(3.0));
     }
 }

@@ -9,6 +9,8 @@
 //! [`Registry`]: loadrun_metrics::Registry
 //! [`SampleConsumer`]: loadrun_metrics::SampleConsumer
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 mod aggregator;
 mod export;
 pub mod format;

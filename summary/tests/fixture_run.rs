@@ -1,6 +1,8 @@
 //! Feeds a run resembling the k6 fixture run through the Aggregator and compares the summary
 //! with what k6 v1.1.0 printed and exported for it.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -11,6 +11,7 @@ pub struct Service {
     name: String,
     state: tempfile::TempDir,
     vars: HashMap<String, String>,
+    env: Vec<(String, String)>,
 }
 
 /// Whether missing servers fail tests instead of skipping them (CI sets it).
@@ -35,6 +36,13 @@ impl Service {
         let script = scripts_dir().join(format!("start-{name}.sh"));
         let mut cmd = Command::new("bash");
         cmd.arg(&script).arg(state.path()).arg("auto");
+        // Secondary ports default to fixed numbers in the scripts: tests running side by side
+        // would share them. Free ports unless the caller chose.
+        for var in ["INFLUXDB_RPC_PORT", "STATSD_MGMT_PORT", "NETDATA_STATSD_PORT", "OTLP_GRPC_PORT"] {
+            if !env.iter().any(|(k, _)| *k == var) {
+                cmd.env(var, "auto");
+            }
+        }
         if std::env::var_os("STATSD_DIR").is_none() {
             cmd.env("STATSD_DIR", target_dir().join("statsd"));
         }
@@ -64,6 +72,7 @@ impl Service {
             name: name.to_string(),
             state,
             vars,
+            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         })
     }
 
@@ -96,6 +105,45 @@ impl Service {
             .arg(self.state.path())
             .arg(&self.name)
             .output();
+    }
+}
+
+impl Service {
+    /// Starts the server again in the same state dir, on the same main port (after `stop`), to
+    /// test recovery. The port is read from the `*_PORT` variable the script printed first.
+    pub fn restart(&self) {
+        self.stop();
+        let port_var = self
+            .vars
+            .keys()
+            .filter(|k| k.ends_with("_PORT"))
+            .min_by_key(|k| k.len())
+            .cloned()
+            .expect("a *_PORT variable");
+        let port = self.vars[&port_var].clone();
+        let mut cmd = Command::new("bash");
+        cmd.arg(scripts_dir().join(format!("start-{}.sh", self.name)))
+            .arg(self.state.path())
+            .arg(&port);
+        for (k, v) in &self.vars {
+            // Secondary ports must stay where the test's clients expect them.
+            if k.ends_with("_PORT") && k != &port_var {
+                cmd.env(k, v);
+            }
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        if std::env::var_os("STATSD_DIR").is_none() {
+            cmd.env("STATSD_DIR", target_dir().join("statsd"));
+        }
+        let out = cmd.output().expect("run the start script");
+        assert!(
+            out.status.success(),
+            "could not restart {}: {}",
+            self.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 

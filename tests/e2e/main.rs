@@ -3,5 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod pipeline;
+mod files;
 mod plugin_loading;
 mod conformance;

@@ -115,6 +115,7 @@ impl HostOptions {
             if let Some(pairs) = split_pairs(a) {
                 let mut kept = Vec::new();
                 for (k, v) in pairs {
+                    // Values may hold commas (lists); they round-trip through split_pairs.
                     if HOST_OPTION_NAMES.contains(&k.as_str()) {
                         found.insert(k, v);
                     } else {

@@ -95,7 +95,11 @@ impl CsvConfig {
         let time_format = match get(TIME_FORMAT) {
             None => TimeFormat::Unix,
             Some(t) => TimeFormat::parse(&t).ok_or_else(|| {
-                options.invalid("timeFormat", &t, &format!("one of {}", TimeFormat::NAMES.join(", ")))
+                options.invalid(
+                    "timeFormat",
+                    &t,
+                    &format!("one of {}", TimeFormat::NAMES.join(", ")),
+                )
             })?,
         };
         let save_interval = match get(SAVE_INTERVAL) {
@@ -103,7 +107,11 @@ impl CsvConfig {
             Some(v) => loadrun_plugin_api::options::parse_duration(&v)
                 .filter(|d| !d.is_zero())
                 .ok_or_else(|| {
-                    options.invalid("saveInterval", &v, "a duration above zero such as 1s or 500ms")
+                    options.invalid(
+                        "saveInterval",
+                        &v,
+                        "a duration above zero such as 1s or 500ms",
+                    )
                 })?,
         };
         Ok(Self {
@@ -185,9 +193,17 @@ mod tests {
 
     #[test]
     fn arg_forms() {
-        assert_eq!(cfg(Some("x.csv"), "", &[]).unwrap().target, Target::from_name("x.csv"));
+        assert_eq!(
+            cfg(Some("x.csv"), "", &[]).unwrap().target,
+            Target::from_name("x.csv")
+        );
         assert_eq!(cfg(Some("-"), "", &[]).unwrap().target, Target::Stdout);
-        let c = cfg(Some("fileName=y.csv.gz,timeFormat=rfc3339_nano,saveInterval=500ms"), "", &[]).unwrap();
+        let c = cfg(
+            Some("fileName=y.csv.gz,timeFormat=rfc3339_nano,saveInterval=500ms"),
+            "",
+            &[],
+        )
+        .unwrap();
         assert_eq!(c.target, Target::from_name("y.csv.gz"));
         assert_eq!(c.time_format, TimeFormat::Rfc3339Nano);
         assert_eq!(c.save_interval, Duration::from_millis(500));
@@ -203,7 +219,10 @@ mod tests {
         assert_eq!(c.target, Target::from_name("t.csv"));
         assert_eq!(c.time_format, TimeFormat::UnixMicro);
         assert_eq!(c.save_interval, Duration::from_secs(2));
-        let env = [("K6_CSV_FILENAME", "e.csv"), ("K6_CSV_TIME_FORMAT", "unix_nano")];
+        let env = [
+            ("K6_CSV_FILENAME", "e.csv"),
+            ("K6_CSV_TIME_FORMAT", "unix_nano"),
+        ];
         let c = cfg(None, table, &env).unwrap();
         assert_eq!(c.target, Target::from_name("e.csv"));
         assert_eq!(c.time_format, TimeFormat::UnixNano);
@@ -216,7 +235,10 @@ mod tests {
     #[test]
     fn errors() {
         let e = cfg(Some("fileName=a.csv,foo=1"), "", &[]).err().unwrap();
-        assert_eq!(e.to_string(), "unknown key \"foo\" as argument for csv output");
+        assert_eq!(
+            e.to_string(),
+            "unknown key \"foo\" as argument for csv output"
+        );
         let e = cfg(None, r#"{"bogus":1}"#, &[]).err().unwrap();
         assert!(e.to_string().contains("unknown key \"bogus\""), "{e}");
         let e = cfg(Some("timeFormat=iso"), "", &[]).err().unwrap();

@@ -41,12 +41,16 @@ pub fn read_records(text: &str) -> Result<Vec<Vec<String>>, DecodeError> {
                             field.push(c);
                         }
                         None => {
-                            return Err(DecodeError(format!("line {line}: unterminated quoted field")))
+                            return Err(DecodeError(format!(
+                                "line {line}: unterminated quoted field"
+                            )))
                         }
                     }
                 }
                 if !matches!(chars.peek(), Some(',' | '\n' | '\r') | None) {
-                    return Err(DecodeError(format!("line {line}: text after a closing quote")));
+                    return Err(DecodeError(format!(
+                        "line {line}: text after a closing quote"
+                    )));
                 }
                 at_field_start = false;
             }
@@ -61,7 +65,11 @@ pub fn read_records(text: &str) -> Result<Vec<Vec<String>>, DecodeError> {
                 at_field_start = true;
                 line += 1;
             }
-            '"' => return Err(DecodeError(format!("line {line}: a quote inside an unquoted field"))),
+            '"' => {
+                return Err(DecodeError(format!(
+                    "line {line}: a quote inside an unquoted field"
+                )))
+            }
             c => {
                 field.push(c);
                 at_field_start = false;
@@ -69,7 +77,9 @@ pub fn read_records(text: &str) -> Result<Vec<Vec<String>>, DecodeError> {
         }
     }
     if !field.is_empty() || !record.is_empty() {
-        return Err(DecodeError(format!("line {line}: the last record has no line break (truncated?)")));
+        return Err(DecodeError(format!(
+            "line {line}: the last record has no line break (truncated?)"
+        )));
     }
     Ok(records)
 }

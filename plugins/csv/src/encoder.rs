@@ -75,7 +75,8 @@ impl Encoder {
             }
         }
         let extra = series.tags.iter().filter(|(k, _)| {
-            !self.layout.columns.iter().any(|c| c == k) && !self.layout.ignored.iter().any(|c| c == k)
+            !self.layout.columns.iter().any(|c| c == k)
+                && !self.layout.ignored.iter().any(|c| c == k)
         });
         line.push(b',');
         push_field(&mut line, &encode_pairs(extra));

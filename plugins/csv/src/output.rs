@@ -53,7 +53,10 @@ impl Output for CsvOutput {
         self.catalog.absorb(&batch);
         let mut unknown = 0u64;
         for sample in batch.samples.iter() {
-            if self.encoder.encode(&self.catalog, sample, &mut self.sink.buf) {
+            if self
+                .encoder
+                .encode(&self.catalog, sample, &mut self.sink.buf)
+            {
                 self.sink.sample_done();
                 if self.sink.over_chunk() {
                     self.sink.flush();

@@ -87,13 +87,19 @@ impl ApiOutput {
         let interval_s = self.cfg.push_interval.as_secs().max(1);
         let all = series(&entries, &self.cfg.host, ts, interval_s);
         for body in bodies(all, self.cfg.max_body_bytes) {
-            let body = if self.cfg.gzip { gzip(&body).unwrap_or(body) } else { body };
+            let body = if self.cfg.gzip {
+                gzip(&body).unwrap_or(body)
+            } else {
+                body
+            };
             self.pending_bytes += body.len();
             self.pending.push_back(body);
         }
         let mut dropped = 0;
         while self.pending_bytes > self.cfg.max_pending_bytes {
-            let Some(old) = self.pending.pop_front() else { break };
+            let Some(old) = self.pending.pop_front() else {
+                break;
+            };
             self.pending_bytes -= old.len();
             dropped += 1;
         }
@@ -205,9 +211,9 @@ impl ApiOutput {
                             self.pending.len()
                         )));
                     }
-                    let wait = self
-                        .not_before
-                        .map_or(Duration::from_millis(50), |at| at.saturating_duration_since(now));
+                    let wait = self.not_before.map_or(Duration::from_millis(50), |at| {
+                        at.saturating_duration_since(now)
+                    });
                     std::thread::sleep(wait.min(deadline - now).max(Duration::from_millis(1)));
                 }
                 Err(WriteStatus::Ok) => return Ok(()),

@@ -74,7 +74,12 @@ impl std::fmt::Debug for ApiConfig {
 }
 
 pub fn option_docs() -> Vec<OptionDoc> {
-    let mut api_key = doc("apiKey", "DD_API_KEY", "", "Datadog API key (transport=api); never printed");
+    let mut api_key = doc(
+        "apiKey",
+        "DD_API_KEY",
+        "",
+        "Datadog API key (transport=api); never printed",
+    );
     api_key.secret = true;
     vec![
         doc("transport", "", "dogstatsd", "dogstatsd (to an agent) or api (Datadog's HTTP series API)"),
@@ -101,7 +106,11 @@ pub fn parse_config(init: &OutputInit) -> Result<DatadogConfig, PluginError> {
     let options = Options::from_init(init)?;
     options.reject_unknown(KNOWN)?;
     let output = options.output().to_string();
-    let transport = match options.get_or("transport", &[], "dogstatsd").to_ascii_lowercase().as_str() {
+    let transport = match options
+        .get_or("transport", &[], "dogstatsd")
+        .to_ascii_lowercase()
+        .as_str()
+    {
         "dogstatsd" | "agent" | "statsd" => Transport::DogStatsd,
         "api" | "http" => Transport::Api,
         other => return Err(options.invalid("transport", other, "dogstatsd or api")),
@@ -133,8 +142,12 @@ pub fn parse_config(init: &OutputInit) -> Result<DatadogConfig, PluginError> {
                 return Err(options.invalid("addr", &cfg.addr, "host:port"));
             }
             cfg.push_interval = interval(&options, Duration::from_secs(1))?;
-            cfg.buffer_size =
-                parse_buffer_size(&options, "bufferSize", &["K6_STATSD_BUFFER_SIZE"], Protocol::Udp)?;
+            cfg.buffer_size = parse_buffer_size(
+                &options,
+                "bufferSize",
+                &["K6_STATSD_BUFFER_SIZE"],
+                Protocol::Udp,
+            )?;
             cfg.mapping = mapping;
             Ok(DatadogConfig::DogStatsd(cfg))
         }
@@ -151,7 +164,9 @@ pub fn parse_config(init: &OutputInit) -> Result<DatadogConfig, PluginError> {
                 output,
                 url,
                 api_key: api_key.trim().to_string(),
-                host: options.get("host", &["DD_HOSTNAME"]).unwrap_or_else(hostname),
+                host: options
+                    .get("host", &["DD_HOSTNAME"])
+                    .unwrap_or_else(hostname),
                 // Datadog bills and rolls up per 10 s; pushing every second buys nothing.
                 push_interval: interval(&options, Duration::from_secs(10))?,
                 gzip: options.get_bool("gzip", &[], true)?,
@@ -202,7 +217,11 @@ fn global_tags(options: &Options) -> Vec<(String, String)> {
         .get("tags", &["DD_TAGS"])
         .map(|t| parse_tag_list(&t))
         .unwrap_or_default();
-    for (key, env) in [("env", "DD_ENV"), ("service", "DD_SERVICE"), ("version", "DD_VERSION")] {
+    for (key, env) in [
+        ("env", "DD_ENV"),
+        ("service", "DD_SERVICE"),
+        ("version", "DD_VERSION"),
+    ] {
         if let Some(v) = options.get(&format!("\0{key}"), &[env]) {
             if !v.is_empty() && !tags.iter().any(|(k, _)| k == key) {
                 tags.push((key.to_string(), v));

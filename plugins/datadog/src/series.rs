@@ -18,15 +18,19 @@ pub fn series(entries: &[Entry], host: &str, ts: i64, interval_s: u64) -> Vec<Va
         let tags: Vec<String> = e
             .tags
             .iter()
-            .map(|(k, v)| if v.is_empty() { k.clone() } else { format!("{k}:{v}") })
+            .map(|(k, v)| {
+                if v.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{k}:{v}")
+                }
+            })
             .collect();
         let count = |metric: String, v: f64| {
             json!({"metric": metric, "type": "count", "interval": interval_s,
                    "points": [[ts, v]], "host": host, "tags": tags})
         };
-        let gauge = |metric: String, v: f64| {
-            json!({"metric": metric, "type": "gauge", "points": [[ts, v]], "host": host, "tags": tags})
-        };
+        let gauge = |metric: String, v: f64| json!({"metric": metric, "type": "gauge", "points": [[ts, v]], "host": host, "tags": tags});
         match &e.value {
             EntryValue::Count(v) => out.push(count(e.name.clone(), *v)),
             EntryValue::Gauge(v) => out.push(gauge(e.name.clone(), *v)),
@@ -36,8 +40,14 @@ pub fn series(entries: &[Entry], host: &str, ts: i64, interval_s: u64) -> Vec<Va
                 out.push(gauge(format!("{}.avg", e.name), t.mean()));
                 out.push(gauge(format!("{}.min", e.name), t.min));
                 out.push(gauge(format!("{}.max", e.name), t.max));
-                out.push(gauge(format!("{}.median", e.name), percentile(&sorted, 0.5)));
-                out.push(gauge(format!("{}.95percentile", e.name), percentile(&sorted, 0.95)));
+                out.push(gauge(
+                    format!("{}.median", e.name),
+                    percentile(&sorted, 0.5),
+                ));
+                out.push(gauge(
+                    format!("{}.95percentile", e.name),
+                    percentile(&sorted, 0.95),
+                ));
                 out.push(count(format!("{}.count", e.name), t.count as f64));
             }
         }
@@ -124,7 +134,10 @@ mod tests {
                 max: 4.0,
                 values: vec![4.0, 1.0, 3.0, 2.0],
             }),
-            tags: vec![("method".into(), "GET".into()), ("flag".into(), String::new())],
+            tags: vec![
+                ("method".into(), "GET".into()),
+                ("flag".into(), String::new()),
+            ],
         };
         let s = series(&[e], "h1", 100, 10);
         let names: Vec<&str> = s.iter().filter_map(|x| x["metric"].as_str()).collect();
@@ -142,7 +155,10 @@ mod tests {
         assert_eq!(s[0]["points"], json!([[100, 2.5]]));
         assert_eq!(s[3]["points"], json!([[100, 2.0]]));
         assert_eq!(s[4]["points"], json!([[100, 4.0]]));
-        assert_eq!(s[5], json!({"metric": "k6.http_req_duration.count", "type": "count",
-            "interval": 10, "points": [[100, 4.0]], "host": "h1", "tags": ["method:GET", "flag"]}));
+        assert_eq!(
+            s[5],
+            json!({"metric": "k6.http_req_duration.count", "type": "count",
+            "interval": 10, "points": [[100, 4.0]], "host": "h1", "tags": ["method:GET", "flag"]})
+        );
     }
 }

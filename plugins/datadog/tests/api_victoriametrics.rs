@@ -26,7 +26,9 @@ fn outcome() -> RunOutcome {
 
 /// Every exported series, keyed by name plus sorted labels, with its last value.
 fn export(vm: &str) -> BTreeMap<String, f64> {
-    ureq::get(&format!("{vm}/internal/force_flush")).call().unwrap();
+    ureq::get(&format!("{vm}/internal/force_flush"))
+        .call()
+        .unwrap();
     let end = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -67,8 +69,9 @@ fn run(gzip: bool) {
     let arg = format!(
         "transport=api,endpoint={url}/datadog,host=lg-1,tags=env:test,pushInterval=1h,gzip={gzip}"
     );
-    let mut out = DatadogPlugin::new_output(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]))
-        .unwrap();
+    let mut out =
+        DatadogPlugin::new_output(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]))
+            .unwrap();
     let (host, rec) = recording_host();
     out.start(host).unwrap();
 
@@ -77,7 +80,12 @@ fn run(gzip: bool) {
     let dur = b.metric("http_req_duration", MetricType::Trend, ValueKind::Time);
     let vus = b.metric("vus", MetricType::Gauge, ValueKind::Default);
     let checks = b.metric("checks", MetricType::Rate, ValueKind::Default);
-    let tags = [("method", "GET"), ("status", "200"), ("url", "http://x/"), ("group", "::g1")];
+    let tags = [
+        ("method", "GET"),
+        ("status", "200"),
+        ("url", "http://x/"),
+        ("group", "::g1"),
+    ];
     let s_reqs = b.series(reqs, &tags, &[("vu", "1")]);
     let s_dur = b.series(dur, &tags, &[]);
     let s_vus = b.series(vus, &[], &[]);
@@ -103,8 +111,14 @@ fn run(gzip: bool) {
         (format!("k6.http_req_duration.95percentile{{{l}}}"), 95.0),
         (format!("k6.http_req_duration.count{{{l}}}"), 100.0),
         ("k6.vus{env=test,host=lg-1}".to_string(), 7.0),
-        ("k6.check.status_is_200.pass{check=status is 200,env=test,host=lg-1}".to_string(), 90.0),
-        ("k6.check.status_is_200.fail{check=status is 200,env=test,host=lg-1}".to_string(), 10.0),
+        (
+            "k6.check.status_is_200.pass{check=status is 200,env=test,host=lg-1}".to_string(),
+            90.0,
+        ),
+        (
+            "k6.check.status_is_200.fail{check=status is 200,env=test,host=lg-1}".to_string(),
+            10.0,
+        ),
     ];
     let expect: BTreeMap<String, f64> = expect.into_iter().collect();
     assert_eq!(got, expect, "\nVM log:\n{}", vm.log());

@@ -31,13 +31,16 @@ pub fn fixture(name: &str) -> String {
     })
 }
 
+/// A series as k6's file shows it: metric, tags, metadata.
+type SeriesKey = (u32, Vec<(String, String)>, Vec<(String, String)>);
+
 /// Rebuilds the definitions and samples behind a k6 NDJSON file: one metric per `Metric`
 /// record (thresholds and submetrics included), one series per distinct tag set and metadata,
 /// one sample per `Point`, in file order.
 pub fn replay_k6_json(text: &str) -> BatchBuilder {
     let mut b = BatchBuilder::new();
     let mut metrics: Vec<String> = Vec::new();
-    let mut series: Vec<(u32, Vec<(String, String)>, Vec<(String, String)>)> = Vec::new();
+    let mut series: Vec<SeriesKey> = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let v: serde_json::Value = serde_json::from_str(line).expect("k6 line is JSON");
         let data = &v["data"];
@@ -69,17 +72,26 @@ pub fn replay_k6_json(text: &str) -> BatchBuilder {
             }
             Some("Point") => {
                 let name = v["metric"].as_str().unwrap();
-                let metric = metrics.iter().position(|m| m == name).expect("Metric before Point") as u32;
+                let metric = metrics
+                    .iter()
+                    .position(|m| m == name)
+                    .expect("Metric before Point") as u32;
                 let tags = pairs(&data["tags"]);
                 let metadata = pairs(&data["metadata"]);
                 let key = (metric, tags, metadata);
                 let id = match series.iter().position(|s| *s == key) {
                     Some(i) => i as u32,
                     None => {
-                        let t: Vec<(&str, &str)> =
-                            key.1.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-                        let m: Vec<(&str, &str)> =
-                            key.2.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                        let t: Vec<(&str, &str)> = key
+                            .1
+                            .iter()
+                            .map(|(k, v)| (k.as_str(), v.as_str()))
+                            .collect();
+                        let m: Vec<(&str, &str)> = key
+                            .2
+                            .iter()
+                            .map(|(k, v)| (k.as_str(), v.as_str()))
+                            .collect();
                         let id = b.series(metric, &t, &m);
                         series.push(key);
                         id

@@ -208,6 +208,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<u64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -218,6 +218,7 @@ pub fn basic_auth_header(user: &str, pass: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

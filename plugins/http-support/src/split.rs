@@ -52,6 +52,7 @@ impl<'a> Iterator for LineChunks<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

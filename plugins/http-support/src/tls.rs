@@ -157,6 +157,7 @@ impl ServerCertVerifier for NoVerify {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

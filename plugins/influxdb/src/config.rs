@@ -17,7 +17,10 @@ pub enum Api {
         create_database: bool,
     },
     /// InfluxDB 2.x `/api/v2/write` (also InfluxDB 1.8+, VictoriaMetrics).
-    V2 { organization: String, bucket: String },
+    V2 {
+        organization: String,
+        bucket: String,
+    },
 }
 
 /// Timestamp precision: how many ns one unit holds, and its name in each API.
@@ -171,36 +174,156 @@ const fn opt(
 }
 
 const ADDR: Opt = opt("addr", &["K6_INFLUXDB_ADDR"], "http://localhost:8086", "Server URL (the -o argument's URL takes precedence). A path before the database name is kept as a prefix.");
-const DB: Opt = opt("db", &["K6_INFLUXDB_DB"], "k6", "v1 database (the URL path gives it too).");
-const USERNAME: Opt = opt("username", &["K6_INFLUXDB_USERNAME"], "", "v1 user (URL userinfo gives it too).");
+const DB: Opt = opt(
+    "db",
+    &["K6_INFLUXDB_DB"],
+    "k6",
+    "v1 database (the URL path gives it too).",
+);
+const USERNAME: Opt = opt(
+    "username",
+    &["K6_INFLUXDB_USERNAME"],
+    "",
+    "v1 user (URL userinfo gives it too).",
+);
 const PASSWORD: Opt = Opt {
     secret: true,
-    ..opt("password", &["K6_INFLUXDB_PASSWORD"], "", "v1 password (URL userinfo gives it too).")
+    ..opt(
+        "password",
+        &["K6_INFLUXDB_PASSWORD"],
+        "",
+        "v1 password (URL userinfo gives it too).",
+    )
 };
-const INSECURE: Opt = opt("insecure", &["K6_INFLUXDB_INSECURE"], "false", "Skip TLS certificate verification.");
-const PAYLOAD_SIZE: Opt = opt("payloadSize", &["K6_INFLUXDB_PAYLOAD_SIZE"], "", "k6's UDP payload size: accepted and ignored (UDP is not supported); see maxBatchBytes.");
-const PRECISION: Opt = opt("precision", &["K6_INFLUXDB_PRECISION"], "ns", "Timestamp precision: ns, u/us, ms, s (v1 also m, h); `1ms`-style durations work too.");
-const RETENTION: Opt = opt("retention", &["K6_INFLUXDB_RETENTION"], "", "v1 retention policy (`rp`).");
-const CONSISTENCY: Opt = opt("consistency", &["K6_INFLUXDB_CONSISTENCY"], "", "v1 write consistency (any, one, quorum, all; InfluxDB Enterprise).");
-const PUSH_INTERVAL: Opt = opt("pushInterval", &["K6_INFLUXDB_PUSH_INTERVAL"], "1s", "How often buffered points are written.");
-const CONCURRENT_WRITES: Opt = opt("concurrentWrites", &["K6_INFLUXDB_CONCURRENT_WRITES"], "4", "Accepted for k6 compatibility (must be > 0); requests are sent one at a time, in order.");
-const TAGS_AS_FIELDS: Opt = opt("tagsAsFields", &["K6_INFLUXDB_TAGS_AS_FIELDS"], "vu,iter,url", "Tags written as fields instead of tags, `name[:int|float|bool|string]`, comma-separated.");
-const PROXY: Opt = opt("proxy", &["K6_INFLUXDB_PROXY"], "", "HTTP proxy URL (http://[user:pass@]host:port).");
-const ORGANIZATION: Opt = opt("organization", &["K6_INFLUXDB_ORGANIZATION"], "", "v2 organization (`org` in the URL query); setting it selects v2.");
-const BUCKET: Opt = opt("bucket", &["K6_INFLUXDB_BUCKET"], "", "v2 bucket (the URL path gives it too); setting it selects v2.");
+const INSECURE: Opt = opt(
+    "insecure",
+    &["K6_INFLUXDB_INSECURE"],
+    "false",
+    "Skip TLS certificate verification.",
+);
+const PAYLOAD_SIZE: Opt = opt(
+    "payloadSize",
+    &["K6_INFLUXDB_PAYLOAD_SIZE"],
+    "",
+    "k6's UDP payload size: accepted and ignored (UDP is not supported); see maxBatchBytes.",
+);
+const PRECISION: Opt = opt(
+    "precision",
+    &["K6_INFLUXDB_PRECISION"],
+    "ns",
+    "Timestamp precision: ns, u/us, ms, s (v1 also m, h); `1ms`-style durations work too.",
+);
+const RETENTION: Opt = opt(
+    "retention",
+    &["K6_INFLUXDB_RETENTION"],
+    "",
+    "v1 retention policy (`rp`).",
+);
+const CONSISTENCY: Opt = opt(
+    "consistency",
+    &["K6_INFLUXDB_CONSISTENCY"],
+    "",
+    "v1 write consistency (any, one, quorum, all; InfluxDB Enterprise).",
+);
+const PUSH_INTERVAL: Opt = opt(
+    "pushInterval",
+    &["K6_INFLUXDB_PUSH_INTERVAL"],
+    "1s",
+    "How often buffered points are written.",
+);
+const CONCURRENT_WRITES: Opt = opt(
+    "concurrentWrites",
+    &["K6_INFLUXDB_CONCURRENT_WRITES"],
+    "4",
+    "Accepted for k6 compatibility (must be > 0); requests are sent one at a time, in order.",
+);
+const TAGS_AS_FIELDS: Opt = opt(
+    "tagsAsFields",
+    &["K6_INFLUXDB_TAGS_AS_FIELDS"],
+    "vu,iter,url",
+    "Tags written as fields instead of tags, `name[:int|float|bool|string]`, comma-separated.",
+);
+const PROXY: Opt = opt(
+    "proxy",
+    &["K6_INFLUXDB_PROXY"],
+    "",
+    "HTTP proxy URL (http://[user:pass@]host:port).",
+);
+const ORGANIZATION: Opt = opt(
+    "organization",
+    &["K6_INFLUXDB_ORGANIZATION"],
+    "",
+    "v2 organization (`org` in the URL query); setting it selects v2.",
+);
+const BUCKET: Opt = opt(
+    "bucket",
+    &["K6_INFLUXDB_BUCKET"],
+    "",
+    "v2 bucket (the URL path gives it too); setting it selects v2.",
+);
 const TOKEN: Opt = Opt {
     secret: true,
-    ..opt("token", &["K6_INFLUXDB_TOKEN"], "", "v2 API token (`Authorization: Token …`); setting it selects v2.")
+    ..opt(
+        "token",
+        &["K6_INFLUXDB_TOKEN"],
+        "",
+        "v2 API token (`Authorization: Token …`); setting it selects v2.",
+    )
 };
-const TIMEOUT: Opt = opt("timeout", &["LOADRUN_INFLUXDB_TIMEOUT"], "10s", "The most one HTTP request may take (k6 has no timeout).");
-const METADATA_AS_FIELDS: Opt = opt("metadataAsFields", &["LOADRUN_INFLUXDB_METADATA_AS_FIELDS"], "vu:int,iter:int", "Sample metadata written as fields (k6 drops vu/iter); empty to disable.");
-const GZIP: Opt = opt("gzip", &["LOADRUN_INFLUXDB_GZIP"], "true", "gzip request bodies.");
-const MAX_BATCH_BYTES: Opt = opt("maxBatchBytes", &["LOADRUN_INFLUXDB_MAX_BATCH_BYTES"], "1048576", "Most uncompressed bytes per request; larger pushes are split.");
-const MAX_BATCH_LINES: Opt = opt("maxBatchLines", &["LOADRUN_INFLUXDB_MAX_BATCH_LINES"], "5000", "Most points per request; larger pushes are split.");
-const CREATE_DATABASE: Opt = opt("createDatabase", &["LOADRUN_INFLUXDB_CREATE_DATABASE"], "true", "v1: run CREATE DATABASE at start, as k6 does.");
-const CA_FILE: Opt = opt("caFile", &["LOADRUN_INFLUXDB_CA_FILE"], "", "PEM file of extra CA certificates to trust.");
-const CLIENT_CERT: Opt = opt("clientCert", &["LOADRUN_INFLUXDB_CLIENT_CERT"], "", "PEM client certificate (mutual TLS).");
-const CLIENT_KEY: Opt = opt("clientKey", &["LOADRUN_INFLUXDB_CLIENT_KEY"], "", "PEM key of clientCert.");
+const TIMEOUT: Opt = opt(
+    "timeout",
+    &["LOADRUN_INFLUXDB_TIMEOUT"],
+    "10s",
+    "The most one HTTP request may take (k6 has no timeout).",
+);
+const METADATA_AS_FIELDS: Opt = opt(
+    "metadataAsFields",
+    &["LOADRUN_INFLUXDB_METADATA_AS_FIELDS"],
+    "vu:int,iter:int",
+    "Sample metadata written as fields (k6 drops vu/iter); empty to disable.",
+);
+const GZIP: Opt = opt(
+    "gzip",
+    &["LOADRUN_INFLUXDB_GZIP"],
+    "true",
+    "gzip request bodies.",
+);
+const MAX_BATCH_BYTES: Opt = opt(
+    "maxBatchBytes",
+    &["LOADRUN_INFLUXDB_MAX_BATCH_BYTES"],
+    "1048576",
+    "Most uncompressed bytes per request; larger pushes are split.",
+);
+const MAX_BATCH_LINES: Opt = opt(
+    "maxBatchLines",
+    &["LOADRUN_INFLUXDB_MAX_BATCH_LINES"],
+    "5000",
+    "Most points per request; larger pushes are split.",
+);
+const CREATE_DATABASE: Opt = opt(
+    "createDatabase",
+    &["LOADRUN_INFLUXDB_CREATE_DATABASE"],
+    "true",
+    "v1: run CREATE DATABASE at start, as k6 does.",
+);
+const CA_FILE: Opt = opt(
+    "caFile",
+    &["LOADRUN_INFLUXDB_CA_FILE"],
+    "",
+    "PEM file of extra CA certificates to trust.",
+);
+const CLIENT_CERT: Opt = opt(
+    "clientCert",
+    &["LOADRUN_INFLUXDB_CLIENT_CERT"],
+    "",
+    "PEM client certificate (mutual TLS).",
+);
+const CLIENT_KEY: Opt = opt(
+    "clientKey",
+    &["LOADRUN_INFLUXDB_CLIENT_KEY"],
+    "",
+    "PEM key of clientCert.",
+);
 
 const ALL: &[&Opt] = &[
     &ADDR,
@@ -272,7 +395,10 @@ impl Config {
         let base_text = match o.positional().map(str::to_string) {
             Some(arg) => {
                 let mut url = Url::parse(&arg).map_err(|e| {
-                    err(&out, format!("{} is not a URL: {e}", Endpoint::from_text(&arg)))
+                    err(
+                        &out,
+                        format!("{} is not a URL: {e}", Endpoint::from_text(&arg)),
+                    )
                 })?;
                 let mut query: Vec<(String, String)> = Vec::new();
                 for (k, v) in url.query_pairs() {
@@ -316,7 +442,13 @@ impl Config {
         o.reject_unknown(&known)?;
 
         let mut base = Url::parse(&base_text).map_err(|e| {
-            err(&out, format!("address {} is not a URL: {e}", Endpoint::from_text(&base_text)))
+            err(
+                &out,
+                format!(
+                    "address {} is not a URL: {e}",
+                    Endpoint::from_text(&base_text)
+                ),
+            )
         })?;
         match base.scheme() {
             "http" | "https" => {}
@@ -326,7 +458,12 @@ impl Config {
                     "udp:// is not supported (k6's UDP client): use http:// or https://",
                 ))
             }
-            s => return Err(err(&out, format!("unsupported scheme {s:?}: use http:// or https://"))),
+            s => {
+                return Err(err(
+                    &out,
+                    format!("unsupported scheme {s:?}: use http:// or https://"),
+                ))
+            }
         }
         if url_user.is_none() && (!base.username().is_empty() || base.password().is_some()) {
             url_user = Some((
@@ -363,7 +500,11 @@ impl Config {
             };
             prefix.append(&mut url_path);
             let p = precision.v2_name().ok_or_else(|| {
-                o.invalid("precision", &precision_text, "ns, us, ms or s for InfluxDB v2")
+                o.invalid(
+                    "precision",
+                    &precision_text,
+                    "ns, us, ms or s for InfluxDB v2",
+                )
             })?;
             let auth = token.map(|t| format!("Token {t}"));
             let query = vec![
@@ -383,7 +524,9 @@ impl Config {
         } else {
             let db = match url_path.pop() {
                 Some(db) => db,
-                None => get(&o, &DB).filter(|d| !d.is_empty()).unwrap_or_else(|| DB.default.to_string()),
+                None => get(&o, &DB)
+                    .filter(|d| !d.is_empty())
+                    .unwrap_or_else(|| DB.default.to_string()),
             };
             prefix.append(&mut url_path);
             let user = get(&o, &USERNAME);
@@ -395,10 +538,14 @@ impl Config {
                 (None, Some(p), None) => (String::new(), p),
                 (None, None, None) => (String::new(), String::new()),
             };
-            let auth = (!user.is_empty() || !pass.is_empty()).then(|| basic_auth_header(&user, &pass));
+            let auth =
+                (!user.is_empty() || !pass.is_empty()).then(|| basic_auth_header(&user, &pass));
             let retention = get(&o, &RETENTION).unwrap_or_default();
             let consistency = get(&o, &CONSISTENCY).unwrap_or_default();
-            let mut query = vec![("db", db.clone()), ("precision", precision.v1_name().to_string())];
+            let mut query = vec![
+                ("db", db.clone()),
+                ("precision", precision.v1_name().to_string()),
+            ];
             if !retention.is_empty() {
                 query.push(("rp", retention.clone()));
             }
@@ -436,12 +583,22 @@ impl Config {
                 ..
             } => Some(url_at(
                 &["query"],
-                &[("q", format!("CREATE DATABASE \"{}\"", db.replace('\\', "\\\\").replace('"', "\\\"")))],
+                &[(
+                    "q",
+                    format!(
+                        "CREATE DATABASE \"{}\"",
+                        db.replace('\\', "\\\\").replace('"', "\\\"")
+                    ),
+                )],
             )),
             _ => None,
         };
 
-        let push_interval = o.get_duration(PUSH_INTERVAL.name, PUSH_INTERVAL.env, Duration::from_secs(1))?;
+        let push_interval = o.get_duration(
+            PUSH_INTERVAL.name,
+            PUSH_INTERVAL.env,
+            Duration::from_secs(1),
+        )?;
         let concurrent_writes = o.get_u64(CONCURRENT_WRITES.name, CONCURRENT_WRITES.env, 4)?;
         if concurrent_writes == 0 {
             return Err(o.invalid("concurrentWrites", "0", "a number greater than 0"));
@@ -455,7 +612,10 @@ impl Config {
         let max_batch_bytes = o.get_u64(MAX_BATCH_BYTES.name, MAX_BATCH_BYTES.env, 1 << 20)?;
         let max_batch_lines = o.get_u64(MAX_BATCH_LINES.name, MAX_BATCH_LINES.env, 5000)?;
         if max_batch_bytes < 1024 || max_batch_lines == 0 {
-            return Err(err(&out, "maxBatchBytes must be at least 1024 and maxBatchLines at least 1"));
+            return Err(err(
+                &out,
+                "maxBatchBytes must be at least 1024 and maxBatchLines at least 1",
+            ));
         }
 
         let path = |opt: &Opt| get(&o, opt).filter(|p| !p.is_empty()).map(PathBuf::from);
@@ -507,9 +667,8 @@ fn field_specs(o: &Options, opt: &Opt) -> Result<Vec<FieldSpec>, PluginError> {
     list.iter()
         .filter(|e| !e.trim().is_empty())
         .map(|e| {
-            FieldSpec::parse(e).ok_or_else(|| {
-                o.invalid(opt.name, e, "name or name:int|float|bool|string")
-            })
+            FieldSpec::parse(e)
+                .ok_or_else(|| o.invalid(opt.name, e, "name or name:int|float|bool|string"))
         })
         .collect()
 }
@@ -522,6 +681,7 @@ fn decode(s: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use loadrun_plugin_api::testkit::init;
@@ -540,7 +700,10 @@ mod tests {
     #[test]
     fn k6_v1_url_form() {
         let c = ok(Some("http://u:p@127.0.0.1:18086/mydb"), &[]);
-        assert_eq!(c.write_url.as_str(), "http://127.0.0.1:18086/write?db=mydb&precision=ns");
+        assert_eq!(
+            c.write_url.as_str(),
+            "http://127.0.0.1:18086/write?db=mydb&precision=ns"
+        );
         assert_eq!(c.authorization.as_deref(), Some("Basic dTpw"));
         assert_eq!(
             c.create_url.as_ref().map(Url::as_str),
@@ -573,8 +736,14 @@ mod tests {
         assert_eq!(
             c.tags_as_fields,
             vec![
-                FieldSpec { key: "vu".into(), ty: FieldType::Int },
-                FieldSpec { key: "url".into(), ty: FieldType::String }
+                FieldSpec {
+                    key: "vu".into(),
+                    ty: FieldType::Int
+                },
+                FieldSpec {
+                    key: "url".into(),
+                    ty: FieldType::String
+                }
             ]
         );
         assert_eq!(c.warnings.len(), 1, "payloadSize is ignored with a warning");
@@ -599,32 +768,72 @@ mod tests {
                 ("K6_INFLUXDB_PROXY", "http://proxy:3128"),
             ],
         );
-        assert_eq!(c.write_url.as_str(), "http://db.local:9999/write?db=loadtests&precision=s&rp=weekly");
-        assert_eq!(c.authorization.as_deref(), Some(basic_auth_header("admin", "s3cret").as_str()));
+        assert_eq!(
+            c.write_url.as_str(),
+            "http://db.local:9999/write?db=loadtests&precision=s&rp=weekly"
+        );
+        assert_eq!(
+            c.authorization.as_deref(),
+            Some(basic_auth_header("admin", "s3cret").as_str())
+        );
         assert_eq!(c.push_interval, Duration::from_millis(500));
-        assert_eq!(c.tags_as_fields[1], FieldSpec { key: "status".into(), ty: FieldType::Int });
+        assert_eq!(
+            c.tags_as_fields[1],
+            FieldSpec {
+                key: "status".into(),
+                ty: FieldType::Int
+            }
+        );
         assert_eq!(c.http.proxy.as_deref(), Some("http://proxy:3128"));
         // The -o URL beats the environment.
-        let c = ok(Some("http://other:1/db2"), &[("K6_INFLUXDB_ADDR", "http://db.local:9999"), ("K6_INFLUXDB_DB", "x")]);
-        assert_eq!(c.write_url.as_str(), "http://other:1/write?db=db2&precision=ns");
+        let c = ok(
+            Some("http://other:1/db2"),
+            &[
+                ("K6_INFLUXDB_ADDR", "http://db.local:9999"),
+                ("K6_INFLUXDB_DB", "x"),
+            ],
+        );
+        assert_eq!(
+            c.write_url.as_str(),
+            "http://other:1/write?db=db2&precision=ns"
+        );
     }
 
     #[test]
     fn v2_by_org_bucket_or_token() {
-        let c = ok(Some("http://h:8086?org=my%20org&bucket=k6"), &[("K6_INFLUXDB_TOKEN", "tok123")]);
+        let c = ok(
+            Some("http://h:8086?org=my%20org&bucket=k6"),
+            &[("K6_INFLUXDB_TOKEN", "tok123")],
+        );
         assert!(matches!(c.api, Api::V2 { .. }));
-        assert_eq!(c.write_url.as_str(), "http://h:8086/api/v2/write?org=my+org&bucket=k6&precision=ns");
+        assert_eq!(
+            c.write_url.as_str(),
+            "http://h:8086/api/v2/write?org=my+org&bucket=k6&precision=ns"
+        );
         assert_eq!(c.authorization.as_deref(), Some("Token tok123"));
         assert!(c.create_url.is_none());
         // The bucket from the path, selected by the token alone; k6's v2 precision spelling.
-        let c = ok(Some("http://h:8086/k6bucket"), &[("K6_INFLUXDB_TOKEN", "t"), ("K6_INFLUXDB_PRECISION", "1ms")]);
-        assert_eq!(c.write_url.as_str(), "http://h:8086/api/v2/write?org=&bucket=k6bucket&precision=ms");
+        let c = ok(
+            Some("http://h:8086/k6bucket"),
+            &[("K6_INFLUXDB_TOKEN", "t"), ("K6_INFLUXDB_PRECISION", "1ms")],
+        );
+        assert_eq!(
+            c.write_url.as_str(),
+            "http://h:8086/api/v2/write?org=&bucket=k6bucket&precision=ms"
+        );
         // The xk6-influxdb environment.
         let c = ok(
             Some("http://h:8086"),
-            &[("K6_INFLUXDB_ORGANIZATION", "o"), ("K6_INFLUXDB_BUCKET", "b"), ("K6_INFLUXDB_TOKEN", "t")],
+            &[
+                ("K6_INFLUXDB_ORGANIZATION", "o"),
+                ("K6_INFLUXDB_BUCKET", "b"),
+                ("K6_INFLUXDB_TOKEN", "t"),
+            ],
         );
-        assert_eq!(c.write_url.as_str(), "http://h:8086/api/v2/write?org=o&bucket=b&precision=ns");
+        assert_eq!(
+            c.write_url.as_str(),
+            "http://h:8086/api/v2/write?org=o&bucket=b&precision=ns"
+        );
     }
 
     #[test]
@@ -640,7 +849,11 @@ mod tests {
         assert!(e.contains("concurrentWrites"), "{e}");
         let e = cfg(Some("http://h/db?tagsAsFields=vu:integer"), &[]).unwrap_err();
         assert!(e.contains("vu:integer"), "{e}");
-        let e = cfg(Some("http://h:8086?org=o"), &[("K6_INFLUXDB_TOKEN", "tok-secret")]).unwrap_err();
+        let e = cfg(
+            Some("http://h:8086?org=o"),
+            &[("K6_INFLUXDB_TOKEN", "tok-secret")],
+        )
+        .unwrap_err();
         assert!(e.contains("needs a bucket"), "{e}");
         assert!(!e.contains("tok-secret"));
         let e = cfg(Some("http://h:8086?bucket=b&precision=h"), &[]).unwrap_err();
@@ -649,7 +862,10 @@ mod tests {
 
     #[test]
     fn key_value_argument_form() {
-        let c = ok(Some("addr=http://h:1,db=x,timeout=3s,metadataAsFields="), &[]);
+        let c = ok(
+            Some("addr=http://h:1,db=x,timeout=3s,metadataAsFields="),
+            &[],
+        );
         assert_eq!(c.write_url.as_str(), "http://h:1/write?db=x&precision=ns");
         assert_eq!(c.http.timeout, Duration::from_secs(3));
         assert!(c.metadata_as_fields.is_empty());

@@ -18,6 +18,8 @@
 //!
 //! The part of a line that depends only on the series is built once per series and cached.
 
+use std::io::Write;
+
 use loadrun_plugin_api::{MetricInfo, SeriesInfo};
 
 use crate::config::{FieldSpec, FieldType, Precision};
@@ -89,7 +91,7 @@ impl LineEncoder {
         out.extend_from_slice(line.after_value.as_bytes());
         out.push(b' ');
         let ts = time_ns.div_euclid(self.precision.ns_per_unit());
-        out.extend_from_slice(ts.to_string().as_bytes());
+        let _ = write!(out, "{ts}");
         out.push(b'\n');
         true
     }
@@ -197,7 +199,6 @@ fn field_value(ty: FieldType, v: &str) -> Option<String> {
 /// Shortest round-tripping decimal, never an exponent (Go's `FormatFloat(v, 'f', -1, 64)`,
 /// which is what k6's client writes).
 fn push_float(out: &mut Vec<u8>, v: f64) {
-    use std::io::Write;
     let _ = write!(out, "{v}");
 }
 
@@ -209,9 +210,16 @@ fn escape_into(out: &mut String, s: &str, special: &[char]) {
         }
         out.push(c);
     }
+    // A trailing backslash would escape the separator after it and corrupt the line, and
+    // InfluxDB's parser refuses a doubled one there. An escaped space after it parses (checked
+    // against InfluxDB 1.6): the stored value gains a trailing space instead of breaking.
+    if s.ends_with('\\') {
+        out.push_str("\\ ");
+    }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use loadrun_plugin_api::{MetricType, ValueKind};
@@ -229,8 +237,10 @@ mod tests {
 
     fn series(id: u32, tags: &[(&str, &str)], metadata: &[(&str, &str)]) -> SeriesInfo {
         let kv = |v: &[(&str, &str)]| {
-            let mut v: Vec<(String, String)> =
-                v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let mut v: Vec<(String, String)> = v
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
             v.sort();
             v
         };
@@ -281,7 +291,13 @@ mod tests {
         );
         let s = series(
             3,
-            &[("group", ""), ("scenario", "default"), ("ok", "true"), ("ratio", "0.25"), ("bad", "x")],
+            &[
+                ("group", ""),
+                ("scenario", "default"),
+                ("ok", "true"),
+                ("ratio", "0.25"),
+                ("bad", "x"),
+            ],
             &[("iter", "3"), ("vu", "1"), ("trace_id", "abc")],
         );
         assert_eq!(
@@ -291,10 +307,23 @@ mod tests {
     }
 
     #[test]
+    fn a_trailing_backslash_cannot_eat_the_separator() {
+        let mut e = LineEncoder::new(vec![], vec![], Precision::Ns);
+        let s = series(0, &[("dir", "C:\\"), ("z", "1")], &[]);
+        assert_eq!(
+            line(&mut e, &metric("m\\"), &s, 1, 1.0),
+            "m\\\\ ,dir=C:\\\\ ,z=1 value=1 1\n"
+        );
+    }
+
+    #[test]
     fn a_tag_field_wins_over_metadata_and_value_stays_value() {
         let mut e = LineEncoder::new(specs("vu,value"), specs("vu:int"), Precision::Ns);
         let s = series(0, &[("vu", "7"), ("value", "x")], &[("vu", "1")]);
-        assert_eq!(line(&mut e, &metric("m"), &s, 1, 2.0), "m value=2,vu=\"7\" 1\n");
+        assert_eq!(
+            line(&mut e, &metric("m"), &s, 1, 2.0),
+            "m value=2,vu=\"7\" 1\n"
+        );
     }
 
     #[test]
@@ -302,8 +331,14 @@ mod tests {
         let mut e = LineEncoder::new(vec![], vec![], Precision::Ms);
         let s = series(0, &[], &[]);
         let m = metric("m");
-        assert_eq!(line(&mut e, &m, &s, 1_795_608_256_902_267_372, 0.990672), "m value=0.990672 1795608256902\n");
-        assert_eq!(line(&mut e, &m, &s, 0, 1e21), "m value=1000000000000000000000 0\n");
+        assert_eq!(
+            line(&mut e, &m, &s, 1_795_608_256_902_267_372, 0.990672),
+            "m value=0.990672 1795608256902\n"
+        );
+        assert_eq!(
+            line(&mut e, &m, &s, 0, 1e21),
+            "m value=1000000000000000000000 0\n"
+        );
         assert_eq!(line(&mut e, &m, &s, 0, -0.000001), "m value=-0.000001 0\n");
         let mut out = Vec::new();
         assert!(!e.encode(&mut out, &m, &s, 0, f64::NAN));

@@ -27,7 +27,8 @@ impl Plugin for InfluxPlugin {
         vec![OutputDescriptor {
             name: "influxdb".into(),
             aliases: vec!["xk6-influxdb".into()].into(),
-            description: "InfluxDB 1.x /write or 2.x /api/v2/write (line protocol, k6-compatible)".into(),
+            description: "InfluxDB 1.x /write or 2.x /api/v2/write (line protocol, k6-compatible)"
+                .into(),
             options: config::option_docs().into(),
         }]
     }

@@ -16,9 +16,7 @@ use std::time::{Duration, Instant};
 
 use loadrun_http_support::{split_lines, HttpClient, Outcome, RejectLog};
 use loadrun_plugin_api::types::{RNone, RSome};
-use loadrun_plugin_api::{
-    Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus,
-};
+use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
 
 use crate::config::{Api, Config};
 use crate::encoder::LineEncoder;
@@ -55,6 +53,7 @@ pub struct InfluxOutput {
     pending_lines: usize,
     last_push: Instant,
     database: Database,
+    create_warned: bool,
     host: Option<Host>,
     rejects: RejectLog,
     skipped: u64,
@@ -89,6 +88,7 @@ impl InfluxOutput {
             pending_lines: 0,
             last_push: Instant::now(),
             database,
+            create_warned: false,
             host: None,
             rejects: RejectLog::new("rejected_samples"),
             skipped: 0,
@@ -111,9 +111,12 @@ impl InfluxOutput {
     /// v1: `CREATE DATABASE`, as k6 does at start. Only an unreachable server is retried
     /// (before later pushes); any answer settles it, and a refusal is logged once (the writes
     /// then say what is wrong, e.g. 404 database not found).
-    fn ensure_database(&mut self, deadline: Option<Instant>) {
+    ///
+    /// Returns the reason when the server could not be reached, so the push that follows
+    /// does not wait out a second timeout against the same dead server.
+    fn ensure_database(&mut self, deadline: Option<Instant>) -> Option<String> {
         let (Database::Pending, Some(url)) = (self.database, &self.cfg.create_url) else {
-            return;
+            return None;
         };
         let headers: Vec<(&str, &str)> = self
             .headers
@@ -138,33 +141,52 @@ impl InfluxOutput {
                 }
             }
             Outcome::Retry { reason, .. } => {
-                if self.host.is_some() && self.database == Database::Pending {
+                if self.host.is_some() && !self.create_warned {
+                    self.create_warned = true;
                     self.warn(format!(
                         "CREATE DATABASE {db:?} not done yet, will try again before the next write: {reason}"
                     ));
                 }
+                return Some(reason);
             }
             Outcome::Rejected { reason, .. } | Outcome::Fatal { reason } => {
                 self.database = Database::Settled;
-                self.warn(format!("CREATE DATABASE {db:?} failed, writing anyway: {reason}"));
+                self.warn(format!(
+                    "CREATE DATABASE {db:?} failed, writing anyway: {reason}"
+                ));
             }
         }
+        None
     }
 
     /// Writes all of `pending`, in requests bounded by maxBatchBytes/maxBatchLines. On
     /// success `pending` is empty; on `Retry`, the requests that went are removed from it.
     fn push(&mut self, deadline: Option<Instant>) -> Push {
-        self.ensure_database(deadline);
-        let headers: Vec<(&str, &str)> = self.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        if let Some(reason) = self.ensure_database(deadline) {
+            return Push::Retry(PushRetry {
+                after_ms: None,
+                reason,
+            });
+        }
+        let headers: Vec<(&str, &str)> =
+            self.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let mut sent = 0usize;
         let mut sent_lines = 0usize;
         let mut result = Push::Done;
-        for chunk in split_lines(&self.pending, self.cfg.max_batch_bytes, self.cfg.max_batch_lines) {
+        for chunk in split_lines(
+            &self.pending,
+            self.cfg.max_batch_bytes,
+            self.cfg.max_batch_lines,
+        ) {
             let lines = chunk.iter().filter(|&&b| b == b'\n').count();
-            match self.client.post(&self.cfg.write_url, &headers, chunk, deadline) {
+            match self
+                .client
+                .post(&self.cfg.write_url, &headers, chunk, deadline)
+            {
                 Outcome::Delivered { .. } => {}
                 Outcome::Rejected { status, reason } => {
-                    self.rejects.note(self.host.as_ref(), status, &reason, lines as u64);
+                    self.rejects
+                        .note(self.host.as_ref(), status, &reason, lines as u64);
                 }
                 Outcome::Retry { after_ms, reason } => {
                     result = Push::Retry(PushRetry { after_ms, reason });
@@ -233,7 +255,7 @@ impl Output for InfluxOutput {
         }
         self.host = Some(host);
         let deadline = Instant::now() + self.cfg.http.timeout;
-        self.ensure_database(Some(deadline));
+        let _ = self.ensure_database(Some(deadline));
         self.last_push = Instant::now();
         Ok(())
     }
@@ -245,7 +267,10 @@ impl Output for InfluxOutput {
         for s in batch.samples.iter() {
             match self.catalog.resolve(s) {
                 Some((metric, series)) => {
-                    if self.encoder.encode(&mut self.pending, metric, series, s.time_ns, s.value) {
+                    if self
+                        .encoder
+                        .encode(&mut self.pending, metric, series, s.time_ns, s.value)
+                    {
                         self.pending_lines += 1;
                     } else {
                         skipped += 1;

@@ -1,5 +1,6 @@
 //! Failure handling, against a local responder for answers a real InfluxDB does not give on
 //! demand (429, 503, 401 with a body) and against closed and blackholed ports.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -23,7 +24,10 @@ fn batch(n: usize) -> BatchBuilder {
 }
 
 fn lines(bodies: &[Received]) -> Vec<String> {
-    bodies.iter().flat_map(|r| r.body.lines().map(str::to_string).collect::<Vec<_>>()).collect()
+    bodies
+        .iter()
+        .flat_map(|r| r.body.lines().map(str::to_string).collect::<Vec<_>>())
+        .collect()
 }
 
 const NOW: &str = "pushInterval=0s";
@@ -34,8 +38,13 @@ fn server_down_is_retry_and_nothing_is_kept_then_it_comes_back() {
     let (mut out, _rec) = started(&format!("http://127.0.0.1:{port}/db?{NOW}"), &[]);
     let b = batch(5);
     let st = out.write(b.batch());
-    let WriteStatus::Retry { reason, .. } = st else { panic!("{st:?}") };
-    assert!(reason.contains(&format!("127.0.0.1:{port}")) && reason.contains("Connection Failed"), "{reason}");
+    let WriteStatus::Retry { reason, .. } = st else {
+        panic!("{st:?}")
+    };
+    assert!(
+        reason.contains(&format!("127.0.0.1:{port}")) && reason.contains("Connection Failed"),
+        "{reason}"
+    );
 
     // The server comes up on that port; the host re-sends the same batch.
     let r = Responder::start_on(&format!("127.0.0.1:{port}"));
@@ -43,7 +52,10 @@ fn server_down_is_retry_and_nothing_is_kept_then_it_comes_back() {
     out.stop(&outcome(), Duration::from_secs(5)).unwrap();
     let got = r.received();
     // The database creation the output could not do at start is done first.
-    assert!(got[0].line.starts_with("POST /query?q=CREATE+DATABASE"), "{got:#?}");
+    assert!(
+        got[0].line.starts_with("POST /query?q=CREATE+DATABASE"),
+        "{got:#?}"
+    );
     assert_eq!(lines(&r.writes()).len(), 5, "each point exactly once");
 }
 
@@ -58,9 +70,16 @@ fn a_400_drops_the_batch_counts_it_and_says_why_once() {
     assert_eq!(out.write(batch(3).batch()), WriteStatus::Ok);
     assert_eq!(out.write(batch(3).batch()), WriteStatus::Ok);
     assert_eq!(rec.counter("rejected_samples"), 6);
-    let warns: Vec<_> = rec.logs().into_iter().filter(|(l, _)| *l == LogLevel::Warn).collect();
+    let warns: Vec<_> = rec
+        .logs()
+        .into_iter()
+        .filter(|(l, _)| *l == LogLevel::Warn)
+        .collect();
     assert_eq!(warns.len(), 1, "{warns:?}");
-    assert!(warns[0].1.contains("HTTP 400") && warns[0].1.contains("field type conflict"), "{warns:?}");
+    assert!(
+        warns[0].1.contains("HTTP 400") && warns[0].1.contains("field type conflict"),
+        "{warns:?}"
+    );
     // Later batches go through.
     assert_eq!(out.write(batch(2).batch()), WriteStatus::Ok);
     assert_eq!(r.writes().len(), 3);
@@ -72,21 +91,41 @@ fn a_429_is_retry_after_the_servers_delay() {
     let (mut out, _rec) = started(&format!("{}/db?{NOW}", r.url), &[]);
     r.push(Reply::new(429).header("Retry-After", "7").body("slow down"));
     let st = out.write(batch(1).batch());
-    let WriteStatus::Retry { after_ms, reason } = st else { panic!("{st:?}") };
+    let WriteStatus::Retry { after_ms, reason } = st else {
+        panic!("{st:?}")
+    };
     assert_eq!(after_ms, RSome(7000));
-    assert!(reason.contains("HTTP 429") && reason.contains("slow down"), "{reason}");
+    assert!(
+        reason.contains("HTTP 429") && reason.contains("slow down"),
+        "{reason}"
+    );
 
     // An HTTP-date Retry-After, on a 503.
     let when = std::time::SystemTime::now() + Duration::from_secs(30);
     r.push(Reply::new(503).header("Retry-After", &httpdate(when)));
     let st = out.write(batch(1).batch());
-    let WriteStatus::Retry { after_ms: RSome(ms), .. } = st else { panic!("{st:?}") };
+    let WriteStatus::Retry {
+        after_ms: RSome(ms),
+        ..
+    } = st
+    else {
+        panic!("{st:?}")
+    };
     assert!((25_000..=30_000).contains(&ms), "{ms}");
 
     // A 500 without Retry-After leaves the delay to the host.
     r.push(Reply::new(500).body("boom"));
     let st = out.write(batch(1).batch());
-    assert!(matches!(st, WriteStatus::Retry { after_ms: loadrun_plugin_api::types::RNone, .. }), "{st:?}");
+    assert!(
+        matches!(
+            st,
+            WriteStatus::Retry {
+                after_ms: loadrun_plugin_api::types::RNone,
+                ..
+            }
+        ),
+        "{st:?}"
+    );
     assert_eq!(out.write(batch(1).batch()), WriteStatus::Ok);
 }
 
@@ -106,7 +145,9 @@ fn httpdate(t: std::time::SystemTime) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let mo = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(mo <= 2);
-    let mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][(mo - 1) as usize];
+    let mon = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][(mo - 1) as usize];
     format!("{wd}, {d:02} {mon} {y} {h:02}:{m:02}:{s:02} GMT")
 }
 
@@ -114,22 +155,44 @@ fn httpdate(t: std::time::SystemTime) -> String {
 fn a_401_is_fatal_with_the_servers_message_and_no_password() {
     let r = Responder::start();
     r.push(Reply::new(401).body(r#"{"error":"authorization failed"}"#)); // CREATE DATABASE
-    let arg = format!("{}/db?{NOW}", r.url.replace("http://", "http://admin:hunter2@"));
+    let arg = format!(
+        "{}/db?{NOW}",
+        r.url.replace("http://", "http://admin:hunter2@")
+    );
     let (mut out, rec) = started(&arg, &[]);
-    let create_warn = rec.logs().into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("\n");
-    assert!(create_warn.contains("authorization failed"), "{create_warn}");
+    let create_warn = rec
+        .logs()
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        create_warn.contains("authorization failed"),
+        "{create_warn}"
+    );
     r.push(Reply::new(401).body(r#"{"error":"authorization failed"}"#));
     let st = out.write(batch(1).batch());
-    let WriteStatus::Fatal(e) = st else { panic!("{st:?}") };
-    assert!(e.message.contains("HTTP 401") && e.message.contains("authorization failed"), "{e}");
-    assert!(!e.message.contains("hunter2") && !e.message.contains("admin"), "{e}");
+    let WriteStatus::Fatal(e) = st else {
+        panic!("{st:?}")
+    };
+    assert!(
+        e.message.contains("HTTP 401") && e.message.contains("authorization failed"),
+        "{e}"
+    );
+    assert!(
+        !e.message.contains("hunter2") && !e.message.contains("admin"),
+        "{e}"
+    );
     assert!(!create_warn.contains("hunter2"));
 }
 
 #[test]
 fn large_pushes_are_split_and_a_failed_part_is_not_resent() {
     let r = Responder::start();
-    let (mut out, _rec) = started(&format!("{}/db?{NOW}&createDatabase=false", r.url), &[("LOADRUN_INFLUXDB_MAX_BATCH_LINES", "3")]);
+    let (mut out, _rec) = started(
+        &format!("{}/db?{NOW}&createDatabase=false", r.url),
+        &[("LOADRUN_INFLUXDB_MAX_BATCH_LINES", "3")],
+    );
     r.push(Reply::new(204));
     r.push(Reply::new(503));
     let b = batch(10);
@@ -156,9 +219,16 @@ fn points_are_buffered_for_the_push_interval_and_bounded() {
     for _ in 0..3 {
         assert_eq!(out.write(batch(3).batch()), WriteStatus::Ok);
     }
-    assert!(r.writes().is_empty(), "9 points < one request: still buffered");
+    assert!(
+        r.writes().is_empty(),
+        "9 points < one request: still buffered"
+    );
     assert_eq!(out.write(batch(3).batch()), WriteStatus::Ok);
-    assert_eq!(r.writes().len(), 2, "12 points reach the bound: pushed as 10 + 2");
+    assert_eq!(
+        r.writes().len(),
+        2,
+        "12 points reach the bound: pushed as 10 + 2"
+    );
     assert_eq!(out.write(batch(1).batch()), WriteStatus::Ok);
     out.stop(&outcome(), Duration::from_secs(5)).unwrap();
     assert_eq!(lines(&r.writes()).len(), 13);
@@ -167,7 +237,10 @@ fn points_are_buffered_for_the_push_interval_and_bounded() {
 #[test]
 fn a_stalled_server_times_out_instead_of_hanging() {
     let url = blackhole();
-    let (mut out, _rec) = started(&format!("{url}/db?{NOW}&timeout=300ms&createDatabase=false"), &[]);
+    let (mut out, _rec) = started(
+        &format!("{url}/db?{NOW}&timeout=300ms&createDatabase=false"),
+        &[],
+    );
     let t = Instant::now();
     let st = out.write(batch(1).batch());
     assert!(matches!(st, WriteStatus::Retry { .. }), "{st:?}");
@@ -180,7 +253,9 @@ fn stop_gives_up_at_its_deadline_and_counts_the_loss() {
     let (mut out, rec) = started(&format!("http://127.0.0.1:{port}/db?pushInterval=1h"), &[]);
     assert_eq!(out.write(batch(4).batch()), WriteStatus::Ok);
     let t = Instant::now();
-    let e = out.stop(&outcome(), Duration::from_millis(700)).unwrap_err();
+    let e = out
+        .stop(&outcome(), Duration::from_millis(700))
+        .unwrap_err();
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
     assert!(e.message.contains("4 samples could not be written"), "{e}");
     assert_eq!(rec.counter("lost_samples"), 4);
@@ -196,7 +271,10 @@ fn v2_request_shape() {
     assert_eq!(out.write(batch(2).batch()), WriteStatus::Ok);
     let got = r.received();
     assert_eq!(got.len(), 1, "v2 creates no database: {got:#?}");
-    assert_eq!(got[0].line, "POST /api/v2/write?org=acme&bucket=k6&precision=ns HTTP/1.1");
+    assert_eq!(
+        got[0].line,
+        "POST /api/v2/write?org=acme&bucket=k6&precision=ns HTTP/1.1"
+    );
     assert_eq!(got[0].header("authorization"), Some("Token tok-123"));
     assert_eq!(got[0].body.lines().count(), 2);
 }

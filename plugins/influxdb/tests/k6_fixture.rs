@@ -1,6 +1,7 @@
 //! The requests this output sends, compared with what real k6 v1.1.0 sent
 //! (`/work/shared/reference/fixtures/wire/influx/`, copied under tests/fixtures/): the same
 //! points give the same lines, byte for byte, timestamps included.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -18,7 +19,11 @@ const K6_META: &str = include_str!("fixtures/k6-influx-write.meta");
 /// escaped characters, so plain splitting is exact.
 fn parse(line: &str) -> (String, Vec<(String, String)>, Option<String>, f64, i64) {
     let mut parts = line.splitn(3, ' ');
-    let (key, fields, ts) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+    let (key, fields, ts) = (
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+        parts.next().unwrap(),
+    );
     let mut key = key.split(',');
     let name = key.next().unwrap().to_string();
     let tags = key
@@ -56,7 +61,9 @@ fn fixture_batch() -> BatchBuilder {
     for line in K6_BODY.lines() {
         let (name, mut tags, url, value, ts) = parse(line);
         let (t, k) = metric_type(&name);
-        let m = *metrics.entry(name.clone()).or_insert_with(|| b.metric(&name, t, k));
+        let m = *metrics
+            .entry(name.clone())
+            .or_insert_with(|| b.metric(&name, t, k));
         if let Some(u) = url {
             tags.push(("url".into(), u));
         }
@@ -64,8 +71,11 @@ fn fixture_batch() -> BatchBuilder {
             tags.push(("group".into(), String::new()));
         }
         let key = format!("{name}{tags:?}");
-        let tag_refs: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let s = *series.entry(key).or_insert_with(|| b.series(m, &tag_refs, &[("iter", "0"), ("vu", "1")]));
+        let tag_refs: Vec<(&str, &str)> =
+            tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let s = *series
+            .entry(key)
+            .or_insert_with(|| b.series(m, &tag_refs, &[("iter", "0"), ("vu", "1")]));
         b.sample(s, ts, value);
     }
     b
@@ -76,7 +86,13 @@ fn same_lines_as_k6_for_the_same_points() {
     let r = Responder::start();
     let arg = format!("{}/mydb", r.url.replace("http://", "http://u:p@"));
     // k6 writes no vu/iter (they are metadata); turn metadataAsFields off to compare.
-    let (mut out, _rec) = started(&arg, &[("LOADRUN_INFLUXDB_METADATA_AS_FIELDS", ""), ("K6_INFLUXDB_PUSH_INTERVAL", "1h")]);
+    let (mut out, _rec) = started(
+        &arg,
+        &[
+            ("LOADRUN_INFLUXDB_METADATA_AS_FIELDS", ""),
+            ("K6_INFLUXDB_PUSH_INTERVAL", "1h"),
+        ],
+    );
     let b = fixture_batch();
     assert_eq!(out.write(b.batch()), WriteStatus::Ok);
     // Buffered until the push interval: nothing written yet.
@@ -86,7 +102,13 @@ fn same_lines_as_k6_for_the_same_points() {
     let got = r.received();
     assert_eq!(got.len(), 2, "{got:#?}");
     // 1. CREATE DATABASE, as k6 does (quoted name: k6's unquoted form breaks on dashes).
-    assert!(got[0].line.starts_with("POST /query?q=CREATE+DATABASE+%22mydb%22 "), "{}", got[0].line);
+    assert!(
+        got[0]
+            .line
+            .starts_with("POST /query?q=CREATE+DATABASE+%22mydb%22 "),
+        "{}",
+        got[0].line
+    );
     assert_eq!(got[0].header("authorization"), Some("Basic dTpw"));
     // 2. The write: k6's request line is `POST /write?consistency=&db=mydb&precision=ns&rp=`;
     //    ours leaves the empty parameters out, which InfluxDB reads the same way.
@@ -109,9 +131,15 @@ fn vu_and_iter_metadata_become_int_fields_by_default() {
     let body = &r.writes()[0].body;
     let first = body.lines().next().unwrap();
     assert!(
-        first.ends_with(" iter=0i,url=\"http://127.0.0.1:18080/\",value=1,vu=1i 1795608256902267372"),
+        first.ends_with(
+            " iter=0i,url=\"http://127.0.0.1:18080/\",value=1,vu=1i 1795608256902267372"
+        ),
         "{first}"
     );
     let k6_first = K6_BODY.lines().next().unwrap();
-    assert_eq!(first.split(' ').next(), k6_first.split(' ').next(), "same measurement and tags");
+    assert_eq!(
+        first.split(' ').next(),
+        k6_first.split(' ').next(),
+        "same measurement and tags"
+    );
 }

@@ -14,10 +14,19 @@ fn main() {
         ("json", "bench.json", ""),
         ("json (jsonArray)", "bench-array.json", ",jsonArray=true"),
         ("json.gz", "bench.json.gz", ""),
+        ("json -> /dev/null (encoding only)", "/dev/null", ""),
     ] {
-        let path = dir.path().join(file);
+        let path = if file == "/dev/null" {
+            std::path::PathBuf::from(file)
+        } else {
+            dir.path().join(file)
+        };
         let arg = format!("file={}{extra}", path.display());
-        let total = if file.ends_with(".gz") { 1_000_000 } else { 4_000_000 };
+        let total = if file.ends_with(".gz") {
+            1_000_000
+        } else {
+            2_000_000
+        };
         let rate = run(&arg, total);
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         println!(

@@ -19,7 +19,14 @@ pub const INCLUDE: (&str, &[&str]) = ("include", &["LOADRUN_JSON_INCLUDE"]);
 pub const EXCLUDE: (&str, &[&str]) = ("exclude", &["LOADRUN_JSON_EXCLUDE"]);
 pub const JSON_ARRAY: (&str, &[&str]) = ("jsonArray", &["LOADRUN_JSON_ARRAY"]);
 
-const KNOWN: &[&str] = &["file", "fileName", "flushInterval", "include", "exclude", "jsonArray"];
+const KNOWN: &[&str] = &[
+    "file",
+    "fileName",
+    "flushInterval",
+    "include",
+    "exclude",
+    "jsonArray",
+];
 const LISTS: &[&str] = &["include", "exclude"];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -52,12 +59,18 @@ impl JsonConfig {
         let flush_interval = match get(FLUSH_INTERVAL) {
             None => DEFAULT_FLUSH_INTERVAL,
             Some(v) => parse_duration(&v).filter(|d| !d.is_zero()).ok_or_else(|| {
-                options.invalid("flushInterval", &v, "a duration above zero such as 200ms or 1s")
+                options.invalid(
+                    "flushInterval",
+                    &v,
+                    "a duration above zero such as 200ms or 1s",
+                )
             })?,
         };
         let json_array = match get(JSON_ARRAY) {
             None => false,
-            Some(v) => parse_bool(&v).ok_or_else(|| options.invalid("jsonArray", &v, "true or false"))?,
+            Some(v) => {
+                parse_bool(&v).ok_or_else(|| options.invalid("jsonArray", &v, "true or false"))?
+            }
         };
         let list = |o: (&str, &[&str])| get(o).map(|v| split_list(&v)).unwrap_or_default();
         Ok(Self {
@@ -141,7 +154,11 @@ mod tests {
     use super::*;
     use loadrun_plugin_api::testkit::init;
 
-    fn cfg(arg: Option<&str>, table: &str, env: &[(&str, &str)]) -> Result<JsonConfig, PluginError> {
+    fn cfg(
+        arg: Option<&str>,
+        table: &str,
+        env: &[(&str, &str)],
+    ) -> Result<JsonConfig, PluginError> {
         JsonConfig::from_init(&init("json", arg, table, env))
     }
 
@@ -152,7 +169,10 @@ mod tests {
         assert_eq!(c.flush_interval, Duration::from_millis(200));
         assert!(!c.json_array);
         assert!(c.filter.wants("anything"));
-        assert_eq!(cfg(Some("out.json"), "", &[]).unwrap().target, Target::from_name("out.json"));
+        assert_eq!(
+            cfg(Some("out.json"), "", &[]).unwrap().target,
+            Target::from_name("out.json")
+        );
         assert_eq!(cfg(Some("-"), "", &[]).unwrap().target, Target::Stdout);
     }
 
@@ -182,7 +202,10 @@ mod tests {
         assert_eq!(c.target, Target::from_name("t.json"));
         assert!(c.filter.wants("b") && !c.filter.wants("c"));
         assert!(c.json_array);
-        let env = [("LOADRUN_JSON_FILE", "e.json"), ("LOADRUN_JSON_ARRAY", "false")];
+        let env = [
+            ("LOADRUN_JSON_FILE", "e.json"),
+            ("LOADRUN_JSON_ARRAY", "false"),
+        ];
         let c = cfg(None, table, &env).unwrap();
         assert_eq!(c.target, Target::from_name("e.json"));
         assert!(!c.json_array);
@@ -193,7 +216,10 @@ mod tests {
     #[test]
     fn errors() {
         let e = cfg(Some("file=a.json,foo=1"), "", &[]).err().unwrap();
-        assert_eq!(e.to_string(), "unknown key \"foo\" as argument for json output");
+        assert_eq!(
+            e.to_string(),
+            "unknown key \"foo\" as argument for json output"
+        );
         assert!(cfg(None, r#"{"nope":1}"#, &[]).is_err());
         assert!(cfg(Some("jsonArray=maybe"), "", &[]).is_err());
         assert!(cfg(Some("flushInterval=soon"), "", &[]).is_err());

@@ -140,10 +140,19 @@ impl Encoder {
         head.extend_from_slice(b",\"type\":\"Point\",\"data\":{\"time\":\"");
         let mut tail = Vec::with_capacity(256);
         tail.extend_from_slice(b",\"tags\":");
-        write_map(series.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())), &mut tail);
+        write_map(
+            series.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            &mut tail,
+        );
         if !series.metadata.is_empty() {
             tail.extend_from_slice(b",\"metadata\":");
-            write_map(series.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())), &mut tail);
+            write_map(
+                series
+                    .metadata
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+                &mut tail,
+            );
         }
         tail.extend_from_slice(b"}}\n");
         let idx = id as usize;

@@ -53,7 +53,10 @@ impl Output for JsonOutput {
         self.catalog.absorb(&batch);
         let (mut filtered, mut unknown) = (0u64, 0u64);
         for sample in batch.samples.iter() {
-            match self.encoder.encode(&self.catalog, sample, &mut self.sink.buf) {
+            match self
+                .encoder
+                .encode(&self.catalog, sample, &mut self.sink.buf)
+            {
                 Encoded::Written => {
                     self.sink.sample_done();
                     if self.sink.over_chunk() {

@@ -18,12 +18,18 @@ fn small_run() -> BatchBuilder {
     let reqs = b.metric("http_reqs", MetricType::Counter, ValueKind::Default);
     let dur = b.metric("http_req_duration", MetricType::Trend, ValueKind::Time);
     let vus = b.metric("vus", MetricType::Gauge, ValueKind::Default);
-    let s1 = b.series(reqs, &[("status", "200"), ("method", "GET")], &[("vu", "1")]);
+    let s1 = b.series(
+        reqs,
+        &[("status", "200"), ("method", "GET")],
+        &[("vu", "1")],
+    );
     let s2 = b.series(dur, &[("status", "200"), ("method", "GET")], &[]);
     let s3 = b.series(vus, &[], &[]);
     for i in 0..10 {
         let t = 1_795_608_192_000_000_000 + i * 1_000_000;
-        b.sample(s1, t, 1.0).sample(s2, t, 1.5 + i as f64).sample(s3, t, 3.0);
+        b.sample(s1, t, 1.0)
+            .sample(s2, t, 1.5 + i as f64)
+            .sample(s3, t, 3.0);
     }
     b
 }
@@ -32,7 +38,11 @@ fn metric_names(text: &str) -> Vec<String> {
     text.lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            format!("{}:{}", v["type"].as_str().unwrap(), v["metric"].as_str().unwrap())
+            format!(
+                "{}:{}",
+                v["type"].as_str().unwrap(),
+                v["metric"].as_str().unwrap()
+            )
         })
         .collect()
 }
@@ -48,12 +58,30 @@ fn gzip_is_readable_by_gzip_d() {
     out.start(host).unwrap();
     out.write(b.batch());
     out.stop(&outcome(), Duration::from_secs(5)).unwrap();
-    let unzipped = Command::new("gzip").arg("-dc").arg(&path).output().expect("run gzip");
-    assert!(unzipped.status.success(), "{}", String::from_utf8_lossy(&unzipped.stderr));
+    let unzipped = Command::new("gzip")
+        .arg("-dc")
+        .arg(&path)
+        .output()
+        .expect("run gzip");
+    assert!(
+        unzipped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&unzipped.stderr)
+    );
     let text = String::from_utf8(unzipped.stdout).unwrap();
-    assert!(text == k6, "gunzipped file differs from k6's ({} vs {} bytes)", text.len(), k6.len());
+    assert!(
+        text == k6,
+        "gunzipped file differs from k6's ({} vs {} bytes)",
+        text.len(),
+        k6.len()
+    );
     // `gzip -t` checks the trailer (CRC and length): the stream was finished properly.
-    assert!(Command::new("gzip").arg("-t").arg(&path).status().unwrap().success());
+    assert!(Command::new("gzip")
+        .arg("-t")
+        .arg(&path)
+        .status()
+        .unwrap()
+        .success());
 }
 
 #[test]
@@ -80,9 +108,16 @@ fn disk_full_is_reported_once_counted_and_the_run_goes_on() {
     }
     let stop = out.stop(&outcome(), Duration::from_secs(1));
     assert!(stop.unwrap_err().to_string().contains("/dev/full"));
-    let errors: Vec<_> = rec.logs().into_iter().filter(|(l, _)| *l == LogLevel::Error).collect();
+    let errors: Vec<_> = rec
+        .logs()
+        .into_iter()
+        .filter(|(l, _)| *l == LogLevel::Error)
+        .collect();
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(errors[0].1.contains("/dev/full") && errors[0].1.contains("No space left"), "{errors:?}");
+    assert!(
+        errors[0].1.contains("/dev/full") && errors[0].1.contains("No space left"),
+        "{errors:?}"
+    );
     assert!(rec.counter("write_errors") >= 3);
     assert_eq!(rec.counter("samples_lost"), 90);
 }
@@ -96,8 +131,16 @@ fn include_and_exclude() {
         out.start(host).unwrap();
         out.write(small_run().batch());
         out.stop(&outcome(), Duration::from_secs(1)).unwrap();
-        let path = arg.split(',').next().unwrap().trim_start_matches("file=").to_string();
-        (std::fs::read_to_string(path).unwrap(), rec.counter("samples_filtered"))
+        let path = arg
+            .split(',')
+            .next()
+            .unwrap()
+            .trim_start_matches("file=")
+            .to_string();
+        (
+            std::fs::read_to_string(path).unwrap(),
+            rec.counter("samples_filtered"),
+        )
     };
     let p = dir.path().join("inc.json");
     let (text, filtered) = run(format!("file={},include=http_req*", p.display()));
@@ -108,7 +151,10 @@ fn include_and_exclude() {
     let p = dir.path().join("exc.json");
     let (text, filtered) = run(format!("file={},exclude=vus;http_reqs", p.display()));
     assert_eq!(
-        metric_names(&text).iter().filter(|n| n.starts_with("Point")).count(),
+        metric_names(&text)
+            .iter()
+            .filter(|n| n.starts_with("Point"))
+            .count(),
         10
     );
     assert!(!text.contains("\"vus\""));
@@ -132,10 +178,13 @@ fn array_framing_is_one_json_document() {
     two.samples = rest.to_vec();
     out.write(two.samples_only());
     out.stop(&outcome(), Duration::from_secs(1)).unwrap();
-    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let records = doc.as_array().unwrap();
-    let k6_records: Vec<serde_json::Value> =
-        k6.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let k6_records: Vec<serde_json::Value> = k6
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(records, &k6_records);
 }
 
@@ -148,7 +197,8 @@ fn an_empty_run_in_array_framing_is_an_empty_array() {
     out.start(host).unwrap();
     out.write(BatchBuilder::new().batch());
     out.stop(&outcome(), Duration::from_secs(1)).unwrap();
-    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(doc, serde_json::json!([]));
 }
 

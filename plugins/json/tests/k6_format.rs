@@ -16,7 +16,8 @@ fn ours_for(fixture_text: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.json");
     let b = replay_k6_json(fixture_text);
-    let mut out = JsonPlugin::new_output(init("json", Some(path.to_str().unwrap()), "", &[])).unwrap();
+    let mut out =
+        JsonPlugin::new_output(init("json", Some(path.to_str().unwrap()), "", &[])).unwrap();
     let (host, rec) = recording_host();
     out.start(host).unwrap();
     // The host hands definitions with the first batch, then samples in several batches.
@@ -26,9 +27,15 @@ fn ours_for(fixture_text: &str) -> String {
     assert_eq!(out.write(head.batch()), loadrun_plugin_api::WriteStatus::Ok);
     let mut tail = b.clone();
     tail.samples = rest.to_vec();
-    assert_eq!(out.write(tail.samples_only()), loadrun_plugin_api::WriteStatus::Ok);
+    assert_eq!(
+        out.write(tail.samples_only()),
+        loadrun_plugin_api::WriteStatus::Ok
+    );
     out.stop(&outcome(), Duration::from_secs(5)).unwrap();
-    assert!(rec.logs().iter().all(|(l, _)| *l > loadrun_plugin_api::LogLevel::Warn));
+    assert!(rec
+        .logs()
+        .iter()
+        .all(|(l, _)| *l > loadrun_plugin_api::LogLevel::Warn));
     std::fs::read_to_string(&path).unwrap()
 }
 
@@ -109,7 +116,9 @@ fn same_structure_as_k6_under_one_reader() {
         assert!(a.contains(
             "{type:str,data:{name:str,type:str,contains:str,thresholds:[],submetrics:null},metric:str}"
         ));
-        assert!(b.iter().any(|s| s.starts_with("{metric:str,type:str,data:{time:str,value:num,tags:map")));
+        assert!(b
+            .iter()
+            .any(|s| s.starts_with("{metric:str,type:str,data:{time:str,value:num,tags:map")));
         // Record kinds in the same sequence: Metric right before its first Point.
         let kinds = |text: &str| -> Vec<String> {
             text.lines()
@@ -131,12 +140,16 @@ fn value_and_time_formats_match_k6() {
         for line in text.lines().filter(|l| l.contains("\"Point\"")) {
             let raw = RawValue::parse(line);
             let data = raw.get("data").unwrap();
-            let RawValue::Scalar(value) = data.get("value").unwrap() else { panic!() };
+            let RawValue::Scalar(value) = data.get("value").unwrap() else {
+                panic!()
+            };
             // Go's 'g' shortest form: re-formatting the parsed number gives the same text.
             let mut again = Vec::new();
             write_float(value.parse::<f64>().unwrap(), &mut again);
             assert_eq!(value, &String::from_utf8(again).unwrap(), "{label}: {line}");
-            let RawValue::Scalar(time) = data.get("time").unwrap() else { panic!() };
+            let RawValue::Scalar(time) = data.get("time").unwrap() else {
+                panic!()
+            };
             assert!(is_rfc3339_nano(time.trim_matches('"')), "{label}: {time}");
         }
     }
@@ -145,7 +158,8 @@ fn value_and_time_formats_match_k6() {
 /// `YYYY-MM-DDTHH:MM:SS[.fraction without trailing zeros]Z`
 fn is_rfc3339_nano(t: &str) -> bool {
     let b = t.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
     let base = b.len() >= 20
         && digits(0..4)
         && b[4] == b'-'
@@ -201,7 +215,9 @@ impl RawValue {
                         p.next();
                         break;
                     }
-                    let RawValue::Scalar(k) = Self::value(src, p) else { panic!("key") };
+                    let RawValue::Scalar(k) = Self::value(src, p) else {
+                        panic!("key")
+                    };
                     let key: String = serde_json::from_str(&k).unwrap();
                     skip_ws(p);
                     assert_eq!(p.next().map(|(_, c)| c), Some(':'));

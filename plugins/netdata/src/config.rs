@@ -41,7 +41,11 @@ pub fn parse_config(init: &OutputInit) -> Result<StatsdConfig, PluginError> {
     let mut cfg = StatsdConfig::new(options.output());
     cfg.addr = match options.positional() {
         Some(p) => p.trim_start_matches("udp://").to_string(),
-        None => options.get_or("addr", &["NETDATA_STATSD_ADDR", "K6_STATSD_ADDR"], "localhost:8125"),
+        None => options.get_or(
+            "addr",
+            &["NETDATA_STATSD_ADDR", "K6_STATSD_ADDR"],
+            "localhost:8125",
+        ),
     };
     cfg.protocol = Protocol::parse(&options, "protocol", &[])?;
     if let Some(rest) = cfg.addr.strip_prefix("tcp://") {
@@ -52,13 +56,20 @@ pub fn parse_config(init: &OutputInit) -> Result<StatsdConfig, PluginError> {
         return Err(options.invalid("addr", &cfg.addr, "host:port"));
     }
     cfg.mapping.namespace = options.get_or("namespace", &["K6_STATSD_NAMESPACE"], "k6.");
-    cfg.push_interval =
-        options.get_duration("pushInterval", &["K6_STATSD_PUSH_INTERVAL"], Duration::from_secs(1))?;
+    cfg.push_interval = options.get_duration(
+        "pushInterval",
+        &["K6_STATSD_PUSH_INTERVAL"],
+        Duration::from_secs(1),
+    )?;
     if cfg.push_interval.is_zero() {
         return Err(options.invalid("pushInterval", "0", "a duration above zero"));
     }
-    cfg.buffer_size =
-        parse_buffer_size(&options, "bufferSize", &["K6_STATSD_BUFFER_SIZE"], cfg.protocol)?;
+    cfg.buffer_size = parse_buffer_size(
+        &options,
+        "bufferSize",
+        &["K6_STATSD_BUFFER_SIZE"],
+        cfg.protocol,
+    )?;
     cfg.mapping.enable_tags = options.get_bool("enableTags", &["K6_STATSD_ENABLE_TAGS"], false)?;
     if let Some(list) = options.get("tagBlocklist", &["K6_STATSD_TAG_BLOCKLIST"]) {
         cfg.mapping.tag_blocklist = split_list(&list).into_iter().collect();
@@ -70,6 +81,7 @@ pub fn parse_config(init: &OutputInit) -> Result<StatsdConfig, PluginError> {
     cfg.mapping.max_trend_samples =
         options.get_u64("maxTrendSamples", &["K6_STATSD_MAX_TREND_SAMPLES"], 1000)? as usize;
     cfg.mapping.signed_gauge_is_delta = true;
+    cfg.mapping.integer_counters = true;
     cfg.mapping.validate(options.output())?;
     Ok(cfg)
 }

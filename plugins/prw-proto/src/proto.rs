@@ -111,9 +111,15 @@ fn encode_label(l: &Label, out: &mut Vec<u8>) {
 }
 
 fn encode_sample(s: &Sample, out: &mut Vec<u8>) {
-    double_field(out, 1, s.value);
-    // int64 is a plain (not zigzag) varint: negative values take ten bytes.
-    varint_field(out, 2, s.timestamp_ms as u64);
+    // proto3 leaves zero scalars out; doing the same gives byte-for-byte the encoding
+    // Prometheus' and k6's Go code produce.
+    if s.value.to_bits() != 0 {
+        double_field(out, 1, s.value);
+    }
+    if s.timestamp_ms != 0 {
+        // int64 is a plain (not zigzag) varint: negative values take ten bytes.
+        varint_field(out, 2, s.timestamp_ms as u64);
+    }
 }
 
 fn encode_spans(out: &mut Vec<u8>, field: u32, spans: &[BucketSpan], scratch: &mut Vec<u8>) {

@@ -98,6 +98,10 @@ pub struct MappingConfig {
     /// At most this many values of one trend series per push interval are sent individually;
     /// beyond it a uniform sample of this size is sent with `|@rate`. 0: no cap.
     pub max_trend_samples: usize,
+    /// The server parses counter values as integers (Netdata 1.37 reads `0.25|c` as 0): send
+    /// the whole part of each interval's sum and carry the fraction into the next interval, so
+    /// the running total stays exact to within 1.
+    pub integer_counters: bool,
 }
 
 impl Default for MappingConfig {
@@ -115,6 +119,7 @@ impl Default for MappingConfig {
             signed_gauge_is_delta: true,
             renames: Vec::new(),
             max_trend_samples: 1000,
+            integer_counters: false,
         }
     }
 }

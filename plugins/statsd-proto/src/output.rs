@@ -10,7 +10,7 @@
 //!   counted as `dropped_payloads` beyond that). While any are kept, `write` returns `Retry`
 //!   without taking the new batch, so the host's queue, backoff and drop accounting apply.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use loadrun_plugin_api::types::RSome;
@@ -19,7 +19,7 @@ use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, 
 use crate::aggregate::Aggregator;
 use crate::config::{Protocol, StatsdConfig};
 use crate::line::encode_all;
-use crate::mapping::entries;
+use crate::mapping::{entries, Entry, EntryValue};
 use crate::packer::{pack_datagrams, pack_stream};
 use crate::transport::{SendError, Transport};
 
@@ -36,6 +36,8 @@ pub struct StatsdOutput {
     warned_oversize: bool,
     send_errors: u64,
     reported_non_finite: u64,
+    /// Fractions of counters not yet sent, by name and tags (`integer_counters`).
+    carry: HashMap<(String, Vec<(String, String)>), f64>,
 }
 
 impl StatsdOutput {
@@ -55,6 +57,7 @@ impl StatsdOutput {
             warned_oversize: false,
             send_errors: 0,
             reported_non_finite: 0,
+            carry: HashMap::new(),
         })
     }
 
@@ -85,7 +88,10 @@ impl StatsdOutput {
             return;
         }
         let cells = self.agg.drain();
-        let entries = entries(&self.cfg.mapping, &self.catalog, cells);
+        let mut entries = entries(&self.cfg.mapping, &self.catalog, cells);
+        if self.cfg.mapping.integer_counters {
+            self.whole_counters(&mut entries);
+        }
         let units = encode_all(&self.cfg.mapping, &entries);
         let packed = match self.cfg.protocol {
             Protocol::Udp => pack_datagrams(units, self.cfg.buffer_size),
@@ -119,6 +125,22 @@ impl StatsdOutput {
         if dropped > 0 {
             self.count("dropped_payloads", dropped);
         }
+    }
+
+    /// Rounds counter entries down to whole numbers, carrying fractions to the next interval.
+    fn whole_counters(&mut self, entries: &mut [Entry]) {
+        for e in entries.iter_mut() {
+            if let EntryValue::Count(v) = &mut e.value {
+                let key = (e.name.clone(), e.tags.clone());
+                let total = *v + self.carry.get(&key).copied().unwrap_or(0.0);
+                // The epsilon keeps 0.3 * 4 = 1.2000000000000002 - 0.2... from losing a unit.
+                let whole = (total + 1e-9).floor();
+                self.carry.insert(key, total - whole);
+                *v = whole;
+            }
+        }
+        // A counter whose whole part is 0 this interval is still sent as `:0|c`, as k6 sends
+        // `http_req_failed:0|c`: it keeps the metric alive on the server.
     }
 
     /// Sends the queued payloads in order; `Err` with a retry delay when TCP is down.

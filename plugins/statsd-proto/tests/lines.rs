@@ -35,11 +35,17 @@ fn k6_batch() -> BatchBuilder {
     let s_vus = b.series(vus, &[], &[]);
     let s_check = b.series(checks, &[("check", "status is 200"), ("group", "")], &[]);
     let s_custom = b.series(custom, &[], &[]);
-    b.sample(s_reqs, T, 1.0).sample(s_reqs, T + 1, 1.0).sample(s_reqs, T + 2, 0.5);
+    b.sample(s_reqs, T, 1.0)
+        .sample(s_reqs, T + 1, 1.0)
+        .sample(s_reqs, T + 2, 0.5);
     b.sample(s_dur, T, 2.431201).sample(s_dur, T + 1, 10.0);
-    b.sample(s_failed, T, 0.0).sample(s_failed, T + 1, 1.0).sample(s_failed, T + 2, 0.0);
+    b.sample(s_failed, T, 0.0)
+        .sample(s_failed, T + 1, 1.0)
+        .sample(s_failed, T + 2, 0.0);
     b.sample(s_vus, T, 3.0).sample(s_vus, T + 1, 5.0);
-    b.sample(s_check, T, 1.0).sample(s_check, T + 1, 1.0).sample(s_check, T + 2, 0.0);
+    b.sample(s_check, T, 1.0)
+        .sample(s_check, T + 1, 1.0)
+        .sample(s_check, T + 2, 0.0);
     b.sample(s_custom, T, -2.5);
     b
 }
@@ -101,19 +107,39 @@ fn checks_as_tag_global_tags_and_distribution() {
         enable_tags: true,
         checks_as: ChecksAs::Tag,
         trend_type: TrendType::Distribution,
-        global_tags: vec![("env".into(), "prod".into()), ("method".into(), "ignored".into())],
-        tag_blocklist: ["vu", "iter", "url", "name", "group", "expected_response", "check"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+        global_tags: vec![
+            ("env".into(), "prod".into()),
+            ("method".into(), "ignored".into()),
+        ],
+        tag_blocklist: [
+            "vu",
+            "iter",
+            "url",
+            "name",
+            "group",
+            "expected_response",
+            "check",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
         namespace: "app.".into(),
         ..MappingConfig::default()
     };
     let got = lines(&cfg, &k6_batch());
-    assert_eq!(got[1], "app.http_req_duration:2.431201|d|#env:prod,method:GET,status:200");
+    assert_eq!(
+        got[1],
+        "app.http_req_duration:2.431201|d|#env:prod,method:GET,status:200"
+    );
     // The check tag survives the blocklist: without it the counter would mean nothing.
-    assert_eq!(got[5], "app.checks:2|c|#check:status is 200,env:prod,method:ignored,result:pass");
-    assert_eq!(got[6], "app.checks:1|c|#check:status is 200,env:prod,method:ignored,result:fail");
+    assert_eq!(
+        got[5],
+        "app.checks:2|c|#check:status is 200,env:prod,method:ignored,result:pass"
+    );
+    assert_eq!(
+        got[6],
+        "app.checks:1|c|#check:status is 200,env:prod,method:ignored,result:fail"
+    );
 }
 
 #[test]
@@ -145,7 +171,9 @@ fn checks_as_tag_requires_tags() {
 #[test]
 fn output_sends_packed_datagrams_over_udp() {
     let server = UdpSocket::bind("127.0.0.1:0").unwrap();
-    server.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    server
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
     let mut cfg = StatsdConfig::new("statsd");
     cfg.addr = server.local_addr().unwrap().to_string();
     cfg.buffer_size = 100;
@@ -154,14 +182,21 @@ fn output_sends_packed_datagrams_over_udp() {
     let (host, rec) = recording_host();
     out.start(host).unwrap();
     let mut b = BatchBuilder::new();
-    let c = b.metric("requests_with_a_long_name", MetricType::Counter, ValueKind::Default);
+    let c = b.metric(
+        "requests_with_a_long_name",
+        MetricType::Counter,
+        ValueKind::Default,
+    );
     let mut expected = Vec::new();
     for i in 0..40 {
         let s = b.series(c, &[("i", &i.to_string())], &[]);
         b.sample(s, T, i as f64);
         expected.push(format!("k6.requests_with_a_long_name:{i}|c"));
     }
-    assert!(matches!(out.write(b.batch()), loadrun_plugin_api::WriteStatus::Ok));
+    assert!(matches!(
+        out.write(b.batch()),
+        loadrun_plugin_api::WriteStatus::Ok
+    ));
     // Nothing before the interval ends.
     server.set_nonblocking(true).unwrap();
     let mut buf = [0u8; 65536];
@@ -207,10 +242,21 @@ fn udp_errors_are_counted_not_fatal() {
     b.sample(s, T, 1.0);
     for _ in 0..5 {
         std::thread::sleep(Duration::from_millis(20));
-        assert!(matches!(out.write(b.batch()), loadrun_plugin_api::WriteStatus::Ok));
+        assert!(matches!(
+            out.write(b.batch()),
+            loadrun_plugin_api::WriteStatus::Ok
+        ));
     }
     // Linux reports each ICMP error on the next send only, so about every other send fails.
-    assert!(rec.counter("send_errors") >= 2, "{}", rec.counter("send_errors"));
-    let warns = rec.logs().iter().filter(|(_, m)| m.contains("failed")).count();
+    assert!(
+        rec.counter("send_errors") >= 2,
+        "{}",
+        rec.counter("send_errors")
+    );
+    let warns = rec
+        .logs()
+        .iter()
+        .filter(|(_, m)| m.contains("failed"))
+        .count();
     assert_eq!(warns, 1, "{:?}", rec.logs());
 }

@@ -45,7 +45,10 @@ fn tcp_retries_then_delivers() {
         if out.write(b2.batch()) == WriteStatus::Ok {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(5), "never reconnected");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "never reconnected"
+        );
     }
     let outcome = RunOutcome {
         passed: true,

@@ -57,7 +57,12 @@ pub fn parse_config(init: &OutputInit) -> Result<StatsdConfig, PluginError> {
     if cfg.push_interval.is_zero() {
         return Err(options.invalid("pushInterval", "0", "a duration above zero"));
     }
-    cfg.buffer_size = parse_buffer_size(&options, "bufferSize", &["K6_STATSD_BUFFER_SIZE"], cfg.protocol)?;
+    cfg.buffer_size = parse_buffer_size(
+        &options,
+        "bufferSize",
+        &["K6_STATSD_BUFFER_SIZE"],
+        cfg.protocol,
+    )?;
     cfg.mapping.enable_tags = options.get_bool("enableTags", &["K6_STATSD_ENABLE_TAGS"], false)?;
     if let Some(list) = options.get("tagBlocklist", &["K6_STATSD_TAG_BLOCKLIST"]) {
         cfg.mapping.tag_blocklist = split_list(&list).into_iter().collect();
@@ -67,4 +72,85 @@ pub fn parse_config(init: &OutputInit) -> Result<StatsdConfig, PluginError> {
         options.get_u64("maxTrendSamples", &["K6_STATSD_MAX_TREND_SAMPLES"], 1000)? as usize;
     cfg.mapping.validate(options.output())?;
     Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use loadrun_plugin_api::testkit::init;
+    use std::time::Duration;
+
+    #[test]
+    fn defaults_are_k6s() {
+        let c = parse_config(&init("statsd", None, "{}", &[])).unwrap();
+        assert_eq!(c.addr, "localhost:8125");
+        assert_eq!(c.protocol, Protocol::Udp);
+        assert_eq!(c.mapping.namespace, "k6.");
+        assert_eq!(c.push_interval, Duration::from_secs(1));
+        assert_eq!(c.buffer_size, 1432);
+        assert!(!c.mapping.enable_tags);
+        let block: Vec<&str> = c.mapping.tag_blocklist.iter().map(String::as_str).collect();
+        assert_eq!(block, ["iter", "url", "vu"]);
+        assert_eq!(c.mapping.checks_as, ChecksAs::K6);
+    }
+
+    #[test]
+    fn precedence_plan_then_env_then_arg() {
+        let plan =
+            r#"{"namespace":"plan.","addr":"plan:1","enableTags":true,"tagBlocklist":["a","b"]}"#;
+        let env = [
+            ("K6_STATSD_NAMESPACE", "env."),
+            ("K6_STATSD_ADDR", "env:2"),
+            ("K6_STATSD_PUSH_INTERVAL", "250ms"),
+            ("K6_STATSD_TAG_BLOCKLIST", "vu,name"),
+            ("K6_STATSD_BUFFER_SIZE", "512"),
+        ];
+        let c = parse_config(&init("statsd", None, plan, &[])).unwrap();
+        assert_eq!(
+            (c.mapping.namespace.as_str(), c.addr.as_str()),
+            ("plan.", "plan:1")
+        );
+        assert!(c.mapping.enable_tags);
+        let c = parse_config(&init("statsd", None, plan, &env)).unwrap();
+        assert_eq!(
+            (c.mapping.namespace.as_str(), c.addr.as_str()),
+            ("env.", "env:2")
+        );
+        assert_eq!(c.push_interval, Duration::from_millis(250));
+        assert_eq!(c.buffer_size, 512);
+        assert!(c.mapping.tag_blocklist.contains("name") && !c.mapping.tag_blocklist.contains("a"));
+        let arg = "namespace=arg.,addr=arg:3,tagBlocklist=x;y,protocol=tcp";
+        let c = parse_config(&init("statsd", Some(arg), plan, &env)).unwrap();
+        assert_eq!(
+            (c.mapping.namespace.as_str(), c.addr.as_str()),
+            ("arg.", "arg:3")
+        );
+        assert_eq!(c.protocol, Protocol::Tcp);
+        let block: Vec<&str> = c.mapping.tag_blocklist.iter().map(String::as_str).collect();
+        assert_eq!(block, ["x", "y"]);
+        // A bare address as the -o argument outranks the environment.
+        let c = parse_config(&init("statsd", Some("tcp://10.0.0.1:8125"), "{}", &env)).unwrap();
+        assert_eq!(
+            (c.addr.as_str(), c.protocol),
+            ("10.0.0.1:8125", Protocol::Tcp)
+        );
+    }
+
+    #[test]
+    fn bad_values_are_clear_errors() {
+        let err = |arg: &str| {
+            parse_config(&init("statsd", Some(arg), "{}", &[]))
+                .err()
+                .unwrap()
+                .message
+                .to_string()
+        };
+        assert!(err("bufferSize=20").contains("k6 counted lines"));
+        assert!(err("checksAs=tag").contains("enableTags"));
+        assert!(err("checksAs=maybe").contains("k6 or tag"));
+        assert!(err("pushInterval=0").contains("pushInterval"));
+        assert!(err("bogus=1").contains("unknown option"));
+        assert!(err("addr=nohost").contains("host:port"));
+    }
 }

@@ -35,7 +35,9 @@ fn read_flushes(path: &str) -> Flushed {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut f = Flushed::default();
     for line in text.lines() {
-        let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
         for (k, n) in v["counters"].as_object().into_iter().flatten() {
             if !k.starts_with("statsd.") {
                 *f.counters.entry(k.clone()).or_default() += n.as_f64().unwrap();
@@ -97,8 +99,16 @@ fn etsy_statsd_receives_what_was_sent() {
     // Three write rounds spread over several push intervals and statsd flushes.
     for round in 0..3 {
         let mut batch = BatchBuilder {
-            metrics: if round == 0 { b.metrics.clone() } else { Vec::new() },
-            series: if round == 0 { b.series.clone() } else { Vec::new() },
+            metrics: if round == 0 {
+                b.metrics.clone()
+            } else {
+                Vec::new()
+            },
+            series: if round == 0 {
+                b.series.clone()
+            } else {
+                Vec::new()
+            },
             samples: Vec::new(),
         };
         for i in 0..20 {
@@ -123,7 +133,12 @@ fn etsy_statsd_receives_what_was_sent() {
         f.timers.get("k6.http_req_duration").map_or(0, Vec::len) >= 60
             && f.counters.get("k6.http_reqs") == Some(&60.0)
     });
-    assert_eq!(f.counters.get("k6.http_reqs"), Some(&60.0), "{f:?}\n{}", svc.log());
+    assert_eq!(
+        f.counters.get("k6.http_reqs"),
+        Some(&60.0),
+        "{f:?}\n{}",
+        svc.log()
+    );
     // k6 truncated each 0.25 to 0; the fractions add up here.
     assert_eq!(f.counters.get("k6.my_counter"), Some(&15.0));
     assert_eq!(f.counters.get("k6.check.status_is_200.pass"), Some(&45.0));
@@ -132,7 +147,11 @@ fn etsy_statsd_receives_what_was_sent() {
     assert_eq!(f.gauges.get("k6.vus"), Some(&12.0));
     // A negative gauge is an absolute value, not a delta applied to the previous one.
     assert_eq!(f.gauges.get("k6.temperature"), Some(&-3.5));
-    let mut got = f.timers.get("k6.http_req_duration").cloned().unwrap_or_default();
+    let mut got = f
+        .timers
+        .get("k6.http_req_duration")
+        .cloned()
+        .unwrap_or_default();
     got.sort_by(f64::total_cmp);
     durations.sort_by(f64::total_cmp);
     assert_eq!(got, durations);
@@ -159,7 +178,11 @@ fn etsy_statsd_parses_the_dogstatsd_tags() {
     out.start(host).unwrap();
     let mut b = BatchBuilder::new();
     let reqs = b.metric("http_reqs", MetricType::Counter, ValueKind::Default);
-    let s = b.series(reqs, &[("status", "200"), ("method", "GET"), ("url", "http://x/a")], &[]);
+    let s = b.series(
+        reqs,
+        &[("status", "200"), ("method", "GET"), ("url", "http://x/a")],
+        &[],
+    );
     b.sample(s, T, 1.0).sample(s, T, 1.0);
     assert_eq!(out.write(b.batch()), WriteStatus::Ok);
     out.stop(&outcome(), Duration::from_secs(2)).unwrap();

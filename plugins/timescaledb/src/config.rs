@@ -183,11 +183,7 @@ impl Config {
         let push_interval =
             opts.get_duration("pushInterval", &[ENV_PUSH_INTERVAL], Duration::from_secs(1))?;
         if push_interval.is_zero() {
-            return Err(opts.invalid(
-                "pushInterval",
-                "0",
-                "a duration above zero such as 1s",
-            ));
+            return Err(opts.invalid("pushInterval", "0", "a duration above zero such as 1s"));
         }
         let batch_size = positive(opts, "batchSize", 10_000)?;
         let max_buffered = positive(opts, "maxBufferedSamples", 200_000)?;
@@ -330,6 +326,7 @@ pub fn parse_url(text: &str) -> Result<ParsedUrl, PluginError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use loadrun_plugin_api::testkit;
@@ -372,7 +369,10 @@ mod tests {
     fn precedence_plan_env_arg() {
         let plan = r#"{"url":"postgres://u@h1/db1","pushInterval":"5s","batchSize":7}"#;
         let c = cfg(None, plan, &[]).unwrap();
-        assert_eq!((c.host.as_str(), c.push_interval), ("h1", Duration::from_secs(5)));
+        assert_eq!(
+            (c.host.as_str(), c.push_interval),
+            ("h1", Duration::from_secs(5))
+        );
         assert_eq!(c.batch_size, 7);
         let c = cfg(None, plan, &[(ENV_PUSH_INTERVAL, "3s")]).unwrap();
         assert_eq!(c.push_interval, Duration::from_secs(3));
@@ -382,22 +382,38 @@ mod tests {
             &[(ENV_PUSH_INTERVAL, "3s")],
         )
         .unwrap();
-        assert_eq!((c.host.as_str(), c.push_interval), ("h2", Duration::from_secs(2)));
+        assert_eq!(
+            (c.host.as_str(), c.push_interval),
+            ("h2", Duration::from_secs(2))
+        );
         let c = cfg(Some("url=postgres://u@h3/db3,pushInterval=4s"), plan, &[]).unwrap();
-        assert_eq!((c.host.as_str(), c.push_interval), ("h3", Duration::from_secs(4)));
+        assert_eq!(
+            (c.host.as_str(), c.push_interval),
+            ("h3", Duration::from_secs(4))
+        );
     }
 
     #[test]
     fn password_sources() {
         let c = cfg(Some("postgres://u@h/db"), "", &[(ENV_PASSWORD, "fromenv")]).unwrap();
         assert_eq!(c.password.as_deref(), Some("fromenv"));
-        let c = cfg(Some("postgres://u:inurl@h/db"), "", &[(ENV_PASSWORD, "fromenv")]).unwrap();
+        let c = cfg(
+            Some("postgres://u:inurl@h/db"),
+            "",
+            &[(ENV_PASSWORD, "fromenv")],
+        )
+        .unwrap();
         assert_eq!(c.password.as_deref(), Some("inurl"));
     }
 
     #[test]
     fn password_never_shown() {
-        let c = cfg(Some("postgres://u:hunter2xyz@h:1/db?sslmode=disable"), "", &[]).unwrap();
+        let c = cfg(
+            Some("postgres://u:hunter2xyz@h:1/db?sslmode=disable"),
+            "",
+            &[],
+        )
+        .unwrap();
         assert_eq!(c.safe_url(), "postgresql://u:***@h:1/db");
         assert!(!format!("{c:?}").contains("hunter2xyz"));
         assert_eq!(c.redact("auth hunter2xyz failed"), "auth *** failed");

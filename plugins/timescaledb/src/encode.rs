@@ -39,7 +39,11 @@ impl ToSql for PgTimestamp {
 pub struct Jsonb<'a>(pub &'a str);
 
 impl ToSql for Jsonb<'_> {
-    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
         if *ty == Type::JSONB {
             out.put_u8(1);
         }
@@ -109,13 +113,13 @@ impl SeriesRows {
             return false;
         };
         let row = SeriesRow {
-            metric: clean(&m.name).into_owned(),
+            // k6's column is varchar(128).
+            metric: clean(&m.name).chars().take(128).collect(),
             metric_type: m.metric_type.as_str(),
             contains: m.contains.as_str(),
             tags: json_object(s.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-            metadata: (!s.metadata.is_empty()).then(|| {
-                json_object(s.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            }),
+            metadata: (!s.metadata.is_empty())
+                .then(|| json_object(s.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())))),
         };
         if self.rows.len() <= i {
             self.rows.resize_with(i + 1, || None);
@@ -143,6 +147,7 @@ pub fn threshold_tags(metric: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -100,7 +100,11 @@ const TEST_RUNS: Table = Table {
 const INDEXES: &[(&str, &str, &str)] = &[
     ("idx_samples_ts", "samples", "(ts DESC)"),
     ("idx_samples_tags", "samples", "USING GIN (tags)"),
-    ("idx_samples_run", "samples", "(test_run_id, metric, ts DESC)"),
+    (
+        "idx_samples_run",
+        "samples",
+        "(test_run_id, metric, ts DESC)",
+    ),
     ("idx_thresholds_ts", "thresholds", "(ts DESC)"),
     ("idx_thresholds_run", "thresholds", "(test_run_id)"),
 ];
@@ -190,7 +194,7 @@ pub async fn ensure(client: &Client, cfg: &Config) -> Result<SchemaInfo, SinkErr
         .await
         .map_err(|e| ctx("read the indexes", e))?
         .iter()
-        .map(|r| r.get(0))
+        .filter_map(|r| r.try_get(0).ok())
         .collect();
     for (name, table, def) in INDEXES {
         if !existing.iter().any(|e| e == name) {
@@ -202,24 +206,38 @@ pub async fn ensure(client: &Client, cfg: &Config) -> Result<SchemaInfo, SinkErr
         }
     }
 
+    // has_table_privilege with a list answers "any of them", hence one call per privilege.
     let row = client
         .query_one(
             "SELECT has_table_privilege('samples', 'INSERT'), \
-                    has_table_privilege('thresholds', 'INSERT, UPDATE'), \
-                    has_table_privilege('test_runs', 'INSERT, UPDATE')",
+                    has_table_privilege('thresholds', 'INSERT'), \
+                    has_table_privilege('thresholds', 'UPDATE'), \
+                    has_table_privilege('thresholds', 'SELECT'), \
+                    has_table_privilege('test_runs', 'INSERT'), \
+                    has_table_privilege('test_runs', 'UPDATE'), \
+                    has_table_privilege('test_runs', 'SELECT'), \
+                    coalesce(has_sequence_privilege(\
+                        pg_get_serial_sequence('thresholds', 'id'), 'USAGE'), TRUE)",
             &[],
         )
         .await
         .map_err(|e| ctx("check privileges", e))?;
-    let missing: Vec<&str> = [
-        ("INSERT on samples", row.get::<_, bool>(0)),
-        ("INSERT and UPDATE on thresholds", row.get::<_, bool>(1)),
-        ("INSERT and UPDATE on test_runs", row.get::<_, bool>(2)),
-    ]
-    .into_iter()
-    .filter(|(_, ok)| !ok)
-    .map(|(what, _)| what)
-    .collect();
+    let needed = [
+        "INSERT on samples",
+        "INSERT on thresholds",
+        "UPDATE on thresholds",
+        "SELECT on thresholds",
+        "INSERT on test_runs",
+        "UPDATE on test_runs",
+        "SELECT on test_runs",
+        "USAGE on the sequence of thresholds.id",
+    ];
+    let missing: Vec<&str> = needed
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !row.try_get::<_, bool>(*i).unwrap_or(false))
+        .map(|(_, what)| *what)
+        .collect();
     if !missing.is_empty() {
         return Err(SinkError::Privileges {
             user: cfg.user.clone(),
@@ -230,21 +248,33 @@ pub async fn ensure(client: &Client, cfg: &Config) -> Result<SchemaInfo, SinkErr
     Ok(info)
 }
 
-/// `(column, data_type)` of a table in the current schema; empty if it does not exist.
+/// `(column, type)` of a table as the search path resolves it (as the DDL and COPY do); empty if
+/// there is none. Read from the catalog, not information_schema, which hides the columns of
+/// tables the role has no privilege on.
 async fn columns(
     client: &Client,
     table: &str,
 ) -> Result<Vec<(String, String)>, tokio_postgres::Error> {
     Ok(client
         .query(
-            "SELECT column_name::text, data_type::text FROM information_schema.columns \
-             WHERE table_schema = current_schema() AND table_name = $1",
+            "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute \
+             WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped",
             &[&table],
         )
         .await?
         .iter()
-        .map(|r| (r.get(0), r.get(1)))
+        .filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))
         .collect())
+}
+
+async fn installed(client: &Client) -> Result<bool, tokio_postgres::Error> {
+    client
+        .query_opt(
+            "SELECT extversion::text FROM pg_extension WHERE extname = 'timescaledb'",
+            &[],
+        )
+        .await
+        .map(|r| r.is_some())
 }
 
 /// Whether the extension is there (creating it first if asked).
@@ -253,14 +283,6 @@ async fn timescaledb(
     cfg: &Config,
     info: &mut SchemaInfo,
 ) -> Result<bool, tokio_postgres::Error> {
-    let installed = |c: &Client| async move {
-        c.query_opt(
-            "SELECT extversion::text FROM pg_extension WHERE extname = 'timescaledb'",
-            &[],
-        )
-        .await
-        .map(|r| r.is_some())
-    };
     let mut present = installed(client).await?;
     if !present && cfg.create_extension && cfg.hypertable != Hypertable::Off {
         match client
@@ -275,15 +297,14 @@ async fn timescaledb(
             )),
         }
     }
-    if !present {
-        if cfg.compress_after.is_some() || cfg.retention.is_some() || cfg.chunk_interval.is_some()
-        {
-            info.warnings.push(
-                "compressAfter, retention and chunkInterval need the timescaledb extension, \
-                 which this database lacks: ignored"
-                    .to_string(),
-            );
-        }
+    let policies =
+        cfg.compress_after.is_some() || cfg.retention.is_some() || cfg.chunk_interval.is_some();
+    if !present && policies {
+        info.warnings.push(
+            "compressAfter, retention and chunkInterval need the timescaledb extension, \
+             which this database lacks: ignored"
+                .to_string(),
+        );
     }
     Ok(present && cfg.hypertable != Hypertable::Off)
 }

@@ -123,8 +123,8 @@ pub struct Sink {
     run_id: String,
     /// `(metric, source, row id)` of the thresholds inserted at start.
     thresholds: Vec<(String, String, i32)>,
-    /// Connections opened after the first one: how often the server went away.
-    pub reconnects: u64,
+    /// Connections opened while writing (the pool fills lazily, then refills after failures).
+    pub connections_opened: u64,
 }
 
 impl Sink {
@@ -143,7 +143,7 @@ impl Sink {
             value_is_real: false,
             run_id: run_id.to_string(),
             thresholds: Vec::new(),
-            reconnects: 0,
+            connections_opened: 0,
         })
     }
 
@@ -219,7 +219,7 @@ impl Sink {
                 })
             })
             .collect();
-        self.reconnects += reconnects;
+        self.connections_opened += reconnects;
         results
     }
 
@@ -238,37 +238,29 @@ impl Sink {
         let slot = &mut self.pool[0];
         let work = async {
             let client = connect_slot(slot, &cfg, &tls).await?;
-            end_run(
-                client,
-                &run_id,
-                meta,
-                outcome,
-                &thresholds,
-                samples_written,
-            )
-            .await
-            .map_err(|e| SinkError::Write {
-                target: cfg.safe_url(),
-                reason: cfg.redact(&describe(&e)),
-                retryable: is_transient(&e),
-            })
+            end_run(client, &run_id, meta, outcome, &thresholds, samples_written)
+                .await
+                .map_err(|e| SinkError::Write {
+                    target: cfg.safe_url(),
+                    reason: cfg.redact(&describe(&e)),
+                    retryable: is_transient(&e),
+                })
         };
         self.rt.block_on(async {
-            tokio::time::timeout(limit, work)
-                .await
-                .unwrap_or_else(|_| {
-                    Err(SinkError::Write {
-                        target: cfg.safe_url(),
-                        reason: format!("no answer within {limit:?}"),
-                        retryable: true,
-                    })
+            tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+                Err(SinkError::Write {
+                    target: cfg.safe_url(),
+                    reason: format!("no answer within {limit:?}"),
+                    retryable: true,
                 })
+            })
         })
     }
 
     /// Sleeps on the runtime, so the connection tasks keep running meanwhile.
     pub fn sleep(&self, d: Duration) {
-        self.rt.block_on(tokio::time::sleep(d));
+        // The timer must be created inside the runtime, hence the async block.
+        self.rt.block_on(async move { tokio::time::sleep(d).await });
     }
 }
 
@@ -305,9 +297,10 @@ async fn connect_slot<'a>(
             pg.options(o);
         }
         // connect_timeout covers each TCP attempt; this covers the handshake and TLS as well.
-        let connected = tokio::time::timeout(cfg.connect_timeout * 2, pg.connect(tls.clone()))
+        let handshake = cfg.connect_timeout.saturating_mul(2);
+        let connected = tokio::time::timeout(handshake, pg.connect(tls.clone()))
             .await
-            .map_err(|_| err(format!("no answer within {:?}", cfg.connect_timeout * 2)))?
+            .map_err(|_| err(format!("no answer within {handshake:?}")))?
             .map_err(|e| err(cfg.redact(&describe(&e))))?;
         let (client, connection) = connected;
         tokio::spawn(async move {
@@ -392,7 +385,11 @@ async fn begin_run(
         reason: cfg.redact(&describe(&e)),
         hint: String::new(),
     };
-    let tags = json_object(meta.tags.iter().map(|kv| (kv.key.as_str(), kv.value.as_str())));
+    let tags = json_object(
+        meta.tags
+            .iter()
+            .map(|kv| (kv.key.as_str(), kv.value.as_str())),
+    );
     client
         .execute(
             "INSERT INTO test_runs (id, plan_name, start_time, outcome, tags) \
@@ -423,7 +420,10 @@ async fn begin_run(
             )
             .await
             .map_err(|e| fail("record the thresholds", e))?;
-        ids.push((t.metric.to_string(), t.source.to_string(), row.get(0)));
+        // A table made elsewhere may have a wider id; then verdicts are inserted as new rows.
+        if let Ok(id) = row.try_get::<_, i32>(0) {
+            ids.push((t.metric.to_string(), t.source.to_string(), id));
+        }
     }
     Ok(ids)
 }

@@ -7,5 +7,9 @@ use loadrun_plugin_api::sdk::in_process_module;
 
 /// The root modules of the bundled plugins.
 pub fn modules() -> Vec<PluginModuleRef> {
-    vec![in_process_module::<null::NullPlugin>()]
+    vec![
+        in_process_module::<null::NullPlugin>(),
+        in_process_module::<out_csv::CsvPlugin>(),
+        in_process_module::<out_json::JsonPlugin>(),
+    ]
 }

@@ -1,6 +1,6 @@
 //! Test helpers: a tiny recording HTTP responder (for the status codes a real InfluxDB never
 //! sends, and to see the exact requests), and shortcuts to drive the output in-process.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use loadrun_plugin_api::testkit::{self, Recorded};
-use loadrun_plugin_api::{Output, Plugin, RunOutcome, EndReason};
+use loadrun_plugin_api::{EndReason, Output, Plugin, RunOutcome};
 
 /// One request as received: request line, headers (lower-case names), body (gunzipped).
 #[derive(Debug, Clone)]
@@ -38,7 +38,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn new(status: u16) -> Self {
-        Reply { status, headers: vec![], body: String::new() }
+        Reply {
+            status,
+            headers: vec![],
+            body: String::new(),
+        }
     }
     pub fn header(mut self, k: &str, v: &str) -> Self {
         self.headers.push((k.into(), v.into()));
@@ -76,7 +80,11 @@ impl Responder {
                 std::thread::spawn(move || serve(stream, rec, rep));
             }
         });
-        Responder { url, received, replies }
+        Responder {
+            url,
+            received,
+            replies,
+        }
     }
 
     pub fn push(&self, reply: Reply) {
@@ -88,7 +96,10 @@ impl Responder {
     }
 
     pub fn writes(&self) -> Vec<Received> {
-        self.received().into_iter().filter(|r| r.line.contains("/write")).collect()
+        self.received()
+            .into_iter()
+            .filter(|r| r.line.contains("/write"))
+            .collect()
     }
 }
 
@@ -124,7 +135,9 @@ fn serve(stream: TcpStream, rec: Arc<Mutex<Vec<Received>>>, rep: Arc<Mutex<VecDe
         if reader.read_exact(&mut raw).is_err() {
             return;
         }
-        let gz = headers.iter().any(|(k, v)| k == "content-encoding" && v == "gzip");
+        let gz = headers
+            .iter()
+            .any(|(k, v)| k == "content-encoding" && v == "gzip");
         let body = if gz {
             let mut s = String::new();
             flate2_decode(&raw, &mut s);
@@ -132,9 +145,21 @@ fn serve(stream: TcpStream, rec: Arc<Mutex<Vec<Received>>>, rep: Arc<Mutex<VecDe
         } else {
             String::from_utf8_lossy(&raw).into_owned()
         };
-        rec.lock().unwrap().push(Received { line: line.trim_end().to_string(), headers, body });
-        let reply = rep.lock().unwrap().pop_front().unwrap_or_else(|| Reply::new(204));
-        let mut resp = format!("HTTP/1.1 {} X\r\nContent-Length: {}\r\n", reply.status, reply.body.len());
+        rec.lock().unwrap().push(Received {
+            line: line.trim_end().to_string(),
+            headers,
+            body,
+        });
+        let reply = rep
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or_else(|| Reply::new(204));
+        let mut resp = format!(
+            "HTTP/1.1 {} X\r\nContent-Length: {}\r\n",
+            reply.status,
+            reply.body.len()
+        );
         for (k, v) in &reply.headers {
             resp.push_str(&format!("{k}: {v}\r\n"));
         }
@@ -147,7 +172,9 @@ fn serve(stream: TcpStream, rec: Arc<Mutex<Vec<Received>>>, rep: Arc<Mutex<VecDe
 }
 
 fn flate2_decode(raw: &[u8], out: &mut String) {
-    flate2::read::GzDecoder::new(raw).read_to_string(out).unwrap();
+    flate2::read::GzDecoder::new(raw)
+        .read_to_string(out)
+        .unwrap();
 }
 
 /// Builds the output for `-o influxdb=ARG` with the given environment.

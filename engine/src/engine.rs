@@ -1,0 +1,285 @@
+//! The run: scenarios started at their `startTime`, each driven by its executor, VUs as tokio
+//! tasks on `available_parallelism()` worker threads, a `vus`/`vus_max` ticker, and graceful and
+//! hard stops.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use loadrun_metrics::{Registry, Sample, SampleSink};
+use tokio::sync::watch;
+
+use crate::compile::{compile, Compiled, CompileError, EngineOptions, ExecSpec, ScenarioRt};
+use crate::exec;
+use crate::http::ClientShared;
+use crate::metrics::Builtin;
+use crate::plan::Plan;
+use crate::vu::Shared;
+
+/// Live counters, read by the progress line.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub vus: AtomicI64,
+    pub vus_max: AtomicU64,
+    pub iterations: AtomicU64,
+    pub interrupted: AtomicU64,
+    pub requests: AtomicU64,
+    pub dropped: AtomicU64,
+}
+
+/// Scenario stop levels on the watch channels.
+pub const RUNNING: u8 = 0;
+/// No new iterations; running ones may finish.
+pub const GRACEFUL: u8 = 1;
+/// Running iterations are interrupted.
+pub const HARD: u8 = 2;
+
+/// Stops the run from another thread (Ctrl-C, an abortOnFail threshold, an output).
+#[derive(Clone)]
+pub struct Control {
+    stop: Arc<watch::Sender<u8>>,
+    pub stats: Arc<Stats>,
+    started: Arc<parking_lot::Mutex<Option<Instant>>>,
+    stopped_early: Arc<AtomicBool>,
+}
+
+impl Control {
+    /// Ends the test like the end of its duration: no new iterations, running ones get their
+    /// scenario's `gracefulStop`.
+    pub fn stop_gracefully(&self) {
+        self.stopped_early.store(true, Ordering::Relaxed);
+        self.stop.send_if_modified(|s| {
+            if *s < GRACEFUL {
+                *s = GRACEFUL;
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    /// Interrupts every running iteration now.
+    pub fn stop_now(&self) {
+        self.stopped_early.store(true, Ordering::Relaxed);
+        let _ = self.stop.send(HARD);
+    }
+
+    /// Time since the scenarios started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.lock().map(|s| s.elapsed()).unwrap_or_default()
+    }
+
+    pub fn stopped_early(&self) -> bool {
+        self.stopped_early.load(Ordering::Relaxed)
+    }
+}
+
+/// What the run did.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    pub duration: Duration,
+    pub iterations: u64,
+    pub interrupted: u64,
+    pub dropped: u64,
+    pub stopped_early: bool,
+}
+
+/// A compiled plan with its metrics defined, ready to run.
+pub struct Engine {
+    compiled: Compiled,
+    registry: Arc<Registry>,
+    builtin: Builtin,
+    control: Control,
+    threads: usize,
+}
+
+impl Engine {
+    /// Compiles the plan and defines k6's built-in metrics in `registry`.
+    pub fn new(plan: &Plan, opts: &EngineOptions, registry: Arc<Registry>) -> Result<Self, CompileError> {
+        let compiled = compile(plan, opts)?;
+        let builtin = Builtin::define(&registry);
+        let (tx, _rx) = watch::channel(RUNNING);
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        Ok(Self {
+            compiled,
+            registry,
+            builtin,
+            control: Control {
+                stop: Arc::new(tx),
+                stats: Arc::new(Stats::default()),
+                started: Arc::new(parking_lot::Mutex::new(None)),
+                stopped_early: Arc::new(AtomicBool::new(false)),
+            },
+            threads,
+        })
+    }
+
+    pub fn control(&self) -> Control {
+        self.control.clone()
+    }
+
+    pub fn scenarios(&self) -> &[Arc<ScenarioRt>] {
+        &self.compiled.scenarios
+    }
+
+    pub fn test_tags(&self) -> &[(String, String)] {
+        &self.compiled.test_tags
+    }
+
+    /// The most VUs the plan can use at once (summed over scenarios, as k6 does for `vus_max`).
+    pub fn max_vus(&self) -> u64 {
+        self.compiled.scenarios.iter().map(|s| s.exec.max_vus()).sum()
+    }
+
+    /// The longest the run can take, graceful stops included.
+    pub fn max_duration(&self) -> Duration {
+        self.compiled
+            .scenarios
+            .iter()
+            .map(|s| s.start_time + s.exec.duration() + s.graceful_stop)
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// Runs every scenario to its end; blocks. Samples go to `sink`.
+    pub fn run(&self, sink: SampleSink) -> std::io::Result<RunResult> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(self.threads)
+            .thread_name("vu")
+            .enable_all()
+            .build()?;
+        let result = rt.block_on(self.run_async(sink));
+        rt.shutdown_timeout(Duration::from_millis(200));
+        Ok(result)
+    }
+
+    async fn run_async(&self, sink: SampleSink) -> RunResult {
+        let shared = Arc::new(Shared {
+            registry: self.registry.clone(),
+            builtin: self.builtin,
+            system_tags: self.compiled.system_tags,
+            client: Arc::new(ClientShared {
+                tls: crate::http::tls::client_config(self.compiled.insecure_skip_tls_verify),
+            }),
+            stats: self.control.stats.clone(),
+        });
+        let start = Instant::now();
+        *self.control.started.lock() = Some(start);
+        let vu_ids = Arc::new(AtomicU64::new(0));
+        let total_vus = self.max_vus();
+        let buffer = if total_vus <= 100 { 1024 } else { 128 };
+
+        let ticker = tokio::spawn(gauge_ticker(
+            self.registry.clone(),
+            self.builtin,
+            self.compiled.test_tags.clone(),
+            self.control.stats.clone(),
+            sink.clone(),
+            self.control.stop.subscribe(),
+        ));
+
+        let mut tasks = Vec::new();
+        for scn in &self.compiled.scenarios {
+            let ctx = exec::Ctx {
+                scn: scn.clone(),
+                shared: shared.clone(),
+                sink: sink.clone(),
+                vu_ids: vu_ids.clone(),
+                buffer,
+            };
+            let global = self.control.stop.subscribe();
+            tasks.push(tokio::spawn(run_scenario(ctx, global, start)));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+        // Ends the ticker (which emits a last vus/vus_max sample).
+        let _ = self.control.stop.send(HARD);
+        let _ = ticker.await;
+        let stats = &self.control.stats;
+        RunResult {
+            duration: start.elapsed(),
+            iterations: stats.iterations.load(Ordering::Relaxed),
+            interrupted: stats.interrupted.load(Ordering::Relaxed),
+            dropped: stats.dropped.load(Ordering::Relaxed),
+            stopped_early: self.control.stopped_early(),
+        }
+    }
+}
+
+/// Waits for the scenario's start time, then runs its executor while a supervisor turns the
+/// scenario's stop level up at the end of its duration (or when the run is stopped).
+async fn run_scenario(ctx: exec::Ctx, mut global: watch::Receiver<u8>, run_start: Instant) {
+    let scn = ctx.scn.clone();
+    let begin = run_start + scn.start_time;
+    tokio::select! {
+        _ = tokio::time::sleep_until(begin.into()) => {}
+        _ = global.wait_for(|s| *s >= GRACEFUL) => return,
+    }
+    let (tx, rx) = watch::channel(RUNNING);
+    let end = Instant::now() + scn.exec.duration();
+    let graceful = scn.graceful_stop;
+    let supervisor = tokio::spawn(async move {
+        let hard_at = tokio::select! {
+            _ = tokio::time::sleep_until(end.into()) => Instant::now() + graceful,
+            r = global.wait_for(|s| *s >= GRACEFUL) => {
+                if r.map(|s| *s >= HARD).unwrap_or(true) {
+                    Instant::now()
+                } else {
+                    Instant::now() + graceful
+                }
+            }
+        };
+        let _ = tx.send(GRACEFUL);
+        tokio::select! {
+            _ = tokio::time::sleep_until(hard_at.into()) => {}
+            _ = global.wait_for(|s| *s >= HARD) => {}
+            _ = tx.closed() => {}
+        }
+        let _ = tx.send(HARD);
+    });
+    match &scn.exec {
+        ExecSpec::SharedIterations { .. } | ExecSpec::PerVuIterations { .. } | ExecSpec::ConstantVus { .. } => {
+            exec::looping(ctx, rx, end).await
+        }
+        ExecSpec::RampingVus { .. } => exec::ramping_vus(ctx, rx).await,
+        ExecSpec::ArrivalRate { .. } => exec::arrival_rate(ctx, rx).await,
+    }
+    supervisor.abort();
+}
+
+async fn gauge_ticker(
+    registry: Arc<Registry>,
+    builtin: Builtin,
+    tags: Vec<(String, String)>,
+    stats: Arc<Stats>,
+    sink: SampleSink,
+    mut stop: watch::Receiver<u8>,
+) {
+    let tags_ref: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let vus = registry.series(builtin.vus, &tags_ref, &[]);
+    let vus_max = registry.series(builtin.vus_max, &tags_ref, &[]);
+    let emit = |sink: &SampleSink| {
+        let now = loadrun_metrics::now_ns();
+        sink.send(vec![
+            Sample::new(vus.0, now, stats.vus.load(Ordering::Relaxed).max(0) as f64),
+            Sample::new(vus_max.0, now, stats.vus_max.load(Ordering::Relaxed) as f64),
+        ]);
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick fires at once; skip it so the first sample shows VUs already started.
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => emit(&sink),
+            r = stop.wait_for(|s| *s >= HARD) => {
+                let _ = r;
+                emit(&sink);
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,633 @@
+//! A virtual user: its HTTP client, cookie jar, variables and sample buffer, and the code that
+//! runs one iteration of a flow and emits k6's metrics.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use loadrun_metrics::{LocalBuffer, Registry, Sample, SeriesId};
+
+use crate::compile::{CBody, CExtract, CRequest, CStep, CheckKind, Flow, Op, ScenarioRt, Source};
+use crate::cookies::CookieJar;
+use crate::http::{Client, ClientShared, HttpError, Response, Timings, Url};
+use crate::metrics::{Builtin, SystemTags};
+use crate::template::Vars;
+
+/// Shared by every VU of the run.
+pub struct Shared {
+    pub registry: Arc<Registry>,
+    pub builtin: Builtin,
+    pub system_tags: SystemTags,
+    pub client: Arc<ClientShared>,
+    pub stats: Arc<crate::engine::Stats>,
+}
+
+#[derive(Hash, PartialEq, Eq, Clone, Copy)]
+struct HttpKey {
+    request: u32,
+    status: u16,
+    error_code: u32,
+    url: u64,
+    tls: u8,
+}
+
+/// The series of the four end-of-iteration samples.
+#[derive(Clone, Copy)]
+struct IterSeries {
+    iterations: SeriesId,
+    iteration_duration: SeriesId,
+    data_sent: SeriesId,
+    data_received: SeriesId,
+}
+
+pub struct Vu {
+    pub id: u64,
+    pub iter: u64,
+    pub scn: Arc<ScenarioRt>,
+    shared: Arc<Shared>,
+    client: Client,
+    resp: Response,
+    reqbuf: Vec<u8>,
+    text: String,
+    body: Vec<u8>,
+    slots: Vec<Option<String>>,
+    rows: Vec<usize>,
+    jar: CookieJar,
+    buf: LocalBuffer,
+    http_cache: HashMap<HttpKey, [SeriesId; 9]>,
+    check_cache: Vec<Option<[SeriesId; 1]>>,
+    group_cache: Vec<Option<SeriesId>>,
+    iter_series: Option<IterSeries>,
+    sent: u64,
+    received: u64,
+    meta_vu: String,
+}
+
+struct VarView<'a> {
+    slots: &'a [Option<String>],
+    rows: &'a [usize],
+    flow: &'a Flow,
+    vu: u64,
+    iter: u64,
+}
+
+impl Vars for VarView<'_> {
+    fn slot(&self, i: usize) -> Option<&str> {
+        self.slots.get(i).and_then(|s| s.as_deref())
+    }
+    fn feed(&self, feed: usize, col: usize) -> Option<&str> {
+        let row = *self.rows.get(feed)?;
+        self.flow.feeds.get(feed)?.value(row, col)
+    }
+    fn vu(&self) -> u64 {
+        self.vu
+    }
+    fn iter(&self) -> u64 {
+        self.iter
+    }
+}
+
+fn hash_str(s: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish() | 1
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+impl Vu {
+    pub fn new(id: u64, scn: Arc<ScenarioRt>, shared: Arc<Shared>, sink: &loadrun_metrics::SampleSink, buffer: usize) -> Self {
+        let flow = scn.flow.clone();
+        Self {
+            id,
+            iter: 0,
+            client: Client::new(shared.client.clone()),
+            resp: Response::default(),
+            reqbuf: Vec::with_capacity(512),
+            text: String::with_capacity(256),
+            body: Vec::new(),
+            slots: vec![None; flow.slots.len()],
+            rows: vec![0; flow.feeds.len()],
+            jar: CookieJar::default(),
+            buf: sink.buffer(buffer),
+            http_cache: HashMap::new(),
+            check_cache: vec![None; flow.checks.len()],
+            group_cache: vec![None; flow.groups.len()],
+            iter_series: None,
+            sent: 0,
+            received: 0,
+            meta_vu: id.to_string(),
+            scn,
+            shared,
+        }
+    }
+
+    fn metadata(&self) -> Vec<(&'static str, String)> {
+        let mut m = Vec::new();
+        if self.shared.system_tags.has("vu") {
+            m.push(("vu", self.meta_vu.clone()));
+        }
+        if self.shared.system_tags.has("iter") {
+            m.push(("iter", self.iter.to_string()));
+        }
+        m
+    }
+
+    fn series(&self, metric: loadrun_metrics::MetricId, tags: &[(&str, &str)]) -> SeriesId {
+        let meta = self.metadata();
+        let meta_ref: Vec<(&str, &str)> = meta.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.shared.registry.series(metric, tags, &meta_ref)
+    }
+
+    fn scenario_tags(&self) -> Vec<(&str, &str)> {
+        self.scn
+            .tags
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+
+    /// Called after an iteration was cut short: the connection may hold half a response.
+    pub fn interrupted(&mut self) {
+        self.client.reset();
+        self.buf.flush();
+    }
+
+    /// Sends buffered samples now.
+    pub fn flush(&mut self) {
+        self.buf.flush();
+    }
+
+    /// Runs one iteration. `started` is when it was due (arrival-rate executors pass the
+    /// scheduled time, so queueing shows in `iteration_duration`).
+    pub async fn iteration(&mut self, started: Instant) {
+        let flow = self.scn.flow.clone();
+        if self.shared.system_tags.has("iter") {
+            self.http_cache.clear();
+            self.check_cache.iter_mut().for_each(|c| *c = None);
+            self.group_cache.iter_mut().for_each(|c| *c = None);
+            self.iter_series = None;
+        }
+        for s in self.slots.iter_mut() {
+            *s = None;
+        }
+        for (i, f) in flow.feeds.iter().enumerate() {
+            self.rows[i] = f.next_row(self.id);
+        }
+        self.sent = 0;
+        self.received = 0;
+        self.run_steps(&flow, &flow.steps).await;
+        let now = loadrun_metrics::now_ns();
+        let s = match self.iter_series {
+            Some(s) => s,
+            None => {
+                let mut tags = self.scenario_tags();
+                if self.shared.system_tags.has("group") {
+                    tags.push(("group", ""));
+                }
+                let b = self.shared.builtin;
+                let s = IterSeries {
+                    iterations: self.series(b.iterations, &tags),
+                    iteration_duration: self.series(b.iteration_duration, &tags),
+                    data_sent: self.series(b.data_sent, &tags),
+                    data_received: self.series(b.data_received, &tags),
+                };
+                self.iter_series = Some(s);
+                s
+            }
+        };
+        self.buf.push(Sample::new(s.data_sent.0, now, self.sent as f64));
+        self.buf.push(Sample::new(s.data_received.0, now, self.received as f64));
+        self.buf.push(Sample::new(s.iteration_duration.0, now, ms(started.elapsed())));
+        self.buf.push(Sample::new(s.iterations.0, now, 1.0));
+        self.iter += 1;
+        self.shared.stats.iterations.fetch_add(1, Ordering::Relaxed);
+        self.buf.flush_if_older(Duration::from_millis(100));
+    }
+
+    fn run_steps<'a>(
+        &'a mut self,
+        flow: &'a Flow,
+        steps: &'a [CStep],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            for step in steps {
+                match step {
+                    CStep::Request(r) => self.request(flow, r).await,
+                    CStep::Sleep { min, max } => {
+                        let d = if max > min {
+                            let span = (*max - *min).as_secs_f64();
+                            *min + Duration::from_secs_f64(rand::random::<f64>() * span)
+                        } else {
+                            *min
+                        };
+                        self.buf.flush_if_older(Duration::from_millis(100));
+                        tokio::time::sleep(d).await;
+                    }
+                    CStep::Group { id, steps } => {
+                        let start = Instant::now();
+                        self.run_steps(flow, steps).await;
+                        let elapsed = start.elapsed();
+                        let sid = match self.group_cache[*id] {
+                            Some(s) => s,
+                            None => {
+                                let mut tags = self.scenario_tags();
+                                let path = flow.groups[*id].clone();
+                                if self.shared.system_tags.has("group") {
+                                    tags.push(("group", &path));
+                                }
+                                let s = self.series(self.shared.builtin.group_duration, &tags);
+                                self.group_cache[*id] = Some(s);
+                                s
+                            }
+                        };
+                        self.buf
+                            .push(Sample::new(sid.0, loadrun_metrics::now_ns(), ms(elapsed)));
+                    }
+                }
+            }
+        })
+    }
+
+    fn render_url(&mut self, flow: &Flow, r: &CRequest) -> String {
+        let view = VarView {
+            slots: &self.slots,
+            rows: &self.rows,
+            flow,
+            vu: self.id,
+            iter: self.iter,
+        };
+        let mut url = String::with_capacity(64);
+        r.url.render_into(&view, &mut url);
+        let mut first = !url.contains('?');
+        for (k, v) in &r.query {
+            url.push(if first { '?' } else { '&' });
+            first = false;
+            crate::util::percent_encode_into(k, &mut url);
+            url.push('=');
+            let mut val = String::new();
+            v.render_into(&view, &mut val);
+            crate::util::percent_encode_into(&val, &mut url);
+        }
+        url
+    }
+
+    fn render_body(&mut self, flow: &Flow, r: &CRequest) {
+        self.body.clear();
+        let view = VarView {
+            slots: &self.slots,
+            rows: &self.rows,
+            flow,
+            vu: self.id,
+            iter: self.iter,
+        };
+        match &r.body {
+            CBody::None => {}
+            CBody::Text(t) => {
+                self.text.clear();
+                t.render_into(&view, &mut self.text);
+                self.body.extend_from_slice(self.text.as_bytes());
+            }
+            CBody::Bytes(b) => self.body.extend_from_slice(b),
+            CBody::Form(pairs) => {
+                let mut s = String::new();
+                for (i, (k, v)) in pairs.iter().enumerate() {
+                    if i > 0 {
+                        s.push('&');
+                    }
+                    crate::util::percent_encode_into(k, &mut s);
+                    s.push('=');
+                    let mut val = String::new();
+                    v.render_into(&view, &mut val);
+                    crate::util::percent_encode_into(&val, &mut s);
+                }
+                self.body.extend_from_slice(s.as_bytes());
+            }
+        }
+    }
+
+    fn build_request(&mut self, flow: &Flow, r: &CRequest, method: &str, url: &Url, with_body: bool) {
+        use std::io::Write;
+        let view = VarView {
+            slots: &self.slots,
+            rows: &self.rows,
+            flow,
+            vu: self.id,
+            iter: self.iter,
+        };
+        let b = &mut self.reqbuf;
+        b.clear();
+        let _ = write!(b, "{method} {} HTTP/1.1\r\nHost: {}\r\n", url.path_query, url.authority());
+        let mut has_ua = false;
+        let mut has_accept = false;
+        for (k, v) in &r.headers {
+            has_ua |= k.eq_ignore_ascii_case("user-agent");
+            has_accept |= k.eq_ignore_ascii_case("accept");
+            self.text.clear();
+            v.render_into(&view, &mut self.text);
+            let _ = write!(b, "{k}: {}\r\n", self.text);
+        }
+        if !has_ua {
+            let _ = write!(b, "User-Agent: {}\r\n", r.user_agent);
+        }
+        if !has_accept {
+            b.extend_from_slice(b"Accept: */*\r\n");
+        }
+        if !self.jar.is_empty() {
+            self.text.clear();
+            if self.jar.header_for(url, &mut self.text) {
+                let _ = write!(b, "Cookie: {}\r\n", self.text);
+            }
+        }
+        if with_body {
+            let _ = write!(b, "Content-Length: {}\r\n\r\n", self.body.len());
+            b.extend_from_slice(&self.body);
+        } else if matches!(method, "POST" | "PUT" | "PATCH") {
+            b.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+        } else {
+            b.extend_from_slice(b"\r\n");
+        }
+    }
+
+    async fn request(&mut self, flow: &Flow, r: &CRequest) {
+        let url_text = self.render_url(flow, r);
+        let mut url = match Url::parse(&url_text) {
+            Ok(u) => u,
+            Err(e) => {
+                if !r.warned.swap(true, Ordering::Relaxed) {
+                    tracing::warn!("request skipped: {e}");
+                }
+                return;
+            }
+        };
+        self.render_body(flow, r);
+        let mut method: &str = &r.method;
+        let mut with_body = !matches!(r.body, CBody::None);
+        let mut hops = 0u32;
+        let mut last: (Timings, Result<(), HttpError>);
+        loop {
+            self.build_request(flow, r, method, &url, with_body);
+            let reqbuf = std::mem::take(&mut self.reqbuf);
+            last = self
+                .client
+                .send(&url, &reqbuf, method == "HEAD", r.timeout, &mut self.resp)
+                .await;
+            self.reqbuf = reqbuf;
+            self.sent += self.resp.bytes_sent;
+            self.received += self.resp.bytes_received;
+            self.record(r, method, &url, hops, &last.0, last.1.as_ref().err());
+            if last.1.is_err() {
+                break;
+            }
+            // Set-Cookie on every hop, redirects included.
+            let cookies: Vec<String> = self.resp.headers("set-cookie").map(str::to_string).collect();
+            for v in &cookies {
+                self.jar.store(&url, v);
+            }
+            let status = self.resp.status;
+            if matches!(status, 301 | 302 | 303 | 307 | 308) && hops < r.max_redirects {
+                let next = self.resp.header("location").map(|l| url.join(l));
+                match next {
+                    Some(Ok(u)) => {
+                        url = u;
+                        hops += 1;
+                        if matches!(status, 301..=303) && method != "GET" && method != "HEAD" {
+                            method = "GET";
+                            with_body = false;
+                        }
+                        continue;
+                    }
+                    _ => break,
+                }
+            }
+            break;
+        }
+        let failed = last.1.is_err();
+        let duration = last.0.duration();
+        for c in &r.checks {
+            let ok = !failed && self.check(&c.kind, duration) || (failed && matches!(&c.kind, CheckKind::Status(list) if list.contains(&0)));
+            self.record_check(flow, c.id, ok);
+        }
+        if !failed {
+            for e in &r.extract {
+                self.extract(e);
+            }
+        }
+    }
+
+    fn check(&self, kind: &CheckKind, duration: Duration) -> bool {
+        match kind {
+            CheckKind::Status(list) => list.contains(&self.resp.status),
+            CheckKind::Duration(max) => duration < *max,
+            CheckKind::Header(name, op) => {
+                let v = self.resp.header(name);
+                match op {
+                    Op::Exists(want) => v.is_some() == *want,
+                    _ => v.is_some_and(|v| op_text(op, v)),
+                }
+            }
+            CheckKind::Body(op) => op_text(op, &self.resp.body_text()),
+            CheckKind::Json(ptr, op) => {
+                let doc: Option<serde_json::Value> = serde_json::from_slice(&self.resp.body).ok();
+                let found = doc.as_ref().and_then(|d| d.pointer(ptr));
+                match op {
+                    Op::Exists(want) => found.is_some() == *want,
+                    Op::Equals(v) => found.is_some_and(|f| json_equals(f, v)),
+                    _ => found.is_some_and(|f| match f {
+                        serde_json::Value::String(s) => op_text(op, s),
+                        other => op_text(op, &other.to_string()),
+                    }),
+                }
+            }
+        }
+    }
+
+    fn extract(&mut self, e: &CExtract) {
+        let value = match &e.source {
+            Source::Header(h) => self.resp.header(h).map(str::to_string),
+            Source::Json(p) => serde_json::from_slice::<serde_json::Value>(&self.resp.body)
+                .ok()
+                .and_then(|d| {
+                    d.pointer(p).map(|v| match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                }),
+            Source::Regex(re, g) => {
+                let text = self.resp.body_text();
+                re.captures(&text)
+                    .and_then(|c| c.get(*g))
+                    .map(|m| m.as_str().to_string())
+            }
+        };
+        if let Some(slot) = self.slots.get_mut(e.slot) {
+            *slot = value;
+        }
+    }
+
+    fn record_check(&mut self, flow: &Flow, id: usize, ok: bool) {
+        let sid = match self.check_cache[id] {
+            Some([s]) => s,
+            None => {
+                let meta = &flow.checks[id];
+                let mut tags: Vec<(&str, &str)> = meta
+                    .tags
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                let st = self.shared.system_tags;
+                if st.has("check") {
+                    tags.push(("check", &meta.name));
+                }
+                if st.has("group") {
+                    tags.push(("group", &meta.group));
+                }
+                tags.extend(self.scenario_tags());
+                let s = self.series(self.shared.builtin.checks, &tags);
+                self.check_cache[id] = Some([s]);
+                s
+            }
+        };
+        self.buf.push(Sample::new(
+            sid.0,
+            loadrun_metrics::now_ns(),
+            if ok { 1.0 } else { 0.0 },
+        ));
+    }
+
+    fn record(
+        &mut self,
+        r: &CRequest,
+        method: &str,
+        url: &Url,
+        hop: u32,
+        t: &Timings,
+        error: Option<&HttpError>,
+    ) {
+        let status = if error.is_some() { 0 } else { self.resp.status };
+        let error_code = match error {
+            Some(e) => e.code,
+            None if status >= 400 => 1000 + u32::from(status),
+            None => 0,
+        };
+        let url_hash = if r.name.is_some() || (hop == 0 && r.url.is_static() && r.query.iter().all(|q| q.1.is_static())) {
+            0
+        } else {
+            hash_str(&url.to_string())
+        };
+        let key = HttpKey {
+            request: r.id,
+            status,
+            error_code,
+            url: url_hash ^ u64::from(hop > 0),
+            tls: match self.resp.tls_version {
+                None => 0,
+                Some("tls1.2") => 2,
+                Some(_) => 3,
+            },
+        };
+        let expected = error.is_none()
+            && match &r.expected {
+                Some(list) => list.contains(&status),
+                None => (200..400).contains(&status),
+            };
+        let ids = match self.http_cache.get(&key) {
+            Some(ids) => *ids,
+            None => {
+                let ids = self.intern_http(r, method, url, status, error_code, error, expected);
+                self.http_cache.insert(key, ids);
+                ids
+            }
+        };
+        let now = loadrun_metrics::now_ns();
+        let values = [
+            1.0,
+            ms(t.duration()),
+            ms(t.blocked),
+            ms(t.connecting),
+            ms(t.tls_handshaking),
+            ms(t.sending),
+            ms(t.waiting),
+            ms(t.receiving),
+            if expected { 0.0 } else { 1.0 },
+        ];
+        for (sid, v) in ids.iter().zip(values) {
+            self.buf.push(Sample::new(sid.0, now, v));
+        }
+        self.shared.stats.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn intern_http(
+        &self,
+        r: &CRequest,
+        method: &str,
+        url: &Url,
+        status: u16,
+        error_code: u32,
+        error: Option<&HttpError>,
+        expected: bool,
+    ) -> [SeriesId; 9] {
+        let st = self.shared.system_tags;
+        let url_text = url.to_string();
+        let name = r.name.clone().unwrap_or_else(|| url_text.clone());
+        let status_text = status.to_string();
+        let code_text = error_code.to_string();
+        let mut tags: Vec<(&str, &str)> = r
+            .tags
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let proto = if self.resp.proto.is_empty() { "HTTP/1.1" } else { self.resp.proto };
+        let pairs: [(&str, &str, bool); 11] = [
+            ("proto", proto, error.is_none()),
+            ("status", &status_text, true),
+            ("method", method, true),
+            // k6 (since v0.41) sets url to the name when a name is given.
+            ("url", r.name.as_deref().unwrap_or(&url_text), true),
+            ("name", &name, true),
+            ("group", &r.group, true),
+            ("expected_response", if expected { "true" } else { "false" }, true),
+            ("error", error.map(|e| e.message.as_str()).unwrap_or(""), error.is_some()),
+            ("error_code", &code_text, error_code != 0),
+            ("tls_version", self.resp.tls_version.unwrap_or(""), self.resp.tls_version.is_some()),
+            ("scenario", "", false),
+        ];
+        for (k, v, present) in pairs {
+            if present && st.has(k) {
+                tags.push((k, v));
+            }
+        }
+        tags.extend(self.scenario_tags());
+        let b = self.shared.builtin.http();
+        let mut out = [SeriesId(0); 9];
+        for (i, m) in b.iter().enumerate() {
+            out[i] = self.series(*m, &tags);
+        }
+        out
+    }
+}
+
+fn op_text(op: &Op, text: &str) -> bool {
+    match op {
+        Op::Contains(s) => text.contains(s.as_str()),
+        Op::Matches(re) => re.is_match(text),
+        Op::Equals(v) => match v {
+            serde_json::Value::String(s) => text == s,
+            other => text == other.to_string(),
+        },
+        Op::Exists(want) => *want,
+    }
+}
+
+fn json_equals(found: &serde_json::Value, want: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (found, want) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (a, b) => a == b,
+    }
+}

@@ -1,0 +1,165 @@
+//! How `transport=api` answers Datadog's error statuses. No local server produces 429/403/400
+//! on demand, so a minimal HTTP responder stands in for those answers only (success paths are
+//! tested against VictoriaMetrics).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use loadrun_plugin_api::testkit::{init, recording_host, BatchBuilder};
+use loadrun_plugin_api::types::RSome;
+use loadrun_plugin_api::{EndReason, MetricType, Plugin, RunOutcome, ValueKind, WriteStatus};
+use out_datadog::DatadogPlugin;
+
+const KEY: &str = "abcdef0123456789-secret";
+
+/// Answers each request with the next canned response; sends (headers, body) of each request.
+fn responder(responses: Vec<&'static str>) -> (String, mpsc::Receiver<(String, Vec<u8>)>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for resp in responses {
+            let Ok((stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            let mut len = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+                if line == "\r\n" || line.is_empty() {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0; len];
+            reader.read_exact(&mut body).unwrap();
+            let _ = tx.send((head, body));
+            let mut s = stream;
+            s.write_all(resp.as_bytes()).unwrap();
+        }
+    });
+    (url, rx)
+}
+
+fn batch() -> BatchBuilder {
+    let mut b = BatchBuilder::new();
+    let m = b.metric("http_reqs", MetricType::Counter, ValueKind::Default);
+    let s = b.series(m, &[], &[]);
+    b.sample(s, 1, 1.0);
+    b
+}
+
+fn outcome() -> RunOutcome {
+    RunOutcome {
+        passed: true,
+        reason: EndReason::Completed,
+        thresholds: Default::default(),
+        duration_ms: 1,
+        extra: "{}".into(),
+    }
+}
+
+#[test]
+fn rate_limit_is_retried_after_the_server_says_then_delivered() {
+    let (url, rx) = responder(vec![
+        "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+    ]);
+    let arg = format!("transport=api,endpoint={url},pushInterval=1ms,gzip=false,host=h");
+    let mut out =
+        DatadogPlugin::new_output(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]))
+            .unwrap();
+    let (host, _rec) = recording_host();
+    out.start(host).unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    let b = batch();
+    // Folded and pushed; the 429 keeps the body.
+    assert_eq!(out.write(b.batch()), WriteStatus::Ok);
+    let (head, body) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(head.starts_with("POST /api/v1/series HTTP/1.1"), "{head}");
+    assert!(head
+        .to_ascii_lowercase()
+        .contains(&format!("dd-api-key: {KEY}").to_ascii_lowercase()));
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["series"][0]["metric"], "k6.http_reqs");
+    assert_eq!(v["series"][0]["type"], "count");
+    // The next batch is refused with the server's delay.
+    match out.write(BatchBuilder::new().batch()) {
+        WriteStatus::Retry {
+            after_ms: RSome(ms),
+            ..
+        } => assert!((1500..=2000).contains(&ms), "{ms}"),
+        other => panic!("{other:?}"),
+    }
+    out.stop(&outcome(), Duration::from_secs(5)).unwrap();
+    let (_, again) = rx.recv_timeout(Duration::from_secs(1)).unwrap();
+    assert_eq!(again, body);
+}
+
+#[test]
+fn a_refused_key_is_fatal_and_never_printed() {
+    let (url, _rx) = responder(vec![
+        "HTTP/1.1 403 Forbidden\r\nContent-Length: 25\r\nConnection: close\r\n\r\n{\"errors\":[\"Forbidden\"]}",
+    ]);
+    let arg = format!("transport=api,endpoint={url},pushInterval=1ms");
+    let mut out =
+        DatadogPlugin::new_output(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]))
+            .unwrap();
+    let (host, _rec) = recording_host();
+    out.start(host).unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    match out.write(batch().batch()) {
+        WriteStatus::Fatal(e) => {
+            assert!(e.message.contains("403"), "{e}");
+            assert!(!e.message.contains(KEY));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_bad_request_is_dropped_counted_and_logged_once() {
+    let (url, _rx) = responder(vec![
+        "HTTP/1.1 400 Bad Request\r\nContent-Length: 29\r\nConnection: close\r\n\r\n{\"errors\":[\"Malformed JSON\"]}",
+    ]);
+    let arg = format!("transport=api,endpoint={url},pushInterval=1ms");
+    let mut out =
+        DatadogPlugin::new_output(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]))
+            .unwrap();
+    let (host, rec) = recording_host();
+    out.start(host).unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(out.write(batch().batch()), WriteStatus::Ok);
+    assert_eq!(rec.counter("rejected_payloads"), 1);
+    let logs = rec.logs();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert!(logs[0].1.contains("Malformed JSON") && !logs[0].1.contains(KEY));
+}
+
+#[test]
+fn api_needs_a_key_and_debug_hides_it() {
+    let err = DatadogPlugin::new_output(init("datadog", Some("transport=api"), "{}", &[]))
+        .err()
+        .unwrap();
+    assert!(err.message.contains("DD_API_KEY"));
+    let cfg = out_datadog::parse_config(&init(
+        "datadog",
+        Some("transport=api,site=eu"),
+        "{}",
+        &[("DD_API_KEY", KEY)],
+    ))
+    .unwrap();
+    let text = format!("{cfg:?}");
+    assert!(
+        !text.contains(KEY) && text.contains("https://api.datadoghq.eu/api/v1/series"),
+        "{text}"
+    );
+}

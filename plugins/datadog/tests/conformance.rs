@@ -1,0 +1,68 @@
+//! loadrun's conformance kit against the built `libout_datadog.so` (`transport=api`), with the
+//! real VictoriaMetrics as the Datadog series API: every sample counted exactly once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use loadrun_plugin_api::testkit::Conformance;
+use loadrun_test_support::Service;
+
+fn built_plugin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let deps = exe.parent().unwrap();
+    let in_deps = deps.join("libout_datadog.so");
+    if in_deps.exists() {
+        return in_deps;
+    }
+    loadrun_test_support::plugin_path("datadog")
+}
+
+fn stored(vm: &str) -> Result<u64, String> {
+    ureq::get(&format!("{vm}/internal/force_flush"))
+        .call()
+        .map_err(|e| e.to_string())?;
+    let end = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs()
+        + 60;
+    let text = ureq::get(&format!("{vm}/api/v1/export"))
+        .query("match[]", "{__name__=\"k6.loadrun_conformance\"}")
+        .query("end", &end.to_string())
+        .call()
+        .map_err(|e| e.to_string())?
+        .into_string()
+        .map_err(|e| e.to_string())?;
+    let mut total = 0.0;
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+        total += v["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_f64())
+            .sum::<f64>();
+    }
+    Ok(total as u64)
+}
+
+#[test]
+fn the_datadog_api_plugin_conforms() {
+    let Some(vm) = Service::start("victoriametrics", &[]) else {
+        return;
+    };
+    let url = vm.var("VM_URL").to_string();
+    let report = Conformance::new(built_plugin(), "datadog")
+        .arg(&format!(
+            "transport=api,endpoint={url}/datadog,host=conf,pushInterval=1h"
+        ))
+        .env("DD_API_KEY", "conformance-key")
+        .invalid_arg("transport=carrier-pigeon", "transport")
+        .invalid_arg("transport=api,site=example", "site")
+        .stored_samples(move || stored(&url))
+        .deadlines(Duration::from_secs(10), Duration::from_secs(5))
+        .run();
+    println!("{report}");
+    report.assert_passed();
+}

@@ -1,0 +1,123 @@
+//! `transport=dogstatsd`: no local server keeps DogStatsD tags as Datadog does (Etsy statsd folds
+//! them into the key, see the statsd plugin's test), so this checks the datagrams byte for byte
+//! against the published DogStatsD format, `<name>:<value>|<type>[|@<rate>][|#<tag>,...]`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::UdpSocket;
+use std::time::Duration;
+
+use loadrun_plugin_api::testkit::{init, recording_host, BatchBuilder};
+use loadrun_plugin_api::{EndReason, MetricType, Plugin, RunOutcome, ValueKind, WriteStatus};
+use out_datadog::DatadogPlugin;
+
+fn receive(arg_extra: &str, env: &[(&str, &str)]) -> Vec<String> {
+    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+    server
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let addr = server.local_addr().unwrap();
+    let arg = format!("addr={addr}{arg_extra}");
+    let mut out = DatadogPlugin::new_output(init("datadog", Some(&arg), "{}", env)).unwrap();
+    let (host, _rec) = recording_host();
+    out.start(host).unwrap();
+    let mut b = BatchBuilder::new();
+    let reqs = b.metric("http_reqs", MetricType::Counter, ValueKind::Default);
+    let dur = b.metric("http_req_duration", MetricType::Trend, ValueKind::Time);
+    let temp = b.metric("temp", MetricType::Gauge, ValueKind::Default);
+    let checks = b.metric("checks", MetricType::Rate, ValueKind::Default);
+    let tags = [
+        ("status", "200"),
+        ("method", "GET"),
+        ("name", "a|b,c#d"),
+        ("vu", "3"),
+    ];
+    let s1 = b.series(reqs, &tags, &[]);
+    let s2 = b.series(dur, &tags, &[]);
+    let s3 = b.series(temp, &[], &[]);
+    let s4 = b.series(checks, &[("check", "is ok?")], &[]);
+    b.sample(s1, 1, 1.0)
+        .sample(s1, 2, 1.0)
+        .sample(s2, 1, 12.5)
+        .sample(s3, 1, -4.0);
+    b.sample(s4, 1, 1.0);
+    assert_eq!(out.write(b.batch()), WriteStatus::Ok);
+    let outcome = RunOutcome {
+        passed: true,
+        reason: EndReason::Completed,
+        thresholds: Default::default(),
+        duration_ms: 1,
+        extra: "{}".into(),
+    };
+    out.stop(&outcome, Duration::from_secs(1)).unwrap();
+    let mut buf = [0u8; 2048];
+    let n = server.recv(&mut buf).unwrap();
+    String::from_utf8(buf[..n].to_vec())
+        .unwrap()
+        .split('\n')
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn k6_names_tags_on_by_default() {
+    let got = receive(
+        "",
+        &[("DD_ENV", "staging"), ("DD_TAGS", "team:qa region:eu")],
+    );
+    let t = "env:staging,method:GET,name:a_b_c_d,region:eu,status:200,team:qa";
+    assert_eq!(
+        got,
+        vec![
+            format!("k6.http_reqs:2|c|#{t}"),
+            format!("k6.http_req_duration:12.5|ms|#{t}"),
+            // DogStatsD has no relative gauges: a negative value is sent as it is.
+            "k6.temp:-4|g|#env:staging,region:eu,team:qa".to_string(),
+            "k6.check.is_ok.pass:1|c|#check:is ok?,env:staging,region:eu,team:qa".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn distribution_and_checks_as_tag() {
+    let got = receive(
+        ",distribution=true,checksAs=tag,namespace=lt.,tags=env:prod",
+        &[],
+    );
+    assert_eq!(
+        got[1],
+        "lt.http_req_duration:12.5|d|#env:prod,method:GET,name:a_b_c_d,status:200"
+    );
+    assert_eq!(got[3], "lt.checks:1|c|#check:is ok?,env:prod,result:pass");
+}
+
+#[test]
+fn datadog_agent_env_names() {
+    let cfg = out_datadog::parse_config(&init(
+        "datadog",
+        None,
+        "{}",
+        &[("DD_AGENT_HOST", "10.1.2.3"), ("DD_DOGSTATSD_PORT", "9125")],
+    ))
+    .unwrap();
+    let out_datadog::DatadogConfig::DogStatsd(cfg) = cfg else {
+        panic!()
+    };
+    assert_eq!(cfg.addr, "10.1.2.3:9125");
+    // k6's name wins over Datadog's, and -o over both.
+    let env = [
+        ("DD_AGENT_HOST", "10.1.2.3"),
+        ("K6_STATSD_ADDR", "k6host:8125"),
+    ];
+    let out_datadog::DatadogConfig::DogStatsd(cfg) =
+        out_datadog::parse_config(&init("datadog", None, "{}", &env)).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(cfg.addr, "k6host:8125");
+    let out_datadog::DatadogConfig::DogStatsd(cfg) =
+        out_datadog::parse_config(&init("datadog", Some("addr=cli:1"), "{}", &env)).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(cfg.addr, "cli:1");
+}
