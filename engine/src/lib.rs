@@ -10,3 +10,9 @@ pub mod plan;
 pub mod server;
 pub mod template;
 pub mod util;
+pub mod engine;
+pub mod exec;
+pub mod vu;
+
+pub use compile::{CompileError, EngineOptions};
+pub use engine::{Control, Engine, RunResult, Stats};

@@ -157,6 +157,10 @@ impl Vu {
         self.buf.flush();
     }
 
+    pub fn shared_stats(&self) -> &crate::engine::Stats {
+        &self.shared.stats
+    }
+
     /// Sends buffered samples now.
     pub fn flush(&mut self) {
         self.buf.flush();

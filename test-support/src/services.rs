@@ -116,7 +116,7 @@ impl Service {
         let port_var = self
             .vars
             .keys()
-            .filter(|k| k.ends_with("_PORT"))
+            .filter(|k| k.ends_with("PORT"))
             .min_by_key(|k| k.len())
             .cloned()
             .expect("a *_PORT variable");
@@ -127,7 +127,7 @@ impl Service {
             .arg(&port);
         for (k, v) in &self.vars {
             // Secondary ports must stay where the test's clients expect them.
-            if k.ends_with("_PORT") && k != &port_var {
+            if k.ends_with("PORT") && k != &port_var {
                 cmd.env(k, v);
             }
         }

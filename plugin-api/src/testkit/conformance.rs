@@ -122,6 +122,8 @@ impl Conformance {
     }
 
     /// How many `loadrun_conformance` counts the backend holds now (rows, or the counter's sum).
+    /// It must either accumulate across output instances (a database) or restart from zero when
+    /// an output is created (a file the constructor truncates).
     pub fn stored_samples(mut self, f: impl Fn() -> Result<u64, String> + 'static) -> Self {
         self.stored = Some(Box::new(f));
         self
@@ -298,13 +300,6 @@ impl Conformance {
             Some(f) => f,
             None => return,
         };
-        let before = match stored() {
-            Ok(n) => n,
-            Err(e) => {
-                report.checks.push(fail(name, format!("reading the backend before: {e}")));
-                return;
-            }
-        };
         let mut out = match self.new_output(module, self.init(self.arg.as_deref())) {
             Ok(o) => o,
             Err(e) => {
@@ -317,6 +312,15 @@ impl Conformance {
             report.checks.push(fail(name, format!("start: {e}")));
             return;
         }
+        // Read after the output exists: a backend the constructor resets (a file) starts at 0,
+        // a cumulative one (a database) at what earlier checks left there.
+        let before = match stored() {
+            Ok(n) => n,
+            Err(e) => {
+                report.checks.push(fail(name, format!("reading the backend before: {e}")));
+                return;
+            }
+        };
         let mut b = BatchBuilder::new();
         let m = b.metric("loadrun_conformance", MetricType::Counter, ValueKind::Default);
         let series: Vec<u32> = (0..4)

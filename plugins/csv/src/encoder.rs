@@ -215,7 +215,7 @@ mod tests {
 
     #[test]
     fn pairs_escaped() {
-        let pairs = vec![
+        let pairs = [
             ("a&b".to_string(), "x=y".to_string()),
             ("p".to_string(), "100%".to_string()),
         ];

@@ -1,6 +1,8 @@
 //! `grafana-cloud` against a real Prometheus (which ignores Basic auth), and against a local
 //! recording server to check the exact bytes of the headers Grafana Cloud authenticates.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::mpsc;
@@ -57,7 +59,8 @@ fn pushes_to_prometheus_with_a_testid_label() {
     };
     let base = svc.var("PROMETHEUS_URL").to_string();
     let rw = svc.var("PROMETHEUS_RW_URL").to_string();
-    let mut out = GrafanaCloudPlugin::new_output(init("grafana-cloud", None, "", &env(&rw))).unwrap();
+    let mut out =
+        GrafanaCloudPlugin::new_output(init("grafana-cloud", None, "", &env(&rw))).unwrap();
     let (host, rec) = recording_host();
     out.start(host).unwrap();
     let b = batch(37);
@@ -118,7 +121,9 @@ fn exact_auth_and_protocol_headers_even_with_extra_headers() {
     let (url, rx) = record_one();
     let mut e = env(&url);
     e.push(("K6_PROMETHEUS_RW_HEADERS_X-Scope-OrgID", "tenant-1"));
-    let mut out = GrafanaCloudPlugin::new_output(init("grafana-cloud", Some("testId=run-7"), "", &e)).unwrap();
+    let mut out =
+        GrafanaCloudPlugin::new_output(init("grafana-cloud", Some("testId=run-7"), "", &e))
+            .unwrap();
     let (host, rec) = recording_host();
     out.start(host).unwrap();
     assert_eq!(out.write(batch(3).batch()), WriteStatus::Ok);
@@ -137,17 +142,25 @@ fn exact_auth_and_protocol_headers_even_with_extra_headers() {
         assert!(lines.contains(&want), "{want:?} missing in\n{head}");
     }
     assert!(
-        lines.iter().any(|l| l.starts_with("User-Agent: loadrun-prometheus-rw-output/")),
+        lines
+            .iter()
+            .any(|l| l.starts_with("User-Agent: loadrun-prometheus-rw-output/")),
         "{head}"
     );
     assert_eq!(
-        lines.iter().filter(|l| l.starts_with("Authorization")).count(),
+        lines
+            .iter()
+            .filter(|l| l.starts_with("Authorization"))
+            .count(),
         1
     );
     let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
     let text = String::from_utf8_lossy(&raw);
     assert!(text.contains("k6_http_reqs_total"));
-    assert!(text.contains("testid") && text.contains("run-7"), "{text:?}");
+    assert!(
+        text.contains("testid") && text.contains("run-7"),
+        "{text:?}"
+    );
     let logs = format!("{:?}", rec.logs());
     assert!(!logs.contains(TOKEN));
 }
@@ -171,7 +184,10 @@ fn the_token_is_never_shown() {
         "grafana-cloud",
         None,
         "",
-        &[("GRAFANA_CLOUD_PROMETHEUS_URL", "https://p.grafana.net/api/prom/push")],
+        &[(
+            "GRAFANA_CLOUD_PROMETHEUS_URL",
+            "https://p.grafana.net/api/prom/push",
+        )],
     );
     let e = GrafanaCloudPlugin::new_output(missing).err().unwrap();
     assert!(e.message.contains("GRAFANA_CLOUD_INSTANCE_ID"), "{e}");

@@ -82,10 +82,13 @@ impl JsonConfig {
     }
 }
 
+/// The file named first in the argument, and the `key=value` pairs.
+type SplitArg = (Option<String>, Vec<(String, String)>);
+
 /// `-o json=FILE` (no `=`: all of it is the file, as k6), or `key=value` pairs, optionally after
 /// a file name: `out.json,jsonArray=true`. A piece without `=` after an `include`/`exclude`
 /// pair continues its list: `include=http_reqs,http_req_duration`.
-fn split_arg(arg: &str) -> Result<(Option<String>, Vec<(String, String)>), PluginError> {
+fn split_arg(arg: &str) -> Result<SplitArg, PluginError> {
     if arg.is_empty() {
         return Ok((None, Vec::new()));
     }

@@ -59,13 +59,13 @@ pub fn write_float(v: f64, out: &mut Vec<u8>) {
     let dp = exp + 1;
     if dp <= 0 {
         out.extend_from_slice(b"0.");
-        out.extend(std::iter::repeat(b'0').take((-dp) as usize));
+        out.resize(out.len() + (-dp) as usize, b'0');
         out.extend_from_slice(digits);
     } else {
         let dp = dp as usize;
         if nd <= dp {
             out.extend_from_slice(digits);
-            out.extend(std::iter::repeat(b'0').take(dp - nd));
+            out.resize(out.len() + dp - nd, b'0');
         } else {
             out.extend_from_slice(&digits[..dp]);
             out.push(b'.');

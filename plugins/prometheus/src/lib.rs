@@ -15,7 +15,8 @@ impl Plugin for PrometheusPlugin {
         vec![OutputDescriptor {
             name: "prometheus".into(),
             aliases: vec!["experimental-prometheus-rw".into()].into(),
-            description: "Prometheus remote write 1.0 (protobuf + snappy), k6-compatible series".into(),
+            description: "Prometheus remote write 1.0 (protobuf + snappy), k6-compatible series"
+                .into(),
             options: option_docs(Flavor::Prometheus).into(),
         }]
     }

@@ -1,6 +1,8 @@
 //! The `prometheus` output against a real Prometheus 2.42 (remote-write receiver on): push
 //! through the plugin, read back with the query API, compare with what was sent.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use loadrun_plugin_api::abi::{EndReason, LogLevel, RunOutcome};
@@ -117,10 +119,18 @@ fn feed(out: &mut dyn Output, run: &mut Run, values: &[f64], chunks: usize) {
             let t = t0 + ((c * per + i) as i64) * 1_000_000;
             run.b.sample(run.reqs, t, 1.0);
             run.b.sample(run.dur, t, *v);
-            run.b.sample(run.failed, t, if (c * per + i) % 10 == 0 { 1.0 } else { 0.0 });
+            run.b.sample(
+                run.failed,
+                t,
+                match (c * per + i) % 10 {
+                    0 => 1.0,
+                    _ => 0.0,
+                },
+            );
             run.b.sample(run.custom, t, 2.0);
         }
-        run.b.sample(run.vus, t0 + (c as i64) * 1_000_000, (c + 1) as f64);
+        run.b
+            .sample(run.vus, t0 + (c as i64) * 1_000_000, (c + 1) as f64);
         let batch = if c == 0 {
             run.b.batch()
         } else {
@@ -220,8 +230,10 @@ fn counters_trend_stats_and_labels_read_back() {
 
 #[test]
 fn native_histograms_and_stale_markers() {
-    let Some(svc) = Service::start("prometheus", &[("PROMETHEUS_FEATURES", "native-histograms")])
-    else {
+    let Some(svc) = Service::start(
+        "prometheus",
+        &[("PROMETHEUS_FEATURES", "native-histograms")],
+    ) else {
         return;
     };
     let base = svc.var("PROMETHEUS_URL").to_string();
@@ -242,19 +254,29 @@ fn native_histograms_and_stale_markers() {
     assert!(rec.logs().is_empty(), "{:?}", rec.logs());
 
     let n = values.len() as f64;
-    assert_eq!(single(&base, "histogram_count(k6_http_req_duration_seconds)"), n);
+    assert_eq!(
+        single(&base, "histogram_count(k6_http_req_duration_seconds)"),
+        n
+    );
     let sum_s: f64 = values.iter().sum::<f64>() / 1000.0;
     let got_sum = single(&base, "histogram_sum(k6_http_req_duration_seconds)");
     assert!((got_sum - sum_s).abs() < 1e-6, "{got_sum} vs {sum_s}");
     // Schema 3 buckets are 9 % wide and Prometheus interpolates inside one.
     let want = k6_percentile(&values, 99.0) / 1000.0;
-    let got = single(&base, "histogram_quantile(0.99, k6_http_req_duration_seconds)");
+    let got = single(
+        &base,
+        "histogram_quantile(0.99, k6_http_req_duration_seconds)",
+    );
     assert!(((got - want) / want).abs() < 0.09, "p99 {got} vs {want}");
     assert_eq!(single(&base, "k6_http_reqs_total"), n);
 
     out.stop(&outcome(), Duration::from_secs(10)).unwrap();
     std::thread::sleep(Duration::from_millis(50));
-    for q in ["k6_http_reqs_total", "k6_http_req_duration_seconds", "k6_vus"] {
+    for q in [
+        "k6_http_reqs_total",
+        "k6_http_req_duration_seconds",
+        "k6_vus",
+    ] {
         assert!(query(&base, q).is_empty(), "{q} should be stale");
     }
     assert!(rec.logs().is_empty(), "{:?}", rec.logs());
@@ -271,7 +293,11 @@ fn dead_server_is_a_quick_retry_not_a_hang() {
     out.start(host).unwrap();
     let mut run = define();
     run.b.sample(run.reqs, now_ns(), 1.0);
-    assert_eq!(out.write(run.b.batch()), WriteStatus::Ok, "nothing to push yet");
+    assert_eq!(
+        out.write(run.b.batch()),
+        WriteStatus::Ok,
+        "nothing to push yet"
+    );
     std::thread::sleep(Duration::from_millis(2));
     let t = Instant::now();
     for _ in 0..3 {
@@ -314,9 +340,17 @@ fn a_rejected_push_reports_prometheus_message_once() {
     for i in 0..3 {
         run.b.clear_samples();
         run.b.sample(run.reqs, old + i * 1_000_000, 1.0);
-        let batch = if first { run.b.batch() } else { run.b.samples_only() };
+        let batch = if first {
+            run.b.batch()
+        } else {
+            run.b.samples_only()
+        };
         first = false;
-        assert_eq!(b.write(batch), WriteStatus::Ok, "a 400 is dropped, not retried");
+        assert_eq!(
+            b.write(batch),
+            WriteStatus::Ok,
+            "a 400 is dropped, not retried"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
     b.stop(&outcome(), Duration::from_secs(5)).unwrap();

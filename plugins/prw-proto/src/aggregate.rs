@@ -118,7 +118,12 @@ impl Aggregator {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         if self.cfg.metadata_as_labels {
-            raw.extend(series.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            raw.extend(
+                series
+                    .metadata
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            );
         }
         let labels = build_labels(&raw, &self.cfg.extra_labels);
         let key = (metric.id, labels);
@@ -206,7 +211,13 @@ impl Aggregator {
             let Some(p) = e.last_pushed_ms else { continue };
             let ts = now_ms.max(p.saturating_add(1));
             e.last_pushed_ms = Some(ts);
-            emit(e, &self.cfg, ts, Some(f64::from_bits(STALE_NAN_BITS)), &mut out);
+            emit(
+                e,
+                &self.cfg,
+                ts,
+                Some(f64::from_bits(STALE_NAN_BITS)),
+                &mut out,
+            );
         }
         out
     }
@@ -263,9 +274,13 @@ fn push_float(out: &mut Vec<TimeSeries>, name: String, labels: &[Label], value: 
 fn emit(e: &Entry, cfg: &AggConfig, ts: i64, stale: Option<f64>, out: &mut Vec<TimeSeries>) {
     let pick = |v: f64| stale.unwrap_or(v);
     match &e.value {
-        Value::Counter(total) => {
-            push_float(out, format!("{}_total", e.base), &e.labels, pick(*total), ts)
-        }
+        Value::Counter(total) => push_float(
+            out,
+            format!("{}_total", e.base),
+            &e.labels,
+            pick(*total),
+            ts,
+        ),
         Value::Gauge { value, .. } => push_float(
             out,
             format!("{}{}", e.base, unit_suffix(e.contains)),
@@ -313,13 +328,19 @@ fn emit(e: &Entry, cfg: &AggConfig, ts: i64, stale: Option<f64>, out: &mut Vec<T
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn labels_sanitised_deduplicated_and_sorted() {
         let got = build_labels(
-            &[("test_id", "b"), ("test-id", "a"), ("group", ""), ("Zed", "z")],
+            &[
+                ("test_id", "b"),
+                ("test-id", "a"),
+                ("group", ""),
+                ("Zed", "z"),
+            ],
             &[Label::new("testid", "run1"), Label::new("Zed", "other")],
         );
         let names: Vec<_> = got

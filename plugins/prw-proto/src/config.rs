@@ -98,7 +98,11 @@ pub fn option_specs(flavor: Flavor) -> Vec<OptSpec> {
         ));
         v.push(spec(
             "instanceId",
-            &["GRAFANA_CLOUD_INSTANCE_ID", "GCLOUD_HOSTED_METRICS_ID", "K6_PROMETHEUS_RW_USERNAME"],
+            &[
+                "GRAFANA_CLOUD_INSTANCE_ID",
+                "GCLOUD_HOSTED_METRICS_ID",
+                "K6_PROMETHEUS_RW_USERNAME",
+            ],
             "",
             "the stack's Prometheus instance id (numeric), sent as the Basic-auth user (required)",
         ));
@@ -119,7 +123,10 @@ pub fn option_specs(flavor: Flavor) -> Vec<OptSpec> {
         ));
         v.push(spec(
             "pushInterval",
-            &["GRAFANA_CLOUD_PUSH_INTERVAL", "K6_PROMETHEUS_RW_PUSH_INTERVAL"],
+            &[
+                "GRAFANA_CLOUD_PUSH_INTERVAL",
+                "K6_PROMETHEUS_RW_PUSH_INTERVAL",
+            ],
             "15s",
             "how often changed series are pushed (Grafana Cloud bills data points per minute)",
         ));
@@ -148,14 +155,29 @@ pub fn option_specs(flavor: Flavor) -> Vec<OptSpec> {
             "at the end, mark every series stale so it ends at once in queries"),
     ]);
     if !gc {
-        v.push(spec("username", &["K6_PROMETHEUS_RW_USERNAME"], "", "Basic-auth user"));
+        v.push(spec(
+            "username",
+            &["K6_PROMETHEUS_RW_USERNAME"],
+            "",
+            "Basic-auth user",
+        ));
         v.push(OptSpec {
             secret: true,
-            ..spec("password", &["K6_PROMETHEUS_RW_PASSWORD"], "", "Basic-auth password")
+            ..spec(
+                "password",
+                &["K6_PROMETHEUS_RW_PASSWORD"],
+                "",
+                "Basic-auth password",
+            )
         });
         v.push(OptSpec {
             secret: true,
-            ..spec("bearerToken", &["K6_PROMETHEUS_RW_BEARER_TOKEN"], "", "sent as Authorization: Bearer (not with username/password)")
+            ..spec(
+                "bearerToken",
+                &["K6_PROMETHEUS_RW_BEARER_TOKEN"],
+                "",
+                "sent as Authorization: Bearer (not with username/password)",
+            )
         });
     }
     v.push(OptSpec {
@@ -269,9 +291,11 @@ pub fn parse_config(init: &OutputInit, flavor: Flavor) -> Result<RwConfig, Plugi
         Flavor::GrafanaCloud => None,
     };
     let url_text = r.get("url").or(default_url).ok_or_else(|| {
-        err("the stack's remote-write URL is required: set GRAFANA_CLOUD_PROMETHEUS_URL or url= \
+        err(
+            "the stack's remote-write URL is required: set GRAFANA_CLOUD_PROMETHEUS_URL or url= \
              (Grafana Cloud portal → your stack → Prometheus → Remote Write Endpoint)"
-            .into())
+                .into(),
+        )
     })?;
     let url = Url::parse(url_text.trim()).map_err(|e| {
         err(format!(
@@ -305,7 +329,8 @@ pub fn parse_config(init: &OutputInit, flavor: Flavor) -> Result<RwConfig, Plugi
                 .collect::<Vec<_>>()
         })
         .unwrap_or_else(|| vec!["p(99)".to_string()]);
-    let trend_stats = parse_trend_stats(&stats_list).map_err(|m| err(format!("trendStats: {m}")))?;
+    let trend_stats =
+        parse_trend_stats(&stats_list).map_err(|m| err(format!("trendStats: {m}")))?;
     if trend_stats.is_empty() {
         return Err(err("trendStats is empty".into()));
     }
@@ -316,12 +341,21 @@ pub fn parse_config(init: &OutputInit, flavor: Flavor) -> Result<RwConfig, Plugi
         .parse()
         .ok()
         .filter(|s| (-4..=8).contains(s))
-        .ok_or_else(|| opts.invalid("nativeHistogramSchema", &schema_text, "a whole number from -4 to 8"))?;
+        .ok_or_else(|| {
+            opts.invalid(
+                "nativeHistogramSchema",
+                &schema_text,
+                "a whole number from -4 to 8",
+            )
+        })?;
 
     let auth = match flavor {
         Flavor::GrafanaCloud => {
             let username = r.get("instanceId").ok_or_else(|| {
-                err("the instance id is required: set GRAFANA_CLOUD_INSTANCE_ID or instanceId=".into())
+                err(
+                    "the instance id is required: set GRAFANA_CLOUD_INSTANCE_ID or instanceId="
+                        .into(),
+                )
             })?;
             let password = r.get("token").ok_or_else(|| {
                 err("an access-policy token is required: set GRAFANA_CLOUD_TOKEN (metrics:write scope)".into())
@@ -344,7 +378,7 @@ pub fn parse_config(init: &OutputInit, flavor: Flavor) -> Result<RwConfig, Plugi
                 },
                 _ => {
                     return Err(err(
-                        "set either username/password or bearerToken, not both".into(),
+                        "set either username/password or bearerToken, not both".into()
                     ))
                 }
             }
@@ -374,7 +408,9 @@ pub fn parse_config(init: &OutputInit, flavor: Flavor) -> Result<RwConfig, Plugi
     from_env.sort();
     for (k, v) in from_env {
         if !valid_header_name(&k) {
-            return Err(err(format!("{P}HEADERS_{k}: {k:?} is not a valid header name")));
+            return Err(err(format!(
+                "{P}HEADERS_{k}: {k:?} is not a valid header name"
+            )));
         }
         headers.push((k, v));
     }
@@ -432,15 +468,17 @@ pub fn parse_config(init: &OutputInit, flavor: Flavor) -> Result<RwConfig, Plugi
 /// `key=value` pairs where a piece without `=` continues the previous value (so values may
 /// hold commas); `None` when the first piece has no `=`.
 fn lenient_pairs(arg: &str) -> Option<Vec<(String, String)>> {
-    if arg.contains("://") && !arg.contains(',') && !arg.split_once("://").is_some_and(|(k, _)| k.contains('=')) {
+    if arg.contains("://")
+        && !arg.contains(',')
+        && !arg.split_once("://").is_some_and(|(k, _)| k.contains('='))
+    {
         return Some(vec![("url".into(), arg.into())]);
     }
     let mut out: Vec<(String, String)> = Vec::new();
     for piece in arg.split(',') {
         match piece.split_once('=') {
             Some((k, v))
-                if !k.is_empty()
-                    && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+                if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
             {
                 out.push((k.trim().to_string(), v.to_string()));
             }
@@ -489,6 +527,7 @@ fn valid_header_name(name: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use loadrun_plugin_api::testkit::init;
@@ -507,7 +546,10 @@ mod tests {
     #[test]
     fn arg_beats_env_and_keeps_commas() {
         let env = [
-            ("K6_PROMETHEUS_RW_SERVER_URL", "http://env:9090/api/v1/write"),
+            (
+                "K6_PROMETHEUS_RW_SERVER_URL",
+                "http://env:9090/api/v1/write",
+            ),
             ("K6_PROMETHEUS_RW_PUSH_INTERVAL", "10s"),
             ("K6_PROMETHEUS_RW_TREND_STATS", "avg"),
         ];
@@ -572,14 +614,12 @@ mod tests {
                 .map(|e| e.message.to_string())
         };
         assert!(bad("nope=1", &[]).unwrap().contains("unknown option"));
-        assert!(bad("trendStats=p(200)", &[]).unwrap().contains("trendStats"));
+        assert!(bad("trendStats=p(200)", &[])
+            .unwrap()
+            .contains("trendStats"));
         assert!(bad("nativeHistogramSchema=9", &[]).is_some());
         assert!(bad("url=ftp://x/", &[]).is_some());
-        let both = bad(
-            "username=u,password=secret1,bearerToken=secret2",
-            &[],
-        )
-        .unwrap();
+        let both = bad("username=u,password=secret1,bearerToken=secret2", &[]).unwrap();
         assert!(!both.contains("secret"), "{both}");
         assert!(bad("sigV4Region=eu-west-1", &[]).unwrap().contains("SigV4"));
         assert!(bad("clientCertificate=/x.pem", &[]).is_some());
@@ -592,7 +632,10 @@ mod tests {
             .unwrap();
         assert!(e.message.contains("GRAFANA_CLOUD_PROMETHEUS_URL"), "{e}");
         let env = [
-            ("GRAFANA_CLOUD_PROMETHEUS_URL", "https://prometheus-prod-01.grafana.net/api/prom/push"),
+            (
+                "GRAFANA_CLOUD_PROMETHEUS_URL",
+                "https://prometheus-prod-01.grafana.net/api/prom/push",
+            ),
             ("GRAFANA_CLOUD_INSTANCE_ID", "123456"),
             ("GRAFANA_CLOUD_TOKEN", "glc_secret"),
             ("K6_PROMETHEUS_RW_USERNAME", "ignored"),
@@ -607,7 +650,11 @@ mod tests {
         );
         assert_eq!(c.push_interval, Duration::from_secs(15));
         assert_eq!(c.extra_labels, [Label::new("testid", "test-run-1")]);
-        let c = parse_config(&init("grafana-cloud", Some("testId="), "", &env), Flavor::GrafanaCloud).unwrap();
+        let c = parse_config(
+            &init("grafana-cloud", Some("testId="), "", &env),
+            Flavor::GrafanaCloud,
+        )
+        .unwrap();
         assert!(c.extra_labels.is_empty());
     }
 }

@@ -140,6 +140,7 @@ pub fn parse_trend_stats(list: &[String]) -> Result<Vec<(TrendStat, String)>, St
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -149,7 +150,10 @@ mod tests {
         assert_eq!(sanitize_label_name("status").as_deref(), Some("status"));
         assert_eq!(sanitize_label_name("1st").as_deref(), Some("_1st"));
         assert_eq!(sanitize_label_name("a.b c").as_deref(), Some("a_b_c"));
-        assert_eq!(sanitize_label_name("__name__").as_deref(), Some("tag__name__"));
+        assert_eq!(
+            sanitize_label_name("__name__").as_deref(),
+            Some("tag__name__")
+        );
         assert_eq!(sanitize_label_name("é").as_deref(), Some("_"));
         assert_eq!(sanitize_label_name(""), None);
     }
@@ -163,8 +167,10 @@ mod tests {
     #[test]
     fn stat_suffixes_as_k6() {
         let stats = parse_trend_stats(
-            &["p(99)", "p(99.9)", "p(0.95)", "avg", "count", "med", "p(99)"]
-                .map(String::from),
+            &[
+                "p(99)", "p(99.9)", "p(0.95)", "avg", "count", "med", "p(99)",
+            ]
+            .map(String::from),
         )
         .unwrap();
         let suffixes: Vec<_> = stats.iter().map(|(_, s)| s.as_str()).collect();

@@ -9,12 +9,8 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use loadrun_http_support::{
-    basic_auth_header, HttpClient, HttpConfig, Outcome, RejectLog, Url,
-};
-use loadrun_plugin_api::{
-    Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus,
-};
+use loadrun_http_support::{basic_auth_header, HttpClient, HttpConfig, Outcome, RejectLog};
+use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
 
 use crate::aggregate::{AggConfig, Aggregator};
 use crate::config::{Auth, RwConfig};
@@ -32,7 +28,10 @@ struct Pending {
 /// What one delivery attempt ended with.
 enum Delivery {
     Done,
-    Retry { after_ms: Option<u64>, reason: String },
+    Retry {
+        after_ms: Option<u64>,
+        reason: String,
+    },
     Fatal(String),
 }
 
@@ -121,7 +120,10 @@ impl RemoteWriteOutput {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         while let Some(req) = pending.requests.get(pending.next) {
-            match self.client.post(&self.cfg.url, &headers, &req.body, deadline) {
+            match self
+                .client
+                .post(&self.cfg.url, &headers, &req.body, deadline)
+            {
                 Outcome::Delivered { .. } => {
                     if let Some(h) = &self.host {
                         h.add_counter("requests", 1);
@@ -145,19 +147,18 @@ impl RemoteWriteOutput {
 
     /// Delivers the pending push and then everything changed, within `deadline`.
     fn flush_all(&mut self, deadline: Instant) -> Result<(), PluginError> {
-        for _ in 0..2 {
-            match self.deliver(Some(deadline)) {
-                Delivery::Done => {}
-                Delivery::Retry { reason, .. } | Delivery::Fatal(reason) => {
-                    return Err(PluginError::new(format!(
-                        "{}: the last push was not delivered: {reason}",
-                        self.cfg.output
-                    )))
-                }
-            }
-            self.prepare().map_err(PluginError::new)?;
+        self.deliver_or_err(deadline, "the last push")?;
+        self.prepare().map_err(PluginError::new)?;
+        self.deliver_or_err(deadline, "the last push")
+    }
+
+    fn deliver_or_err(&mut self, deadline: Instant, what: &str) -> Result<(), PluginError> {
+        match self.deliver(Some(deadline)) {
+            Delivery::Done => Ok(()),
+            Delivery::Retry { reason, .. } | Delivery::Fatal(reason) => Err(PluginError::new(
+                format!("{}: {what} was not delivered: {reason}", self.cfg.output),
+            )),
         }
-        Ok(())
     }
 
     fn warn_unknown(&mut self) {
@@ -215,14 +216,7 @@ impl Output for RemoteWriteOutput {
         if self.cfg.stale_markers {
             let markers = self.agg.stale_markers(now_ms());
             self.queue(&markers).map_err(PluginError::new)?;
-            if let Delivery::Retry { reason, .. } | Delivery::Fatal(reason) =
-                self.deliver(Some(deadline))
-            {
-                return Err(PluginError::new(format!(
-                    "{}: the stale markers were not delivered: {reason}",
-                    self.cfg.output
-                )));
-            }
+            self.deliver_or_err(deadline, "the stale markers")?;
         }
         Ok(())
     }
@@ -256,16 +250,12 @@ pub fn request_headers(cfg: &RwConfig) -> Vec<(String, String)> {
     if !user_auth {
         match &cfg.auth {
             Auth::None => {}
-            Auth::Basic { username, password } => {
-                h.push(("Authorization".into(), basic_auth_header(username, password)))
-            }
+            Auth::Basic { username, password } => h.push((
+                "Authorization".into(),
+                basic_auth_header(username, password),
+            )),
             Auth::Bearer(t) => h.push(("Authorization".into(), format!("Bearer {t}"))),
         }
     }
     h
-}
-
-/// The URL without credentials, for messages.
-pub fn shown_url(url: &Url) -> String {
-    loadrun_http_support::Endpoint::new(url).to_string()
 }

@@ -195,6 +195,7 @@ pub fn snappy_compress(data: &[u8]) -> Result<Vec<u8>, snap::Error> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

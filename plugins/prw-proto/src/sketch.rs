@@ -69,9 +69,15 @@ impl Sketch {
         if v.abs() <= ZERO_THRESHOLD {
             self.zero += 1;
         } else if v > 0.0 {
-            *self.positive.entry(bucket_index(v, self.schema)).or_insert(0) += 1;
+            *self
+                .positive
+                .entry(bucket_index(v, self.schema))
+                .or_insert(0) += 1;
         } else {
-            *self.negative.entry(bucket_index(-v, self.schema)).or_insert(0) += 1;
+            *self
+                .negative
+                .entry(bucket_index(-v, self.schema))
+                .or_insert(0) += 1;
         }
         if self.positive.len() + self.negative.len() > MAX_BUCKETS && self.schema > -4 {
             let to = self.schema - 1;
@@ -264,6 +270,7 @@ fn spans_and_deltas(buckets: &BTreeMap<i32, u64>) -> (Vec<BucketSpan>, Vec<i64>)
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -286,7 +293,10 @@ mod tests {
         for s in -4..=8 {
             for v in [1e-6, 0.3, 1.0, 7.0, 1234.5] {
                 let i = bucket_index(v, s);
-                assert!(upper_bound(i - 1, s) < v && v <= upper_bound(i, s), "{v} {s}");
+                assert!(
+                    upper_bound(i - 1, s) < v && v <= upper_bound(i, s),
+                    "{v} {s}"
+                );
             }
         }
     }
@@ -314,7 +324,10 @@ mod tests {
             );
         }
         assert_eq!(s.percentile(0.0), -3.0);
-        assert_eq!(s.percentile(100.0), values.iter().cloned().fold(f64::MIN, f64::max));
+        assert_eq!(
+            s.percentile(100.0),
+            values.iter().cloned().fold(f64::MIN, f64::max)
+        );
         assert_eq!(s.count(), values.len() as u64);
         assert!(s.buckets() < 2000, "{}", s.buckets());
     }

@@ -1,6 +1,8 @@
 //! The encoder against k6's captured remote-write requests
 //! (`/work/shared/reference/fixtures/wire/prw/`, copied into `tests/fixtures/`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeSet;
 
 use loadrun_plugin_api::testkit::BatchBuilder;
@@ -133,7 +135,10 @@ fn re_encoding_k6s_requests_gives_the_same_bytes() {
 fn aggregator_names_series_as_k6() {
     let fixture = decode(FIXTURES[0]);
     let stats = parse_trend_stats(
-        &["p(95)", "p(99.9)", "avg", "min", "max", "med", "count", "sum"].map(String::from),
+        &[
+            "p(95)", "p(99.9)", "avg", "min", "max", "med", "count", "sum",
+        ]
+        .map(String::from),
     )
     .unwrap();
     let suffixes: Vec<String> = stats.iter().map(|(_, s)| format!("_{s}")).collect();
@@ -152,7 +157,10 @@ fn aggregator_names_series_as_k6() {
         } else if let Some(b) = name.strip_suffix("_rate") {
             (b.to_string(), MetricType::Rate, ValueKind::Default)
         } else {
-            let s = suffixes.iter().find(|s| name.ends_with(s.as_str())).unwrap();
+            let s = suffixes
+                .iter()
+                .find(|s| name.ends_with(s.as_str()))
+                .unwrap();
             (
                 name.strip_suffix(s.as_str()).unwrap().to_string(),
                 MetricType::Trend,
@@ -189,7 +197,10 @@ fn aggregator_names_series_as_k6() {
     let requests = encode_requests(&ours, 10_000, usize::MAX).unwrap();
     assert_eq!(requests.len(), 1);
     let decoded = decode(&requests[0].body);
-    assert_eq!(decoded, ours, "decoding our bytes gives back what was encoded");
+    assert_eq!(
+        decoded, ours,
+        "decoding our bytes gives back what was encoded"
+    );
 
     let want: BTreeSet<String> = fixture.iter().map(key).collect();
     let got: BTreeSet<String> = decoded.iter().map(key).collect();

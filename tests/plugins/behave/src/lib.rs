@@ -65,6 +65,11 @@ impl Plugin for Behave {
                 "tb-failnew: deliberate constructor failure",
             ));
         }
+        let file = o.get("file", &[]);
+        if let Some(f) = &file {
+            // A new instance starts a new count, as a file output truncates its file.
+            std::fs::write(f, "").map_err(|e| PluginError::new(format!("{f}: {e}")))?;
+        }
         Ok(Box::new(Behaving {
             kind: name,
             panic_in,
@@ -72,7 +77,7 @@ impl Plugin for Behave {
             delay: Duration::from_millis(o.get_u64("delay", &[], 100)?),
             times: o.get_or("times", &[], "2"),
             after_ms: o.get("afterMs", &[]).and_then(|v| v.parse().ok()),
-            file: o.get("file", &[]),
+            file,
             catalog: Catalog::new(),
             counts: BTreeMap::new(),
             writes: 0,
