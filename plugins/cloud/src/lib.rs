@@ -1,0 +1,1 @@
+//! loadrun cloud output (k6 Cloud protocol).
