@@ -1,8 +1,296 @@
-//! `loadrun run`: placeholder until the load engine lands (issue 3).
+//! `loadrun run`: plan → engine → collector (summary + outputs) → summary and exit code.
+//!
+//! Exit codes: 0 ok, 99 a threshold failed (or aborted the run), 104 a required output failed,
+//! 105 interrupted, 255 any error before or outside the test.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use abi_stable::std_types::{ROption, RVec};
+use anyhow::Context;
+use loadrun_engine::{Engine, EngineOptions};
+use loadrun_plugin_api::abi::{KeyValue, RunOutcome, TestMeta, ThresholdDef};
+use loadrun_plugin_api::EndReason;
+use loadrun_summary::{Aggregator, RunInfo, SummaryOptions, ThresholdSet, ThresholdSpec};
 
 use crate::cli::RunArgs;
+use crate::exit;
+use crate::outputs::{AbortKind, OutputSet, OutputSpec, DEFAULT_STOP_TIMEOUT};
+use crate::plugins::PluginSet;
+use crate::run_plan::{self, Chosen};
+use crate::run_progress::Progress;
+
+fn pairs(list: &[String], flag: &str) -> anyhow::Result<Vec<(String, String)>> {
+    list.iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                .filter(|(k, _)| !k.is_empty())
+                .with_context(|| format!("{flag} {p:?}: expected NAME=VALUE"))
+        })
+        .collect()
+}
+
+fn summary_options(args: &RunArgs, chosen: &Chosen) -> anyhow::Result<SummaryOptions> {
+    let mut o = SummaryOptions::default();
+    if let Some(s) = args
+        .summary_trend_stats
+        .clone()
+        .or_else(|| chosen.plan.summary_trend_stats.as_ref().map(|v| v.join(",")))
+    {
+        o.trend_stats = s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect();
+    }
+    o.time_unit = args
+        .summary_time_unit
+        .clone()
+        .or_else(|| chosen.plan.summary_time_unit.clone());
+    o.no_thresholds = args.no_thresholds;
+    o.validate()?;
+    Ok(o)
+}
+
+fn thresholds(chosen: &Chosen) -> anyhow::Result<ThresholdSet> {
+    let mut table: BTreeMap<String, Vec<ThresholdSpec>> = BTreeMap::new();
+    for (metric, list) in &chosen.plan.thresholds {
+        let mut specs = Vec::new();
+        for v in list {
+            let spec: ThresholdSpec = serde_json::from_value(v.clone()).with_context(|| {
+                format!(
+                    "{}: thresholds.{metric}: expected \"p(95)<500\" or {{ threshold = \"...\", abortOnFail = true }}",
+                    chosen.source
+                )
+            })?;
+            specs.push(spec);
+        }
+        table.insert(metric.clone(), specs);
+    }
+    ThresholdSet::parse(&table).with_context(|| chosen.source.clone())
+}
+
+fn test_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
 
 pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
-    let _ = args;
-    anyhow::bail!("the load engine is not wired in yet")
+    let chosen = run_plan::choose(&args)?;
+
+    let mut env: BTreeMap<String, String> = pairs(&args.env, "--env")?.into_iter().collect();
+    let needs_server = args.test_server || loadrun_engine::compile::uses_test_server(&chosen.plan);
+    let _server = if needs_server
+        && !env.contains_key("TEST_SERVER")
+        && std::env::var("TEST_SERVER").is_err()
+    {
+        let s = loadrun_engine::server::TestServer::start(([127, 0, 0, 1], 0).into(), 1)
+            .context("cannot start the built-in test server")?;
+        env.insert("TEST_SERVER".into(), s.url());
+        Some(s)
+    } else {
+        None
+    };
+
+    let opts = EngineOptions {
+        env,
+        tags: pairs(&args.tags, "--tag")?,
+        system_tags: args
+            .system_tags
+            .as_ref()
+            .map(|s| s.split(',').map(|x| x.trim().to_string()).collect()),
+        insecure_skip_tls_verify: args.insecure_skip_tls_verify,
+        base_dir: chosen.base_dir.clone(),
+        use_process_env: true,
+    };
+    let registry = Arc::new(loadrun_metrics::Registry::new());
+    let engine = Engine::new(&chosen.plan, &opts, registry.clone())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", chosen.source))?;
+    let thresholds = thresholds(&chosen)?;
+    thresholds
+        .register(&registry)
+        .with_context(|| chosen.source.clone())?;
+    let summary_opts = summary_options(&args, &chosen)?;
+    let stop_timeout = match args.output_stop_timeout.as_deref() {
+        Some(t) => loadrun_plugin_api::options::parse_duration(t)
+            .with_context(|| format!("--output-stop-timeout {t:?}: expected a duration such as 30s"))?,
+        None => DEFAULT_STOP_TIMEOUT,
+    };
+
+    // Outputs: every error here stops the run before anything is sent.
+    let mut plugins = PluginSet::load(&args.plugins)?;
+    let specs: Vec<OutputSpec> = args
+        .out
+        .iter()
+        .map(|s| OutputSpec::parse(s))
+        .collect::<Result<_, _>>()?;
+    let test_meta = TestMeta {
+        test_id: test_id().into(),
+        plan_name: chosen.name.clone().into(),
+        start_unix_ns: loadrun_metrics::now_ns(),
+        planned_duration_ms: ROption::RSome(engine.max_duration().as_millis() as u64),
+        max_vus: engine.max_vus(),
+        thresholds: thresholds
+            .entries
+            .iter()
+            .flat_map(|e| {
+                e.thresholds.iter().map(move |t| ThresholdDef {
+                    metric: e.key.as_str().into(),
+                    source: t.source.as_str().into(),
+                    abort_on_fail: t.abort_on_fail,
+                })
+            })
+            .collect::<RVec<_>>(),
+        tags: engine
+            .test_tags()
+            .iter()
+            .map(|(k, v)| KeyValue::new(k.as_str(), v.as_str()))
+            .collect(),
+        extra: "{}".into(),
+    };
+    let mut outputs = OutputSet::build(
+        &specs,
+        &mut plugins,
+        &chosen.plan.outputs,
+        &test_meta,
+        registry.clone(),
+    )?;
+    outputs.start()?;
+
+    let (aggregator, summary) = Aggregator::new(registry.clone(), thresholds);
+    let collector = loadrun_metrics::Collector::spawn(
+        registry.clone(),
+        vec![Box::new(aggregator), outputs.consumer()],
+        Duration::from_millis(100),
+    )
+    .context("cannot start the collector thread")?;
+
+    if !args.quiet {
+        print_banner(&chosen, &engine, &args);
+    }
+    crate::run_signal::install();
+    let control = engine.control();
+    let sink = collector.sink();
+    let abort = outputs.abort_signal();
+    let mut progress = Progress::new(args.quiet, engine.max_vus(), engine.max_duration());
+    let started = Instant::now();
+
+    let mut end_reason = EndReason::Completed;
+    let mut output_failed = false;
+    let mut abort_message: Option<String> = None;
+    let result = std::thread::scope(|scope| -> anyhow::Result<loadrun_engine::RunResult> {
+        let runner = scope.spawn(|| engine.run(sink));
+        let mut interrupted_seen = 0;
+        let mut next_abort_check = Instant::now() + Duration::from_secs(1);
+        while !runner.is_finished() {
+            std::thread::sleep(Duration::from_millis(50));
+            let n = crate::run_signal::count();
+            if n > interrupted_seen {
+                interrupted_seen = n;
+                if end_reason == EndReason::Completed {
+                    end_reason = EndReason::Interrupted;
+                    eprintln!("\nloadrun: stopping gracefully (Ctrl-C again to exit at once)");
+                    control.stop_gracefully();
+                }
+            }
+            if let Some((kind, reason)) = abort.get() {
+                if end_reason == EndReason::Completed {
+                    output_failed = kind == AbortKind::RequiredOutputFailed;
+                    end_reason = if output_failed { EndReason::Error } else { EndReason::OutputAbort };
+                    eprintln!("\nloadrun: stopping: {reason}");
+                    abort_message = Some(reason);
+                    control.stop_now();
+                }
+            }
+            if Instant::now() >= next_abort_check {
+                next_abort_check = Instant::now() + Duration::from_secs(1);
+                if end_reason == EndReason::Completed {
+                    if let Some(reason) = summary.abort_check(control.elapsed()) {
+                        end_reason = EndReason::ThresholdAbort;
+                        eprintln!("\nloadrun: {reason}");
+                        abort_message = Some(reason);
+                        control.stop_now();
+                    }
+                }
+            }
+            progress.tick(&control);
+        }
+        runner
+            .join()
+            .map_err(|_| anyhow::anyhow!("the load engine panicked"))?
+            .context("cannot start the load engine")
+    })?;
+    progress.finish(&control, result.duration);
+
+    collector.finish();
+    let report = summary.finish_report(
+        &summary_opts,
+        &RunInfo {
+            duration: result.duration,
+        },
+    );
+    let thresholds_failed = !summary_opts.no_thresholds && report.thresholds_failed();
+    let outcome = RunOutcome {
+        passed: !thresholds_failed && matches!(end_reason, EndReason::Completed | EndReason::Interrupted),
+        reason: end_reason,
+        thresholds: report
+            .threshold_verdicts()
+            .into_iter()
+            .map(|(metric, source, passed)| loadrun_plugin_api::abi::ThresholdVerdict {
+                metric: metric.into(),
+                source: source.into(),
+                passed,
+            })
+            .collect(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        extra: "{}".into(),
+    };
+    let outputs_report = outputs.stop(&outcome, stop_timeout);
+
+    if !args.no_summary {
+        let mut text = report.render_text();
+        text.push_str(&outputs_report.render_text());
+        println!("{text}");
+    }
+    if let Some(path) = &args.summary_export {
+        let mut json = report.export_json();
+        if let Some(obj) = json.as_object_mut() {
+            obj.insert("outputs".into(), outputs_report.to_json());
+        }
+        let body = serde_json::to_string_pretty(&json)?;
+        std::fs::write(path, body)
+            .with_context(|| format!("cannot write the summary export {}", path.display()))?;
+    }
+    if let Some(m) = abort_message {
+        tracing::debug!("run ended early: {m}");
+    }
+    Ok(match end_reason {
+        _ if output_failed => exit::OUTPUT_FAILED,
+        EndReason::ThresholdAbort => exit::THRESHOLD_ABORT,
+        _ if thresholds_failed => exit::THRESHOLDS_FAILED,
+        EndReason::Interrupted => exit::INTERRUPTED,
+        EndReason::Error => exit::ERROR,
+        _ => exit::OK,
+    })
+}
+
+fn print_banner(chosen: &Chosen, engine: &Engine, args: &RunArgs) {
+    let outputs = if args.out.is_empty() {
+        "-".to_string()
+    } else {
+        args.out.join(", ")
+    };
+    let scenarios = engine.scenarios();
+    println!("     execution: local");
+    println!("          plan: {}", chosen.source);
+    println!("        output: {outputs}");
+    println!();
+    println!(
+        "     scenarios: {} scenario{}, {} max VUs, {} max duration (incl. graceful stop):",
+        scenarios.len(),
+        if scenarios.len() == 1 { "" } else { "s" },
+        engine.max_vus(),
+        loadrun_engine::util::format_duration(engine.max_duration())
+    );
+    for s in scenarios {
+        println!("              * {}: {}", s.name, s.describe());
+    }
+    println!();
 }

@@ -29,4 +29,76 @@ pub struct RunArgs {
     /// Verbose logging.
     #[arg(short = 'v', long)]
     pub verbose: bool,
+
+    /// Quick mode: load-test this URL without a plan.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// VUs (quick mode; with a plan, replaces its scenarios like k6's --vus).
+    #[arg(short = 'u', long, value_name = "N")]
+    pub vus: Option<u64>,
+
+    /// Test duration, e.g. 30s, 1m30s (quick mode; with a plan, replaces its scenarios).
+    #[arg(short = 'd', long, value_name = "DURATION")]
+    pub duration: Option<String>,
+
+    /// Total iterations shared by the VUs (quick mode; with a plan, replaces its scenarios).
+    #[arg(short = 'i', long, value_name = "N")]
+    pub iterations: Option<u64>,
+
+    /// Open model: start this many iterations per second (constant-arrival-rate).
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate: Option<f64>,
+
+    /// HTTP method for --url (default GET, or POST with --body).
+    #[arg(long, value_name = "METHOD")]
+    pub method: Option<String>,
+
+    /// Request header for --url, "Name: value" (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+
+    /// Request body for --url (`@FILE` reads a file).
+    #[arg(long, value_name = "TEXT|@FILE")]
+    pub body: Option<String>,
+
+    /// A variable for ${NAME} in the plan (repeatable); overrides the environment.
+    #[arg(short = 'e', long = "env", value_name = "NAME=VALUE")]
+    pub env: Vec<String>,
+
+    /// A test-wide tag on every sample (repeatable).
+    #[arg(long = "tag", value_name = "NAME=VALUE")]
+    pub tags: Vec<String>,
+
+    /// System tags to attach, comma-separated (k6's --system-tags); `vu`,`iter` become metadata.
+    #[arg(long = "system-tags", value_name = "LIST")]
+    pub system_tags: Option<String>,
+
+    /// Accept any TLS certificate.
+    #[arg(long = "insecure-skip-tls-verify")]
+    pub insecure_skip_tls_verify: bool,
+
+    /// Start the built-in test server in-process and set ${TEST_SERVER} to its URL.
+    #[arg(long = "test-server")]
+    pub test_server: bool,
+
+    /// Trend statistics in the summary, e.g. avg,min,med,max,p(90),p(95),p(99).
+    #[arg(long = "summary-trend-stats", value_name = "LIST")]
+    pub summary_trend_stats: Option<String>,
+
+    /// Time unit of the summary: s, ms or us.
+    #[arg(long = "summary-time-unit", value_name = "UNIT")]
+    pub summary_time_unit: Option<String>,
+
+    /// Do not print the end-of-test summary.
+    #[arg(long = "no-summary")]
+    pub no_summary: bool,
+
+    /// Write the summary to FILE in k6's --summary-export JSON shape.
+    #[arg(long = "summary-export", value_name = "FILE")]
+    pub summary_export: Option<PathBuf>,
+
+    /// Do not evaluate thresholds.
+    #[arg(long = "no-thresholds")]
+    pub no_thresholds: bool,
 }

@@ -36,8 +36,16 @@ struct Group {
 #[derive(Debug, Clone)]
 enum Acc {
     Sum(f64),
-    Last { time_ns: i64, value: f64 },
-    Stats { n: u64, sum: f64, min: f64, max: f64 },
+    Last {
+        time_ns: i64,
+        value: f64,
+    },
+    Stats {
+        n: u64,
+        sum: f64,
+        min: f64,
+        max: f64,
+    },
     Dist(Distribution),
 }
 
@@ -251,6 +259,8 @@ fn truncate(s: &str, max_chars: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
     use loadrun_plugin_api::testkit::BatchBuilder;
 
@@ -309,8 +319,15 @@ mod tests {
         assert_eq!(r.dimensions, vec![("status".into(), "200".into())]);
         assert_eq!(r.timestamp.unix_secs(), T0);
         let g = by_name("vus");
-        assert_eq!(g.value, DatumValue::Value(7.0), "the latest sample, not the last added");
-        assert!(g.dimensions.is_empty(), "empty tag values are not dimensions");
+        assert_eq!(
+            g.value,
+            DatumValue::Value(7.0),
+            "the latest sample, not the last added"
+        );
+        assert!(
+            g.dimensions.is_empty(),
+            "empty tag values are not dimensions"
+        );
         assert_eq!(
             by_name("http_req_failed").value,
             DatumValue::Stats {
@@ -360,7 +377,10 @@ mod tests {
         assert_eq!(unit_of(MetricType::Counter, ValueKind::Data), Unit::Bytes);
         assert_eq!(unit_of(MetricType::Rate, ValueKind::Default), Unit::None);
         assert_eq!(unit_of(MetricType::Gauge, ValueKind::Default), Unit::None);
-        assert_eq!(unit_of(MetricType::Trend, ValueKind::Time), Unit::Milliseconds);
+        assert_eq!(
+            unit_of(MetricType::Trend, ValueKind::Time),
+            Unit::Milliseconds
+        );
         assert_eq!(truncate("héllo", 2), "hé");
     }
 }

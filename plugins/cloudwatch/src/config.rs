@@ -66,7 +66,7 @@ pub fn option_docs() -> Vec<OptionDoc> {
         doc("period", "", "60s (1s with storageResolution=1)", "aggregation period: samples of one metric and dimension set in one period become one datum"),
         doc("storageResolution", "", "60", "60 (standard) or 1 (high resolution, billed higher)"),
         doc("timeout", "", "10s", "HTTP request timeout"),
-        doc("gzip", "", "true", "gzip request bodies of 10 KiB and more"),
+        doc("gzip", "", "false", "gzip request bodies of 10 KiB and more (CloudWatch accepts them; moto cannot check their signatures, see the README)"),
         doc("maxRequestBytes", "", "1048576", "largest request body (CloudWatch's limit is 1 MB)"),
     ]
 }
@@ -105,17 +105,16 @@ pub fn parse_config(init: &OutputInit) -> Result<Config, PluginError> {
         Some(r) => Some(r.trim().to_string()),
         None => sources.region().map_err(|e| err(e.to_string()))?,
     };
-    let region = match (region, &explicit_endpoint) {
-        (Some(r), _) => r,
-        // Emulators (moto, LocalStack) take any region; their own default is us-east-1.
-        (None, Some(_)) => "us-east-1".to_string(),
-        (None, None) => {
-            return Err(err(
+    let region =
+        match (region, &explicit_endpoint) {
+            (Some(r), _) => r,
+            // Emulators (moto, LocalStack) take any region; their own default is us-east-1.
+            (None, Some(_)) => "us-east-1".to_string(),
+            (None, None) => return Err(err(
                 "no AWS region: set region=..., AWS_REGION, or region in the profile's config file"
                     .into(),
-            ))
-        }
-    };
+            )),
+        };
     if !region
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '-')
@@ -146,9 +145,7 @@ pub fn parse_config(init: &OutputInit) -> Result<Config, PluginError> {
     let storage_resolution = match options.get_u64("storageResolution", &[], 60)? {
         1 => 1,
         60 => 60,
-        other => {
-            return Err(options.invalid("storageResolution", &other.to_string(), "1 or 60"))
-        }
+        other => return Err(options.invalid("storageResolution", &other.to_string(), "1 or 60")),
     };
     let default_period = Duration::from_secs(if storage_resolution == 1 { 1 } else { 60 });
     let period = options.get_duration("period", &[], default_period)?;
@@ -163,8 +160,7 @@ pub fn parse_config(init: &OutputInit) -> Result<Config, PluginError> {
     if timeout.is_zero() {
         return Err(options.invalid("timeout", "0", "a duration above zero"));
     }
-    let max_request_bytes =
-        options.get_u64("maxRequestBytes", &[], MAX_REQUEST_BYTES as u64)?;
+    let max_request_bytes = options.get_u64("maxRequestBytes", &[], MAX_REQUEST_BYTES as u64)?;
     if !(1024..=MAX_REQUEST_BYTES as u64).contains(&max_request_bytes) {
         return Err(options.invalid(
             "maxRequestBytes",
@@ -185,7 +181,7 @@ pub fn parse_config(init: &OutputInit) -> Result<Config, PluginError> {
             storage_resolution,
         },
         timeout,
-        gzip: options.get_bool("gzip", &[], true)?,
+        gzip: options.get_bool("gzip", &[], false)?,
         max_request_bytes: usize::try_from(max_request_bytes).unwrap_or(MAX_REQUEST_BYTES),
         max_datums_per_request: MAX_DATUMS_PER_REQUEST,
         max_open: 50_000,
@@ -237,6 +233,8 @@ fn validate_dimensions(dims: &[String]) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
     use loadrun_plugin_api::testkit::init;
 
@@ -254,9 +252,15 @@ mod tests {
     #[test]
     fn defaults() {
         let c = with(None, &[("AWS_REGION", "eu-west-1")]).unwrap();
-        assert_eq!(c.endpoint.as_str(), "https://monitoring.eu-west-1.amazonaws.com/");
+        assert_eq!(
+            c.endpoint.as_str(),
+            "https://monitoring.eu-west-1.amazonaws.com/"
+        );
         assert_eq!(c.namespace, "k6");
-        assert_eq!(c.aggregate.dimensions, vec!["scenario", "method", "status", "name"]);
+        assert_eq!(
+            c.aggregate.dimensions,
+            vec!["scenario", "method", "status", "name"]
+        );
         assert_eq!(c.aggregate.period_secs, 60);
         assert_eq!(c.aggregate.storage_resolution, 60);
         assert!(!format!("{c:?}").contains("topsecret"));
@@ -270,7 +274,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.region, "cn-north-1");
-        assert_eq!(c.endpoint.as_str(), "https://monitoring.cn-north-1.amazonaws.com.cn/");
+        assert_eq!(
+            c.endpoint.as_str(),
+            "https://monitoring.cn-north-1.amazonaws.com.cn/"
+        );
         assert_eq!(c.aggregate.dimensions, vec!["status", "method"]);
         assert_eq!(c.aggregate.period_secs, 1);
 
@@ -315,16 +322,24 @@ mod tests {
             let e = with(Some(arg), &region).unwrap_err().to_string();
             assert!(e.contains(needle), "{arg}: {e}");
         }
-        let many = (0..31).map(|i| format!("t{i}")).collect::<Vec<_>>().join("|");
+        let many = (0..31)
+            .map(|i| format!("t{i}"))
+            .collect::<Vec<_>>()
+            .join("|");
         let e = with(Some(&format!("dimensions={many}")), &region)
             .unwrap_err()
             .to_string();
         assert!(e.contains("at most 30"), "{e}");
         let e = with(None, &[]).unwrap_err().to_string();
         assert!(e.contains("no AWS region"), "{e}");
-        let e = parse_config(&init("cloudwatch", None, "", &[("AWS_REGION", "eu-west-1"), ("HOME", "/nonexistent")]))
-            .unwrap_err()
-            .to_string();
+        let e = parse_config(&init(
+            "cloudwatch",
+            None,
+            "",
+            &[("AWS_REGION", "eu-west-1"), ("HOME", "/nonexistent")],
+        ))
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("no AWS credentials"), "{e}");
     }
 }

@@ -25,9 +25,7 @@ impl Credentials {
         Self {
             access_key_id: access_key_id.to_string(),
             secret_access_key: secret_access_key.to_string(),
-            session_token: session_token
-                .filter(|t| !t.is_empty())
-                .map(str::to_string),
+            session_token: session_token.filter(|t| !t.is_empty()).map(str::to_string),
         }
     }
 
@@ -164,13 +162,22 @@ impl Sources {
             found.get("aws_access_key_id"),
             found.get("aws_secret_access_key"),
         ) {
-            (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => Ok(
-                Credentials::new(id, secret, found.get("aws_session_token").map(String::as_str)),
-            ),
+            (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
+                Ok(Credentials::new(
+                    id,
+                    secret,
+                    found.get("aws_session_token").map(String::as_str),
+                ))
+            }
             _ => {
-                let unsupported = ["sso_session", "sso_start_url", "role_arn", "credential_process"]
-                    .iter()
-                    .find(|k| found.contains_key(**k));
+                let unsupported = [
+                    "sso_session",
+                    "sso_start_url",
+                    "role_arn",
+                    "credential_process",
+                ]
+                .iter()
+                .find(|k| found.contains_key(**k));
                 let hint = match unsupported {
                     Some(k) => format!(
                         "; the profile uses {k}, which this output does not resolve: run \
@@ -190,7 +197,10 @@ impl Sources {
     /// The region: `AWS_REGION`, `AWS_DEFAULT_REGION`, then the profile's `region` in the config
     /// file (the `region` option, checked by the caller, outranks all of these).
     pub fn region(&self) -> Result<Option<String>, CredentialsError> {
-        if let Some(r) = self.var("AWS_REGION").or_else(|| self.var("AWS_DEFAULT_REGION")) {
+        if let Some(r) = self
+            .var("AWS_REGION")
+            .or_else(|| self.var("AWS_DEFAULT_REGION"))
+        {
             return Ok(Some(r.trim().to_string()));
         }
         let profile = self.profile();
@@ -257,6 +267,8 @@ fn parse_ini(text: &str) -> Ini {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
 
     fn sources(env: &[(&str, &str)]) -> Sources {
@@ -281,7 +293,10 @@ mod tests {
         assert_eq!(c.access_key_id(), "AKIA1");
         assert_eq!(c.session_token(), Some("tokentok"));
         let dbg = format!("{c:?}");
-        assert!(!dbg.contains("sekrit") && !dbg.contains("tokentok"), "{dbg}");
+        assert!(
+            !dbg.contains("sekrit") && !dbg.contains("tokentok"),
+            "{dbg}"
+        );
         assert_eq!(c.redact("x sekrit y tokentok"), "x *** y ***");
     }
 
@@ -326,12 +341,18 @@ mod tests {
         assert_eq!(s.region().unwrap().as_deref(), Some("ap-south-1"));
 
         env.push(("AWS_REGION", "us-west-2"));
-        assert_eq!(sources(&env).region().unwrap().as_deref(), Some("us-west-2"));
+        assert_eq!(
+            sources(&env).region().unwrap().as_deref(),
+            Some("us-west-2")
+        );
 
         let mut s = sources(&base);
         s.profile = Some("sso".into());
         let e = s.credentials().unwrap_err().to_string();
-        assert!(e.contains("sso_session") && e.contains("export-credentials"), "{e}");
+        assert!(
+            e.contains("sso_session") && e.contains("export-credentials"),
+            "{e}"
+        );
 
         s.profile = Some("nope".into());
         let e = s.credentials().unwrap_err().to_string();

@@ -25,7 +25,10 @@ impl Distribution {
         self.entries.entry(v.to_bits()).or_insert((v, 0)).1 += 1;
         if self.entries.len() > MAX_DISTINCT {
             let merged = merge(self.sorted(), COMPACT_TO);
-            self.entries = merged.into_iter().map(|(v, c)| (v.to_bits(), (v, c))).collect();
+            self.entries = merged
+                .into_iter()
+                .map(|(v, c)| (v.to_bits(), (v, c)))
+                .collect();
         }
     }
 
@@ -75,6 +78,8 @@ pub fn merge(sorted: Vec<(f64, u64)>, max: usize) -> Vec<(f64, u64)> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
 
     fn stats(p: &[(f64, u64)]) -> (u64, f64, f64, f64) {
@@ -104,7 +109,9 @@ mod tests {
         assert!(c.len() <= 150, "{}", c.len());
         let (n, sum, min, max) = stats(&c);
         assert_eq!(n, 10_000);
-        let exact: f64 = (0..10_000u32).map(|i| f64::from(i % 5000) * 0.5 + 1.0).sum();
+        let exact: f64 = (0..10_000u32)
+            .map(|i| f64::from(i % 5000) * 0.5 + 1.0)
+            .sum();
         assert!((sum - exact).abs() / exact < 1e-9, "{sum} vs {exact}");
         assert_eq!(min, 1.0);
         assert_eq!(max, 2500.5);

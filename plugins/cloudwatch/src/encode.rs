@@ -116,6 +116,8 @@ fn num(v: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
     use crate::datum::Unit;
     use crate::time::UtcTime;

@@ -109,10 +109,8 @@ impl CloudWatchOutput {
                         .max(self.backoff);
                     self.not_before = Some(Instant::now() + wait);
                     self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
-                    self.last_failure = format!(
-                        "{reason} ({} request(s) queued)",
-                        self.pending.len()
-                    );
+                    self.last_failure =
+                        format!("{reason} ({} request(s) queued)", self.pending.len());
                     return Err(Blocked::Retry {
                         after_ms: wait.as_millis().try_into().unwrap_or(u64::MAX),
                         reason: self.last_failure.clone(),

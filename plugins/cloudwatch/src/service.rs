@@ -25,10 +25,18 @@ const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sent {
     Delivered,
-    Retry { after_ms: Option<u64>, reason: String },
+    Retry {
+        after_ms: Option<u64>,
+        reason: String,
+    },
     /// This body is refused for good (e.g. `InvalidParameterValue`); later ones may pass.
-    Rejected { status: u16, reason: String },
-    Fatal { reason: String },
+    Rejected {
+        status: u16,
+        reason: String,
+    },
+    Fatal {
+        reason: String,
+    },
 }
 
 pub struct Sender {
@@ -96,7 +104,13 @@ impl Sender {
             headers,
             body: payload,
         };
-        let signed = sigv4::sign(&req, &self.credentials, &self.region, SERVICE, UtcTime::now());
+        let signed = sigv4::sign(
+            &req,
+            &self.credentials,
+            &self.region,
+            SERVICE,
+            UtcTime::now(),
+        );
         // Host is set by the HTTP client from the URL, byte for byte what was signed.
         let mut send_headers: Vec<(&str, &str)> = req
             .headers
@@ -105,7 +119,9 @@ impl Sender {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         send_headers.extend(signed.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let outcome = self.client.post(&self.url, &send_headers, payload, deadline);
+        let outcome = self
+            .client
+            .post(&self.url, &send_headers, payload, deadline);
         self.interpret(outcome)
     }
 
@@ -197,6 +213,8 @@ fn aws_code(text: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
     use std::time::Duration;
 
@@ -230,17 +248,22 @@ mod tests {
         }
         let json_throttle = Outcome::Rejected {
             status: 400,
-            reason: r#"POST http://h/: HTTP 400: {"__type":"com.amazon.coral#ThrottlingException"}"#
-                .into(),
+            reason:
+                r#"POST http://h/: HTTP 400: {"__type":"com.amazon.coral#ThrottlingException"}"#
+                    .into(),
         };
         assert!(matches!(s.interpret(json_throttle), Sent::Retry { .. }));
         let invalid = Outcome::Rejected {
             status: 400,
-            reason: "POST http://h/: HTTP 400 Bad Request: <Error><Code>InvalidParameterValue</Code>\
+            reason:
+                "POST http://h/: HTTP 400 Bad Request: <Error><Code>InvalidParameterValue</Code>\
                      <Message>bad</Message></Error>"
-                .into(),
+                    .into(),
         };
-        assert!(matches!(s.interpret(invalid), Sent::Rejected { status: 400, .. }));
+        assert!(matches!(
+            s.interpret(invalid),
+            Sent::Rejected { status: 400, .. }
+        ));
         let bad_token = Outcome::Rejected {
             status: 400,
             reason: "x: <Error><Code>ExpiredToken</Code></Error>".into(),
@@ -270,7 +293,10 @@ mod tests {
     #[test]
     fn unreachable_server_is_retry() {
         let s = sender();
-        let r = s.send("Action=PutMetricData", Some(Instant::now() + Duration::from_secs(2)));
+        let r = s.send(
+            "Action=PutMetricData",
+            Some(Instant::now() + Duration::from_secs(2)),
+        );
         assert!(matches!(r, Sent::Retry { .. }), "{r:?}");
     }
 }

@@ -222,6 +222,8 @@ fn percent_decode(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
 
     // The credentials, region, service and time every vector of AWS's SigV4 test suite uses.
@@ -311,10 +313,7 @@ mod tests {
         let s = suite_sign(
             "POST",
             "",
-            &[
-                ("Content-Type", "application/x-www-form-urlencoded"),
-                HOST,
-            ],
+            &[("Content-Type", "application/x-www-form-urlencoded"), HOST],
             b"Param1=value1",
         );
         assert_eq!(
@@ -349,7 +348,9 @@ mod tests {
         let creds = Credentials::new(AKID, SECRET, Some("TOKEN"));
         let s = sign(&req, &creds, "us-east-1", "service", suite_time());
         assert!(s.canonical_request.contains("x-amz-security-token:TOKEN\n"));
-        assert!(s.canonical_request.contains("host;x-amz-date;x-amz-security-token"));
+        assert!(s
+            .canonical_request
+            .contains("host;x-amz-date;x-amz-security-token"));
         assert!(s
             .headers
             .contains(&("X-Amz-Security-Token".into(), "TOKEN".into())));

@@ -58,11 +58,17 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    (y, u32::try_from(m).unwrap_or(1), u32::try_from(d).unwrap_or(1))
+    (
+        y,
+        u32::try_from(m).unwrap_or(1),
+        u32::try_from(d).unwrap_or(1),
+    )
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
 
     #[test]
@@ -80,6 +86,9 @@ mod tests {
             UtcTime::from_unix_secs(1_440_938_160).amz_date(),
             "20150830T123600Z"
         );
-        assert_eq!(UtcTime::from_unix_secs(-1).iso8601(), "1969-12-31T23:59:59Z");
+        assert_eq!(
+            UtcTime::from_unix_secs(-1).iso8601(),
+            "1969-12-31T23:59:59Z"
+        );
     }
 }

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 //! Against a real moto server with SigV4 verification on: the plugin's signed PutMetricData
 //! requests are read back with boto3 (an independent signer) and compared with what was sent.
 
@@ -6,9 +8,7 @@ use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use loadrun_plugin_api::testkit::{init, recording_host, BatchBuilder};
-use loadrun_plugin_api::{
-    EndReason, MetricType, Output, Plugin, RunOutcome, ValueKind, WriteStatus,
-};
+use loadrun_plugin_api::{EndReason, MetricType, Plugin, RunOutcome, ValueKind, WriteStatus};
 use loadrun_test_support::services::Service;
 use out_cloudwatch::CloudWatchPlugin;
 use serde_json::{json, Value};
@@ -103,7 +103,11 @@ fn put_metrics_read_back_with_signatures_checked() {
     let ok = [("method", "GET"), ("status", "200"), ("url", "http://t/a")];
     let r_ok = b.series(reqs, &ok, &[]);
     // Differs only by `url`, which is not a dimension: folds into the same datum.
-    let r_ok2 = b.series(reqs, &[("method", "GET"), ("status", "200"), ("url", "http://t/b")], &[]);
+    let r_ok2 = b.series(
+        reqs,
+        &[("method", "GET"), ("status", "200"), ("url", "http://t/b")],
+        &[],
+    );
     let r_err = b.series(reqs, &[("method", "POST"), ("status", "500")], &[]);
     let d_ok = b.series(dur, &ok, &[]);
     let f_ok = b.series(failed, &[("method", "GET")], &[]);
@@ -119,9 +123,9 @@ fn put_metrics_read_back_with_signatures_checked() {
             let series = if i % 2 == 0 { r_ok } else { r_ok2 };
             b.sample(series, t, 1.0);
             total_ok += 1.0;
-            // 200 distinct durations over the run: more than the 150 a datum may carry.
             let d = 5.0 + (sec * 40 + i) as f64 * 0.25;
-            b.sample(d_ok, t, d);
+            // All in one period: 200 distinct values, more than the 150 a datum may carry.
+            b.sample(d_ok, t0 * NS + (sec * 40 + i) * 1_000_000, d);
             dur_sum += d;
             dur_n += 1;
             let f = if i % 10 == 0 { 1.0 } else { 0.0 };
@@ -132,7 +136,7 @@ fn put_metrics_read_back_with_signatures_checked() {
         b.sample(r_err, (t0 + sec) * NS, 2.0);
         b.sample(v, (t0 + sec) * NS + 500_000_000, (sec + 1) as f64);
     }
-    // Many `name` values make one body larger than 10 KiB, so it goes gzipped (and signed so).
+    // Many `name` values: one metric each.
     let names = b.metric("iterations", MetricType::Counter, ValueKind::Default);
     for i in 0..300 {
         let name = format!("http://t/page/{i:04}");
@@ -141,7 +145,11 @@ fn put_metrics_read_back_with_signatures_checked() {
     }
     assert_eq!(output.write(b.batch()), WriteStatus::Ok);
     output.stop(&outcome(), Duration::from_secs(10)).unwrap();
-    assert!(rec.counter("datums_sent") > 300, "{}", rec.counter("datums_sent"));
+    assert!(
+        rec.counter("datums_sent") > 300,
+        "{}",
+        rec.counter("datums_sent")
+    );
 
     let query = json!({
         "namespace": "loadrun/test",
@@ -166,7 +174,11 @@ fn put_metrics_read_back_with_signatures_checked() {
     assert_eq!(stat(0, "Sum"), total_ok);
     assert_eq!(stat(1, "Sum"), 10.0);
     assert_eq!(stat(2, "SampleCount"), dur_n as f64);
-    assert!((stat(2, "Sum") - dur_sum).abs() < 1e-6, "{} vs {dur_sum}", stat(2, "Sum"));
+    assert!(
+        (stat(2, "Sum") - dur_sum).abs() < 1e-6,
+        "{} vs {dur_sum}",
+        stat(2, "Sum")
+    );
     assert_eq!(stat(2, "Minimum"), 5.0);
     assert_eq!(stat(2, "Maximum"), 5.0 + 199.0 * 0.25);
     assert_eq!(stat(3, "SampleCount"), rate_n as f64);
@@ -177,7 +189,10 @@ fn put_metrics_read_back_with_signatures_checked() {
 
     let metrics = got["metrics"].as_array().unwrap();
     let has = |name: &str, dims: Value| metrics.iter().any(|m| m[0] == name && m[1] == dims);
-    assert!(has("http_reqs", json!({"method": "GET", "status": "200"})), "{metrics:?}");
+    assert!(
+        has("http_reqs", json!({"method": "GET", "status": "200"})),
+        "{metrics:?}"
+    );
     assert!(has("vus", json!({})), "{metrics:?}");
     assert!(
         !metrics.iter().any(|m| m[1].get("url").is_some()),
@@ -198,13 +213,9 @@ fn wrong_secret_is_fatal_clear_and_secret_free() {
     };
     let url = svc.var("MOTO_URL").to_string();
     let wrong = format!("{}WRONG", &secret[..secret.len() - 5]);
-    let mut output = CloudWatchPlugin::new_output(init(
-        "cloudwatch",
-        None,
-        "",
-        &env(&url, &key, &wrong),
-    ))
-    .unwrap();
+    let mut output =
+        CloudWatchPlugin::new_output(init("cloudwatch", None, "", &env(&url, &key, &wrong)))
+            .unwrap();
     let (host, rec) = recording_host();
     output.start(host).unwrap();
     let mut b = BatchBuilder::new();
@@ -224,17 +235,19 @@ fn wrong_secret_is_fatal_clear_and_secret_free() {
     assert!(rec.logs().iter().all(|(_, l)| !l.contains(&wrong)));
 }
 
+/// moto without signature checking (the down/up cycle loses its IAM state), with gzip on:
+/// moto's server inflates bodies before it checks signatures, so gzip is only testable here.
 #[test]
 fn server_down_is_retry_and_nothing_is_lost_on_recovery() {
-    let Some((svc, key, secret)) = start_moto() else {
+    let Some(svc) = Service::start("moto", &[]) else {
         return;
     };
     let url = svc.var("MOTO_URL").to_string();
     let mut output = CloudWatchPlugin::new_output(init(
         "cloudwatch",
-        Some("namespace=down"),
+        Some("namespace=down,gzip=true,dimensions=name"),
         "",
-        &env(&url, &key, &secret),
+        &env(&url, "testing", "testing"),
     ))
     .unwrap();
     let (host, _rec) = recording_host();
@@ -244,23 +257,87 @@ fn server_down_is_retry_and_nothing_is_lost_on_recovery() {
     let t0 = (now_secs() - 600) / 60 * 60;
     let mut b = BatchBuilder::new();
     let m = b.metric("http_reqs", MetricType::Counter, ValueKind::Default);
-    let s = b.series(m, &[], &[]);
-    b.sample(s, t0 * NS, 3.0);
+    // Enough series for a body over 10 KiB, which is sent gzipped.
+    let series: Vec<u32> = (0..200)
+        .map(|i| b.series(m, &[("name", format!("http://t/{i:03}").as_str())], &[]))
+        .collect();
+    for s in &series {
+        b.sample(*s, t0 * NS, 3.0);
+    }
     // Taken and aggregated; the send fails and the request stays queued in the plugin.
     assert_eq!(output.write(b.batch()), WriteStatus::Ok);
     b.clear_samples();
-    b.sample(s, t0 * NS, 4.0);
+    b.sample(series[0], t0 * NS, 4.0);
     // While the queue is blocked, new batches are refused whole, for the host to retry.
     match output.write(b.samples_only()) {
         WriteStatus::Retry { reason, .. } => {
             assert!(reason.contains("PutMetricData"), "{reason}");
-            assert!(!reason.contains(&secret));
+            assert!(reason.contains("1 request(s) queued"), "{reason}");
         }
         other => panic!("expected Retry, got {other:?}"),
     }
+
+    svc.restart();
+    // The host re-sends the refused batch after its backoff; it is taken once the queue drains.
+    let give_up = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match output.write(b.samples_only()) {
+            WriteStatus::Ok => break,
+            WriteStatus::Retry { .. } if std::time::Instant::now() < give_up => {
+                std::thread::sleep(Duration::from_millis(100))
+            }
+            other => panic!("expected recovery, got {other:?}"),
+        }
+    }
+    output.stop(&outcome(), Duration::from_secs(5)).unwrap();
+
+    let query = json!({
+        "namespace": "down",
+        "start": t0 - 60,
+        "end": t0 + 60,
+        "stats": [
+            {"name": "http_reqs", "dims": {"name": "http://t/000"}},
+            {"name": "http_reqs", "dims": {"name": "http://t/199"}},
+        ],
+    });
+    let got = run_helper(&[&url, "read", "testing", "testing", &query.to_string()]);
+    let sum = |i: usize| -> f64 {
+        got["stats"][i]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["Sum"].as_f64().unwrap())
+            .sum()
+    };
+    assert_eq!(sum(0), 7.0, "{got}");
+    assert_eq!(sum(1), 3.0, "{got}");
+}
+
+#[test]
+fn stop_reports_what_could_not_be_delivered() {
+    let Some((svc, key, secret)) = start_moto() else {
+        return;
+    };
+    let url = svc.var("MOTO_URL").to_string();
+    let mut output =
+        CloudWatchPlugin::new_output(init("cloudwatch", None, "", &env(&url, &key, &secret)))
+            .unwrap();
+    let (host, _rec) = recording_host();
+    output.start(host).unwrap();
+    svc.stop();
+    let mut b = BatchBuilder::new();
+    let m = b.metric("http_reqs", MetricType::Counter, ValueKind::Default);
+    let s = b.series(m, &[], &[]);
+    b.sample(s, now_secs() * NS, 1.0);
+    // The period is still open: nothing is sent yet.
+    assert_eq!(output.write(b.batch()), WriteStatus::Ok);
     let e = output
         .stop(&outcome(), Duration::from_millis(600))
         .unwrap_err()
         .to_string();
-    assert!(e.contains("not delivered") && e.contains("1 datum"), "{e}");
+    assert!(
+        e.contains("1 datum(s) in 1 request(s) not delivered"),
+        "{e}"
+    );
+    assert!(!e.contains(&secret), "{e}");
 }

@@ -50,7 +50,7 @@ def read(url, key, secret, query):
             for m in page["Metrics"]:
                 dims = tuple(sorted((d["Name"], d["Value"]) for d in m.get("Dimensions", [])))
                 seen.add((m["MetricName"], dims))
-        out["metrics"] = sorted([name, dict(d)] for name, d in seen)
+        out["metrics"] = [[name, dict(d)] for name, d in sorted(seen)]
     print(json.dumps(out))
 
 

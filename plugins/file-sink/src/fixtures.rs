@@ -10,14 +10,13 @@ use loadrun_plugin_api::{MetricType, ValueKind};
 
 use crate::time::parse_rfc3339;
 
-/// `shared/reference/fixtures/` beside the work tree (or `$LOADRUN_K6_FIXTURES`).
+/// `tests/fixtures/k6/` (copies of the files real k6 v1.1 wrote; or `$LOADRUN_K6_FIXTURES`).
 pub fn fixtures_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("LOADRUN_K6_FIXTURES") {
         return PathBuf::from(dir);
     }
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    // plugins/file-sink -> the work tree -> its parent, which holds shared/
-    here.join("../../../shared/reference/fixtures")
+    here.join("../../tests/fixtures/k6")
 }
 
 /// A fixture's text; panics naming the file if it is missing.

@@ -12,7 +12,7 @@ use loadrun_summary::{Aggregator, RunInfo, SummaryHandle, ThresholdSet, Threshol
 
 pub fn fixture(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/reference/fixtures")
+        .join("../tests/fixtures/k6")
         .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

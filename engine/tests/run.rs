@@ -1,0 +1,322 @@
+//! The engine end to end, in-process: a plan against the built-in server, samples captured
+//! from the collector and checked for k6's metrics, tags and values.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use loadrun_engine::plan::{parse_str, Format};
+use loadrun_engine::server::TestServer;
+use loadrun_engine::{Engine, EngineOptions};
+use loadrun_metrics::{Collector, Registry, Sample, SampleConsumer};
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<Sample>>>);
+
+impl SampleConsumer for Capture {
+    fn consume(&mut self, _r: &Registry, samples: &[Sample]) {
+        self.0.lock().unwrap().extend_from_slice(samples);
+    }
+}
+
+/// (metric, tags, metadata, value) of every sample.
+type Row = (String, BTreeMap<String, String>, BTreeMap<String, String>, f64);
+
+fn run(plan: &str, env: &[(&str, &str)], system_tags: Option<Vec<String>>) -> (Vec<Row>, loadrun_engine::RunResult) {
+    let server = TestServer::start("127.0.0.1:0".parse().unwrap(), 1).unwrap();
+    let mut opts = EngineOptions {
+        system_tags,
+        ..Default::default()
+    };
+    opts.env.insert("TEST_SERVER".into(), server.url());
+    for (k, v) in env {
+        opts.env.insert(k.to_string(), v.to_string());
+    }
+    let plan = parse_str(plan, Format::Toml, "t.toml").unwrap();
+    let registry = Arc::new(Registry::new());
+    let engine = Engine::new(&plan, &opts, registry.clone()).unwrap();
+    let cap = Capture::default();
+    let collector =
+        Collector::spawn(registry.clone(), vec![Box::new(cap.clone())], Duration::from_millis(50)).unwrap();
+    let result = engine.run(collector.sink()).unwrap();
+    collector.finish();
+    let samples = cap.0.lock().unwrap().clone();
+    let rows = samples
+        .iter()
+        .map(|s| {
+            let sd = registry.series_def(loadrun_metrics::SeriesId(s.series)).unwrap();
+            let md = registry.metric_def(loadrun_metrics::MetricId(sd.metric)).unwrap();
+            let tags = sd.tags.iter().map(|kv| (kv.key.to_string(), kv.value.to_string())).collect();
+            let meta = sd.metadata.iter().map(|kv| (kv.key.to_string(), kv.value.to_string())).collect();
+            (md.name.to_string(), tags, meta, s.value)
+        })
+        .collect();
+    (rows, result)
+}
+
+fn count(rows: &[Row], metric: &str) -> usize {
+    rows.iter().filter(|r| r.0 == metric).count()
+}
+
+#[test]
+fn requests_checks_groups_and_k6_tags() {
+    let plan = r#"
+tags = { testid = "demo" }
+iterations = 3
+vus = 1
+
+[[steps]]
+group = "g1"
+steps = [
+  { url = "${TEST_SERVER}/get?x=1", tags = { mytag = "hello" }, checks = [
+      { status = 200 },
+      { json = "/args/x", equals = "1" },
+      { header = "content-type", contains = "json" },
+      { name = "fast", duration = "5s" },
+  ] },
+]
+
+[[steps]]
+url = "${TEST_SERVER}/status/404"
+name = "missing"
+checks = [{ status = 200, name = "should fail" }]
+"#;
+    let (rows, result) = run(plan, &[], None);
+    assert_eq!(result.iterations, 3);
+    for m in [
+        "http_reqs", "http_req_duration", "http_req_blocked", "http_req_connecting",
+        "http_req_tls_handshaking", "http_req_sending", "http_req_waiting", "http_req_receiving",
+        "http_req_failed",
+    ] {
+        assert_eq!(count(&rows, m), 6, "{m}");
+    }
+    assert_eq!(count(&rows, "iterations"), 3);
+    assert_eq!(count(&rows, "iteration_duration"), 3);
+    assert_eq!(count(&rows, "group_duration"), 3);
+    assert_eq!(count(&rows, "checks"), 15);
+    assert!(count(&rows, "vus") >= 1 && count(&rows, "vus_max") >= 1);
+
+    let ok = rows
+        .iter()
+        .find(|r| r.0 == "http_reqs" && r.1.get("status").map(String::as_str) == Some("200"))
+        .unwrap();
+    let url = ok.1["url"].clone();
+    assert!(url.ends_with("/get?x=1"), "{url}");
+    assert_eq!(ok.1["name"], url);
+    assert_eq!(ok.1["group"], "::g1");
+    assert_eq!(ok.1["method"], "GET");
+    assert_eq!(ok.1["proto"], "HTTP/1.1");
+    assert_eq!(ok.1["scenario"], "default");
+    assert_eq!(ok.1["expected_response"], "true");
+    assert_eq!(ok.1["mytag"], "hello");
+    assert_eq!(ok.1["testid"], "demo");
+    assert!(!ok.1.contains_key("error_code"));
+
+    let missing = rows
+        .iter()
+        .find(|r| r.0 == "http_reqs" && r.1.get("status").map(String::as_str) == Some("404"))
+        .unwrap();
+    assert_eq!(missing.1["url"], "missing");
+    assert_eq!(missing.1["name"], "missing");
+    assert_eq!(missing.1["error_code"], "1404");
+    assert_eq!(missing.1["expected_response"], "false");
+    assert_eq!(missing.1["group"], "");
+    let failed: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.0 == "http_req_failed" && r.1["status"] == "404")
+        .map(|r| r.3)
+        .collect();
+    assert_eq!(failed, vec![1.0; 3]);
+
+    // Checks: 4 pass per iteration, "should fail" fails.
+    let pass: f64 = rows.iter().filter(|r| r.0 == "checks").map(|r| r.3).sum();
+    assert_eq!(pass, 12.0);
+    let c = rows.iter().find(|r| r.0 == "checks" && r.1["check"] == "json /args/x is 1").unwrap();
+    assert_eq!(c.1["group"], "::g1");
+    assert!(!c.1.contains_key("mytag"));
+
+    // Durations add up like k6's: duration = sending + waiting + receiving, and the first
+    // request of the VU connected.
+    let connecting: f64 = rows.iter().filter(|r| r.0 == "http_req_connecting").map(|r| r.3).sum();
+    assert!(connecting > 0.0);
+    let received: f64 = rows.iter().filter(|r| r.0 == "data_received").map(|r| r.3).sum();
+    let sent: f64 = rows.iter().filter(|r| r.0 == "data_sent").map(|r| r.3).sum();
+    assert!(received > 600.0 && sent > 200.0, "{received} {sent}");
+}
+
+#[test]
+fn extraction_cookies_redirects_feeds_and_env() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("users.csv");
+    std::fs::write(&csv, "name,pass\nalice,a1\nbob,b2\n").unwrap();
+    let plan = format!(
+        r#"
+iterations = 2
+[data.users]
+file = "{}"
+
+[[steps]]
+method = "POST"
+url = "${{TEST_SERVER}}/post"
+json = {{ user = "${{users.name}}", env = "${{GREETING}}" }}
+extract = [
+  {{ var = "echoed", json = "/json/user" }},
+  {{ var = "ctype", header = "Content-Type" }},
+  {{ var = "word", regex = "\"env\": \"(\\w+)\"" }},
+]
+
+[[steps]]
+url = "${{TEST_SERVER}}/anything?u=${{echoed}}&w=${{word}}&i=${{__ITER}}"
+name = "echo"
+checks = [{{ json = "/args/w", equals = "hi" }}, {{ json = "/args/u", matches = "^(alice|bob)$" }}]
+
+[[steps]]
+url = "${{TEST_SERVER}}/cookies/set?session=s1"
+checks = [{{ json = "/cookies/session", equals = "s1" }}]
+
+[[steps]]
+url = "${{TEST_SERVER}}/cookies"
+checks = [{{ json = "/cookies/session", equals = "s1", name = "cookie kept" }}]
+
+[[steps]]
+url = "${{TEST_SERVER}}/redirect/3"
+maxRedirects = 2
+checks = [{{ status = 302, name = "stopped after 2 redirects" }}]
+"#,
+        csv.display()
+    );
+    let (rows, result) = run(&plan, &[("GREETING", "hi")], None);
+    assert_eq!(result.iterations, 2);
+    let failed: Vec<_> = rows.iter().filter(|r| r.0 == "checks" && r.3 == 0.0).map(|r| r.1["check"].clone()).collect();
+    assert!(failed.is_empty(), "failed checks: {failed:?}");
+    assert_eq!(count(&rows, "checks"), 10);
+    // Each hop is a request with its own metrics: per iteration /cookies/set (302) and
+    // /redirect/3, /redirect/2, /redirect/1 (302 each; the third is returned, maxRedirects = 2).
+    let redirects = rows
+        .iter()
+        .filter(|r| r.0 == "http_reqs" && r.1["status"] == "302")
+        .count();
+    assert_eq!(redirects, 2 * 4);
+}
+
+#[test]
+fn connection_refused_is_a_failed_request_with_k6_error_code() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let plan = format!("[[steps]]\nurl = \"http://127.0.0.1:{port}/\"\ntimeout = \"2s\"\n");
+    let (rows, result) = run(&plan, &[], None);
+    assert_eq!(result.iterations, 1);
+    let r = rows.iter().find(|r| r.0 == "http_reqs").unwrap();
+    assert_eq!(r.1["error_code"], "1212");
+    assert_eq!(r.1["status"], "0");
+    assert!(r.1["error"].contains("connection refused"), "{:?}", r.1);
+    let f = rows.iter().find(|r| r.0 == "http_req_failed").unwrap();
+    assert_eq!(f.3, 1.0);
+}
+
+#[test]
+fn timeout_gives_1050() {
+    let plan = "[[steps]]\nurl = \"${TEST_SERVER}/delay/2\"\ntimeout = \"200ms\"\n";
+    let (rows, _) = run(plan, &[], None);
+    let r = rows.iter().find(|r| r.0 == "http_reqs").unwrap();
+    assert_eq!(r.1["error_code"], "1050");
+    assert_eq!(r.1["error"], "request timeout");
+}
+
+#[test]
+fn vu_and_iter_are_metadata_when_enabled() {
+    let plan = "iterations = 2\n[[steps]]\nurl = \"${TEST_SERVER}/get\"\n";
+    let tags = ["url", "status", "vu", "iter", "scenario"].iter().map(|s| s.to_string()).collect();
+    let (rows, _) = run(plan, &[], Some(tags));
+    let r: Vec<_> = rows.iter().filter(|r| r.0 == "http_reqs").collect();
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[0].2["vu"], "1");
+    assert_eq!(r[0].2["iter"], "0");
+    assert_eq!(r[1].2["iter"], "1");
+    assert!(!r[0].1.contains_key("vu"));
+    assert!(!r[0].1.contains_key("method"));
+    assert!(r[0].1.contains_key("status"));
+}
+
+#[test]
+fn constant_vus_runs_for_its_duration() {
+    let plan = r#"
+[scenarios.steady]
+executor = "constant-vus"
+vus = 3
+duration = "1s"
+tags = { kind = "steady" }
+[[steps]]
+url = "${TEST_SERVER}/delay/0.05"
+"#;
+    let start = std::time::Instant::now();
+    let (rows, result) = run(plan, &[], None);
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(1000) && took < Duration::from_millis(2500), "{took:?}");
+    // 3 VUs x ~1s / ~50ms.
+    assert!((30..=66).contains(&result.iterations), "{}", result.iterations);
+    let r = rows.iter().find(|r| r.0 == "http_reqs").unwrap();
+    assert_eq!(r.1["scenario"], "steady");
+    assert_eq!(r.1["kind"], "steady");
+    let max_vus = rows.iter().filter(|r| r.0 == "vus_max").map(|r| r.3).fold(0.0, f64::max);
+    assert_eq!(max_vus, 3.0);
+}
+
+#[test]
+fn constant_arrival_rate_keeps_its_rate_and_drops_when_vus_run_out() {
+    let plan = r#"
+[scenarios.open]
+executor = "constant-arrival-rate"
+rate = 200
+timeUnit = "1s"
+duration = "1s"
+preAllocatedVUs = 5
+[[steps]]
+url = "${TEST_SERVER}/get"
+
+[scenarios.starved]
+executor = "constant-arrival-rate"
+rate = 50
+duration = "1s"
+preAllocatedVUs = 1
+maxVUs = 2
+exec = "slow"
+[[flows.slow]]
+url = "${TEST_SERVER}/delay/0.3"
+"#;
+    let (rows, result) = run(plan, &[], None);
+    let open = rows.iter().filter(|r| r.0 == "iterations" && r.1["scenario"] == "open").count();
+    assert!((199..=201).contains(&open), "{open}");
+    let dropped: f64 = rows
+        .iter()
+        .filter(|r| r.0 == "dropped_iterations")
+        .inspect(|r| assert_eq!(r.1["scenario"], "starved"))
+        .map(|r| r.3)
+        .sum();
+    assert!(dropped >= 35.0, "{dropped}");
+    assert_eq!(dropped as u64, result.dropped);
+    // Queueing shows: the slow scenario's iterations take at least the server delay.
+    let min_iter = rows
+        .iter()
+        .filter(|r| r.0 == "iteration_duration" && r.1["scenario"] == "starved")
+        .map(|r| r.3)
+        .fold(f64::MAX, f64::min);
+    assert!(min_iter >= 300.0, "{min_iter}");
+}
+
+#[test]
+fn ramping_vus_follows_its_stages() {
+    let plan = r#"
+[scenarios.ramp]
+executor = "ramping-vus"
+startVUs = 0
+stages = [{ duration = "500ms", target = 4 }, { duration = "500ms", target = 0 }]
+gracefulRampDown = "0s"
+[[steps]]
+url = "${TEST_SERVER}/delay/0.02"
+"#;
+    let (rows, result) = run(plan, &[], None);
+    assert!(result.iterations > 20, "{}", result.iterations);
+    let max_vus = rows.iter().filter(|r| r.0 == "vus_max").map(|r| r.3).fold(0.0, f64::max);
+    assert_eq!(max_vus, 4.0);
+}

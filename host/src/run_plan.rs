@@ -1,0 +1,162 @@
+//! Which plan a run uses: a file, `./loadrun.toml`, or quick mode (`--url`), with the
+//! `--vus/--duration/--iterations/--rate` overrides applied.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use loadrun_engine::plan::{self, Dur, ExecutorKind, Plan, Scenario};
+use loadrun_engine::util::parse_duration;
+
+use crate::cli::RunArgs;
+
+/// The plan to run, where relative paths resolve, and its display name.
+pub struct Chosen {
+    pub plan: Plan,
+    pub base_dir: PathBuf,
+    pub name: String,
+    pub source: String,
+}
+
+pub fn choose(args: &RunArgs) -> anyhow::Result<Chosen> {
+    if let Some(url) = &args.url {
+        if args.plan.is_some() {
+            bail!("give either a plan or --url, not both");
+        }
+        let mut plan = quick_plan(args, url)?;
+        apply_overrides(&mut plan, args)?;
+        return Ok(Chosen {
+            plan,
+            base_dir: PathBuf::from("."),
+            name: "quick".into(),
+            source: url.clone(),
+        });
+    }
+    let path = match &args.plan {
+        Some(p) => p.clone(),
+        None => {
+            let default = PathBuf::from("loadrun.toml");
+            if !default.exists() {
+                bail!(
+                    "nothing to run: give a plan (`loadrun run plan.toml`), or a URL \
+                     (`loadrun run --url http://localhost:8080/ -u 10 -d 30s`), or put a \
+                     loadrun.toml in this folder (see examples/loadrun.toml)"
+                );
+            }
+            if !args.quiet {
+                eprintln!("loadrun: no plan given; using ./loadrun.toml");
+            }
+            default
+        }
+    };
+    let (mut plan, base_dir) = plan::load_file(&path)?;
+    apply_overrides(&mut plan, args)?;
+    Ok(Chosen {
+        plan,
+        base_dir,
+        name: plan_name(&path),
+        source: path.display().to_string(),
+    })
+}
+
+fn plan_name(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "plan".into())
+}
+
+fn quick_plan(args: &RunArgs, url: &str) -> anyhow::Result<Plan> {
+    let mut headers = BTreeMap::new();
+    for h in &args.headers {
+        let (k, v) = h
+            .split_once(':')
+            .with_context(|| format!("--header {h:?}: expected \"Name: value\""))?;
+        headers.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    let body = match args.body.as_deref() {
+        Some(b) if b.starts_with('@') => Some(
+            std::fs::read_to_string(&b[1..])
+                .with_context(|| format!("--body: cannot read {}", &b[1..]))?,
+        ),
+        other => other.map(str::to_string),
+    };
+    let step = plan::Step {
+        url: Some(url.to_string()),
+        method: args.method.clone(),
+        headers,
+        body,
+        ..Default::default()
+    };
+    Ok(Plan {
+        steps: vec![step],
+        ..Default::default()
+    })
+}
+
+fn duration_arg(text: &str, flag: &str) -> anyhow::Result<Dur> {
+    parse_duration(text)
+        .map(Dur)
+        .with_context(|| format!("{flag} {text:?}: expected a duration such as 30s, 1m30s or 500ms"))
+}
+
+/// k6's rule: --vus/--duration/--iterations on the command line replace the plan's scenarios
+/// with the shortcut one. --rate makes it a constant-arrival-rate scenario.
+fn apply_overrides(plan: &mut Plan, args: &RunArgs) -> anyhow::Result<()> {
+    let duration = args
+        .duration
+        .as_deref()
+        .map(|d| duration_arg(d, "--duration"))
+        .transpose()?;
+    if let Some(rate) = args.rate {
+        if !(rate > 0.0 && rate.is_finite()) {
+            bail!("--rate must be a positive number of iterations per second");
+        }
+        if args.iterations.is_some() {
+            bail!("--rate and --iterations do not go together (an arrival rate runs for a --duration)");
+        }
+        let pre = args.vus.unwrap_or_else(|| (rate / 100.0).ceil().clamp(10.0, 1000.0) as u64);
+        plan.scenarios.clear();
+        plan.vus = None;
+        plan.duration = None;
+        plan.iterations = None;
+        plan.stages.clear();
+        plan.scenarios.insert(
+            "default".into(),
+            Scenario {
+                executor: ExecutorKind::ConstantArrivalRate,
+                exec: None,
+                vus: None,
+                iterations: None,
+                duration: Some(duration.unwrap_or(Dur(std::time::Duration::from_secs(30)))),
+                max_duration: None,
+                start_vus: None,
+                stages: Vec::new(),
+                graceful_ramp_down: None,
+                rate: Some(rate),
+                start_rate: None,
+                time_unit: None,
+                pre_allocated_vus: Some(pre),
+                max_vus: Some(pre.max(1000).max(pre * 10)),
+                start_time: None,
+                graceful_stop: None,
+                tags: BTreeMap::new(),
+                env: BTreeMap::new(),
+            },
+        );
+        return Ok(());
+    }
+    if args.vus.is_some() || duration.is_some() || args.iterations.is_some() {
+        plan.scenarios.clear();
+        plan.stages.clear();
+        if args.vus.is_some() {
+            plan.vus = args.vus;
+        }
+        if duration.is_some() {
+            plan.duration = duration;
+        }
+        if args.iterations.is_some() {
+            plan.iterations = args.iterations;
+        }
+    }
+    Ok(())
+}

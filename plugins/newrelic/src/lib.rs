@@ -1,0 +1,1 @@
+//! New Relic output (being written).
