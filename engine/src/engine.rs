@@ -268,16 +268,23 @@ async fn gauge_ticker(
             Sample::new(vus_max.0, now, stats.vus_max.load(Ordering::Relaxed) as f64),
         ]);
     };
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // The first tick fires at once; skip it so the first sample shows VUs already started.
-    tick.tick().await;
+    // k6 samples the gauges about every second while VUs run. The first sample comes early so
+    // short runs have one, and none is taken after the VUs are gone (the summary shows the last
+    // value, which would otherwise always be 0).
+    let mut next = tokio::time::Instant::now() + Duration::from_millis(100);
+    let mut emitted = false;
     loop {
         tokio::select! {
-            _ = tick.tick() => emit(&sink),
+            _ = tokio::time::sleep_until(next) => {
+                emit(&sink);
+                emitted = true;
+                next += Duration::from_secs(1);
+            }
             r = stop.wait_for(|s| *s >= HARD) => {
                 let _ = r;
-                emit(&sink);
+                if !emitted {
+                    emit(&sink);
+                }
                 return;
             }
         }

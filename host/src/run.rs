@@ -14,12 +14,19 @@ use loadrun_plugin_api::abi::{KeyValue, RunOutcome, TestMeta, ThresholdDef};
 use loadrun_plugin_api::EndReason;
 use loadrun_summary::{Aggregator, RunInfo, SummaryOptions, ThresholdSet, ThresholdSpec};
 
+#[path = "run_plan.rs"]
+mod run_plan;
+#[path = "run_progress.rs"]
+mod run_progress;
+#[path = "run_signal.rs"]
+mod run_signal;
+
 use crate::cli::RunArgs;
 use crate::exit;
 use crate::outputs::{AbortKind, OutputSet, OutputSpec, DEFAULT_STOP_TIMEOUT};
 use crate::plugins::PluginSet;
-use crate::run_plan::{self, Chosen};
-use crate::run_progress::Progress;
+use run_plan::Chosen;
+use run_progress::Progress;
 
 fn pairs(list: &[String], flag: &str) -> anyhow::Result<Vec<(String, String)>> {
     list.iter()
@@ -165,7 +172,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     if !args.quiet {
         print_banner(&chosen, &engine, &args);
     }
-    crate::run_signal::install();
+    run_signal::install();
     let control = engine.control();
     let sink = collector.sink();
     let abort = outputs.abort_signal();
@@ -181,7 +188,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         let mut next_abort_check = Instant::now() + Duration::from_secs(1);
         while !runner.is_finished() {
             std::thread::sleep(Duration::from_millis(50));
-            let n = crate::run_signal::count();
+            let n = run_signal::count();
             if n > interrupted_seen {
                 interrupted_seen = n;
                 if end_reason == EndReason::Completed {

@@ -6,3 +6,4 @@ mod pipeline;
 mod files;
 mod plugin_loading;
 mod conformance;
+mod engine;

@@ -1,1 +1,45 @@
-//! New Relic output (being written).
+//! # out_newrelic
+//!
+//! loadrun's New Relic output: sends aggregated k6 metrics straight to New Relic's Metric API
+//! (no agent, no StatsD daemon), with percentile gauges New Relic cannot compute from k6's
+//! StatsD recipe. See README.md for what is sent and the limits kept.
+//!
+//! Modules: [`config`] (options), [`quantiles`] and [`aggregate`] (per-window aggregation in
+//! bounded memory), [`encoder`] (Metric API JSON and request splitting), [`service`] (pushes,
+//! retries, shutdown).
+
+pub mod aggregate;
+pub mod config;
+pub mod encoder;
+pub mod quantiles;
+pub mod service;
+
+use loadrun_plugin_api::{OutputDescriptor, OutputInit, Plugin, PluginError};
+
+pub use config::Config;
+pub use service::NewRelicOutput;
+
+/// The plugin: one output, `newrelic`.
+pub struct NewRelicPlugin;
+
+impl Plugin for NewRelicPlugin {
+    const NAME: &'static str = "out_newrelic";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    fn outputs() -> Vec<OutputDescriptor> {
+        vec![OutputDescriptor {
+            name: "newrelic".into(),
+            aliases: vec!["new-relic".into()].into(),
+            description: "New Relic Metric API: count, gauge, summary and percentile gauges (gzip JSON)"
+                .into(),
+            options: config::option_docs().into(),
+        }]
+    }
+
+    fn new_output(init: OutputInit) -> Result<Box<dyn loadrun_plugin_api::Output>, PluginError> {
+        let cfg = Config::from_init(&init)?;
+        Ok(Box::new(NewRelicOutput::new(cfg, &init.test)?))
+    }
+}
+
+loadrun_plugin_api::export_plugin!(NewRelicPlugin);

@@ -10,7 +10,7 @@ use loadrun_plugin_api::{
 pub struct NullPlugin;
 
 impl Plugin for NullPlugin {
-    const NAME: &'static str = "bundled";
+    const NAME: &'static str = "bundled-null";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
     fn outputs() -> Vec<OutputDescriptor> {
