@@ -69,6 +69,7 @@ type FaultFn = Box<dyn Fn(bool)>;
 /// A conformance run against one output of one plugin file.
 pub struct Conformance {
     path: PathBuf,
+    in_process: Option<PluginModuleRef>,
     output: String,
     arg: Option<String>,
     config_json: String,
@@ -85,6 +86,7 @@ impl Conformance {
     pub fn new(path: impl AsRef<Path>, output: &str) -> Self {
         Self {
             path: path.as_ref().to_path_buf(),
+            in_process: None,
             output: output.to_string(),
             arg: None,
             config_json: "{}".into(),
@@ -96,6 +98,14 @@ impl Conformance {
             stop_timeout: Duration::from_secs(10),
             settle: Duration::from_secs(10),
         }
+    }
+
+    /// Checks a plugin compiled into the test itself (a bundled output, or before its `.so`
+    /// exists), through the same ABI adapter the library export uses.
+    pub fn in_process<P: crate::sdk::Plugin>(output: &str) -> Self {
+        let mut c = Self::new(format!("(in-process {})", P::NAME), output);
+        c.in_process = Some(crate::sdk::in_process_module::<P>());
+        c
     }
 
     /// The `-o NAME=ARG` argument of a working configuration.
@@ -157,7 +167,11 @@ impl Conformance {
     /// Runs every check.
     pub fn run(self) -> ConformanceReport {
         let mut report = ConformanceReport::default();
-        let module = match load(&self.path, &self.output) {
+        let loaded = match self.in_process {
+            Some(m) => provides(m, &self.path, &self.output),
+            None => load(&self.path, &self.output),
+        };
+        let module = match loaded {
             Ok(m) => {
                 report.checks.push(pass("loads", format!("{} provides {}", self.path.display(), self.output)));
                 m
@@ -408,6 +422,10 @@ fn load(path: &Path, output: &str) -> Result<PluginModuleRef, String> {
     let module = header
         .init_root_module::<PluginModuleRef>()
         .map_err(|e| format!("{} is not a compatible plugin: {}", path.display(), e.to_string().trim()))?;
+    provides(module, path, output)
+}
+
+fn provides(module: PluginModuleRef, path: &Path, output: &str) -> Result<PluginModuleRef, String> {
     let info = (module.info())();
     let provided = info
         .outputs

@@ -489,7 +489,7 @@ mod tests {
         push_num(&mut s, 0.1);
         s.push(' ');
         push_num(&mut s, -2.5e300);
-        assert_eq!(s, "3 0.1 -2.5e300");
+        assert_eq!(s, "3 0.1 -2.5e+300");
         assert_eq!(percentile_suffix(95.0), "p95");
         assert_eq!(percentile_suffix(99.9), "p99_9");
     }
