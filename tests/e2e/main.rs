@@ -2,6 +2,7 @@
 //! and the built plugins (run `cargo build --workspace` first; `scripts/test.sh` does).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
 mod pipeline;
 mod files;
 mod plugin_loading;
