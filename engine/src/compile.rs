@@ -73,7 +73,12 @@ impl ExecSpec {
             | Self::ConstantVus { vus, .. } => *vus,
             Self::RampingVus {
                 start_vus, stages, ..
-            } => stages.iter().map(|s| s.1).max().unwrap_or(0).max(*start_vus),
+            } => stages
+                .iter()
+                .map(|s| s.1)
+                .max()
+                .unwrap_or(0)
+                .max(*start_vus),
             Self::ArrivalRate { max_vus, .. } => *max_vus,
         }
     }
@@ -288,10 +293,17 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
     let scenario_specs: Vec<(String, plan::Scenario)> = if plan.scenarios.is_empty() {
         vec![("default".to_string(), shortcut_scenario(plan))]
     } else {
-        if plan.vus.is_some() || plan.duration.is_some() || plan.iterations.is_some() || !plan.stages.is_empty() {
+        if plan.vus.is_some()
+            || plan.duration.is_some()
+            || plan.iterations.is_some()
+            || !plan.stages.is_empty()
+        {
             return err("the top-level vus/duration/iterations/stages shortcuts cannot be combined with [scenarios]; move them into a scenario");
         }
-        plan.scenarios.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        plan.scenarios
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     };
 
     let mut scenarios = Vec::new();
@@ -354,7 +366,10 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
             executor: s.executor,
             exec,
             start_time: s.start_time.map(|d| d.0).unwrap_or_default(),
-            graceful_stop: s.graceful_stop.map(|d| d.0).unwrap_or(DEFAULT_GRACEFUL_STOP),
+            graceful_stop: s
+                .graceful_stop
+                .map(|d| d.0)
+                .unwrap_or(DEFAULT_GRACEFUL_STOP),
             tags: tags.into_iter().collect(),
             flow: Arc::new(flow),
         }));
@@ -420,7 +435,12 @@ fn shortcut_scenario(plan: &Plan) -> plan::Scenario {
 }
 
 fn exec_spec(name: &str, s: &plan::Scenario) -> Result<ExecSpec, CompileError> {
-    let need = |what: &str| CompileError(format!("scenarios.{name}: {} needs `{what}`", s.executor.name()));
+    let need = |what: &str| {
+        CompileError(format!(
+            "scenarios.{name}: {} needs `{what}`",
+            s.executor.name()
+        ))
+    };
     let reject = |field: &str, present: bool| -> Result<(), CompileError> {
         if present {
             err(format!(
@@ -493,7 +513,11 @@ fn exec_spec(name: &str, s: &plan::Scenario) -> Result<ExecSpec, CompileError> {
             }
             ExecSpec::RampingVus {
                 start_vus: s.start_vus.unwrap_or(1),
-                stages: s.stages.iter().map(|st| (st.duration.0, st.target)).collect(),
+                stages: s
+                    .stages
+                    .iter()
+                    .map(|st| (st.duration.0, st.target))
+                    .collect(),
                 graceful_ramp_down: s
                     .graceful_ramp_down
                     .map(|d| d.0)
@@ -511,14 +535,18 @@ fn exec_spec(name: &str, s: &plan::Scenario) -> Result<ExecSpec, CompileError> {
             let pre = s.pre_allocated_vus.ok_or_else(|| need("preAllocatedVUs"))?;
             let max_vus = s.max_vus.unwrap_or(pre).max(pre);
             if max_vus == 0 {
-                return err(format!("scenarios.{name}: preAllocatedVUs or maxVUs must be greater than 0"));
+                return err(format!(
+                    "scenarios.{name}: preAllocatedVUs or maxVUs must be greater than 0"
+                ));
             }
             let stages = if s.executor == ConstantArrivalRate {
                 reject("stages", !s.stages.is_empty())?;
                 let rate = s.rate.ok_or_else(|| need("rate"))?;
                 let duration = s.duration.ok_or_else(|| need("duration"))?.0;
                 if !(rate > 0.0 && rate.is_finite()) || duration.is_zero() {
-                    return err(format!("scenarios.{name}: rate and duration must be greater than 0"));
+                    return err(format!(
+                        "scenarios.{name}: rate and duration must be greater than 0"
+                    ));
                 }
                 vec![(duration, per_sec(rate), per_sec(rate))]
             } else {
@@ -701,11 +729,19 @@ fn compile_request(
         }
         headers.push((k.clone(), Template::compile(v, &mut resolve)?));
     }
-    let has_ctype = s.headers.keys().any(|k| k.eq_ignore_ascii_case("content-type"));
-    let bodies = [s.body.is_some(), s.json.is_some(), s.form.is_some(), s.file.is_some()]
-        .iter()
-        .filter(|b| **b)
-        .count();
+    let has_ctype = s
+        .headers
+        .keys()
+        .any(|k| k.eq_ignore_ascii_case("content-type"));
+    let bodies = [
+        s.body.is_some(),
+        s.json.is_some(),
+        s.form.is_some(),
+        s.file.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
     if bodies > 1 {
         return Err("give at most one of body, json, form, file".into());
     }
@@ -767,7 +803,9 @@ fn compile_request(
             .filter(|b| **b)
             .count();
         if n != 1 {
-            return Err(format!("extract[{ei}]: give exactly one of json, regex, header"));
+            return Err(format!(
+                "extract[{ei}]: give exactly one of json, regex, header"
+            ));
         }
         let source = if let Some(p) = &e.json {
             check_pointer(p).map_err(|m| format!("extract[{ei}]: {m}"))?;
@@ -812,7 +850,9 @@ fn check_pointer(p: &str) -> Result<(), String> {
     if p.is_empty() || p.starts_with('/') {
         Ok(())
     } else {
-        Err(format!("JSON pointer {p:?} must start with '/' (e.g. \"/user/id\")"))
+        Err(format!(
+            "JSON pointer {p:?} must start with '/' (e.g. \"/user/id\")"
+        ))
     }
 }
 
@@ -824,10 +864,15 @@ fn value_text(v: &serde_json::Value) -> String {
 }
 
 fn compile_op(c: &plan::Check, allow_exists: bool) -> Result<(Op, String), String> {
-    let n = [c.contains.is_some(), c.matches.is_some(), c.equals.is_some(), c.exists.is_some()]
-        .iter()
-        .filter(|b| **b)
-        .count();
+    let n = [
+        c.contains.is_some(),
+        c.matches.is_some(),
+        c.equals.is_some(),
+        c.exists.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
     if n > 1 {
         return Err("give at most one of contains, matches, equals, exists".into());
     }
@@ -842,7 +887,14 @@ fn compile_op(c: &plan::Check, allow_exists: bool) -> Result<(Op, String), Strin
         if !allow_exists {
             return Err("`exists` applies to header and json checks".into());
         }
-        Ok((Op::Exists(e), if e { "exists".into() } else { "is absent".into() }))
+        Ok((
+            Op::Exists(e),
+            if e {
+                "exists".into()
+            } else {
+                "is absent".into()
+            },
+        ))
     } else if allow_exists {
         Ok((Op::Exists(true), "exists".into()))
     } else {
@@ -851,23 +903,37 @@ fn compile_op(c: &plan::Check, allow_exists: bool) -> Result<(Op, String), Strin
 }
 
 fn compile_check(c: &plan::Check) -> Result<(String, CheckKind), String> {
-    let subjects = [c.status.is_some(), c.header.is_some(), c.json.is_some(), c.duration.is_some()]
-        .iter()
-        .filter(|b| **b)
-        .count();
+    let subjects = [
+        c.status.is_some(),
+        c.header.is_some(),
+        c.json.is_some(),
+        c.duration.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
     if subjects > 1 {
-        return Err("a check has one subject: status, header, json, duration, or (none) the body".into());
+        return Err(
+            "a check has one subject: status, header, json, duration, or (none) the body".into(),
+        );
     }
     let (auto, kind) = if let Some(st) = &c.status {
         if c.contains.is_some() || c.matches.is_some() || c.equals.is_some() || c.exists.is_some() {
             return Err("a status check takes only the status".into());
         }
         let list = st.to_vec();
-        let text = list.iter().map(u16::to_string).collect::<Vec<_>>().join(" or ");
+        let text = list
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(" or ");
         (format!("status is {text}"), CheckKind::Status(list))
     } else if let Some(h) = &c.header {
         let (op, text) = compile_op(c, true)?;
-        (format!("header {h} {text}"), CheckKind::Header(h.clone(), op))
+        (
+            format!("header {h} {text}"),
+            CheckKind::Header(h.clone(), op),
+        )
     } else if let Some(p) = &c.json {
         check_pointer(p)?;
         let (op, text) = compile_op(c, true)?;

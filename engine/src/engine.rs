@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use loadrun_metrics::{Registry, Sample, SampleSink};
 use tokio::sync::watch;
 
-use crate::compile::{compile, Compiled, CompileError, EngineOptions, ExecSpec, ScenarioRt};
+use crate::compile::{compile, CompileError, Compiled, EngineOptions, ExecSpec, ScenarioRt};
 use crate::exec;
 use crate::http::ClientShared;
 use crate::metrics::Builtin;
@@ -95,7 +95,11 @@ pub struct Engine {
 
 impl Engine {
     /// Compiles the plan and defines k6's built-in metrics in `registry`.
-    pub fn new(plan: &Plan, opts: &EngineOptions, registry: Arc<Registry>) -> Result<Self, CompileError> {
+    pub fn new(
+        plan: &Plan,
+        opts: &EngineOptions,
+        registry: Arc<Registry>,
+    ) -> Result<Self, CompileError> {
         let compiled = compile(plan, opts)?;
         let builtin = Builtin::define(&registry);
         let (tx, _rx) = watch::channel(RUNNING);
@@ -130,7 +134,11 @@ impl Engine {
 
     /// The most VUs the plan can use at once (summed over scenarios, as k6 does for `vus_max`).
     pub fn max_vus(&self) -> u64 {
-        self.compiled.scenarios.iter().map(|s| s.exec.max_vus()).sum()
+        self.compiled
+            .scenarios
+            .iter()
+            .map(|s| s.exec.max_vus())
+            .sum()
     }
 
     /// The longest the run can take, graceful stops included.
@@ -241,9 +249,9 @@ async fn run_scenario(ctx: exec::Ctx, mut global: watch::Receiver<u8>, run_start
         let _ = tx.send(HARD);
     });
     match &scn.exec {
-        ExecSpec::SharedIterations { .. } | ExecSpec::PerVuIterations { .. } | ExecSpec::ConstantVus { .. } => {
-            exec::looping(ctx, rx, end).await
-        }
+        ExecSpec::SharedIterations { .. }
+        | ExecSpec::PerVuIterations { .. }
+        | ExecSpec::ConstantVus { .. } => exec::looping(ctx, rx, end).await,
         ExecSpec::RampingVus { .. } => exec::ramping_vus(ctx, rx).await,
         ExecSpec::ArrivalRate { .. } => exec::arrival_rate(ctx, rx).await,
     }

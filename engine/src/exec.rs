@@ -26,7 +26,13 @@ impl Ctx {
     fn new_vu(&self) -> Vu {
         let id = self.vu_ids.fetch_add(1, Ordering::Relaxed) + 1;
         self.shared.stats.vus_max.fetch_add(1, Ordering::Relaxed);
-        Vu::new(id, self.scn.clone(), self.shared.clone(), &self.sink, self.buffer)
+        Vu::new(
+            id,
+            self.scn.clone(),
+            self.shared.clone(),
+            &self.sink,
+            self.buffer,
+        )
     }
 }
 
@@ -40,7 +46,9 @@ async fn guarded_iteration(vu: &mut Vu, stop: &mut watch::Receiver<u8>, due: Ins
     };
     if !done {
         vu.interrupted();
-        vu.shared_stats().interrupted.fetch_add(1, Ordering::Relaxed);
+        vu.shared_stats()
+            .interrupted
+            .fetch_add(1, Ordering::Relaxed);
     }
     done
 }
@@ -48,8 +56,12 @@ async fn guarded_iteration(vu: &mut Vu, stop: &mut watch::Receiver<u8>, due: Ins
 /// shared-iterations, per-vu-iterations and constant-vus: a fixed set of looping VUs.
 pub async fn looping(ctx: Ctx, stop: watch::Receiver<u8>, _end: Instant) {
     let (vus, per_vu, shared_budget) = match &ctx.scn.exec {
-        ExecSpec::SharedIterations { vus, iterations, .. } => (*vus, None, Some(*iterations)),
-        ExecSpec::PerVuIterations { vus, iterations, .. } => (*vus, Some(*iterations), None),
+        ExecSpec::SharedIterations {
+            vus, iterations, ..
+        } => (*vus, None, Some(*iterations)),
+        ExecSpec::PerVuIterations {
+            vus, iterations, ..
+        } => (*vus, Some(*iterations), None),
         ExecSpec::ConstantVus { vus, .. } => (*vus, None, None),
         _ => return,
     };
@@ -98,7 +110,11 @@ pub fn ramp_target(start: u64, stages: &[(Duration, u64)], t: Duration) -> u64 {
     for (d, target) in stages {
         let to = *target as f64;
         if t < at + *d {
-            let frac = if d.is_zero() { 1.0 } else { (t - at).as_secs_f64() / d.as_secs_f64() };
+            let frac = if d.is_zero() {
+                1.0
+            } else {
+                (t - at).as_secs_f64() / d.as_secs_f64()
+            };
             return (from + (to - from) * frac).floor().max(0.0) as u64;
         }
         at += *d;
@@ -263,10 +279,7 @@ pub async fn arrival_rate(ctx: Ctx, stop: watch::Receiver<u8>) {
         }
         // Start every iteration due by now (the timer is coarser than high rates).
         let now = Instant::now();
-        loop {
-            let Some(due) = arrival_time(&stages, n) else {
-                break;
-            };
+        while let Some(due) = arrival_time(&stages, n) {
             let due_at = begin + due;
             if due_at > now {
                 break;

@@ -108,6 +108,13 @@ mod tests {
     #[test]
     fn csv() {
         let rows = parse_csv("user,pass\r\nalice,\"p,w\"\"d\"\nbob,x\n");
-        assert_eq!(rows, vec![vec!["user", "pass"], vec!["alice", "p,w\"d"], vec!["bob", "x"]]);
+        assert_eq!(
+            rows,
+            vec![
+                vec!["user", "pass"],
+                vec!["alice", "p,w\"d"],
+                vec!["bob", "x"]
+            ]
+        );
     }
 }

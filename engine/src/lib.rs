@@ -1,8 +1,12 @@
 //! loadrun's load engine: k6-style plans and executors, an HTTP/1.1 client with k6's timing
 //! metrics, checks, extraction, data feeds, and a built-in httpbin-like test server.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod compile;
 pub mod cookies;
+pub mod engine;
+pub mod exec;
 pub mod feed;
 pub mod http;
 pub mod metrics;
@@ -10,8 +14,6 @@ pub mod plan;
 pub mod server;
 pub mod template;
 pub mod util;
-pub mod engine;
-pub mod exec;
 pub mod vu;
 
 pub use compile::{CompileError, EngineOptions};

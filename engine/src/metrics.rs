@@ -154,9 +154,15 @@ mod tests {
         let r = Registry::new();
         let b = Builtin::define(&r);
         let d = r.metric_def(b.http_req_duration).unwrap();
-        assert_eq!((d.metric_type, d.contains), (MetricType::Trend, ValueKind::Time));
+        assert_eq!(
+            (d.metric_type, d.contains),
+            (MetricType::Trend, ValueKind::Time)
+        );
         let d = r.metric_def(b.data_sent).unwrap();
-        assert_eq!((d.metric_type, d.contains), (MetricType::Counter, ValueKind::Data));
+        assert_eq!(
+            (d.metric_type, d.contains),
+            (MetricType::Counter, ValueKind::Data)
+        );
         assert_eq!(r.counts().0, 18);
     }
 }

@@ -171,7 +171,11 @@ mod tests {
                 _ => return Err(format!("unknown variable {n}")),
             })
         };
-        let t = Template::compile("${BASE}/a?t=${token}&u=${users.name}&v=${__VU}-${__ITER}&o=${other}", &mut resolve).unwrap();
+        let t = Template::compile(
+            "${BASE}/a?t=${token}&u=${users.name}&v=${__VU}-${__ITER}&o=${other}",
+            &mut resolve,
+        )
+        .unwrap();
         assert_eq!(t.render(&V), "http://h/a?t=tok&u=alice&v=3-7&o=dflt");
         let s = Template::compile("${BASE}/x", &mut resolve).unwrap();
         assert_eq!(s.as_static(), Some("http://h/x"));

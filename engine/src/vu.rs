@@ -100,7 +100,13 @@ fn ms(d: Duration) -> f64 {
 }
 
 impl Vu {
-    pub fn new(id: u64, scn: Arc<ScenarioRt>, shared: Arc<Shared>, sink: &loadrun_metrics::SampleSink, buffer: usize) -> Self {
+    pub fn new(
+        id: u64,
+        scn: Arc<ScenarioRt>,
+        shared: Arc<Shared>,
+        sink: &loadrun_metrics::SampleSink,
+        buffer: usize,
+    ) -> Self {
         let flow = scn.flow.clone();
         Self {
             id,
@@ -204,9 +210,15 @@ impl Vu {
                 s
             }
         };
-        self.buf.push(Sample::new(s.data_sent.0, now, self.sent as f64));
-        self.buf.push(Sample::new(s.data_received.0, now, self.received as f64));
-        self.buf.push(Sample::new(s.iteration_duration.0, now, ms(started.elapsed())));
+        self.buf
+            .push(Sample::new(s.data_sent.0, now, self.sent as f64));
+        self.buf
+            .push(Sample::new(s.data_received.0, now, self.received as f64));
+        self.buf.push(Sample::new(
+            s.iteration_duration.0,
+            now,
+            ms(started.elapsed()),
+        ));
         self.buf.push(Sample::new(s.iterations.0, now, 1.0));
         self.iter += 1;
         self.shared.stats.iterations.fetch_add(1, Ordering::Relaxed);
@@ -314,7 +326,14 @@ impl Vu {
         }
     }
 
-    fn build_request(&mut self, flow: &Flow, r: &CRequest, method: &str, url: &Url, with_body: bool) {
+    fn build_request(
+        &mut self,
+        flow: &Flow,
+        r: &CRequest,
+        method: &str,
+        url: &Url,
+        with_body: bool,
+    ) {
         use std::io::Write;
         let view = VarView {
             slots: &self.slots,
@@ -325,7 +344,12 @@ impl Vu {
         };
         let b = &mut self.reqbuf;
         b.clear();
-        let _ = write!(b, "{method} {} HTTP/1.1\r\nHost: {}\r\n", url.path_query, url.authority());
+        let _ = write!(
+            b,
+            "{method} {} HTTP/1.1\r\nHost: {}\r\n",
+            url.path_query,
+            url.authority()
+        );
         let mut has_ua = false;
         let mut has_accept = false;
         for (k, v) in &r.headers {
@@ -388,7 +412,11 @@ impl Vu {
                 break;
             }
             // Set-Cookie on every hop, redirects included.
-            let cookies: Vec<String> = self.resp.headers("set-cookie").map(str::to_string).collect();
+            let cookies: Vec<String> = self
+                .resp
+                .headers("set-cookie")
+                .map(str::to_string)
+                .collect();
             for v in &cookies {
                 self.jar.store(&url, v);
             }
@@ -413,7 +441,8 @@ impl Vu {
         let failed = last.1.is_err();
         let duration = last.0.duration();
         for c in &r.checks {
-            let ok = !failed && self.check(&c.kind, duration) || (failed && matches!(&c.kind, CheckKind::Status(list) if list.contains(&0)));
+            let ok = !failed && self.check(&c.kind, duration)
+                || (failed && matches!(&c.kind, CheckKind::Status(list) if list.contains(&0)));
             self.record_check(flow, c.id, ok);
         }
         if !failed {
@@ -518,7 +547,9 @@ impl Vu {
             None if status >= 400 => 1000 + u32::from(status),
             None => 0,
         };
-        let url_hash = if r.name.is_some() || (hop == 0 && r.url.is_static() && r.query.iter().all(|q| q.1.is_static())) {
+        let url_hash = if r.name.is_some()
+            || (hop == 0 && r.url.is_static() && r.query.iter().all(|q| q.1.is_static()))
+        {
             0
         } else {
             hash_str(&url.to_string())
@@ -586,7 +617,11 @@ impl Vu {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let proto = if self.resp.proto.is_empty() { "HTTP/1.1" } else { self.resp.proto };
+        let proto = if self.resp.proto.is_empty() {
+            "HTTP/1.1"
+        } else {
+            self.resp.proto
+        };
         let pairs: [(&str, &str, bool); 11] = [
             ("proto", proto, error.is_none()),
             ("status", &status_text, true),
@@ -595,10 +630,22 @@ impl Vu {
             ("url", r.name.as_deref().unwrap_or(&url_text), true),
             ("name", &name, true),
             ("group", &r.group, true),
-            ("expected_response", if expected { "true" } else { "false" }, true),
-            ("error", error.map(|e| e.message.as_str()).unwrap_or(""), error.is_some()),
+            (
+                "expected_response",
+                if expected { "true" } else { "false" },
+                true,
+            ),
+            (
+                "error",
+                error.map(|e| e.message.as_str()).unwrap_or(""),
+                error.is_some(),
+            ),
             ("error_code", &code_text, error_code != 0),
-            ("tls_version", self.resp.tls_version.unwrap_or(""), self.resp.tls_version.is_some()),
+            (
+                "tls_version",
+                self.resp.tls_version.unwrap_or(""),
+                self.resp.tls_version.is_some(),
+            ),
             ("scenario", "", false),
         ];
         for (k, v, present) in pairs {
@@ -622,7 +669,7 @@ fn op_text(op: &Op, text: &str) -> bool {
         Op::Matches(re) => re.is_match(text),
         Op::Equals(v) => match v {
             serde_json::Value::String(s) => text == s,
-            other => text == other.to_string(),
+            other => text == other.to_string().as_str(),
         },
         Op::Exists(want) => *want,
     }

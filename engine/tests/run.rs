@@ -21,9 +21,18 @@ impl SampleConsumer for Capture {
 }
 
 /// (metric, tags, metadata, value) of every sample.
-type Row = (String, BTreeMap<String, String>, BTreeMap<String, String>, f64);
+type Row = (
+    String,
+    BTreeMap<String, String>,
+    BTreeMap<String, String>,
+    f64,
+);
 
-fn run(plan: &str, env: &[(&str, &str)], system_tags: Option<Vec<String>>) -> (Vec<Row>, loadrun_engine::RunResult) {
+fn run(
+    plan: &str,
+    env: &[(&str, &str)],
+    system_tags: Option<Vec<String>>,
+) -> (Vec<Row>, loadrun_engine::RunResult) {
     let server = TestServer::start("127.0.0.1:0".parse().unwrap(), 1).unwrap();
     let mut opts = EngineOptions {
         system_tags,
@@ -37,18 +46,34 @@ fn run(plan: &str, env: &[(&str, &str)], system_tags: Option<Vec<String>>) -> (V
     let registry = Arc::new(Registry::new());
     let engine = Engine::new(&plan, &opts, registry.clone()).unwrap();
     let cap = Capture::default();
-    let collector =
-        Collector::spawn(registry.clone(), vec![Box::new(cap.clone())], Duration::from_millis(50)).unwrap();
+    let collector = Collector::spawn(
+        registry.clone(),
+        vec![Box::new(cap.clone())],
+        Duration::from_millis(50),
+    )
+    .unwrap();
     let result = engine.run(collector.sink()).unwrap();
     collector.finish();
     let samples = cap.0.lock().unwrap().clone();
     let rows = samples
         .iter()
         .map(|s| {
-            let sd = registry.series_def(loadrun_metrics::SeriesId(s.series)).unwrap();
-            let md = registry.metric_def(loadrun_metrics::MetricId(sd.metric)).unwrap();
-            let tags = sd.tags.iter().map(|kv| (kv.key.to_string(), kv.value.to_string())).collect();
-            let meta = sd.metadata.iter().map(|kv| (kv.key.to_string(), kv.value.to_string())).collect();
+            let sd = registry
+                .series_def(loadrun_metrics::SeriesId(s.series))
+                .unwrap();
+            let md = registry
+                .metric_def(loadrun_metrics::MetricId(sd.metric))
+                .unwrap();
+            let tags = sd
+                .tags
+                .iter()
+                .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+                .collect();
+            let meta = sd
+                .metadata
+                .iter()
+                .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+                .collect();
             (md.name.to_string(), tags, meta, s.value)
         })
         .collect();
@@ -85,8 +110,14 @@ checks = [{ status = 200, name = "should fail" }]
     let (rows, result) = run(plan, &[], None);
     assert_eq!(result.iterations, 3);
     for m in [
-        "http_reqs", "http_req_duration", "http_req_blocked", "http_req_connecting",
-        "http_req_tls_handshaking", "http_req_sending", "http_req_waiting", "http_req_receiving",
+        "http_reqs",
+        "http_req_duration",
+        "http_req_blocked",
+        "http_req_connecting",
+        "http_req_tls_handshaking",
+        "http_req_sending",
+        "http_req_waiting",
+        "http_req_receiving",
         "http_req_failed",
     ] {
         assert_eq!(count(&rows, m), 6, "{m}");
@@ -132,16 +163,31 @@ checks = [{ status = 200, name = "should fail" }]
     // Checks: 4 pass per iteration, "should fail" fails.
     let pass: f64 = rows.iter().filter(|r| r.0 == "checks").map(|r| r.3).sum();
     assert_eq!(pass, 12.0);
-    let c = rows.iter().find(|r| r.0 == "checks" && r.1["check"] == "json /args/x is 1").unwrap();
+    let c = rows
+        .iter()
+        .find(|r| r.0 == "checks" && r.1["check"] == "json /args/x is 1")
+        .unwrap();
     assert_eq!(c.1["group"], "::g1");
     assert!(!c.1.contains_key("mytag"));
 
     // Durations add up like k6's: duration = sending + waiting + receiving, and the first
     // request of the VU connected.
-    let connecting: f64 = rows.iter().filter(|r| r.0 == "http_req_connecting").map(|r| r.3).sum();
+    let connecting: f64 = rows
+        .iter()
+        .filter(|r| r.0 == "http_req_connecting")
+        .map(|r| r.3)
+        .sum();
     assert!(connecting > 0.0);
-    let received: f64 = rows.iter().filter(|r| r.0 == "data_received").map(|r| r.3).sum();
-    let sent: f64 = rows.iter().filter(|r| r.0 == "data_sent").map(|r| r.3).sum();
+    let received: f64 = rows
+        .iter()
+        .filter(|r| r.0 == "data_received")
+        .map(|r| r.3)
+        .sum();
+    let sent: f64 = rows
+        .iter()
+        .filter(|r| r.0 == "data_sent")
+        .map(|r| r.3)
+        .sum();
     assert!(received > 600.0 && sent > 200.0, "{received} {sent}");
 }
 
@@ -188,7 +234,11 @@ checks = [{{ status = 302, name = "stopped after 2 redirects" }}]
     );
     let (rows, result) = run(&plan, &[("GREETING", "hi")], None);
     assert_eq!(result.iterations, 2);
-    let failed: Vec<_> = rows.iter().filter(|r| r.0 == "checks" && r.3 == 0.0).map(|r| r.1["check"].clone()).collect();
+    let failed: Vec<_> = rows
+        .iter()
+        .filter(|r| r.0 == "checks" && r.3 == 0.0)
+        .map(|r| r.1["check"].clone())
+        .collect();
     assert!(failed.is_empty(), "failed checks: {failed:?}");
     assert_eq!(count(&rows, "checks"), 10);
     // Each hop is a request with its own metrics: per iteration /cookies/set (302) and
@@ -202,7 +252,11 @@ checks = [{{ status = 302, name = "stopped after 2 redirects" }}]
 
 #[test]
 fn connection_refused_is_a_failed_request_with_k6_error_code() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let plan = format!("[[steps]]\nurl = \"http://127.0.0.1:{port}/\"\ntimeout = \"2s\"\n");
     let (rows, result) = run(&plan, &[], None);
     assert_eq!(result.iterations, 1);
@@ -226,7 +280,10 @@ fn timeout_gives_1050() {
 #[test]
 fn vu_and_iter_are_metadata_when_enabled() {
     let plan = "iterations = 2\n[[steps]]\nurl = \"${TEST_SERVER}/get\"\n";
-    let tags = ["url", "status", "vu", "iter", "scenario"].iter().map(|s| s.to_string()).collect();
+    let tags = ["url", "status", "vu", "iter", "scenario"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let (rows, _) = run(plan, &[], Some(tags));
     let r: Vec<_> = rows.iter().filter(|r| r.0 == "http_reqs").collect();
     assert_eq!(r.len(), 2);
@@ -252,13 +309,24 @@ url = "${TEST_SERVER}/delay/0.05"
     let start = std::time::Instant::now();
     let (rows, result) = run(plan, &[], None);
     let took = start.elapsed();
-    assert!(took >= Duration::from_millis(1000) && took < Duration::from_millis(2500), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(1000) && took < Duration::from_millis(2500),
+        "{took:?}"
+    );
     // 3 VUs x ~1s / ~50ms.
-    assert!((30..=66).contains(&result.iterations), "{}", result.iterations);
+    assert!(
+        (30..=66).contains(&result.iterations),
+        "{}",
+        result.iterations
+    );
     let r = rows.iter().find(|r| r.0 == "http_reqs").unwrap();
     assert_eq!(r.1["scenario"], "steady");
     assert_eq!(r.1["kind"], "steady");
-    let max_vus = rows.iter().filter(|r| r.0 == "vus_max").map(|r| r.3).fold(0.0, f64::max);
+    let max_vus = rows
+        .iter()
+        .filter(|r| r.0 == "vus_max")
+        .map(|r| r.3)
+        .fold(0.0, f64::max);
     assert_eq!(max_vus, 3.0);
 }
 
@@ -285,7 +353,10 @@ exec = "slow"
 url = "${TEST_SERVER}/delay/0.3"
 "#;
     let (rows, result) = run(plan, &[], None);
-    let open = rows.iter().filter(|r| r.0 == "iterations" && r.1["scenario"] == "open").count();
+    let open = rows
+        .iter()
+        .filter(|r| r.0 == "iterations" && r.1["scenario"] == "open")
+        .count();
     assert!((199..=201).contains(&open), "{open}");
     let dropped: f64 = rows
         .iter()
@@ -317,6 +388,10 @@ url = "${TEST_SERVER}/delay/0.02"
 "#;
     let (rows, result) = run(plan, &[], None);
     assert!(result.iterations > 20, "{}", result.iterations);
-    let max_vus = rows.iter().filter(|r| r.0 == "vus_max").map(|r| r.3).fold(0.0, f64::max);
+    let max_vus = rows
+        .iter()
+        .filter(|r| r.0 == "vus_max")
+        .map(|r| r.3)
+        .fold(0.0, f64::max);
     assert_eq!(max_vus, 4.0);
 }

@@ -41,12 +41,18 @@ fn pairs(list: &[String], flag: &str) -> anyhow::Result<Vec<(String, String)>> {
 
 fn summary_options(args: &RunArgs, chosen: &Chosen) -> anyhow::Result<SummaryOptions> {
     let mut o = SummaryOptions::default();
-    if let Some(s) = args
-        .summary_trend_stats
-        .clone()
-        .or_else(|| chosen.plan.summary_trend_stats.as_ref().map(|v| v.join(",")))
-    {
-        o.trend_stats = s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect();
+    if let Some(s) = args.summary_trend_stats.clone().or_else(|| {
+        chosen
+            .plan
+            .summary_trend_stats
+            .as_ref()
+            .map(|v| v.join(","))
+    }) {
+        o.trend_stats = s
+            .split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect();
     }
     o.time_unit = args
         .summary_time_unit
@@ -116,8 +122,9 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         .with_context(|| chosen.source.clone())?;
     let summary_opts = summary_options(&args, &chosen)?;
     let stop_timeout = match args.output_stop_timeout.as_deref() {
-        Some(t) => loadrun_plugin_api::options::parse_duration(t)
-            .with_context(|| format!("--output-stop-timeout {t:?}: expected a duration such as 30s"))?,
+        Some(t) => loadrun_plugin_api::options::parse_duration(t).with_context(|| {
+            format!("--output-stop-timeout {t:?}: expected a duration such as 30s")
+        })?,
         None => DEFAULT_STOP_TIMEOUT,
     };
 
@@ -200,7 +207,11 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
             if let Some((kind, reason)) = abort.get() {
                 if end_reason == EndReason::Completed {
                     output_failed = kind == AbortKind::RequiredOutputFailed;
-                    end_reason = if output_failed { EndReason::Error } else { EndReason::OutputAbort };
+                    end_reason = if output_failed {
+                        EndReason::Error
+                    } else {
+                        EndReason::OutputAbort
+                    };
                     eprintln!("\nloadrun: stopping: {reason}");
                     abort_message = Some(reason);
                     control.stop_now();
@@ -235,16 +246,19 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     );
     let thresholds_failed = !summary_opts.no_thresholds && report.thresholds_failed();
     let outcome = RunOutcome {
-        passed: !thresholds_failed && matches!(end_reason, EndReason::Completed | EndReason::Interrupted),
+        passed: !thresholds_failed
+            && matches!(end_reason, EndReason::Completed | EndReason::Interrupted),
         reason: end_reason,
         thresholds: report
             .threshold_verdicts()
             .into_iter()
-            .map(|(metric, source, passed)| loadrun_plugin_api::abi::ThresholdVerdict {
-                metric: metric.into(),
-                source: source.into(),
-                passed,
-            })
+            .map(
+                |(metric, source, passed)| loadrun_plugin_api::abi::ThresholdVerdict {
+                    metric: metric.into(),
+                    source: source.into(),
+                    passed,
+                },
+            )
             .collect(),
         duration_ms: started.elapsed().as_millis() as u64,
         extra: "{}".into(),

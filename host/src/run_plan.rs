@@ -94,9 +94,9 @@ fn quick_plan(args: &RunArgs, url: &str) -> anyhow::Result<Plan> {
 }
 
 fn duration_arg(text: &str, flag: &str) -> anyhow::Result<Dur> {
-    parse_duration(text)
-        .map(Dur)
-        .with_context(|| format!("{flag} {text:?}: expected a duration such as 30s, 1m30s or 500ms"))
+    parse_duration(text).map(Dur).with_context(|| {
+        format!("{flag} {text:?}: expected a duration such as 30s, 1m30s or 500ms")
+    })
 }
 
 /// k6's rule: --vus/--duration/--iterations on the command line replace the plan's scenarios
@@ -114,7 +114,9 @@ fn apply_overrides(plan: &mut Plan, args: &RunArgs) -> anyhow::Result<()> {
         if args.iterations.is_some() {
             bail!("--rate and --iterations do not go together (an arrival rate runs for a --duration)");
         }
-        let pre = args.vus.unwrap_or_else(|| (rate / 100.0).ceil().clamp(10.0, 1000.0) as u64);
+        let pre = args
+            .vus
+            .unwrap_or_else(|| (rate / 100.0).ceil().clamp(10.0, 1000.0) as u64);
         plan.scenarios.clear();
         plan.vus = None;
         plan.duration = None;

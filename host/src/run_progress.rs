@@ -23,7 +23,11 @@ impl Progress {
         Self {
             tty,
             quiet,
-            every: if tty { Duration::from_millis(500) } else { Duration::from_secs(10) },
+            every: if tty {
+                Duration::from_millis(500)
+            } else {
+                Duration::from_secs(10)
+            },
             last: Instant::now(),
             last_requests: 0,
             max_vus,
@@ -35,13 +39,17 @@ impl Progress {
     fn line(&mut self, c: &Control, since_last: Duration) -> String {
         let s = &c.stats;
         let requests = s.requests.load(Ordering::Relaxed);
-        let rps = (requests - self.last_requests.min(requests)) as f64 / since_last.as_secs_f64().max(1e-3);
+        let rps = (requests - self.last_requests.min(requests)) as f64
+            / since_last.as_secs_f64().max(1e-3);
         self.last_requests = requests;
         let elapsed = c.elapsed();
         let pct = if self.planned.is_zero() {
             String::new()
         } else {
-            format!(" [{:>3.0}%]", (elapsed.as_secs_f64() / self.planned.as_secs_f64() * 100.0).min(100.0))
+            format!(
+                " [{:>3.0}%]",
+                (elapsed.as_secs_f64() / self.planned.as_secs_f64() * 100.0).min(100.0)
+            )
         };
         format!(
             "running ({:>5.1}s){pct}, {}/{} VUs, {} complete and {} interrupted iterations, {} requests, {:.0} req/s",

@@ -39,21 +39,48 @@ fn quick_mode_against_the_built_in_server_with_summary_export() {
     let out = loadrun_in(
         dir.path(),
         &[
-            "run", "--url", "${TEST_SERVER}/post", "--method", "POST", "--body", "{\"a\":1}",
-            "-H", "Content-Type: application/json", "-u", "3", "-i", "30",
-            "--summary-export", export.to_str().unwrap(), "--tag", "team=perf",
+            "run",
+            "--url",
+            "${TEST_SERVER}/post",
+            "--method",
+            "POST",
+            "--body",
+            "{\"a\":1}",
+            "-H",
+            "Content-Type: application/json",
+            "-u",
+            "3",
+            "-i",
+            "30",
+            "--summary-export",
+            export.to_str().unwrap(),
+            "--tag",
+            "team=perf",
         ],
     );
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
-    assert!(stdout.contains("30 iterations shared among 3 VUs"), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains("30 iterations shared among 3 VUs"),
+        "{stdout}"
+    );
     assert!(stdout.contains("http_reqs"), "{stdout}");
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
     assert_eq!(v["metrics"]["http_reqs"]["count"], 30);
     assert_eq!(v["metrics"]["iterations"]["count"], 30);
     assert_eq!(v["metrics"]["http_req_failed"]["passes"], 0);
     assert!(v["metrics"]["http_req_duration"]["p(95)"].as_f64().unwrap() > 0.0);
-    assert!(v["outputs"].is_object() || v["outputs"].is_array(), "{}", v["outputs"]);
+    assert!(
+        v["outputs"].is_object() || v["outputs"].is_array(),
+        "{}",
+        v["outputs"]
+    );
 }
 
 #[test]
@@ -77,10 +104,20 @@ checks = [{ status = 200 }]
     let json = dir.path().join("out.ndjson");
     let out = loadrun_in(
         dir.path(),
-        &["run", plan.to_str().unwrap(), "-o", &format!("json={}", json.display())],
+        &[
+            "run",
+            plan.to_str().unwrap(),
+            "-o",
+            &format!("json={}", json.display()),
+        ],
     );
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(99), "{stdout}\n{}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(99),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
     assert!(stdout.contains("✗ 'rate<0.1'"), "{stdout}");
     let ndjson = std::fs::read_to_string(&json).unwrap();
     let point = ndjson
@@ -110,10 +147,17 @@ fn bad_plan_reports_file_line_and_column() {
     let out = loadrun_in(dir.path(), &["run", plan.to_str().unwrap()]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(255), "{stderr}");
-    assert!(stderr.contains("bad.toml:4:12: invalid duration \"10 seconds\""), "{stderr}");
+    assert!(
+        stderr.contains("bad.toml:4:12: invalid duration \"10 seconds\""),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 
-    let plan = write_plan(dir.path(), "unknown.toml", "[[steps]]\nurl = \"${NOPE}/x\"\n");
+    let plan = write_plan(
+        dir.path(),
+        "unknown.toml",
+        "[[steps]]\nurl = \"${NOPE}/x\"\n",
+    );
     let out = loadrun_in(dir.path(), &["run", plan.to_str().unwrap()]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(255), "{stderr}");
@@ -126,9 +170,16 @@ fn without_a_plan_uses_loadrun_toml_or_explains() {
     let out = loadrun_in(dir.path(), &[]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(255), "{stderr}");
-    assert!(stderr.contains("nothing to run") && stderr.contains("--url"), "{stderr}");
+    assert!(
+        stderr.contains("nothing to run") && stderr.contains("--url"),
+        "{stderr}"
+    );
 
-    write_plan(dir.path(), "loadrun.toml", "[[steps]]\nurl = \"${TEST_SERVER}/get\"\n");
+    write_plan(
+        dir.path(),
+        "loadrun.toml",
+        "[[steps]]\nurl = \"${TEST_SERVER}/get\"\n",
+    );
     let out = loadrun_in(dir.path(), &["--no-summary"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -137,15 +188,28 @@ fn without_a_plan_uses_loadrun_toml_or_explains() {
 
 #[test]
 fn connection_refused_is_a_failed_request_not_a_crash() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dir = tempfile::tempdir().unwrap();
     let export = dir.path().join("s.json");
     let out = loadrun_in(
         dir.path(),
-        &["run", "--url", &format!("http://127.0.0.1:{port}/"), "-i", "3", "--summary-export", export.to_str().unwrap()],
+        &[
+            "run",
+            "--url",
+            &format!("http://127.0.0.1:{port}/"),
+            "-i",
+            "3",
+            "--summary-export",
+            export.to_str().unwrap(),
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
     assert_eq!(v["metrics"]["http_req_failed"]["passes"], 3);
 }
 
@@ -155,18 +219,46 @@ fn the_example_plans_run() {
     // (the override keeps their flows, data feeds and checks).
     let ex = examples();
     let out = loadrun_in(&ex, &["run", "flow.toml", "--no-summary", "-q"]);
-    assert_eq!(out.status.code(), Some(0), "flow.toml: {}", text(&out.stderr));
-    let out = loadrun_in(&ex, &["run", "scenarios.toml", "-d", "1s", "--no-summary", "-q"]);
-    assert!(out.status.code() == Some(0), "scenarios.toml: {}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "flow.toml: {}",
+        text(&out.stderr)
+    );
+    let out = loadrun_in(
+        &ex,
+        &["run", "scenarios.toml", "-d", "1s", "--no-summary", "-q"],
+    );
+    assert!(
+        out.status.code() == Some(0),
+        "scenarios.toml: {}",
+        text(&out.stderr)
+    );
     let out = loadrun_in(&ex, &["-d", "2s", "-q"]);
-    assert_eq!(out.status.code(), Some(0), "loadrun.toml: {}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "loadrun.toml: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
 }
 
 #[test]
 fn serve_answers_httpbin_style_requests() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new(loadrun_bin())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--threads", "1"])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--threads",
+            "1",
+        ])
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -192,7 +284,15 @@ fn serve_answers_httpbin_style_requests() {
 fn ctrl_c_stops_gracefully_with_a_summary_and_exit_105() {
     let dir = tempfile::tempdir().unwrap();
     let child = Command::new(loadrun_bin())
-        .args(["run", "--url", "${TEST_SERVER}/delay/0.05", "-u", "2", "-d", "60s"])
+        .args([
+            "run",
+            "--url",
+            "${TEST_SERVER}/delay/0.05",
+            "-u",
+            "2",
+            "-d",
+            "60s",
+        ])
         .current_dir(dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -208,7 +308,12 @@ fn ctrl_c_stops_gracefully_with_a_summary_and_exit_105() {
     let out = child.wait_with_output().unwrap();
     assert!(started.elapsed() < Duration::from_secs(10));
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(105), "{stdout}\n{}", text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(105),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
     assert!(text(&out.stderr).contains("stopping gracefully"));
     assert!(stdout.contains("iterations"), "{stdout}");
 }

@@ -228,8 +228,9 @@ impl Client {
             Err(Failure::Stale(e)) => Err(io_error(&e, url, false)),
             Err(Failure::Other(e)) => {
                 // The connection may hold half a response.
-                self.conns
-                    .retain(|c| !(c.host == url.host && c.port == url.port && c.scheme == url.scheme));
+                self.conns.retain(|c| {
+                    !(c.host == url.host && c.port == url.port && c.scheme == url.scheme)
+                });
                 Err(e)
             }
         };
@@ -253,9 +254,15 @@ impl Client {
             Some(i) if allow_reuse => (self.conns.swap_remove(i), true),
             Some(i) => {
                 self.conns.swap_remove(i);
-                (self.connect(url, marks).await.map_err(Failure::Other)?, false)
+                (
+                    self.connect(url, marks).await.map_err(Failure::Other)?,
+                    false,
+                )
             }
-            None => (self.connect(url, marks).await.map_err(Failure::Other)?, false),
+            None => (
+                self.connect(url, marks).await.map_err(Failure::Other)?,
+                false,
+            ),
         };
         let fail = |e: io::Error, got_bytes: bool| -> Failure {
             if reused && !got_bytes {
@@ -293,7 +300,10 @@ impl Client {
             let head_len = match wire::read_head(&mut conn.stream, &mut conn.inb).await {
                 Ok(Some(n)) => n,
                 Ok(None) => {
-                    return Err(fail(io::Error::new(io::ErrorKind::UnexpectedEof, "EOF"), true))
+                    return Err(fail(
+                        io::Error::new(io::ErrorKind::UnexpectedEof, "EOF"),
+                        true,
+                    ))
                 }
                 Err(e) => return Err(fail(e, true)),
             };
@@ -369,14 +379,18 @@ impl Client {
             Scheme::Http => (Stream::Plain(tcp), None),
             Scheme::Https => {
                 marks.tls_start = Some(Instant::now());
-                let name = rustls::pki_types::ServerName::try_from(url.host.clone()).map_err(
-                    |_| HttpError {
-                        code: 1020,
-                        message: format!("invalid TLS server name {:?}", url.host),
-                    },
-                )?;
+                let name =
+                    rustls::pki_types::ServerName::try_from(url.host.clone()).map_err(|_| {
+                        HttpError {
+                            code: 1020,
+                            message: format!("invalid TLS server name {:?}", url.host),
+                        }
+                    })?;
                 let connector = tokio_rustls::TlsConnector::from(self.shared.tls.clone());
-                let tls = connector.connect(name, tcp).await.map_err(|e| tls_error(&e))?;
+                let tls = connector
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| tls_error(&e))?;
                 marks.tls_end = Some(Instant::now());
                 let version = match tls.get_ref().1.protocol_version() {
                     Some(rustls::ProtocolVersion::TLSv1_3) => Some("tls1.3"),
@@ -437,9 +451,21 @@ fn timings_from(t0: Instant, m: &Marks, now: Instant) -> Timings {
         blocked,
         connecting: d(m.conn_start, m.conn_end),
         tls_handshaking: d(m.tls_start, m.tls_end),
-        sending: if m.send_start.is_some() { d(m.send_start, m.send_end) } else { Duration::ZERO },
-        waiting: if m.send_end.is_some() { d(m.send_end, m.first_byte) } else { Duration::ZERO },
-        receiving: if m.first_byte.is_some() { d(m.first_byte, m.end) } else { Duration::ZERO },
+        sending: if m.send_start.is_some() {
+            d(m.send_start, m.send_end)
+        } else {
+            Duration::ZERO
+        },
+        waiting: if m.send_end.is_some() {
+            d(m.send_end, m.first_byte)
+        } else {
+            Duration::ZERO
+        },
+        receiving: if m.first_byte.is_some() {
+            d(m.first_byte, m.end)
+        } else {
+            Duration::ZERO
+        },
     }
 }
 

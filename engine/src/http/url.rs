@@ -26,7 +26,9 @@ impl Url {
         } else if let Some(r) = strip_prefix_ci(t, "https://") {
             (Scheme::Https, r)
         } else {
-            return Err(format!("unsupported URL {t:?}: it must start with http:// or https://"));
+            return Err(format!(
+                "unsupported URL {t:?}: it must start with http:// or https://"
+            ));
         };
         let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let authority = &rest[..end];
@@ -129,7 +131,9 @@ impl fmt::Display for Url {
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    if s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes()) {
+    if s.len() >= prefix.len()
+        && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+    {
         Some(&s[prefix.len()..])
     } else {
         None

@@ -48,10 +48,7 @@ pub fn load_file(path: &Path) -> Result<(Plan, PathBuf), PlanError> {
 pub fn parse_str(text: &str, format: Format, file: &str) -> Result<Plan, PlanError> {
     match format {
         Format::Toml => toml::from_str::<Plan>(text).map_err(|e| {
-            let (line, column) = e
-                .span()
-                .map(|s| line_col(text, s.start))
-                .unwrap_or((1, 1));
+            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
             PlanError::Syntax {
                 file: file.to_string(),
                 line,
@@ -71,7 +68,12 @@ pub fn parse_str(text: &str, format: Format, file: &str) -> Result<Plan, PlanErr
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }
 
@@ -89,14 +91,20 @@ mod tests {
     #[test]
     fn toml_errors_have_line_and_column() {
         let text = "[scenarios.a]\nexecutor = \"constant-vus\"\nduration = \"3x\"\n";
-        let e = parse_str(text, Format::Toml, "p.toml").unwrap_err().to_string();
+        let e = parse_str(text, Format::Toml, "p.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("p.toml:3:12: invalid duration \"3x\""), "{e}");
         let text = "[scenarios.a]\nexecutor = \"constant-vu\"\n";
-        let e = parse_str(text, Format::Toml, "p.toml").unwrap_err().to_string();
+        let e = parse_str(text, Format::Toml, "p.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("p.toml:2:12:"), "{e}");
         assert!(e.contains("constant-vus"), "{e}");
         let text = "[[steps]]\nurll = \"http://x\"\n";
-        let e = parse_str(text, Format::Toml, "p.toml").unwrap_err().to_string();
+        let e = parse_str(text, Format::Toml, "p.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("p.toml:2:1: unknown field `urll`"), "{e}");
     }
 
@@ -105,7 +113,9 @@ mod tests {
         let text = r#"{"vus": 2, "duration": "1s", "steps": [{"url": "http://x/", "checks": [{"status": 200}]}]}"#;
         let p = parse_str(text, Format::Json, "p.json").unwrap();
         assert_eq!(p.vus, Some(2));
-        let e = parse_str("{\n \"vus\": \"x\"}", Format::Json, "p.json").unwrap_err().to_string();
+        let e = parse_str("{\n \"vus\": \"x\"}", Format::Json, "p.json")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("p.json:2:"), "{e}");
     }
 }

@@ -143,7 +143,9 @@ impl Aggregator {
     /// Closes every bucket whose start is at least the wait period before `now_ns` (all of them
     /// when `all`), grouped by series, each series' buckets in time order.
     pub fn close(&mut self, now_ns: i64, all: bool) -> BTreeMap<u32, Vec<Closed>> {
-        let cutoff = now_ns.saturating_sub(self.wait_ns).div_euclid(self.period_ns);
+        let cutoff = now_ns
+            .saturating_sub(self.wait_ns)
+            .div_euclid(self.period_ns);
         let keep = if all {
             BTreeMap::new()
         } else {
@@ -155,7 +157,9 @@ impl Aggregator {
             let time_ns = id.saturating_mul(self.period_ns);
             self.held -= sinks.len();
             for (series, sink) in sinks {
-                out.entry(series).or_default().push(Closed { time_ns, sink });
+                out.entry(series)
+                    .or_default()
+                    .push(Closed { time_ns, sink });
             }
         }
         out
@@ -171,7 +175,9 @@ impl Aggregator {
             let time_ns = id.saturating_mul(self.period_ns);
             self.held -= sinks.len();
             for (series, sink) in sinks {
-                out.entry(series).or_default().push(Closed { time_ns, sink });
+                out.entry(series)
+                    .or_default()
+                    .push(Closed { time_ns, sink });
             }
         }
         out

@@ -46,7 +46,10 @@ pub fn create_body(cfg: &Config) -> String {
     if cfg.project_id != 0 {
         body.push_str(&format!(",\"project_id\":{}", cfg.project_id));
     }
-    body.push_str(&format!(",\"vus\":{},\"thresholds\":{{{thresholds}}}", cfg.vus));
+    body.push_str(&format!(
+        ",\"vus\":{},\"thresholds\":{{{thresholds}}}",
+        cfg.vus
+    ));
     if let Some(d) = cfg.duration_s {
         body.push_str(&format!(",\"duration\":{d}"));
     }
@@ -122,7 +125,10 @@ pub struct Overrides {
 fn duration(v: &Value) -> Option<Duration> {
     match v {
         Value::String(s) => loadrun_plugin_api::options::parse_duration(s),
-        Value::Number(n) => n.as_f64().filter(|f| f.is_finite() && *f >= 0.0).map(|ms| Duration::from_secs_f64(ms / 1000.0)),
+        Value::Number(n) => n
+            .as_f64()
+            .filter(|f| f.is_finite() && *f >= 0.0)
+            .map(|ms| Duration::from_secs_f64(ms / 1000.0)),
         _ => None,
     }
 }
@@ -138,7 +144,8 @@ fn count(v: &Value) -> Option<usize> {
 
 /// Reads the create response; `Err` says what is wrong with it (no reference id, not JSON).
 pub fn parse_created(body: &str) -> Result<Created, String> {
-    let v: Value = serde_json::from_str(body).map_err(|e| format!("the response is not JSON: {e}"))?;
+    let v: Value =
+        serde_json::from_str(body).map_err(|e| format!("the response is not JSON: {e}"))?;
     let reference_id = match v.get("reference_id") {
         Some(Value::String(s)) => s.trim().to_string(),
         Some(Value::Number(n)) => n.to_string(),
@@ -154,15 +161,25 @@ pub fn parse_created(body: &str) -> Result<Created, String> {
                 continue;
             }
             let ok = match k.as_str() {
-                "aggregationPeriod" => duration(val).filter(|d| d.subsec_nanos() == 0 && !d.is_zero()).map(|d| o.aggregation_period = Some(d)),
-                "aggregationWaitPeriod" => duration(val).filter(|d| d.subsec_nanos() == 0).map(|d| o.aggregation_wait_period = Some(d)),
+                "aggregationPeriod" => duration(val)
+                    .filter(|d| d.subsec_nanos() == 0 && !d.is_zero())
+                    .map(|d| o.aggregation_period = Some(d)),
+                "aggregationWaitPeriod" => duration(val)
+                    .filter(|d| d.subsec_nanos() == 0)
+                    .map(|d| o.aggregation_wait_period = Some(d)),
                 "metricPushInterval" => duration(val).map(|d| o.push_interval = Some(d)),
-                "timeout" => duration(val).filter(|d| !d.is_zero()).map(|d| o.timeout = Some(d)),
+                "timeout" => duration(val)
+                    .filter(|d| !d.is_zero())
+                    .map(|d| o.timeout = Some(d)),
                 "metricPushConcurrency" => count(val).map(|n| o.push_concurrency = Some(n.min(64))),
                 "maxTimeSeriesInBatch" => count(val).map(|n| o.max_series_in_batch = Some(n)),
                 "stopOnError" => val.as_bool().map(|b| o.stop_on_error = Some(b)),
-                "webAppURL" => val.as_str().map(|s| o.web_app_url = Some(s.trim_end_matches('/').to_string())),
-                "testRunDetails" => val.as_str().map(|s| o.test_run_details = Some(s.to_string())),
+                "webAppURL" => val
+                    .as_str()
+                    .map(|s| o.web_app_url = Some(s.trim_end_matches('/').to_string())),
+                "testRunDetails" => val
+                    .as_str()
+                    .map(|s| o.test_run_details = Some(s.to_string())),
                 _ => Some(()),
             };
             if ok.is_none() {
@@ -216,7 +233,10 @@ mod tests {
 
     #[test]
     fn go_escaping() {
-        assert_eq!(go_json_string("p(95)<500 & >"), r#""p(95)\u003c500 \u0026 \u003e""#);
+        assert_eq!(
+            go_json_string("p(95)<500 & >"),
+            r#""p(95)\u003c500 \u0026 \u003e""#
+        );
         assert_eq!(go_json_string("a\"b\n"), r#""a\"b\n""#);
     }
 
@@ -231,11 +251,17 @@ mod tests {
         assert_eq!(c.overrides.push_interval, Some(Duration::from_millis(500)));
         assert_eq!(c.overrides.max_series_in_batch, Some(10));
         assert_eq!(c.overrides.web_app_url.as_deref(), Some("https://x"));
-        assert_eq!(c.overrides.ignored, vec!["aggregationWaitPeriod".to_string()]);
+        assert_eq!(
+            c.overrides.ignored,
+            vec!["aggregationWaitPeriod".to_string()]
+        );
         assert_eq!(c.logs, vec![(LogLevel::Warn, "hi".to_string())]);
         assert!(parse_created(r#"{"reference_id":""}"#).is_err());
         assert!(parse_created("<html>").is_err());
-        assert_eq!(parse_created(r#"{"reference_id":7}"#).unwrap().reference_id, "7");
+        assert_eq!(
+            parse_created(r#"{"reference_id":7}"#).unwrap().reference_id,
+            "7"
+        );
     }
 
     #[test]

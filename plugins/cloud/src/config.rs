@@ -58,21 +58,111 @@ type Doc = (
 );
 
 const DOCS: &[Doc] = &[
-    ("token", &["K6_CLOUD_TOKEN"], "", "API token, sent as `Authorization: Token …`", true),
-    ("host", &["K6_CLOUD_HOST"], "https://ingest.k6.io", "base URL of the results service (`/v1/tests`, `/v2/metrics` are appended)", false),
-    ("projectID", &["K6_CLOUD_PROJECT_ID"], "0", "project the test run belongs to (0: the account's default)", false),
-    ("name", &["K6_CLOUD_NAME"], "the plan name", "test run name (also `-o cloud=NAME`, deprecated in k6)", false),
-    ("timeout", &["K6_CLOUD_TIMEOUT"], "1m", "per-request timeout", false),
-    ("aggregationPeriod", &["K6_CLOUD_AGGREGATION_PERIOD"], "3s", "time bucket width (whole seconds)", false),
-    ("aggregationWaitPeriod", &["K6_CLOUD_AGGREGATION_WAIT_PERIOD"], "8s", "how long after its start a bucket stays open for late samples (whole seconds)", false),
-    ("metricPushInterval", &["K6_CLOUD_METRIC_PUSH_INTERVAL"], "1s", "how often closed buckets are pushed", false),
-    ("metricPushConcurrency", &["K6_CLOUD_METRIC_PUSH_CONCURRENCY"], "1", "requests sent in parallel when a push needs several", false),
-    ("maxTimeSeriesInBatch", &["K6_CLOUD_MAX_TIME_SERIES_IN_BATCH"], "1000", "most series in one request", false),
-    ("stopOnError", &["K6_CLOUD_STOP_ON_ERROR"], "false", "abort the test when the service says to stop (needs abortOnError=true for this output)", false),
-    ("pushRefID", &["K6_CLOUD_PUSH_REF_ID", "K6_CLOUDRUN_TEST_RUN_ID"], "", "push into this existing test run (no create, no finish)", false),
-    ("webAppURL", &["K6_CLOUD_WEB_APP_URL"], "https://app.k6.io", "where the run's page is shown (printed at start)", false),
-    ("apiVersion", &["K6_CLOUD_API_VERSION"], "2", "metrics push protocol version; only 2 is supported (as in k6)", false),
-    ("maxHeldAggregates", &[], "200000", "most (series, bucket) aggregates held before the oldest are sent early (bounded memory)", false),
+    (
+        "token",
+        &["K6_CLOUD_TOKEN"],
+        "",
+        "API token, sent as `Authorization: Token …`",
+        true,
+    ),
+    (
+        "host",
+        &["K6_CLOUD_HOST"],
+        "https://ingest.k6.io",
+        "base URL of the results service (`/v1/tests`, `/v2/metrics` are appended)",
+        false,
+    ),
+    (
+        "projectID",
+        &["K6_CLOUD_PROJECT_ID"],
+        "0",
+        "project the test run belongs to (0: the account's default)",
+        false,
+    ),
+    (
+        "name",
+        &["K6_CLOUD_NAME"],
+        "the plan name",
+        "test run name (also `-o cloud=NAME`, deprecated in k6)",
+        false,
+    ),
+    (
+        "timeout",
+        &["K6_CLOUD_TIMEOUT"],
+        "1m",
+        "per-request timeout",
+        false,
+    ),
+    (
+        "aggregationPeriod",
+        &["K6_CLOUD_AGGREGATION_PERIOD"],
+        "3s",
+        "time bucket width (whole seconds)",
+        false,
+    ),
+    (
+        "aggregationWaitPeriod",
+        &["K6_CLOUD_AGGREGATION_WAIT_PERIOD"],
+        "8s",
+        "how long after its start a bucket stays open for late samples (whole seconds)",
+        false,
+    ),
+    (
+        "metricPushInterval",
+        &["K6_CLOUD_METRIC_PUSH_INTERVAL"],
+        "1s",
+        "how often closed buckets are pushed",
+        false,
+    ),
+    (
+        "metricPushConcurrency",
+        &["K6_CLOUD_METRIC_PUSH_CONCURRENCY"],
+        "1",
+        "requests sent in parallel when a push needs several",
+        false,
+    ),
+    (
+        "maxTimeSeriesInBatch",
+        &["K6_CLOUD_MAX_TIME_SERIES_IN_BATCH"],
+        "1000",
+        "most series in one request",
+        false,
+    ),
+    (
+        "stopOnError",
+        &["K6_CLOUD_STOP_ON_ERROR"],
+        "false",
+        "abort the test when the service says to stop (needs abortOnError=true for this output)",
+        false,
+    ),
+    (
+        "pushRefID",
+        &["K6_CLOUD_PUSH_REF_ID", "K6_CLOUDRUN_TEST_RUN_ID"],
+        "",
+        "push into this existing test run (no create, no finish)",
+        false,
+    ),
+    (
+        "webAppURL",
+        &["K6_CLOUD_WEB_APP_URL"],
+        "https://app.k6.io",
+        "where the run's page is shown (printed at start)",
+        false,
+    ),
+    (
+        "apiVersion",
+        &["K6_CLOUD_API_VERSION"],
+        "2",
+        "metrics push protocol version; only 2 is supported (as in k6)",
+        false,
+    ),
+    (
+        "maxHeldAggregates",
+        &[],
+        "200000",
+        "most (series, bucket) aggregates held before the oldest are sent early (bounded memory)",
+        false,
+    ),
 ];
 
 /// The option documentation shown by `loadrun plugins info`.
@@ -95,7 +185,12 @@ fn env_of(name: &str) -> &'static [&'static str] {
         .unwrap_or(&[])
 }
 
-fn whole_seconds(o: &Options, name: &str, d: Duration, allow_zero: bool) -> Result<Duration, PluginError> {
+fn whole_seconds(
+    o: &Options,
+    name: &str,
+    d: Duration,
+    allow_zero: bool,
+) -> Result<Duration, PluginError> {
     if d.subsec_nanos() != 0 || (!allow_zero && d.is_zero()) {
         let what = if allow_zero {
             "whole seconds such as 8s"
@@ -119,12 +214,21 @@ impl Config {
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
             .ok_or_else(|| {
-                o.invalid("host", &Endpoint::from_text(&host_text).to_string(), "an http(s) URL such as https://ingest.k6.io")
+                o.invalid(
+                    "host",
+                    &Endpoint::from_text(&host_text).to_string(),
+                    "an http(s) URL such as https://ingest.k6.io",
+                )
             })?;
 
         let project_id = match get("projectID") {
             None => 0,
-            Some(v) => v.trim().parse::<i64>().ok().filter(|p| *p >= 0).ok_or_else(|| o.invalid("projectID", &v, "a project number"))?,
+            Some(v) => v
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|p| *p >= 0)
+                .ok_or_else(|| o.invalid("projectID", &v, "a project number"))?,
         };
         let name = get("name")
             .or_else(|| o.positional().map(str::to_string))
@@ -137,19 +241,36 @@ impl Config {
         let aggregation_period = whole_seconds(
             &o,
             "aggregationPeriod",
-            o.get_duration("aggregationPeriod", env_of("aggregationPeriod"), Duration::from_secs(3))?,
+            o.get_duration(
+                "aggregationPeriod",
+                env_of("aggregationPeriod"),
+                Duration::from_secs(3),
+            )?,
             false,
         )?;
         let aggregation_wait_period = whole_seconds(
             &o,
             "aggregationWaitPeriod",
-            o.get_duration("aggregationWaitPeriod", env_of("aggregationWaitPeriod"), Duration::from_secs(8))?,
+            o.get_duration(
+                "aggregationWaitPeriod",
+                env_of("aggregationWaitPeriod"),
+                Duration::from_secs(8),
+            )?,
             true,
         )?;
-        let push_interval = o.get_duration("metricPushInterval", env_of("metricPushInterval"), Duration::from_secs(1))?;
-        let push_concurrency = o.get_u64("metricPushConcurrency", env_of("metricPushConcurrency"), 1)?;
+        let push_interval = o.get_duration(
+            "metricPushInterval",
+            env_of("metricPushInterval"),
+            Duration::from_secs(1),
+        )?;
+        let push_concurrency =
+            o.get_u64("metricPushConcurrency", env_of("metricPushConcurrency"), 1)?;
         if !(1..=64).contains(&push_concurrency) {
-            return Err(o.invalid("metricPushConcurrency", &push_concurrency.to_string(), "1 to 64"));
+            return Err(o.invalid(
+                "metricPushConcurrency",
+                &push_concurrency.to_string(),
+                "1 to 64",
+            ));
         }
         let max_series = o.get_u64("maxTimeSeriesInBatch", env_of("maxTimeSeriesInBatch"), 1000)?;
         if max_series == 0 {
@@ -161,7 +282,11 @@ impl Config {
         }
         if let Some(v) = get("apiVersion") {
             if v.trim() != "2" {
-                return Err(o.invalid("apiVersion", &v, "2 (version 1 is not supported anymore, as in k6)"));
+                return Err(o.invalid(
+                    "apiVersion",
+                    &v,
+                    "2 (version 1 is not supported anymore, as in k6)",
+                ));
             }
         }
         let web_app_url = o
@@ -205,8 +330,12 @@ impl Config {
     /// `host` + `path` (path starts with `/`).
     pub fn url(&self, path: &str) -> Result<Url, PluginError> {
         let base = self.host.as_str().trim_end_matches('/');
-        Url::parse(&format!("{base}{path}"))
-            .map_err(|e| PluginError::new(format!("cloud: bad URL {}{path}: {e}", Endpoint::new(&self.host))))
+        Url::parse(&format!("{base}{path}")).map_err(|e| {
+            PluginError::new(format!(
+                "cloud: bad URL {}{path}: {e}",
+                Endpoint::new(&self.host)
+            ))
+        })
     }
 
     pub fn http(&self) -> HttpConfig {
@@ -257,10 +386,16 @@ mod tests {
         assert_eq!(c.name, "script.js");
         assert_eq!(c.project_id, 77);
         assert_eq!(c.push_ref_id.as_deref(), Some("4242"));
-        assert_eq!(c.url("/v1/tests").unwrap().as_str(), "http://127.0.0.1:27001/v1/tests");
+        assert_eq!(
+            c.url("/v1/tests").unwrap().as_str(),
+            "http://127.0.0.1:27001/v1/tests"
+        );
         assert!(!format!("{c:?}").contains("secrettoken"));
         let c = cfg(Some("name=n1,aggregationPeriod=2s"), &env).unwrap();
-        assert_eq!((c.name.as_str(), c.aggregation_period), ("n1", Duration::from_secs(2)));
+        assert_eq!(
+            (c.name.as_str(), c.aggregation_period),
+            ("n1", Duration::from_secs(2))
+        );
     }
 
     #[test]

@@ -34,8 +34,7 @@ impl Plugin for CloudPlugin {
         vec![OutputDescriptor {
             name: "cloud".into(),
             aliases: Default::default(),
-            description: "k6 Cloud / Grafana Cloud k6 results (test runs + metrics push v2)"
-                .into(),
+            description: "k6 Cloud / Grafana Cloud k6 results (test runs + metrics push v2)".into(),
             options: config::option_docs().into(),
         }]
     }

@@ -33,7 +33,11 @@ pub struct SeriesOut<'a> {
 }
 
 /// Encodes a whole `MetricSet`.
-pub fn encode_metric_set(test_run_id: &str, aggregation_period_s: u32, metrics: &[MetricOut<'_>]) -> Vec<u8> {
+pub fn encode_metric_set(
+    test_run_id: &str,
+    aggregation_period_s: u32,
+    metrics: &[MetricOut<'_>],
+) -> Vec<u8> {
     let mut out = Vec::new();
     put_str(&mut out, 1, test_run_id);
     put_varint_field(&mut out, 2, u64::from(aggregation_period_s));
@@ -94,7 +98,15 @@ fn encode_value(b: &mut Vec<u8>, c: &Closed) {
             put_varint_field(b, 3, u64::from(*count));
             put_double(b, 4, *min);
             put_double(b, 5, *max);
-            put_double(b, 6, if *count > 0 { sum / f64::from(*count) } else { 0.0 });
+            put_double(
+                b,
+                6,
+                if *count > 0 {
+                    sum / f64::from(*count)
+                } else {
+                    0.0
+                },
+            );
         }
         Sink::Rate { nonzero, total } => {
             put_varint_field(b, 2, u64::from(*nonzero));

@@ -37,7 +37,10 @@ struct Pending {
 
 enum Sent {
     Done,
-    Retry { after_ms: Option<u64>, reason: String },
+    Retry {
+        after_ms: Option<u64>,
+        reason: String,
+    },
     Fatal(String),
     /// The service said to stop sending (HTTP 403 with error code 4).
     CloudStop(String),
@@ -67,6 +70,13 @@ fn now_ns() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+/// `now + t`, for any `t` the host may pass.
+fn deadline_after(t: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(t)
+        .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600))
 }
 
 fn ns(d: Duration) -> i64 {
@@ -121,7 +131,10 @@ impl CloudOutput {
     fn json_call(&self, url: &Url, body: &str, deadline: Option<Instant>) -> Outcome {
         let key = idempotency_key();
         let auth = self.auth();
-        let mut headers = vec![("Content-Type", "application/json"), ("K6-Idempotency-Key", key.as_str())];
+        let mut headers = vec![
+            ("Content-Type", "application/json"),
+            ("K6-Idempotency-Key", key.as_str()),
+        ];
         if let Some(a) = &auth {
             headers.push(("Authorization", a.as_str()));
         }
@@ -212,6 +225,10 @@ impl CloudOutput {
 
     /// Closes what is due and encodes it into the outbox.
     fn close_into_outbox(&mut self, all: bool) {
+        // Without a run there is nowhere to send: keep the buckets open.
+        let Some(ref_id) = self.ref_id.clone() else {
+            return;
+        };
         let mut closed = self.agg.close(now_ns(), all);
         if self.agg.held() > self.cfg.max_held_aggregates {
             let more = self.agg.close_oldest(self.cfg.max_held_aggregates / 2);
@@ -225,11 +242,14 @@ impl CloudOutput {
         if closed.is_empty() {
             return;
         }
-        let Some(ref_id) = self.ref_id.clone() else {
-            return;
-        };
         let period_s = u32::try_from(self.cfg.aggregation_period.as_secs()).unwrap_or(u32::MAX);
-        let enc = encode(&closed, &self.catalog, &ref_id, period_s, self.cfg.max_series_in_batch);
+        let enc = encode(
+            &closed,
+            &self.catalog,
+            &ref_id,
+            period_s,
+            self.cfg.max_series_in_batch,
+        );
         if enc.dropped_reserved_labels && !self.warned_labels {
             self.warned_labels = true;
             self.log(
@@ -246,7 +266,12 @@ impl CloudOutput {
                 }),
                 Err(e) => {
                     self.count("lost_series", p.series as u64);
-                    self.log(LogLevel::Error, format!("cloud: a metrics payload could not be compressed and is dropped: {e}"));
+                    self.log(
+                        LogLevel::Error,
+                        format!(
+                            "cloud: a metrics payload could not be compressed and is dropped: {e}"
+                        ),
+                    );
                 }
             }
         }
@@ -311,7 +336,8 @@ impl CloudOutput {
                 match outcome {
                     Outcome::Delivered { .. } => self.count("pushed_series", p.series as u64),
                     Outcome::Rejected { status, reason } => {
-                        self.rejects.note(self.host.as_ref(), status, &reason, p.series as u64);
+                        self.rejects
+                            .note(self.host.as_ref(), status, &reason, p.series as u64);
                     }
                     Outcome::Retry { after_ms, reason } => {
                         kept.push_back(p);
@@ -323,7 +349,11 @@ impl CloudOutput {
                         kept.push_back(p);
                         let stop = reason.contains("HTTP 403") && reason.contains("\"code\":4");
                         if !matches!(failure, Some(Sent::Fatal(_) | Sent::CloudStop(_))) {
-                            failure = Some(if stop { Sent::CloudStop(reason) } else { Sent::Fatal(reason) });
+                            failure = Some(if stop {
+                                Sent::CloudStop(reason)
+                            } else {
+                                Sent::Fatal(reason)
+                            });
                         }
                     }
                 }
@@ -449,7 +479,9 @@ impl Output for CloudOutput {
     fn start(&mut self, host: Host) -> Result<(), PluginError> {
         self.host = Some(host.clone());
         if let Some(id) = self.cfg.push_ref_id.clone() {
-            host.info(format!("pushing metrics into the existing test run {id} (no create, no finish)"));
+            host.info(format!(
+                "pushing metrics into the existing test run {id} (no create, no finish)"
+            ));
             self.ref_id = Some(id);
         } else {
             let created = self.create()?;
@@ -461,7 +493,9 @@ impl Output for CloudOutput {
                 .overrides
                 .test_run_details
                 .clone()
-                .unwrap_or_else(|| format!("{}/runs/{}", self.cfg.web_app_url, created.reference_id));
+                .unwrap_or_else(|| {
+                    format!("{}/runs/{}", self.cfg.web_app_url, created.reference_id)
+                });
             host.info(format!("cloud test run: {url}"));
             self.ref_id = Some(created.reference_id);
             self.owns_run = true;
@@ -511,7 +545,7 @@ impl Output for CloudOutput {
             return Ok(());
         }
         self.close_into_outbox(false);
-        match self.drain(Instant::now() + timeout) {
+        match self.drain(deadline_after(timeout)) {
             None => Ok(()),
             Some(e) => Err(PluginError::new(format!("cloud: {e}"))),
         }
@@ -522,7 +556,7 @@ impl Output for CloudOutput {
             return Ok(());
         }
         self.finished = true;
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         // Keep a share of the time for the finish call.
         let reserve = if self.owns_run {
             (timeout / 4).min(Duration::from_secs(5))
@@ -532,7 +566,7 @@ impl Output for CloudOutput {
         let mut problems = Vec::new();
         if !self.stopped_by_cloud {
             self.close_into_outbox(true);
-            if let Some(e) = self.drain(deadline - reserve) {
+            if let Some(e) = self.drain(deadline.checked_sub(reserve).unwrap_or(deadline)) {
                 problems.push(e);
             }
         }

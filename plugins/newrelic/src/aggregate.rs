@@ -19,9 +19,15 @@ pub enum Agg {
     /// Counter: the sum.
     Count(f64),
     /// Gauge: the value of the latest sample (by sample time).
-    Gauge { time_ns: i64, value: f64 },
+    Gauge {
+        time_ns: i64,
+        value: f64,
+    },
     /// Rate: non-zero samples and all samples.
-    Rate { hits: u64, total: u64 },
+    Rate {
+        hits: u64,
+        total: u64,
+    },
     Trend(Trend),
 }
 

@@ -223,7 +223,10 @@ pub fn parse_percentiles(list: &[String]) -> Result<Vec<f64>, String> {
     let mut out = Vec::new();
     for item in list {
         let t = item.trim();
-        let t = t.strip_prefix("p(").and_then(|r| r.strip_suffix(')')).unwrap_or(t);
+        let t = t
+            .strip_prefix("p(")
+            .and_then(|r| r.strip_suffix(')'))
+            .unwrap_or(t);
         let t = t.strip_prefix('p').unwrap_or(t);
         match t.parse::<f64>() {
             Ok(p) if p > 0.0 && p < 100.0 => {
@@ -295,10 +298,7 @@ impl Config {
         }
         if api_key.chars().any(|c| c.is_control() || c == ' ') {
             // Not echoed: it is a secret even when malformed.
-            return Err(err(
-                &out,
-                "the API key holds spaces or control characters",
-            ));
+            return Err(err(&out, "the API key holds spaces or control characters"));
         }
 
         let push_interval = o.get_duration(
@@ -414,17 +414,16 @@ mod tests {
         assert_eq!(c.url.as_str(), EU_ENDPOINT);
         let c = cfg(
             Some("region=eu"),
-            &[KEY, ("NEW_RELIC_METRIC_URL", "http://127.0.0.1:9/metric/v1")],
+            &[
+                KEY,
+                ("NEW_RELIC_METRIC_URL", "http://127.0.0.1:9/metric/v1"),
+            ],
         )
         .unwrap();
         assert_eq!(c.url.as_str(), "http://127.0.0.1:9/metric/v1");
         let c = cfg(Some("http://127.0.0.1:7/m"), &[KEY]).unwrap();
         assert_eq!(c.url.as_str(), "http://127.0.0.1:7/m");
-        let c = cfg(
-            Some("apiKey=fromarg"),
-            &[("NEW_RELIC_API_KEY", "fromenv")],
-        )
-        .unwrap();
+        let c = cfg(Some("apiKey=fromarg"), &[("NEW_RELIC_API_KEY", "fromenv")]).unwrap();
         assert_eq!(c.api_key, "fromarg");
         let c = cfg(None, &[("NEW_RELIC_API_KEY", "fromenv")]).unwrap();
         assert_eq!(c.api_key, "fromenv");

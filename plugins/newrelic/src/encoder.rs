@@ -124,16 +124,32 @@ impl Encoder {
                 Agg::Count(sum) => {
                     self.point(out, dropped, &name, "count", &[sum], ts, true, &attr_text)
                 }
-                Agg::Gauge { value, .. } => {
-                    self.point(out, dropped, &name, "gauge", &[value], ts, false, &attr_text)
-                }
+                Agg::Gauge { value, .. } => self.point(
+                    out,
+                    dropped,
+                    &name,
+                    "gauge",
+                    &[value],
+                    ts,
+                    false,
+                    &attr_text,
+                ),
                 Agg::Rate { hits, total } => {
                     let ratio = if total == 0 {
                         0.0
                     } else {
                         hits as f64 / total as f64
                     };
-                    self.point(out, dropped, &name, "gauge", &[ratio], ts, false, &attr_text)
+                    self.point(
+                        out,
+                        dropped,
+                        &name,
+                        "gauge",
+                        &[ratio],
+                        ts,
+                        false,
+                        &attr_text,
+                    )
                 }
                 Agg::Trend(mut t) => {
                     let v = [t.count as f64, t.sum, t.min, t.max];
@@ -384,7 +400,11 @@ mod tests {
         let dur = b.metric("http_req_duration", MetricType::Trend, ValueKind::Time);
         let vus = b.metric("vus", MetricType::Gauge, ValueKind::Default);
         let failed = b.metric("http_req_failed", MetricType::Rate, ValueKind::Default);
-        let tags = [("method", "GET"), ("name", "http://x/\"q\""), ("status", "200")];
+        let tags = [
+            ("method", "GET"),
+            ("name", "http://x/\"q\""),
+            ("status", "200"),
+        ];
         let s_reqs = b.series(reqs, &tags, &[("iter", "3"), ("vu", "1")]);
         let s_dur = b.series(dur, &tags, &[]);
         let s_vus = b.series(vus, &[], &[]);
@@ -439,7 +459,12 @@ mod tests {
         let long_val = "é".repeat(5000);
         let s = b.series(
             m,
-            &[("a", "1"), ("drop", "x"), (&long_key, &long_val), ("z", "2")],
+            &[
+                ("a", "1"),
+                ("drop", "x"),
+                (&long_key, &long_val),
+                ("z", "2"),
+            ],
             &[("vu", "7")],
         );
         b.sample(s, 1_700_000_000_000_000_000, 1.0);
@@ -478,7 +503,11 @@ mod tests {
         assert_eq!(all, points);
         let (a, b) = payloads[0].clone().split().unwrap();
         assert_eq!(a.points.len() + b.points.len(), payloads[0].points.len());
-        assert!(Payload { points: vec!["x".into()] }.split().is_none());
+        assert!(Payload {
+            points: vec!["x".into()]
+        }
+        .split()
+        .is_none());
     }
 
     #[test]

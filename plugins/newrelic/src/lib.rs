@@ -30,8 +30,9 @@ impl Plugin for NewRelicPlugin {
         vec![OutputDescriptor {
             name: "newrelic".into(),
             aliases: vec!["new-relic".into()].into(),
-            description: "New Relic Metric API: count, gauge, summary and percentile gauges (gzip JSON)"
-                .into(),
+            description:
+                "New Relic Metric API: count, gauge, summary and percentile gauges (gzip JSON)"
+                    .into(),
             options: config::option_docs().into(),
         }]
     }

@@ -24,12 +24,15 @@ use crate::config::{limits, Config};
 use crate::encoder::{Dropped, Encoder, Payload};
 
 /// How long after a window's end its samples may still arrive before it is sent (the host
-/// hands batches over every 100-200 ms).
-const GRACE_MS: i64 = 1000;
+/// hands batches over every 100-200 ms); shorter windows get a grace as long as themselves.
+const MAX_GRACE_MS: i64 = 1000;
 
 enum Push {
     Done,
-    Retry { after_ms: Option<u64>, reason: String },
+    Retry {
+        after_ms: Option<u64>,
+        reason: String,
+    },
     Fatal(String),
 }
 
@@ -39,6 +42,7 @@ pub struct NewRelicOutput {
     encoder: Encoder,
     catalog: Catalog,
     aggregator: Aggregator,
+    grace_ms: i64,
     pending: VecDeque<Payload>,
     host: Option<Host>,
     rejects: RejectLog,
@@ -74,6 +78,7 @@ impl NewRelicOutput {
             encoder,
             catalog: Catalog::new(),
             aggregator: Aggregator::new(interval_ms),
+            grace_ms: interval_ms.min(MAX_GRACE_MS),
             pending: VecDeque::new(),
             host: None,
             rejects: RejectLog::new("rejected_datapoints"),
@@ -99,7 +104,7 @@ impl NewRelicOutput {
         let closed = if all {
             self.aggregator.take_all()
         } else {
-            self.aggregator.take_closed(now_ms(), GRACE_MS)
+            self.aggregator.take_closed(now_ms(), self.grace_ms)
         };
         if closed.is_empty() {
             return;
@@ -147,7 +152,10 @@ impl NewRelicOutput {
             let body = self.encoder.body(&payload);
             match self.client.post(&self.cfg.url, &headers, &body, deadline) {
                 Outcome::Delivered { .. } => {}
-                Outcome::Rejected { status: 413, reason } if payload.points.len() > 1 => {
+                Outcome::Rejected {
+                    status: 413,
+                    reason,
+                } if payload.points.len() > 1 => {
                     // Too large for this server after all (a proxy with a lower limit): halve
                     // it and go on.
                     let msg = format!(
@@ -246,7 +254,7 @@ impl Output for NewRelicOutput {
     fn write(&mut self, batch: Batch<'_>) -> WriteStatus {
         self.catalog.absorb(&batch);
         let now = now_ms();
-        if self.aggregator.has_closable(now, GRACE_MS) {
+        if self.aggregator.has_closable(now, self.grace_ms) {
             self.close_windows(false);
         }
         if !self.pending.is_empty() {

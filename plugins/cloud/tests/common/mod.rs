@@ -315,7 +315,10 @@ impl CloudServer {
         if req.path.starts_with("/v2/metrics/") {
             let fault = self.fault.load(Ordering::SeqCst);
             if fault != 0 {
-                return Reply::new(fault, r#"{"error":{"code":0,"message":"broken on purpose"}}"#);
+                return Reply::new(
+                    fault,
+                    r#"{"error":{"code":0,"message":"broken on purpose"}}"#,
+                );
             }
             if let Some(r) = st.push_replies.pop_front() {
                 if r.status < 300 {
@@ -442,5 +445,9 @@ pub fn now_ns() -> i64 {
 }
 
 pub fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }

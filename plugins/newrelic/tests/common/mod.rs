@@ -231,7 +231,11 @@ fn judge(headers: &[(String, String)], raw: &[u8]) -> (String, Vec<String>, u16)
         }
     };
     if body.len() > 1_000_000 {
-        return (body, vec!["decompressed payload over 10^6 bytes".into()], 413);
+        return (
+            body,
+            vec!["decompressed payload over 10^6 bytes".into()],
+            413,
+        );
     }
     let doc: Value = match serde_json::from_str(&body) {
         Ok(v) => v,
