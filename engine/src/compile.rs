@@ -28,6 +28,8 @@ pub struct EngineOptions {
     /// `--system-tags`, over the plan's `systemTags`.
     pub system_tags: Option<Vec<String>>,
     pub insecure_skip_tls_verify: bool,
+    /// `--http-version`, over the plan's `httpVersion`.
+    pub http_version: Option<crate::http::HttpVersion>,
     /// Where relative paths in the plan (data feeds, body files) are resolved.
     pub base_dir: PathBuf,
     /// Look `${VAR}` up in the process environment too (on by default in the CLI).
@@ -212,6 +214,8 @@ pub struct CRequest {
     pub expected: Option<Vec<u16>>,
     pub max_redirects: u32,
     pub user_agent: Arc<str>,
+    /// The parsed URL (query included) when it has no variables: no per-request parsing.
+    pub static_url: Option<crate::http::Url>,
     /// Set once an invalid URL was reported, so the log is not flooded.
     pub warned: AtomicBool,
 }
@@ -268,6 +272,7 @@ pub struct Compiled {
     pub test_tags: Vec<(String, String)>,
     pub system_tags: crate::metrics::SystemTags,
     pub insecure_skip_tls_verify: bool,
+    pub http_version: crate::http::HttpVersion,
 }
 
 /// Compiles `plan`.
@@ -379,6 +384,11 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
         test_tags,
         system_tags,
         insecure_skip_tls_verify: plan.insecure_skip_tls_verify || opts.insecure_skip_tls_verify,
+        http_version: opts.http_version.unwrap_or(match plan.http_version {
+            None | Some(plan::HttpVersionOpt::Auto) => crate::http::HttpVersion::Auto,
+            Some(plan::HttpVersionOpt::Http1) => crate::http::HttpVersion::Http1,
+            Some(plan::HttpVersionOpt::Http2) => crate::http::HttpVersion::Http2,
+        }),
     })
 }
 
@@ -824,9 +834,25 @@ fn compile_request(
         let slot = flow.slots.iter().position(|s| s == &e.var).unwrap_or(0);
         extract.push(CExtract { slot, source });
     }
+    let static_url = match url.as_static() {
+        Some(u) if query.iter().all(|(_, v)| v.is_static()) => {
+            let mut text = u.to_string();
+            let mut first = !text.contains('?');
+            for (k, v) in &query {
+                text.push(if first { '?' } else { '&' });
+                first = false;
+                crate::util::percent_encode_into(k, &mut text);
+                text.push('=');
+                crate::util::percent_encode_into(v.as_static().unwrap_or(""), &mut text);
+            }
+            Some(crate::http::Url::parse(&text)?)
+        }
+        _ => None,
+    };
     let id = flow.requests;
     flow.requests += 1;
     Ok(CRequest {
+        static_url,
         id,
         group: group.to_string(),
         method,

@@ -169,7 +169,11 @@ impl Engine {
             builtin: self.builtin,
             system_tags: self.compiled.system_tags,
             client: Arc::new(ClientShared {
-                tls: crate::http::tls::client_config(self.compiled.insecure_skip_tls_verify),
+                tls: crate::http::tls::client_config(
+                    self.compiled.insecure_skip_tls_verify,
+                    self.compiled.http_version != crate::http::HttpVersion::Http1,
+                ),
+                version: self.compiled.http_version,
             }),
             stats: self.control.stats.clone(),
         });

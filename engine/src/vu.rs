@@ -382,14 +382,19 @@ impl Vu {
     }
 
     async fn request(&mut self, flow: &Flow, r: &CRequest) {
-        let url_text = self.render_url(flow, r);
-        let mut url = match Url::parse(&url_text) {
-            Ok(u) => u,
-            Err(e) => {
-                if !r.warned.swap(true, Ordering::Relaxed) {
-                    tracing::warn!("request skipped: {e}");
+        let mut url: std::borrow::Cow<'_, Url> = match &r.static_url {
+            Some(u) => std::borrow::Cow::Borrowed(u),
+            None => {
+                let url_text = self.render_url(flow, r);
+                match Url::parse(&url_text) {
+                    Ok(u) => std::borrow::Cow::Owned(u),
+                    Err(e) => {
+                        if !r.warned.swap(true, Ordering::Relaxed) {
+                            tracing::warn!("request skipped: {e}");
+                        }
+                        return;
+                    }
                 }
-                return;
             }
         };
         self.render_body(flow, r);
@@ -425,7 +430,7 @@ impl Vu {
                 let next = self.resp.header("location").map(|l| url.join(l));
                 match next {
                     Some(Ok(u)) => {
-                        url = u;
+                        url = std::borrow::Cow::Owned(u);
                         hops += 1;
                         if matches!(status, 301..=303) && method != "GET" && method != "HEAD" {
                             method = "GET";
@@ -440,19 +445,34 @@ impl Vu {
         }
         let failed = last.1.is_err();
         let duration = last.0.duration();
+        // The body is parsed as JSON at most once, for all checks and extractions.
+        let mut doc: Option<Option<serde_json::Value>> = None;
         for c in &r.checks {
-            let ok = !failed && self.check(&c.kind, duration)
+            let ok = !failed && self.check(&c.kind, duration, &mut doc)
                 || (failed && matches!(&c.kind, CheckKind::Status(list) if list.contains(&0)));
             self.record_check(flow, c.id, ok);
         }
         if !failed {
             for e in &r.extract {
-                self.extract(e);
+                self.extract(e, &mut doc);
             }
         }
     }
 
-    fn check(&self, kind: &CheckKind, duration: Duration) -> bool {
+    fn json<'d>(
+        &self,
+        doc: &'d mut Option<Option<serde_json::Value>>,
+    ) -> Option<&'d serde_json::Value> {
+        doc.get_or_insert_with(|| serde_json::from_slice(&self.resp.body).ok())
+            .as_ref()
+    }
+
+    fn check(
+        &self,
+        kind: &CheckKind,
+        duration: Duration,
+        doc: &mut Option<Option<serde_json::Value>>,
+    ) -> bool {
         match kind {
             CheckKind::Status(list) => list.contains(&self.resp.status),
             CheckKind::Duration(max) => duration < *max,
@@ -465,8 +485,7 @@ impl Vu {
             }
             CheckKind::Body(op) => op_text(op, &self.resp.body_text()),
             CheckKind::Json(ptr, op) => {
-                let doc: Option<serde_json::Value> = serde_json::from_slice(&self.resp.body).ok();
-                let found = doc.as_ref().and_then(|d| d.pointer(ptr));
+                let found = self.json(doc).and_then(|d| d.pointer(ptr));
                 match op {
                     Op::Exists(want) => found.is_some() == *want,
                     Op::Equals(v) => found.is_some_and(|f| json_equals(f, v)),
@@ -479,17 +498,15 @@ impl Vu {
         }
     }
 
-    fn extract(&mut self, e: &CExtract) {
+    fn extract(&mut self, e: &CExtract, doc: &mut Option<Option<serde_json::Value>>) {
         let value = match &e.source {
             Source::Header(h) => self.resp.header(h).map(str::to_string),
-            Source::Json(p) => serde_json::from_slice::<serde_json::Value>(&self.resp.body)
-                .ok()
-                .and_then(|d| {
-                    d.pointer(p).map(|v| match v {
-                        serde_json::Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    })
-                }),
+            Source::Json(p) => self.json(doc).and_then(|d| {
+                d.pointer(p).map(|v| match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+            }),
             Source::Regex(re, g) => {
                 let text = self.resp.body_text();
                 re.captures(&text)

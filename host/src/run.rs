@@ -41,7 +41,7 @@ fn pairs(list: &[String], flag: &str) -> anyhow::Result<Vec<(String, String)>> {
 
 fn summary_options(args: &RunArgs, chosen: &Chosen) -> anyhow::Result<SummaryOptions> {
     let mut o = SummaryOptions::default();
-    if let Some(s) = args.summary_trend_stats.clone().or_else(|| {
+    if let Some(s) = args.opts.summary_trend_stats.clone().or_else(|| {
         chosen
             .plan
             .summary_trend_stats
@@ -55,10 +55,11 @@ fn summary_options(args: &RunArgs, chosen: &Chosen) -> anyhow::Result<SummaryOpt
             .collect();
     }
     o.time_unit = args
+        .opts
         .summary_time_unit
         .clone()
         .or_else(|| chosen.plan.summary_time_unit.clone());
-    o.no_thresholds = args.no_thresholds;
+    o.no_thresholds = args.opts.no_thresholds;
     o.validate()?;
     Ok(o)
 }
@@ -88,8 +89,9 @@ fn test_id() -> String {
 pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     let chosen = run_plan::choose(&args)?;
 
-    let mut env: BTreeMap<String, String> = pairs(&args.env, "--env")?.into_iter().collect();
-    let needs_server = args.test_server || loadrun_engine::compile::uses_test_server(&chosen.plan);
+    let mut env: BTreeMap<String, String> = pairs(&args.opts.env, "--env")?.into_iter().collect();
+    let needs_server =
+        args.opts.test_server || loadrun_engine::compile::uses_test_server(&chosen.plan);
     let _server = if needs_server
         && !env.contains_key("TEST_SERVER")
         && std::env::var("TEST_SERVER").is_err()
@@ -104,12 +106,20 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
 
     let opts = EngineOptions {
         env,
-        tags: pairs(&args.tags, "--tag")?,
+        tags: pairs(&args.opts.tags, "--tag")?,
         system_tags: args
+            .opts
             .system_tags
             .as_ref()
             .map(|s| s.split(',').map(|x| x.trim().to_string()).collect()),
-        insecure_skip_tls_verify: args.insecure_skip_tls_verify,
+        insecure_skip_tls_verify: args.opts.insecure_skip_tls_verify,
+        http_version: match args.opts.http_version.as_deref() {
+            None => None,
+            Some("auto") => Some(loadrun_engine::http::HttpVersion::Auto),
+            Some("1.1") | Some("1") => Some(loadrun_engine::http::HttpVersion::Http1),
+            Some("2") => Some(loadrun_engine::http::HttpVersion::Http2),
+            Some(other) => anyhow::bail!("--http-version {other:?}: expected auto, 1.1 or 2"),
+        },
         base_dir: chosen.base_dir.clone(),
         use_process_env: true,
     };
@@ -265,12 +275,12 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     };
     let outputs_report = outputs.stop(&outcome, stop_timeout);
 
-    if !args.no_summary {
+    if !args.opts.no_summary {
         let mut text = report.render_text();
         text.push_str(&outputs_report.render_text());
         println!("{text}");
     }
-    if let Some(path) = &args.summary_export {
+    if let Some(path) = &args.opts.summary_export {
         let mut json = report.export_json();
         if let Some(obj) = json.as_object_mut() {
             obj.insert("outputs".into(), outputs_report.to_json());

@@ -19,7 +19,7 @@ pub struct Chosen {
 }
 
 pub fn choose(args: &RunArgs) -> anyhow::Result<Chosen> {
-    if let Some(url) = &args.url {
+    if let Some(url) = &args.opts.url {
         if args.plan.is_some() {
             bail!("give either a plan or --url, not both");
         }
@@ -67,13 +67,13 @@ fn plan_name(path: &Path) -> String {
 
 fn quick_plan(args: &RunArgs, url: &str) -> anyhow::Result<Plan> {
     let mut headers = BTreeMap::new();
-    for h in &args.headers {
+    for h in &args.opts.headers {
         let (k, v) = h
             .split_once(':')
             .with_context(|| format!("--header {h:?}: expected \"Name: value\""))?;
         headers.insert(k.trim().to_string(), v.trim().to_string());
     }
-    let body = match args.body.as_deref() {
+    let body = match args.opts.body.as_deref() {
         Some(b) if b.starts_with('@') => Some(
             std::fs::read_to_string(&b[1..])
                 .with_context(|| format!("--body: cannot read {}", &b[1..]))?,
@@ -82,7 +82,7 @@ fn quick_plan(args: &RunArgs, url: &str) -> anyhow::Result<Plan> {
     };
     let step = plan::Step {
         url: Some(url.to_string()),
-        method: args.method.clone(),
+        method: args.opts.method.clone(),
         headers,
         body,
         ..Default::default()
@@ -103,18 +103,20 @@ fn duration_arg(text: &str, flag: &str) -> anyhow::Result<Dur> {
 /// with the shortcut one. --rate makes it a constant-arrival-rate scenario.
 fn apply_overrides(plan: &mut Plan, args: &RunArgs) -> anyhow::Result<()> {
     let duration = args
+        .opts
         .duration
         .as_deref()
         .map(|d| duration_arg(d, "--duration"))
         .transpose()?;
-    if let Some(rate) = args.rate {
+    if let Some(rate) = args.opts.rate {
         if !(rate > 0.0 && rate.is_finite()) {
             bail!("--rate must be a positive number of iterations per second");
         }
-        if args.iterations.is_some() {
+        if args.opts.iterations.is_some() {
             bail!("--rate and --iterations do not go together (an arrival rate runs for a --duration)");
         }
         let pre = args
+            .opts
             .vus
             .unwrap_or_else(|| (rate / 100.0).ceil().clamp(10.0, 1000.0) as u64);
         plan.scenarios.clear();
@@ -147,17 +149,17 @@ fn apply_overrides(plan: &mut Plan, args: &RunArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    if args.vus.is_some() || duration.is_some() || args.iterations.is_some() {
+    if args.opts.vus.is_some() || duration.is_some() || args.opts.iterations.is_some() {
         plan.scenarios.clear();
         plan.stages.clear();
-        if args.vus.is_some() {
-            plan.vus = args.vus;
+        if args.opts.vus.is_some() {
+            plan.vus = args.opts.vus;
         }
         if duration.is_some() {
             plan.duration = duration;
         }
-        if args.iterations.is_some() {
-            plan.iterations = args.iterations;
+        if args.opts.iterations.is_some() {
+            plan.iterations = args.opts.iterations;
         }
     }
     Ok(())

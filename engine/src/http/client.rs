@@ -72,9 +72,36 @@ struct Conn {
     tls_version: Option<&'static str>,
 }
 
+/// Which HTTP versions the client speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpVersion {
+    /// HTTP/2 when a TLS server offers it (ALPN), HTTP/1.1 otherwise (what k6 does).
+    #[default]
+    Auto,
+    /// HTTP/1.1 only.
+    Http1,
+    /// HTTP/2 always: ALPN on TLS, prior knowledge (h2c) on cleartext.
+    Http2,
+}
+
 /// Shared by every VU's client.
 pub struct ClientShared {
     pub tls: Arc<rustls::ClientConfig>,
+    pub version: HttpVersion,
+}
+
+/// One VU's HTTP/2 connection to a host; the connection itself is driven by its own task.
+struct H2Conn {
+    scheme: Scheme,
+    host: String,
+    port: u16,
+    send: h2::client::SendRequest<bytes::Bytes>,
+    tls_version: Option<&'static str>,
+}
+
+enum Connected {
+    H1(Conn),
+    H2(H2Conn),
 }
 
 /// k6's timing phases of one request.
@@ -164,6 +191,7 @@ struct Marks {
 pub struct Client {
     shared: Arc<ClientShared>,
     conns: Vec<Conn>,
+    h2conns: Vec<H2Conn>,
 }
 
 enum Failure {
@@ -178,12 +206,14 @@ impl Client {
         Self {
             shared,
             conns: Vec::new(),
+            h2conns: Vec::new(),
         }
     }
 
     /// Drops every connection (after an interrupted request left one in an unknown state).
     pub fn reset(&mut self) {
         self.conns.clear();
+        self.h2conns.clear();
     }
 
     /// Sends the request bytes `req` (built for `url`) and reads the response into `resp`.
@@ -246,23 +276,43 @@ impl Client {
         marks: &mut Marks,
         allow_reuse: bool,
     ) -> Result<(), Failure> {
+        let same = |scheme: Scheme, host: &str, port: u16| {
+            port == url.port && scheme == url.scheme && host == url.host
+        };
+        if let Some(i) = self
+            .h2conns
+            .iter()
+            .position(|c| same(c.scheme, &c.host, c.port))
+        {
+            let c = self.h2conns.swap_remove(i);
+            if allow_reuse {
+                return self
+                    .attempt_h2(c, url, req, head_request, resp, marks, true)
+                    .await;
+            }
+        }
         let pos = self
             .conns
             .iter()
-            .position(|c| c.port == url.port && c.scheme == url.scheme && c.host == url.host);
-        let (mut conn, reused) = match pos {
-            Some(i) if allow_reuse => (self.conns.swap_remove(i), true),
+            .position(|c| same(c.scheme, &c.host, c.port));
+        let reuse = match pos {
+            Some(i) if allow_reuse => Some(self.conns.swap_remove(i)),
             Some(i) => {
                 self.conns.swap_remove(i);
-                (
-                    self.connect(url, marks).await.map_err(Failure::Other)?,
-                    false,
-                )
+                None
             }
-            None => (
-                self.connect(url, marks).await.map_err(Failure::Other)?,
-                false,
-            ),
+            None => None,
+        };
+        let (mut conn, reused) = match reuse {
+            Some(c) => (c, true),
+            None => match self.connect(url, marks).await.map_err(Failure::Other)? {
+                Connected::H1(c) => (c, false),
+                Connected::H2(c) => {
+                    return self
+                        .attempt_h2(c, url, req, head_request, resp, marks, false)
+                        .await
+                }
+            },
         };
         let fail = |e: io::Error, got_bytes: bool| -> Failure {
             if reused && !got_bytes {
@@ -367,7 +417,7 @@ impl Client {
         Ok(())
     }
 
-    async fn connect(&self, url: &Url, marks: &mut Marks) -> Result<Conn, HttpError> {
+    async fn connect(&self, url: &Url, marks: &mut Marks) -> Result<Connected, HttpError> {
         let addr = resolve(url).await?;
         marks.conn_start = Some(Instant::now());
         let tcp = TcpStream::connect(addr)
@@ -375,8 +425,12 @@ impl Client {
             .map_err(|e| dial_error(&e, addr))?;
         marks.conn_end = Some(Instant::now());
         let _ = tcp.set_nodelay(true);
+        let h2;
         let (stream, tls_version) = match url.scheme {
-            Scheme::Http => (Stream::Plain(tcp), None),
+            Scheme::Http => {
+                h2 = self.shared.version == HttpVersion::Http2;
+                (Stream::Plain(tcp), None)
+            }
             Scheme::Https => {
                 marks.tls_start = Some(Instant::now());
                 let name =
@@ -392,7 +446,9 @@ impl Client {
                     .await
                     .map_err(|e| tls_error(&e))?;
                 marks.tls_end = Some(Instant::now());
-                let version = match tls.get_ref().1.protocol_version() {
+                let session = tls.get_ref().1;
+                h2 = session.alpn_protocol() == Some(b"h2");
+                let version = match session.protocol_version() {
                     Some(rustls::ProtocolVersion::TLSv1_3) => Some("tls1.3"),
                     Some(rustls::ProtocolVersion::TLSv1_2) => Some("tls1.2"),
                     Some(_) => Some("tls"),
@@ -401,14 +457,145 @@ impl Client {
                 (Stream::Tls(Box::new(tls)), version)
             }
         };
-        Ok(Conn {
+        if h2 {
+            let (send, connection) = h2::client::handshake(stream)
+                .await
+                .map_err(|e| h2_error(&e, url))?;
+            // The connection future drives the socket; it ends when the VU drops `send`.
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            return Ok(Connected::H2(H2Conn {
+                scheme: url.scheme,
+                host: url.host.clone(),
+                port: url.port,
+                send,
+                tls_version,
+            }));
+        }
+        Ok(Connected::H1(Conn {
             scheme: url.scheme,
             host: url.host.clone(),
             port: url.port,
             stream,
             inb: InBuf::new(16 * 1024),
             tls_version,
-        })
+        }))
+    }
+
+    /// One request over HTTP/2. The request arrives as HTTP/1.1 bytes (what the VU builds for
+    /// every protocol); it is re-read here into HTTP/2 headers and a body.
+    #[allow(clippy::too_many_arguments)]
+    async fn attempt_h2(
+        &mut self,
+        conn: H2Conn,
+        url: &Url,
+        req: &[u8],
+        head_request: bool,
+        resp: &mut Response,
+        marks: &mut Marks,
+        reused: bool,
+    ) -> Result<(), Failure> {
+        let fail = |e: h2::Error| -> Failure {
+            if reused && (e.is_go_away() || e.is_io()) {
+                Failure::Stale(io::Error::other(e.to_string()))
+            } else {
+                Failure::Other(h2_error(&e, url))
+            }
+        };
+        let mut hbuf = [httparse::EMPTY_HEADER; 96];
+        let mut parsed = httparse::Request::new(&mut hbuf);
+        let head_len = match parsed.parse(req) {
+            Ok(httparse::Status::Complete(n)) => n,
+            _ => {
+                return Err(Failure::Other(HttpError {
+                    code: 1000,
+                    message: "cannot build the HTTP/2 request".into(),
+                }))
+            }
+        };
+        let body = &req[head_len..];
+        let mut builder = http::Request::builder()
+            .method(parsed.method.unwrap_or("GET"))
+            .uri(url.to_string())
+            .version(http::Version::HTTP_2);
+        for h in parsed.headers.iter() {
+            if [
+                "host",
+                "connection",
+                "transfer-encoding",
+                "keep-alive",
+                "upgrade",
+            ]
+            .iter()
+            .any(|n| h.name.eq_ignore_ascii_case(n))
+            {
+                continue;
+            }
+            builder = builder.header(h.name, h.value);
+        }
+        let request = builder.body(()).map_err(|e| {
+            Failure::Other(HttpError {
+                code: 1000,
+                message: format!("invalid HTTP/2 request: {e}"),
+            })
+        })?;
+        marks.send_start = Some(Instant::now());
+        let mut send = conn.send.clone().ready().await.map_err(fail)?;
+        let (response, mut stream) = send.send_request(request, body.is_empty()).map_err(fail)?;
+        if !body.is_empty() {
+            stream
+                .send_data(bytes::Bytes::copy_from_slice(body), true)
+                .map_err(fail)?;
+        }
+        marks.send_end = Some(Instant::now());
+        resp.bytes_sent = req.len() as u64;
+        resp.tls_version = conn.tls_version;
+        let response = response.await.map_err(fail)?;
+        marks.first_byte = Some(Instant::now());
+        let (parts, mut recv) = response.into_parts();
+        resp.status = parts.status.as_u16();
+        resp.proto = "HTTP/2.0";
+        {
+            use std::io::Write;
+            let _ = write!(resp.head, "HTTP/2.0 {}\r\n", resp.status);
+            for (k, v) in parts.headers.iter() {
+                resp.head.extend_from_slice(k.as_str().as_bytes());
+                resp.head.extend_from_slice(b": ");
+                resp.head.extend_from_slice(v.as_bytes());
+                resp.head.extend_from_slice(b"\r\n");
+            }
+            resp.head.extend_from_slice(b"\r\n");
+        }
+        resp.bytes_received += resp.head.len() as u64;
+        if !head_request {
+            while let Some(chunk) = recv.data().await {
+                let chunk = chunk.map_err(|e| Failure::Other(h2_error(&e, url)))?;
+                let _ = recv.flow_control().release_capacity(chunk.len());
+                resp.bytes_received += chunk.len() as u64;
+                if resp.body.len() < BODY_KEEP_LIMIT {
+                    let keep = chunk.len().min(BODY_KEEP_LIMIT - resp.body.len());
+                    resp.body.extend_from_slice(&chunk[..keep]);
+                }
+            }
+        }
+        marks.end = Some(Instant::now());
+        self.h2conns.push(conn);
+        Ok(())
+    }
+}
+
+fn h2_error(e: &h2::Error, url: &Url) -> HttpError {
+    let code = if e.is_go_away() {
+        1610
+    } else if e.is_reset() {
+        1630
+    } else {
+        1600
+    };
+    HttpError {
+        code,
+        message: format!("request to \"{url}\": http2: {e}"),
     }
 }
 
@@ -500,7 +687,10 @@ fn dial_error(e: &io::Error, addr: SocketAddr) -> HttpError {
 
 fn tls_error(e: &io::Error) -> HttpError {
     let text = e.to_string();
-    let code = if text.contains("UnknownIssuer") || text.contains("unknown issuer") {
+    let code = if text.contains("UnknownIssuer")
+        || text.contains("unknown issuer")
+        || text.contains("CaUsedAsEndEntity")
+    {
         1310
     } else if text.contains("NotValidForName") || text.contains("not valid for name") {
         1311

@@ -5,5 +5,5 @@ pub mod tls;
 pub mod url;
 pub mod wire;
 
-pub use client::{Client, ClientShared, HttpError, Response, Timings};
+pub use client::{Client, ClientShared, HttpError, HttpVersion, Response, Timings};
 pub use url::{Scheme, Url};

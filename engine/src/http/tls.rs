@@ -7,7 +7,8 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
-pub fn client_config(insecure: bool) -> Arc<rustls::ClientConfig> {
+/// `h2`: offer HTTP/2 in ALPN (preferred over HTTP/1.1).
+pub fn client_config(insecure: bool, h2: bool) -> Arc<rustls::ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions();
@@ -27,7 +28,11 @@ pub fn client_config(insecure: bool) -> Arc<rustls::ClientConfig> {
         };
         builder.with_root_certificates(roots).with_no_client_auth()
     };
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    cfg.alpn_protocols = if h2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
     Arc::new(cfg)
 }
 

@@ -73,6 +73,17 @@ impl ExecutorKind {
     }
 }
 
+/// The plan's `httpVersion`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum HttpVersionOpt {
+    #[serde(rename = "auto")]
+    Auto,
+    #[serde(rename = "1.1")]
+    Http1,
+    #[serde(rename = "2")]
+    Http2,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Stage {
@@ -256,6 +267,8 @@ pub struct Plan {
     pub insecure_skip_tls_verify: bool,
     pub max_redirects: Option<u32>,
     pub user_agent: Option<String>,
+    /// `auto` (HTTP/2 when a TLS server offers it), `1.1`, or `2` (also h2c on cleartext).
+    pub http_version: Option<HttpVersionOpt>,
     /// Default request timeout (k6: 60s).
     pub timeout: Option<Dur>,
     pub summary_trend_stats: Option<Vec<String>>,

@@ -30,6 +30,14 @@ pub struct RunArgs {
     #[arg(short = 'v', long)]
     pub verbose: bool,
 
+    /// The engine's options (boxed: they would make every `Command` variant large).
+    #[command(flatten)]
+    pub opts: Box<RunOptions>,
+}
+
+/// Quick mode, load shape, variables, tags and summary options of `loadrun run`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct RunOptions {
     /// Quick mode: load-test this URL without a plan.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
@@ -77,6 +85,10 @@ pub struct RunArgs {
     /// Accept any TLS certificate.
     #[arg(long = "insecure-skip-tls-verify")]
     pub insecure_skip_tls_verify: bool,
+
+    /// HTTP version: auto (HTTP/2 when a TLS server offers it), 1.1, or 2 (h2c on cleartext).
+    #[arg(long = "http-version", value_name = "auto|1.1|2")]
+    pub http_version: Option<String>,
 
     /// Start the built-in test server in-process and set ${TEST_SERVER} to its URL.
     #[arg(long = "test-server")]

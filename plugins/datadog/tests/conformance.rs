@@ -53,14 +53,26 @@ fn the_datadog_api_plugin_conforms() {
         return;
     };
     let url = vm.var("VM_URL").to_string();
+    let vm = std::rc::Rc::new(vm);
+    let broken = std::rc::Rc::new(std::cell::Cell::new(false));
     let report = Conformance::new(built_plugin(), "datadog")
+        // A short push interval so that writes, not only stop, meet the outage.
         .arg(&format!(
-            "transport=api,endpoint={url}/datadog,host=conf,pushInterval=1h"
+            "transport=api,endpoint={url}/datadog,host=conf,pushInterval=100ms"
         ))
         .env("DD_API_KEY", "conformance-key")
         .invalid_arg("transport=carrier-pigeon", "transport")
         .invalid_arg("transport=api,site=example", "site")
         .stored_samples(move || stored(&url))
+        // The kit heals more than once; restart only a stopped server.
+        .fault(move |b| {
+            if b && !broken.get() {
+                vm.stop();
+            } else if !b && broken.get() {
+                vm.restart();
+            }
+            broken.set(b);
+        })
         .deadlines(Duration::from_secs(10), Duration::from_secs(5))
         .run();
     println!("{report}");

@@ -1,0 +1,44 @@
+//! # out_opentelemetry
+//!
+//! loadrun's OpenTelemetry output: k6's `-o opentelemetry` (alias `experimental-opentelemetry`),
+//! sending OTLP metrics over HTTP (protobuf, the default) or gRPC, with what k6 lacks:
+//! exponential or configurable explicit histograms for trends, delta temporality, the final
+//! data of the run always exported, and retries through the host. See README.md.
+
+pub mod aggregate;
+pub mod config;
+pub mod encoder;
+pub mod grpc;
+pub mod histogram;
+pub mod proto;
+pub mod service;
+mod tls;
+
+use loadrun_plugin_api::{OutputDescriptor, OutputInit, Plugin, PluginError};
+
+pub use config::Config;
+pub use service::OtelOutput;
+
+/// The plugin: one output, `opentelemetry` (alias `experimental-opentelemetry`).
+pub struct OtelPlugin;
+
+impl Plugin for OtelPlugin {
+    const NAME: &'static str = "out_opentelemetry";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    fn outputs() -> Vec<OutputDescriptor> {
+        vec![OutputDescriptor {
+            name: "opentelemetry".into(),
+            aliases: vec!["experimental-opentelemetry".into()].into(),
+            description: "OpenTelemetry metrics over OTLP/HTTP (protobuf) or OTLP/gRPC".into(),
+            options: config::option_docs().into(),
+        }]
+    }
+
+    fn new_output(init: OutputInit) -> Result<Box<dyn loadrun_plugin_api::Output>, PluginError> {
+        let cfg = Config::from_init(&init)?;
+        Ok(Box::new(OtelOutput::new(cfg)?))
+    }
+}
+
+loadrun_plugin_api::export_plugin!(OtelPlugin);

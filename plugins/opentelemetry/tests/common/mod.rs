@@ -1,0 +1,274 @@
+//! Test helpers: the real OTLP receiver, k6-like batches, a TCP proxy that can break the link,
+//! and a canned HTTP responder for status codes the receiver never sends.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use loadrun_plugin_api::testkit::{self, BatchBuilder, Recorded};
+use loadrun_plugin_api::{EndReason, MetricType, Output, Plugin, RunOutcome, ValueKind};
+use loadrun_test_support::services::Service;
+use out_opentelemetry::OtelPlugin;
+use serde_json::Value;
+
+pub fn receiver() -> Option<Service> {
+    Service::start("otlp-receiver", &[])
+}
+
+pub fn http_url(svc: &Service) -> String {
+    svc.var("OTLP_HTTP_URL").to_string()
+}
+
+pub fn grpc_url(svc: &Service) -> String {
+    format!("http://{}", svc.var("OTLP_GRPC_ADDR"))
+}
+
+/// `GET /points` of the receiver.
+pub fn points(base: &str) -> Vec<Value> {
+    let body = ureq::get(&format!("{base}/points"))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    serde_json::from_str::<Vec<Value>>(&body).unwrap()
+}
+
+pub fn received(base: &str) -> Vec<Value> {
+    let body = ureq::get(&format!("{base}/received"))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    serde_json::from_str::<Vec<Value>>(&body).unwrap()
+}
+
+/// OTLP/JSON writes 64-bit integers as strings.
+pub fn num(v: &Value) -> f64 {
+    match v {
+        Value::Number(n) => n.as_f64().unwrap(),
+        Value::String(s) => s.parse().unwrap(),
+        other => panic!("not a number: {other}"),
+    }
+}
+
+pub fn value(p: &Value) -> f64 {
+    num(p.get("asDouble").or_else(|| p.get("asInt")).unwrap_or(&Value::from(0)))
+}
+
+pub fn of<'a>(pts: &'a [Value], metric: &str) -> Vec<&'a Value> {
+    pts.iter().filter(|p| p["metric"] == metric).collect()
+}
+
+pub fn attr<'a>(p: &'a Value, k: &str) -> Option<&'a str> {
+    p["attributes"].get(k).and_then(Value::as_str)
+}
+
+pub fn output(arg: &str, env: &[(&str, &str)]) -> (Box<dyn Output>, Arc<Recorded>) {
+    let init = testkit::init("opentelemetry", Some(arg), "{}", env);
+    let mut out = match OtelPlugin::new_output(init) {
+        Ok(o) => o,
+        Err(e) => panic!("new_output: {e}"),
+    };
+    let (host, rec) = testkit::recording_host();
+    out.start(host).unwrap();
+    (out, rec)
+}
+
+pub fn outcome() -> RunOutcome {
+    RunOutcome {
+        passed: true,
+        reason: EndReason::Completed,
+        thresholds: Default::default(),
+        duration_ms: 1000,
+        extra: "{}".into(),
+    }
+}
+
+pub const T0: i64 = 1_795_608_297_000_000_000;
+
+/// A k6-like run: the built-in metrics with k6's types, kinds and tags.
+pub struct K6Run {
+    pub b: BatchBuilder,
+    pub reqs_200: u32,
+    pub reqs_404: u32,
+    pub duration_200: u32,
+    pub duration_404: u32,
+    pub vus: u32,
+    pub checks: u32,
+    pub failed: u32,
+    pub data_sent: u32,
+    pub iterations: u32,
+    pub iteration_duration: u32,
+    pub my_trend: u32,
+}
+
+impl K6Run {
+    pub fn new() -> Self {
+        let mut b = BatchBuilder::new();
+        let http_reqs = b.metric("http_reqs", MetricType::Counter, ValueKind::Default);
+        let dur = b.metric("http_req_duration", MetricType::Trend, ValueKind::Time);
+        let vus = b.metric("vus", MetricType::Gauge, ValueKind::Default);
+        let checks = b.metric("checks", MetricType::Rate, ValueKind::Default);
+        let failed = b.metric("http_req_failed", MetricType::Rate, ValueKind::Default);
+        let sent = b.metric("data_sent", MetricType::Counter, ValueKind::Data);
+        let iters = b.metric("iterations", MetricType::Counter, ValueKind::Default);
+        let idur = b.metric("iteration_duration", MetricType::Trend, ValueKind::Time);
+        let mine = b.metric("my_trend", MetricType::Trend, ValueKind::Default);
+        let t200 = [
+            ("method", "GET"),
+            ("status", "200"),
+            ("scenario", "default"),
+            ("group", ""),
+            ("testid", "demo"),
+        ];
+        let t404 = [
+            ("method", "GET"),
+            ("status", "404"),
+            ("name", "missing"),
+            ("scenario", "default"),
+            ("group", ""),
+        ];
+        let meta = [("vu", "1"), ("iter", "0")];
+        K6Run {
+            reqs_200: b.series(http_reqs, &t200, &meta),
+            reqs_404: b.series(http_reqs, &t404, &meta),
+            duration_200: b.series(dur, &t200, &meta),
+            duration_404: b.series(dur, &t404, &meta),
+            vus: b.series(vus, &[], &[]),
+            checks: b.series(checks, &[("check", "status is 200"), ("scenario", "default")], &meta),
+            failed: b.series(failed, &t200, &meta),
+            data_sent: b.series(sent, &[("scenario", "default")], &meta),
+            iterations: b.series(iters, &[("scenario", "default")], &meta),
+            iteration_duration: b.series(idur, &[("scenario", "default")], &meta),
+            my_trend: b.series(mine, &[("k", "v")], &meta),
+            b,
+        }
+    }
+
+    /// One iteration: two requests, a check, data sent, the iteration itself.
+    pub fn iteration(&mut self, i: i64, latency_ms: f64) {
+        let t = T0 + i * 500_000_000;
+        let s = &mut self.b;
+        s.sample(self.reqs_200, t, 1.0).sample(self.reqs_404, t, 1.0);
+        s.sample(self.duration_200, t, latency_ms);
+        s.sample(self.duration_404, t, latency_ms / 2.0);
+        s.sample(self.checks, t, if i % 4 == 3 { 0.0 } else { 1.0 });
+        s.sample(self.failed, t, 0.0);
+        s.sample(self.data_sent, t, 100.0);
+        s.sample(self.vus, t, (i + 1) as f64);
+        s.sample(self.iterations, t, 1.0);
+        s.sample(self.iteration_duration, t, latency_ms * 2.0 + 500.0);
+        s.sample(self.my_trend, t, -(i as f64));
+    }
+}
+
+/// A TCP proxy in front of a server that can be broken: broken, it resets every connection
+/// (new and open ones), as a crashed or unreachable collector would.
+pub struct FaultProxy {
+    pub addr: String,
+    broken: Arc<AtomicBool>,
+}
+
+impl FaultProxy {
+    pub fn new(target: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let broken = Arc::new(AtomicBool::new(false));
+        let b = broken.clone();
+        let target = target.to_string();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(client) = conn else { continue };
+                if b.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(&target) else {
+                    continue;
+                };
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    let b = b.clone();
+                    std::thread::spawn(move || {
+                        let _ = from.set_read_timeout(Some(Duration::from_millis(100)));
+                        let mut buf = [0u8; 16384];
+                        loop {
+                            if b.load(Ordering::SeqCst) {
+                                break;
+                            }
+                            match from.read(&mut buf) {
+                                Ok(0) => break,
+                                Ok(n) => {
+                                    // Broken while this was in flight: it never arrives.
+                                    if b.load(Ordering::SeqCst) || to.write_all(&buf[..n]).is_err() {
+                                        break;
+                                    }
+                                }
+                                Err(e)
+                                    if e.kind() == std::io::ErrorKind::WouldBlock
+                                        || e.kind() == std::io::ErrorKind::TimedOut =>
+                                {
+                                    continue
+                                }
+                                Err(_) => break,
+                            }
+                        }
+                        let _ = from.shutdown(Shutdown::Both);
+                        let _ = to.shutdown(Shutdown::Both);
+                    });
+                }
+            }
+        });
+        FaultProxy { addr, broken }
+    }
+
+    pub fn set_broken(&self, broken: bool) {
+        self.broken.store(broken, Ordering::SeqCst);
+    }
+
+    pub fn handle(&self) -> Arc<AtomicBool> {
+        self.broken.clone()
+    }
+}
+
+/// Answers every HTTP request with `status` and extra headers; returns its base URL.
+pub fn canned(status: u16, headers: &'static [(&'static str, &'static str)]) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut s) = conn else { continue };
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; len];
+            let _ = r.read_exact(&mut body);
+            let mut resp = format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n");
+            for (k, v) in headers {
+                resp.push_str(&format!("{k}: {v}\r\n"));
+            }
+            resp.push_str("\r\n");
+            let _ = s.write_all(resp.as_bytes());
+        }
+    });
+    url
+}
+
+/// A port nothing listens on.
+pub fn dead_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}

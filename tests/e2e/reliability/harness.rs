@@ -1,0 +1,199 @@
+//! Runs `loadrun` as a child with a timeline of fault switches, measuring wall time and peak
+//! RSS, and reads the per-output report of the summary export.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use loadrun_test_support::{loadrun_bin, plugin_path};
+use serde_json::Value;
+
+/// The plugin file of `name` if it has been built (outputs still being written may not be).
+pub fn built_plugin(name: &str) -> Option<PathBuf> {
+    let p = plugin_path("statsd").with_file_name(format!("libout_{name}.so"));
+    p.exists().then_some(p)
+}
+
+/// A timed action during the run (switch a proxy, stop a server, send SIGINT).
+pub type Step<'a> = (Duration, Box<dyn FnOnce(u32) + Send + 'a>);
+
+pub struct Finished {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub summary: Value,
+    pub wall: Duration,
+    pub peak_rss_kb: u64,
+    pub dir: tempfile::TempDir,
+}
+
+impl Finished {
+    /// `outputs.outputs[i]` with that name, or Null.
+    pub fn report(&self, name: &str) -> Value {
+        self.summary["outputs"]["outputs"]
+            .as_array()
+            .and_then(|a| a.iter().find(|o| o["name"] == name).cloned())
+            .unwrap_or(Value::Null)
+    }
+
+    pub fn metric_count(&self, name: &str) -> f64 {
+        self.summary["metrics"][name]["count"].as_f64().unwrap_or(0.0)
+    }
+}
+
+/// Counts of one output's report.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    pub received: u64,
+    pub written: u64,
+    pub dropped: u64,
+    /// Samples the plugin accepted (so `written`) but could not deliver, as it reported them in
+    /// its own counters (`lost_samples`, …).
+    pub lost: u64,
+}
+
+impl Counts {
+    pub fn of(report: &Value) -> Counts {
+        let n = |v: &Value| v.as_u64().unwrap_or(0);
+        let dropped = ["queue_full", "retries_exhausted", "fatal", "shutdown"]
+            .iter()
+            .map(|k| n(&report["dropped"][k]))
+            .sum();
+        let lost = report["counters"]
+            .as_object()
+            .map(|c| {
+                c.iter()
+                    .filter(|(k, _)| LOST_COUNTERS.contains(&k.as_str()))
+                    .map(|(_, v)| n(v))
+                    .sum()
+            })
+            .unwrap_or(0);
+        Counts {
+            received: n(&report["received"]),
+            written: n(&report["written"]),
+            dropped,
+            lost,
+        }
+    }
+
+    pub fn add_up(&self) -> bool {
+        self.received == self.written + self.dropped
+    }
+
+    /// What should have reached the server.
+    pub fn delivered(&self) -> u64 {
+        self.written.saturating_sub(self.lost)
+    }
+}
+
+/// Plugin counters that mean "accepted, then lost".
+pub const LOST_COUNTERS: &[&str] = &["lost_samples", "dropped_samples", "undelivered_samples"];
+
+/// `loadrun run --test-server --url ${TEST_SERVER}/ -u 2 -d DURATION --rate 30` with `args`,
+/// `steps` run at their offsets from the start.
+pub fn run(
+    duration: &str,
+    plugins: &[PathBuf],
+    args: &[String],
+    env: &[(String, String)],
+    steps: Vec<Step<'_>>,
+) -> Finished {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("summary.json");
+    let mut cmd = Command::new(loadrun_bin());
+    cmd.current_dir(dir.path())
+        .args(["run", "--test-server", "--url", "${TEST_SERVER}/"])
+        .args(["-u", "2", "-d", duration, "--rate", "30", "--quiet"])
+        .arg("--summary-export")
+        .arg(&export)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env("NO_COLOR", "1")
+        .env("HOME", "/nonexistent");
+    for p in plugins {
+        cmd.arg("--plugin").arg(p);
+    }
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let started = Instant::now();
+    let child = cmd.spawn().expect("spawn loadrun");
+    let pid = child.id();
+    let (code, stdout, stderr, wall, peak) = std::thread::scope(|s| {
+        s.spawn(move || {
+            for (at, step) in steps {
+                let now = started.elapsed();
+                if at > now {
+                    std::thread::sleep(at - now);
+                }
+                step(pid);
+            }
+        });
+        wait_measuring(child, started)
+    });
+    let summary = std::fs::read_to_string(&export)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    Finished {
+        code,
+        stdout,
+        stderr,
+        summary,
+        wall,
+        peak_rss_kb: peak,
+        dir,
+    }
+}
+
+/// Waits for the child, reading its peak RSS (`VmHWM`) from /proc while it runs; a child that
+/// outlives 120 s is killed (the caller's time assertion then fails loudly).
+fn wait_measuring(mut child: Child, started: Instant) -> (Option<i32>, String, String, Duration, u64) {
+    let pid = child.id();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let o = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut out, &mut s);
+        s
+    });
+    let e = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut err, &mut s);
+        s
+    });
+    let mut peak = 0;
+    let status = loop {
+        if let Some(kb) = vm_hwm_kb(pid) {
+            peak = peak.max(kb);
+        }
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) if started.elapsed() > Duration::from_secs(120) => {
+                let _ = child.kill();
+                break child.wait().unwrap();
+            }
+            _ => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    let wall = started.elapsed();
+    (status.code(), o.join().unwrap(), e.join().unwrap(), wall, peak)
+}
+
+fn vm_hwm_kb(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Sends SIGINT to `pid`.
+pub fn sigint(pid: u32) {
+    let _ = Command::new("kill").args(["-INT", &pid.to_string()]).status();
+}
+
+/// Lines of `stderr` (log lines) that mention `needle`.
+pub fn lines_with(stderr: &str, needle: &str) -> usize {
+    stderr.lines().filter(|l| l.contains(needle)).count()
+}

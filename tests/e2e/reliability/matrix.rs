@@ -1,0 +1,429 @@
+//! The table: every network output × every fault, each a real `loadrun` run of 3 s.
+
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use loadrun_test_support::Service;
+
+use super::harness::{self, built_plugin, Counts, Finished, Step};
+use super::proxy::{Canned, Mode, Proxy};
+use super::targets::{self, Held, Target, Wire};
+
+/// Planned test duration.
+const DURATION: Duration = Duration::from_secs(3);
+const STOP_TIMEOUT: &str = "3s";
+const STOP: Duration = Duration::from_secs(3);
+/// Startup, summary and a loaded 2-core machine: generous on purpose, it catches hangs, not
+/// slowness.
+const SLACK: Duration = Duration::from_secs(7);
+/// Host options on every output: give up on a batch after 3 s of retries.
+const HOST_OPTS: &str = "retryMaxElapsed=3s,retryMaxDelay=1s";
+/// Log lines naming the output a user may see for one fault (first error, a recovery line,
+/// the final drop/stop line, plus margin): "once", not once per batch (a run has 15-30 batches).
+const MAX_MESSAGES: usize = 5;
+/// Peak RSS ceiling for a 3 s run at 30 requests/s.
+const MAX_RSS_KB: u64 = 400 * 1024;
+/// The longest stderr a fault may produce (a huge error body must not be echoed).
+const MAX_STDERR: usize = 64 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    Baseline,
+    DownAtStart,
+    KilledMidRun,
+    Blackhole,
+    Slow,
+    Http500,
+    Http429,
+    Http400,
+    Reset,
+    Garbage,
+    Huge500,
+    Dns,
+}
+
+pub const ALL: &[Fault] = &[
+    Fault::Baseline,
+    Fault::DownAtStart,
+    Fault::KilledMidRun,
+    Fault::Blackhole,
+    Fault::Slow,
+    Fault::Http500,
+    Fault::Http429,
+    Fault::Http400,
+    Fault::Reset,
+    Fault::Garbage,
+    Fault::Huge500,
+    Fault::Dns,
+];
+
+const BODY_400: &str = r#"{"error":"partial write: field type conflict: input field \"value\" is type string, already exists as type float"}"#;
+
+impl Fault {
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::Baseline => "baseline",
+            Fault::DownAtStart => "down-at-start",
+            Fault::KilledMidRun => "killed-mid-run",
+            Fault::Blackhole => "blackhole",
+            Fault::Slow => "slow",
+            Fault::Http500 => "http-500",
+            Fault::Http429 => "http-429",
+            Fault::Http400 => "http-400",
+            Fault::Reset => "reset",
+            Fault::Garbage => "garbage",
+            Fault::Huge500 => "huge-500",
+            Fault::Dns => "dns",
+        }
+    }
+
+    fn applies(self, wire: Wire) -> bool {
+        match self {
+            Fault::Baseline | Fault::DownAtStart | Fault::KilledMidRun | Fault::Dns => true,
+            Fault::Blackhole | Fault::Slow | Fault::Reset | Fault::Garbage => wire != Wire::Udp,
+            Fault::Http500 | Fault::Http429 | Fault::Http400 | Fault::Huge500 => wire == Wire::Http,
+        }
+    }
+
+    /// The user must be told something went wrong.
+    fn expects_error(self, wire: Wire) -> bool {
+        match self {
+            Fault::Baseline | Fault::Slow => false,
+            // A datagram to a closed port may or may not come back as an error.
+            Fault::DownAtStart | Fault::KilledMidRun if wire == Wire::Udp => false,
+            // One 429 is not worth a warning if the plugin simply waits.
+            Fault::Http429 => false,
+            _ => true,
+        }
+    }
+
+    /// Text the error message must contain (besides the output's name and the endpoint).
+    fn cause(self) -> Option<&'static str> {
+        match self {
+            Fault::Http500 | Fault::Huge500 => Some("500"),
+            Fault::Http400 => Some("field type conflict"),
+            Fault::Dns => Some("nonexistent.invalid"),
+            _ => None,
+        }
+    }
+}
+
+pub struct Row {
+    pub label: String,
+    pub fault: Fault,
+    pub pass: bool,
+    pub skipped: Option<String>,
+    pub counts: Counts,
+    pub held: String,
+    pub wall: Duration,
+    pub rss_kb: u64,
+    pub messages: usize,
+    pub notes: Vec<String>,
+}
+
+/// A target plus the label it has in the table.
+pub struct Entry {
+    pub label: &'static str,
+    pub target: Box<dyn Target>,
+    /// For UDP outputs: the server to stop and restart in "killed mid-run".
+    pub service: Option<Arc<Service>>,
+}
+
+fn proxy_steps<'a>(fault: Fault, proxy: &'a Proxy) -> Vec<Step<'a>> {
+    let at = Duration::from_millis;
+    let mut steps: Vec<Step<'a>> = Vec::new();
+    match fault {
+        Fault::DownAtStart => {
+            proxy.set(Mode::Down);
+            steps.push((at(1500), Box::new(move |_| proxy.set(Mode::Pass))));
+        }
+        Fault::KilledMidRun => {
+            steps.push((at(1000), Box::new(move |_| proxy.set(Mode::Down))));
+            steps.push((at(2000), Box::new(move |_| proxy.set(Mode::Pass))));
+        }
+        Fault::Blackhole => proxy.set(Mode::Blackhole),
+        Fault::Slow => proxy.set(Mode::Slow(Duration::from_millis(100))),
+        Fault::Http500 => proxy.fault_next(
+            Mode::Http(Canned::new(500, r#"{"error":"internal error, try again"}"#)),
+            3,
+        ),
+        Fault::Http429 => proxy.fault_next(
+            Mode::Http(Canned::new(429, r#"{"error":"slow down"}"#).header("Retry-After", "1")),
+            2,
+        ),
+        Fault::Http400 => proxy.set(Mode::Http(Canned::new(400, BODY_400))),
+        Fault::Reset => proxy.fault_next(Mode::Reset, 2),
+        Fault::Garbage => {
+            let junk: Vec<u8> = (0..256 * 1024u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+            proxy.fault_next(Mode::Raw(Arc::new(junk)), 3)
+        }
+        Fault::Huge500 => {
+            let body = format!("{{\"error\":\"{}\"}}", "x".repeat(8 * 1024 * 1024));
+            proxy.fault_next(Mode::Http(Canned::new(500, &body)), 2)
+        }
+        Fault::Baseline | Fault::Dns => {}
+    }
+    steps
+}
+
+fn key_of(label: &str, fault: Fault) -> String {
+    format!("{label}_{}", fault.name())
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+/// Runs one output through one fault.
+pub fn run_case(e: &Entry, fault: Fault) -> Row {
+    let t = &*e.target;
+    let key = key_of(e.label, fault);
+    let mut row = Row {
+        label: e.label.to_string(),
+        fault,
+        pass: true,
+        skipped: None,
+        counts: Counts::default(),
+        held: String::new(),
+        wall: Duration::ZERO,
+        rss_kb: 0,
+        messages: 0,
+        notes: vec![],
+    };
+    let Some(plugin) = built_plugin(t.plugin()) else {
+        row.skipped = Some(format!("libout_{}.so not built", t.plugin()));
+        return row;
+    };
+    let upstream = t.upstream(&key);
+    let wire = t.wire();
+    let proxy = (wire != Wire::Udp && fault != Fault::Dns).then(|| Proxy::start(&upstream));
+    let addr = match (&proxy, fault) {
+        (_, Fault::Dns) => "nonexistent.invalid:4242".to_string(),
+        (Some(p), _) => p.addr(),
+        (None, Fault::DownAtStart) => targets::Dogstatsd.upstream(""),
+        (None, _) => upstream.clone(),
+    };
+    let mut steps = proxy.as_ref().map(|p| proxy_steps(fault, p)).unwrap_or_default();
+    if wire == Wire::Udp && fault == Fault::KilledMidRun {
+        if let Some(svc) = e.service.as_deref() {
+            steps.push((Duration::from_millis(1000), Box::new(move |_| svc.stop())));
+            steps.push((Duration::from_millis(2000), Box::new(move |_| svc.restart())));
+        }
+    }
+    let (mut args, env) = t.extra(&key);
+    args.push("-o".into());
+    args.push(format!("{}={},{HOST_OPTS}", t.output(), t.out(&addr, &key)));
+    args.extend(["--output-stop-timeout".into(), STOP_TIMEOUT.into()]);
+    let run = harness::run("3s", &[plugin], &args, &env, steps);
+    drop(proxy);
+    judge(e, fault, &key, &addr, &run, &mut row);
+    row
+}
+
+fn judge(e: &Entry, fault: Fault, key: &str, addr: &str, run: &Finished, row: &mut Row) {
+    let t = &*e.target;
+    let wire = t.wire();
+    let mut fail = |row: &mut Row, why: String| {
+        row.pass = false;
+        row.notes.push(why);
+    };
+    row.wall = run.wall;
+    row.rss_kb = run.peak_rss_kb;
+    if run.code != Some(0) {
+        fail(row, format!("exit code {:?}: {}", run.code, last_lines(&run.stderr, 3)));
+    }
+    if run.wall > DURATION + STOP + SLACK {
+        fail(row, format!("took {:.1}s", run.wall.as_secs_f64()));
+    }
+    if run.peak_rss_kb > MAX_RSS_KB {
+        fail(row, format!("peak RSS {} MB", run.peak_rss_kb / 1024));
+    }
+    let report = run.report(t.output());
+    if report.is_null() {
+        fail(row, "no output report in the summary".into());
+        return;
+    }
+    let c = Counts::of(&report);
+    row.counts = c;
+    if c.received == 0 {
+        fail(row, "the output received nothing".into());
+    }
+    if !c.add_up() {
+        fail(row, format!("received {} != written {} + dropped {}", c.received, c.written, c.dropped));
+    }
+    // What the server holds, against what the output says it delivered.
+    if fault == Fault::Baseline && (c.dropped > 0 || c.lost > 0) {
+        fail(row, format!("dropped {} / lost {} with no fault", c.dropped, c.lost));
+    }
+    let reqs = run.metric_count("http_reqs");
+    let held = wait_held(t, key, run, c, reqs);
+    row.held = match &held {
+        Held::Samples(n) => n.to_string(),
+        Held::Total(v) => format!("Σ{v}"),
+        Held::Pushes(n) => format!("{n} push"),
+        Held::Unreadable(_) => "-".into(),
+    };
+    match (&held, wire == Wire::Udp && fault != Fault::Baseline) {
+        (_, true) => {}
+        (Held::Samples(n), _) => {
+            if *n != c.delivered() {
+                fail(row, format!("server holds {n} samples, output delivered {}", c.delivered()));
+            }
+        }
+        (Held::Total(v), _) => {
+            let complete = c.dropped == 0 && c.lost == 0;
+            if complete && (*v - reqs).abs() > 1e-9 {
+                fail(row, format!("server http_reqs total {v} != run's {reqs} though nothing was dropped or lost"));
+            } else if !complete && *v > reqs + 1e-9 {
+                fail(row, format!("server http_reqs total {v} > run's {reqs}"));
+            }
+        }
+        (Held::Pushes(n), _) => {
+            if *n == 0 && c.written > 0 && c.lost == 0 && fault_recovers(fault) {
+                fail(row, "no push accepted though samples were written".into());
+            }
+        }
+        (Held::Unreadable(_), _) => {}
+    }
+    // UDP: send errors must be counted, not hidden.
+    if wire == Wire::Udp && fault == Fault::DownAtStart {
+        let errs: u64 = report["counters"]
+            .as_object()
+            .map(|m| m.iter().filter(|(k, _)| k.contains("error")).map(|(_, v)| v.as_u64().unwrap_or(0)).sum())
+            .unwrap_or(0);
+        row.notes.push(format!("send errors counted: {errs}"));
+    }
+    // What the user reads.
+    let needle = format!("output {}", t.output());
+    row.messages = harness::lines_with(&run.stderr, &needle);
+    if run.stderr.len() > MAX_STDERR {
+        fail(row, format!("stderr is {} bytes", run.stderr.len()));
+    }
+    if row.messages > MAX_MESSAGES {
+        fail(row, format!("{} log lines name the output (once per batch?): {}", row.messages, first_lines(&run.stderr, 3)));
+    }
+    if fault.expects_error(wire) {
+        let all = format!("{}\n{}", run.stderr, report["errors"]);
+        if row.messages == 0 {
+            fail(row, "no log line names the output".into());
+        } else {
+            let host = if fault == Fault::Dns { "nonexistent.invalid" } else { addr };
+            if !run.stderr.contains(host) {
+                fail(row, format!("no message names the endpoint {host}"));
+            }
+            if let Some(cause) = fault.cause() {
+                if !all.contains(cause) {
+                    fail(row, format!("no message gives the cause ({cause:?})"));
+                }
+            }
+        }
+    }
+}
+
+fn fault_recovers(f: Fault) -> bool {
+    !matches!(f, Fault::Blackhole | Fault::Http400 | Fault::Dns)
+}
+
+/// Servers may take a moment to make data readable (Prometheus' head, moto).
+fn wait_held(t: &dyn Target, key: &str, run: &Finished, c: Counts, reqs: f64) -> Held {
+    let mut held = t.held(key, run);
+    for _ in 0..10 {
+        let done = match &held {
+            Held::Samples(n) => *n >= c.delivered(),
+            Held::Total(v) => *v >= reqs || c.dropped > 0 || c.lost > 0,
+            _ => true,
+        };
+        if done {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        held = t.held(key, run);
+    }
+    held
+}
+
+fn last_lines(s: &str, n: usize) -> String {
+    let v: Vec<&str> = s.lines().collect();
+    v[v.len().saturating_sub(n)..].join(" | ")
+}
+
+fn first_lines(s: &str, n: usize) -> String {
+    s.lines().take(n).collect::<Vec<_>>().join(" | ")
+}
+
+/// Runs `cases` on `jobs` threads, in order of submission.
+pub fn run_all(entries: &[Entry], jobs: usize) -> Vec<Row> {
+    let cases: Vec<(usize, Fault)> = entries
+        .iter()
+        .enumerate()
+        .flat_map(|(i, e)| ALL.iter().filter(move |f| f.applies(e.target.wire())).map(move |f| (i, *f)))
+        .filter(|(i, f)| {
+            // The dogstatsd transport only has "down" and DNS (no agent runs here).
+            entries[*i].service.is_some() || entries[*i].target.wire() != Wire::Udp || matches!(f, Fault::DownAtStart | Fault::Dns)
+        })
+        .filter(|(i, f)| selected(entries[*i].label, *f))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let rows: Mutex<Vec<(usize, Row)>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| loop {
+                let n = next.fetch_add(1, SeqCst);
+                let Some((i, f)) = cases.get(n).copied() else { break };
+                let row = run_case(&entries[i], f);
+                eprintln!("reliability: {} × {} → {}", row.label, f.name(), verdict(&row));
+                rows.lock().unwrap().push((n, row));
+            });
+        }
+    });
+    let mut rows = rows.into_inner().unwrap();
+    rows.sort_by_key(|(n, _)| *n);
+    rows.into_iter().map(|(_, r)| r).collect()
+}
+
+/// `RELIAB_ONLY=influxdb,prometheus:dns` narrows the table while debugging.
+fn selected(label: &str, f: Fault) -> bool {
+    let Ok(only) = std::env::var("RELIAB_ONLY") else { return true };
+    only.split(',').any(|sel| match sel.split_once(':') {
+        Some((l, fname)) => l == label && fname == f.name(),
+        None => sel == label || sel == f.name(),
+    })
+}
+
+pub fn verdict(r: &Row) -> &'static str {
+    match (&r.skipped, r.pass) {
+        (Some(_), _) => "SKIP",
+        (None, true) => "pass",
+        (None, false) => "FAIL",
+    }
+}
+
+pub fn table(rows: &[Row]) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{:<20} {:<15} {:<5} {:>6} {:>7} {:>6} {:>5} {:>10} {:>6} {:>6} {:>4}  notes\n",
+        "output", "fault", "", "recv", "written", "dropd", "lost", "server", "wall", "rssMB", "msgs"
+    ));
+    for r in rows {
+        let notes = match &r.skipped {
+            Some(why) => why.clone(),
+            None => r.notes.join("; "),
+        };
+        out.push_str(&format!(
+            "{:<20} {:<15} {:<5} {:>6} {:>7} {:>6} {:>5} {:>10} {:>5.1}s {:>6} {:>4}  {}\n",
+            r.label,
+            r.fault.name(),
+            verdict(r),
+            r.counts.received,
+            r.counts.written,
+            r.counts.dropped,
+            r.counts.lost,
+            r.held,
+            r.wall.as_secs_f64(),
+            r.rss_kb / 1024,
+            r.messages,
+            notes
+        ));
+    }
+    out
+}

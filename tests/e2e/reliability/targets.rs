@@ -1,0 +1,588 @@
+//! Each network output: how to point it at an address, and how to read back what its server
+//! holds for one run (identified by a `key`: a database, a namespace, a test-wide tag or a
+//! recorder of its own).
+//!
+//! What "matches `written`" means, per output:
+//! - influxdb, timescaledb: one point/row per sample, so the server's count for the run must equal
+//!   `written` minus what the plugin reported as lost (`Held::Samples`).
+//! - prometheus, grafana-cloud, opentelemetry, datadog (api), new relic, cloudwatch: the plugin
+//!   aggregates, so we compare the server's `http_reqs` total with the run's `http_reqs` count:
+//!   equal when nothing was dropped or lost, at most that when something was (`Held::Total`).
+//! - cloud: protobuf + snappy pushes; we count accepted pushes only (`Held::Pushes`).
+//! - statsd, netdata, datadog (dogstatsd): UDP (or StatsD over TCP) to an aggregating daemon
+//!   that cannot tell us what it lost; only the baseline run's totals are compared for statsd.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use loadrun_test_support::Service;
+use serde_json::Value;
+
+use super::harness::Finished;
+use super::recorder::Recorder;
+
+/// What the server holds for one run.
+#[derive(Debug, Clone)]
+pub enum Held {
+    /// One stored point per sample.
+    Samples(u64),
+    /// The server's `http_reqs` total.
+    Total(f64),
+    /// Accepted pushes (contents not decoded).
+    Pushes(u64),
+    /// Nothing to compare, with why.
+    Unreadable(&'static str),
+}
+
+/// How an output is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// HTTP over TCP: every proxy fault applies.
+    Http,
+    /// A TCP protocol that is not HTTP (PostgreSQL, StatsD over TCP).
+    Tcp,
+    /// UDP datagrams: no proxy; only "down", "killed" and DNS.
+    Udp,
+}
+
+pub trait Target: Send + Sync {
+    /// The `-o` name (and the report's name).
+    fn output(&self) -> &'static str;
+    /// The plugin file's name (`libout_NAME.so`).
+    fn plugin(&self) -> &'static str;
+    fn wire(&self) -> Wire;
+    /// `host:port` of the backend (what the proxy forwards to).
+    fn upstream(&self, key: &str) -> String;
+    /// The `-o` value (after `NAME=`) sending to `addr` (`host:port`), without host options.
+    fn out(&self, addr: &str, key: &str) -> String;
+    /// Extra command-line arguments (tags) and environment.
+    fn extra(&self, _key: &str) -> (Vec<String>, Vec<(String, String)>) {
+        (vec![], vec![])
+    }
+    fn held(&self, key: &str, run: &Finished) -> Held;
+}
+
+// ------------------------------------------------------------------ small HTTP client
+
+/// One request with `Connection: close`; (status, body).
+pub fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).to_string();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = if text.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        dechunk(&body)
+    } else {
+        body
+    };
+    (status, body)
+}
+
+fn dechunk(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || after.len() < n {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+pub fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn host_port(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split(['/', '?']).next().unwrap_or(rest).to_string()
+}
+
+fn tag(key: &str) -> (Vec<String>, Vec<(String, String)>) {
+    (vec!["--tag".into(), format!("rtest={key}")], vec![])
+}
+
+// ------------------------------------------------------------------ influxdb
+
+pub struct Influx(pub Arc<Service>);
+
+impl Target for Influx {
+    fn output(&self) -> &'static str {
+        "influxdb"
+    }
+    fn plugin(&self) -> &'static str {
+        "influxdb"
+    }
+    fn wire(&self) -> Wire {
+        Wire::Http
+    }
+    fn upstream(&self, key: &str) -> String {
+        let addr = host_port(self.0.var("INFLUXDB_URL"));
+        // The database exists before the run: "down at start" must not be about CREATE DATABASE.
+        let (st, b) = http(&addr, "POST", "/query", &format!("q={}", enc(&format!("CREATE DATABASE \"{key}\""))));
+        assert_eq!(st, 200, "{b}");
+        addr
+    }
+    fn out(&self, addr: &str, key: &str) -> String {
+        format!("addr=http://{addr},db={key},createDatabase=false,pushInterval=300ms")
+    }
+    fn held(&self, key: &str, _: &Finished) -> Held {
+        let addr = host_port(self.0.var("INFLUXDB_URL"));
+        let q = enc("SELECT count(\"value\") FROM /.*/");
+        let (st, body) = http(&addr, "GET", &format!("/query?db={key}&q={q}"), "");
+        assert_eq!(st, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let n = v["results"][0]["series"]
+            .as_array()
+            .map(|a| a.iter().map(|s| s["values"][0][1].as_u64().unwrap_or(0)).sum())
+            .unwrap_or(0);
+        Held::Samples(n)
+    }
+}
+
+// ------------------------------------------------------------------ prometheus, grafana-cloud
+
+/// `sum(METRIC{SELECTOR})` now, from Prometheus' query API.
+fn prom_sum(svc: &Service, selector: &str) -> f64 {
+    let addr = host_port(svc.var("PROMETHEUS_URL"));
+    let q = enc(&format!("sum(k6_http_reqs_total{{{selector}}})"));
+    let (st, body) = http(&addr, "GET", &format!("/api/v1/query?query={q}"), "");
+    assert_eq!(st, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    v["data"]["result"][0]["value"][1]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.0)
+}
+
+pub struct Prometheus(pub Arc<Service>);
+
+impl Target for Prometheus {
+    fn output(&self) -> &'static str {
+        "prometheus"
+    }
+    fn plugin(&self) -> &'static str {
+        "prometheus"
+    }
+    fn wire(&self) -> Wire {
+        Wire::Http
+    }
+    fn upstream(&self, _: &str) -> String {
+        host_port(self.0.var("PROMETHEUS_URL"))
+    }
+    fn out(&self, addr: &str, _: &str) -> String {
+        format!("url=http://{addr}/api/v1/write,pushInterval=300ms")
+    }
+    fn extra(&self, key: &str) -> (Vec<String>, Vec<(String, String)>) {
+        tag(key)
+    }
+    fn held(&self, key: &str, _: &Finished) -> Held {
+        Held::Total(prom_sum(&self.0, &format!("rtest=\"{key}\"")))
+    }
+}
+
+pub struct GrafanaCloud(pub Arc<Service>);
+
+impl Target for GrafanaCloud {
+    fn output(&self) -> &'static str {
+        "grafana-cloud"
+    }
+    fn plugin(&self) -> &'static str {
+        "grafana_cloud"
+    }
+    fn wire(&self) -> Wire {
+        Wire::Http
+    }
+    fn upstream(&self, _: &str) -> String {
+        host_port(self.0.var("PROMETHEUS_URL"))
+    }
+    fn out(&self, addr: &str, key: &str) -> String {
+        format!("url=http://{addr}/api/v1/write,instanceId=12345,token=glc_not_a_real_token,testId={key},pushInterval=300ms")
+    }
+    fn held(&self, key: &str, _: &Finished) -> Held {
+        Held::Total(prom_sum(&self.0, &format!("testid=\"{key}\"")))
+    }
+}
+
+// ------------------------------------------------------------------ timescaledb
+
+pub struct Timescale(pub Arc<Service>);
+
+impl Timescale {
+    fn url_parts(&self) -> (String, String) {
+        // postgres://USER@127.0.0.1:PORT/DB?sslmode=disable
+        let url = self.0.var("PG_URL");
+        let rest = url.split_once("://").unwrap().1;
+        let (user, rest) = rest.split_once('@').unwrap();
+        let db = rest.split_once('/').unwrap().1.split('?').next().unwrap();
+        (user.to_string(), db.to_string())
+    }
+}
+
+impl Target for Timescale {
+    fn output(&self) -> &'static str {
+        "timescaledb"
+    }
+    fn plugin(&self) -> &'static str {
+        "timescaledb"
+    }
+    fn wire(&self) -> Wire {
+        Wire::Tcp
+    }
+    fn upstream(&self, _: &str) -> String {
+        host_port(self.0.var("PG_URL").split('@').nth(1).unwrap())
+    }
+    fn out(&self, addr: &str, _: &str) -> String {
+        let (user, db) = self.url_parts();
+        format!("url=postgresql://{user}@{addr}/{db},sslmode=disable,pushInterval=300ms,connectTimeout=2s")
+    }
+    fn extra(&self, key: &str) -> (Vec<String>, Vec<(String, String)>) {
+        tag(key)
+    }
+    fn held(&self, key: &str, _: &Finished) -> Held {
+        let out = Command::new("psql")
+            .arg(self.0.var("PG_URL"))
+            .args(["-At", "-c"])
+            .arg(format!("SELECT count(*) FROM samples WHERE tags->>'rtest' = '{key}'"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        match text.trim().parse() {
+            Ok(n) => Held::Samples(n),
+            // No table yet: nothing was ever written.
+            Err(_) => Held::Samples(0),
+        }
+    }
+}
+
+// ------------------------------------------------------------------ cloudwatch (moto)
+
+pub struct CloudWatch(pub Arc<Service>);
+
+const CW_READ: &str = r#"
+import sys, boto3, datetime
+url, ns = sys.argv[1], sys.argv[2]
+cw = boto3.client("cloudwatch", endpoint_url=url, region_name="us-east-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+now = datetime.datetime.now(datetime.timezone.utc)
+total = 0.0
+for m in cw.list_metrics(Namespace=ns, MetricName="http_reqs")["Metrics"]:
+    r = cw.get_metric_statistics(Namespace=ns, MetricName="http_reqs", Dimensions=m["Dimensions"],
+        StartTime=now - datetime.timedelta(hours=1), EndTime=now + datetime.timedelta(hours=1),
+        Period=60, Statistics=["Sum"])
+    total += sum(p["Sum"] for p in r["Datapoints"])
+print(total)
+"#;
+
+impl Target for CloudWatch {
+    fn output(&self) -> &'static str {
+        "cloudwatch"
+    }
+    fn plugin(&self) -> &'static str {
+        "cloudwatch"
+    }
+    fn wire(&self) -> Wire {
+        Wire::Http
+    }
+    fn upstream(&self, _: &str) -> String {
+        host_port(self.0.var("MOTO_URL"))
+    }
+    fn out(&self, addr: &str, key: &str) -> String {
+        format!("endpoint=http://{addr},region=us-east-1,namespace=rel-{key},timeout=3s")
+    }
+    fn extra(&self, _: &str) -> (Vec<String>, Vec<(String, String)>) {
+        (
+            vec![],
+            vec![
+                ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+                ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+            ],
+        )
+    }
+    fn held(&self, key: &str, _: &Finished) -> Held {
+        let out = Command::new("python3")
+            .args(["-c", CW_READ, self.0.var("MOTO_URL"), &format!("rel-{key}")])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        match text.trim().parse() {
+            Ok(v) => Held::Total(v),
+            Err(_) => panic!("cloudwatch read-back: {}", String::from_utf8_lossy(&out.stderr)),
+        }
+    }
+}
+
+// ------------------------------------------------------------------ recorded services
+
+/// One recorder per run key, made on first use.
+#[derive(Default)]
+pub struct Recorders(Mutex<HashMap<String, std::sync::Arc<Recorder>>>);
+
+impl Recorders {
+    fn get(&self, key: &str, make: impl FnOnce() -> Recorder) -> std::sync::Arc<Recorder> {
+        self.0
+            .lock()
+            .unwrap()
+            .entry(key.to_string())
+            .or_insert_with(|| std::sync::Arc::new(make()))
+            .clone()
+    }
+}
+
+fn ok_json(_: &super::recorder::Request) -> (u16, String) {
+    (202, r#"{"status":"ok"}"#.into())
+}
+
+pub struct DatadogApi(pub Recorders);
+
+impl Target for DatadogApi {
+    fn output(&self) -> &'static str {
+        "datadog"
+    }
+    fn plugin(&self) -> &'static str {
+        "datadog"
+    }
+    fn wire(&self) -> Wire {
+        Wire::Http
+    }
+    fn upstream(&self, key: &str) -> String {
+        self.0.get(key, || Recorder::start(ok_json)).addr().to_string()
+    }
+    fn out(&self, addr: &str, _: &str) -> String {
+        format!("transport=api,endpoint=http://{addr},apiKey=dd0123456789abcdef,gzip=false,pushInterval=300ms")
+    }
+    fn held(&self, key: &str, _: &Finished) -> Held {
+        let rec = self.0.get(key, || Recorder::start(ok_json));
+        let mut total = 0.0;
+        for r in rec.stored() {
+            let v: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+            for s in v["series"].as_array().into_iter().flatten() {
+                if s["metric"] == "k6.http_reqs" {
+                    for p in s["points"].as_array().into_iter().flatten() {
+                        total += p[1].as_f64().or_else(|| p["value"].as_f64()).unwrap_or(0.0);
+                    }
+                }
+            }
+        }
+        Held::Total(total)
+    }
+}
+
+pub struct NewRelic(pub Recorders);
+
+impl Target for NewRelic {
+    fn output(&self) -> &'static str {
+        "newrelic"
+    }
+    fn plugin(&self) -> &'static str {
+        "newrelic"
+    }
+    fn wire(&self) -> Wire {
+        Wire::Http
+    }
+    fn upstream(&self, key: &str) -> String {
+        self.0.get(key, || Recorder::start(ok_json)).addr().to_string()
+    }
+    fn out(&self, addr: &str, _: &str) -> String {
+        format!("endpoint=http://{addr}/metric/v1,apiKey=NRAK-not-a-real-key,gzip=false,pushInterval=300ms")
+    }
+    fn held(&self, key: &str, _: &Finished) -> Held {
+        let rec = self.0.get(key, || Recorder::start(ok_json));
+        let mut total = 0.0;
+        for r in rec.stored() {
+            let v: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+            for block in v.as_array().into_iter().flatten() {
+                for m in block["metrics"].as_array().into_iter().flatten() {
+                    if m["name"] == "k6.http_reqs" {
+                        total += m["value"].as_f64().unwrap_or(0.0);
+                    }
+                }
+            }
+        }
+        Held::Total(total)
+    }
+}
+
+pub const CLOUD_CREATED: &str = r#"{"reference_id":"4242","config":{"aggregationPeriod":"1s"}}"#;
+
+fn cloud_answer(r: &super::recorder::Request) -> (u16, String) {
+    if r.path == "/v1/tests" {
+        (200, CLOUD_CREATED.into())
+    } else if r.path.starts_with("/v2/metrics/") {
+        (204, String::new())
+    } else {
+        (200, "{}".into())
+    }
+}
+
+pub struct Cloud(pub Recorders);
+
+impl Target for Cloud {
+    fn output(&self) -> &'static str {
+        "cloud"
+    }
+    fn plugin(&self) -> &'static str {
+        "cloud"
+    }
+    fn wire(&self) -> Wire {
+        Wire::Http
+    }
+    fn upstream(&self, key: &str) -> String {
+        self.0.get(key, || Recorder::start(cloud_answer)).addr().to_string()
+    }
+    fn out(&self, addr: &str, _: &str) -> String {
+        format!("host=http://{addr},token=k6cloud-not-a-real-token,aggregationPeriod=1,aggregationWaitPeriod=0,metricPushInterval=300ms,timeout=3s")
+    }
+    fn held(&self, key: &str, _: &Finished) -> Held {
+        let rec = self.0.get(key, || Recorder::start(cloud_answer));
+        let n = rec.stored().iter().filter(|r| r.path.starts_with("/v2/metrics/")).count();
+        Held::Pushes(n as u64)
+    }
+}
+
+// ------------------------------------------------------------------ opentelemetry
+
+pub struct Otel(pub Arc<Service>);
+
+impl Target for Otel {
+    fn output(&self) -> &'static str {
+        "opentelemetry"
+    }
+    fn plugin(&self) -> &'static str {
+        "opentelemetry"
+    }
+    fn wire(&self) -> Wire {
+        Wire::Http
+    }
+    fn upstream(&self, _: &str) -> String {
+        host_port(self.0.var("OTLP_HTTP_URL"))
+    }
+    fn out(&self, addr: &str, key: &str) -> String {
+        format!("endpoint=http://{addr},temporality=delta,exportInterval=300ms,timeout=3s,resourceAttributes=rtest={key}")
+    }
+    fn held(&self, key: &str, _: &Finished) -> Held {
+        let (st, body) = http(&host_port(self.0.var("OTLP_HTTP_URL")), "GET", "/points", "");
+        assert_eq!(st, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let total = v
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["resource"]["rtest"] == key)
+            .filter(|p| p["metric"].as_str().is_some_and(|m| m.ends_with("http_reqs")))
+            .map(|p| {
+                p["asDouble"]
+                    .as_f64()
+                    .or_else(|| p["asInt"].as_str().and_then(|s| s.parse().ok()))
+                    .or_else(|| p["asInt"].as_f64())
+                    .unwrap_or(0.0)
+            })
+            .sum();
+        Held::Total(total)
+    }
+}
+
+// ------------------------------------------------------------------ statsd family
+
+pub struct Statsd(pub Arc<Service>);
+
+impl Target for Statsd {
+    fn output(&self) -> &'static str {
+        "statsd"
+    }
+    fn plugin(&self) -> &'static str {
+        "statsd"
+    }
+    fn wire(&self) -> Wire {
+        Wire::Udp
+    }
+    fn upstream(&self, _: &str) -> String {
+        self.0.var("STATSD_ADDR").to_string()
+    }
+    fn out(&self, addr: &str, _: &str) -> String {
+        format!("addr={addr},pushInterval=200ms")
+    }
+    fn held(&self, _: &str, _: &Finished) -> Held {
+        let mut total = 0.0;
+        for line in std::fs::read_to_string(self.0.var("STATSD_FLUSH_FILE")).unwrap_or_default().lines() {
+            let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
+            total += v["counters"]["k6.http_reqs"].as_f64().unwrap_or(0.0);
+        }
+        Held::Total(total)
+    }
+}
+
+/// Netdata's StatsD over TCP (so the proxy's faults apply); Netdata charts per second and
+/// cannot be read back sample-exactly.
+pub struct Netdata(pub Arc<Service>);
+
+impl Target for Netdata {
+    fn output(&self) -> &'static str {
+        "netdata"
+    }
+    fn plugin(&self) -> &'static str {
+        "netdata"
+    }
+    fn wire(&self) -> Wire {
+        Wire::Tcp
+    }
+    fn upstream(&self, _: &str) -> String {
+        self.0.var("NETDATA_STATSD_ADDR").to_string()
+    }
+    fn out(&self, addr: &str, _: &str) -> String {
+        format!("addr={addr},protocol=tcp,pushInterval=200ms")
+    }
+    fn held(&self, _: &str, _: &Finished) -> Held {
+        Held::Unreadable("Netdata charts per second")
+    }
+}
+
+/// Datadog through the agent (DogStatsD, UDP); no agent runs here.
+pub struct Dogstatsd;
+
+impl Target for Dogstatsd {
+    fn output(&self) -> &'static str {
+        "datadog"
+    }
+    fn plugin(&self) -> &'static str {
+        "datadog"
+    }
+    fn wire(&self) -> Wire {
+        Wire::Udp
+    }
+    fn upstream(&self, _: &str) -> String {
+        // A UDP port nobody listens on.
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.local_addr().unwrap().to_string()
+    }
+    fn out(&self, addr: &str, _: &str) -> String {
+        format!("addr={addr},pushInterval=200ms")
+    }
+    fn held(&self, _: &str, _: &Finished) -> Held {
+        Held::Unreadable("no DogStatsD agent here")
+    }
+}
