@@ -132,6 +132,15 @@ impl Engine {
         &self.compiled.test_tags
     }
 
+    /// The enabled system tags, by name (what `--system-tags` or the plan chose).
+    pub fn system_tag_names(&self) -> Vec<&'static str> {
+        crate::metrics::SYSTEM_TAG_NAMES
+            .iter()
+            .copied()
+            .filter(|n| self.compiled.system_tags.has(n))
+            .collect()
+    }
+
     /// The most VUs the plan can use at once (summed over scenarios, as k6 does for `vus_max`).
     pub fn max_vus(&self) -> u64 {
         self.compiled

@@ -167,7 +167,10 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
             .iter()
             .map(|(k, v)| KeyValue::new(k.as_str(), v.as_str()))
             .collect(),
-        extra: "{}".into(),
+        // Outputs that lay out columns by system tag (CSV) need the enabled set.
+        extra: serde_json::json!({ "systemTags": engine.system_tag_names() })
+            .to_string()
+            .into(),
     };
     let mut outputs = OutputSet::build(
         &specs,

@@ -15,3 +15,7 @@ mod out_prometheus;
 mod out_grafana_cloud;
 mod out_netdata;
 mod reliability;
+mod out_csv;
+mod out_json;
+mod out_timescaledb;
+mod out_cloudwatch;

@@ -13,7 +13,10 @@ fn influx(base: &str, db: &str, q: &str) -> Value {
 /// The first value row of an InfluxQL query (`[time, agg1, agg2, …]`).
 fn row(base: &str, db: &str, q: &str) -> Vec<Value> {
     let r = influx(base, db, q);
-    r["series"][0]["values"][0].as_array().cloned().unwrap_or_else(|| panic!("{q}: {r}"))
+    r["series"][0]["values"][0]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| panic!("{q}: {r}"))
 }
 
 fn column(r: &Value, i: usize) -> Vec<String> {
@@ -26,7 +29,10 @@ fn column(r: &Value, i: usize) -> Vec<String> {
 }
 
 fn assert_close(got: f64, want: f64, what: &str) {
-    assert!((got - want).abs() <= 1e-6 * want.abs().max(1.0), "{what}: server {got}, summary {want}");
+    assert!(
+        (got - want).abs() <= 1e-6 * want.abs().max(1.0),
+        "{what}: server {got}, summary {want}"
+    );
 }
 
 fn assert_counts_match(run: &Run, base: &str, db: &str) {
@@ -36,14 +42,34 @@ fn assert_counts_match(run: &Run, base: &str, db: &str) {
     assert_eq!(r[1].as_f64(), Some(reqs), "http_reqs points");
     assert_eq!(r[2].as_f64(), Some(reqs), "http_reqs sum");
     let r = row(base, db, "SELECT sum(value) FROM iterations");
-    assert_eq!(r[1].as_f64(), Some(run.metric("iterations", "count")), "iterations");
+    assert_eq!(
+        r[1].as_f64(),
+        Some(run.metric("iterations", "count")),
+        "iterations"
+    );
     // Every request's duration, not a sample of them: the mean is the summary's avg.
-    let r = row(base, db, "SELECT count(value), mean(value), max(value) FROM http_req_duration");
+    let r = row(
+        base,
+        db,
+        "SELECT count(value), mean(value), max(value) FROM http_req_duration",
+    );
     assert_eq!(r[1].as_f64(), Some(reqs), "http_req_duration points");
-    assert_close(r[2].as_f64().unwrap(), run.metric("http_req_duration", "avg"), "http_req_duration avg");
-    assert_close(r[3].as_f64().unwrap(), run.metric("http_req_duration", "max"), "http_req_duration max");
+    assert_close(
+        r[2].as_f64().unwrap(),
+        run.metric("http_req_duration", "avg"),
+        "http_req_duration avg",
+    );
+    assert_close(
+        r[3].as_f64().unwrap(),
+        run.metric("http_req_duration", "max"),
+        "http_req_duration max",
+    );
     let r = row(base, db, "SELECT sum(value) FROM data_received");
-    assert_eq!(r[1].as_f64(), Some(run.metric("data_received", "count")), "data_received");
+    assert_eq!(
+        r[1].as_f64(),
+        Some(run.metric("data_received", "count")),
+        "data_received"
+    );
     let r = row(base, db, "SELECT max(value) FROM vus");
     assert_eq!(r[1].as_f64(), Some(run.metric("vus", "max")), "vus");
 }
@@ -61,7 +87,10 @@ fn influxdb_v1_holds_what_the_summary_counted() {
         2,
         "2s",
         &["influxdb"],
-        &["-o", &format!("influxdb={base}/k6e2e?tagsAsFields=url&tagsAsFields=vu:int")],
+        &[
+            "-o",
+            &format!("influxdb={base}/k6e2e?tagsAsFields=url&tagsAsFields=vu:int"),
+        ],
         &[("K6_INFLUXDB_PUSH_INTERVAL", "300ms")],
     );
     run.assert_clean();
@@ -71,14 +100,34 @@ fn influxdb_v1_holds_what_the_summary_counted() {
 
     // What k6's InfluxDB dashboards group and filter by.
     let keys = column(&influx(&base, "k6e2e", "SHOW TAG KEYS FROM http_reqs"), 0);
-    for k in ["expected_response", "method", "name", "proto", "scenario", "status"] {
+    for k in [
+        "expected_response",
+        "method",
+        "name",
+        "proto",
+        "scenario",
+        "status",
+    ] {
         assert!(keys.contains(&k.to_string()), "tag {k} missing: {keys:?}");
     }
-    assert!(!keys.contains(&"url".to_string()), "url was moved to a field: {keys:?}");
-    let statuses = column(&influx(&base, "k6e2e", "SHOW TAG VALUES FROM http_reqs WITH KEY = \"status\""), 1);
+    assert!(
+        !keys.contains(&"url".to_string()),
+        "url was moved to a field: {keys:?}"
+    );
+    let statuses = column(
+        &influx(
+            &base,
+            "k6e2e",
+            "SHOW TAG VALUES FROM http_reqs WITH KEY = \"status\"",
+        ),
+        1,
+    );
     assert_eq!(statuses, ["200"]);
     let fields = influx(&base, "k6e2e", "SHOW FIELD KEYS FROM http_reqs");
-    assert!(fields.to_string().contains("[\"url\",\"string\"]"), "{fields}");
+    assert!(
+        fields.to_string().contains("[\"url\",\"string\"]"),
+        "{fields}"
+    );
     let r = row(base.as_str(), "k6e2e", "SELECT count(value) FROM http_req_duration WHERE expected_response = 'true' AND scenario = 'default' AND method = 'GET'");
     assert_eq!(r[1].as_f64(), Some(run.metric("http_reqs", "count")));
 }
@@ -95,7 +144,10 @@ fn influxdb_v2_api_into_victoriametrics_holds_what_the_summary_counted() {
         "2s",
         &["influxdb"],
         &["-o", &format!("influxdb={base}?org=acme&bucket=k6")],
-        &[("K6_INFLUXDB_TOKEN", "e2e-token"), ("K6_INFLUXDB_PUSH_INTERVAL", "500ms")],
+        &[
+            ("K6_INFLUXDB_TOKEN", "e2e-token"),
+            ("K6_INFLUXDB_PUSH_INTERVAL", "500ms"),
+        ],
     );
     run.assert_clean();
     let (status, body) = http("GET", &format!("{base}/internal/force_flush"), &[], b"");
@@ -104,7 +156,10 @@ fn influxdb_v2_api_into_victoriametrics_holds_what_the_summary_counted() {
     let export = |name: &str| -> (Vec<Value>, f64, usize) {
         let (status, body) = http(
             "GET",
-            &format!("{base}/api/v1/export?match[]={}&start=0", crate::support::url_encode(&format!("{{__name__=\"{name}\"}}"))),
+            &format!(
+                "{base}/api/v1/export?match[]={}&start=0",
+                crate::support::url_encode(&format!("{{__name__=\"{name}\"}}"))
+            ),
             &[],
             b"",
         );
@@ -136,5 +191,9 @@ fn influxdb_v2_api_into_victoriametrics_holds_what_the_summary_counted() {
     assert_eq!(sum, run.metric("iterations", "count"), "iterations");
     let (_, sum, n) = export("http_req_duration_value");
     assert_eq!(n as f64, reqs, "http_req_duration points");
-    assert_close(sum / n as f64, run.metric("http_req_duration", "avg"), "http_req_duration avg");
+    assert_close(
+        sum / n as f64,
+        run.metric("http_req_duration", "avg"),
+        "http_req_duration avg",
+    );
 }

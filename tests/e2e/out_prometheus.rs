@@ -14,7 +14,12 @@ pub fn prom_query(base: &str, q: &str) -> Vec<(Value, f64)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["metric"].clone(), r["value"][1].as_str().unwrap().parse().unwrap()))
+        .map(|r| {
+            (
+                r["metric"].clone(),
+                r["value"][1].as_str().unwrap().parse().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -26,7 +31,10 @@ pub fn prom_single(base: &str, q: &str) -> f64 {
 }
 
 pub fn assert_close(got: f64, want: f64, rel: f64, what: &str) {
-    assert!((got - want).abs() <= rel * want.abs().max(1e-9), "{what}: Prometheus {got}, summary {want}");
+    assert!(
+        (got - want).abs() <= rel * want.abs().max(1e-9),
+        "{what}: Prometheus {got}, summary {want}"
+    );
 }
 
 /// What every run into Prometheus must show, whichever output sent it; `sel` is a label
@@ -34,11 +42,28 @@ pub fn assert_close(got: f64, want: f64, rel: f64, what: &str) {
 pub fn assert_matches_summary(run: &Run, base: &str, sel: &str) {
     let reqs = run.metric("http_reqs", "count");
     assert!(reqs > 0.0, "no requests made");
-    assert_eq!(prom_single(base, &format!("sum(k6_http_reqs_total{sel})")), reqs, "http_reqs");
-    assert_eq!(prom_single(base, &format!("sum(k6_iterations_total{sel})")), run.metric("iterations", "count"));
-    assert_eq!(prom_single(base, &format!("sum(k6_data_received_total{sel})")), run.metric("data_received", "count"));
-    assert_eq!(prom_single(base, &format!("k6_vus{sel}")), run.metric("vus", "max"), "vus");
-    assert_eq!(prom_single(base, &format!("k6_http_req_failed_rate{sel}")), run.metric("http_req_failed", "value"));
+    assert_eq!(
+        prom_single(base, &format!("sum(k6_http_reqs_total{sel})")),
+        reqs,
+        "http_reqs"
+    );
+    assert_eq!(
+        prom_single(base, &format!("sum(k6_iterations_total{sel})")),
+        run.metric("iterations", "count")
+    );
+    assert_eq!(
+        prom_single(base, &format!("sum(k6_data_received_total{sel})")),
+        run.metric("data_received", "count")
+    );
+    assert_eq!(
+        prom_single(base, &format!("k6_vus{sel}")),
+        run.metric("vus", "max"),
+        "vus"
+    );
+    assert_eq!(
+        prom_single(base, &format!("k6_http_req_failed_rate{sel}")),
+        run.metric("http_req_failed", "value")
+    );
     // One series per tag set: /get always answers 200, so there is one. Times are seconds.
     assert_close(
         prom_single(base, &format!("k6_http_req_duration_avg{sel}")),
@@ -63,14 +88,29 @@ pub fn assert_matches_summary(run: &Run, base: &str, sel: &str) {
     // The labels k6's dashboard (19665) filters and groups by.
     let r = prom_query(base, &format!("k6_http_reqs_total{sel}"));
     let labels = r[0].0.as_object().unwrap();
-    for (k, want) in [("method", "GET"), ("status", "200"), ("scenario", "default"), ("expected_response", "true")] {
-        assert_eq!(labels.get(k).and_then(Value::as_str), Some(want), "label {k}: {labels:?}");
+    for (k, want) in [
+        ("method", "GET"),
+        ("status", "200"),
+        ("scenario", "default"),
+        ("expected_response", "true"),
+    ] {
+        assert_eq!(
+            labels.get(k).and_then(Value::as_str),
+            Some(want),
+            "label {k}: {labels:?}"
+        );
     }
     for k in ["name", "url", "proto"] {
         assert!(labels.contains_key(k), "label {k} missing: {labels:?}");
     }
-    assert!(!labels.contains_key("group"), "an empty group is not a label: {labels:?}");
-    assert!(!labels.contains_key("vu") && !labels.contains_key("iter"), "{labels:?}");
+    assert!(
+        !labels.contains_key("group"),
+        "an empty group is not a label: {labels:?}"
+    );
+    assert!(
+        !labels.contains_key("vu") && !labels.contains_key("iter"),
+        "{labels:?}"
+    );
 }
 
 #[test]
@@ -90,7 +130,10 @@ fn prometheus_remote_write_holds_what_the_summary_counted() {
             "--tag",
             "testid=e2e-prom",
             "-o",
-            &format!("prometheus=url={},trendStats=p(95),avg,max,count", svc.var("PROMETHEUS_RW_URL")),
+            &format!(
+                "prometheus=url={},trendStats=p(95),avg,max,count",
+                svc.var("PROMETHEUS_RW_URL")
+            ),
         ],
         &[("K6_PROMETHEUS_RW_PUSH_INTERVAL", "500ms")],
     );

@@ -21,7 +21,9 @@ impl Flushed {
     fn read(path: &str) -> Self {
         let mut f = Flushed::default();
         for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
-            let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
+            let Ok(v) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
             for (k, n) in v["counters"].as_object().into_iter().flatten() {
                 *f.counters.entry(k.clone()).or_default() += n.as_f64().unwrap_or(0.0);
             }
@@ -33,8 +35,12 @@ impl Flushed {
     }
 
     /// Keys of one metric: the bare name or the name followed by folded tags.
-    fn keys<'a, T>(map: &'a BTreeMap<String, T>, name: &'a str) -> impl Iterator<Item = (&'a String, &'a T)> {
-        map.iter().filter(move |(k, _)| k.as_str() == name || k.starts_with(&format!("{name};")))
+    fn keys<'a, T>(
+        map: &'a BTreeMap<String, T>,
+        name: &'a str,
+    ) -> impl Iterator<Item = (&'a String, &'a T)> {
+        map.iter()
+            .filter(move |(k, _)| k.as_str() == name || k.starts_with(&format!("{name};")))
     }
 
     fn counter(&self, name: &str) -> f64 {
@@ -66,7 +72,12 @@ fn statsd_counts_match_the_summary() {
     let reqs = run.metric("http_reqs", "count");
     let iterations = run.metric("iterations", "count");
     assert!(reqs > 0.0);
-    assert_eq!(run.output_report("statsd")["counters"]["send_errors"].as_u64().unwrap_or(0), 0);
+    assert_eq!(
+        run.output_report("statsd")["counters"]["send_errors"]
+            .as_u64()
+            .unwrap_or(0),
+        0
+    );
 
     let until = Instant::now() + Duration::from_secs(10);
     let f = loop {
@@ -77,13 +88,23 @@ fn statsd_counts_match_the_summary() {
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    assert_eq!(f.counter("k6.http_reqs"), reqs, "{:?}", f.counters.keys().collect::<Vec<_>>());
+    assert_eq!(
+        f.counter("k6.http_reqs"),
+        reqs,
+        "{:?}",
+        f.counters.keys().collect::<Vec<_>>()
+    );
     assert_eq!(f.counter("k6.iterations"), iterations);
     // Every trend value is a timer value (at this rate nothing is sampled).
     assert_eq!(f.timer_values("k6.http_req_duration") as f64, reqs);
     // The tags a dashboard splits by, folded into the key by Etsy StatsD.
     let (key, _) = Flushed::keys(&f.counters, "k6.http_reqs").next().unwrap();
-    for tag in ["method=GET", "status=200", "scenario=default", "expected_response=true"] {
+    for tag in [
+        "method=GET",
+        "status=200",
+        "scenario=default",
+        "expected_response=true",
+    ] {
         assert!(key.split(';').any(|t| t == tag), "no {tag} in {key}");
     }
     // `url` is in the default blocklist.

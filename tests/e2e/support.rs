@@ -102,14 +102,20 @@ pub fn loadrun(args: &[&str], cwd: &Path) -> Output {
 /// closes the connection at the end of the body.
 pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
     use std::io::{Read, Write};
-    let rest = url.strip_prefix("http://").unwrap_or_else(|| panic!("not an http:// URL: {url}"));
+    let rest = url
+        .strip_prefix("http://")
+        .unwrap_or_else(|| panic!("not an http:// URL: {url}"));
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
     let mut conn = std::net::TcpStream::connect(authority).unwrap_or_else(|e| panic!("{url}: {e}"));
-    conn.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.0\r\nHost: {authority}\r\nContent-Length: {}\r\n", body.len());
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {authority}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -117,7 +123,8 @@ pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> (
     conn.write_all(req.as_bytes()).unwrap();
     conn.write_all(body).unwrap();
     let mut raw = Vec::new();
-    conn.read_to_end(&mut raw).unwrap_or_else(|e| panic!("{url}: {e}"));
+    conn.read_to_end(&mut raw)
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
     let text = String::from_utf8_lossy(&raw).to_string();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head
@@ -132,11 +139,18 @@ pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> (
 pub fn get_json(url: &str, query: &[(&str, &str)]) -> serde_json::Value {
     let mut full = url.to_string();
     for (i, (k, v)) in query.iter().enumerate() {
-        full.push(if i == 0 && !url.contains('?') { '?' } else { '&' });
+        full.push(if i == 0 && !url.contains('?') {
+            '?'
+        } else {
+            '&'
+        });
         full.push_str(&format!("{}={}", url_encode(k), url_encode(v)));
     }
     let (status, body) = http("GET", &full, &[], b"");
-    assert!((200..300).contains(&status), "GET {full}: HTTP {status}: {body}");
+    assert!(
+        (200..300).contains(&status),
+        "GET {full}: HTTP {status}: {body}"
+    );
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {full}: {e}: {body}"))
 }
 
@@ -144,23 +158,10 @@ pub fn get_json(url: &str, query: &[(&str, &str)]) -> serde_json::Value {
 pub fn url_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-/// The body of `GET url?query` (through `curl`, which every test machine has; the query is
-/// URL-encoded), for reading back what a backend holds. Panics on a transport error or an HTTP
-/// error status.
-pub fn http_get(url: &str, query: &[(&str, &str)]) -> String {
-    let mut cmd = Command::new("curl");
-    cmd.args(["-sS", "--fail-with-body", "-G", url]);
-    for (k, v) in query {
-        cmd.arg("--data-urlencode").arg(format!("{k}={v}"));
-    }
-    let out = cmd.output().expect("run curl");
-    let body = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "GET {url} {query:?}: {}{body}", String::from_utf8_lossy(&out.stderr));
-    body
 }

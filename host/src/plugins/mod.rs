@@ -88,7 +88,7 @@ impl PluginSet {
 
     fn add(&mut self, plugin: LoadedPlugin) -> Result<(), PluginError> {
         if let PluginSource::File(new_path) = &plugin.source {
-            if self.plugins.iter().any(|p| &p.source == &plugin.source) {
+            if self.plugins.iter().any(|p| p.source == plugin.source) {
                 // The same file named twice (e.g. a file and its folder) is harmless.
                 return Ok(());
             }

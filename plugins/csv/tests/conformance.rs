@@ -17,11 +17,17 @@ fn the_csv_output_conforms() {
         .invalid_arg("timeFormat=never", "timeFormat")
         .invalid_arg("saveInterval=soon", "saveInterval")
         .invalid_arg("colour=blue", "colour")
-        .invalid_arg(&format!("{}/no/such/dir/x.csv", dir.path().display()), "no/such/dir")
+        .invalid_arg(
+            &format!("{}/no/such/dir/x.csv", dir.path().display()),
+            "no/such/dir",
+        )
         .stored_samples(move || {
             // The constructor truncates the file, so every output starts from 0 rows.
             let text = std::fs::read_to_string(&read).map_err(|e| e.to_string())?;
-            Ok(text.lines().filter(|l| l.starts_with("loadrun_conformance,")).count() as u64)
+            Ok(text
+                .lines()
+                .filter(|l| l.starts_with("loadrun_conformance,"))
+                .count() as u64)
         })
         .deadlines(Duration::from_secs(5), Duration::from_secs(2))
         .run();

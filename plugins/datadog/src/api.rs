@@ -45,6 +45,8 @@ pub struct ApiOutput {
     next_push: Instant,
     not_before: Option<Instant>,
     backoff: Duration,
+    /// Why the last post failed, so "still waiting to retry" errors can say why.
+    last_failure: Option<String>,
     warned_reject: bool,
 }
 
@@ -65,6 +67,7 @@ impl ApiOutput {
             pending_bytes: 0,
             not_before: None,
             backoff: BACKOFF_START,
+            last_failure: None,
             warned_reject: false,
         })
     }
@@ -135,7 +138,17 @@ impl ApiOutput {
                     _ => Posted::Rejected(format!("HTTP {code} from {}: {text}", self.cfg.url)),
                 }
             }
-            Err(ureq::Error::Transport(t)) => Posted::Retry(None, format!("{}: {t}", self.cfg.url)),
+            // ureq's own message repeats the URL; say it once.
+            Err(ureq::Error::Transport(t)) => Posted::Retry(None, {
+                let mut why = format!("{}: {}", self.cfg.url, t.kind());
+                if let Some(m) = t.message() {
+                    why.push_str(&format!(": {m}"));
+                }
+                if let Some(cause) = std::error::Error::source(&t) {
+                    why.push_str(&format!(": {cause}"));
+                }
+                why
+            }),
         }
     }
 
@@ -144,9 +157,13 @@ impl ApiOutput {
         if let Some(at) = self.not_before {
             let now = Instant::now();
             if now < at && !self.pending.is_empty() {
+                let reason = match &self.last_failure {
+                    Some(why) => format!("waiting to retry the Datadog API after {why}"),
+                    None => "waiting to retry the Datadog API".to_string(),
+                };
                 return Err(WriteStatus::Retry {
                     after_ms: RSome((at - now).as_millis().max(1) as u64),
-                    reason: "waiting to retry the Datadog API".into(),
+                    reason: reason.into(),
                 });
             }
         }
@@ -155,6 +172,7 @@ impl ApiOutput {
                 Posted::Done => {
                     self.backoff = BACKOFF_START;
                     self.not_before = None;
+                    self.last_failure = None;
                 }
                 Posted::Rejected(reason) => {
                     self.count("rejected_payloads", 1);
@@ -173,6 +191,7 @@ impl ApiOutput {
                     let wait = wait.unwrap_or(self.backoff);
                     self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
                     self.not_before = Some(Instant::now() + wait);
+                    self.last_failure = Some(reason.clone());
                     return Err(WriteStatus::Retry {
                         after_ms: match wait.as_millis() {
                             0 => RNone,

@@ -29,7 +29,10 @@ fn built_plugin() -> PathBuf {
 /// needs each instance's first push to be below the previous instance's total, which a short
 /// `pushInterval` gives (a push per 1000-sample batch).
 fn stored(base: &str) -> Result<u64, String> {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| e.to_string())?.as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs();
     let body = ureq::get(&format!("{base}/api/v1/query"))
         .query("query", "k6_loadrun_conformance_total{testid!=\"\"}[1h]")
         .query("time", &(now + 60).to_string())
@@ -42,7 +45,10 @@ fn stored(base: &str) -> Result<u64, String> {
     for series in v["data"]["result"].as_array().ok_or(body.clone())? {
         let mut prev = 0.0;
         for point in series["values"].as_array().ok_or(body.clone())? {
-            let x: f64 = point[1].as_str().and_then(|s| s.parse().ok()).ok_or(body.clone())?;
+            let x: f64 = point[1]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .ok_or(body.clone())?;
             total += if x < prev { x } else { x - prev };
             prev = x;
         }

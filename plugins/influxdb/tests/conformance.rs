@@ -31,7 +31,9 @@ fn stored(base: &str) -> Result<u64, String> {
         .map_err(|e| e.to_string())?;
     let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
     // No series yet: nothing stored.
-    Ok(v["results"][0]["series"][0]["values"][0][1].as_u64().unwrap_or(0))
+    Ok(v["results"][0]["series"][0]["values"][0][1]
+        .as_u64()
+        .unwrap_or(0))
 }
 
 #[test]

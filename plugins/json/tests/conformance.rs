@@ -17,7 +17,10 @@ fn the_json_output_conforms() {
         .invalid_arg("flushInterval=soon", "flushInterval")
         .invalid_arg("jsonArray=maybe", "jsonArray")
         .invalid_arg("colour=blue", "colour")
-        .invalid_arg(&format!("{}/no/such/dir/x.json", dir.path().display()), "no/such/dir")
+        .invalid_arg(
+            &format!("{}/no/such/dir/x.json", dir.path().display()),
+            "no/such/dir",
+        )
         .stored_samples(move || {
             // The constructor truncates the file, so every output starts from 0 records. A
             // record still being written (no newline yet) is not counted.
@@ -25,7 +28,8 @@ fn the_json_output_conforms() {
             let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
             let mut points = 0;
             for line in complete.lines() {
-                let v: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("{e}: {line}"))?;
+                let v: serde_json::Value =
+                    serde_json::from_str(line).map_err(|e| format!("{e}: {line}"))?;
                 if v["type"] == "Point" && v["metric"] == "loadrun_conformance" {
                     points += 1;
                 }

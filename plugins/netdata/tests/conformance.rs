@@ -49,13 +49,19 @@ fn stored(base: &str) -> Result<u64, String> {
 fn the_netdata_plugin_conforms() {
     let Some(nd) = Service::start(
         "netdata",
-        &[("NETDATA_STOCK_APPS", "no"), ("NETDATA_STATSD_PORT", "auto")],
+        &[
+            ("NETDATA_STOCK_APPS", "no"),
+            ("NETDATA_STATSD_PORT", "auto"),
+        ],
     ) else {
         return;
     };
     let url = nd.var("NETDATA_URL").to_string();
     let report = Conformance::new(built_plugin(), "netdata")
-        .arg(&format!("addr={},pushInterval=100ms", nd.var("NETDATA_STATSD_ADDR")))
+        .arg(&format!(
+            "addr={},pushInterval=100ms",
+            nd.var("NETDATA_STATSD_ADDR")
+        ))
         .invalid_arg("pushInterval=soon", "pushInterval")
         .invalid_arg("protocol=sctp", "protocol")
         .invalid_arg("colour=blue", "colour")

@@ -185,13 +185,18 @@ impl Aggregator {
 
     fn meta(&self, m: &MetricInfo) -> MetricMeta {
         let bounds = match (&self.histogram, m.metric_type) {
-            (HistogramMode::Explicit { time, data, default }, MetricType::Trend) => {
-                Some(Arc::from(match m.contains {
-                    ValueKind::Time => time.as_slice(),
-                    ValueKind::Data => data.as_slice(),
-                    ValueKind::Default => default.as_slice(),
-                }))
-            }
+            (
+                HistogramMode::Explicit {
+                    time,
+                    data,
+                    default,
+                },
+                MetricType::Trend,
+            ) => Some(Arc::from(match m.contains {
+                ValueKind::Time => time.as_slice(),
+                ValueKind::Data => data.as_slice(),
+                ValueKind::Default => default.as_slice(),
+            })),
             _ => None,
         };
         MetricMeta {
@@ -219,7 +224,11 @@ impl Aggregator {
                     max_scale,
                     max_buckets,
                 } => State::Exponential(ExpHistogram::new(*max_scale, *max_buckets)),
-                HistogramMode::Explicit { time, data, default } => {
+                HistogramMode::Explicit {
+                    time,
+                    data,
+                    default,
+                } => {
                     let b = match m.contains {
                         ValueKind::Time => time,
                         ValueKind::Data => data,
@@ -291,13 +300,30 @@ mod tests {
         let m = b.metric("http_reqs", MetricType::Counter, ValueKind::Default);
         let s1 = b.series(m, &[("status", "200"), ("group", "")], &[("vu", "1")]);
         let s2 = b.series(m, &[("status", "200"), ("group", "")], &[("vu", "2")]);
-        b.sample(s1, 10, 1.0).sample(s2, 20, 2.0).sample(s2, 30, f64::NAN);
+        b.sample(s1, 10, 1.0)
+            .sample(s2, 20, 2.0)
+            .sample(s2, 30, f64::NAN);
         b.sample(99, 30, 1.0);
         let mut cat = Catalog::new();
         cat.absorb(&b.batch());
-        let mut agg = Aggregator::new("k6_".into(), HistogramMode::Exponential { max_scale: 5, max_buckets: 10 }, MetadataAttrs::None);
+        let mut agg = Aggregator::new(
+            "k6_".into(),
+            HistogramMode::Exponential {
+                max_scale: 5,
+                max_buckets: 10,
+            },
+            MetadataAttrs::None,
+        );
         let got: Vec<Recorded> = b.samples.iter().map(|s| agg.record(&cat, s)).collect();
-        assert_eq!(got, vec![Recorded::Yes, Recorded::Yes, Recorded::NonFinite, Recorded::Unresolved]);
+        assert_eq!(
+            got,
+            vec![
+                Recorded::Yes,
+                Recorded::Yes,
+                Recorded::NonFinite,
+                Recorded::Unresolved
+            ]
+        );
         assert_eq!(agg.due(Temporality::Cumulative), vec![0]);
         let p = agg.point(0).unwrap();
         assert_eq!(p.attrs, vec![("status".to_string(), "200".to_string())]);
@@ -305,7 +331,14 @@ mod tests {
         assert_eq!((p.start_ns, p.last_ns), (10, 20));
         assert_eq!(agg.metric(m).unwrap().name, "k6_http_reqs");
 
-        let mut agg = Aggregator::new(String::new(), HistogramMode::Exponential { max_scale: 5, max_buckets: 10 }, MetadataAttrs::All);
+        let mut agg = Aggregator::new(
+            String::new(),
+            HistogramMode::Exponential {
+                max_scale: 5,
+                max_buckets: 10,
+            },
+            MetadataAttrs::All,
+        );
         for s in &b.samples {
             agg.record(&cat, s);
         }

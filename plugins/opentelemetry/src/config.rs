@@ -37,7 +37,10 @@ impl Temporality {
 /// How trends are aggregated.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HistogramMode {
-    Exponential { max_scale: i32, max_buckets: usize },
+    Exponential {
+        max_scale: i32,
+        max_buckets: usize,
+    },
     Explicit {
         time: Vec<f64>,
         data: Vec<f64>,
@@ -231,8 +234,8 @@ impl Config {
         }
         if grpc {
             for (k, v) in &headers {
-                let ok_name = http::HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes())
-                    .is_ok();
+                let ok_name =
+                    http::HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes()).is_ok();
                 if !ok_name || http::HeaderValue::from_str(v).is_err() {
                     return Err(PluginError::new(format!(
                         "opentelemetry: header {k:?} is not a valid HTTP/2 header"
@@ -378,13 +381,7 @@ impl Config {
                 data: buckets(&o, "dataBuckets", DATA_BOUNDS)?,
                 default: buckets(&o, "defaultBuckets", SDK_DEFAULT_BOUNDS)?,
             },
-            _ => {
-                return Err(invalid(
-                    "histogram",
-                    &hist_text,
-                    "exponential or explicit",
-                ))
-            }
+            _ => return Err(invalid("histogram", &hist_text, "exponential or explicit")),
         };
 
         let single_counter_for_rate = o.get_bool(
@@ -681,7 +678,10 @@ mod tests {
         assert_eq!(c.protocol, Protocol::HttpProtobuf);
         assert_eq!(c.url.as_str(), "http://localhost:4318/v1/metrics");
         assert_eq!(c.temporality, Temporality::Cumulative);
-        assert!(matches!(c.histogram, HistogramMode::Exponential { max_scale: 5, .. }));
+        assert!(matches!(
+            c.histogram,
+            HistogramMode::Exponential { max_scale: 5, .. }
+        ));
         assert!(c.resource.contains(&("service.name".into(), "k6".into())));
         assert!(c
             .resource
@@ -707,7 +707,10 @@ mod tests {
         assert_eq!(c.url.as_str(), "http://collector:4317/");
         assert_eq!(
             c.headers,
-            vec![("X-Api-Key".into(), "abc".into()), ("Other".into(), "a b".into())]
+            vec![
+                ("X-Api-Key".into(), "abc".into()),
+                ("Other".into(), "a b".into())
+            ]
         );
         assert_eq!(c.metric_prefix, "k6_");
         assert_eq!(c.export_interval, Duration::from_secs(2));
@@ -733,7 +736,10 @@ mod tests {
                 ("OTEL_EXPORTER_OTLP_HEADERS", "a=1"),
                 ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
                 ("OTEL_EXPORTER_OTLP_COMPRESSION", "none"),
-                ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=ci,service.name=x"),
+                (
+                    "OTEL_RESOURCE_ATTRIBUTES",
+                    "deployment.environment=ci,service.name=x",
+                ),
                 ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta"),
             ],
         )
@@ -755,7 +761,10 @@ mod tests {
         // the -o argument beats the environment
         let c = cfg(
             Some("endpoint=http://a:1,headers=x=1;y=2"),
-            &[("K6_OTEL_HTTP_EXPORTER_ENDPOINT", "b:2"), ("K6_OTEL_HEADERS", "z=3")],
+            &[
+                ("K6_OTEL_HTTP_EXPORTER_ENDPOINT", "b:2"),
+                ("K6_OTEL_HEADERS", "z=3"),
+            ],
         )
         .unwrap();
         assert_eq!(c.url.as_str(), "http://a:1/v1/metrics");

@@ -102,27 +102,25 @@ fn encode_metric(
             message(m, 5, |g| {
                 for p in points {
                     if let State::Gauge { value } = p.state {
-                        number_point(g, p, time_ns, &[], Number::Double(value), false);
+                        number_point(g, p, time_ns, &[], Number::Double(value), true);
                     }
                 }
             })
         }),
-        MetricType::Rate if env.single_counter_for_rate => {
-            metric(sm, &meta.name, meta.unit, |m| {
-                message(m, 7, |s| {
-                    for p in points {
-                        if let State::Rate { zero, nonzero } = p.state {
-                            for (cond, n) in [("zero", zero), ("nonzero", nonzero)] {
-                                let extra = [("condition", cond)];
-                                number_point(s, p, time_ns, &extra, Number::Int(n), true);
-                            }
+        MetricType::Rate if env.single_counter_for_rate => metric(sm, &meta.name, meta.unit, |m| {
+            message(m, 7, |s| {
+                for p in points {
+                    if let State::Rate { zero, nonzero } = p.state {
+                        for (cond, n) in [("zero", zero), ("nonzero", nonzero)] {
+                            let extra = [("condition", cond)];
+                            number_point(s, p, time_ns, &extra, Number::Int(n), true);
                         }
                     }
-                    uint(s, 2, temporality);
-                    boolean(s, 3, true);
-                })
+                }
+                uint(s, 2, temporality);
+                boolean(s, 3, true);
             })
-        }
+        }),
         MetricType::Rate => {
             // k6 v1.1's layout: `<name>.occurred` (non-zero samples) and `<name>.total`.
             for (suffix, pick) in [
@@ -152,13 +150,9 @@ fn encode_metric(
                 for p in points {
                     match &p.state {
                         State::Exponential(e) => exp_point(h, p, e, time_ns),
-                        State::Explicit(e) => explicit_point(
-                            h,
-                            p,
-                            e,
-                            meta.bounds.as_deref().unwrap_or(&[]),
-                            time_ns,
-                        ),
+                        State::Explicit(e) => {
+                            explicit_point(h, p, e, meta.bounds.as_deref().unwrap_or(&[]), time_ns)
+                        }
                         _ => {}
                     }
                 }

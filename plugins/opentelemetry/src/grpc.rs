@@ -59,7 +59,11 @@ impl GrpcTransport {
             .enable_time()
             .build()
             .map_err(|e| format!("cannot start the gRPC runtime: {e}"))?;
-        let host = url.host_str().unwrap_or("").trim_matches(['[', ']']).to_string();
+        let host = url
+            .host_str()
+            .unwrap_or("")
+            .trim_matches(['[', ']'])
+            .to_string();
         let secure = url.scheme() == "https";
         let port = url.port().unwrap_or(if secure { 443 } else { 80 });
         let authority = match url.port() {
@@ -209,7 +213,10 @@ impl Inner {
                 "user-agent",
                 concat!("loadrun-otlp-grpc/", env!("CARGO_PKG_VERSION")),
             )
-            .header("grpc-timeout", format!("{}m", self.timeout.as_millis().max(1)));
+            .header(
+                "grpc-timeout",
+                format!("{}m", self.timeout.as_millis().max(1)),
+            );
         if self.gzip {
             req = req
                 .header("grpc-encoding", "gzip")
@@ -219,9 +226,7 @@ impl Inner {
             req = req.header(k, v);
         }
         let req = req.body(()).map_err(|e| e.to_string())?;
-        let (response, mut stream) = send
-            .send_request(req, false)
-            .map_err(|e| e.to_string())?;
+        let (response, mut stream) = send.send_request(req, false).map_err(|e| e.to_string())?;
         stream.send_data(frame, true).map_err(|e| e.to_string())?;
         let response = response.await.map_err(|e| e.to_string())?;
         let (parts, mut body) = response.into_parts();
@@ -469,8 +474,14 @@ mod tests {
         let o = classify("x", &reply("14", None));
         assert!(matches!(o, Outcome::Retry { after_ms: None, .. }), "{o:?}");
         assert!(o.reason().contains("UNAVAILABLE: try later"), "{o:?}");
-        assert!(matches!(classify("x", &reply("4", None)), Outcome::Retry { .. }));
-        assert!(matches!(classify("x", &reply("8", None)), Outcome::Rejected { .. }));
+        assert!(matches!(
+            classify("x", &reply("4", None)),
+            Outcome::Retry { .. }
+        ));
+        assert!(matches!(
+            classify("x", &reply("8", None)),
+            Outcome::Rejected { .. }
+        ));
         let o = classify("x", &reply("8", Some(&retry_info_b64(3))));
         assert_eq!(
             o,
@@ -479,8 +490,14 @@ mod tests {
                 reason: "x: RESOURCE_EXHAUSTED: try later".into()
             }
         );
-        assert!(matches!(classify("x", &reply("16", None)), Outcome::Fatal { .. }));
-        assert!(matches!(classify("x", &reply("3", None)), Outcome::Rejected { .. }));
+        assert!(matches!(
+            classify("x", &reply("16", None)),
+            Outcome::Fatal { .. }
+        ));
+        assert!(matches!(
+            classify("x", &reply("3", None)),
+            Outcome::Rejected { .. }
+        ));
         let mut r = reply("0", None);
         r.trailers = None;
         r.http_status = 503;
@@ -493,13 +510,18 @@ mod tests {
         assert_eq!(&f[..], &[0, 0, 0, 0, 3, b'a', b'b', b'c']);
         let z = frame(b"abc", true).unwrap();
         assert_eq!(z[0], 1);
-        assert_eq!(u32::from_be_bytes([z[1], z[2], z[3], z[4]]) as usize, z.len() - 5);
+        assert_eq!(
+            u32::from_be_bytes([z[1], z[2], z[3], z[4]]) as usize,
+            z.len() - 5
+        );
     }
 
     #[test]
     fn a_dead_server_is_a_retry() {
         let url = Url::parse("http://127.0.0.1:9").unwrap();
-        let mut t = GrpcTransport::new(&url, &[], &Default::default(), true, Duration::from_secs(2)).unwrap();
+        let mut t =
+            GrpcTransport::new(&url, &[], &Default::default(), true, Duration::from_secs(2))
+                .unwrap();
         let o = t.send(b"", None);
         assert!(matches!(o, Outcome::Retry { .. }), "{o:?}");
     }

@@ -40,7 +40,7 @@ impl ExpBuckets {
         }
         if index < self.offset {
             let grow = (self.offset - index) as usize;
-            self.counts.splice(0..0, std::iter::repeat(0).take(grow));
+            self.counts.splice(0..0, vec![0u64; grow]);
             self.offset = index;
         }
         let i = (index - self.offset) as usize;
@@ -215,7 +215,10 @@ mod tests {
         for v in [0.013, 1.0, 3.7, 250.0, 12345.6] {
             let i = ExpHistogram::index(v, 5);
             let (lo, hi) = ExpHistogram::bounds(i, 5);
-            assert!(lo < v * (1.0 + 1e-12) && v <= hi * (1.0 + 1e-12), "{v} in ({lo}, {hi}]");
+            assert!(
+                lo < v * (1.0 + 1e-12) && v <= hi * (1.0 + 1e-12),
+                "{v} in ({lo}, {hi}]"
+            );
             // scale 5: every bucket is narrower than ±1.1% around its middle
             assert!((hi - lo) / (hi + lo) < 0.011);
         }

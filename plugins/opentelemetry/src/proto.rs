@@ -165,7 +165,9 @@ pub fn fields(data: &[u8]) -> Result<Vec<(u32, Value<'_>)>, DecodeError> {
             VARINT => Value::Varint(read_varint(data, &mut pos)?),
             FIXED64 => {
                 let b = take(data, &mut pos, 8)?;
-                Value::Fixed64(u64::from_le_bytes(b.try_into().map_err(|_| DecodeError(pos))?))
+                Value::Fixed64(u64::from_le_bytes(
+                    b.try_into().map_err(|_| DecodeError(pos))?,
+                ))
             }
             LEN => {
                 let n = read_varint(data, &mut pos)? as usize;
@@ -173,7 +175,9 @@ pub fn fields(data: &[u8]) -> Result<Vec<(u32, Value<'_>)>, DecodeError> {
             }
             FIXED32 => {
                 let b = take(data, &mut pos, 4)?;
-                Value::Fixed32(u32::from_le_bytes(b.try_into().map_err(|_| DecodeError(pos))?))
+                Value::Fixed32(u32::from_le_bytes(
+                    b.try_into().map_err(|_| DecodeError(pos))?,
+                ))
             }
             _ => return Err(DecodeError(pos)),
         };
@@ -193,7 +197,11 @@ pub fn all<'a>(fields: &[(u32, Value<'a>)], field: u32) -> Vec<Value<'a>> {
 
 /// The last value of one field (proto3: the last one wins).
 pub fn one<'a>(fields: &[(u32, Value<'a>)], field: u32) -> Option<Value<'a>> {
-    fields.iter().rev().find(|(f, _)| *f == field).map(|(_, v)| *v)
+    fields
+        .iter()
+        .rev()
+        .find(|(f, _)| *f == field)
+        .map(|(_, v)| *v)
 }
 
 /// A packed `repeated fixed64`/`double` field.

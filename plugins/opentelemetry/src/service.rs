@@ -21,13 +21,15 @@ use crate::config::{Config, Protocol, Temporality};
 use crate::encoder::{encode_request, Envelope};
 use crate::grpc::GrpcTransport;
 
+// One per output instance: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Transport {
     Http {
         client: HttpClient,
         url: Url,
         headers: Vec<(String, String)>,
     },
-    Grpc(Box<GrpcTransport>),
+    Grpc(GrpcTransport),
 }
 
 impl Transport {
@@ -56,7 +58,10 @@ impl Transport {
 
 enum Export {
     Done,
-    Retry { after_ms: Option<u64>, reason: String },
+    Retry {
+        after_ms: Option<u64>,
+        reason: String,
+    },
     Fatal(String),
 }
 
@@ -102,10 +107,10 @@ impl OtelOutput {
                     headers: cfg.headers.clone(),
                 }
             }
-            Protocol::Grpc => Transport::Grpc(Box::new(
+            Protocol::Grpc => Transport::Grpc(
                 GrpcTransport::new(&cfg.url, &cfg.headers, &cfg.tls, cfg.gzip, cfg.timeout)
                     .map_err(|e| PluginError::new(format!("opentelemetry: {e}")))?,
-            )),
+            ),
         };
         let envelope = Envelope {
             resource: cfg.resource.clone(),
@@ -125,7 +130,7 @@ impl OtelOutput {
             agg,
             host: None,
             last_export: Instant::now(),
-            rejects: RejectLog::new("rejected_requests"),
+            rejects: RejectLog::new("rejected_data_points"),
             non_finite: 0,
             unresolved: 0,
             partial_warned: false,

@@ -25,8 +25,24 @@ fn built_plugin() -> PathBuf {
 fn stored(port: &str) -> Result<u64, String> {
     let out = Command::new("psql")
         .env("PGSSLMODE", "disable")
-        .args(["-X", "-q", "-A", "-t", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-d", "postgres"])
-        .args(["-c", "SELECT count(*) FROM samples WHERE metric = 'loadrun_conformance'"])
+        .args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            port,
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+        ])
+        .args([
+            "-c",
+            "SELECT count(*) FROM samples WHERE metric = 'loadrun_conformance'",
+        ])
         .output()
         .map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&out.stdout);

@@ -87,7 +87,7 @@ impl Counts {
 }
 
 /// Plugin counters that mean "accepted, then lost".
-pub const LOST_COUNTERS: &[&str] = &["lost_samples", "dropped_samples", "undelivered_samples"];
+pub const LOST_COUNTERS: &[&str] = &["lost_samples", "rejected_samples", "dropped_samples", "undelivered_samples"];
 
 /// `loadrun run --test-server --url ${TEST_SERVER}/ -u 2 -d DURATION --rate 30` with `args`,
 /// `steps` run at their offsets from the start.
@@ -103,7 +103,7 @@ pub fn run(
     let mut cmd = Command::new(loadrun_bin());
     cmd.current_dir(dir.path())
         .args(["run", "--test-server", "--url", "${TEST_SERVER}/"])
-        .args(["-u", "2", "-d", duration, "--rate", "30", "--quiet"])
+        .args(["-u", "2", "-d", duration, "--rate", "30"])
         .arg("--summary-export")
         .arg(&export)
         .stdout(Stdio::piped())

@@ -217,13 +217,22 @@ pub fn run_case(e: &Entry, fault: Fault) -> Row {
     let run = harness::run("3s", &[plugin], &args, &env, steps);
     drop(proxy);
     judge(e, fault, &key, &addr, &run, &mut row);
+    if std::env::var_os("RELIAB_DEBUG").is_some() {
+        eprintln!(
+            "---- {} × {}\nstderr:\n{}\nreport: {}\n",
+            e.label,
+            fault.name(),
+            run.stderr,
+            run.report(t.output())
+        );
+    }
     row
 }
 
 fn judge(e: &Entry, fault: Fault, key: &str, addr: &str, run: &Finished, row: &mut Row) {
     let t = &*e.target;
     let wire = t.wire();
-    let mut fail = |row: &mut Row, why: String| {
+    let fail = |row: &mut Row, why: String| {
         row.pass = false;
         row.notes.push(why);
     };

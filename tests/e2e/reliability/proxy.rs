@@ -213,7 +213,10 @@ fn track(inner: &Inner, s: &TcpStream) {
 }
 
 fn handle(inner: &Arc<Inner>, client: TcpStream, mode: Mode) {
-    track(inner, &client);
+    // A tracked socket has a second fd: closing ours would then neither reset nor end it.
+    if matches!(mode, Mode::Pass | Mode::Slow(_) | Mode::Blackhole) {
+        track(inner, &client);
+    }
     match mode {
         Mode::Pass => pipe_both(inner, client, None),
         Mode::Slow(d) => pipe_both(inner, client, Some(d)),

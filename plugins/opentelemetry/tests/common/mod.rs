@@ -55,7 +55,10 @@ pub fn num(v: &Value) -> f64 {
 }
 
 pub fn value(p: &Value) -> f64 {
-    num(p.get("asDouble").or_else(|| p.get("asInt")).unwrap_or(&Value::from(0)))
+    num(p
+        .get("asDouble")
+        .or_else(|| p.get("asInt"))
+        .unwrap_or(&Value::from(0)))
 }
 
 pub fn of<'a>(pts: &'a [Value], metric: &str) -> Vec<&'a Value> {
@@ -138,7 +141,11 @@ impl K6Run {
             duration_200: b.series(dur, &t200, &meta),
             duration_404: b.series(dur, &t404, &meta),
             vus: b.series(vus, &[], &[]),
-            checks: b.series(checks, &[("check", "status is 200"), ("scenario", "default")], &meta),
+            checks: b.series(
+                checks,
+                &[("check", "status is 200"), ("scenario", "default")],
+                &meta,
+            ),
             failed: b.series(failed, &t200, &meta),
             data_sent: b.series(sent, &[("scenario", "default")], &meta),
             iterations: b.series(iters, &[("scenario", "default")], &meta),
@@ -152,7 +159,8 @@ impl K6Run {
     pub fn iteration(&mut self, i: i64, latency_ms: f64) {
         let t = T0 + i * 500_000_000;
         let s = &mut self.b;
-        s.sample(self.reqs_200, t, 1.0).sample(self.reqs_404, t, 1.0);
+        s.sample(self.reqs_200, t, 1.0)
+            .sample(self.reqs_404, t, 1.0);
         s.sample(self.duration_200, t, latency_ms);
         s.sample(self.duration_404, t, latency_ms / 2.0);
         s.sample(self.checks, t, if i % 4 == 3 { 0.0 } else { 1.0 });
@@ -205,7 +213,8 @@ impl FaultProxy {
                                 Ok(0) => break,
                                 Ok(n) => {
                                     // Broken while this was in flight: it never arrives.
-                                    if b.load(Ordering::SeqCst) || to.write_all(&buf[..n]).is_err() {
+                                    if b.load(Ordering::SeqCst) || to.write_all(&buf[..n]).is_err()
+                                    {
                                         break;
                                     }
                                 }
@@ -256,7 +265,8 @@ pub fn canned(status: u16, headers: &'static [(&'static str, &'static str)]) -> 
             }
             let mut body = vec![0; len];
             let _ = r.read_exact(&mut body);
-            let mut resp = format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n");
+            let mut resp =
+                format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n");
             for (k, v) in headers {
                 resp.push_str(&format!("{k}: {v}\r\n"));
             }
