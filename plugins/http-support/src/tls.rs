@@ -33,6 +33,16 @@ impl TlsOptions {
     }
 
     pub(crate) fn client_config(&self) -> Result<Arc<ClientConfig>, ConfigError> {
+        self.client_config_with_alpn(&[])
+    }
+
+    /// The rustls client configuration for these options, offering `alpn` protocols (e.g.
+    /// `h2` for gRPC). Plugins with a transport of their own (HTTP/2) share the same TLS
+    /// policy this way.
+    pub fn client_config_with_alpn(
+        &self,
+        alpn: &[&[u8]],
+    ) -> Result<Arc<ClientConfig>, ConfigError> {
         // An explicit provider: `ClientConfig::builder()` panics when two providers are linked.
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ClientConfig::builder_with_provider(provider.clone())
@@ -60,7 +70,7 @@ impl TlsOptions {
             builder.with_root_certificates(roots)
         };
 
-        let config = match (&self.client_cert, &self.client_key) {
+        let mut config = match (&self.client_cert, &self.client_key) {
             (Some(cert), Some(key)) => {
                 let chain = read_certs("client certificate", cert)?;
                 let key = PrivateKeyDer::from_pem_file(key).map_err(|_| ConfigError::Pem {
@@ -79,6 +89,7 @@ impl TlsOptions {
                 ))
             }
         };
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         Ok(Arc::new(config))
     }
 }

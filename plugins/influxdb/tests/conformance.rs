@@ -1,5 +1,6 @@
-//! loadrun's conformance kit against the built `libout_influxdb.so` and a real InfluxDB 1.6:
-//! every sample counted exactly once, also when the server is stopped mid-run and restarted.
+//! loadrun's conformance kit against the built `libout_influxdb.so`: the v1 API into a real
+//! InfluxDB 1.6 and the v2 API into VictoriaMetrics. Every sample counted exactly once, also
+//! when the server is stopped mid-run and restarted.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::cell::Cell;
@@ -36,6 +37,70 @@ fn stored(base: &str) -> Result<u64, String> {
         .unwrap_or(0))
 }
 
+/// A fault that stops the server and, once healed, starts it again on the same port.
+fn stop_and_restart(svc: Rc<Service>) -> impl Fn(bool) + 'static {
+    let broken = Cell::new(false);
+    move |b| {
+        // The kit heals more than once; restart only a stopped server.
+        if b && !broken.get() {
+            svc.stop();
+        } else if !b && broken.get() {
+            svc.restart();
+        }
+        broken.set(b);
+    }
+}
+
+/// The summed values of `loadrun_conformance_value` (VictoriaMetrics names series
+/// `<measurement>_<field>`), from its raw-sample export.
+fn stored_vm(vm: &str) -> Result<u64, String> {
+    ureq::get(&format!("{vm}/internal/force_flush"))
+        .call()
+        .map_err(|e| e.to_string())?;
+    let text = ureq::get(&format!("{vm}/api/v1/export"))
+        .query("match[]", "{__name__=\"loadrun_conformance_value\"}")
+        .query("start", "0")
+        .call()
+        .map_err(|e| e.to_string())?
+        .into_string()
+        .map_err(|e| e.to_string())?;
+    let mut total = 0.0;
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+        total += v["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_f64())
+            .sum::<f64>();
+    }
+    Ok(total as u64)
+}
+
+#[test]
+fn the_influxdb_v2_output_conforms_with_victoriametrics() {
+    let Some(svc) = Service::start("victoriametrics", &[]) else {
+        return;
+    };
+    let base = svc.var("VM_URL").to_string();
+    let svc = Rc::new(svc);
+    let report = Conformance::new(built_plugin(), "xk6-influxdb")
+        .arg(&format!(
+            "{base}?org=acme&bucket=k6&pushInterval=100ms&timeout=2s"
+        ))
+        .env("K6_INFLUXDB_TOKEN", "conformance-token")
+        .invalid_arg(
+            "http://localhost:8086?bucket=k6&precision=fortnight",
+            "precision",
+        )
+        .stored_samples(move || stored_vm(&base))
+        .fault(stop_and_restart(Rc::clone(&svc)))
+        .deadlines(Duration::from_secs(10), Duration::from_secs(5))
+        .run();
+    println!("{report}");
+    report.assert_passed();
+}
+
 #[test]
 fn the_influxdb_plugin_conforms() {
     let Some(svc) = Service::start("influxdb", &[]) else {
@@ -43,26 +108,15 @@ fn the_influxdb_plugin_conforms() {
     };
     let base = svc.var("INFLUXDB_URL").to_string();
     let svc = Rc::new(svc);
-    let broken = Rc::new(Cell::new(false));
-    let fault_svc = Rc::clone(&svc);
     let report = Conformance::new(built_plugin(), "influxdb")
         .arg(&format!("{base}/conformance?pushInterval=100ms&timeout=2s"))
         .invalid_arg("http://localhost:8086/k6?precision=fortnight", "precision")
         .invalid_arg("http://localhost:8086/k6?colour=blue", "colour")
         .invalid_arg("udp://localhost:8089", "udp")
         .stored_samples(move || stored(&base))
-        .fault(move |b| {
-            // The kit heals more than once; restart only a stopped server.
-            if b && !broken.get() {
-                fault_svc.stop();
-            } else if !b && broken.get() {
-                fault_svc.restart();
-            }
-            broken.set(b);
-        })
+        .fault(stop_and_restart(Rc::clone(&svc)))
         .deadlines(Duration::from_secs(10), Duration::from_secs(5))
         .run();
     println!("{report}");
     report.assert_passed();
-    drop(svc);
 }

@@ -12,7 +12,6 @@ pub mod grpc;
 pub mod histogram;
 pub mod proto;
 pub mod service;
-mod tls;
 
 use loadrun_plugin_api::{OutputDescriptor, OutputInit, Plugin, PluginError};
 
