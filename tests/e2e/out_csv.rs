@@ -121,11 +121,9 @@ fn a_gz_csv_is_readable_by_gzip() {
     assert_eq!(count(&rows, "http_reqs"), run.metric("http_reqs", "count"));
 }
 
-/// k6 writes one column per enabled system tag. The csv output reads them from the test's
-/// `extra` JSON (`systemTags`), which the host does not fill yet, so the header is always k6's
-/// default set.
+/// k6 writes one column per enabled system tag (the host passes them in the test's `extra`
+/// JSON as `systemTags`); `vu` and `iter` are metadata, not columns.
 #[test]
-#[ignore = "the host does not pass --system-tags to outputs (TestMeta.extra systemTags) yet"]
 fn csv_columns_follow_system_tags() {
     let run = quick_run(
         "/",

@@ -111,13 +111,20 @@ pub fn run(mut output: OutputBox, shared: Arc<WorkerShared>, registry: Arc<Regis
             Some(s) => s,
             None => (default_outcome(), Instant::now() + Duration::from_secs(5)),
         };
-        if let RResult::RErr(e) = output.flush(remaining_ms(deadline)) {
-            tracing::error!("output {}: flush at stop failed: {e}", shared.name);
-            shared.stats.note_error(&format!("flush at stop: {e}"));
-        }
+        let flush_error = match output.flush(remaining_ms(deadline)) {
+            RResult::RErr(e) => {
+                tracing::error!("output {}: flush at stop failed: {e}", shared.name);
+                shared.stats.note_error(&format!("flush at stop: {e}"));
+                Some(e.to_string())
+            }
+            RResult::ROk(()) => None,
+        };
         if let RResult::RErr(e) = output.stop(&outcome, remaining_ms(deadline)) {
-            tracing::error!("output {}: stop failed: {e}", shared.name);
-            shared.stats.note_error(&format!("stop: {e}"));
+            // A plugin whose flush failed usually fails its stop for the same reason: say it once.
+            if flush_error.as_deref() != Some(e.message.as_str()) {
+                tracing::error!("output {}: stop failed: {e}", shared.name);
+                shared.stats.note_error(&format!("stop: {e}"));
+            }
             *shared.state.lock() = "stop_failed";
         }
     }

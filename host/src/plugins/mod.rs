@@ -29,7 +29,7 @@ pub enum PluginSource {
 impl std::fmt::Display for PluginSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            PluginSource::Bundled => f.write_str("(bundled)"),
+            PluginSource::Bundled => f.write_str("bundled"),
             PluginSource::File(p) => write!(f, "{}", p.display()),
         }
     }

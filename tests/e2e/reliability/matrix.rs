@@ -78,6 +78,11 @@ impl Fault {
         }
     }
 
+    /// The fault is there when the output starts.
+    fn at_start(self) -> bool {
+        !matches!(self, Fault::Baseline | Fault::KilledMidRun | Fault::Slow)
+    }
+
     fn applies(self, wire: Wire) -> bool {
         match self {
             Fault::Baseline | Fault::DownAtStart | Fault::KilledMidRun | Fault::Dns => true,
@@ -94,6 +99,8 @@ impl Fault {
             Fault::DownAtStart | Fault::KilledMidRun if wire == Wire::Udp => false,
             // One 429 is not worth a warning if the plugin simply waits.
             Fault::Http429 => false,
+            // Nothing answers on a one-way stream; a reset connection is simply reopened.
+            Fault::Blackhole | Fault::Garbage | Fault::Reset if wire == Wire::Stream => false,
             _ => true,
         }
     }
@@ -238,6 +245,9 @@ fn judge(e: &Entry, fault: Fault, key: &str, addr: &str, run: &Finished, row: &m
     };
     row.wall = run.wall;
     row.rss_kb = run.peak_rss_kb;
+    if run.code != Some(0) && fault.at_start() && refused_cleanly(t, fault, addr, run, row) {
+        return;
+    }
     if run.code != Some(0) {
         fail(row, format!("exit code {:?}: {}", run.code, last_lines(&run.stderr, 3)));
     }
@@ -275,12 +285,18 @@ fn judge(e: &Entry, fault: Fault, key: &str, addr: &str, run: &Finished, row: &m
     match (&held, wire == Wire::Udp && fault != Fault::Baseline) {
         (_, true) => {}
         (Held::Samples(n), _) => {
-            if *n != c.delivered() {
+            if report["state"] != "ok" && *n <= c.delivered() {
+                row.notes.push(format!("state {}: server holds {n} of {} written", report["state"], c.written));
+            } else if *n != c.delivered() {
                 fail(row, format!("server holds {n} samples, output delivered {}", c.delivered()));
             }
         }
         (Held::Total(v), _) => {
-            let complete = c.dropped == 0 && c.lost == 0;
+            // The user was told of a loss: by the counts, a `rejected_*` counter or the state.
+            let rejected = report["counters"]
+                .as_object()
+                .is_some_and(|m| m.iter().any(|(k, v)| k.starts_with("rejected") && v.as_u64() > Some(0)));
+            let complete = c.dropped == 0 && c.lost == 0 && !rejected && report["state"] == "ok";
             if complete && (*v - reqs).abs() > 1e-9 {
                 fail(row, format!("server http_reqs total {v} != run's {reqs} though nothing was dropped or lost"));
             } else if !complete && *v > reqs + 1e-9 {
@@ -326,6 +342,23 @@ fn judge(e: &Entry, fault: Fault, key: &str, addr: &str, run: &Finished, row: &m
                 }
             }
         }
+    }
+}
+
+/// Some outputs need their server at start (schema, test run creation, socket set-up) and
+/// refuse to run without it. That is acceptable when it is quick, before the test, and said
+/// once, naming the output, the endpoint and the cause.
+fn refused_cleanly(t: &dyn Target, fault: Fault, addr: &str, run: &Finished, row: &mut Row) -> bool {
+    let host = if fault == Fault::Dns { "nonexistent.invalid" } else { addr };
+    let lines: Vec<&str> = run.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let quick = run.wall < Duration::from_secs(10);
+    let once = lines.len() == 1 && lines[0].contains(t.output()) && lines[0].contains(host);
+    if quick && once && run.summary.is_null() {
+        row.notes.push(format!("refused to start: {}", lines[0]));
+        row.held = "n/a".into();
+        true
+    } else {
+        false
     }
 }
 

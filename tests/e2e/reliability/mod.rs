@@ -33,6 +33,7 @@ fn entries() -> Vec<Entry> {
         let moto = s.spawn(|| start("moto", &[]));
         let otlp = s.spawn(|| start("otlp-receiver", &[]));
         let statsd = s.spawn(|| start("statsd", &[("STATSD_FLUSH_MS", "200")]));
+        let statsd2 = s.spawn(|| start("statsd", &[("STATSD_FLUSH_MS", "200")]));
         let netdata = s.spawn(|| start("netdata", &[]));
         (
             influx.join().unwrap(),
@@ -40,7 +41,7 @@ fn entries() -> Vec<Entry> {
             pg.join().unwrap(),
             moto.join().unwrap(),
             otlp.join().unwrap(),
-            statsd.join().unwrap(),
+            statsd.join().unwrap().zip(statsd2.join().unwrap()),
             netdata.join().unwrap(),
         )
     });
@@ -51,7 +52,8 @@ fn entries() -> Vec<Entry> {
             None => eprintln!("reliability: SKIP {label}: its server is not installed"),
         }
     };
-    add("statsd", statsd.clone().map(|s| Box::new(targets::Statsd(s)) as _), statsd);
+    let killable = statsd.as_ref().map(|(_, k)| k.clone());
+    add("statsd", statsd.map(|(a, b)| Box::new(targets::Statsd(a, b)) as _), killable);
     add("netdata", netdata.map(|s| Box::new(targets::Netdata(s)) as _), None);
     add("datadog(dogstatsd)", Some(Box::new(targets::Dogstatsd)), None);
     add("datadog(api)", Some(Box::new(targets::DatadogApi(Recorders::default()))), None);

@@ -45,6 +45,9 @@ pub enum Wire {
     Http,
     /// A TCP protocol that is not HTTP (PostgreSQL, StatsD over TCP).
     Tcp,
+    /// A one-way TCP stream (StatsD over TCP): the server never answers, so a blackhole or
+    /// garbage cannot be noticed.
+    Stream,
     /// UDP datagrams: no proxy; only "down", "killed" and DNS.
     Udp,
 }
@@ -290,8 +293,11 @@ cw = boto3.client("cloudwatch", endpoint_url=url, region_name="us-east-1",
                   aws_access_key_id="testing", aws_secret_access_key="testing")
 now = datetime.datetime.now(datetime.timezone.utc)
 total = 0.0
-for m in cw.list_metrics(Namespace=ns, MetricName="http_reqs")["Metrics"]:
-    r = cw.get_metric_statistics(Namespace=ns, MetricName="http_reqs", Dimensions=m["Dimensions"],
+dims = {tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"]))
+        for m in cw.list_metrics(Namespace=ns, MetricName="http_reqs")["Metrics"]}
+for d in dims:
+    r = cw.get_metric_statistics(Namespace=ns, MetricName="http_reqs",
+        Dimensions=[{"Name": k, "Value": v} for k, v in d],
         StartTime=now - datetime.timedelta(hours=1), EndTime=now + datetime.timedelta(hours=1),
         Period=60, Statistics=["Sum"])
     total += sum(p["Sum"] for p in r["Datapoints"])
@@ -312,7 +318,7 @@ impl Target for CloudWatch {
         host_port(self.0.var("MOTO_URL"))
     }
     fn out(&self, addr: &str, key: &str) -> String {
-        format!("endpoint=http://{addr},region=us-east-1,namespace=rel-{key},timeout=3s")
+        format!("endpoint=http://{addr},region=us-east-1,namespace=rel-{key},timeout=3s,period=1s,storageResolution=1")
     }
     fn extra(&self, _: &str) -> (Vec<String>, Vec<(String, String)>) {
         (
@@ -455,7 +461,7 @@ impl Target for Cloud {
         self.0.get(key, || Recorder::start(cloud_answer)).addr().to_string()
     }
     fn out(&self, addr: &str, _: &str) -> String {
-        format!("host=http://{addr},token=k6cloud-not-a-real-token,aggregationPeriod=1,aggregationWaitPeriod=0,metricPushInterval=300ms,timeout=3s")
+        format!("host=http://{addr},token=k6cloud-not-a-real-token,aggregationPeriod=1s,aggregationWaitPeriod=0s,metricPushInterval=300ms,timeout=3s")
     }
     fn held(&self, key: &str, _: &Finished) -> Held {
         let rec = self.0.get(key, || Recorder::start(cloud_answer));
@@ -508,7 +514,8 @@ impl Target for Otel {
 
 // ------------------------------------------------------------------ statsd family
 
-pub struct Statsd(pub Arc<Service>);
+/// Two servers: the one "killed mid-run" stops must not be the one the other runs read back.
+pub struct Statsd(pub Arc<Service>, pub Arc<Service>);
 
 impl Target for Statsd {
     fn output(&self) -> &'static str {
@@ -520,8 +527,9 @@ impl Target for Statsd {
     fn wire(&self) -> Wire {
         Wire::Udp
     }
-    fn upstream(&self, _: &str) -> String {
-        self.0.var("STATSD_ADDR").to_string()
+    fn upstream(&self, key: &str) -> String {
+        let svc = if key.ends_with("killed_mid_run") { &self.1 } else { &self.0 };
+        svc.var("STATSD_ADDR").to_string()
     }
     fn out(&self, addr: &str, _: &str) -> String {
         format!("addr={addr},pushInterval=200ms")
@@ -548,7 +556,7 @@ impl Target for Netdata {
         "netdata"
     }
     fn wire(&self) -> Wire {
-        Wire::Tcp
+        Wire::Stream
     }
     fn upstream(&self, _: &str) -> String {
         self.0.var("NETDATA_STATSD_ADDR").to_string()
