@@ -4,7 +4,6 @@
 # first with .ci/install-deps (CI does). Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --workspace --all-targets
 cargo build --workspace                     # the cdylib plugins and the loadrun binary
 cargo test --workspace --no-fail-fast "$@"
 # The plugin template is its own crate outside the workspace: it must build and pass alone.

@@ -287,7 +287,7 @@ fn constructor_and_start_failures_are_errors_before_the_run() {
         registry.clone(),
     )
     .unwrap();
-    let err = set.start().err().expect("start error");
+    let err = set.start().expect_err("start error");
     assert!(
         err.to_string().contains("deliberate start failure"),
         "{err}"
@@ -300,7 +300,7 @@ fn constructor_and_start_failures_are_errors_before_the_run() {
         registry,
     )
     .unwrap();
-    let err = set.start().err().expect("start panic");
+    let err = set.start().expect_err("start panic");
     assert!(err.to_string().contains("panicked in start"), "{err}");
 }
 

@@ -1,6 +1,6 @@
 //! Running the built `loadrun` binary as a user would, for the topic modules.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use loadrun_test_support::{loadrun_bin, plugin_path};
@@ -90,11 +90,6 @@ pub fn quick_run(path: &str, vus: u32, duration: &str, plugins: &[&str], args: &
 /// A path inside the run's folder.
 pub fn in_dir(run: &Run, name: &str) -> PathBuf {
     run.dir.path().join(name)
-}
-
-/// Runs `loadrun` with arbitrary arguments (no plugins implied).
-pub fn loadrun(args: &[&str], cwd: &Path) -> Output {
-    Command::new(loadrun_bin()).current_dir(cwd).args(args).output().expect("run loadrun")
 }
 
 /// A minimal HTTP/1.0 client for reading back from test servers (the e2e crate has no HTTP
