@@ -2,6 +2,8 @@
 
 use loadrun_metrics::{MetricId, MetricType, Registry, ValueKind};
 
+pub use loadrun_plugin_api::k6::{DEFAULT_SYSTEM_TAGS, SYSTEM_TAG_NAMES};
+
 /// Every built-in metric, defined once per run.
 #[derive(Debug, Clone, Copy)]
 pub struct Builtin {
@@ -67,49 +69,10 @@ impl Builtin {
     }
 }
 
-/// Which system tags are attached (k6's `--system-tags`).
+/// Which system tags are attached (k6's `--system-tags`). A tag's bit is its index in
+/// [`SYSTEM_TAG_NAMES`], which is k6's own bit order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SystemTags(u32);
-
-/// Every system tag name loadrun knows, in bit order.
-pub const SYSTEM_TAG_NAMES: &[&str] = &[
-    "proto",
-    "subproto",
-    "status",
-    "method",
-    "url",
-    "name",
-    "group",
-    "check",
-    "error",
-    "error_code",
-    "tls_version",
-    "scenario",
-    "service",
-    "expected_response",
-    "vu",
-    "iter",
-    "ip",
-    "ocsp_status",
-];
-
-/// k6's default set (everything but `vu`, `iter`, `ip`, `ocsp_status`).
-pub const DEFAULT_SYSTEM_TAGS: &[&str] = &[
-    "proto",
-    "subproto",
-    "status",
-    "method",
-    "url",
-    "name",
-    "group",
-    "check",
-    "error",
-    "error_code",
-    "tls_version",
-    "scenario",
-    "service",
-    "expected_response",
-];
 
 impl Default for SystemTags {
     fn default() -> Self {

@@ -307,7 +307,10 @@ mod tests {
         let p = split_pairs("fileName=x.csv,timeFormat=unix").unwrap_or_default();
         assert_eq!(p.get("timeFormat").map(String::as_str), Some("unix"));
         let p = split_pairs("tagBlocklist=vu,iter,url,namespace=k6.").unwrap_or_default();
-        assert_eq!(p.get("tagBlocklist").map(String::as_str), Some("vu,iter,url"));
+        assert_eq!(
+            p.get("tagBlocklist").map(String::as_str),
+            Some("vu,iter,url")
+        );
         assert_eq!(p.get("namespace").map(String::as_str), Some("k6."));
     }
 }

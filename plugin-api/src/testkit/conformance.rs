@@ -57,7 +57,13 @@ impl ConformanceReport {
 impl std::fmt::Display for ConformanceReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for c in &self.checks {
-            writeln!(f, "{} {}: {}", if c.passed { "PASS" } else { "FAIL" }, c.name, c.detail)?;
+            writeln!(
+                f,
+                "{} {}: {}",
+                if c.passed { "PASS" } else { "FAIL" },
+                c.name,
+                c.detail
+            )?;
         }
         Ok(())
     }
@@ -160,7 +166,11 @@ impl Conformance {
     }
 
     fn init(&self, arg: Option<&str>) -> OutputInit {
-        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         init(&self.output, arg, &self.config_json, &env)
     }
 
@@ -173,7 +183,10 @@ impl Conformance {
         };
         let module = match loaded {
             Ok(m) => {
-                report.checks.push(pass("loads", format!("{} provides {}", self.path.display(), self.output)));
+                report.checks.push(pass(
+                    "loads",
+                    format!("{} provides {}", self.path.display(), self.output),
+                ));
                 m
             }
             Err(e) => {
@@ -205,11 +218,15 @@ impl Conformance {
         for (arg, expect) in &self.invalid {
             match self.new_output(module, self.init(Some(arg))) {
                 Ok(_) => problems.push(format!("-o {}={arg} was accepted", self.output)),
-                Err(e) if e.contains('\n') => problems.push(format!("message for {arg:?} is not one line: {e:?}")),
-                Err(e) if e.contains("panicked") => problems.push(format!("constructor panicked on {arg:?}: {e}")),
-                Err(e) if !e.contains(expect.as_str()) => {
-                    problems.push(format!("message for {arg:?} does not mention {expect:?}: {e}"))
+                Err(e) if e.contains('\n') => {
+                    problems.push(format!("message for {arg:?} is not one line: {e:?}"))
                 }
+                Err(e) if e.contains("panicked") => {
+                    problems.push(format!("constructor panicked on {arg:?}: {e}"))
+                }
+                Err(e) if !e.contains(expect.as_str()) => problems.push(format!(
+                    "message for {arg:?} does not mention {expect:?}: {e}"
+                )),
                 Err(_) => {}
             }
         }
@@ -217,7 +234,9 @@ impl Conformance {
         bad_json.config_json = "{not json".into();
         match self.new_output(module, bad_json) {
             Ok(_) => {}
-            Err(e) if e.contains("panicked") => problems.push(format!("constructor panicked on a malformed plan table: {e}")),
+            Err(e) if e.contains("panicked") => problems.push(format!(
+                "constructor panicked on a malformed plan table: {e}"
+            )),
             Err(_) => {}
         }
         if let Err(e) = self.new_output(module, self.init(self.arg.as_deref())) {
@@ -226,7 +245,10 @@ impl Conformance {
         report.checks.push(verdict(
             "options_validation",
             problems,
-            format!("{} invalid configurations refused with clear one-line errors", self.invalid.len()),
+            format!(
+                "{} invalid configurations refused with clear one-line errors",
+                self.invalid.len()
+            ),
         ));
     }
 
@@ -235,7 +257,9 @@ impl Conformance {
         let mut out = match self.new_output(module, self.init(self.arg.as_deref())) {
             Ok(o) => o,
             Err(e) => {
-                report.checks.push(fail("lifecycle", format!("constructor: {e}")));
+                report
+                    .checks
+                    .push(fail("lifecycle", format!("constructor: {e}")));
                 return;
             }
         };
@@ -245,13 +269,29 @@ impl Conformance {
             problems.push(format!("start: {e}"));
         }
         let mut b = BatchBuilder::new();
-        let m = b.metric("loadrun_conformance_lifecycle", MetricType::Counter, ValueKind::Default);
+        let m = b.metric(
+            "loadrun_conformance_lifecycle",
+            MetricType::Counter,
+            ValueKind::Default,
+        );
         let s = b.series(m, &[("scenario", "default"), ("status", "200")], &[]);
         let empty = BatchBuilder::new();
-        expect_ok(&mut problems, "write(empty batch)", out.write(empty.batch()));
+        expect_ok(
+            &mut problems,
+            "write(empty batch)",
+            out.write(empty.batch()),
+        );
         b.sample(s, now_ns(), 1.0);
-        expect_ok(&mut problems, "write(definitions + samples)", out.write(b.batch()));
-        expect_ok(&mut problems, "write(samples only)", out.write(b.samples_only()));
+        expect_ok(
+            &mut problems,
+            "write(definitions + samples)",
+            out.write(b.batch()),
+        );
+        expect_ok(
+            &mut problems,
+            "write(samples only)",
+            out.write(b.samples_only()),
+        );
         if let RResult::RErr(e) = out.flush(self.stop_timeout.as_millis() as u64) {
             problems.push(format!("flush: {e}"));
         }
@@ -260,7 +300,11 @@ impl Conformance {
             problems.push(format!("stop: {e}"));
         }
         if t.elapsed() > self.stop_timeout + Duration::from_millis(500) {
-            problems.push(format!("stop took {:?}, over its {:?} deadline", t.elapsed(), self.stop_timeout));
+            problems.push(format!(
+                "stop took {:?}, over its {:?} deadline",
+                t.elapsed(),
+                self.stop_timeout
+            ));
         }
         report.checks.push(verdict(
             "lifecycle",
@@ -274,18 +318,35 @@ impl Conformance {
         let mut out = match self.new_output(module, self.init(self.arg.as_deref())) {
             Ok(o) => o,
             Err(e) => {
-                report.checks.push(fail("panic_containment", format!("constructor: {e}")));
+                report
+                    .checks
+                    .push(fail("panic_containment", format!("constructor: {e}")));
                 return;
             }
         };
         let (host, _recorded) = recording_host();
         let _ = out.start(host_box(host));
         let mut b = BatchBuilder::new();
-        let m = b.metric("loadrun_conformance_hostile", MetricType::Trend, ValueKind::Time);
+        let m = b.metric(
+            "loadrun_conformance_hostile",
+            MetricType::Trend,
+            ValueKind::Time,
+        );
         let long = "x".repeat(10_000);
-        let s1 = b.series(m, &[("empty", ""), ("quote", "a\"b,c=d e\\f\nnewline"), ("long", &long)], &[("vu", "1")]);
+        let s1 = b.series(
+            m,
+            &[
+                ("empty", ""),
+                ("quote", "a\"b,c=d e\\f\nnewline"),
+                ("long", &long),
+            ],
+            &[("vu", "1")],
+        );
         let t = now_ns();
-        b.sample(s1, t, f64::NAN).sample(s1, t, f64::INFINITY).sample(s1, t, -0.0).sample(s1, 0, f64::MAX);
+        b.sample(s1, t, f64::NAN)
+            .sample(s1, t, f64::INFINITY)
+            .sample(s1, t, -0.0)
+            .sample(s1, 0, f64::MAX);
         b.sample(9_999_999, t, 1.0); // a series never defined: a host bug the plugin must survive
         let status = out.write(b.batch());
         if let WriteStatus::Fatal(e) = &status {
@@ -308,8 +369,17 @@ impl Conformance {
         ));
     }
 
-    fn check_no_loss(&self, module: &PluginModuleRef, report: &mut ConformanceReport, with_faults: bool) {
-        let name = if with_faults { "retry_handling" } else { "no_loss_no_duplicates" };
+    fn check_no_loss(
+        &self,
+        module: &PluginModuleRef,
+        report: &mut ConformanceReport,
+        with_faults: bool,
+    ) {
+        let name = if with_faults {
+            "retry_handling"
+        } else {
+            "no_loss_no_duplicates"
+        };
         let stored = match &self.stored {
             Some(f) => f,
             None => return,
@@ -331,14 +401,32 @@ impl Conformance {
         let before = match stored() {
             Ok(n) => n,
             Err(e) => {
-                report.checks.push(fail(name, format!("reading the backend before: {e}")));
+                report
+                    .checks
+                    .push(fail(name, format!("reading the backend before: {e}")));
                 return;
             }
         };
         let mut b = BatchBuilder::new();
-        let m = b.metric("loadrun_conformance", MetricType::Counter, ValueKind::Default);
+        let m = b.metric(
+            "loadrun_conformance",
+            MetricType::Counter,
+            ValueKind::Default,
+        );
+        // A tag per check keeps each instance's series apart, so a backend holding cumulative
+        // counters (Prometheus) can be read by the latest value of each series.
         let series: Vec<u32> = (0..4)
-            .map(|i| b.series(m, &[("scenario", "default"), ("shard", &i.to_string())], &[]))
+            .map(|i| {
+                b.series(
+                    m,
+                    &[
+                        ("check", name),
+                        ("scenario", "default"),
+                        ("shard", &i.to_string()),
+                    ],
+                    &[],
+                )
+            })
             .collect();
         let per_batch = 1000usize;
         let batches = self.samples.div_ceil(per_batch);
@@ -352,7 +440,11 @@ impl Conformance {
                     f(true);
                 }
             }
-            let mut batch = BatchBuilder { metrics: b.metrics.clone(), series: b.series.clone(), samples: Vec::new() };
+            let mut batch = BatchBuilder {
+                metrics: b.metrics.clone(),
+                series: b.series.clone(),
+                samples: Vec::new(),
+            };
             for j in 0..per_batch.min(self.samples - i * per_batch) {
                 let k = i * per_batch + j;
                 batch.sample(series[k % series.len()], base + k as i64 * 1000, 1.0);
@@ -385,6 +477,15 @@ impl Conformance {
             }
             sent += batch.samples.len() as u64;
         }
+        // An output that aggregates per period may not have sent anything yet: ask it to flush
+        // while the backend is still broken, which must fail (and keep the data) rather than
+        // lose it.
+        let mut refused_flush = false;
+        if with_faults && problems.is_empty() {
+            if let RResult::RErr(_) = out.flush(2_000) {
+                refused_flush = true;
+            }
+        }
         if let Some(f) = &self.fault {
             f(false);
         }
@@ -408,20 +509,42 @@ impl Conformance {
             std::thread::sleep(Duration::from_millis(200));
         }
         if held != sent {
-            problems.push(format!("sent {sent} samples, the backend holds {held} ({})", if held > sent { "duplicates" } else { "lost" }));
+            problems.push(format!(
+                "sent {sent} samples, the backend holds {held} ({})",
+                if held > sent { "duplicates" } else { "lost" }
+            ));
         }
-        if with_faults && retries == 0 {
-            problems.push("the backend was broken but write never asked for a retry".into());
+        if with_faults && retries == 0 && !refused_flush {
+            problems.push(
+                "the backend was broken but neither write asked for a retry nor flush failed"
+                    .into(),
+            );
         }
-        report.checks.push(verdict(name, problems, format!("sent {sent}, backend holds {held}, {retries} retries")));
+        report.checks.push(verdict(
+            name,
+            problems,
+            format!(
+                "sent {sent}, backend holds {held}, {retries} retries{}",
+                if refused_flush {
+                    ", flush refused while broken"
+                } else {
+                    ""
+                }
+            ),
+        ));
     }
 }
 
 fn load(path: &Path, output: &str) -> Result<PluginModuleRef, String> {
-    let header = lib_header_from_path(path).map_err(|e| format!("cannot load {}: {}", path.display(), e.to_string().trim()))?;
-    let module = header
-        .init_root_module::<PluginModuleRef>()
-        .map_err(|e| format!("{} is not a compatible plugin: {}", path.display(), e.to_string().trim()))?;
+    let header = lib_header_from_path(path)
+        .map_err(|e| format!("cannot load {}: {}", path.display(), e.to_string().trim()))?;
+    let module = header.init_root_module::<PluginModuleRef>().map_err(|e| {
+        format!(
+            "{} is not a compatible plugin: {}",
+            path.display(),
+            e.to_string().trim()
+        )
+    })?;
     provides(module, path, output)
 }
 
@@ -432,7 +555,10 @@ fn provides(module: PluginModuleRef, path: &Path, output: &str) -> Result<Plugin
         .iter()
         .any(|o| o.name.as_str() == output || o.aliases.iter().any(|a| a.as_str() == output));
     if !provided {
-        return Err(format!("{} does not provide output {output}", path.display()));
+        return Err(format!(
+            "{} does not provide output {output}",
+            path.display()
+        ));
     }
     Ok(module)
 }
@@ -487,11 +613,19 @@ fn status_name(s: &WriteStatus) -> &'static str {
 }
 
 fn pass(name: &'static str, detail: String) -> Check {
-    Check { name, passed: true, detail }
+    Check {
+        name,
+        passed: true,
+        detail,
+    }
 }
 
 fn fail(name: &'static str, detail: String) -> Check {
-    Check { name, passed: false, detail }
+    Check {
+        name,
+        passed: false,
+        detail,
+    }
 }
 
 fn verdict(name: &'static str, problems: Vec<String>, ok_detail: String) -> Check {

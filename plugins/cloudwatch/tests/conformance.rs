@@ -2,10 +2,9 @@
 //! read back with boto3's `GetMetricStatistics` (Sum of `loadrun_conformance`): every sample
 //! counted exactly once.
 //!
-//! No `.fault(...)`: the kit breaks the backend during its writes and heals it when `write` asks
-//! for a retry, but this output aggregates per period and sends nothing until a period has
-//! ended (or at `stop`, after the kit has healed the backend), so the kit cannot make it retry.
-//! `tests/moto.rs` (`server_down_is_retry_and_nothing_is_lost_on_recovery`) covers that path.
+//! No `.fault(...)`: moto keeps its state in memory, so stopping and restarting it (the only
+//! way to break it from here) would also forget what it held. `tests/moto.rs`
+//! (`server_down_is_retry_and_nothing_is_lost_on_recovery`) covers the retry path.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;

@@ -3,57 +3,15 @@
 //! The plugin cannot see the host's `--system-tags`; the host passes them in the test metadata's
 //! `extra` JSON as `{"systemTags": [...]}`. Without it, k6's default set applies.
 
+use loadrun_plugin_api::k6::{DEFAULT_SYSTEM_TAGS, NON_INDEXABLE_SYSTEM_TAGS, SYSTEM_TAG_NAMES};
 use loadrun_plugin_api::OutputInit;
-
-/// k6's system tag names (v1.1): the default set plus the opt-in `vu`, `iter`, `ip`, `ocsp_status`.
-pub const ALL: &[&str] = &[
-    "check",
-    "error",
-    "error_code",
-    "expected_response",
-    "group",
-    "ip",
-    "iter",
-    "method",
-    "name",
-    "ocsp_status",
-    "proto",
-    "scenario",
-    "service",
-    "status",
-    "subproto",
-    "tls_version",
-    "url",
-    "vu",
-];
-
-/// k6's default `--system-tags`.
-pub const DEFAULT: &[&str] = &[
-    "proto",
-    "subproto",
-    "status",
-    "method",
-    "url",
-    "name",
-    "group",
-    "check",
-    "error",
-    "error_code",
-    "tls_version",
-    "scenario",
-    "service",
-    "expected_response",
-];
-
-/// Enabled, but carried as metadata rather than tags: no column (their values are in `metadata`).
-const NON_INDEXABLE: &[&str] = &["vu", "iter"];
 
 /// The enabled system tags, from `test.extra` (or the init's own `extra`), else k6's default.
 pub fn enabled(init: &OutputInit) -> Vec<String> {
     [init.test.extra.as_str(), init.extra.as_str()]
         .into_iter()
         .find_map(from_extra)
-        .unwrap_or_else(|| DEFAULT.iter().map(|s| s.to_string()).collect())
+        .unwrap_or_else(|| DEFAULT_SYSTEM_TAGS.iter().map(|s| s.to_string()).collect())
 }
 
 fn from_extra(json: &str) -> Option<Vec<String>> {
@@ -78,14 +36,17 @@ pub struct Layout {
 impl Layout {
     /// As k6: every known system tag that is enabled and indexable gets a column, sorted; unknown
     /// names are ignored; known names that are not enabled are dropped wherever they appear.
+    /// Enabled non-indexable tags (`vu`, `iter`) get no column: their values are in `metadata`.
     pub fn new(enabled: &[String]) -> Self {
         let on = |t: &&str| enabled.iter().any(|e| e == t);
-        let columns = ALL
+        let mut known = SYSTEM_TAG_NAMES.to_vec();
+        known.sort_unstable();
+        let columns = known
             .iter()
-            .filter(|t| on(t) && !NON_INDEXABLE.contains(t))
+            .filter(|t| on(t) && !NON_INDEXABLE_SYSTEM_TAGS.contains(t))
             .map(|s| s.to_string())
             .collect();
-        let ignored = ALL
+        let ignored = known
             .iter()
             .filter(|t| !on(t))
             .map(|s| s.to_string())
@@ -111,7 +72,7 @@ mod tests {
 
     #[test]
     fn k6_headers() {
-        let default: Vec<String> = DEFAULT.iter().map(|s| s.to_string()).collect();
+        let default: Vec<String> = DEFAULT_SYSTEM_TAGS.iter().map(|s| s.to_string()).collect();
         assert_eq!(
             Layout::new(&default).header(),
             "metric_name,timestamp,metric_value,check,error,error_code,expected_response,group,method,name,proto,scenario,service,status,subproto,tls_version,url,extra_tags,metadata\n"

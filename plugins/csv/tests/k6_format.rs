@@ -48,7 +48,7 @@ fn assert_same_as_k6(k6: &str, ours: &str, label: &str) {
 fn default_system_tags_match_k6() {
     let k6 = fixture("k6-output.csv");
     // The host passing k6's default set, and saying nothing, must be the same.
-    let default = out_csv::system_tags::DEFAULT;
+    let default = loadrun_plugin_api::DEFAULT_SYSTEM_TAGS;
     assert_same_as_k6(
         &k6,
         &ours("k6-output.json", Some(default), ""),
