@@ -2,44 +2,10 @@
 
 use std::time::Duration;
 
-/// Parses k6-style durations: `500ms`, `30s`, `1m30s`, `2h`, `1.5s`, `250us`; a bare number is
-/// seconds (k6 accepts that too).
+/// Parses k6-style durations: `500ms`, `30s`, `1m30s`, `2h`, `1.5s`, `250us`. A bare number is
+/// seconds here, as plans document it (k6's own options would read milliseconds).
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let t = text.trim();
-    if t.is_empty() {
-        return None;
-    }
-    if let Ok(secs) = t.parse::<f64>() {
-        return (secs >= 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs));
-    }
-    let mut total = 0f64;
-    let mut rest = t;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_len == 0 {
-            return None;
-        }
-        let value: f64 = rest[..num_len].parse().ok()?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "d" => 86400.0,
-            _ => return None,
-        };
-        total += value * scale;
-        rest = &rest[unit_len..];
-    }
-    total.is_finite().then(|| Duration::from_secs_f64(total))
+    loadrun_plugin_api::options::parse_duration_with_bare_unit(text, Duration::from_secs(1))
 }
 
 /// `1m30s`-style rendering for messages.

@@ -245,15 +245,22 @@ pub fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
-/// Parses k6-style durations: `1s`, `500ms`, `1m30s`, `2h`, `100us`, `1.5s`; a bare number is
-/// milliseconds (as k6 reads bare numbers).
+/// Parses k6-style durations: `1s`, `500ms`, `1m30s`, `1h30m`, `2h`, `100us`, `1.5s`, `1d`; a
+/// bare number is milliseconds (as k6 reads bare numbers). `None` for anything else, including
+/// negative, non-finite or out-of-range values.
 pub fn parse_duration(v: &str) -> Option<Duration> {
+    parse_duration_with_bare_unit(v, Duration::from_millis(1))
+}
+
+/// [`parse_duration`], but a bare number counts in `bare_unit` (loadrun's plan files count
+/// bare numbers in seconds).
+pub fn parse_duration_with_bare_unit(v: &str, bare_unit: Duration) -> Option<Duration> {
     let v = v.trim();
     if v.is_empty() {
         return None;
     }
-    if let Ok(ms) = v.parse::<f64>() {
-        return (ms >= 0.0 && ms.is_finite()).then(|| Duration::from_secs_f64(ms / 1000.0));
+    if let Ok(number) = v.parse::<f64>() {
+        return Duration::try_from_secs_f64(number * bare_unit.as_secs_f64()).ok();
     }
     let mut total = 0f64;
     let mut rest = v;
@@ -271,7 +278,8 @@ pub fn parse_duration(v: &str) -> Option<Duration> {
             .unwrap_or(rest.len());
         let scale = match &rest[..unit_end] {
             "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
+            // Go accepts both the micro sign (U+00B5) and the Greek mu (U+03BC).
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1e-6,
             "ms" => 1e-3,
             "s" => 1.0,
             "m" => 60.0,
@@ -282,7 +290,8 @@ pub fn parse_duration(v: &str) -> Option<Duration> {
         total += number * scale;
         rest = &rest[unit_end..];
     }
-    Some(Duration::from_secs_f64(total))
+    // `try_`: a huge input (`99999999999999999999h`) must be an error, not a panic.
+    Duration::try_from_secs_f64(total).ok()
 }
 
 #[cfg(test)]
@@ -298,6 +307,38 @@ mod tests {
         assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
         assert_eq!(parse_duration("1x"), None);
         assert_eq!(parse_duration(""), None);
+    }
+
+    #[test]
+    fn durations_in_every_k6_form() {
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1d2h"), Some(Duration::from_secs(93_600)));
+        assert_eq!(parse_duration("250us"), Some(Duration::from_micros(250)));
+        assert_eq!(
+            parse_duration("250\u{b5}s"),
+            Some(Duration::from_micros(250))
+        );
+        assert_eq!(
+            parse_duration("250\u{3bc}s"),
+            Some(Duration::from_micros(250))
+        );
+        assert_eq!(parse_duration(" 10ns "), Some(Duration::from_nanos(10)));
+        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
+        assert_eq!(parse_duration("-1"), None);
+        assert_eq!(parse_duration("-1s"), None);
+        assert_eq!(parse_duration("1s2"), None);
+        assert_eq!(parse_duration("99999999999999999999999h"), None);
+        assert_eq!(parse_duration("1e400"), None);
+        assert_eq!(parse_duration("NaN"), None);
+    }
+
+    #[test]
+    fn bare_numbers_in_another_unit() {
+        let secs = |v| parse_duration_with_bare_unit(v, Duration::from_secs(1));
+        assert_eq!(secs("2"), Some(Duration::from_secs(2)));
+        assert_eq!(secs("0.5"), Some(Duration::from_millis(500)));
+        assert_eq!(secs("2ms"), Some(Duration::from_millis(2)));
+        assert_eq!(secs("1e30"), None);
     }
 
     #[test]

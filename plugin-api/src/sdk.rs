@@ -19,6 +19,14 @@ use crate::abi::{
     PluginError, PluginInfo, RunOutcome, WriteStatus, API_VERSION,
 };
 
+/// The counter (for [`Host::add_counter`]) of samples the output accepted with
+/// [`WriteStatus::Ok`] but then lost (a write error after buffering, data still unsent when
+/// the stop deadline came). The host moves them from `written` to `dropped.lost`.
+pub const COUNTER_SAMPLES_LOST: &str = "samples_lost";
+/// The counter of samples the server refused for good (e.g. a 400 for the batch that held
+/// them). The host moves them from `written` to `dropped.rejected`.
+pub const COUNTER_SAMPLES_REJECTED: &str = "samples_rejected";
+
 /// The host's services, as a cheap-to-clone handle a plugin may keep and use from any thread.
 #[derive(Clone)]
 pub struct Host {

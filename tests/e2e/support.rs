@@ -49,7 +49,7 @@ impl Run {
         for o in self.summary["outputs"]["outputs"].as_array().cloned().unwrap_or_default() {
             let received = o["received"].as_u64().unwrap_or(0);
             let written = o["written"].as_u64().unwrap_or(0);
-            let dropped: u64 = ["queue_full", "retries_exhausted", "fatal", "shutdown"]
+            let dropped: u64 = ["queue_full", "retries_exhausted", "fatal", "shutdown", "rejected", "lost"]
                 .iter()
                 .map(|k| o["dropped"][k].as_u64().unwrap_or(0))
                 .sum();

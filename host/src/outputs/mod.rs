@@ -227,8 +227,12 @@ impl OutputSet {
                 }
                 *inst.shared.state.lock()
             } else {
+                let cause = match inst.shared.last_error() {
+                    Some(e) => format!(" (last error: {e})"),
+                    None => String::new(),
+                };
                 tracing::error!(
-                    "output {} did not stop within {:.1}s; abandoning it",
+                    "output {} did not stop within {:.1}s; abandoning it: what it still held may be lost{cause}",
                     inst.shared.name,
                     timeout.as_secs_f64()
                 );

@@ -112,6 +112,22 @@ impl HostOptions {
         }
         let mut rest_arg = arg.map(str::to_string);
         if let Some(a) = arg {
+            if split_pairs(a).is_none() {
+                // A file or URL argument may be followed by host options:
+                // `influxdb=http://h:8086/k6,retryMaxElapsed=2s`.
+                let mut pieces: Vec<&str> = a.split(',').collect();
+                while pieces.len() > 1 {
+                    let last = pieces[pieces.len() - 1];
+                    match last.split_once('=') {
+                        Some((k, v)) if HOST_OPTION_NAMES.contains(&k.trim()) => {
+                            found.insert(k.trim().to_string(), v.to_string());
+                            pieces.pop();
+                        }
+                        _ => break,
+                    }
+                }
+                rest_arg = Some(pieces.join(","));
+            }
             if let Some(pairs) = split_pairs(a) {
                 let mut kept = Vec::new();
                 for (k, v) in pairs {
@@ -206,6 +222,11 @@ mod tests {
         let (_, arg, _) =
             HostOptions::extract("csv", Some("out.csv"), None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(arg.as_deref(), Some("out.csv"));
+        let (o, arg, _) = HostOptions::extract("influxdb", Some("http://h:8086/k6?a=b,retryMaxElapsed=2s,required=true"), None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(arg.as_deref(), Some("http://h:8086/k6?a=b"));
+        assert_eq!(o.retry_max_elapsed, Duration::from_secs(2));
+        assert!(o.required);
         let err = HostOptions::extract("csv", Some("whenFull=never"), None);
         assert!(err.is_err());
     }

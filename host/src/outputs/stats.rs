@@ -63,11 +63,21 @@ impl OutputStats {
     /// lost at shutdown, so received = written + dropped always holds.
     pub fn report(&self, name: &str, state: &str) -> OutputReport {
         let received = self.received.load(Relaxed);
-        let written = self.written.load(Relaxed);
+        let counters = self.plugin_counters.lock().clone();
+        // Samples the plugin accepted (`Ok`) but then lost or had refused by the server, as it
+        // reports them: they were not written after all.
+        let delivered = self.written.load(Relaxed);
+        let lost = counters.get(COUNTER_LOST).copied().unwrap_or(0).min(delivered);
+        let rejected = counters
+            .get(COUNTER_REJECTED)
+            .copied()
+            .unwrap_or(0)
+            .min(delivered - lost);
+        let written = delivered - lost - rejected;
         let queue_full = self.dropped_queue_full.load(Relaxed);
         let retries_exhausted = self.dropped_retries_exhausted.load(Relaxed);
         let fatal = self.dropped_fatal.load(Relaxed);
-        let accounted = written + queue_full + retries_exhausted + fatal;
+        let accounted = written + queue_full + retries_exhausted + fatal + lost + rejected;
         let shutdown = received.saturating_sub(accounted);
         let h = self.latency_us.lock();
         let (p50, p99) = if h.is_empty() {
@@ -88,29 +98,43 @@ impl OutputStats {
                 retries_exhausted,
                 fatal,
                 shutdown,
+                rejected,
+                lost,
             },
             retries: self.retries.load(Relaxed),
             batches: self.batches.load(Relaxed),
             write_latency_ms_p50: p50,
             write_latency_ms_p99: p99,
-            counters: self.plugin_counters.lock().clone(),
+            counters,
             errors: self.errors.lock().clone(),
         }
     }
 }
 
+use loadrun_plugin_api::sdk::{
+    COUNTER_SAMPLES_LOST as COUNTER_LOST, COUNTER_SAMPLES_REJECTED as COUNTER_REJECTED,
+};
+
 /// Samples dropped, by reason.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct Dropped {
+    /// The output's queue was full (the output fell behind).
     pub queue_full: u64,
+    /// Retried for `retryMaxElapsed`, then given up.
     pub retries_exhausted: u64,
+    /// The output failed fatally (or panicked) and was quarantined.
     pub fatal: u64,
+    /// Still queued, or in the plugin's hands, when the stop deadline passed.
     pub shutdown: u64,
+    /// Refused for good by the server (the plugin's `samples_rejected` counter).
+    pub rejected: u64,
+    /// Lost by the plugin after it accepted them (its `samples_lost` counter).
+    pub lost: u64,
 }
 
 impl Dropped {
     pub fn total(&self) -> u64 {
-        self.queue_full + self.retries_exhausted + self.fatal + self.shutdown
+        self.queue_full + self.retries_exhausted + self.fatal + self.shutdown + self.rejected + self.lost
     }
 }
 
@@ -153,7 +177,7 @@ impl OutputsReport {
             };
             let _ = writeln!(
                 s,
-                "    {mark} {}: received={} written={} dropped={} (queue_full={} retries_exhausted={} fatal={} shutdown={}) retries={} write p50={:.2}ms p99={:.2}ms{}",
+                "    {mark} {}: received={} written={} dropped={} (queue_full={} retries_exhausted={} fatal={} shutdown={} rejected={} lost={}) retries={} write p50={:.2}ms p99={:.2}ms{}",
                 o.name,
                 o.received,
                 o.written,
@@ -162,6 +186,8 @@ impl OutputsReport {
                 o.dropped.retries_exhausted,
                 o.dropped.fatal,
                 o.dropped.shutdown,
+                o.dropped.rejected,
+                o.dropped.lost,
                 o.retries,
                 o.write_latency_ms_p50,
                 o.write_latency_ms_p99,

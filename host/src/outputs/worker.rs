@@ -31,6 +31,8 @@ pub struct WorkerShared {
     done: Mutex<bool>,
     done_cv: Condvar,
     warned_full: Mutex<Option<Instant>>,
+    /// When batches given up on were last reported, and how many samples since.
+    exhausted: Mutex<(Option<Instant>, u64)>,
 }
 
 impl WorkerShared {
@@ -46,6 +48,7 @@ impl WorkerShared {
             done: Mutex::new(false),
             done_cv: Condvar::new(),
             warned_full: Mutex::new(None),
+            exhausted: Mutex::new((None, 0)),
         }
     }
 
@@ -60,6 +63,27 @@ impl WorkerShared {
                 self.options.queue_size
             );
         }
+    }
+
+    /// Says that batches are being given up on, at most every 10 s, with how many samples
+    /// since the last time: once per problem, not once per batch.
+    fn report_exhausted(&self, n: u64, after: Duration, reason: &str) {
+        let mut st = self.exhausted.lock();
+        st.1 += n;
+        if st.0.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+            tracing::error!(
+                "output {}: dropped {} samples after retrying each batch for {:.1}s: {reason} (counted in the summary)",
+                self.name,
+                st.1,
+                after.as_secs_f64()
+            );
+            *st = (Some(Instant::now()), 0);
+        }
+    }
+
+    /// The last error this output reported, for messages about it.
+    pub fn last_error(&self) -> Option<String> {
+        self.stats.errors.lock().last().cloned()
     }
 
     fn drain_deadline(&self) -> Option<Instant> {
@@ -215,11 +239,7 @@ impl Worker<'_> {
                     delay = (delay * 2).min(opts.retry_max_delay);
                     if first_try.elapsed() + wait > opts.retry_max_elapsed {
                         stats.dropped_retries_exhausted.fetch_add(n, Relaxed);
-                        tracing::error!(
-                            "output {}: dropped {n} samples after retrying for {:.1}s: {reason}",
-                            self.shared.name,
-                            first_try.elapsed().as_secs_f64()
-                        );
+                        self.shared.report_exhausted(n, first_try.elapsed(), &reason);
                         return;
                     }
                     if !self.sleep_unless_stopping(wait) {

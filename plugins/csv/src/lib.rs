@@ -11,6 +11,7 @@ pub mod encoder;
 pub mod output;
 pub mod system_tags;
 
+use file_sink::describe;
 use loadrun_plugin_api::{Output, OutputDescriptor, OutputInit, Plugin, PluginError};
 
 pub use config::{CsvConfig, TimeFormat};
@@ -24,41 +25,30 @@ impl Plugin for CsvPlugin {
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
     fn outputs() -> Vec<OutputDescriptor> {
-        let opt = |name: &str, env: &str, default: &str, description: &str| {
-            loadrun_plugin_api::OptionDoc {
-                name: name.into(),
-                env: env.into(),
-                default: default.into(),
-                description: description.into(),
-                secret: false,
-            }
-        };
-        vec![OutputDescriptor {
-            name: "csv".into(),
-            aliases: Default::default(),
-            description: "k6-compatible CSV file (or stdout with `-`; gzip when the name ends in .gz)".into(),
-            options: vec![
-                opt(
+        describe::output(
+            "csv",
+            "k6-compatible CSV file (or stdout with `-`; gzip when the name ends in .gz)",
+            vec![
+                describe::option(
                     "fileName",
                     "K6_CSV_FILENAME",
                     config::DEFAULT_FILE,
                     "the file to write; `-` is stdout, a .gz name is gzip; also the bare `-o csv=FILE` argument (plan key file_name accepted)",
                 ),
-                opt(
+                describe::option(
                     "timeFormat",
                     "K6_CSV_TIME_FORMAT",
                     "unix",
                     "timestamp column: unix, unix_milli, unix_micro, unix_nano, rfc3339, rfc3339_nano (UTC) (plan key time_format accepted)",
                 ),
-                opt(
+                describe::option(
                     "saveInterval",
                     "K6_CSV_SAVE_INTERVAL",
                     "1s",
                     "how often buffered lines are written to the file (plan key save_interval accepted)",
                 ),
-            ]
-            .into(),
-        }]
+            ],
+        )
     }
 
     fn new_output(init: OutputInit) -> Result<Box<dyn Output>, PluginError> {

@@ -15,10 +15,15 @@
 //! are `written - samples_lost`. For gzip, "reached the destination" means "accepted by the
 //! compressor", since compressed bytes trail their input.
 
+pub mod describe;
 pub mod time;
 
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
+
+#[cfg(feature = "bench-support")]
+#[doc(hidden)]
+pub mod bench;
 
 use std::fs::File;
 use std::io::{self, Write};

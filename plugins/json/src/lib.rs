@@ -12,6 +12,7 @@ pub mod filter;
 pub mod gofmt;
 pub mod output;
 
+use file_sink::describe;
 use loadrun_plugin_api::{Output, OutputDescriptor, OutputInit, Plugin, PluginError};
 
 pub use config::JsonConfig;
@@ -25,48 +26,42 @@ impl Plugin for JsonPlugin {
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
     fn outputs() -> Vec<OutputDescriptor> {
-        let opt = |name: &str, env: &str, default: &str, description: &str| {
-            loadrun_plugin_api::OptionDoc {
-                name: name.into(),
-                env: env.into(),
-                default: default.into(),
-                description: description.into(),
-                secret: false,
-            }
-        };
-        vec![OutputDescriptor {
-            name: "json".into(),
-            aliases: Default::default(),
-            description: "k6-compatible NDJSON (stdout by default; gzip when the name ends in .gz)".into(),
-            options: vec![
-                opt(
+        describe::output(
+            "json",
+            "k6-compatible NDJSON (stdout by default; gzip when the name ends in .gz)",
+            vec![
+                describe::option(
                     "file",
                     "LOADRUN_JSON_FILE",
                     "-",
                     "the file to write (`-` is stdout, a .gz name is gzip); also the bare `-o json=FILE` argument; alias fileName",
                 ),
-                opt(
+                describe::option(
                     "flushInterval",
                     "LOADRUN_JSON_FLUSH_INTERVAL",
                     "200ms",
                     "how often buffered records are written (k6: fixed 200ms)",
                 ),
-                opt(
+                describe::option(
                     "include",
                     "LOADRUN_JSON_INCLUDE",
                     "",
                     "only these metrics (names; `prefix*` matches by prefix; separate with , ; or |)",
                 ),
-                opt("exclude", "LOADRUN_JSON_EXCLUDE", "", "leave these metrics out (as include)"),
-                opt(
+                describe::option(
+                    "exclude",
+                    "LOADRUN_JSON_EXCLUDE",
+                    "",
+                    "leave these metrics out (as include)",
+                ),
+                describe::option(
                     "jsonArray",
                     "LOADRUN_JSON_ARRAY",
                     "false",
                     "frame the file as one JSON array instead of NDJSON (valid only once the run has stopped)",
                 ),
-            ]
-            .into(),
-        }]
+            ],
+        )
     }
 
     fn new_output(init: OutputInit) -> Result<Box<dyn Output>, PluginError> {

@@ -5,9 +5,10 @@
 
 use std::sync::Arc;
 
+use loadrun_http_support::TlsOptions;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::{ring, verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::crypto::ring;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
@@ -25,32 +26,46 @@ pub enum TlsError {
 
 /// The connector for `cfg.sslmode` (also passed, unused, when TLS is disabled).
 pub fn connector(cfg: &Config) -> Result<MakeRustlsConnect, TlsError> {
+    let config = match cfg.sslmode {
+        SslMode::Disable | SslMode::Prefer | SslMode::Require => encrypt_only()?,
+        SslMode::VerifyCa | SslMode::VerifyFull => verifying(cfg)?,
+    };
+    Ok(MakeRustlsConnect::new(config))
+}
+
+/// libpq's `require`: encrypted, certificate not checked. The HTTP outputs' `insecure` policy
+/// is exactly that, so it is shared rather than copied.
+fn encrypt_only() -> Result<ClientConfig, TlsError> {
+    let options = TlsOptions {
+        insecure_skip_verify: true,
+        ..TlsOptions::default()
+    };
+    let config = options
+        .client_config_with_alpn(&[])
+        .map_err(|e| TlsError::Setup(e.to_string()))?;
+    Ok(Arc::unwrap_or_clone(config))
+}
+
+/// Unlike the HTTP outputs' CA file, `sslrootcert` replaces the public roots (as in libpq),
+/// and `verify-ca` needs a verifier that skips the host name: hence a config of our own.
+fn verifying(cfg: &Config) -> Result<ClientConfig, TlsError> {
     let provider = Arc::new(ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Setup(e.to_string()))?;
-    let config = match cfg.sslmode {
-        SslMode::Disable | SslMode::Prefer | SslMode::Require => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
-            .with_no_client_auth(),
-        SslMode::VerifyCa | SslMode::VerifyFull => {
-            let roots = Arc::new(roots(cfg.sslrootcert.as_deref())?);
-            let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider)
-                .build()
-                .map_err(|e| TlsError::Setup(e.to_string()))?;
-            let verifier: Arc<dyn ServerCertVerifier> = if cfg.sslmode == SslMode::VerifyCa {
-                Arc::new(ChainOnly(webpki))
-            } else {
-                webpki
-            };
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(verifier)
-                .with_no_client_auth()
-        }
+    let roots = Arc::new(roots(cfg.sslrootcert.as_deref())?);
+    let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider)
+        .build()
+        .map_err(|e| TlsError::Setup(e.to_string()))?;
+    let verifier: Arc<dyn ServerCertVerifier> = if cfg.sslmode == SslMode::VerifyCa {
+        Arc::new(ChainOnly(webpki))
+    } else {
+        webpki
     };
-    Ok(MakeRustlsConnect::new(config))
+    Ok(builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth())
 }
 
 fn roots(path: Option<&str>) -> Result<RootCertStore, TlsError> {
@@ -79,55 +94,6 @@ fn webpki_roots_list() -> Vec<rustls::pki_types::TrustAnchor<'static>> {
     // tokio-postgres-rustls re-exports nothing for this; its `with_webpki_roots` needs a
     // process-wide crypto provider, which a plugin must not install for the host.
     webpki_roots::TLS_SERVER_ROOTS.to_vec()
-}
-
-/// libpq's `require`: encrypted, certificate not checked.
-#[derive(Debug)]
-struct NoVerify(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for NoVerify {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 /// libpq's `verify-ca`: the chain must verify; the host name is not compared.

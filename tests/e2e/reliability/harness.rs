@@ -37,7 +37,9 @@ impl Finished {
     }
 
     pub fn metric_count(&self, name: &str) -> f64 {
-        self.summary["metrics"][name]["count"].as_f64().unwrap_or(0.0)
+        self.summary["metrics"][name]["count"]
+            .as_f64()
+            .unwrap_or(0.0)
     }
 }
 
@@ -55,7 +57,7 @@ pub struct Counts {
 impl Counts {
     pub fn of(report: &Value) -> Counts {
         let n = |v: &Value| v.as_u64().unwrap_or(0);
-        let dropped = ["queue_full", "retries_exhausted", "fatal", "shutdown"]
+        let dropped = ["queue_full", "retries_exhausted", "fatal", "shutdown", "rejected", "lost"]
             .iter()
             .map(|k| n(&report["dropped"][k]))
             .sum();
@@ -87,7 +89,12 @@ impl Counts {
 }
 
 /// Plugin counters that mean "accepted, then lost".
-pub const LOST_COUNTERS: &[&str] = &["lost_samples", "rejected_samples", "dropped_samples", "undelivered_samples"];
+pub const LOST_COUNTERS: &[&str] = &[
+    "lost_samples",
+    "rejected_samples",
+    "dropped_samples",
+    "undelivered_samples",
+];
 
 /// `loadrun run --test-server --url ${TEST_SERVER}/ -u 2 -d DURATION --rate 30` with `args`,
 /// `steps` run at their offsets from the start.
@@ -149,7 +156,10 @@ pub fn run(
 
 /// Waits for the child, reading its peak RSS (`VmHWM`) from /proc while it runs; a child that
 /// outlives 120 s is killed (the caller's time assertion then fails loudly).
-fn wait_measuring(mut child: Child, started: Instant) -> (Option<i32>, String, String, Duration, u64) {
+fn wait_measuring(
+    mut child: Child,
+    started: Instant,
+) -> (Option<i32>, String, String, Duration, u64) {
     let pid = child.id();
     let mut out = child.stdout.take().unwrap();
     let mut err = child.stderr.take().unwrap();
@@ -178,7 +188,13 @@ fn wait_measuring(mut child: Child, started: Instant) -> (Option<i32>, String, S
         }
     };
     let wall = started.elapsed();
-    (status.code(), o.join().unwrap(), e.join().unwrap(), wall, peak)
+    (
+        status.code(),
+        o.join().unwrap(),
+        e.join().unwrap(),
+        wall,
+        peak,
+    )
 }
 
 fn vm_hwm_kb(pid: u32) -> Option<u64> {
@@ -190,7 +206,9 @@ fn vm_hwm_kb(pid: u32) -> Option<u64> {
 
 /// Sends SIGINT to `pid`.
 pub fn sigint(pid: u32) {
-    let _ = Command::new("kill").args(["-INT", &pid.to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status();
 }
 
 /// Lines of `stderr` (log lines) that mention `needle`.

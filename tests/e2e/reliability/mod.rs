@@ -46,38 +46,101 @@ fn entries() -> Vec<Entry> {
         )
     });
     let mut v: Vec<Entry> = Vec::new();
-    let mut add = |label: &'static str, target: Option<Box<dyn targets::Target>>, service: Option<Arc<Service>>| {
+    let mut add = |label: &'static str,
+                   target: Option<Box<dyn targets::Target>>,
+                   service: Option<Arc<Service>>| {
         match target {
-            Some(target) => v.push(Entry { label, target, service }),
+            Some(target) => v.push(Entry {
+                label,
+                target,
+                service,
+            }),
             None => eprintln!("reliability: SKIP {label}: its server is not installed"),
         }
     };
     let killable = statsd.as_ref().map(|(_, k)| k.clone());
-    add("statsd", statsd.map(|(a, b)| Box::new(targets::Statsd(a, b)) as _), killable);
-    add("netdata", netdata.map(|s| Box::new(targets::Netdata(s)) as _), None);
-    add("datadog(dogstatsd)", Some(Box::new(targets::Dogstatsd)), None);
-    add("datadog(api)", Some(Box::new(targets::DatadogApi(Recorders::default()))), None);
-    add("influxdb", influx.map(|s| Box::new(targets::Influx(s)) as _), None);
-    add("prometheus", prom.clone().map(|s| Box::new(targets::Prometheus(s)) as _), None);
-    add("grafana-cloud", prom.map(|s| Box::new(targets::GrafanaCloud(s)) as _), None);
-    add("timescaledb", pg.map(|s| Box::new(targets::Timescale(s)) as _), None);
-    add("cloudwatch", moto.map(|s| Box::new(targets::CloudWatch(s)) as _), None);
-    add("newrelic", Some(Box::new(targets::NewRelic(Recorders::default()))), None);
-    add("cloud", Some(Box::new(targets::Cloud(Recorders::default()))), None);
-    add("opentelemetry", otlp.map(|s| Box::new(targets::Otel(s)) as _), None);
+    add(
+        "statsd",
+        statsd.map(|(a, b)| Box::new(targets::Statsd(a, b)) as _),
+        killable,
+    );
+    add(
+        "netdata",
+        netdata.map(|s| Box::new(targets::Netdata(s)) as _),
+        None,
+    );
+    add(
+        "datadog(dogstatsd)",
+        Some(Box::new(targets::Dogstatsd)),
+        None,
+    );
+    add(
+        "datadog(api)",
+        Some(Box::new(targets::DatadogApi(Recorders::default()))),
+        None,
+    );
+    add(
+        "influxdb",
+        influx.map(|s| Box::new(targets::Influx(s)) as _),
+        None,
+    );
+    add(
+        "prometheus",
+        prom.clone().map(|s| Box::new(targets::Prometheus(s)) as _),
+        None,
+    );
+    add(
+        "grafana-cloud",
+        prom.map(|s| Box::new(targets::GrafanaCloud(s)) as _),
+        None,
+    );
+    add(
+        "timescaledb",
+        pg.map(|s| Box::new(targets::Timescale(s)) as _),
+        None,
+    );
+    add(
+        "cloudwatch",
+        moto.map(|s| Box::new(targets::CloudWatch(s)) as _),
+        None,
+    );
+    add(
+        "newrelic",
+        Some(Box::new(targets::NewRelic(Recorders::default()))),
+        None,
+    );
+    add(
+        "cloud",
+        Some(Box::new(targets::Cloud(Recorders::default()))),
+        None,
+    );
+    add(
+        "opentelemetry",
+        otlp.map(|s| Box::new(targets::Otel(s)) as _),
+        None,
+    );
     v
 }
 
 #[test]
 fn every_network_output_survives_every_fault() {
     let entries = entries();
-    let jobs = std::env::var("RELIAB_JOBS").ok().and_then(|j| j.parse().ok()).unwrap_or(4);
+    let jobs = std::env::var("RELIAB_JOBS")
+        .ok()
+        .and_then(|j| j.parse().ok())
+        .unwrap_or(4);
     let rows = matrix::run_all(&entries, jobs);
     let table = matrix::table(&rows);
     println!("\n{table}");
-    let ran: std::collections::BTreeSet<&str> = rows.iter().filter(|r| r.skipped.is_none()).map(|r| r.label.as_str()).collect();
-    let skipped: std::collections::BTreeSet<String> =
-        rows.iter().filter_map(|r| r.skipped.as_ref().map(|w| format!("{} ({w})", r.label))).collect();
+    let ran: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| r.skipped.is_none())
+        .map(|r| r.label.as_str())
+        .collect();
+    let skipped: std::collections::BTreeSet<String> = rows
+        .iter()
+        .filter_map(|r| r.skipped.as_ref().map(|w| format!("{} ({w})", r.label)))
+        .collect();
     println!("ran: {ran:?}\nskipped: {skipped:?}");
     for r in rows.iter().filter(|r| !r.pass && r.skipped.is_none()) {
         if let Some(why) = matrix::known(r) {
@@ -85,7 +148,10 @@ fn every_network_output_survives_every_fault() {
         }
     }
     for (l, f, _) in matrix::KNOWN {
-        if rows.iter().any(|r| r.label == *l && r.fault.name() == *f && r.pass) {
+        if rows
+            .iter()
+            .any(|r| r.label == *l && r.fault.name() == *f && r.pass)
+        {
             println!("NOTE: known issue {l} × {f} did not reproduce this time");
         }
     }
@@ -94,5 +160,10 @@ fn every_network_output_survives_every_fault() {
         .filter(|r| r.skipped.is_none() && !r.pass && matrix::known(r).is_none())
         .map(|r| format!("{} × {}: {}", r.label, r.fault.name(), r.notes.join("; ")))
         .collect();
-    assert!(failed.is_empty(), "{} cases failed:\n{}\n\n{table}", failed.len(), failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "{} cases failed:\n{}\n\n{table}",
+        failed.len(),
+        failed.join("\n")
+    );
 }

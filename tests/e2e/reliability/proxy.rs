@@ -64,7 +64,6 @@ struct Inner {
     /// Live client and upstream sockets, so `Down` can cut them.
     conns: Mutex<Vec<TcpStream>>,
     stop: AtomicBool,
-    accepted: AtomicU64,
     faulted: AtomicU64,
 }
 
@@ -89,7 +88,6 @@ impl Proxy {
             }),
             conns: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
-            accepted: AtomicU64::new(0),
             faulted: AtomicU64::new(0),
         });
         let i = inner.clone();
@@ -111,11 +109,6 @@ impl Proxy {
     /// The next `n` connections get `mode`, then the proxy passes again.
     pub fn fault_next(&self, mode: Mode, n: u32) {
         self.switch(mode, Some(n));
-    }
-
-    /// Connections accepted so far.
-    pub fn accepted(&self) -> u64 {
-        self.inner.accepted.load(SeqCst)
     }
 
     /// Connections that got a fault (not `Pass`).
@@ -196,7 +189,6 @@ fn accept_loop(inner: &Arc<Inner>) {
             std::thread::sleep(Duration::from_millis(5));
             continue;
         };
-        inner.accepted.fetch_add(1, SeqCst);
         if !matches!(mode, Mode::Pass | Mode::Slow(_)) {
             inner.faulted.fetch_add(1, SeqCst);
         }

@@ -88,8 +88,14 @@ pub fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    let body = if text.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    let body = if text
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(&body)
     } else {
         body
@@ -146,7 +152,12 @@ impl Target for Influx {
     fn upstream(&self, key: &str) -> String {
         let addr = host_port(self.0.var("INFLUXDB_URL"));
         // The database exists before the run: "down at start" must not be about CREATE DATABASE.
-        let (st, b) = http(&addr, "POST", "/query", &format!("q={}", enc(&format!("CREATE DATABASE \"{key}\""))));
+        let (st, b) = http(
+            &addr,
+            "POST",
+            "/query",
+            &format!("q={}", enc(&format!("CREATE DATABASE \"{key}\""))),
+        );
         assert_eq!(st, 200, "{b}");
         addr
     }
@@ -161,7 +172,11 @@ impl Target for Influx {
         let v: Value = serde_json::from_str(&body).unwrap();
         let n = v["results"][0]["series"]
             .as_array()
-            .map(|a| a.iter().map(|s| s["values"][0][1].as_u64().unwrap_or(0)).sum())
+            .map(|a| {
+                a.iter()
+                    .map(|s| s["values"][0][1].as_u64().unwrap_or(0))
+                    .sum()
+            })
             .unwrap_or(0);
         Held::Samples(n)
     }
@@ -270,7 +285,9 @@ impl Target for Timescale {
         let out = Command::new("psql")
             .arg(self.0.var("PG_URL"))
             .args(["-At", "-c"])
-            .arg(format!("SELECT count(*) FROM samples WHERE tags->>'rtest' = '{key}'"))
+            .arg(format!(
+                "SELECT count(*) FROM samples WHERE tags->>'rtest' = '{key}'"
+            ))
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
@@ -337,7 +354,10 @@ impl Target for CloudWatch {
         let text = String::from_utf8_lossy(&out.stdout);
         match text.trim().parse() {
             Ok(v) => Held::Total(v),
-            Err(_) => panic!("cloudwatch read-back: {}", String::from_utf8_lossy(&out.stderr)),
+            Err(_) => panic!(
+                "cloudwatch read-back: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
         }
     }
 }
@@ -376,7 +396,10 @@ impl Target for DatadogApi {
         Wire::Http
     }
     fn upstream(&self, key: &str) -> String {
-        self.0.get(key, || Recorder::start(ok_json)).addr().to_string()
+        self.0
+            .get(key, || Recorder::start(ok_json))
+            .addr()
+            .to_string()
     }
     fn out(&self, addr: &str, _: &str) -> String {
         format!("transport=api,endpoint=http://{addr},apiKey=dd0123456789abcdef,gzip=false,pushInterval=300ms")
@@ -411,7 +434,10 @@ impl Target for NewRelic {
         Wire::Http
     }
     fn upstream(&self, key: &str) -> String {
-        self.0.get(key, || Recorder::start(ok_json)).addr().to_string()
+        self.0
+            .get(key, || Recorder::start(ok_json))
+            .addr()
+            .to_string()
     }
     fn out(&self, addr: &str, _: &str) -> String {
         format!("endpoint=http://{addr}/metric/v1,apiKey=NRAK-not-a-real-key,gzip=false,pushInterval=300ms")
@@ -436,7 +462,9 @@ impl Target for NewRelic {
 pub const CLOUD_CREATED: &str = r#"{"reference_id":"4242","config":{"aggregationPeriod":"1s"}}"#;
 
 fn cloud_answer(r: &super::recorder::Request) -> (u16, String) {
-    if r.path == "/v1/tests" {
+    if r.method != "POST" {
+        (405, "{}".into())
+    } else if r.path == "/v1/tests" {
         (200, CLOUD_CREATED.into())
     } else if r.path.starts_with("/v2/metrics/") {
         (204, String::new())
@@ -458,14 +486,21 @@ impl Target for Cloud {
         Wire::Http
     }
     fn upstream(&self, key: &str) -> String {
-        self.0.get(key, || Recorder::start(cloud_answer)).addr().to_string()
+        self.0
+            .get(key, || Recorder::start(cloud_answer))
+            .addr()
+            .to_string()
     }
     fn out(&self, addr: &str, _: &str) -> String {
         format!("host=http://{addr},token=k6cloud-not-a-real-token,aggregationPeriod=1s,aggregationWaitPeriod=0s,metricPushInterval=300ms,timeout=3s")
     }
     fn held(&self, key: &str, _: &Finished) -> Held {
         let rec = self.0.get(key, || Recorder::start(cloud_answer));
-        let n = rec.stored().iter().filter(|r| r.path.starts_with("/v2/metrics/")).count();
+        let n = rec
+            .stored()
+            .iter()
+            .filter(|r| r.path.starts_with("/v2/metrics/"))
+            .count();
         Held::Pushes(n as u64)
     }
 }
@@ -491,7 +526,12 @@ impl Target for Otel {
         format!("endpoint=http://{addr},temporality=delta,exportInterval=300ms,timeout=3s,resourceAttributes=rtest={key}")
     }
     fn held(&self, key: &str, _: &Finished) -> Held {
-        let (st, body) = http(&host_port(self.0.var("OTLP_HTTP_URL")), "GET", "/points", "");
+        let (st, body) = http(
+            &host_port(self.0.var("OTLP_HTTP_URL")),
+            "GET",
+            "/points",
+            "",
+        );
         assert_eq!(st, 200, "{body}");
         let v: Value = serde_json::from_str(&body).unwrap();
         let total = v
@@ -499,7 +539,11 @@ impl Target for Otel {
             .into_iter()
             .flatten()
             .filter(|p| p["resource"]["rtest"] == key)
-            .filter(|p| p["metric"].as_str().is_some_and(|m| m.ends_with("http_reqs")))
+            .filter(|p| {
+                p["metric"]
+                    .as_str()
+                    .is_some_and(|m| m.ends_with("http_reqs"))
+            })
             .map(|p| {
                 p["asDouble"]
                     .as_f64()
@@ -528,7 +572,11 @@ impl Target for Statsd {
         Wire::Udp
     }
     fn upstream(&self, key: &str) -> String {
-        let svc = if key.ends_with("killed_mid_run") { &self.1 } else { &self.0 };
+        let svc = if key.ends_with("killed_mid_run") {
+            &self.1
+        } else {
+            &self.0
+        };
         svc.var("STATSD_ADDR").to_string()
     }
     fn out(&self, addr: &str, _: &str) -> String {
@@ -536,8 +584,13 @@ impl Target for Statsd {
     }
     fn held(&self, _: &str, _: &Finished) -> Held {
         let mut total = 0.0;
-        for line in std::fs::read_to_string(self.0.var("STATSD_FLUSH_FILE")).unwrap_or_default().lines() {
-            let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
+        for line in std::fs::read_to_string(self.0.var("STATSD_FLUSH_FILE"))
+            .unwrap_or_default()
+            .lines()
+        {
+            let Ok(v) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
             total += v["counters"]["k6.http_reqs"].as_f64().unwrap_or(0.0);
         }
         Held::Total(total)
