@@ -247,6 +247,9 @@ pub async fn arrival_rate(ctx: Ctx, stop: watch::Receiver<u8>) {
     ));
     let mut allocated = pre_allocated;
     let stats = ctx.shared.stats.clone();
+    // As in k6, an arrival-rate scenario's VUs are active from allocation to the scenario's
+    // end, busy or idle: `vus` shows what the scenario holds, not a 1 s sample of busy ones.
+    stats.vus.fetch_add(pre_allocated as i64, Ordering::Relaxed);
     let dropped_series = {
         let tags: Vec<(&str, &str)> = ctx
             .scn
@@ -290,6 +293,7 @@ pub async fn arrival_rate(ctx: Ctx, stop: watch::Receiver<u8>) {
                 Some(v) => Some(v),
                 None if allocated < max_vus => {
                     allocated += 1;
+                    stats.vus.fetch_add(1, Ordering::Relaxed);
                     Some(ctx.new_vu())
                 }
                 None => None,
@@ -298,11 +302,8 @@ pub async fn arrival_rate(ctx: Ctx, stop: watch::Receiver<u8>) {
                 Some(mut vu) => {
                     let pool = pool.clone();
                     let mut stop = stop.clone();
-                    let stats = stats.clone();
                     set.spawn(async move {
-                        stats.vus.fetch_add(1, Ordering::Relaxed);
                         guarded_iteration(&mut vu, &mut stop, due_at).await;
-                        stats.vus.fetch_sub(1, Ordering::Relaxed);
                         pool.lock().push(vu);
                     });
                 }
@@ -324,6 +325,7 @@ pub async fn arrival_rate(ctx: Ctx, stop: watch::Receiver<u8>) {
     for mut vu in pool.lock().drain(..) {
         vu.flush();
     }
+    stats.vus.fetch_sub(allocated as i64, Ordering::Relaxed);
 }
 
 #[cfg(test)]
