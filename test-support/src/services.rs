@@ -38,7 +38,12 @@ impl Service {
         cmd.arg(&script).arg(state.path()).arg("auto");
         // Secondary ports default to fixed numbers in the scripts: tests running side by side
         // would share them. Free ports unless the caller chose.
-        for var in ["INFLUXDB_RPC_PORT", "STATSD_MGMT_PORT", "NETDATA_STATSD_PORT", "OTLP_GRPC_PORT"] {
+        for var in [
+            "INFLUXDB_RPC_PORT",
+            "STATSD_MGMT_PORT",
+            "NETDATA_STATSD_PORT",
+            "OTLP_GRPC_PORT",
+        ] {
             if !env.iter().any(|(k, _)| *k == var) {
                 cmd.env(var, "auto");
             }
@@ -72,7 +77,10 @@ impl Service {
             name: name.to_string(),
             state,
             vars,
-            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         })
     }
 

@@ -33,8 +33,12 @@ fn run(outputs: &[&str], samples: usize, chunk: usize) -> Result<f64, String> {
     )
     .map_err(|e| e.to_string())?;
     set.start().map_err(|e| e.to_string())?;
-    let collector = Collector::spawn(registry.clone(), vec![set.consumer()], Duration::from_millis(100))
-        .map_err(|e| e.to_string())?;
+    let collector = Collector::spawn(
+        registry.clone(),
+        vec![set.consumer()],
+        Duration::from_millis(100),
+    )
+    .map_err(|e| e.to_string())?;
     let started = Instant::now();
     series.emit(&collector.sink(), samples, chunk);
     collector.finish();
@@ -50,7 +54,10 @@ fn run(outputs: &[&str], samples: usize, chunk: usize) -> Result<f64, String> {
     let written: u64 = report.outputs.iter().map(|o| o.written).sum();
     let dropped: u64 = report.outputs.iter().map(|o| o.dropped.total()).sum();
     if written != (samples * outputs.len()) as u64 {
-        return Err(format!("written {written} of {} (dropped {dropped})", samples * outputs.len()));
+        return Err(format!(
+            "written {written} of {} (dropped {dropped})",
+            samples * outputs.len()
+        ));
     }
     Ok(samples as f64 / secs)
 }
@@ -58,11 +65,22 @@ fn run(outputs: &[&str], samples: usize, chunk: usize) -> Result<f64, String> {
 fn main() {
     let samples = 20_000_000;
     println!("pipeline: synthetic source -> collector -> per-output queue+worker -> plugin write() through the ABI");
-    println!("cores available: {:?}", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    println!("{:<44} {:>14}", "case", "samples/s (median of 3, every sample written)");
+    println!(
+        "cores available: {:?}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    println!(
+        "{:<44} {:>14}",
+        "case", "samples/s (median of 3, every sample written)"
+    );
     let cases: &[(&str, &[&str])] = &[
         ("1 output (tb-null .so)", &["tb-null"]),
-        ("4 outputs (tb-null .so x4)", &["tb-null", "tb-null", "tb-null", "tb-null"]),
+        (
+            "4 outputs (tb-null .so x4)",
+            &["tb-null", "tb-null", "tb-null", "tb-null"],
+        ),
         ("1 output (bundled null)", &["null"]),
     ];
     for (name, outputs) in cases {
@@ -85,7 +103,11 @@ fn main() {
             "{:<44} {:>14.0}   (runs: {})",
             name,
             median,
-            rates.iter().map(|r| format!("{:.1}M", r / 1e6)).collect::<Vec<_>>().join(" ")
+            rates
+                .iter()
+                .map(|r| format!("{:.1}M", r / 1e6))
+                .collect::<Vec<_>>()
+                .join(" ")
         );
     }
 }

@@ -3,8 +3,15 @@
 use loadrun_plugin_api::testkit::Conformance;
 use loadrun_test_support::plugin_path;
 
-fn check<'a>(report: &'a loadrun_plugin_api::testkit::ConformanceReport, name: &str) -> &'a loadrun_plugin_api::testkit::Check {
-    report.checks.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no check {name}: {report}"))
+fn check<'a>(
+    report: &'a loadrun_plugin_api::testkit::ConformanceReport,
+    name: &str,
+) -> &'a loadrun_plugin_api::testkit::Check {
+    report
+        .checks
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no check {name}: {report}"))
 }
 
 #[test]
@@ -25,18 +32,35 @@ fn a_well_behaved_plugin_passes_with_exact_counts_and_retries() {
         .fault(|_| {})
         .run();
     assert!(report.passed(), "{report}");
-    assert!(check(&report, "retry_handling").detail.contains("sent 10000, backend holds 10000"), "{report}");
+    assert!(
+        check(&report, "retry_handling")
+            .detail
+            .contains("sent 10000, backend holds 10000"),
+        "{report}"
+    );
 }
 
 #[test]
 fn a_plugin_that_fails_or_panics_is_reported() {
     let report = Conformance::new(plugin_path("testbehave"), "tb-fatal").run();
     assert!(!check(&report, "lifecycle").passed, "{report}");
-    let report = Conformance::new(plugin_path("testbehave"), "tb-panic").arg("in=write").run();
+    let report = Conformance::new(plugin_path("testbehave"), "tb-panic")
+        .arg("in=write")
+        .run();
     assert!(!check(&report, "panic_containment").passed, "{report}");
-    assert!(check(&report, "panic_containment").detail.contains("panicked"), "{report}");
-    let report = Conformance::new(plugin_path("testbehave"), "tb-count").invalid_arg("colour=blue", "colour").run();
-    assert!(!check(&report, "options_validation").passed, "tb-count accepts unknown options: {report}");
+    assert!(
+        check(&report, "panic_containment")
+            .detail
+            .contains("panicked"),
+        "{report}"
+    );
+    let report = Conformance::new(plugin_path("testbehave"), "tb-count")
+        .invalid_arg("colour=blue", "colour")
+        .run();
+    assert!(
+        !check(&report, "options_validation").passed,
+        "tb-count accepts unknown options: {report}"
+    );
     let report = Conformance::new(plugin_path("testbehave"), "nosuch").run();
     assert!(!check(&report, "loads").passed, "{report}");
 }

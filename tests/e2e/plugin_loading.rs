@@ -146,7 +146,10 @@ fn list_shows_bundled_and_explicit_plugins_and_skipped_candidates() {
         out.contains("out_testbehave") && out.contains("libout_testbehave.so"),
         "{out}"
     );
-    assert!(out.contains(loadrun_plugin_api::API_VERSION), "API version shown: {out}");
+    assert!(
+        out.contains(loadrun_plugin_api::API_VERSION),
+        "API version shown: {out}"
+    );
     assert!(
         out.contains("libout_broken.so: skipped: ") && out.contains("not a shared library"),
         "{out}"
@@ -187,13 +190,21 @@ fn an_output_is_found_on_the_search_path_by_its_file_name() {
 
 #[test]
 fn a_plugin_built_for_the_previous_minor_api_still_loads_and_works() {
-    let old = loadrun_test_support::workspace_root().join("tests/compat/libout_counts-api-1.0.0.so");
+    let old =
+        loadrun_test_support::workspace_root().join("tests/compat/libout_counts-api-1.0.0.so");
     let o = loadrun(&["plugins", "list", "--plugin", old.to_str().unwrap()], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    let line = out.lines().find(|l| l.contains("out_counts")).unwrap_or_else(|| panic!("{out}"));
+    let line = out
+        .lines()
+        .find(|l| l.contains("out_counts"))
+        .unwrap_or_else(|| panic!("{out}"));
     assert!(line.contains("1.0.0") && line.contains("counts"), "{line}");
-    assert_ne!(loadrun_plugin_api::API_VERSION, "1.0.0", "the host must be a later minor for this test to mean anything");
+    assert_ne!(
+        loadrun_plugin_api::API_VERSION,
+        "1.0.0",
+        "the host must be a later minor for this test to mean anything"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("counts.tsv");

@@ -46,22 +46,45 @@ impl Run {
             self.stdout(),
             self.stderr()
         );
-        for o in self.summary["outputs"]["outputs"].as_array().cloned().unwrap_or_default() {
+        for o in self.summary["outputs"]["outputs"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
             let received = o["received"].as_u64().unwrap_or(0);
             let written = o["written"].as_u64().unwrap_or(0);
-            let dropped: u64 = ["queue_full", "retries_exhausted", "fatal", "shutdown", "rejected", "lost"]
-                .iter()
-                .map(|k| o["dropped"][k].as_u64().unwrap_or(0))
-                .sum();
+            let dropped: u64 = [
+                "queue_full",
+                "retries_exhausted",
+                "fatal",
+                "shutdown",
+                "rejected",
+                "lost",
+            ]
+            .iter()
+            .map(|k| o["dropped"][k].as_u64().unwrap_or(0))
+            .sum();
             assert_eq!(received, written + dropped, "counts do not add up: {o}");
-            assert_eq!(dropped, 0, "output dropped samples: {o}\nstderr:\n{}", self.stderr());
+            assert_eq!(
+                dropped,
+                0,
+                "output dropped samples: {o}\nstderr:\n{}",
+                self.stderr()
+            );
         }
     }
 }
 
 /// `loadrun run --test-server --url ${TEST_SERVER}/PATH -u VUS -d DURATION` plus `args`,
 /// loading the built plugins named in `plugins`, with a summary export.
-pub fn quick_run(path: &str, vus: u32, duration: &str, plugins: &[&str], args: &[&str], env: &[(&str, &str)]) -> Run {
+pub fn quick_run(
+    path: &str,
+    vus: u32,
+    duration: &str,
+    plugins: &[&str],
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let export = dir.path().join("summary.json");
     let mut cmd = Command::new(loadrun_bin());
@@ -84,7 +107,11 @@ pub fn quick_run(path: &str, vus: u32, duration: &str, plugins: &[&str], args: &
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or(serde_json::Value::Null);
-    Run { output, summary, dir }
+    Run {
+        output,
+        summary,
+        dir,
+    }
 }
 
 /// A path inside the run's folder.

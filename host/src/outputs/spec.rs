@@ -222,8 +222,12 @@ mod tests {
         let (_, arg, _) =
             HostOptions::extract("csv", Some("out.csv"), None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(arg.as_deref(), Some("out.csv"));
-        let (o, arg, _) = HostOptions::extract("influxdb", Some("http://h:8086/k6?a=b,retryMaxElapsed=2s,required=true"), None)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (o, arg, _) = HostOptions::extract(
+            "influxdb",
+            Some("http://h:8086/k6?a=b,retryMaxElapsed=2s,required=true"),
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(arg.as_deref(), Some("http://h:8086/k6?a=b"));
         assert_eq!(o.retry_max_elapsed, Duration::from_secs(2));
         assert!(o.required);

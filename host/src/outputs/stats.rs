@@ -67,7 +67,11 @@ impl OutputStats {
         // Samples the plugin accepted (`Ok`) but then lost or had refused by the server, as it
         // reports them: they were not written after all.
         let delivered = self.written.load(Relaxed);
-        let lost = counters.get(COUNTER_LOST).copied().unwrap_or(0).min(delivered);
+        let lost = counters
+            .get(COUNTER_LOST)
+            .copied()
+            .unwrap_or(0)
+            .min(delivered);
         let rejected = counters
             .get(COUNTER_REJECTED)
             .copied()
@@ -134,7 +138,12 @@ pub struct Dropped {
 
 impl Dropped {
     pub fn total(&self) -> u64 {
-        self.queue_full + self.retries_exhausted + self.fatal + self.shutdown + self.rejected + self.lost
+        self.queue_full
+            + self.retries_exhausted
+            + self.fatal
+            + self.shutdown
+            + self.rejected
+            + self.lost
     }
 }
 

@@ -239,7 +239,8 @@ impl Worker<'_> {
                     delay = (delay * 2).min(opts.retry_max_delay);
                     if first_try.elapsed() + wait > opts.retry_max_elapsed {
                         stats.dropped_retries_exhausted.fetch_add(n, Relaxed);
-                        self.shared.report_exhausted(n, first_try.elapsed(), &reason);
+                        self.shared
+                            .report_exhausted(n, first_try.elapsed(), &reason);
                         return;
                     }
                     if !self.sleep_unless_stopping(wait) {

@@ -77,7 +77,10 @@ impl GrpcTransport {
             .build()
             .map_err(|e| format!("endpoint {}: {e}", Endpoint::new(url)))?;
         let tls = if secure {
-            Some(tls.client_config_with_alpn(&[b"h2"]).map_err(|e| e.to_string())?)
+            Some(
+                tls.client_config_with_alpn(&[b"h2"])
+                    .map_err(|e| e.to_string())?,
+            )
         } else {
             None
         };

@@ -57,10 +57,17 @@ pub struct Counts {
 impl Counts {
     pub fn of(report: &Value) -> Counts {
         let n = |v: &Value| v.as_u64().unwrap_or(0);
-        let dropped = ["queue_full", "retries_exhausted", "fatal", "shutdown", "rejected", "lost"]
-            .iter()
-            .map(|k| n(&report["dropped"][k]))
-            .sum();
+        let dropped = [
+            "queue_full",
+            "retries_exhausted",
+            "fatal",
+            "shutdown",
+            "rejected",
+            "lost",
+        ]
+        .iter()
+        .map(|k| n(&report["dropped"][k]))
+        .sum();
         let lost = report["counters"]
             .as_object()
             .map(|c| {

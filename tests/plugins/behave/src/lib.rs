@@ -26,7 +26,10 @@ pub struct Behave;
 
 const OUTPUTS: &[(&str, &str)] = &[
     ("tb-count", "counts samples per metric into a file at stop"),
-    ("tb-null", "accepts and discards every batch (for measuring the ABI path)"),
+    (
+        "tb-null",
+        "accepts and discards every batch (for measuring the ABI path)",
+    ),
     ("tb-panic", "panics in a chosen entry point"),
     ("tb-slow", "sleeps in every write"),
     ("tb-hang", "hangs in stop (or write)"),
