@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod exit;
+pub mod generate;
 pub mod logging;
 pub mod outputs;
 pub mod plugins;

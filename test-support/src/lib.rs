@@ -8,6 +8,7 @@
 
 pub mod artifacts;
 pub mod compat;
+pub mod json_schema;
 pub mod services;
 pub mod synthetic;
 

@@ -19,3 +19,12 @@ mod out_csv;
 mod out_json;
 mod out_timescaledb;
 mod out_cloudwatch;
+mod secrets;
+mod interrupt_all;
+// The recording server of the reliability suite, shared without editing that suite.
+#[path = "reliability/recorder.rs"]
+#[allow(dead_code)]
+mod reliability_recorder;
+#[path = "reliability/harness.rs"]
+#[allow(dead_code)]
+mod reliability_harness;

@@ -35,6 +35,9 @@ pub enum Command {
     /// List and inspect output plugins.
     #[command(subcommand)]
     Plugins(PluginsCommand),
+    /// Man page and shell completions, for packagers (`scripts/package.sh`).
+    #[command(subcommand, hide = true)]
+    Generate(crate::generate::GenerateCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,6 +83,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Run(args)) => crate::run::execute(args),
         Some(Command::Serve(args)) => crate::serve::execute(args),
         Some(Command::Plugins(cmd)) => crate::plugins::cmd::execute(cmd),
+        Some(Command::Generate(cmd)) => crate::generate::execute(cmd),
         None => crate::run::execute(cli.run),
     }
 }

@@ -4,11 +4,18 @@
 //! unless `gzip=false`), queued and posted in order. Answers:
 //! - 2xx: done.
 //! - 408, 429, 5xx, network errors: kept and retried; while anything is kept, `write` answers
-//!   `Retry` (after `Retry-After` / `X-RateLimit-Reset` when Datadog sends one) without taking
-//!   the new batch, so the host's queue and drop accounting apply.
+//!   `Retry` without taking the new batch, so the host's queue and drop accounting apply.
+//!   The host owns the backoff (`retryInitial`..`retryMaxDelay`, given up after
+//!   `retryMaxElapsed`): this output adds no delay of its own, except the one Datadog asks for
+//!   (`Retry-After` / `X-RateLimit-Reset`), which it honours without posting early. The reason
+//!   it gives is the same text for every answer to one failure, so the host says it once.
 //! - 401/403: the key is wrong; `Fatal` (retrying cannot help).
 //! - other 4xx (400, 413): that body can never succeed; dropped, counted as
-//!   `rejected_payloads`, logged once.
+//!   `rejected_payloads` and (in samples) `samples_rejected`, logged once.
+//!
+//! Each body knows how many samples were folded into it, so a body refused, dropped for room,
+//! or still unsent at the stop deadline is reported in samples (`samples_rejected`,
+//! `samples_lost`) and the host's `written` is what Datadog took.
 //!
 //! The API key travels in the `DD-API-KEY` header only, never in a URL, log line or error.
 
@@ -16,16 +23,18 @@ use std::collections::VecDeque;
 use std::io::Write as _;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use loadrun_plugin_api::sdk::{COUNTER_SAMPLES_LOST, COUNTER_SAMPLES_REJECTED};
 use loadrun_plugin_api::types::{RNone, RSome};
 use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
 use statsd_proto::mapping::entries;
 use statsd_proto::Aggregator;
 
 use crate::config::ApiConfig;
-use crate::series::{bodies, series};
+use crate::series::{bodies_counted, series_counted};
 
-const BACKOFF_START: Duration = Duration::from_millis(500);
-const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// The waits of `flush`/`stop` between attempts (the host is no longer pacing then).
+const DRAIN_BACKOFF_START: Duration = Duration::from_millis(100);
+const DRAIN_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 enum Posted {
     Done,
@@ -34,20 +43,27 @@ enum Posted {
     Fatal(String),
 }
 
+/// A request body and the number of samples folded into it.
+struct Body {
+    bytes: Vec<u8>,
+    samples: u64,
+}
+
 pub struct ApiOutput {
     cfg: ApiConfig,
     agent: ureq::Agent,
     catalog: Catalog,
     agg: Aggregator,
     host: Option<Host>,
-    pending: VecDeque<Vec<u8>>,
+    pending: VecDeque<Body>,
     pending_bytes: usize,
     next_push: Instant,
+    /// Set only when Datadog said how long to wait.
     not_before: Option<Instant>,
-    backoff: Duration,
-    /// Why the last post failed, so "still waiting to retry" errors can say why.
+    /// Why the last post failed: the reason given while waiting for `not_before`.
     last_failure: Option<String>,
     warned_reject: bool,
+    reported_lost: u64,
 }
 
 impl ApiOutput {
@@ -66,57 +82,85 @@ impl ApiOutput {
             pending: VecDeque::new(),
             pending_bytes: 0,
             not_before: None,
-            backoff: BACKOFF_START,
             last_failure: None,
             warned_reject: false,
+            reported_lost: 0,
         })
     }
 
     fn count(&self, name: &str, n: u64) {
-        if let Some(h) = &self.host {
+        if let (Some(h), true) = (&self.host, n > 0) {
             h.add_counter(name, n);
         }
     }
 
+    fn pending_samples(&self) -> u64 {
+        self.pending.iter().map(|b| b.samples).sum()
+    }
+
+    /// Drops what is pending, reporting its samples as lost.
+    fn lose_pending(&mut self) -> u64 {
+        let lost = self.pending_samples();
+        self.pending.clear();
+        self.pending_bytes = 0;
+        self.count(COUNTER_SAMPLES_LOST, lost);
+        lost
+    }
+
     fn encode_interval(&mut self) {
+        // NaN values and samples of undefined series never leave: not written after all.
+        let unsent = self.agg.skipped_non_finite + self.agg.unresolved;
+        if unsent > self.reported_lost {
+            self.count(COUNTER_SAMPLES_LOST, unsent - self.reported_lost);
+            self.reported_lost = unsent;
+        }
         if self.agg.is_empty() {
             return;
         }
         let cells = self.agg.drain();
+        let folded: u64 = cells.values().map(|c| c.samples).sum();
         let entries = entries(&self.cfg.mapping, &self.catalog, cells);
+        let mapped: u64 = entries.iter().map(|e| e.samples).sum();
+        self.count(COUNTER_SAMPLES_LOST, folded.saturating_sub(mapped));
         let ts = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
         let interval_s = self.cfg.push_interval.as_secs().max(1);
-        let all = series(&entries, &self.cfg.host, ts, interval_s);
-        for body in bodies(all, self.cfg.max_body_bytes) {
-            let body = if self.cfg.gzip {
+        let all = series_counted(&entries, &self.cfg.host, ts, interval_s);
+        for (body, samples) in bodies_counted(all, self.cfg.max_body_bytes) {
+            let bytes = if self.cfg.gzip {
                 gzip(&body).unwrap_or(body)
             } else {
                 body
             };
-            self.pending_bytes += body.len();
-            self.pending.push_back(body);
+            self.pending_bytes += bytes.len();
+            self.pending.push_back(Body { bytes, samples });
         }
-        let mut dropped = 0;
+        let (mut dropped, mut dropped_samples) = (0, 0);
         while self.pending_bytes > self.cfg.max_pending_bytes {
             let Some(old) = self.pending.pop_front() else {
                 break;
             };
-            self.pending_bytes -= old.len();
+            self.pending_bytes -= old.bytes.len();
             dropped += 1;
+            dropped_samples += old.samples;
         }
         if dropped > 0 {
             self.count("dropped_payloads", dropped);
+            self.count(COUNTER_SAMPLES_LOST, dropped_samples);
         }
     }
 
-    fn post(&self, body: &[u8]) -> Posted {
+    fn post(&self, body: &[u8], deadline: Option<Instant>) -> Posted {
         let mut req = self
             .agent
             .post(&self.cfg.url)
             .set("DD-API-KEY", &self.cfg.api_key)
             .set("Content-Type", "application/json");
+        if let Some(d) = deadline {
+            let left = d.saturating_duration_since(Instant::now());
+            req = req.timeout(self.cfg.timeout.min(left).max(Duration::from_millis(1)));
+        }
         // A gzip body starts with the magic bytes; an uncompressible fallback may not.
         if body.starts_with(&[0x1f, 0x8b]) {
             req = req.set("Content-Encoding", "gzip");
@@ -152,50 +196,49 @@ impl ApiOutput {
         }
     }
 
-    /// Posts the queue in order; `Err` with a retry delay, or a fatal error.
-    fn send_pending(&mut self) -> Result<(), WriteStatus> {
+    /// Posts the queue in order; `Err` with a retry (and the server's delay), or a fatal error.
+    fn send_pending(&mut self, deadline: Option<Instant>) -> Result<(), WriteStatus> {
         if let Some(at) = self.not_before {
             let now = Instant::now();
             if now < at && !self.pending.is_empty() {
-                let reason = match &self.last_failure {
-                    Some(why) => format!("waiting to retry the Datadog API after {why}"),
-                    None => "waiting to retry the Datadog API".to_string(),
-                };
+                // Datadog asked for this wait: posting earlier would only be refused again.
                 return Err(WriteStatus::Retry {
                     after_ms: RSome((at - now).as_millis().max(1) as u64),
-                    reason: reason.into(),
+                    reason: self
+                        .last_failure
+                        .clone()
+                        .unwrap_or_else(|| format!("{}: rate limited", self.cfg.url))
+                        .into(),
                 });
             }
+            self.not_before = None;
         }
         while let Some(body) = self.pending.front() {
-            match self.post(body) {
+            match self.post(&body.bytes, deadline) {
                 Posted::Done => {
-                    self.backoff = BACKOFF_START;
-                    self.not_before = None;
                     self.last_failure = None;
                 }
                 Posted::Rejected(reason) => {
                     self.count("rejected_payloads", 1);
+                    self.count(COUNTER_SAMPLES_REJECTED, body.samples);
                     if !self.warned_reject {
                         self.warned_reject = true;
                         if let Some(h) = &self.host {
                             h.warn(format!(
                                 "{}: Datadog rejected a payload, dropped: {reason} (further ones \
-                                 are counted in rejected_payloads)",
+                                 are counted in rejected_payloads and samples_rejected)",
                                 self.cfg.output
                             ));
                         }
                     }
                 }
                 Posted::Retry(wait, reason) => {
-                    let wait = wait.unwrap_or(self.backoff);
-                    self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
-                    self.not_before = Some(Instant::now() + wait);
+                    self.not_before = wait.map(|w| Instant::now() + w);
                     self.last_failure = Some(reason.clone());
                     return Err(WriteStatus::Retry {
-                        after_ms: match wait.as_millis() {
-                            0 => RNone,
-                            ms => RSome(ms as u64),
+                        after_ms: match wait {
+                            Some(w) => RSome(w.as_millis() as u64),
+                            None => RNone,
                         },
                         reason: reason.into(),
                     });
@@ -208,35 +251,41 @@ impl ApiOutput {
                 }
             }
             if let Some(sent) = self.pending.pop_front() {
-                self.pending_bytes -= sent.len();
+                self.pending_bytes -= sent.bytes.len();
             }
         }
         Ok(())
     }
 
+    /// Everything folded so far, posted within `timeout`; what is left then is lost.
     fn push_all(&mut self, timeout: Duration) -> Result<(), PluginError> {
         self.encode_interval();
         let deadline = Instant::now() + timeout;
+        let mut backoff = DRAIN_BACKOFF_START;
         loop {
-            match self.send_pending() {
-                Ok(()) => return Ok(()),
-                Err(WriteStatus::Fatal(e)) => return Err(e),
+            let reason = match self.send_pending(Some(deadline)) {
+                Ok(()) | Err(WriteStatus::Ok) => return Ok(()),
+                Err(WriteStatus::Fatal(e)) => e.message.to_string(),
                 Err(WriteStatus::Retry { reason, .. }) => {
                     let now = Instant::now();
-                    if now >= deadline {
-                        return Err(PluginError::new(format!(
-                            "{}: {} request(s) not delivered: {reason}",
-                            self.cfg.output,
-                            self.pending.len()
-                        )));
+                    let wait = self
+                        .not_before
+                        .map_or(backoff, |at| at.saturating_duration_since(now));
+                    backoff = (backoff * 2).min(DRAIN_BACKOFF_MAX);
+                    if now + wait < deadline {
+                        std::thread::sleep(wait.max(Duration::from_millis(1)));
+                        self.not_before = None;
+                        continue;
                     }
-                    let wait = self.not_before.map_or(Duration::from_millis(50), |at| {
-                        at.saturating_duration_since(now)
-                    });
-                    std::thread::sleep(wait.min(deadline - now).max(Duration::from_millis(1)));
+                    reason.to_string()
                 }
-                Err(WriteStatus::Ok) => return Ok(()),
-            }
+            };
+            let requests = self.pending.len();
+            let lost = self.lose_pending();
+            return Err(PluginError::new(format!(
+                "{}: {requests} request(s) ({lost} samples) not delivered: {reason}",
+                self.cfg.output
+            )));
         }
     }
 }
@@ -251,8 +300,14 @@ impl Output for ApiOutput {
     fn write(&mut self, batch: Batch<'_>) -> WriteStatus {
         self.catalog.absorb(&batch);
         if !self.pending.is_empty() {
-            if let Err(status) = self.send_pending() {
-                return status;
+            match self.send_pending(None) {
+                Ok(()) => {}
+                Err(WriteStatus::Fatal(e)) => {
+                    // Neither flush nor stop follows a fatal answer.
+                    self.lose_pending();
+                    return WriteStatus::Fatal(e);
+                }
+                Err(status) => return status,
             }
         }
         for s in batch.samples.iter() {
@@ -261,8 +316,17 @@ impl Output for ApiOutput {
         let now = Instant::now();
         if now >= self.next_push {
             self.next_push = now + self.cfg.push_interval;
+            let before = self.pending_samples();
             self.encode_interval();
-            if let Err(WriteStatus::Fatal(e)) = self.send_pending() {
+            let this_push = self.pending_samples().saturating_sub(before);
+            // A passing failure keeps the bodies: the next write retries them first.
+            if let Err(WriteStatus::Fatal(e)) = self.send_pending(None) {
+                // The host counts this batch as dropped itself; the rest was accepted earlier.
+                let held = self.pending_samples();
+                let this_batch = (batch.samples.len() as u64).min(this_push);
+                self.pending.clear();
+                self.pending_bytes = 0;
+                self.count(COUNTER_SAMPLES_LOST, held.saturating_sub(this_batch));
                 return WriteStatus::Fatal(e);
             }
         }

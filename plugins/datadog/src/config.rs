@@ -27,6 +27,8 @@ const KNOWN: &[&str] = &[
     "host",
     "gzip",
     "timeout",
+    "apiVersion",
+    "trendsAs",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,19 +44,40 @@ pub enum DatadogConfig {
     Api(ApiConfig),
 }
 
+/// Which series API `transport=api` posts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiVersion {
+    V1,
+    V2,
+}
+
+/// How `transport=api` sends trends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrendsAs {
+    /// `.avg .min .max .median .95percentile .count`, the names the agent makes of a timing.
+    Gauges,
+    /// Every value to `/api/v1/distribution_points`, for global percentiles.
+    Distribution,
+}
+
 /// Settings of `transport=api`.
 #[derive(Clone)]
 pub struct ApiConfig {
     pub output: String,
-    /// The full series URL, e.g. `https://api.datadoghq.com/api/v1/series`.
+    /// The full series URL, e.g. `https://api.datadoghq.com/api/v2/series`.
     pub url: String,
+    /// `https://api.<site>` or the `endpoint`, for the distribution points URL.
+    pub base_url: String,
+    pub api_version: ApiVersion,
+    pub trends_as: TrendsAs,
     pub api_key: String,
     pub host: String,
     pub push_interval: Duration,
     pub gzip: bool,
     pub timeout: Duration,
     pub mapping: MappingConfig,
-    /// Uncompressed bytes per request; Datadog's v1 limit is 3.2 MB compressed, 62 MB raw.
+    /// Uncompressed bytes per request; Datadog's v1 limit is 3.2 MB compressed, 62 MB raw (v2:
+    /// see `api_v2::Limits`).
     pub max_body_bytes: usize,
     /// Bodies held while Datadog is unreachable; the oldest is dropped beyond it.
     pub max_pending_bytes: usize,
@@ -65,6 +88,7 @@ impl std::fmt::Debug for ApiConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiConfig")
             .field("url", &self.url)
+            .field("trends_as", &self.trends_as)
             .field("api_key", &"<redacted>")
             .field("host", &self.host)
             .field("push_interval", &self.push_interval)
@@ -95,7 +119,9 @@ pub fn option_docs() -> Vec<OptionDoc> {
         doc("maxTrendSamples", "K6_STATSD_MAX_TREND_SAMPLES", "1000", "dogstatsd: trend values per series and interval before sampling with |@rate"),
         api_key,
         doc("site", "DD_SITE", "datadoghq.com", "api: datadoghq.com, datadoghq.eu, us3.datadoghq.com, us5.datadoghq.com, ap1.datadoghq.com, ddog-gov.com (or us1, eu, us3, us5, ap1, gov)"),
-        doc("endpoint", "DD_URL", "https://api.<site>", "api: base URL (proxies, tests); /api/v1/series is appended unless present"),
+        doc("endpoint", "DD_URL", "https://api.<site>", "api: base URL (proxies, tests); /api/v2/series (or v1) is appended unless present"),
+        doc("apiVersion", "", "2", "api: 2 (/api/v2/series) or 1 (/api/v1/series)"),
+        doc("trendsAs", "", "gauges", "api: gauges (.avg .min .max .median .95percentile .count) or distribution (/api/v1/distribution_points)"),
         doc("host", "DD_HOSTNAME", "this machine's hostname", "api: the host of every series"),
         doc("gzip", "", "true", "api: gzip request bodies"),
         doc("timeout", "", "10s", "api: HTTP request timeout"),
@@ -138,8 +164,8 @@ pub fn parse_config(init: &OutputInit) -> Result<DatadogConfig, PluginError> {
         Transport::DogStatsd => {
             let mut cfg = StatsdConfig::new(&output);
             cfg.addr = agent_addr(&options);
-            if !cfg.addr.contains(':') {
-                return Err(options.invalid("addr", &cfg.addr, "host:port"));
+            if !statsd_proto::config::valid_addr(&cfg.addr) {
+                return Err(options.invalid("addr", &cfg.addr, "host:port with a port number"));
             }
             cfg.push_interval = interval(&options, Duration::from_secs(1))?;
             cfg.buffer_size = parse_buffer_size(
@@ -158,11 +184,33 @@ pub fn parse_config(init: &OutputInit) -> Result<DatadogConfig, PluginError> {
                     "{output}: transport=api needs an API key: set DD_API_KEY (or apiKey in the plan)"
                 )));
             }
-            let url = series_url(&options)?;
+            let api_version = match options.get_or("apiVersion", &[], "2").trim() {
+                "2" | "v2" => ApiVersion::V2,
+                "1" | "v1" => ApiVersion::V1,
+                other => return Err(options.invalid("apiVersion", other, "1 or 2")),
+            };
+            let trends_as = match options
+                .get_or("trendsAs", &[], "gauges")
+                .trim()
+                .to_ascii_lowercase()
+                .as_str()
+            {
+                "gauges" | "gauge" => TrendsAs::Gauges,
+                "distribution" | "distributions" => TrendsAs::Distribution,
+                other => return Err(options.invalid("trendsAs", other, "gauges or distribution")),
+            };
+            let base_url = base_url(&options)?;
+            let url = match api_version {
+                ApiVersion::V1 => format!("{base_url}/api/v1/series"),
+                ApiVersion::V2 => format!("{base_url}/api/v2/series"),
+            };
             let timeout = options.get_duration("timeout", &[], Duration::from_secs(10))?;
             Ok(DatadogConfig::Api(ApiConfig {
                 output,
                 url,
+                base_url,
+                api_version,
+                trends_as,
                 api_key: api_key.trim().to_string(),
                 host: options
                     .get("host", &["DD_HOSTNAME"])
@@ -231,8 +279,8 @@ fn global_tags(options: &Options) -> Vec<(String, String)> {
     tags
 }
 
-/// The series URL from `endpoint`/`DD_URL`, else from `site`/`DD_SITE`.
-fn series_url(options: &Options) -> Result<String, PluginError> {
+/// The API base URL from `endpoint`/`DD_URL`, else from `site`/`DD_SITE`.
+fn base_url(options: &Options) -> Result<String, PluginError> {
     let base = match options.get("endpoint", &["DD_URL"]) {
         Some(e) => e.trim().trim_end_matches('/').to_string(),
         None => {
@@ -260,11 +308,12 @@ fn series_url(options: &Options) -> Result<String, PluginError> {
     if !(base.starts_with("http://") || base.starts_with("https://")) {
         return Err(options.invalid("endpoint", &base, "an http:// or https:// URL"));
     }
-    if base.ends_with("/api/v1/series") {
-        Ok(base)
-    } else {
-        Ok(format!("{base}/api/v1/series"))
-    }
+    // A full series URL (as older setups give) names the base too.
+    let base = ["/api/v1/series", "/api/v2/series"]
+        .iter()
+        .find_map(|suffix| base.strip_suffix(suffix))
+        .map_or(base.clone(), str::to_string);
+    Ok(base)
 }
 
 fn hostname() -> String {

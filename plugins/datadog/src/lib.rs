@@ -3,17 +3,18 @@
 //! - `transport=dogstatsd` (default): DogStatsD lines to a Datadog Agent, named exactly as k6's
 //!   statsd output names them (`k6.http_reqs`, `k6.check.<name>.pass`, ...) so Datadog's k6
 //!   integration dashboard lights up; tags on by default.
-//! - `transport=api`: no agent; the series are posted to Datadog's `/api/v1/series` with the API
-//!   key, aggregated per push interval (see [`api`]).
+//! - `transport=api`: no agent; the series are posted to Datadog's `/api/v2/series` (or
+//!   `/api/v1/series`) with the API key, aggregated per push interval (see [`api`]).
 
 pub mod api;
+pub mod api_v2;
 mod config;
 pub mod series;
 
 use loadrun_plugin_api::{Output, OutputDescriptor, OutputInit, Plugin, PluginError};
 use statsd_proto::StatsdOutput;
 
-pub use config::{option_docs, parse_config, DatadogConfig, Transport};
+pub use config::{option_docs, parse_config, ApiVersion, DatadogConfig, Transport, TrendsAs};
 
 pub struct DatadogPlugin;
 

@@ -55,6 +55,25 @@ pub fn series(entries: &[Entry], host: &str, ts: i64, interval_s: u64) -> Vec<Va
     out
 }
 
+/// [`series`], each with the number of samples behind it: an entry's samples go with its
+/// first series (a trend's `.avg`), so a body's count is the samples folded into what it carries.
+pub fn series_counted(
+    entries: &[Entry],
+    host: &str,
+    ts: i64,
+    interval_s: u64,
+) -> Vec<(Value, u64)> {
+    let mut out = Vec::new();
+    for e in entries {
+        let mut first = true;
+        for v in series(std::slice::from_ref(e), host, ts, interval_s) {
+            out.push((v, if first { e.samples } else { 0 }));
+            first = false;
+        }
+    }
+    out
+}
+
 /// Nearest-rank percentile of sorted values (0 for none).
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -66,18 +85,28 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// `{"series":[...]}` bodies of at most `max_bytes` each (a single larger series goes alone).
 pub fn bodies(series: Vec<Value>, max_bytes: usize) -> Vec<Vec<u8>> {
+    bodies_counted(series.into_iter().map(|s| (s, 0)).collect(), max_bytes)
+        .into_iter()
+        .map(|(b, _)| b)
+        .collect()
+}
+
+/// [`bodies`], each with the sum of its series' sample counts.
+pub fn bodies_counted(series: Vec<(Value, u64)>, max_bytes: usize) -> Vec<(Vec<u8>, u64)> {
     const HEAD: &[u8] = b"{\"series\":[";
     const TAIL: &[u8] = b"]}";
     let mut out = Vec::new();
     let mut cur: Vec<u8> = Vec::new();
+    let mut samples = 0u64;
     let mut n = 0usize;
-    for s in series {
+    for (s, k) in series {
         let text = s.to_string();
         if n > 0 && cur.len() + 1 + text.len() + TAIL.len() > max_bytes {
             cur.extend_from_slice(TAIL);
-            out.push(std::mem::take(&mut cur));
+            out.push((std::mem::take(&mut cur), std::mem::take(&mut samples)));
             n = 0;
         }
+        samples += k;
         if n == 0 {
             cur.extend_from_slice(HEAD);
         } else {
@@ -88,7 +117,7 @@ pub fn bodies(series: Vec<Value>, max_bytes: usize) -> Vec<Vec<u8>> {
     }
     if n > 0 {
         cur.extend_from_slice(TAIL);
-        out.push(cur);
+        out.push((cur, samples));
     }
     out
 }
@@ -124,6 +153,31 @@ mod tests {
     }
 
     #[test]
+    fn bodies_carry_the_samples_of_their_series() {
+        let s: Vec<(Value, u64)> = (0..100)
+            .map(|i| {
+                (
+                    json!({"metric": format!("m{i}"), "points": [[1, i]]}),
+                    i as u64,
+                )
+            })
+            .collect();
+        let b = bodies_counted(s, 300);
+        assert!(b.len() > 5);
+        assert_eq!(b.iter().map(|(_, n)| n).sum::<u64>(), (0..100).sum::<u64>());
+        for (body, n) in &b {
+            let v: Value = serde_json::from_slice(body).unwrap_or_default();
+            let held: u64 = v["series"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x["points"][0][1].as_u64())
+                .sum();
+            assert_eq!(held, *n);
+        }
+    }
+
+    #[test]
     fn trend_becomes_agent_style_gauges() {
         let e = Entry {
             name: "k6.http_req_duration".into(),
@@ -138,6 +192,7 @@ mod tests {
                 ("method".into(), "GET".into()),
                 ("flag".into(), String::new()),
             ],
+            samples: 4,
         };
         let s = series(&[e], "h1", 100, 10);
         let names: Vec<&str> = s.iter().filter_map(|x| x["metric"].as_str()).collect();

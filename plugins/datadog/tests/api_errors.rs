@@ -73,7 +73,8 @@ fn rate_limit_is_retried_after_the_server_says_then_delivered() {
         "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
     ]);
-    let arg = format!("transport=api,endpoint={url},pushInterval=1ms,gzip=false,host=h");
+    let arg =
+        format!("transport=api,apiVersion=1,endpoint={url},pushInterval=1ms,gzip=false,host=h");
     let mut out =
         DatadogPlugin::new_output(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]))
             .unwrap();
@@ -109,7 +110,7 @@ fn a_refused_key_is_fatal_and_never_printed() {
     let (url, _rx) = responder(vec![
         "HTTP/1.1 403 Forbidden\r\nContent-Length: 25\r\nConnection: close\r\n\r\n{\"errors\":[\"Forbidden\"]}",
     ]);
-    let arg = format!("transport=api,endpoint={url},pushInterval=1ms");
+    let arg = format!("transport=api,apiVersion=1,endpoint={url},pushInterval=1ms");
     let mut out =
         DatadogPlugin::new_output(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]))
             .unwrap();
@@ -130,7 +131,7 @@ fn a_bad_request_is_dropped_counted_and_logged_once() {
     let (url, _rx) = responder(vec![
         "HTTP/1.1 400 Bad Request\r\nContent-Length: 29\r\nConnection: close\r\n\r\n{\"errors\":[\"Malformed JSON\"]}",
     ]);
-    let arg = format!("transport=api,endpoint={url},pushInterval=1ms");
+    let arg = format!("transport=api,apiVersion=1,endpoint={url},pushInterval=1ms");
     let mut out =
         DatadogPlugin::new_output(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]))
             .unwrap();
@@ -139,6 +140,8 @@ fn a_bad_request_is_dropped_counted_and_logged_once() {
     std::thread::sleep(Duration::from_millis(5));
     assert_eq!(out.write(batch().batch()), WriteStatus::Ok);
     assert_eq!(rec.counter("rejected_payloads"), 1);
+    // In samples, so the host takes them out of `written`.
+    assert_eq!(rec.counter("samples_rejected"), 1);
     let logs = rec.logs();
     assert_eq!(logs.len(), 1, "{logs:?}");
     assert!(logs[0].1.contains("Malformed JSON") && !logs[0].1.contains(KEY));
@@ -152,7 +155,7 @@ fn api_needs_a_key_and_debug_hides_it() {
     assert!(err.message.contains("DD_API_KEY"));
     let cfg = out_datadog::parse_config(&init(
         "datadog",
-        Some("transport=api,site=eu"),
+        Some("transport=api,apiVersion=1,site=eu"),
         "{}",
         &[("DD_API_KEY", KEY)],
     ))
@@ -162,4 +165,54 @@ fn api_needs_a_key_and_debug_hides_it() {
         !text.contains(KEY) && text.contains("https://api.datadoghq.eu/api/v1/series"),
         "{text}"
     );
+}
+
+/// Three 500s, as the reliability suite's fault: the host's own backoff paces the retries (no
+/// delay of this output's making, which used to outgrow `retryMaxElapsed`), every answer to the
+/// failure carries the same reason, and the body is delivered once the server recovers.
+#[test]
+fn server_errors_leave_the_backoff_to_the_host_with_one_reason() {
+    let err = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 17\r\nConnection: close\r\n\r\n{\"error\":\"boom\"}";
+    let (url, rx) = responder(vec![
+        err,
+        err,
+        err,
+        "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+    ]);
+    let arg =
+        format!("transport=api,apiVersion=1,endpoint={url},pushInterval=1ms,gzip=false,host=h");
+    let mut out =
+        DatadogPlugin::new_output(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]))
+            .unwrap();
+    let (host, rec) = recording_host();
+    out.start(host).unwrap();
+    std::thread::sleep(Duration::from_millis(5));
+    // Folded and pushed; the 500 keeps the body.
+    assert_eq!(out.write(batch().batch()), WriteStatus::Ok);
+    let (_, first) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    let next = batch();
+    let mut reasons = Vec::new();
+    for _ in 0..2 {
+        match out.write(next.batch()) {
+            WriteStatus::Retry { after_ms, reason } => {
+                assert_eq!(after_ms, loadrun_plugin_api::types::RNone);
+                reasons.push(reason.to_string());
+            }
+            other => panic!("{other:?}"),
+        }
+        let (_, again) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(again, first);
+    }
+    assert_eq!(reasons[0], reasons[1]);
+    assert!(
+        reasons[0].contains("HTTP 500") && reasons[0].contains(&url),
+        "{}",
+        reasons[0]
+    );
+    // The host's next try: the kept body goes, then the batch is taken.
+    assert_eq!(out.write(next.batch()), WriteStatus::Ok);
+    let (_, delivered) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(delivered, first);
+    assert_eq!(rec.counter("samples_lost"), 0);
+    assert_eq!(rec.counter("samples_rejected"), 0);
 }

@@ -67,7 +67,7 @@ fn run(gzip: bool) {
     };
     let url = vm.var("VM_URL").to_string();
     let arg = format!(
-        "transport=api,endpoint={url}/datadog,host=lg-1,tags=env:test,pushInterval=1h,gzip={gzip}"
+        "transport=api,apiVersion=1,endpoint={url}/datadog,host=lg-1,tags=env:test,pushInterval=1h,gzip={gzip}"
     );
     let mut out =
         DatadogPlugin::new_output(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]))

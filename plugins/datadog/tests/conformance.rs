@@ -58,7 +58,7 @@ fn the_datadog_api_plugin_conforms() {
     let report = Conformance::new(built_plugin(), "datadog")
         // A short push interval so that writes, not only stop, meet the outage.
         .arg(&format!(
-            "transport=api,endpoint={url}/datadog,host=conf,pushInterval=100ms"
+            "transport=api,apiVersion=1,endpoint={url}/datadog,host=conf,pushInterval=100ms"
         ))
         .env("DD_API_KEY", "conformance-key")
         .invalid_arg("transport=carrier-pigeon", "transport")

@@ -392,12 +392,21 @@ impl Config {
         // The -o URL: scheme://[user:pass@]host:port[/prefix]/name[?options]
         let mut url_user = None;
         let mut url_path = Vec::<String>::new();
+        // Which of the user's words a bad address came from, for the error message.
+        let source = if o.positional().is_some() {
+            "the -o argument"
+        } else {
+            "option addr"
+        };
         let base_text = match o.positional().map(str::to_string) {
             Some(arg) => {
                 let mut url = Url::parse(&arg).map_err(|e| {
                     err(
                         &out,
-                        format!("{} is not a URL: {e}", Endpoint::from_text(&arg)),
+                        format!(
+                            "the -o argument {} is not a URL: {e}",
+                            Endpoint::from_text(&arg)
+                        ),
                     )
                 })?;
                 let mut query: Vec<(String, String)> = Vec::new();
@@ -445,7 +454,7 @@ impl Config {
             err(
                 &out,
                 format!(
-                    "address {} is not a URL: {e}",
+                    "{source} {} is not a URL: {e}",
                     Endpoint::from_text(&base_text)
                 ),
             )
@@ -455,13 +464,13 @@ impl Config {
             "udp" => {
                 return Err(err(
                     &out,
-                    "udp:// is not supported (k6's UDP client): use http:// or https://",
+                    format!("{source} must be an http(s) URL: udp:// (k6's UDP client) is not supported"),
                 ))
             }
             s => {
                 return Err(err(
                     &out,
-                    format!("unsupported scheme {s:?}: use http:// or https://"),
+                    format!("{source} must be an http(s) URL, not {s}://"),
                 ))
             }
         }
@@ -842,7 +851,11 @@ mod tests {
         assert!(e.contains("unknown option \"bogus\""), "{e}");
         assert!(!e.contains("hunter2"));
         let e = cfg(Some("udp://h:8089"), &[]).unwrap_err();
-        assert!(e.contains("udp:// is not supported"), "{e}");
+        assert!(e.contains("udp:// (k6's UDP client) is not supported"), "{e}");
+        let e = cfg(Some("ftp://h:8086/k6"), &[]).unwrap_err();
+        assert!(e.contains("the -o argument must be an http(s) URL"), "{e}");
+        let e = cfg(None, &[("K6_INFLUXDB_ADDR", "ftp://h:8086")]).unwrap_err();
+        assert!(e.contains("option addr must be an http(s) URL"), "{e}");
         let e = cfg(Some("http://h/db?precision=weeks"), &[]).unwrap_err();
         assert!(e.contains("precision"), "{e}");
         let e = cfg(Some("http://h/db?concurrentWrites=0"), &[]).unwrap_err();

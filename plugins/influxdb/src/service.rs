@@ -15,6 +15,7 @@
 use std::time::{Duration, Instant};
 
 use loadrun_http_support::{split_lines, HttpClient, Outcome, RejectLog};
+use loadrun_plugin_api::sdk::COUNTER_SAMPLES_LOST;
 use loadrun_plugin_api::types::{RNone, RSome};
 use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
 
@@ -90,7 +91,7 @@ impl InfluxOutput {
             database,
             create_warned: false,
             host: None,
-            rejects: RejectLog::new("rejected_samples"),
+            rejects: RejectLog::samples(),
             skipped: 0,
             unresolved: 0,
         })
@@ -185,8 +186,13 @@ impl InfluxOutput {
             {
                 Outcome::Delivered { .. } => {}
                 Outcome::Rejected { status, reason } => {
-                    self.rejects
-                        .note(self.host.as_ref(), status, &reason, lines as u64);
+                    self.rejects.note(
+                        self.host.as_ref(),
+                        status,
+                        &reason,
+                        lines as u64,
+                        lines as u64,
+                    );
                 }
                 Outcome::Retry { after_ms, reason } => {
                     result = Push::Retry(PushRetry { after_ms, reason });
@@ -233,7 +239,7 @@ impl InfluxOutput {
             let lost = self.pending_lines as u64;
             self.pending.clear();
             self.pending_lines = 0;
-            self.count("lost_samples", lost);
+            self.count(COUNTER_SAMPLES_LOST, lost);
             return Err(PluginError::new(format!(
                 "{lost} samples could not be written to {}: {reason}",
                 self.cfg.endpoint()
@@ -285,6 +291,8 @@ impl Output for InfluxOutput {
             }
             self.skipped += skipped;
             self.count("skipped_samples", skipped);
+            // Answered `Ok` with the batch, yet never on the server: not written.
+            self.count(COUNTER_SAMPLES_LOST, skipped);
         }
         if unresolved > 0 {
             if self.unresolved == 0 {
@@ -292,6 +300,7 @@ impl Output for InfluxOutput {
             }
             self.unresolved += unresolved;
             self.count("unresolved_samples", unresolved);
+            self.count(COUNTER_SAMPLES_LOST, unresolved);
         }
 
         let due = self.last_push.elapsed() >= self.cfg.push_interval
@@ -300,13 +309,21 @@ impl Output for InfluxOutput {
         if !due || self.pending.is_empty() {
             return WriteStatus::Ok;
         }
-        let before = self.pending.len();
+        let before = (self.pending.len(), self.pending_lines);
         match self.push(None) {
             Push::Done => WriteStatus::Ok,
-            Push::Fatal(reason) => WriteStatus::Fatal(PluginError::new(reason)),
+            Push::Fatal(reason) => {
+                // The host counts this batch as dropped and calls neither flush nor stop: the
+                // older points it was told were written go nowhere now.
+                let sent_lines = before.1 - self.pending_lines;
+                self.count(COUNTER_SAMPLES_LOST, (mark.1.saturating_sub(sent_lines)) as u64);
+                self.pending.clear();
+                self.pending_lines = 0;
+                WriteStatus::Fatal(PluginError::new(reason))
+            }
             Push::Retry(PushRetry { after_ms, reason }) => {
                 // Give the batch back: keep only the older points that did not go.
-                let sent = before - self.pending.len();
+                let sent = before.0 - self.pending.len();
                 if sent >= mark.0 {
                     self.pending.clear();
                     self.pending_lines = 0;

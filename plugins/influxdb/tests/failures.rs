@@ -69,7 +69,7 @@ fn a_400_drops_the_batch_counts_it_and_says_why_once() {
     }
     assert_eq!(out.write(batch(3).batch()), WriteStatus::Ok);
     assert_eq!(out.write(batch(3).batch()), WriteStatus::Ok);
-    assert_eq!(rec.counter("rejected_samples"), 6);
+    assert_eq!(rec.counter("samples_rejected"), 6);
     let warns: Vec<_> = rec
         .logs()
         .into_iter()
@@ -258,7 +258,7 @@ fn stop_gives_up_at_its_deadline_and_counts_the_loss() {
         .unwrap_err();
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
     assert!(e.message.contains("4 samples could not be written"), "{e}");
-    assert_eq!(rec.counter("lost_samples"), 4);
+    assert_eq!(rec.counter("samples_lost"), 4);
 }
 
 #[test]

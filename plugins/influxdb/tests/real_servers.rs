@@ -103,7 +103,7 @@ fn drive(arg: &str, env: &[(&str, &str)], sent: &Sent) {
         assert_eq!(st, WriteStatus::Ok, "logs: {:?}", rec.logs());
     }
     out.stop(&outcome(), Duration::from_secs(10)).unwrap();
-    assert_eq!(rec.counter("rejected_samples"), 0, "{:?}", rec.logs());
+    assert_eq!(rec.counter("samples_rejected"), 0, "{:?}", rec.logs());
 }
 
 fn get_json(url: &str, query: &[(&str, &str)]) -> Value {
@@ -255,7 +255,7 @@ fn influxdb_v1_real_errors_are_reported() {
         &[],
     );
     assert_eq!(b.write(sent.batches[0].batch()), WriteStatus::Ok);
-    assert!(rec.counter("rejected_samples") > 0);
+    assert!(rec.counter("samples_rejected") > 0);
     let logs = format!("{:?}", rec.logs());
     assert!(
         logs.contains("HTTP 400") && logs.contains("field type conflict"),
@@ -371,7 +371,7 @@ fn influxdb_v1_stops_mid_run_and_comes_back() {
     );
     assert_eq!(out.write(sent.batches[2].batch()), WriteStatus::Ok);
     out.stop(&outcome(), Duration::from_secs(5)).unwrap();
-    assert_eq!(rec.counter("lost_samples"), 0);
+    assert_eq!(rec.counter("samples_lost"), 0);
 
     for (metric, values) in &sent.values {
         let r = influx_query(

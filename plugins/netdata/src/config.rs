@@ -52,8 +52,8 @@ pub fn parse_config(init: &OutputInit) -> Result<StatsdConfig, PluginError> {
         cfg.addr = rest.to_string();
         cfg.protocol = Protocol::Tcp;
     }
-    if !cfg.addr.contains(':') {
-        return Err(options.invalid("addr", &cfg.addr, "host:port"));
+    if !statsd_proto::config::valid_addr(&cfg.addr) {
+        return Err(options.invalid("addr", &cfg.addr, "host:port with a port number"));
     }
     cfg.mapping.namespace = options.get_or("namespace", &["K6_STATSD_NAMESPACE"], "k6.");
     cfg.push_interval = options.get_duration(

@@ -49,6 +49,28 @@ struct Entry {
     last_sample_ms: i64,
     last_pushed_ms: Option<i64>,
     dirty: bool,
+    /// Samples folded in so far.
+    folded: u64,
+    /// `folded` as of the newest push the server took: values are cumulative, so those
+    /// samples are on the server even if earlier pushes were lost.
+    delivered: u64,
+    /// The last request that carried this series was refused for good.
+    refused: bool,
+}
+
+/// Which snapshot series belongs to which entry, and how many samples that entry had folded
+/// then: what the server holds once the request carrying it is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    entry: usize,
+    folded: u64,
+}
+
+/// Samples accepted but not on the server, split by the last fate of their series.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Undelivered {
+    pub rejected: u64,
+    pub lost: u64,
 }
 
 /// The cumulative state of every series seen so far.
@@ -103,6 +125,7 @@ impl Aggregator {
             }
             e.last_sample_ms = e.last_sample_ms.max(s.time_ns.div_euclid(1_000_000));
             e.dirty = true;
+            e.folded += 1;
         }
     }
 
@@ -153,6 +176,9 @@ impl Aggregator {
                     last_sample_ms: i64::MIN,
                     last_pushed_ms: None,
                     dirty: false,
+                    folded: 0,
+                    delivered: 0,
+                    refused: false,
                 });
                 let i = self.entries.len() - 1;
                 self.index.insert(key, i);
@@ -190,17 +216,72 @@ impl Aggregator {
     /// its newest sample's time, and always later than what was pushed before for it
     /// (Prometheus refuses out-of-order and conflicting duplicate samples).
     pub fn snapshot(&mut self) -> Vec<TimeSeries> {
+        self.snapshot_owned().0
+    }
+
+    /// [`Aggregator::snapshot`], with the [`Owner`] of each series (same order).
+    pub fn snapshot_owned(&mut self) -> (Vec<TimeSeries>, Vec<Owner>) {
         let mut out = Vec::new();
-        for e in self.entries.iter_mut().filter(|e| e.dirty) {
+        let mut owners = Vec::new();
+        for (i, e) in self
+            .entries
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, e)| e.dirty)
+        {
             let ts = match e.last_pushed_ms {
                 Some(p) => e.last_sample_ms.max(p.saturating_add(1)),
                 None => e.last_sample_ms,
             };
             e.dirty = false;
             e.last_pushed_ms = Some(ts);
+            let before = out.len();
             emit(e, &self.cfg, ts, None, &mut out);
+            owners.extend((before..out.len()).map(|_| Owner {
+                entry: i,
+                folded: e.folded,
+            }));
         }
-        out
+        (out, owners)
+    }
+
+    /// The server took a request carrying these series.
+    pub fn delivered(&mut self, owners: &[Owner]) {
+        for o in owners {
+            if let Some(e) = self.entries.get_mut(o.entry) {
+                e.delivered = e.delivered.max(o.folded);
+                e.refused = false;
+            }
+        }
+    }
+
+    /// The server refused a request carrying these series for good; a later push of the
+    /// same series (cumulative) may still bring their samples to it.
+    pub fn refused(&mut self, owners: &[Owner]) {
+        for o in owners {
+            if let Some(e) = self.entries.get_mut(o.entry) {
+                if e.delivered < o.folded {
+                    e.refused = true;
+                }
+            }
+        }
+    }
+
+    /// Samples folded but not (yet) on the server; each is reported once: they count as
+    /// settled afterwards.
+    pub fn take_undelivered(&mut self) -> Undelivered {
+        let mut u = Undelivered::default();
+        for e in &mut self.entries {
+            let n = e.folded - e.delivered.min(e.folded);
+            if e.refused {
+                u.rejected += n;
+            } else {
+                u.lost += n;
+            }
+            e.delivered = e.folded;
+            e.refused = false;
+        }
+        u
     }
 
     /// A staleness marker for every series pushed so far, at `now_ms` (or just after the
@@ -348,5 +429,42 @@ mod tests {
             .map(|l| format!("{}={}", l.name, l.value))
             .collect();
         assert_eq!(names, ["Zed=z", "test_id=a", "testid=run1"]);
+    }
+
+    #[test]
+    fn cumulative_pushes_settle_every_sample_they_carry() {
+        use loadrun_plugin_api::testkit::BatchBuilder;
+        let mut b = BatchBuilder::new();
+        let c = b.metric("c", MetricType::Counter, ValueKind::Default);
+        let sa = b.series(c, &[("k", "a")], &[]);
+        let sb = b.series(c, &[("k", "b")], &[]);
+        b.sample(sa, 1, 1.0).sample(sa, 2, 1.0).sample(sb, 3, 1.0);
+        let mut cat = Catalog::new();
+        cat.absorb(&b.batch());
+        let mut agg = Aggregator::new(AggConfig {
+            trend_stats: vec![],
+            native_histogram_schema: None,
+            metadata_as_labels: false,
+            extra_labels: vec![],
+        });
+        agg.add(&cat, b.samples.as_slice());
+        let (series, owners) = agg.snapshot_owned();
+        assert_eq!(series.len(), 2);
+        // Series a refused, series b lost in transit.
+        agg.refused(&owners[..1]);
+        // One more sample of a, and a second push of a that is taken: cumulative, so a's
+        // refused push is made good.
+        agg.add(&cat, &b.samples[..1]);
+        let (_, again) = agg.snapshot_owned();
+        assert_eq!(again.len(), 1);
+        agg.delivered(&again);
+        let u = agg.take_undelivered();
+        assert_eq!(u, Undelivered { rejected: 0, lost: 1 });
+        assert_eq!(agg.take_undelivered(), Undelivered::default());
+        // A refusal that nothing repairs stays a rejection.
+        agg.add(&cat, &b.samples[2..]);
+        let (_, third) = agg.snapshot_owned();
+        agg.refused(&third);
+        assert_eq!(agg.take_undelivered(), Undelivered { rejected: 1, lost: 0 });
     }
 }

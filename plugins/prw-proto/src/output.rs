@@ -6,22 +6,31 @@
 //! encoded, its delivered requests remembered) resumes on the next call. Values are cumulative,
 //! so a retried push loses nothing; while the server is down the host's bounded queue holds the
 //! batches and counts what it drops.
+//!
+//! Accounting: because values are cumulative, a sample is on the server as soon as ANY later
+//! push of its series is taken, even if the push that first carried it was refused or lost.
+//! So nothing is reported at the time of a failure; at `stop` (or a fatal error) the samples
+//! folded after the last push the server took of their series are reported through the
+//! standard counters (`samples_rejected` when that series' last request was refused for good,
+//! else `samples_lost`), and the host's `written` is what the server's cumulative values hold.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use loadrun_http_support::{basic_auth_header, HttpClient, HttpConfig, Outcome, RejectLog};
+use loadrun_plugin_api::sdk::{COUNTER_SAMPLES_LOST, COUNTER_SAMPLES_REJECTED};
 use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
 
-use crate::aggregate::{AggConfig, Aggregator};
+use crate::aggregate::{AggConfig, Aggregator, Owner};
 use crate::config::{Auth, RwConfig};
 use crate::split::{encode_requests, Request};
 
 /// The `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("loadrun-prometheus-rw-output/", env!("CARGO_PKG_VERSION"));
 
-/// A push being delivered: its requests, and how many went out already.
+/// A push being delivered: its requests (each with the owners of its series), and how many
+/// went out already.
 struct Pending {
-    requests: Vec<Request>,
+    requests: Vec<(Request, Vec<Owner>)>,
     next: usize,
 }
 
@@ -46,6 +55,7 @@ pub struct RemoteWriteOutput {
     host: Option<Host>,
     rejects: RejectLog,
     warned_unknown: bool,
+    reported_unknown: u64,
 }
 
 impl RemoteWriteOutput {
@@ -76,8 +86,9 @@ impl RemoteWriteOutput {
             pending: None,
             last_push: Instant::now(),
             host: None,
-            rejects: RejectLog::new("rejected_series"),
+            rejects: RejectLog::items("series", Some("rejected_series")),
             warned_unknown: false,
+            reported_unknown: 0,
         })
     }
 
@@ -91,11 +102,15 @@ impl RemoteWriteOutput {
             return Ok(());
         }
         self.last_push = Instant::now();
-        let series = self.agg.snapshot();
-        self.queue(&series)
+        let (series, owners) = self.agg.snapshot_owned();
+        self.queue(&series, owners)
     }
 
-    fn queue(&mut self, series: &[crate::proto::TimeSeries]) -> Result<(), String> {
+    fn queue(
+        &mut self,
+        series: &[crate::proto::TimeSeries],
+        owners: Vec<Owner>,
+    ) -> Result<(), String> {
         if series.is_empty() {
             return Ok(());
         }
@@ -105,8 +120,32 @@ impl RemoteWriteOutput {
             self.cfg.max_request_bytes,
         )
         .map_err(|e| format!("snappy compression failed: {e}"))?;
+        // Requests hold consecutive runs of `series`, in order.
+        let mut owners = owners.into_iter();
+        let requests = requests
+            .into_iter()
+            .map(|r| {
+                let mine: Vec<Owner> = owners.by_ref().take(r.series).collect();
+                (r, mine)
+            })
+            .collect();
         self.pending = Some(Pending { requests, next: 0 });
         Ok(())
+    }
+
+    /// Reports what was accepted but is not on the server (see the module docs); called when
+    /// nothing more will be sent.
+    fn settle(&mut self) {
+        self.pending = None;
+        let u = self.agg.take_undelivered();
+        if let Some(h) = &self.host {
+            if u.rejected > 0 {
+                h.add_counter(COUNTER_SAMPLES_REJECTED, u.rejected);
+            }
+            if u.lost > 0 {
+                h.add_counter(COUNTER_SAMPLES_LOST, u.lost);
+            }
+        }
     }
 
     /// Sends what is left of the pending push.
@@ -119,20 +158,23 @@ impl RemoteWriteOutput {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        while let Some(req) = pending.requests.get(pending.next) {
+        while let Some((req, owners)) = pending.requests.get(pending.next) {
             match self
                 .client
                 .post(&self.cfg.url, &headers, &req.body, deadline)
             {
                 Outcome::Delivered { .. } => {
+                    self.agg.delivered(owners);
                     if let Some(h) = &self.host {
                         h.add_counter("requests", 1);
                         h.add_counter("series_sent", req.series as u64);
                     }
                 }
                 Outcome::Rejected { status, reason } => {
+                    self.agg.refused(owners);
+                    // The samples are settled at stop: a later push may still carry them.
                     self.rejects
-                        .note(self.host.as_ref(), status, &reason, req.series as u64);
+                        .note(self.host.as_ref(), status, &reason, req.series as u64, 0);
                 }
                 Outcome::Retry { after_ms, reason } => {
                     return Delivery::Retry { after_ms, reason };
@@ -162,6 +204,13 @@ impl RemoteWriteOutput {
     }
 
     fn warn_unknown(&mut self) {
+        let unknown = self.agg.unknown_samples();
+        if unknown > self.reported_unknown {
+            if let Some(h) = &self.host {
+                h.add_counter(COUNTER_SAMPLES_LOST, unknown - self.reported_unknown);
+            }
+            self.reported_unknown = unknown;
+        }
         if !self.warned_unknown && self.agg.unknown_samples() > 0 {
             self.warned_unknown = true;
             if let Some(h) = &self.host {
@@ -188,6 +237,7 @@ impl Output for RemoteWriteOutput {
         self.catalog.absorb(&batch);
         if self.pending.is_none() && self.last_push.elapsed() >= self.cfg.push_interval {
             if let Err(e) = self.prepare() {
+                self.settle();
                 return WriteStatus::Fatal(PluginError::new(e));
             }
         }
@@ -199,7 +249,11 @@ impl Output for RemoteWriteOutput {
                     reason: reason.into(),
                 }
             }
-            Delivery::Fatal(reason) => return WriteStatus::Fatal(PluginError::new(reason)),
+            Delivery::Fatal(reason) => {
+                // Neither flush nor stop follows a fatal answer; this batch was not folded.
+                self.settle();
+                return WriteStatus::Fatal(PluginError::new(reason));
+            }
         }
         self.agg.add(&self.catalog, batch.samples.as_slice());
         self.warn_unknown();
@@ -212,10 +266,14 @@ impl Output for RemoteWriteOutput {
 
     fn stop(&mut self, _outcome: &RunOutcome, timeout: Duration) -> Result<(), PluginError> {
         let deadline = Instant::now() + timeout;
-        self.flush_all(deadline)?;
+        let flushed = self.flush_all(deadline);
+        // What the samples' last pushes left undelivered is final now.
+        self.settle();
+        flushed?;
         if self.cfg.stale_markers {
             let markers = self.agg.stale_markers(now_ms());
-            self.queue(&markers).map_err(PluginError::new)?;
+            self.queue(&markers, Vec::new())
+                .map_err(PluginError::new)?;
             self.deliver_or_err(deadline, "the stale markers")?;
         }
         Ok(())

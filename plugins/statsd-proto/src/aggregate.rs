@@ -65,14 +65,24 @@ impl Trend {
     }
 }
 
+/// One (series, variant)'s folded value and how many samples went into it, so a payload that
+/// cannot be delivered converts back to samples for the host's accounting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    pub agg: Agg,
+    pub samples: u64,
+}
+
 /// Samples of the current interval, in a deterministic (series id) order.
 #[derive(Debug, Clone)]
 pub struct Aggregator {
-    cells: BTreeMap<(u32, Variant), Agg>,
+    cells: BTreeMap<(u32, Variant), Cell>,
     max_trend_samples: usize,
     rng: u64,
     /// Samples with NaN or infinite values, which no StatsD parser accepts.
     pub skipped_non_finite: u64,
+    /// Samples of series the catalog did not know (a host bug).
+    pub unresolved: u64,
 }
 
 impl Aggregator {
@@ -82,6 +92,7 @@ impl Aggregator {
             max_trend_samples,
             rng: 0x9E37_79B9_7F4A_7C15,
             skipped_non_finite: 0,
+            unresolved: 0,
         }
     }
 
@@ -89,9 +100,11 @@ impl Aggregator {
         self.cells.is_empty()
     }
 
-    /// Folds one sample in; samples of series the catalog does not know are ignored.
+    /// Folds one sample in; samples of series the catalog does not know are counted in
+    /// `unresolved` and ignored.
     pub fn add(&mut self, catalog: &Catalog, sample: &Sample) {
         let Some((metric, series)) = catalog.resolve(sample) else {
+            self.unresolved += 1;
             return;
         };
         let v = sample.value;
@@ -102,8 +115,15 @@ impl Aggregator {
         match metric.metric_type {
             MetricType::Counter => self.count(sample.series, Variant::Plain, v),
             MetricType::Gauge => {
-                self.cells
-                    .insert((sample.series, Variant::Plain), Agg::Gauge(v));
+                let cell = self
+                    .cells
+                    .entry((sample.series, Variant::Plain))
+                    .or_insert(Cell {
+                        agg: Agg::Gauge(v),
+                        samples: 0,
+                    });
+                cell.agg = Agg::Gauge(v);
+                cell.samples += 1;
             }
             MetricType::Rate => {
                 if series.tag("check").is_some() {
@@ -127,16 +147,17 @@ impl Aggregator {
     }
 
     /// Takes the interval's cells, leaving the aggregator empty.
-    pub fn drain(&mut self) -> BTreeMap<(u32, Variant), Agg> {
+    pub fn drain(&mut self) -> BTreeMap<(u32, Variant), Cell> {
         std::mem::take(&mut self.cells)
     }
 
     fn count(&mut self, series: u32, variant: Variant, v: f64) {
-        match self
-            .cells
-            .entry((series, variant))
-            .or_insert(Agg::Count(0.0))
-        {
+        let cell = self.cells.entry((series, variant)).or_insert(Cell {
+            agg: Agg::Count(0.0),
+            samples: 0,
+        });
+        cell.samples += 1;
+        match &mut cell.agg {
             Agg::Count(total) => *total += v,
             other => *other = Agg::Count(v),
         }
@@ -148,11 +169,15 @@ impl Aggregator {
         let cell = self
             .cells
             .entry((series, Variant::Plain))
-            .or_insert_with(|| Agg::Trend(Trend::new()));
-        if !matches!(cell, Agg::Trend(_)) {
-            *cell = Agg::Trend(Trend::new());
+            .or_insert_with(|| Cell {
+                agg: Agg::Trend(Trend::new()),
+                samples: 0,
+            });
+        cell.samples += 1;
+        if !matches!(cell.agg, Agg::Trend(_)) {
+            cell.agg = Agg::Trend(Trend::new());
         }
-        let Agg::Trend(t) = cell else { return };
+        let Agg::Trend(t) = &mut cell.agg else { return };
         t.count += 1;
         t.sum += v;
         t.min = t.min.min(v);
@@ -207,11 +232,17 @@ mod tests {
             a.add(&cat, s);
         }
         let cells = a.drain();
-        assert_eq!(cells[&(sc, Variant::Plain)], Agg::Count(0.75));
-        assert_eq!(cells[&(sg, Variant::Plain)], Agg::Gauge(7.0));
-        assert_eq!(cells[&(sr, Variant::Pass)], Agg::Count(2.0));
-        assert_eq!(cells[&(sr, Variant::Fail)], Agg::Count(1.0));
-        let Agg::Trend(tr) = &cells[&(st, Variant::Plain)] else {
+        assert_eq!(cells[&(sc, Variant::Plain)].agg, Agg::Count(0.75));
+        assert_eq!(cells[&(sg, Variant::Plain)].agg, Agg::Gauge(7.0));
+        assert_eq!(cells[&(sr, Variant::Pass)].agg, Agg::Count(2.0));
+        assert_eq!(cells[&(sr, Variant::Fail)].agg, Agg::Count(1.0));
+        // How many samples each cell folded, for the host's accounting.
+        let samples: Vec<u64> = cells.values().map(|c| c.samples).collect();
+        assert_eq!(samples.iter().sum::<u64>(), 8);
+        assert_eq!(cells[&(sg, Variant::Plain)].samples, 2);
+        assert_eq!(cells[&(sr, Variant::Pass)].samples, 2);
+        assert_eq!(cells[&(st, Variant::Plain)].samples, 1);
+        let Agg::Trend(tr) = &cells[&(st, Variant::Plain)].agg else {
             panic!("not a trend")
         };
         assert_eq!(tr.values, vec![1.5]);
@@ -234,9 +265,10 @@ mod tests {
             a.add(&cat, s);
         }
         let cells = a.drain();
-        let Agg::Trend(tr) = &cells[&(st, Variant::Plain)] else {
+        let Agg::Trend(tr) = &cells[&(st, Variant::Plain)].agg else {
             panic!("not a trend")
         };
+        assert_eq!(cells[&(st, Variant::Plain)].samples, 10_000);
         assert_eq!(tr.values.len(), 100);
         assert_eq!(tr.count, 10_000);
         assert_eq!((tr.min, tr.max), (0.0, 9999.0));

@@ -82,3 +82,24 @@ pub fn encode_all(cfg: &MappingConfig, entries: &[Entry]) -> Vec<String> {
     }
     out
 }
+
+/// Every unit of a list of entries, each with the number of samples it stands for: an entry's
+/// samples are spread over its units (a trend's values) so they add up exactly, and a unit that
+/// is lost converts back to samples.
+pub fn encode_counted(cfg: &MappingConfig, entries: &[Entry]) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    let mut units = Vec::new();
+    for e in entries {
+        units.clear();
+        encode(cfg, e, &mut units);
+        let k = units.len() as u64;
+        if k == 0 {
+            continue;
+        }
+        let (base, extra) = (e.samples / k, e.samples % k);
+        for (i, u) in units.drain(..).enumerate() {
+            out.push((u, base + u64::from((i as u64) < extra)));
+        }
+    }
+    out
+}

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use loadrun_plugin_api::Catalog;
 
-use crate::aggregate::{Agg, Trend, Variant};
+use crate::aggregate::{Agg, Cell, Trend, Variant};
 use crate::config::{ChecksAs, MappingConfig};
 use crate::escape::{escape_tag_key, escape_tag_value, safe_metric_name, safe_segment};
 
@@ -24,6 +24,8 @@ pub struct Entry {
     pub value: EntryValue,
     /// Escaped, sorted, deduplicated by key; empty when tags are off.
     pub tags: Vec<(String, String)>,
+    /// How many samples were folded into it.
+    pub samples: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,10 +39,10 @@ pub enum EntryValue {
 pub fn entries(
     cfg: &MappingConfig,
     catalog: &Catalog,
-    cells: BTreeMap<(u32, Variant), Agg>,
+    cells: BTreeMap<(u32, Variant), Cell>,
 ) -> Vec<Entry> {
     let mut out = Vec::with_capacity(cells.len());
-    for ((series_id, variant), agg) in cells {
+    for ((series_id, variant), Cell { agg, samples }) in cells {
         let Some(series) = catalog.series(series_id) else {
             continue;
         };
@@ -93,6 +95,7 @@ pub fn entries(
             name: safe_metric_name(&name),
             value,
             tags,
+            samples,
         });
     }
     out

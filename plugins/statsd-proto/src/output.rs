@@ -9,16 +9,23 @@
 //! - TCP payloads that cannot be sent are kept, up to `max_pending_bytes` (oldest dropped and
 //!   counted as `dropped_payloads` beyond that). While any are kept, `write` returns `Retry`
 //!   without taking the new batch, so the host's queue, backoff and drop accounting apply.
+//!
+//! Every payload knows how many samples were folded into it. Whatever this output answered
+//! `Ok` for and then could not send (a datagram refused, a payload dropped for room, a line too
+//! long, payloads still unsent at the stop deadline, NaN values) is reported in samples through
+//! the standard `samples_lost` counter, so the host's `written` is what was sent. (A datagram
+//! that leaves but is lost on the way cannot be known.)
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use loadrun_plugin_api::sdk::COUNTER_SAMPLES_LOST;
 use loadrun_plugin_api::types::RSome;
 use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
 
 use crate::aggregate::Aggregator;
 use crate::config::{Protocol, StatsdConfig};
-use crate::line::encode_all;
+use crate::line::encode_counted;
 use crate::mapping::{entries, Entry, EntryValue};
 use crate::packer::{pack_datagrams, pack_stream};
 use crate::transport::{SendError, Transport};
@@ -29,13 +36,15 @@ pub struct StatsdOutput {
     agg: Aggregator,
     transport: Transport,
     host: Option<Host>,
-    pending: VecDeque<String>,
+    /// Payloads not sent yet, with the samples each stands for.
+    pending: VecDeque<(String, u64)>,
     pending_bytes: usize,
     next_push: Instant,
     warned_send: bool,
     warned_oversize: bool,
     send_errors: u64,
     reported_non_finite: u64,
+    reported_unresolved: u64,
     /// Fractions of counters not yet sent, by name and tags (`integer_counters`).
     carry: HashMap<(String, Vec<(String, String)>), f64>,
 }
@@ -57,6 +66,7 @@ impl StatsdOutput {
             warned_oversize: false,
             send_errors: 0,
             reported_non_finite: 0,
+            reported_unresolved: 0,
             carry: HashMap::new(),
         })
     }
@@ -83,22 +93,32 @@ impl StatsdOutput {
             let n = self.agg.skipped_non_finite - self.reported_non_finite;
             self.reported_non_finite = self.agg.skipped_non_finite;
             self.count("skipped_non_finite", n);
+            self.count(COUNTER_SAMPLES_LOST, n);
+        }
+        if self.agg.unresolved > self.reported_unresolved {
+            let n = self.agg.unresolved - self.reported_unresolved;
+            self.reported_unresolved = self.agg.unresolved;
+            self.count(COUNTER_SAMPLES_LOST, n);
         }
         if self.agg.is_empty() {
             return;
         }
         let cells = self.agg.drain();
+        let folded: u64 = cells.values().map(|c| c.samples).sum();
         let mut entries = entries(&self.cfg.mapping, &self.catalog, cells);
+        let mapped: u64 = entries.iter().map(|e| e.samples).sum();
+        self.count(COUNTER_SAMPLES_LOST, folded.saturating_sub(mapped));
         if self.cfg.mapping.integer_counters {
             self.whole_counters(&mut entries);
         }
-        let units = encode_all(&self.cfg.mapping, &entries);
+        let units = encode_counted(&self.cfg.mapping, &entries);
         let packed = match self.cfg.protocol {
             Protocol::Udp => pack_datagrams(units, self.cfg.buffer_size),
             Protocol::Tcp => pack_stream(units, self.cfg.buffer_size),
         };
         if packed.oversize > 0 {
             self.count("oversize_lines", packed.oversize);
+            self.count(COUNTER_SAMPLES_LOST, packed.oversize_samples);
             if !self.warned_oversize {
                 self.warned_oversize = true;
                 self.warn(format!(
@@ -108,22 +128,24 @@ impl StatsdOutput {
                 ));
             }
         }
-        let mut dropped = 0;
-        for p in packed.payloads {
+        let (mut dropped, mut dropped_samples) = (0, 0);
+        for (p, n) in packed.payloads.into_iter().zip(packed.samples) {
             self.pending_bytes += p.len();
-            self.pending.push_back(p);
+            self.pending.push_back((p, n));
         }
         while self.pending_bytes > self.cfg.max_pending_bytes {
             match self.pending.pop_front() {
-                Some(old) => {
+                Some((old, n)) => {
                     self.pending_bytes -= old.len();
                     dropped += 1;
+                    dropped_samples += n;
                 }
                 None => break,
             }
         }
         if dropped > 0 {
             self.count("dropped_payloads", dropped);
+            self.count(COUNTER_SAMPLES_LOST, dropped_samples);
         }
     }
 
@@ -145,12 +167,13 @@ impl StatsdOutput {
 
     /// Sends the queued payloads in order; `Err` with a retry delay when TCP is down.
     fn send_pending(&mut self) -> Result<(), (Duration, String)> {
-        while let Some(payload) = self.pending.front() {
+        while let Some((payload, samples)) = self.pending.front() {
             match self.transport.send(payload.as_bytes()) {
                 Ok(()) => {}
                 Err(SendError::Dropped(e)) => {
                     self.send_errors += 1;
                     self.count("send_errors", 1);
+                    self.count(COUNTER_SAMPLES_LOST, *samples);
                     if !self.warned_send {
                         self.warned_send = true;
                         self.warn(format!(
@@ -164,7 +187,7 @@ impl StatsdOutput {
                     return Err((retry_in, reason));
                 }
             }
-            if let Some(sent) = self.pending.pop_front() {
+            if let Some((sent, _)) = self.pending.pop_front() {
                 self.pending_bytes -= sent.len();
             }
         }
@@ -182,8 +205,12 @@ impl StatsdOutput {
                     let now = Instant::now();
                     if now >= deadline {
                         let n = self.pending.len();
+                        let lost: u64 = self.pending.iter().map(|(_, s)| s).sum();
+                        self.pending.clear();
+                        self.pending_bytes = 0;
+                        self.count(COUNTER_SAMPLES_LOST, lost);
                         return Err(PluginError::new(format!(
-                            "{}: {n} payload(s) not sent to {}: {reason}",
+                            "{}: {n} payload(s) ({lost} samples) not sent to {}: {reason}",
                             self.cfg.output, self.cfg.addr
                         )));
                     }

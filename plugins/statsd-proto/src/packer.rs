@@ -8,19 +8,49 @@
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Packed {
     pub payloads: Vec<String>,
+    /// How many samples each payload stands for (same order as `payloads`).
+    pub samples: Vec<u64>,
     pub oversize: u64,
+    /// The samples of the oversize units.
+    pub oversize_samples: u64,
+}
+
+/// A unit to pack: its text and the samples it stands for (0 when not counted).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unit {
+    pub text: String,
+    pub samples: u64,
+}
+
+impl From<String> for Unit {
+    fn from(text: String) -> Self {
+        Unit { text, samples: 0 }
+    }
+}
+
+impl From<(String, u64)> for Unit {
+    fn from((text, samples): (String, u64)) -> Self {
+        Unit { text, samples }
+    }
 }
 
 /// Packs for UDP: each datagram holds whole units separated by `\n`, no trailing newline.
-pub fn pack_datagrams<I>(units: I, max: usize) -> Packed
+pub fn pack_datagrams<I, U>(units: I, max: usize) -> Packed
 where
-    I: IntoIterator<Item = String>,
+    I: IntoIterator<Item = U>,
+    U: Into<Unit>,
 {
     let mut packed = Packed::default();
     let mut cur = String::new();
+    let mut cur_samples = 0u64;
     for unit in units {
+        let Unit {
+            text: unit,
+            samples,
+        } = unit.into();
         if unit.len() > max {
             packed.oversize += 1;
+            packed.oversize_samples += samples;
             continue;
         }
         let needed = if cur.is_empty() {
@@ -30,35 +60,47 @@ where
         };
         if needed > max {
             packed.payloads.push(std::mem::take(&mut cur));
+            packed.samples.push(std::mem::take(&mut cur_samples));
         }
         if !cur.is_empty() {
             cur.push('\n');
         }
         cur.push_str(&unit);
+        cur_samples += samples;
     }
     if !cur.is_empty() {
         packed.payloads.push(cur);
+        packed.samples.push(cur_samples);
     }
     packed
 }
 
 /// Packs for TCP: a stream needs every line ended by `\n`; chunks of about `max` bytes keep
 /// writes bounded. A unit longer than `max` gets a chunk of its own (a stream has no size limit).
-pub fn pack_stream<I>(units: I, max: usize) -> Packed
+pub fn pack_stream<I, U>(units: I, max: usize) -> Packed
 where
-    I: IntoIterator<Item = String>,
+    I: IntoIterator<Item = U>,
+    U: Into<Unit>,
 {
     let mut packed = Packed::default();
     let mut cur = String::new();
+    let mut cur_samples = 0u64;
     for unit in units {
+        let Unit {
+            text: unit,
+            samples,
+        } = unit.into();
         if !cur.is_empty() && cur.len() + unit.len() + 1 > max {
             packed.payloads.push(std::mem::take(&mut cur));
+            packed.samples.push(std::mem::take(&mut cur_samples));
         }
         cur.push_str(&unit);
         cur.push('\n');
+        cur_samples += samples;
     }
     if !cur.is_empty() {
         packed.payloads.push(cur);
+        packed.samples.push(cur_samples);
     }
     packed
 }
@@ -116,6 +158,23 @@ mod tests {
             p.payloads,
             vec!["a:1|c".to_string(), "g:0|g\ng:-5|g".to_string()]
         );
+    }
+
+    #[test]
+    fn sample_counts_follow_their_units() {
+        let input = vec![
+            ("a:1|c".to_string(), 3),
+            ("x".repeat(200), 5),
+            ("b:2|c".to_string(), 4),
+            ("c:3|c".to_string(), 1),
+        ];
+        let p = pack_datagrams(input.clone(), 12);
+        assert_eq!(p.payloads, vec!["a:1|c\nb:2|c", "c:3|c"]);
+        assert_eq!(p.samples, vec![7, 1]);
+        assert_eq!((p.oversize, p.oversize_samples), (1, 5));
+        let p = pack_stream(input, 13);
+        assert_eq!(p.samples.iter().sum::<u64>(), 13);
+        assert_eq!(p.samples.len(), p.payloads.len());
     }
 
     #[test]

@@ -119,11 +119,11 @@ impl std::fmt::Debug for Config {
 impl Config {
     pub fn from_init(init: &OutputInit) -> Result<Self, PluginError> {
         let mut opts = Options::from_init(init)?;
-        let url = match opts.positional() {
-            Some(p) => p.to_string(),
-            None => opts.get_or("url", &[], DEFAULT_URL),
+        let (url, source) = match opts.positional() {
+            Some(p) => (p.to_string(), "the -o argument"),
+            None => (opts.get_or("url", &[], DEFAULT_URL), "option url"),
         };
-        let parsed = parse_url(&url)?;
+        let parsed = parse_url_from(&url, source)?;
         for (k, v) in &parsed.query {
             opts.add_arg_pair(k, v);
         }
@@ -283,11 +283,21 @@ pub struct ParsedUrl {
 
 /// Parses a connection URL. Errors never contain the URL itself: it may hold a password.
 pub fn parse_url(text: &str) -> Result<ParsedUrl, PluginError> {
-    let bad = |why: &str| PluginError::new(format!("timescaledb: invalid connection URL: {why}"));
+    parse_url_from(text, "the connection URL")
+}
+
+/// [`parse_url`], naming where the URL came from (`option url`, `the -o argument`) in errors.
+pub fn parse_url_from(text: &str, source: &str) -> Result<ParsedUrl, PluginError> {
+    let bad = |why: &str| {
+        PluginError::new(format!(
+            "timescaledb: {source} is not a valid connection URL: {why}"
+        ))
+    };
     let url = url::Url::parse(text.trim()).map_err(|e| bad(&e.to_string()))?;
     if !matches!(url.scheme(), "postgres" | "postgresql") {
-        return Err(bad(&format!(
-            "scheme {:?}: expected postgresql://user:password@host:port/database",
+        return Err(PluginError::new(format!(
+            "timescaledb: {source} must be a postgresql:// URL \
+             (postgresql://user:password@host:port/database), not {}://",
             url.scheme()
         )));
     }
@@ -439,6 +449,8 @@ mod tests {
         ] {
             assert!(cfg(Some(arg), "", &[]).is_err(), "{arg} accepted");
         }
+        let e = cfg(Some("mysql://u@h/db"), "", &[]).unwrap_err();
+        assert!(e.message.contains("the -o argument must be a postgresql:// URL"), "{e}");
     }
 
     #[test]

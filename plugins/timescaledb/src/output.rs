@@ -14,7 +14,7 @@ use loadrun_plugin_api::abi::{
     Batch, OutputInit, PluginError, RunOutcome, Sample, TestMeta, WriteStatus,
 };
 use loadrun_plugin_api::catalog::Catalog;
-use loadrun_plugin_api::sdk::{Host, Output};
+use loadrun_plugin_api::sdk::{Host, Output, COUNTER_SAMPLES_LOST};
 use loadrun_plugin_api::types::RNone;
 
 use crate::config::Config;
@@ -80,6 +80,8 @@ impl TimescaleOutput {
                 "{unknown} samples refer to series the host never defined; skipped"
             ));
             self.count("samples_skipped", unknown as u64);
+            // Accepted with `Ok`, never stored: not written after all.
+            self.count(COUNTER_SAMPLES_LOST, unknown as u64);
         }
         let batch_size = self.cfg.batch_size;
         let per_round = batch_size.saturating_mul(self.cfg.connections);
@@ -187,6 +189,10 @@ impl Output for TimescaleOutput {
                         reason: reason.into(),
                     }
                 } else {
+                    // The host calls neither flush nor stop after a fatal answer: what the
+                    // buffer held (accepted earlier) is lost.
+                    self.count(COUNTER_SAMPLES_LOST, self.buffer.len() as u64);
+                    self.buffer.clear();
                     WriteStatus::Fatal(PluginError::new(reason))
                 };
             }
@@ -215,7 +221,8 @@ impl Output for TimescaleOutput {
             self.drain(for_samples)
         };
         if drained.is_err() {
-            self.count("samples_lost", self.buffer.len() as u64);
+            self.count(COUNTER_SAMPLES_LOST, self.buffer.len() as u64);
+            self.buffer.clear();
         }
         let left = timeout
             .saturating_sub(started.elapsed())

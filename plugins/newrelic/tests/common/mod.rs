@@ -4,7 +4,7 @@
 //! Relic's status codes, and keeps what it accepted.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-pub mod schema;
+pub use loadrun_test_support::json_schema as schema;
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -1,5 +1,7 @@
-//! A small JSON Schema (2020-12) validator: exactly the keywords our Metric API schema uses.
-//! An unknown keyword panics, so the schema can never be silently half-enforced.
+//! A small JSON Schema (2020-12) validator for the published request schemas the recording
+//! stand-ins check (New Relic's Metric API, Datadog's series API). Only the keywords those
+//! schemas use are implemented; an unknown keyword panics, so a schema can never be silently
+//! half-enforced.
 
 use serde_json::Value;
 
@@ -56,6 +58,20 @@ fn check(root: &Value, schema: &Value, doc: &Value, path: &str, errors: &mut Vec
             "minLength" | "maxLength" | "pattern" => {
                 if let Some(s) = doc.as_str() {
                     string_rule(kw, arg, s, path, errors);
+                }
+            }
+            "maximum" => {
+                if let Some(n) = doc.as_f64() {
+                    if n > arg.as_f64().unwrap() {
+                        errors.push(format!("{path}: {n} > {arg}"));
+                    }
+                }
+            }
+            "maxItems" => {
+                if let Some(a) = doc.as_array() {
+                    if (a.len() as u64) > arg.as_u64().unwrap() {
+                        errors.push(format!("{path}: more than {arg} items"));
+                    }
                 }
             }
             "minItems" => {
