@@ -55,11 +55,16 @@ fn recording() {
     // The VU's side only: the collector drains concurrently on the other core, and pushes
     // back only when it falls 4096 chunks behind.
     let mut buf = sink.buffer(1024);
-    bench(CRATE, "LocalBuffer::push, VU side (buffer 1024)", 1000, || {
-        for i in 0..1000 {
-            buf.push(Sample::new(series, i, 1.5));
-        }
-    });
+    bench(
+        CRATE,
+        "LocalBuffer::push, VU side (buffer 1024)",
+        1000,
+        || {
+            for i in 0..1000 {
+                buf.push(Sample::new(series, i, 1.5));
+            }
+        },
+    );
     drop(buf);
     sink.barrier();
     drop(sink);
@@ -73,9 +78,12 @@ fn interning() {
     let tags = borrow(&tags);
     let meta = [("vu", "12"), ("iter", "345")];
     let _ = registry.series(m, &tags, &meta);
-    bench(CRATE, "Registry::series hit (7 tags + 2 metadata)", 1, || {
-        registry.series(m, &tags, &meta)
-    });
+    bench(
+        CRATE,
+        "Registry::series hit (7 tags + 2 metadata)",
+        1,
+        || registry.series(m, &tags, &meta),
+    );
     bench(CRATE, "Registry::series hit (7 tags)", 1, || {
         registry.series(m, &tags, &[])
     });

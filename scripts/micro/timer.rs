@@ -103,5 +103,8 @@ pub fn http_tags(i: usize) -> Vec<(String, String)> {
 
 /// Borrowed view of owned pairs, for APIs taking `&[(&str, &str)]`.
 pub fn borrow(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
-    pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
 }

@@ -20,13 +20,18 @@ const CRATE: &str = "summary";
 fn trend_sink() {
     let values = latencies(100_000);
     let exact = &values[..EXACT_CAP];
-    bench(CRATE, "TrendSink::add, exact (first 1024)", exact.len() as u64, || {
-        let mut sink = TrendSink::default();
-        for v in exact {
-            sink.add(*v);
-        }
-        sink
-    });
+    bench(
+        CRATE,
+        "TrendSink::add, exact (first 1024)",
+        exact.len() as u64,
+        || {
+            let mut sink = TrendSink::default();
+            for v in exact {
+                sink.add(*v);
+            }
+            sink
+        },
+    );
     let mut sink = TrendSink::default();
     for v in &values {
         sink.add(*v);

@@ -28,3 +28,4 @@ mod reliability_recorder;
 #[path = "reliability/harness.rs"]
 #[allow(dead_code)]
 mod reliability_harness;
+mod packaging;

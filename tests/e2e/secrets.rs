@@ -26,7 +26,10 @@ const SECRETS: &[(&str, &str)] = &[
     ("timescaledb URL password", "SeKrEtPgUrlPw7740"),
     ("timescaledb password", "SeKrEtPgPw3068"),
     ("cloud token", "SeKrEtCloudToken6417"),
-    ("opentelemetry Authorization header", "SeKrEtOtelAuthHdr8123"),
+    (
+        "opentelemetry Authorization header",
+        "SeKrEtOtelAuthHdr8123",
+    ),
     ("opentelemetry password", "SeKrEtOtelPw2954"),
 ];
 
@@ -216,16 +219,9 @@ fn secret_env() -> Vec<(&'static str, String)> {
     ]
 }
 
-#[test]
-fn no_secret_in_any_output() {
-    // Refuses in turn with each status a misconfigured credential gets.
-    let n = AtomicUsize::new(0);
-    let rec = Recorder::start(move |_| {
-        let status = [401, 403, 500][n.fetch_add(1, Ordering::Relaxed) % 3];
-        (status, r#"{"error":"credentials refused"}"#.into())
-    });
-    let closed = closed_port();
-    let outs = outputs(rec.addr(), closed);
+/// Runs `loadrun` with `outs` (plus JSON and gzip CSV files) and the secret env, and checks
+/// that no secret shows in its stdout, stderr or any file it left.
+fn run_and_check(outs: &[(&'static str, String)]) -> crate::support::Run {
     let mut plugins: Vec<&str> = outs.iter().map(|(p, _)| *p).collect();
     plugins.dedup();
     let mut args: Vec<String> = vec![
@@ -236,29 +232,21 @@ fn no_secret_in_any_output() {
         "--output-stop-timeout".into(),
         "3s".into(),
     ];
-    for (_, o) in &outs {
+    for (_, o) in outs {
         args.extend(["-o".to_string(), format!("{o},retryMaxElapsed=1s")]);
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let env = secret_env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let run = quick_run("/get", 2, "2s", &plugins, &args, &env);
-    let stderr = run.stderr();
     println!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{stderr}",
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
         run.output.status.code(),
-        run.stdout()
+        run.stdout(),
+        run.stderr()
     );
-    // The errors were printed (so the test looked at the paths where a leak would be).
-    for needle in ["401", "refused"] {
-        assert!(
-            stderr.contains(needle),
-            "no error mentioning {needle:?}:\n{stderr}"
-        );
-    }
     assert_no_secret("stdout", &run.stdout());
-    assert_no_secret("stderr", &stderr);
-    let mut files = 0;
+    assert_no_secret("stderr", &run.stderr());
     for entry in std::fs::read_dir(run.dir.path()).unwrap() {
         let path = entry.unwrap().path();
         let bytes = if path.extension().is_some_and(|e| e == "gz") {
@@ -270,14 +258,51 @@ fn no_secret_in_any_output() {
             &path.display().to_string(),
             &String::from_utf8_lossy(&bytes),
         );
-        files += 1;
     }
-    assert!(files >= 3, "expected summary, JSON and CSV files");
+    run
+}
+
+#[test]
+fn no_secret_in_any_output() {
+    // Refuses in turn with each status a misconfigured credential gets.
+    let n = AtomicUsize::new(0);
+    let rec = Recorder::start(move |_| {
+        let status = [401, 403, 500][n.fetch_add(1, Ordering::Relaxed) % 3];
+        (status, r#"{"error":"credentials refused"}"#.into())
+    });
+    let (at_start, running): (Vec<_>, Vec<_>) = outputs(rec.addr(), closed_port())
+        .into_iter()
+        .partition(|(p, _)| ["timescaledb", "cloud"].contains(p));
+    let run = run_and_check(&running);
+    let stderr = run.stderr();
+    // The errors were printed (so the test looked where a leak would be).
+    for needle in ["401", "403", "500", "refused"] {
+        assert!(
+            stderr.contains(needle),
+            "no error mentioning {needle:?}:\n{stderr}"
+        );
+    }
+    for file in ["summary.json", "out.json", "out.csv.gz"] {
+        assert!(run.dir.path().join(file).exists(), "no {file}");
+    }
     assert!(
-        run.summary["outputs"]["outputs"].as_array().is_some_and(|a| a.len() >= outs.len()),
+        run.summary["outputs"]["outputs"]
+            .as_array()
+            .is_some_and(|a| a.len() >= running.len()),
         "summary export lacks the outputs: {}",
         run.summary
     );
+    // An output whose server is down at start fails the run before it begins: one run each,
+    // so every one of them prints its error.
+    for out in at_start {
+        let run = run_and_check(std::slice::from_ref(&out));
+        assert!(
+            run.stderr().contains("failed to start"),
+            "{}: no start error:\n{}",
+            out.1,
+            run.stderr()
+        );
+    }
 }
 
 /// Decompresses with the system's gzip (the e2e crate has no gzip dependency).

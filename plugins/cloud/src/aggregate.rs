@@ -86,6 +86,8 @@ pub struct Closed {
     /// The bucket's start, unix ns.
     pub time_ns: i64,
     pub sink: Sink,
+    /// How many samples were folded into it (for the host's accounting of what is lost).
+    pub samples: u64,
 }
 
 /// The open buckets of every series.
@@ -93,7 +95,7 @@ pub struct Closed {
 pub struct Aggregator {
     period_ns: i64,
     wait_ns: i64,
-    buckets: BTreeMap<i64, HashMap<u32, Sink>>,
+    buckets: BTreeMap<i64, HashMap<u32, (Sink, u64)>>,
     held: usize,
 }
 
@@ -122,13 +124,21 @@ impl Aggregator {
         let id = time_ns.div_euclid(self.period_ns);
         let sinks = self.buckets.entry(id).or_default();
         let held = &mut self.held;
-        sinks
-            .entry(series)
-            .or_insert_with(|| {
-                *held += 1;
-                Sink::new(t)
-            })
-            .add(value);
+        let (sink, n) = sinks.entry(series).or_insert_with(|| {
+            *held += 1;
+            (Sink::new(t), 0)
+        });
+        sink.add(value);
+        *n += 1;
+    }
+
+    /// Samples folded into the open buckets.
+    pub fn samples(&self) -> u64 {
+        self.buckets
+            .values()
+            .flat_map(|b| b.values())
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// How many (series, bucket) sinks are open: the aggregator's memory, in units.
@@ -156,10 +166,12 @@ impl Aggregator {
         for (id, sinks) in closed {
             let time_ns = id.saturating_mul(self.period_ns);
             self.held -= sinks.len();
-            for (series, sink) in sinks {
-                out.entry(series)
-                    .or_default()
-                    .push(Closed { time_ns, sink });
+            for (series, (sink, samples)) in sinks {
+                out.entry(series).or_default().push(Closed {
+                    time_ns,
+                    sink,
+                    samples,
+                });
             }
         }
         out
@@ -174,10 +186,12 @@ impl Aggregator {
             };
             let time_ns = id.saturating_mul(self.period_ns);
             self.held -= sinks.len();
-            for (series, sink) in sinks {
-                out.entry(series)
-                    .or_default()
-                    .push(Closed { time_ns, sink });
+            for (series, (sink, samples)) in sinks {
+                out.entry(series).or_default().push(Closed {
+                    time_ns,
+                    sink,
+                    samples,
+                });
             }
         }
         out
@@ -206,10 +220,13 @@ mod tests {
             c[&1],
             vec![Closed {
                 time_ns: 99 * S,
-                sink: Sink::Counter { sum: 3.0 }
+                sink: Sink::Counter { sum: 3.0 },
+                samples: 2,
             }]
         );
+        assert_eq!(a.samples(), 2);
         let c = a.close(0, true);
+        assert_eq!(c[&1][0].samples, 2);
         assert_eq!(c[&1][0].time_ns, 102 * S);
         assert_eq!(c[&1][0].sink, Sink::Counter { sum: 7.0 });
         assert_eq!(a.held(), 0);

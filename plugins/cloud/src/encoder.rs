@@ -16,11 +16,15 @@ pub fn reserved_label(name: &str) -> bool {
 pub struct Encoded {
     pub payloads: Vec<Payload>,
     pub dropped_reserved_labels: bool,
+    /// Samples of series the catalog does not know, which are not sent.
+    pub unsent_samples: u64,
 }
 
 pub struct Payload {
     pub protobuf: Vec<u8>,
     pub series: usize,
+    /// The samples folded into its buckets.
+    pub samples: u64,
 }
 
 /// Groups the series of `closed` by metric (metrics in id order, series in id order), cut into
@@ -39,14 +43,18 @@ pub fn encode(
     ordered.sort_unstable();
     let mut dropped = false;
     let mut payloads = Vec::new();
+    let total: u64 = closed.values().flatten().map(|c| c.samples).sum();
+    let mut encoded = 0u64;
     for chunk in ordered.chunks(max_series.max(1)) {
         let mut metrics: Vec<MetricOut<'_>> = Vec::new();
+        let mut samples = 0u64;
         for &(mid, sid) in chunk {
             let (Some(metric), Some(series), Some(values)) =
                 (catalog.metric(mid), catalog.series(sid), closed.get(&sid))
             else {
                 continue;
             };
+            samples += values.iter().map(|c| c.samples).sum::<u64>();
             let labels: Vec<(&str, &str)> = series
                 .tags
                 .iter()
@@ -69,14 +77,17 @@ pub fn encode(
         }
         let series: usize = metrics.iter().map(|m| m.series.len()).sum();
         if series > 0 {
+            encoded += samples;
             payloads.push(Payload {
                 protobuf: encode_metric_set(test_run_id, aggregation_period_s, &metrics),
                 series,
+                samples,
             });
         }
     }
     Encoded {
         payloads,
         dropped_reserved_labels: dropped,
+        unsent_samples: total.saturating_sub(encoded),
     }
 }

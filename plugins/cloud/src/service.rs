@@ -6,6 +6,11 @@
 //! encoded, with its idempotency key, so a re-send is byte-identical and the service can
 //! de-duplicate it) and is tried again at the next call.
 //!
+//! Accounting: every bucket knows how many samples were folded into it, so a push the service
+//! refuses, or one still unsent at the stop deadline (or dropped because the service asked to
+//! stop), is reported in samples through the standard counters (`samples_rejected`,
+//! `samples_lost`) and the host's `written` is what the service took.
+//!
 //! Memory: open aggregates are capped by `maxHeldAggregates` (beyond it the oldest buckets are
 //! closed early and pushed); while the service fails, every new batch is answered `Retry`, so
 //! nothing grows while the host backs off.
@@ -14,6 +19,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use loadrun_http_support::{Endpoint, HttpClient, Outcome, RejectLog, Url};
+use loadrun_plugin_api::sdk::COUNTER_SAMPLES_LOST;
 use loadrun_plugin_api::types::{RNone, RSome};
 use loadrun_plugin_api::{
     Batch, Catalog, Host, LogLevel, Output, PluginError, RunOutcome, WriteStatus,
@@ -33,6 +39,7 @@ struct Pending {
     body: Vec<u8>,
     key: String,
     series: usize,
+    samples: u64,
 }
 
 enum Sent {
@@ -103,7 +110,7 @@ impl CloudOutput {
             warned_labels: false,
             skipped: 0,
             unresolved: 0,
-            rejects: RejectLog::new("rejected_series"),
+            rejects: RejectLog::items("series", Some("rejected_series")),
         })
     }
 
@@ -250,6 +257,7 @@ impl CloudOutput {
             period_s,
             self.cfg.max_series_in_batch,
         );
+        self.count(COUNTER_SAMPLES_LOST, enc.unsent_samples);
         if enc.dropped_reserved_labels && !self.warned_labels {
             self.warned_labels = true;
             self.log(
@@ -263,9 +271,11 @@ impl CloudOutput {
                     body,
                     key: idempotency_key(),
                     series: p.series,
+                    samples: p.samples,
                 }),
                 Err(e) => {
                     self.count("lost_series", p.series as u64);
+                    self.count(COUNTER_SAMPLES_LOST, p.samples);
                     self.log(
                         LogLevel::Error,
                         format!(
@@ -336,8 +346,13 @@ impl CloudOutput {
                 match outcome {
                     Outcome::Delivered { .. } => self.count("pushed_series", p.series as u64),
                     Outcome::Rejected { status, reason } => {
-                        self.rejects
-                            .note(self.host.as_ref(), status, &reason, p.series as u64);
+                        self.rejects.note(
+                            self.host.as_ref(),
+                            status,
+                            &reason,
+                            p.series as u64,
+                            p.samples,
+                        );
                     }
                     Outcome::Retry { after_ms, reason } => {
                         kept.push_back(p);
@@ -372,9 +387,11 @@ impl CloudOutput {
     fn cloud_stop(&mut self, reason: &str) {
         self.stopped_by_cloud = true;
         let lost: usize = self.outbox.iter().map(|p| p.series).sum();
+        let samples = self.outbox.iter().map(|p| p.samples).sum::<u64>() + self.agg.samples();
         self.outbox.clear();
         let _ = self.agg.close(0, true);
         self.count("lost_series", lost as u64);
+        self.count(COUNTER_SAMPLES_LOST, samples);
         self.log(
             LogLevel::Error,
             format!("cloud: the service asked to stop sending metrics; no more are sent: {reason}"),
@@ -413,9 +430,13 @@ impl CloudOutput {
                 }
             };
             let lost: usize = self.outbox.iter().map(|p| p.series).sum();
+            let samples: u64 = self.outbox.iter().map(|p| p.samples).sum();
             self.outbox.clear();
             self.count("lost_series", lost as u64);
-            return Some(format!("{lost} series could not be pushed: {reason}"));
+            self.count(COUNTER_SAMPLES_LOST, samples);
+            return Some(format!(
+                "{lost} series ({samples} samples) could not be pushed: {reason}"
+            ));
         }
     }
 
@@ -464,6 +485,7 @@ impl CloudOutput {
             }
             self.skipped += skipped;
             self.count("skipped_samples", skipped);
+            self.count(COUNTER_SAMPLES_LOST, skipped);
         }
         if unresolved > 0 {
             if self.unresolved == 0 {
@@ -471,6 +493,7 @@ impl CloudOutput {
             }
             self.unresolved += unresolved;
             self.count("unresolved_samples", unresolved);
+            self.count(COUNTER_SAMPLES_LOST, unresolved);
         }
     }
 }
@@ -510,6 +533,8 @@ impl Output for CloudOutput {
             return WriteStatus::Fatal(PluginError::new("cloud: write after stop"));
         }
         if self.stopped_by_cloud {
+            // Taken so the test goes on, but never sent: not written.
+            self.count(COUNTER_SAMPLES_LOST, batch.samples.len() as u64);
             return WriteStatus::Ok;
         }
         let due = !self.outbox.is_empty()
@@ -526,9 +551,15 @@ impl Output for CloudOutput {
                     }
                 }
                 Sent::Fatal(reason) => {
+                    // Neither flush nor stop follows; this batch was not aggregated.
+                    let held =
+                        self.outbox.iter().map(|p| p.samples).sum::<u64>() + self.agg.samples();
+                    self.outbox.clear();
+                    let _ = self.agg.close(0, true);
+                    self.count(COUNTER_SAMPLES_LOST, held);
                     return WriteStatus::Fatal(PluginError::new(format!(
                         "cloud: pushing metrics failed: {reason}"
-                    )))
+                    )));
                 }
                 Sent::CloudStop(reason) => {
                     self.cloud_stop(&reason);

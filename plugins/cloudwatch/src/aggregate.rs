@@ -116,7 +116,8 @@ pub struct Aggregator {
     series_group: HashMap<u32, Option<u32>>,
     group_ids: HashMap<(u32, Vec<(String, String)>), u32>,
     groups: Vec<Group>,
-    open: HashMap<(u32, i64), Acc>,
+    /// Each aggregate with the number of samples folded into it.
+    open: HashMap<(u32, i64), (Acc, u64)>,
     skipped: u64,
 }
 
@@ -130,6 +131,11 @@ impl Aggregator {
             open: HashMap::new(),
             skipped: 0,
         }
+    }
+
+    /// Samples folded into the open aggregates.
+    pub fn open_samples(&self) -> u64 {
+        self.open.values().map(|(_, n)| n).sum()
     }
 
     /// How many aggregates are open (the memory this output holds).
@@ -158,10 +164,12 @@ impl Aggregator {
                 .div_euclid(self.config.period_secs)
                 * self.config.period_secs;
             let metric_type = self.groups[group as usize].metric_type;
-            self.open
+            let (acc, n) = self
+                .open
                 .entry((group, bucket))
-                .or_insert_with(|| Acc::new(metric_type))
-                .add(s.time_ns, s.value);
+                .or_insert_with(|| (Acc::new(metric_type), 0));
+            acc.add(s.time_ns, s.value);
+            *n += 1;
         }
     }
 
@@ -215,7 +223,7 @@ impl Aggregator {
         let mut out: Vec<Datum> = keys
             .into_iter()
             .filter_map(|k| {
-                let acc = self.open.remove(&k)?;
+                let (acc, samples) = self.open.remove(&k)?;
                 let g = self.groups.get(k.0 as usize)?;
                 Some(Datum {
                     metric_name: g.metric_name.clone(),
@@ -224,6 +232,7 @@ impl Aggregator {
                     unit: g.unit,
                     value: acc.into_value(),
                     storage_resolution: self.config.storage_resolution,
+                    samples,
                 })
             })
             .collect();

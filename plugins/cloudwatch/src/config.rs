@@ -133,8 +133,6 @@ pub fn parse_config(init: &OutputInit) -> Result<Config, PluginError> {
         ));
     }
 
-    let credentials = sources.credentials().map_err(|e| err(e.to_string()))?;
-
     let namespace = options.get_or("namespace", &[], "k6");
     validate_namespace(&namespace).map_err(|m| options.invalid("namespace", &namespace, m))?;
 
@@ -168,6 +166,9 @@ pub fn parse_config(init: &OutputInit) -> Result<Config, PluginError> {
             "1024 to 1048576",
         ));
     }
+
+    // Last: a bad option must be named as such even where no credentials are set up yet.
+    let credentials = sources.credentials().map_err(|e| err(e.to_string()))?;
 
     Ok(Config {
         output: out.clone(),
@@ -341,5 +342,21 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("no AWS credentials"), "{e}");
+        // Options are checked before credentials are looked for.
+        for (arg, name) in [
+            ("period=-5s", "period"),
+            ("maxRequestBytes=-1", "maxRequestBytes"),
+            ("endpoint=ftp://localhost", "endpoint"),
+        ] {
+            let e = parse_config(&init(
+                "cloudwatch",
+                Some(arg),
+                "",
+                &[("AWS_REGION", "eu-west-1"), ("HOME", "/nonexistent")],
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains(name) && !e.contains("credentials"), "{e}");
+        }
     }
 }

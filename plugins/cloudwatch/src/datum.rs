@@ -57,6 +57,8 @@ pub struct Datum {
     pub value: DatumValue,
     /// 1 (high resolution) or 60.
     pub storage_resolution: u32,
+    /// How many samples were folded into it (for the host's accounting of what is lost).
+    pub samples: u64,
 }
 
 /// CloudWatch refuses values beyond ±2^360 and rounds the tiniest ones badly: keep every value

@@ -17,6 +17,8 @@ pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 pub struct Body {
     pub text: String,
     pub datums: usize,
+    /// The samples folded into its datums.
+    pub samples: u64,
 }
 
 /// Encodes `datums` into as few bodies as the limits allow, in order. A single datum larger than
@@ -30,23 +32,27 @@ pub fn encode(namespace: &str, datums: &[Datum], max_datums: usize, max_bytes: u
     let mut out = Vec::new();
     let mut body = header.clone();
     let mut count = 0usize;
+    let mut samples = 0u64;
     for d in datums {
         let mut piece = member(d, count + 1);
         if count > 0 && (count >= max_datums || body.len() + piece.len() > max_bytes) {
             out.push(Body {
                 text: std::mem::replace(&mut body, header.clone()),
                 datums: count,
+                samples: std::mem::take(&mut samples),
             });
             count = 0;
             piece = member(d, 1);
         }
         body.push_str(&piece);
         count += 1;
+        samples += d.samples;
     }
     if count > 0 {
         out.push(Body {
             text: body,
             datums: count,
+            samples,
         });
     }
     out
@@ -133,6 +139,7 @@ mod tests {
             unit: Unit::Milliseconds,
             value,
             storage_resolution: 60,
+            samples: 0,
         }
     }
 
@@ -146,6 +153,7 @@ mod tests {
                 unit: Unit::Count,
                 value: DatumValue::Value(3.0),
                 storage_resolution: 1,
+                samples: 0,
             },
             Datum {
                 metric_name: "http_req_failed".into(),
@@ -159,6 +167,7 @@ mod tests {
                     max: 1.0,
                 },
                 storage_resolution: 1,
+                samples: 0,
             },
             datum(
                 "http_req_duration",

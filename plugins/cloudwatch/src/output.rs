@@ -2,13 +2,21 @@
 //!
 //! Retry contract: a batch is either taken whole (aggregated, `Ok`) or not at all (`Retry`).
 //! Requests that could not be delivered stay queued here (bounded: nothing new is taken while
-//! any are queued) and are re-sent, with backoff, at the top of the next `write`; until they go
-//! through, `write` answers `Retry` without touching the new batch, so the host keeps it.
+//! any are queued) and are re-sent at the top of the next `write`; until they go through,
+//! `write` answers `Retry` without touching the new batch, so the host keeps it. The host owns
+//! the backoff: this output only waits where CloudWatch said how long (`Retry-After`), and gives
+//! the same reason for every answer to one failure so the host says it once.
+//!
+//! Accounting: each datum knows how many samples were folded into it, so a request CloudWatch
+//! refuses, or one still queued at the stop deadline, is reported in samples through the
+//! standard counters (`samples_rejected`, `samples_lost`) and the host's `written` is what
+//! CloudWatch took.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use loadrun_http_support::RejectLog;
+use loadrun_plugin_api::sdk::COUNTER_SAMPLES_LOST;
 use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
 
 use crate::aggregate::Aggregator;
@@ -17,8 +25,9 @@ use crate::encode::{encode, Body};
 use crate::service::{Sender, Sent};
 use crate::time::UtcTime;
 
-const BACKOFF_MIN: Duration = Duration::from_millis(250);
-const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// The waits of `flush`/`stop` between attempts (the host is no longer pacing then).
+const DRAIN_BACKOFF_START: Duration = Duration::from_millis(100);
+const DRAIN_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 pub struct CloudWatchOutput {
     cfg: Config,
@@ -26,19 +35,23 @@ pub struct CloudWatchOutput {
     agg: Aggregator,
     sender: Sender,
     pending: VecDeque<Body>,
+    /// Set only when CloudWatch said how long to wait.
     not_before: Option<Instant>,
-    backoff: Duration,
     last_failure: String,
     host: Option<Host>,
     rejects: RejectLog,
     sent_datums: u64,
     sent_requests: u64,
     warned_skipped: bool,
+    reported_skipped: u64,
 }
 
 /// Why the queue could not be emptied.
 enum Blocked {
-    Retry { after_ms: u64, reason: String },
+    Retry {
+        after_ms: Option<u64>,
+        reason: String,
+    },
     Fatal(String),
 }
 
@@ -52,19 +65,29 @@ impl CloudWatchOutput {
             sender,
             pending: VecDeque::new(),
             not_before: None,
-            backoff: BACKOFF_MIN,
             last_failure: String::new(),
             host: None,
-            rejects: RejectLog::new("rejected_datums"),
+            rejects: RejectLog::items("datums", Some("rejected_datums")),
             sent_datums: 0,
             sent_requests: 0,
             warned_skipped: false,
+            reported_skipped: 0,
         })
     }
 
     /// Datums delivered so far.
     pub fn sent_datums(&self) -> u64 {
         self.sent_datums
+    }
+
+    fn count(&self, name: &str, n: u64) {
+        if let (Some(h), true) = (&self.host, n > 0) {
+            h.add_counter(name, n);
+        }
+    }
+
+    fn pending_samples(&self) -> u64 {
+        self.pending.iter().map(|b| b.samples).sum()
     }
 
     fn enqueue(&mut self, datums: &[crate::datum::Datum]) {
@@ -77,44 +100,37 @@ impl CloudWatchOutput {
     }
 
     /// Sends queued requests in order until the queue is empty or one fails.
-    fn drain(&mut self, deadline: Option<Instant>, honour_backoff: bool) -> Result<(), Blocked> {
-        while let Some(body) = self.pending.front() {
-            if honour_backoff {
-                if let Some(wait) = self
-                    .not_before
-                    .and_then(|t| t.checked_duration_since(Instant::now()))
-                {
-                    return Err(Blocked::Retry {
-                        after_ms: wait.as_millis().try_into().unwrap_or(u64::MAX),
-                        reason: self.last_failure.clone(),
-                    });
-                }
+    fn drain(&mut self, deadline: Option<Instant>) -> Result<(), Blocked> {
+        if let Some(wait) = self
+            .not_before
+            .and_then(|t| t.checked_duration_since(Instant::now()))
+        {
+            if !self.pending.is_empty() {
+                // CloudWatch asked for this wait: sending earlier would be refused again.
+                return Err(Blocked::Retry {
+                    after_ms: Some(wait.as_millis().try_into().unwrap_or(u64::MAX)),
+                    reason: self.last_failure.clone(),
+                });
             }
+        }
+        self.not_before = None;
+        while let Some(body) = self.pending.front() {
             match self.sender.send(&body.text, deadline) {
                 Sent::Delivered => {
-                    self.count_sent(body.datums as u64);
+                    let n = body.datums as u64;
+                    self.count_sent(n);
                     self.pending.pop_front();
-                    self.not_before = None;
-                    self.backoff = BACKOFF_MIN;
                 }
                 Sent::Rejected { status, reason } => {
-                    let n = body.datums as u64;
-                    self.rejects.note(self.host.as_ref(), status, &reason, n);
+                    let (n, samples) = (body.datums as u64, body.samples);
+                    self.rejects
+                        .note(self.host.as_ref(), status, &reason, n, samples);
                     self.pending.pop_front();
                 }
                 Sent::Retry { after_ms, reason } => {
-                    let wait = after_ms
-                        .map(Duration::from_millis)
-                        .unwrap_or(self.backoff)
-                        .max(self.backoff);
-                    self.not_before = Some(Instant::now() + wait);
-                    self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
-                    self.last_failure =
-                        format!("{reason} ({} request(s) queued)", self.pending.len());
-                    return Err(Blocked::Retry {
-                        after_ms: wait.as_millis().try_into().unwrap_or(u64::MAX),
-                        reason: self.last_failure.clone(),
-                    });
+                    self.not_before = after_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
+                    self.last_failure = reason.clone();
+                    return Err(Blocked::Retry { after_ms, reason });
                 }
                 Sent::Fatal { reason } => return Err(Blocked::Fatal(reason)),
             }
@@ -131,46 +147,69 @@ impl CloudWatchOutput {
         }
     }
 
-    fn warn_skipped(&mut self) {
-        if !self.warned_skipped && self.agg.skipped() > 0 {
+    fn note_skipped(&mut self) {
+        let skipped = self.agg.skipped();
+        if skipped > self.reported_skipped {
+            // Answered `Ok` with their batch, yet never sent: not written.
+            self.count(COUNTER_SAMPLES_LOST, skipped - self.reported_skipped);
+            self.reported_skipped = skipped;
+        }
+        if !self.warned_skipped && skipped > 0 {
             self.warned_skipped = true;
             if let Some(h) = &self.host {
                 h.warn(
                     "some samples were skipped: NaN/infinite values, or series the host never \
-                     defined (said once)",
+                     defined (said once; counted in samples_lost)",
                 );
             }
         }
     }
 
-    /// Sends everything, retrying within `timeout`.
+    /// Sends everything, retrying within `timeout`; what is left then is lost.
     fn send_all(&mut self, timeout: Duration) -> Result<(), PluginError> {
         let deadline = Instant::now() + timeout;
         let datums = self.agg.take_all();
         self.enqueue(&datums);
+        let mut backoff = DRAIN_BACKOFF_START;
         loop {
-            match self.drain(Some(deadline), false) {
+            match self.drain(Some(deadline)) {
                 Ok(()) => return Ok(()),
                 Err(Blocked::Fatal(reason)) => return Err(self.lost(&reason)),
                 Err(Blocked::Retry { after_ms, reason }) => {
                     let left = deadline.saturating_duration_since(Instant::now());
-                    let wait = Duration::from_millis(after_ms);
+                    let wait = after_ms.map_or(backoff, Duration::from_millis);
+                    backoff = (backoff * 2).min(DRAIN_BACKOFF_MAX);
                     if left <= wait {
                         return Err(self.lost(&reason));
                     }
                     std::thread::sleep(wait);
+                    self.not_before = None;
                 }
             }
         }
     }
 
-    fn lost(&self, reason: &str) -> PluginError {
+    /// Gives up on the queue: its samples are reported lost.
+    fn lost(&mut self, reason: &str) -> PluginError {
         let datums: usize = self.pending.iter().map(|b| b.datums).sum();
+        let samples = self.pending_samples();
+        let requests = self.pending.len();
+        self.pending.clear();
+        self.count(COUNTER_SAMPLES_LOST, samples);
         PluginError::new(format!(
-            "{}: {datums} datum(s) in {} request(s) not delivered: {reason}",
-            self.cfg.output,
-            self.pending.len()
+            "{}: {datums} datum(s) ({samples} samples) in {requests} request(s) not delivered: {reason}",
+            self.cfg.output
         ))
+    }
+
+    /// A fatal answer: neither flush nor stop follows, so what is held is lost, except the
+    /// `not_mine` samples of the current batch, which the host counts as dropped itself.
+    fn fatal(&mut self, reason: String, not_mine: u64) -> WriteStatus {
+        let held = self.pending_samples() + self.agg.open_samples();
+        self.pending.clear();
+        let _ = self.agg.take_all();
+        self.count(COUNTER_SAMPLES_LOST, held.saturating_sub(not_mine));
+        WriteStatus::Fatal(PluginError::new(reason))
     }
 }
 
@@ -190,18 +229,18 @@ impl Output for CloudWatchOutput {
 
     fn write(&mut self, batch: Batch<'_>) -> WriteStatus {
         self.catalog.absorb(&batch);
-        match self.drain(None, true) {
+        match self.drain(None) {
             Ok(()) => {}
             Err(Blocked::Retry { after_ms, reason }) => {
                 return WriteStatus::Retry {
-                    after_ms: Some(after_ms).into(),
+                    after_ms: after_ms.into(),
                     reason: reason.into(),
                 }
             }
-            Err(Blocked::Fatal(reason)) => return WriteStatus::Fatal(PluginError::new(reason)),
+            Err(Blocked::Fatal(reason)) => return self.fatal(reason, 0),
         }
         self.agg.add(&self.catalog, &batch.samples);
-        self.warn_skipped();
+        self.note_skipped();
         let datums = if self.agg.open_len() > self.cfg.max_open {
             self.agg.take_all()
         } else {
@@ -211,10 +250,10 @@ impl Output for CloudWatchOutput {
             return WriteStatus::Ok;
         }
         self.enqueue(&datums);
-        match self.drain(None, true) {
+        match self.drain(None) {
             // The batch is aggregated: a send failure is retried from the queue, not by the host.
             Ok(()) | Err(Blocked::Retry { .. }) => WriteStatus::Ok,
-            Err(Blocked::Fatal(reason)) => WriteStatus::Fatal(PluginError::new(reason)),
+            Err(Blocked::Fatal(reason)) => self.fatal(reason, batch.samples.len() as u64),
         }
     }
 

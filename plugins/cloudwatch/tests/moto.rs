@@ -268,14 +268,20 @@ fn server_down_is_retry_and_nothing_is_lost_on_recovery() {
     assert_eq!(output.write(b.batch()), WriteStatus::Ok);
     b.clear_samples();
     b.sample(series[0], t0 * NS, 4.0);
-    // While the queue is blocked, new batches are refused whole, for the host to retry.
-    match output.write(b.samples_only()) {
-        WriteStatus::Retry { reason, .. } => {
-            assert!(reason.contains("PutMetricData"), "{reason}");
-            assert!(reason.contains("1 request(s) queued"), "{reason}");
+    // While the queue is blocked, new batches are refused whole, for the host to retry (with
+    // its own backoff), each time with the same reason so the host says it once.
+    let mut reasons = Vec::new();
+    for _ in 0..2 {
+        match output.write(b.samples_only()) {
+            WriteStatus::Retry { reason, after_ms } => {
+                assert!(reason.contains("PutMetricData"), "{reason}");
+                assert_eq!(after_ms, loadrun_plugin_api::types::RNone);
+                reasons.push(reason.to_string());
+            }
+            other => panic!("expected Retry, got {other:?}"),
         }
-        other => panic!("expected Retry, got {other:?}"),
     }
+    assert_eq!(reasons[0], reasons[1]);
 
     svc.restart();
     // The host re-sends the refused batch after its backoff; it is taken once the queue drains.

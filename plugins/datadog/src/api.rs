@@ -1,6 +1,7 @@
-//! `transport=api`: folded series posted to Datadog's `/api/v1/series`.
+//! `transport=api`: folded series posted to Datadog's `/api/v2/series` (default, see
+//! [`crate::api_v2`]) or `/api/v1/series` (`apiVersion=1`, see [`crate::series`]).
 //!
-//! Each push interval becomes one or more JSON bodies (split below `max_body_bytes`, gzipped
+//! Each push interval becomes one or more JSON bodies (split below the API's limits, gzipped
 //! unless `gzip=false`), queued and posted in order. Answers:
 //! - 2xx: done.
 //! - 408, 429, 5xx, network errors: kept and retried; while anything is kept, `write` answers
@@ -29,7 +30,8 @@ use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, 
 use statsd_proto::mapping::entries;
 use statsd_proto::Aggregator;
 
-use crate::config::ApiConfig;
+use crate::api_v2::{self, Compression};
+use crate::config::{ApiConfig, ApiVersion, TrendsAs};
 use crate::series::{bodies_counted, series_counted};
 
 /// The waits of `flush`/`stop` between attempts (the host is no longer pacing then).
@@ -43,8 +45,10 @@ enum Posted {
     Fatal(String),
 }
 
-/// A request body and the number of samples folded into it.
+/// A request body, where it goes, and the number of samples folded into it.
 struct Body {
+    url: String,
+    encoding: Option<&'static str>,
     bytes: Vec<u8>,
     samples: u64,
 }
@@ -117,7 +121,10 @@ impl ApiOutput {
         if self.agg.is_empty() {
             return;
         }
-        let cells = self.agg.drain();
+        let mut cells = self.agg.drain();
+        if self.cfg.api_version == ApiVersion::V2 {
+            api_v2::rates_as_gauges(&self.catalog, &mut cells);
+        }
         let folded: u64 = cells.values().map(|c| c.samples).sum();
         let entries = entries(&self.cfg.mapping, &self.catalog, cells);
         let mapped: u64 = entries.iter().map(|e| e.samples).sum();
@@ -126,15 +133,31 @@ impl ApiOutput {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
         let interval_s = self.cfg.push_interval.as_secs().max(1);
-        let all = series_counted(&entries, &self.cfg.host, ts, interval_s);
-        for (body, samples) in bodies_counted(all, self.cfg.max_body_bytes) {
-            let bytes = if self.cfg.gzip {
-                gzip(&body).unwrap_or(body)
-            } else {
-                body
-            };
-            self.pending_bytes += bytes.len();
-            self.pending.push_back(Body { bytes, samples });
+        let new_bodies = match self.cfg.api_version {
+            ApiVersion::V1 => {
+                let all = series_counted(&entries, &self.cfg.host, ts, interval_s);
+                bodies_counted(all, self.cfg.max_body_bytes)
+                    .into_iter()
+                    .map(|(body, samples)| {
+                        let (bytes, encoding) = if self.cfg.gzip {
+                            gzip(&body).map_or((body, None), |z| (z, Some("gzip")))
+                        } else {
+                            (body, None)
+                        };
+                        Body {
+                            url: self.cfg.url.clone(),
+                            encoding,
+                            bytes,
+                            samples,
+                        }
+                    })
+                    .collect()
+            }
+            ApiVersion::V2 => self.v2_bodies(&entries, ts, interval_s),
+        };
+        for body in new_bodies {
+            self.pending_bytes += body.bytes.len();
+            self.pending.push_back(body);
         }
         let (mut dropped, mut dropped_samples) = (0, 0);
         while self.pending_bytes > self.cfg.max_pending_bytes {
@@ -151,21 +174,64 @@ impl ApiOutput {
         }
     }
 
-    fn post(&self, body: &[u8], deadline: Option<Instant>) -> Posted {
+    /// The v2 series (and distribution points) of one interval, split within Datadog's limits.
+    fn v2_bodies(
+        &mut self,
+        entries: &[statsd_proto::Entry],
+        ts: i64,
+        interval_s: u64,
+    ) -> Vec<Body> {
+        let dist = self.cfg.trends_as == TrendsAs::Distribution;
+        let (series, dists) = api_v2::series_v2(entries, &self.cfg.host, ts, interval_s, dist);
+        let (gzip, deflate) = if self.cfg.gzip {
+            (Compression::Gzip, Compression::Deflate)
+        } else {
+            (Compression::None, Compression::None)
+        };
+        let (mut out, mut oversized) =
+            api_v2::payloads(series, &self.cfg.url, gzip, api_v2::V2_LIMITS);
+        if !dists.is_empty() {
+            let url = format!("{}/api/v1/distribution_points", self.cfg.base_url);
+            // The distribution points API documents deflate only.
+            let (more, over) = api_v2::payloads(dists, &url, deflate, api_v2::V2_LIMITS);
+            out.extend(more);
+            oversized += over;
+        }
+        if oversized > 0 {
+            self.count(COUNTER_SAMPLES_REJECTED, oversized);
+            if let Some(h) = &self.host {
+                h.warn(format!(
+                    "{}: a series larger than Datadog's request limit on its own was dropped \
+                     ({oversized} samples)",
+                    self.cfg.output
+                ));
+            }
+        }
+        out.into_iter()
+            .map(|p| Body {
+                url: p.url,
+                encoding: p.encoding,
+                bytes: p.body,
+                samples: p.samples,
+            })
+            .collect()
+    }
+
+    fn post(&self, body: &Body, deadline: Option<Instant>) -> Posted {
+        let url = &body.url;
         let mut req = self
             .agent
-            .post(&self.cfg.url)
+            .post(url)
             .set("DD-API-KEY", &self.cfg.api_key)
             .set("Content-Type", "application/json");
         if let Some(d) = deadline {
             let left = d.saturating_duration_since(Instant::now());
             req = req.timeout(self.cfg.timeout.min(left).max(Duration::from_millis(1)));
         }
-        // A gzip body starts with the magic bytes; an uncompressible fallback may not.
-        if body.starts_with(&[0x1f, 0x8b]) {
-            req = req.set("Content-Encoding", "gzip");
+        if let Some(encoding) = body.encoding {
+            req = req.set("Content-Encoding", encoding);
         }
-        match req.send_bytes(body) {
+        match req.send_bytes(&body.bytes) {
             Ok(_) => Posted::Done,
             Err(ureq::Error::Status(code, resp)) => {
                 let wait = retry_after(&resp);
@@ -174,17 +240,17 @@ impl ApiOutput {
                 match code {
                     401 | 403 => Posted::Fatal(format!(
                         "Datadog refused the API key (HTTP {code}) at {}",
-                        self.cfg.url
+                        url
                     )),
                     408 | 429 | 500..=599 => {
-                        Posted::Retry(wait, format!("HTTP {code} from {}: {text}", self.cfg.url))
+                        Posted::Retry(wait, format!("HTTP {code} from {}: {text}", url))
                     }
-                    _ => Posted::Rejected(format!("HTTP {code} from {}: {text}", self.cfg.url)),
+                    _ => Posted::Rejected(format!("HTTP {code} from {}: {text}", url)),
                 }
             }
             // ureq's own message repeats the URL; say it once.
             Err(ureq::Error::Transport(t)) => Posted::Retry(None, {
-                let mut why = format!("{}: {}", self.cfg.url, t.kind());
+                let mut why = format!("{}: {}", url, t.kind());
                 if let Some(m) = t.message() {
                     why.push_str(&format!(": {m}"));
                 }
@@ -214,7 +280,7 @@ impl ApiOutput {
             self.not_before = None;
         }
         while let Some(body) = self.pending.front() {
-            match self.post(&body.bytes, deadline) {
+            match self.post(body, deadline) {
                 Posted::Done => {
                     self.last_failure = None;
                 }

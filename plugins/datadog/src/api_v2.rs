@@ -34,6 +34,8 @@ pub struct Payload {
     /// The `Content-Encoding` header, when the body is compressed.
     pub encoding: Option<&'static str>,
     pub body: Vec<u8>,
+    /// Samples folded into what the body carries, for the host's accounting.
+    pub samples: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +96,9 @@ fn tag_strings(e: &Entry) -> Vec<String> {
         .collect()
 }
 
+/// A series and the samples folded into it (an entry's samples go with its first series).
+pub type Counted = (Value, u64);
+
 /// The v2 series of one interval, stamped `ts` (unix seconds), plus, with `distributions`, the
 /// trends as distribution points series (for `/api/v1/distribution_points`).
 pub fn series_v2(
@@ -102,9 +107,9 @@ pub fn series_v2(
     ts: i64,
     interval_s: u64,
     distributions: bool,
-) -> (Vec<Value>, Vec<Value>) {
-    let mut series = Vec::new();
-    let mut dists = Vec::new();
+) -> (Vec<Counted>, Vec<Counted>) {
+    let mut series: Vec<Counted> = Vec::new();
+    let mut dists: Vec<Counted> = Vec::new();
     for e in entries {
         let tags = tag_strings(e);
         let one = |metric: String, kind: u8, v: f64| {
@@ -120,47 +125,53 @@ pub fn series_v2(
             }
             s
         };
+        let mut made = Vec::new();
         match &e.value {
-            EntryValue::Count(v) => series.push(one(e.name.clone(), TYPE_COUNT, *v)),
-            EntryValue::Gauge(v) => series.push(one(e.name.clone(), TYPE_GAUGE, *v)),
+            EntryValue::Count(v) => made.push(one(e.name.clone(), TYPE_COUNT, *v)),
+            EntryValue::Gauge(v) => made.push(one(e.name.clone(), TYPE_GAUGE, *v)),
             EntryValue::Trend(t) if distributions => {
                 if !t.values.is_empty() {
-                    dists.push(json!({
+                    let d = json!({
                         "metric": e.name,
                         "type": "distribution",
                         "points": [[ts, t.values]],
                         "host": host,
                         "tags": tags,
-                    }));
+                    });
+                    dists.push((d, e.samples));
                 }
             }
             EntryValue::Trend(t) => {
                 let mut sorted = t.values.clone();
                 sorted.sort_by(f64::total_cmp);
                 let name = &e.name;
-                series.push(one(format!("{name}.avg"), TYPE_GAUGE, t.mean()));
-                series.push(one(format!("{name}.min"), TYPE_GAUGE, t.min));
-                series.push(one(format!("{name}.max"), TYPE_GAUGE, t.max));
+                made.push(one(format!("{name}.avg"), TYPE_GAUGE, t.mean()));
+                made.push(one(format!("{name}.min"), TYPE_GAUGE, t.min));
+                made.push(one(format!("{name}.max"), TYPE_GAUGE, t.max));
                 let median = percentile(&sorted, 0.5);
-                series.push(one(format!("{name}.median"), TYPE_GAUGE, median));
+                made.push(one(format!("{name}.median"), TYPE_GAUGE, median));
                 let p95 = percentile(&sorted, 0.95);
-                series.push(one(format!("{name}.95percentile"), TYPE_GAUGE, p95));
-                series.push(one(format!("{name}.count"), TYPE_COUNT, t.count as f64));
+                made.push(one(format!("{name}.95percentile"), TYPE_GAUGE, p95));
+                made.push(one(format!("{name}.count"), TYPE_COUNT, t.count as f64));
             }
+        }
+        for (i, v) in made.into_iter().enumerate() {
+            series.push((v, if i == 0 { e.samples } else { 0 }));
         }
     }
     (series, dists)
 }
 
 /// `{"series":[...]}` requests within `limits`, split on series boundaries. A single series too
-/// large even alone is returned in `oversized` (Datadog would answer 413).
+/// large even alone is left out and its samples returned as `oversized` (Datadog would
+/// answer 413).
 pub fn payloads(
-    series: Vec<Value>,
+    series: Vec<Counted>,
     url: &str,
     compression: Compression,
     limits: Limits,
-) -> (Vec<Payload>, usize) {
-    let texts: Vec<String> = series.iter().map(Value::to_string).collect();
+) -> (Vec<Payload>, u64) {
+    let texts: Vec<(String, u64)> = series.iter().map(|(v, n)| (v.to_string(), *n)).collect();
     let mut out = Vec::new();
     let mut oversized = 0;
     // The raw limit bounds the first cut; the wire limit (after compression) may halve it.
@@ -173,7 +184,7 @@ pub fn payloads(
             _ => limits.max_raw,
         };
         while end < texts.len() {
-            let add = texts[end].len() + usize::from(end > start);
+            let add = texts[end].0.len() + usize::from(end > start);
             if end > start && raw + add > raw_cap {
                 break;
             }
@@ -197,19 +208,20 @@ const HEAD: &str = "{\"series\":[";
 const TAIL: &str = "]}";
 
 fn encode_range(
-    texts: &[String],
+    texts: &[(String, u64)],
     url: &str,
     compression: Compression,
     limits: Limits,
     out: &mut Vec<Payload>,
-    oversized: &mut usize,
+    oversized: &mut u64,
 ) {
     if texts.is_empty() {
         return;
     }
-    let mut raw = String::with_capacity(texts.iter().map(|t| t.len() + 1).sum::<usize>() + 16);
+    let mut raw = String::with_capacity(texts.iter().map(|t| t.0.len() + 1).sum::<usize>() + 16);
     raw.push_str(HEAD);
-    for (i, t) in texts.iter().enumerate() {
+    let samples = texts.iter().map(|t| t.1).sum();
+    for (i, (t, _)) in texts.iter().enumerate() {
         if i > 0 {
             raw.push(',');
         }
@@ -225,9 +237,10 @@ fn encode_range(
             url: url.to_string(),
             encoding,
             body,
+            samples,
         });
     } else if texts.len() == 1 {
-        *oversized += 1;
+        *oversized += samples;
     } else {
         let mid = texts.len() / 2;
         encode_range(&texts[..mid], url, compression, limits, out, oversized);
@@ -279,6 +292,7 @@ mod tests {
             false,
         );
         assert!(d.is_empty());
+        let s: Vec<Value> = s.into_iter().map(|(v, _)| v).collect();
         assert_eq!(
             s[0],
             json!({"metric": "k6.http_reqs", "type": 1, "interval": 10,
@@ -301,6 +315,11 @@ mod tests {
         };
         let e = entry("k6.http_req_duration", EntryValue::Trend(t));
         let (s, _) = series_v2(std::slice::from_ref(&e), "h", 100, 10, false);
+        assert_eq!(
+            s.iter().map(|x| x.1).collect::<Vec<_>>(),
+            [1, 0, 0, 0, 0, 0]
+        );
+        let s: Vec<Value> = s.into_iter().map(|(v, _)| v).collect();
         let names: Vec<&str> = s.iter().filter_map(|x| x["metric"].as_str()).collect();
         assert_eq!(
             names,
@@ -319,20 +338,23 @@ mod tests {
         assert!(s.is_empty());
         assert_eq!(
             d,
-            [
+            [(
                 json!({"metric": "k6.http_req_duration", "type": "distribution",
                     "points": [[100, [4.0, 1.0, 3.0, 2.0]]], "host": "h",
-                    "tags": ["method:GET", "flag"]})
-            ]
+                    "tags": ["method:GET", "flag"]}),
+                1
+            )]
         );
     }
 
     #[test]
     fn payloads_split_under_both_limits() {
-        let series: Vec<Value> = (0..2000)
-            .map(
-                |i| json!({"metric": format!("m{i}"), "tags": [format!("t:{}", i * 7919 % 10007)]}),
-            )
+        let series: Vec<Counted> = (0..2000)
+            .map(|i| {
+                let v =
+                    json!({"metric": format!("m{i}"), "tags": [format!("t:{}", i * 7919 % 10007)]});
+                (v, 2)
+            })
             .collect();
         let limits = Limits {
             max_wire: 4_000,
@@ -341,6 +363,7 @@ mod tests {
         for c in [Compression::None, Compression::Gzip, Compression::Deflate] {
             let (p, over) = payloads(series.clone(), "u", c, limits);
             assert_eq!(over, 0);
+            assert_eq!(p.iter().map(|x| x.samples).sum::<u64>(), 4000);
             assert!(p.len() > 1);
             let mut n = 0;
             for pl in &p {

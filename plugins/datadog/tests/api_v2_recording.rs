@@ -51,7 +51,7 @@ fn k6_batch() -> BatchBuilder {
     let d = b.series(dur, &[("method", "GET")], &[]);
     for i in 0..4 {
         b.sample(r, i, 1.0);
-        b.sample(d, i, f64::from(i + 1));
+        b.sample(d, i, (i + 1) as f64);
         b.sample(c, i, if i == 0 { 0.0 } else { 1.0 });
     }
     b.sample(v, 0, 7.0);

@@ -97,13 +97,15 @@ pub struct Closed {
     pub start_ms: i64,
     pub series: u32,
     pub agg: Agg,
+    /// How many samples were folded into it (for the host's accounting of what is lost).
+    pub samples: u64,
 }
 
 /// The open windows of every series.
 #[derive(Debug)]
 pub struct Aggregator {
     interval_ms: i64,
-    open: BTreeMap<(i64, u32), Agg>,
+    open: BTreeMap<(i64, u32), (Agg, u64)>,
 }
 
 impl Aggregator {
@@ -128,15 +130,24 @@ impl Aggregator {
     pub fn add(&mut self, series: u32, metric_type: MetricType, time_ns: i64, value: f64) {
         let key = (self.window_of(time_ns), series);
         match self.open.get_mut(&key) {
-            Some(agg) => agg.add(time_ns, value),
+            Some((agg, n)) => {
+                agg.add(time_ns, value);
+                *n += 1;
+            }
             None => {
-                self.open.insert(key, Agg::new(metric_type, time_ns, value));
+                self.open
+                    .insert(key, (Agg::new(metric_type, time_ns, value), 1));
             }
         }
     }
 
     pub fn is_empty(&self) -> bool {
         self.open.is_empty()
+    }
+
+    /// Samples folded into the open windows.
+    pub fn samples(&self) -> u64 {
+        self.open.values().map(|(_, n)| n).sum()
     }
 
     /// How many aggregates are open (memory accounting, tests).
@@ -167,12 +178,13 @@ impl Aggregator {
     }
 }
 
-fn into_closed(map: BTreeMap<(i64, u32), Agg>) -> Vec<Closed> {
+fn into_closed(map: BTreeMap<(i64, u32), (Agg, u64)>) -> Vec<Closed> {
     map.into_iter()
-        .map(|((start_ms, series), agg)| Closed {
+        .map(|((start_ms, series), (agg, samples))| Closed {
             start_ms,
             series,
             agg,
+            samples,
         })
         .collect()
 }
@@ -208,6 +220,8 @@ mod tests {
         assert!(matches!(closed[0].agg, Agg::Count(v) if v == 5.0));
         assert!(matches!(closed[1].agg, Agg::Gauge { value, .. } if value == 7.0));
         assert!(matches!(closed[2].agg, Agg::Rate { hits: 2, total: 3 }));
+        let samples: Vec<u64> = closed.iter().map(|c| c.samples).collect();
+        assert_eq!(samples, [2, 2, 3]);
         assert_eq!(a.len(), 1);
         let rest = a.take_all();
         assert_eq!(rest[0].start_ms, 6_000);

@@ -27,6 +27,8 @@ pub struct Dropped {
     pub unresolved: u64,
     /// Tags left out to stay within the attributes-per-metric limit.
     pub attributes: u64,
+    /// Samples of the aggregates that produced no data point (non-finite or unresolved).
+    pub samples: u64,
 }
 
 /// Encodes data points for one output: naming, attribute rules, the common block.
@@ -174,6 +176,29 @@ impl Encoder {
         }
     }
 
+    /// [`Encoder::encode`], each data point with the samples behind it: an aggregate's samples
+    /// go with its first data point (a trend's summary), so a body's count is what it carries.
+    pub fn encode_counted(
+        &self,
+        closed: Vec<Closed>,
+        catalog: &Catalog,
+        out: &mut Vec<(String, u64)>,
+        dropped: &mut Dropped,
+    ) {
+        let mut points = Vec::new();
+        for c in closed {
+            let samples = c.samples;
+            points.clear();
+            self.encode(vec![c], catalog, &mut points, dropped);
+            if points.is_empty() {
+                dropped.samples += samples;
+            }
+            for (i, p) in points.drain(..).enumerate() {
+                out.push((p, if i == 0 { samples } else { 0 }));
+            }
+        }
+    }
+
     /// One data point; `values` is `[v]`, or `[count, sum, min, max]` for a summary.
     #[allow(clippy::too_many_arguments)]
     fn point(
@@ -225,23 +250,27 @@ impl Encoder {
     /// Cuts data points into bodies of at most `max_payload_bytes` each (a single larger point
     /// goes alone). Each entry is (the data points, the body).
     pub fn payloads(&self, points: Vec<String>) -> Vec<Payload> {
+        self.payloads_counted(points.into_iter().map(|p| (p, 0)).collect())
+    }
+
+    /// [`Encoder::payloads`] of data points with their sample counts.
+    pub fn payloads_counted(&self, points: Vec<(String, u64)>) -> Vec<Payload> {
         let overhead = self.body_overhead();
         let mut out = Vec::new();
-        let mut cur: Vec<String> = Vec::new();
+        let mut cur = Payload::default();
         let mut size = overhead;
-        for p in points {
-            let add = p.len() + usize::from(!cur.is_empty());
-            if !cur.is_empty() && size + add > self.max_payload_bytes {
-                out.push(Payload {
-                    points: std::mem::take(&mut cur),
-                });
+        for (p, n) in points {
+            let add = p.len() + usize::from(!cur.points.is_empty());
+            if !cur.points.is_empty() && size + add > self.max_payload_bytes {
+                out.push(std::mem::take(&mut cur));
                 size = overhead;
             }
-            size += p.len() + usize::from(!cur.is_empty());
-            cur.push(p);
+            size += p.len() + usize::from(!cur.points.is_empty());
+            cur.points.push(p);
+            cur.samples.push(n);
         }
-        if !cur.is_empty() {
-            out.push(Payload { points: cur });
+        if !cur.points.is_empty() {
+            out.push(cur);
         }
         out
     }
@@ -269,9 +298,11 @@ impl Encoder {
 }
 
 /// Data points that go in one request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Payload {
     pub points: Vec<String>,
+    /// The samples behind each data point (same order as `points`).
+    pub samples: Vec<u64>,
 }
 
 impl Payload {
@@ -280,8 +311,21 @@ impl Payload {
         if self.points.len() < 2 {
             return None;
         }
-        let back = self.points.split_off(self.points.len() / 2);
-        Some((self, Payload { points: back }))
+        let half = self.points.len() / 2;
+        let back = self.points.split_off(half);
+        let back_samples = self.samples.split_off(half.min(self.samples.len()));
+        Some((
+            self,
+            Payload {
+                points: back,
+                samples: back_samples,
+            },
+        ))
+    }
+
+    /// The samples folded into this payload's data points.
+    pub fn sample_count(&self) -> u64 {
+        self.samples.iter().sum()
     }
 }
 
@@ -504,10 +548,20 @@ mod tests {
         let (a, b) = payloads[0].clone().split().unwrap();
         assert_eq!(a.points.len() + b.points.len(), payloads[0].points.len());
         assert!(Payload {
-            points: vec!["x".into()]
+            points: vec!["x".into()],
+            samples: vec![3],
         }
         .split()
         .is_none());
+        let counted: Vec<(String, u64)> = points.iter().cloned().zip(1..).collect();
+        let payloads = enc.payloads_counted(counted);
+        let total: u64 = payloads.iter().map(Payload::sample_count).sum();
+        assert_eq!(total, (1..=40).sum::<u64>());
+        let (a, b) = payloads[0].clone().split().unwrap();
+        assert_eq!(
+            a.sample_count() + b.sample_count(),
+            payloads[0].sample_count()
+        );
     }
 
     #[test]

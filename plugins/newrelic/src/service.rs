@@ -6,6 +6,11 @@
 //! the host's re-delivery of the same batch counts it once. Bodies that went are removed from
 //! `pending` as they go, so a retried push never re-sends them.
 //!
+//! Accounting: every data point knows how many samples were folded into it, so a request New
+//! Relic refuses, or one still unsent at the stop deadline, is reported in samples through the
+//! standard counters (`samples_rejected`, `samples_lost`) and the host's `written` is what New
+//! Relic took.
+//!
 //! Memory: the open windows (one aggregate per series, at most [`crate::quantiles`]' bound per
 //! trend) plus `pending`, which only holds the closed windows of one push: while New Relic
 //! fails, no new samples are taken, so it cannot grow.
@@ -14,6 +19,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime};
 
 use loadrun_http_support::{HttpClient, Outcome, RejectLog};
+use loadrun_plugin_api::sdk::COUNTER_SAMPLES_LOST;
 use loadrun_plugin_api::types::{RNone, RSome};
 use loadrun_plugin_api::{
     Batch, Catalog, Host, Output, PluginError, RunOutcome, TestMeta, WriteStatus,
@@ -81,7 +87,7 @@ impl NewRelicOutput {
             grace_ms: interval_ms.min(MAX_GRACE_MS),
             pending: VecDeque::new(),
             host: None,
-            rejects: RejectLog::new("rejected_datapoints"),
+            rejects: RejectLog::items("data points", Some("rejected_datapoints")),
             warned: Warned::default(),
         })
     }
@@ -112,8 +118,9 @@ impl NewRelicOutput {
         let mut points = Vec::new();
         let mut dropped = Dropped::default();
         self.encoder
-            .encode(closed, &self.catalog, &mut points, &mut dropped);
-        self.pending.extend(self.encoder.payloads(points));
+            .encode_counted(closed, &self.catalog, &mut points, &mut dropped);
+        self.pending.extend(self.encoder.payloads_counted(points));
+        self.count(COUNTER_SAMPLES_LOST, dropped.samples);
         let host = self.host.clone();
         if dropped.unresolved > 0 {
             self.count("unresolved_samples", dropped.unresolved);
@@ -174,6 +181,7 @@ impl NewRelicOutput {
                         status,
                         &scrub(&reason, &key),
                         payload.points.len() as u64,
+                        payload.sample_count(),
                     );
                 }
                 Outcome::Retry { after_ms, reason } => {
@@ -220,10 +228,12 @@ impl NewRelicOutput {
                 }
             };
             let lost: u64 = self.pending.iter().map(|p| p.points.len() as u64).sum();
+            let samples: u64 = self.pending.iter().map(Payload::sample_count).sum();
             self.pending.clear();
             self.count("lost_datapoints", lost);
+            self.count(COUNTER_SAMPLES_LOST, samples);
             return Err(PluginError::new(format!(
-                "{lost} data points could not be sent to {}: {reason}",
+                "{lost} data points ({samples} samples) could not be sent to {}: {reason}",
                 self.cfg.endpoint()
             )));
         }
@@ -266,7 +276,15 @@ impl Output for NewRelicOutput {
                         reason: reason.into(),
                     }
                 }
-                Push::Fatal(reason) => return WriteStatus::Fatal(PluginError::new(reason)),
+                Push::Fatal(reason) => {
+                    // Neither flush nor stop follows a fatal answer: what is held (all of it
+                    // accepted with earlier batches) is lost.
+                    let held: u64 = self.pending.iter().map(Payload::sample_count).sum::<u64>()
+                        + self.aggregator.samples();
+                    self.pending.clear();
+                    self.count(COUNTER_SAMPLES_LOST, held);
+                    return WriteStatus::Fatal(PluginError::new(reason));
+                }
             }
         }
 
@@ -291,6 +309,8 @@ impl Output for NewRelicOutput {
                 .add(s.series, metric.metric_type, s.time_ns, s.value);
         }
         let host = self.host.clone();
+        // Answered `Ok` with the batch, yet never sent: not written.
+        self.count(COUNTER_SAMPLES_LOST, bad_value + bad_time + unresolved);
         if bad_value > 0 {
             self.count("skipped_samples", bad_value);
             Self::warn_once(

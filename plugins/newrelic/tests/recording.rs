@@ -205,11 +205,13 @@ fn server_errors_are_retried_and_stop_reports_what_is_lost() {
         .unwrap_err();
     assert!(started_at.elapsed() < Duration::from_secs(2));
     assert!(
-        err.message.contains("1 data points could not be sent"),
+        err.message.contains("1 data points (1 samples) could not be sent"),
         "{err}"
     );
     assert!(err.message.contains("503"), "{err}");
     assert_eq!(rec.counter("lost_datapoints"), 1);
+    // In samples, so the host takes them out of `written`.
+    assert_eq!(rec.counter("samples_lost"), 1);
     assert_no_key(&rec, &[err.to_string()]);
 }
 
@@ -228,6 +230,7 @@ fn bad_request_400_and_413_are_reported_with_the_body() {
     let empty = BatchBuilder::new();
     ok(out.write(empty.batch())); // refused for good: counted, not retried
     assert_eq!(rec.counter("rejected_datapoints"), 2);
+    assert_eq!(rec.counter("samples_rejected"), 2);
 
     // 413 on two points: sent again in halves, nothing lost.
     let mut b2 = b.clone();
@@ -247,6 +250,8 @@ fn bad_request_400_and_413_are_reported_with_the_body() {
     ok(out.write(empty.batch()));
     out.stop(&outcome(), Duration::from_secs(5)).unwrap();
     assert_eq!(rec.counter("rejected_datapoints"), 3);
+    // The halved 413 lost nothing; the single point held one sample.
+    assert_eq!(rec.counter("samples_rejected"), 3);
 
     let warns: Vec<String> = rec
         .logs()

@@ -44,6 +44,13 @@ pub struct Point {
     /// Observed since the last delta export.
     pub fresh: bool,
     pub state: State,
+    /// Samples recorded into it so far.
+    pub folded: u64,
+    /// Of those, the ones whose fate is known and reported: delivered, or refused with a
+    /// delta export (which then forgets them).
+    pub settled: u64,
+    /// The last request that carried it (cumulative) was refused for good.
+    pub refused: bool,
 }
 
 impl Point {
@@ -129,6 +136,7 @@ impl Aggregator {
         }
         p.last_ns = p.last_ns.max(sample.time_ns);
         p.fresh = true;
+        p.folded += 1;
         Recorded::Yes
     }
 
@@ -170,6 +178,9 @@ impl Aggregator {
                     last_ns: time_ns,
                     fresh: false,
                     state: self.empty_state(metric),
+                    folded: 0,
+                    settled: 0,
+                    refused: false,
                 });
                 self.by_key.insert(key, i);
                 i
@@ -242,6 +253,53 @@ impl Aggregator {
 
     /// The points an export sends, grouped by metric: every point for cumulative temporality
     /// (the final state always goes out), only those observed since the last export for delta.
+    /// The server took a request carrying these points: every sample recorded into them is on
+    /// it (a cumulative point carries all of them, a delta point those since the last reset).
+    pub fn delivered(&mut self, idxs: &[usize]) {
+        for &i in idxs {
+            if let Some(p) = self.points.get_mut(i) {
+                p.settled = p.folded;
+                p.refused = false;
+            }
+        }
+    }
+
+    /// The server refused a request carrying these points for good. Delta: their samples are
+    /// gone (the aggregate is reset next), returned for reporting now. Cumulative: a later
+    /// export may still carry them; settled at the end ([`Aggregator::take_unsettled`]).
+    pub fn refused(&mut self, idxs: &[usize], temporality: Temporality) -> u64 {
+        let mut gone = 0;
+        for &i in idxs {
+            if let Some(p) = self.points.get_mut(i) {
+                match temporality {
+                    Temporality::Delta => {
+                        gone += p.folded - p.settled.min(p.folded);
+                        p.settled = p.folded;
+                    }
+                    Temporality::Cumulative => p.refused = p.settled < p.folded,
+                }
+            }
+        }
+        gone
+    }
+
+    /// Samples recorded but neither delivered nor reported yet: (refused, lost). Each is
+    /// returned once.
+    pub fn take_unsettled(&mut self) -> (u64, u64) {
+        let (mut refused, mut lost) = (0, 0);
+        for p in &mut self.points {
+            let n = p.folded - p.settled.min(p.folded);
+            if p.refused {
+                refused += n;
+            } else {
+                lost += n;
+            }
+            p.settled = p.folded;
+            p.refused = false;
+        }
+        (refused, lost)
+    }
+
     pub fn due(&self, temporality: Temporality) -> Vec<usize> {
         let mut due: Vec<usize> = (0..self.points.len())
             .filter(|&i| temporality == Temporality::Cumulative || self.points[i].fresh)

@@ -9,10 +9,18 @@
 //! Delta temporality: an aggregate is reset only once the request carrying it was delivered
 //! (or refused for good), so an export cut into several requests that fails half way re-sends
 //! only what did not go.
+//!
+//! Accounting: each aggregate knows how many samples were recorded into it and how many of
+//! those reached the receiver. Samples of a refused delta request are reported at once through
+//! `samples_rejected`; a cumulative point is made good by any later export the receiver takes,
+//! so it is settled at `stop` (or a fatal error): what its last export did not deliver goes to
+//! `samples_rejected` (last request refused) or `samples_lost`. The host's `written` is then
+//! what the receiver holds.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use loadrun_http_support::{HttpClient, HttpConfig, Outcome, RejectLog, Url};
+use loadrun_plugin_api::sdk::{COUNTER_SAMPLES_LOST, COUNTER_SAMPLES_REJECTED};
 use loadrun_plugin_api::types::{RNone, RSome};
 use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
 
@@ -130,7 +138,7 @@ impl OtelOutput {
             agg,
             host: None,
             last_export: Instant::now(),
-            rejects: RejectLog::new("rejected_data_points"),
+            rejects: RejectLog::items("data points", Some("rejected_data_points")),
             non_finite: 0,
             unresolved: 0,
             partial_warned: false,
@@ -175,6 +183,7 @@ impl OtelOutput {
             let body = encode_request(&self.envelope, &self.agg, &chunk, time_ns);
             match self.transport.send(&body, deadline) {
                 Outcome::Delivered { body, .. } => {
+                    self.agg.delivered(&chunk);
                     if !body.is_empty() && !self.partial_warned {
                         self.partial_warned = true;
                         self.warn(body);
@@ -182,8 +191,9 @@ impl OtelOutput {
                 }
                 Outcome::Rejected { status, reason } => {
                     let points = chunk.len() as u64;
+                    let samples = self.agg.refused(&chunk, self.cfg.temporality);
                     self.rejects
-                        .note(self.host.as_ref(), status, &reason, points);
+                        .note(self.host.as_ref(), status, &reason, points, samples);
                 }
                 Outcome::Retry { after_ms, reason } => {
                     return Export::Retry { after_ms, reason };
@@ -197,6 +207,13 @@ impl OtelOutput {
         self.last_export = Instant::now();
         self.count("exports", 1);
         Export::Done
+    }
+
+    /// Reports what was recorded but never reached the receiver (nothing more will be sent).
+    fn settle(&mut self) {
+        let (refused, lost) = self.agg.take_unsettled();
+        self.count(COUNTER_SAMPLES_REJECTED, refused);
+        self.count(COUNTER_SAMPLES_LOST, lost);
     }
 
     /// Exports until done or `timeout` is spent, backing off between attempts.
@@ -219,6 +236,7 @@ impl OtelOutput {
             };
             let lost = self.agg.due(self.cfg.temporality).len() as u64;
             self.count("lost_data_points", lost);
+            // The samples are reported by `stop`, which always follows (and may still deliver).
             return Err(PluginError::new(format!(
                 "the last data points could not be exported to {}: {reason}",
                 self.cfg.endpoint()
@@ -245,7 +263,11 @@ impl Output for OtelOutput {
         if self.last_export.elapsed() >= self.cfg.export_interval && !self.agg.is_empty() {
             match self.export(None) {
                 Export::Done => {}
-                Export::Fatal(reason) => return WriteStatus::Fatal(PluginError::new(reason)),
+                Export::Fatal(reason) => {
+                    // Neither flush nor stop follows; this batch was not recorded.
+                    self.settle();
+                    return WriteStatus::Fatal(PluginError::new(reason));
+                }
                 Export::Retry { after_ms, reason } => {
                     return WriteStatus::Retry {
                         after_ms: after_ms.map_or(RNone, RSome),
@@ -268,6 +290,8 @@ impl Output for OtelOutput {
             }
             self.non_finite += non_finite;
             self.count("skipped_samples", non_finite);
+            // Answered `Ok` with the batch, yet never exported: not written.
+            self.count(COUNTER_SAMPLES_LOST, non_finite);
         }
         if unresolved > 0 {
             if self.unresolved == 0 {
@@ -275,6 +299,7 @@ impl Output for OtelOutput {
             }
             self.unresolved += unresolved;
             self.count("unresolved_samples", unresolved);
+            self.count(COUNTER_SAMPLES_LOST, unresolved);
         }
         WriteStatus::Ok
     }
@@ -291,6 +316,9 @@ impl Output for OtelOutput {
             return Ok(());
         }
         self.stopped = true;
-        self.drain(timeout)
+        let drained = self.drain(timeout);
+        // Cumulative points whose last export was refused, delta ones never exported.
+        self.settle();
+        drained
     }
 }

@@ -40,7 +40,9 @@ fn workload() -> (Catalog, Vec<Sample>) {
     for i in 0..SAMPLES / 3 {
         let [d, r, f] = ids[i % SERIES];
         let t = 1_700_000_000_000_000_000 + i as i64 * 1_000_000;
-        b.sample(d, t, values[i]).sample(r, t, 1.0).sample(f, t, 0.0);
+        b.sample(d, t, values[i])
+            .sample(r, t, 1.0)
+            .sample(f, t, 0.0);
     }
     let mut catalog = Catalog::new();
     catalog.absorb(&b.batch());
@@ -98,13 +100,19 @@ fn main() {
         let raw = encode_write_request(&series);
         bench(
             CRATE,
-            &format!("protobuf WriteRequest ({label}, {n} series, {} B)", raw.len()),
+            &format!(
+                "protobuf WriteRequest ({label}, {n} series, {} B)",
+                raw.len()
+            ),
             n,
             || encode_write_request(&series),
         );
-        bench(CRATE, &format!("snappy ({label}, {} B)", raw.len()), n, || {
-            snappy_compress(&raw)
-        });
+        bench(
+            CRATE,
+            &format!("snappy ({label}, {} B)", raw.len()),
+            n,
+            || snappy_compress(&raw),
+        );
         bench(
             CRATE,
             &format!("encode_requests = protobuf+snappy ({label}, {n} series)"),

@@ -58,13 +58,18 @@ fn main() {
         ..MappingConfig::default()
     };
 
-    bench(CRATE, "Aggregator::add (10k samples)", SAMPLES as u64, || {
-        let mut agg = Aggregator::new(plain.max_trend_samples);
-        for s in &samples {
-            agg.add(&catalog, s);
-        }
-        agg.drain()
-    });
+    bench(
+        CRATE,
+        "Aggregator::add (10k samples)",
+        SAMPLES as u64,
+        || {
+            let mut agg = Aggregator::new(plain.max_trend_samples);
+            for s in &samples {
+                agg.add(&catalog, s);
+            }
+            agg.drain()
+        },
+    );
 
     for (label, cfg) in [("statsd", &plain), ("dogstatsd tags", &dogstatsd)] {
         let mut agg = Aggregator::new(cfg.max_trend_samples);
