@@ -62,6 +62,7 @@ pub fn render(cmd: GenerateCommand) -> Result<Vec<u8>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -23,9 +23,9 @@ mod secrets;
 mod interrupt_all;
 // The recording server of the reliability suite, shared without editing that suite.
 #[path = "reliability/recorder.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, clippy::duplicate_mod)]
 mod reliability_recorder;
 #[path = "reliability/harness.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, clippy::duplicate_mod)]
 mod reliability_harness;
 mod packaging;

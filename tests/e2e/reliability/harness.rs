@@ -47,61 +47,34 @@ impl Finished {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Counts {
     pub received: u64,
+    /// What the output delivered: samples it accepted but then lost or had refused are
+    /// reported through the standard `samples_lost` / `samples_rejected` counters and moved
+    /// by the host from `written` to `dropped`, so this is what the backend should hold.
     pub written: u64,
     pub dropped: u64,
-    /// Samples the plugin accepted (so `written`) but could not deliver, as it reported them in
-    /// its own counters (`lost_samples`, …).
+    /// The part of `dropped` the plugin reported (`dropped.lost` + `dropped.rejected`).
     pub lost: u64,
 }
 
 impl Counts {
     pub fn of(report: &Value) -> Counts {
         let n = |v: &Value| v.as_u64().unwrap_or(0);
-        let dropped = [
-            "queue_full",
-            "retries_exhausted",
-            "fatal",
-            "shutdown",
-            "rejected",
-            "lost",
-        ]
-        .iter()
-        .map(|k| n(&report["dropped"][k]))
-        .sum();
-        let lost = report["counters"]
-            .as_object()
-            .map(|c| {
-                c.iter()
-                    .filter(|(k, _)| LOST_COUNTERS.contains(&k.as_str()))
-                    .map(|(_, v)| n(v))
-                    .sum()
-            })
-            .unwrap_or(0);
+        let dropped = ["queue_full", "retries_exhausted", "fatal", "shutdown", "rejected", "lost"]
+            .iter()
+            .map(|k| n(&report["dropped"][k]))
+            .sum();
         Counts {
             received: n(&report["received"]),
             written: n(&report["written"]),
             dropped,
-            lost,
+            lost: n(&report["dropped"]["lost"]) + n(&report["dropped"]["rejected"]),
         }
     }
 
     pub fn add_up(&self) -> bool {
         self.received == self.written + self.dropped
     }
-
-    /// What should have reached the server.
-    pub fn delivered(&self) -> u64 {
-        self.written.saturating_sub(self.lost)
-    }
 }
-
-/// Plugin counters that mean "accepted, then lost".
-pub const LOST_COUNTERS: &[&str] = &[
-    "lost_samples",
-    "rejected_samples",
-    "dropped_samples",
-    "undelivered_samples",
-];
 
 /// `loadrun run --test-server --url ${TEST_SERVER}/ -u 2 -d DURATION --rate 30` with `args`,
 /// `steps` run at their offsets from the start.

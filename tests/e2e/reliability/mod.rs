@@ -142,22 +142,9 @@ fn every_network_output_survives_every_fault() {
         .filter_map(|r| r.skipped.as_ref().map(|w| format!("{} ({w})", r.label)))
         .collect();
     println!("ran: {ran:?}\nskipped: {skipped:?}");
-    for r in rows.iter().filter(|r| !r.pass && r.skipped.is_none()) {
-        if let Some(why) = matrix::known(r) {
-            println!("KNOWN {} × {}: {why}", r.label, r.fault.name());
-        }
-    }
-    for (l, f, _) in matrix::KNOWN {
-        if rows
-            .iter()
-            .any(|r| r.label == *l && r.fault.name() == *f && r.pass)
-        {
-            println!("NOTE: known issue {l} × {f} did not reproduce this time");
-        }
-    }
     let failed: Vec<String> = rows
         .iter()
-        .filter(|r| r.skipped.is_none() && !r.pass && matrix::known(r).is_none())
+        .filter(|r| r.skipped.is_none() && !r.pass)
         .map(|r| format!("{} × {}: {}", r.label, r.fault.name(), r.notes.join("; ")))
         .collect();
     assert!(

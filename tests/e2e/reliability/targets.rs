@@ -2,15 +2,34 @@
 //! holds for one run (identified by a `key`: a database, a namespace, a test-wide tag or a
 //! recorder of its own).
 //!
-//! What "matches `written`" means, per output:
-//! - influxdb, timescaledb: one point/row per sample, so the server's count for the run must equal
-//!   `written` minus what the plugin reported as lost (`Held::Samples`).
-//! - prometheus, grafana-cloud, opentelemetry, datadog (api), new relic, cloudwatch: the plugin
-//!   aggregates, so we compare the server's `http_reqs` total with the run's `http_reqs` count:
-//!   equal when nothing was dropped or lost, at most that when something was (`Held::Total`).
-//! - cloud: protobuf + snappy pushes; we count accepted pushes only (`Held::Pushes`).
-//! - statsd, netdata, datadog (dogstatsd): UDP (or StatsD over TCP) to an aggregating daemon
-//!   that cannot tell us what it lost; only the baseline run's totals are compared for statsd.
+//! Every output reports the samples it accepted but could not deliver (refused by the server,
+//! unsent at the stop deadline, lost to a write error) through the standard `samples_rejected`
+//! / `samples_lost` counters, and the host moves them from `written` to `dropped`. So `written`
+//! is what the server should hold, in every state, faults or not. What "matches `written`"
+//! means, per output:
+//! - influxdb, timescaledb: one point/row per sample, so the server's count for the run must
+//!   EQUAL `written` (`Held::Samples`), whatever the fault.
+//! - prometheus, grafana-cloud, opentelemetry, datadog (api), new relic, cloudwatch, cloud: the
+//!   plugin aggregates, so the server holds sums, not samples; we compare the server's
+//!   `http_reqs` total with the run's `http_reqs` count (`Held::Total`). With nothing dropped
+//!   they must be EQUAL. With drops they cannot be compared exactly from outside: `dropped` is
+//!   counted across all metrics (a request carries `http_reqs` together with `http_req_duration`,
+//!   `data_sent`, `vus`… in proportions that depend on timing), and the host does not report
+//!   drops per metric. The tightest bound that is always true is
+//!   `reqs - dropped <= total <= reqs`: at most `dropped` of the run's `http_reqs` samples can be
+//!   missing (every missing sample is dropped, since `written` is exact), and none can be
+//!   counted twice. For the cumulative outputs (prometheus, grafana-cloud) a push that failed is
+//!   made good by any later push of the same series, and the plugins settle that at stop, so
+//!   the bound holds there too.
+//! - statsd, netdata, datadog (dogstatsd): UDP (or StatsD over TCP) to an aggregating daemon;
+//!   a datagram lost on the way cannot be known to the sender, so only the baseline run's
+//!   totals are compared (statsd), and Netdata (charts per second) is not read back.
+//!
+//! Request timeouts: the suite's stop timeout is 3 s, shorter than the outputs' default
+//! request timeouts (10 s, sized for the default 30 s stop timeout). A request blocked past the
+//! stop deadline leaves the plugin no chance to report what it held: the host abandons it
+//! (`stop_timeout`) and its accepted samples stay in `written`. So every HTTP output here gets
+//! `timeout=1s`, in the same proportion as the defaults (and as a user should configure them).
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -32,8 +51,6 @@ pub enum Held {
     Samples(u64),
     /// The server's `http_reqs` total.
     Total(f64),
-    /// Accepted pushes (contents not decoded).
-    Pushes(u64),
     /// Nothing to compare, with why.
     Unreadable(&'static str),
 }
@@ -162,7 +179,8 @@ impl Target for Influx {
         addr
     }
     fn out(&self, addr: &str, key: &str) -> String {
-        format!("addr=http://{addr},db={key},createDatabase=false,pushInterval=300ms")
+        // k6's URL form; the host's options follow it (`,retryMaxElapsed=…`).
+        format!("http://{addr}/{key}?createDatabase=false&pushInterval=300ms&timeout=1s")
     }
     fn held(&self, key: &str, _: &Finished) -> Held {
         let addr = host_port(self.0.var("INFLUXDB_URL"));
@@ -213,7 +231,7 @@ impl Target for Prometheus {
         host_port(self.0.var("PROMETHEUS_URL"))
     }
     fn out(&self, addr: &str, _: &str) -> String {
-        format!("url=http://{addr}/api/v1/write,pushInterval=300ms")
+        format!("url=http://{addr}/api/v1/write,pushInterval=300ms,timeout=1s")
     }
     fn extra(&self, key: &str) -> (Vec<String>, Vec<(String, String)>) {
         tag(key)
@@ -239,7 +257,7 @@ impl Target for GrafanaCloud {
         host_port(self.0.var("PROMETHEUS_URL"))
     }
     fn out(&self, addr: &str, key: &str) -> String {
-        format!("url=http://{addr}/api/v1/write,instanceId=12345,token=glc_not_a_real_token,testId={key},pushInterval=300ms")
+        format!("url=http://{addr}/api/v1/write,instanceId=12345,token=glc_not_a_real_token,testId={key},pushInterval=300ms,timeout=1s")
     }
     fn held(&self, key: &str, _: &Finished) -> Held {
         Held::Total(prom_sum(&self.0, &format!("testid=\"{key}\"")))
@@ -276,7 +294,7 @@ impl Target for Timescale {
     }
     fn out(&self, addr: &str, _: &str) -> String {
         let (user, db) = self.url_parts();
-        format!("url=postgresql://{user}@{addr}/{db},sslmode=disable,pushInterval=300ms,connectTimeout=2s")
+        format!("url=postgresql://{user}@{addr}/{db},sslmode=disable,pushInterval=300ms,connectTimeout=1s,writeTimeout=1s")
     }
     fn extra(&self, key: &str) -> (Vec<String>, Vec<(String, String)>) {
         tag(key)
@@ -335,7 +353,7 @@ impl Target for CloudWatch {
         host_port(self.0.var("MOTO_URL"))
     }
     fn out(&self, addr: &str, key: &str) -> String {
-        format!("endpoint=http://{addr},region=us-east-1,namespace=rel-{key},timeout=3s,period=1s,storageResolution=1")
+        format!("endpoint=http://{addr},region=us-east-1,namespace=rel-{key},timeout=1s,period=1s,storageResolution=1")
     }
     fn extra(&self, _: &str) -> (Vec<String>, Vec<(String, String)>) {
         (
@@ -402,7 +420,7 @@ impl Target for DatadogApi {
             .to_string()
     }
     fn out(&self, addr: &str, _: &str) -> String {
-        format!("transport=api,endpoint=http://{addr},apiKey=dd0123456789abcdef,gzip=false,pushInterval=300ms")
+        format!("transport=api,apiVersion=1,endpoint=http://{addr},apiKey=dd0123456789abcdef,gzip=false,pushInterval=300ms,timeout=1s")
     }
     fn held(&self, key: &str, _: &Finished) -> Held {
         let rec = self.0.get(key, || Recorder::start(ok_json));
@@ -440,7 +458,7 @@ impl Target for NewRelic {
             .to_string()
     }
     fn out(&self, addr: &str, _: &str) -> String {
-        format!("endpoint=http://{addr}/metric/v1,apiKey=NRAK-not-a-real-key,gzip=false,pushInterval=300ms")
+        format!("endpoint=http://{addr}/metric/v1,apiKey=NRAK-not-a-real-key,gzip=false,pushInterval=300ms,timeout=1s")
     }
     fn held(&self, key: &str, _: &Finished) -> Held {
         let rec = self.0.get(key, || Recorder::start(ok_json));
@@ -492,16 +510,156 @@ impl Target for Cloud {
             .to_string()
     }
     fn out(&self, addr: &str, _: &str) -> String {
-        format!("host=http://{addr},token=k6cloud-not-a-real-token,aggregationPeriod=1s,aggregationWaitPeriod=0s,metricPushInterval=300ms,timeout=3s")
+        format!("host=http://{addr},token=k6cloud-not-a-real-token,aggregationPeriod=1s,aggregationWaitPeriod=0s,metricPushInterval=300ms,timeout=1s")
     }
     fn held(&self, key: &str, _: &Finished) -> Held {
         let rec = self.0.get(key, || Recorder::start(cloud_answer));
-        let n = rec
-            .stored()
-            .iter()
-            .filter(|r| r.path.starts_with("/v2/metrics/"))
-            .count();
-        Held::Pushes(n as u64)
+        let mut total = 0.0;
+        for r in rec.stored() {
+            if !r.path.starts_with("/v2/metrics/") {
+                continue;
+            }
+            let Some(set) = cloud_wire::unsnappy(&r.body) else {
+                return Held::Unreadable("a metrics push is not valid snappy");
+            };
+            match cloud_wire::counter_total(&set, "http_reqs") {
+                Some(v) => total += v,
+                None => return Held::Unreadable("a metrics push is not a valid MetricSet"),
+            }
+        }
+        Held::Total(total)
+    }
+}
+
+/// Just enough of the k6 Cloud metrics protocol to read a counter back: raw snappy and the
+/// protobuf fields of `MetricSet` → `Metric` → `TimeSeries` → counter samples.
+mod cloud_wire {
+    /// A protobuf varint at `*i`.
+    fn varint(b: &[u8], i: &mut usize) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = *b.get(*i)?;
+            *i += 1;
+            v |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    /// Snappy's raw (unframed) format.
+    pub fn unsnappy(b: &[u8]) -> Option<Vec<u8>> {
+        let mut i = 0;
+        let len = usize::try_from(varint(b, &mut i)?).ok()?;
+        let mut out: Vec<u8> = Vec::with_capacity(len);
+        while i < b.len() {
+            let tag = b[i];
+            i += 1;
+            let (n, offset) = match tag & 3 {
+                0 => {
+                    let mut n = usize::from(tag >> 2) + 1;
+                    if n > 60 {
+                        let extra = n - 60;
+                        let bytes = b.get(i..i + extra)?;
+                        n = bytes
+                            .iter()
+                            .rev()
+                            .fold(0usize, |acc, x| (acc << 8) | usize::from(*x))
+                            + 1;
+                        i += extra;
+                    }
+                    out.extend_from_slice(b.get(i..i + n)?);
+                    i += n;
+                    continue;
+                }
+                1 => {
+                    let n = usize::from((tag >> 2) & 7) + 4;
+                    let off = (usize::from(tag >> 5) << 8) | usize::from(*b.get(i)?);
+                    i += 1;
+                    (n, off)
+                }
+                2 => {
+                    let off = usize::from(u16::from_le_bytes([*b.get(i)?, *b.get(i + 1)?]));
+                    i += 2;
+                    (usize::from(tag >> 2) + 1, off)
+                }
+                _ => {
+                    let off = u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?) as usize;
+                    i += 4;
+                    (usize::from(tag >> 2) + 1, off)
+                }
+            };
+            if offset == 0 || offset > out.len() {
+                return None;
+            }
+            for _ in 0..n {
+                out.push(out[out.len() - offset]);
+            }
+        }
+        (out.len() == len).then_some(out)
+    }
+
+    /// The fields of one message: (number, wire type, bytes of a length-delimited field or the
+    /// 8 bytes of a fixed64).
+    fn fields(b: &[u8]) -> Option<Vec<(u64, u8, &[u8])>> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            let key = varint(b, &mut i)?;
+            let (field, wire) = (key >> 3, (key & 7) as u8);
+            match wire {
+                0 => {
+                    varint(b, &mut i)?;
+                    out.push((field, wire, &b[i..i]));
+                }
+                1 => {
+                    out.push((field, wire, b.get(i..i + 8)?));
+                    i += 8;
+                }
+                2 => {
+                    let n = usize::try_from(varint(b, &mut i)?).ok()?;
+                    out.push((field, wire, b.get(i..i + n)?));
+                    i += n;
+                }
+                5 => i += 4,
+                _ => return None,
+            }
+        }
+        Some(out)
+    }
+
+    /// The sum of every counter sample of metric `name` in a `MetricSet`.
+    pub fn counter_total(set: &[u8], name: &str) -> Option<f64> {
+        let mut total = 0.0;
+        for (f, _, metric) in fields(set)? {
+            if f != 3 {
+                continue;
+            }
+            let parts = fields(metric)?;
+            let is_it = parts
+                .iter()
+                .any(|(f, w, v)| *f == 1 && *w == 2 && *v == name.as_bytes());
+            if !is_it {
+                continue;
+            }
+            for (_, _, series) in parts.iter().filter(|(f, w, _)| *f == 3 && *w == 2) {
+                for (kind, w, samples) in fields(series)? {
+                    // TimeSeries field 2: counter samples, each {1: timestamp, 2: value}.
+                    if kind != 2 || w != 2 {
+                        continue;
+                    }
+                    for (_, _, sample) in fields(samples)?.into_iter().filter(|(f, _, _)| *f == 1) {
+                        for (vf, vw, v) in fields(sample)? {
+                            if vf == 2 && vw == 1 {
+                                total += f64::from_le_bytes(v.try_into().ok()?);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Some(total)
     }
 }
 
@@ -523,7 +681,7 @@ impl Target for Otel {
         host_port(self.0.var("OTLP_HTTP_URL"))
     }
     fn out(&self, addr: &str, key: &str) -> String {
-        format!("endpoint=http://{addr},temporality=delta,exportInterval=300ms,timeout=3s,resourceAttributes=rtest={key}")
+        format!("endpoint=http://{addr},temporality=delta,exportInterval=300ms,timeout=1s,resourceAttributes=rtest={key}")
     }
     fn held(&self, key: &str, _: &Finished) -> Held {
         let (st, body) = http(
