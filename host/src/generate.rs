@@ -88,7 +88,7 @@ mod tests {
         ] {
             let script = text(GenerateCommand::Completions { shell });
             assert!(script.contains("plugins"), "{shell:?}: {script}");
-            assert!(script.contains("--plugin"), "{shell:?}: {script}");
+            assert!(script.contains("summary-export"), "{shell:?}: {script}");
         }
     }
 }
