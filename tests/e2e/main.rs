@@ -2,30 +2,30 @@
 //! and the built plugins (run `cargo build --workspace` first; `scripts/test.sh` does).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-mod pipeline;
-mod files;
-mod plugin_loading;
 mod conformance;
 mod engine;
-mod out_statsd;
-mod out_influxdb;
-mod out_datadog;
-mod out_prometheus;
-mod out_grafana_cloud;
-mod out_netdata;
-mod reliability;
-mod out_csv;
-mod out_json;
-mod out_timescaledb;
-mod out_cloudwatch;
-mod secrets;
+mod files;
 mod interrupt_all;
+mod out_cloudwatch;
+mod out_csv;
+mod out_datadog;
+mod out_grafana_cloud;
+mod out_influxdb;
+mod out_json;
+mod out_netdata;
+mod out_prometheus;
+mod out_statsd;
+mod out_timescaledb;
+mod pipeline;
+mod plugin_loading;
+mod reliability;
+mod secrets;
+mod support;
 // The recording server of the reliability suite, shared without editing that suite.
-#[path = "reliability/recorder.rs"]
-#[allow(dead_code, clippy::duplicate_mod)]
-mod reliability_recorder;
+mod packaging;
 #[path = "reliability/harness.rs"]
 #[allow(dead_code, clippy::duplicate_mod)]
 mod reliability_harness;
-mod packaging;
+#[path = "reliability/recorder.rs"]
+#[allow(dead_code, clippy::duplicate_mod)]
+mod reliability_recorder;

@@ -66,7 +66,8 @@ fn datadog_api_series_match_the_summary() {
     let url = vm.var("VM_URL").to_string();
     // As a user points the plugin at a proxy: endpoint and host on `-o`, the key, the env tag
     // and a push interval shorter than the api default (10s) from the environment.
-    let out = format!("datadog=transport=api,apiVersion=1,endpoint={url}/datadog,host=e2e-generator");
+    let out =
+        format!("datadog=transport=api,apiVersion=1,endpoint={url}/datadog,host=e2e-generator");
     let run = quick_run(
         "/",
         2,

@@ -119,7 +119,16 @@ pub fn run(mut output: OutputBox, shared: Arc<WorkerShared>, registry: Arc<Regis
     };
     loop {
         match shared.queue.pop(shared.drain_deadline()) {
-            Popped::Batch(b) => w.deliver(&mut output, &b),
+            Popped::Batch(b) => {
+                // Past the drain deadline, writing more would only delay `stop` (each write may
+                // block for a request timeout): what is left is lost at shutdown.
+                if shared.drain_deadline().is_some_and(|d| Instant::now() >= d) {
+                    let left = b.samples.len() as u64 + shared.queue.discard_all();
+                    shared.stats.dropped_shutdown.fetch_add(left, Relaxed);
+                    break;
+                }
+                w.deliver(&mut output, &b)
+            }
             Popped::Closed => break,
             Popped::TimedOut => {
                 if shared.drain_deadline().is_some_and(|d| Instant::now() >= d) {

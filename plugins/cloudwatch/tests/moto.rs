@@ -328,13 +328,14 @@ fn stop_reports_what_could_not_be_delivered() {
     let mut output =
         CloudWatchPlugin::new_output(init("cloudwatch", None, "", &env(&url, &key, &secret)))
             .unwrap();
-    let (host, _rec) = recording_host();
+    let (host, rec) = recording_host();
     output.start(host).unwrap();
     svc.stop();
     let mut b = BatchBuilder::new();
     let m = b.metric("http_reqs", MetricType::Counter, ValueKind::Default);
     let s = b.series(m, &[], &[]);
-    b.sample(s, now_secs() * NS, 1.0);
+    b.sample(s, now_secs() * NS, 1.0)
+        .sample(s, now_secs() * NS, 2.0);
     // The period is still open: nothing is sent yet.
     assert_eq!(output.write(b.batch()), WriteStatus::Ok);
     let e = output
@@ -342,8 +343,10 @@ fn stop_reports_what_could_not_be_delivered() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("1 datum(s) in 1 request(s) not delivered"),
+        e.contains("1 datum(s) (2 samples) in 1 request(s) not delivered"),
         "{e}"
     );
     assert!(!e.contains(&secret), "{e}");
+    // In samples, so the host takes them out of `written`.
+    assert_eq!(rec.counter("samples_lost"), 2);
 }

@@ -34,6 +34,9 @@ use crate::api_v2::{self, Compression};
 use crate::config::{ApiConfig, ApiVersion, TrendsAs};
 use crate::series::{bodies_counted, series_counted};
 
+/// How long `write` waits after a post failed quickly with no answer (refused, DNS).
+const QUICK_FAILURE_HOLD: Duration = Duration::from_millis(250);
+
 /// The waits of `flush`/`stop` between attempts (the host is no longer pacing then).
 const DRAIN_BACKOFF_START: Duration = Duration::from_millis(100);
 const DRAIN_BACKOFF_MAX: Duration = Duration::from_secs(1);
@@ -41,6 +44,8 @@ const DRAIN_BACKOFF_MAX: Duration = Duration::from_secs(1);
 enum Posted {
     Done,
     Retry(Option<Duration>, String),
+    /// No answer at all (timeout, refused, DNS); `true` when it took the whole timeout.
+    Unanswered(String, bool),
     Rejected(String),
     Fatal(String),
 }
@@ -64,6 +69,8 @@ pub struct ApiOutput {
     next_push: Instant,
     /// Set only when Datadog said how long to wait.
     not_before: Option<Instant>,
+    /// After no answer at all: `write` does not post before then (see `send_pending`).
+    held_until: Option<Instant>,
     /// Why the last post failed: the reason given while waiting for `not_before`.
     last_failure: Option<String>,
     warned_reject: bool,
@@ -86,6 +93,7 @@ impl ApiOutput {
             pending: VecDeque::new(),
             pending_bytes: 0,
             not_before: None,
+            held_until: None,
             last_failure: None,
             warned_reject: false,
             reported_lost: 0,
@@ -224,10 +232,13 @@ impl ApiOutput {
             .post(url)
             .set("DD-API-KEY", &self.cfg.api_key)
             .set("Content-Type", "application/json");
+        let mut timeout = self.cfg.timeout;
         if let Some(d) = deadline {
             let left = d.saturating_duration_since(Instant::now());
-            req = req.timeout(self.cfg.timeout.min(left).max(Duration::from_millis(1)));
+            timeout = timeout.min(left).max(Duration::from_millis(1));
+            req = req.timeout(timeout);
         }
+        let started = Instant::now();
         if let Some(encoding) = body.encoding {
             req = req.set("Content-Encoding", encoding);
         }
@@ -249,7 +260,7 @@ impl ApiOutput {
                 }
             }
             // ureq's own message repeats the URL; say it once.
-            Err(ureq::Error::Transport(t)) => Posted::Retry(None, {
+            Err(ureq::Error::Transport(t)) => {
                 let mut why = format!("{}: {}", url, t.kind());
                 if let Some(m) = t.message() {
                     why.push_str(&format!(": {m}"));
@@ -257,8 +268,9 @@ impl ApiOutput {
                 if let Some(cause) = std::error::Error::source(&t) {
                     why.push_str(&format!(": {cause}"));
                 }
-                why
-            }),
+                let took = started.elapsed();
+                Posted::Unanswered(why, took + took / 10 >= timeout)
+            }
         }
     }
 
@@ -279,10 +291,22 @@ impl ApiOutput {
             }
             self.not_before = None;
         }
+        // The hold (as the shared HTTP client's): after no answer at all, `write` does not try
+        // again for a while, so a dead or hung server costs one attempt per hold, and an output
+        // being stopped answers its last batches at once and reaches `stop` in time.
+        if let (None, Some(until), false) = (deadline, self.held_until, self.pending.is_empty()) {
+            if Instant::now() < until {
+                return Err(WriteStatus::Retry {
+                    after_ms: RNone,
+                    reason: self.last_failure.clone().unwrap_or_default().into(),
+                });
+            }
+        }
         while let Some(body) = self.pending.front() {
             match self.post(body, deadline) {
                 Posted::Done => {
                     self.last_failure = None;
+                    self.held_until = None;
                 }
                 Posted::Rejected(reason) => {
                     self.count("rejected_payloads", 1);
@@ -306,6 +330,19 @@ impl ApiOutput {
                             Some(w) => RSome(w.as_millis() as u64),
                             None => RNone,
                         },
+                        reason: reason.into(),
+                    });
+                }
+                Posted::Unanswered(reason, timed_out) => {
+                    let hold = if timed_out {
+                        (self.cfg.timeout * 4).max(Duration::from_secs(1))
+                    } else {
+                        QUICK_FAILURE_HOLD
+                    };
+                    self.held_until = Some(Instant::now() + hold);
+                    self.last_failure = Some(reason.clone());
+                    return Err(WriteStatus::Retry {
+                        after_ms: RNone,
                         reason: reason.into(),
                     });
                 }

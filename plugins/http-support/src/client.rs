@@ -4,6 +4,7 @@
 //! request may block that thread, bounded by the timeouts below, without slowing anything else.
 
 use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use flate2::{write::GzEncoder, Compression};
@@ -48,12 +49,26 @@ impl Default for HttpConfig {
     }
 }
 
-/// A configured client. Cheap to clone (the connection pool is shared).
+/// A configured client. Cheap to clone (the connection pool and the hold are shared).
+///
+/// The hold: after a request got no answer at all (timeout, refused or reset connection, DNS
+/// failure), requests made without a deadline (from `write`) are not sent for a while and get
+/// the same `Retry` reason at once: after a timeout, for four times the timeout (at least 1 s),
+/// so a hung server is not asked again and again; after a quick failure, for
+/// [`QUICK_FAILURE_HOLD`]. A dead or hung server then costs one attempt per hold, not one per
+/// batch, and an output the host is stopping answers its last batches at once instead of
+/// waiting out a timeout for each (which could keep it from reaching `stop` in time, and `stop`
+/// is where it reports what it could not deliver). Requests with a deadline (`flush`/`stop`)
+/// are always sent.
 #[derive(Clone)]
 pub struct HttpClient {
     agent: ureq::Agent,
     config: HttpConfig,
+    hold: Arc<Mutex<Option<(Instant, String)>>>,
 }
+
+/// How long requests from `write` wait after a quick failure (refused, reset, DNS).
+pub const QUICK_FAILURE_HOLD: Duration = Duration::from_millis(250);
 
 impl std::fmt::Debug for HttpClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -85,7 +100,23 @@ impl HttpClient {
         Ok(Self {
             agent: builder.build(),
             config,
+            hold: Arc::new(Mutex::new(None)),
         })
+    }
+
+    /// The reason of the failure being held, if the hold is still on.
+    fn held(&self) -> Option<String> {
+        let hold = self.hold.lock().ok()?;
+        match &*hold {
+            Some((until, reason)) if Instant::now() < *until => Some(reason.clone()),
+            _ => None,
+        }
+    }
+
+    fn set_hold(&self, value: Option<(Instant, String)>) {
+        if let Ok(mut hold) = self.hold.lock() {
+            *hold = value;
+        }
     }
 
     pub fn config(&self) -> &HttpConfig {
@@ -120,6 +151,14 @@ impl HttpClient {
         let endpoint = Endpoint::new(url);
         let what = format!("{method} {endpoint}");
         let mut timeout = self.config.timeout;
+        if deadline.is_none() {
+            if let Some(reason) = self.held() {
+                return Outcome::Retry {
+                    after_ms: None,
+                    reason,
+                };
+            }
+        }
         if let Some(d) = deadline {
             match d.checked_duration_since(Instant::now()) {
                 Some(left) if !left.is_zero() => timeout = timeout.min(left),
@@ -146,6 +185,7 @@ impl HttpClient {
         if let (false, Some(b)) = (has_auth, basic) {
             req = req.set("Authorization", &b);
         }
+        let started = Instant::now();
         let result = match body {
             None => req.call(),
             Some(body) if self.config.gzip => match gzip(body) {
@@ -158,7 +198,22 @@ impl HttpClient {
             },
             Some(body) => req.send_bytes(body),
         };
-        classify(&what, result, self.config.max_response_bytes)
+        let no_answer = matches!(result, Err(ureq::Error::Transport(_)));
+        let outcome = classify(&what, result, self.config.max_response_bytes);
+        match (&outcome, no_answer) {
+            (Outcome::Retry { reason, .. }, true) => {
+                let took = started.elapsed();
+                let hold = if took + took / 10 >= timeout {
+                    (self.config.timeout * 4).max(Duration::from_secs(1))
+                } else {
+                    QUICK_FAILURE_HOLD
+                };
+                self.set_hold(Some((Instant::now() + hold, reason.clone())));
+            }
+            (Outcome::Delivered { .. } | Outcome::Rejected { .. }, _) => self.set_hold(None),
+            _ => {}
+        }
+        outcome
     }
 }
 
@@ -249,6 +304,36 @@ mod tests {
             .read_to_string(&mut out)
             .unwrap();
         assert_eq!(out, "cpu value=1 1\n");
+    }
+
+    #[test]
+    fn after_no_answer_writes_are_held_with_the_same_reason() {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = probe.local_addr().unwrap();
+        drop(probe);
+        let c = HttpClient::new(HttpConfig::default()).unwrap();
+        let u = Url::parse(&format!("http://{addr}/write")).unwrap();
+        let first = c.post(&u, &[], b"x", None);
+        assert!(matches!(first, Outcome::Retry { .. }), "{first:?}");
+        // The server is back at once, but a write within the hold does not try it.
+        let server = std::net::TcpListener::bind(addr).unwrap();
+        server.set_nonblocking(true).unwrap();
+        let held = c.post(&u, &[], b"x", None);
+        assert_eq!(held.reason(), first.reason());
+        assert!(server.accept().is_err(), "a held request was sent");
+        // flush/stop (with a deadline) always try.
+        let clone = c.clone();
+        let _ = clone.post(
+            &u,
+            &[],
+            b"x",
+            Some(Instant::now() + Duration::from_millis(100)),
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(
+            server.accept().is_ok(),
+            "a request with a deadline was held"
+        );
     }
 
     #[test]

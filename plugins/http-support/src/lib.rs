@@ -26,7 +26,7 @@ mod split;
 mod tls;
 
 pub use classify::{classify, parse_retry_after, Outcome, MAX_RETRY_AFTER_MS};
-pub use client::{basic_auth_header, gzip, HttpClient, HttpConfig};
+pub use client::{basic_auth_header, gzip, HttpClient, HttpConfig, QUICK_FAILURE_HOLD};
 pub use endpoint::Endpoint;
 pub use reject::RejectLog;
 pub use split::{split_lines, LineChunks};

@@ -44,7 +44,14 @@ impl RejectLog {
 
     /// Records that the server refused `items` items holding `samples` samples with `status`;
     /// `reason` is logged (at warn) the first time each status is seen.
-    pub fn note(&mut self, host: Option<&Host>, status: u16, reason: &str, items: u64, samples: u64) {
+    pub fn note(
+        &mut self,
+        host: Option<&Host>,
+        status: u16,
+        reason: &str,
+        items: u64,
+        samples: u64,
+    ) {
         self.total += items;
         self.samples += samples;
         let Some(host) = host else { return };

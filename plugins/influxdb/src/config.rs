@@ -464,7 +464,9 @@ impl Config {
             "udp" => {
                 return Err(err(
                     &out,
-                    format!("{source} must be an http(s) URL: udp:// (k6's UDP client) is not supported"),
+                    format!(
+                    "{source} must be an http(s) URL: udp:// (k6's UDP client) is not supported"
+                ),
                 ))
             }
             s => {
@@ -851,7 +853,10 @@ mod tests {
         assert!(e.contains("unknown option \"bogus\""), "{e}");
         assert!(!e.contains("hunter2"));
         let e = cfg(Some("udp://h:8089"), &[]).unwrap_err();
-        assert!(e.contains("udp:// (k6's UDP client) is not supported"), "{e}");
+        assert!(
+            e.contains("udp:// (k6's UDP client) is not supported"),
+            "{e}"
+        );
         let e = cfg(Some("ftp://h:8086/k6"), &[]).unwrap_err();
         assert!(e.contains("the -o argument must be an http(s) URL"), "{e}");
         let e = cfg(None, &[("K6_INFLUXDB_ADDR", "ftp://h:8086")]).unwrap_err();

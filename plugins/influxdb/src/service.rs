@@ -316,7 +316,10 @@ impl Output for InfluxOutput {
                 // The host counts this batch as dropped and calls neither flush nor stop: the
                 // older points it was told were written go nowhere now.
                 let sent_lines = before.1 - self.pending_lines;
-                self.count(COUNTER_SAMPLES_LOST, (mark.1.saturating_sub(sent_lines)) as u64);
+                self.count(
+                    COUNTER_SAMPLES_LOST,
+                    (mark.1.saturating_sub(sent_lines)) as u64,
+                );
                 self.pending.clear();
                 self.pending_lines = 0;
                 WriteStatus::Fatal(PluginError::new(reason))

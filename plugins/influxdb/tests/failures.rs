@@ -46,8 +46,15 @@ fn server_down_is_retry_and_nothing_is_kept_then_it_comes_back() {
         "{reason}"
     );
 
-    // The server comes up on that port; the host re-sends the same batch.
+    // The server comes up on that port; the host re-sends the same batch. Right away the
+    // output does not try again (a refused connection holds writes for a moment, with the same
+    // reason); after the host's backoff it does.
     let r = Responder::start_on(&format!("127.0.0.1:{port}"));
+    match out.write(b.batch()) {
+        WriteStatus::Retry { reason: again, .. } => assert_eq!(again, reason),
+        other => panic!("{other:?}"),
+    }
+    std::thread::sleep(Duration::from_millis(300));
     assert_eq!(out.write(b.batch()), WriteStatus::Ok);
     out.stop(&outcome(), Duration::from_secs(5)).unwrap();
     let got = r.received();

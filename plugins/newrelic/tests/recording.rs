@@ -205,7 +205,8 @@ fn server_errors_are_retried_and_stop_reports_what_is_lost() {
         .unwrap_err();
     assert!(started_at.elapsed() < Duration::from_secs(2));
     assert!(
-        err.message.contains("1 data points (1 samples) could not be sent"),
+        err.message
+            .contains("1 data points (1 samples) could not be sent"),
         "{err}"
     );
     assert!(err.message.contains("503"), "{err}");

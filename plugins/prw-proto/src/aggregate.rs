@@ -223,12 +223,7 @@ impl Aggregator {
     pub fn snapshot_owned(&mut self) -> (Vec<TimeSeries>, Vec<Owner>) {
         let mut out = Vec::new();
         let mut owners = Vec::new();
-        for (i, e) in self
-            .entries
-            .iter_mut()
-            .enumerate()
-            .filter(|(_, e)| e.dirty)
-        {
+        for (i, e) in self.entries.iter_mut().enumerate().filter(|(_, e)| e.dirty) {
             let ts = match e.last_pushed_ms {
                 Some(p) => e.last_sample_ms.max(p.saturating_add(1)),
                 None => e.last_sample_ms,
@@ -459,12 +454,24 @@ mod tests {
         assert_eq!(again.len(), 1);
         agg.delivered(&again);
         let u = agg.take_undelivered();
-        assert_eq!(u, Undelivered { rejected: 0, lost: 1 });
+        assert_eq!(
+            u,
+            Undelivered {
+                rejected: 0,
+                lost: 1
+            }
+        );
         assert_eq!(agg.take_undelivered(), Undelivered::default());
         // A refusal that nothing repairs stays a rejection.
         agg.add(&cat, &b.samples[2..]);
         let (_, third) = agg.snapshot_owned();
         agg.refused(&third);
-        assert_eq!(agg.take_undelivered(), Undelivered { rejected: 1, lost: 0 });
+        assert_eq!(
+            agg.take_undelivered(),
+            Undelivered {
+                rejected: 1,
+                lost: 0
+            }
+        );
     }
 }

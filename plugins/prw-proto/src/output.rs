@@ -272,8 +272,7 @@ impl Output for RemoteWriteOutput {
         flushed?;
         if self.cfg.stale_markers {
             let markers = self.agg.stale_markers(now_ms());
-            self.queue(&markers, Vec::new())
-                .map_err(PluginError::new)?;
+            self.queue(&markers, Vec::new()).map_err(PluginError::new)?;
             self.deliver_or_err(deadline, "the stale markers")?;
         }
         Ok(())

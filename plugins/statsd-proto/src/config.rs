@@ -243,9 +243,7 @@ pub fn doc(
 /// created so a typo fails before the test, naming the option, not when the socket opens.
 pub fn valid_addr(addr: &str) -> bool {
     match addr.rsplit_once(':') {
-        Some((host, port)) => {
-            !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
-        }
+        Some((host, port)) => !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0),
         None => false,
     }
 }
@@ -256,10 +254,22 @@ mod addr_tests {
 
     #[test]
     fn host_and_port_number_required() {
-        for ok in ["localhost:8125", "127.0.0.1:1", "[::1]:8125", "statsd.svc:65535"] {
+        for ok in [
+            "localhost:8125",
+            "127.0.0.1:1",
+            "[::1]:8125",
+            "statsd.svc:65535",
+        ] {
             assert!(valid_addr(ok), "{ok}");
         }
-        for bad in ["localhost", "localhost:notaport", ":8125", "h:0", "h:70000", "h:"] {
+        for bad in [
+            "localhost",
+            "localhost:notaport",
+            ":8125",
+            "h:0",
+            "h:70000",
+            "h:",
+        ] {
             assert!(!valid_addr(bad), "{bad}");
         }
     }

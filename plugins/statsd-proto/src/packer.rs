@@ -179,7 +179,10 @@ mod tests {
 
     #[test]
     fn stream_chunks_end_every_line() {
-        let p = pack_stream(vec!["a:1|c".to_string(), "b:2|c".into(), "c:3|c".into()], 12);
+        let p = pack_stream(
+            vec!["a:1|c".to_string(), "b:2|c".into(), "c:3|c".into()],
+            12,
+        );
         assert_eq!(
             p.payloads,
             vec!["a:1|c\nb:2|c\n".to_string(), "c:3|c\n".to_string()]

@@ -450,7 +450,11 @@ mod tests {
             assert!(cfg(Some(arg), "", &[]).is_err(), "{arg} accepted");
         }
         let e = cfg(Some("mysql://u@h/db"), "", &[]).unwrap_err();
-        assert!(e.message.contains("the -o argument must be a postgresql:// URL"), "{e}");
+        assert!(
+            e.message
+                .contains("the -o argument must be a postgresql:// URL"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -59,10 +59,17 @@ pub struct Counts {
 impl Counts {
     pub fn of(report: &Value) -> Counts {
         let n = |v: &Value| v.as_u64().unwrap_or(0);
-        let dropped = ["queue_full", "retries_exhausted", "fatal", "shutdown", "rejected", "lost"]
-            .iter()
-            .map(|k| n(&report["dropped"][k]))
-            .sum();
+        let dropped = [
+            "queue_full",
+            "retries_exhausted",
+            "fatal",
+            "shutdown",
+            "rejected",
+            "lost",
+        ]
+        .iter()
+        .map(|k| n(&report["dropped"][k]))
+        .sum();
         Counts {
             received: n(&report["received"]),
             written: n(&report["written"]),

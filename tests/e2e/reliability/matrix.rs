@@ -339,7 +339,9 @@ fn judge(
             if c.dropped == 0 && (*v - reqs).abs() > 1e-9 {
                 fail(
                     row,
-                    format!("server http_reqs total {v} != run's {reqs} though nothing was dropped"),
+                    format!(
+                        "server http_reqs total {v} != run's {reqs} though nothing was dropped"
+                    ),
                 );
             } else if *v > reqs + 1e-9 || *v < lowest - 1e-9 {
                 fail(

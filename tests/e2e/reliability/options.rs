@@ -9,11 +9,7 @@ use super::harness::{self, built_plugin};
 /// messages that quote the bad value instead). Required credentials are given so that only
 /// the bad option is at fault.
 const CASES: &[(&str, &str, &str)] = &[
-    (
-        "statsd",
-        "statsd=addr=localhost:notaport",
-        "addr|localhost:notaport",
-    ),
+    ("statsd", "statsd=addr=localhost:notaport", "option addr"),
     ("statsd", "statsd=pushInterval=soon", "pushInterval"),
     ("statsd", "statsd=bufferSize=-5", "bufferSize"),
     ("statsd", "statsd=bogusKey=1", "bogusKey"),
@@ -31,7 +27,12 @@ const CASES: &[(&str, &str, &str)] = &[
     (
         "influxdb",
         "influxdb=addr=ftp://localhost:8086,db=k6",
-        "addr|\"ftp\"",
+        "option addr must be an http(s) URL",
+    ),
+    (
+        "influxdb",
+        "influxdb=ftp://localhost:8086/k6",
+        "the -o argument must be an http(s) URL",
     ),
     (
         "influxdb",
@@ -74,7 +75,7 @@ const CASES: &[(&str, &str, &str)] = &[
     (
         "timescaledb",
         "timescaledb=url=mysql://localhost/k6",
-        "url|mysql",
+        "option url must be a postgresql:// URL",
     ),
     (
         "timescaledb",
@@ -163,28 +164,57 @@ const CASES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Cases run with no AWS credentials anywhere: the bad option must still be what is named
+/// (options are checked before credentials are looked for).
+const WITHOUT_CREDENTIALS: &[(&str, &str, &str)] = &[
+    (
+        "cloudwatch",
+        "cloudwatch=region=us-east-1,period=-5s",
+        "period",
+    ),
+    (
+        "cloudwatch",
+        "cloudwatch=endpoint=ftp://localhost,region=us-east-1",
+        "endpoint",
+    ),
+];
+
 #[test]
 fn bad_options_are_refused_before_the_test_with_one_clear_line() {
     let mut failed = Vec::new();
     let mut ran = std::collections::BTreeSet::new();
+    let all: Vec<(&str, &str, &str, bool)> = CASES
+        .iter()
+        .map(|(p, o, w)| (*p, *o, *w, true))
+        .chain(
+            WITHOUT_CREDENTIALS
+                .iter()
+                .map(|(p, o, w)| (*p, *o, *w, false)),
+        )
+        .collect();
     let results: Vec<_> = std::thread::scope(|s| {
-        let hs: Vec<_> = CASES
-            .chunks(CASES.len().div_ceil(4))
+        let hs: Vec<_> = all
+            .chunks(all.len().div_ceil(4))
             .map(|chunk| {
                 s.spawn(move || {
                     chunk
                         .iter()
-                        .map(|(plugin, out, word)| {
+                        .map(|(plugin, out, word, aws)| {
                             let Some(p) = built_plugin(plugin) else {
                                 return (*plugin, *out, *word, None);
                             };
                             let args = vec!["-o".to_string(), out.to_string()];
                             // 20 s planned: finishing fast proves the run never started.
-                            let env = [
-                                ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
-                                ("AWS_SECRET_ACCESS_KEY", "not-a-secret"),
-                            ]
-                            .map(|(k, v)| (k.to_string(), v.to_string()));
+                            let env: Vec<(String, String)> = if *aws {
+                                [
+                                    ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+                                    ("AWS_SECRET_ACCESS_KEY", "not-a-secret"),
+                                ]
+                                .map(|(k, v)| (k.to_string(), v.to_string()))
+                                .to_vec()
+                            } else {
+                                vec![]
+                            };
                             (
                                 *plugin,
                                 *out,
