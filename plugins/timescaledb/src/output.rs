@@ -4,8 +4,10 @@
 //! Retry contract with the host: a batch is either appended to the buffer (`Ok`) or not at all
 //! (`Retry`). The buffer is pushed *before* a new batch is appended, so when a push fails the
 //! new batch can be handed back untouched; what the buffer already holds was accepted earlier and
-//! stays until it is written or the run stops. Chunks that were written are removed from the
-//! buffer one by one, so a partial failure never writes a row twice.
+//! stays until it is written or the run stops. Samples are cut into chunks once, each with an id
+//! kept across retries: written chunks are removed one by one, and a chunk whose answer was lost
+//! after the server committed it is recognised by its id (see `service`), so no row is written
+//! twice.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,6 +23,23 @@ use crate::config::Config;
 use crate::encode::SeriesRows;
 use crate::service::{Sink, SinkError};
 
+/// Samples cut into a COPY chunk, with the id that makes its delivery idempotent.
+struct Chunk {
+    id: String,
+    samples: Vec<Sample>,
+}
+
+/// Distinguishes this output's chunk ids from another output's writing the same run.
+fn instance_nonce() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    if let Ok(d) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(d.as_nanos());
+    }
+    h.finish()
+}
+
 pub struct TimescaleOutput {
     cfg: Arc<Config>,
     meta: TestMeta,
@@ -28,7 +47,12 @@ pub struct TimescaleOutput {
     host: Option<Host>,
     catalog: Catalog,
     rows: SeriesRows,
+    /// Samples not yet cut into chunks.
     buffer: Vec<Sample>,
+    /// Chunks cut and not yet known written, oldest first.
+    pending: Vec<Chunk>,
+    nonce: u64,
+    next_chunk: u64,
     last_push: Instant,
     written: u64,
 }
@@ -46,6 +70,9 @@ impl TimescaleOutput {
             catalog: Catalog::new(),
             rows: SeriesRows::default(),
             buffer: Vec::new(),
+            pending: Vec::new(),
+            nonce: instance_nonce(),
+            next_chunk: 0,
             last_push: Instant::now(),
             written: 0,
         })
@@ -53,7 +80,24 @@ impl TimescaleOutput {
 
     /// Samples accepted but not written yet.
     pub fn buffered(&self) -> usize {
-        self.buffer.len()
+        self.pending
+            .iter()
+            .map(|c| c.samples.len())
+            .sum::<usize>()
+            .saturating_add(self.buffer.len())
+    }
+
+    /// Makes the next `n` chunk deliveries fail after the server committed them, as when the
+    /// connection drops before the answer arrives (for tests of the retry path).
+    #[doc(hidden)]
+    pub fn lose_next_acks(&mut self, n: u32) {
+        self.sink.lose_acks(n);
+    }
+
+    fn discard_all(&mut self) {
+        self.count(COUNTER_SAMPLES_LOST, self.buffered() as u64);
+        self.buffer.clear();
+        self.pending.clear();
     }
 
     fn warn(&self, message: &str) {
@@ -83,25 +127,41 @@ impl TimescaleOutput {
             // Accepted with `Ok`, never stored: not written after all.
             self.count(COUNTER_SAMPLES_LOST, unknown as u64);
         }
-        let batch_size = self.cfg.batch_size;
-        let per_round = batch_size.saturating_mul(self.cfg.connections);
+        let batch_size = self.cfg.batch_size.max(1);
+        for samples in self.buffer.chunks(batch_size) {
+            self.pending.push(Chunk {
+                id: format!("{:016x}-{}", self.nonce, self.next_chunk),
+                samples: samples.to_vec(),
+            });
+            self.next_chunk += 1;
+        }
+        self.buffer.clear();
+        let per_round = self.cfg.connections.max(1);
         let mut start = 0;
-        let mut failed: Vec<Sample> = Vec::new();
+        let mut delivered = vec![false; self.pending.len()];
         let mut first_error = None;
         let opened_before = self.sink.connections_opened;
-        while start < self.buffer.len() && first_error.is_none() {
-            let end = (start.saturating_add(per_round)).min(self.buffer.len());
-            let chunks: Vec<&[Sample]> = self.buffer[start..end].chunks(batch_size).collect();
+        while start < self.pending.len() && first_error.is_none() {
+            let end = (start.saturating_add(per_round)).min(self.pending.len());
+            let chunks: Vec<(&str, &[Sample])> = self.pending[start..end]
+                .iter()
+                .map(|c| (c.id.as_str(), c.samples.as_slice()))
+                .collect();
             let results = self.sink.copy(&chunks, &self.rows, limit);
-            for (chunk, result) in chunks.iter().zip(results) {
+            for (i, result) in results.into_iter().enumerate() {
                 match result {
-                    Ok(n) => {
-                        self.written += n;
-                        self.count("rows_written", n);
+                    Ok(d) => {
+                        delivered[start + i] = true;
+                        self.written += d.rows;
+                        // A chunk found already written was COPYed by the attempt whose
+                        // answer was lost: count it once, now.
+                        self.count("rows_written", d.rows);
                         self.count("copy_statements", 1);
+                        if d.earlier {
+                            self.count("chunks_already_written", 1);
+                        }
                     }
                     Err(e) => {
-                        failed.extend_from_slice(chunk);
                         first_error.get_or_insert(e);
                     }
                 }
@@ -112,8 +172,8 @@ impl TimescaleOutput {
             "connections_opened",
             self.sink.connections_opened - opened_before,
         );
-        failed.extend_from_slice(&self.buffer[start..]);
-        self.buffer = failed;
+        let mut done = delivered.into_iter();
+        self.pending.retain(|_| !done.next().unwrap_or(false));
         match first_error {
             None => {
                 self.last_push = Instant::now();
@@ -140,7 +200,7 @@ impl TimescaleOutput {
             if !err.retryable() || left.is_zero() {
                 return Err(PluginError::new(format!(
                     "{} samples not written: {err}",
-                    self.buffer.len()
+                    self.buffered()
                 )));
             }
             self.sink.sleep(backoff.min(left));
@@ -179,8 +239,9 @@ impl Output for TimescaleOutput {
         self.catalog.absorb(&batch);
         let incoming = batch.samples.len();
         let due = self.last_push.elapsed() >= self.cfg.push_interval;
-        let full = self.buffer.len().saturating_add(incoming) > self.cfg.max_buffered;
-        if !self.buffer.is_empty() && (due || full) {
+        let held = self.buffered();
+        let full = held.saturating_add(incoming) > self.cfg.max_buffered;
+        if held > 0 && (due || full) {
             if let Err(e) = self.push(self.cfg.write_timeout) {
                 let reason = self.cfg.redact(&e.to_string());
                 return if e.retryable() {
@@ -191,8 +252,7 @@ impl Output for TimescaleOutput {
                 } else {
                     // The host calls neither flush nor stop after a fatal answer: what the
                     // buffer held (accepted earlier) is lost.
-                    self.count(COUNTER_SAMPLES_LOST, self.buffer.len() as u64);
-                    self.buffer.clear();
+                    self.discard_all();
                     WriteStatus::Fatal(PluginError::new(reason))
                 };
             }
@@ -205,7 +265,7 @@ impl Output for TimescaleOutput {
     }
 
     fn flush(&mut self, timeout: Duration) -> Result<(), PluginError> {
-        if self.buffer.is_empty() {
+        if self.buffered() == 0 {
             return Ok(());
         }
         self.drain(timeout)
@@ -215,14 +275,13 @@ impl Output for TimescaleOutput {
         let started = Instant::now();
         // Keep a slice of the time for the run's bookkeeping.
         let for_samples = timeout.mul_f64(0.8);
-        let drained = if self.buffer.is_empty() {
+        let drained = if self.buffered() == 0 {
             Ok(())
         } else {
             self.drain(for_samples)
         };
         if drained.is_err() {
-            self.count(COUNTER_SAMPLES_LOST, self.buffer.len() as u64);
-            self.buffer.clear();
+            self.discard_all();
         }
         let left = timeout
             .saturating_sub(started.elapsed())

@@ -96,6 +96,20 @@ const TEST_RUNS: Table = Table {
     columns: &[],
 };
 
+/// One row per COPY chunk delivered, written in the chunk's transaction: a chunk whose
+/// acknowledgement was lost (connection dropped after COMMIT) is found here on retry instead of
+/// being written twice.
+const LOADRUN_CHUNKS: Table = Table {
+    name: "loadrun_chunks",
+    create: "CREATE TABLE IF NOT EXISTS loadrun_chunks (\
+        test_run_id text NOT NULL, \
+        chunk_id text NOT NULL, \
+        rows bigint NOT NULL, \
+        written_at timestamptz NOT NULL DEFAULT current_timestamp, \
+        PRIMARY KEY (test_run_id, chunk_id))",
+    columns: &[],
+};
+
 /// `(name, table, definition)`; `idx_samples_ts` and `idx_thresholds_ts` are k6's.
 const INDEXES: &[(&str, &str, &str)] = &[
     ("idx_samples_ts", "samples", "(ts DESC)"),
@@ -145,7 +159,7 @@ pub async fn ensure(client: &Client, cfg: &Config) -> Result<SchemaInfo, SinkErr
         });
     }
 
-    for table in [&SAMPLES, &THRESHOLDS, &TEST_RUNS] {
+    for table in [&SAMPLES, &THRESHOLDS, &TEST_RUNS, &LOADRUN_CHUNKS] {
         let columns = columns(client, table.name)
             .await
             .map_err(|e| ctx("read the table definitions", e))?;
@@ -216,6 +230,8 @@ pub async fn ensure(client: &Client, cfg: &Config) -> Result<SchemaInfo, SinkErr
                     has_table_privilege('test_runs', 'INSERT'), \
                     has_table_privilege('test_runs', 'UPDATE'), \
                     has_table_privilege('test_runs', 'SELECT'), \
+                    has_table_privilege('loadrun_chunks', 'INSERT'), \
+                    has_table_privilege('loadrun_chunks', 'SELECT'), \
                     coalesce(has_sequence_privilege(\
                         pg_get_serial_sequence('thresholds', 'id'), 'USAGE'), TRUE)",
             &[],
@@ -230,6 +246,8 @@ pub async fn ensure(client: &Client, cfg: &Config) -> Result<SchemaInfo, SinkErr
         "INSERT on test_runs",
         "UPDATE on test_runs",
         "SELECT on test_runs",
+        "INSERT on loadrun_chunks",
+        "SELECT on loadrun_chunks",
         "USAGE on the sequence of thresholds.id",
     ];
     let missing: Vec<&str> = needed

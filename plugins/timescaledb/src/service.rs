@@ -2,8 +2,9 @@
 //! runtime (nothing async crosses the plugin boundary), binary COPY of sample chunks, and the
 //! `test_runs` / `thresholds` bookkeeping.
 //!
-//! Every chunk is one `COPY` statement, which PostgreSQL applies atomically: a chunk is either
-//! entirely written or not at all, so a failed chunk can be sent again without duplicates.
+//! Every chunk is one transaction: a row in `loadrun_chunks` naming the chunk, then one `COPY`.
+//! It is either entirely written or not at all; and when the connection drops after the server
+//! committed but before the answer arrived, the retry finds the chunk's row and writes nothing.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -125,6 +126,15 @@ pub struct Sink {
     thresholds: Vec<(String, String, i32)>,
     /// Connections opened while writing (the pool fills lazily, then refills after failures).
     pub connections_opened: u64,
+    /// Successful deliveries still to be reported as failed, as if the answer had been lost.
+    lose_acks: u32,
+}
+
+/// A chunk the server holds: `rows` written, now or by an earlier attempt whose answer was lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    pub rows: u64,
+    pub earlier: bool,
 }
 
 impl Sink {
@@ -144,6 +154,7 @@ impl Sink {
             run_id: run_id.to_string(),
             thresholds: Vec::new(),
             connections_opened: 0,
+            lose_acks: 0,
         })
     }
 
@@ -164,14 +175,21 @@ impl Sink {
         Ok(info)
     }
 
-    /// COPYs up to one chunk per pooled connection, concurrently; one result per chunk, in order.
+    /// Reports the next `n` successful deliveries as failed after they committed, dropping their
+    /// connection: the lost acknowledgement a retry must not turn into duplicates.
+    pub fn lose_acks(&mut self, n: u32) {
+        self.lose_acks = n;
+    }
+
+    /// Delivers up to one chunk per pooled connection, concurrently; one result per chunk, in
+    /// order. Each chunk is `(id, samples)`, the id the same on every attempt.
     /// A chunk whose samples' series are not in `rows` has those samples skipped.
     pub fn copy(
         &mut self,
-        chunks: &[&[Sample]],
+        chunks: &[(&str, &[Sample])],
         rows: &SeriesRows,
         limit: Duration,
-    ) -> Vec<Result<u64, SinkError>> {
+    ) -> Vec<Result<Delivered, SinkError>> {
         let cfg = &*self.cfg;
         let tls = &self.tls;
         let run_id = self.run_id.as_str();
@@ -185,13 +203,13 @@ impl Sink {
                 .pool
                 .iter_mut()
                 .zip(chunks.iter())
-                .map(|(slot, chunk)| {
+                .map(|(slot, (chunk_id, chunk))| {
                     let reconnect = slot.as_ref().is_none_or(Client::is_closed);
                     async move {
                         let client = connect_slot(slot, cfg, tls).await?;
                         let sent = tokio::time::timeout(
                             limit,
-                            copy_rows(client, chunk, rows, run_id, real),
+                            deliver(client, chunk_id, chunk, rows, run_id, real),
                         )
                         .await;
                         let failure = match sent {
@@ -212,11 +230,20 @@ impl Sink {
         });
         let results = results
             .into_iter()
-            .map(|r| {
-                r.map(|(n, reconnected)| {
-                    reconnects += u64::from(reconnected);
-                    n
-                })
+            .zip(self.pool.iter_mut())
+            .map(|(r, slot)| {
+                let (delivered, reconnected) = r?;
+                reconnects += u64::from(reconnected);
+                if self.lose_acks > 0 {
+                    self.lose_acks -= 1;
+                    *slot = None;
+                    return Err(SinkError::Write {
+                        target: cfg.safe_url(),
+                        reason: "connection lost before the answer arrived".to_string(),
+                        retryable: true,
+                    });
+                }
+                Ok(delivered)
             })
             .collect();
         self.connections_opened += reconnects;
@@ -313,6 +340,52 @@ async fn connect_slot<'a>(
     slot.as_ref().ok_or_else(|| SinkError::Connect {
         target: cfg.safe_url(),
         reason: "no connection".to_string(),
+    })
+}
+
+/// One transaction: claim the chunk's id in `loadrun_chunks`, then COPY its rows. An id already
+/// there was committed by an earlier attempt: roll back and report it delivered.
+async fn deliver(
+    client: &Client,
+    chunk_id: &str,
+    chunk: &[Sample],
+    rows: &SeriesRows,
+    run_id: &str,
+    value_is_real: bool,
+) -> Result<Delivered, tokio_postgres::Error> {
+    let count = chunk
+        .iter()
+        .filter(|s| rows.get(s.series).is_some())
+        .count() as i64;
+    client.batch_execute("BEGIN").await?;
+    // If the earlier attempt's transaction is still open server-side, this waits for it to
+    // commit (conflict: delivered) or abort (claimed now).
+    let claimed = client
+        .execute(
+            "INSERT INTO loadrun_chunks (test_run_id, chunk_id, rows) VALUES ($1, $2, $3) \
+             ON CONFLICT (test_run_id, chunk_id) DO NOTHING",
+            &[&run_id, &chunk_id, &count],
+        )
+        .await?;
+    if claimed == 0 {
+        let earlier: i64 = client
+            .query_one(
+                "SELECT rows FROM loadrun_chunks WHERE test_run_id = $1 AND chunk_id = $2",
+                &[&run_id, &chunk_id],
+            )
+            .await?
+            .try_get(0)?;
+        client.batch_execute("ROLLBACK").await?;
+        return Ok(Delivered {
+            rows: u64::try_from(earlier).unwrap_or(0),
+            earlier: true,
+        });
+    }
+    let n = copy_rows(client, chunk, rows, run_id, value_is_real).await?;
+    client.batch_execute("COMMIT").await?;
+    Ok(Delivered {
+        rows: n,
+        earlier: false,
     })
 }
 

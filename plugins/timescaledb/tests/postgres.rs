@@ -9,7 +9,7 @@ use loadrun_plugin_api::abi::{EndReason, RunOutcome, ThresholdDef, ThresholdVerd
 use loadrun_plugin_api::testkit::{self, BatchBuilder, Recorded};
 use loadrun_plugin_api::{MetricType, Output, Plugin, ValueKind, WriteStatus};
 use loadrun_test_support::{workspace_root, Service};
-use out_timescaledb::TimescalePlugin;
+use out_timescaledb::{TimescaleOutput, TimescalePlugin};
 
 const SECRET: &str = "Pw-n0t-2-b3-sh0wn";
 const T0: i64 = 1_700_000_000_123_456_000; // µs-exact, as timestamptz keeps it
@@ -372,7 +372,8 @@ fn role_without_create_privilege_fails_at_start() {
     psql(
         &svc,
         "GRANT INSERT ON samples TO limited; GRANT INSERT, UPDATE ON thresholds, test_runs TO limited; \
-         GRANT USAGE ON SEQUENCE thresholds_id_seq TO limited; GRANT SELECT ON thresholds, test_runs TO limited",
+         GRANT USAGE ON SEQUENCE thresholds_id_seq TO limited; GRANT SELECT ON thresholds, test_runs TO limited; \
+         GRANT INSERT, SELECT ON loadrun_chunks TO limited",
     );
     let (host, _) = testkit::recording_host();
     let mut init = testkit::init("timescaledb", Some(&url(&svc, "limited", "")), "", &[]);
@@ -535,6 +536,71 @@ fn server_restart_mid_run_loses_and_duplicates_nothing() {
     assert!(rec.counter("connections_opened") >= 1);
     let refs: Vec<&str> = reasons.iter().map(String::as_str).collect();
     no_secret(&rec, &refs);
+}
+
+/// The server commits a chunk but the answer never arrives (the connection drops first): the
+/// retry must find the chunk already written, not COPY it again. `lose_next_acks` makes that
+/// happen at a chosen point instead of by racing a server kill.
+#[test]
+fn lost_acknowledgement_after_commit_writes_nothing_twice() {
+    let Some(svc) = start_pg() else { return };
+    let (host, rec) = testkit::recording_host();
+    let mut init = testkit::init(
+        "timescaledb",
+        Some(&url(&svc, "postgres", "batchSize=5&connections=2")),
+        "",
+        &[],
+    );
+    init.test.test_id = "lost-ack".into();
+    let mut out = TimescaleOutput::new(&init).map_err(|e| e.message).unwrap();
+    out.start(host).unwrap();
+    // 18 samples in chunks of 5, 5, 5, 3; the first round's two chunks commit unacknowledged.
+    assert_eq!(out.write(demo_batch().batch()), WriteStatus::Ok);
+    out.lose_next_acks(2);
+    out.flush(Duration::from_secs(20)).unwrap();
+    assert_eq!(out.buffered(), 0);
+    assert_eq!(rec.counter("chunks_already_written"), 2);
+    assert_eq!(rec.counter("copy_statements"), 4);
+    assert_eq!(rec.counter("rows_written"), 18);
+
+    // The retry path again after everything is in: nothing new, nothing doubled.
+    let mut b = demo_batch();
+    b.samples
+        .iter_mut()
+        .for_each(|s| s.time_ns += 10_000_000_000);
+    assert_eq!(out.write(b.samples_only()), WriteStatus::Ok);
+    out.lose_next_acks(1);
+    out.stop(&outcome(true, &[]), Duration::from_secs(20))
+        .unwrap();
+    assert_eq!(rec.counter("chunks_already_written"), 3);
+
+    assert_eq!(
+        psql(
+            &svc,
+            "SELECT metric, count(*), count(DISTINCT ts) FROM samples \
+             WHERE test_run_id = 'lost-ack' GROUP BY 1 ORDER BY 1"
+        ),
+        [
+            "checks|6|6",
+            "http_req_duration|10|10",
+            "http_reqs|10|10",
+            "vus|10|10"
+        ]
+    );
+    assert_eq!(
+        one(
+            &svc,
+            "SELECT count(*), sum(rows) FROM loadrun_chunks WHERE test_run_id = 'lost-ack'"
+        ),
+        "8|36"
+    );
+    assert_eq!(
+        one(
+            &svc,
+            "SELECT samples_written FROM test_runs WHERE id = 'lost-ack'"
+        ),
+        "36"
+    );
 }
 
 /// EXPERIMENTAL: TimescaleDB in PGlite (`tests/services/start-timescaledb-pglite.sh`), only when
