@@ -135,7 +135,32 @@ pub struct SchemaInfo {
 }
 
 /// Creates what is missing, checks the privileges the run needs, sets up TimescaleDB.
+/// Arbitrary, fixed: the key of the advisory lock that serialises schema setup.
+const SCHEMA_LOCK_KEY: i64 = 0x6c6f_6164_7275_6e;
+
+/// Creates or completes the schema. Runs under a session advisory lock, so several loadrun
+/// processes starting at once against one database do not race on `CREATE TABLE` (PostgreSQL's
+/// `IF NOT EXISTS` is not safe against concurrent creators).
 pub async fn ensure(client: &Client, cfg: &Config) -> Result<SchemaInfo, SinkError> {
+    let ctx = |what: &str, e: tokio_postgres::Error| SinkError::Schema {
+        what: what.to_string(),
+        target: cfg.safe_url(),
+        reason: e.to_string(),
+        hint: String::new(),
+    };
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&SCHEMA_LOCK_KEY])
+        .await
+        .map_err(|e| ctx("take the schema lock", e))?;
+    let result = ensure_locked(client, cfg).await;
+    // The lock is the session's: a failed unlock ends with the connection anyway.
+    let _ = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&SCHEMA_LOCK_KEY])
+        .await;
+    result
+}
+
+async fn ensure_locked(client: &Client, cfg: &Config) -> Result<SchemaInfo, SinkError> {
     let ctx = |what: &str, e: tokio_postgres::Error| SinkError::Schema {
         what: what.to_string(),
         target: cfg.safe_url(),
