@@ -343,7 +343,7 @@ def case_outputs(tools, pin, nginx, a):
 def case_memory(tools, pin, a):
     server = BuiltinServer(tools["loadrun"], pin)
     try:
-        url = f"{server.base}/delay/100ms"
+        url = f"{server.base}/delay/0.1"
         rows = {}
         for vus in (1000, 5000):
             for i in range(max(1, a.runs - 1)):
