@@ -54,8 +54,23 @@ impl Service {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let out = cmd.output().expect("run the start script");
-        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        // A free port is picked, then bound by the server a moment later: a test starting
+        // another server in between can take it. Such a start is tried again on a new port.
+        let mut attempt = 0;
+        let (out, stderr) = loop {
+            attempt += 1;
+            let out = cmd.output().expect("run the start script");
+            let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+            let port_taken = stderr.contains("already in use") || stderr.contains("Address in use");
+            if out.status.success() || !port_taken || attempt >= 3 {
+                break (out, stderr);
+            }
+            eprintln!("{name}: its port was taken meanwhile; starting it again on another");
+            let _ = Command::new("bash")
+                .arg(scripts_dir().join("stop-service.sh"))
+                .arg(state.path())
+                .output();
+        };
         if !out.status.success() {
             let missing = stderr.contains("not found") || stderr.contains("No module named");
             if missing && !services_required() {
