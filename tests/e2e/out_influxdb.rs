@@ -145,7 +145,12 @@ fn influxdb_v2_api_into_victoriametrics_holds_what_the_summary_counted() {
         &["influxdb"],
         // VictoriaMetrics keeps millisecond timestamps: two points of one series in the same
         // millisecond become one. A paced run keeps every request in a millisecond of its own.
-        &["-o", &format!("influxdb={base}?org=acme&bucket=k6"), "--rate", "100"],
+        &[
+            "-o",
+            &format!("influxdb={base}?org=acme&bucket=k6"),
+            "--rate",
+            "100",
+        ],
         &[
             ("K6_INFLUXDB_TOKEN", "e2e-token"),
             ("K6_INFLUXDB_PUSH_INTERVAL", "500ms"),

@@ -136,7 +136,7 @@ pub struct SchemaInfo {
 
 /// Creates what is missing, checks the privileges the run needs, sets up TimescaleDB.
 /// Arbitrary, fixed: the key of the advisory lock that serialises schema setup.
-const SCHEMA_LOCK_KEY: i64 = 0x6c6f_6164_7275_6e;
+const SCHEMA_LOCK_KEY: i64 = 0x006c_6f61_6472_756e;
 
 /// Creates or completes the schema. Runs under a session advisory lock, so several loadrun
 /// processes starting at once against one database do not race on `CREATE TABLE` (PostgreSQL's
