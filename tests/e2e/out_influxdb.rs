@@ -184,7 +184,17 @@ fn influxdb_v2_api_into_victoriametrics_holds_what_the_summary_counted() {
         (labels, sum, n)
     };
     let reqs = run.metric("http_reqs", "count");
-    let (labels, sum, n) = export("http_reqs_value");
+    // Samples VictoriaMetrics has just ingested can take a moment to show in an export even
+    // after force_flush: wait for them (bounded), then compare exactly.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let (labels, sum, n) = loop {
+        let got = export("http_reqs_value");
+        if got.2 as f64 >= reqs || std::time::Instant::now() >= until {
+            break got;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let _ = http("GET", &format!("{base}/internal/force_flush"), &[], b"");
+    };
     assert_eq!((sum, n as f64), (reqs, reqs), "http_reqs: sum and points");
     assert!(
         labels.iter().any(|m| m["status"] == "200"
