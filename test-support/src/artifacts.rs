@@ -33,8 +33,20 @@ pub fn loadrun_bin() -> PathBuf {
 }
 
 /// The built plugin `libout_NAME.so`. Panics with the command to run if it is missing.
+///
+/// A plugin crate's own integration tests find the `.so` that `cargo test` just built beside
+/// the test binary (`deps/`); other tests find the one `cargo build` put in the profile folder.
 pub fn plugin_path(name: &str) -> PathBuf {
-    let p = profile_dir().join(format!("libout_{name}.so"));
+    let file = format!("libout_{name}.so");
+    if let Some(deps) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(PathBuf::from))
+    {
+        if deps.ends_with("deps") && deps.join(&file).exists() {
+            return deps.join(file);
+        }
+    }
+    let p = profile_dir().join(&file);
     assert!(
         p.exists(),
         "{} is missing: run `cargo build --workspace` first (scripts/test.sh does)",

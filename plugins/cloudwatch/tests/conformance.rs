@@ -14,16 +14,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use loadrun_plugin_api::testkit::Conformance;
 use loadrun_test_support::Service;
 
-fn built_plugin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    let in_deps = deps.join("libout_cloudwatch.so");
-    if in_deps.exists() {
-        return in_deps;
-    }
-    loadrun_test_support::plugin_path("cloudwatch")
-}
-
 /// Sum of `loadrun_conformance{scenario=default}` over the last and next hour, via boto3.
 fn stored(moto: &str) -> Result<u64, String> {
     let now = SystemTime::now()
@@ -64,21 +54,24 @@ fn the_cloudwatch_plugin_conforms() {
         return;
     };
     let moto = svc.var("MOTO_URL").to_string();
-    let report = Conformance::new(built_plugin(), "cloudwatch")
-        .arg(&format!("endpoint={moto},timeout=2s"))
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("HOME", "/nonexistent")
-        .invalid_arg("namespace=AWS/EC2", "namespace")
-        .invalid_arg("period=1500ms", "period")
-        .invalid_arg("colour=blue", "colour")
-        .stored_samples({
-            let moto = moto.clone();
-            move || stored(&moto)
-        })
-        .deadlines(Duration::from_secs(10), Duration::from_secs(10))
-        .run();
+    let report = Conformance::new(
+        loadrun_test_support::plugin_path("cloudwatch"),
+        "cloudwatch",
+    )
+    .arg(&format!("endpoint={moto},timeout=2s"))
+    .env("AWS_ACCESS_KEY_ID", "testing")
+    .env("AWS_SECRET_ACCESS_KEY", "testing")
+    .env("AWS_REGION", "us-east-1")
+    .env("HOME", "/nonexistent")
+    .invalid_arg("namespace=AWS/EC2", "namespace")
+    .invalid_arg("period=1500ms", "period")
+    .invalid_arg("colour=blue", "colour")
+    .stored_samples({
+        let moto = moto.clone();
+        move || stored(&moto)
+    })
+    .deadlines(Duration::from_secs(10), Duration::from_secs(10))
+    .run();
     println!("{report}");
     report.assert_passed();
 }

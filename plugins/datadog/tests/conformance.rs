@@ -2,21 +2,10 @@
 //! real VictoriaMetrics as the Datadog series API: every sample counted exactly once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use loadrun_plugin_api::testkit::Conformance;
 use loadrun_test_support::Service;
-
-fn built_plugin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    let in_deps = deps.join("libout_datadog.so");
-    if in_deps.exists() {
-        return in_deps;
-    }
-    loadrun_test_support::plugin_path("datadog")
-}
 
 fn stored(vm: &str) -> Result<u64, String> {
     ureq::get(&format!("{vm}/internal/force_flush"))
@@ -55,7 +44,7 @@ fn the_datadog_api_plugin_conforms() {
     let url = vm.var("VM_URL").to_string();
     let vm = std::rc::Rc::new(vm);
     let broken = std::rc::Rc::new(std::cell::Cell::new(false));
-    let report = Conformance::new(built_plugin(), "datadog")
+    let report = Conformance::new(loadrun_test_support::plugin_path("datadog"), "datadog")
         // A short push interval so that writes, not only stop, meet the outage.
         .arg(&format!(
             "transport=api,apiVersion=1,endpoint={url}/datadog,host=conf,pushInterval=100ms"

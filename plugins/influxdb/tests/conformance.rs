@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::cell::Cell;
-use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -12,16 +11,6 @@ use loadrun_plugin_api::testkit::Conformance;
 use loadrun_test_support::Service;
 
 /// The cdylib `cargo test` built next to this test binary, else the profile folder's.
-fn built_plugin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    let in_deps = deps.join("libout_influxdb.so");
-    if in_deps.exists() {
-        return in_deps;
-    }
-    loadrun_test_support::plugin_path("influxdb")
-}
-
 fn stored(base: &str) -> Result<u64, String> {
     let body = ureq::get(&format!("{base}/query"))
         .query("db", "conformance")
@@ -84,19 +73,22 @@ fn the_influxdb_v2_output_conforms_with_victoriametrics() {
     };
     let base = svc.var("VM_URL").to_string();
     let svc = Rc::new(svc);
-    let report = Conformance::new(built_plugin(), "xk6-influxdb")
-        .arg(&format!(
-            "{base}?org=acme&bucket=k6&pushInterval=100ms&timeout=2s"
-        ))
-        .env("K6_INFLUXDB_TOKEN", "conformance-token")
-        .invalid_arg(
-            "http://localhost:8086?bucket=k6&precision=fortnight",
-            "precision",
-        )
-        .stored_samples(move || stored_vm(&base))
-        .fault(stop_and_restart(Rc::clone(&svc)))
-        .deadlines(Duration::from_secs(10), Duration::from_secs(5))
-        .run();
+    let report = Conformance::new(
+        loadrun_test_support::plugin_path("influxdb"),
+        "xk6-influxdb",
+    )
+    .arg(&format!(
+        "{base}?org=acme&bucket=k6&pushInterval=100ms&timeout=2s"
+    ))
+    .env("K6_INFLUXDB_TOKEN", "conformance-token")
+    .invalid_arg(
+        "http://localhost:8086?bucket=k6&precision=fortnight",
+        "precision",
+    )
+    .stored_samples(move || stored_vm(&base))
+    .fault(stop_and_restart(Rc::clone(&svc)))
+    .deadlines(Duration::from_secs(10), Duration::from_secs(5))
+    .run();
     println!("{report}");
     report.assert_passed();
 }
@@ -108,7 +100,7 @@ fn the_influxdb_plugin_conforms() {
     };
     let base = svc.var("INFLUXDB_URL").to_string();
     let svc = Rc::new(svc);
-    let report = Conformance::new(built_plugin(), "influxdb")
+    let report = Conformance::new(loadrun_test_support::plugin_path("influxdb"), "influxdb")
         .arg(&format!("{base}/conformance?pushInterval=100ms&timeout=2s"))
         .invalid_arg("http://localhost:8086/k6?precision=fortnight", "precision")
         .invalid_arg("http://localhost:8086/k6?colour=blue", "colour")

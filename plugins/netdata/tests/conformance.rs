@@ -2,21 +2,11 @@
 //! as the backend: the private chart of `loadrun_conformance` must add up to what was sent.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use loadrun_plugin_api::testkit::Conformance;
 use loadrun_test_support::Service;
 use serde_json::Value;
-
-fn built_plugin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let in_deps = exe.parent().unwrap().join("libout_netdata.so");
-    if in_deps.exists() {
-        return in_deps;
-    }
-    loadrun_test_support::plugin_path("netdata")
-}
 
 /// The sum of the counter chart over the last ten minutes. Netdata stores per-second values
 /// interpolated between flushes; the interpolation spreads a count over neighbouring seconds
@@ -57,7 +47,7 @@ fn the_netdata_plugin_conforms() {
         return;
     };
     let url = nd.var("NETDATA_URL").to_string();
-    let report = Conformance::new(built_plugin(), "netdata")
+    let report = Conformance::new(loadrun_test_support::plugin_path("netdata"), "netdata")
         .arg(&format!(
             "addr={},pushInterval=100ms",
             nd.var("NETDATA_STATSD_ADDR")

@@ -4,22 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::cell::Cell;
-use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use loadrun_plugin_api::testkit::Conformance;
 use loadrun_test_support::Service;
-
-fn built_plugin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    let in_deps = deps.join("libout_prometheus.so");
-    if in_deps.exists() {
-        return in_deps;
-    }
-    loadrun_test_support::plugin_path("prometheus")
-}
 
 /// How many counts `k6_loadrun_conformance_total` holds over every output instance.
 ///
@@ -66,23 +55,26 @@ fn the_prometheus_plugin_conforms() {
     let svc = Rc::new(svc);
     let broken = Rc::new(Cell::new(false));
     let fault_svc = Rc::clone(&svc);
-    let report = Conformance::new(built_plugin(), "prometheus")
-        .arg(&format!("url={rw},pushInterval=1ms,timeout=2s"))
-        .invalid_arg("pushInterval=soon", "pushInterval")
-        .invalid_arg("url=ftp://example/", "ftp")
-        .invalid_arg("colour=blue", "colour")
-        .invalid_arg("sigV4Region=eu-west-1", "sigV4")
-        .stored_samples(move || stored(&base))
-        .fault(move |b| {
-            if b && !broken.get() {
-                fault_svc.stop();
-            } else if !b && broken.get() {
-                fault_svc.restart();
-            }
-            broken.set(b);
-        })
-        .deadlines(Duration::from_secs(10), Duration::from_secs(5))
-        .run();
+    let report = Conformance::new(
+        loadrun_test_support::plugin_path("prometheus"),
+        "prometheus",
+    )
+    .arg(&format!("url={rw},pushInterval=1ms,timeout=2s"))
+    .invalid_arg("pushInterval=soon", "pushInterval")
+    .invalid_arg("url=ftp://example/", "ftp")
+    .invalid_arg("colour=blue", "colour")
+    .invalid_arg("sigV4Region=eu-west-1", "sigV4")
+    .stored_samples(move || stored(&base))
+    .fault(move |b| {
+        if b && !broken.get() {
+            fault_svc.stop();
+        } else if !b && broken.get() {
+            fault_svc.restart();
+        }
+        broken.set(b);
+    })
+    .deadlines(Duration::from_secs(10), Duration::from_secs(5))
+    .run();
     println!("{report}");
     report.assert_passed();
     drop(svc);

@@ -2,30 +2,19 @@
 //! daemon as the backend: every sample sent must be counted exactly once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use loadrun_plugin_api::testkit::Conformance;
 use loadrun_test_support::Service;
 
 /// The cdylib `cargo test` built next to this test binary, else the profile folder's.
-fn built_plugin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    let in_deps = deps.join("libout_statsd.so");
-    if in_deps.exists() {
-        return in_deps;
-    }
-    loadrun_test_support::plugin_path("statsd")
-}
-
 #[test]
 fn the_statsd_plugin_conforms() {
     let Some(svc) = Service::start("statsd", &[("STATSD_FLUSH_MS", "200")]) else {
         return;
     };
     let flush_file = svc.var("STATSD_FLUSH_FILE").to_string();
-    let report = Conformance::new(built_plugin(), "statsd")
+    let report = Conformance::new(loadrun_test_support::plugin_path("statsd"), "statsd")
         .arg(&format!(
             "addr={},pushInterval=100ms",
             svc.var("STATSD_ADDR")

@@ -4,23 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::cell::Cell;
-use std::path::PathBuf;
 use std::process::Command;
 use std::rc::Rc;
 use std::time::Duration;
 
 use loadrun_plugin_api::testkit::Conformance;
 use loadrun_test_support::Service;
-
-fn built_plugin() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    let in_deps = deps.join("libout_timescaledb.so");
-    if in_deps.exists() {
-        return in_deps;
-    }
-    loadrun_test_support::plugin_path("timescaledb")
-}
 
 fn stored(port: &str) -> Result<u64, String> {
     let out = Command::new("psql")
@@ -61,7 +50,7 @@ fn the_timescaledb_plugin_conforms() {
     let svc = Rc::new(svc);
     let broken = Rc::new(Cell::new(false));
     let fault_svc = Rc::clone(&svc);
-    let report = Conformance::new(built_plugin(), "timescaledb")
+    let report = Conformance::new(loadrun_test_support::plugin_path("timescaledb"), "timescaledb")
         .arg(&format!(
             "postgresql://postgres@127.0.0.1:{port}/postgres?sslmode=disable&pushInterval=100ms&connectTimeout=2s"
         ))
