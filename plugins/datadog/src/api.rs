@@ -360,8 +360,10 @@ impl ApiOutput {
         Ok(())
     }
 
-    /// Everything folded so far, posted within `timeout`; what is left then is lost.
-    fn push_all(&mut self, timeout: Duration) -> Result<(), PluginError> {
+    /// Everything folded so far, posted within `timeout`. What is left then is kept for a
+    /// later attempt when `last` is false (a `flush` while Datadog is unreachable must not lose
+    /// data that `stop` may still deliver), and lost when it is the last chance.
+    fn push_all(&mut self, timeout: Duration, last: bool) -> Result<(), PluginError> {
         self.encode_interval();
         let deadline = Instant::now() + timeout;
         let mut backoff = DRAIN_BACKOFF_START;
@@ -384,6 +386,14 @@ impl ApiOutput {
                 }
             };
             let requests = self.pending.len();
+            if !last {
+                let held = self.pending_samples();
+                return Err(PluginError::new(format!(
+                    "{}: {requests} request(s) ({held} samples) not delivered yet, kept for \
+                     another attempt: {reason}",
+                    self.cfg.output
+                )));
+            }
             let lost = self.lose_pending();
             return Err(PluginError::new(format!(
                 "{}: {requests} request(s) ({lost} samples) not delivered: {reason}",
@@ -437,11 +447,11 @@ impl Output for ApiOutput {
     }
 
     fn flush(&mut self, timeout: Duration) -> Result<(), PluginError> {
-        self.push_all(timeout)
+        self.push_all(timeout, false)
     }
 
     fn stop(&mut self, _outcome: &RunOutcome, timeout: Duration) -> Result<(), PluginError> {
-        self.push_all(timeout)
+        self.push_all(timeout, true)
     }
 }
 

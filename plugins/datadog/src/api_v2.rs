@@ -21,6 +21,8 @@ use serde_json::{json, Value};
 use statsd_proto::aggregate::{Agg, Cell, Variant};
 use statsd_proto::{Entry, EntryValue};
 
+use crate::limits::metric_name;
+
 use crate::series::percentile;
 
 /// Datadog's v2 metric type codes.
@@ -83,19 +85,6 @@ pub fn rates_as_gauges(catalog: &Catalog, cells: &mut BTreeMap<(u32, Variant), C
     }
 }
 
-fn tag_strings(e: &Entry) -> Vec<String> {
-    e.tags
-        .iter()
-        .map(|(k, v)| {
-            if v.is_empty() {
-                k.clone()
-            } else {
-                format!("{k}:{v}")
-            }
-        })
-        .collect()
-}
-
 /// A series and the samples folded into it (an entry's samples go with its first series).
 pub type Counted = (Value, u64);
 
@@ -111,7 +100,7 @@ pub fn series_v2(
     let mut series: Vec<Counted> = Vec::new();
     let mut dists: Vec<Counted> = Vec::new();
     for e in entries {
-        let tags = tag_strings(e);
+        let tags = crate::limits::tag_strings(e);
         let one = |metric: String, kind: u8, v: f64| {
             let mut s = json!({
                 "metric": metric,
@@ -127,12 +116,12 @@ pub fn series_v2(
         };
         let mut made = Vec::new();
         match &e.value {
-            EntryValue::Count(v) => made.push(one(e.name.clone(), TYPE_COUNT, *v)),
-            EntryValue::Gauge(v) => made.push(one(e.name.clone(), TYPE_GAUGE, *v)),
+            EntryValue::Count(v) => made.push(one(metric_name(&e.name, ""), TYPE_COUNT, *v)),
+            EntryValue::Gauge(v) => made.push(one(metric_name(&e.name, ""), TYPE_GAUGE, *v)),
             EntryValue::Trend(t) if distributions => {
                 if !t.values.is_empty() {
                     let d = json!({
-                        "metric": e.name,
+                        "metric": metric_name(&e.name, ""),
                         "type": "distribution",
                         "points": [[ts, t.values]],
                         "host": host,
@@ -145,14 +134,14 @@ pub fn series_v2(
                 let mut sorted = t.values.clone();
                 sorted.sort_by(f64::total_cmp);
                 let name = &e.name;
-                made.push(one(format!("{name}.avg"), TYPE_GAUGE, t.mean()));
-                made.push(one(format!("{name}.min"), TYPE_GAUGE, t.min));
-                made.push(one(format!("{name}.max"), TYPE_GAUGE, t.max));
+                made.push(one(metric_name(name, ".avg"), TYPE_GAUGE, t.mean()));
+                made.push(one(metric_name(name, ".min"), TYPE_GAUGE, t.min));
+                made.push(one(metric_name(name, ".max"), TYPE_GAUGE, t.max));
                 let median = percentile(&sorted, 0.5);
-                made.push(one(format!("{name}.median"), TYPE_GAUGE, median));
+                made.push(one(metric_name(name, ".median"), TYPE_GAUGE, median));
                 let p95 = percentile(&sorted, 0.95);
-                made.push(one(format!("{name}.95percentile"), TYPE_GAUGE, p95));
-                made.push(one(format!("{name}.count"), TYPE_COUNT, t.count as f64));
+                made.push(one(metric_name(name, ".95percentile"), TYPE_GAUGE, p95));
+                made.push(one(metric_name(name, ".count"), TYPE_COUNT, t.count as f64));
             }
         }
         for (i, v) in made.into_iter().enumerate() {

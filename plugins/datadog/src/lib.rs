@@ -9,6 +9,7 @@
 pub mod api;
 pub mod api_v2;
 mod config;
+pub mod limits;
 pub mod series;
 
 use loadrun_plugin_api::{Output, OutputDescriptor, OutputInit, Plugin, PluginError};

@@ -9,46 +9,38 @@
 use serde_json::{json, Value};
 use statsd_proto::{Entry, EntryValue};
 
+use crate::limits::metric_name;
+
 /// The series of one interval, stamped `ts` (unix seconds).
 pub fn series(entries: &[Entry], host: &str, ts: i64, interval_s: u64) -> Vec<Value> {
     let mut out = Vec::new();
     for e in entries {
         // Always set host and tags: VictoriaMetrics 1.79 leaks them from an earlier request
         // into series that lack them, and the agent sets both too.
-        let tags: Vec<String> = e
-            .tags
-            .iter()
-            .map(|(k, v)| {
-                if v.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{k}:{v}")
-                }
-            })
-            .collect();
+        let tags = crate::limits::tag_strings(e);
         let count = |metric: String, v: f64| {
             json!({"metric": metric, "type": "count", "interval": interval_s,
                    "points": [[ts, v]], "host": host, "tags": tags})
         };
         let gauge = |metric: String, v: f64| json!({"metric": metric, "type": "gauge", "points": [[ts, v]], "host": host, "tags": tags});
         match &e.value {
-            EntryValue::Count(v) => out.push(count(e.name.clone(), *v)),
-            EntryValue::Gauge(v) => out.push(gauge(e.name.clone(), *v)),
+            EntryValue::Count(v) => out.push(count(metric_name(&e.name, ""), *v)),
+            EntryValue::Gauge(v) => out.push(gauge(metric_name(&e.name, ""), *v)),
             EntryValue::Trend(t) => {
                 let mut sorted = t.values.clone();
                 sorted.sort_by(f64::total_cmp);
-                out.push(gauge(format!("{}.avg", e.name), t.mean()));
-                out.push(gauge(format!("{}.min", e.name), t.min));
-                out.push(gauge(format!("{}.max", e.name), t.max));
+                out.push(gauge(metric_name(&e.name, ".avg"), t.mean()));
+                out.push(gauge(metric_name(&e.name, ".min"), t.min));
+                out.push(gauge(metric_name(&e.name, ".max"), t.max));
                 out.push(gauge(
-                    format!("{}.median", e.name),
+                    metric_name(&e.name, ".median"),
                     percentile(&sorted, 0.5),
                 ));
                 out.push(gauge(
-                    format!("{}.95percentile", e.name),
+                    metric_name(&e.name, ".95percentile"),
                     percentile(&sorted, 0.95),
                 ));
-                out.push(count(format!("{}.count", e.name), t.count as f64));
+                out.push(count(metric_name(&e.name, ".count"), t.count as f64));
             }
         }
     }

@@ -75,8 +75,13 @@ fn entries() -> Vec<Entry> {
         None,
     );
     add(
-        "datadog(api)",
-        Some(Box::new(targets::DatadogApi(Recorders::default()))),
+        "datadog(api v1)",
+        Some(Box::new(targets::DatadogApi(Recorders::default(), 1))),
+        None,
+    );
+    add(
+        "datadog(api v2)",
+        Some(Box::new(targets::DatadogApi(Recorders::default(), 2))),
         None,
     );
     add(

@@ -404,7 +404,8 @@ fn ok_json(_: &super::recorder::Request) -> (u16, String) {
     (202, r#"{"status":"ok"}"#.into())
 }
 
-pub struct DatadogApi(pub Recorders);
+/// Datadog's series API (`.1` is the version, 1 or 2) against the recorder.
+pub struct DatadogApi(pub Recorders, pub u8);
 
 impl Target for DatadogApi {
     fn output(&self) -> &'static str {
@@ -423,7 +424,10 @@ impl Target for DatadogApi {
             .to_string()
     }
     fn out(&self, addr: &str, _: &str) -> String {
-        format!("transport=api,apiVersion=1,endpoint=http://{addr},apiKey=dd0123456789abcdef,gzip=false,pushInterval=300ms,timeout=400ms")
+        format!(
+            "transport=api,apiVersion={},endpoint=http://{addr},apiKey=dd0123456789abcdef,gzip=false,pushInterval=300ms,timeout=400ms",
+            self.1
+        )
     }
     fn held(&self, key: &str, _: &Finished) -> Held {
         let rec = self.0.get(key, || Recorder::start(ok_json));
