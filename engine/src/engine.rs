@@ -190,7 +190,13 @@ impl Engine {
         *self.control.started.lock() = Some(start);
         let vu_ids = Arc::new(AtomicU64::new(0));
         let total_vus = self.max_vus();
-        let buffer = if total_vus <= 100 { 1024 } else { 128 };
+        // Fewer, larger chunks for few VUs (throughput); small ones for many (each VU holds
+        // its buffer: 64 samples are 1.5 KiB, and at thousands of VUs each fills in seconds).
+        let buffer = match total_vus {
+            0..=100 => 1024,
+            101..=1000 => 128,
+            _ => 64,
+        };
 
         let ticker = tokio::spawn(gauge_ticker(
             self.registry.clone(),

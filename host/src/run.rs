@@ -190,7 +190,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     .context("cannot start the collector thread")?;
 
     if !args.quiet {
-        print_banner(&chosen, &engine, &args);
+        print_banner(&chosen, &engine, outputs.shown_specs());
     }
     run_signal::install();
     let control = engine.control();
@@ -305,11 +305,11 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     })
 }
 
-fn print_banner(chosen: &Chosen, engine: &Engine, args: &RunArgs) {
-    let outputs = if args.out.is_empty() {
+fn print_banner(chosen: &Chosen, engine: &Engine, shown_outputs: &[String]) {
+    let outputs = if shown_outputs.is_empty() {
         "-".to_string()
     } else {
-        args.out.join(", ")
+        shown_outputs.join(", ")
     };
     let scenarios = engine.scenarios();
     println!("     execution: local");

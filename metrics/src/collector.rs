@@ -63,6 +63,9 @@ impl SampleSink {
     }
 }
 
+/// The smallest capacity a [`LocalBuffer`] starts a chunk with after a flush.
+const MIN_CHUNK: usize = 16;
+
 /// A buffer owned by one producer (a VU, the engine's gauge ticker): pushing is a `Vec::push`.
 pub struct LocalBuffer {
     buf: Vec<Sample>,
@@ -86,7 +89,15 @@ impl LocalBuffer {
     /// Sends what is buffered.
     pub fn flush(&mut self) {
         if !self.buf.is_empty() {
-            let full = std::mem::replace(&mut self.buf, Vec::with_capacity(self.capacity));
+            // The next chunk is sized like this one: a VU flushed by age (slow responses, many
+            // VUs) holds a few dozen samples, not `capacity`, and thousands of VUs each
+            // holding a full-size buffer would cost more than their connections.
+            let next = self
+                .buf
+                .len()
+                .next_power_of_two()
+                .clamp(MIN_CHUNK.min(self.capacity), self.capacity);
+            let full = std::mem::replace(&mut self.buf, Vec::with_capacity(next));
             self.sink.send(full);
         }
     }
@@ -199,4 +210,60 @@ fn run(
         c.finish(&registry);
     }
     consumers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sink() -> (SampleSink, Receiver<Message>) {
+        let (tx, rx) = bounded(64);
+        (SampleSink { tx }, rx)
+    }
+
+    fn chunk(rx: &Receiver<Message>) -> Vec<Sample> {
+        match rx.try_recv() {
+            Ok(Message::Samples(s)) => s,
+            _ => panic!("no chunk sent"),
+        }
+    }
+
+    #[test]
+    fn chunks_shrink_to_what_age_flushes_carry_and_grow_back() {
+        let (sink, rx) = sink();
+        let mut buf = sink.buffer(128);
+        assert_eq!(buf.buf.capacity(), 128);
+        for i in 0..14 {
+            buf.push(Sample::new(1, i, 1.0));
+        }
+        buf.flush();
+        assert_eq!(chunk(&rx).len(), 14);
+        assert_eq!(buf.buf.capacity(), 16);
+        // A fuller chunk grows the vector, then the next one starts at that size.
+        for i in 0..40 {
+            buf.push(Sample::new(1, i, 1.0));
+        }
+        buf.flush();
+        assert_eq!(chunk(&rx).len(), 40);
+        assert_eq!(buf.buf.capacity(), 64);
+        // Flushed at capacity: full-size chunks, never more than `capacity` per chunk.
+        for i in 0..300 {
+            buf.push(Sample::new(1, i, 1.0));
+        }
+        assert_eq!(chunk(&rx).len(), 128);
+        assert_eq!(chunk(&rx).len(), 128);
+        assert_eq!(buf.buf.capacity(), 128);
+        assert_eq!(buf.len(), 44);
+    }
+
+    #[test]
+    fn a_tiny_capacity_is_kept() {
+        let (sink, rx) = sink();
+        let mut buf = sink.buffer(4);
+        for i in 0..4 {
+            buf.push(Sample::new(1, i, 1.0));
+        }
+        assert_eq!(chunk(&rx).len(), 4);
+        assert_eq!(buf.buf.capacity(), 4);
+    }
 }

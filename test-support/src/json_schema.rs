@@ -1,7 +1,10 @@
-//! A small JSON Schema (2020-12) validator for the published request schemas the recording
-//! stand-ins check (New Relic's Metric API, Datadog's series API). Only the keywords those
-//! schemas use are implemented; an unknown keyword panics, so a schema can never be silently
-//! half-enforced.
+//! A small JSON Schema (2020-12, and the draft-07 subset in use) validator for the published
+//! schemas the tests check documents against (New Relic's Metric API, Datadog's series API,
+//! CloudWatch's Embedded Metric Format). Only the keywords those schemas use are implemented; an
+//! unknown keyword panics, so a schema can never be silently half-enforced. `pattern` is an
+//! ECMA-262 regular expression, matched unanchored as the spec says, with the `regex` crate
+//! (the same syntax for everything these schemas use: anchors, classes, groups, alternation,
+//! escaped `/`).
 
 use serde_json::Value;
 
@@ -19,7 +22,8 @@ fn check(root: &Value, schema: &Value, doc: &Value, path: &str, errors: &mut Vec
     };
     for (kw, arg) in obj {
         match kw.as_str() {
-            "$schema" | "$id" | "title" | "description" | "$defs" => {}
+            // Annotations: they say nothing about validity.
+            "$schema" | "$id" | "$comment" | "title" | "description" | "examples" | "$defs" => {}
             "$ref" => {
                 let target = resolve(root, arg.as_str().unwrap());
                 check(root, target, doc, path, errors);
@@ -188,14 +192,8 @@ fn string_rule(kw: &str, arg: &Value, s: &str, path: &str, errors: &mut Vec<Stri
             errors.push(format!("{path}: {chars} characters > {arg}"))
         }
         "pattern" => {
-            // Only `^[class]+$` patterns (all the schema needs); anything else panics.
             let p = arg.as_str().unwrap();
-            let class = p
-                .strip_prefix("^[")
-                .and_then(|r| r.strip_suffix("]+$"))
-                .unwrap_or_else(|| panic!("pattern {p} is not supported"));
-            let allowed = expand_class(class);
-            if s.is_empty() || !s.chars().all(|c| allowed.contains(&c)) {
+            if !compiled(p).is_match(s) {
                 errors.push(format!("{path}: {s:?} does not match {p}"));
             }
         }
@@ -203,20 +201,24 @@ fn string_rule(kw: &str, arg: &Value, s: &str, path: &str, errors: &mut Vec<Stri
     }
 }
 
-fn expand_class(class: &str) -> Vec<char> {
-    let c: Vec<char> = class.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < c.len() {
-        if i + 2 < c.len() && c[i + 1] == '-' {
-            out.extend(c[i]..=c[i + 2]);
-            i += 3;
-        } else {
-            out.push(c[i]);
-            i += 1;
-        }
+/// The compiled `pattern`, kept per thread: a recording server checks tens of thousands of
+/// strings per request against a handful of patterns, and compiling each time made it answer
+/// too late for the client under test.
+fn compiled(pattern: &str) -> regex::Regex {
+    thread_local! {
+        static CACHE: std::cell::RefCell<std::collections::HashMap<String, regex::Regex>> =
+            Default::default();
     }
-    out
+    CACHE.with(|cache| {
+        cache
+            .borrow_mut()
+            .entry(pattern.to_string())
+            .or_insert_with(|| {
+                regex::Regex::new(pattern)
+                    .unwrap_or_else(|e| panic!("pattern {pattern} is not supported: {e}"))
+            })
+            .clone()
+    })
 }
 
 fn resolve<'a>(root: &'a Value, reference: &str) -> &'a Value {
@@ -225,4 +227,76 @@ fn resolve<'a>(root: &'a Value, reference: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("only local $refs: {reference}"));
     root.pointer(pointer)
         .unwrap_or_else(|| panic!("$ref {reference} not found"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ok(schema: &Value, doc: Value) -> bool {
+        validate(schema, &doc).is_empty()
+    }
+
+    #[test]
+    fn patterns_are_regular_expressions_matched_unanchored() {
+        let class = json!({"type": "string", "pattern": "^[A-Za-z0-9_.]+$"});
+        assert!(ok(&class, json!("http_reqs.count")));
+        assert!(!ok(&class, json!("")));
+        assert!(!ok(&class, json!("a b")));
+        let any_line = json!({"type": "string", "pattern": "^(.*)$"});
+        assert!(ok(&any_line, json!("")));
+        assert!(ok(&any_line, json!("a \"quoted\" value")));
+        assert!(
+            !ok(&any_line, json!("two\nlines")),
+            ". does not match a newline"
+        );
+        let unit = json!({"pattern": "^(Seconds|Bytes\\/Second|Count|None)$"});
+        for good in ["Count", "None", "Bytes/Second"] {
+            assert!(ok(&unit, json!(good)), "{good}");
+        }
+        for bad in ["count", "Counts", "Bytes/Seconds", "xCount"] {
+            assert!(!ok(&unit, json!(bad)), "{bad}");
+        }
+        let unanchored = json!({"pattern": "b+"});
+        assert!(
+            ok(&unanchored, json!("abbbc")),
+            "JSON Schema patterns search"
+        );
+        assert!(ok(&unanchored, json!(7)), "pattern ignores non-strings");
+    }
+
+    #[test]
+    fn annotations_are_ignored() {
+        let s = json!({"type": "integer", "$id": "#/x", "$comment": "c", "title": "t",
+                       "examples": [1, 2], "description": "d"});
+        assert!(ok(&s, json!(3)));
+        assert!(!ok(&s, json!("3")));
+    }
+
+    #[test]
+    fn structure_keywords() {
+        let s = json!({
+            "type": "object",
+            "required": ["a"],
+            "properties": {
+                "a": {"type": "array", "minItems": 1, "maxItems": 2,
+                      "items": {"type": "string", "minLength": 1, "maxLength": 3}}
+            }
+        });
+        assert!(ok(&s, json!({"a": ["x"], "extra": 1})));
+        assert!(!ok(&s, json!({})));
+        assert!(!ok(&s, json!({"a": []})));
+        assert!(!ok(&s, json!({"a": ["x", "y", "z"]})));
+        assert!(!ok(&s, json!({"a": ["long"]})));
+        assert!(!ok(&s, json!({"a": [""]})));
+        let e = validate(&s, &json!({"a": [1]}));
+        assert_eq!(e, vec!["$.a[0]: expected \"string\", got 1"]);
+    }
+
+    #[test]
+    #[should_panic(expected = "not supported")]
+    fn unknown_keywords_panic() {
+        validate(&json!({"uniqueItems": true}), &json!([]));
+    }
 }

@@ -8,7 +8,9 @@
 
 pub mod artifacts;
 pub mod compat;
+pub mod emf;
 pub mod json_schema;
+pub mod recorder;
 pub mod services;
 pub mod synthetic;
 

@@ -6,11 +6,11 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
+use loadrun_test_support::recorder::{Recorder, Request, Response};
 use loadrun_test_support::Service;
 use serde_json::Value;
 
 use crate::reliability_harness::{self as harness, built_plugin, sigint, Counts};
-use crate::reliability_recorder::{Recorder, Request};
 use crate::support::{get_json, http, url_encode};
 
 /// k6's "interrupted by the user" exit code.
@@ -20,14 +20,14 @@ fn start(name: &str, env: &[(&str, &str)]) -> Option<Arc<Service>> {
     Service::start(name, env).map(Arc::new)
 }
 
-fn cloud_answer(r: &Request) -> (u16, String) {
+fn cloud_answer(r: &Request) -> Response {
     match (r.method.as_str(), r.path.as_str()) {
-        ("POST", "/v1/tests") => (
+        ("POST", "/v1/tests") => Response::json(
             200,
-            r#"{"reference_id":"4242","config":{"aggregationPeriod":"1s"}}"#.into(),
+            r#"{"reference_id":"4242","config":{"aggregationPeriod":"1s"}}"#,
         ),
-        ("POST", p) if p.starts_with("/v2/metrics/") => (204, String::new()),
-        _ => (200, "{}".into()),
+        ("POST", p) if p.starts_with("/v2/metrics/") => Response::json(204, ""),
+        _ => Response::json(200, "{}"),
     }
 }
 
@@ -93,7 +93,7 @@ fn ctrl_c_with_every_output_enabled() {
             vm.join().unwrap(),
         )
     });
-    let newrelic = Recorder::start(|_| (202, r#"{"requestId":"1"}"#.into()));
+    let newrelic = Recorder::start(|_| Response::json(202, r#"{"requestId":"1"}"#));
     let cloud = Recorder::start(cloud_answer);
 
     let mut plugins = Vec::new();
@@ -344,12 +344,12 @@ fn ctrl_c_with_every_output_enabled() {
         assert_eq!(held_k6, reqs, "prometheus total vs the run's http_reqs");
     }
     assert!(
-        !newrelic.stored().is_empty(),
+        !newrelic.accepted().is_empty(),
         "New Relic's 5 s window was not flushed at Ctrl-C"
     );
     assert!(
         cloud
-            .stored()
+            .accepted()
             .iter()
             .any(|r| r.path.starts_with("/v2/metrics/")),
         "cloud pushed no metrics"

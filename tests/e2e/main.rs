@@ -16,16 +16,13 @@ mod out_netdata;
 mod out_prometheus;
 mod out_statsd;
 mod out_timescaledb;
+mod packaging;
 mod pipeline;
 mod plugin_loading;
 mod reliability;
 mod secrets;
 mod support;
-// The recording server of the reliability suite, shared without editing that suite.
-mod packaging;
+// The run harness of the reliability suite, shared without editing that suite.
 #[path = "reliability/harness.rs"]
 #[allow(dead_code, clippy::duplicate_mod)]
 mod reliability_harness;
-#[path = "reliability/recorder.rs"]
-#[allow(dead_code, clippy::duplicate_mod)]
-mod reliability_recorder;

@@ -1,10 +1,12 @@
 //! `-o cloudwatch` as a user runs it, against a real moto server (CloudWatch emulation), read
-//! back with boto3's `GetMetricStatistics` and compared with the summary export.
+//! back with boto3's `GetMetricStatistics` and compared with the summary export; and with
+//! `mode=emf`, writing Embedded Metric Format to a file or stdout with no AWS configuration at
+//! all, every line checked against AWS's published schema and the totals against the summary.
 
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use loadrun_test_support::{workspace_root, Service};
+use loadrun_test_support::{emf, workspace_root, Service};
 use serde_json::{json, Value};
 
 use crate::support::quick_run;
@@ -136,4 +138,136 @@ fn cloudwatch_holds_what_the_summary_counted() {
             .unwrap_or(0),
         0
     );
+}
+
+/// The published EMF JSON schema (vendored with the plugin's tests).
+fn emf_schema() -> Value {
+    serde_json::from_str(include_str!(
+        "../../plugins/cloudwatch/tests/fixtures/emf.schema.json"
+    ))
+    .unwrap()
+}
+
+/// An environment in which the API path could not even start (half a key pair, unreadable
+/// shared files): `mode=emf` must neither need nor read any of it.
+fn no_usable_aws(dir: &std::path::Path) -> Vec<(&'static str, String)> {
+    let d = dir.display().to_string();
+    vec![
+        ("AWS_ACCESS_KEY_ID", "AKIAHALFONLY".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", String::new()),
+        ("AWS_CONFIG_FILE", d.clone()),
+        ("AWS_SHARED_CREDENTIALS_FILE", d),
+        ("HOME", "/nonexistent".to_string()),
+    ]
+}
+
+/// What the EMF documents say, checked against the summary export.
+fn assert_emf_matches_summary(run: &crate::support::Run, docs: &[Value]) {
+    let sum_of = |name: &str| -> (usize, f64) {
+        let v: Vec<f64> = docs.iter().flat_map(|d| emf::values(d, name)).collect();
+        (v.len(), v.iter().sum())
+    };
+    let reqs = run.metric("http_reqs", "count");
+    assert!(reqs > 0.0, "no requests made");
+    assert_eq!(sum_of("http_reqs").1, reqs, "http_reqs");
+    assert_eq!(
+        sum_of("iterations").1,
+        run.metric("iterations", "count"),
+        "iterations"
+    );
+    assert_eq!(
+        sum_of("data_received").1,
+        run.metric("data_received", "count"),
+        "data_received"
+    );
+    let (n, sum) = sum_of("http_req_duration");
+    assert_eq!(n as f64, reqs, "one http_req_duration value per request");
+    let avg = run.metric("http_req_duration", "avg");
+    assert!(
+        (sum / n as f64 - avg).abs() < 1e-6 * avg.max(1e-9),
+        "avg {avg} vs {}",
+        sum / n as f64
+    );
+    let max = docs
+        .iter()
+        .flat_map(|d| emf::values(d, "http_req_duration"))
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(max, run.metric("http_req_duration", "max"));
+    assert_eq!(
+        sum_of("http_req_failed"),
+        (reqs as usize, run.metric("http_req_failed", "passes")),
+        "http_req_failed: a 0/1 value per request"
+    );
+    assert!(sum_of("vus").0 > 0, "vus");
+    let report = run.output_report("cloudwatch");
+    assert_eq!(
+        report["counters"]["documents_written"].as_u64(),
+        Some(docs.len() as u64),
+        "{report}"
+    );
+}
+
+#[test]
+fn emf_file_holds_what_the_summary_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("loadrun.emf");
+    let env = no_usable_aws(dir.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // As in the README: mode and file on `-o`, the shared aggregation options beside them.
+    let run = quick_run(
+        "/get",
+        2,
+        "2s",
+        &["cloudwatch"],
+        &[
+            "-o",
+            &format!(
+                "cloudwatch=mode=emf,emfPath={},namespace=loadtest,dimensions=scenario|status,storageResolution=1",
+                path.display()
+            ),
+        ],
+        &env,
+    );
+    run.assert_clean();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (docs, problems) = emf::check_text(&emf_schema(), &text);
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(!docs.is_empty());
+    for d in &docs {
+        assert_eq!(d["_aws"]["CloudWatchMetrics"][0]["Namespace"], "loadtest");
+        assert!(
+            d.get("method").is_none(),
+            "method is not in dimensions: {d}"
+        );
+    }
+    assert!(docs.iter().any(|d| d["scenario"] == "default"
+        && d["status"] == "200"
+        && emf::defines(d, "http_reqs")));
+    assert_emf_matches_summary(&run, &docs);
+}
+
+#[test]
+fn emf_on_stdout_with_no_summary_is_nothing_but_emf() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = no_usable_aws(dir.path());
+    env.push(("LOADRUN_CLOUDWATCH_MODE", "emf".to_string()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // The README's Lambda/container recipe: mode from the environment, no emfPath (stdout),
+    // --quiet and --no-summary so stdout carries EMF lines only.
+    let run = quick_run(
+        "/get",
+        1,
+        "1s",
+        &["cloudwatch"],
+        &["--no-summary", "-o", "cloudwatch"],
+        &env,
+    );
+    run.assert_clean();
+    let (docs, problems) = emf::check_text(&emf_schema(), &run.stdout());
+    assert!(
+        problems.is_empty(),
+        "{problems:#?}\nstdout:\n{}",
+        run.stdout()
+    );
+    assert_emf_matches_summary(&run, &docs);
 }

@@ -6,10 +6,10 @@
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use loadrun_test_support::recorder::{Recorder, Response};
 use loadrun_test_support::{loadrun_bin, plugin_path};
 
-use crate::reliability_recorder::Recorder;
-use crate::support::quick_run;
+use crate::support::loud_run;
 
 /// Distinctive strings, each used as exactly one secret option.
 const SECRETS: &[(&str, &str)] = &[
@@ -18,6 +18,8 @@ const SECRETS: &[(&str, &str)] = &[
     ("influxdb token", "SeKrEtInfluxToken3317"),
     ("prometheus password", "SeKrEtPromPw8840"),
     ("prometheus bearer token", "SeKrEtPromBearer1193"),
+    ("prometheus sigv4 secret key", "SeKrEtPromSigV4Key3391"),
+    ("prometheus sigv4 session token", "SeKrEtPromSigV4Tok7724"),
     ("grafana-cloud token", "SeKrEtGcToken6625"),
     ("datadog api key", "SeKrEtDdApiKey4471"),
     ("newrelic api key", "SeKrEtNrApiKey9034"),
@@ -138,6 +140,14 @@ fn outputs(rec: &str, closed: u16) -> Vec<(&'static str, String)> {
             ),
         ),
         (
+            "prometheus",
+            format!(
+                "prometheus=url=http://{rec}/api/v1/write,sigV4Region=us-east-1,sigV4AccessKey=AKIDSECRETSTEST,sigV4SecretKey={},sigV4SessionToken={},pushInterval=200ms",
+                secret("prometheus sigv4 secret key"),
+                secret("prometheus sigv4 session token")
+            ),
+        ),
+        (
             "grafana_cloud",
             format!(
                 "grafana-cloud=url=http://{rec}/api/prom/push,instanceId=12345,token={},pushInterval=200ms",
@@ -219,8 +229,9 @@ fn secret_env() -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Runs `loadrun` with `outs` (plus JSON and gzip CSV files) and the secret env, and checks
-/// that no secret shows in its stdout, stderr or any file it left.
+/// Runs `loadrun` with `outs` (plus JSON and gzip CSV files) and the secret env, without
+/// `--quiet` (the banner repeats every `-o`), and checks that no secret shows in its stdout,
+/// stderr or any file it left.
 fn run_and_check(outs: &[(&'static str, String)]) -> crate::support::Run {
     let mut plugins: Vec<&str> = outs.iter().map(|(p, _)| *p).collect();
     plugins.dedup();
@@ -238,7 +249,7 @@ fn run_and_check(outs: &[(&'static str, String)]) -> crate::support::Run {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let env = secret_env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let run = quick_run("/get", 2, "2s", &plugins, &args, &env);
+    let run = loud_run("/get", 2, "2s", &plugins, &args, &env);
     println!(
         "exit {:?}\nstdout:\n{}\nstderr:\n{}",
         run.output.status.code(),
@@ -268,12 +279,18 @@ fn no_secret_in_any_output() {
     let n = AtomicUsize::new(0);
     let rec = Recorder::start(move |_| {
         let status = [401, 403, 500][n.fetch_add(1, Ordering::Relaxed) % 3];
-        (status, r#"{"error":"credentials refused"}"#.into())
+        Response::json(status, r#"{"error":"credentials refused"}"#)
     });
     let (at_start, running): (Vec<_>, Vec<_>) = outputs(rec.addr(), closed_port())
         .into_iter()
         .partition(|(p, _)| ["timescaledb", "cloud"].contains(p));
     let run = run_and_check(&running);
+    // The banner listed the outputs (so the test looked where a leak would be), masked.
+    assert!(
+        run.stdout().contains("output: ") && run.stdout().contains("=***"),
+        "no banner with masked options:\n{}",
+        run.stdout()
+    );
     let stderr = run.stderr();
     // The errors were printed (so the test looked where a leak would be).
     for needle in ["401", "403", "500", "refused"] {
@@ -326,6 +343,8 @@ fn no_secret_in_plugins_info() {
             "influxdb token" => "K6_INFLUXDB_TOKEN",
             "prometheus password" => "K6_PROMETHEUS_RW_PASSWORD",
             "prometheus bearer token" => "K6_PROMETHEUS_RW_BEARER_TOKEN",
+            "prometheus sigv4 secret key" => "K6_PROMETHEUS_RW_SIGV4_SECRET_KEY",
+            "prometheus sigv4 session token" => "K6_PROMETHEUS_RW_SIGV4_SESSION_TOKEN",
             "grafana-cloud token" => "GRAFANA_CLOUD_TOKEN",
             "datadog api key" => "DD_API_KEY",
             "newrelic api key" => "NEW_RELIC_API_KEY",

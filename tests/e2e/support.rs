@@ -75,8 +75,8 @@ impl Run {
     }
 }
 
-/// `loadrun run --test-server --url ${TEST_SERVER}/PATH -u VUS -d DURATION` plus `args`,
-/// loading the built plugins named in `plugins`, with a summary export.
+/// `loadrun run --test-server --url ${TEST_SERVER}/PATH -u VUS -d DURATION --quiet` plus
+/// `args`, loading the built plugins named in `plugins`, with a summary export.
 pub fn quick_run(
     path: &str,
     vus: u32,
@@ -85,6 +85,30 @@ pub fn quick_run(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Run {
+    run_with_screen(path, vus, duration, plugins, args, env, false)
+}
+
+/// [`quick_run`] without `--quiet`: the banner, progress and summary are printed too.
+pub fn loud_run(
+    path: &str,
+    vus: u32,
+    duration: &str,
+    plugins: &[&str],
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Run {
+    run_with_screen(path, vus, duration, plugins, args, env, true)
+}
+
+fn run_with_screen(
+    path: &str,
+    vus: u32,
+    duration: &str,
+    plugins: &[&str],
+    args: &[&str],
+    env: &[(&str, &str)],
+    loud: bool,
+) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let export = dir.path().join("summary.json");
     let mut cmd = Command::new(loadrun_bin());
@@ -92,7 +116,8 @@ pub fn quick_run(
         .arg("run")
         .arg("--test-server")
         .args(["--url", &format!("${{TEST_SERVER}}{path}")])
-        .args(["-u", &vus.to_string(), "-d", duration, "--quiet"])
+        .args(["-u", &vus.to_string(), "-d", duration])
+        .args(if loud { None } else { Some("--quiet") })
         .arg("--summary-export")
         .arg(&export);
     for p in plugins {

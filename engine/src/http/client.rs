@@ -286,8 +286,11 @@ impl Client {
         {
             let c = self.h2conns.swap_remove(i);
             if allow_reuse {
-                return self
-                    .attempt_h2(c, url, req, head_request, resp, marks, true)
+                // Boxed here and below: every VU's request future is as large as its largest
+                // branch, and the HTTP/2 and connect branches (TLS handshake included) are
+                // several KiB while the keep-alive HTTP/1.1 path that most requests take is
+                // small. Boxing costs one allocation per connect / HTTP/2 request.
+                return Box::pin(self.attempt_h2(c, url, req, head_request, resp, marks, true))
                     .await;
             }
         }
@@ -305,11 +308,13 @@ impl Client {
         };
         let (mut conn, reused) = match reuse {
             Some(c) => (c, true),
-            None => match self.connect(url, marks).await.map_err(Failure::Other)? {
+            None => match Box::pin(self.connect(url, marks))
+                .await
+                .map_err(Failure::Other)?
+            {
                 Connected::H1(c) => (c, false),
                 Connected::H2(c) => {
-                    return self
-                        .attempt_h2(c, url, req, head_request, resp, marks, false)
+                    return Box::pin(self.attempt_h2(c, url, req, head_request, resp, marks, false))
                         .await
                 }
             },
@@ -478,7 +483,7 @@ impl Client {
             host: url.host.clone(),
             port: url.port,
             stream,
-            inb: InBuf::new(16 * 1024),
+            inb: InBuf::new(1024),
             tls_version,
         }))
     }

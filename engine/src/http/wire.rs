@@ -13,13 +13,19 @@ pub const MAX_HEAD: usize = 64 * 1024;
 pub struct InBuf {
     data: Vec<u8>,
     pos: usize,
+    /// The last read filled all the room there was: a large message is streaming in.
+    filled_last: bool,
 }
+
+/// The most room one read asks for once a large message streams in.
+const MAX_READ_ROOM: usize = 64 * 1024;
 
 impl InBuf {
     pub fn new(capacity: usize) -> Self {
         Self {
             data: Vec::with_capacity(capacity),
             pos: 0,
+            filled_last: false,
         }
     }
 
@@ -46,10 +52,20 @@ impl InBuf {
             self.data.drain(..self.pos);
             self.pos = 0;
         }
-        if self.data.capacity() - self.data.len() < 4096 {
-            self.data.reserve(16 * 1024);
+        // Small to start: most heads and bodies of a load test are small, and every VU holds
+        // one buffer per connection. While reads keep filling all the room (a large body),
+        // the room doubles up to `MAX_READ_ROOM`, so a large body still takes few reads; the
+        // grown capacity is kept for the connection's next response.
+        let room = self.data.capacity() - self.data.len();
+        if room < 512 {
+            self.data.reserve(2048);
+        } else if self.filled_last && room < MAX_READ_ROOM {
+            self.data.reserve((room * 2).min(MAX_READ_ROOM));
         }
-        r.read_buf(&mut self.data).await
+        let room = self.data.capacity() - self.data.len();
+        let n = r.read_buf(&mut self.data).await?;
+        self.filled_last = n == room;
+        Ok(n)
     }
 }
 
@@ -289,5 +305,32 @@ mod tests {
             .unwrap();
         assert_eq!(out, b"abc");
         assert_eq!(inb.available(), b"HTTP");
+    }
+
+    #[tokio::test]
+    async fn reads_grow_while_a_large_body_streams_and_stay_small_otherwise() {
+        let body = vec![7u8; 1 << 20];
+        let mut r: &[u8] = &body;
+        let mut inb = InBuf::new(1024);
+        let (mut reads, mut total) = (0, 0);
+        loop {
+            let n = inb.fill(&mut r).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            reads += 1;
+            total += n;
+            let len = inb.available().len();
+            inb.consume(len);
+        }
+        assert_eq!(total, body.len());
+        // 1 MiB in reads of up to 64 KiB once grown: 16 plus the few while growing.
+        assert!(reads <= 24, "{reads} reads");
+
+        let small = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec();
+        let mut r: &[u8] = &small;
+        let mut inb = InBuf::new(1024);
+        assert_eq!(inb.fill(&mut r).await.unwrap(), small.len());
+        assert_eq!(inb.data.capacity(), 1024);
     }
 }

@@ -13,6 +13,7 @@ pub mod bundled;
 mod fanout;
 mod host_api;
 mod queue;
+mod redact;
 mod spec;
 mod stats;
 mod worker;
@@ -74,6 +75,8 @@ struct Instance {
 /// Every output of one run.
 pub struct OutputSet {
     instances: Vec<Instance>,
+    /// Each `-o` as the user may be shown it: secrets masked.
+    shown: Vec<String>,
     abort: Arc<AbortSignal>,
     registry: Arc<Registry>,
 }
@@ -91,8 +94,22 @@ impl OutputSet {
         let abort = Arc::new(AbortSignal::default());
         let env: Vec<KeyValue> = std::env::vars().map(|(k, v)| KeyValue::new(k, v)).collect();
         let mut instances: Vec<Instance> = Vec::new();
+        let mut shown = Vec::new();
         for spec in specs {
             let plugin = plugins.resolve(&spec.name)?;
+            let descriptor = plugin.output(&spec.name);
+            let is_secret = |key: &str| {
+                descriptor.is_some_and(|d| {
+                    d.options
+                        .iter()
+                        .any(|o| o.secret && o.name.as_str().eq_ignore_ascii_case(key))
+                })
+            };
+            shown.push(redact::redacted_spec(
+                &spec.name,
+                spec.arg.as_deref(),
+                &is_secret,
+            ));
             let (options, arg, table) =
                 HostOptions::extract(&spec.name, spec.arg.as_deref(), tables.get(&spec.name))?;
             let init = OutputInit {
@@ -130,9 +147,15 @@ impl OutputSet {
         }
         Ok(Self {
             instances,
+            shown,
             abort,
             registry,
         })
+    }
+
+    /// The `-o` arguments as the user may be shown them, secrets masked.
+    pub fn shown_specs(&self) -> &[String] {
+        &self.shown
     }
 
     /// Calls every output's `start` (in order) and starts its worker. The first failure is

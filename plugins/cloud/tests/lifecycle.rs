@@ -109,7 +109,7 @@ fn full_lifecycle_create_push_finish() {
     assert_eq!(p.header("k6-metrics-protocol-version"), Some("2.0"));
     assert_eq!(p.header("authorization"), Some("Token secrettoken"));
     assert_eq!(p.header("k6-idempotency-key").map(str::len), Some(16));
-    let set = p.metric_set();
+    let set = metric_set(p);
     assert_eq!(set.test_run_id, "4242");
     assert_eq!(set.aggregation_period, 2);
     let names: Vec<(&str, u64)> = set

@@ -1,4 +1,9 @@
 //! Options of `-o cloudwatch`, validated before the run starts.
+//!
+//! `mode` picks the delivery: `api` (default) sends `PutMetricData` requests and needs a region
+//! and credentials; `emf` writes Embedded Metric Format lines to a file or stdout and looks up
+//! neither. The aggregation options (`namespace`, `dimensions`, `period`, `storageResolution`)
+//! are shared; an option of the other mode is an error naming it, never silently ignored.
 
 use std::time::Duration;
 
@@ -8,11 +13,30 @@ use loadrun_plugin_api::{OptionDoc, Options, OutputInit, PluginError};
 use crate::aggregate::AggregateConfig;
 use crate::credentials::{Credentials, Sources};
 use crate::datum::MAX_DIMENSIONS;
+use crate::emf::encode::{MAX_DIMENSION_NAME_CHARS, METADATA_MEMBER};
+use crate::emf::{EmfConfig, Limits, Target};
 use crate::encode::{MAX_DATUMS_PER_REQUEST, MAX_REQUEST_BYTES};
 
 pub const DEFAULT_DIMENSIONS: &str = "scenario,method,status,name";
 
+/// `mode`'s environment variable (loadrun's `LOADRUN_<OUTPUT>_<OPTION>` naming).
+pub const MODE_ENV: &str = "LOADRUN_CLOUDWATCH_MODE";
+/// `emfPath`'s environment variable.
+pub const EMF_PATH_ENV: &str = "LOADRUN_CLOUDWATCH_EMF_PATH";
+
+/// Options that only mean something to `PutMetricData` (`mode=api`).
+const API_ONLY: &[&str] = &[
+    "endpoint",
+    "region",
+    "profile",
+    "timeout",
+    "gzip",
+    "maxRequestBytes",
+];
+
 const KNOWN: &[&str] = &[
+    "mode",
+    "emfPath",
     "endpoint",
     "region",
     "profile",
@@ -25,7 +49,16 @@ const KNOWN: &[&str] = &[
     "maxRequestBytes",
 ];
 
-/// Everything an output instance needs, resolved.
+/// The resolved options of either mode.
+#[derive(Debug, Clone)]
+pub enum Settings {
+    /// `mode=api`: `PutMetricData`.
+    Api(Config),
+    /// `mode=emf`: Embedded Metric Format lines.
+    Emf(EmfConfig),
+}
+
+/// Everything a `PutMetricData` output instance needs, resolved.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The output's name, for messages.
@@ -58,16 +91,18 @@ fn doc(name: &str, env: &str, default: &str, description: &str) -> OptionDoc {
 
 pub fn option_docs() -> Vec<OptionDoc> {
     vec![
-        doc("endpoint", "AWS_ENDPOINT_URL_CLOUDWATCH,AWS_ENDPOINT_URL", "https://monitoring.{region}.amazonaws.com", "CloudWatch endpoint (a bare -o cloudwatch=URL works too)"),
-        doc("region", "AWS_REGION,AWS_DEFAULT_REGION", "from the profile's config", "AWS region; also the SigV4 signing region"),
-        doc("profile", "AWS_PROFILE", "default", "profile in the shared credentials/config files; credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN first"),
+        doc("mode", MODE_ENV, "api", "api: PutMetricData requests (needs credentials); emf: Embedded Metric Format JSON lines for the CloudWatch agent or Lambda (no credentials, no network)"),
+        doc("emfPath", EMF_PATH_ENV, "- (stdout)", "emf: file the EMF lines go to (created or truncated at start); - is stdout"),
+        doc("endpoint", "AWS_ENDPOINT_URL_CLOUDWATCH,AWS_ENDPOINT_URL", "https://monitoring.{region}.amazonaws.com", "api: CloudWatch endpoint (a bare -o cloudwatch=URL works too)"),
+        doc("region", "AWS_REGION,AWS_DEFAULT_REGION", "from the profile's config", "api: AWS region; also the SigV4 signing region"),
+        doc("profile", "AWS_PROFILE", "default", "api: profile in the shared credentials/config files; credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN first"),
         doc("namespace", "", "k6", "CloudWatch namespace of every metric"),
         doc("dimensions", "", DEFAULT_DIMENSIONS, "tag keys sent as dimensions (at most 30; separate with , ; | or spaces); other tags are aggregated away"),
         doc("period", "", "60s (1s with storageResolution=1)", "aggregation period: samples of one metric and dimension set in one period become one datum"),
         doc("storageResolution", "", "60", "60 (standard) or 1 (high resolution, billed higher)"),
-        doc("timeout", "", "10s", "HTTP request timeout"),
-        doc("gzip", "", "false", "gzip request bodies of 10 KiB and more (CloudWatch accepts them; moto cannot check their signatures, see the README)"),
-        doc("maxRequestBytes", "", "1048576", "largest request body (CloudWatch's limit is 1 MB)"),
+        doc("timeout", "", "10s", "api: HTTP request timeout"),
+        doc("gzip", "", "false", "api: gzip request bodies of 10 KiB and more (CloudWatch accepts them; moto cannot check their signatures, see the README)"),
+        doc("maxRequestBytes", "", "1048576", "api: largest request body (CloudWatch's limit is 1 MB)"),
     ]
 }
 
@@ -80,10 +115,131 @@ fn split_list(text: &str) -> Vec<String> {
         .collect()
 }
 
-pub fn parse_config(init: &OutputInit) -> Result<Config, PluginError> {
+/// Resolves the options of either mode.
+pub fn parse_settings(init: &OutputInit) -> Result<Settings, PluginError> {
     let options = Options::from_init(init)?;
     options.reject_unknown(KNOWN)?;
+    let mode = options.get_or("mode", &[MODE_ENV], "api");
+    match mode.trim().to_ascii_lowercase().as_str() {
+        "api" => {
+            if options.get("emfPath", &[EMF_PATH_ENV]).is_some() {
+                return Err(PluginError::new(format!(
+                    "{}: option emfPath ({EMF_PATH_ENV}) is only used with mode=emf; set mode=emf \
+                     ({MODE_ENV}=emf) or remove it",
+                    options.output()
+                )));
+            }
+            parse_api(init, &options).map(Settings::Api)
+        }
+        "emf" => parse_emf(&options).map(Settings::Emf),
+        _ => Err(options.invalid(
+            "mode",
+            &mode,
+            "api (PutMetricData) or emf (Embedded Metric Format lines)",
+        )),
+    }
+}
+
+/// Resolves the options of `mode=api` (an error for `mode=emf`).
+pub fn parse_config(init: &OutputInit) -> Result<Config, PluginError> {
+    match parse_settings(init)? {
+        Settings::Api(c) => Ok(c),
+        Settings::Emf(c) => Err(PluginError::new(format!(
+            "{}: mode=emf has no PutMetricData configuration",
+            c.output
+        ))),
+    }
+}
+
+/// The options both modes share.
+struct Common {
+    namespace: String,
+    aggregate: AggregateConfig,
+}
+
+fn parse_common(options: &Options) -> Result<Common, PluginError> {
+    let namespace = options.get_or("namespace", &[], "k6");
+    validate_namespace(&namespace).map_err(|m| options.invalid("namespace", &namespace, m))?;
+
+    let dims_text = options.get_or("dimensions", &[], DEFAULT_DIMENSIONS);
+    let dimensions = split_list(&dims_text);
+    validate_dimensions(&dimensions).map_err(|m| options.invalid("dimensions", &dims_text, &m))?;
+
+    let storage_resolution = match options.get_u64("storageResolution", &[], 60)? {
+        1 => 1,
+        60 => 60,
+        other => return Err(options.invalid("storageResolution", &other.to_string(), "1 or 60")),
+    };
+    let default_period = Duration::from_secs(if storage_resolution == 1 { 1 } else { 60 });
+    let period = options.get_duration("period", &[], default_period)?;
+    if period.subsec_nanos() != 0 || period.as_secs() == 0 || period.as_secs() > 3600 {
+        return Err(options.invalid(
+            "period",
+            &format!("{period:?}"),
+            "whole seconds from 1s to 1h",
+        ));
+    }
+    Ok(Common {
+        namespace,
+        aggregate: AggregateConfig {
+            dimensions,
+            period_secs: i64::try_from(period.as_secs()).unwrap_or(60),
+            storage_resolution,
+        },
+    })
+}
+
+/// `mode=emf`: no region, endpoint or credentials are looked up (not even in the environment).
+fn parse_emf(options: &Options) -> Result<EmfConfig, PluginError> {
     let out = options.output().to_string();
+    if options.positional().is_some() {
+        return Err(PluginError::new(format!(
+            "{out}: the bare -o {out}=URL form sets a PutMetricData endpoint, which mode=emf does \
+             not use; name the file with emfPath=FILE"
+        )));
+    }
+    if let Some(name) = API_ONLY.iter().find(|n| options.get(n, &[]).is_some()) {
+        return Err(PluginError::new(format!(
+            "{out}: option {name} is only used with mode=api (PutMetricData); mode=emf writes \
+             EMF lines to emfPath and sends nothing: remove {name}"
+        )));
+    }
+    let common = parse_common(options)?;
+    let dims_text = common.aggregate.dimensions.join(",");
+    for d in &common.aggregate.dimensions {
+        if d == METADATA_MEMBER {
+            return Err(options.invalid(
+                "dimensions",
+                &dims_text,
+                "tag keys other than _aws (EMF's metadata member)",
+            ));
+        }
+        if d.chars().count() > MAX_DIMENSION_NAME_CHARS || d.chars().any(char::is_control) {
+            return Err(options.invalid(
+                "dimensions",
+                &dims_text,
+                "tag keys of at most 250 characters without control characters (EMF's limit)",
+            ));
+        }
+    }
+    Ok(EmfConfig {
+        output: out,
+        target: Target::from_option(options.get("emfPath", &[EMF_PATH_ENV]).as_deref()),
+        namespace: common.namespace,
+        aggregate: common.aggregate,
+        limits: Limits::default(),
+        max_open: 50_000,
+        grace_secs: 2,
+    })
+}
+
+fn parse_api(init: &OutputInit, options: &Options) -> Result<Config, PluginError> {
+    let out = options.output().to_string();
+    // Options first: a bad one must be named as such before any file is read.
+    let Common {
+        namespace,
+        aggregate,
+    } = parse_common(options)?;
     let err = |m: String| PluginError::new(format!("{out}: {m}"));
 
     let sources = Sources {
@@ -133,27 +289,6 @@ pub fn parse_config(init: &OutputInit) -> Result<Config, PluginError> {
         ));
     }
 
-    let namespace = options.get_or("namespace", &[], "k6");
-    validate_namespace(&namespace).map_err(|m| options.invalid("namespace", &namespace, m))?;
-
-    let dims_text = options.get_or("dimensions", &[], DEFAULT_DIMENSIONS);
-    let dimensions = split_list(&dims_text);
-    validate_dimensions(&dimensions).map_err(|m| options.invalid("dimensions", &dims_text, &m))?;
-
-    let storage_resolution = match options.get_u64("storageResolution", &[], 60)? {
-        1 => 1,
-        60 => 60,
-        other => return Err(options.invalid("storageResolution", &other.to_string(), "1 or 60")),
-    };
-    let default_period = Duration::from_secs(if storage_resolution == 1 { 1 } else { 60 });
-    let period = options.get_duration("period", &[], default_period)?;
-    if period.subsec_nanos() != 0 || period.as_secs() == 0 || period.as_secs() > 3600 {
-        return Err(options.invalid(
-            "period",
-            &format!("{period:?}"),
-            "whole seconds from 1s to 1h",
-        ));
-    }
     let timeout = options.get_duration("timeout", &[], Duration::from_secs(10))?;
     if timeout.is_zero() {
         return Err(options.invalid("timeout", "0", "a duration above zero"));
@@ -176,11 +311,7 @@ pub fn parse_config(init: &OutputInit) -> Result<Config, PluginError> {
         region,
         credentials,
         namespace,
-        aggregate: AggregateConfig {
-            dimensions,
-            period_secs: i64::try_from(period.as_secs()).unwrap_or(60),
-            storage_resolution,
-        },
+        aggregate,
         timeout,
         gzip: options.get_bool("gzip", &[], false)?,
         max_request_bytes: usize::try_from(max_request_bytes).unwrap_or(MAX_REQUEST_BYTES),
@@ -358,5 +489,136 @@ mod tests {
             .to_string();
             assert!(e.contains(name) && !e.contains("credentials"), "{e}");
         }
+    }
+
+    fn emf(arg: Option<&str>, plan: &str, env: &[(&str, &str)]) -> Result<EmfConfig, PluginError> {
+        match parse_settings(&init("cloudwatch", arg, plan, env))? {
+            Settings::Emf(c) => Ok(c),
+            Settings::Api(c) => panic!("api mode: {c:?}"),
+        }
+    }
+
+    #[test]
+    fn emf_mode_needs_no_credentials_and_looks_none_up() {
+        // Sources that break the API path: half the key pair, unreadable shared files.
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let broken = [
+            ("AWS_ACCESS_KEY_ID", "AKIAHALF"),
+            ("AWS_CONFIG_FILE", d),
+            ("AWS_SHARED_CREDENTIALS_FILE", d),
+            ("AWS_PROFILE", "nope"),
+            ("HOME", "/nonexistent"),
+        ];
+        assert!(parse_settings(&init("cloudwatch", None, "", &broken)).is_err());
+        let c = emf(
+            Some("mode=emf,emfPath=/tmp/emf.log,namespace=lt,dimensions=status|method,storageResolution=1"),
+            "",
+            &broken,
+        )
+        .unwrap();
+        assert_eq!(c.target, Target::File("/tmp/emf.log".into()));
+        assert_eq!(c.namespace, "lt");
+        assert_eq!(c.aggregate.dimensions, vec!["status", "method"]);
+        assert_eq!(
+            (c.aggregate.period_secs, c.aggregate.storage_resolution),
+            (1, 1)
+        );
+        assert_eq!(c.limits, Limits::default());
+        // The API's environment variables are common in shells and CI: ignored, not refused.
+        let aws_env = [
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
+            ("AWS_PROFILE", "x"),
+        ];
+        let c = emf(Some("mode=emf"), "", &aws_env).unwrap();
+        assert_eq!(c.target, Target::Stdout, "no emfPath: stdout");
+        assert_eq!(
+            c.aggregate.dimensions,
+            vec!["scenario", "method", "status", "name"]
+        );
+        assert_eq!(c.aggregate.period_secs, 60);
+        // loadrun's environment names, and the plan table.
+        let c = emf(
+            None,
+            "",
+            &[(MODE_ENV, "EMF"), (EMF_PATH_ENV, "/var/log/loadrun.emf")],
+        )
+        .unwrap();
+        assert_eq!(c.target, Target::File("/var/log/loadrun.emf".into()));
+        let c = emf(None, r#"{"mode": "emf", "emfPath": "-"}"#, &[]).unwrap();
+        assert_eq!(c.target, Target::Stdout);
+        // The -o argument outranks the environment.
+        let e = parse_settings(&init(
+            "cloudwatch",
+            Some("mode=api"),
+            "",
+            &[(MODE_ENV, "emf")],
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("no AWS region"), "{e}");
+    }
+
+    #[test]
+    fn options_of_the_other_mode_are_refused_by_name() {
+        let api_env = [
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "AKIATEST"),
+            ("AWS_SECRET_ACCESS_KEY", "topsecret"),
+        ];
+        for (arg, needle) in [
+            ("mode=bogus", "option mode=\"bogus\" is not valid"),
+            (
+                "mode=emf,endpoint=http://127.0.0.1:5000",
+                "option endpoint is only used with mode=api",
+            ),
+            ("mode=emf,region=eu-west-1", "option region"),
+            ("mode=emf,profile=dev", "option profile"),
+            ("mode=emf,timeout=5s", "option timeout"),
+            ("mode=emf,gzip=true", "option gzip"),
+            ("mode=emf,maxRequestBytes=4096", "option maxRequestBytes"),
+            ("emfPath=out.log", "option emfPath"),
+            ("mode=api,emfPath=out.log", "option emfPath"),
+            ("mode=emf,dimensions=status|_aws", "dimensions"),
+            ("mode=emf,period=0s", "period"),
+            ("mode=emf,namespace=AWS/EC2", "namespace"),
+            ("mode=emf,storageResolution=5", "storageResolution"),
+            ("mode=emf,colour=blue", "unknown option"),
+        ] {
+            let e = parse_settings(&init("cloudwatch", Some(arg), "", &api_env))
+                .err()
+                .unwrap_or_else(|| panic!("{arg} accepted"))
+                .to_string();
+            assert!(e.contains(needle), "{arg}: {e}");
+            assert!(e.starts_with("cloudwatch: "), "{e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
+        let long = "k".repeat(251);
+        let e = emf(Some(&format!("mode=emf,dimensions={long}")), "", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at most 250 characters"), "{e}");
+        // An API-only option in the plan table, and the bare URL form.
+        let e = emf(None, r#"{"mode":"emf","endpoint":"http://x"}"#, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("option endpoint"), "{e}");
+        let e = emf(Some("http://127.0.0.1:5000"), "", &[(MODE_ENV, "emf")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bare -o cloudwatch=URL"), "{e}");
+        // emfPath from the environment in api mode: named with its variable.
+        let mut env = api_env.to_vec();
+        env.push((EMF_PATH_ENV, "out.log"));
+        let e = parse_settings(&init("cloudwatch", None, "", &env))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(EMF_PATH_ENV) && e.contains("mode=emf"), "{e}");
+        // parse_config is the API's alone.
+        let e = parse_config(&init("cloudwatch", Some("mode=emf"), "", &[]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("mode=emf"), "{e}");
     }
 }

@@ -2,23 +2,32 @@
 //!
 //! Samples are aggregated per period and per metric + dimension set (see [`aggregate`]), encoded
 //! as Query-protocol form bodies within CloudWatch's request limits ([`encode`]), SigV4-signed
-//! ([`sigv4`]) with credentials from the standard AWS sources ([`credentials`]), and sent with
-//! the shared HTTP client ([`service`]).
+//! ([`sigv4`], the shared `loadrun-aws-sigv4` crate) with credentials from the standard AWS
+//! sources ([`credentials`]), and sent with the shared HTTP client ([`service`]).
+//!
+//! With `mode=emf` the same aggregation is written as CloudWatch Embedded Metric Format lines to
+//! a file or stdout instead ([`emf`]), for the CloudWatch agent or Lambda to ship: no network,
+//! no credentials.
 
 pub mod aggregate;
 pub mod config;
 pub mod credentials;
 pub mod datum;
 pub mod distribution;
+pub mod emf;
 pub mod encode;
 pub mod output;
 pub mod service;
-pub mod sigv4;
 pub mod time;
+
+/// The SigV4 signer, shared with the `prometheus` output's remote write (crate
+/// `loadrun-aws-sigv4`).
+pub use loadrun_aws_sigv4 as sigv4;
 
 use loadrun_plugin_api::{Output, OutputDescriptor, OutputInit, Plugin, PluginError};
 
-pub use config::{option_docs, parse_config};
+pub use config::{option_docs, parse_config, parse_settings, Settings};
+pub use emf::EmfOutput;
 pub use output::CloudWatchOutput;
 
 pub struct CloudWatchPlugin;
@@ -31,13 +40,16 @@ impl Plugin for CloudWatchPlugin {
         vec![OutputDescriptor {
             name: "cloudwatch".into(),
             aliases: Default::default(),
-            description: "Amazon CloudWatch PutMetricData (SigV4, per-period aggregation, percentiles for trends)".into(),
+            description: "Amazon CloudWatch PutMetricData (SigV4, per-period aggregation, percentiles for trends), or Embedded Metric Format lines (mode=emf)".into(),
             options: option_docs().into(),
         }]
     }
 
     fn new_output(init: OutputInit) -> Result<Box<dyn Output>, PluginError> {
-        Ok(Box::new(CloudWatchOutput::new(parse_config(&init)?)?))
+        match parse_settings(&init)? {
+            Settings::Api(cfg) => Ok(Box::new(CloudWatchOutput::new(cfg)?)),
+            Settings::Emf(cfg) => Ok(Box::new(EmfOutput::new(cfg)?)),
+        }
     }
 }
 

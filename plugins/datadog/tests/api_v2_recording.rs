@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Recorder, KEY};
+use common::{Recorder, Series, KEY};
 use loadrun_plugin_api::testkit::{init, recording_host, BatchBuilder, Conformance};
 use loadrun_plugin_api::types::RSome;
 use loadrun_plugin_api::{
@@ -194,7 +194,7 @@ fn large_intervals_are_split_within_the_limits() {
 #[test]
 fn rate_limits_are_honoured_then_delivered() {
     let rec = Recorder::start();
-    rec.queue("HTTP/1.1 429 Too Many Requests\r\nX-RateLimit-Limit: 100\r\nX-RateLimit-Period: 10\r\nX-RateLimit-Remaining: 0\r\nX-RateLimit-Reset: 2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    rec.queue_raw("HTTP/1.1 429 Too Many Requests\r\nX-RateLimit-Limit: 100\r\nX-RateLimit-Period: 10\r\nX-RateLimit-Remaining: 0\r\nX-RateLimit-Reset: 2\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     let mut out = output(&format!(
         "transport=api,endpoint={},pushInterval=1ms",
         rec.url
@@ -330,7 +330,7 @@ fn the_v2_api_plugin_conforms() {
         .received()
         .into_iter()
         .filter(|r| !r.problems.is_empty())
-        .map(|r| (r.path, r.problems))
+        .map(|r| (r.request.path, r.problems))
         .collect();
     assert!(bad.is_empty(), "{bad:#?}");
 }

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::net::UdpSocket;
 use std::time::Duration;
 
-use common::{Recorder, KEY};
+use common::{Recorder, Series, KEY};
 use loadrun_plugin_api::testkit::{init, recording_host, BatchBuilder};
 use loadrun_plugin_api::{EndReason, MetricType, Plugin, RunOutcome, ValueKind, WriteStatus};
 use out_datadog::DatadogPlugin;

@@ -13,6 +13,7 @@ use url::Url;
 use crate::classify::{classify, Outcome};
 use crate::endpoint::Endpoint;
 use crate::tls::TlsOptions;
+use crate::tls_version::{is_version_mismatch, TLS_VERSION_MISMATCH};
 use crate::ConfigError;
 
 /// How an [`HttpClient`] behaves.
@@ -199,7 +200,20 @@ impl HttpClient {
             Some(body) => req.send_bytes(body),
         };
         let no_answer = matches!(result, Err(ureq::Error::Transport(_)));
-        let outcome = classify(&what, result, self.config.max_response_bytes);
+        let version_mismatch =
+            matches!(&result, Err(ureq::Error::Transport(t)) if is_version_mismatch(t));
+        let mut outcome = classify(&what, result, self.config.max_response_bytes);
+        if version_mismatch {
+            // Configuration on one side or the other: asking again cannot help.
+            outcome = Outcome::Fatal {
+                reason: format!(
+                    "{} ({TLS_VERSION_MISMATCH}: the server speaks no TLS version this client \
+                     allows, {} or later)",
+                    outcome.reason(),
+                    self.config.tls.min_version
+                ),
+            };
+        }
         match (&outcome, no_answer) {
             (Outcome::Retry { reason, .. }, true) => {
                 let took = started.elapsed();
@@ -334,6 +348,67 @@ mod tests {
             server.accept().is_ok(),
             "a request with a deadline was held"
         );
+    }
+
+    /// A TLS 1.2-only server that fails every handshake (it has no certificate, which only
+    /// matters when a version was agreed): the alert it sends tells a version mismatch from
+    /// other TLS failures.
+    fn tls12_only_server(connections: usize) -> (u16, std::thread::JoinHandle<()>) {
+        #[derive(Debug)]
+        struct NoCert;
+        impl rustls::server::ResolvesServerCert for NoCert {
+            fn resolve(
+                &self,
+                _: rustls::server::ClientHello<'_>,
+            ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+                None
+            }
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let cfg = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS12])
+            .unwrap()
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::new(NoCert));
+        let cfg = Arc::new(cfg);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let handle = std::thread::spawn(move || {
+            for stream in listener.incoming().take(connections) {
+                let mut sock = stream.unwrap();
+                let mut conn = rustls::ServerConnection::new(Arc::clone(&cfg)).unwrap();
+                let _ = conn.complete_io(&mut sock);
+            }
+        });
+        (port, handle)
+    }
+
+    #[test]
+    fn no_common_tls_version_is_fatal_and_says_so() {
+        let (port, server) = tls12_only_server(2);
+        let u = Url::parse(&format!("https://127.0.0.1:{port}/write")).unwrap();
+        let strict = HttpClient::new(HttpConfig {
+            tls: TlsOptions {
+                min_version: crate::TlsVersion::Tls13,
+                ..TlsOptions::default()
+            },
+            ..HttpConfig::default()
+        })
+        .unwrap();
+        match strict.post(&u, &[], b"x", None) {
+            Outcome::Fatal { reason } => {
+                assert!(reason.contains(TLS_VERSION_MISMATCH), "{reason}");
+                assert!(reason.contains("TLS 1.3 or later"), "{reason}");
+            }
+            other => panic!("expected Fatal, got {other:?}"),
+        }
+        // TLS 1.2 allowed: the version is agreed, the handshake fails later for another
+        // reason, which is passing trouble as before.
+        let lenient = HttpClient::new(HttpConfig::default()).unwrap();
+        let o = lenient.post(&u, &[], b"x", None);
+        assert!(matches!(o, Outcome::Retry { .. }), "{o:?}");
+        assert!(!o.reason().contains(TLS_VERSION_MISMATCH), "{o:?}");
+        server.join().unwrap();
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //!
 //! - [`HttpClient`]: a blocking `ureq` agent with a connect timeout and a whole-request timeout
 //!   (a stalled server can never hang a run), TLS options ([`TlsOptions`]: skip-verify, extra CA
-//!   file, client certificate), an optional proxy, and gzip request bodies.
+//!   file, client certificate, minimum [`TlsVersion`]), an optional proxy, and gzip request
+//!   bodies.
 //! - [`Outcome`]: the ONE place where a response or a transport error is turned into what the
 //!   plugin should do with the batch (see [`classify`] for the policy table).
 //! - [`Endpoint`]: a URL as it may appear in logs and errors: no userinfo, secret-looking query
@@ -24,6 +25,7 @@ mod endpoint;
 mod reject;
 mod split;
 mod tls;
+mod tls_version;
 
 pub use classify::{classify, parse_retry_after, Outcome, MAX_RETRY_AFTER_MS};
 pub use client::{basic_auth_header, gzip, HttpClient, HttpConfig, QUICK_FAILURE_HOLD};
@@ -31,6 +33,7 @@ pub use endpoint::Endpoint;
 pub use reject::RejectLog;
 pub use split::{split_lines, LineChunks};
 pub use tls::TlsOptions;
+pub use tls_version::{InvalidTlsVersion, TlsVersion, TLS_VERSION_MISMATCH};
 
 /// Re-exported so plugins parse URLs with the same crate the client uses.
 pub use url::Url;

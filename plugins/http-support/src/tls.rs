@@ -1,5 +1,5 @@
 //! TLS options: the public web roots plus an optional CA file, an optional client certificate,
-//! and (for test servers only) skipping verification.
+//! the oldest TLS version accepted, and (for test servers only) skipping verification.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
+use crate::tls_version::TlsVersion;
 use crate::ConfigError;
 
 /// TLS settings of an [`crate::HttpClient`]. The default verifies servers against the public
@@ -24,6 +25,10 @@ pub struct TlsOptions {
     pub client_cert: Option<PathBuf>,
     /// PEM private key of `client_cert` (PKCS#8, PKCS#1 or SEC1).
     pub client_key: Option<PathBuf>,
+    /// The oldest TLS version negotiated. The default, [`TlsVersion::Tls12`], offers 1.3 and
+    /// 1.2; [`TlsVersion::Tls13`] refuses servers that only speak 1.2 (the handshake fails and
+    /// the request is `Fatal`, its reason saying so).
+    pub min_version: TlsVersion,
 }
 
 impl TlsOptions {
@@ -46,7 +51,7 @@ impl TlsOptions {
         // An explicit provider: `ClientConfig::builder()` panics when two providers are linked.
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(self.min_version.protocol_versions())
             .map_err(|e| ConfigError::Tls(e.to_string()))?;
 
         let builder = if self.insecure_skip_verify {

@@ -640,6 +640,7 @@ impl Config {
                 ca_file: path(&CA_FILE),
                 client_cert: path(&CLIENT_CERT),
                 client_key: path(&CLIENT_KEY),
+                ..TlsOptions::default()
             },
             proxy: get(&o, &PROXY).filter(|p| !p.is_empty()),
             max_response_bytes: 64 * 1024,

@@ -26,7 +26,7 @@ fn batch(n: usize) -> BatchBuilder {
 fn lines(bodies: &[Received]) -> Vec<String> {
     bodies
         .iter()
-        .flat_map(|r| r.body.lines().map(str::to_string).collect::<Vec<_>>())
+        .flat_map(|r| r.text().lines().map(str::to_string).collect::<Vec<_>>())
         .collect()
 }
 
@@ -206,7 +206,7 @@ fn large_pushes_are_split_and_a_failed_part_is_not_resent() {
     assert!(matches!(out.write(b.batch()), WriteStatus::Retry { .. }));
     assert_eq!(out.write(b.batch()), WriteStatus::Ok);
     let w = r.writes();
-    let sizes: Vec<usize> = w.iter().map(|r| r.body.lines().count()).collect();
+    let sizes: Vec<usize> = w.iter().map(|r| r.text().lines().count()).collect();
     // 3 ok, 3 refused (503), then the whole batch again in 3+3+3+1.
     assert_eq!(sizes, vec![3, 3, 3, 3, 3, 1]);
     let all = lines(&w);
@@ -283,5 +283,5 @@ fn v2_request_shape() {
         "POST /api/v2/write?org=acme&bucket=k6&precision=ns HTTP/1.1"
     );
     assert_eq!(got[0].header("authorization"), Some("Token tok-123"));
-    assert_eq!(got[0].body.lines().count(), 2);
+    assert_eq!(got[0].text().lines().count(), 2);
 }

@@ -118,7 +118,7 @@ fn same_lines_as_k6_for_the_same_points() {
     assert!(K6_META.contains("Authorization: Basic dTpw"));
     assert_eq!(got[1].header("authorization"), Some("Basic dTpw"));
     assert_eq!(got[1].header("content-encoding"), Some("gzip"));
-    assert_eq!(got[1].body, K6_BODY, "same bytes as k6's body");
+    assert_eq!(got[1].text(), K6_BODY, "same bytes as k6's body");
 }
 
 #[test]
@@ -128,7 +128,7 @@ fn vu_and_iter_metadata_become_int_fields_by_default() {
     let b = fixture_batch();
     assert_eq!(out.write(b.batch()), WriteStatus::Ok);
     out.stop(&outcome(), Duration::from_secs(5)).unwrap();
-    let body = &r.writes()[0].body;
+    let body = r.writes()[0].text();
     let first = body.lines().next().unwrap();
     assert!(
         first.ends_with(

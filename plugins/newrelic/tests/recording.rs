@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{assert_no_key, now_ns, outcome, started, MetricApi, Reply, KEY};
+use common::{assert_no_key, now_ns, outcome, started, MetricApi, Points, Reply, KEY};
 use loadrun_plugin_api::testkit::BatchBuilder;
 use loadrun_plugin_api::{LogLevel, MetricType, ValueKind, WriteStatus};
 
@@ -69,7 +69,7 @@ fn sends_gzip_json_with_the_headers_and_exact_body() {
         "]}]".to_string(),
     ]
     .concat();
-    assert_eq!(r.body, expected);
+    assert_eq!(r.text(), expected);
     assert_no_key(&rec, &[]);
 }
 

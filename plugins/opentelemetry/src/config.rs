@@ -275,6 +275,7 @@ impl Config {
                     "OTEL_EXPORTER_OTLP_CLIENT_KEY",
                 ],
             ),
+            ..TlsOptions::default()
         };
         if tls.client_cert.is_some() != tls.client_key.is_some() {
             return Err(PluginError::new(

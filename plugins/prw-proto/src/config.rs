@@ -4,11 +4,18 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use loadrun_http_support::{TlsOptions, Url};
+use loadrun_http_support::{TlsOptions, TlsVersion, Url};
 use loadrun_plugin_api::{OptionDoc, Options, OutputInit, PluginError};
 
 use crate::naming::{parse_trend_stats, TrendStat};
 use crate::proto::Label;
+use crate::sigv4::{self, SigV4};
+
+/// The oldest TLS version accepted by default: 1.3, as k6 from v1.2 on. Every current
+/// remote-write receiver that serves HTTPS (Prometheus and Mimir built with Go ≥ 1.13, Amazon
+/// Managed Service for Prometheus, Grafana Cloud) speaks it; a server that only speaks 1.2 is
+/// a clear error naming `tlsMinimumVersion`, which relaxes it.
+pub const DEFAULT_TLS_MIN_VERSION: TlsVersion = TlsVersion::Tls13;
 
 /// Which output the options are for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,8 +30,13 @@ pub enum Flavor {
 #[derive(Clone, PartialEq, Eq)]
 pub enum Auth {
     None,
-    Basic { username: String, password: String },
+    Basic {
+        username: String,
+        password: String,
+    },
     Bearer(String),
+    /// Every request attempt is signed (Amazon Managed Service for Prometheus).
+    SigV4(SigV4),
 }
 
 impl std::fmt::Debug for Auth {
@@ -33,6 +45,12 @@ impl std::fmt::Debug for Auth {
             Auth::None => f.write_str("None"),
             Auth::Basic { username, .. } => write!(f, "Basic({username}, ***)"),
             Auth::Bearer(_) => f.write_str("Bearer(***)"),
+            Auth::SigV4(s) => write!(
+                f,
+                "SigV4({}, {}, ***)",
+                s.region,
+                s.credentials.access_key_id()
+            ),
         }
     }
 }
@@ -194,6 +212,8 @@ pub fn option_specs(flavor: Flavor) -> Vec<OptSpec> {
             "PEM key of the client certificate"),
         spec("caCertificate", &["K6_PROMETHEUS_RW_CA_CERTIFICATE"], "",
             "PEM file of extra CA certificates to trust (loadrun only)"),
+        spec("tlsMinimumVersion", &["K6_PROMETHEUS_RW_TLS_MINIMUM_VERSION"], "1.3",
+            "oldest TLS version accepted for https:// URLs: 1.2 or 1.3 (k6 >= 1.2 defaults to 1.3 too)"),
         spec("timeout", &["K6_PROMETHEUS_RW_TIMEOUT"], "5s",
             "the most one request may take (loadrun only)"),
         spec("maxSeriesPerRequest", &["K6_PROMETHEUS_RW_MAX_SERIES_PER_REQUEST"], "2000",
@@ -202,16 +222,29 @@ pub fn option_specs(flavor: Flavor) -> Vec<OptSpec> {
             "a push bigger than this (uncompressed protobuf) is split (loadrun only)"),
         spec("metadataAsLabels", &["K6_PROMETHEUS_RW_METADATA_AS_LABELS"], "false",
             "add k6's vu and iter metadata as labels: one series per VU and iteration, use only for short debugging runs (loadrun only)"),
-        spec("sigV4Region", &["K6_PROMETHEUS_RW_SIGV4_REGION"], "",
-            "AWS SigV4 signing: not supported yet, setting it is an error"),
-        spec("sigV4AccessKey", &["K6_PROMETHEUS_RW_SIGV4_ACCESS_KEY"], "",
-            "AWS SigV4 signing: not supported yet"),
-        OptSpec {
-            secret: true,
-            ..spec("sigV4SecretKey", &["K6_PROMETHEUS_RW_SIGV4_SECRET_KEY"], "",
-                "AWS SigV4 signing: not supported yet")
-        },
     ]);
+    if !gc {
+        let (region, key, secret, token) = (
+            sigv4::REGION,
+            sigv4::ACCESS_KEY,
+            sigv4::SECRET_KEY,
+            sigv4::SESSION_TOKEN,
+        );
+        v.extend([
+            spec(region.0, &[region.1], "",
+                "AWS region to sign requests for (service aps, Amazon Managed Service for Prometheus); SigV4 needs region, access key and secret key together"),
+            spec(key.0, &[key.1], "", "AWS access key id for SigV4 signing"),
+            OptSpec {
+                secret: true,
+                ..spec(secret.0, &[secret.1], "", "AWS secret access key for SigV4 signing")
+            },
+            OptSpec {
+                secret: true,
+                ..spec(token.0, &[token.1], "",
+                    "AWS session token of temporary credentials, sent as X-Amz-Security-Token (loadrun only)")
+            },
+        ]);
+    }
     v
 }
 
@@ -385,12 +418,22 @@ pub fn parse_config(init: &OutputInit, flavor: Flavor) -> Result<RwConfig, Plugi
         }
     };
 
-    for sig in ["sigV4Region", "sigV4AccessKey", "sigV4SecretKey"] {
-        if r.get(sig).is_some() {
-            return Err(err(format!(
-                "{sig}: AWS SigV4 signing is not supported yet; put a SigV4 proxy (e.g. aws-sigv4-proxy) in front of the endpoint"
-            )));
-        }
+    let auth =
+        match (flavor, sigv4_options(&r).map_err(|e| err(e.to_string()))?) {
+            (_, None) => auth,
+            (Flavor::Prometheus, Some(sig)) if auth == Auth::None => Auth::SigV4(sig),
+            (_, Some(_)) => return Err(err(
+                "SigV4 signing (sigV4*) cannot be combined with username/password or bearerToken: \
+                 both set the Authorization header; use one"
+                    .into(),
+            )),
+        };
+    if matches!(auth, Auth::SigV4(_)) && (!url.username().is_empty() || url.password().is_some()) {
+        return Err(err(
+            "SigV4 signing (sigV4*) cannot be combined with user:password in the URL (Basic auth): \
+             both set the Authorization header"
+                .into(),
+        ));
     }
 
     let mut headers = Vec::new();
@@ -414,13 +457,31 @@ pub fn parse_config(init: &OutputInit, flavor: Flavor) -> Result<RwConfig, Plugi
         }
         headers.push((k, v));
     }
+    if matches!(auth, Auth::SigV4(_)) {
+        if let Some((k, _)) = headers.iter().find(|(k, _)| {
+            sigv4::RESERVED_HEADERS
+                .iter()
+                .any(|r| k.eq_ignore_ascii_case(r))
+        }) {
+            return Err(err(format!(
+                "headers: {k} is set by SigV4 signing (sigV4*) and cannot be an extra header"
+            )));
+        }
+    }
 
     let path = |name: &str| r.get(name).map(|p| PathBuf::from(p.trim()));
+    let min_version = match r.get("tlsMinimumVersion") {
+        None => DEFAULT_TLS_MIN_VERSION,
+        Some(v) => v
+            .parse::<TlsVersion>()
+            .map_err(|e| err(format!("tlsMinimumVersion: {e}")))?,
+    };
     let tls = TlsOptions {
         insecure_skip_verify: r.bool("insecureSkipTLSVerify", false)?,
         ca_file: path("caCertificate"),
         client_cert: path("clientCertificate"),
         client_key: path("clientCertificateKey"),
+        min_version,
     };
     if tls.client_cert.is_some() != tls.client_key.is_some() {
         return Err(err(
@@ -463,6 +524,17 @@ pub fn parse_config(init: &OutputInit, flavor: Flavor) -> Result<RwConfig, Plugi
         metadata_as_labels,
         extra_labels,
     })
+}
+
+/// The signer the `sigV4*` options describe (none for `grafana-cloud`, which has no such
+/// options).
+fn sigv4_options(r: &Reader<'_>) -> Result<Option<SigV4>, sigv4::SigV4ConfigError> {
+    sigv4::from_options(
+        r.get(sigv4::REGION.0),
+        r.get(sigv4::ACCESS_KEY.0),
+        r.get(sigv4::SECRET_KEY.0),
+        r.get(sigv4::SESSION_TOKEN.0),
+    )
 }
 
 /// `key=value` pairs where a piece without `=` continues the previous value (so values may
@@ -621,8 +693,163 @@ mod tests {
         assert!(bad("url=ftp://x/", &[]).is_some());
         let both = bad("username=u,password=secret1,bearerToken=secret2", &[]).unwrap();
         assert!(!both.contains("secret"), "{both}");
-        assert!(bad("sigV4Region=eu-west-1", &[]).unwrap().contains("SigV4"));
         assert!(bad("clientCertificate=/x.pem", &[]).is_some());
+    }
+
+    #[test]
+    fn sigv4_all_three_or_none() {
+        let env = [
+            ("K6_PROMETHEUS_RW_SIGV4_REGION", "eu-west-1"),
+            ("K6_PROMETHEUS_RW_SIGV4_ACCESS_KEY", "AKIAEXAMPLE"),
+            ("K6_PROMETHEUS_RW_SIGV4_SECRET_KEY", "sekritKey123"),
+        ];
+        let c = parse_config(&init("prometheus", None, "", &env), Flavor::Prometheus).unwrap();
+        let Auth::SigV4(sig) = &c.auth else {
+            panic!("{:?}", c.auth)
+        };
+        assert_eq!(sig.region, "eu-west-1");
+        assert_eq!(sig.credentials.access_key_id(), "AKIAEXAMPLE");
+        assert_eq!(sig.credentials.session_token(), None);
+        assert!(!format!("{c:?}").contains("sekrit"));
+        // The plan table (JSON) and the session token.
+        let c = parse_config(
+            &init(
+                "prometheus",
+                None,
+                r#"{"sigV4Region":"us-east-1","sigV4AccessKey":"AKIA2","sigV4SecretKey":"sekrit2","sigV4SessionToken":"tokentok"}"#,
+                &[],
+            ),
+            Flavor::Prometheus,
+        )
+        .unwrap();
+        let Auth::SigV4(sig) = &c.auth else {
+            panic!("{:?}", c.auth)
+        };
+        assert_eq!(sig.credentials.session_token(), Some("tokentok"));
+        assert!(!format!("{c:?}").contains("tokentok"));
+
+        let bad = |arg: &str| {
+            parse_config(&init("prometheus", Some(arg), "", &[]), Flavor::Prometheus)
+                .err()
+                .map(|e| e.message.to_string())
+                .unwrap()
+        };
+        let e = bad("sigV4Region=eu-west-1");
+        assert!(
+            e.contains(
+                "missing: sigV4AccessKey (K6_PROMETHEUS_RW_SIGV4_ACCESS_KEY), sigV4SecretKey"
+            ),
+            "{e}"
+        );
+        let e = bad("sigV4SecretKey=sekrit3,sigV4AccessKey=AKIA");
+        assert!(
+            e.contains("missing: sigV4Region") && !e.contains("sekrit3"),
+            "{e}"
+        );
+        let e = bad("sigV4SessionToken=tokentok");
+        assert!(e.contains("sigV4Region") && !e.contains("tokentok"), "{e}");
+        let all = "sigV4Region=eu-west-1,sigV4AccessKey=AKIA,sigV4SecretKey=sekrit4";
+        for extra in [
+            "bearerToken=tok5",
+            "username=u,password=pw6",
+            "password=pw6",
+        ] {
+            let e = bad(&format!("{all},{extra}"));
+            assert!(
+                e.contains("cannot be combined") && e.contains("Authorization"),
+                "{e}"
+            );
+            assert!(
+                !e.contains("sekrit4") && !e.contains("tok5") && !e.contains("pw6"),
+                "{e}"
+            );
+        }
+        let e = bad(&format!(
+            "{all},url=https://u:pw7@aps.example/api/v1/remote_write"
+        ));
+        assert!(e.contains("URL") && !e.contains("pw7"), "{e}");
+        let e = bad(&format!("{all},headers=Authorization:x"));
+        assert!(e.contains("Authorization is set by SigV4"), "{e}");
+        let e = bad(&format!("{all},headers=X-Amz-Date:x"));
+        assert!(e.contains("X-Amz-Date"), "{e}");
+        assert!(bad("sigV4Region=Europe,sigV4AccessKey=a,sigV4SecretKey=b").contains("region"));
+        // grafana-cloud authenticates with its token: no SigV4 options there.
+        let e = parse_config(
+            &init("grafana-cloud", Some("sigV4Region=eu-west-1"), "", &[]),
+            Flavor::GrafanaCloud,
+        )
+        .err()
+        .unwrap();
+        assert!(e.message.contains("sigV4Region"), "{e}");
+    }
+
+    #[test]
+    fn tls_minimum_version() {
+        let c = parse_config(&init("prometheus", None, "", &[]), Flavor::Prometheus).unwrap();
+        assert_eq!(c.tls.min_version, TlsVersion::Tls13, "k6 >= 1.2's default");
+        let env = [("K6_PROMETHEUS_RW_TLS_MINIMUM_VERSION", "1.2")];
+        let c = parse_config(&init("prometheus", None, "", &env), Flavor::Prometheus).unwrap();
+        assert_eq!(c.tls.min_version, TlsVersion::Tls12);
+        let c = parse_config(
+            &init("prometheus", Some("tlsMinimumVersion=1.3"), "", &env),
+            Flavor::Prometheus,
+        )
+        .unwrap();
+        assert_eq!(c.tls.min_version, TlsVersion::Tls13, "the -o argument wins");
+        for bad in ["1.1", "1.4", "tls"] {
+            let e = parse_config(
+                &init(
+                    "prometheus",
+                    Some(&format!("tlsMinimumVersion={bad}")),
+                    "",
+                    &[],
+                ),
+                Flavor::Prometheus,
+            )
+            .err()
+            .unwrap();
+            assert!(
+                e.message.contains("tlsMinimumVersion") && e.message.contains("1.2 or 1.3"),
+                "{e}"
+            );
+        }
+        let gc_env = [
+            (
+                "GRAFANA_CLOUD_PROMETHEUS_URL",
+                "https://prometheus-prod-01.grafana.net/api/prom/push",
+            ),
+            ("GRAFANA_CLOUD_INSTANCE_ID", "1"),
+            ("GRAFANA_CLOUD_TOKEN", "t"),
+            ("K6_PROMETHEUS_RW_TLS_MINIMUM_VERSION", "TLSv1.2"),
+        ];
+        let c = parse_config(
+            &init("grafana-cloud", None, "", &gc_env),
+            Flavor::GrafanaCloud,
+        )
+        .unwrap();
+        assert_eq!(c.tls.min_version, TlsVersion::Tls12);
+    }
+
+    #[test]
+    fn secret_options_are_marked() {
+        let secret: Vec<&str> = option_specs(Flavor::Prometheus)
+            .into_iter()
+            .filter(|s| s.secret)
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(
+            secret,
+            [
+                "password",
+                "bearerToken",
+                "headers",
+                "sigV4SecretKey",
+                "sigV4SessionToken"
+            ]
+        );
+        assert!(option_specs(Flavor::GrafanaCloud)
+            .iter()
+            .all(|s| !s.name.starts_with("sigV4")));
     }
 
     #[test]

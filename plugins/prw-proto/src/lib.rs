@@ -9,6 +9,7 @@
 //!   accuracy or better) that doubles as the native-histogram encoder.
 //! - [`aggregate`]: k6's cumulative aggregation per Prometheus series between pushes.
 //! - [`split`]: requests bounded in series and bytes.
+//! - [`sigv4`]: AWS SigV4 signing of every request for Amazon Managed Service for Prometheus.
 //! - [`config`] and [`output`]: the options (k6's `K6_PROMETHEUS_RW_*`) and the output itself.
 
 pub mod aggregate;
@@ -16,6 +17,7 @@ pub mod config;
 pub mod naming;
 pub mod output;
 pub mod proto;
+pub mod sigv4;
 pub mod sketch;
 pub mod split;
 

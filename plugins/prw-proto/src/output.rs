@@ -13,15 +13,22 @@
 //! folded after the last push the server took of their series are reported through the
 //! standard counters (`samples_rejected` when that series' last request was refused for good,
 //! else `samples_lost`), and the host's `written` is what the server's cumulative values hold.
+//!
+//! SigV4: each attempt of each request is signed when it is sent (see [`crate::sigv4`]), so a
+//! request retried minutes later carries a fresh date.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use loadrun_http_support::{basic_auth_header, HttpClient, HttpConfig, Outcome, RejectLog};
+use loadrun_aws_sigv4::UtcTime;
+use loadrun_http_support::{
+    basic_auth_header, HttpClient, HttpConfig, Outcome, RejectLog, TlsVersion, TLS_VERSION_MISMATCH,
+};
 use loadrun_plugin_api::sdk::{COUNTER_SAMPLES_LOST, COUNTER_SAMPLES_REJECTED};
 use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
 
 use crate::aggregate::{AggConfig, Aggregator, Owner};
 use crate::config::{Auth, RwConfig};
+use crate::sigv4::Signer;
 use crate::split::{encode_requests, Request};
 
 /// The `User-Agent` of every request.
@@ -48,6 +55,8 @@ pub struct RemoteWriteOutput {
     cfg: RwConfig,
     client: HttpClient,
     headers: Vec<(String, String)>,
+    /// Signs each request attempt when the output authenticates with SigV4.
+    signer: Option<Signer>,
     catalog: Catalog,
     agg: Aggregator,
     pending: Option<Pending>,
@@ -71,6 +80,12 @@ impl RemoteWriteOutput {
         })
         .map_err(|e| PluginError::new(format!("{}: {e}", cfg.output)))?;
         let headers = request_headers(&cfg);
+        let signer = match &cfg.auth {
+            Auth::SigV4(sig) => Some(Signer::new(sig.clone(), &cfg.url).ok_or_else(|| {
+                PluginError::new(format!("{}: the url has no host to sign for", cfg.output))
+            })?),
+            _ => None,
+        };
         let agg = Aggregator::new(AggConfig {
             trend_stats: cfg.trend_stats.clone(),
             native_histogram_schema: cfg.native_histogram_schema,
@@ -81,6 +96,7 @@ impl RemoteWriteOutput {
             cfg,
             client,
             headers,
+            signer,
             catalog: Catalog::new(),
             agg,
             pending: None,
@@ -153,12 +169,20 @@ impl RemoteWriteOutput {
         let Some(pending) = self.pending.as_mut() else {
             return Delivery::Done;
         };
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let min_tls = self.cfg.tls.min_version;
         while let Some((req, owners)) = pending.requests.get(pending.next) {
+            // Signed per attempt: a retry gets a fresh date; the hash is over this exact body.
+            let signed = match &self.signer {
+                Some(s) => s.sign(&self.headers, &req.body, UtcTime::now()),
+                None => Vec::new(),
+            };
+            let headers: Vec<(&str, &str)> = self
+                .headers
+                .iter()
+                .chain(&signed)
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let explain = |reason: String| explain(self.signer.as_ref(), min_tls, reason);
             match self
                 .client
                 .post(&self.cfg.url, &headers, &req.body, deadline)
@@ -173,13 +197,21 @@ impl RemoteWriteOutput {
                 Outcome::Rejected { status, reason } => {
                     self.agg.refused(owners);
                     // The samples are settled at stop: a later push may still carry them.
-                    self.rejects
-                        .note(self.host.as_ref(), status, &reason, req.series as u64, 0);
+                    self.rejects.note(
+                        self.host.as_ref(),
+                        status,
+                        &explain(reason),
+                        req.series as u64,
+                        0,
+                    );
                 }
                 Outcome::Retry { after_ms, reason } => {
-                    return Delivery::Retry { after_ms, reason };
+                    return Delivery::Retry {
+                        after_ms,
+                        reason: explain(reason),
+                    };
                 }
-                Outcome::Fatal { reason } => return Delivery::Fatal(reason),
+                Outcome::Fatal { reason } => return Delivery::Fatal(explain(reason)),
             }
             pending.next += 1;
         }
@@ -279,6 +311,29 @@ impl Output for RemoteWriteOutput {
     }
 }
 
+/// A failure reason as shown: SigV4's secrets scrubbed out (a server may quote what it got),
+/// who signed a refused request, and the option to change when client and server share no TLS
+/// version.
+fn explain(signer: Option<&Signer>, min_tls: TlsVersion, reason: String) -> String {
+    let mut reason = match signer {
+        Some(s) => {
+            let mut r = s.redact(&reason);
+            if r.contains("HTTP 403") || r.contains("HTTP 401") {
+                r.push_str(&format!(" [{}]", s.describe()));
+            }
+            r
+        }
+        None => reason,
+    };
+    if min_tls == TlsVersion::Tls13 && reason.contains(TLS_VERSION_MISMATCH) {
+        reason.push_str(
+            "; if the server only speaks TLS 1.2, set tlsMinimumVersion=1.2 \
+             (K6_PROMETHEUS_RW_TLS_MINIMUM_VERSION=1.2)",
+        );
+    }
+    reason
+}
+
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -312,6 +367,8 @@ pub fn request_headers(cfg: &RwConfig) -> Vec<(String, String)> {
                 basic_auth_header(username, password),
             )),
             Auth::Bearer(t) => h.push(("Authorization".into(), format!("Bearer {t}"))),
+            // Signed per attempt by `deliver`: the signature covers the date and the body.
+            Auth::SigV4(_) => {}
         }
     }
     h

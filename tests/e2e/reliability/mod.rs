@@ -9,7 +9,6 @@ mod harness;
 mod matrix;
 mod options;
 mod proxy;
-mod recorder;
 mod sigint;
 mod targets;
 

@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
+use loadrun_test_support::recorder::{Recorder, Response};
+
 use super::harness::{self, built_plugin, sigint, Counts};
 use super::proxy::{Mode, Proxy};
-use super::recorder::Recorder;
 use super::targets::http;
 
 #[test]
@@ -19,7 +20,7 @@ fn ctrl_c_mid_run_drains_every_output() {
         .to_string();
     let (st, _) = http(&iaddr, "POST", "/query", "q=CREATE%20DATABASE%20sigint");
     assert_eq!(st, 200);
-    let nr = Recorder::start(|_| (202, "{}".into()));
+    let nr = Recorder::start(|_| Response::json(202, "{}"));
     let mut plugins = vec![];
     let mut args: Vec<String> = vec![
         "-o".into(),
@@ -139,7 +140,7 @@ fn ctrl_c_mid_run_drains_every_output() {
     }
     if received("newrelic").is_some() {
         assert!(
-            !nr.stored().is_empty(),
+            !nr.accepted().is_empty(),
             "New Relic's 5 s window was not flushed at Ctrl-C"
         );
     }

@@ -41,11 +41,11 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use loadrun_test_support::recorder::{Recorder, Request, Response};
 use loadrun_test_support::Service;
 use serde_json::Value;
 
 use super::harness::Finished;
-use super::recorder::Recorder;
 
 /// What the server holds for one run.
 #[derive(Debug, Clone)]
@@ -400,8 +400,8 @@ impl Recorders {
     }
 }
 
-fn ok_json(_: &super::recorder::Request) -> (u16, String) {
-    (202, r#"{"status":"ok"}"#.into())
+fn ok_json(_: &Request) -> Response {
+    Response::json(202, r#"{"status":"ok"}"#)
 }
 
 /// Datadog's series API (`.1` is the version, 1 or 2) against the recorder.
@@ -432,7 +432,7 @@ impl Target for DatadogApi {
     fn held(&self, key: &str, _: &Finished) -> Held {
         let rec = self.0.get(key, || Recorder::start(ok_json));
         let mut total = 0.0;
-        for r in rec.stored() {
+        for r in rec.accepted() {
             let v: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
             for s in v["series"].as_array().into_iter().flatten() {
                 if s["metric"] == "k6.http_reqs" {
@@ -470,7 +470,7 @@ impl Target for NewRelic {
     fn held(&self, key: &str, _: &Finished) -> Held {
         let rec = self.0.get(key, || Recorder::start(ok_json));
         let mut total = 0.0;
-        for r in rec.stored() {
+        for r in rec.accepted() {
             let v: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
             for block in v.as_array().into_iter().flatten() {
                 for m in block["metrics"].as_array().into_iter().flatten() {
@@ -486,15 +486,15 @@ impl Target for NewRelic {
 
 pub const CLOUD_CREATED: &str = r#"{"reference_id":"4242","config":{"aggregationPeriod":"1s"}}"#;
 
-fn cloud_answer(r: &super::recorder::Request) -> (u16, String) {
+fn cloud_answer(r: &Request) -> Response {
     if r.method != "POST" {
-        (405, "{}".into())
+        Response::json(405, "{}")
     } else if r.path == "/v1/tests" {
-        (200, CLOUD_CREATED.into())
+        Response::json(200, CLOUD_CREATED)
     } else if r.path.starts_with("/v2/metrics/") {
-        (204, String::new())
+        Response::json(204, "")
     } else {
-        (200, "{}".into())
+        Response::json(200, "{}")
     }
 }
 
@@ -522,7 +522,7 @@ impl Target for Cloud {
     fn held(&self, key: &str, _: &Finished) -> Held {
         let rec = self.0.get(key, || Recorder::start(cloud_answer));
         let mut total = 0.0;
-        for r in rec.stored() {
+        for r in rec.accepted() {
             if !r.path.starts_with("/v2/metrics/") {
                 continue;
             }

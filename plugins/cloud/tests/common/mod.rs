@@ -4,14 +4,12 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use loadrun_plugin_api::testkit::{self, Recorded};
 use loadrun_plugin_api::{EndReason, Output, OutputInit, Plugin, RunOutcome, ThresholdVerdict};
+use loadrun_test_support::recorder::{Recorder, Request, Response};
 use out_cloud::proto::read::{self, Value};
 
 // ---------------------------------------------------------------- decoding
@@ -183,27 +181,12 @@ pub fn unsnappy(body: &[u8]) -> Vec<u8> {
 
 // ---------------------------------------------------------------- the recording server
 
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub method: String,
-    pub path: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
+/// A request as received (`body` is the push's snappy bytes, as sent) and the status it got.
+pub use loadrun_test_support::recorder::Exchange as Received;
 
-impl Received {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-    pub fn metric_set(&self) -> DecodedSet {
-        decode_set(&unsnappy(&self.body))
-    }
+/// The MetricSet a push carries.
+pub fn metric_set(r: &Received) -> DecodedSet {
+    decode_set(&unsnappy(&r.body))
 }
 
 #[derive(Debug, Clone)]
@@ -223,21 +206,20 @@ impl Reply {
 
 #[derive(Default)]
 struct State {
-    received: Vec<Received>,
-    /// Pushes the server accepted (the data it holds).
-    stored: Vec<DecodedSet>,
     create_replies: VecDeque<Reply>,
     push_replies: VecDeque<Reply>,
     create_default: Option<Reply>,
 }
 
 /// A k6-Cloud-like server: `POST /v1/tests` answers with a reference id (4242 unless told
-/// otherwise), `POST /v2/metrics/{id}` decodes and stores the set (204), `POST /v1/tests/{id}`
-/// records the finish (200). Queued replies override the default answers, in order; `fault`
-/// makes every push answer 503 until cleared.
+/// otherwise), `POST /v2/metrics/{id}` accepts the set (204) after checking the protocol
+/// headers, `POST /v1/tests/{id}` records the finish (200). Queued replies override the default
+/// answers, in order; `fault` makes every push answer with that status until cleared.
 #[derive(Clone)]
 pub struct CloudServer {
     pub url: String,
+    /// Shared by the clones; the server stops when the last one is dropped.
+    server: Arc<Recorder>,
     state: Arc<Mutex<State>>,
     fault: Arc<AtomicU16>,
 }
@@ -246,22 +228,19 @@ pub const CREATED: &str = r#"{"reference_id":"4242","config":{"aggregationPeriod
 
 impl CloudServer {
     pub fn start() -> CloudServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let server = CloudServer {
-            url,
-            state: Arc::new(Mutex::new(State::default())),
-            fault: Arc::new(AtomicU16::new(0)),
-        };
-        let s2 = server.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
-                let s = s2.clone();
-                std::thread::spawn(move || s.serve(stream));
-            }
+        let state = Arc::new(Mutex::new(State::default()));
+        let fault = Arc::new(AtomicU16::new(0));
+        let (st, f) = (state.clone(), fault.clone());
+        let server = Recorder::start(move |req| {
+            let r = answer(&mut st.lock().unwrap(), &f, req);
+            Response::json(r.status, &r.body)
         });
-        server
+        CloudServer {
+            url: server.url(),
+            server: Arc::new(server),
+            state,
+            fault,
+        }
     }
 
     pub fn set_create_reply(&self, r: Reply) {
@@ -277,7 +256,7 @@ impl CloudServer {
         self.fault.store(status, Ordering::SeqCst);
     }
     pub fn received(&self) -> Vec<Received> {
-        self.state.lock().unwrap().received.clone()
+        self.server.received()
     }
     pub fn requests_to(&self, prefix: &str) -> Vec<Received> {
         self.received()
@@ -285,8 +264,13 @@ impl CloudServer {
             .filter(|r| r.path.starts_with(prefix))
             .collect()
     }
+    /// The sets of the pushes the server accepted (the data it holds).
     pub fn stored(&self) -> Vec<DecodedSet> {
-        self.state.lock().unwrap().stored.clone()
+        self.requests_to("/v2/metrics/")
+            .iter()
+            .filter(|r| r.status < 300)
+            .map(metric_set)
+            .collect()
     }
     /// The sum of the counter values of `metric` across every accepted push.
     pub fn counter_sum(&self, metric: &str) -> f64 {
@@ -299,105 +283,44 @@ impl CloudServer {
             .map(|v| v.value)
             .sum()
     }
+}
 
-    fn answer(&self, req: &Received) -> Reply {
-        let mut st = self.state.lock().unwrap();
-        if req.method != "POST" {
-            return Reply::new(405, r#"{"error":{"code":0,"message":"method"}}"#);
-        }
-        if req.path == "/v1/tests" {
-            return st.create_replies.pop_front().unwrap_or_else(|| {
-                st.create_default
-                    .clone()
-                    .unwrap_or_else(|| Reply::new(200, CREATED))
-            });
-        }
-        if req.path.starts_with("/v2/metrics/") {
-            let fault = self.fault.load(Ordering::SeqCst);
-            if fault != 0 {
-                return Reply::new(
-                    fault,
-                    r#"{"error":{"code":0,"message":"broken on purpose"}}"#,
-                );
-            }
-            if let Some(r) = st.push_replies.pop_front() {
-                if r.status < 300 {
-                    let set = req.metric_set();
-                    st.stored.push(set);
-                }
-                return r;
-            }
-            // Check the protocol headers on every push, as a strict service would.
-            let ok = req.header("content-type") == Some("application/x-protobuf")
-                && req.header("content-encoding") == Some("snappy")
-                && req.header("k6-metrics-protocol-version") == Some("2.0");
-            if !ok {
-                return Reply::new(400, r#"{"error":{"code":1,"message":"bad headers"}}"#);
-            }
-            let set = req.metric_set();
-            st.stored.push(set);
-            return Reply::new(204, "");
-        }
-        if req.path.starts_with("/v1/tests/") {
-            return Reply::new(200, "{}");
-        }
-        Reply::new(404, r#"{"error":{"code":0,"message":"no such endpoint"}}"#)
+/// The API's answer to one request.
+fn answer(st: &mut State, fault: &AtomicU16, req: &Request) -> Reply {
+    if req.method != "POST" {
+        return Reply::new(405, r#"{"error":{"code":0,"message":"method"}}"#);
     }
-
-    fn serve(&self, stream: TcpStream) {
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut out = stream;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let mut parts = line.split_whitespace();
-            let method = parts.next().unwrap_or("").to_string();
-            let path = parts.next().unwrap_or("").to_string();
-            let mut headers = Vec::new();
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                    return;
-                }
-                let h = h.trim_end();
-                if h.is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = h.split_once(':') {
-                    headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-                }
-            }
-            let len: usize = headers
-                .iter()
-                .find(|(k, _)| k == "content-length")
-                .and_then(|(_, v)| v.parse().ok())
-                .unwrap_or(0);
-            let mut body = vec![0u8; len];
-            if reader.read_exact(&mut body).is_err() {
-                return;
-            }
-            let req = Received {
-                method,
-                path,
-                headers,
-                body,
-            };
-            self.state.lock().unwrap().received.push(req.clone());
-            let reply = self.answer(&req);
-            let resp = format!(
-                "HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{}",
-                reply.status,
-                reply.body.len(),
-                reply.body
+    if req.path == "/v1/tests" {
+        return st.create_replies.pop_front().unwrap_or_else(|| {
+            st.create_default
+                .clone()
+                .unwrap_or_else(|| Reply::new(200, CREATED))
+        });
+    }
+    if req.path.starts_with("/v2/metrics/") {
+        let fault = fault.load(Ordering::SeqCst);
+        if fault != 0 {
+            return Reply::new(
+                fault,
+                r#"{"error":{"code":0,"message":"broken on purpose"}}"#,
             );
-            if out.write_all(resp.as_bytes()).is_err() {
-                return;
-            }
         }
+        if let Some(r) = st.push_replies.pop_front() {
+            return r;
+        }
+        // Check the protocol headers on every push, as a strict service would.
+        let ok = req.header("content-type") == Some("application/x-protobuf")
+            && req.header("content-encoding") == Some("snappy")
+            && req.header("k6-metrics-protocol-version") == Some("2.0");
+        if !ok {
+            return Reply::new(400, r#"{"error":{"code":1,"message":"bad headers"}}"#);
+        }
+        return Reply::new(204, "");
     }
+    if req.path.starts_with("/v1/tests/") {
+        return Reply::new(200, "{}");
+    }
+    Reply::new(404, r#"{"error":{"code":0,"message":"no such endpoint"}}"#)
 }
 
 // ---------------------------------------------------------------- driving the output

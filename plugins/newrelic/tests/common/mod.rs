@@ -6,48 +6,30 @@
 
 pub use loadrun_test_support::json_schema as schema;
 
-use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use loadrun_plugin_api::testkit::{self, Recorded};
 use loadrun_plugin_api::{EndReason, Output, Plugin, RunOutcome};
+use loadrun_test_support::recorder::{Recorder, Request};
 use serde_json::Value;
 
 pub const KEY: &str = "NRAK-TESTSECRETKEY0123456789";
 
-/// One request as received.
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub line: String,
-    pub headers: Vec<(String, String)>,
-    /// Bytes on the wire (compressed).
-    pub wire_len: usize,
-    /// The decompressed body.
-    pub body: String,
-    /// Schema and limit violations found (empty for a valid request).
-    pub problems: Vec<String>,
-    /// The status it was answered with.
-    pub status: u16,
+/// One request as received, with the status it got and the `problems` (schema and limit
+/// violations) found in it.
+pub use loadrun_test_support::recorder::Exchange as Received;
+/// A canned answer.
+pub use loadrun_test_support::recorder::Response as Reply;
+
+/// The data points of a request.
+pub trait Points {
+    fn points(&self) -> Vec<Value>;
 }
 
-impl Received {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap()
-    }
-
-    /// Every data point of the request.
-    pub fn points(&self) -> Vec<Value> {
+impl Points for Received {
+    fn points(&self) -> Vec<Value> {
         let mut out = Vec::new();
         if let Value::Array(objs) = self.json() {
             for o in objs {
@@ -60,73 +42,37 @@ impl Received {
     }
 }
 
-/// A canned answer.
-#[derive(Debug, Clone)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl Reply {
-    pub fn new(status: u16) -> Self {
-        Reply {
-            status,
-            headers: vec![],
-            body: String::new(),
-        }
-    }
-    pub fn header(mut self, k: &str, v: &str) -> Self {
-        self.headers.push((k.into(), v.into()));
-        self
-    }
-    pub fn body(mut self, b: &str) -> Self {
-        self.body = b.into();
-        self
-    }
-}
-
-#[derive(Default)]
-struct State {
-    received: Mutex<Vec<Received>>,
-    replies: Mutex<VecDeque<Reply>>,
-    broken: AtomicBool,
-    ids: AtomicU64,
-}
-
+/// The Metric API. Cloning gives another handle on the same server (for the conformance
+/// kit's 'static closures); it stops when the last one is dropped.
+#[derive(Clone)]
 pub struct MetricApi {
     pub url: String,
-    state: Arc<State>,
+    server: Arc<Recorder>,
 }
 
 impl MetricApi {
     pub fn start() -> MetricApi {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/metric/v1", listener.local_addr().unwrap());
-        let state = Arc::new(State::default());
-        let st = state.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
-                let st = st.clone();
-                std::thread::spawn(move || serve(stream, &st));
-            }
-        });
-        MetricApi { url, state }
+        let ids = AtomicU64::new(0);
+        let server = Recorder::start(move |req| metric_api(req, &ids));
+        server.set_down_answer(Reply::new(503).body("{\"error\":\"service unavailable\"}"));
+        MetricApi {
+            url: format!("{}/metric/v1", server.url()),
+            server: Arc::new(server),
+        }
     }
 
     /// Queues the answer to the next request (otherwise New Relic's own rules apply).
     pub fn push(&self, reply: Reply) {
-        self.state.replies.lock().unwrap().push_back(reply);
+        self.server.queue(reply);
     }
 
     /// While broken, every request gets 503.
     pub fn set_broken(&self, broken: bool) {
-        self.state.broken.store(broken, Ordering::SeqCst);
+        self.server.set_down(broken);
     }
 
     pub fn received(&self) -> Vec<Received> {
-        self.state.received.lock().unwrap().clone()
+        self.server.received()
     }
 
     pub fn accepted(&self) -> Vec<Received> {
@@ -155,37 +101,28 @@ impl MetricApi {
     }
 
     /// A handle for closures ('static) used by the conformance kit.
-    pub fn handle(&self) -> MetricApiHandle {
-        MetricApiHandle {
-            state: self.state.clone(),
-        }
+    pub fn handle(&self) -> MetricApi {
+        self.clone()
     }
 }
 
-#[derive(Clone)]
-pub struct MetricApiHandle {
-    state: Arc<State>,
-}
-
-impl MetricApiHandle {
-    pub fn set_broken(&self, broken: bool) {
-        self.state.broken.store(broken, Ordering::SeqCst);
-    }
-
-    pub fn count_sum(&self, name: &str) -> f64 {
-        MetricApi {
-            url: String::new(),
-            state: self.state.clone(),
-        }
-        .count_sum(name)
-    }
-
-    pub fn problems(&self) -> Vec<String> {
-        MetricApi {
-            url: String::new(),
-            state: self.state.clone(),
-        }
-        .problems()
+/// New Relic's answer to one request. Every request is judged, also one a queued reply or the
+/// broken switch answers, so that none goes unchecked.
+fn metric_api(req: &Request, ids: &AtomicU64) -> Reply {
+    let (problems, status) = judge(req);
+    let body = match status {
+        202 => format!(
+            "{{\"requestId\":\"{:08x}\"}}",
+            ids.fetch_add(1, Ordering::SeqCst)
+        ),
+        403 => "{\"error\":\"Authentication failure\"}".to_string(),
+        _ => serde_json::json!({ "error": problems.join("; ") }).to_string(),
+    };
+    let reply = Reply::new(status).body(body).problems(problems);
+    if status == 202 {
+        reply.header("Content-Type", "application/json")
+    } else {
+        reply
     }
 }
 
@@ -195,51 +132,33 @@ fn schema() -> Value {
 
 /// What New Relic's docs say about one request; returns the problems and the status New Relic
 /// would answer.
-fn judge(headers: &[(String, String)], raw: &[u8]) -> (String, Vec<String>, u16) {
-    let h = |n: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k == n)
-            .map(|(_, v)| v.as_str())
-    };
+fn judge(req: &Request) -> (Vec<String>, u16) {
+    let h = |n: &str| req.header(n);
     let mut problems = Vec::new();
     if h("api-key") != Some(KEY) {
-        return (
-            String::new(),
-            vec![],
-            403, // "Authentication failure"
-        );
+        return (vec![], 403); // "Authentication failure"
     }
     if h("content-type") != Some("application/json") {
         problems.push(format!("Content-Type is {:?}", h("content-type")));
     }
     // "1MB (10^6 bytes) maximum per POST"
-    if raw.len() > 1_000_000 {
-        return (String::new(), vec!["payload over 10^6 bytes".into()], 413);
+    if req.wire_len > 1_000_000 {
+        return (vec!["payload over 10^6 bytes".into()], 413);
     }
-    let body = match h("content-encoding") {
+    match h("content-encoding") {
         Some("gzip") => {
-            let mut s = String::new();
-            if let Err(e) = flate2::read::GzDecoder::new(raw).read_to_string(&mut s) {
-                return (String::new(), vec![format!("bad gzip: {e}")], 400);
+            if let Some(e) = &req.decode_error {
+                return (vec![format!("bad gzip: {e}")], 400);
             }
-            s
         }
-        other => {
-            problems.push(format!("Content-Encoding is {other:?}, gzip expected"));
-            String::from_utf8_lossy(raw).into_owned()
-        }
-    };
-    if body.len() > 1_000_000 {
-        return (
-            body,
-            vec!["decompressed payload over 10^6 bytes".into()],
-            413,
-        );
+        other => problems.push(format!("Content-Encoding is {other:?}, gzip expected")),
     }
-    let doc: Value = match serde_json::from_str(&body) {
+    if req.body.len() > 1_000_000 {
+        return (vec!["decompressed payload over 10^6 bytes".into()], 413);
+    }
+    let doc: Value = match serde_json::from_slice(&req.body) {
         Ok(v) => v,
-        Err(e) => return (body, vec![format!("not JSON: {e}")], 400),
+        Err(e) => return (vec![format!("not JSON: {e}")], 400),
     };
     problems.extend(schema::validate(&schema(), &doc));
     let now = SystemTime::now()
@@ -263,97 +182,7 @@ fn judge(headers: &[(String, String)], raw: &[u8]) -> (String, Vec<String>, u16)
         }
     }
     let status = if problems.is_empty() { 202 } else { 400 };
-    (body, problems, status)
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        202 => "Accepted",
-        400 => "Bad Request",
-        403 => "Forbidden",
-        413 => "Payload Too Large",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        503 => "Service Unavailable",
-        _ => "Other",
-    }
-}
-
-fn serve(stream: TcpStream, st: &State) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut out = stream;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut headers = Vec::new();
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-            }
-        }
-        let len: usize = headers
-            .iter()
-            .find(|(k, _)| k == "content-length")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0);
-        let mut raw = vec![0u8; len];
-        if reader.read_exact(&mut raw).is_err() {
-            return;
-        }
-        let (body, problems, mut status) = judge(&headers, &raw);
-        let mut reply = if st.broken.load(Ordering::SeqCst) {
-            Reply::new(503).body("{\"error\":\"service unavailable\"}")
-        } else if let Some(r) = st.replies.lock().unwrap().pop_front() {
-            r
-        } else {
-            let b = match status {
-                202 => format!(
-                    "{{\"requestId\":\"{:08x}\"}}",
-                    st.ids.fetch_add(1, Ordering::SeqCst)
-                ),
-                403 => "{\"error\":\"Authentication failure\"}".to_string(),
-                _ => serde_json::json!({ "error": problems.join("; ") }).to_string(),
-            };
-            Reply::new(status).body(&b)
-        };
-        status = reply.status;
-        if reply.headers.is_empty() && reply.status == 202 {
-            reply = reply.header("Content-Type", "application/json");
-        }
-        st.received.lock().unwrap().push(Received {
-            line: line.trim_end().to_string(),
-            headers,
-            wire_len: raw.len(),
-            body,
-            problems,
-            status,
-        });
-        let mut resp = format!(
-            "HTTP/1.1 {} {}\r\nContent-Length: {}\r\n",
-            reply.status,
-            reason(reply.status),
-            reply.body.len()
-        );
-        for (k, v) in &reply.headers {
-            resp.push_str(&format!("{k}: {v}\r\n"));
-        }
-        resp.push_str("\r\n");
-        resp.push_str(&reply.body);
-        if out.write_all(resp.as_bytes()).is_err() {
-            return;
-        }
-    }
+    (problems, status)
 }
 
 /// Builds the output for `-o newrelic=ARG` with the given environment.

@@ -1,18 +1,21 @@
-//! AWS Signature Version 4 (header form), written out rather than taken from the AWS SDK, which
-//! would pull in an async runtime and hundreds of crates for one HMAC chain.
+//! The signature itself: canonical request, string to sign, signing key, `Authorization`.
 //!
-//! Checked against AWS's published SigV4 test-suite vectors (see the tests).
+//! Non-S3 rules: the path is normalised (`.`/`..`, doubled slashes) and each segment encoded
+//! again, as AWS's test suite and botocore do for every service but S3.
 
 use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::credentials::Credentials;
+use crate::encode::{hex, percent_decode, sha256_hex, uri_encode};
 use crate::time::UtcTime;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// One request to sign. `headers` must include `host`; `x-amz-date` (and the session token,
-/// when there is one) are added by [`sign`].
+/// One request to sign. `headers` must include `host` (exactly as the HTTP client will send
+/// it: `host` or `host:port` for a non-default port); `x-amz-date` (and the session token and
+/// payload hash, when asked for) are added by [`sign`]. Every header given is signed, so give
+/// only those sent unchanged (not `User-Agent`, `Content-Length` or hop-by-hop headers).
 #[derive(Debug, Clone)]
 pub struct Request<'a> {
     pub method: &'a str,
@@ -21,13 +24,15 @@ pub struct Request<'a> {
     /// The query string as sent, without `?`; may be empty.
     pub query: &'a str,
     pub headers: Vec<(String, String)>,
+    /// The body exactly as sent (compressed, if it is sent compressed).
     pub body: &'a [u8],
 }
 
 /// What [`sign`] adds to the request: every header to send besides the caller's own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signed {
-    /// `X-Amz-Date`, `X-Amz-Security-Token` (if any) and `Authorization`.
+    /// `X-Amz-Date`, `X-Amz-Content-Sha256` (with [`sign_with_content_sha256`]),
+    /// `X-Amz-Security-Token` (if any) and `Authorization`.
     pub headers: Vec<(String, String)>,
     /// The canonical request, for tests and debugging; holds no secret.
     pub canonical_request: String,
@@ -43,8 +48,33 @@ pub fn sign(
     service: &str,
     now: UtcTime,
 ) -> Signed {
+    sign_request(req, creds, region, service, now, false)
+}
+
+/// As [`sign`], and also sends and signs `X-Amz-Content-Sha256` (the body's SHA-256), which
+/// lets the receiver check the body before it recomputes the signature (S3 requires it;
+/// other services such as Amazon Managed Service for Prometheus accept it).
+pub fn sign_with_content_sha256(
+    req: &Request<'_>,
+    creds: &Credentials,
+    region: &str,
+    service: &str,
+    now: UtcTime,
+) -> Signed {
+    sign_request(req, creds, region, service, now, true)
+}
+
+fn sign_request(
+    req: &Request<'_>,
+    creds: &Credentials,
+    region: &str,
+    service: &str,
+    now: UtcTime,
+    content_sha256_header: bool,
+) -> Signed {
     let amz_date = now.amz_date();
     let day = &amz_date[..8];
+    let payload_hash = sha256_hex(req.body);
     let mut headers: Vec<(String, String)> = req
         .headers
         .iter()
@@ -52,12 +82,16 @@ pub fn sign(
         .collect();
     headers.push(("x-amz-date".into(), amz_date.clone()));
     let mut extra = vec![("X-Amz-Date".to_string(), amz_date.clone())];
+    if content_sha256_header {
+        headers.push(("x-amz-content-sha256".into(), payload_hash.clone()));
+        extra.push(("X-Amz-Content-Sha256".to_string(), payload_hash.clone()));
+    }
     if let Some(token) = creds.session_token() {
         headers.push(("x-amz-security-token".into(), token.to_string()));
         extra.push(("X-Amz-Security-Token".to_string(), token.to_string()));
     }
-    headers.sort();
-    // Repeated header names are joined with commas, in the order given.
+    // A stable sort: repeated header names keep the order given, then join with commas.
+    headers.sort_by(|a, b| a.0.cmp(&b.0));
     let mut merged: Vec<(String, String)> = Vec::with_capacity(headers.len());
     for (k, v) in headers {
         match merged.last_mut() {
@@ -81,12 +115,12 @@ pub fn sign(
         canonical_query(req.query),
         canonical_headers,
         signed_headers,
-        hex(&Sha256::digest(req.body)),
+        payload_hash,
     );
     let scope = format!("{day}/{region}/{service}/aws4_request");
     let string_to_sign = format!(
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-        hex(&Sha256::digest(canonical_request.as_bytes()))
+        sha256_hex(canonical_request.as_bytes())
     );
     let key = signing_key(creds.secret_access_key(), day, region, service);
     let signature = hex(&hmac(&key, string_to_sign.as_bytes()));
@@ -121,16 +155,6 @@ fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
         }
         Err(_) => Vec::new(),
     }
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    s
 }
 
 /// Trims and folds runs of spaces, as SigV4 asks of header values.
@@ -188,38 +212,6 @@ fn canonical_query(query: &str) -> String {
         .join("&")
 }
 
-/// RFC 3986 encoding: everything but unreserved characters, upper-case hex, space as `%20`.
-pub fn uri_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hexpair = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(v) = hexpair.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -236,8 +228,13 @@ mod tests {
         UtcTime::from_unix_secs(1_440_938_160)
     }
 
-    fn suite_sign(method: &str, query: &str, headers: &[(&str, &str)], body: &[u8]) -> Signed {
-        let req = Request {
+    fn request<'a>(
+        method: &'a str,
+        query: &'a str,
+        headers: &[(&str, &str)],
+        body: &'a [u8],
+    ) -> Request<'a> {
+        Request {
             method,
             path: "/",
             query,
@@ -246,15 +243,24 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             body,
-        };
-        let creds = Credentials::new(AKID, SECRET, None);
-        sign(&req, &creds, "us-east-1", "service", suite_time())
+        }
     }
 
-    fn authorization(s: &Signed) -> &str {
+    fn suite_sign(method: &str, query: &str, headers: &[(&str, &str)], body: &[u8]) -> Signed {
+        let creds = Credentials::new(AKID, SECRET, None);
+        sign(
+            &request(method, query, headers, body),
+            &creds,
+            "us-east-1",
+            "service",
+            suite_time(),
+        )
+    }
+
+    fn header<'a>(s: &'a Signed, name: &str) -> &'a str {
         s.headers
             .iter()
-            .find(|(k, _)| k == "Authorization")
+            .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
             .unwrap()
     }
@@ -268,7 +274,7 @@ mod tests {
     fn get_vanilla() {
         let s = suite_sign("GET", "", &[HOST], b"");
         assert_eq!(
-            authorization(&s),
+            header(&s, "Authorization"),
             "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, \
              SignedHeaders=host;x-amz-date, \
              Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
@@ -329,7 +335,7 @@ mod tests {
              42a5e5bb34198acb3e84da4f085bb7927f2bc277ca766e6d19c73c2154021281"
         );
         assert_eq!(
-            authorization(&s),
+            header(&s, "Authorization"),
             "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, \
              SignedHeaders=content-type;host;x-amz-date, \
              Signature=ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a"
@@ -338,33 +344,103 @@ mod tests {
 
     #[test]
     fn session_token_is_signed_and_sent() {
-        let req = Request {
-            method: "POST",
-            path: "/",
-            query: "",
-            headers: vec![("Host".into(), "example.amazonaws.com".into())],
-            body: b"",
-        };
+        let req = request("POST", "", &[HOST], b"");
         let creds = Credentials::new(AKID, SECRET, Some("TOKEN"));
         let s = sign(&req, &creds, "us-east-1", "service", suite_time());
         assert!(s.canonical_request.contains("x-amz-security-token:TOKEN\n"));
         assert!(s
             .canonical_request
             .contains("host;x-amz-date;x-amz-security-token"));
-        assert!(s
-            .headers
-            .contains(&("X-Amz-Security-Token".into(), "TOKEN".into())));
-        assert!(!authorization(&s).contains(SECRET));
+        assert_eq!(header(&s, "X-Amz-Security-Token"), "TOKEN");
+        assert!(!header(&s, "Authorization").contains(SECRET));
     }
 
+    /// A remote-write request as the `prometheus` output signs it for Amazon Managed Service
+    /// for Prometheus. The expected signature was computed with botocore 1.43
+    /// (`SigV4Auth(Credentials(AKID, SECRET, "TOKEN"), "aps", "us-east-1")`, the same headers,
+    /// `X-Amz-Content-Sha256` set), an implementation independent of this one.
     #[test]
-    fn paths_and_encoding() {
+    fn remote_write_with_payload_hash_matches_botocore() {
+        let body: &[u8] = b"\x0a\x05hello";
+        let req = Request {
+            method: "POST",
+            path: "/workspaces/ws-1234/api/v1/remote_write",
+            query: "",
+            headers: vec![
+                (
+                    "Host".into(),
+                    "aps-workspaces.us-east-1.amazonaws.com".into(),
+                ),
+                ("Content-Encoding".into(), "snappy".into()),
+                ("Content-Type".into(), "application/x-protobuf".into()),
+                ("X-Prometheus-Remote-Write-Version".into(), "0.1.0".into()),
+            ],
+            body,
+        };
+        let creds = Credentials::new(AKID, SECRET, Some("TOKEN"));
+        let s = sign_with_content_sha256(&req, &creds, "us-east-1", "aps", suite_time());
+        let hash = sha256_hex(body);
+        assert_eq!(header(&s, "X-Amz-Content-Sha256"), hash);
+        assert!(
+            s.canonical_request.ends_with(&format!(
+                "content-encoding;content-type;host;x-amz-content-sha256;x-amz-date;\
+                 x-amz-security-token;x-prometheus-remote-write-version\n{hash}"
+            )),
+            "{}",
+            s.canonical_request
+        );
+        assert_eq!(s.signature, BOTOCORE_RW_SIGNATURE);
+        let names: Vec<&str> = s.headers.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "X-Amz-Date",
+                "X-Amz-Content-Sha256",
+                "X-Amz-Security-Token",
+                "Authorization"
+            ]
+        );
+    }
+
+    const BOTOCORE_RW_SIGNATURE: &str =
+        "212a01e1e2177a85e56cd88ce67f957ce80aa96d42d07cd302cf2ead0f09da1d";
+
+    #[test]
+    fn paths_and_queries() {
         assert_eq!(canonical_path("/"), "/");
         assert_eq!(canonical_path(""), "/");
         assert_eq!(canonical_path("/a/./b/../c//d/"), "/a/c/d/");
         assert_eq!(canonical_path("/a b"), "/a%20b");
-        assert_eq!(uri_encode("a+b=c d~"), "a%2Bb%3Dc%20d~");
+        assert_eq!(canonical_path("/a%20b"), "/a%2520b", "encoded again");
         assert_eq!(canonical_query("b=2&a=x%20y&a=1"), "a=1&a=x%20y&b=2");
-        assert_eq!(percent_decode("%41%4"), "A%4");
+    }
+
+    /// Repeated header names: values joined with commas in the order given (the
+    /// `get-header-value-order` case; the signature was computed with botocore 1.43).
+    #[test]
+    fn repeated_headers_keep_their_order() {
+        let s = suite_sign(
+            "GET",
+            "",
+            &[
+                HOST,
+                ("My-Header1", "value4"),
+                ("My-Header1", "value1"),
+                ("My-Header1", "value3"),
+            ],
+            b"",
+        );
+        assert!(
+            s.canonical_request.contains(
+                "my-header1:value4,value1,value3
+"
+            ),
+            "{}",
+            s.canonical_request
+        );
+        assert_eq!(
+            s.signature,
+            "4308aee29786bd01288955ced08fec4107b7a775176774808d7342b80eec106b"
+        );
     }
 }

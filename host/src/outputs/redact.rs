@@ -1,0 +1,112 @@
+//! `-o NAME=ARG` as loadrun shows it (the run banner): the values of options the plugin marks
+//! secret, and passwords in URLs, replaced by `***`. Users put API keys and passwords in `-o`
+//! arguments, and terminals, CI logs and screen shares are not the place for them.
+
+const MASK: &str = "***";
+
+/// `NAME` or `NAME=ARG` with secrets masked; `secret(key)` says whether an option is secret.
+pub fn redacted_spec(name: &str, arg: Option<&str>, secret: &dyn Fn(&str) -> bool) -> String {
+    match arg {
+        None => name.to_string(),
+        Some(arg) => format!("{name}={}", redacted_arg(arg, secret)),
+    }
+}
+
+fn redacted_arg(arg: &str, secret: &dyn Fn(&str) -> bool) -> String {
+    let mut pieces: Vec<String> = Vec::new();
+    // A piece without `=` continues the previous value (lists such as `tags=a,b`): it is
+    // secret when that value was.
+    let mut in_secret = false;
+    for piece in arg.split(',') {
+        match piece.split_once('=') {
+            Some((key, value)) if !key.contains(['/', ':', '?', ' ']) => {
+                in_secret = secret(key.trim());
+                if in_secret {
+                    pieces.push(format!("{key}={MASK}"));
+                } else {
+                    pieces.push(format!("{key}={}", url_password_masked(value)));
+                }
+            }
+            _ if in_secret => {}
+            _ => pieces.push(url_password_masked(piece)),
+        }
+    }
+    pieces.join(",")
+}
+
+/// `scheme://user:password@host…` → `scheme://user:***@host…`; anything else unchanged.
+fn url_password_masked(text: &str) -> String {
+    let Some(scheme_end) = text.find("://") else {
+        return text.to_string();
+    };
+    let rest = &text[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return text.to_string();
+    };
+    let userinfo = &rest[..at];
+    let Some(colon) = userinfo.find(':') else {
+        return text.to_string();
+    };
+    format!(
+        "{}{}:{MASK}{}",
+        &text[..scheme_end + 3],
+        &userinfo[..colon],
+        &rest[at..]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shown(spec: &str) -> String {
+        let (name, arg) = match spec.split_once('=') {
+            Some((n, a)) => (n, Some(a)),
+            None => (spec, None),
+        };
+        redacted_spec(name, arg, &|k| {
+            ["password", "token", "apiKey", "sigV4SecretKey"].contains(&k)
+        })
+    }
+
+    #[test]
+    fn secret_options_are_masked_and_others_kept() {
+        assert_eq!(shown("json=out.json"), "json=out.json");
+        assert_eq!(shown("influxdb"), "influxdb");
+        assert_eq!(
+            shown("influxdb=url=http://h:8086,token=abc,bucket=b"),
+            "influxdb=url=http://h:8086,token=***,bucket=b"
+        );
+        assert_eq!(
+            shown("prometheus=sigV4Region=eu-west-1,sigV4SecretKey=s3cr3t,sigV4AccessKey=AKIA"),
+            "prometheus=sigV4Region=eu-west-1,sigV4SecretKey=***,sigV4AccessKey=AKIA"
+        );
+    }
+
+    #[test]
+    fn a_secret_value_with_commas_is_masked_whole() {
+        assert_eq!(
+            shown("x=password=a,b,c,tags=t1,t2"),
+            "x=password=***,tags=t1,t2"
+        );
+    }
+
+    #[test]
+    fn url_passwords_are_masked_in_positional_and_keyed_urls() {
+        assert_eq!(
+            shown("influxdb=http://user:pa:ss@127.0.0.1:8086/k6,queueSize=10"),
+            "influxdb=http://user:***@127.0.0.1:8086/k6,queueSize=10"
+        );
+        assert_eq!(
+            shown("timescaledb=url=postgresql://k6:pw@db/k6?sslmode=require"),
+            "timescaledb=url=postgresql://k6:***@db/k6?sslmode=require"
+        );
+        // No password, or an @ after the authority: unchanged.
+        assert_eq!(shown("x=url=http://user@h/a@b"), "x=url=http://user@h/a@b");
+        assert_eq!(
+            shown("x=url=http://h/p?u=a:b@c"),
+            "x=url=http://h/p?u=a:b@c"
+        );
+    }
+}
