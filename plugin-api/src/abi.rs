@@ -8,6 +8,10 @@
 //!
 //! Evolution rule: structs that are not prefix types never change within a major version. Data
 //! added in a later minor version travels in the `extra` JSON fields, which old plugins ignore.
+//! Methods added in a minor version go after a trait's `last_prefix_field`, with a default body
+//! (what a caller gets when the other side's vtable predates the method). When such a method
+//! is added to a type the host builds (`HostApi`), freeze the previous declarations in
+//! [`earlier`] and extend [`init_root_module`], or hosts refuse plugins built before it.
 
 use abi_stable::{
     declare_root_module_statics,
@@ -317,6 +321,18 @@ pub trait HostApi: Send + Sync {
     /// (`abortOnError=true`); returns whether the request was accepted.
     #[sabi(last_prefix_field)]
     fn request_abort(&self, reason: RString) -> bool;
+    /// Since 1.2. `None` while the run goes on; once the host has begun stopping this output,
+    /// the milliseconds left before it gives up on it (`0` once passed). A plugin blocked in
+    /// `write` uses it to cut a request short rather than be abandoned mid-request.
+    ///
+    /// Methods after `last_prefix_field` are optional in the vtable: a host built against
+    /// 1.0 or 1.1 lacks this one, and calling it through such a host's trait object runs the
+    /// default body below instead (abi_stable's fallback for defaulted methods), so a 1.2
+    /// plugin sees `None` there, as if stopping never began. Later additions go after this
+    /// one, with a default body too.
+    fn stop_time_left_ms(&self) -> ROption<u64> {
+        ROption::RNone
+    }
 }
 
 /// The host API as a plugin receives it.
@@ -397,3 +413,36 @@ impl RootModule for PluginModuleRef {
 
 /// The `loadrun-plugin-api` version this crate is.
 pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+pub mod earlier;
+
+/// Checks a plugin library and returns its root module: what a host (the `loadrun` loader, the
+/// conformance kit) calls instead of `header.init_root_module::<PluginModuleRef>()`.
+///
+/// A library built against this major version and an earlier minor whose interface differs
+/// (1.0, 1.1: `HostApi` without `stop_time_left_ms`) is checked against that release's
+/// interface ([`earlier`]), which abi_stable accepts, then used through today's types: they
+/// differ only by vtable methods appended after `last_prefix_field`, which the host builds and
+/// the plugin never looks for. Everything else (this or a later minor, another major, a
+/// version that does not parse) is `init_root_module`, with its errors.
+pub fn init_root_module(
+    header: &abi_stable::library::LibHeader,
+) -> Result<PluginModuleRef, abi_stable::library::LibraryError> {
+    use abi_stable::sabi_types::VersionNumber;
+    let built = VersionNumber::new(header.version_strings());
+    let this = VersionNumber::new(<PluginModuleRef as RootModule>::VERSION_STRINGS);
+    match (built, this) {
+        (Ok(built), Ok(this))
+            if built.major == this.major && built.major == 1 && built.minor < 2 =>
+        {
+            header.ensure_layout::<earlier::v1_1::PluginModuleRef>()?;
+            // SAFETY: the library's layout was just checked against the 1.1 interface, which
+            // is today's but for the `HostApi` vtable's trailing `stop_time_left_ms`. The host
+            // builds that vtable (with the method) and hands it to the plugin, which only reads
+            // the fields its own declaration has; the root module and the `OutputFfi` vtable
+            // the plugin builds have today's fields exactly.
+            unsafe { header.init_root_module_with_unchecked_layout::<PluginModuleRef>() }
+        }
+        _ => header.init_root_module::<PluginModuleRef>(),
+    }
+}

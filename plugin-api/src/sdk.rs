@@ -7,7 +7,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Once};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use abi_stable::{
     sabi_trait::TD_Opaque,
@@ -68,6 +68,27 @@ impl Host {
     /// Asks the host to stop the test; `false` if the user did not allow it for this output.
     pub fn request_abort(&self, reason: impl Into<String>) -> bool {
         self.inner.request_abort(RString::from(reason.into()))
+    }
+
+    /// How long the host still waits for this output once it has begun stopping it (since
+    /// API 1.2): `None` while the run goes on, then the time left before the stop deadline
+    /// (zero once passed), after which the host abandons an output that is still busy. A
+    /// request started in `write` should not outlive it: cap its timeout by this (minus a
+    /// small margin), as `flush`/`stop` already cap theirs by the time they are given.
+    ///
+    /// `None` too under a host older than 1.2, which does not offer it: the call is answered
+    /// by the plugin side (abi_stable's fallback for an optional method), never a crash.
+    pub fn stop_time_left(&self) -> Option<Duration> {
+        self.inner
+            .stop_time_left_ms()
+            .into_option()
+            .map(Duration::from_millis)
+    }
+
+    /// [`Host::stop_time_left`] as an instant: when the host gives up on this output.
+    pub fn stop_deadline(&self) -> Option<Instant> {
+        self.stop_time_left()
+            .and_then(|left| Instant::now().checked_add(left))
     }
 }
 
@@ -295,4 +316,93 @@ pub fn in_process_module<P: Plugin>() -> crate::abi::PluginModuleRef {
         new_output: make::<P>,
     }
     .leak_into_prefix()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    use abi_stable::std_types::{ROption, RString};
+
+    use super::*;
+    use crate::abi::{HostApi, HostApi_TO};
+
+    /// `HostApi` as API 1.1 declared it: the same methods up to `last_prefix_field`, nothing
+    /// after. Its vtable is what a 1.1 host hands a plugin.
+    #[allow(non_local_definitions)]
+    mod v1_1 {
+        use abi_stable::{sabi_trait, std_types::RString};
+
+        use crate::abi::LogLevel;
+
+        #[sabi_trait]
+        pub trait HostApi: Send + Sync {
+            fn log(&self, level: LogLevel, message: RString);
+            fn add_counter(&self, name: RString, delta: u64);
+            #[sabi(last_prefix_field)]
+            fn request_abort(&self, reason: RString) -> bool;
+        }
+    }
+
+    struct OldHost(Arc<AtomicU64>);
+
+    impl v1_1::HostApi for OldHost {
+        fn log(&self, _level: LogLevel, _message: RString) {}
+        fn add_counter(&self, _name: RString, delta: u64) {
+            self.0.fetch_add(delta, Ordering::Relaxed);
+        }
+        fn request_abort(&self, _reason: RString) -> bool {
+            true
+        }
+    }
+
+    struct NewHost(Option<u64>);
+
+    impl HostApi for NewHost {
+        fn log(&self, _level: LogLevel, _message: RString) {}
+        fn add_counter(&self, _name: RString, _delta: u64) {}
+        fn request_abort(&self, _reason: RString) -> bool {
+            false
+        }
+        fn stop_time_left_ms(&self) -> ROption<u64> {
+            self.0.into()
+        }
+    }
+
+    #[test]
+    fn stop_time_left_is_what_the_host_says() {
+        let running = Host::new(HostApi_TO::from_value(NewHost(None), TD_Opaque));
+        assert_eq!(running.stop_time_left(), None);
+        assert_eq!(running.stop_deadline(), None);
+        let stopping = Host::new(HostApi_TO::from_value(NewHost(Some(1500)), TD_Opaque));
+        assert_eq!(stopping.stop_time_left(), Some(Duration::from_millis(1500)));
+        let at = stopping.stop_deadline().unwrap();
+        assert!(at > Instant::now() + Duration::from_millis(1000));
+        // A time left too large to add to now does not panic the plugin.
+        let huge = Host::new(HostApi_TO::from_value(NewHost(Some(u64::MAX)), TD_Opaque));
+        assert!(huge.stop_time_left().is_some());
+        let _ = huge.stop_deadline();
+    }
+
+    /// A 1.2 plugin under a 1.1 host: the vtable it is handed ends at `request_abort`. Calling
+    /// the 1.2 method through it runs the trait's default body (None) instead of reading past
+    /// the vtable, and the older methods still reach the host.
+    #[test]
+    fn an_older_hosts_vtable_answers_none_instead_of_crashing() {
+        let counted = Arc::new(AtomicU64::new(0));
+        let old = v1_1::HostApi_TO::from_value(OldHost(counted.clone()), TD_Opaque);
+        // SAFETY: both are `RObject<'static, RBox<()>, _, VTable_Ref>` over vtables with the same
+        // prefix (the same methods in the same order up to `last_prefix_field`): exactly what
+        // abi_stable's load-time check lets a 1.2 plugin receive from a 1.1 host. Only the
+        // vtable's length differs, which is what the optional method's accessor checks.
+        let as_new: HostBox = unsafe { std::mem::transmute(old) };
+        let host = Host::new(as_new);
+        host.add_counter("x", 3);
+        assert_eq!(counted.load(Ordering::Relaxed), 3);
+        assert!(host.request_abort("why"));
+        assert_eq!(host.stop_time_left(), None);
+        assert_eq!(host.stop_deadline(), None);
+    }
 }

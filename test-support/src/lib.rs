@@ -15,4 +15,4 @@ pub mod services;
 pub mod synthetic;
 
 pub use artifacts::{loadrun_bin, plugin_path, workspace_root};
-pub use services::Service;
+pub use services::{Service, TestPki};

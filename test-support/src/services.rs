@@ -175,3 +175,66 @@ impl Drop for Service {
         self.stop();
     }
 }
+
+/// A throwaway PKI for TLS tests, made by `tests/services/make-test-pki.sh` with the openssl
+/// CLI: a CA of its own, a server certificate and a client certificate it signed. Removed on
+/// drop. Two `TestPki`s never trust each other, so one's CA is "the wrong CA" for the other's
+/// server.
+pub struct TestPki {
+    dir: tempfile::TempDir,
+}
+
+impl TestPki {
+    /// A PKI whose server certificate names `server_names` (a subjectAltName value such as
+    /// `DNS:localhost,IP:127.0.0.1`).
+    ///
+    /// Returns `None` (after a loud SKIP line) when openssl is not installed and
+    /// `LOADRUN_REQUIRE_SERVICES` is not set; panics on any other failure.
+    pub fn new(server_names: &str) -> Option<TestPki> {
+        let dir = tempfile::Builder::new()
+            .prefix("loadrun-pki-")
+            .tempdir()
+            .expect("temp dir");
+        let out = Command::new("bash")
+            .arg(scripts_dir().join("make-test-pki.sh"))
+            .arg(dir.path())
+            .arg(server_names)
+            .output()
+            .expect("run make-test-pki.sh");
+        if !out.status.success() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if stderr.contains("not found") && !services_required() {
+                eprintln!(
+                    "\n=== SKIP: cannot make test certificates ({}). Run .ci/install-deps, or set \
+                     LOADRUN_REQUIRE_SERVICES=1 to make this a failure. ===\n",
+                    stderr.trim()
+                );
+                return None;
+            }
+            panic!("make-test-pki.sh failed: {stderr}");
+        }
+        Some(TestPki { dir })
+    }
+
+    /// The CA certificate (PEM) to trust.
+    pub fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    pub fn server_cert(&self) -> PathBuf {
+        self.dir.path().join("server.pem")
+    }
+
+    pub fn server_key(&self) -> PathBuf {
+        self.dir.path().join("server.key")
+    }
+
+    /// A client certificate (CN `loadrun-test-client`) the CA signed, for mutual TLS.
+    pub fn client_cert(&self) -> PathBuf {
+        self.dir.path().join("client.pem")
+    }
+
+    pub fn client_key(&self) -> PathBuf {
+        self.dir.path().join("client.key")
+    }
+}

@@ -64,3 +64,27 @@ fn a_plugin_that_fails_or_panics_is_reported() {
     let report = Conformance::new(plugin_path("testbehave"), "nosuch").run();
     assert!(!check(&report, "loads").passed, "{report}");
 }
+
+#[test]
+fn the_stop_deadline_check_passes_an_output_that_honours_it_and_fails_one_that_does_not() {
+    // `tb-deadline` waits in write like a request to a dead server, cut at the stop deadline.
+    let report = Conformance::new(plugin_path("testbehave"), "tb-deadline")
+        .arg("delay=50")
+        .blackhole("delay=10000")
+        .run();
+    assert!(report.passed(), "{report}");
+    assert!(
+        check(&report, "stop_deadline")
+            .detail
+            .contains("a write blocked when stopping began returned"),
+        "{report}"
+    );
+    // `tb-slow` sleeps its whole delay: still busy when the host would abandon it.
+    let report = Conformance::new(plugin_path("testbehave"), "tb-slow")
+        .arg("delay=1")
+        .blackhole("delay=6000")
+        .run();
+    let c = check(&report, "stop_deadline");
+    assert!(!c.passed, "{report}");
+    assert!(c.detail.contains("would abandon"), "{report}");
+}

@@ -13,6 +13,7 @@ mod out_grafana_cloud;
 mod out_influxdb;
 mod out_json;
 mod out_netdata;
+mod out_opentelemetry;
 mod out_prometheus;
 mod out_statsd;
 mod out_timescaledb;
@@ -21,8 +22,13 @@ mod pipeline;
 mod plugin_loading;
 mod reliability;
 mod secrets;
+mod stop_deadline;
 mod support;
 // The run harness of the reliability suite, shared without editing that suite.
 #[path = "reliability/harness.rs"]
 #[allow(dead_code, clippy::duplicate_mod)]
 mod reliability_harness;
+// And its TCP proxy.
+#[path = "reliability/proxy.rs"]
+#[allow(dead_code, clippy::duplicate_mod)]
+mod reliability_proxy;

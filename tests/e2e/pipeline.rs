@@ -183,6 +183,38 @@ fn a_plugin_hanging_in_write_is_abandoned_at_the_deadline_with_its_samples_count
 }
 
 #[test]
+fn a_write_blocked_when_stopping_begins_is_told_the_deadline_and_reaches_stop() {
+    // `tb-deadline` waits in `write` like a request to a dead server (10 s, far past the 1 s
+    // stop timeout), giving up only when the host's stop deadline is near (API 1.2).
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("told.txt");
+    let run = run_pipeline(
+        &[format!("tb-deadline=delay=10000,file={}", f.display())],
+        20_000,
+        Duration::from_secs(1),
+    );
+    let o = output(&run.report, "tb-deadline");
+    assert_eq!(o.state, "ok", "not abandoned: {o:?}");
+    assert_eq!(o.written, 0, "{o:?}");
+    assert_eq!(o.dropped.shutdown, 20_000, "{o:?}");
+    assert_counts_add_up(&run.report);
+    // A hang would be the 10 s write; the bound is generous on purpose.
+    assert!(
+        run.stop_took < Duration::from_secs(4),
+        "stop took {:?}",
+        run.stop_took
+    );
+    // `stop` ran, and was told the time left (just about none by then).
+    let told = std::fs::read_to_string(&f).unwrap();
+    let ms: u64 = told
+        .trim()
+        .strip_prefix("stop_time_left ")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{told:?}"));
+    assert!(ms < 1_000, "{told}");
+}
+
+#[test]
 fn retries_then_success_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("c.txt");

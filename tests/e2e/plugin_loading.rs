@@ -188,10 +188,11 @@ fn an_output_is_found_on_the_search_path_by_its_file_name() {
     assert!(out.contains("/usr/lib/loadrun/plugins"), "{out}");
 }
 
-#[test]
-fn a_plugin_built_for_the_previous_minor_api_still_loads_and_works() {
-    let old =
-        loadrun_test_support::workspace_root().join("tests/compat/libout_counts-api-1.0.0.so");
+/// A real build of the plugin template against an earlier 1.x release (`tests/compat/`) loads
+/// in today's host, under its own API version, and passes the conformance kit.
+fn an_earlier_minor_build_loads_and_works(api_version: &str) {
+    let old = loadrun_test_support::workspace_root()
+        .join(format!("tests/compat/libout_counts-api-{api_version}.so"));
     let o = loadrun(&["plugins", "list", "--plugin", old.to_str().unwrap()], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
@@ -199,10 +200,13 @@ fn a_plugin_built_for_the_previous_minor_api_still_loads_and_works() {
         .lines()
         .find(|l| l.contains("out_counts"))
         .unwrap_or_else(|| panic!("{out}"));
-    assert!(line.contains("1.0.0") && line.contains("counts"), "{line}");
+    assert!(
+        line.contains(api_version) && line.contains("counts"),
+        "{line}"
+    );
     assert_ne!(
         loadrun_plugin_api::API_VERSION,
-        "1.0.0",
+        api_version,
         "the host must be a later minor for this test to mean anything"
     );
 
@@ -221,4 +225,55 @@ fn a_plugin_built_for_the_previous_minor_api_still_loads_and_works() {
         })
         .run();
     assert!(report.passed(), "{report}");
+}
+
+#[test]
+fn a_plugin_built_for_the_previous_minor_api_still_loads_and_works() {
+    an_earlier_minor_build_loads_and_works("1.1.0");
+}
+
+#[test]
+fn a_plugin_built_for_the_first_api_release_still_loads_and_works() {
+    an_earlier_minor_build_loads_and_works("1.0.0");
+}
+
+/// The other direction: a plugin built against today's API (it asks the host for the stop
+/// deadline, new in 1.2) in a real host built against 1.1.0 (`tests/compat/`, the 1.1.0
+/// conformance kit acting as the host, whose `HostApi` has no such method). The call must be
+/// answered "unknown" on the plugin's side, not crash or fail it; under today's kit the same
+/// plugin is told the deadline.
+#[test]
+fn a_plugin_built_for_this_api_runs_in_a_host_built_for_the_previous_minor() {
+    let old_host =
+        loadrun_test_support::workspace_root().join("tests/compat/conformance-host-api-1.1.0");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("deadline.txt");
+    let arg = format!("delay=50,file={}", file.display());
+    let o = Command::new(&old_host)
+        .arg(plugin_path("testbehave"))
+        .args(["tb-deadline", &arg])
+        .output()
+        .expect("run the 1.1.0 host");
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}\n{}", stderr(&o));
+    assert!(out.contains("host API 1.1.0"), "{out}");
+    assert!(out.contains("PASS lifecycle"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "stop_time_left none\n",
+        "under a 1.1 host the stop deadline is unknown"
+    );
+
+    let report =
+        loadrun_plugin_api::testkit::Conformance::new(plugin_path("testbehave"), "tb-deadline")
+            .arg(&arg)
+            .run();
+    assert!(report.passed(), "{report}");
+    let told = std::fs::read_to_string(&file).unwrap();
+    let ms: u64 = told
+        .trim()
+        .strip_prefix("stop_time_left ")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("today's host tells the deadline: {told:?}"));
+    assert!(ms <= 10_000, "{told}");
 }

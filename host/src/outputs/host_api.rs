@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use abi_stable::std_types::RString;
+use abi_stable::std_types::{RNone, ROption, RSome, RString};
 use loadrun_plugin_api::abi::{HostApi, LogLevel};
 use parking_lot::Mutex;
 
@@ -84,6 +84,17 @@ impl HostApi for HostBridge {
                 "output {name} asked to stop the test ({reason}); ignored (set abortOnError=true on the output to allow it)"
             );
             false
+        }
+    }
+
+    /// Since API 1.2: the time left before the stop deadline, once [`OutputSet::stop`] (or a
+    /// failed start) has set it for this output. Plugins built against 1.0/1.1 never ask.
+    ///
+    /// [`OutputSet::stop`]: super::OutputSet::stop
+    fn stop_time_left_ms(&self) -> ROption<u64> {
+        match self.shared.stop_time_left() {
+            Some(left) => RSome(u64::try_from(left.as_millis()).unwrap_or(u64::MAX)),
+            None => RNone,
         }
     }
 }

@@ -90,6 +90,15 @@ impl WorkerShared {
         self.stopping.lock().as_ref().map(|(_, d)| *d)
     }
 
+    /// What the plugin is told (`HostApi::stop_time_left_ms`): nothing while the run goes on,
+    /// then the time left before the deadline after which this output is no longer waited for
+    /// (draining ends, `flush` and `stop` get what is left, and a busy output is abandoned
+    /// shortly after).
+    pub fn stop_time_left(&self) -> Option<Duration> {
+        self.drain_deadline()
+            .map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
     fn mark_done(&self) {
         *self.done.lock() = true;
         self.done_cv.notify_all();

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use abi_stable::library::{lib_header_from_path, LibraryError};
-use loadrun_plugin_api::abi::PluginModuleRef;
+use loadrun_plugin_api::abi::init_root_module;
 use loadrun_plugin_api::API_VERSION;
 
 use super::{LoadedPlugin, PluginError, PluginSource};
@@ -17,8 +17,10 @@ pub fn load_library(path: &Path) -> Result<LoadedPlugin, PluginError> {
         });
     }
     let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    // Checked against the interface of the API release the plugin was built against (see
+    // `init_root_module`): plugins of every earlier 1.x minor load.
     let module = lib_header_from_path(&path)
-        .and_then(|header| header.init_root_module::<PluginModuleRef>())
+        .and_then(init_root_module)
         .map_err(|e| map_error(&path, e))?;
     Ok(LoadedPlugin::from_module(PluginSource::File(path), module))
 }

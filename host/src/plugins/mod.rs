@@ -1,8 +1,9 @@
 //! Finding, loading and choosing output plugins.
 //!
 //! Every plugin, bundled or loaded from a file, is the same [`PluginModuleRef`]: the bundled ones
-//! are built in-process by the SDK, the others come from `lib_header_from_path(..)
-//! .init_root_module()` on each file.
+//! are built in-process by the SDK, the others come from `lib_header_from_path(..)` and
+//! `loadrun_plugin_api::abi::init_root_module` on each file (which checks a plugin built for an
+//! earlier 1.x minor against that release's interface).
 
 pub mod cmd;
 mod error;

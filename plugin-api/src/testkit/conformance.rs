@@ -7,13 +7,15 @@
 //!     .invalid_arg("pushInterval=soon", "pushInterval")
 //!     .stored_samples(|| my_backend_count("loadrun_conformance"))
 //!     .fault(|broken| my_proxy.set_broken(broken))
+//!     .blackhole(&format!("addr={}", my_blackhole.addr()))   // optional: the stop deadline
 //!     .run();
 //! report.assert_passed();
 //! ```
 //!
 //! The kit acts as the host: it loads the library the way `loadrun` does, builds outputs,
 //! starts them, writes batches (empty ones, repeated definitions, hostile values), retries the
-//! same batch when asked to, and stops within a deadline. Every sample it sends is one count of
+//! same batch when asked to, and stops within a deadline (telling the output the deadline
+//! through `Host::stop_time_left`, as the host does). Every sample it sends is one count of
 //! the counter metric `loadrun_conformance`, so "no sample lost or counted twice" means the
 //! backend ends up holding exactly as many as were sent.
 
@@ -86,6 +88,7 @@ pub struct Conformance {
     samples: usize,
     stop_timeout: Duration,
     settle: Duration,
+    blackhole: Option<String>,
 }
 
 impl Conformance {
@@ -103,6 +106,7 @@ impl Conformance {
             samples: 10_000,
             stop_timeout: Duration::from_secs(10),
             settle: Duration::from_secs(10),
+            blackhole: None,
         }
     }
 
@@ -165,6 +169,20 @@ impl Conformance {
         self
     }
 
+    /// The `-o` argument of a working configuration whose server accepts connections and
+    /// never answers (a blackhole: a listener that never reads or replies), with the output's
+    /// default request timeout and a push interval under [`STOP_DEADLINE_LEAD`]. Adds the
+    /// check `stop_deadline`: the kit begins stopping (a [`STOP_DEADLINE_TIMEOUT`] deadline,
+    /// shorter than common request timeouts) while `write` is blocked in a request, as the
+    /// host does; the output must get out of it and through `flush` and `stop` before the host
+    /// would abandon it (the deadline + 0.5 s), by capping its request with
+    /// `Host::stop_time_left` (API 1.2), and must report every sample it answered `Ok` to as
+    /// lost or rejected (nothing can have been delivered).
+    pub fn blackhole(mut self, arg: &str) -> Self {
+        self.blackhole = Some(arg.to_string());
+        self
+    }
+
     fn init(&self, arg: Option<&str>) -> OutputInit {
         let env: Vec<(&str, &str)> = self
             .env
@@ -202,6 +220,9 @@ impl Conformance {
             if self.fault.is_some() {
                 self.check_no_loss(&module, &mut report, true);
             }
+        }
+        if let Some(arg) = &self.blackhole {
+            self.check_stop_deadline(&module, &mut report, arg);
         }
         report
     }
@@ -263,7 +284,7 @@ impl Conformance {
                 return;
             }
         };
-        let (host, _recorded) = recording_host();
+        let (host, recorded) = recording_host();
         let host_box = host_box(host);
         if let RResult::RErr(e) = out.start(host_box) {
             problems.push(format!("start: {e}"));
@@ -296,6 +317,7 @@ impl Conformance {
             problems.push(format!("flush: {e}"));
         }
         let t = Instant::now();
+        recorded.begin_stop(self.stop_timeout);
         if let RResult::RErr(e) = out.stop(&outcome(), self.stop_timeout.as_millis() as u64) {
             problems.push(format!("stop: {e}"));
         }
@@ -324,7 +346,7 @@ impl Conformance {
                 return;
             }
         };
-        let (host, _recorded) = recording_host();
+        let (host, recorded) = recording_host();
         let _ = out.start(host_box(host));
         let mut b = BatchBuilder::new();
         let m = b.metric(
@@ -355,6 +377,7 @@ impl Conformance {
             }
         }
         // Calls out of order: the SDK must turn any panic into an error.
+        recorded.begin_stop(Duration::from_millis(1_000));
         let _ = out.stop(&outcome(), 1_000);
         let after_stop = out.write(b.batch());
         let second_stop = out.stop(&outcome(), 1_000);
@@ -391,7 +414,7 @@ impl Conformance {
                 return;
             }
         };
-        let (host, _recorded) = recording_host();
+        let (host, recorded) = recording_host();
         if let RResult::RErr(e) = out.start(host_box(host)) {
             report.checks.push(fail(name, format!("start: {e}")));
             return;
@@ -490,6 +513,7 @@ impl Conformance {
             f(false);
         }
         let t = Instant::now();
+        recorded.begin_stop(self.stop_timeout);
         if let RResult::RErr(e) = out.stop(&outcome(), self.stop_timeout.as_millis() as u64) {
             problems.push(format!("stop: {e}"));
         }
@@ -535,10 +559,165 @@ impl Conformance {
     }
 }
 
+/// How long after the output starts writing to a blackhole the `stop_deadline` check begins
+/// stopping it.
+pub const STOP_DEADLINE_LEAD: Duration = Duration::from_secs(1);
+/// The stop deadline of the `stop_deadline` check.
+pub const STOP_DEADLINE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long past its stop deadline the host waits for a busy output before abandoning it.
+const HOST_GRACE: Duration = Duration::from_millis(500);
+
+/// What the output's thread in the `stop_deadline` check saw.
+#[derive(Default)]
+struct StopRun {
+    accepted: u64,
+    /// A `write` was under way when stopping began (what the check is about).
+    in_flight: bool,
+    /// How long after stopping began the blocked `write` returned.
+    write_returned: Option<Duration>,
+    problems: Vec<String>,
+}
+
+impl Conformance {
+    fn check_stop_deadline(
+        &self,
+        module: &PluginModuleRef,
+        report: &mut ConformanceReport,
+        arg: &str,
+    ) {
+        let name = "stop_deadline";
+        let mut out = match self.new_output(module, self.init(Some(arg))) {
+            Ok(o) => o,
+            Err(e) => {
+                report.checks.push(fail(name, format!("constructor: {e}")));
+                return;
+            }
+        };
+        let (host, recorded) = recording_host();
+        if let RResult::RErr(e) = out.start(host_box(host)) {
+            report.checks.push(fail(name, format!("start: {e}")));
+            return;
+        }
+        // The output runs on a thread of its own, as under the host: the kit begins stopping
+        // from here while it is blocked in `write`, and gives up on it as the host would.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let rec = recorded.clone();
+        let spawned = std::thread::Builder::new()
+            .name("conformance-stop-deadline".into())
+            .spawn(move || {
+                let _ = tx.send(drive_until_stopped(&mut out, &rec));
+            });
+        if let Err(e) = spawned {
+            report
+                .checks
+                .push(fail(name, format!("cannot spawn a thread: {e}")));
+            return;
+        }
+        std::thread::sleep(STOP_DEADLINE_LEAD);
+        let began = Instant::now();
+        recorded.begin_stop(STOP_DEADLINE_TIMEOUT);
+        let run = match rx.recv_timeout(STOP_DEADLINE_TIMEOUT + HOST_GRACE) {
+            Ok(run) => run,
+            Err(_) => {
+                // Left behind, as the host leaves it: the thread ends whenever the plugin returns.
+                report.checks.push(fail(
+                    name,
+                    format!(
+                        "still busy {:?} after stopping began with a {:?} deadline: the host would \
+                         abandon it (cap requests made in write by Host::stop_time_left)",
+                        began.elapsed(),
+                        STOP_DEADLINE_TIMEOUT
+                    ),
+                ));
+                return;
+            }
+        };
+        let took = began.elapsed();
+        let mut problems = run.problems;
+        let lost = recorded.counter(crate::sdk::COUNTER_SAMPLES_LOST);
+        let rejected = recorded.counter(crate::sdk::COUNTER_SAMPLES_REJECTED);
+        if lost + rejected != run.accepted {
+            problems.push(format!(
+                "answered Ok to {} samples a blackhole cannot have stored, but reported {lost} lost \
+                 and {rejected} rejected",
+                run.accepted
+            ));
+        }
+        let in_flight = match (run.in_flight, run.write_returned) {
+            (true, Some(d)) => format!("a write blocked when stopping began returned after {d:?}"),
+            _ => "no write was blocked when stopping began (push interval too long?)".into(),
+        };
+        report.checks.push(verdict(
+            name,
+            problems,
+            format!(
+                "{in_flight}; stopped {took:?} after stopping began ({:?} deadline); {} accepted \
+                 samples reported lost",
+                STOP_DEADLINE_TIMEOUT, run.accepted
+            ),
+        ));
+    }
+}
+
+/// The output's thread in the `stop_deadline` check: writes batches (retrying one the output
+/// asks to retry, as the host does) until stopping has begun, then flushes and stops it with the
+/// time left.
+fn drive_until_stopped(out: &mut OutputBox, recorded: &crate::testkit::Recorded) -> StopRun {
+    let mut run = StopRun::default();
+    let mut b = BatchBuilder::new();
+    let m = b.metric(
+        "loadrun_conformance_stop",
+        MetricType::Counter,
+        ValueKind::Default,
+    );
+    let s = b.series(m, &[("check", "stop_deadline")], &[]);
+    let mut first = true;
+    let mut fresh = true;
+    while recorded.stop_time_left().is_none() {
+        if fresh {
+            b.clear_samples();
+            let t = now_ns();
+            for i in 0..100 {
+                b.sample(s, t + i, 1.0);
+            }
+        }
+        let started_before_stop = recorded.stop_time_left().is_none();
+        let status = out.write(if first { b.batch() } else { b.samples_only() });
+        if started_before_stop {
+            if let Some(left) = recorded.stop_time_left() {
+                run.in_flight = true;
+                run.write_returned = Some(STOP_DEADLINE_TIMEOUT.saturating_sub(left));
+            }
+        }
+        match status {
+            WriteStatus::Ok => {
+                run.accepted += b.samples.len() as u64;
+                first = false;
+                fresh = true;
+            }
+            // Retried unless stopping has begun meanwhile: then the host drops it itself.
+            WriteStatus::Retry { .. } => fresh = false,
+            WriteStatus::Fatal(e) => {
+                run.problems.push(format!("write: fatal: {e}"));
+                return run;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let left = |r: &crate::testkit::Recorded| {
+        r.stop_time_left()
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    };
+    // Errors are expected here (nothing can be delivered); only the time counts.
+    let _ = out.flush(left(recorded));
+    let _ = out.stop(&outcome(), left(recorded));
+    run
+}
+
 fn load(path: &Path, output: &str) -> Result<PluginModuleRef, String> {
     let header = lib_header_from_path(path)
         .map_err(|e| format!("cannot load {}: {}", path.display(), e.to_string().trim()))?;
-    let module = header.init_root_module::<PluginModuleRef>().map_err(|e| {
+    let module = crate::abi::init_root_module(header).map_err(|e| {
         format!(
             "{} is not a compatible plugin: {}",
             path.display(),
@@ -575,6 +754,12 @@ fn host_box(host: crate::sdk::Host) -> crate::abi::HostBox {
         }
         fn request_abort(&self, reason: abi_stable::std_types::RString) -> bool {
             self.0.request_abort(reason.into_string())
+        }
+        fn stop_time_left_ms(&self) -> abi_stable::std_types::ROption<u64> {
+            self.0
+                .stop_time_left()
+                .map(|left| u64::try_from(left.as_millis()).unwrap_or(u64::MAX))
+                .into()
         }
     }
     crate::abi::HostApi_TO::from_value(Forward(host), abi_stable::sabi_trait::TD_Opaque)

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use abi_stable::sabi_trait::TD_Opaque;
-use abi_stable::std_types::{RSlice, RString};
+use abi_stable::std_types::{ROption, RSlice, RString};
 
 use crate::abi::{
     Batch, HostApi, HostApi_TO, KeyValue, LogLevel, MetricDef, MetricType, OutputInit, Sample,
@@ -149,15 +150,36 @@ impl BatchBuilder {
     }
 }
 
-/// What a [`RecordingHost`] saw.
+/// What a [`RecordingHost`] saw, and the stop deadline it tells the output.
 #[derive(Debug, Default)]
 pub struct Recorded {
     pub logs: Mutex<Vec<(LogLevel, String)>>,
     pub counters: Mutex<BTreeMap<String, u64>>,
     pub aborts: Mutex<Vec<String>>,
+    /// When the host gives up on the output, once stopping has begun ([`Recorded::begin_stop`]).
+    pub stop_deadline: Mutex<Option<Instant>>,
 }
 
 impl Recorded {
+    /// Stopping begins, as the host's does: from now on the output's
+    /// [`Host::stop_time_left`] counts down from `timeout`. May be called from any thread, e.g.
+    /// while the output is blocked in `write`.
+    pub fn begin_stop(&self, timeout: Duration) {
+        let now = Instant::now();
+        let deadline = now
+            .checked_add(timeout)
+            .unwrap_or(now + Duration::from_secs(86_400));
+        if let Ok(mut d) = self.stop_deadline.lock() {
+            *d = Some(deadline);
+        }
+    }
+
+    /// What the output is told: `None` until [`Recorded::begin_stop`], then the time left.
+    pub fn stop_time_left(&self) -> Option<Duration> {
+        let deadline = (*self.stop_deadline.lock().ok()?)?;
+        Some(deadline.saturating_duration_since(Instant::now()))
+    }
+
     pub fn logs(&self) -> Vec<(LogLevel, String)> {
         self.logs.lock().map(|l| l.clone()).unwrap_or_default()
     }
@@ -171,7 +193,8 @@ impl Recorded {
     }
 }
 
-/// A host that records logs, counters and abort requests (abort is allowed).
+/// A host that records logs, counters and abort requests (abort is allowed), and tells the
+/// output the stop deadline set with [`Recorded::begin_stop`].
 pub struct RecordingHost {
     recorded: Arc<Recorded>,
 }
@@ -195,6 +218,13 @@ impl HostApi for RecordingHost {
         }
         true
     }
+
+    fn stop_time_left_ms(&self) -> ROption<u64> {
+        self.recorded
+            .stop_time_left()
+            .map(|left| u64::try_from(left.as_millis()).unwrap_or(u64::MAX))
+            .into()
+    }
 }
 
 /// A [`Host`] for an output under test, and what it records.
@@ -210,4 +240,6 @@ pub fn recording_host() -> (Host, Arc<Recorded>) {
 }
 
 mod conformance;
-pub use conformance::{Check, Conformance, ConformanceReport};
+pub use conformance::{
+    Check, Conformance, ConformanceReport, STOP_DEADLINE_LEAD, STOP_DEADLINE_TIMEOUT,
+};

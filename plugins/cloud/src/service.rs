@@ -211,6 +211,9 @@ impl CloudOutput {
             if t != self.cfg.timeout {
                 self.cfg.timeout = t;
                 if let Ok(c) = HttpClient::new(self.cfg.http()) {
+                    if let Some(h) = &self.host {
+                        c.set_host(h);
+                    }
                     self.client = c;
                 }
             }
@@ -500,6 +503,8 @@ impl CloudOutput {
 
 impl Output for CloudOutput {
     fn start(&mut self, host: Host) -> Result<(), PluginError> {
+        // Requests are cut short by the host's stop deadline once stopping has begun.
+        self.client.set_host(&host);
         self.host = Some(host.clone());
         if let Some(id) = self.cfg.push_ref_id.clone() {
             host.info(format!(

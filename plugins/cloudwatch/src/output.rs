@@ -223,6 +223,8 @@ impl Output for CloudWatchOutput {
             self.cfg.aggregate.period_secs,
             self.cfg.aggregate.dimensions.join(",")
         ));
+        // Requests are cut short by the host's stop deadline once stopping has begun.
+        self.sender.set_host(&host);
         self.host = Some(host);
         Ok(())
     }

@@ -49,6 +49,11 @@ pub struct Sender {
 }
 
 impl Sender {
+    /// See [`HttpClient::set_host`]: requests end by the host's stop deadline.
+    pub fn set_host(&self, host: &loadrun_plugin_api::Host) {
+        self.client.set_host(host);
+    }
+
     pub fn new(cfg: &Config) -> Result<Self, PluginError> {
         let client = HttpClient::new(HttpConfig {
             timeout: cfg.timeout,

@@ -24,6 +24,7 @@ use std::collections::VecDeque;
 use std::io::Write as _;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use loadrun_http_support::{stop_capped_deadline, watch_stop};
 use loadrun_plugin_api::sdk::{COUNTER_SAMPLES_LOST, COUNTER_SAMPLES_REJECTED};
 use loadrun_plugin_api::types::{RNone, RSome};
 use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
@@ -232,46 +233,36 @@ impl ApiOutput {
             .post(url)
             .set("DD-API-KEY", &self.cfg.api_key)
             .set("Content-Type", "application/json");
+        // Once the host is stopping this output, no post may outlive its stop deadline (API 1.2;
+        // the shared HTTP client's rule, see `loadrun_http_support::HttpClient`).
+        let host = self.host.as_ref();
+        let stopping = host.and_then(Host::stop_time_left).is_some();
         let mut timeout = self.cfg.timeout;
-        if let Some(d) = deadline {
+        if let Some(d) = stop_capped_deadline(deadline, host) {
             let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() && stopping {
+                return Posted::Unanswered(
+                    format!("{url}: not sent, the output's stop deadline has passed"),
+                    false,
+                );
+            }
             timeout = timeout.min(left).max(Duration::from_millis(1));
             req = req.timeout(timeout);
         }
-        let started = Instant::now();
         if let Some(encoding) = body.encoding {
             req = req.set("Content-Encoding", encoding);
         }
-        match req.send_bytes(&body.bytes) {
-            Ok(_) => Posted::Done,
-            Err(ureq::Error::Status(code, resp)) => {
-                let wait = retry_after(&resp);
-                let text = resp.into_string().unwrap_or_default();
-                let text: String = text.chars().take(200).collect();
-                match code {
-                    401 | 403 => Posted::Fatal(format!(
-                        "Datadog refused the API key (HTTP {code}) at {}",
-                        url
-                    )),
-                    408 | 429 | 500..=599 => {
-                        Posted::Retry(wait, format!("HTTP {code} from {}: {text}", url))
-                    }
-                    _ => Posted::Rejected(format!("HTTP {code} from {}: {text}", url)),
-                }
-            }
-            // ureq's own message repeats the URL; say it once.
-            Err(ureq::Error::Transport(t)) => {
-                let mut why = format!("{}: {}", url, t.kind());
-                if let Some(m) = t.message() {
-                    why.push_str(&format!(": {m}"));
-                }
-                if let Some(cause) = std::error::Error::source(&t) {
-                    why.push_str(&format!(": {cause}"));
-                }
-                let took = started.elapsed();
-                Posted::Unanswered(why, took + took / 10 >= timeout)
-            }
+        if stopping || host.is_none() {
+            return send(req, &body.bytes, url, timeout);
         }
+        // Stopping may begin while the post is under way: it is then abandoned at the deadline.
+        let (bytes, owned_url) = (body.bytes.clone(), url.clone());
+        watch_stop(host, move || send(req, &bytes, &owned_url, timeout)).unwrap_or_else(|| {
+            Posted::Unanswered(
+                format!("{url}: no answer before the output's stop deadline (request abandoned)"),
+                true,
+            )
+        })
     }
 
     /// Posts the queue in order; `Err` with a retry (and the server's delay), or a fatal error.
@@ -334,11 +325,15 @@ impl ApiOutput {
                     });
                 }
                 Posted::Unanswered(reason, timed_out) => {
-                    let hold = if timed_out {
+                    let mut hold = if timed_out {
                         (self.cfg.timeout * 4).max(Duration::from_secs(1))
                     } else {
                         QUICK_FAILURE_HOLD
                     };
+                    // A hold set while stopping ends with the stop deadline, not after it.
+                    if let Some(left) = self.host.as_ref().and_then(Host::stop_time_left) {
+                        hold = hold.min(left);
+                    }
                     self.held_until = Some(Instant::now() + hold);
                     self.last_failure = Some(reason.clone());
                     return Err(WriteStatus::Retry {
@@ -452,6 +447,41 @@ impl Output for ApiOutput {
 
     fn stop(&mut self, _outcome: &RunOutcome, timeout: Duration) -> Result<(), PluginError> {
         self.push_all(timeout, true)
+    }
+}
+
+/// Posts `bytes` and classifies the answer.
+fn send(req: ureq::Request, bytes: &[u8], url: &str, timeout: Duration) -> Posted {
+    let started = Instant::now();
+    match req.send_bytes(bytes) {
+        Ok(_) => Posted::Done,
+        Err(ureq::Error::Status(code, resp)) => {
+            let wait = retry_after(&resp);
+            let text = resp.into_string().unwrap_or_default();
+            let text: String = text.chars().take(200).collect();
+            match code {
+                401 | 403 => Posted::Fatal(format!(
+                    "Datadog refused the API key (HTTP {code}) at {}",
+                    url
+                )),
+                408 | 429 | 500..=599 => {
+                    Posted::Retry(wait, format!("HTTP {code} from {}: {text}", url))
+                }
+                _ => Posted::Rejected(format!("HTTP {code} from {}: {text}", url)),
+            }
+        }
+        // ureq's own message repeats the URL; say it once.
+        Err(ureq::Error::Transport(t)) => {
+            let mut why = format!("{}: {}", url, t.kind());
+            if let Some(m) = t.message() {
+                why.push_str(&format!(": {m}"));
+            }
+            if let Some(cause) = std::error::Error::source(&t) {
+                why.push_str(&format!(": {cause}"));
+            }
+            let took = started.elapsed();
+            Posted::Unanswered(why, took + took / 10 >= timeout)
+        }
     }
 }
 

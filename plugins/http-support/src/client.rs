@@ -3,11 +3,13 @@
 //! Blocking is right here: the host calls each output's `write` on a dedicated thread, so a
 //! request may block that thread, bounded by the timeouts below, without slowing anything else.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use flate2::{write::GzEncoder, Compression};
+use loadrun_plugin_api::Host;
 use url::Url;
 
 use crate::classify::{classify, Outcome};
@@ -50,7 +52,20 @@ impl Default for HttpConfig {
     }
 }
 
-/// A configured client. Cheap to clone (the connection pool and the hold are shared).
+/// A configured client. Cheap to clone (the connection pool, the hold and the host are shared).
+///
+/// The stop deadline: given the output's [`Host`] ([`HttpClient::set_host`], in `start`),
+/// the client asks it, before each request, how long the host still waits for the output
+/// ([`Host::stop_time_left`], API 1.2). While the run goes on that is nothing and requests get
+/// the configured timeout; once stopping has begun, each request's timeout is capped by the
+/// time left minus [`STOP_MARGIN`] (the margin leaves the plugin time to return and report what
+/// it could not deliver), no request is sent once that is spent, and a hold never outlasts the
+/// deadline. A request sent while the run goes on is made on a thread of its own and watched:
+/// if stopping begins while it is under way, it is abandoned at the deadline minus the margin
+/// and answered `Retry`. So a request a `write` sends (or is blocked in) when stopping begins
+/// ends before the host would abandon the output, whatever the request timeout, and the output
+/// reaches `stop`. Without a host, or under a host older than 1.2, the time left is unknown and
+/// the configured timeout alone applies.
 ///
 /// The hold: after a request got no answer at all (timeout, refused or reset connection, DNS
 /// failure), requests made without a deadline (from `write`) are not sent for a while and get
@@ -66,10 +81,35 @@ pub struct HttpClient {
     agent: ureq::Agent,
     config: HttpConfig,
     hold: Arc<Mutex<Option<(Instant, String)>>>,
+    host: Arc<Mutex<Option<Host>>>,
 }
 
 /// How long requests from `write` wait after a quick failure (refused, reset, DNS).
 pub const QUICK_FAILURE_HOLD: Duration = Duration::from_millis(250);
+
+/// Once the host is stopping the output, how much of the time left a request leaves unused,
+/// for the plugin to return (and report what it could not deliver) before the deadline.
+pub const STOP_MARGIN: Duration = Duration::from_millis(100);
+
+/// The time a request may take given the host's stop deadline: `None` while the run goes on (or
+/// under a host that does not tell), else the time left minus [`STOP_MARGIN`] (zero: do not
+/// send). For plugins that make requests without [`HttpClient`].
+pub fn stop_cap(host: Option<&Host>) -> Option<Duration> {
+    host?
+        .stop_time_left()
+        .map(|left| left.saturating_sub(STOP_MARGIN))
+}
+
+/// `deadline` (if any) brought forward to the host's stop deadline minus [`STOP_MARGIN`] once
+/// the host is stopping the output: the deadline a request should be made with.
+pub fn stop_capped_deadline(deadline: Option<Instant>, host: Option<&Host>) -> Option<Instant> {
+    let Some(cap) = stop_cap(host) else {
+        return deadline;
+    };
+    let now = Instant::now();
+    let stop = now.checked_add(cap).unwrap_or(now);
+    Some(deadline.map_or(stop, |d| d.min(stop)))
+}
 
 impl std::fmt::Debug for HttpClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -102,7 +142,24 @@ impl HttpClient {
             agent: builder.build(),
             config,
             hold: Arc::new(Mutex::new(None)),
+            host: Arc::new(Mutex::new(None)),
         })
+    }
+
+    /// Gives the client (and every clone of it) the output's host, so that requests are cut
+    /// short by the stop deadline once stopping has begun (see the type's documentation). Call
+    /// it in `Output::start`.
+    pub fn set_host(&self, host: &Host) {
+        if let Ok(mut h) = self.host.lock() {
+            *h = Some(host.clone());
+        }
+    }
+
+    /// What the host says is left before the stop deadline (`None` while the run goes on, with
+    /// no host given, or under a host older than API 1.2).
+    pub fn stop_time_left(&self) -> Option<Duration> {
+        let host = self.host.lock().ok()?.clone();
+        host?.stop_time_left()
     }
 
     /// The reason of the failure being held, if the hold is still on.
@@ -171,6 +228,21 @@ impl HttpClient {
                 }
             }
         }
+        // Once the host is stopping the output, no request may outlive its stop deadline.
+        let mut cut_by_stop = false;
+        if let Some(left) = self.stop_time_left() {
+            let usable = left.saturating_sub(STOP_MARGIN);
+            if usable.is_zero() {
+                return Outcome::Retry {
+                    after_ms: None,
+                    reason: format!("{what}: not sent, the output's stop deadline has passed"),
+                };
+            }
+            if usable < timeout {
+                timeout = usable;
+                cut_by_stop = true;
+            }
+        }
 
         let mut target = url.clone();
         let basic = basic_from_userinfo(&target);
@@ -186,23 +258,37 @@ impl HttpClient {
         if let (false, Some(b)) = (has_auth, basic) {
             req = req.set("Authorization", &b);
         }
-        let started = Instant::now();
-        let result = match body {
-            None => req.call(),
+        let body = match body {
             Some(body) if self.config.gzip => match gzip(body) {
-                Ok(z) => req.set("Content-Encoding", "gzip").send_bytes(&z),
+                Ok(z) => {
+                    req = req.set("Content-Encoding", "gzip");
+                    Some(Cow::Owned(z))
+                }
                 Err(e) => {
                     return Outcome::Fatal {
                         reason: format!("{what}: gzip failed: {e}"),
                     }
                 }
             },
-            Some(body) => req.send_bytes(body),
+            Some(body) => Some(Cow::Borrowed(body)),
+            None => None,
         };
-        let no_answer = matches!(result, Err(ureq::Error::Transport(_)));
-        let version_mismatch =
-            matches!(&result, Err(ureq::Error::Transport(t)) if is_version_mismatch(t));
-        let mut outcome = classify(&what, result, self.config.max_response_bytes);
+        let started = Instant::now();
+        let max = self.config.max_response_bytes;
+        // While the run goes on, stopping may begin during the request: then it is watched from
+        // here and abandoned at the stop deadline (its own timeout cannot be changed once sent).
+        let watch = !cut_by_stop && self.has_host() && self.stop_time_left().is_none();
+        let sent = if watch {
+            self.send_watched(req, body.map(Cow::into_owned), &what)
+        } else {
+            send(req, body.as_deref(), &what, max)
+        };
+        let Sent {
+            mut outcome,
+            no_answer,
+            version_mismatch,
+            abandoned,
+        } = sent;
         if version_mismatch {
             // Configuration on one side or the other: asking again cannot help.
             outcome = Outcome::Fatal {
@@ -214,20 +300,132 @@ impl HttpClient {
                 ),
             };
         }
-        match (&outcome, no_answer) {
+        match (&mut outcome, no_answer) {
             (Outcome::Retry { reason, .. }, true) => {
                 let took = started.elapsed();
-                let hold = if took + took / 10 >= timeout {
+                let timed_out = abandoned || took + took / 10 >= timeout;
+                if timed_out && cut_by_stop {
+                    reason.push_str(" (cut short at the output's stop deadline)");
+                }
+                let mut hold = if timed_out {
                     (self.config.timeout * 4).max(Duration::from_secs(1))
                 } else {
                     QUICK_FAILURE_HOLD
                 };
+                // A hold set while stopping ends with the stop deadline, not after it.
+                if let Some(left) = self.stop_time_left() {
+                    hold = hold.min(left);
+                }
                 self.set_hold(Some((Instant::now() + hold, reason.clone())));
             }
             (Outcome::Delivered { .. } | Outcome::Rejected { .. }, _) => self.set_hold(None),
             _ => {}
         }
         outcome
+    }
+}
+
+/// How often a watched request checks whether the stop deadline is near.
+const WATCH_EVERY: Duration = Duration::from_millis(20);
+
+/// A request's classified answer, and what the hold needs to know.
+struct Sent {
+    outcome: Outcome,
+    /// No answer at all (a transport error).
+    no_answer: bool,
+    version_mismatch: bool,
+    /// Given up on at the stop deadline (a watched request).
+    abandoned: bool,
+}
+
+/// Sends `req` and classifies the answer, on the calling thread.
+fn send(req: ureq::Request, body: Option<&[u8]>, what: &str, max_response_bytes: u64) -> Sent {
+    let result = match body {
+        None => req.call(),
+        Some(body) => req.send_bytes(body),
+    };
+    let no_answer = matches!(result, Err(ureq::Error::Transport(_)));
+    let version_mismatch =
+        matches!(&result, Err(ureq::Error::Transport(t)) if is_version_mismatch(t));
+    Sent {
+        outcome: classify(what, result, max_response_bytes),
+        no_answer,
+        version_mismatch,
+        abandoned: false,
+    }
+}
+
+impl HttpClient {
+    fn has_host(&self) -> bool {
+        self.host.lock().is_ok_and(|h| h.is_some())
+    }
+
+    /// Sends `req` through [`watch_stop`]: abandoned (a `Retry` with no answer) if the host's
+    /// stop deadline comes first. The server may still have taken what was sent, as with any
+    /// timed-out request.
+    fn send_watched(&self, req: ureq::Request, body: Option<Vec<u8>>, what: &str) -> Sent {
+        let host = self.host.lock().ok().and_then(|h| h.clone());
+        let max = self.config.max_response_bytes;
+        let owned_what = what.to_string();
+        let watched = watch_stop(host.as_ref(), move || {
+            send(req, body.as_deref(), &owned_what, max)
+        });
+        watched.unwrap_or_else(|| Sent {
+            outcome: Outcome::Retry {
+                after_ms: None,
+                reason: format!(
+                    "{what}: no answer before the output's stop deadline (request abandoned)"
+                ),
+            },
+            no_answer: true,
+            version_mismatch: false,
+            abandoned: true,
+        })
+    }
+}
+
+/// Runs `call` (a blocking request made while the run goes on) on a thread of its own and waits
+/// for it, unless the host begins stopping the output meanwhile and its stop deadline minus
+/// [`STOP_MARGIN`] comes first: then `None`, and the thread is left to end on its own (with the
+/// request's own timeout). A request's timeout cannot be changed once it is sent; this is how
+/// one sent before stopping began still ends by the deadline. Without a host, or when no thread
+/// can be started, `call` runs here, unwatched.
+pub fn watch_stop<T: Send + 'static>(
+    host: Option<&Host>,
+    call: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let Some(host) = host else {
+        return Some(call());
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let call = Arc::new(Mutex::new(Some(call)));
+    let in_thread = Arc::clone(&call);
+    let spawned = std::thread::Builder::new()
+        .name("http-request".into())
+        .spawn(move || {
+            let f = in_thread.lock().ok().and_then(|mut c| c.take());
+            if let Some(f) = f {
+                let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
+            }
+        });
+    if spawned.is_err() {
+        let f = call.lock().ok().and_then(|mut c| c.take());
+        return f.map(|f| f());
+    }
+    loop {
+        match rx.recv_timeout(WATCH_EVERY) {
+            Ok(Ok(done)) => return Some(done),
+            // A panic on the request's thread is the caller's, as if the call ran here.
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if host
+            .stop_time_left()
+            .is_some_and(|left| left <= STOP_MARGIN)
+        {
+            return None;
+        }
     }
 }
 
@@ -409,6 +607,103 @@ mod tests {
         assert!(matches!(o, Outcome::Retry { .. }), "{o:?}");
         assert!(!o.reason().contains(TLS_VERSION_MISMATCH), "{o:?}");
         server.join().unwrap();
+    }
+
+    /// Accepts connections and never answers; returns its address.
+    fn blackhole() -> std::net::SocketAddr {
+        let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = hole.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for c in hole.incoming().flatten() {
+                held.push(c);
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn a_request_under_way_when_stopping_begins_ends_at_the_stop_deadline() {
+        let u = Url::parse(&format!("http://{}/write", blackhole())).unwrap();
+        let c = HttpClient::new(HttpConfig::default()).unwrap(); // 10 s timeout
+        let (host, recorded) = loadrun_plugin_api::testkit::recording_host();
+        c.set_host(&host);
+        let stopper = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            recorded.begin_stop(Duration::from_millis(700));
+        });
+        let t = Instant::now();
+        let o = c.post(&u, &[], b"x", None);
+        let took = t.elapsed();
+        stopper.join().unwrap();
+        assert!(matches!(o, Outcome::Retry { .. }), "{o:?}");
+        assert!(o.reason().contains("stop deadline"), "{o:?}");
+        // 300 ms + 700 ms - STOP_MARGIN; the bound only catches waiting out the 10 s timeout.
+        assert!(took >= Duration::from_millis(800), "{took:?}");
+        assert!(took < Duration::from_secs(3), "{took:?}");
+        // Writes are held after it, but not past the stop deadline.
+        assert!(c.held().is_some());
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(c.held().is_none());
+    }
+
+    #[test]
+    fn once_stopping_each_request_is_capped_by_the_time_left() {
+        let u = Url::parse(&format!("http://{}/write", blackhole())).unwrap();
+        let c = HttpClient::new(HttpConfig::default()).unwrap();
+        let (host, recorded) = loadrun_plugin_api::testkit::recording_host();
+        c.set_host(&host);
+        recorded.begin_stop(Duration::from_millis(600));
+        let t = Instant::now();
+        // A deadline later than the stop deadline (flush/stop given more) is brought forward.
+        let o = c.post(&u, &[], b"x", Some(Instant::now() + Duration::from_secs(5)));
+        let took = t.elapsed();
+        assert!(matches!(o, Outcome::Retry { .. }), "{o:?}");
+        assert!(o.reason().contains("cut short"), "{o:?}");
+        assert!(took < Duration::from_secs(2), "{took:?}");
+        // Once the time left is within the margin, nothing is sent.
+        std::thread::sleep(Duration::from_millis(100));
+        let t = Instant::now();
+        let o = c.post(&u, &[], b"x", Some(Instant::now() + Duration::from_secs(5)));
+        assert!(o.reason().contains("not sent"), "{o:?}");
+        assert!(t.elapsed() < Duration::from_millis(50));
+    }
+
+    #[test]
+    fn without_a_stop_answers_are_unchanged_by_the_host() {
+        // A server that answers 204 to everything, through a client given a host.
+        let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = server.local_addr().unwrap();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            for mut s in server.incoming().flatten() {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+            }
+        });
+        let u = Url::parse(&format!("http://{addr}/write")).unwrap();
+        let c = HttpClient::new(HttpConfig::default()).unwrap();
+        let (host, _recorded) = loadrun_plugin_api::testkit::recording_host();
+        c.set_host(&host);
+        let o = c.post(&u, &[], b"x", None);
+        assert!(matches!(o, Outcome::Delivered { status: 204, .. }), "{o:?}");
+        assert_eq!(stop_capped_deadline(None, Some(&host)), None);
+    }
+
+    #[test]
+    fn stop_capped_deadline_brings_deadlines_forward() {
+        let (host, recorded) = loadrun_plugin_api::testkit::recording_host();
+        let later = Instant::now() + Duration::from_secs(60);
+        assert_eq!(stop_capped_deadline(Some(later), None), Some(later));
+        assert_eq!(stop_capped_deadline(Some(later), Some(&host)), Some(later));
+        recorded.begin_stop(Duration::from_secs(2));
+        let capped = stop_capped_deadline(Some(later), Some(&host)).unwrap();
+        assert!(capped < Instant::now() + Duration::from_secs(2));
+        assert!(capped > Instant::now() + Duration::from_secs(1));
+        assert!(stop_capped_deadline(None, Some(&host)).is_some());
+        let soon = Instant::now() + Duration::from_millis(10);
+        assert_eq!(stop_capped_deadline(Some(soon), Some(&host)), Some(soon));
     }
 
     #[test]

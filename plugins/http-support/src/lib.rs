@@ -4,7 +4,8 @@
 //! same way towards a slow, failing or misconfigured server:
 //!
 //! - [`HttpClient`]: a blocking `ureq` agent with a connect timeout and a whole-request timeout
-//!   (a stalled server can never hang a run), TLS options ([`TlsOptions`]: skip-verify, extra CA
+//!   (a stalled server can never hang a run) that, given the output's host
+//!   ([`HttpClient::set_host`]), is also cut short by the host's stop deadline, TLS options ([`TlsOptions`]: skip-verify, extra CA
 //!   file, client certificate, minimum [`TlsVersion`]), an optional proxy, and gzip request
 //!   bodies.
 //! - [`Outcome`]: the ONE place where a response or a transport error is turned into what the
@@ -28,7 +29,10 @@ mod tls;
 mod tls_version;
 
 pub use classify::{classify, parse_retry_after, Outcome, MAX_RETRY_AFTER_MS};
-pub use client::{basic_auth_header, gzip, HttpClient, HttpConfig, QUICK_FAILURE_HOLD};
+pub use client::{
+    basic_auth_header, gzip, stop_cap, stop_capped_deadline, watch_stop, HttpClient, HttpConfig,
+    QUICK_FAILURE_HOLD, STOP_MARGIN,
+};
 pub use endpoint::Endpoint;
 pub use reject::RejectLog;
 pub use split::{split_lines, LineChunks};

@@ -259,6 +259,8 @@ impl Output for InfluxOutput {
                 self.cfg.concurrent_writes
             ));
         }
+        // Requests are cut short by the host's stop deadline once stopping has begun.
+        self.client.set_host(&host);
         self.host = Some(host);
         let deadline = Instant::now() + self.cfg.http.timeout;
         let _ = self.ensure_database(Some(deadline));

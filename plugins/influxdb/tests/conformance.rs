@@ -93,6 +93,19 @@ fn the_influxdb_v2_output_conforms_with_victoriametrics() {
     report.assert_passed();
 }
 
+/// A server that accepts connections and never answers; returns `host:port`.
+fn blackhole() -> String {
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = hole.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in hole.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    addr.to_string()
+}
+
 #[test]
 fn the_influxdb_plugin_conforms() {
     let Some(svc) = Service::start("influxdb", &[]) else {
@@ -108,6 +121,12 @@ fn the_influxdb_plugin_conforms() {
         .stored_samples(move || stored(&base))
         .fault(stop_and_restart(Rc::clone(&svc)))
         .deadlines(Duration::from_secs(10), Duration::from_secs(5))
+        // The default 10 s request timeout against a server that never answers: the stop
+        // deadline must cut the request a write is blocked in.
+        .blackhole(&format!(
+            "http://{}/conformance?createDatabase=false&pushInterval=100ms",
+            blackhole()
+        ))
         .run();
     println!("{report}");
     report.assert_passed();

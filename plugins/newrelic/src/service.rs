@@ -257,6 +257,8 @@ impl Output for NewRelicOutput {
                 self.cfg.endpoint()
             ));
         }
+        // Requests are cut short by the host's stop deadline once stopping has begun.
+        self.client.set_host(&host);
         self.host = Some(host);
         Ok(())
     }

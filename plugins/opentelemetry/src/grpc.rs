@@ -12,9 +12,11 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
-use loadrun_http_support::{Endpoint, Outcome, Url};
+use loadrun_http_support::{stop_cap, Endpoint, Outcome, Url};
+use loadrun_plugin_api::Host;
 use tokio::net::TcpStream;
 
+use crate::grpc_tls::{self, CallError, Phase, TlsSide, WatchClientAuth};
 use crate::proto;
 
 const PATH: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
@@ -24,7 +26,12 @@ const MAX_RESPONSE: usize = 64 * 1024;
 pub struct GrpcTransport {
     rt: tokio::runtime::Runtime,
     inner: Inner,
+    /// The output's host, for its stop deadline (API 1.2): see [`GrpcTransport::set_host`].
+    host: Option<Host>,
 }
+
+/// How often a call under way checks whether the stop deadline is near.
+const WATCH_EVERY: Duration = Duration::from_millis(20);
 
 struct Inner {
     host: String,
@@ -36,6 +43,12 @@ struct Inner {
     timeout: Duration,
     endpoint: Endpoint,
     conn: Option<h2::client::SendRequest<Bytes>>,
+    /// The TLS settings, for telling what a failure means ([`grpc_tls::diagnose`]).
+    side: TlsSide,
+    /// Set when the server asks for a client certificate; cleared before each handshake.
+    client_auth_asked: Arc<std::sync::atomic::AtomicBool>,
+    /// The last call failed in a way only configuration can fix: its reason.
+    fatal: Option<String>,
 }
 
 /// What came back from one call.
@@ -76,13 +89,21 @@ impl GrpcTransport {
             .path_and_query(PATH)
             .build()
             .map_err(|e| format!("endpoint {}: {e}", Endpoint::new(url)))?;
-        let tls = if secure {
-            Some(
+        let side = TlsSide {
+            secure,
+            host: host.clone(),
+            ca_file: tls.ca_file.clone(),
+            client_cert: tls.client_cert.clone(),
+        };
+        let (tls, client_auth_asked) = if secure {
+            let mut config = Arc::unwrap_or_clone(
                 tls.client_config_with_alpn(&[b"h2"])
                     .map_err(|e| e.to_string())?,
-            )
+            );
+            let asked = WatchClientAuth::install(&mut config);
+            (Some(Arc::new(config)), asked)
         } else {
-            None
+            (None, Arc::default())
         };
         let mut hs = Vec::new();
         for (k, v) in headers {
@@ -104,8 +125,19 @@ impl GrpcTransport {
                 timeout,
                 endpoint: Endpoint::new(url),
                 conn: None,
+                side,
+                client_auth_asked,
+                fatal: None,
             },
+            host: None,
         })
+    }
+
+    /// Gives the transport the output's host: once stopping has begun, each call's timeout is
+    /// capped by the time left before the stop deadline (minus `STOP_MARGIN`, as the HTTP
+    /// client does), and a call under way when stopping begins is abandoned at that point.
+    pub fn set_host(&mut self, host: &Host) {
+        self.host = Some(host.clone());
     }
 
     /// Sends one `ExportMetricsServiceRequest` and classifies the answer. A connection that
@@ -135,15 +167,56 @@ impl GrpcTransport {
                     }
                 }
             }
+            let mut cut_by_stop = false;
+            if let Some(cap) = stop_cap(self.host.as_ref()) {
+                if cap.is_zero() {
+                    return Outcome::Retry {
+                        after_ms: None,
+                        reason: format!("{what}: not sent, the output's stop deadline has passed"),
+                    };
+                }
+                if cap < timeout {
+                    timeout = cap;
+                    cut_by_stop = true;
+                }
+            }
             let reused = self.inner.conn.is_some();
             let inner = &mut self.inner;
-            let result = self
-                .rt
-                .block_on(async { tokio::time::timeout(timeout, inner.call(frame.clone())).await });
+            let host = self.host.as_ref();
+            let result = self.rt.block_on(async {
+                let call = tokio::time::timeout(timeout, inner.call(frame.clone()));
+                if host.is_none() {
+                    return Some(call.await);
+                }
+                // Stopping may begin during the call: give up on it at the stop deadline.
+                let mut call = std::pin::pin!(call);
+                loop {
+                    if let Ok(done) = tokio::time::timeout(WATCH_EVERY, &mut call).await {
+                        return Some(done);
+                    }
+                    if stop_cap(host).is_some_and(|cap| cap.is_zero()) {
+                        return None;
+                    }
+                }
+            });
+            let Some(result) = result else {
+                self.inner.conn = None;
+                return Outcome::Retry {
+                    after_ms: None,
+                    reason: format!(
+                        "{what}: no answer before the output's stop deadline (call abandoned)"
+                    ),
+                };
+            };
             let reply = match result {
                 Ok(Ok(reply)) => reply,
                 Ok(Err(e)) => {
                     self.inner.conn = None;
+                    if let Some(reason) = self.inner.fatal.take() {
+                        return Outcome::Fatal {
+                            reason: format!("{what}: {reason}"),
+                        };
+                    }
                     if reused && attempts == 1 {
                         continue;
                     }
@@ -154,9 +227,14 @@ impl GrpcTransport {
                 }
                 Err(_) => {
                     self.inner.conn = None;
+                    let cut = if cut_by_stop {
+                        " (cut short at the output's stop deadline)"
+                    } else {
+                        ""
+                    };
                     return Outcome::Retry {
                         after_ms: None,
-                        reason: format!("{what}: timed out after {timeout:?}"),
+                        reason: format!("{what}: timed out after {timeout:?}{cut}"),
                     };
                 }
             };
@@ -166,31 +244,38 @@ impl GrpcTransport {
 }
 
 impl Inner {
-    async fn connect(&mut self) -> Result<h2::client::SendRequest<Bytes>, String> {
+    async fn connect(&mut self) -> Result<h2::client::SendRequest<Bytes>, CallError> {
         let tcp = TcpStream::connect((self.host.as_str(), self.port))
             .await
-            .map_err(|e| format!("connect: {e}"))?;
+            .map_err(|e| CallError::io(Phase::Tcp, "connect: ", &e))?;
         let _ = tcp.set_nodelay(true);
         let send = match &self.tls {
             None => {
                 let (send, conn) = h2::client::handshake(tcp)
                     .await
-                    .map_err(|e| format!("HTTP/2 handshake: {e}"))?;
+                    .map_err(|e| CallError::h2(Phase::Exchange, "HTTP/2 handshake: ", &e))?;
                 tokio::spawn(async move {
                     let _ = conn.await;
                 });
                 send
             }
             Some(cfg) => {
-                let name = rustls_pki_types::ServerName::try_from(self.host.clone())
-                    .map_err(|_| format!("{:?} is not a valid TLS server name", self.host))?;
+                let name =
+                    rustls_pki_types::ServerName::try_from(self.host.clone()).map_err(|_| {
+                        CallError::new(
+                            Phase::Tls,
+                            format!("{:?} is not a valid TLS server name", self.host),
+                        )
+                    })?;
+                self.client_auth_asked
+                    .store(false, std::sync::atomic::Ordering::Relaxed);
                 let stream = tokio_rustls::TlsConnector::from(cfg.clone())
                     .connect(name, tcp)
                     .await
-                    .map_err(|e| format!("TLS: {e}"))?;
+                    .map_err(|e| CallError::io(Phase::Tls, "TLS: ", &e))?;
                 let (send, conn) = h2::client::handshake(stream)
                     .await
-                    .map_err(|e| format!("HTTP/2 handshake: {e}"))?;
+                    .map_err(|e| CallError::h2(Phase::Exchange, "HTTP/2 handshake: ", &e))?;
                 tokio::spawn(async move {
                     let _ = conn.await;
                 });
@@ -201,12 +286,37 @@ impl Inner {
         Ok(send)
     }
 
+    /// One call; a failure is explained ([`grpc_tls::diagnose`]), and noted in `fatal` when
+    /// only configuration can fix it.
     async fn call(&mut self, frame: Bytes) -> Result<Reply, String> {
+        let fresh = self.conn.is_none();
+        let e = match self.exchange(frame).await {
+            Ok(reply) => return Ok(reply),
+            Err(e) => e,
+        };
+        // A plaintext call that broke after the TCP connect: does the port speak TLS?
+        let speaks_tls = !self.side.secure
+            && fresh
+            && e.phase == Phase::Exchange
+            && grpc_tls::speaks_tls(&self.host, self.port, Duration::from_secs(2)).await;
+        let asked = fresh
+            && self
+                .client_auth_asked
+                .load(std::sync::atomic::Ordering::Relaxed);
+        let d = grpc_tls::diagnose(&self.side, &e, asked, speaks_tls);
+        if d.fatal {
+            self.fatal = Some(d.text.clone());
+        }
+        Err(d.text)
+    }
+
+    async fn exchange(&mut self, frame: Bytes) -> Result<Reply, CallError> {
         let send = match self.conn.clone() {
             Some(s) => s,
             None => self.connect().await?,
         };
-        let mut send = send.ready().await.map_err(|e| e.to_string())?;
+        let exchange = |e: h2::Error| CallError::h2(Phase::Exchange, "", &e);
+        let mut send = send.ready().await.map_err(exchange)?;
         let mut req = Request::builder()
             .method(Method::POST)
             .uri(self.uri.clone())
@@ -228,20 +338,22 @@ impl Inner {
         for (k, v) in &self.headers {
             req = req.header(k, v);
         }
-        let req = req.body(()).map_err(|e| e.to_string())?;
-        let (response, mut stream) = send.send_request(req, false).map_err(|e| e.to_string())?;
-        stream.send_data(frame, true).map_err(|e| e.to_string())?;
-        let response = response.await.map_err(|e| e.to_string())?;
+        let req = req
+            .body(())
+            .map_err(|e| CallError::new(Phase::Exchange, e.to_string()))?;
+        let (response, mut stream) = send.send_request(req, false).map_err(exchange)?;
+        stream.send_data(frame, true).map_err(exchange)?;
+        let response = response.await.map_err(exchange)?;
         let (parts, mut body) = response.into_parts();
         let mut message = Vec::new();
         while let Some(chunk) = body.data().await {
-            let chunk = chunk.map_err(|e| e.to_string())?;
+            let chunk = chunk.map_err(exchange)?;
             let _ = body.flow_control().release_capacity(chunk.len());
             if message.len() < MAX_RESPONSE {
                 message.extend_from_slice(&chunk);
             }
         }
-        let trailers = body.trailers().await.map_err(|e| e.to_string())?;
+        let trailers = body.trailers().await.map_err(exchange)?;
         Ok(Reply {
             http_status: parts.status.as_u16(),
             headers: parts.headers,
@@ -527,5 +639,48 @@ mod tests {
                 .unwrap();
         let o = t.send(b"", None);
         assert!(matches!(o, Outcome::Retry { .. }), "{o:?}");
+    }
+
+    /// Accepts connections and never answers.
+    fn blackhole() -> Url {
+        let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = hole.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for c in hole.incoming().flatten() {
+                held.push(c);
+            }
+        });
+        Url::parse(&format!("http://{addr}")).unwrap()
+    }
+
+    #[test]
+    fn a_call_under_way_when_stopping_begins_ends_at_the_stop_deadline() {
+        let url = blackhole();
+        let mut t = GrpcTransport::new(
+            &url,
+            &[],
+            &Default::default(),
+            false,
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        let (host, recorded) = loadrun_plugin_api::testkit::recording_host();
+        t.set_host(&host);
+        let stopper = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            recorded.begin_stop(Duration::from_millis(700));
+        });
+        let started = Instant::now();
+        let o = t.send(b"", None);
+        let took = started.elapsed();
+        stopper.join().unwrap();
+        assert!(o.reason().contains("stop deadline"), "{o:?}");
+        // Well before its own 10 s timeout: a hang, not slowness, fails this.
+        assert!(took < Duration::from_secs(3), "{took:?}");
+        // Once the deadline is (about) spent, nothing more is sent.
+        std::thread::sleep(Duration::from_millis(100));
+        let o = t.send(b"", None);
+        assert!(o.reason().contains("not sent"), "{o:?}");
     }
 }

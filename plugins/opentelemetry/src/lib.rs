@@ -9,6 +9,7 @@ pub mod aggregate;
 pub mod config;
 pub mod encoder;
 pub mod grpc;
+mod grpc_tls;
 pub mod histogram;
 pub mod proto;
 pub mod service;

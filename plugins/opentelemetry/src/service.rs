@@ -41,6 +41,14 @@ enum Transport {
 }
 
 impl Transport {
+    /// Requests are cut short by the host's stop deadline once stopping has begun.
+    fn set_host(&mut self, host: &Host) {
+        match self {
+            Transport::Http { client, .. } => client.set_host(host),
+            Transport::Grpc(g) => g.set_host(host),
+        }
+    }
+
     fn send(&mut self, body: &[u8], deadline: Option<Instant>) -> Outcome {
         match self {
             Transport::Http {
@@ -250,6 +258,7 @@ impl Output for OtelOutput {
         for w in &self.cfg.warnings {
             host.warn(w.clone());
         }
+        self.transport.set_host(&host);
         self.host = Some(host);
         self.last_export = Instant::now();
         Ok(())

@@ -261,6 +261,8 @@ impl Output for RemoteWriteOutput {
             );
         }
         self.last_push = Instant::now();
+        // Requests are cut short by the host's stop deadline once stopping has begun.
+        self.client.set_host(&host);
         self.host = Some(host);
         Ok(())
     }

@@ -328,7 +328,7 @@ async fn connect_slot<'a>(
         let connected = tokio::time::timeout(handshake, pg.connect(tls.clone()))
             .await
             .map_err(|_| err(format!("no answer within {handshake:?}")))?
-            .map_err(|e| err(cfg.redact(&describe(&e))))?;
+            .map_err(|e| err(cfg.redact(&format!("{}{}", describe(&e), tls::hint(cfg, &e)))))?;
         let (client, connection) = connected;
         tokio::spawn(async move {
             // Its end shows as `Client::is_closed`; the error itself comes back from the next

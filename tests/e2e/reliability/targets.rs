@@ -30,9 +30,12 @@
 //! accepted samples stay in `written`. The host may start a `write` just before the deadline,
 //! so only a request timeout under that 500 ms grace guarantees the plugin reaches `stop`
 //! (which, its deadline passed, reports what it holds at once). Every network output here gets
-//! `timeout=400ms`; the outputs' defaults (10 s) cannot promise this with any stop timeout,
-//! which is a host limitation. (TimescaleDB connects at start and refuses to run without its
-//! server, so a hung server never gets that far; its statements keep their default timeout.)
+//! `timeout=400ms`. Since plugin API 1.2 the host also tells outputs the stop deadline, and the
+//! HTTP outputs (http-support, datadog's API client, OTLP gRPC) cut a request under way at it,
+//! so their 10 s defaults reach `stop` too (see `tests/e2e/stop_deadline.rs`); the short
+//! timeout keeps this table's runs short and covers the outputs that are not told.
+//! (TimescaleDB connects at start and refuses to run without its server, so a hung server never
+//! gets that far; its statements keep their default timeout.)
 
 use std::collections::HashMap;
 use std::io::{Read, Write};

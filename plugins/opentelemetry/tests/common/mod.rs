@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use loadrun_plugin_api::testkit::{self, BatchBuilder, Recorded};
-use loadrun_plugin_api::{EndReason, MetricType, Output, Plugin, RunOutcome, ValueKind};
+use loadrun_plugin_api::{
+    EndReason, MetricType, Output, Plugin, RunOutcome, ValueKind, WriteStatus,
+};
 use loadrun_test_support::services::Service;
 use out_opentelemetry::OtelPlugin;
 use serde_json::Value;
@@ -281,4 +283,136 @@ pub fn canned(status: u16, headers: &'static [(&'static str, &'static str)]) -> 
 pub fn dead_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
+}
+
+/// What `run_k6` sent, as the receiver decoded it: every value, bucket total, attribute and
+/// resource attribute; every request arrived over `transport`.
+pub fn check_k6_run(pts: &[Value], transport: &str, base: &str) {
+    // every request arrived over the transport under test
+    let recv = received(base);
+    assert!(!recv.is_empty());
+    assert!(recv.iter().all(|r| r["transport"] == transport), "{recv:?}");
+
+    // counters: monotonic cumulative sums, one point per attribute set, empty tags dropped
+    let reqs = of(pts, "k6_http_reqs");
+    assert_eq!(reqs.len(), 2, "{reqs:?}");
+    for p in &reqs {
+        assert_eq!(p["type"], "sum");
+        assert_eq!(p["monotonic"], true);
+        assert_eq!(p["temporality"], "AGGREGATION_TEMPORALITY_CUMULATIVE");
+        assert_eq!(value(p), 8.0);
+        assert_eq!(p["unit"], "");
+        assert!(attr(p, "group").is_none(), "empty tags are dropped: {p}");
+        assert!(
+            attr(p, "vu").is_none(),
+            "metadata is not sent by default: {p}"
+        );
+        assert_eq!(p["resource"]["service.name"], "k6");
+        assert_eq!(p["resource"]["loadrun.test_id"], "test-run-1");
+    }
+    let ok = reqs
+        .iter()
+        .find(|p| attr(p, "status") == Some("200"))
+        .unwrap();
+    assert_eq!(attr(ok, "method"), Some("GET"));
+    assert_eq!(attr(ok, "testid"), Some("demo"));
+    assert_eq!(attr(ok, "scenario"), Some("default"));
+    let missing = reqs
+        .iter()
+        .find(|p| attr(p, "status") == Some("404"))
+        .unwrap();
+    assert_eq!(attr(missing, "name"), Some("missing"));
+
+    // time trend: exponential histogram in ms
+    let dur = of(pts, "k6_http_req_duration");
+    assert_eq!(dur.len(), 2);
+    let d = dur
+        .iter()
+        .find(|p| attr(p, "status") == Some("200"))
+        .unwrap();
+    assert_eq!(d["type"], "exponentialHistogram");
+    assert_eq!(d["unit"], "ms");
+    assert_eq!(num(&d["count"]), 8.0);
+    assert_eq!(num(&d["sum"]), 36.0);
+    assert_eq!(num(&d["min"]), 1.0);
+    assert_eq!(num(&d["max"]), 8.0);
+    assert_eq!(d["scale"], 5);
+    let buckets: f64 = d["positive"]["bucketCounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(num)
+        .sum();
+    assert_eq!(buckets, 8.0);
+
+    // a default-kind trend with zero and negative values
+    let mine = of(pts, "k6_my_trend");
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["unit"], "");
+    assert_eq!(num(&mine[0]["zeroCount"]), 1.0);
+    assert_eq!(num(&mine[0]["sum"]), -28.0);
+    let neg: f64 = mine[0]["negative"]["bucketCounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(num)
+        .sum();
+    assert_eq!(neg, 7.0);
+
+    // gauge: the last value
+    let vus = of(pts, "k6_vus");
+    assert_eq!(vus.len(), 1);
+    assert_eq!(vus[0]["type"], "gauge");
+    assert_eq!(value(vus[0]), 8.0);
+    assert_eq!(vus[0]["attributes"], serde_json::json!({}));
+
+    // rate: one counter with condition=zero|nonzero (k6 v1.4)
+    let checks = of(pts, "k6_checks");
+    assert_eq!(checks.len(), 2);
+    let cond = |c: &str| {
+        let p = checks
+            .iter()
+            .find(|p| attr(p, "condition") == Some(c))
+            .unwrap();
+        assert_eq!(attr(p, "check"), Some("status is 200"));
+        assert!(p.get("asInt").is_some(), "rates are integer counters: {p}");
+        value(p)
+    };
+    assert_eq!((cond("nonzero"), cond("zero")), (6.0, 2.0));
+    let failed = of(pts, "k6_http_req_failed");
+    assert_eq!(failed.iter().map(|p| value(p)).sum::<f64>(), 8.0);
+
+    // data counter in bytes
+    let sent = of(pts, "k6_data_sent");
+    assert_eq!(sent[0]["unit"], "By");
+    assert_eq!(value(sent[0]), 800.0);
+    assert_eq!(value(of(pts, "k6_iterations")[0]), 8.0);
+    assert_eq!(num(&of(pts, "k6_iteration_duration")[0]["count"]), 8.0);
+}
+
+/// Eight k6-like iterations through an output made from `arg` (metric prefix `k6_`), exported
+/// once, at stop; no warnings.
+pub fn run_k6(arg: &str) {
+    run_k6_env(arg, &[]);
+}
+
+/// [`run_k6`] with more environment variables.
+pub fn run_k6_env(arg: &str, env: &[(&str, &str)]) {
+    let mut env = env.to_vec();
+    env.push(("K6_OTEL_METRIC_PREFIX", "k6_"));
+    let (mut out, rec) = output(arg, &env);
+    let mut run = K6Run::new();
+    for i in 0..8 {
+        run.iteration(i, (i + 1) as f64);
+    }
+    assert_eq!(out.write(run.b.batch()), WriteStatus::Ok);
+    // exportInterval is an hour: only the stop exports, so this is the final flush k6 ≤ 1.3
+    // loses.
+    out.stop(&outcome(), Duration::from_secs(10)).unwrap();
+    let logs: Vec<_> = rec
+        .logs()
+        .into_iter()
+        .filter(|(_, m)| !m.contains("exportInterval"))
+        .collect();
+    assert!(logs.is_empty(), "{logs:?}");
 }

@@ -12,6 +12,10 @@
 //! - `tb-fatal`: answers `Fatal` to the first batch with samples.
 //! - `tb-abort`: asks the host to stop the test at the first batch with samples.
 //! - `tb-failstart`: `start` returns an error; `tb-failnew`: the constructor does.
+//! - `tb-deadline`: every write with samples waits `delay` ms like a request to a server that
+//!   never answers, but gives up 100 ms before the host's stop deadline (API 1.2's
+//!   `Host::stop_time_left`), then answers `Retry`. At stop it writes what the host told it,
+//!   `stop_time_left <ms|none>`, to `file`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -38,6 +42,10 @@ const OUTPUTS: &[(&str, &str)] = &[
     ("tb-abort", "asks the host to abort the test"),
     ("tb-failstart", "fails in start"),
     ("tb-failnew", "fails in its constructor"),
+    (
+        "tb-deadline",
+        "waits in every write like a request to a dead server, cut at the stop deadline",
+    ),
 ];
 
 impl Plugin for Behave {
@@ -173,6 +181,21 @@ impl Output for Behaving {
             "tb-fatal" => {
                 return WriteStatus::Fatal(PluginError::new("tb-fatal: deliberate fatal error"))
             }
+            "tb-deadline" => {
+                let until = std::time::Instant::now() + self.delay;
+                let margin = Duration::from_millis(100);
+                while std::time::Instant::now() < until {
+                    let left = self.host.as_ref().and_then(Host::stop_time_left);
+                    if left.is_some_and(|l| l <= margin) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                return WriteStatus::Retry {
+                    after_ms: RNone,
+                    reason: "tb-deadline: no answer".into(),
+                };
+            }
             "tb-abort" => {
                 if let Some(h) = &self.host {
                     h.request_abort("tb-abort: deliberate abort request");
@@ -193,6 +216,17 @@ impl Output for Behaving {
             loop {
                 std::thread::sleep(Duration::from_secs(3600));
             }
+        }
+        if self.kind == "tb-deadline" {
+            if let Some(f) = &self.file {
+                let left = match self.host.as_ref().and_then(Host::stop_time_left) {
+                    Some(d) => d.as_millis().to_string(),
+                    None => "none".into(),
+                };
+                std::fs::write(f, format!("stop_time_left {left}\n"))
+                    .map_err(|e| PluginError::new(format!("{f}: {e}")))?;
+            }
+            return Ok(());
         }
         self.write_counts()
     }
