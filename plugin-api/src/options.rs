@@ -219,6 +219,10 @@ pub fn split_pairs(arg: &str) -> Option<BTreeMap<String, String>> {
     }
     let mut out: Vec<(String, String)> = Vec::new();
     for piece in arg.split(',') {
+        // A trailing or doubled comma (`a=1,` or `a=1,,b=2`) separates nothing.
+        if piece.trim().is_empty() {
+            continue;
+        }
         match piece.split_once('=') {
             Some((k, v)) => {
                 let k = k.trim();
@@ -353,5 +357,13 @@ mod tests {
             Some("vu,iter,url")
         );
         assert_eq!(p.get("namespace").map(String::as_str), Some("k6."));
+        // Stray commas separate nothing: the value keeps no comma.
+        let p = split_pairs("exportInterval=1ms,").unwrap_or_default();
+        assert_eq!(p.get("exportInterval").map(String::as_str), Some("1ms"));
+        let p = split_pairs("a=1,,b=2").unwrap_or_default();
+        assert_eq!(
+            (p.get("a").map(String::as_str), p.get("b").map(String::as_str)),
+            (Some("1"), Some("2"))
+        );
     }
 }

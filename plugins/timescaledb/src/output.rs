@@ -147,7 +147,9 @@ impl TimescaleOutput {
                 .iter()
                 .map(|c| (c.id.as_str(), c.samples.as_slice()))
                 .collect();
-            let results = self.sink.copy(&chunks, &self.rows, limit);
+            let host = self.host.clone();
+            let stop_cap = move || loadrun_http_support::stop_cap(host.as_ref());
+            let results = self.sink.copy(&chunks, &self.rows, limit, &stop_cap);
             for (i, result) in results.into_iter().enumerate() {
                 match result {
                     Ok(d) => {

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures_util::future::join_all;
+use futures_util::future::{join_all, select, Either};
 use loadrun_plugin_api::abi::{RunOutcome, Sample, TestMeta};
 use tokio::runtime::Runtime;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
@@ -184,23 +184,47 @@ impl Sink {
     /// Delivers up to one chunk per pooled connection, concurrently; one result per chunk, in
     /// order. Each chunk is `(id, samples)`, the id the same on every attempt.
     /// A chunk whose samples' series are not in `rows` has those samples skipped.
+    ///
+    /// `stop_cap` tells how long the host still waits for the output once it is stopping (see
+    /// `loadrun_http_support::stop_cap`): a round under way when stopping begins is cut at
+    /// that deadline rather than running to `writeTimeout`, and its chunks stay pending (each
+    /// chunk id makes a later retry of a chunk the server did take a no-op).
     pub fn copy(
         &mut self,
         chunks: &[(&str, &[Sample])],
         rows: &SeriesRows,
         limit: Duration,
+        stop_cap: &(dyn Fn() -> Option<Duration> + Sync),
     ) -> Vec<Result<Delivered, SinkError>> {
         let cfg = &*self.cfg;
         let tls = &self.tls;
         let run_id = self.run_id.as_str();
         let real = self.value_is_real;
-        let limit = limit.min(cfg.write_timeout);
+        let mut limit = limit.min(cfg.write_timeout);
+        if let Some(cap) = stop_cap() {
+            limit = limit.min(cap);
+        }
         let mut reconnects = 0u64;
+        let n = chunks.len();
+        let cut = |why: String| {
+            (0..n)
+                .map(|_| {
+                    Err(SinkError::Write {
+                        target: cfg.safe_url(),
+                        reason: why.clone(),
+                        retryable: true,
+                    })
+                })
+                .collect::<Vec<_>>()
+        };
+        if limit.is_zero() {
+            return cut("not sent, the output's stop deadline has passed".to_string());
+        }
+        let pool = &mut self.pool;
         let results = self.rt.block_on(async {
             // Let each connection task notice a socket the server closed since the last call.
             tokio::task::yield_now().await;
-            let jobs = self
-                .pool
+            let jobs = pool
                 .iter_mut()
                 .zip(chunks.iter())
                 .map(|(slot, (chunk_id, chunk))| {
@@ -226,8 +250,18 @@ impl Sink {
                         })
                     }
                 });
-            join_all(jobs).await
+            match select(Box::pin(join_all(jobs)), Box::pin(stop_deadline(stop_cap))).await {
+                Either::Left((done, _)) => Some(done),
+                Either::Right(((), _)) => None,
+            }
         });
+        let Some(results) = results else {
+            // The connections' state is unknown after a cut: start afresh next time.
+            self.pool.iter_mut().for_each(|slot| *slot = None);
+            return cut(format!(
+                "cut short by the output's stop deadline (a round may take up to {limit:?})"
+            ));
+        };
         let results = results
             .into_iter()
             .zip(self.pool.iter_mut())
@@ -292,6 +326,21 @@ impl Sink {
 }
 
 /// The slot's live client, connecting first if it has none or its connection ended.
+/// Resolves once the host is stopping the output and its deadline (less the margin) is
+/// reached; never while the run goes on.
+async fn stop_deadline(stop_cap: &(dyn Fn() -> Option<Duration> + Sync)) {
+    loop {
+        match stop_cap() {
+            Some(left) => {
+                tokio::time::sleep(left).await;
+                return;
+            }
+            // Stopping begins on the host's thread at any moment: look again shortly.
+            None => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
 async fn connect_slot<'a>(
     slot: &'a mut Option<Client>,
     cfg: &Config,

@@ -697,3 +697,83 @@ fn stop_retries_until_the_deadline() {
     assert_eq!(rec.counter("samples_lost"), 18);
     no_secret(&rec, &[&err]);
 }
+
+/// A table lock makes COPY wait far longer than the stop timeout (`writeTimeout` is 30 s).
+/// Stopping begins while `write` is blocked: the round is cut at the stop deadline (the host
+/// would otherwise abandon the output), `stop` returns in time, and what could not be written
+/// is reported as lost, never as written.
+#[test]
+fn a_copy_blocked_when_stopping_begins_is_cut_at_the_stop_deadline() {
+    let Some(svc) = start_pg() else { return };
+    let (host, rec) = testkit::recording_host();
+    let mut out = output(&url(&svc, "postgres", "pushInterval=50ms"), vec![]);
+    out.start(host).unwrap();
+
+    let mut locker = Command::new("psql")
+        .env("PGSSLMODE", "disable")
+        .args(["-X", "-q", "-h", "127.0.0.1", "-p", svc.var("PGPORT")])
+        .args(["-U", "postgres", "-d", "postgres", "-c"])
+        .arg("BEGIN; LOCK TABLE samples IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120);")
+        .spawn()
+        .expect("run psql");
+    let held = Instant::now() + Duration::from_secs(20);
+    while one(
+        &svc,
+        "SELECT count(*) FROM pg_locks WHERE relation = 'samples'::regclass \
+         AND mode = 'AccessExclusiveLock' AND granted",
+    ) != "1"
+    {
+        assert!(Instant::now() < held, "the lock was never taken");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    assert_eq!(out.write(demo_batch().batch()), WriteStatus::Ok);
+    std::thread::sleep(Duration::from_millis(80));
+    let stop_timeout = Duration::from_secs(2);
+    let stopper = {
+        let rec = rec.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(500));
+            rec.begin_stop(stop_timeout);
+            Instant::now()
+        })
+    };
+    // Pushes what the interval gathered, and blocks on the lock.
+    let status = out.write(BatchBuilder::new().batch());
+    let began = stopper.join().unwrap();
+    let after_begin = began.elapsed();
+    assert!(
+        matches!(status, WriteStatus::Retry { .. }),
+        "write: {status:?}"
+    );
+    // A hang bound, not a speed check: the 30 s write timeout would be far past it.
+    assert!(
+        after_begin < stop_timeout + Duration::from_secs(1),
+        "write returned {after_begin:?} after stopping began"
+    );
+    let left = rec.stop_time_left().unwrap_or_default();
+    let err = out.stop(&outcome(true, &[]), left).unwrap_err();
+    assert!(
+        began.elapsed() < stop_timeout + Duration::from_secs(2),
+        "stop returned {:?} after stopping began",
+        began.elapsed()
+    );
+    assert!(err.message.contains("stop deadline"), "{err}");
+    assert_eq!(rec.counter("samples_lost"), 18, "{:?}", rec.logs());
+
+    // The server backend would sleep on after its client is gone: end it there.
+    one(
+        &svc,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_locks \
+         WHERE relation = 'samples'::regclass AND mode = 'AccessExclusiveLock'",
+    );
+    let _ = locker.kill();
+    let _ = locker.wait();
+    assert_eq!(
+        one(
+            &svc,
+            "SELECT count(*) FROM samples WHERE test_run_id = 'test-run-1'"
+        ),
+        "0"
+    );
+}
