@@ -362,7 +362,10 @@ mod tests {
         assert_eq!(p.get("exportInterval").map(String::as_str), Some("1ms"));
         let p = split_pairs("a=1,,b=2").unwrap_or_default();
         assert_eq!(
-            (p.get("a").map(String::as_str), p.get("b").map(String::as_str)),
+            (
+                p.get("a").map(String::as_str),
+                p.get("b").map(String::as_str)
+            ),
             (Some("1"), Some("2"))
         );
     }
