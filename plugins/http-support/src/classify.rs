@@ -15,6 +15,7 @@
 //! | connect/read/timeout/DNS/TLS I/O errors | `Retry` | the network is usually passing |
 //! | invalid URL, unknown scheme, bad proxy URL, proxy auth refused | `Fatal` | configuration |
 //! | TLS handshake failed on the protocol version (e.g. a TLS 1.2-only server, minimum 1.3) | `Fatal` (set by [`crate::HttpClient`], reason marked [`crate::TLS_VERSION_MISMATCH`]) | configuration of one side |
+//! | the server's certificate is not trusted (unknown CA, another host name, expired) | `Fatal` (set by [`crate::HttpClient`], reason marked [`crate::UNTRUSTED_CERTIFICATE`], saying what to change) | the certificate or the CA option must change first |
 //!
 //! Every reason names the method and the [`Endpoint`] (never credentials), the status or the
 //! transport error, and the server's message shortened to [`MAX_REASON_BODY`] characters (the

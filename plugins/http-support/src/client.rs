@@ -15,7 +15,9 @@ use url::Url;
 use crate::classify::{classify, Outcome};
 use crate::endpoint::Endpoint;
 use crate::tls::TlsOptions;
-use crate::tls_version::{is_version_mismatch, TLS_VERSION_MISMATCH};
+use crate::tls_version::{
+    certificate_problem, is_version_mismatch, TLS_VERSION_MISMATCH, UNTRUSTED_CERTIFICATE,
+};
 use crate::ConfigError;
 
 /// How an [`HttpClient`] behaves.
@@ -287,8 +289,15 @@ impl HttpClient {
             mut outcome,
             no_answer,
             version_mismatch,
+            untrusted,
             abandoned,
         } = sent;
+        if let Some(why) = untrusted {
+            // The certificate or the CA setting must change: asking again cannot help.
+            outcome = Outcome::Fatal {
+                reason: format!("{} ({UNTRUSTED_CERTIFICATE}: {why})", outcome.reason()),
+            };
+        }
         if version_mismatch {
             // Configuration on one side or the other: asking again cannot help.
             outcome = Outcome::Fatal {
@@ -334,6 +343,8 @@ struct Sent {
     /// No answer at all (a transport error).
     no_answer: bool,
     version_mismatch: bool,
+    /// Why the server's certificate was not trusted, if that ended the handshake.
+    untrusted: Option<String>,
     /// Given up on at the stop deadline (a watched request).
     abandoned: bool,
 }
@@ -347,10 +358,15 @@ fn send(req: ureq::Request, body: Option<&[u8]>, what: &str, max_response_bytes:
     let no_answer = matches!(result, Err(ureq::Error::Transport(_)));
     let version_mismatch =
         matches!(&result, Err(ureq::Error::Transport(t)) if is_version_mismatch(t));
+    let untrusted = match &result {
+        Err(ureq::Error::Transport(t)) => certificate_problem(t),
+        _ => None,
+    };
     Sent {
         outcome: classify(what, result, max_response_bytes),
         no_answer,
         version_mismatch,
+        untrusted,
         abandoned: false,
     }
 }
@@ -379,6 +395,7 @@ impl HttpClient {
             },
             no_answer: true,
             version_mismatch: false,
+            untrusted: None,
             abandoned: true,
         })
     }

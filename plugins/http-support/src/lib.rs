@@ -37,7 +37,7 @@ pub use endpoint::Endpoint;
 pub use reject::RejectLog;
 pub use split::{split_lines, LineChunks};
 pub use tls::TlsOptions;
-pub use tls_version::{InvalidTlsVersion, TlsVersion, TLS_VERSION_MISMATCH};
+pub use tls_version::{InvalidTlsVersion, TlsVersion, TLS_VERSION_MISMATCH, UNTRUSTED_CERTIFICATE};
 
 /// Re-exported so plugins parse URLs with the same crate the client uses.
 pub use url::Url;

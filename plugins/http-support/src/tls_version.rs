@@ -104,6 +104,50 @@ pub(crate) fn is_version_mismatch(err: &(dyn std::error::Error + 'static)) -> bo
     false
 }
 
+/// Marks the reason of a request that failed because this client does not trust the server's
+/// certificate (the request is `Fatal`: the certificate or the CA setting must change first).
+pub const UNTRUSTED_CERTIFICATE: &str = "untrusted server certificate";
+
+/// What is wrong with the server's certificate, when `err` (or an error it wraps) is a TLS
+/// handshake this client ended because it could not verify that certificate.
+pub(crate) fn certificate_problem(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let tls = e.downcast_ref::<rustls::Error>().or_else(|| {
+            e.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if let Some(rustls::Error::InvalidCertificate(c)) = tls {
+            return Some(describe_certificate_error(c));
+        }
+        if tls.is_some() {
+            return None;
+        }
+        next = e.source();
+    }
+    None
+}
+
+fn describe_certificate_error(c: &rustls::CertificateError) -> String {
+    use rustls::CertificateError as C;
+    match c {
+        C::UnknownIssuer => "it is not signed by a CA this client trusts: give the server's CA \
+                             certificate with the output's CA option"
+            .to_string(),
+        C::NotValidForName | C::NotValidForNameContext { .. } => format!(
+            "it is not valid for the host name in the URL ({c:?}): use a name the certificate \
+             holds"
+        ),
+        C::Expired | C::ExpiredContext { .. } => format!("it has expired ({c:?})"),
+        C::NotValidYet | C::NotValidYetContext { .. } => {
+            format!("it is not valid yet ({c:?}): check both clocks")
+        }
+        C::Revoked => "it is revoked".to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
 fn is_version_error(e: &rustls::Error) -> bool {
     match e {
         rustls::Error::AlertReceived(AlertDescription::ProtocolVersion) => true,
@@ -156,6 +200,22 @@ mod tests {
         let only = TlsVersion::Tls13.protocol_versions();
         assert_eq!(only.len(), 1);
         assert_eq!(only[0].version, rustls::ProtocolVersion::TLSv1_3);
+    }
+
+    #[test]
+    fn recognises_certificate_failures_inside_io_errors() {
+        let unknown = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        );
+        let why = certificate_problem(&unknown).unwrap();
+        assert!(why.contains("CA"), "{why}");
+        let name = rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName);
+        assert!(certificate_problem(&name).unwrap().contains("host name"));
+        let alert = rustls::Error::AlertReceived(AlertDescription::ProtocolVersion);
+        assert_eq!(certificate_problem(&alert), None);
+        let plain = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert_eq!(certificate_problem(&plain), None);
     }
 
     #[test]
