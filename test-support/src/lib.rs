@@ -10,6 +10,7 @@ pub mod artifacts;
 pub mod compat;
 pub mod emf;
 pub mod json_schema;
+pub mod prometheus;
 pub mod recorder;
 pub mod services;
 pub mod synthetic;

@@ -20,16 +20,14 @@
 //! backend ends up holding exactly as many as were sent.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use abi_stable::library::lib_header_from_path;
 use abi_stable::std_types::RResult;
 
-use crate::abi::{
-    EndReason, MetricType, OutputBox, OutputInit, PluginModuleRef, RunOutcome, ValueKind,
-    WriteStatus,
-};
-use crate::testkit::{init, recording_host, BatchBuilder};
+use crate::abi::{MetricType, OutputBox, OutputInit, PluginModuleRef, ValueKind, WriteStatus};
+use crate::testkit::{completed_outcome, init, now_ns, recording_host, BatchBuilder, Recorded};
 
 /// One check's result.
 #[derive(Debug, Clone)]
@@ -234,6 +232,22 @@ impl Conformance {
         }
     }
 
+    /// A new output started with a recording host, or why not (`constructor: …`, `start: …`).
+    fn started(
+        &self,
+        module: &PluginModuleRef,
+        init: OutputInit,
+    ) -> Result<(OutputBox, Arc<Recorded>), String> {
+        let mut out = self
+            .new_output(module, init)
+            .map_err(|e| format!("constructor: {e}"))?;
+        let (host, recorded) = recording_host();
+        if let RResult::RErr(e) = out.start(host_box(host)) {
+            return Err(format!("start: {e}"));
+        }
+        Ok((out, recorded))
+    }
+
     fn check_options(&self, module: &PluginModuleRef, report: &mut ConformanceReport) {
         let mut problems = Vec::new();
         for (arg, expect) in &self.invalid {
@@ -318,7 +332,9 @@ impl Conformance {
         }
         let t = Instant::now();
         recorded.begin_stop(self.stop_timeout);
-        if let RResult::RErr(e) = out.stop(&outcome(), self.stop_timeout.as_millis() as u64) {
+        if let RResult::RErr(e) =
+            out.stop(&completed_outcome(), self.stop_timeout.as_millis() as u64)
+        {
             problems.push(format!("stop: {e}"));
         }
         if t.elapsed() > self.stop_timeout + Duration::from_millis(500) {
@@ -378,9 +394,9 @@ impl Conformance {
         }
         // Calls out of order: the SDK must turn any panic into an error.
         recorded.begin_stop(Duration::from_millis(1_000));
-        let _ = out.stop(&outcome(), 1_000);
+        let _ = out.stop(&completed_outcome(), 1_000);
         let after_stop = out.write(b.batch());
-        let second_stop = out.stop(&outcome(), 1_000);
+        let second_stop = out.stop(&completed_outcome(), 1_000);
         report.checks.push(verdict(
             "panic_containment",
             problems,
@@ -407,18 +423,13 @@ impl Conformance {
             Some(f) => f,
             None => return,
         };
-        let mut out = match self.new_output(module, self.init(self.arg.as_deref())) {
-            Ok(o) => o,
+        let (mut out, recorded) = match self.started(module, self.init(self.arg.as_deref())) {
+            Ok(started) => started,
             Err(e) => {
-                report.checks.push(fail(name, format!("constructor: {e}")));
+                report.checks.push(fail(name, e));
                 return;
             }
         };
-        let (host, recorded) = recording_host();
-        if let RResult::RErr(e) = out.start(host_box(host)) {
-            report.checks.push(fail(name, format!("start: {e}")));
-            return;
-        }
         // Read after the output exists: a backend the constructor resets (a file) starts at 0,
         // a cumulative one (a database) at what earlier checks left there.
         let before = match stored() {
@@ -514,7 +525,9 @@ impl Conformance {
         }
         let t = Instant::now();
         recorded.begin_stop(self.stop_timeout);
-        if let RResult::RErr(e) = out.stop(&outcome(), self.stop_timeout.as_millis() as u64) {
+        if let RResult::RErr(e) =
+            out.stop(&completed_outcome(), self.stop_timeout.as_millis() as u64)
+        {
             problems.push(format!("stop: {e}"));
         }
         if t.elapsed() > self.stop_timeout + Duration::from_millis(500) {
@@ -586,18 +599,13 @@ impl Conformance {
         arg: &str,
     ) {
         let name = "stop_deadline";
-        let mut out = match self.new_output(module, self.init(Some(arg))) {
-            Ok(o) => o,
+        let (mut out, recorded) = match self.started(module, self.init(Some(arg))) {
+            Ok(started) => started,
             Err(e) => {
-                report.checks.push(fail(name, format!("constructor: {e}")));
+                report.checks.push(fail(name, e));
                 return;
             }
         };
-        let (host, recorded) = recording_host();
-        if let RResult::RErr(e) = out.start(host_box(host)) {
-            report.checks.push(fail(name, format!("start: {e}")));
-            return;
-        }
         // The output runs on a thread of its own, as under the host: the kit begins stopping
         // from here while it is blocked in `write`, and gives up on it as the host would.
         let (tx, rx) = std::sync::mpsc::channel();
@@ -710,7 +718,7 @@ fn drive_until_stopped(out: &mut OutputBox, recorded: &crate::testkit::Recorded)
     };
     // Errors are expected here (nothing can be delivered); only the time counts.
     let _ = out.flush(left(recorded));
-    let _ = out.stop(&outcome(), left(recorded));
+    let _ = out.stop(&completed_outcome(), left(recorded));
     run
 }
 
@@ -763,23 +771,6 @@ fn host_box(host: crate::sdk::Host) -> crate::abi::HostBox {
         }
     }
     crate::abi::HostApi_TO::from_value(Forward(host), abi_stable::sabi_trait::TD_Opaque)
-}
-
-fn outcome() -> RunOutcome {
-    RunOutcome {
-        passed: true,
-        reason: EndReason::Completed,
-        thresholds: Default::default(),
-        duration_ms: 1000,
-        extra: "{}".into(),
-    }
-}
-
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
 }
 
 fn expect_ok(problems: &mut Vec<String>, what: &str, status: WriteStatus) {

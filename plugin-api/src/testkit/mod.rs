@@ -9,10 +9,10 @@ use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{ROption, RSlice, RString};
 
 use crate::abi::{
-    Batch, HostApi, HostApi_TO, KeyValue, LogLevel, MetricDef, MetricType, OutputInit, Sample,
-    SeriesDef, SubmetricDef, TestMeta, ValueKind,
+    Batch, EndReason, HostApi, HostApi_TO, KeyValue, LogLevel, MetricDef, MetricType, OutputInit,
+    RunOutcome, Sample, SeriesDef, SubmetricDef, TestMeta, ValueKind,
 };
-use crate::sdk::Host;
+use crate::sdk::{Host, Output, Plugin};
 
 /// Test metadata with fixed, plausible values.
 pub fn test_meta() -> TestMeta {
@@ -48,6 +48,38 @@ pub fn init(
         test: test_meta(),
         extra: "{}".into(),
     }
+}
+
+/// The outcome of a passed run that completed after one second, with no thresholds.
+pub fn completed_outcome() -> RunOutcome {
+    RunOutcome {
+        passed: true,
+        reason: EndReason::Completed,
+        thresholds: Default::default(),
+        duration_ms: 1000,
+        extra: "{}".into(),
+    }
+}
+
+/// The wall clock as Unix nanoseconds, for sample times a backend accepts as recent.
+pub fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+/// Builds `P`'s output from `init` and starts it with a [`recording_host`]; panics on an error.
+pub fn started<P: Plugin>(init: OutputInit) -> (Box<dyn Output>, Arc<Recorded>) {
+    let mut output = match P::new_output(init) {
+        Ok(o) => o,
+        Err(e) => panic!("new_output: {e}"),
+    };
+    let (host, recorded) = recording_host();
+    if let Err(e) = output.start(host) {
+        panic!("start: {e}");
+    }
+    (output, recorded)
 }
 
 /// Builds definitions and samples; [`BatchBuilder::batch`] borrows them as a [`Batch`].

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use loadrun_plugin_api::testkit::BatchBuilder;
+use loadrun_plugin_api::testkit::{now_ns, BatchBuilder};
 use loadrun_plugin_api::types::RSome;
 use loadrun_plugin_api::{LogLevel, MetricType, ThresholdDef, ValueKind, WriteStatus};
 

@@ -7,7 +7,8 @@
 
 use std::collections::HashMap;
 
-use loadrun_plugin_api::{Catalog, MetricType, Sample, ValueKind};
+use loadrun_plugin_api::sdk::COUNTER_SAMPLES_LOST;
+use loadrun_plugin_api::{Catalog, Host, MetricType, Sample, ValueKind};
 
 use crate::datum::{
     clamp_value, Datum, DatumValue, Unit, MAX_DIMENSION_VALUE_CHARS, MAX_VALUES_PER_DATUM,
@@ -263,6 +264,35 @@ fn truncate(s: &str, max_chars: usize) -> String {
     match s.char_indices().nth(max_chars) {
         Some((cut, _)) => s[..cut].to_string(),
         None => s.to_string(),
+    }
+}
+
+/// Reports an [`Aggregator`]'s skipped samples to the host: each counted once in
+/// `samples_lost` (they were answered `Ok` with their batch, yet never sent), and one warning.
+#[derive(Debug, Default)]
+pub struct SkipReport {
+    reported: u64,
+    warned: bool,
+}
+
+impl SkipReport {
+    /// Reports what `skipped` (the aggregator's running total) adds since the last call.
+    pub fn note(&mut self, skipped: u64, host: Option<&Host>) {
+        if skipped > self.reported {
+            if let Some(h) = host {
+                h.add_counter(COUNTER_SAMPLES_LOST, skipped - self.reported);
+            }
+            self.reported = skipped;
+        }
+        if !self.warned && skipped > 0 {
+            self.warned = true;
+            if let Some(h) = host {
+                h.warn(
+                    "some samples were skipped: NaN/infinite values, or series the host never \
+                     defined (said once; counted in samples_lost)",
+                );
+            }
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use loadrun_http_support::RejectLog;
 use loadrun_plugin_api::sdk::COUNTER_SAMPLES_LOST;
 use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
 
-use crate::aggregate::Aggregator;
+use crate::aggregate::{Aggregator, SkipReport};
 use crate::config::Config;
 use crate::encode::{encode, Body};
 use crate::service::{Sender, Sent};
@@ -42,8 +42,7 @@ pub struct CloudWatchOutput {
     rejects: RejectLog,
     sent_datums: u64,
     sent_requests: u64,
-    warned_skipped: bool,
-    reported_skipped: u64,
+    skips: SkipReport,
 }
 
 /// Why the queue could not be emptied.
@@ -70,8 +69,7 @@ impl CloudWatchOutput {
             rejects: RejectLog::items("datums", Some("rejected_datums")),
             sent_datums: 0,
             sent_requests: 0,
-            warned_skipped: false,
-            reported_skipped: 0,
+            skips: SkipReport::default(),
         })
     }
 
@@ -148,21 +146,7 @@ impl CloudWatchOutput {
     }
 
     fn note_skipped(&mut self) {
-        let skipped = self.agg.skipped();
-        if skipped > self.reported_skipped {
-            // Answered `Ok` with their batch, yet never sent: not written.
-            self.count(COUNTER_SAMPLES_LOST, skipped - self.reported_skipped);
-            self.reported_skipped = skipped;
-        }
-        if !self.warned_skipped && skipped > 0 {
-            self.warned_skipped = true;
-            if let Some(h) = &self.host {
-                h.warn(
-                    "some samples were skipped: NaN/infinite values, or series the host never \
-                     defined (said once; counted in samples_lost)",
-                );
-            }
-        }
+        self.skips.note(self.agg.skipped(), self.host.as_ref());
     }
 
     /// Sends everything, retrying within `timeout`; what is left then is lost.

@@ -7,10 +7,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use loadrun_plugin_api::testkit::{init, recording_host, BatchBuilder, Conformance};
-use loadrun_plugin_api::{EndReason, MetricType, Plugin, RunOutcome, ValueKind, WriteStatus};
+use loadrun_plugin_api::testkit::{
+    completed_outcome, init, now_ns, started, BatchBuilder, Conformance,
+};
+use loadrun_plugin_api::{MetricType, Plugin, ValueKind, WriteStatus};
 use loadrun_test_support::emf;
 use out_cloudwatch::CloudWatchPlugin;
 use serde_json::Value;
@@ -44,21 +46,8 @@ fn total(docs: &[Value], name: &str) -> (usize, f64) {
     (v.len(), v.iter().sum())
 }
 
-fn outcome() -> RunOutcome {
-    RunOutcome {
-        passed: true,
-        reason: EndReason::Completed,
-        thresholds: Default::default(),
-        duration_ms: 1000,
-        extra: "{}".into(),
-    }
-}
-
 fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    now_ns() / NS
 }
 
 const NS: i64 = 1_000_000_000;
@@ -212,7 +201,7 @@ fn each_closed_period_is_written_as_valid_emf_that_adds_up() {
     let path: PathBuf = dir.path().join("run.emf");
     let env = hostile_aws_env(dir.path());
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let mut output = CloudWatchPlugin::new_output(init(
+    let (mut output, rec) = started::<CloudWatchPlugin>(init(
         "cloudwatch",
         Some(&format!(
             "mode=emf,emfPath={},namespace=loadrun/emf,storageResolution=1",
@@ -220,10 +209,7 @@ fn each_closed_period_is_written_as_valid_emf_that_adds_up() {
         )),
         "",
         &env,
-    ))
-    .unwrap();
-    let (host, rec) = recording_host();
-    output.start(host).unwrap();
+    ));
     let t0 = now_secs() - 120;
     let l = load(t0);
     assert!(matches!(output.write(l.batch.batch()), WriteStatus::Ok));
@@ -231,7 +217,9 @@ fn each_closed_period_is_written_as_valid_emf_that_adds_up() {
     // Written when the periods closed, before any flush or stop.
     let docs = documents(&path);
     assert!(!docs.is_empty(), "closed periods are written at once");
-    output.stop(&outcome(), Duration::from_secs(5)).unwrap();
+    output
+        .stop(&completed_outcome(), Duration::from_secs(5))
+        .unwrap();
     let docs = documents(&path);
 
     // Every document: the namespace, second-aligned timestamps of the test, resolution 1.
@@ -344,15 +332,12 @@ fn a_path_that_cannot_be_opened_fails_before_the_run_naming_it() {
 
 #[test]
 fn write_errors_are_retried_then_reported_in_samples_never_silently() {
-    let mut output = CloudWatchPlugin::new_output(init(
+    let (mut output, rec) = started::<CloudWatchPlugin>(init(
         "cloudwatch",
         Some("mode=emf,emfPath=/dev/full,period=1s"),
         "",
         &[],
-    ))
-    .unwrap();
-    let (host, rec) = recording_host();
-    output.start(host).unwrap();
+    ));
     let t0 = now_secs() - 120;
     let mut b = BatchBuilder::new();
     let m = b.metric("http_reqs", MetricType::Counter, ValueKind::Default);
@@ -386,5 +371,7 @@ fn write_errors_are_retried_then_reported_in_samples_never_silently() {
     assert_eq!(rec.counter("samples_lost"), 10);
     assert!(rec.counter("write_errors") >= 3);
     assert_eq!(rec.counter("documents_written"), 0);
-    output.stop(&outcome(), Duration::from_millis(300)).unwrap();
+    output
+        .stop(&completed_outcome(), Duration::from_millis(300))
+        .unwrap();
 }

@@ -5,10 +5,10 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use loadrun_plugin_api::testkit::{init, recording_host, BatchBuilder};
-use loadrun_plugin_api::{EndReason, MetricType, Plugin, RunOutcome, ValueKind, WriteStatus};
+use loadrun_plugin_api::testkit::{completed_outcome, init, now_ns, started, BatchBuilder};
+use loadrun_plugin_api::{MetricType, ValueKind, WriteStatus};
 use loadrun_test_support::services::Service;
 use out_cloudwatch::CloudWatchPlugin;
 use serde_json::{json, Value};
@@ -58,21 +58,8 @@ fn env<'a>(url: &'a str, key: &'a str, secret: &'a str) -> Vec<(&'a str, &'a str
     ]
 }
 
-fn outcome() -> RunOutcome {
-    RunOutcome {
-        passed: true,
-        reason: EndReason::Completed,
-        thresholds: Default::default(),
-        duration_ms: 1000,
-        extra: "{}".into(),
-    }
-}
-
 fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    now_ns() / NS
 }
 
 const NS: i64 = 1_000_000_000;
@@ -83,15 +70,12 @@ fn put_metrics_read_back_with_signatures_checked() {
         return;
     };
     let url = svc.var("MOTO_URL").to_string();
-    let mut output = CloudWatchPlugin::new_output(init(
+    let (mut output, rec) = started::<CloudWatchPlugin>(init(
         "cloudwatch",
         Some("namespace=loadrun/test,storageResolution=1,period=1s,dimensions=method|status|name"),
         "",
         &env(&url, &key, &secret),
-    ))
-    .unwrap();
-    let (host, rec) = recording_host();
-    output.start(host).unwrap();
+    ));
 
     // Five seconds of a small test, two minutes ago so every period is closed at once.
     let t0 = (now_secs() - 120) / 60 * 60;
@@ -144,7 +128,9 @@ fn put_metrics_read_back_with_signatures_checked() {
         b.sample(s, t0 * NS, 1.0);
     }
     assert_eq!(output.write(b.batch()), WriteStatus::Ok);
-    output.stop(&outcome(), Duration::from_secs(10)).unwrap();
+    output
+        .stop(&completed_outcome(), Duration::from_secs(10))
+        .unwrap();
     assert!(
         rec.counter("datums_sent") > 300,
         "{}",
@@ -213,11 +199,8 @@ fn wrong_secret_is_fatal_clear_and_secret_free() {
     };
     let url = svc.var("MOTO_URL").to_string();
     let wrong = format!("{}WRONG", &secret[..secret.len() - 5]);
-    let mut output =
-        CloudWatchPlugin::new_output(init("cloudwatch", None, "", &env(&url, &key, &wrong)))
-            .unwrap();
-    let (host, rec) = recording_host();
-    output.start(host).unwrap();
+    let (mut output, rec) =
+        started::<CloudWatchPlugin>(init("cloudwatch", None, "", &env(&url, &key, &wrong)));
     let mut b = BatchBuilder::new();
     let m = b.metric("http_reqs", MetricType::Counter, ValueKind::Default);
     let s = b.series(m, &[], &[]);
@@ -243,15 +226,12 @@ fn server_down_is_retry_and_nothing_is_lost_on_recovery() {
         return;
     };
     let url = svc.var("MOTO_URL").to_string();
-    let mut output = CloudWatchPlugin::new_output(init(
+    let (mut output, _rec) = started::<CloudWatchPlugin>(init(
         "cloudwatch",
         Some("namespace=down,gzip=true,dimensions=name"),
         "",
         &env(&url, "testing", "testing"),
-    ))
-    .unwrap();
-    let (host, _rec) = recording_host();
-    output.start(host).unwrap();
+    ));
     svc.stop();
 
     let t0 = (now_secs() - 600) / 60 * 60;
@@ -295,7 +275,9 @@ fn server_down_is_retry_and_nothing_is_lost_on_recovery() {
             other => panic!("expected recovery, got {other:?}"),
         }
     }
-    output.stop(&outcome(), Duration::from_secs(5)).unwrap();
+    output
+        .stop(&completed_outcome(), Duration::from_secs(5))
+        .unwrap();
 
     let query = json!({
         "namespace": "down",
@@ -325,11 +307,8 @@ fn stop_reports_what_could_not_be_delivered() {
         return;
     };
     let url = svc.var("MOTO_URL").to_string();
-    let mut output =
-        CloudWatchPlugin::new_output(init("cloudwatch", None, "", &env(&url, &key, &secret)))
-            .unwrap();
-    let (host, rec) = recording_host();
-    output.start(host).unwrap();
+    let (mut output, rec) =
+        started::<CloudWatchPlugin>(init("cloudwatch", None, "", &env(&url, &key, &secret)));
     svc.stop();
     let mut b = BatchBuilder::new();
     let m = b.metric("http_reqs", MetricType::Counter, ValueKind::Default);
@@ -339,7 +318,7 @@ fn stop_reports_what_could_not_be_delivered() {
     // The period is still open: nothing is sent yet.
     assert_eq!(output.write(b.batch()), WriteStatus::Ok);
     let e = output
-        .stop(&outcome(), Duration::from_millis(600))
+        .stop(&completed_outcome(), Duration::from_millis(600))
         .unwrap_err()
         .to_string();
     assert!(

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::{csv_init, run_csv};
 use file_sink::fixtures::outcome;
-use loadrun_plugin_api::testkit::{init, recording_host, BatchBuilder};
+use loadrun_plugin_api::testkit::{init, started, BatchBuilder};
 use loadrun_plugin_api::{LogLevel, MetricType, Plugin, ValueKind, WriteStatus};
 use out_csv::decode::{decode_pairs, read_records};
 use out_csv::CsvPlugin;
@@ -121,15 +121,12 @@ fn unknown_key_as_k6() {
 
 #[test]
 fn disk_full_is_reported_once_counted_and_the_run_goes_on() {
-    let mut out = CsvPlugin::new_output(init(
+    let (mut out, rec) = started::<CsvPlugin>(init(
         "csv",
         Some("fileName=/dev/full,saveInterval=1ms"),
         "",
         &[],
-    ))
-    .unwrap();
-    let (host, rec) = recording_host();
-    out.start(host).unwrap();
+    ));
     let b = small_run();
     for _ in 0..3 {
         assert_eq!(out.write(b.batch()), WriteStatus::Ok);
@@ -151,13 +148,10 @@ fn disk_full_is_reported_once_counted_and_the_run_goes_on() {
 fn each_save_leaves_complete_lines_and_the_header_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("live.csv");
-    let mut out = CsvPlugin::new_output(csv_init(
+    let (mut out, _rec) = started::<CsvPlugin>(csv_init(
         &format!("fileName={},saveInterval=1h", path.display()),
         None,
-    ))
-    .unwrap();
-    let (host, _rec) = recording_host();
-    out.start(host).unwrap();
+    ));
     let b = small_run();
     out.write(b.batch());
     // Not yet due: nothing written.
@@ -185,9 +179,7 @@ fn env_and_plan_table() {
         serde_json::json!({"time_format": "unix_milli", "file_name": "/nonexistent/ignored.csv"})
             .to_string();
     let env = [("K6_CSV_FILENAME", p), ("K6_CSV_SAVE_INTERVAL", "1ms")];
-    let mut out = CsvPlugin::new_output(init("csv", None, &table, &env)).unwrap();
-    let (host, _rec) = recording_host();
-    out.start(host).unwrap();
+    let (mut out, _rec) = started::<CsvPlugin>(init("csv", None, &table, &env));
     out.write(small_run().batch());
     out.stop(&outcome(), Duration::from_secs(1)).unwrap();
     let records = read_records(&std::fs::read_to_string(&path).unwrap()).unwrap();

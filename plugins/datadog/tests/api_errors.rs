@@ -8,9 +8,9 @@ use std::net::TcpListener;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use loadrun_plugin_api::testkit::{init, recording_host, BatchBuilder};
+use loadrun_plugin_api::testkit::{completed_outcome, init, started, BatchBuilder};
 use loadrun_plugin_api::types::RSome;
-use loadrun_plugin_api::{EndReason, MetricType, Plugin, RunOutcome, ValueKind, WriteStatus};
+use loadrun_plugin_api::{MetricType, Plugin, ValueKind, WriteStatus};
 use out_datadog::DatadogPlugin;
 
 const KEY: &str = "abcdef0123456789-secret";
@@ -57,16 +57,6 @@ fn batch() -> BatchBuilder {
     b
 }
 
-fn outcome() -> RunOutcome {
-    RunOutcome {
-        passed: true,
-        reason: EndReason::Completed,
-        thresholds: Default::default(),
-        duration_ms: 1,
-        extra: "{}".into(),
-    }
-}
-
 #[test]
 fn rate_limit_is_retried_after_the_server_says_then_delivered() {
     let (url, rx) = responder(vec![
@@ -75,11 +65,8 @@ fn rate_limit_is_retried_after_the_server_says_then_delivered() {
     ]);
     let arg =
         format!("transport=api,apiVersion=1,endpoint={url},pushInterval=1ms,gzip=false,host=h");
-    let mut out =
-        DatadogPlugin::new_output(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]))
-            .unwrap();
-    let (host, _rec) = recording_host();
-    out.start(host).unwrap();
+    let (mut out, _rec) =
+        started::<DatadogPlugin>(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]));
     std::thread::sleep(Duration::from_millis(5));
     let b = batch();
     // Folded and pushed; the 429 keeps the body.
@@ -100,7 +87,8 @@ fn rate_limit_is_retried_after_the_server_says_then_delivered() {
         } => assert!((1500..=2000).contains(&ms), "{ms}"),
         other => panic!("{other:?}"),
     }
-    out.stop(&outcome(), Duration::from_secs(5)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(5))
+        .unwrap();
     let (_, again) = rx.recv_timeout(Duration::from_secs(1)).unwrap();
     assert_eq!(again, body);
 }
@@ -111,11 +99,8 @@ fn a_refused_key_is_fatal_and_never_printed() {
         "HTTP/1.1 403 Forbidden\r\nContent-Length: 25\r\nConnection: close\r\n\r\n{\"errors\":[\"Forbidden\"]}",
     ]);
     let arg = format!("transport=api,apiVersion=1,endpoint={url},pushInterval=1ms");
-    let mut out =
-        DatadogPlugin::new_output(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]))
-            .unwrap();
-    let (host, _rec) = recording_host();
-    out.start(host).unwrap();
+    let (mut out, _rec) =
+        started::<DatadogPlugin>(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]));
     std::thread::sleep(Duration::from_millis(5));
     match out.write(batch().batch()) {
         WriteStatus::Fatal(e) => {
@@ -132,11 +117,8 @@ fn a_bad_request_is_dropped_counted_and_logged_once() {
         "HTTP/1.1 400 Bad Request\r\nContent-Length: 29\r\nConnection: close\r\n\r\n{\"errors\":[\"Malformed JSON\"]}",
     ]);
     let arg = format!("transport=api,apiVersion=1,endpoint={url},pushInterval=1ms");
-    let mut out =
-        DatadogPlugin::new_output(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]))
-            .unwrap();
-    let (host, rec) = recording_host();
-    out.start(host).unwrap();
+    let (mut out, rec) =
+        started::<DatadogPlugin>(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]));
     std::thread::sleep(Duration::from_millis(5));
     assert_eq!(out.write(batch().batch()), WriteStatus::Ok);
     assert_eq!(rec.counter("rejected_payloads"), 1);
@@ -181,11 +163,8 @@ fn server_errors_leave_the_backoff_to_the_host_with_one_reason() {
     ]);
     let arg =
         format!("transport=api,apiVersion=1,endpoint={url},pushInterval=1ms,gzip=false,host=h");
-    let mut out =
-        DatadogPlugin::new_output(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]))
-            .unwrap();
-    let (host, rec) = recording_host();
-    out.start(host).unwrap();
+    let (mut out, rec) =
+        started::<DatadogPlugin>(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]));
     std::thread::sleep(Duration::from_millis(5));
     // Folded and pushed; the 500 keeps the body.
     assert_eq!(out.write(batch().batch()), WriteStatus::Ok);

@@ -8,32 +8,15 @@ mod common;
 use std::time::Duration;
 
 use common::{Recorder, Series, KEY};
-use loadrun_plugin_api::testkit::{init, recording_host, BatchBuilder, Conformance};
+use loadrun_plugin_api::testkit::{completed_outcome, init, started, BatchBuilder, Conformance};
 use loadrun_plugin_api::types::RSome;
-use loadrun_plugin_api::{
-    EndReason, MetricType, Output, Plugin, RunOutcome, ValueKind, WriteStatus,
-};
+use loadrun_plugin_api::{MetricType, Output, ValueKind, WriteStatus};
 use loadrun_test_support::json_schema;
 use out_datadog::DatadogPlugin;
 use serde_json::{json, Value};
 
-fn outcome() -> RunOutcome {
-    RunOutcome {
-        passed: true,
-        reason: EndReason::Completed,
-        thresholds: Default::default(),
-        duration_ms: 1,
-        extra: "{}".into(),
-    }
-}
-
 fn output(arg: &str) -> Box<dyn Output> {
-    let mut out =
-        DatadogPlugin::new_output(init("datadog", Some(arg), "{}", &[("DD_API_KEY", KEY)]))
-            .unwrap();
-    let (host, _rec) = recording_host();
-    out.start(host).unwrap();
-    out
+    started::<DatadogPlugin>(init("datadog", Some(arg), "{}", &[("DD_API_KEY", KEY)])).0
 }
 
 fn k6_batch() -> BatchBuilder {
@@ -80,7 +63,8 @@ fn v2_series_are_valid_and_carry_every_value() {
         rec.url
     ));
     assert_eq!(out.write(k6_batch().batch()), WriteStatus::Ok);
-    out.stop(&outcome(), Duration::from_secs(5)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(5))
+        .unwrap();
 
     let got = rec.received();
     assert!(!got.is_empty());
@@ -133,7 +117,8 @@ fn trends_as_distribution_go_to_distribution_points_deflated() {
         rec.url
     ));
     assert_eq!(out.write(k6_batch().batch()), WriteStatus::Ok);
-    out.stop(&outcome(), Duration::from_secs(5)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(5))
+        .unwrap();
     let got = rec.received();
     for r in &got {
         assert_eq!(r.status, 202, "{} {:?}", r.path, r.problems);
@@ -178,7 +163,8 @@ fn large_intervals_are_split_within_the_limits() {
             b.sample(s, 0, 1.0);
         }
         assert_eq!(out.write(b.batch()), WriteStatus::Ok);
-        out.stop(&outcome(), Duration::from_secs(30)).unwrap();
+        out.stop(&completed_outcome(), Duration::from_secs(30))
+            .unwrap();
         let got = rec.received();
         assert!(got.len() > 1, "gzip={gzip}: {} request(s)", got.len());
         for r in &got {
@@ -208,7 +194,8 @@ fn rate_limits_are_honoured_then_delivered() {
         } => assert!((1500..=2000).contains(&ms), "{ms}"),
         other => panic!("{other:?}"),
     }
-    out.stop(&outcome(), Duration::from_secs(5)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(5))
+        .unwrap();
     let got = rec.received();
     assert_eq!(got[0].status, 429);
     assert_eq!(got[1].status, 202, "{:?}", got[1].problems);
@@ -224,11 +211,8 @@ fn a_refused_key_is_fatal_and_never_printed() {
     let rec = Recorder::start();
     let wrong = "ffffffffffffffffffffffffffffffff";
     let arg = format!("transport=api,endpoint={},pushInterval=1ms", rec.url);
-    let mut out =
-        DatadogPlugin::new_output(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", wrong)]))
-            .unwrap();
-    let (host, logs) = recording_host();
-    out.start(host).unwrap();
+    let (mut out, logs) =
+        started::<DatadogPlugin>(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", wrong)]));
     std::thread::sleep(Duration::from_millis(5));
     match out.write(k6_batch().batch()) {
         WriteStatus::Fatal(e) => {

@@ -6,23 +6,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use loadrun_plugin_api::testkit::{init, recording_host, BatchBuilder};
-use loadrun_plugin_api::{EndReason, MetricType, Plugin, RunOutcome, ValueKind, WriteStatus};
+use loadrun_plugin_api::testkit::{completed_outcome, init, started, BatchBuilder};
+use loadrun_plugin_api::{MetricType, ValueKind, WriteStatus};
 use loadrun_test_support::Service;
 use out_datadog::DatadogPlugin;
 use serde_json::Value;
 
 const KEY: &str = "0123456789abcdef-secret";
-
-fn outcome() -> RunOutcome {
-    RunOutcome {
-        passed: true,
-        reason: EndReason::Completed,
-        thresholds: Default::default(),
-        duration_ms: 1000,
-        extra: "{}".into(),
-    }
-}
 
 /// Every exported series, keyed by name plus sorted labels, with its last value.
 fn export(vm: &str) -> BTreeMap<String, f64> {
@@ -69,11 +59,8 @@ fn run(gzip: bool) {
     let arg = format!(
         "transport=api,apiVersion=1,endpoint={url}/datadog,host=lg-1,tags=env:test,pushInterval=1h,gzip={gzip}"
     );
-    let mut out =
-        DatadogPlugin::new_output(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]))
-            .unwrap();
-    let (host, rec) = recording_host();
-    out.start(host).unwrap();
+    let (mut out, rec) =
+        started::<DatadogPlugin>(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]));
 
     let mut b = BatchBuilder::new();
     let reqs = b.metric("http_reqs", MetricType::Counter, ValueKind::Default);
@@ -98,7 +85,8 @@ fn run(gzip: bool) {
     }
     b.sample(s_vus, t, 4.0).sample(s_vus, t, 7.0);
     assert_eq!(out.write(b.batch()), WriteStatus::Ok);
-    out.stop(&outcome(), Duration::from_secs(10)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(10))
+        .unwrap();
 
     let got = export(&url);
     let l = "env=test,group=::g1,host=lg-1,method=GET,status=200";

@@ -6,8 +6,8 @@
 use std::net::UdpSocket;
 use std::time::Duration;
 
-use loadrun_plugin_api::testkit::{init, recording_host, BatchBuilder};
-use loadrun_plugin_api::{EndReason, MetricType, Plugin, RunOutcome, ValueKind, WriteStatus};
+use loadrun_plugin_api::testkit::{completed_outcome, init, started, BatchBuilder};
+use loadrun_plugin_api::{MetricType, ValueKind, WriteStatus};
 use out_datadog::DatadogPlugin;
 
 fn receive(arg_extra: &str, env: &[(&str, &str)]) -> Vec<String> {
@@ -17,9 +17,7 @@ fn receive(arg_extra: &str, env: &[(&str, &str)]) -> Vec<String> {
         .unwrap();
     let addr = server.local_addr().unwrap();
     let arg = format!("addr={addr}{arg_extra}");
-    let mut out = DatadogPlugin::new_output(init("datadog", Some(&arg), "{}", env)).unwrap();
-    let (host, _rec) = recording_host();
-    out.start(host).unwrap();
+    let (mut out, _rec) = started::<DatadogPlugin>(init("datadog", Some(&arg), "{}", env));
     let mut b = BatchBuilder::new();
     let reqs = b.metric("http_reqs", MetricType::Counter, ValueKind::Default);
     let dur = b.metric("http_req_duration", MetricType::Trend, ValueKind::Time);
@@ -41,13 +39,7 @@ fn receive(arg_extra: &str, env: &[(&str, &str)]) -> Vec<String> {
         .sample(s3, 1, -4.0);
     b.sample(s4, 1, 1.0);
     assert_eq!(out.write(b.batch()), WriteStatus::Ok);
-    let outcome = RunOutcome {
-        passed: true,
-        reason: EndReason::Completed,
-        thresholds: Default::default(),
-        duration_ms: 1,
-        extra: "{}".into(),
-    };
+    let outcome = completed_outcome();
     out.stop(&outcome, Duration::from_secs(1)).unwrap();
     let mut buf = [0u8; 2048];
     let n = server.recv(&mut buf).unwrap();

@@ -14,8 +14,8 @@ use std::net::UdpSocket;
 use std::time::Duration;
 
 use common::{Recorder, Series, KEY};
-use loadrun_plugin_api::testkit::{init, recording_host, BatchBuilder};
-use loadrun_plugin_api::{EndReason, MetricType, Plugin, RunOutcome, ValueKind, WriteStatus};
+use loadrun_plugin_api::testkit::{completed_outcome, init, started, BatchBuilder};
+use loadrun_plugin_api::{MetricType, ValueKind, WriteStatus};
 use out_datadog::DatadogPlugin;
 
 const TREND_SERIES: [(&str, &str); 5] = [
@@ -91,16 +91,6 @@ fn k6_run() -> BatchBuilder {
     b
 }
 
-fn outcome() -> RunOutcome {
-    RunOutcome {
-        passed: true,
-        reason: EndReason::Completed,
-        thresholds: Default::default(),
-        duration_ms: 1,
-        extra: "{}".into(),
-    }
-}
-
 /// The metrics the Agent makes of DogStatsD lines, name → type.
 fn agent_view(lines: &[String]) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
@@ -132,11 +122,10 @@ fn the_agent_makes_every_integration_metric_of_what_dogstatsd_sends() {
         .set_read_timeout(Some(Duration::from_millis(500)))
         .unwrap();
     let arg = format!("addr={}", server.local_addr().unwrap());
-    let mut out = DatadogPlugin::new_output(init("datadog", Some(&arg), "{}", &[])).unwrap();
-    let (host, _logs) = recording_host();
-    out.start(host).unwrap();
+    let (mut out, _logs) = started::<DatadogPlugin>(init("datadog", Some(&arg), "{}", &[]));
     assert_eq!(out.write(k6_run().batch()), WriteStatus::Ok);
-    out.stop(&outcome(), Duration::from_secs(1)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(1))
+        .unwrap();
     let mut lines = Vec::new();
     let mut buf = [0u8; 65_536];
     while let Ok(n) = server.recv(&mut buf) {
@@ -162,13 +151,11 @@ fn the_series_api_sends_every_integration_metric_under_its_name() {
             "transport=api,apiVersion={version},endpoint={},pushInterval=1s",
             rec.url
         );
-        let mut out =
-            DatadogPlugin::new_output(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]))
-                .unwrap();
-        let (host, _logs) = recording_host();
-        out.start(host).unwrap();
+        let (mut out, _logs) =
+            started::<DatadogPlugin>(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]));
         assert_eq!(out.write(k6_run().batch()), WriteStatus::Ok);
-        out.stop(&outcome(), Duration::from_secs(5)).unwrap();
+        out.stop(&completed_outcome(), Duration::from_secs(5))
+            .unwrap();
         let path = if version == 1 {
             "/api/v1/series"
         } else {

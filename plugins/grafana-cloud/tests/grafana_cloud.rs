@@ -6,32 +6,14 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::mpsc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use loadrun_plugin_api::abi::{EndReason, RunOutcome};
-use loadrun_plugin_api::testkit::{init, recording_host, BatchBuilder};
+use loadrun_plugin_api::testkit::{completed_outcome, init, now_ns, started, BatchBuilder};
 use loadrun_plugin_api::{MetricType, Plugin, ValueKind, WriteStatus};
 use loadrun_test_support::services::Service;
 use out_grafana_cloud::GrafanaCloudPlugin;
 
 const TOKEN: &str = "glc_eyJrIjoiZmFrZSJ9";
-
-fn outcome() -> RunOutcome {
-    RunOutcome {
-        passed: true,
-        reason: EndReason::Completed,
-        thresholds: Default::default(),
-        duration_ms: 1000,
-        extra: "{}".into(),
-    }
-}
-
-fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as i64
-}
 
 fn batch(n: usize) -> BatchBuilder {
     let mut b = BatchBuilder::new();
@@ -59,13 +41,11 @@ fn pushes_to_prometheus_with_a_testid_label() {
     };
     let base = svc.var("PROMETHEUS_URL").to_string();
     let rw = svc.var("PROMETHEUS_RW_URL").to_string();
-    let mut out =
-        GrafanaCloudPlugin::new_output(init("grafana-cloud", None, "", &env(&rw))).unwrap();
-    let (host, rec) = recording_host();
-    out.start(host).unwrap();
+    let (mut out, rec) = started::<GrafanaCloudPlugin>(init("grafana-cloud", None, "", &env(&rw)));
     let b = batch(37);
     assert_eq!(out.write(b.batch()), WriteStatus::Ok);
-    out.stop(&outcome(), Duration::from_secs(10)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(10))
+        .unwrap();
     assert!(rec.logs().is_empty(), "{:?}", rec.logs());
 
     let body = ureq::get(&format!("{base}/api/v1/query"))
@@ -121,13 +101,11 @@ fn exact_auth_and_protocol_headers_even_with_extra_headers() {
     let (url, rx) = record_one();
     let mut e = env(&url);
     e.push(("K6_PROMETHEUS_RW_HEADERS_X-Scope-OrgID", "tenant-1"));
-    let mut out =
-        GrafanaCloudPlugin::new_output(init("grafana-cloud", Some("testId=run-7"), "", &e))
-            .unwrap();
-    let (host, rec) = recording_host();
-    out.start(host).unwrap();
+    let (mut out, rec) =
+        started::<GrafanaCloudPlugin>(init("grafana-cloud", Some("testId=run-7"), "", &e));
     assert_eq!(out.write(batch(3).batch()), WriteStatus::Ok);
-    out.stop(&outcome(), Duration::from_secs(5)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(5))
+        .unwrap();
     let (head, body) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
     let lines: Vec<&str> = head.lines().collect();
     assert_eq!(lines[0], "POST /api/prom/push HTTP/1.1");

@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use loadrun_plugin_api::testkit::BatchBuilder;
+use loadrun_plugin_api::testkit::{completed_outcome, now_ns, BatchBuilder};
 use loadrun_plugin_api::types::RSome;
 use loadrun_plugin_api::{LogLevel, MetricType, ValueKind, WriteStatus};
 
@@ -56,7 +56,8 @@ fn server_down_is_retry_and_nothing_is_kept_then_it_comes_back() {
     }
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(out.write(b.batch()), WriteStatus::Ok);
-    out.stop(&outcome(), Duration::from_secs(5)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(5))
+        .unwrap();
     let got = r.received();
     // The database creation the output could not do at start is done first.
     assert!(
@@ -237,7 +238,8 @@ fn points_are_buffered_for_the_push_interval_and_bounded() {
         "12 points reach the bound: pushed as 10 + 2"
     );
     assert_eq!(out.write(batch(1).batch()), WriteStatus::Ok);
-    out.stop(&outcome(), Duration::from_secs(5)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(5))
+        .unwrap();
     assert_eq!(lines(&r.writes()).len(), 13);
 }
 
@@ -261,7 +263,7 @@ fn stop_gives_up_at_its_deadline_and_counts_the_loss() {
     assert_eq!(out.write(batch(4).batch()), WriteStatus::Ok);
     let t = Instant::now();
     let e = out
-        .stop(&outcome(), Duration::from_millis(700))
+        .stop(&completed_outcome(), Duration::from_millis(700))
         .unwrap_err();
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
     assert!(e.message.contains("4 samples could not be written"), "{e}");

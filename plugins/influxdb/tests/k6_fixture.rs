@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::*;
-use loadrun_plugin_api::testkit::BatchBuilder;
+use loadrun_plugin_api::testkit::{completed_outcome, BatchBuilder};
 use loadrun_plugin_api::{MetricType, ValueKind, WriteStatus};
 
 const K6_BODY: &str = include_str!("fixtures/k6-influx-write.body");
@@ -97,7 +97,8 @@ fn same_lines_as_k6_for_the_same_points() {
     assert_eq!(out.write(b.batch()), WriteStatus::Ok);
     // Buffered until the push interval: nothing written yet.
     assert!(r.writes().is_empty());
-    out.stop(&outcome(), Duration::from_secs(5)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(5))
+        .unwrap();
 
     let got = r.received();
     assert_eq!(got.len(), 2, "{got:#?}");
@@ -127,7 +128,8 @@ fn vu_and_iter_metadata_become_int_fields_by_default() {
     let (mut out, _rec) = started(&format!("{}/mydb", r.url), &[]);
     let b = fixture_batch();
     assert_eq!(out.write(b.batch()), WriteStatus::Ok);
-    out.stop(&outcome(), Duration::from_secs(5)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(5))
+        .unwrap();
     let body = r.writes()[0].text();
     let first = body.lines().next().unwrap();
     assert!(

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::*;
-use loadrun_plugin_api::testkit::BatchBuilder;
+use loadrun_plugin_api::testkit::{completed_outcome, now_ns, BatchBuilder};
 use loadrun_plugin_api::{MetricType, ValueKind, WriteStatus};
 use loadrun_test_support::services::Service;
 use serde_json::Value;
@@ -102,7 +102,8 @@ fn drive(arg: &str, env: &[(&str, &str)], sent: &Sent) {
         let st = out.write(b.batch());
         assert_eq!(st, WriteStatus::Ok, "logs: {:?}", rec.logs());
     }
-    out.stop(&outcome(), Duration::from_secs(10)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(10))
+        .unwrap();
     assert_eq!(rec.counter("samples_rejected"), 0, "{:?}", rec.logs());
 }
 
@@ -370,7 +371,8 @@ fn influxdb_v1_stops_mid_run_and_comes_back() {
         rec.logs()
     );
     assert_eq!(out.write(sent.batches[2].batch()), WriteStatus::Ok);
-    out.stop(&outcome(), Duration::from_secs(5)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(5))
+        .unwrap();
     assert_eq!(rec.counter("samples_lost"), 0);
 
     for (metric, values) in &sent.values {

@@ -6,8 +6,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use file_sink::fixtures::{fixture, outcome, replay_k6_json};
-use loadrun_plugin_api::testkit::{init, recording_host};
-use loadrun_plugin_api::Plugin;
+use loadrun_plugin_api::testkit::{init, started};
 use out_json::gofmt::write_float;
 use out_json::JsonPlugin;
 
@@ -16,10 +15,7 @@ fn ours_for(fixture_text: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.json");
     let b = replay_k6_json(fixture_text);
-    let mut out =
-        JsonPlugin::new_output(init("json", Some(path.to_str().unwrap()), "", &[])).unwrap();
-    let (host, rec) = recording_host();
-    out.start(host).unwrap();
+    let (mut out, rec) = started::<JsonPlugin>(init("json", Some(path.to_str().unwrap()), "", &[]));
     // The host hands definitions with the first batch, then samples in several batches.
     let (first, rest) = b.samples.split_at(b.samples.len() / 3);
     let mut head = b.clone();

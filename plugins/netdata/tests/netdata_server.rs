@@ -3,25 +3,13 @@
 
 use std::time::{Duration, Instant};
 
-use loadrun_plugin_api::testkit::{init, recording_host, BatchBuilder};
-use loadrun_plugin_api::{
-    EndReason, MetricType, Output, Plugin, RunOutcome, ValueKind, WriteStatus,
-};
+use loadrun_plugin_api::testkit::{completed_outcome, init, started, BatchBuilder};
+use loadrun_plugin_api::{MetricType, Output, ValueKind, WriteStatus};
 use loadrun_test_support::Service;
 use out_netdata::NetdataPlugin;
 use serde_json::Value;
 
 const ROUNDS: usize = 6;
-
-fn outcome() -> RunOutcome {
-    RunOutcome {
-        passed: true,
-        reason: EndReason::Completed,
-        thresholds: Default::default(),
-        duration_ms: 1000,
-        extra: "{}".into(),
-    }
-}
 
 fn get(url: &str) -> Value {
     let out = std::process::Command::new("curl")
@@ -101,7 +89,8 @@ fn drive(out: &mut Box<dyn Output>) {
             assert_eq!(out.write(BatchBuilder::new().batch()), WriteStatus::Ok);
         }
     }
-    out.stop(&outcome(), Duration::from_secs(2)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(2))
+        .unwrap();
     // Netdata charts the last second on its next flush.
     std::thread::sleep(Duration::from_millis(2500));
 }
@@ -118,9 +107,7 @@ fn stock_k6_charts_light_up() {
     };
     let url = nd.var("NETDATA_URL").to_string();
     let arg = format!("addr={},pushInterval=1s", nd.var("NETDATA_STATSD_ADDR"));
-    let mut out = NetdataPlugin::new_output(init("netdata", Some(&arg), "{}", &[])).unwrap();
-    let (host, rec) = recording_host();
-    out.start(host).unwrap();
+    let (mut out, rec) = started::<NetdataPlugin>(init("netdata", Some(&arg), "{}", &[]));
     drive(&mut out);
 
     let charts = get(&format!("{url}/api/v1/charts"));
@@ -178,9 +165,7 @@ fn private_charts_hold_exact_totals() {
     };
     let url = nd.var("NETDATA_URL").to_string();
     let env = [("K6_STATSD_ADDR", nd.var("NETDATA_STATSD_ADDR"))];
-    let mut out = NetdataPlugin::new_output(init("netdata", None, "{}", &env)).unwrap();
-    let (host, _rec) = recording_host();
-    out.start(host).unwrap();
+    let (mut out, _rec) = started::<NetdataPlugin>(init("netdata", None, "{}", &env));
     drive(&mut out);
 
     let total = |chart: &str| {

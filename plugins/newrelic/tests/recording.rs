@@ -6,8 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{assert_no_key, now_ns, outcome, started, MetricApi, Points, Reply, KEY};
-use loadrun_plugin_api::testkit::BatchBuilder;
+use common::{assert_no_key, started, MetricApi, Points, Reply, KEY};
+use loadrun_plugin_api::testkit::{completed_outcome, now_ns, BatchBuilder};
 use loadrun_plugin_api::{LogLevel, MetricType, ValueKind, WriteStatus};
 
 const S: i64 = 1_000_000_000;
@@ -41,7 +41,8 @@ fn sends_gzip_json_with_the_headers_and_exact_body() {
     b.sample(s2, t, 100.0).sample(s2, t, 300.0);
     b.sample(s3, t, 1.0).sample(s3, t, 0.0);
     ok(out.write(b.batch()));
-    out.stop(&outcome(), Duration::from_secs(5)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(5))
+        .unwrap();
 
     let got = api.received();
     assert_eq!(got.len(), 1, "{got:?}");
@@ -95,7 +96,8 @@ fn closed_windows_are_pushed_during_the_run() {
     assert_eq!(points[0]["interval.ms"], 1000);
     assert_eq!(points[0]["timestamp"], window_ms(t - 5 * S, 1000));
     assert_eq!(points[1]["timestamp"], window_ms(t - 4 * S, 1000));
-    out.stop(&outcome(), Duration::from_secs(5)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(5))
+        .unwrap();
     assert_eq!(api.count_sum("k6.iterations"), 3.0);
     assert!(api.problems().is_empty(), "{:?}", api.problems());
 }
@@ -120,7 +122,8 @@ fn large_pushes_are_split_within_the_byte_limit() {
         }
     }
     ok(out.write(b.batch()));
-    out.stop(&outcome(), Duration::from_secs(10)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(10))
+        .unwrap();
     let got = api.received();
     assert!(got.len() > 10, "{} requests", got.len());
     for r in &got {
@@ -167,7 +170,8 @@ fn rate_limit_429_is_retried_after_retry_after_without_duplicates() {
     }
     // The host re-delivers the same batch.
     ok(out.write(later.samples_only()));
-    out.stop(&outcome(), Duration::from_secs(5)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(5))
+        .unwrap();
     assert_eq!(api.count_sum("k6.http_reqs"), 12.0);
     let statuses: Vec<u16> = api.received().iter().map(|r| r.status).collect();
     assert_eq!(statuses, vec![429, 202, 202]);
@@ -201,7 +205,7 @@ fn server_errors_are_retried_and_stop_reports_what_is_lost() {
     ok(out.write(b2.samples_only()));
     let started_at = std::time::Instant::now();
     let err = out
-        .stop(&outcome(), Duration::from_millis(800))
+        .stop(&completed_outcome(), Duration::from_millis(800))
         .unwrap_err();
     assert!(started_at.elapsed() < Duration::from_secs(2));
     assert!(
@@ -249,7 +253,8 @@ fn bad_request_400_and_413_are_reported_with_the_body() {
     ok(out.write(b3.samples_only()));
     api.push(Reply::new(413).body("{\"error\":\"Payload too large\"}"));
     ok(out.write(empty.batch()));
-    out.stop(&outcome(), Duration::from_secs(5)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(5))
+        .unwrap();
     assert_eq!(rec.counter("rejected_datapoints"), 3);
     // The halved 413 lost nothing; the single point held one sample.
     assert_eq!(rec.counter("samples_rejected"), 3);
@@ -299,7 +304,7 @@ fn forbidden_403_is_fatal_with_a_hint_and_never_shows_the_key() {
     assert!(msg.contains("NEW_RELIC_LICENSE_KEY"), "{msg}");
     assert!(msg.contains("region=eu"), "{msg}");
     assert_eq!(api.received()[0].header("api-key"), Some(wrong));
-    let stop = out.stop(&outcome(), Duration::from_millis(500));
+    let stop = out.stop(&completed_outcome(), Duration::from_millis(500));
     let mut texts = vec![msg];
     if let Err(e) = stop {
         texts.push(e.to_string());
@@ -335,7 +340,8 @@ fn hostile_samples_are_skipped_and_counted() {
     b.sample(s, t, 1.0);
     b.sample(999, t, 1.0);
     ok(out.write(b.batch()));
-    out.stop(&outcome(), Duration::from_secs(5)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(5))
+        .unwrap();
     assert_eq!(rec.counter("skipped_samples"), 4);
     assert_eq!(rec.counter("unresolved_samples"), 1);
     // The summary (sum = inf) is dropped; the percentile gauges are finite and go.
@@ -369,7 +375,8 @@ fn eu_region_and_env_endpoint() {
     let s = b.series(m, &[], &[]);
     b.sample(s, now_ns(), 4.0);
     ok(out.write(b.batch()));
-    out.stop(&outcome(), Duration::from_secs(5)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(5))
+        .unwrap();
     assert_eq!(api.accepted().len(), 1);
     assert!(rec.logs().iter().any(|(_, l)| l.contains("plain http")));
 }

@@ -11,6 +11,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use loadrun_plugin_api::testkit::completed_outcome;
 use loadrun_plugin_api::WriteStatus;
 use loadrun_test_support::{Service, TestPki};
 
@@ -60,7 +61,7 @@ fn export_once(arg: &str, env: &[(&str, &str)]) -> (WriteStatus, Result<(), Stri
     std::thread::sleep(Duration::from_millis(20));
     let status = out.write(run.b.samples_only());
     let stopped = out
-        .stop(&outcome(), Duration::from_secs(1))
+        .stop(&completed_outcome(), Duration::from_secs(1))
         .map_err(|e| e.message.to_string());
     (status, stopped)
 }

@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use loadrun_plugin_api::testkit::completed_outcome;
 use loadrun_plugin_api::WriteStatus;
 use serde_json::Value;
 
@@ -49,7 +50,8 @@ fn k6_variables_drive_grpc_without_compression() {
     let mut run = K6Run::new();
     run.iteration(0, 3.0);
     assert_eq!(out.write(run.b.batch()), WriteStatus::Ok);
-    out.stop(&outcome(), Duration::from_secs(10)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(10))
+        .unwrap();
     let pts = points(&base);
     let reqs = of(&pts, "http_reqs");
     assert_eq!(reqs.len(), 2);
@@ -79,7 +81,8 @@ fn two_exports(base: &str, endpoint: &str, extra: &str) -> Vec<Value> {
         run.iteration(i, (i + 1) as f64);
     }
     assert_eq!(out.write(run.b.samples_only()), WriteStatus::Ok);
-    out.stop(&outcome(), Duration::from_secs(10)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(10))
+        .unwrap();
     assert_eq!(received(base).len(), 2);
     points(base)
 }
@@ -166,7 +169,8 @@ fn explicit_buckets_per_value_kind() {
         run.iteration(i, (i + 1) as f64);
     }
     assert_eq!(out.write(run.b.batch()), WriteStatus::Ok);
-    out.stop(&outcome(), Duration::from_secs(10)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(10))
+        .unwrap();
     let pts = points(&base);
     let d = of(&pts, "http_req_duration")
         .into_iter()
@@ -202,7 +206,8 @@ fn metadata_and_legacy_rate_layout_on_request() {
         run.iteration(i, 2.0);
     }
     assert_eq!(out.write(run.b.batch()), WriteStatus::Ok);
-    out.stop(&outcome(), Duration::from_secs(10)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(10))
+        .unwrap();
     let pts = points(&base);
     let reqs = of(&pts, "http_reqs");
     assert!(reqs
@@ -231,7 +236,8 @@ fn many_series_are_split_into_bounded_requests() {
         b.sample(s, T0, i as f64);
     }
     assert_eq!(out.write(b.batch()), WriteStatus::Ok);
-    out.stop(&outcome(), Duration::from_secs(10)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(10))
+        .unwrap();
     assert_eq!(received(&base).len(), 10);
     let pts = points(&base);
     assert_eq!(pts.len(), 95);
@@ -253,7 +259,7 @@ fn down_is_retry(arg: String) {
     }
     let t = std::time::Instant::now();
     let e = out
-        .stop(&outcome(), Duration::from_millis(700))
+        .stop(&completed_outcome(), Duration::from_millis(700))
         .unwrap_err();
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
     assert!(e.message.contains("could not be exported"), "{e}");
@@ -342,7 +348,8 @@ fn recovers_after_the_receiver_comes_back_without_duplicates() {
         assert!(retries < 10);
     }
     assert!(retries >= 1);
-    out.stop(&outcome(), Duration::from_secs(10)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(10))
+        .unwrap();
     let pts = points(&base);
     let total: f64 = of(&pts, "iterations").iter().map(|p| value(p)).sum();
     assert_eq!(total, 3.0);

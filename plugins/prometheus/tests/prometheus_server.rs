@@ -3,30 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use loadrun_plugin_api::abi::{EndReason, LogLevel, RunOutcome};
-use loadrun_plugin_api::testkit::{init, recording_host, BatchBuilder};
+use loadrun_plugin_api::abi::LogLevel;
+use loadrun_plugin_api::testkit::{
+    completed_outcome, init, now_ns, recording_host, started, BatchBuilder,
+};
 use loadrun_plugin_api::{MetricType, Output, Plugin, ValueKind, WriteStatus};
 use loadrun_test_support::services::Service;
 use out_prometheus::PrometheusPlugin;
-
-fn outcome() -> RunOutcome {
-    RunOutcome {
-        passed: true,
-        reason: EndReason::Completed,
-        thresholds: Default::default(),
-        duration_ms: 1000,
-        extra: "{}".into(),
-    }
-}
-
-fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as i64
-}
 
 /// `(labels, value)` of each series an instant query returns.
 fn query(base: &str, q: &str) -> Vec<(serde_json::Value, f64)> {
@@ -151,13 +136,12 @@ fn counters_trend_stats_and_labels_read_back() {
         "url={},pushInterval=1ms,trendStats=p(99),p(90),avg,med,min,max,count,sum",
         svc.var("PROMETHEUS_RW_URL")
     );
-    let mut out = PrometheusPlugin::new_output(init("prometheus", Some(&arg), "", &[])).unwrap();
-    let (host, rec) = recording_host();
-    out.start(host).unwrap();
+    let (mut out, rec) = started::<PrometheusPlugin>(init("prometheus", Some(&arg), "", &[]));
     let mut run = define();
     let values = latencies(5000);
     feed(out.as_mut(), &mut run, &values, 8);
-    out.stop(&outcome(), Duration::from_secs(10)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(10))
+        .unwrap();
     let warnings: Vec<_> = rec
         .logs()
         .into_iter()
@@ -243,10 +227,8 @@ fn native_histograms_and_stale_markers() {
         ("K6_PROMETHEUS_RW_STALE_MARKERS", "true"),
         ("K6_PROMETHEUS_RW_PUSH_INTERVAL", "1ms"),
     ];
-    let mut out =
-        PrometheusPlugin::new_output(init("experimental-prometheus-rw", None, "", &env)).unwrap();
-    let (host, rec) = recording_host();
-    out.start(host).unwrap();
+    let (mut out, rec) =
+        started::<PrometheusPlugin>(init("experimental-prometheus-rw", None, "", &env));
     let mut run = define();
     let values = latencies(2000);
     feed(out.as_mut(), &mut run, &values, 4);
@@ -270,7 +252,8 @@ fn native_histograms_and_stale_markers() {
     assert!(((got - want) / want).abs() < 0.09, "p99 {got} vs {want}");
     assert_eq!(single(&base, "k6_http_reqs_total"), n);
 
-    out.stop(&outcome(), Duration::from_secs(10)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(10))
+        .unwrap();
     std::thread::sleep(Duration::from_millis(50));
     for q in [
         "k6_http_reqs_total",
@@ -288,9 +271,7 @@ fn dead_server_is_a_quick_retry_not_a_hang() {
     let port = listener.local_addr().unwrap().port();
     drop(listener); // nothing listens there now
     let arg = format!("url=http://127.0.0.1:{port}/api/v1/write,pushInterval=1ms,timeout=2s");
-    let mut out = PrometheusPlugin::new_output(init("prometheus", Some(&arg), "", &[])).unwrap();
-    let (host, _rec) = recording_host();
-    out.start(host).unwrap();
+    let (mut out, _rec) = started::<PrometheusPlugin>(init("prometheus", Some(&arg), "", &[]));
     let mut run = define();
     run.b.sample(run.reqs, now_ns(), 1.0);
     assert_eq!(
@@ -311,7 +292,7 @@ fn dead_server_is_a_quick_retry_not_a_hang() {
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     let t = Instant::now();
     let e = out
-        .stop(&outcome(), Duration::from_millis(500))
+        .stop(&completed_outcome(), Duration::from_millis(500))
         .unwrap_err();
     assert!(e.message.contains("not delivered"), "{e}");
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
@@ -329,12 +310,11 @@ fn a_rejected_push_reports_prometheus_message_once() {
     let mut run = define();
     run.b.sample(run.reqs, now_ns(), 1.0);
     assert_eq!(a.write(run.b.batch()), WriteStatus::Ok);
-    a.stop(&outcome(), Duration::from_secs(5)).unwrap();
+    a.stop(&completed_outcome(), Duration::from_secs(5))
+        .unwrap();
 
     // A second writer sends the same series 30 minutes in the past: out of order.
-    let mut b = PrometheusPlugin::new_output(init("prometheus", Some(&arg), "", &[])).unwrap();
-    let (host, rec) = recording_host();
-    b.start(host).unwrap();
+    let (mut b, rec) = started::<PrometheusPlugin>(init("prometheus", Some(&arg), "", &[]));
     let old = now_ns() - 30 * 60 * 1_000_000_000;
     let mut first = true;
     for i in 0..3 {
@@ -353,7 +333,8 @@ fn a_rejected_push_reports_prometheus_message_once() {
         );
         std::thread::sleep(Duration::from_millis(2));
     }
-    b.stop(&outcome(), Duration::from_secs(5)).unwrap();
+    b.stop(&completed_outcome(), Duration::from_secs(5))
+        .unwrap();
     let warnings: Vec<String> = rec
         .logs()
         .into_iter()

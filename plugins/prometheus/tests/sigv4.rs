@@ -11,10 +11,11 @@ mod common;
 
 use std::cell::Cell;
 use std::rc::Rc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use loadrun_plugin_api::abi::{EndReason, RunOutcome};
-use loadrun_plugin_api::testkit::{init, recording_host, BatchBuilder, Conformance};
+use loadrun_plugin_api::testkit::{
+    completed_outcome, init, now_ns, recording_host, started, BatchBuilder, Conformance,
+};
 use loadrun_plugin_api::{MetricType, Output, Plugin, ValueKind, WriteStatus};
 use loadrun_test_support::services::Service;
 use out_prometheus::PrometheusPlugin;
@@ -64,23 +65,6 @@ impl Stack {
     }
 }
 
-fn outcome() -> RunOutcome {
-    RunOutcome {
-        passed: true,
-        reason: EndReason::Completed,
-        thresholds: Default::default(),
-        duration_ms: 1000,
-        extra: "{}".into(),
-    }
-}
-
-fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as i64
-}
-
 /// `http_reqs` with one series.
 fn define() -> (BatchBuilder, u32) {
     let mut b = BatchBuilder::new();
@@ -108,9 +92,7 @@ fn signed_pushes_pass_botocore_and_read_back_also_after_retries() {
         return;
     };
     let arg = stack.arg(SECRET, "");
-    let mut out = PrometheusPlugin::new_output(init("prometheus", Some(&arg), "", &[])).unwrap();
-    let (host, rec) = recording_host();
-    out.start(host).unwrap();
+    let (mut out, rec) = started::<PrometheusPlugin>(init("prometheus", Some(&arg), "", &[]));
     let (mut b, series) = define();
     let t0 = now_ns() - 10_000_000_000;
     let mut sent = 0u64;
@@ -139,7 +121,8 @@ fn signed_pushes_pass_botocore_and_read_back_also_after_retries() {
             WriteStatus::Ok
         );
     }
-    out.stop(&outcome(), Duration::from_secs(10)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(10))
+        .unwrap();
     assert!(rec.logs().is_empty(), "{:?}", rec.logs());
     assert_eq!(rec.counter("samples_lost"), 0);
 
@@ -169,9 +152,7 @@ fn a_wrong_secret_is_a_clear_403_with_the_samples_counted_as_lost() {
     };
     let wrong = "loadrun/Wrong+SecretKey0";
     let arg = stack.arg(wrong, "");
-    let mut out = PrometheusPlugin::new_output(init("prometheus", Some(&arg), "", &[])).unwrap();
-    let (host, rec) = recording_host();
-    out.start(host).unwrap();
+    let (mut out, rec) = started::<PrometheusPlugin>(init("prometheus", Some(&arg), "", &[]));
     let (mut b, series) = define();
     for i in 0..25 {
         b.sample(series, now_ns() - 1_000_000_000 + i, 1.0);
@@ -224,7 +205,7 @@ fn the_session_token_is_sent_and_signed() {
         let (mut b, series) = define();
         b.sample(series, now_ns() - 1_000_000, 1.0);
         assert_eq!(out.write(b.batch()), WriteStatus::Ok);
-        out.stop(&outcome(), Duration::from_secs(10))
+        out.stop(&completed_outcome(), Duration::from_secs(10))
     };
     let e = push("").unwrap_err().message.to_string();
     assert!(e.contains("HTTP 403") && e.contains("session token"), "{e}");

@@ -8,10 +8,10 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use loadrun_plugin_api::testkit::{init, recording_host, BatchBuilder, Conformance};
-use loadrun_plugin_api::{MetricType, Plugin, ValueKind, WriteStatus};
+use loadrun_plugin_api::testkit::{init, now_ns, started, BatchBuilder, Conformance};
+use loadrun_plugin_api::{MetricType, ValueKind, WriteStatus};
 use loadrun_test_support::services::Service;
 use out_prometheus::PrometheusPlugin;
 
@@ -29,13 +29,6 @@ fn start() -> Option<(Service, Service)> {
     Some((prometheus, proxy))
 }
 
-fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as i64
-}
-
 #[test]
 fn the_default_minimum_refuses_a_tls12_only_server_and_says_why() {
     let Some((prometheus, proxy)) = start() else {
@@ -46,10 +39,7 @@ fn the_default_minimum_refuses_a_tls12_only_server_and_says_why() {
     let ca = proxy.var("PRW_PROXY_CA_FILE");
     for extra in ["", ",tlsMinimumVersion=1.3"] {
         let arg = format!("url={url},caCertificate={ca},pushInterval=1ms,timeout=2s{extra}");
-        let mut out =
-            PrometheusPlugin::new_output(init("prometheus", Some(&arg), "", &[])).unwrap();
-        let (host, rec) = recording_host();
-        out.start(host).unwrap();
+        let (mut out, rec) = started::<PrometheusPlugin>(init("prometheus", Some(&arg), "", &[]));
         let mut b = BatchBuilder::new();
         let m = b.metric("http_reqs", MetricType::Counter, ValueKind::Default);
         let s = b.series(m, &[("status", "200")], &[]);

@@ -4,8 +4,8 @@
 use std::net::UdpSocket;
 use std::time::Duration;
 
-use loadrun_plugin_api::testkit::{recording_host, BatchBuilder};
-use loadrun_plugin_api::{Catalog, EndReason, MetricType, Output, RunOutcome, ValueKind};
+use loadrun_plugin_api::testkit::{completed_outcome, recording_host, BatchBuilder};
+use loadrun_plugin_api::{Catalog, MetricType, Output, ValueKind};
 use statsd_proto::line::encode_all;
 use statsd_proto::mapping::entries;
 use statsd_proto::{Aggregator, ChecksAs, MappingConfig, StatsdConfig, StatsdOutput, TrendType};
@@ -202,13 +202,7 @@ fn output_sends_packed_datagrams_over_udp() {
     let mut buf = [0u8; 65536];
     assert!(server.recv(&mut buf).is_err());
     server.set_nonblocking(false).unwrap();
-    let outcome = RunOutcome {
-        passed: true,
-        reason: EndReason::Completed,
-        thresholds: Default::default(),
-        duration_ms: 1,
-        extra: "{}".into(),
-    };
+    let outcome = completed_outcome();
     out.stop(&outcome, Duration::from_secs(1)).unwrap();
     let mut got = Vec::new();
     let mut datagrams = 0;

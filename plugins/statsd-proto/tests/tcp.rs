@@ -6,8 +6,8 @@ use std::io::Read;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use loadrun_plugin_api::testkit::{recording_host, BatchBuilder};
-use loadrun_plugin_api::{EndReason, MetricType, Output, RunOutcome, ValueKind, WriteStatus};
+use loadrun_plugin_api::testkit::{completed_outcome, recording_host, BatchBuilder};
+use loadrun_plugin_api::{MetricType, Output, ValueKind, WriteStatus};
 use statsd_proto::{Protocol, StatsdConfig, StatsdOutput};
 
 #[test]
@@ -50,13 +50,7 @@ fn tcp_retries_then_delivers() {
             "never reconnected"
         );
     }
-    let outcome = RunOutcome {
-        passed: true,
-        reason: EndReason::Completed,
-        thresholds: Default::default(),
-        duration_ms: 1,
-        extra: "{}".into(),
-    };
+    let outcome = completed_outcome();
     out.stop(&outcome, Duration::from_secs(2)).unwrap();
     let (mut conn, _) = listener.accept().unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();

@@ -5,23 +5,13 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use loadrun_plugin_api::testkit::{init, recording_host, BatchBuilder};
-use loadrun_plugin_api::{EndReason, MetricType, Plugin, RunOutcome, ValueKind, WriteStatus};
+use loadrun_plugin_api::testkit::{completed_outcome, init, started, BatchBuilder};
+use loadrun_plugin_api::{MetricType, ValueKind, WriteStatus};
 use loadrun_test_support::Service;
 use out_statsd::StatsdPlugin;
 use serde_json::Value;
 
 const T: i64 = 1_795_608_192_000_000_000;
-
-fn outcome() -> RunOutcome {
-    RunOutcome {
-        passed: true,
-        reason: EndReason::Completed,
-        thresholds: Default::default(),
-        duration_ms: 1000,
-        extra: "{}".into(),
-    }
-}
 
 #[derive(Default, Debug)]
 struct Flushed {
@@ -75,9 +65,7 @@ fn etsy_statsd_receives_what_was_sent() {
     let addr = svc.var("STATSD_ADDR").to_string();
     let flush_file = svc.var("STATSD_FLUSH_FILE").to_string();
     let arg = format!("addr={addr},pushInterval=100ms,bufferSize=200");
-    let mut out = StatsdPlugin::new_output(init("statsd", Some(&arg), "{}", &[])).unwrap();
-    let (host, rec) = recording_host();
-    out.start(host).unwrap();
+    let (mut out, rec) = started::<StatsdPlugin>(init("statsd", Some(&arg), "{}", &[]));
 
     let mut b = BatchBuilder::new();
     let reqs = b.metric("http_reqs", MetricType::Counter, ValueKind::Default);
@@ -127,7 +115,8 @@ fn etsy_statsd_receives_what_was_sent() {
         std::thread::sleep(Duration::from_millis(150));
         assert_eq!(out.write(BatchBuilder::new().batch()), WriteStatus::Ok);
     }
-    out.stop(&outcome(), Duration::from_secs(2)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(2))
+        .unwrap();
 
     let f = wait_for(&flush_file, |f| {
         f.timers.get("k6.http_req_duration").map_or(0, Vec::len) >= 60
@@ -173,9 +162,7 @@ fn etsy_statsd_parses_the_dogstatsd_tags() {
         ("K6_STATSD_NAMESPACE", "lr."),
         ("K6_STATSD_PUSH_INTERVAL", "100ms"),
     ];
-    let mut out = StatsdPlugin::new_output(init("statsd", None, "{}", &env)).unwrap();
-    let (host, _rec) = recording_host();
-    out.start(host).unwrap();
+    let (mut out, _rec) = started::<StatsdPlugin>(init("statsd", None, "{}", &env));
     let mut b = BatchBuilder::new();
     let reqs = b.metric("http_reqs", MetricType::Counter, ValueKind::Default);
     let s = b.series(
@@ -185,7 +172,8 @@ fn etsy_statsd_parses_the_dogstatsd_tags() {
     );
     b.sample(s, T, 1.0).sample(s, T, 1.0);
     assert_eq!(out.write(b.batch()), WriteStatus::Ok);
-    out.stop(&outcome(), Duration::from_secs(2)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(2))
+        .unwrap();
     // Etsy statsd 0.9 folds DogStatsD tags into the key as `;k=v`, in the order sent: sorted,
     // and without the blocklisted url.
     let key = "lr.http_reqs;method=GET;status=200";

@@ -2,6 +2,8 @@
 //! its own code path, and `psql` reads back what the server holds.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -28,41 +30,9 @@ fn url(svc: &Service, user: &str, query: &str) -> String {
 
 /// Runs SQL with psql as the superuser; rows as `|`-separated lines.
 fn psql(svc: &Service, sql: &str) -> Vec<String> {
-    let out = Command::new("psql")
-        .env("PGPASSWORD", "x") // PGlite wants one; trust auth ignores it
-        .env("PGSSLMODE", "disable")
-        .args([
-            "-X",
-            "-q",
-            "-A",
-            "-t",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            "127.0.0.1",
-        ])
-        .args([
-            "-p",
-            svc.var("PGPORT"),
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-c",
-            sql,
-        ])
-        .output()
-        .expect("run psql");
-    assert!(
-        out.status.success(),
-        "psql failed on {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .filter(|l| !l.is_empty())
-        .collect()
+    // PGlite wants a password; trust auth ignores it.
+    let env = [("PGPASSWORD", "x"), ("PGSSLMODE", "disable")];
+    common::psql_rows(svc, &env, "postgres", sql)
 }
 
 fn one(svc: &Service, sql: &str) -> String {

@@ -4,11 +4,11 @@
 //! (over TLS too), and `pg_stat_ssl` shows the plugin's own connections were encrypted.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command;
+mod common;
+
 use std::time::Duration;
 
-use loadrun_plugin_api::abi::{EndReason, RunOutcome};
-use loadrun_plugin_api::testkit::{self, BatchBuilder};
+use loadrun_plugin_api::testkit::{self, completed_outcome, BatchBuilder};
 use loadrun_plugin_api::{MetricType, Output, Plugin, ValueKind, WriteStatus};
 use loadrun_test_support::{Service, TestPki};
 use out_timescaledb::TimescalePlugin;
@@ -36,24 +36,11 @@ fn start_tls_pg(names: Option<&str>) -> Option<Service> {
 /// Runs SQL with psql as the superuser over TLS (verifying the server with its CA); rows as
 /// `|`-separated lines.
 fn psql_db(svc: &Service, db: &str, sql: &str) -> Vec<String> {
-    let out = Command::new("psql")
-        .env("PGSSLMODE", svc.var("PGSSLMODE"))
-        .env("PGSSLROOTCERT", svc.var("PG_TLS_CA_FILE"))
-        .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
-        .args(["-h", "127.0.0.1", "-p", svc.var("PGPORT"), "-U", "postgres"])
-        .args(["-d", db, "-c", sql])
-        .output()
-        .expect("run psql");
-    assert!(
-        out.status.success(),
-        "psql failed on {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect()
+    let tls = [
+        ("PGSSLMODE", svc.var("PGSSLMODE")),
+        ("PGSSLROOTCERT", svc.var("PG_TLS_CA_FILE")),
+    ];
+    common::psql_rows(svc, &tls, db, sql)
 }
 
 fn psql(svc: &Service, sql: &str) -> Vec<String> {
@@ -74,16 +61,6 @@ fn output(arg: &str, test_id: &str) -> Box<dyn Output> {
     TimescalePlugin::new_output(init)
         .map_err(|e| e.message)
         .unwrap()
-}
-
-fn outcome() -> RunOutcome {
-    RunOutcome {
-        passed: true,
-        reason: EndReason::Completed,
-        thresholds: Default::default(),
-        duration_ms: 1_000,
-        extra: "{}".into(),
-    }
 }
 
 const T0: i64 = 1_700_000_000_123_456_000;
@@ -145,7 +122,8 @@ fn write_run(svc: &Service, arg: &str, run: &str) -> String {
         ),
     );
     assert_eq!(out.write(batch().batch()), WriteStatus::Ok);
-    out.stop(&outcome(), Duration::from_secs(20)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(20))
+        .unwrap();
     assert_eq!(rec.counter("rows_written"), 11);
     for (_, line) in rec.logs() {
         assert!(!line.contains(SECRET), "password in a log line: {line}");

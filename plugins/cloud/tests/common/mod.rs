@@ -337,10 +337,7 @@ pub fn output_from(init: OutputInit) -> Box<dyn Output> {
 }
 
 pub fn started(init: OutputInit) -> (Box<dyn Output>, Arc<Recorded>) {
-    let mut o = output_from(init);
-    let (host, rec) = testkit::recording_host();
-    o.start(host).unwrap();
-    (o, rec)
+    testkit::started::<out_cloud::CloudPlugin>(init)
 }
 
 pub fn outcome(verdicts: &[(&str, &str, bool)]) -> RunOutcome {
@@ -358,13 +355,6 @@ pub fn outcome(verdicts: &[(&str, &str, bool)]) -> RunOutcome {
         duration_ms: 1000,
         extra: "{}".into(),
     }
-}
-
-pub fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as i64
 }
 
 pub fn fixture(name: &str) -> Vec<u8> {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use loadrun_plugin_api::sdk::COUNTER_SAMPLES_LOST;
 use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
 
-use crate::aggregate::Aggregator;
+use crate::aggregate::{Aggregator, SkipReport};
 use crate::datum::Datum;
 use crate::emf::encode::encode;
 use crate::emf::sink::{Sink, SinkError};
@@ -31,8 +31,7 @@ pub struct EmfOutput {
     sink: Sink,
     host: Option<Host>,
     reported_documents: u64,
-    reported_skipped: u64,
-    warned_skipped: bool,
+    skips: SkipReport,
     warned_unencodable: bool,
 }
 
@@ -48,8 +47,7 @@ impl EmfOutput {
             sink,
             host: None,
             reported_documents: 0,
-            reported_skipped: 0,
-            warned_skipped: false,
+            skips: SkipReport::default(),
             warned_unencodable: false,
         })
     }
@@ -104,20 +102,7 @@ impl EmfOutput {
     }
 
     fn note_skipped(&mut self) {
-        let skipped = self.agg.skipped();
-        if skipped > self.reported_skipped {
-            self.count(COUNTER_SAMPLES_LOST, skipped - self.reported_skipped);
-            self.reported_skipped = skipped;
-        }
-        if !self.warned_skipped && skipped > 0 {
-            self.warned_skipped = true;
-            if let Some(h) = &self.host {
-                h.warn(
-                    "some samples were skipped: NaN/infinite values, or series the host never \
-                     defined (said once; counted in samples_lost)",
-                );
-            }
-        }
+        self.skips.note(self.agg.skipped(), self.host.as_ref());
     }
 
     /// Writes everything, retrying within `timeout`; what is left then is lost.

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use file_sink::fixtures::outcome;
-use loadrun_plugin_api::testkit::{init, recording_host, BatchBuilder, Recorded};
-use loadrun_plugin_api::{OutputInit, Plugin, WriteStatus};
+use loadrun_plugin_api::testkit::{init, started, BatchBuilder, Recorded};
+use loadrun_plugin_api::{OutputInit, WriteStatus};
 use out_csv::CsvPlugin;
 
 /// An init for `-o csv=ARG` with the given system tags (None: the host said nothing).
@@ -20,9 +20,7 @@ pub fn csv_init(arg: &str, system_tags: Option<&[&str]>) -> OutputInit {
 
 /// Runs the batches (definitions with the first) through a csv output and stops it.
 pub fn run_csv(init: OutputInit, b: &BatchBuilder) -> Arc<Recorded> {
-    let mut out = CsvPlugin::new_output(init).unwrap();
-    let (host, rec) = recording_host();
-    out.start(host).unwrap();
+    let (mut out, rec) = started::<CsvPlugin>(init);
     let (first, rest) = b.samples.split_at(b.samples.len() / 2);
     let mut one = b.clone();
     one.samples = first.to_vec();

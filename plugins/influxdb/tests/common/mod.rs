@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use loadrun_plugin_api::testkit::{self, Recorded};
-use loadrun_plugin_api::{EndReason, Output, Plugin, RunOutcome};
+use loadrun_plugin_api::{Output, Plugin};
 use loadrun_test_support::recorder::Recorder;
 
 /// One request as received (`line` is the request line, `text()` the gunzipped body).
@@ -62,28 +62,7 @@ pub fn output(arg: &str, env: &[(&str, &str)]) -> Box<dyn Output> {
 
 /// The output, started with a recording host.
 pub fn started(arg: &str, env: &[(&str, &str)]) -> (Box<dyn Output>, Arc<Recorded>) {
-    let mut o = output(arg, env);
-    let (host, rec) = testkit::recording_host();
-    o.start(host).unwrap();
-    (o, rec)
-}
-
-pub fn outcome() -> RunOutcome {
-    RunOutcome {
-        passed: true,
-        reason: EndReason::Completed,
-        thresholds: Default::default(),
-        duration_ms: 1000,
-        extra: "{}".into(),
-    }
-}
-
-/// Unix ns now.
-pub fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as i64
+    testkit::started::<out_influxdb::InfluxPlugin>(testkit::init("influxdb", Some(arg), "{}", env))
 }
 
 /// A loopback port with nothing listening on it.

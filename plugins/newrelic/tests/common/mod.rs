@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use loadrun_plugin_api::testkit::{self, Recorded};
-use loadrun_plugin_api::{EndReason, Output, Plugin, RunOutcome};
+use loadrun_plugin_api::{Output, Plugin};
 use loadrun_test_support::recorder::{Recorder, Request};
 use serde_json::Value;
 
@@ -201,28 +201,13 @@ pub fn started(api: &MetricApi, extra: &str) -> (Box<dyn Output>, Arc<Recorded>)
     } else {
         format!("endpoint={},{extra}", api.url)
     };
-    let mut o = output(&arg, &[("NEW_RELIC_LICENSE_KEY", KEY)]);
-    let (host, rec) = testkit::recording_host();
-    o.start(host).unwrap();
-    (o, rec)
-}
-
-pub fn outcome() -> RunOutcome {
-    RunOutcome {
-        passed: true,
-        reason: EndReason::Completed,
-        thresholds: Default::default(),
-        duration_ms: 1000,
-        extra: "{}".into(),
-    }
-}
-
-/// Unix ns now.
-pub fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as i64
+    let init = testkit::init(
+        "newrelic",
+        Some(&arg),
+        "{}",
+        &[("NEW_RELIC_LICENSE_KEY", KEY)],
+    );
+    testkit::started::<out_newrelic::NewRelicPlugin>(init)
 }
 
 /// Every log line and the error texts given, checked for the key.

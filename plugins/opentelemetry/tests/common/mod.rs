@@ -8,10 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use loadrun_plugin_api::testkit::{self, BatchBuilder, Recorded};
-use loadrun_plugin_api::{
-    EndReason, MetricType, Output, Plugin, RunOutcome, ValueKind, WriteStatus,
-};
+use loadrun_plugin_api::testkit::{self, completed_outcome, BatchBuilder, Recorded};
+use loadrun_plugin_api::{MetricType, Output, ValueKind, WriteStatus};
 use loadrun_test_support::services::Service;
 use out_opentelemetry::OtelPlugin;
 use serde_json::Value;
@@ -72,24 +70,7 @@ pub fn attr<'a>(p: &'a Value, k: &str) -> Option<&'a str> {
 }
 
 pub fn output(arg: &str, env: &[(&str, &str)]) -> (Box<dyn Output>, Arc<Recorded>) {
-    let init = testkit::init("opentelemetry", Some(arg), "{}", env);
-    let mut out = match OtelPlugin::new_output(init) {
-        Ok(o) => o,
-        Err(e) => panic!("new_output: {e}"),
-    };
-    let (host, rec) = testkit::recording_host();
-    out.start(host).unwrap();
-    (out, rec)
-}
-
-pub fn outcome() -> RunOutcome {
-    RunOutcome {
-        passed: true,
-        reason: EndReason::Completed,
-        thresholds: Default::default(),
-        duration_ms: 1000,
-        extra: "{}".into(),
-    }
+    testkit::started::<OtelPlugin>(testkit::init("opentelemetry", Some(arg), "{}", env))
 }
 
 pub const T0: i64 = 1_795_608_297_000_000_000;
@@ -408,7 +389,8 @@ pub fn run_k6_env(arg: &str, env: &[(&str, &str)]) {
     assert_eq!(out.write(run.b.batch()), WriteStatus::Ok);
     // exportInterval is an hour: only the stop exports, so this is the final flush k6 ≤ 1.3
     // loses.
-    out.stop(&outcome(), Duration::from_secs(10)).unwrap();
+    out.stop(&completed_outcome(), Duration::from_secs(10))
+        .unwrap();
     let logs: Vec<_> = rec
         .logs()
         .into_iter()
