@@ -24,7 +24,7 @@ use std::collections::VecDeque;
 use std::io::Write as _;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use loadrun_http_support::{stop_capped_deadline, watch_stop};
+use loadrun_http_support::{request_budget, watch_stop, Budget};
 use loadrun_plugin_api::sdk::{COUNTER_SAMPLES_LOST, COUNTER_SAMPLES_REJECTED};
 use loadrun_plugin_api::types::{RNone, RSome};
 use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
@@ -237,18 +237,13 @@ impl ApiOutput {
         // the shared HTTP client's rule, see `loadrun_http_support::HttpClient`).
         let host = self.host.as_ref();
         let stopping = host.and_then(Host::stop_time_left).is_some();
-        let mut timeout = self.cfg.timeout;
-        if let Some(d) = stop_capped_deadline(deadline, host) {
-            let left = d.saturating_duration_since(Instant::now());
-            if left.is_zero() && stopping {
-                return Posted::Unanswered(
-                    format!("{url}: not sent, the output's stop deadline has passed"),
-                    false,
-                );
+        let timeout = match request_budget(self.cfg.timeout, deadline, host) {
+            Budget::Send { timeout, .. } => timeout,
+            Budget::NotSent(why) => {
+                return Posted::Unanswered(format!("{url}: not sent, {why}"), false);
             }
-            timeout = timeout.min(left).max(Duration::from_millis(1));
-            req = req.timeout(timeout);
-        }
+        };
+        req = req.timeout(timeout);
         if let Some(encoding) = body.encoding {
             req = req.set("Content-Encoding", encoding);
         }

@@ -102,15 +102,40 @@ pub fn stop_cap(host: Option<&Host>) -> Option<Duration> {
         .map(|left| left.saturating_sub(STOP_MARGIN))
 }
 
-/// `deadline` (if any) brought forward to the host's stop deadline minus [`STOP_MARGIN`] once
-/// the host is stopping the output: the deadline a request should be made with.
-pub fn stop_capped_deadline(deadline: Option<Instant>, host: Option<&Host>) -> Option<Instant> {
-    let Some(cap) = stop_cap(host) else {
-        return deadline;
-    };
-    let now = Instant::now();
-    let stop = now.checked_add(cap).unwrap_or(now);
-    Some(deadline.map_or(stop, |d| d.min(stop)))
+/// How long one request may take (see [`request_budget`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// Send it with this timeout; `cut_by_stop` when the stop deadline is what shortened it.
+    Send {
+        timeout: Duration,
+        cut_by_stop: bool,
+    },
+    /// Do not send it: which deadline has passed.
+    NotSent(&'static str),
+}
+
+/// The one rule every request follows: `timeout`, shortened to `deadline` (given by
+/// `flush`/`stop`) and, once the host is stopping the output, to its stop deadline minus
+/// [`STOP_MARGIN`]. For plugins that make requests without [`HttpClient`] too.
+pub fn request_budget(timeout: Duration, deadline: Option<Instant>, host: Option<&Host>) -> Budget {
+    let mut timeout = timeout;
+    if let Some(d) = deadline {
+        match d.checked_duration_since(Instant::now()) {
+            Some(left) if !left.is_zero() => timeout = timeout.min(left),
+            _ => return Budget::NotSent("the deadline has passed"),
+        }
+    }
+    match stop_cap(host) {
+        Some(cap) if cap.is_zero() => Budget::NotSent("the output's stop deadline has passed"),
+        Some(cap) if cap < timeout => Budget::Send {
+            timeout: cap,
+            cut_by_stop: true,
+        },
+        _ => Budget::Send {
+            timeout,
+            cut_by_stop: false,
+        },
+    }
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -210,7 +235,6 @@ impl HttpClient {
     ) -> Outcome {
         let endpoint = Endpoint::new(url);
         let what = format!("{method} {endpoint}");
-        let mut timeout = self.config.timeout;
         if deadline.is_none() {
             if let Some(reason) = self.held() {
                 return Outcome::Retry {
@@ -219,32 +243,20 @@ impl HttpClient {
                 };
             }
         }
-        if let Some(d) = deadline {
-            match d.checked_duration_since(Instant::now()) {
-                Some(left) if !left.is_zero() => timeout = timeout.min(left),
-                _ => {
+        let host = self.host.lock().ok().and_then(|h| h.clone());
+        let (timeout, cut_by_stop) =
+            match request_budget(self.config.timeout, deadline, host.as_ref()) {
+                Budget::Send {
+                    timeout,
+                    cut_by_stop,
+                } => (timeout, cut_by_stop),
+                Budget::NotSent(why) => {
                     return Outcome::Retry {
                         after_ms: None,
-                        reason: format!("{what}: not sent, the deadline has passed"),
+                        reason: format!("{what}: not sent, {why}"),
                     }
                 }
-            }
-        }
-        // Once the host is stopping the output, no request may outlive its stop deadline.
-        let mut cut_by_stop = false;
-        if let Some(left) = self.stop_time_left() {
-            let usable = left.saturating_sub(STOP_MARGIN);
-            if usable.is_zero() {
-                return Outcome::Retry {
-                    after_ms: None,
-                    reason: format!("{what}: not sent, the output's stop deadline has passed"),
-                };
-            }
-            if usable < timeout {
-                timeout = usable;
-                cut_by_stop = true;
-            }
-        }
+            };
 
         let mut target = url.clone();
         let basic = basic_from_userinfo(&target);
@@ -705,22 +717,59 @@ mod tests {
         c.set_host(&host);
         let o = c.post(&u, &[], b"x", None);
         assert!(matches!(o, Outcome::Delivered { status: 204, .. }), "{o:?}");
-        assert_eq!(stop_capped_deadline(None, Some(&host)), None);
+        // While the run goes on the stop deadline shortens nothing.
+        assert_eq!(
+            request_budget(Duration::from_secs(10), None, Some(&host)),
+            Budget::Send {
+                timeout: Duration::from_secs(10),
+                cut_by_stop: false
+            }
+        );
     }
 
     #[test]
-    fn stop_capped_deadline_brings_deadlines_forward() {
+    fn request_budget_takes_the_nearest_deadline() {
         let (host, recorded) = loadrun_plugin_api::testkit::recording_host();
+        let ten = Duration::from_secs(10);
         let later = Instant::now() + Duration::from_secs(60);
-        assert_eq!(stop_capped_deadline(Some(later), None), Some(later));
-        assert_eq!(stop_capped_deadline(Some(later), Some(&host)), Some(later));
+        let sent = |b: Budget| match b {
+            Budget::Send {
+                timeout,
+                cut_by_stop,
+            } => (timeout, cut_by_stop),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(sent(request_budget(ten, Some(later), None)), (ten, false));
+        assert_eq!(
+            sent(request_budget(ten, Some(later), Some(&host))),
+            (ten, false)
+        );
+        let soon = Instant::now() + Duration::from_secs(1);
+        let (t, cut) = sent(request_budget(ten, Some(soon), Some(&host)));
+        assert!(t <= Duration::from_secs(1) && !cut, "{t:?}");
+        // Stopping: the stop deadline less the margin is the nearest.
         recorded.begin_stop(Duration::from_secs(2));
-        let capped = stop_capped_deadline(Some(later), Some(&host)).unwrap();
-        assert!(capped < Instant::now() + Duration::from_secs(2));
-        assert!(capped > Instant::now() + Duration::from_secs(1));
-        assert!(stop_capped_deadline(None, Some(&host)).is_some());
-        let soon = Instant::now() + Duration::from_millis(10);
-        assert_eq!(stop_capped_deadline(Some(soon), Some(&host)), Some(soon));
+        let (t, cut) = sent(request_budget(ten, Some(later), Some(&host)));
+        assert!(
+            cut && t < Duration::from_secs(2) && t > Duration::from_secs(1),
+            "{t:?}"
+        );
+        let (t, cut) = sent(request_budget(ten, None, Some(&host)));
+        assert!(cut && t < Duration::from_secs(2), "{t:?}");
+        // A nearer flush deadline still wins.
+        let nearer = Instant::now() + Duration::from_millis(10);
+        let (t, cut) = sent(request_budget(ten, Some(nearer), Some(&host)));
+        assert!(!cut && t <= Duration::from_millis(10), "{t:?}");
+        // Passed deadlines: not sent, saying which.
+        assert_eq!(
+            request_budget(ten, Some(Instant::now()), None),
+            Budget::NotSent("the deadline has passed")
+        );
+        recorded.begin_stop(Duration::from_millis(50));
+        assert_eq!(
+            request_budget(ten, None, Some(&host)),
+            Budget::NotSent("the output's stop deadline has passed")
+        );
     }
 
     #[test]

@@ -30,7 +30,7 @@ mod tls_version;
 
 pub use classify::{classify, parse_retry_after, Outcome, MAX_RETRY_AFTER_MS};
 pub use client::{
-    basic_auth_header, gzip, stop_cap, stop_capped_deadline, watch_stop, HttpClient, HttpConfig,
+    basic_auth_header, gzip, request_budget, stop_cap, watch_stop, Budget, HttpClient, HttpConfig,
     QUICK_FAILURE_HOLD, STOP_MARGIN,
 };
 pub use endpoint::Endpoint;

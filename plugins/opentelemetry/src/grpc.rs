@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
-use loadrun_http_support::{stop_cap, Endpoint, Outcome, Url};
+use loadrun_http_support::{request_budget, stop_cap, Budget, Endpoint, Outcome, Url};
 use loadrun_plugin_api::Host;
 use tokio::net::TcpStream;
 
@@ -155,31 +155,19 @@ impl GrpcTransport {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let mut timeout = self.inner.timeout;
-            if let Some(d) = deadline {
-                match d.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => timeout = timeout.min(left),
-                    _ => {
+            let (timeout, cut_by_stop) =
+                match request_budget(self.inner.timeout, deadline, self.host.as_ref()) {
+                    Budget::Send {
+                        timeout,
+                        cut_by_stop,
+                    } => (timeout, cut_by_stop),
+                    Budget::NotSent(why) => {
                         return Outcome::Retry {
                             after_ms: None,
-                            reason: format!("{what}: not sent, the deadline has passed"),
+                            reason: format!("{what}: not sent, {why}"),
                         }
                     }
-                }
-            }
-            let mut cut_by_stop = false;
-            if let Some(cap) = stop_cap(self.host.as_ref()) {
-                if cap.is_zero() {
-                    return Outcome::Retry {
-                        after_ms: None,
-                        reason: format!("{what}: not sent, the output's stop deadline has passed"),
-                    };
-                }
-                if cap < timeout {
-                    timeout = cap;
-                    cut_by_stop = true;
-                }
-            }
+                };
             let reused = self.inner.conn.is_some();
             let inner = &mut self.inner;
             let host = self.host.as_ref();
