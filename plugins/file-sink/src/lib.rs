@@ -94,7 +94,9 @@ impl Dest {
     }
 }
 
-fn write_counted(w: &mut dyn Write, data: &[u8]) -> (usize, io::Result<()>) {
+/// Writes all of `data`, saying how many bytes got out before an error, so a caller can keep
+/// what was not written (no torn or doubled line) rather than guess.
+pub fn write_counted(w: &mut dyn Write, data: &[u8]) -> (usize, io::Result<()>) {
     let mut done = 0;
     while done < data.len() {
         match w.write(&data[done..]) {
@@ -325,7 +327,7 @@ fn create(output: &str, path: &Path) -> Result<File, PluginError> {
 }
 
 /// The OS's text without Rust's ` (os error N)` suffix, for a one-line message.
-fn io_cause(e: &io::Error) -> String {
+pub fn io_cause(e: &io::Error) -> String {
     let text = e.to_string();
     match text.find(" (os error") {
         Some(i) => text[..i].to_string(),

@@ -12,6 +12,8 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
+use file_sink::{io_cause, write_counted};
+
 /// Where the documents go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -272,28 +274,6 @@ impl Drop for Sink {
         if !matches!(self.dest, Dest::Closed) {
             let _ = self.flush();
         }
-    }
-}
-
-fn write_counted(w: &mut dyn Write, data: &[u8]) -> (usize, io::Result<()>) {
-    let mut done = 0;
-    while done < data.len() {
-        match w.write(&data[done..]) {
-            Ok(0) => return (done, Err(io::ErrorKind::WriteZero.into())),
-            Ok(n) => done += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return (done, Err(e)),
-        }
-    }
-    (done, Ok(()))
-}
-
-/// The OS's text without Rust's ` (os error N)` suffix, for a one-line message.
-fn io_cause(e: &io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_string(),
-        None => text,
     }
 }
 
