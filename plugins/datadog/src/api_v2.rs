@@ -23,7 +23,7 @@ use statsd_proto::{Entry, EntryValue};
 
 use crate::limits::metric_name;
 
-use crate::series::percentile;
+use crate::series::trend_points;
 
 /// Datadog's v2 metric type codes.
 const TYPE_COUNT: u8 = 1;
@@ -131,17 +131,10 @@ pub fn series_v2(
                 }
             }
             EntryValue::Trend(t) => {
-                let mut sorted = t.values.clone();
-                sorted.sort_by(f64::total_cmp);
-                let name = &e.name;
-                made.push(one(metric_name(name, ".avg"), TYPE_GAUGE, t.mean()));
-                made.push(one(metric_name(name, ".min"), TYPE_GAUGE, t.min));
-                made.push(one(metric_name(name, ".max"), TYPE_GAUGE, t.max));
-                let median = percentile(&sorted, 0.5);
-                made.push(one(metric_name(name, ".median"), TYPE_GAUGE, median));
-                let p95 = percentile(&sorted, 0.95);
-                made.push(one(metric_name(name, ".95percentile"), TYPE_GAUGE, p95));
-                made.push(one(metric_name(name, ".count"), TYPE_COUNT, t.count as f64));
+                for (suffix, is_count, v) in trend_points(t) {
+                    let kind = if is_count { TYPE_COUNT } else { TYPE_GAUGE };
+                    made.push(one(metric_name(&e.name, suffix), kind, v));
+                }
             }
         }
         for (i, v) in made.into_iter().enumerate() {

@@ -7,6 +7,7 @@
 //! | trend | what the agent makes of a timing: gauges `.avg .min .max .median .95percentile` and a `.count` count |
 
 use serde_json::{json, Value};
+use statsd_proto::aggregate::Trend;
 use statsd_proto::{Entry, EntryValue};
 
 use crate::limits::metric_name;
@@ -27,24 +28,34 @@ pub fn series(entries: &[Entry], host: &str, ts: i64, interval_s: u64) -> Vec<Va
             EntryValue::Count(v) => out.push(count(metric_name(&e.name, ""), *v)),
             EntryValue::Gauge(v) => out.push(gauge(metric_name(&e.name, ""), *v)),
             EntryValue::Trend(t) => {
-                let mut sorted = t.values.clone();
-                sorted.sort_by(f64::total_cmp);
-                out.push(gauge(metric_name(&e.name, ".avg"), t.mean()));
-                out.push(gauge(metric_name(&e.name, ".min"), t.min));
-                out.push(gauge(metric_name(&e.name, ".max"), t.max));
-                out.push(gauge(
-                    metric_name(&e.name, ".median"),
-                    percentile(&sorted, 0.5),
-                ));
-                out.push(gauge(
-                    metric_name(&e.name, ".95percentile"),
-                    percentile(&sorted, 0.95),
-                ));
-                out.push(count(metric_name(&e.name, ".count"), t.count as f64));
+                for (suffix, is_count, v) in trend_points(t) {
+                    let metric = metric_name(&e.name, suffix);
+                    out.push(if is_count {
+                        count(metric, v)
+                    } else {
+                        gauge(metric, v)
+                    });
+                }
             }
         }
     }
     out
+}
+
+/// A trend's series as the Agent makes them of a timer (so both transports feed one
+/// dashboard): `(name suffix, is a count, value)` — exact avg/min/max, median and 95th
+/// percentile over the interval's values, and the count.
+pub fn trend_points(t: &Trend) -> [(&'static str, bool, f64); 6] {
+    let mut sorted = t.values.clone();
+    sorted.sort_by(f64::total_cmp);
+    [
+        (".avg", false, t.mean()),
+        (".min", false, t.min),
+        (".max", false, t.max),
+        (".median", false, percentile(&sorted, 0.5)),
+        (".95percentile", false, percentile(&sorted, 0.95)),
+        (".count", true, t.count as f64),
+    ]
 }
 
 /// [`series`], each with the number of samples behind it: an entry's samples go with its
