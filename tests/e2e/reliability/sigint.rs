@@ -156,6 +156,8 @@ fn second_ctrl_c_exits_at_once() {
     proxy.set(Mode::Blackhole);
     let args = vec![
         "-o".to_string(),
+        "json=out.json".to_string(),
+        "-o".to_string(),
         format!(
             "influxdb=addr=http://{},db=k6,createDatabase=false,pushInterval=200ms",
             proxy.addr()
@@ -175,8 +177,9 @@ fn second_ctrl_c_exits_at_once() {
         run.stderr
     );
     assert!(
-        run.wall < Duration::from_secs(6),
+        run.wall < Duration::from_secs(5),
         "the second Ctrl-C did not exit at once: {:?}",
         run.wall
     );
+    assert!(run.code.is_some(), "killed by a signal rather than exiting");
 }
