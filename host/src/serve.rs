@@ -2,7 +2,14 @@
 
 use std::net::SocketAddr;
 
+use clap::builder::TypedValueParser as _;
+use loadrun_engine::server::Limits;
+
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Limits: a request head must arrive within 10 s of its first byte (else 408 \
+and close); a keep-alive connection idle for 60 s is closed; a body must arrive within 60 s. \
+Headers built from request data (Location, Set-Cookie) with CR, LF or other control bytes get 400. \
+Echo responses are at most about 3x the request body; /bytes/N is at most 100 MB.")]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(
@@ -16,6 +23,15 @@ pub struct ServeArgs {
     /// Worker threads (default: the CPUs this process may use).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+
+    /// Largest request body in bytes; a larger one gets 413 and is not read.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body)]
+    pub max_body: usize,
+
+    /// Connections served at once; further ones wait in the listen backlog until one closes.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections,
+          value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
+    pub max_connections: usize,
 }
 
 pub fn execute(args: ServeArgs) -> anyhow::Result<u8> {
@@ -24,7 +40,12 @@ pub fn execute(args: ServeArgs) -> anyhow::Result<u8> {
             .map(|n| n.get())
             .unwrap_or(1)
     });
-    let server = loadrun_engine::server::TestServer::start(args.listen, threads)
+    let limits = Limits {
+        max_body: args.max_body,
+        max_connections: args.max_connections,
+        ..Limits::default()
+    };
+    let server = loadrun_engine::server::TestServer::start_with(args.listen, threads, limits)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
     eprintln!(
         "loadrun test server listening on {} (Ctrl-C to stop). Endpoints: /get /post /anything \
