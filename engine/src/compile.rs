@@ -379,6 +379,11 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
             flow: Arc::new(flow),
         }));
     }
+    // VU ids are global across scenarios, so every scenario's VUs count against a unique feed.
+    let max_vus: u64 = scenarios.iter().map(|s| s.exec.max_vus()).sum();
+    for feed in &feeds {
+        feed.check_vus(max_vus).map_err(CompileError)?;
+    }
     Ok(Compiled {
         scenarios,
         test_tags,

@@ -395,3 +395,37 @@ url = "${TEST_SERVER}/delay/0.02"
         .fold(0.0, f64::max);
     assert_eq!(max_vus, 4.0);
 }
+
+#[test]
+fn bad_feeds_are_refused_when_the_plan_is_compiled() {
+    let dir = tempfile::tempdir().unwrap();
+    let compile = |csv: &str, mode: &str, vus: u32| {
+        let path = dir.path().join("users.csv");
+        std::fs::write(&path, csv).unwrap();
+        let plan = format!(
+            "vus = {vus}\niterations = {vus}\n[data.users]\nfile = \"{}\"\nmode = \"{mode}\"\n\
+             [[steps]]\nurl = \"http://127.0.0.1:1/${{users.name}}\"\n",
+            path.display()
+        );
+        let plan = parse_str(&plan, Format::Toml, "t.toml").unwrap();
+        Engine::new(&plan, &EngineOptions::default(), Arc::new(Registry::new()))
+            .err()
+            .map(|e| e.to_string())
+    };
+    let e = compile("name\nalice\nbob\n", "unique", 3).expect("3 VUs on 2 unique rows");
+    assert!(e.contains("data feed users"), "{e}");
+    assert!(e.contains("has 2 rows for up to 3 VUs"), "{e}");
+    assert_eq!(compile("name\nalice\nbob\n", "unique", 2), None);
+    assert_eq!(compile("name\nalice\nbob\n", "sequential", 3), None);
+
+    let e = compile("name,pass\nalice,a\nbob\n", "sequential", 1).expect("ragged row");
+    assert!(
+        e.contains("users.csv: line 3: 1 fields, but the header has 2"),
+        "{e}"
+    );
+    let e = compile("name,pass\nalice,\"a\nbob,b\n", "sequential", 1).expect("open quote");
+    assert!(
+        e.contains("users.csv: line 2: a quoted field is never closed"),
+        "{e}"
+    );
+}

@@ -241,7 +241,8 @@ pub enum FeedMode {
     Sequential,
     /// A random row each iteration.
     Random,
-    /// Each VU keeps its own row (VU n gets row n, wrapping when there are more VUs than rows).
+    /// Each VU keeps its own row (VU n gets row n); a plan that can run more VUs than there
+    /// are rows is refused when it is compiled.
     Unique,
 }
 

@@ -28,6 +28,7 @@
 //!   it is written; a connection's output buffer drops back to 64 KiB after a large response.
 
 mod conn;
+mod echo;
 mod routes;
 
 use std::io;

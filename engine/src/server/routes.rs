@@ -2,12 +2,10 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
 use serde::Serialize;
-use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
-use crate::util::{parse_query, percent_decode};
+use crate::util::parse_query;
 
 /// The largest `/bytes/N`.
 pub const MAX_BYTES: usize = 100 * 1024 * 1024;
@@ -52,11 +50,15 @@ impl Response {
         }
     }
 
-    fn json<T: Serialize>(status: u16, v: &T) -> Self {
+    pub fn json<T: Serialize>(status: u16, v: &T) -> Self {
+        Self::json_bytes(status, serde_json::to_vec_pretty(v).unwrap_or_default())
+    }
+
+    /// `body` is already JSON text.
+    pub fn json_bytes(status: u16, mut body: Vec<u8>) -> Self {
         let mut r = Self::new(status);
         r.headers
             .push(("Content-Type".into(), "application/json".into()));
-        let mut body = serde_json::to_vec_pretty(v).unwrap_or_default();
         body.push(b'\n');
         r.body = Body::Bytes(body);
         r
@@ -158,7 +160,7 @@ pub fn no_body(status: u16) -> bool {
     status == 204 || status == 304
 }
 
-fn split_target(target: &str) -> (&str, &str) {
+pub fn split_target(target: &str) -> (&str, &str) {
     match target.split_once('?') {
         Some((p, q)) => (p, q),
         None => (target, ""),
@@ -175,9 +177,9 @@ pub fn route(req: &Request) -> Response {
             if req.method != want {
                 return Response::text(405, "method not allowed\n");
             }
-            Response::json(200, &echo(req, query))
+            super::echo::response(req, query)
         }
-        ["anything", ..] => Response::json(200, &echo(req, query)),
+        ["anything", ..] => super::echo::response(req, query),
         ["headers"] => Response::json(200, &json!({ "headers": headers_obj(req) })),
         ["status", code] => match code.parse::<u16>() {
             Ok(c) if (200..=999).contains(&c) => Response::new(c),
@@ -185,7 +187,7 @@ pub fn route(req: &Request) -> Response {
         },
         ["delay", secs] => match secs.parse::<f64>() {
             Ok(s) if s.is_finite() && s >= 0.0 => {
-                let mut r = Response::json(200, &echo(req, query));
+                let mut r = super::echo::response(req, query);
                 r.delay = Some(Duration::from_secs_f64(s.min(60.0)));
                 r
             }
@@ -267,7 +269,7 @@ pub fn route(req: &Request) -> Response {
     }
 }
 
-fn headers_obj(req: &Request) -> Value {
+pub fn headers_obj(req: &Request) -> Value {
     let mut m = Map::new();
     for (k, v) in &req.headers {
         m.insert(canonical(k), Value::String(v.clone()));
@@ -300,80 +302,6 @@ fn cookies_obj(req: &Request) -> Value {
         }
     }
     Value::Object(m)
-}
-
-/// The echo of a request. Fields in httpbin's (sorted) order. Each body-derived field is at most
-/// about twice the body (see `body_text`), and `json` is the body's own text, so the echo
-/// stays within about three times the request body plus its head.
-#[derive(Serialize)]
-struct Echo<'a> {
-    args: Map<String, Value>,
-    data: String,
-    form: Map<String, Value>,
-    headers: Value,
-    json: Option<&'a RawValue>,
-    method: &'a str,
-    path: String,
-    url: String,
-}
-
-/// The body as `data`: its text when that is UTF-8 without control characters (JSON escapes at
-/// most double it), otherwise a base64 `data:` URL as httpbin does for binary bodies, since
-/// escaping each control byte as `\u00XX` would make it six times larger.
-fn body_text(body: &[u8]) -> (String, bool) {
-    match std::str::from_utf8(body) {
-        Ok(s)
-            if !s
-                .chars()
-                .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) =>
-        {
-            (s.to_string(), true)
-        }
-        _ => (
-            format!(
-                "data:application/octet-stream;base64,{}",
-                base64::engine::general_purpose::STANDARD.encode(body)
-            ),
-            false,
-        ),
-    }
-}
-
-fn echo<'a>(req: &'a Request, query: &str) -> Echo<'a> {
-    let mut args = Map::new();
-    for (k, v) in parse_query(query) {
-        args.insert(k, Value::String(v));
-    }
-    let ctype = req
-        .headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-        .map(|(_, v)| v.to_ascii_lowercase())
-        .unwrap_or_default();
-    let (data, is_text) = body_text(&req.body);
-    // The body's own text, not a re-serialised value: pretty-printing a deeply nested document
-    // would add indentation to every element.
-    let json_body = if ctype.contains("json") {
-        serde_json::from_slice::<&RawValue>(&req.body).ok()
-    } else {
-        None
-    };
-    let mut form = Map::new();
-    if is_text && ctype.starts_with("application/x-www-form-urlencoded") {
-        for (k, v) in parse_query(&data) {
-            form.insert(k, Value::String(v));
-        }
-    }
-    Echo {
-        args,
-        data,
-        form,
-        headers: headers_obj(req),
-        json: json_body,
-        method: &req.method,
-        path: percent_decode(split_target(&req.target).0, false),
-        url: format!("http://{}{}", req.host, req.target),
-    }
 }
 
 #[cfg(test)]
