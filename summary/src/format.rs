@@ -155,9 +155,38 @@ pub fn width(s: &str) -> usize {
     s.chars().count()
 }
 
+/// `s` with control characters written as escapes (`\n`, `\r`, `\t`, `\0`, `\u{1b}`), so a
+/// name from a plan cannot start a forged summary line or send terminal escape sequences.
+pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0' => out.push_str("\\0"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape_controls("status ✓ ok"), "status ✓ ok");
+        assert_eq!(
+            escape_controls("a\nb\r\t\0\u{1b}[31mred\u{7f}\u{9b}"),
+            "a\\nb\\r\\t\\0\\u{1b}[31mred\\u{7f}\\u{9b}"
+        );
+    }
 
     #[test]
     fn to_fixed_rounds_ties_away_from_zero_like_javascript() {

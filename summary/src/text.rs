@@ -40,6 +40,7 @@ struct Info {
 
 /// k6 shows a submetric `m{k:v}` as `  { k:v }` under its parent.
 fn display_name(name: &str) -> String {
+    let name = &format::escape_controls(name);
     match name.find('{') {
         Some(pos) => format!(
             "  {{ {} }}",
@@ -279,7 +280,10 @@ impl Summary {
             } else {
                 name.as_str()
             };
-            items.push(Item::Line(format!("{indent}{shown}")));
+            items.push(Item::Line(format!(
+                "{indent}{}",
+                format::escape_controls(shown)
+            )));
             let Some(m) = self.metric(name) else { continue };
             for v in self.thresholds.iter().filter(|t| t.metric == *name) {
                 let mark = if v.passed { "✓" } else { "✗" };
@@ -291,8 +295,9 @@ impl Summary {
                     .trim();
                 let value = threshold_value(m, v, agg, time_unit);
                 items.push(Item::Line(format!(
-                    "{indent}{mark} '{}' {agg}={value}",
-                    v.source.trim()
+                    "{indent}{mark} '{}' {}={value}",
+                    format::escape_controls(v.source.trim()),
+                    format::escape_controls(agg)
                 )));
             }
             items.push(Item::Break);
@@ -358,13 +363,14 @@ impl Summary {
             .collect();
         items.push(Item::Break);
         for c in &self.checks {
+            let name = format::escape_controls(&c.name);
             if c.fails == 0 {
-                items.push(Item::Line(format!("{INDENT}✓ {}", c.name)));
+                items.push(Item::Line(format!("{INDENT}✓ {name}")));
             } else {
                 let pct = (100 * c.passes) / (c.passes + c.fails);
                 items.push(Item::Line(format!(
-                    "{INDENT}✗ {}\n      ↳  {pct}% — ✓ {} / ✗ {}",
-                    c.name, c.passes, c.fails
+                    "{INDENT}✗ {name}\n      ↳  {pct}% — ✓ {} / ✗ {}",
+                    c.passes, c.fails
                 )));
             }
         }
