@@ -6,12 +6,12 @@ use clap::builder::TypedValueParser as _;
 use loadrun_engine::server::Limits;
 
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Limits: a request head must arrive within 10 s of its first byte (else 408 \
-and close); a keep-alive connection idle for 60 s is closed; a body must arrive within 60 s. \
-Headers built from request data (Location, Set-Cookie) with CR, LF or other control bytes get 400. \
-Echo responses are at most about 3x the request body; /bytes/N is at most 100 MB."
-)]
+#[command(after_help = "\
+Limits: a request head must arrive within 10 s of the connection opening (of its first byte on a
+kept-alive connection), else 408 and close; a keep-alive connection idle for 60 s is closed; a
+body must arrive within 60 s. Headers built from request data (Location, Set-Cookie) with CR, LF
+or other control bytes get 400. Echo responses are at most about 3x the request body plus a few
+times its head; /bytes/N is at most 100 MB.")]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(

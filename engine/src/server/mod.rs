@@ -18,14 +18,16 @@
 //! - Headers written from request data (`Location`, `Set-Cookie`) are checked: a value with CR,
 //!   LF, NUL or another control byte, or a cookie that is not a token/cookie-octets, gets 400.
 //! - Request bodies over 16 MiB (`loadrun serve --max-body`) get 413 without being read.
-//! - A request head must arrive within 10 s of its first byte, however slowly it trickles
-//!   (408, then close); a keep-alive connection idle for 60 s is closed; a body must arrive
-//!   within 60 s.
+//! - A request head must arrive within 10 s of the connection opening (of its first byte, for a
+//!   later keep-alive request), however slowly it trickles (408, then close); a keep-alive
+//!   connection idle for 60 s is closed; a body must arrive within 60 s.
+//! - The echo is at most about three times the request body plus a few times its head: binary
+//!   bodies are echoed as base64 `data:` URLs, and a JSON body whose indented form would pass
+//!   that bound as its own text.
 //! - At most 4096 connections (`--max-connections`) are served at once; further ones wait in
 //!   the listen backlog until one closes.
-//! - The echo is at most about three times the request body plus its head (binary bodies are
-//!   echoed as base64 `data:` URLs, a JSON body as its own text); `/bytes/N` is generated while
-//!   it is written; a connection's output buffer drops back to 64 KiB after a large response.
+//! - `/bytes/N` is generated while it is written; a connection's output buffer drops back to
+//!   64 KiB after a large response.
 
 mod conn;
 mod echo;
@@ -48,7 +50,8 @@ pub struct Limits {
     pub max_body: usize,
     /// Connections served at once; further ones wait in the listen backlog.
     pub max_connections: usize,
-    /// From a connection's first byte of a request head to its end.
+    /// For the whole request head: from the connection opening, or for a later keep-alive
+    /// request from its first byte.
     pub head_timeout: Duration,
     /// How long a keep-alive connection may sit idle between requests.
     pub idle_timeout: Duration,
