@@ -228,7 +228,13 @@ fn echo_len(srv: &TestServer, ctype: &str, body: &[u8]) -> usize {
     s.write_all(body).unwrap();
     let (head, resp) = read_response(&mut s).unwrap();
     assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
-    serde_json::from_slice::<serde_json::Value>(&resp).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&resp).unwrap();
+    if ctype.contains("json") {
+        assert_eq!(
+            v["json"],
+            serde_json::from_slice::<serde_json::Value>(body).unwrap()
+        );
+    }
     resp.len()
 }
 
