@@ -19,6 +19,7 @@ mod out_statsd;
 mod out_timescaledb;
 mod packaging;
 mod pipeline;
+mod plugin_files;
 mod plugin_loading;
 mod reliability;
 mod secrets;
