@@ -79,7 +79,24 @@ fn messages(o: &Output) -> String {
         .join("\n")
 }
 
-/// A plugin folder holding a copy of a real plugin cut to half its size, next to good ones.
+/// Where the loadable segments of a shared object end in the file. In a debug build they are
+/// the first third or so: the rest is debug info, which a cut there leaves loadable.
+fn loaded_part_end(so: &[u8]) -> usize {
+    use object::read::elf::{FileHeader, ProgramHeader};
+    let header = object::elf::FileHeader64::<object::Endianness>::parse(so).unwrap();
+    let endian = header.endian().unwrap();
+    header
+        .program_headers(endian, so)
+        .unwrap()
+        .iter()
+        .filter(|ph| ph.p_type(endian) == object::elf::PT_LOAD)
+        .map(|ph| (ph.p_offset(endian) + ph.p_filesz(endian)) as usize)
+        .max()
+        .unwrap()
+}
+
+/// A plugin folder holding a copy of a real plugin cut in the middle of what `dlopen` maps
+/// (a process that loads it dies of SIGBUS), next to good ones.
 struct Shelf {
     dir: tempfile::TempDir,
 }
@@ -88,7 +105,8 @@ impl Shelf {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let good = std::fs::read(plugin_path("statsd")).unwrap();
-        std::fs::write(dir.path().join("libout_statsd.so"), &good[..good.len() / 2]).unwrap();
+        let cut = loaded_part_end(&good) / 2;
+        std::fs::write(dir.path().join("libout_statsd.so"), &good[..cut]).unwrap();
         for name in ["testbehave", "prometheus"] {
             std::fs::copy(
                 plugin_path(name),
@@ -421,4 +439,48 @@ fn relative_plugin_path_entries_are_ignored_with_a_warning() {
         "{}",
         stdout(&o)
     );
+}
+
+/// Builds from before the declaration (the 1.0.0 and 1.1.0 template in `tests/compat/`) are
+/// found by their file name, or else by loading them, which is done only once no declaration
+/// provides the name; a declared plugin beside them is not loaded for it.
+#[test]
+fn an_undeclared_old_build_is_found_by_file_name_or_by_loading_it() {
+    let old =
+        loadrun_test_support::workspace_root().join("tests/compat/libout_counts-api-1.1.0.so");
+    for file_name in ["libout_counts.so", "libout_other_name.so"] {
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join(file_name);
+        std::fs::copy(&old, &copy).unwrap();
+        chmod(&copy, 0o755);
+        std::fs::copy(
+            plugin_path("testbehave"),
+            dir.path().join("libout_testbehave.so"),
+        )
+        .unwrap();
+        let env = [
+            ("LOADRUN_PLUGIN_PATH", dir.path().to_str().unwrap()),
+            ("LD_DEBUG", "files"),
+        ];
+        let o = loadrun(&["plugins", "info", "counts"], &env);
+        assert!(o.status.success(), "{file_name}: {}", messages(&o));
+        assert!(stdout(&o).contains("output counts"), "{}", stdout(&o));
+        assert_eq!(
+            dlopened(&o),
+            vec![copy.to_str().unwrap().to_string()],
+            "{file_name}"
+        );
+
+        let o = loadrun(&["plugins", "list"], &env);
+        assert!(o.status.success(), "{}", messages(&o));
+        let out = stdout(&o);
+        let line = out
+            .lines()
+            .find(|l| l.contains(file_name))
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(
+            line.contains("out_counts") && line.contains("1.1.0") && line.contains("loaded"),
+            "{line}"
+        );
+    }
 }

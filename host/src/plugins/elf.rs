@@ -266,24 +266,47 @@ fn host_machine_name() -> &'static str {
 mod tests {
     use super::*;
 
-    /// This test binary is an executable; a system library is a shared object of this machine.
-    #[test]
-    fn a_system_library_passes_and_an_executable_does_not() {
-        let libc = [
+    fn system_library() -> Option<Vec<u8>> {
+        [
             "/lib/x86_64-linux-gnu/libc.so.6",
             "/lib/aarch64-linux-gnu/libc.so.6",
         ]
         .into_iter()
-        .map(Path::new)
-        .find(|p| p.exists());
-        if let Some(libc) = libc {
-            let seen = inspect(libc).unwrap();
-            assert!(seen.declaration.is_none());
-        }
-        let exe = std::env::current_exe().unwrap();
-        let err = inspect(&exe).unwrap_err().to_string();
+        .find_map(|p| std::fs::read(p).ok())
+    }
+
+    /// A system library passes; the same bytes marked as another machine or as an executable
+    /// (`e_machine` and `e_type`, little-endian at 18 and 16) do not.
+    #[test]
+    fn a_library_for_another_machine_or_of_another_type_is_refused() {
+        let Some(bytes) = system_library() else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("libout_x.so");
+        std::fs::write(&f, &bytes).unwrap();
+        assert!(inspect(&f).unwrap().declaration.is_none());
+
+        let other = if cfg!(target_arch = "x86_64") {
+            elf::EM_AARCH64
+        } else {
+            elf::EM_X86_64
+        };
+        let mut patched = bytes.clone();
+        patched[18..20].copy_from_slice(&other.to_le_bytes());
+        std::fs::write(&f, &patched).unwrap();
+        let err = inspect(&f).unwrap_err().to_string();
         assert!(
-            err.contains("not a shared library") || err.contains("executable"),
+            err.contains("built for") && err.contains(std::env::consts::ARCH),
+            "{err}"
+        );
+
+        let mut patched = bytes;
+        patched[16..18].copy_from_slice(&elf::ET_EXEC.to_le_bytes());
+        std::fs::write(&f, &patched).unwrap();
+        let err = inspect(&f).unwrap_err().to_string();
+        assert!(
+            err.contains("an ELF executable, not a shared library"),
             "{err}"
         );
     }
