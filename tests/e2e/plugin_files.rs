@@ -484,3 +484,30 @@ fn an_undeclared_old_build_is_found_by_file_name_or_by_loading_it() {
         );
     }
 }
+
+/// A plugin declaring another major API version is listed as unusable from its declaration,
+/// without being loaded.
+#[test]
+fn plugins_list_refuses_a_declared_other_major_api_without_loading_it() {
+    let so = loadrun_test_support::compat::template_built_against("2.0.0");
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("libout_counts.so");
+    std::fs::copy(&so, &copy).unwrap();
+    chmod(&copy, 0o755);
+    let env = [
+        ("LOADRUN_PLUGIN_PATH", dir.path().to_str().unwrap()),
+        ("LD_DEBUG", "files"),
+    ];
+    let o = loadrun(&["plugins", "list"], &env);
+    assert!(o.status.success(), "{}", messages(&o));
+    let out = stdout(&o);
+    let line = out
+        .lines()
+        .find(|l| l.contains("libout_counts.so"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.contains("skipped") && line.contains("built against loadrun-plugin-api 2.0.0"),
+        "{line}"
+    );
+    assert_eq!(dlopened(&o), Vec::<String>::new());
+}

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use anyhow::{bail, Result};
 
+use super::library::declared_api_error;
 use super::{load_library, PluginSet, PluginSource};
 use crate::cli::PluginsCommand;
 
@@ -78,13 +79,16 @@ pub fn list(set: &PluginSet) -> String {
         let described = candidate.inspection.and_then(|inspection| {
             set.policy().admit(&candidate.path)?;
             match inspection.declaration {
-                Some(d) => Ok((
-                    d.plugin.clone(),
-                    d.version.clone(),
-                    d.api.clone(),
-                    d.output_names(),
-                    "declared",
-                )),
+                Some(d) => match declared_api_error(&candidate.path, &d.api) {
+                    Some(e) => Err(e),
+                    None => Ok((
+                        d.plugin.clone(),
+                        d.version.clone(),
+                        d.api.clone(),
+                        d.output_names(),
+                        "declared",
+                    )),
+                },
                 None => load_library(&candidate.path, set.policy()).map(|p| {
                     (
                         p.info.name.to_string(),

@@ -87,6 +87,17 @@ fn map_error(path: &Path, err: LibraryError) -> PluginError {
     }
 }
 
+/// The error loading would give for a plugin declaring API version `api`, known without
+/// loading it: a different major version.
+pub(super) fn declared_api_error(path: &Path, api: &str) -> Option<PluginError> {
+    (api.split('.').next() != Some(host_major().as_str())).then(|| PluginError::IncompatibleApi {
+        path: path.to_path_buf(),
+        plugin_api: api.to_string(),
+        host_api: API_VERSION.to_string(),
+        host_major: host_major(),
+    })
+}
+
 fn host_major() -> String {
     API_VERSION.split('.').next().unwrap_or("1").to_string()
 }
