@@ -242,6 +242,37 @@ mod tests {
         .is_ok());
     }
 
+    /// Needs root, to give files away: skipped otherwise.
+    #[test]
+    fn a_file_of_another_user_or_writable_by_a_foreign_group_is_refused() {
+        if Identity::current().uid != 0 {
+            eprintln!("SKIP: not root, cannot chown");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("libout_x.so");
+        std::fs::write(&f, "x").unwrap();
+        chmod(&f, 0o755);
+        std::os::unix::fs::chown(&f, Some(54321), None).unwrap();
+        let err = check(&f).unwrap_err().to_string();
+        assert!(
+            err.contains("owned by uid 54321, not by you (uid 0) or root")
+                && err.contains("chown 0"),
+            "{err}"
+        );
+
+        std::os::unix::fs::chown(&f, Some(0), Some(54321)).unwrap();
+        chmod(&f, 0o775);
+        let err = check(&f).unwrap_err().to_string();
+        assert!(
+            err.contains("writable by its group (mode 0775)") && err.contains("chmod g-w"),
+            "{err}"
+        );
+        // Group-writable by the user's own group is the user's business.
+        std::os::unix::fs::chown(&f, None, Some(Identity::current().gid)).unwrap();
+        check(&f).unwrap();
+    }
+
     #[test]
     fn a_world_writable_folder_is_refused_even_when_sticky() {
         let dir = tempfile::tempdir().unwrap();
