@@ -511,3 +511,70 @@ fn plugins_list_refuses_a_declared_other_major_api_without_loading_it() {
     );
     assert_eq!(dlopened(&o), Vec::<String>::new());
 }
+
+/// Every plugin of this workspace declares its outputs, and the declaration matches what the
+/// plugin says once loaded (the host warns when they differ).
+#[test]
+fn every_workspace_plugin_declares_what_it_provides() {
+    let dir = loadrun_test_support::artifacts::profile_dir();
+    let env = [("LOADRUN_PLUGIN_PATH", dir.to_str().unwrap())];
+    let o = loadrun(&["plugins", "list"], &env);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(!out.contains("skipped"), "{out}");
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .filter(|l| l.contains("/libout_"))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert!(rows.len() >= 2, "{out}");
+    for row in rows {
+        let [_, plugin, _, _, outputs, found, file] = row[..] else {
+            panic!("{row:?}")
+        };
+        assert_eq!(found, "declared", "{plugin} ({file}) declares no outputs");
+        for output in outputs.split(',') {
+            let o = loadrun(&["plugins", "info", output], &env);
+            assert!(o.status.success(), "{output}: {}", stderr(&o));
+            assert!(stdout(&o).contains(file), "{output}: {}", stdout(&o));
+            assert!(!stderr(&o).contains("out of date"), "{}", stderr(&o));
+        }
+    }
+}
+
+/// A declaration that does not match the plugin: the file is loaded only for a name it really
+/// provides, and the host says the declaration is out of date.
+#[test]
+fn a_declaration_out_of_step_with_the_plugin_is_caught() {
+    let mut bytes = std::fs::read(plugin_path("testbehave")).unwrap();
+    let find = |hay: &[u8], needle: &[u8], from: usize| {
+        hay[from..]
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|i| i + from)
+    };
+    let start = find(&bytes, b"{\"format\":1,\"plugin\":\"out_testbehave\"", 0).unwrap();
+    let at = find(&bytes, b"\"tb-null\"", start).unwrap();
+    bytes[at..at + 9].copy_from_slice(b"\"tb-nulx\"");
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("libout_testbehave.so");
+    std::fs::write(&f, &bytes).unwrap();
+    chmod(&f, 0o755);
+    let env = [("LOADRUN_PLUGIN_PATH", dir.path().to_str().unwrap())];
+
+    let o = loadrun(&["plugins", "info", "tb-count"], &env);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("declares outputs") && err.contains("tb-nulx") && err.contains("out of date"),
+        "{err}"
+    );
+
+    let o = loadrun(&["plugins", "info", "tb-nulx"], &env);
+    assert!(!o.status.success(), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("does not provide output \"tb-nulx\""),
+        "{}",
+        stderr(&o)
+    );
+}

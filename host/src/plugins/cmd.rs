@@ -76,10 +76,16 @@ pub fn list(set: &PluginSet) -> String {
             continue;
         }
         let file = candidate.path.display().to_string();
-        let described = candidate.inspection.and_then(|inspection| {
-            set.policy().admit(&candidate.path)?;
-            match inspection.declaration {
-                Some(d) => match declared_api_error(&candidate.path, &d.api) {
+        // Refused files are shown as such even though listing them would not load them.
+        let described = candidate
+            .inspection
+            .and_then(|inspection| match inspection.declaration {
+                Some(d) => match set
+                    .policy()
+                    .admit(&candidate.path)
+                    .err()
+                    .or_else(|| declared_api_error(&candidate.path, &d.api))
+                {
                     Some(e) => Err(e),
                     None => Ok((
                         d.plugin.clone(),
@@ -98,8 +104,7 @@ pub fn list(set: &PluginSet) -> String {
                         "loaded",
                     )
                 }),
-            }
-        });
+            });
         match described {
             Ok((name, version, api, outputs, found)) => {
                 let shadowed: Vec<&str> = outputs

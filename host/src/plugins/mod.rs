@@ -232,16 +232,17 @@ impl PluginSet {
             });
         }
         if let Some(declaration) = declaration {
-            let mut declared = declaration.output_names();
-            let mut provided = output_names(&plugin.info);
-            declared.sort();
-            provided.sort();
+            let declared = sorted_names(declaration.outputs.iter().cloned());
+            let provided = sorted_names(plugin.info.outputs.iter().map(|o| {
+                let aliases = o.aliases.iter().map(|a| a.to_string()).collect();
+                (o.name.to_string(), aliases)
+            }));
             if declared != provided {
                 tracing::warn!(
                     "plugin {}: declares outputs {} but provides {}; its DECLARED_OUTPUTS is out of date",
                     path.display(),
-                    declared.join(","),
-                    provided.join(",")
+                    describe_names(&declared),
+                    describe_names(&provided)
                 );
             }
         }
@@ -291,6 +292,35 @@ impl PluginSet {
 /// `grafana-cloud` → `libout_grafana_cloud.so`.
 pub fn library_file_name(output: &str) -> String {
     format!("libout_{}.so", output.replace('-', "_"))
+}
+
+/// Outputs with their aliases, in a canonical order for comparing.
+fn sorted_names(
+    outputs: impl Iterator<Item = (String, Vec<String>)>,
+) -> Vec<(String, Vec<String>)> {
+    let mut v: Vec<(String, Vec<String>)> = outputs
+        .map(|(name, mut aliases)| {
+            aliases.sort();
+            (name, aliases)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// `a (alias b, c), d`.
+fn describe_names(outputs: &[(String, Vec<String>)]) -> String {
+    outputs
+        .iter()
+        .map(|(name, aliases)| {
+            if aliases.is_empty() {
+                name.clone()
+            } else {
+                format!("{name} (alias {})", aliases.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn output_names(info: &PluginInfo) -> Vec<String> {
