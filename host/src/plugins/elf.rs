@@ -176,8 +176,11 @@ fn check<Elf: FileHeader<Endian = Endianness>>(
         }
     }
 
-    let sections = header.sections(endian, data).map_err(malformed)?;
-    for (index, section) in sections.iter().enumerate() {
+    // Ranges first, from the raw headers: the section names live in a section of their own,
+    // which may itself be the one cut off.
+    let headers = header.section_headers(endian, data).map_err(malformed)?;
+    let named = header.sections(endian, data).ok();
+    for (index, section) in headers.iter().enumerate() {
         if section.sh_type(endian) == elf::SHT_NOBITS {
             continue;
         }
@@ -185,15 +188,19 @@ fn check<Elf: FileHeader<Endian = Endianness>>(
         let size: u64 = section.sh_size(endian).into();
         let end = offset.saturating_add(size);
         if end > len {
-            let name = sections
-                .section_name(endian, section)
-                .ok()
+            let name = named
+                .as_ref()
+                .and_then(|t| t.section_name(endian, section).ok())
                 .map(|n| String::from_utf8_lossy(n).into_owned())
                 .filter(|n| !n.is_empty())
                 .unwrap_or_else(|| format!("#{index}"));
             return Err(Problem::PastEnd(format!("section {name}"), end));
         }
     }
+    let sections = match named {
+        Some(sections) => sections,
+        None => header.sections(endian, data).map_err(malformed)?,
+    };
     let segments = header.program_headers(endian, data).map_err(malformed)?;
     for (index, segment) in segments.iter().enumerate() {
         let offset: u64 = segment.p_offset(endian).into();
@@ -338,6 +345,45 @@ mod tests {
                 assert!(err.contains("not a shared library"), "{keep}: {err}");
             }
         }
+    }
+
+    /// A section whose recorded place lies past the end of the file is named in the message.
+    #[test]
+    fn a_section_past_the_end_is_named() {
+        use object::read::elf::FileHeader as _;
+        let Some(mut bytes) = system_library() else {
+            return;
+        };
+        if !cfg!(target_pointer_width = "64") {
+            return;
+        }
+        let len = bytes.len() as u64;
+        let (shoff, shentsize, text, size) = {
+            let header = FileHeader64::<Endianness>::parse(bytes.as_slice()).unwrap();
+            let endian = header.endian().unwrap();
+            let sections = header.sections(endian, bytes.as_slice()).unwrap();
+            let (index, text) = sections.section_by_name(endian, b".text").unwrap();
+            (
+                header.e_shoff(endian),
+                u64::from(header.e_shentsize(endian)),
+                index.0 as u64,
+                text.sh_size(endian),
+            )
+        };
+        // Elf64_Shdr: sh_name, sh_type (4 bytes each), sh_flags, sh_addr, then sh_offset.
+        let at = (shoff + text * shentsize + 24) as usize;
+        bytes[at..at + 8].copy_from_slice(&len.to_le_bytes());
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("libout_x.so");
+        std::fs::write(&f, &bytes).unwrap();
+        let err = inspect(&f).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!(
+                "not a complete shared object (section .text ends at byte {}, file has {len} bytes); rebuild or reinstall it",
+                len + size
+            )),
+            "{err}"
+        );
     }
 
     #[test]
