@@ -578,3 +578,18 @@ fn a_declaration_out_of_step_with_the_plugin_is_caught() {
         stderr(&o)
     );
 }
+
+/// `plugins info PLUGIN-NAME` finds a plugin on the search path by the name it declares.
+#[test]
+fn plugins_info_finds_a_plugin_by_its_declared_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = private_copy(dir.path());
+    let env = [("LOADRUN_PLUGIN_PATH", dir.path().to_str().unwrap())];
+    let o = loadrun(&["plugins", "info", "out_testbehave"], &env);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("plugin:  out_testbehave") && out.contains(f.to_str().unwrap()),
+        "{out}"
+    );
+}

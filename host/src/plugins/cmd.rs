@@ -168,7 +168,15 @@ pub fn info(set: &mut PluginSet, target: &str) -> Result<String> {
     } else {
         match set.resolve(target) {
             Ok(p) => p,
-            Err(e) => bail!(e),
+            // A plugin name (`out_statsd`) on the search path: known from its declaration.
+            Err(e) => match set.candidates().into_iter().find(|c| {
+                c.inspection
+                    .as_ref()
+                    .is_ok_and(|i| i.declaration.as_ref().is_some_and(|d| d.plugin == target))
+            }) {
+                Some(c) => load_library(&c.path, set.policy())?,
+                None => bail!(e),
+            },
         }
     };
     let mut s = String::new();
