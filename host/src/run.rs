@@ -139,7 +139,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     };
 
     // Outputs: every error here stops the run before anything is sent.
-    let mut plugins = PluginSet::load(&args.plugins)?;
+    let mut plugins = PluginSet::with_policy(&args.plugins, args.plugin_trust.policy())?;
     let specs: Vec<OutputSpec> = args
         .out
         .iter()

@@ -11,6 +11,7 @@
 
 pub mod abi;
 pub mod catalog;
+pub mod declaration;
 pub mod k6;
 pub mod options;
 pub mod sdk;
@@ -21,6 +22,7 @@ pub use abi::{
     ThresholdDef, ThresholdVerdict, ValueKind, WriteStatus, API_VERSION,
 };
 pub use catalog::{Catalog, MetricInfo, SeriesInfo};
+pub use declaration::DeclaredOutput;
 pub use k6::{DEFAULT_SYSTEM_TAGS, NON_INDEXABLE_SYSTEM_TAGS, SYSTEM_TAG_NAMES};
 pub use options::Options;
 pub use sdk::{Host, Output, Plugin};

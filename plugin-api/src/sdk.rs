@@ -119,6 +119,13 @@ pub trait Plugin {
     const NAME: &'static str;
     /// The plugin's own version.
     const VERSION: &'static str;
+    /// The outputs [`Plugin::outputs`] returns, by name and aliases, written into the library
+    /// file by [`export_plugin!`](crate::export_plugin) so that the host finds which file
+    /// provides `-o NAME` without loading every plugin on its path (see
+    /// [`crate::declaration`]). Keep it in step with `outputs()`: the host loads a file for
+    /// the names declared here only, and warns when the two differ. Empty (the default), the
+    /// host finds the plugin by its file name `libout_NAME.so`, or else by loading it.
+    const DECLARED_OUTPUTS: &'static [crate::declaration::DeclaredOutput] = &[];
 
     fn outputs() -> Vec<OutputDescriptor>;
 
@@ -284,6 +291,29 @@ macro_rules! export_plugin {
                 }
                 .leak_into_prefix()
             }
+
+            const __DECLARATION_LEN: usize = $crate::declaration::encoded_len(
+                <$plugin as $crate::sdk::Plugin>::NAME,
+                <$plugin as $crate::sdk::Plugin>::VERSION,
+                $crate::abi::API_VERSION,
+                <$plugin as $crate::sdk::Plugin>::DECLARED_OUTPUTS,
+            );
+
+            // Read by the host from the file, never through this symbol; exported only so the
+            // linker keeps the section.
+            #[no_mangle]
+            #[used]
+            #[cfg_attr(
+                not(any(target_vendor = "apple", target_os = "windows")),
+                link_section = ".loadrun_outputs"
+            )]
+            pub static LOADRUN_DECLARED_OUTPUTS: [u8; __DECLARATION_LEN] =
+                $crate::declaration::encode::<__DECLARATION_LEN>(
+                    <$plugin as $crate::sdk::Plugin>::NAME,
+                    <$plugin as $crate::sdk::Plugin>::VERSION,
+                    $crate::abi::API_VERSION,
+                    <$plugin as $crate::sdk::Plugin>::DECLARED_OUTPUTS,
+                );
 
             #[no_mangle]
             pub static _1as_0lib_1header_0root_bmodule_bloader: abi_stable::library::LibHeader = {

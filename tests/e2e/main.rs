@@ -20,6 +20,7 @@ mod out_timescaledb;
 mod packaging;
 mod pipeline;
 mod plain_output;
+mod plugin_files;
 mod plugin_loading;
 mod reliability;
 mod secrets;

@@ -164,7 +164,7 @@ fn an_output_is_found_on_the_search_path_by_its_file_name() {
         dir.path().join("libout_testbehave.so"),
     )
     .unwrap();
-    // `tb-count` is not a file name: the host looks inside each plugin on the path.
+    // `tb-count` is not a file name: the plugin declares it (read from the file, not loaded).
     let o = loadrun(
         &["plugins", "info", "tb-count"],
         &[("LOADRUN_PLUGIN_PATH", dir.path().to_str().unwrap())],

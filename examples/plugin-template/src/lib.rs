@@ -18,6 +18,9 @@ pub struct CountsPlugin;
 impl Plugin for CountsPlugin {
     const NAME: &'static str = "out_counts";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    // Lets the host find this file for `-o counts` without loading every plugin on its path.
+    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] =
+        &[loadrun_plugin_api::DeclaredOutput::new("counts", &[])];
 
     fn outputs() -> Vec<OutputDescriptor> {
         vec![OutputDescriptor {

@@ -47,6 +47,8 @@ pub enum PluginsCommand {
         /// Also load these plugin files or folders.
         #[arg(long = "plugin", value_name = "FILE|DIR")]
         plugins: Vec<std::path::PathBuf>,
+        #[command(flatten)]
+        trust: crate::plugins::TrustArgs,
     },
     /// The outputs and options of one plugin (by output name, plugin name or file).
     Info {
@@ -55,6 +57,8 @@ pub enum PluginsCommand {
         /// Also load these plugin files or folders.
         #[arg(long = "plugin", value_name = "FILE|DIR")]
         plugins: Vec<std::path::PathBuf>,
+        #[command(flatten)]
+        trust: crate::plugins::TrustArgs,
     },
     /// The plugin search path, one folder a line, in order.
     Path,

@@ -18,6 +18,9 @@ pub struct RunArgs {
     #[arg(long = "plugin", value_name = "FILE|DIR")]
     pub plugins: Vec<PathBuf>,
 
+    #[command(flatten)]
+    pub plugin_trust: crate::plugins::TrustArgs,
+
     /// How long outputs may take to drain and stop at the end of the run (default 30s).
     #[arg(long = "output-stop-timeout", value_name = "DURATION")]
     pub output_stop_timeout: Option<String>,

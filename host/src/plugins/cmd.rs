@@ -4,28 +4,47 @@ use std::fmt::Write as _;
 
 use anyhow::{bail, Result};
 
-use super::{PluginSet, PluginSource};
+use super::library::declared_api_error;
+use super::{load_library, PluginSet, PluginSource};
 use crate::cli::PluginsCommand;
 
 pub fn execute(cmd: PluginsCommand) -> Result<u8> {
     let text = match cmd {
-        PluginsCommand::List { plugins } => list(&PluginSet::load(&plugins)?),
-        PluginsCommand::Info { target, plugins } => info(&mut PluginSet::load(&plugins)?, &target)?,
+        PluginsCommand::List { plugins, trust } => {
+            list(&PluginSet::with_policy(&plugins, trust.policy())?)
+        }
+        PluginsCommand::Info {
+            target,
+            plugins,
+            trust,
+        } => info(
+            &mut PluginSet::with_policy(&plugins, trust.policy())?,
+            &target,
+        )?,
         PluginsCommand::Path => path(&PluginSet::load(&[])?),
     };
     print!("{text}");
     Ok(crate::exit::OK)
 }
 
-/// Every plugin: bundled, `--plugin`, then each file on the search path (loaded or skipped).
+/// Every plugin: bundled, `--plugin`, then each file on the search path. A file that declares
+/// its outputs is listed from that declaration without being loaded (FOUND `declared`); one
+/// that does not (built before the declaration existed) is loaded to ask it (`loaded`).
 pub fn list(set: &PluginSet) -> String {
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{:<10} {:<22} {:<9} {:<5} {:<40} FILE",
-        "SOURCE", "PLUGIN", "VERSION", "API", "OUTPUTS"
+    let row = |s: &mut String, cols: [&str; 7]| {
+        let _ = writeln!(
+            s,
+            "{:<10} {:<22} {:<9} {:<5} {:<40} {:<8} {}",
+            cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6]
+        );
+    };
+    row(
+        &mut s,
+        [
+            "SOURCE", "PLUGIN", "VERSION", "API", "OUTPUTS", "FOUND", "FILE",
+        ],
     );
-    let mut shown: Vec<PluginSource> = Vec::new();
     let mut seen_outputs: Vec<String> = Vec::new();
     for p in set.loaded() {
         let origin = match p.source {
@@ -34,62 +53,87 @@ pub fn list(set: &PluginSet) -> String {
         };
         let outputs: Vec<String> = p.info.outputs.iter().map(|o| o.name.to_string()).collect();
         seen_outputs.extend(outputs.iter().cloned());
-        let _ = writeln!(
-            s,
-            "{:<10} {:<22} {:<9} {:<5} {:<40} {}",
-            origin,
-            p.info.name,
-            p.info.version,
-            p.info.api_version,
-            outputs.join(","),
-            p.source
+        row(
+            &mut s,
+            [
+                origin,
+                &p.info.name,
+                &p.info.version,
+                &p.info.api_version,
+                &outputs.join(","),
+                "loaded",
+                &p.source.to_string(),
+            ],
         );
-        shown.push(p.source.clone());
     }
     let mut skipped = Vec::new();
-    for (file, result) in set.scan() {
-        if shown.contains(&PluginSource::File(file.clone())) {
+    for candidate in set.candidates() {
+        if set
+            .loaded()
+            .iter()
+            .any(|p| p.source == PluginSource::File(candidate.real.clone()))
+        {
             continue;
         }
-        match result {
-            Ok(p) => {
-                let outputs: Vec<String> =
-                    p.info.outputs.iter().map(|o| o.name.to_string()).collect();
-                let shadowed: Vec<&String> = outputs
+        let file = candidate.path.display().to_string();
+        // Refused files are shown as such even though listing them would not load them.
+        let described = candidate
+            .inspection
+            .and_then(|inspection| match inspection.declaration {
+                Some(d) => match set
+                    .policy()
+                    .admit(&candidate.path)
+                    .err()
+                    .or_else(|| declared_api_error(&candidate.path, &d.api))
+                {
+                    Some(e) => Err(e),
+                    None => Ok((
+                        d.plugin.clone(),
+                        d.version.clone(),
+                        d.api.clone(),
+                        d.output_names(),
+                        "declared",
+                    )),
+                },
+                None => load_library(&candidate.path, set.policy()).map(|p| {
+                    (
+                        p.info.name.to_string(),
+                        p.info.version.to_string(),
+                        p.info.api_version.to_string(),
+                        p.info.outputs.iter().map(|o| o.name.to_string()).collect(),
+                        "loaded",
+                    )
+                }),
+            });
+        match described {
+            Ok((name, version, api, outputs, found)) => {
+                let shadowed: Vec<&str> = outputs
                     .iter()
                     .filter(|o| seen_outputs.contains(o))
+                    .map(String::as_str)
                     .collect();
                 if !shadowed.is_empty() {
                     skipped.push(format!(
-                        "{}: shadowed: output {} is already provided earlier on the path",
-                        file.display(),
-                        shadowed
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(",")
+                        "{file}: shadowed: output {} is already provided earlier on the path",
+                        shadowed.join(",")
                     ));
                     continue;
                 }
                 seen_outputs.extend(outputs.iter().cloned());
-                let origin = set
-                    .search_dirs()
-                    .iter()
-                    .find(|d| file.starts_with(&d.path))
-                    .map(|d| d.origin.as_str())
-                    .unwrap_or("path");
-                let _ = writeln!(
-                    s,
-                    "{:<10} {:<22} {:<9} {:<5} {:<40} {}",
-                    short_origin(origin),
-                    p.info.name,
-                    p.info.version,
-                    p.info.api_version,
-                    outputs.join(","),
-                    file.display()
+                row(
+                    &mut s,
+                    [
+                        short_origin(candidate.origin.as_str()),
+                        &name,
+                        &version,
+                        &api,
+                        &outputs.join(","),
+                        found,
+                        &file,
+                    ],
                 );
             }
-            Err(e) => skipped.push(format!("{}: skipped: {e}", file.display())),
+            Err(e) => skipped.push(format!("{file}: skipped: {e}")),
         }
     }
     if !skipped.is_empty() {
@@ -113,7 +157,7 @@ fn short_origin(origin: &str) -> &str {
 /// name or a file).
 pub fn info(set: &mut PluginSet, target: &str) -> Result<String> {
     let plugin = if std::path::Path::new(target).is_file() {
-        super::load_library(std::path::Path::new(target))?
+        super::load_library(std::path::Path::new(target), set.policy())?
     } else if let Some(p) = set
         .loaded()
         .iter()
@@ -124,7 +168,15 @@ pub fn info(set: &mut PluginSet, target: &str) -> Result<String> {
     } else {
         match set.resolve(target) {
             Ok(p) => p,
-            Err(e) => bail!(e),
+            // A plugin name (`out_statsd`) on the search path: known from its declaration.
+            Err(e) => match set.candidates().into_iter().find(|c| {
+                c.inspection
+                    .as_ref()
+                    .is_ok_and(|i| i.declaration.as_ref().is_some_and(|d| d.plugin == target))
+            }) {
+                Some(c) => load_library(&c.path, set.policy())?,
+                None => bail!(e),
+            },
         }
     };
     let mut s = String::new();

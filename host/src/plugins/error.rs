@@ -8,6 +8,25 @@ pub enum PluginError {
     Missing { path: PathBuf },
     #[error("{path}: not a shared library ({reason})")]
     NotSharedObject { path: PathBuf, reason: String },
+    #[error("plugin {path}: not a complete shared object ({what} ends at byte {end}, file has {len} bytes); rebuild or reinstall it")]
+    Incomplete {
+        path: PathBuf,
+        what: String,
+        end: u64,
+        len: u64,
+    },
+    #[error("plugin {path}: built for {file}, but this loadrun runs on {host}; install the plugin built for {host}")]
+    WrongMachine {
+        path: PathBuf,
+        file: String,
+        host: String,
+    },
+    #[error("plugin {path}: refused: {reason}; {fix}, or pass --allow-insecure-plugins (LOADRUN_ALLOW_INSECURE_PLUGINS=1) to load it anyway")]
+    Untrusted {
+        path: PathBuf,
+        reason: String,
+        fix: String,
+    },
     #[error("{path}: not a loadrun plugin (it has no loadrun root module; is it an output plugin built with loadrun-plugin-api?)")]
     NotAPlugin { path: PathBuf },
     #[error("{path}: built against loadrun-plugin-api {plugin_api}, which this loadrun (plugin API {host_api}) cannot load; rebuild the plugin against loadrun-plugin-api {host_major}.x")]

@@ -6,17 +6,26 @@ use abi_stable::library::{lib_header_from_path, LibraryError};
 use loadrun_plugin_api::abi::init_root_module;
 use loadrun_plugin_api::API_VERSION;
 
-use super::{LoadedPlugin, PluginError, PluginSource};
+use super::{elf, LoadedPlugin, PluginError, PluginSource, TrustPolicy};
 
 /// Loads `path` and checks that it is a compatible loadrun plugin. Never panics: every failure
-/// becomes a one-line [`PluginError`].
-pub fn load_library(path: &Path) -> Result<LoadedPlugin, PluginError> {
+/// becomes a one-line [`PluginError`]. Nothing of the file runs unless it is a complete shared
+/// object for this machine (see [`elf::inspect`]) that `policy` lets load.
+pub fn load_library(path: &Path, policy: TrustPolicy) -> Result<LoadedPlugin, PluginError> {
     if !path.exists() {
         return Err(PluginError::Missing {
             path: path.to_path_buf(),
         });
     }
     let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    elf::inspect(&path)?;
+    policy.admit(&path)?;
+    load_checked(&path)
+}
+
+/// `dlopen` and the ABI checks, for a file that passed [`elf::inspect`] and the trust policy.
+fn load_checked(path: &Path) -> Result<LoadedPlugin, PluginError> {
+    let path = path.to_path_buf();
     // Checked against the interface of the API release the plugin was built against (see
     // `init_root_module`): plugins of every earlier 1.x minor load.
     let module = lib_header_from_path(&path)
@@ -76,6 +85,17 @@ fn map_error(path: &Path, err: LibraryError) -> PluginError {
             reason: first_meaningful_line(&other.to_string()),
         },
     }
+}
+
+/// The error loading would give for a plugin declaring API version `api`, known without
+/// loading it: a different major version.
+pub(super) fn declared_api_error(path: &Path, api: &str) -> Option<PluginError> {
+    (api.split('.').next() != Some(host_major().as_str())).then(|| PluginError::IncompatibleApi {
+        path: path.to_path_buf(),
+        plugin_api: api.to_string(),
+        host_api: API_VERSION.to_string(),
+        host_major: host_major(),
+    })
 }
 
 fn host_major() -> String {

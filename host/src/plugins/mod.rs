@@ -4,19 +4,29 @@
 //! are built in-process by the SDK, the others come from `lib_header_from_path(..)` and
 //! `loadrun_plugin_api::abi::init_root_module` on each file (which checks a plugin built for an
 //! earlier 1.x minor against that release's interface).
+//!
+//! A file is loaded only once it is known to be a complete shared object ([`elf`]) that no one
+//! but the user or root could have changed ([`trust`]), and, on the search path, only when it
+//! is the one that provides the output asked for: what a file provides is read from it as data
+//! (`loadrun_plugin_api::declaration`).
 
 pub mod cmd;
+mod elf;
 mod error;
 mod library;
 mod search;
+mod trust;
 
 use std::path::{Path, PathBuf};
 
 use loadrun_plugin_api::abi::{OutputDescriptor, PluginInfo, PluginModuleRef};
+use loadrun_plugin_api::declaration::Declaration;
 
+pub use elf::{inspect, Inspection};
 pub use error::PluginError;
 pub use library::load_library;
 pub use search::{search_path, SearchDir, SearchOrigin};
+pub use trust::{TrustArgs, TrustPolicy};
 
 /// Where a plugin came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,24 +73,50 @@ impl LoadedPlugin {
     }
 }
 
+/// A file on the search path, checked and its declaration read, but not loaded.
+pub struct Candidate {
+    /// As found: the search folder joined with the file name.
+    pub path: PathBuf,
+    /// With symlinks resolved, as loaded plugins record their source.
+    pub real: PathBuf,
+    pub origin: SearchOrigin,
+    pub inspection: Result<Inspection, PluginError>,
+}
+
+impl Candidate {
+    fn named_for(&self, output: &str) -> bool {
+        self.path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy() == library_file_name(output))
+    }
+}
+
 /// The plugins a run can use: the bundled ones, those named with `--plugin`, and those found on
 /// the search path when an `-o` name asks for them.
 pub struct PluginSet {
     plugins: Vec<LoadedPlugin>,
     search: Vec<SearchDir>,
+    policy: TrustPolicy,
 }
 
 impl PluginSet {
     /// Loads the bundled plugins and every `--plugin FILE|DIR`. A bad file is an error here,
-    /// before anything runs; two plugins claiming one output name too.
+    /// before anything runs; two plugins claiming one output name too. Files others could
+    /// have changed are refused ([`TrustPolicy::default`]).
     pub fn load(explicit: &[PathBuf]) -> Result<Self, PluginError> {
+        Self::with_policy(explicit, TrustPolicy::default())
+    }
+
+    /// [`PluginSet::load`], with `--allow-insecure-plugins` or not.
+    pub fn with_policy(explicit: &[PathBuf], policy: TrustPolicy) -> Result<Self, PluginError> {
         let mut set = PluginSet {
             plugins: bundled(),
             search: search_path(),
+            policy,
         };
         for path in explicit {
             for file in explicit_files(path)? {
-                let plugin = load_library(&file)?;
+                let plugin = load_library(&file, policy)?;
                 set.add(plugin)?;
             }
         }
@@ -116,59 +152,124 @@ impl PluginSet {
         self.plugins.iter().find(|p| p.output(name).is_some())
     }
 
-    /// The plugin providing `-o name`: loaded already, or `libout_NAME.so` on the search path, or
-    /// any plugin on the search path that lists `name` as an alias.
+    /// The plugin providing `-o name`: loaded already, or else the first file on the search
+    /// path that declares `name` (as output or alias) or, not declaring anything, is called
+    /// `libout_NAME.so`. Only that file is loaded. Files without a declaration are loaded one
+    /// by one to look for `name` only when nothing else provides it.
     pub fn resolve(&mut self, name: &str) -> Result<LoadedPlugin, PluginError> {
         if let Some(p) = self.provider(name) {
             return Ok(p.clone());
         }
-        let file_name = library_file_name(name);
-        for dir in &self.search {
-            let candidate = dir.path.join(&file_name);
-            if candidate.is_file() {
-                let plugin = load_library(&candidate)?;
-                if plugin.output(name).is_none() {
-                    return Err(PluginError::NotProvided {
-                        path: candidate,
-                        output: name.to_string(),
-                        provides: output_names(&plugin.info),
-                    });
+        let mut available: Vec<String> = self
+            .plugins
+            .iter()
+            .flat_map(|p| output_names(&p.info))
+            .collect();
+        let mut unusable = Vec::new();
+        let mut undeclared = Vec::new();
+        for candidate in self.candidates() {
+            if self.is_loaded(&candidate.real) {
+                continue;
+            }
+            match candidate.inspection {
+                Err(e) if candidate.named_for(name) => return Err(e),
+                Err(e) => unusable.push(e),
+                Ok(Inspection {
+                    declaration: Some(declaration),
+                }) => {
+                    if declaration.provides(name) {
+                        return self.load_for(&candidate.path, name, Some(&declaration));
+                    }
+                    available.extend(declaration.output_names());
                 }
-                self.add(plugin.clone())?;
-                return Ok(plugin);
+                Ok(Inspection { declaration: None }) => {
+                    if candidate.named_for(name) {
+                        return self.load_for(&candidate.path, name, None);
+                    }
+                    undeclared.push(candidate.path);
+                }
             }
         }
-        // Aliases (k6's names) are not file names: look inside every plugin on the path.
-        for (path, result) in self.scan() {
-            if let Ok(plugin) = result {
-                if plugin.output(name).is_some() {
+        // Aliases (k6's names) are not file names: look inside the plugins that do not say
+        // what they provide.
+        for path in undeclared {
+            match load_library(&path, self.policy) {
+                Ok(plugin) if plugin.output(name).is_some() => {
                     tracing::debug!("output {name} found in {}", path.display());
                     self.add(plugin.clone())?;
                     return Ok(plugin);
                 }
+                Ok(plugin) => available.extend(output_names(&plugin.info)),
+                Err(e) => unusable.push(e),
             }
         }
+        // Any of these might have been the one asked for.
+        for e in &unusable {
+            tracing::warn!("{e}");
+        }
+        available.sort();
+        available.dedup();
         Err(PluginError::UnknownOutput {
             output: name.to_string(),
-            available: self.available_names(),
+            available,
             searched: self.search.iter().map(|d| d.path.clone()).collect(),
         })
     }
 
-    /// Every `libout_*.so` on the search path, loaded (or the reason it could not be).
-    pub fn scan(&self) -> Vec<(PathBuf, Result<LoadedPlugin, PluginError>)> {
+    /// Loads the file chosen for `name` and checks that it keeps its word.
+    fn load_for(
+        &mut self,
+        path: &Path,
+        name: &str,
+        declaration: Option<&Declaration>,
+    ) -> Result<LoadedPlugin, PluginError> {
+        let plugin = load_library(path, self.policy)?;
+        if plugin.output(name).is_none() {
+            return Err(PluginError::NotProvided {
+                path: path.to_path_buf(),
+                output: name.to_string(),
+                provides: output_names(&plugin.info),
+            });
+        }
+        if let Some(declaration) = declaration {
+            let declared = sorted_names(declaration.outputs.iter().cloned());
+            let provided = sorted_names(plugin.info.outputs.iter().map(|o| {
+                let aliases = o.aliases.iter().map(|a| a.to_string()).collect();
+                (o.name.to_string(), aliases)
+            }));
+            if declared != provided {
+                tracing::warn!(
+                    "plugin {}: declares outputs {} but provides {}; its DECLARED_OUTPUTS is out of date",
+                    path.display(),
+                    describe_names(&declared),
+                    describe_names(&provided)
+                );
+            }
+        }
+        self.add(plugin.clone())?;
+        Ok(plugin)
+    }
+
+    fn is_loaded(&self, real: &Path) -> bool {
+        self.plugins
+            .iter()
+            .any(|p| matches!(&p.source, PluginSource::File(f) if f == real))
+    }
+
+    /// Every `libout_*.so` on the search path in order, checked and its declaration read
+    /// (nothing is loaded).
+    pub fn candidates(&self) -> Vec<Candidate> {
         let mut out = Vec::new();
         for dir in &self.search {
-            for file in plugin_files_in(&dir.path) {
-                let result = match self
-                    .plugins
-                    .iter()
-                    .find(|p| p.source == PluginSource::File(file.clone()))
-                {
-                    Some(p) => Ok(p.clone()),
-                    None => load_library(&file),
-                };
-                out.push((file, result));
+            for path in plugin_files_in(&dir.path) {
+                let real = path.canonicalize().unwrap_or_else(|_| path.clone());
+                let inspection = elf::inspect(&path);
+                out.push(Candidate {
+                    path,
+                    real,
+                    origin: dir.origin,
+                    inspection,
+                });
             }
         }
         out
@@ -183,28 +284,43 @@ impl PluginSet {
         &self.search
     }
 
-    /// Every output name known without scanning files that were not asked for, plus those on
-    /// the search path.
-    fn available_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .plugins
-            .iter()
-            .flat_map(|p| output_names(&p.info))
-            .collect();
-        for (_, result) in self.scan() {
-            if let Ok(p) = result {
-                names.extend(output_names(&p.info));
-            }
-        }
-        names.sort();
-        names.dedup();
-        names
+    pub fn policy(&self) -> TrustPolicy {
+        self.policy
     }
 }
 
 /// `grafana-cloud` → `libout_grafana_cloud.so`.
 pub fn library_file_name(output: &str) -> String {
     format!("libout_{}.so", output.replace('-', "_"))
+}
+
+/// Outputs with their aliases, in a canonical order for comparing.
+fn sorted_names(
+    outputs: impl Iterator<Item = (String, Vec<String>)>,
+) -> Vec<(String, Vec<String>)> {
+    let mut v: Vec<(String, Vec<String>)> = outputs
+        .map(|(name, mut aliases)| {
+            aliases.sort();
+            (name, aliases)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// `a (alias b, c), d`.
+fn describe_names(outputs: &[(String, Vec<String>)]) -> String {
+    outputs
+        .iter()
+        .map(|(name, aliases)| {
+            if aliases.is_empty() {
+                name.clone()
+            } else {
+                format!("{name} (alias {})", aliases.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn output_names(info: &PluginInfo) -> Vec<String> {

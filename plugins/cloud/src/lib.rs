@@ -29,6 +29,8 @@ pub struct CloudPlugin;
 impl Plugin for CloudPlugin {
     const NAME: &'static str = "out_cloud";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] =
+        &[loadrun_plugin_api::DeclaredOutput::new("cloud", &[])];
 
     fn outputs() -> Vec<OutputDescriptor> {
         vec![OutputDescriptor {

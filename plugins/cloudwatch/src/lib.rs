@@ -35,6 +35,8 @@ pub struct CloudWatchPlugin;
 impl Plugin for CloudWatchPlugin {
     const NAME: &'static str = "out_cloudwatch";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] =
+        &[loadrun_plugin_api::DeclaredOutput::new("cloudwatch", &[])];
 
     fn outputs() -> Vec<OutputDescriptor> {
         vec![OutputDescriptor {

@@ -22,6 +22,8 @@ pub struct DatadogPlugin;
 impl Plugin for DatadogPlugin {
     const NAME: &'static str = "out_datadog";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] =
+        &[loadrun_plugin_api::DeclaredOutput::new("datadog", &[])];
 
     fn outputs() -> Vec<OutputDescriptor> {
         vec![OutputDescriptor {

@@ -11,6 +11,11 @@ pub struct GrafanaCloudPlugin;
 impl Plugin for GrafanaCloudPlugin {
     const NAME: &'static str = "out_grafana_cloud";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] =
+        &[loadrun_plugin_api::DeclaredOutput::new(
+            "grafana-cloud",
+            &[],
+        )];
 
     fn outputs() -> Vec<OutputDescriptor> {
         vec![OutputDescriptor {

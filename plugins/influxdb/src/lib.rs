@@ -22,6 +22,11 @@ pub struct InfluxPlugin;
 impl Plugin for InfluxPlugin {
     const NAME: &'static str = "out_influxdb";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] =
+        &[loadrun_plugin_api::DeclaredOutput::new(
+            "influxdb",
+            &["xk6-influxdb"],
+        )];
 
     fn outputs() -> Vec<OutputDescriptor> {
         vec![OutputDescriptor {

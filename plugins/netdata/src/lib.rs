@@ -22,6 +22,8 @@ pub struct NetdataPlugin;
 impl Plugin for NetdataPlugin {
     const NAME: &'static str = "out_netdata";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] =
+        &[loadrun_plugin_api::DeclaredOutput::new("netdata", &[])];
 
     fn outputs() -> Vec<OutputDescriptor> {
         vec![OutputDescriptor {

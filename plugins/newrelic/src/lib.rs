@@ -25,6 +25,11 @@ pub struct NewRelicPlugin;
 impl Plugin for NewRelicPlugin {
     const NAME: &'static str = "out_newrelic";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] =
+        &[loadrun_plugin_api::DeclaredOutput::new(
+            "newrelic",
+            &["new-relic"],
+        )];
 
     fn outputs() -> Vec<OutputDescriptor> {
         vec![OutputDescriptor {

@@ -25,6 +25,11 @@ pub struct OtelPlugin;
 impl Plugin for OtelPlugin {
     const NAME: &'static str = "out_opentelemetry";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] =
+        &[loadrun_plugin_api::DeclaredOutput::new(
+            "opentelemetry",
+            &["experimental-opentelemetry"],
+        )];
 
     fn outputs() -> Vec<OutputDescriptor> {
         vec![OutputDescriptor {

@@ -10,6 +10,11 @@ pub struct PrometheusPlugin;
 impl Plugin for PrometheusPlugin {
     const NAME: &'static str = "out_prometheus";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] =
+        &[loadrun_plugin_api::DeclaredOutput::new(
+            "prometheus",
+            &["experimental-prometheus-rw"],
+        )];
 
     fn outputs() -> Vec<OutputDescriptor> {
         vec![OutputDescriptor {

@@ -14,6 +14,11 @@ pub struct StatsdPlugin;
 impl Plugin for StatsdPlugin {
     const NAME: &'static str = "out_statsd";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] =
+        &[loadrun_plugin_api::DeclaredOutput::new(
+            "statsd",
+            &["output-statsd"],
+        )];
 
     fn outputs() -> Vec<OutputDescriptor> {
         vec![OutputDescriptor {

@@ -54,6 +54,11 @@ pub fn option_docs() -> Vec<OptionDoc> {
 impl Plugin for TimescalePlugin {
     const NAME: &'static str = "out_timescaledb";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] =
+        &[loadrun_plugin_api::DeclaredOutput::new(
+            "timescaledb",
+            &["postgresql"],
+        )];
 
     fn outputs() -> Vec<OutputDescriptor> {
         vec![OutputDescriptor {

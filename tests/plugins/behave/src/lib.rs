@@ -51,6 +51,19 @@ const OUTPUTS: &[(&str, &str)] = &[
 impl Plugin for Behave {
     const NAME: &'static str = "out_testbehave";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] = &[
+        loadrun_plugin_api::DeclaredOutput::new("tb-count", &[]),
+        loadrun_plugin_api::DeclaredOutput::new("tb-null", &[]),
+        loadrun_plugin_api::DeclaredOutput::new("tb-panic", &[]),
+        loadrun_plugin_api::DeclaredOutput::new("tb-slow", &[]),
+        loadrun_plugin_api::DeclaredOutput::new("tb-hang", &[]),
+        loadrun_plugin_api::DeclaredOutput::new("tb-retry", &[]),
+        loadrun_plugin_api::DeclaredOutput::new("tb-fatal", &[]),
+        loadrun_plugin_api::DeclaredOutput::new("tb-abort", &[]),
+        loadrun_plugin_api::DeclaredOutput::new("tb-failstart", &[]),
+        loadrun_plugin_api::DeclaredOutput::new("tb-failnew", &[]),
+        loadrun_plugin_api::DeclaredOutput::new("tb-deadline", &[]),
+    ];
 
     fn outputs() -> Vec<OutputDescriptor> {
         OUTPUTS

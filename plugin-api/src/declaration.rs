@@ -1,0 +1,278 @@
+//! The outputs a plugin file provides, stored as data the host can read without loading it.
+//!
+//! Loading a shared object runs its constructors, and a damaged one can crash the process, so
+//! the host should only ever load the one file that provides the output asked for. For that it
+//! must know what a file provides before loading it: [`export_plugin!`](crate::export_plugin)
+//! writes the plugin's name, versions and [`Plugin::DECLARED_OUTPUTS`](crate::sdk::Plugin) as a
+//! small JSON document into the ELF section [`SECTION`], which the host reads with an ELF
+//! parser. The document is built at compile time by [`encode`], so nothing runs to produce it.
+//!
+//! Format (version 1):
+//! `{"format":1,"plugin":"out_x","version":"0.1.0","api":"1.2.0","outputs":[{"name":"x","aliases":["y"]}]}`.
+//! An empty `outputs` list means the plugin declared nothing (the default): the host then falls
+//! back to the file-name convention, as for builds from before the declaration existed.
+
+/// The ELF section holding the declaration.
+pub const SECTION: &str = ".loadrun_outputs";
+
+/// The format version written by this SDK.
+pub const FORMAT: u64 = 1;
+
+/// One output as a plugin declares it: its `-o` name and the other names it accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeclaredOutput {
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+}
+
+impl DeclaredOutput {
+    pub const fn new(name: &'static str, aliases: &'static [&'static str]) -> Self {
+        Self { name, aliases }
+    }
+}
+
+/// A declaration as the host reads it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declaration {
+    pub plugin: String,
+    pub version: String,
+    pub api: String,
+    /// `(name, aliases)` of each output, in declaration order.
+    pub outputs: Vec<(String, Vec<String>)>,
+}
+
+impl Declaration {
+    /// Reads a section's bytes. Trailing NUL padding is ignored.
+    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+        let end = bytes
+            .iter()
+            .rposition(|b| *b != 0)
+            .map_or(0, |last| last + 1);
+        let value: serde_json::Value = serde_json::from_slice(&bytes[..end])
+            .map_err(|e| format!("unreadable output declaration: {e}"))?;
+        let format = value.get("format").and_then(|v| v.as_u64());
+        if format != Some(FORMAT) {
+            return Err(format!(
+                "output declaration format {} is not {FORMAT}",
+                format.map_or_else(|| "missing".to_string(), |f| f.to_string())
+            ));
+        }
+        let text = |key: &str| -> Result<String, String> {
+            value
+                .get(key)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+                .ok_or_else(|| format!("output declaration has no {key:?}"))
+        };
+        let mut outputs = Vec::new();
+        for o in value
+            .get("outputs")
+            .and_then(|v| v.as_array())
+            .ok_or("output declaration has no \"outputs\" list")?
+        {
+            let name = o
+                .get("name")
+                .and_then(|v| v.as_str())
+                .ok_or("an output in the declaration has no name")?;
+            let aliases = o
+                .get("aliases")
+                .and_then(|v| v.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            outputs.push((name.to_string(), aliases));
+        }
+        Ok(Self {
+            plugin: text("plugin")?,
+            version: text("version")?,
+            api: text("api")?,
+            outputs,
+        })
+    }
+
+    /// Whether `name` is one of the declared outputs or aliases.
+    pub fn provides(&self, name: &str) -> bool {
+        self.outputs
+            .iter()
+            .any(|(n, aliases)| n == name || aliases.iter().any(|a| a == name))
+    }
+
+    /// The declared output names (not the aliases).
+    pub fn output_names(&self) -> Vec<String> {
+        self.outputs.iter().map(|(n, _)| n.clone()).collect()
+    }
+}
+
+/// Appends bytes to a fixed buffer while counting them, so one routine serves both to size the
+/// buffer and to fill it. Passed by value: `&mut` in `const fn` needs Rust 1.83.
+#[doc(hidden)]
+pub struct Encoder<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Encoder<N> {
+    const fn new() -> Self {
+        Self {
+            buf: [0; N],
+            len: 0,
+        }
+    }
+
+    const fn byte(mut self, b: u8) -> Self {
+        if self.len < N {
+            self.buf[self.len] = b;
+        }
+        self.len += 1;
+        self
+    }
+
+    const fn raw(mut self, s: &str) -> Self {
+        let s = s.as_bytes();
+        let mut i = 0;
+        while i < s.len() {
+            self = self.byte(s[i]);
+            i += 1;
+        }
+        self
+    }
+
+    /// A JSON string: quotes, backslashes and control characters escaped.
+    const fn string(mut self, s: &str) -> Self {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let s = s.as_bytes();
+        self = self.byte(b'"');
+        let mut i = 0;
+        while i < s.len() {
+            let b = s[i];
+            if b == b'"' || b == b'\\' {
+                self = self.byte(b'\\').byte(b);
+            } else if b < 0x20 {
+                self = self
+                    .raw("\\u00")
+                    .byte(HEX[(b >> 4) as usize])
+                    .byte(HEX[(b & 0xf) as usize]);
+            } else {
+                self = self.byte(b);
+            }
+            i += 1;
+        }
+        self.byte(b'"')
+    }
+
+    const fn document(
+        mut self,
+        plugin: &str,
+        version: &str,
+        api: &str,
+        outputs: &[DeclaredOutput],
+    ) -> Self {
+        self = self
+            .raw("{\"format\":1,\"plugin\":")
+            .string(plugin)
+            .raw(",\"version\":")
+            .string(version)
+            .raw(",\"api\":")
+            .string(api)
+            .raw(",\"outputs\":[");
+        let mut i = 0;
+        while i < outputs.len() {
+            if i > 0 {
+                self = self.byte(b',');
+            }
+            self = self
+                .raw("{\"name\":")
+                .string(outputs[i].name)
+                .raw(",\"aliases\":[");
+            let mut j = 0;
+            while j < outputs[i].aliases.len() {
+                if j > 0 {
+                    self = self.byte(b',');
+                }
+                self = self.string(outputs[i].aliases[j]);
+                j += 1;
+            }
+            self = self.raw("]}");
+            i += 1;
+        }
+        self.raw("]}")
+    }
+}
+
+/// The length of [`encode`]'s document.
+pub const fn encoded_len(
+    plugin: &str,
+    version: &str,
+    api: &str,
+    outputs: &[DeclaredOutput],
+) -> usize {
+    Encoder::<0>::new()
+        .document(plugin, version, api, outputs)
+        .len
+}
+
+/// The declaration document, `N` being [`encoded_len`] of the same arguments.
+pub const fn encode<const N: usize>(
+    plugin: &str,
+    version: &str,
+    api: &str,
+    outputs: &[DeclaredOutput],
+) -> [u8; N] {
+    let e = Encoder::<N>::new().document(plugin, version, api, outputs);
+    if e.len != N {
+        panic!("loadrun-plugin-api: declaration length mismatch");
+    }
+    e.buf
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const OUTS: &[DeclaredOutput] = &[
+        DeclaredOutput::new("prometheus", &["experimental-prometheus-rw"]),
+        DeclaredOutput::new("odd\"name\\\n", &[]),
+    ];
+    const LEN: usize = encoded_len("out_p", "0.1.0", "1.2.0", OUTS);
+    static DOC: [u8; LEN] = encode::<LEN>("out_p", "0.1.0", "1.2.0", OUTS);
+
+    #[test]
+    fn a_declaration_built_at_compile_time_reads_back() {
+        let d = Declaration::parse(&DOC).unwrap();
+        assert_eq!(d.plugin, "out_p");
+        assert_eq!(d.version, "0.1.0");
+        assert_eq!(d.api, "1.2.0");
+        assert_eq!(
+            d.outputs,
+            vec![
+                (
+                    "prometheus".to_string(),
+                    vec!["experimental-prometheus-rw".to_string()]
+                ),
+                ("odd\"name\\\n".to_string(), vec![]),
+            ]
+        );
+        assert!(d.provides("experimental-prometheus-rw"));
+        assert!(d.provides("prometheus"));
+        assert!(!d.provides("prom"));
+    }
+
+    #[test]
+    fn padding_is_ignored_and_garbage_is_an_error() {
+        let mut padded = DOC.to_vec();
+        padded.extend([0, 0, 0]);
+        assert_eq!(
+            Declaration::parse(&padded).unwrap(),
+            Declaration::parse(&DOC).unwrap()
+        );
+        assert!(Declaration::parse(b"{\"format\":2}")
+            .unwrap_err()
+            .contains("format 2"));
+        assert!(Declaration::parse(b"\x7fELF").is_err());
+        assert!(Declaration::parse(b"").is_err());
+    }
+}
