@@ -55,19 +55,21 @@ impl Url {
         // Only blanks are trimmed: a CR or LF at either end is as much an injection as one in
         // the middle, and is refused below.
         let t = text.trim_matches([' ', '\t']);
+        // Messages show the URL without its password.
+        let shown = Masked(t);
         let (scheme, rest) = if let Some(r) = strip_prefix_ci(t, "http://") {
             (Scheme::Http, r)
         } else if let Some(r) = strip_prefix_ci(t, "https://") {
             (Scheme::Https, r)
         } else {
             return Err(format!(
-                "unsupported URL {t:?}: it must start with http:// or https://"
+                "unsupported URL {shown:?}: it must start with http:// or https://"
             ));
         };
         let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let authority = &rest[..end];
         let path_query = request_target(rest[end..].split('#').next().unwrap_or(""))
-            .map_err(|e| format!("invalid URL {t:?}: {e}"))?;
+            .map_err(|e| format!("invalid URL {shown:?}: {e}"))?;
         let (credentials, authority) = match authority.rsplit_once('@') {
             Some((userinfo, host)) => (Some(credentials(userinfo)), host),
             None => (None, authority),
@@ -79,34 +81,38 @@ impl Url {
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
             let close = v6
                 .find(']')
-                .ok_or_else(|| format!("invalid URL {t:?}: unclosed IPv6 bracket"))?;
+                .ok_or_else(|| format!("invalid URL {shown:?}: unclosed IPv6 bracket"))?;
             let host = &v6[..close];
             let port = match v6[close + 1..].strip_prefix(':') {
-                Some(p) => parse_port(p, t)?,
+                Some(p) => parse_port(p, shown)?,
                 None if v6[close + 1..].is_empty() => default_port,
-                None => return Err(format!("invalid URL {t:?}: text after the IPv6 bracket")),
+                None => {
+                    return Err(format!(
+                        "invalid URL {shown:?}: text after the IPv6 bracket"
+                    ))
+                }
             };
             if !host
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b":.%-_~".contains(&b))
             {
-                return Err(format!("invalid URL {t:?}: invalid IPv6 host"));
+                return Err(format!("invalid URL {shown:?}: invalid IPv6 host"));
             }
             (host.to_string(), port)
         } else {
             let (h, port) = match authority.rsplit_once(':') {
-                Some((h, p)) => (h, parse_port(p, t)?),
+                Some((h, p)) => (h, parse_port(p, shown)?),
                 None => (authority, default_port),
             };
             if let Some(bad) = h.chars().find(|c| !is_host_char(*c)) {
                 return Err(format!(
-                    "invalid URL {t:?}: invalid character {bad:?} in host name"
+                    "invalid URL {shown:?}: invalid character {bad:?} in host name"
                 ));
             }
             (h.to_string(), port)
         };
         if host.is_empty() {
-            return Err(format!("invalid URL {t:?}: no host"));
+            return Err(format!("invalid URL {shown:?}: no host"));
         }
         Ok(Url {
             scheme,
@@ -186,6 +192,36 @@ fn is_host_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=%".contains(c)
 }
 
+/// A URL text for messages: formats as [`password_masked`] (only when an error is made).
+#[derive(Clone, Copy)]
+struct Masked<'a>(&'a str);
+
+impl fmt::Debug for Masked<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&password_masked(self.0), f)
+    }
+}
+
+/// `scheme://user:password@host…` → `scheme://user:***@host…`.
+fn password_masked(text: &str) -> String {
+    let Some(scheme_end) = text.find("://") else {
+        return text.to_string();
+    };
+    let rest = &text[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((userinfo, _)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!(
+                "{}{user}:***{}",
+                &text[..scheme_end + 3],
+                &rest[userinfo.len()..]
+            )
+        }
+        _ => text.to_string(),
+    }
+}
+
 fn credentials(userinfo: &str) -> Credentials {
     let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
     Credentials {
@@ -229,7 +265,7 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     }
 }
 
-fn parse_port(p: &str, url: &str) -> Result<u16, String> {
+fn parse_port(p: &str, url: Masked<'_>) -> Result<u16, String> {
     p.parse::<u16>()
         .map_err(|_| format!("invalid URL {url:?}: bad port {p:?}"))
 }
@@ -300,6 +336,8 @@ mod tests {
         assert_eq!((u.host.as_str(), u.port), ("127.0.0.1", 8080));
         assert_eq!(u.to_string(), "http://127.0.0.1:8080/x");
         assert!(!format!("{u:?}").contains("p@ss"));
+        let e = Url::parse("http://user:s3cret@h/a\nb").unwrap_err();
+        assert!(e.contains("user:***@h") && !e.contains("s3cret"), "{e}");
         let u = Url::parse("http://only@h/").unwrap();
         let c = u.credentials.unwrap();
         assert_eq!((c.user.as_str(), c.password.as_str()), ("only", ""));
