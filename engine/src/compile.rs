@@ -288,7 +288,7 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
     if let Some(ua) = &plan.user_agent {
         if !crate::http::head::is_field_value(ua) {
             return Err(CompileError(
-                "user_agent has a control character (CR, LF, NUL, ...); a header value cannot carry one"
+                "userAgent has a control character (CR, LF, NUL, ...); a header value cannot carry one"
                     .into(),
             ));
         }

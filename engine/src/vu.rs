@@ -476,7 +476,7 @@ impl Vu {
                 let from = first_url.as_ref().unwrap_or(&url);
                 tracing::warn!(
                     url = %from,
-                    "Stopped after {hops} redirects and returned the redirection; set max_redirects on the step or in the plan to silence this"
+                    "Stopped after {hops} redirects and returned the redirection; set maxRedirects on the step or in the plan to silence this"
                 );
             }
             break;
