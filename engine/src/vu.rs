@@ -386,12 +386,20 @@ impl Vu {
 
     /// A request that was refused before it was sent: a failed request with k6's error code,
     /// logged once per step so a bad value repeated by every iteration does not flood the log.
-    fn refused(&mut self, r: &CRequest, method: &str, url: &dyn fmt::Display, e: &HttpError) {
+    fn refused(
+        &mut self,
+        flow: &Flow,
+        r: &CRequest,
+        method: &str,
+        url: &dyn fmt::Display,
+        e: &HttpError,
+    ) {
         if !r.warned.swap(true, Ordering::Relaxed) {
             tracing::warn!("request not sent: {}", e.message);
         }
         self.resp.reset();
         self.record(r, method, url, 0, &Timings::default(), Some(e));
+        self.checks_and_extracts(flow, r, true, Duration::ZERO);
     }
 
     async fn request(&mut self, flow: &Flow, r: &CRequest) {
@@ -406,7 +414,7 @@ impl Vu {
                             code: INVALID_URL,
                             message,
                         };
-                        self.refused(r, &r.method, &TagSafe(&url_text), &e);
+                        self.refused(flow, r, &r.method, &TagSafe(&url_text), &e);
                         return;
                     }
                 }
@@ -421,7 +429,7 @@ impl Vu {
         let mut last: (Timings, Result<(), HttpError>);
         loop {
             if let Err(e) = self.build_request(flow, r, method, &url, with_body) {
-                self.refused(r, method, &*url, &e);
+                self.refused(flow, r, method, &*url, &e);
                 return;
             }
             let reqbuf = std::mem::take(&mut self.reqbuf);
@@ -481,8 +489,10 @@ impl Vu {
             }
             break;
         }
-        let failed = last.1.is_err();
-        let duration = last.0.duration();
+        self.checks_and_extracts(flow, r, last.1.is_err(), last.0.duration());
+    }
+
+    fn checks_and_extracts(&mut self, flow: &Flow, r: &CRequest, failed: bool, duration: Duration) {
         // The body is parsed as JSON at most once, for all checks and extractions.
         let mut doc: Option<Option<serde_json::Value>> = None;
         for c in &r.checks {

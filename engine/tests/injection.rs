@@ -57,7 +57,10 @@ async fn serve_h2(tcp: tokio::net::TcpStream, log: Arc<Mutex<Vec<String>>>) {
     while let Some(Ok((req, mut respond))) = conn.accept().await {
         let mut line = req.uri().path_and_query().unwrap().to_string();
         for (k, v) in req.headers() {
-            line.push_str(&format!(" | {k}: {}", String::from_utf8_lossy(v.as_bytes())));
+            line.push_str(&format!(
+                " | {k}: {}",
+                String::from_utf8_lossy(v.as_bytes())
+            ));
         }
         log.lock().unwrap().push(line);
         let body = if req.uri().path() == "/login" {
@@ -141,7 +144,11 @@ url = "https://127.0.0.1:{closed}/tls?t=${{tok}}"
         .iter()
         .map(|(_, t)| t.get("error_code").map(String::as_str).unwrap_or("-"))
         .collect();
-    assert_eq!(codes, ["-", "1000", "1020", "-", "1000", "1020"], "{reqs:?}");
+    assert_eq!(
+        codes,
+        ["-", "1000", "1020", "-", "1000", "1020"],
+        "{reqs:?}"
+    );
     assert_eq!(reqs[1].1["status"], "0");
     assert_eq!(
         reqs[1].1["error"],
