@@ -728,13 +728,13 @@ impl Vu {
     }
 }
 
-/// A URL that could not be parsed, for the `url` tag: control characters percent-encoded, so
-/// no output line (CSV, InfluxDB line protocol, ...) is split by it.
+/// A URL that could not be parsed, for the `url` tag: its password masked, and control
+/// characters percent-encoded so no output line (CSV, InfluxDB line protocol, ...) is split.
 struct TagSafe<'a>(&'a str);
 
 impl fmt::Display for TagSafe<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for c in self.0.chars() {
+        for c in crate::http::url::password_masked(self.0).chars() {
             if c.is_control() {
                 let mut b = [0u8; 4];
                 for byte in c.encode_utf8(&mut b).bytes() {
@@ -765,5 +765,18 @@ fn json_equals(found: &serde_json::Value, want: &serde_json::Value) -> bool {
     match (found, want) {
         (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
         (a, b) => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TagSafe;
+
+    #[test]
+    fn an_unparsable_url_is_tagged_without_password_or_line_breaks() {
+        assert_eq!(
+            TagSafe("http://u:pw@h/a?t=x\r\nX-Evil: 1\0").to_string(),
+            "http://u:***@h/a?t=x%0D%0AX-Evil: 1%00"
+        );
     }
 }

@@ -203,7 +203,7 @@ impl fmt::Debug for Masked<'_> {
 }
 
 /// `scheme://user:password@host…` → `scheme://user:***@host…`.
-fn password_masked(text: &str) -> String {
+pub(crate) fn password_masked(text: &str) -> String {
     let Some(scheme_end) = text.find("://") else {
         return text.to_string();
     };
