@@ -28,7 +28,8 @@ fn field_value(s: &str) -> bool {
 fn check(method: &str, url: &Url, headers: &[(&str, String)]) {
     let authority = url.authority();
     assert!(
-        url.path_query.starts_with('/') && url.path_query.bytes().all(|b| (0x21..0x7f).contains(&b)),
+        url.path_query.starts_with('/')
+            && url.path_query.bytes().all(|b| (0x21..0x7f).contains(&b)),
         "a parsed URL has a target that is not visible ASCII: {:?}",
         url.path_query
     );
@@ -51,7 +52,10 @@ fn check(method: &str, url: &Url, headers: &[(&str, String)]) {
             return;
         }
         assert!(token(name), "an invalid header name was written: {name:?}");
-        assert!(field_value(value), "an invalid value was written: {value:?}");
+        assert!(
+            field_value(value),
+            "an invalid value was written: {value:?}"
+        );
     }
     w.finish(false);
 
@@ -59,7 +63,10 @@ fn check(method: &str, url: &Url, headers: &[(&str, String)]) {
     let mut req = httparse::Request::new(&mut parsed);
     let n = match req.parse(&buf) {
         Ok(httparse::Status::Complete(n)) => n,
-        other => panic!("unparsable request {other:?}: {:?}", String::from_utf8_lossy(&buf)),
+        other => panic!(
+            "unparsable request {other:?}: {:?}",
+            String::from_utf8_lossy(&buf)
+        ),
     };
     assert_eq!(n, buf.len(), "bytes after the head: a second request?");
     assert_eq!(req.method, Some(method));
