@@ -213,6 +213,9 @@ pub struct CRequest {
     pub extract: Vec<CExtract>,
     pub expected: Option<Vec<u16>>,
     pub max_redirects: u32,
+    /// Neither the step nor the plan set `max_redirects`: stopping at the default limit is
+    /// warned about (k6 warns unless `redirects`/`maxRedirects` was set).
+    pub warn_redirect_limit: bool,
     pub user_agent: Arc<str>,
     /// The parsed URL (query included) when it has no variables: no per-request parsing.
     pub static_url: Option<crate::http::Url>,
@@ -282,6 +285,14 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
         test_tags.insert(k.clone(), v.clone());
     }
     let test_tags: Vec<(String, String)> = test_tags.into_iter().collect();
+    if let Some(ua) = &plan.user_agent {
+        if !crate::http::head::is_field_value(ua) {
+            return Err(CompileError(
+                "userAgent has a control character (CR, LF, NUL, ...); a header value cannot carry one"
+                    .into(),
+            ));
+        }
+    }
     let system_tags = match opts.system_tags.as_ref().or(plan.system_tags.as_ref()) {
         Some(list) => crate::metrics::SystemTags::from_names(list.iter().map(String::as_str)),
         None => crate::metrics::SystemTags::default(),
@@ -343,6 +354,7 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
             base_dir: &opts.base_dir,
             timeout: plan.timeout.map(|d| d.0).unwrap_or(DEFAULT_TIMEOUT),
             max_redirects: plan.max_redirects.unwrap_or(10),
+            max_redirects_set: plan.max_redirects.is_some(),
             user_agent: Arc::from(
                 plan.user_agent
                     .clone()
@@ -627,6 +639,7 @@ struct FlowCtx<'a> {
     base_dir: &'a Path,
     timeout: Duration,
     max_redirects: u32,
+    max_redirects_set: bool,
     user_agent: Arc<str>,
 }
 
@@ -730,6 +743,11 @@ fn compile_request(
     };
     let url_text = s.url.as_deref().unwrap_or("");
     let url = Template::compile(url_text, &mut resolve)?;
+    if !literals_are(&url, |t| !t.contains(|c: char| c.is_ascii_control())) {
+        return Err(format!(
+            "url {url_text:?} has a control character (CR, LF, NUL, ...); a URL cannot carry one"
+        ));
+    }
     if let Some(u) = url.as_static() {
         crate::http::Url::parse(u)?;
     }
@@ -742,7 +760,18 @@ fn compile_request(
         if k.eq_ignore_ascii_case("host") || k.eq_ignore_ascii_case("content-length") {
             return Err(format!("header {k:?} is set by loadrun"));
         }
-        headers.push((k.clone(), Template::compile(v, &mut resolve)?));
+        if !crate::http::head::is_token(k) {
+            return Err(format!(
+                "header name {k:?} is not valid: use letters, digits and !#$%&'*+-.^_`|~"
+            ));
+        }
+        let value = Template::compile(v, &mut resolve)?;
+        if !literals_are(&value, crate::http::head::is_field_value) {
+            return Err(format!(
+                "header {k:?}: the value has a control character (CR, LF, NUL, ...); a header value cannot carry one"
+            ));
+        }
+        headers.push((k.clone(), value));
     }
     let has_ctype = s
         .headers
@@ -872,8 +901,18 @@ fn compile_request(
         extract,
         expected: s.expected_statuses.clone(),
         max_redirects: s.max_redirects.unwrap_or(ctx.max_redirects),
+        warn_redirect_limit: s.max_redirects.is_none() && !ctx.max_redirects_set,
         user_agent: ctx.user_agent.clone(),
         warned: AtomicBool::new(false),
+    })
+}
+
+/// Whether every literal part of `t` (a static value, or the fixed text around its
+/// variables) passes `ok`; the variables are checked when a request is built.
+fn literals_are(t: &Template, ok: fn(&str) -> bool) -> bool {
+    t.parts.iter().all(|p| match p {
+        Part::Lit(s) => ok(s),
+        Part::Var(_) => true,
     })
 }
 

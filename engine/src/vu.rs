@@ -2,6 +2,7 @@
 //! runs one iteration of a flow and emits k6's metrics.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use loadrun_metrics::{LocalBuffer, Registry, Sample, SeriesId};
 
 use crate::compile::{CBody, CExtract, CRequest, CStep, CheckKind, Flow, Op, ScenarioRt, Source};
 use crate::cookies::CookieJar;
+use crate::http::head::{HeadWriter, INVALID_URL};
 use crate::http::{Client, ClientShared, HttpError, Response, Timings, Url};
 use crate::metrics::{Builtin, SystemTags};
 use crate::template::Vars;
@@ -22,6 +24,8 @@ pub struct Shared {
     pub system_tags: SystemTags,
     pub client: Arc<ClientShared>,
     pub stats: Arc<crate::engine::Stats>,
+    /// k6 warns once that a request stopped at the redirect limit; once per run here too.
+    pub redirect_limit_warned: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Hash, PartialEq, Eq, Clone, Copy)]
@@ -326,6 +330,8 @@ impl Vu {
         }
     }
 
+    /// Writes the request into `reqbuf`; an error when a value would not be a valid request
+    /// (an injection attempt among them): such a request is never sent.
     fn build_request(
         &mut self,
         flow: &Flow,
@@ -333,8 +339,7 @@ impl Vu {
         method: &str,
         url: &Url,
         with_body: bool,
-    ) {
-        use std::io::Write;
+    ) -> Result<(), HttpError> {
         let view = VarView {
             slots: &self.slots,
             rows: &self.rows,
@@ -342,43 +347,59 @@ impl Vu {
             vu: self.id,
             iter: self.iter,
         };
-        let b = &mut self.reqbuf;
-        b.clear();
-        let _ = write!(
-            b,
-            "{method} {} HTTP/1.1\r\nHost: {}\r\n",
-            url.path_query,
-            url.authority()
-        );
+        let text = &mut self.text;
+        let mut w = HeadWriter::start(&mut self.reqbuf, method, url)?;
         let mut has_ua = false;
         let mut has_accept = false;
+        let mut has_auth = false;
         for (k, v) in &r.headers {
             has_ua |= k.eq_ignore_ascii_case("user-agent");
             has_accept |= k.eq_ignore_ascii_case("accept");
-            self.text.clear();
-            v.render_into(&view, &mut self.text);
-            let _ = write!(b, "{k}: {}\r\n", self.text);
+            has_auth |= k.eq_ignore_ascii_case("authorization");
+            text.clear();
+            v.render_into(&view, text);
+            w.header(k, text)?;
         }
         if !has_ua {
-            let _ = write!(b, "User-Agent: {}\r\n", r.user_agent);
+            w.header("User-Agent", &r.user_agent)?;
         }
         if !has_accept {
-            b.extend_from_slice(b"Accept: */*\r\n");
+            w.header("Accept", "*/*")?;
+        }
+        // Go's client sends a URL's userinfo as Basic auth unless the request sets its own.
+        if let (Some(c), false) = (&url.credentials, has_auth) {
+            w.header("Authorization", &c.basic_auth())?;
         }
         if !self.jar.is_empty() {
-            self.text.clear();
-            if self.jar.header_for(url, &mut self.text) {
-                let _ = write!(b, "Cookie: {}\r\n", self.text);
+            text.clear();
+            if self.jar.header_for(url, text) {
+                w.header("Cookie", text)?;
             }
         }
         if with_body {
-            let _ = write!(b, "Content-Length: {}\r\n\r\n", self.body.len());
-            b.extend_from_slice(&self.body);
-        } else if matches!(method, "POST" | "PUT" | "PATCH") {
-            b.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+            w.finish_with_body(&self.body);
         } else {
-            b.extend_from_slice(b"\r\n");
+            w.finish(matches!(method, "POST" | "PUT" | "PATCH"));
         }
+        Ok(())
+    }
+
+    /// A request that was refused before it was sent: a failed request with k6's error code,
+    /// logged once per step so a bad value repeated by every iteration does not flood the log.
+    fn refused(
+        &mut self,
+        flow: &Flow,
+        r: &CRequest,
+        method: &str,
+        url: &dyn fmt::Display,
+        e: &HttpError,
+    ) {
+        if !r.warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!("request not sent: {}", e.message);
+        }
+        self.resp.reset();
+        self.record(r, method, url, 0, &Timings::default(), Some(e));
+        self.checks_and_extracts(flow, r, true, Duration::ZERO);
     }
 
     async fn request(&mut self, flow: &Flow, r: &CRequest) {
@@ -388,22 +409,29 @@ impl Vu {
                 let url_text = self.render_url(flow, r);
                 match Url::parse(&url_text) {
                     Ok(u) => std::borrow::Cow::Owned(u),
-                    Err(e) => {
-                        if !r.warned.swap(true, Ordering::Relaxed) {
-                            tracing::warn!("request skipped: {e}");
-                        }
+                    Err(message) => {
+                        let e = HttpError {
+                            code: INVALID_URL,
+                            message,
+                        };
+                        self.refused(flow, r, &r.method, &TagSafe(&url_text), &e);
                         return;
                     }
                 }
             }
         };
+        // For the redirect-limit warning; kept only once a redirect is followed.
+        let mut first_url: Option<Url> = None;
         self.render_body(flow, r);
         let mut method: &str = &r.method;
         let mut with_body = !matches!(r.body, CBody::None);
         let mut hops = 0u32;
         let mut last: (Timings, Result<(), HttpError>);
         loop {
-            self.build_request(flow, r, method, &url, with_body);
+            if let Err(e) = self.build_request(flow, r, method, &url, with_body) {
+                self.refused(flow, r, method, &*url, &e);
+                return;
+            }
             let reqbuf = std::mem::take(&mut self.reqbuf);
             last = self
                 .client
@@ -412,7 +440,7 @@ impl Vu {
             self.reqbuf = reqbuf;
             self.sent += self.resp.bytes_sent;
             self.received += self.resp.bytes_received;
-            self.record(r, method, &url, hops, &last.0, last.1.as_ref().err());
+            self.record(r, method, &*url, hops, &last.0, last.1.as_ref().err());
             if last.1.is_err() {
                 break;
             }
@@ -430,6 +458,9 @@ impl Vu {
                 let next = self.resp.header("location").map(|l| url.join(l));
                 match next {
                     Some(Ok(u)) => {
+                        if first_url.is_none() {
+                            first_url = Some(url.as_ref().clone());
+                        }
                         url = std::borrow::Cow::Owned(u);
                         hops += 1;
                         if matches!(status, 301..=303) && method != "GET" && method != "HEAD" {
@@ -441,10 +472,27 @@ impl Vu {
                     _ => break,
                 }
             }
+            if matches!(status, 301 | 302 | 303 | 307 | 308)
+                && hops == r.max_redirects
+                && r.warn_redirect_limit
+                && self.resp.header("location").is_some()
+                && !self
+                    .shared
+                    .redirect_limit_warned
+                    .swap(true, Ordering::Relaxed)
+            {
+                let from = first_url.as_ref().unwrap_or(&url);
+                tracing::warn!(
+                    url = %from,
+                    "Stopped after {hops} redirects and returned the redirection; set maxRedirects on the step or in the plan to silence this"
+                );
+            }
             break;
         }
-        let failed = last.1.is_err();
-        let duration = last.0.duration();
+        self.checks_and_extracts(flow, r, last.1.is_err(), last.0.duration());
+    }
+
+    fn checks_and_extracts(&mut self, flow: &Flow, r: &CRequest, failed: bool, duration: Duration) {
         // The body is parsed as JSON at most once, for all checks and extractions.
         let mut doc: Option<Option<serde_json::Value>> = None;
         for c in &r.checks {
@@ -553,7 +601,7 @@ impl Vu {
         &mut self,
         r: &CRequest,
         method: &str,
-        url: &Url,
+        url: &dyn fmt::Display,
         hop: u32,
         t: &Timings,
         error: Option<&HttpError>,
@@ -618,7 +666,7 @@ impl Vu {
         &self,
         r: &CRequest,
         method: &str,
-        url: &Url,
+        url: &dyn fmt::Display,
         status: u16,
         error_code: u32,
         error: Option<&HttpError>,
@@ -680,6 +728,26 @@ impl Vu {
     }
 }
 
+/// A URL that could not be parsed, for the `url` tag: its password masked, and control
+/// characters percent-encoded so no output line (CSV, InfluxDB line protocol, ...) is split.
+struct TagSafe<'a>(&'a str);
+
+impl fmt::Display for TagSafe<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in crate::http::url::password_masked(self.0).chars() {
+            if c.is_control() {
+                let mut b = [0u8; 4];
+                for byte in c.encode_utf8(&mut b).bytes() {
+                    write!(f, "%{byte:02X}")?;
+                }
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 fn op_text(op: &Op, text: &str) -> bool {
     match op {
         Op::Contains(s) => text.contains(s.as_str()),
@@ -697,5 +765,18 @@ fn json_equals(found: &serde_json::Value, want: &serde_json::Value) -> bool {
     match (found, want) {
         (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
         (a, b) => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TagSafe;
+
+    #[test]
+    fn an_unparsable_url_is_tagged_without_password_or_line_breaks() {
+        assert_eq!(
+            TagSafe("http://u:pw@h/a?t=x\r\nX-Evil: 1\0").to_string(),
+            "http://u:***@h/a?t=x%0D%0AX-Evil: 1%00"
+        );
     }
 }

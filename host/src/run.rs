@@ -313,7 +313,11 @@ fn print_banner(chosen: &Chosen, engine: &Engine, shown_outputs: &[String]) {
     };
     let scenarios = engine.scenarios();
     println!("     execution: local");
-    println!("          plan: {}", chosen.source);
+    // A quick run's source is its URL, which may carry a password.
+    println!(
+        "          plan: {}",
+        crate::outputs::redact::url_password_masked(&chosen.source)
+    );
     println!("        output: {outputs}");
     println!();
     println!(

@@ -5,6 +5,7 @@
 mod conformance;
 mod engine;
 mod files;
+mod injection;
 mod interrupt_all;
 mod out_cloudwatch;
 mod out_csv;

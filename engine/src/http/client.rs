@@ -164,7 +164,7 @@ impl Response {
         String::from_utf8_lossy(&self.body)
     }
 
-    fn reset(&mut self) {
+    pub(crate) fn reset(&mut self) {
         self.status = 0;
         self.proto = "";
         self.tls_version = None;

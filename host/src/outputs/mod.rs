@@ -13,7 +13,7 @@ pub mod bundled;
 mod fanout;
 mod host_api;
 mod queue;
-mod redact;
+pub(crate) mod redact;
 mod spec;
 mod stats;
 mod worker;

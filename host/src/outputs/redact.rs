@@ -35,7 +35,7 @@ fn redacted_arg(arg: &str, secret: &dyn Fn(&str) -> bool) -> String {
 }
 
 /// `scheme://user:password@host…` → `scheme://user:***@host…`; anything else unchanged.
-fn url_password_masked(text: &str) -> String {
+pub fn url_password_masked(text: &str) -> String {
     let Some(scheme_end) = text.find("://") else {
         return text.to_string();
     };

@@ -1,0 +1,166 @@
+//! Request injection over HTTP/2 and to TLS targets: a value extracted from a response that
+//! carries CR/LF is refused before any protocol sees it, with the same per-request error as on
+//! HTTP/1.1 (no h2 protocol error, no connection error, no panic).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use loadrun_engine::plan::{parse_str, Format};
+use loadrun_engine::{Engine, EngineOptions};
+use loadrun_metrics::{Collector, Registry, Sample, SampleConsumer};
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<Sample>>>);
+
+impl SampleConsumer for Capture {
+    fn consume(&mut self, _r: &Registry, samples: &[Sample]) {
+        self.0.lock().unwrap().extend_from_slice(samples);
+    }
+}
+
+const HOSTILE: &str = "abc\r\nX-Evil: 1\r\n\r\nGET /smuggled";
+
+/// A cleartext HTTP/2 (prior knowledge) server: `/login` answers a JSON token holding an
+/// injection attempt, anything else `ok`. Every request's path and headers are kept.
+fn h2c_server() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let serve = async {
+                loop {
+                    if let Ok((tcp, _)) = listener.accept().await {
+                        tokio::spawn(serve_h2(tcp, log.clone()));
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(30), serve).await;
+        });
+    });
+    (port, seen)
+}
+
+async fn serve_h2(tcp: tokio::net::TcpStream, log: Arc<Mutex<Vec<String>>>) {
+    let Ok(mut conn) = h2::server::handshake(tcp).await else {
+        return;
+    };
+    while let Some(Ok((req, mut respond))) = conn.accept().await {
+        let mut line = req.uri().path_and_query().unwrap().to_string();
+        for (k, v) in req.headers() {
+            line.push_str(&format!(
+                " | {k}: {}",
+                String::from_utf8_lossy(v.as_bytes())
+            ));
+        }
+        log.lock().unwrap().push(line);
+        let body = if req.uri().path() == "/login" {
+            serde_json::json!({ "tok": HOSTILE }).to_string()
+        } else {
+            "ok".to_string()
+        };
+        let resp = http::Response::builder().status(200).body(()).unwrap();
+        if let Ok(mut send) = respond.send_response(resp, false) {
+            let _ = send.send_data(bytes::Bytes::from(body), true);
+        }
+    }
+}
+
+fn run(plan: &str) -> Vec<(String, BTreeMap<String, String>)> {
+    let plan = parse_str(plan, Format::Toml, "t.toml").unwrap();
+    let registry = Arc::new(Registry::new());
+    let engine = Engine::new(&plan, &EngineOptions::default(), registry.clone()).unwrap();
+    let cap = Capture::default();
+    let collector = Collector::spawn(
+        registry.clone(),
+        vec![Box::new(cap.clone())],
+        Duration::from_millis(50),
+    )
+    .unwrap();
+    engine.run(collector.sink()).unwrap();
+    collector.finish();
+    let samples = cap.0.lock().unwrap().clone();
+    samples
+        .iter()
+        .map(|s| {
+            let sd = registry
+                .series_def(loadrun_metrics::SeriesId(s.series))
+                .unwrap();
+            let md = registry
+                .metric_def(loadrun_metrics::MetricId(sd.metric))
+                .unwrap();
+            let tags = sd
+                .tags
+                .iter()
+                .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+                .collect();
+            (md.name.to_string(), tags)
+        })
+        .filter(|(name, _)| name == "http_reqs")
+        .collect()
+}
+
+#[test]
+fn over_http2_and_to_tls_targets_an_injected_value_is_the_same_clean_refusal() {
+    let (port, seen) = h2c_server();
+    // Nothing listens here: a request that got as far as connecting would fail with 1212.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let plan = format!(
+        r#"
+httpVersion = "2"
+[[steps]]
+url = "http://127.0.0.1:{port}/login"
+extract = [{{ var = "tok", json = "/tok" }}]
+[[steps]]
+url = "http://127.0.0.1:{port}/h"
+headers = {{ X-Token = "${{tok}}" }}
+[[steps]]
+url = "http://127.0.0.1:{port}/u?t=${{tok}}"
+[[steps]]
+url = "http://127.0.0.1:{port}/q"
+query = {{ t = "${{tok}}" }}
+[[steps]]
+url = "https://127.0.0.1:{closed}/tls"
+headers = {{ X-Token = "${{tok}}" }}
+[[steps]]
+url = "https://127.0.0.1:{closed}/tls?t=${{tok}}"
+"#
+    );
+    let reqs = run(&plan);
+    let codes: Vec<&str> = reqs
+        .iter()
+        .map(|(_, t)| t.get("error_code").map(String::as_str).unwrap_or("-"))
+        .collect();
+    assert_eq!(
+        codes,
+        ["-", "1000", "1020", "-", "1000", "1020"],
+        "{reqs:?}"
+    );
+    assert_eq!(reqs[1].1["status"], "0");
+    assert_eq!(
+        reqs[1].1["error"],
+        "net/http: invalid header field value for \"X-Token\""
+    );
+    assert_eq!(reqs[3].1["proto"], "HTTP/2.0", "{:?}", reqs[3].1);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(seen[0].starts_with("/login"), "{seen:?}");
+    assert!(
+        seen[1].starts_with("/q?t=abc%0D%0AX-Evil%3A%201%0D%0A%0D%0AGET%20%2Fsmuggled"),
+        "{seen:?}"
+    );
+    assert!(seen.iter().all(|l| !l.contains("x-evil")), "{seen:?}");
+}
