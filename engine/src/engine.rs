@@ -185,6 +185,7 @@ impl Engine {
                 version: self.compiled.http_version,
             }),
             stats: self.control.stats.clone(),
+            failing: Default::default(),
         });
         let start = Instant::now();
         *self.control.started.lock() = Some(start);
