@@ -486,9 +486,9 @@ url = "${TEST_SERVER}/"
 sleep = "5s"
 "#;
     // The request ends about 0.1 s in and its think time lasts 5 s. Its samples must be in the
-    // file before the SIGINT at 3 s (the room is for startup on a loaded machine): while the
+    // file before the SIGINT at 4 s (the room is for startup on a loaded machine): while the
     // VU sleeps, not when its next sample or the stop flushes its buffer.
-    let sigint = Duration::from_secs(3);
+    let sigint = Duration::from_secs(4);
     let limits = Limits {
         wall: sigint + SLACK,
         json_bytes: 1024 * 1024,
