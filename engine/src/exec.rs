@@ -375,6 +375,10 @@ pub async fn arrival_rate(ctx: Ctx, stop: watch::Receiver<u8>) {
         };
         let due_at = begin + due;
         if due_at > Instant::now() {
+            if due_at > Instant::now() + FLUSH_AGE {
+                // A slow schedule: the count waits no longer than a tick for the next wake-up.
+                dropped.flush();
+            }
             tokio::select! {
                 _ = tokio::time::sleep_until(due_at.into()) => {}
                 _ = s.wait_for(|s| *s >= GRACEFUL) => break,
