@@ -99,7 +99,7 @@ impl Pace {
             (Some((code, message)), n) if n > 0 => {
                 if !run.warned_requests.swap(true, Ordering::Relaxed) {
                     tracing::warn!(
-                        "every request is failing at once: {} × error_code {code} ({message}); backing off (up to {}s between iterations)",
+                        "every request is failing at once: {} × error_code {code} so far ({message}); backing off (up to {}s between iterations)",
                         run.requests(),
                         MAX_BACKOFF.as_secs()
                     );
