@@ -186,6 +186,7 @@ impl Engine {
             }),
             stats: self.control.stats.clone(),
             redirect_limit_warned: Default::default(),
+            failing: Default::default(),
         });
         let start = Instant::now();
         *self.control.started.lock() = Some(start);

@@ -4,12 +4,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use loadrun_metrics::{Sample, SampleSink};
+use loadrun_metrics::{LocalBuffer, Sample, SampleSink};
 use tokio::sync::watch;
 
 use crate::compile::{ExecSpec, ScenarioRt};
 use crate::engine::{GRACEFUL, HARD};
-use crate::vu::{Shared, Vu};
+use crate::vu::{Shared, Vu, FLUSH_AGE};
 
 /// What an executor needs.
 pub struct Ctx {
@@ -53,8 +53,27 @@ async fn guarded_iteration(vu: &mut Vu, stop: &mut watch::Receiver<u8>, due: Ins
     done
 }
 
+/// Between two iterations of a looping VU. An iteration that never waited (every request
+/// refused, steps that do nothing) would keep its worker thread forever, starving the timers
+/// that end the scenario and the stop itself: the VU yields to the scheduler, or waits out its
+/// backoff (see [`crate::pace`]). False when the scenario is stopping.
+async fn between_iterations(vu: &mut Vu, stop: &mut watch::Receiver<u8>) -> bool {
+    let wait = vu.backoff();
+    if wait.is_zero() {
+        // Yields once the task's cooperative budget is spent: every 128 iterations or so of a
+        // VU that never waits, never for one whose requests do.
+        tokio::task::consume_budget().await;
+    } else {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.wait_for(|s| *s >= GRACEFUL) => return false,
+        }
+    }
+    *stop.borrow() < GRACEFUL
+}
+
 /// shared-iterations, per-vu-iterations and constant-vus: a fixed set of looping VUs.
-pub async fn looping(ctx: Ctx, stop: watch::Receiver<u8>, _end: Instant) {
+pub async fn looping(ctx: Ctx, stop: watch::Receiver<u8>, end: Instant) {
     let (vus, per_vu, shared_budget) = match &ctx.scn.exec {
         ExecSpec::SharedIterations {
             vus, iterations, ..
@@ -76,7 +95,9 @@ pub async fn looping(ctx: Ctx, stop: watch::Receiver<u8>, _end: Instant) {
             stats.vus.fetch_add(1, Ordering::Relaxed);
             let mut done = 0u64;
             loop {
-                if *stop.borrow() >= GRACEFUL {
+                // The end is checked here too, not only by the scenario's supervisor: a stop
+                // that depends on one timer task is one starved worker away from a runaway.
+                if *stop.borrow() >= GRACEFUL || Instant::now() >= end {
                     break;
                 }
                 if let Some(n) = per_vu {
@@ -93,6 +114,9 @@ pub async fn looping(ctx: Ctx, stop: watch::Receiver<u8>, _end: Instant) {
                     break;
                 }
                 done += 1;
+                if !between_iterations(&mut vu, &mut stop).await {
+                    break;
+                }
             }
             vu.flush();
             stats.vus.fetch_sub(1, Ordering::Relaxed);
@@ -177,6 +201,9 @@ pub async fn ramping_vus(ctx: Ctx, stop: watch::Receiver<u8>) {
                         vu.interrupted();
                         break;
                     }
+                    if !between_iterations(&mut vu, &mut stop).await {
+                        break;
+                    }
                 }
                 stats.vus.fetch_sub(1, Ordering::Relaxed);
                 vu.flush();
@@ -230,6 +257,82 @@ pub fn arrival_time(stages: &[(Duration, f64, f64)], n: u64) -> Option<Duration>
     None
 }
 
+/// How many iterations are due by `t` into the schedule (the first at 0), at most all of them:
+/// the inverse of [`arrival_time`], in O(stages) whatever the rate.
+pub fn arrivals_due(stages: &[(Duration, f64, f64)], t: Duration) -> u64 {
+    let t = t.as_secs_f64();
+    let mut count = 0.0f64;
+    let mut at = 0.0f64;
+    for (d, r0, r1) in stages {
+        let len = d.as_secs_f64();
+        if t < at + len {
+            let x = t - at;
+            let a = if len > 0.0 { (r1 - r0) / len } else { 0.0 };
+            count += r0 * x + a * x * x / 2.0;
+            return (count.floor() as u64)
+                .saturating_add(1)
+                .min(total_arrivals(stages));
+        }
+        count += (r0 + r1) / 2.0 * len;
+        at += len;
+    }
+    total_arrivals(stages)
+}
+
+/// How many iterations the whole schedule starts.
+pub fn total_arrivals(stages: &[(Duration, f64, f64)]) -> u64 {
+    let count: f64 = stages
+        .iter()
+        .map(|(d, r0, r1)| (r0 + r1) / 2.0 * d.as_secs_f64())
+        .sum();
+    count.ceil() as u64
+}
+
+/// dropped_iterations, summed: one sample per flush carries the count of every iteration
+/// dropped since the last (k6 emits one per drop, which at millions per second is the problem).
+struct DroppedCount {
+    buf: LocalBuffer,
+    series: u32,
+    pending: u64,
+    since: Instant,
+}
+
+impl DroppedCount {
+    fn new(buf: LocalBuffer, series: u32) -> Self {
+        Self {
+            buf,
+            series,
+            pending: 0,
+            since: Instant::now(),
+        }
+    }
+
+    fn add(&mut self, n: u64) {
+        if self.pending == 0 {
+            self.since = Instant::now();
+        }
+        self.pending += n;
+    }
+
+    fn flush_if_due(&mut self) {
+        if self.pending > 0 && self.since.elapsed() >= FLUSH_AGE {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.pending > 0 {
+            self.buf.push(Sample::new(
+                self.series,
+                loadrun_metrics::now_ns(),
+                self.pending as f64,
+            ));
+            self.pending = 0;
+        }
+        self.buf.flush();
+    }
+}
+
 /// constant-arrival-rate and ramping-arrival-rate: iterations start on schedule whatever the
 /// latency; each takes an idle VU (allocating up to maxVUs) or is dropped. Iteration durations
 /// count from the scheduled start, so queueing cannot hide (no coordinated omission).
@@ -261,33 +364,33 @@ pub async fn arrival_rate(ctx: Ctx, stop: watch::Receiver<u8>) {
             .registry
             .series(ctx.shared.builtin.dropped_iterations, &tags, &[])
     };
-    let mut dropped_buf = ctx.sink.buffer(256);
+    let mut dropped = DroppedCount::new(ctx.sink.buffer(16), dropped_series.0);
+    let total = total_arrivals(&stages);
     let begin = Instant::now();
+    // Iterations handled so far (started or dropped), in schedule order.
     let mut n = 0u64;
     let mut set = tokio::task::JoinSet::new();
     let mut s = stop.clone();
-    'outer: loop {
-        if *s.borrow() >= GRACEFUL {
-            break;
-        }
+    while n < total && *s.borrow() < GRACEFUL {
         let Some(due) = arrival_time(&stages, n) else {
             break;
         };
         let due_at = begin + due;
         if due_at > Instant::now() {
+            if due_at > Instant::now() + FLUSH_AGE {
+                // A slow schedule: the count waits no longer than a tick for the next wake-up.
+                dropped.flush();
+            }
             tokio::select! {
                 _ = tokio::time::sleep_until(due_at.into()) => {}
-                _ = s.wait_for(|s| *s >= GRACEFUL) => break 'outer,
+                _ = s.wait_for(|s| *s >= GRACEFUL) => break,
             }
         }
-        // Start every iteration due by now (the timer is coarser than high rates).
-        let now = Instant::now();
-        while let Some(due) = arrival_time(&stages, n) {
-            let due_at = begin + due;
-            if due_at > now {
-                break;
-            }
-            n += 1;
+        // Everything due by now starts, or is counted as dropped without a step per iteration:
+        // at an absurd rate (1e12/s, timeUnit 1ns) millions fall due between two wake-ups.
+        let due_now = arrivals_due(&stages, begin.elapsed()).clamp(n + 1, total);
+        let mut exhausted = false;
+        while n < due_now {
             let vu = pool.lock().pop();
             let vu = match vu {
                 Some(v) => Some(v),
@@ -298,29 +401,49 @@ pub async fn arrival_rate(ctx: Ctx, stop: watch::Receiver<u8>) {
                 }
                 None => None,
             };
-            match vu {
-                Some(mut vu) => {
-                    let pool = pool.clone();
-                    let mut stop = stop.clone();
-                    set.spawn(async move {
-                        guarded_iteration(&mut vu, &mut stop, due_at).await;
-                        pool.lock().push(vu);
-                    });
+            let Some(mut vu) = vu else {
+                let missed = due_now - n;
+                stats.dropped.fetch_add(missed, Ordering::Relaxed);
+                dropped.add(missed);
+                n = due_now;
+                exhausted = true;
+                break;
+            };
+            let due_at = begin + arrival_time(&stages, n).unwrap_or(due);
+            n += 1;
+            let pool = pool.clone();
+            let mut stop = stop.clone();
+            set.spawn(async move {
+                if guarded_iteration(&mut vu, &mut stop, due_at).await {
+                    // A VU whose iterations fail at once stays busy for its backoff, so an
+                    // absurd rate against a dead target is bounded by maxVUs, not the CPU.
+                    let wait = vu.backoff();
+                    if !wait.is_zero() {
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait) => {}
+                            _ = stop.wait_for(|s| *s >= GRACEFUL) => {}
+                        }
+                    }
                 }
-                None => {
-                    stats.dropped.fetch_add(1, Ordering::Relaxed);
-                    dropped_buf.push(Sample::new(
-                        dropped_series.0,
-                        loadrun_metrics::now_ns(),
-                        1.0,
-                    ));
-                }
-            }
+                // An idle VU may wait long for its next iteration: its samples go now.
+                vu.flush();
+                pool.lock().push(vu);
+            });
         }
         while set.try_join_next().is_some() {}
-        dropped_buf.flush_if_older(Duration::from_millis(100));
+        dropped.flush_if_due();
+        if exhausted {
+            // Every VU is busy: nothing can start before one comes back, so the scheduler
+            // waits a timer tick instead of spinning on a schedule that is always late.
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(1)) => {}
+                _ = s.wait_for(|s| *s >= GRACEFUL) => break,
+            }
+        } else {
+            tokio::task::yield_now().await;
+        }
     }
-    dropped_buf.flush();
+    dropped.flush();
     while set.join_next().await.is_some() {}
     for mut vu in pool.lock().drain(..) {
         vu.flush();
@@ -354,5 +477,28 @@ mod tests {
         let t = arrival_time(&r, 5).unwrap().as_secs_f64();
         assert!((t - 2f64.sqrt()).abs() < 1e-9, "{t}");
         assert_eq!(arrival_time(&r, 10), None);
+    }
+
+    #[test]
+    fn arrivals_due_is_the_inverse_of_the_schedule() {
+        let st = [
+            (Duration::from_secs(2), 10.0, 10.0),
+            (Duration::from_secs(2), 10.0, 0.0),
+        ];
+        assert_eq!(total_arrivals(&st), 30);
+        assert_eq!(arrivals_due(&st, Duration::ZERO), 1);
+        for n in 0..30 {
+            let t = arrival_time(&st, n).unwrap();
+            let due = arrivals_due(&st, t + Duration::from_micros(1));
+            assert!(due == n + 1, "n={n} at {t:?}: {due} due");
+        }
+        assert_eq!(arrivals_due(&st, Duration::from_secs(100)), 30);
+        // An absurd rate is counted, not walked: 1e12/s for 2 s.
+        let absurd = [(Duration::from_secs(2), 1e12, 1e12)];
+        assert_eq!(total_arrivals(&absurd), 2_000_000_000_000);
+        assert_eq!(
+            arrivals_due(&absurd, Duration::from_secs(1)),
+            1_000_000_000_001
+        );
     }
 }

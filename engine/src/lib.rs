@@ -10,6 +10,7 @@ pub mod exec;
 pub mod feed;
 pub mod http;
 pub mod metrics;
+pub mod pace;
 pub mod plan;
 pub mod server;
 pub mod template;

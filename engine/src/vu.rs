@@ -26,6 +26,7 @@ pub struct Shared {
     pub stats: Arc<crate::engine::Stats>,
     /// k6 warns once that a request stopped at the redirect limit; once per run here too.
     pub redirect_limit_warned: std::sync::atomic::AtomicBool,
+    pub failing: crate::pace::FailingAtOnce,
 }
 
 #[derive(Hash, PartialEq, Eq, Clone, Copy)]
@@ -67,6 +68,7 @@ pub struct Vu {
     sent: u64,
     received: u64,
     meta_vu: String,
+    pace: crate::pace::Pace,
 }
 
 struct VarView<'a> {
@@ -131,6 +133,7 @@ impl Vu {
             sent: 0,
             received: 0,
             meta_vu: id.to_string(),
+            pace: crate::pace::Pace::default(),
             scn,
             shared,
         }
@@ -176,6 +179,17 @@ impl Vu {
         self.buf.flush();
     }
 
+    /// How long this VU should wait before its next iteration: zero unless its iterations keep
+    /// finishing at once without reaching a server (see [`crate::pace`]). Samples are flushed
+    /// before a wait so they do not sit out the backoff.
+    pub fn backoff(&mut self) -> Duration {
+        let d = self.pace.after_iteration(&self.shared.failing);
+        if !d.is_zero() {
+            self.buf.flush();
+        }
+        d
+    }
+
     /// Runs one iteration. `started` is when it was due (arrival-rate executors pass the
     /// scheduled time, so queueing shows in `iteration_duration`).
     pub async fn iteration(&mut self, started: Instant) {
@@ -194,6 +208,7 @@ impl Vu {
         }
         self.sent = 0;
         self.received = 0;
+        self.pace.start_iteration();
         self.run_steps(&flow, &flow.steps).await;
         let now = loadrun_metrics::now_ns();
         let s = match self.iter_series {
@@ -226,7 +241,7 @@ impl Vu {
         self.buf.push(Sample::new(s.iterations.0, now, 1.0));
         self.iter += 1;
         self.shared.stats.iterations.fetch_add(1, Ordering::Relaxed);
-        self.buf.flush_if_older(Duration::from_millis(100));
+        self.buf.flush_if_older(FLUSH_AGE);
     }
 
     fn run_steps<'a>(
@@ -245,7 +260,10 @@ impl Vu {
                         } else {
                             *min
                         };
-                        self.buf.flush_if_older(Duration::from_millis(100));
+                        // A think time would hold finished samples back from the outputs (and
+                        // lose them to a SIGKILL): none waits longer than about a tick.
+                        self.buf.flush_if_older(FLUSH_AGE.saturating_sub(d));
+                        self.pace.slept(d);
                         tokio::time::sleep(d).await;
                     }
                     CStep::Group { id, steps } => {
@@ -433,10 +451,12 @@ impl Vu {
                 return;
             }
             let reqbuf = std::mem::take(&mut self.reqbuf);
-            last = self
-                .client
-                .send(&url, &reqbuf, method == "HEAD", r.timeout, &mut self.resp)
-                .await;
+            last = flush_while(
+                &mut self.buf,
+                self.client
+                    .send(&url, &reqbuf, method == "HEAD", r.timeout, &mut self.resp),
+            )
+            .await;
             self.reqbuf = reqbuf;
             self.sent += self.resp.bytes_sent;
             self.received += self.resp.bytes_received;
@@ -643,6 +663,9 @@ impl Vu {
                 ids
             }
         };
+        let at_once = error.is_some() && self.resp.bytes_sent == 0 && self.resp.bytes_received == 0;
+        self.pace
+            .request(error.filter(|_| at_once), &self.shared.failing);
         let now = loadrun_metrics::now_ns();
         let values = [
             1.0,
@@ -745,6 +768,26 @@ impl fmt::Display for TagSafe<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// How long a finished sample may wait in a VU's buffer: about one collector tick.
+pub const FLUSH_AGE: Duration = Duration::from_millis(100);
+
+/// Awaits `fut` (a request), flushing `buf` once its oldest sample is [`FLUSH_AGE`] old, so a
+/// slow response does not hold back the samples of the requests before it.
+async fn flush_while<F: std::future::Future>(buf: &mut LocalBuffer, fut: F) -> F::Output {
+    let Some(due) = buf.oldest().map(|t| t + FLUSH_AGE) else {
+        return fut.await;
+    };
+    tokio::pin!(fut);
+    tokio::select! {
+        biased;
+        out = &mut fut => out,
+        _ = tokio::time::sleep_until(due.into()) => {
+            buf.flush();
+            fut.await
+        }
     }
 }
 

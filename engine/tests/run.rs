@@ -429,3 +429,144 @@ fn bad_feeds_are_refused_when_the_plan_is_compiled() {
         "{e}"
     );
 }
+
+/// Samples with the moment the collector got them.
+#[derive(Clone, Default)]
+struct Arrivals(Arc<Mutex<Vec<(std::time::Instant, Sample)>>>);
+
+impl SampleConsumer for Arrivals {
+    fn consume(&mut self, _r: &Registry, samples: &[Sample]) {
+        let now = std::time::Instant::now();
+        self.0
+            .lock()
+            .unwrap()
+            .extend(samples.iter().map(|s| (now, *s)));
+    }
+}
+
+/// Runs `plan` on a thread, failing the test if it has not ended after `limit` (a run that
+/// ignores its stop would otherwise hang the test). Returns each sample's metric name, value
+/// and arrival time since the start, and the result.
+fn run_within(
+    plan: &str,
+    limit: Duration,
+) -> (Vec<(String, f64, Duration)>, loadrun_engine::RunResult) {
+    let server = TestServer::start("127.0.0.1:0".parse().unwrap(), 1).unwrap();
+    let mut opts = EngineOptions::default();
+    opts.env.insert("TEST_SERVER".into(), server.url());
+    let plan = parse_str(plan, Format::Toml, "t.toml").unwrap();
+    let registry = Arc::new(Registry::new());
+    let engine = Engine::new(&plan, &opts, registry.clone()).unwrap();
+    let arrivals = Arrivals::default();
+    let collector = Collector::spawn(
+        registry.clone(),
+        vec![Box::new(arrivals.clone())],
+        Duration::from_millis(100),
+    )
+    .unwrap();
+    let sink = collector.sink();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let start = std::time::Instant::now();
+    std::thread::spawn(move || {
+        let _ = tx.send(engine.run(sink).unwrap());
+    });
+    let result = rx
+        .recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("the run did not end within {limit:?}"));
+    collector.finish();
+    let rows = arrivals
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(at, s)| {
+            let sd = registry
+                .series_def(loadrun_metrics::SeriesId(s.series))
+                .unwrap();
+            let md = registry
+                .metric_def(loadrun_metrics::MetricId(sd.metric))
+                .unwrap();
+            (
+                md.name.to_string(),
+                s.value,
+                at.saturating_duration_since(start),
+            )
+        })
+        .collect();
+    (rows, result)
+}
+
+#[test]
+fn refused_requests_back_off_and_the_run_ends_on_time() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let plan = format!(
+        "[scenarios.s]\nexecutor = \"constant-vus\"\nvus = 20\nduration = \"2s\"\ngracefulStop = \"1s\"\n\n[[steps]]\nurl = \"http://127.0.0.1:{port}/\"\n"
+    );
+    // 2 s + gracefulStop, with room for a loaded machine.
+    let (_, result) = run_within(&plan, Duration::from_secs(15));
+    assert!(result.duration < Duration::from_secs(8), "{result:?}");
+    // Each VU: 3 iterations at full speed, then waits of 100, 200, 400, 800 ms...
+    assert!(result.iterations >= 20 * 3, "{result:?}");
+    assert!(result.iterations <= 20 * 10, "{result:?}");
+}
+
+#[test]
+fn an_absurd_rate_counts_what_it_drops_in_a_few_samples() {
+    let plan = r#"
+[scenarios.s]
+executor = "constant-arrival-rate"
+rate = 1000000000000
+duration = "1s"
+preAllocatedVUs = 2
+maxVUs = 5
+gracefulStop = "1s"
+
+[[steps]]
+url = "${TEST_SERVER}/"
+"#;
+    let (rows, result) = run_within(plan, Duration::from_secs(15));
+    let dropped: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.0 == "dropped_iterations")
+        .map(|r| r.1)
+        .collect();
+    let total: f64 = dropped.iter().sum();
+    assert_eq!(total, result.dropped as f64);
+    let want = 1e12 - (result.iterations + result.interrupted) as f64;
+    assert!((total - want).abs() < 0.1 * want, "{total} dropped");
+    // Summed about every 100 ms rather than one sample per dropped iteration.
+    assert!(dropped.len() <= 40, "{} samples", dropped.len());
+}
+
+#[test]
+fn a_finished_request_reaches_the_collector_during_its_think_time() {
+    let plan = r#"
+[scenarios.s]
+executor = "constant-vus"
+vus = 1
+duration = "3s"
+gracefulStop = "0s"
+
+[[steps]]
+url = "${TEST_SERVER}/"
+
+[[steps]]
+sleep = "5s"
+"#;
+    let (rows, _) = run_within(plan, Duration::from_secs(15));
+    let at = rows
+        .iter()
+        .find(|r| r.0 == "http_reqs")
+        .map(|r| r.2)
+        .unwrap();
+    // The request ends at once and its think time outlasts the run: before the fix its samples
+    // waited in the VU's buffer until the run ended (3 s).
+    assert!(
+        at < Duration::from_secs(2),
+        "http_reqs arrived after {at:?}"
+    );
+}

@@ -213,8 +213,13 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
                 interrupted_seen = n;
                 if end_reason == EndReason::Completed {
                     end_reason = EndReason::Interrupted;
-                    eprintln!("\nloadrun: stopping gracefully (Ctrl-C again to exit at once)");
-                    control.stop_gracefully();
+                    // As k6 cancels its run context: iterations in flight are interrupted now
+                    // rather than given gracefulStop (30 s by default, when Kubernetes kills
+                    // after 30 s), so the outputs and the summary are complete in time.
+                    eprintln!(
+                        "\nloadrun: stopping gracefully: interrupting running iterations and flushing the outputs (Ctrl-C again to exit at once)"
+                    );
+                    control.stop_now();
                 }
             }
             if let Some((kind, reason)) = abort.get() {

@@ -109,6 +109,11 @@ impl LocalBuffer {
         }
     }
 
+    /// When the oldest buffered sample was pushed, if any.
+    pub fn oldest(&self) -> Option<Instant> {
+        (!self.buf.is_empty()).then_some(self.since)
+    }
+
     pub fn len(&self) -> usize {
         self.buf.len()
     }

@@ -9,6 +9,7 @@ mod harness;
 mod matrix;
 mod options;
 mod proxy;
+mod runaway;
 mod sigint;
 mod targets;
 
