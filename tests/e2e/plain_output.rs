@@ -27,10 +27,10 @@ fn run_plan(plan: &str, env: &[(&str, &str)]) -> (String, String) {
 
 #[test]
 fn logs_to_a_pipe_have_no_colour_codes() {
-    // A URL that cannot be requested is skipped with a WARN log line.
+    // A URL that cannot be requested is not sent, with a WARN log line.
     let plan = "iterations = 1\n[[steps]]\nurl = \"ftp://x/${__VU}\"\n";
     let (_, stderr) = run_plan(plan, &[]);
-    assert!(stderr.contains("WARN request skipped"), "{stderr}");
+    assert!(stderr.contains("WARN request not sent"), "{stderr}");
     assert!(!stderr.contains('\x1b'), "{stderr:?}");
     let (_, stderr) = run_plan(plan, &[("LOADRUN_LOG", "debug")]);
     assert!(stderr.contains("WARN"), "{stderr}");
