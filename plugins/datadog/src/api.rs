@@ -28,8 +28,8 @@ use loadrun_http_support::{request_budget, watch_stop, Budget};
 use loadrun_plugin_api::sdk::{COUNTER_SAMPLES_LOST, COUNTER_SAMPLES_REJECTED};
 use loadrun_plugin_api::types::{RNone, RSome};
 use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
-use statsd_proto::mapping::entries;
-use statsd_proto::Aggregator;
+use loadrun_statsd::mapping::entries;
+use loadrun_statsd::Aggregator;
 
 use crate::api_v2::{self, Compression};
 use crate::config::{ApiConfig, ApiVersion, TrendsAs};
@@ -186,7 +186,7 @@ impl ApiOutput {
     /// The v2 series (and distribution points) of one interval, split within Datadog's limits.
     fn v2_bodies(
         &mut self,
-        entries: &[statsd_proto::Entry],
+        entries: &[loadrun_statsd::Entry],
         ts: i64,
         interval_s: u64,
     ) -> Vec<Body> {

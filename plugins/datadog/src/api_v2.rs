@@ -17,9 +17,9 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 
 use loadrun_plugin_api::{Catalog, MetricType};
+use loadrun_statsd::aggregate::{Agg, Cell, Variant};
+use loadrun_statsd::{Entry, EntryValue};
 use serde_json::{json, Value};
-use statsd_proto::aggregate::{Agg, Cell, Variant};
-use statsd_proto::{Entry, EntryValue};
 
 use crate::limits::metric_name;
 
@@ -250,7 +250,7 @@ fn compress(raw: &[u8], compression: Compression) -> Option<(Vec<u8>, Option<&'s
 #[cfg(test)]
 mod tests {
     use super::*;
-    use statsd_proto::aggregate::Trend;
+    use loadrun_statsd::aggregate::Trend;
 
     fn entry(name: &str, value: EntryValue) -> Entry {
         Entry {

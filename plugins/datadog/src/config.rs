@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use loadrun_plugin_api::{OptionDoc, Options, OutputInit, PluginError};
-use statsd_proto::config::{doc, parse_buffer_size, parse_tag_list, split_list};
-use statsd_proto::{ChecksAs, MappingConfig, Protocol, StatsdConfig, TrendType};
+use loadrun_statsd::config::{doc, parse_buffer_size, parse_tag_list, split_list};
+use loadrun_statsd::{ChecksAs, MappingConfig, Protocol, StatsdConfig, TrendType};
 
 const KNOWN: &[&str] = &[
     "transport",
@@ -164,7 +164,7 @@ pub fn parse_config(init: &OutputInit) -> Result<DatadogConfig, PluginError> {
         Transport::DogStatsd => {
             let mut cfg = StatsdConfig::new(&output);
             cfg.addr = agent_addr(&options);
-            if !statsd_proto::config::valid_addr(&cfg.addr) {
+            if !loadrun_statsd::config::valid_addr(&cfg.addr) {
                 return Err(options.invalid("addr", &cfg.addr, "host:port with a port number"));
             }
             cfg.push_interval = interval(&options, Duration::from_secs(1))?;

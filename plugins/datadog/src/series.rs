@@ -6,9 +6,9 @@
 //! | gauge | `gauge` |
 //! | trend | what the agent makes of a timing: gauges `.avg .min .max .median .95percentile` and a `.count` count |
 
+use loadrun_statsd::aggregate::Trend;
+use loadrun_statsd::{Entry, EntryValue};
 use serde_json::{json, Value};
-use statsd_proto::aggregate::Trend;
-use statsd_proto::{Entry, EntryValue};
 
 use crate::limits::metric_name;
 
@@ -128,7 +128,7 @@ pub fn bodies_counted(series: Vec<(Value, u64)>, max_bytes: usize) -> Vec<(Vec<u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use statsd_proto::aggregate::Trend;
+    use loadrun_statsd::aggregate::Trend;
 
     #[test]
     fn percentiles_nearest_rank() {

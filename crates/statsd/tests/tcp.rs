@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use loadrun_plugin_api::testkit::{completed_outcome, recording_host, BatchBuilder};
 use loadrun_plugin_api::{MetricType, Output, ValueKind, WriteStatus};
-use statsd_proto::{Protocol, StatsdConfig, StatsdOutput};
+use loadrun_statsd::{Protocol, StatsdConfig, StatsdOutput};
 
 #[test]
 fn tcp_retries_then_delivers() {

@@ -1,4 +1,4 @@
-//! # prw-proto
+//! # loadrun-remote-write
 //!
 //! Prometheus remote write 1.0 for loadrun's `prometheus` and `grafana-cloud` outputs:
 //!

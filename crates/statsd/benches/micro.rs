@@ -1,4 +1,4 @@
-//! StatsD encoding: `cargo bench -p statsd-proto --bench micro`.
+//! StatsD encoding: `cargo bench -p loadrun-statsd --bench micro`.
 //!
 //! One push interval of k6-like HTTP samples (100 series of duration, count, failed and a
 //! check), in the steps the output runs: fold into the interval's cells, map to entries, encode
@@ -9,11 +9,11 @@ mod timer;
 
 use loadrun_plugin_api::testkit::BatchBuilder;
 use loadrun_plugin_api::{Catalog, MetricType, Sample, ValueKind};
-use statsd_proto::config::DEFAULT_BUFFER_SIZE;
-use statsd_proto::{line, mapping, packer, Aggregator, MappingConfig};
+use loadrun_statsd::config::DEFAULT_BUFFER_SIZE;
+use loadrun_statsd::{line, mapping, packer, Aggregator, MappingConfig};
 use timer::{bench, borrow, http_tags, latencies};
 
-const CRATE: &str = "statsd-proto";
+const CRATE: &str = "loadrun-statsd";
 const SERIES: usize = 100;
 const SAMPLES: usize = 10_000;
 

@@ -7,10 +7,12 @@ use std::collections::BTreeSet;
 
 use loadrun_plugin_api::testkit::BatchBuilder;
 use loadrun_plugin_api::{Catalog, MetricType, ValueKind};
-use prw_proto::aggregate::{AggConfig, Aggregator, STALE_NAN_BITS};
-use prw_proto::naming::parse_trend_stats;
-use prw_proto::proto::{encode_write_request, snappy_compress, Label, Sample, TimeSeries};
-use prw_proto::split::encode_requests;
+use loadrun_remote_write::aggregate::{AggConfig, Aggregator, STALE_NAN_BITS};
+use loadrun_remote_write::naming::parse_trend_stats;
+use loadrun_remote_write::proto::{
+    encode_write_request, snappy_compress, Label, Sample, TimeSeries,
+};
+use loadrun_remote_write::split::encode_requests;
 
 const FIXTURES: [&[u8]; 2] = [
     include_bytes!("fixtures/0000.body"),

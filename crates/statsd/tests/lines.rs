@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use loadrun_plugin_api::testkit::{completed_outcome, recording_host, BatchBuilder};
 use loadrun_plugin_api::{Catalog, MetricType, Output, ValueKind};
-use statsd_proto::line::encode_all;
-use statsd_proto::mapping::entries;
-use statsd_proto::{Aggregator, ChecksAs, MappingConfig, StatsdConfig, StatsdOutput, TrendType};
+use loadrun_statsd::line::encode_all;
+use loadrun_statsd::mapping::entries;
+use loadrun_statsd::{Aggregator, ChecksAs, MappingConfig, StatsdConfig, StatsdOutput, TrendType};
 
 const T: i64 = 1_795_608_192_000_000_000;
 

@@ -1,4 +1,4 @@
-//! Remote-write encoding: `cargo bench -p prw-proto --bench micro`.
+//! Remote-write encoding: `cargo bench -p loadrun-remote-write --bench micro`.
 //!
 //! - the trend histogram's insert (`sketch::Sketch::add`, also the native-histogram source);
 //! - folding samples into the cumulative per-series state (`aggregate::Aggregator::add`);
@@ -10,14 +10,14 @@ mod timer;
 
 use loadrun_plugin_api::testkit::BatchBuilder;
 use loadrun_plugin_api::{Catalog, MetricType, Sample, ValueKind};
-use prw_proto::aggregate::{AggConfig, Aggregator};
-use prw_proto::naming::parse_trend_stats;
-use prw_proto::proto::{encode_write_request, snappy_compress};
-use prw_proto::sketch::{Sketch, DEFAULT_SCHEMA};
-use prw_proto::split::encode_requests;
+use loadrun_remote_write::aggregate::{AggConfig, Aggregator};
+use loadrun_remote_write::naming::parse_trend_stats;
+use loadrun_remote_write::proto::{encode_write_request, snappy_compress};
+use loadrun_remote_write::sketch::{Sketch, DEFAULT_SCHEMA};
+use loadrun_remote_write::split::encode_requests;
 use timer::{bench, borrow, http_tags, latencies};
 
-const CRATE: &str = "prw-proto";
+const CRATE: &str = "loadrun-remote-write";
 const SERIES: usize = 100;
 const SAMPLES: usize = 9_999;
 
@@ -62,7 +62,7 @@ fn main() {
     let (catalog, samples) = workload();
     let stats: Vec<String> = ["p(99)"].iter().map(|s| s.to_string()).collect();
     let Ok(trend_stats) = parse_trend_stats(&stats) else {
-        eprintln!("prw-proto bench: trend stats do not parse");
+        eprintln!("loadrun-remote-write bench: trend stats do not parse");
         return;
     };
     let configs = [
