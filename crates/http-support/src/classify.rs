@@ -9,7 +9,7 @@
 //! | 401, 403 | `Fatal` | credentials do not fix themselves; retrying only hammers the server |
 //! | 404, 405 | `Fatal` | wrong URL or missing database/bucket: every later batch would fail too |
 //! | 408, 425 | `Retry` | the server asks for it |
-//! | 429 | `Retry`, `after_ms` from `Retry-After` | rate limited |
+//! | 429 | `Retry`, `after_ms` from `Retry-After` (else `X-RateLimit-Reset`) | rate limited |
 //! | 400, 413, 422, other 4xx | `Rejected` | this batch is bad (a parse error, too large, a type conflict); later ones may be fine, so drop it, count it, go on |
 //! | 5xx | `Retry`, `after_ms` from `Retry-After` if sent | server trouble is usually passing |
 //! | connect/read/timeout/DNS/TLS I/O errors | `Retry` | the network is usually passing |
@@ -89,7 +89,11 @@ fn classify_response(what: &str, resp: ureq::Response, max_response_bytes: u64) 
     let status_text = resp.status_text().to_string();
     let retry_after = resp
         .header("Retry-After")
-        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        .and_then(|v| parse_retry_after(v, SystemTime::now()))
+        .or_else(|| {
+            resp.header("X-RateLimit-Reset")
+                .and_then(parse_rate_limit_reset)
+        });
     let location = resp.header("Location").map(Endpoint::from_text);
     if (200..300).contains(&status) {
         let body = read_bounded(resp, max_response_bytes);
@@ -187,6 +191,17 @@ fn shorten(s: &str, max_chars: usize) -> String {
     }
 }
 
+/// Parses `X-RateLimit-Reset` as Datadog sends it, seconds until the window resets, into
+/// milliseconds capped at [`MAX_RETRY_AFTER_MS`]. Some APIs send a Unix time in that header
+/// instead; a value of an hour or more is taken for one of those and ignored.
+pub fn parse_rate_limit_reset(value: &str) -> Option<u64> {
+    let secs = value.trim().parse::<f64>().ok()?;
+    if !(secs.is_finite() && (0.0..3600.0).contains(&secs)) {
+        return None;
+    }
+    Some(((secs * 1000.0) as u64).min(MAX_RETRY_AFTER_MS))
+}
+
 /// Parses `Retry-After` (delay-seconds or an HTTP date) into milliseconds from `now`, capped at
 /// [`MAX_RETRY_AFTER_MS`]. A date in the past means "now" (0).
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<u64> {
@@ -227,6 +242,16 @@ mod tests {
         assert_eq!(parse_retry_after(&earlier, now), Some(0));
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-1", now), None);
+    }
+
+    #[test]
+    fn rate_limit_reset_is_a_delay_in_seconds_not_a_unix_time() {
+        assert_eq!(parse_rate_limit_reset("2"), Some(2000));
+        assert_eq!(parse_rate_limit_reset(" 0.5 "), Some(500));
+        assert_eq!(parse_rate_limit_reset("1800"), Some(MAX_RETRY_AFTER_MS));
+        assert_eq!(parse_rate_limit_reset("1765000000"), None);
+        assert_eq!(parse_rate_limit_reset("-1"), None);
+        assert_eq!(parse_rate_limit_reset("soon"), None);
     }
 
     #[test]

@@ -28,7 +28,9 @@ mod split;
 mod tls;
 mod tls_version;
 
-pub use classify::{classify, parse_retry_after, Outcome, MAX_RETRY_AFTER_MS};
+pub use classify::{
+    classify, parse_rate_limit_reset, parse_retry_after, Outcome, MAX_RETRY_AFTER_MS,
+};
 pub use client::{
     basic_auth_header, gzip, request_budget, stop_cap, watch_stop, Budget, HttpClient, HttpConfig,
     QUICK_FAILURE_HOLD, STOP_MARGIN,

@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 
 use crate::limits::metric_name;
 
-use crate::series::trend_points;
+use super::v1::trend_points;
 
 /// Datadog's v2 metric type codes.
 const TYPE_COUNT: u8 = 1;
