@@ -18,7 +18,7 @@ use tokio_postgres::Client;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::config::{Config, SslMode};
-use crate::encode::{json_object, threshold_tags, Jsonb, PgTimestamp, SeriesRows};
+use crate::encoder::{json_object, threshold_tags, Jsonb, PgTimestamp, SeriesRows};
 use crate::schema::{self, SchemaInfo};
 use crate::tls::{self, TlsError};
 
