@@ -72,3 +72,68 @@ fn encode_v2(cfg: &ApiConfig, entries: &[Entry], ts: i64, interval_s: u64) -> En
         oversized,
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::io::Read as _;
+
+    use loadrun_plugin_api::testkit::init;
+    use loadrun_statsd::EntryValue;
+
+    use super::*;
+    use crate::config::{parse_config, DatadogConfig};
+
+    fn cfg(arg: &str) -> ApiConfig {
+        let init = init("datadog", Some(arg), "{}", &[("DD_API_KEY", "k")]);
+        match parse_config(&init).unwrap() {
+            DatadogConfig::Api(cfg) => *cfg,
+            DatadogConfig::DogStatsd(_) => panic!("{arg} is not transport=api"),
+        }
+    }
+
+    fn entry(name: &str, samples: u64) -> Entry {
+        Entry {
+            name: name.into(),
+            value: EntryValue::Count(samples as f64),
+            tags: vec![("method".into(), "GET".into())],
+            samples,
+        }
+    }
+
+    #[test]
+    fn v1_bodies_are_gzipped_unless_asked_not_to_and_carry_their_samples() {
+        let entries = [entry("k6.http_reqs", 3), entry("k6.iterations", 2)];
+        let gz = encode(&cfg("transport=api,apiVersion=1,host=h"), &entries, 10, 10);
+        let plain = encode(
+            &cfg("transport=api,apiVersion=1,host=h,gzip=false"),
+            &entries,
+            10,
+            10,
+        );
+        assert_eq!((gz.payloads.len(), plain.payloads.len()), (1, 1));
+        let (gz, plain) = (&gz.payloads[0], &plain.payloads[0]);
+        assert_eq!((gz.encoding, plain.encoding), (Some("gzip"), None));
+        assert_eq!((gz.samples, plain.samples), (5, 5));
+        assert!(gz.url.ends_with("/api/v1/series"), "{}", gz.url);
+        let mut inflated = Vec::new();
+        flate2::read::GzDecoder::new(&gz.body[..])
+            .read_to_end(&mut inflated)
+            .unwrap();
+        assert_eq!(inflated, plain.body);
+    }
+
+    #[test]
+    fn v2_bodies_go_to_the_v2_series_url() {
+        let out = encode(
+            &cfg("transport=api,host=h"),
+            &[entry("k6.http_reqs", 4)],
+            10,
+            10,
+        );
+        assert_eq!(out.oversized, 0);
+        assert_eq!(out.payloads.len(), 1);
+        assert!(out.payloads[0].url.ends_with("/api/v2/series"));
+        assert_eq!(out.payloads[0].samples, 4);
+    }
+}

@@ -5,8 +5,9 @@
 //! Each push interval becomes one or more JSON bodies (split below the API's limits, gzipped
 //! unless `gzip=false`), queued and posted in order. Answers:
 //! - 2xx: done.
-//! - 408, 429, 5xx, network errors (the shared HTTP client's classification): kept and retried; while anything is kept, `write` answers
-//!   `Retry` without taking the new batch, so the host's queue and drop accounting apply.
+//! - 408, 429, 5xx, network errors (the shared HTTP client's classification): kept and
+//!   retried; while anything is kept, `write` answers `Retry` without taking the new batch, so
+//!   the host's queue and drop accounting apply.
 //!   The host owns the backoff (`retryInitial`..`retryMaxDelay`, given up after
 //!   `retryMaxElapsed`): this output adds no delay of its own, except the one Datadog asks for
 //!   (`Retry-After` / `X-RateLimit-Reset`), which it honours without posting early. The reason
