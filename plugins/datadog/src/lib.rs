@@ -6,7 +6,7 @@
 //! - `transport=api`: no agent; the series are posted to Datadog's `/api/v2/series` (or
 //!   `/api/v1/series`) with the API key, aggregated per push interval (see [`output`]).
 //!
-//! The API transport follows the plugin shape: [`config`] (options), [`encoder`] (entries to
+//! The API transport follows the plugin shape: `config` (options), [`encoder`] (entries to
 //! request bodies, pure), [`transport`] (the shared HTTP client), [`output`] (`impl Output`);
 //! the DogStatsD transport is `loadrun-statsd`'s output.
 
