@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Micro-benchmarks of the hot paths, in release, as one Markdown table: sample recording and
 # series interning (metrics), trend insert and the summary consumer (summary), StatsD encoding
-# (statsd-proto), remote-write protobuf + snappy (prw-proto), then the json/csv writers' own
+# (loadrun-statsd), remote-write protobuf + snappy (loadrun-remote-write), then the json/csv writers' own
 # throughput benches. Figures only: nothing here fails on a slow machine.
 #   scripts/bench-micro.sh            # full (about 2 minutes once built)
 #   MICRO_QUICK=1 scripts/bench-micro.sh   # shorter rounds, for a smoke run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-crates=(loadrun-metrics loadrun-summary statsd-proto prw-proto)
+crates=(loadrun-metrics loadrun-summary loadrun-statsd loadrun-remote-write)
 args=()
 for c in "${crates[@]}"; do args+=(-p "$c"); done
 cargo bench "${args[@]}" --bench micro --no-run

@@ -3,15 +3,20 @@
 //!
 //! A template for output plugins: options, a catalog of definitions, counters through the host,
 //! errors that name the file, and a flush at stop.
+//!
+//! The modules follow the shape every loadrun output has: [`config`] (options), [`encoder`]
+//! (what is written, pure), [`transport`] (the file), [`output`] (`impl Output`), and this file
+//! (the `Plugin` and its export).
 
-use std::collections::BTreeMap;
-use std::time::Duration;
+pub mod config;
+pub mod encoder;
+pub mod output;
+pub mod transport;
 
-use loadrun_plugin_api::abi::OptionDoc;
-use loadrun_plugin_api::{
-    Batch, Catalog, Host, Options, Output, OutputDescriptor, OutputInit, Plugin, PluginError,
-    RunOutcome, WriteStatus,
-};
+use loadrun_plugin_api::{Output, OutputDescriptor, OutputInit, Plugin, PluginError};
+
+pub use config::Config;
+pub use output::Counts;
 
 pub struct CountsPlugin;
 
@@ -28,71 +33,12 @@ impl Plugin for CountsPlugin {
             aliases: Default::default(),
             description: "per-metric sample counts, written to a file at the end of the test"
                 .into(),
-            options: vec![OptionDoc {
-                name: "file".into(),
-                env: "COUNTS_FILE".into(),
-                default: "counts.tsv".into(),
-                description: "where to write the counts (also accepted as -o counts=FILE)".into(),
-                secret: false,
-            }]
-            .into(),
+            options: config::option_docs().into(),
         }]
     }
 
     fn new_output(init: OutputInit) -> Result<Box<dyn Output>, PluginError> {
-        let options = Options::from_init(&init)?;
-        options.reject_unknown(&["file"])?;
-        let file = match options.positional() {
-            Some(p) => p.to_string(),
-            None => options.get_or("file", &["COUNTS_FILE"], "counts.tsv"),
-        };
-        // Fail now, before the test starts, if the file cannot be written.
-        std::fs::write(&file, "")
-            .map_err(|e| PluginError::new(format!("counts: cannot create {file}: {e}")))?;
-        Ok(Box::new(Counts {
-            file,
-            catalog: Catalog::new(),
-            counts: BTreeMap::new(),
-            host: None,
-        }))
-    }
-}
-
-pub struct Counts {
-    file: String,
-    catalog: Catalog,
-    counts: BTreeMap<String, u64>,
-    host: Option<Host>,
-}
-
-impl Output for Counts {
-    fn start(&mut self, host: Host) -> Result<(), PluginError> {
-        host.info(format!("counting samples into {}", self.file));
-        self.host = Some(host);
-        Ok(())
-    }
-
-    fn write(&mut self, batch: Batch<'_>) -> WriteStatus {
-        self.catalog.absorb(&batch);
-        for sample in batch.samples.iter() {
-            if let Some((metric, _series)) = self.catalog.resolve(sample) {
-                *self.counts.entry(metric.name.clone()).or_insert(0) += 1;
-            }
-        }
-        if let Some(host) = &self.host {
-            host.add_counter("samples_counted", batch.samples.len() as u64);
-        }
-        WriteStatus::Ok
-    }
-
-    fn stop(&mut self, outcome: &RunOutcome, _timeout: Duration) -> Result<(), PluginError> {
-        let mut text = String::new();
-        for (metric, n) in &self.counts {
-            text.push_str(&format!("{metric}\t{n}\n"));
-        }
-        text.push_str(&format!("# outcome\t{}\n", outcome.reason.as_str()));
-        std::fs::write(&self.file, text)
-            .map_err(|e| PluginError::new(format!("counts: cannot write {}: {e}", self.file)))
+        Ok(Box::new(Counts::new(Config::parse(&init)?)?))
     }
 }
 
@@ -101,8 +47,10 @@ loadrun_plugin_api::export_plugin!(CountsPlugin);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
     use loadrun_plugin_api::testkit::{init, recording_host, BatchBuilder};
-    use loadrun_plugin_api::{EndReason, MetricType, ValueKind};
+    use loadrun_plugin_api::{EndReason, MetricType, RunOutcome, ValueKind, WriteStatus};
 
     #[test]
     fn counts_per_metric() {
@@ -134,9 +82,10 @@ mod tests {
 
     #[test]
     fn an_unwritable_file_fails_before_the_test() {
-        let err = CountsPlugin::new_output(init("counts", Some("/nonexistent/dir/c.tsv"), "{}", &[]))
-            .err()
-            .unwrap();
+        let err =
+            CountsPlugin::new_output(init("counts", Some("/nonexistent/dir/c.tsv"), "{}", &[]))
+                .err()
+                .unwrap();
         assert!(err.to_string().contains("/nonexistent/dir/c.tsv"));
     }
 }

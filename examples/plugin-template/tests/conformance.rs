@@ -13,7 +13,11 @@ fn built_plugin() -> PathBuf {
         return in_deps;
     }
     let so = deps.parent().unwrap().join("libout_counts.so");
-    assert!(so.exists(), "{} is missing: run `cargo build` before `cargo test`", so.display());
+    assert!(
+        so.exists(),
+        "{} is missing: run `cargo build` before `cargo test`",
+        so.display()
+    );
     so
 }
 

@@ -15,13 +15,13 @@ pub mod api;
 pub mod config;
 pub mod encoder;
 pub mod hdr;
+pub mod output;
 pub mod proto;
-pub mod service;
 
 use loadrun_plugin_api::{OutputDescriptor, OutputInit, Plugin, PluginError};
 
 pub use config::Config;
-pub use service::CloudOutput;
+pub use output::CloudOutput;
 
 /// The plugin: one output, `cloud`.
 pub struct CloudPlugin;

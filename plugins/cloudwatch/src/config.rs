@@ -13,9 +13,9 @@ use loadrun_plugin_api::{OptionDoc, Options, OutputInit, PluginError};
 use crate::aggregate::AggregateConfig;
 use crate::credentials::{Credentials, Sources};
 use crate::datum::MAX_DIMENSIONS;
-use crate::emf::encode::{MAX_DIMENSION_NAME_CHARS, METADATA_MEMBER};
+use crate::emf::encoder::{MAX_DIMENSION_NAME_CHARS, METADATA_MEMBER};
 use crate::emf::{EmfConfig, Limits, Target};
-use crate::encode::{MAX_DATUMS_PER_REQUEST, MAX_REQUEST_BYTES};
+use crate::encoder::{MAX_DATUMS_PER_REQUEST, MAX_REQUEST_BYTES};
 
 pub const DEFAULT_DIMENSIONS: &str = "scenario,method,status,name";
 

@@ -1,9 +1,9 @@
 //! `-o cloudwatch`: k6 metrics straight into Amazon CloudWatch with `PutMetricData`, no agent.
 //!
 //! Samples are aggregated per period and per metric + dimension set (see [`aggregate`]), encoded
-//! as Query-protocol form bodies within CloudWatch's request limits ([`encode`]), SigV4-signed
+//! as Query-protocol form bodies within CloudWatch's request limits ([`encoder`]), SigV4-signed
 //! ([`sigv4`], the shared `loadrun-aws-sigv4` crate) with credentials from the standard AWS
-//! sources ([`credentials`]), and sent with the shared HTTP client ([`service`]).
+//! sources ([`credentials`]), and sent with the shared HTTP client ([`transport`]; [`output`] keeps what failed to send).
 //!
 //! With `mode=emf` the same aggregation is written as CloudWatch Embedded Metric Format lines to
 //! a file or stdout instead ([`emf`]), for the CloudWatch agent or Lambda to ship: no network,
@@ -15,10 +15,10 @@ pub mod credentials;
 pub mod datum;
 pub mod distribution;
 pub mod emf;
-pub mod encode;
+pub mod encoder;
 pub mod output;
-pub mod service;
 pub mod time;
+pub mod transport;
 
 /// The SigV4 signer, shared with the `prometheus` output's remote write (crate
 /// `loadrun-aws-sigv4`).

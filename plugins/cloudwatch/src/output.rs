@@ -21,9 +21,9 @@ use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, 
 
 use crate::aggregate::{Aggregator, SkipReport};
 use crate::config::Config;
-use crate::encode::{encode, Body};
-use crate::service::{Sender, Sent};
+use crate::encoder::{encode, Body};
 use crate::time::UtcTime;
+use crate::transport::{Sender, Sent};
 
 /// The waits of `flush`/`stop` between attempts (the host is no longer pacing then).
 const DRAIN_BACKOFF_START: Duration = Duration::from_millis(100);

@@ -3,11 +3,13 @@
 //! `DD_API_KEY`, `DD_SITE`, `DD_URL`, `DD_HOSTNAME`, `DD_TAGS`, `DD_ENV`, `DD_SERVICE`,
 //! `DD_VERSION`).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use loadrun_http_support::{HttpConfig, TlsOptions, TlsVersion};
 use loadrun_plugin_api::{OptionDoc, Options, OutputInit, PluginError};
-use statsd_proto::config::{doc, parse_buffer_size, parse_tag_list, split_list};
-use statsd_proto::{ChecksAs, MappingConfig, Protocol, StatsdConfig, TrendType};
+use loadrun_statsd::config::{doc, parse_buffer_size, parse_tag_list, split_list};
+use loadrun_statsd::{ChecksAs, MappingConfig, Protocol, StatsdConfig, TrendType};
 
 const KNOWN: &[&str] = &[
     "transport",
@@ -29,6 +31,11 @@ const KNOWN: &[&str] = &[
     "timeout",
     "apiVersion",
     "trendsAs",
+    "proxy",
+    "caFile",
+    "clientCert",
+    "clientKey",
+    "tlsMinimumVersion",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +48,7 @@ pub enum Transport {
 #[derive(Debug, Clone)]
 pub enum DatadogConfig {
     DogStatsd(StatsdConfig),
-    Api(ApiConfig),
+    Api(Box<ApiConfig>),
 }
 
 /// Which series API `transport=api` posts to.
@@ -73,8 +80,11 @@ pub struct ApiConfig {
     pub api_key: String,
     pub host: String,
     pub push_interval: Duration,
+    /// Compress bodies (gzip; deflate for distribution points). The encoder does it, so
+    /// `http.gzip` is off.
     pub gzip: bool,
-    pub timeout: Duration,
+    /// Timeouts, TLS and proxy of the shared HTTP client.
+    pub http: HttpConfig,
     pub mapping: MappingConfig,
     /// Uncompressed bytes per request; Datadog's v1 limit is 3.2 MB compressed, 62 MB raw (v2:
     /// see `api_v2::Limits`).
@@ -125,6 +135,11 @@ pub fn option_docs() -> Vec<OptionDoc> {
         doc("host", "DD_HOSTNAME", "this machine's hostname", "api: the host of every series"),
         doc("gzip", "", "true", "api: gzip request bodies"),
         doc("timeout", "", "10s", "api: HTTP request timeout"),
+        doc("proxy", "LOADRUN_DATADOG_PROXY", "", "api: HTTP proxy URL (http://[user:pass@]host:port)"),
+        doc("caFile", "LOADRUN_DATADOG_CA_FILE", "", "api: PEM file of extra CA certificates to trust (a TLS-inspecting proxy)"),
+        doc("clientCert", "LOADRUN_DATADOG_CLIENT_CERT", "", "api: PEM client certificate (mutual TLS)"),
+        doc("clientKey", "LOADRUN_DATADOG_CLIENT_KEY", "", "api: PEM key of clientCert"),
+        doc("tlsMinimumVersion", "LOADRUN_DATADOG_TLS_MINIMUM_VERSION", "1.2", "api: oldest TLS version accepted: 1.2 or 1.3"),
     ]
 }
 
@@ -164,7 +179,7 @@ pub fn parse_config(init: &OutputInit) -> Result<DatadogConfig, PluginError> {
         Transport::DogStatsd => {
             let mut cfg = StatsdConfig::new(&output);
             cfg.addr = agent_addr(&options);
-            if !statsd_proto::config::valid_addr(&cfg.addr) {
+            if !loadrun_statsd::config::valid_addr(&cfg.addr) {
                 return Err(options.invalid("addr", &cfg.addr, "host:port with a port number"));
             }
             cfg.push_interval = interval(&options, Duration::from_secs(1))?;
@@ -205,7 +220,8 @@ pub fn parse_config(init: &OutputInit) -> Result<DatadogConfig, PluginError> {
                 ApiVersion::V2 => format!("{base_url}/api/v2/series"),
             };
             let timeout = options.get_duration("timeout", &[], Duration::from_secs(10))?;
-            Ok(DatadogConfig::Api(ApiConfig {
+            let http = http_config(&options, timeout)?;
+            Ok(DatadogConfig::Api(Box::new(ApiConfig {
                 output,
                 url,
                 base_url,
@@ -218,13 +234,40 @@ pub fn parse_config(init: &OutputInit) -> Result<DatadogConfig, PluginError> {
                 // Datadog bills and rolls up per 10 s; pushing every second buys nothing.
                 push_interval: interval(&options, Duration::from_secs(10))?,
                 gzip: options.get_bool("gzip", &[], true)?,
-                timeout,
+                http,
                 mapping,
                 max_body_bytes: 3_000_000,
                 max_pending_bytes: 64 * 1024 * 1024,
-            }))
+            })))
         }
     }
+}
+
+/// The shared HTTP client's settings, with the TLS and proxy options every HTTP output has.
+fn http_config(options: &Options, timeout: Duration) -> Result<HttpConfig, PluginError> {
+    let text = |name: &str, env: &str| options.get(name, &[env]).filter(|v| !v.trim().is_empty());
+    let path = |name: &str, env: &str| text(name, env).map(PathBuf::from);
+    let min_version = match text("tlsMinimumVersion", "LOADRUN_DATADOG_TLS_MINIMUM_VERSION") {
+        None => TlsVersion::default(),
+        Some(v) => v
+            .parse::<TlsVersion>()
+            .map_err(|_| options.invalid("tlsMinimumVersion", &v, "1.2 or 1.3"))?,
+    };
+    Ok(HttpConfig {
+        timeout,
+        connect_timeout: timeout.min(Duration::from_secs(5)),
+        user_agent: concat!("loadrun-out-datadog/", env!("CARGO_PKG_VERSION")).to_string(),
+        gzip: false,
+        tls: TlsOptions {
+            ca_file: path("caFile", "LOADRUN_DATADOG_CA_FILE"),
+            client_cert: path("clientCert", "LOADRUN_DATADOG_CLIENT_CERT"),
+            client_key: path("clientKey", "LOADRUN_DATADOG_CLIENT_KEY"),
+            min_version,
+            ..TlsOptions::default()
+        },
+        proxy: text("proxy", "LOADRUN_DATADOG_PROXY"),
+        max_response_bytes: 16 * 1024,
+    })
 }
 
 fn interval(options: &Options, default: Duration) -> Result<Duration, PluginError> {

@@ -4,16 +4,20 @@
 //!   statsd output names them (`k6.http_reqs`, `k6.check.<name>.pass`, ...) so Datadog's k6
 //!   integration dashboard lights up; tags on by default.
 //! - `transport=api`: no agent; the series are posted to Datadog's `/api/v2/series` (or
-//!   `/api/v1/series`) with the API key, aggregated per push interval (see [`api`]).
+//!   `/api/v1/series`) with the API key, aggregated per push interval (see [`output`]).
+//!
+//! The API transport follows the plugin shape: `config` (options), [`encoder`] (entries to
+//! request bodies, pure), [`transport`] (the shared HTTP client), [`output`] (`impl Output`);
+//! the DogStatsD transport is `loadrun-statsd`'s output.
 
-pub mod api;
-pub mod api_v2;
 mod config;
+pub mod encoder;
 pub mod limits;
-pub mod series;
+pub mod output;
+pub mod transport;
 
 use loadrun_plugin_api::{Output, OutputDescriptor, OutputInit, Plugin, PluginError};
-use statsd_proto::StatsdOutput;
+use loadrun_statsd::StatsdOutput;
 
 pub use config::{option_docs, parse_config, ApiVersion, DatadogConfig, Transport, TrendsAs};
 
@@ -37,7 +41,7 @@ impl Plugin for DatadogPlugin {
     fn new_output(init: OutputInit) -> Result<Box<dyn Output>, PluginError> {
         match parse_config(&init)? {
             DatadogConfig::DogStatsd(cfg) => Ok(Box::new(StatsdOutput::new(cfg)?)),
-            DatadogConfig::Api(cfg) => Ok(Box::new(api::ApiOutput::new(cfg)?)),
+            DatadogConfig::Api(cfg) => Ok(Box::new(output::ApiOutput::new(*cfg)?)),
         }
     }
 }

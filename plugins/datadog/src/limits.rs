@@ -5,7 +5,7 @@
 //! points would then overwrite each other in Datadog), so a long one keeps its first
 //! characters and ends with a short hash of the whole text, which keeps series apart.
 
-use statsd_proto::Entry;
+use loadrun_statsd::Entry;
 
 /// Datadog's limit on one tag, in characters.
 pub const MAX_TAG_CHARS: usize = 200;

@@ -195,3 +195,50 @@ fn server_errors_leave_the_backoff_to_the_host_with_one_reason() {
     assert_eq!(rec.counter("samples_lost"), 0);
     assert_eq!(rec.counter("samples_rejected"), 0);
 }
+
+/// The shared HTTP client's options, which every HTTP output has.
+#[test]
+fn the_series_api_goes_through_the_configured_proxy() {
+    // Whether the client tunnels (CONNECT) or forwards, the proxy is asked for Datadog's host.
+    let (proxy, rx) = responder(vec![
+        "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    ]);
+    let arg = format!(
+        "transport=api,apiVersion=1,endpoint=http://datadog.invalid:8080,proxy={proxy},pushInterval=1ms"
+    );
+    let (mut out, _rec) =
+        started::<DatadogPlugin>(init("datadog", Some(&arg), "{}", &[("DD_API_KEY", KEY)]));
+    std::thread::sleep(Duration::from_millis(5));
+    let _ = out.write(batch().batch());
+    let (head, _) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    let first = head.lines().next().unwrap_or_default();
+    assert!(first.contains("datadog.invalid:8080"), "{head}");
+}
+
+#[test]
+fn tls_options_are_checked_before_the_run() {
+    let err = |arg: &str| {
+        DatadogPlugin::new_output(init("datadog", Some(arg), "{}", &[("DD_API_KEY", KEY)]))
+            .err()
+            .unwrap()
+            .message
+            .to_string()
+    };
+    let bad_version = err("transport=api,tlsMinimumVersion=1.0");
+    assert!(bad_version.contains("tlsMinimumVersion"), "{bad_version}");
+    let missing_ca = err("transport=api,caFile=/nonexistent/datadog-ca.pem");
+    assert!(
+        missing_ca.contains("/nonexistent/datadog-ca.pem"),
+        "{missing_ca}"
+    );
+    let docs = out_datadog::option_docs();
+    for name in [
+        "proxy",
+        "caFile",
+        "clientCert",
+        "clientKey",
+        "tlsMinimumVersion",
+    ] {
+        assert!(docs.iter().any(|d| d.name.as_str() == name), "{name}");
+    }
+}

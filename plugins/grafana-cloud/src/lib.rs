@@ -1,10 +1,10 @@
 //! `-o grafana-cloud`: remote write to a Grafana Cloud stack's Prometheus (Mimir), configured
 //! the way Grafana Cloud presents it: the stack's remote-write URL, the instance id and an
 //! access-policy token (never printed), plus a `testid` label on every series so runs can be
-//! told apart in dashboard 19665. Everything else is the `prometheus` output (`prw-proto`).
+//! told apart in dashboard 19665. Everything else is the `prometheus` output (`loadrun-remote-write`).
 
 use loadrun_plugin_api::{Output, OutputDescriptor, OutputInit, Plugin, PluginError};
-use prw_proto::{option_docs, parse_config, Flavor, RemoteWriteOutput};
+use loadrun_remote_write::{option_docs, parse_config, Flavor, RemoteWriteOutput};
 
 pub struct GrafanaCloudPlugin;
 

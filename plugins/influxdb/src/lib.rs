@@ -9,12 +9,12 @@
 
 pub mod config;
 pub mod encoder;
-pub mod service;
+pub mod output;
 
 use loadrun_plugin_api::{OutputDescriptor, OutputInit, Plugin, PluginError};
 
 pub use config::Config;
-pub use service::InfluxOutput;
+pub use output::InfluxOutput;
 
 /// The plugin: one output, `influxdb` (alias `xk6-influxdb`).
 pub struct InfluxPlugin;

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use loadrun_plugin_api::{OptionDoc, Options, OutputInit, PluginError};
-use statsd_proto::config::{doc, parse_buffer_size, split_list};
-use statsd_proto::{ChecksAs, Protocol, StatsdConfig};
+use loadrun_statsd::config::{doc, parse_buffer_size, split_list};
+use loadrun_statsd::{ChecksAs, Protocol, StatsdConfig};
 
 const KNOWN: &[&str] = &[
     "addr",
@@ -52,7 +52,7 @@ pub fn parse_config(init: &OutputInit) -> Result<StatsdConfig, PluginError> {
         cfg.addr = rest.to_string();
         cfg.protocol = Protocol::Tcp;
     }
-    if !statsd_proto::config::valid_addr(&cfg.addr) {
+    if !loadrun_statsd::config::valid_addr(&cfg.addr) {
         return Err(options.invalid("addr", &cfg.addr, "host:port with a port number"));
     }
     cfg.mapping.namespace = options.get_or("namespace", &["K6_STATSD_NAMESPACE"], "k6.");

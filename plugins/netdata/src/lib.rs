@@ -13,7 +13,7 @@
 mod config;
 
 use loadrun_plugin_api::{Output, OutputDescriptor, OutputInit, Plugin, PluginError};
-use statsd_proto::StatsdOutput;
+use loadrun_statsd::StatsdOutput;
 
 pub use config::{option_docs, parse_config};
 

@@ -5,19 +5,19 @@
 //! StatsD recipe. See README.md for what is sent and the limits kept.
 //!
 //! Modules: [`config`] (options), [`quantiles`] and [`aggregate`] (per-window aggregation in
-//! bounded memory), [`encoder`] (Metric API JSON and request splitting), [`service`] (pushes,
+//! bounded memory), [`encoder`] (Metric API JSON and request splitting), [`output`] (pushes,
 //! retries, shutdown).
 
 pub mod aggregate;
 pub mod config;
 pub mod encoder;
+pub mod output;
 pub mod quantiles;
-pub mod service;
 
 use loadrun_plugin_api::{OutputDescriptor, OutputInit, Plugin, PluginError};
 
 pub use config::Config;
-pub use service::NewRelicOutput;
+pub use output::NewRelicOutput;
 
 /// The plugin: one output, `newrelic`.
 pub struct NewRelicPlugin;

@@ -11,13 +11,14 @@ pub mod encoder;
 pub mod grpc;
 mod grpc_tls;
 pub mod histogram;
+pub mod output;
 pub mod proto;
-pub mod service;
+pub mod transport;
 
 use loadrun_plugin_api::{OutputDescriptor, OutputInit, Plugin, PluginError};
 
 pub use config::Config;
-pub use service::OtelOutput;
+pub use output::OtelOutput;
 
 /// The plugin: one output, `opentelemetry` (alias `experimental-opentelemetry`).
 pub struct OtelPlugin;

@@ -1,9 +1,9 @@
 //! `-o prometheus` (also k6's name `experimental-prometheus-rw`): Prometheus remote write 1.0
 //! with k6's `K6_PROMETHEUS_RW_*` options and series names, without k6's defects. The protocol,
-//! naming and aggregation live in `prw-proto`; this crate is the plugin entry point.
+//! naming and aggregation live in `loadrun-remote-write`; this crate is the plugin entry point.
 
 use loadrun_plugin_api::{Output, OutputDescriptor, OutputInit, Plugin, PluginError};
-use prw_proto::{option_docs, parse_config, Flavor, RemoteWriteOutput};
+use loadrun_remote_write::{option_docs, parse_config, Flavor, RemoteWriteOutput};
 
 pub struct PrometheusPlugin;
 

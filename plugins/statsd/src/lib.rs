@@ -1,11 +1,11 @@
 //! `-o statsd`: StatsD text over UDP (or TCP), k6's `K6_STATSD_*` settings, without k6's
 //! defects (truncated counters, raw check names in metric names, unsorted unescaped tags).
-//! The protocol work lives in `statsd-proto`; this crate is options and the plugin entry point.
+//! The protocol work lives in `loadrun-statsd`; this crate is options and the plugin entry point.
 
 mod config;
 
 use loadrun_plugin_api::{Output, OutputDescriptor, OutputInit, Plugin, PluginError};
-use statsd_proto::StatsdOutput;
+use loadrun_statsd::StatsdOutput;
 
 pub use config::{option_docs, parse_config};
 

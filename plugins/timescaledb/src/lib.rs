@@ -2,16 +2,16 @@
 //! TimescaleDB hypertable when the extension is there, in a schema compatible with k6's archived
 //! xk6-output-timescaledb (see `schema` for what is fixed), written with binary COPY.
 //!
-//! Modules: `config` (options and URL), `encode` (row formats), `schema` (DDL), `service`
+//! Modules: `config` (options and URL), `encoder` (row formats), `schema` (DDL), `transport`
 //! (connections, COPY, run bookkeeping), `tls` (rustls for `sslmode`), `output` (buffering and
 //! the host's retry contract).
 
 mod config;
-mod encode;
+mod encoder;
 mod output;
 mod schema;
-mod service;
 mod tls;
+mod transport;
 
 use loadrun_plugin_api::{OptionDoc, Output, OutputDescriptor, OutputInit, Plugin, PluginError};
 

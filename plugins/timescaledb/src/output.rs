@@ -20,8 +20,8 @@ use loadrun_plugin_api::sdk::{Host, Output, COUNTER_SAMPLES_LOST};
 use loadrun_plugin_api::types::RNone;
 
 use crate::config::Config;
-use crate::encode::SeriesRows;
-use crate::service::{Sink, SinkError};
+use crate::encoder::SeriesRows;
+use crate::transport::{Sink, SinkError};
 
 /// Samples cut into a COPY chunk, with the id that makes its delivery idempotent.
 struct Chunk {

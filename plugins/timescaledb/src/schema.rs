@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio_postgres::Client;
 
 use crate::config::{Config, Hypertable};
-use crate::service::{describe, SinkError};
+use crate::transport::{describe, SinkError};
 
 struct Column {
     name: &'static str,

@@ -3,15 +3,15 @@
 //! For users without CloudWatch API access whose logs reach CloudWatch Logs anyway (the
 //! CloudWatch agent tailing a file, Lambda or a container log driver reading stdout): the same
 //! per-period aggregation as the API path ([`crate::aggregate`]) is written as EMF documents,
-//! one JSON object per line ([`encode`]), to a file or stdout ([`sink`]), and CloudWatch Logs
+//! one JSON object per line ([`encoder`]), to a file or stdout ([`sink`]), and CloudWatch Logs
 //! extracts the metrics. Nothing is sent over the network and no AWS credentials or region are
 //! looked up.
 
-pub mod encode;
+pub mod encoder;
 pub mod output;
 pub mod sink;
 
-pub use encode::{encode, Document, Limits, Unencodable};
+pub use encoder::{encode, Document, Limits, Unencodable};
 pub use output::EmfOutput;
 pub use sink::{Sink, SinkError, Target};
 

@@ -13,7 +13,7 @@ use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, 
 
 use crate::aggregate::{Aggregator, SkipReport};
 use crate::datum::Datum;
-use crate::emf::encode::encode;
+use crate::emf::encoder::encode;
 use crate::emf::sink::{Sink, SinkError};
 use crate::emf::EmfConfig;
 use crate::time::UtcTime;

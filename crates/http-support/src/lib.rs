@@ -1,0 +1,66 @@
+//! # loadrun-http-support
+//!
+//! The HTTP plumbing every loadrun output plugin that talks HTTP shares, so they all behave the
+//! same way towards a slow, failing or misconfigured server:
+//!
+//! - [`HttpClient`]: a blocking `ureq` agent with a connect timeout and a whole-request timeout
+//!   (a stalled server can never hang a run) that, given the output's host
+//!   ([`HttpClient::set_host`]), is also cut short by the host's stop deadline, TLS options ([`TlsOptions`]: skip-verify, extra CA
+//!   file, client certificate, minimum [`TlsVersion`]), an optional proxy, and gzip request
+//!   bodies.
+//! - [`Outcome`]: the ONE place where a response or a transport error is turned into what the
+//!   plugin should do with the batch (see [`classify`] for the policy table).
+//! - [`Endpoint`]: a URL as it may appear in logs and errors: no userinfo, secret-looking query
+//!   values masked.
+//! - [`split_lines`]: cuts a newline-separated body into requests bounded in bytes and lines.
+//! - [`RejectLog`]: counts batches the server refused for good, and says why once per status.
+//!
+//! A plugin's `write` typically encodes the batch, sends each chunk with
+//! [`HttpClient::post`], and maps the [`Outcome`]: `Delivered` → carry on, `Retry` →
+//! `WriteStatus::Retry` (the host owns backoff), `Rejected` → count it with [`RejectLog`] and
+//! carry on, `Fatal` → `WriteStatus::Fatal`.
+
+mod classify;
+mod client;
+mod endpoint;
+mod reject;
+mod split;
+mod tls;
+mod tls_version;
+
+pub use classify::{
+    classify, parse_rate_limit_reset, parse_retry_after, Outcome, MAX_RETRY_AFTER_MS,
+};
+pub use client::{
+    basic_auth_header, gzip, request_budget, stop_cap, watch_stop, Budget, HttpClient, HttpConfig,
+    QUICK_FAILURE_HOLD, STOP_MARGIN,
+};
+pub use endpoint::Endpoint;
+pub use reject::RejectLog;
+pub use split::{split_lines, LineChunks};
+pub use tls::TlsOptions;
+pub use tls_version::{InvalidTlsVersion, TlsVersion, TLS_VERSION_MISMATCH, UNTRUSTED_CERTIFICATE};
+
+/// Re-exported so plugins parse URLs with the same crate the client uses.
+pub use url::Url;
+
+/// A configuration error found while building a client (bad CA file, bad proxy URL, ...).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {what} {path}: {source}")]
+    File {
+        what: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{what} {path} holds no usable PEM {expected}")]
+    Pem {
+        what: &'static str,
+        path: String,
+        expected: &'static str,
+    },
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
+    #[error("invalid proxy URL {0}: {1}")]
+    Proxy(String, String),
+}

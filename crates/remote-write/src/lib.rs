@@ -1,0 +1,25 @@
+//! # loadrun-remote-write
+//!
+//! Prometheus remote write 1.0 for loadrun's `prometheus` and `grafana-cloud` outputs:
+//!
+//! - [`proto`]: the `WriteRequest` protobuf, encoded by hand, and snappy block compression.
+//! - [`naming`]: k6's series names (`k6_` prefix, `_total`, `_rate`, `_<stat>`, units) and
+//!   label sanitising.
+//! - [`sketch`]: a bounded-memory exponential histogram for trend statistics (1 % relative
+//!   accuracy or better) that doubles as the native-histogram encoder.
+//! - [`aggregate`]: k6's cumulative aggregation per Prometheus series between pushes.
+//! - [`split`]: requests bounded in series and bytes.
+//! - [`sigv4`]: AWS SigV4 signing of every request for Amazon Managed Service for Prometheus.
+//! - [`config`] and [`output`]: the options (k6's `K6_PROMETHEUS_RW_*`) and the output itself.
+
+pub mod aggregate;
+pub mod config;
+pub mod naming;
+pub mod output;
+pub mod proto;
+pub mod sigv4;
+pub mod sketch;
+pub mod split;
+
+pub use config::{option_docs, option_specs, parse_config, Auth, Flavor, RwConfig};
+pub use output::{request_headers, RemoteWriteOutput, USER_AGENT};

@@ -1,0 +1,65 @@
+//! `transport=api` over the shared HTTP client (`loadrun-http-support`): its timeouts, stop
+//! deadline, hold after an unanswered request, TLS, proxy and answer classification (Retry-After
+//! and Datadog's `X-RateLimit-Reset` included), plus Datadog's key header. Bodies arrive
+//! compressed by the encoder (v2 splits on compressed sizes, and distribution points take deflate
+//! only), so the client's own gzip is off.
+
+use std::time::Instant;
+
+use loadrun_http_support::{Endpoint, HttpClient, Outcome, Url};
+use loadrun_plugin_api::{Host, PluginError};
+
+use crate::config::ApiConfig;
+use crate::encoder::Payload;
+
+pub struct SeriesApi {
+    client: HttpClient,
+    api_key: String,
+}
+
+impl SeriesApi {
+    pub fn new(cfg: &ApiConfig) -> Result<Self, PluginError> {
+        // Every body goes to one of these two: an unusable URL is a configuration error now,
+        // not a fatal answer at the first push.
+        for url in [&cfg.url, &cfg.base_url] {
+            Url::parse(url).map_err(|e| {
+                PluginError::new(format!(
+                    "{}: invalid endpoint {}: {e}",
+                    cfg.output,
+                    Endpoint::from_text(url)
+                ))
+            })?;
+        }
+        let client = HttpClient::new(cfg.http.clone())
+            .map_err(|e| PluginError::new(format!("{}: {e}", cfg.output)))?;
+        Ok(Self {
+            client,
+            api_key: cfg.api_key.clone(),
+        })
+    }
+
+    /// Requests made once the host is stopping the output end by its stop deadline.
+    pub fn set_host(&self, host: &Host) {
+        self.client.set_host(host);
+    }
+
+    /// Posts one body; `deadline` is given by `flush`/`stop`.
+    pub fn post(&self, payload: &Payload, deadline: Option<Instant>) -> Outcome {
+        let url = match Url::parse(&payload.url) {
+            Ok(url) => url,
+            Err(e) => {
+                return Outcome::Fatal {
+                    reason: format!("invalid URL {}: {e}", Endpoint::from_text(&payload.url)),
+                }
+            }
+        };
+        let mut headers = vec![
+            ("DD-API-KEY", self.api_key.as_str()),
+            ("Content-Type", "application/json"),
+        ];
+        if let Some(encoding) = payload.encoding {
+            headers.push(("Content-Encoding", encoding));
+        }
+        self.client.post(&url, &headers, &payload.body, deadline)
+    }
+}
