@@ -1,0 +1,279 @@
+//! Issue 27, item 4 and parts of item 8: impossible sizes refused at plan time with one line,
+//! plan memory proportional to the plan, files checked before the run starts, and quoted `-o`
+//! values.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use loadrun_test_support::loadrun_bin;
+
+fn loadrun(dir: &Path, args: &[&str]) -> Output {
+    Command::new(loadrun_bin())
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run loadrun")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// Runs loadrun to its end and returns its output and peak resident memory in KiB, read with
+/// wait4 for this child alone (other tests' children do not count).
+fn loadrun_peak_rss(dir: &Path, args: &[&str]) -> (i32, String, u64) {
+    use std::os::unix::process::ExitStatusExt;
+    let child = Command::new(loadrun_bin())
+        .current_dir(dir)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn loadrun");
+    let pid = child.id() as libc::pid_t;
+    let mut err_pipe = child.stderr.expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut err_pipe, &mut s).ok();
+        s
+    });
+    let mut status = 0;
+    // SAFETY: plain zeroed C struct, filled in by wait4.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our child, not yet waited for (Child's own wait is never called).
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid, "wait4 failed");
+    let code = std::process::ExitStatus::from_raw(status)
+        .code()
+        .unwrap_or(-1);
+    (
+        code,
+        reader.join().unwrap_or_default(),
+        usage.ru_maxrss as u64,
+    )
+}
+
+#[test]
+fn vus_past_one_process_are_refused_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = loadrun(
+        dir.path(),
+        &[
+            "run",
+            "--url",
+            "http://127.0.0.1:1/",
+            "-u",
+            "1000000000000",
+            "-d",
+            "1s",
+        ],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(255), "{err}");
+    assert_eq!(
+        err.trim(),
+        "loadrun: error: --vus 1000000000000 is more than loadrun can run in one process (limit 1000000); split the test across machines"
+    );
+    std::fs::write(
+        dir.path().join("plan.toml"),
+        "[scenarios.x]\nexecutor = \"constant-vus\"\nvus = 100000000\nduration = \"1s\"\n\n[[steps]]\nurl = \"http://127.0.0.1:1/\"\n",
+    )
+    .unwrap();
+    let o = loadrun(dir.path(), &["run", "plan.toml"]);
+    assert_eq!(
+        stderr(&o).trim(),
+        "loadrun: error: plan.toml: scenario \"x\": vus = 100000000 is more than loadrun can run in one process (limit 1000000); split the test across machines"
+    );
+    let o = loadrun(
+        dir.path(),
+        &["run", "--url", "http://127.0.0.1:1/", "-d", "100000000h"],
+    );
+    assert!(
+        stderr(&o)
+            .contains("--duration \"100000000h\" is longer than loadrun runs (limit 365 days)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn plans_over_ten_mib_are_refused_before_parsing() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = "# generated padding, generated padding, generated padding\n";
+    let text = line.repeat(11 * 1024 * 1024 / line.len());
+    std::fs::write(dir.path().join("big.toml"), &text).unwrap();
+    let (code, err, peak_kib) = loadrun_peak_rss(dir.path(), &["run", "big.toml"]);
+    assert_eq!(code, 255, "{err}");
+    assert_eq!(
+        err.trim(),
+        format!(
+            "loadrun: error: big.toml: the plan is {} bytes, more than loadrun reads (limit 10485760 bytes, 10 MiB)",
+            text.len()
+        )
+    );
+    // Refused on its size: never read whole, let alone parsed.
+    assert!(peak_kib < 100 * 1024, "peak RSS {peak_kib} KiB");
+}
+
+#[test]
+fn plan_memory_stays_a_small_multiple_of_the_plan() {
+    // 20,000 steps sharing two Unicode regexes. Each compiled regex used to be kept per step
+    // (tens of KiB each: this plan took well over a GiB; a 50 MB plan took 19 GB).
+    let dir = tempfile::tempdir().unwrap();
+    let mut steps = Vec::new();
+    for i in 0..20_000 {
+        steps.push(serde_json::json!({
+            "url": format!("http://127.0.0.1:1/item/{i}"),
+            "checks": [{"matches": "id=(\\w+)"}],
+            "extract": [{"var": "id", "regex": "id=(\\w+)"}],
+        }));
+    }
+    // Scenario `z` fails to compile after `a` compiled the whole flow, so the run ends there.
+    let plan = serde_json::json!({
+        "scenarios": {
+            "a": {"executor": "per-vu-iterations"},
+            "z": {"executor": "per-vu-iterations", "exec": "missing"},
+        },
+        "steps": steps,
+    });
+    let text = plan.to_string();
+    std::fs::write(dir.path().join("plan.json"), &text).unwrap();
+    let (code, err, peak_kib) = loadrun_peak_rss(dir.path(), &["run", "plan.json"]);
+    assert_eq!(code, 255, "{err}");
+    assert!(err.contains("no flow named \"missing\""), "{err}");
+    let plan_kib = text.len() as u64 / 1024;
+    assert!(
+        peak_kib < 100 * plan_kib,
+        "peak RSS {peak_kib} KiB for a {plan_kib} KiB plan"
+    );
+}
+
+#[test]
+fn a_default_plan_in_a_symlink_loop_reports_the_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("loadrun.toml");
+    std::os::unix::fs::symlink(&plan, &plan).unwrap();
+    let o = loadrun(dir.path(), &["run"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(255), "{err}");
+    assert!(
+        err.contains("cannot read the plan loadrun.toml: Too many levels of symbolic links"),
+        "{err}"
+    );
+}
+
+fn quick(dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "run",
+        "--test-server",
+        "--url",
+        "${TEST_SERVER}/",
+        "-i",
+        "3",
+        "-q",
+        "--no-summary",
+    ];
+    args.extend_from_slice(extra);
+    loadrun(dir, &args)
+}
+
+#[test]
+fn one_file_for_two_writers_is_refused_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = quick(dir.path(), &["-o", "json=x", "-o", "csv=./x"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(255), "{err}");
+    assert!(
+        err.contains(
+            "csv: cannot write \"./x\": json writes that file too; give each its own file"
+        ),
+        "{err}"
+    );
+    // Nothing was written: the run never started.
+    assert_eq!(std::fs::read(dir.path().join("x")).unwrap().len(), 0);
+
+    let o = quick(
+        dir.path(),
+        &["-o", "json=out.json", "--summary-export", "./out.json"],
+    );
+    let err = stderr(&o);
+    assert_ne!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("json: cannot write \"out.json\": --summary-export writes that file too"),
+        "{err}"
+    );
+    // Two files: both written, as before.
+    let o = quick(
+        dir.path(),
+        &[
+            "-o",
+            "json=a.json",
+            "-o",
+            "csv=b.csv",
+            "--summary-export",
+            "s.json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in ["a.json", "b.csv", "s.json"] {
+        assert!(
+            std::fs::metadata(dir.path().join(f)).unwrap().len() > 0,
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn an_unwritable_summary_export_is_found_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let o = loadrun(
+        dir.path(),
+        &[
+            "run",
+            "--test-server",
+            "--url",
+            "${TEST_SERVER}/",
+            "-d",
+            "60s",
+            "-q",
+            "--summary-export",
+            "no/such/dir/summary.json",
+        ],
+    );
+    let err = stderr(&o);
+    // k6's exit code for an invalid configuration.
+    assert_eq!(o.status.code(), Some(104), "{err}");
+    assert_eq!(
+        err.trim(),
+        "loadrun: error: --summary-export no/such/dir/summary.json: cannot write: No such file or directory"
+    );
+    // Refused up front, not after the 60s run.
+    assert!(started.elapsed() < Duration::from_secs(45));
+}
+
+#[test]
+fn quoted_output_values_are_unquoted() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = quick(
+        dir.path(),
+        &[
+            "-o",
+            "json=file='q.json',exclude=\"vus,vus_max,iterations\"",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(dir.path().join("q.json")).unwrap();
+    assert!(text.contains("\"http_reqs\""), "{text}");
+    for excluded in ["\"vus\"", "\"vus_max\"", "\"iterations\""] {
+        assert!(!text.contains(excluded), "{excluded} in {text}");
+    }
+    let o = quick(dir.path(), &["-o", "json=file=\"q2.json"]);
+    assert_eq!(o.status.code(), Some(255));
+    assert!(
+        stderr(&o).contains("the value of option file opens a quote that is never closed"),
+        "{}",
+        stderr(&o)
+    );
+}
