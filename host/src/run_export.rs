@@ -21,7 +21,14 @@ impl SummaryFile {
     /// Opens (creating, not yet truncating) `path` and claims it against the file outputs.
     pub fn open(path: &Path) -> Result<Self, String> {
         let existed = std::fs::symlink_metadata(path).is_ok();
-        let open = |p: &Path| OpenOptions::new().write(true).create(true).open(p);
+        // Not truncated yet: a run refused later keeps the previous export.
+        let open = |p: &Path| {
+            OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(p)
+        };
         let (file, claim) = claims::open_claimed("--summary-export", path, open).map_err(|e| {
             let cause = match e {
                 ClaimError::Io(e) => file_sink::io_cause(&e),

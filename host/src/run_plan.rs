@@ -153,7 +153,8 @@ fn apply_overrides(plan: &mut Plan, args: &RunArgs) -> anyhow::Result<()> {
                 start_rate: None,
                 time_unit: None,
                 pre_allocated_vus: Some(pre),
-                max_vus: Some(pre.max(1000).max(pre * 10)),
+                // Room to grow, within what one process runs.
+                max_vus: Some(pre.max(1000).max(pre * 10).min(MAX_VUS.max(pre))),
                 start_time: None,
                 graceful_stop: None,
                 tags: BTreeMap::new(),

@@ -24,6 +24,8 @@ fn stderr(o: &Output) -> String {
 /// wait4 for this child alone (other tests' children do not count).
 fn loadrun_peak_rss(dir: &Path, args: &[&str]) -> (i32, String, u64) {
     use std::os::unix::process::ExitStatusExt;
+    // Reaped with wait4 below, which std's Child cannot do; it gives this child's rusage.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(loadrun_bin())
         .current_dir(dir)
         .args(args)
