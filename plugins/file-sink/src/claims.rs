@@ -3,6 +3,9 @@
 //! `--summary-export`, would interleave their bytes while each reports every sample written.
 //! Files are compared by device and inode, so every spelling of one file is caught.
 //!
+//! Only regular files are claimed: devices such as `/dev/null` or `/dev/full` take any number
+//! of writers harmlessly.
+//!
 //! The registry is a static of this crate: it covers the outputs built into the host and the
 //! host itself. A plugin built as its own library carries its own copy of this crate.
 
@@ -32,13 +35,16 @@ static CLAIMS: Mutex<Registry> = Mutex::new(Registry {
 /// Held while a writer owns its file; dropping it releases the file.
 #[derive(Debug)]
 pub struct Claim {
-    token: u64,
+    /// `None` for a file that is not claimed (not a regular file).
+    token: Option<u64>,
 }
 
 impl Drop for Claim {
     fn drop(&mut self) {
-        let mut reg = CLAIMS.lock().unwrap_or_else(|p| p.into_inner());
-        reg.claimed.retain(|c| c.token != self.token);
+        if let Some(token) = self.token {
+            let mut reg = CLAIMS.lock().unwrap_or_else(|p| p.into_inner());
+            reg.claimed.retain(|c| c.token != token);
+        }
     }
 }
 
@@ -74,6 +80,9 @@ pub fn open_claimed(
     }
     let file = open(path).map_err(ClaimError::Io)?;
     let meta = file.metadata().map_err(ClaimError::Io)?;
+    if !meta.is_file() {
+        return Ok((file, Claim { token: None }));
+    }
     if let Some(e) = taken(&reg, meta.dev(), meta.ino()) {
         return Err(e);
     }
@@ -85,7 +94,7 @@ pub fn open_claimed(
         owner: owner.to_string(),
         token,
     });
-    Ok((file, Claim { token }))
+    Ok((file, Claim { token: Some(token) }))
 }
 
 #[cfg(test)]
@@ -114,5 +123,13 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "kept");
         drop(claim);
         assert!(open_claimed("csv", &dotted, |p| File::create(p)).is_ok());
+    }
+
+    #[test]
+    fn devices_take_any_number_of_writers() {
+        let null = Path::new("/dev/null");
+        let open = |p: &Path| std::fs::OpenOptions::new().write(true).open(p);
+        let (_a, _ca) = open_claimed("csv", null, open).unwrap();
+        assert!(open_claimed("json", null, open).is_ok());
     }
 }
