@@ -135,9 +135,19 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         .with_context(|| chosen.source.clone())?;
     let summary_opts = summary_options(&args, &chosen)?;
     let stop_timeout = match args.output_stop_timeout.as_deref() {
-        Some(t) => loadrun_plugin_api::options::parse_duration(t).with_context(|| {
-            format!("--output-stop-timeout {t:?}: expected a duration such as 30s")
-        })?,
+        Some(t) => {
+            let d = loadrun_plugin_api::options::parse_duration(t).with_context(|| {
+                format!("--output-stop-timeout {t:?}: expected a duration such as 30s")
+            })?;
+            // The deadline is computed from it after the run: past a bound, that overflows.
+            if d > loadrun_engine::plan::limits::MAX_DURATION {
+                anyhow::bail!(
+                    "--output-stop-timeout {t:?} is longer than loadrun waits (limit {})",
+                    loadrun_engine::plan::limits::max_duration_text()
+                );
+            }
+            d
+        }
         None => DEFAULT_STOP_TIMEOUT,
     };
 

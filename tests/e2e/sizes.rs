@@ -104,6 +104,22 @@ fn vus_past_one_process_are_refused_with_one_line() {
         "{}",
         stderr(&o)
     );
+    // Used to panic after the run: "overflow when adding duration to instant".
+    let o = loadrun(
+        dir.path(),
+        &[
+            "run",
+            "--url",
+            "http://127.0.0.1:1/",
+            "--output-stop-timeout",
+            "5000000000000000h",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(255), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o).trim(),
+        "loadrun: error: --output-stop-timeout \"5000000000000000h\" is longer than loadrun waits (limit 365 days)"
+    );
 }
 
 #[test]
