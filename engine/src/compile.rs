@@ -224,7 +224,8 @@ pub struct CRequest {
 #[derive(Debug)]
 pub enum Op {
     Contains(String),
-    Matches(Regex),
+    /// Shared: a `Regex` clone carries its own cache pool (about a kilobyte even unused).
+    Matches(Arc<Regex>),
     Equals(serde_json::Value),
     Exists(bool),
 }
@@ -247,7 +248,7 @@ pub struct CCheck {
 #[derive(Debug)]
 pub enum Source {
     Json(String),
-    Regex(Regex, usize),
+    Regex(Arc<Regex>, usize),
     Header(String),
 }
 
@@ -696,17 +697,16 @@ impl Env<'_> {
 }
 
 /// Compiled regexes by pattern. A compiled regex holds tens of kilobytes (Unicode classes),
-/// and generated plans repeat the same few patterns on thousands of steps; clones share one
-/// compiled program.
+/// and generated plans repeat the same few patterns on thousands of steps: they share one.
 #[derive(Default)]
-struct Regexes(std::cell::RefCell<std::collections::HashMap<String, Regex>>);
+struct Regexes(std::cell::RefCell<std::collections::HashMap<String, Arc<Regex>>>);
 
 impl Regexes {
-    fn get(&self, pattern: &str) -> Result<Regex, regex::Error> {
+    fn get(&self, pattern: &str) -> Result<Arc<Regex>, regex::Error> {
         if let Some(re) = self.0.borrow().get(pattern) {
             return Ok(re.clone());
         }
-        let re = Regex::new(pattern)?;
+        let re = Arc::new(Regex::new(pattern)?);
         self.0.borrow_mut().insert(pattern.to_string(), re.clone());
         Ok(re)
     }
