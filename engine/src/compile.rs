@@ -654,6 +654,22 @@ fn exec_spec(name: &str, s: &plan::Scenario) -> Result<ExecSpec, CompileError> {
                 }
                 out
             };
+            if let Some(r) = stages
+                .iter()
+                .flat_map(|s| [s.1, s.2])
+                .find(|r| !(*r <= limits::MAX_RATE_PER_SEC))
+            {
+                // Huge rates in exponent form: `1e300`, not three hundred digits.
+                let r = if r < 1e15 {
+                    format!("{r:.0}")
+                } else {
+                    format!("{r:e}")
+                };
+                return err(format!(
+                    "scenario {name:?}: a rate of {r} iterations/s is more than loadrun can start in one process (limit {}/s); {SPLIT_HINT}",
+                    limits::MAX_RATE_PER_SEC
+                ));
+            }
             ExecSpec::ArrivalRate {
                 stages,
                 pre_allocated: pre,

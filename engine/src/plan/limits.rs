@@ -21,6 +21,11 @@ pub const MAX_GROUP_DEPTH: usize = 32;
 /// typos, and far larger ones would overflow the clock arithmetic of the scheduler.
 pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
+/// Highest arrival rate, in iterations per second. Far above what one process starts (each
+/// iteration costs microseconds of scheduling alone); above it the scheduler would only spin
+/// through dropped iterations, and absurd rates (1e300) never finish their schedule.
+pub const MAX_RATE_PER_SEC: f64 = 10_000_000.0;
+
 /// The suggestion appended to every VU-limit error.
 pub const SPLIT_HINT: &str = "split the test across machines";
 
