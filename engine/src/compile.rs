@@ -10,6 +10,7 @@ use std::time::Duration;
 use regex::Regex;
 
 use crate::feed::FeedData;
+use crate::plan::limits::{self, MAX_GROUP_DEPTH, MAX_VUS, SPLIT_HINT};
 use crate::plan::{self, ExecutorKind, Plan};
 use crate::template::{Part, Template, VarRef};
 use crate::util::format_duration;
@@ -226,7 +227,8 @@ pub struct CRequest {
 #[derive(Debug)]
 pub enum Op {
     Contains(String),
-    Matches(Regex),
+    /// Shared: a `Regex` clone carries its own cache pool (about a kilobyte even unused).
+    Matches(Arc<Regex>),
     Equals(serde_json::Value),
     Exists(bool),
 }
@@ -249,7 +251,7 @@ pub struct CCheck {
 #[derive(Debug)]
 pub enum Source {
     Json(String),
-    Regex(Regex, usize),
+    Regex(Arc<Regex>, usize),
     Header(String),
 }
 
@@ -322,6 +324,7 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
             .collect()
     };
 
+    let regexes = Regexes::default();
     let mut scenarios = Vec::new();
     for (name, s) in scenario_specs {
         let exec = exec_spec(&name, &s)?;
@@ -349,6 +352,7 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
             process: opts.use_process_env,
         };
         let ctx = FlowCtx {
+            regexes: &regexes,
             env,
             feeds: &feeds,
             base_dir: &opts.base_dir,
@@ -378,7 +382,7 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
         if system_tags.has("scenario") {
             tags.insert("scenario".into(), name.clone());
         }
-        scenarios.push(Arc::new(ScenarioRt {
+        let rt = ScenarioRt {
             name: name.clone(),
             executor: s.executor,
             exec,
@@ -389,8 +393,11 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
                 .unwrap_or(DEFAULT_GRACEFUL_STOP),
             tags: tags.into_iter().collect(),
             flow: Arc::new(flow),
-        }));
+        };
+        check_schedule(&rt)?;
+        scenarios.push(Arc::new(rt));
     }
+    check_total_vus(&scenarios)?;
     // VU ids are global across scenarios, so every scenario's VUs count against a unique feed.
     let max_vus: u64 = scenarios.iter().map(|s| s.exec.max_vus()).sum();
     for feed in &feeds {
@@ -407,6 +414,52 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
             Some(plan::HttpVersionOpt::Http2) => crate::http::HttpVersion::Http2,
         }),
     })
+}
+
+/// Refuses a scenario whose whole schedule (startTime, duration or stages, gracefulRampDown,
+/// gracefulStop) is past [`limits::MAX_DURATION`]; each part alone was bounded when parsed.
+fn check_schedule(s: &ScenarioRt) -> Result<(), CompileError> {
+    let ramp_down = match &s.exec {
+        ExecSpec::RampingVus {
+            graceful_ramp_down, ..
+        } => *graceful_ramp_down,
+        _ => Duration::ZERO,
+    };
+    let parts = [s.start_time, ramp_down, s.graceful_stop];
+    let stages: Vec<Duration> = match &s.exec {
+        ExecSpec::RampingVus { stages, .. } => stages.iter().map(|st| st.0).collect(),
+        ExecSpec::ArrivalRate { stages, .. } => stages.iter().map(|st| st.0).collect(),
+        other => vec![other.duration()],
+    };
+    let total = parts
+        .iter()
+        .chain(stages.iter())
+        .try_fold(Duration::ZERO, |acc, d| acc.checked_add(*d));
+    match total {
+        Some(t) if t <= limits::MAX_DURATION => Ok(()),
+        _ => err(format!(
+            "scenario {:?}: startTime, duration or stages, gracefulRampDown and gracefulStop add up to more than loadrun runs (limit {})",
+            s.name,
+            limits::max_duration_text()
+        )),
+    }
+}
+
+/// Refuses plans whose scenarios together need more VUs than one process holds (summed as
+/// k6's `vus_max` is, since the engine allocates them all).
+fn check_total_vus(scenarios: &[Arc<ScenarioRt>]) -> Result<(), CompileError> {
+    if scenarios.len() < 2 {
+        return Ok(());
+    }
+    let total = scenarios
+        .iter()
+        .fold(0u64, |acc, s| acc.saturating_add(s.exec.max_vus()));
+    if total > MAX_VUS {
+        return err(format!(
+            "the scenarios together use up to {total} VUs, more than loadrun can run in one process (limit {MAX_VUS}); {SPLIT_HINT}"
+        ));
+    }
+    Ok(())
 }
 
 /// k6's rules for the shortcut options: stages → ramping-vus; duration → constant-vus;
@@ -485,6 +538,15 @@ fn exec_spec(name: &str, s: &plan::Scenario) -> Result<ExecSpec, CompileError> {
             Ok(v)
         }
     };
+    let runnable = |field: &str, v: u64| -> Result<u64, CompileError> {
+        if v > MAX_VUS {
+            err(format!(
+                "scenario {name:?}: {field} = {v} is more than loadrun can run in one process (limit {MAX_VUS}); {SPLIT_HINT}"
+            ))
+        } else {
+            Ok(v)
+        }
+    };
     let arrival_fields = s.rate.is_some()
         || s.start_rate.is_some()
         || s.time_unit.is_some()
@@ -496,8 +558,13 @@ fn exec_spec(name: &str, s: &plan::Scenario) -> Result<ExecSpec, CompileError> {
             reject("duration", s.duration.is_some())?;
             reject("stages", !s.stages.is_empty())?;
             reject("rate/timeUnit/preAllocatedVUs/maxVUs", arrival_fields)?;
-            let vus = positive("vus", s.vus.unwrap_or(1))?;
+            let vus = runnable("vus", positive("vus", s.vus.unwrap_or(1))?)?;
             let iterations = positive("iterations", s.iterations.unwrap_or(1))?;
+            if vus.checked_mul(iterations).is_none() {
+                return err(format!(
+                    "scenario {name:?}: {vus} VUs × {iterations} iterations overflows a 64-bit count"
+                ));
+            }
             let max_duration = s.max_duration.map(|d| d.0).unwrap_or(DEFAULT_MAX_DURATION);
             if s.executor == SharedIterations {
                 if iterations < vus {
@@ -527,7 +594,7 @@ fn exec_spec(name: &str, s: &plan::Scenario) -> Result<ExecSpec, CompileError> {
                 return err(format!("scenarios.{name}.duration must be greater than 0"));
             }
             ExecSpec::ConstantVus {
-                vus: positive("vus", s.vus.unwrap_or(1))?,
+                vus: runnable("vus", positive("vus", s.vus.unwrap_or(1))?)?,
                 duration,
             }
         }
@@ -537,6 +604,10 @@ fn exec_spec(name: &str, s: &plan::Scenario) -> Result<ExecSpec, CompileError> {
             reject("rate/timeUnit/preAllocatedVUs/maxVUs", arrival_fields)?;
             if s.stages.is_empty() {
                 return Err(need("stages"));
+            }
+            runnable("startVUs", s.start_vus.unwrap_or(1))?;
+            for (i, st) in s.stages.iter().enumerate() {
+                runnable(&format!("stages[{i}].target"), st.target)?;
             }
             ExecSpec::RampingVus {
                 start_vus: s.start_vus.unwrap_or(1),
@@ -559,8 +630,17 @@ fn exec_spec(name: &str, s: &plan::Scenario) -> Result<ExecSpec, CompileError> {
                 return err(format!("scenarios.{name}.timeUnit must be greater than 0"));
             }
             let per_sec = |r: f64| r / unit.as_secs_f64();
-            let pre = s.pre_allocated_vus.ok_or_else(|| need("preAllocatedVUs"))?;
-            let max_vus = s.max_vus.unwrap_or(pre).max(pre);
+            let pre = runnable(
+                "preAllocatedVUs",
+                s.pre_allocated_vus.ok_or_else(|| need("preAllocatedVUs"))?,
+            )?;
+            let max_vus = runnable("maxVUs", s.max_vus.unwrap_or(pre))?;
+            if max_vus < pre {
+                // k6's wording (lib/executor/*_arrival_rate.go).
+                return err(format!(
+                    "scenarios.{name}: maxVUs can't be less than preAllocatedVUs ({max_vus} < {pre})"
+                ));
+            }
             if max_vus == 0 {
                 return err(format!(
                     "scenarios.{name}: preAllocatedVUs or maxVUs must be greater than 0"
@@ -591,6 +671,22 @@ fn exec_spec(name: &str, s: &plan::Scenario) -> Result<ExecSpec, CompileError> {
                 }
                 out
             };
+            if let Some(r) = stages
+                .iter()
+                .flat_map(|s| [s.1, s.2])
+                .find(|r| !(*r <= limits::MAX_RATE_PER_SEC))
+            {
+                // Huge rates in exponent form: `1e300`, not three hundred digits.
+                let r = if r < 1e15 {
+                    format!("{r:.0}")
+                } else {
+                    format!("{r:e}")
+                };
+                return err(format!(
+                    "scenario {name:?}: a rate of {r} iterations/s is more than loadrun can start in one process (limit {}/s); {SPLIT_HINT}",
+                    limits::MAX_RATE_PER_SEC
+                ));
+            }
             ExecSpec::ArrivalRate {
                 stages,
                 pre_allocated: pre,
@@ -633,7 +729,24 @@ impl Env<'_> {
     }
 }
 
+/// Compiled regexes by pattern. A compiled regex holds tens of kilobytes (Unicode classes),
+/// and generated plans repeat the same few patterns on thousands of steps: they share one.
+#[derive(Default)]
+struct Regexes(std::cell::RefCell<std::collections::HashMap<String, Arc<Regex>>>);
+
+impl Regexes {
+    fn get(&self, pattern: &str) -> Result<Arc<Regex>, regex::Error> {
+        if let Some(re) = self.0.borrow().get(pattern) {
+            return Ok(re.clone());
+        }
+        let re = Arc::new(Regex::new(pattern)?);
+        self.0.borrow_mut().insert(pattern.to_string(), re.clone());
+        Ok(re)
+    }
+}
+
 struct FlowCtx<'a> {
+    regexes: &'a Regexes,
     env: Env<'a>,
     feeds: &'a [Arc<FeedData>],
     base_dir: &'a Path,
@@ -660,7 +773,7 @@ fn compile_flow(steps: &[plan::Step], ctx: &FlowCtx<'_>) -> Result<Flow, String>
         ..Flow::default()
     };
     collect_slots(steps, &mut flow.slots);
-    flow.steps = compile_steps(steps, "", "", ctx, &mut flow)?;
+    flow.steps = compile_steps(steps, "", "", 0, ctx, &mut flow)?;
     Ok(flow)
 }
 
@@ -668,6 +781,7 @@ fn compile_steps(
     steps: &[plan::Step],
     group: &str,
     at: &str,
+    depth: usize,
     ctx: &FlowCtx<'_>,
     flow: &mut Flow,
 ) -> Result<Vec<CStep>, String> {
@@ -687,10 +801,22 @@ fn compile_steps(
             if name.contains("::") {
                 return Err(format!("{here}: a group name cannot contain \"::\""));
             }
+            if depth >= MAX_GROUP_DEPTH {
+                return Err(format!(
+                    "{here}: groups nest more than {MAX_GROUP_DEPTH} levels deep, the most loadrun accepts"
+                ));
+            }
             let path = format!("{group}::{name}");
             let id = flow.groups.len();
             flow.groups.push(path.clone());
-            let inner = compile_steps(&s.steps, &path, &format!("{here}.steps"), ctx, flow)?;
+            let inner = compile_steps(
+                &s.steps,
+                &path,
+                &format!("{here}.steps"),
+                depth + 1,
+                ctx,
+                flow,
+            )?;
             out.push(CStep::Group { id, steps: inner });
         } else if let Some(sl) = &s.sleep {
             let (min, max) = match sl {
@@ -831,7 +957,8 @@ fn compile_request(
 
     let mut checks = Vec::new();
     for (ci, c) in s.checks.iter().enumerate() {
-        let (name, kind) = compile_check(c).map_err(|e| format!("checks[{ci}]: {e}"))?;
+        let (name, kind) =
+            compile_check(c, ctx.regexes).map_err(|e| format!("checks[{ci}]: {e}"))?;
         let id = flow.checks.len();
         flow.checks.push(CheckMeta {
             name,
@@ -855,7 +982,10 @@ fn compile_request(
             check_pointer(p).map_err(|m| format!("extract[{ei}]: {m}"))?;
             Source::Json(p.clone())
         } else if let Some(r) = &e.regex {
-            let re = Regex::new(r).map_err(|x| format!("extract[{ei}]: invalid regex: {x}"))?;
+            let re = ctx
+                .regexes
+                .get(r)
+                .map_err(|x| format!("extract[{ei}]: invalid regex: {x}"))?;
             let default = if re.captures_len() > 1 { 1 } else { 0 };
             let g = e.group.unwrap_or(default);
             if g >= re.captures_len() {
@@ -933,7 +1063,11 @@ fn value_text(v: &serde_json::Value) -> String {
     }
 }
 
-fn compile_op(c: &plan::Check, allow_exists: bool) -> Result<(Op, String), String> {
+fn compile_op(
+    c: &plan::Check,
+    allow_exists: bool,
+    regexes: &Regexes,
+) -> Result<(Op, String), String> {
     let n = [
         c.contains.is_some(),
         c.matches.is_some(),
@@ -949,7 +1083,7 @@ fn compile_op(c: &plan::Check, allow_exists: bool) -> Result<(Op, String), Strin
     if let Some(s) = &c.contains {
         Ok((Op::Contains(s.clone()), format!("contains {s}")))
     } else if let Some(m) = &c.matches {
-        let re = Regex::new(m).map_err(|e| format!("invalid regex: {e}"))?;
+        let re = regexes.get(m).map_err(|e| format!("invalid regex: {e}"))?;
         Ok((Op::Matches(re), format!("matches {m}")))
     } else if let Some(v) = &c.equals {
         Ok((Op::Equals(v.clone()), format!("is {}", value_text(v))))
@@ -972,7 +1106,7 @@ fn compile_op(c: &plan::Check, allow_exists: bool) -> Result<(Op, String), Strin
     }
 }
 
-fn compile_check(c: &plan::Check) -> Result<(String, CheckKind), String> {
+fn compile_check(c: &plan::Check, regexes: &Regexes) -> Result<(String, CheckKind), String> {
     let subjects = [
         c.status.is_some(),
         c.header.is_some(),
@@ -999,14 +1133,14 @@ fn compile_check(c: &plan::Check) -> Result<(String, CheckKind), String> {
             .join(" or ");
         (format!("status is {text}"), CheckKind::Status(list))
     } else if let Some(h) = &c.header {
-        let (op, text) = compile_op(c, true)?;
+        let (op, text) = compile_op(c, true, regexes)?;
         (
             format!("header {h} {text}"),
             CheckKind::Header(h.clone(), op),
         )
     } else if let Some(p) = &c.json {
         check_pointer(p)?;
-        let (op, text) = compile_op(c, true)?;
+        let (op, text) = compile_op(c, true, regexes)?;
         (format!("json {p} {text}"), CheckKind::Json(p.clone(), op))
     } else if let Some(d) = c.duration {
         (
@@ -1014,7 +1148,7 @@ fn compile_check(c: &plan::Check) -> Result<(String, CheckKind), String> {
             CheckKind::Duration(d.0),
         )
     } else {
-        let (op, text) = compile_op(c, false)?;
+        let (op, text) = compile_op(c, false, regexes)?;
         (format!("body {text}"), CheckKind::Body(op))
     };
     Ok((c.name.clone().unwrap_or(auto), kind))

@@ -1,6 +1,7 @@
 //! `loadrun run`: plan → engine → collector (summary + outputs) → summary and exit code.
 //!
-//! Exit codes: 0 ok, 99 a threshold failed (or aborted the run), 104 a required output failed,
+//! Exit codes: 0 ok, 99 a threshold failed (or aborted the run), 104 a required output failed
+//! (or an unwritable `--summary-export`, k6's invalid-config code),
 //! 105 interrupted, 255 any error before or outside the test.
 
 use std::collections::BTreeMap;
@@ -14,6 +15,8 @@ use loadrun_plugin_api::abi::{KeyValue, RunOutcome, TestMeta, ThresholdDef};
 use loadrun_plugin_api::EndReason;
 use loadrun_summary::{Aggregator, RunInfo, SummaryOptions, ThresholdSet, ThresholdSpec};
 
+#[path = "run_export.rs"]
+mod run_export;
 #[path = "run_plan.rs"]
 mod run_plan;
 #[path = "run_progress.rs"]
@@ -132,10 +135,32 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         .with_context(|| chosen.source.clone())?;
     let summary_opts = summary_options(&args, &chosen)?;
     let stop_timeout = match args.output_stop_timeout.as_deref() {
-        Some(t) => loadrun_plugin_api::options::parse_duration(t).with_context(|| {
-            format!("--output-stop-timeout {t:?}: expected a duration such as 30s")
-        })?,
+        Some(t) => {
+            let d = loadrun_plugin_api::options::parse_duration(t).with_context(|| {
+                format!("--output-stop-timeout {t:?}: expected a duration such as 30s")
+            })?;
+            // The deadline is computed from it after the run: past a bound, that overflows.
+            if d > loadrun_engine::plan::limits::MAX_DURATION {
+                anyhow::bail!(
+                    "--output-stop-timeout {t:?} is longer than loadrun waits (limit {})",
+                    loadrun_engine::plan::limits::max_duration_text()
+                );
+            }
+            d
+        }
         None => DEFAULT_STOP_TIMEOUT,
+    };
+
+    // Opened before the outputs, which then refuse to write the same file.
+    let summary_file = match args.opts.summary_export.as_deref() {
+        Some(path) => match run_export::SummaryFile::open(path) {
+            Ok(f) => Some(f),
+            Err(message) => {
+                eprintln!("loadrun: error: {message}");
+                return Ok(exit::INVALID_CONFIG);
+            }
+        },
+        None => None,
     };
 
     // Outputs: every error here stops the run before anything is sent.
@@ -288,14 +313,15 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         text.push_str(&outputs_report.render_text());
         println!("{text}");
     }
-    if let Some(path) = &args.opts.summary_export {
+    if let Some(file) = summary_file {
         let mut json = report.export_json();
         if let Some(obj) = json.as_object_mut() {
             obj.insert("outputs".into(), outputs_report.to_json());
         }
         let body = serde_json::to_string_pretty(&json)?;
-        std::fs::write(path, body)
-            .with_context(|| format!("cannot write the summary export {}", path.display()))?;
+        let path = file.path().display().to_string();
+        file.write(body.as_bytes())
+            .with_context(|| format!("cannot write the summary export {path}"))?;
     }
     if let Some(m) = abort_message {
         tracing::debug!("run ended early: {m}");

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use loadrun_engine::plan::limits::{self, MAX_VUS, SPLIT_HINT};
 use loadrun_engine::plan::{self, Dur, ExecutorKind, Plan, Scenario};
 use loadrun_engine::util::parse_duration;
 
@@ -36,7 +37,9 @@ pub fn choose(args: &RunArgs) -> anyhow::Result<Chosen> {
         Some(p) => p.clone(),
         None => {
             let default = PathBuf::from("loadrun.toml");
-            if !default.exists() {
+            // Only a missing name means "no plan": a dangling link or a symlink loop is a
+            // plan the user meant, and load_file reports its real error.
+            if default.symlink_metadata().is_err() {
                 bail!(
                     "nothing to run: give a plan (`loadrun run plan.toml`), or a URL \
                      (`loadrun run --url http://localhost:8080/ -u 10 -d 30s`), or put a \
@@ -94,9 +97,16 @@ fn quick_plan(args: &RunArgs, url: &str) -> anyhow::Result<Plan> {
 }
 
 fn duration_arg(text: &str, flag: &str) -> anyhow::Result<Dur> {
-    parse_duration(text).map(Dur).with_context(|| {
+    let d = parse_duration(text).with_context(|| {
         format!("{flag} {text:?}: expected a duration such as 30s, 1m30s or 500ms")
-    })
+    })?;
+    if d > limits::MAX_DURATION {
+        bail!(
+            "{flag} {text:?} is longer than loadrun runs (limit {})",
+            limits::max_duration_text()
+        );
+    }
+    Ok(Dur(d))
 }
 
 /// k6's rule: --vus/--duration/--iterations on the command line replace the plan's scenarios
@@ -108,6 +118,9 @@ fn apply_overrides(plan: &mut Plan, args: &RunArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(|d| duration_arg(d, "--duration"))
         .transpose()?;
+    if let Some(vus) = args.opts.vus.filter(|v| *v > MAX_VUS) {
+        bail!("--vus {vus} is more than loadrun can run in one process (limit {MAX_VUS}); {SPLIT_HINT}");
+    }
     if let Some(rate) = args.opts.rate {
         if !(rate > 0.0 && rate.is_finite()) {
             bail!("--rate must be a positive number of iterations per second");
@@ -140,7 +153,8 @@ fn apply_overrides(plan: &mut Plan, args: &RunArgs) -> anyhow::Result<()> {
                 start_rate: None,
                 time_unit: None,
                 pre_allocated_vus: Some(pre),
-                max_vus: Some(pre.max(1000).max(pre * 10)),
+                // Room to grow, within what one process runs.
+                max_vus: Some(pre.max(1000).max(pre * 10).min(MAX_VUS.max(pre))),
                 start_time: None,
                 graceful_stop: None,
                 tags: BTreeMap::new(),

@@ -1,6 +1,8 @@
 //! Interning of metrics and series.
 
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use loadrun_plugin_api::abi::{KeyValue, MetricDef, SeriesDef, SubmetricDef};
 use loadrun_plugin_api::{MetricType, ValueKind};
@@ -16,12 +18,54 @@ pub struct SeriesId(pub u32);
 
 type Pairs = Vec<(String, String)>;
 
+/// k6's suggested limit of unique time series; past it, a run is warned once.
+pub const SERIES_WARNING_LIMIT: usize = 100_000;
+
 #[derive(Default)]
 struct Inner {
     metrics: Vec<MetricDef>,
     metric_ids: HashMap<String, u32>,
     series: Vec<SeriesDef>,
-    series_ids: HashMap<(u32, Pairs, Pairs), u32>,
+    /// Series ids, found by hashing the tags held in `series`: the tags are stored once.
+    series_ids: hashbrown::HashTable<u32>,
+    hasher: RandomState,
+    cardinality_warned: bool,
+}
+
+fn series_hash<'a>(
+    hasher: &RandomState,
+    metric: u32,
+    tags: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+    metadata: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+) -> u64 {
+    fn pairs<'a>(h: &mut impl Hasher, list: impl ExactSizeIterator<Item = (&'a str, &'a str)>) {
+        list.len().hash(h);
+        for (k, v) in list {
+            k.hash(h);
+            v.hash(h);
+        }
+    }
+    let mut h = hasher.build_hasher();
+    metric.hash(&mut h);
+    pairs(&mut h, tags);
+    pairs(&mut h, metadata);
+    h.finish()
+}
+
+fn def_pairs(list: &[KeyValue]) -> impl ExactSizeIterator<Item = (&str, &str)> {
+    list.iter().map(|kv| (kv.key.as_str(), kv.value.as_str()))
+}
+
+fn owned_pairs(list: &[(String, String)]) -> impl ExactSizeIterator<Item = (&str, &str)> {
+    list.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+}
+
+fn same_pairs(def: &[KeyValue], pairs: &[(String, String)]) -> bool {
+    def.len() == pairs.len()
+        && def
+            .iter()
+            .zip(pairs)
+            .all(|(kv, (k, v))| kv.key.as_str() == k && kv.value.as_str() == v)
 }
 
 /// Every metric and series of a run. Ids are dense and assigned in order, so "everything defined
@@ -133,30 +177,65 @@ impl Registry {
 
     /// Interns a series from sorted, owned pairs.
     pub fn series_owned(&self, metric: MetricId, tags: Pairs, metadata: Pairs) -> SeriesId {
-        let key = (metric.0, tags, metadata);
-        if let Some(id) = self.inner.read().series_ids.get(&key) {
-            return SeriesId(*id);
-        }
+        let find = |inner: &Inner, hash: u64| {
+            inner
+                .series_ids
+                .find(hash, |&id| {
+                    let def = &inner.series[id as usize];
+                    def.metric == metric.0
+                        && same_pairs(&def.tags, &tags)
+                        && same_pairs(&def.metadata, &metadata)
+                })
+                .copied()
+        };
+        let hash = {
+            let inner = self.inner.read();
+            let hash = series_hash(
+                &inner.hasher,
+                metric.0,
+                owned_pairs(&tags),
+                owned_pairs(&metadata),
+            );
+            if let Some(id) = find(&inner, hash) {
+                return SeriesId(id);
+            }
+            hash
+        };
         let mut inner = self.inner.write();
-        if let Some(id) = inner.series_ids.get(&key) {
-            return SeriesId(*id);
+        if let Some(id) = find(&inner, hash) {
+            return SeriesId(id);
         }
         let id = inner.series.len() as u32;
         inner.series.push(SeriesDef {
             id,
-            metric: key.0,
-            tags: key
-                .1
+            metric: metric.0,
+            tags: tags
                 .iter()
                 .map(|(k, v)| KeyValue::new(k.as_str(), v.as_str()))
                 .collect(),
-            metadata: key
-                .2
+            metadata: metadata
                 .iter()
                 .map(|(k, v)| KeyValue::new(k.as_str(), v.as_str()))
                 .collect(),
         });
-        inner.series_ids.insert(key, id);
+        let Inner {
+            series,
+            series_ids,
+            hasher,
+            ..
+        } = &mut *inner;
+        series_ids.insert_unique(hash, id, |&i| {
+            let d = &series[i as usize];
+            series_hash(hasher, d.metric, def_pairs(&d.tags), def_pairs(&d.metadata))
+        });
+        if series.len() > SERIES_WARNING_LIMIT && !inner.cardinality_warned {
+            inner.cardinality_warned = true;
+            let n = inner.series.len();
+            // k6's wording (metrics/engine/ingester.go), with loadrun's way to group URLs.
+            tracing::warn!(
+                "The test has generated metrics with {n} unique time series, which is higher than the suggested limit of {SERIES_WARNING_LIMIT} and could cause high memory usage. Consider not using high-cardinality values like unique IDs as metric tags or, if you need them in the URL, set the step's `name` (the name tag) to group URLs."
+            );
+        }
         SeriesId(id)
     }
 
@@ -224,6 +303,48 @@ mod tests {
         let snap = r.snapshot_range(0..1, 1..2);
         assert_eq!(snap.series.len(), 1);
         assert_eq!(snap.series[0].metadata[0].key.as_str(), "vu");
+    }
+
+    #[test]
+    fn many_series_are_interned_once_and_warned_about_once() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let writer = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let r = Registry::new();
+        let m = r.metric("http_reqs", MetricType::Counter, ValueKind::Default);
+        tracing::subscriber::with_default(subscriber, || {
+            for i in 0..SERIES_WARNING_LIMIT + 50 {
+                let url = format!("http://h/{i}");
+                let a = r.series(m, &[("url", &url), ("method", "GET")], &[]);
+                assert_eq!(r.series(m, &[("method", "GET"), ("url", &url)], &[]), a);
+            }
+        });
+        assert_eq!(r.counts(), (1, SERIES_WARNING_LIMIT as u32 + 50));
+        let log =
+            String::from_utf8_lossy(&buf.0.lock().unwrap_or_else(|p| p.into_inner())).to_string();
+        assert_eq!(log.matches("unique time series").count(), 1, "{log}");
+        assert!(
+            log.contains("The test has generated metrics with 100001 unique time series, which is higher than the suggested limit of 100000"),
+            "{log}"
+        );
     }
 
     #[test]

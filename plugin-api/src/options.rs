@@ -40,9 +40,12 @@ impl Options {
         };
         if let Some(arg) = init.arg.as_ref().into_option() {
             let arg = arg.as_str();
-            match split_pairs(arg) {
-                Some(pairs) => options.arg_pairs = pairs,
-                None => options.positional = Some(arg.to_string()),
+            match try_split_pairs(arg) {
+                Ok(Some(pairs)) => options.arg_pairs = pairs,
+                Ok(None) => options.positional = Some(arg.to_string()),
+                Err(e) => {
+                    return Err(PluginError::new(format!("{}: {e}", options.output)));
+                }
             }
         }
         Ok(options)
@@ -210,35 +213,143 @@ fn parse_config(output: &str, json: &str) -> Result<BTreeMap<String, String>, Pl
     Ok(out)
 }
 
+/// A value in the `-o` argument opens a quote it never closes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnterminatedQuote {
+    /// The option whose value it is.
+    pub key: String,
+}
+
+impl std::fmt::Display for UnterminatedQuote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the value of option {} opens a quote that is never closed",
+            self.key
+        )
+    }
+}
+
+impl std::error::Error for UnterminatedQuote {}
+
+/// One comma-separated piece of an `-o` argument: `key=value`, or a bare value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Piece {
+    pub key: Option<String>,
+    pub value: String,
+    /// The value was quoted (so its commas and a leading quote are its own).
+    pub quoted: bool,
+    /// The piece as written, quotes included.
+    pub raw: String,
+}
+
+/// Splits an `-o` argument on the commas outside quotes. A value may be wrapped in double or
+/// single quotes (`exclude="a,b"`, `file='x y.json'`): the quotes are removed and commas inside
+/// them do not split. Keys are not trimmed here.
+pub fn split_pieces(arg: &str) -> Result<Vec<Piece>, UnterminatedQuote> {
+    let mut out = Vec::new();
+    let mut rest = arg;
+    loop {
+        let stop = rest.find([',', '=']).unwrap_or(rest.len());
+        if rest[stop..].starts_with('=') {
+            let key = &rest[..stop];
+            let after = &rest[stop + 1..];
+            let (value, quoted, tail) = match after.chars().next() {
+                Some(q @ ('"' | '\'')) => match after[1..].find(q) {
+                    Some(end) => (after[1..1 + end].to_string(), true, &after[2 + end..]),
+                    None => {
+                        return Err(UnterminatedQuote {
+                            key: key.trim().to_string(),
+                        })
+                    }
+                },
+                _ => (String::new(), false, after),
+            };
+            // Text after a closing quote, up to the next comma, belongs to the value too.
+            let end = tail.find(',').unwrap_or(tail.len());
+            let mut value = value;
+            value.push_str(&tail[..end]);
+            let raw_len = rest.len() - tail.len() + end;
+            out.push(Piece {
+                key: Some(key.to_string()),
+                value,
+                quoted,
+                raw: rest[..raw_len].to_string(),
+            });
+            if end == tail.len() {
+                return Ok(out);
+            }
+            rest = &tail[end + 1..];
+        } else {
+            out.push(Piece {
+                key: None,
+                value: rest[..stop].to_string(),
+                quoted: false,
+                raw: rest[..stop].to_string(),
+            });
+            if stop == rest.len() {
+                return Ok(out);
+            }
+            rest = &rest[stop + 1..];
+        }
+    }
+}
+
+/// Writes one pair so that [`split_pairs`] reads it back unchanged: values holding a comma or
+/// starting with a quote are quoted.
+pub fn join_pair(key: &str, value: &str) -> String {
+    let needs = value.contains(',') || value.starts_with(['"', '\'']);
+    if needs && !value.contains('"') {
+        format!("{key}=\"{value}\"")
+    } else if needs && !value.contains('\'') {
+        format!("{key}='{value}'")
+    } else {
+        format!("{key}={value}")
+    }
+}
+
 /// Splits `a=1,b=2` into pairs; `None` if the first piece lacks an `=` or a key looks like part
 /// of a URL (then the argument is positional). A piece without `=` continues the previous value,
-/// so lists work: `tagBlocklist=vu,iter,url` is one pair.
+/// so lists work: `tagBlocklist=vu,iter,url` is one pair. An unterminated quote makes it `None`;
+/// use [`try_split_pairs`] to report it.
 pub fn split_pairs(arg: &str) -> Option<BTreeMap<String, String>> {
+    try_split_pairs(arg).ok().flatten()
+}
+
+/// [`split_pairs`], with an unterminated quote in a pair's value as an error.
+pub fn try_split_pairs(arg: &str) -> Result<Option<BTreeMap<String, String>>, UnterminatedQuote> {
     if arg.is_empty() {
-        return Some(BTreeMap::new());
+        return Ok(Some(BTreeMap::new()));
+    }
+    let positional = |k: &str| k.is_empty() || k.contains(['/', ':', '?', ' ']);
+    // Decide positional before quotes matter: a URL may hold a lone quote.
+    let first = arg.split(',').find(|p| !p.trim().is_empty()).unwrap_or("");
+    match first.split_once('=') {
+        Some((k, _)) if !positional(k.trim()) => {}
+        _ => return Ok(None),
     }
     let mut out: Vec<(String, String)> = Vec::new();
-    for piece in arg.split(',') {
-        // A trailing or doubled comma (`a=1,` or `a=1,,b=2`) separates nothing.
-        if piece.trim().is_empty() {
-            continue;
-        }
-        match piece.split_once('=') {
-            Some((k, v)) => {
+    for piece in split_pieces(arg)? {
+        match piece.key {
+            Some(k) => {
                 let k = k.trim();
-                if k.is_empty() || k.contains(['/', ':', '?', ' ']) {
-                    return None;
+                if positional(k) {
+                    return Ok(None);
                 }
-                out.push((k.to_string(), v.to_string()));
+                out.push((k.to_string(), piece.value));
             }
+            // A trailing or doubled comma (`a=1,` or `a=1,,b=2`) separates nothing.
+            None if piece.value.trim().is_empty() => {}
             None => {
-                let (_, last) = out.last_mut()?;
+                let Some((_, last)) = out.last_mut() else {
+                    return Ok(None);
+                };
                 last.push(',');
-                last.push_str(piece);
+                last.push_str(&piece.value);
             }
         }
     }
-    Some(out.into_iter().collect())
+    Ok(Some(out.into_iter().collect()))
 }
 
 pub fn parse_bool(v: &str) -> Option<bool> {
@@ -346,6 +457,35 @@ mod tests {
     }
 
     #[test]
+    fn quoted_values_keep_their_commas_and_lose_their_quotes() {
+        let p = split_pairs(r#"exclude="a,b",file='x y.json',n=1"#).unwrap_or_default();
+        assert_eq!(p.get("exclude").map(String::as_str), Some("a,b"));
+        assert_eq!(p.get("file").map(String::as_str), Some("x y.json"));
+        assert_eq!(p.get("n").map(String::as_str), Some("1"));
+        let p = split_pairs(r#"a='say "hi", then go'"#).unwrap_or_default();
+        assert_eq!(p.get("a").map(String::as_str), Some(r#"say "hi", then go"#));
+        // Quotes inside a value (not around it) are the value's own.
+        let p = split_pairs("tag=it's").unwrap_or_default();
+        assert_eq!(p.get("tag").map(String::as_str), Some("it's"));
+        let e = try_split_pairs(r#"file=x,exclude="a,b"#);
+        assert_eq!(
+            e.err().map(|e| e.to_string()).unwrap_or_default(),
+            "the value of option exclude opens a quote that is never closed"
+        );
+        assert!(split_pairs(r#"exclude="a"#).is_none());
+        // A URL stays positional even with a quote in it.
+        assert_eq!(try_split_pairs(r#"http://h/x?a="b"#), Ok(None));
+        // join_pair round-trips through split_pairs.
+        for v in ["a,b", "\"q", "'q", "plain", "a\"b,c", "x'y,\"z"] {
+            let joined = join_pair("k", v);
+            let back = split_pairs(&joined).unwrap_or_default();
+            if !(v.contains('"') && v.contains('\'') && v.contains(',')) {
+                assert_eq!(back.get("k").map(String::as_str), Some(v), "{joined}");
+            }
+        }
+    }
+
+    #[test]
     fn pairs_or_positional() {
         assert!(split_pairs("out.csv").is_none());
         assert!(split_pairs("http://h:1/db?x=1").is_none());
@@ -361,6 +501,7 @@ mod tests {
         let p = split_pairs("exportInterval=1ms,").unwrap_or_default();
         assert_eq!(p.get("exportInterval").map(String::as_str), Some("1ms"));
         let p = split_pairs("a=1,,b=2").unwrap_or_default();
+        assert_eq!(p.len(), 2);
         assert_eq!(
             (
                 p.get("a").map(String::as_str),

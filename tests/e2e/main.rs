@@ -25,6 +25,7 @@ mod plugin_files;
 mod plugin_loading;
 mod reliability;
 mod secrets;
+mod sizes;
 mod stop_deadline;
 mod support;
 // The run harness of the reliability suite, shared without editing that suite.

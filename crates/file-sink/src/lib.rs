@@ -15,6 +15,7 @@
 //! are `written - samples_lost`. For gzip, "reached the destination" means "accepted by the
 //! compressor", since compressed bytes trail their input.
 
+pub mod claims;
 pub mod describe;
 pub mod time;
 
@@ -133,16 +134,20 @@ pub struct Sink {
     /// A failed write left half a line in the file: start the next write on a new line.
     broken_line: bool,
     totals: Totals,
+    /// Keeps the file this sink's alone until the sink is dropped.
+    _claim: Option<claims::Claim>,
 }
 
 impl Sink {
     /// Opens (creates or truncates) the destination. The error is one line naming the output,
     /// the file and the cause, e.g. `csv: cannot create "/no/such/dir/x.csv": No such file or directory`.
     pub fn open(output: &str, target: &Target) -> Result<Self, PluginError> {
+        let mut claim = None;
         let dest = match target {
             Target::Stdout => Dest::Stdout,
             Target::File { path, gzip } => {
-                let file = create(output, path)?;
+                let (file, file_claim) = create(output, path)?;
+                claim = Some(file_claim);
                 if *gzip {
                     // Level 1: several times faster than the default level 6 for files a
                     // little larger; a writer that cannot keep up loses samples.
@@ -163,6 +168,7 @@ impl Sink {
             failing: 0,
             broken_line: false,
             totals: Totals::default(),
+            _claim: claim,
         })
     }
 
@@ -316,13 +322,19 @@ impl Drop for Sink {
     }
 }
 
-fn create(output: &str, path: &Path) -> Result<File, PluginError> {
-    File::create(path).map_err(|e| {
-        PluginError::new(format!(
-            "{output}: cannot create {:?}: {}",
-            path.display().to_string(),
-            io_cause(&e)
-        ))
+fn create(output: &str, path: &Path) -> Result<(File, claims::Claim), PluginError> {
+    claims::open_claimed(output, path, |p| File::create(p)).map_err(|e| {
+        PluginError::new(match e {
+            claims::ClaimError::Io(e) => format!(
+                "{output}: cannot create {:?}: {}",
+                path.display().to_string(),
+                io_cause(&e)
+            ),
+            claims::ClaimError::Taken { owner } => format!(
+                "{output}: cannot write {:?}: {owner} writes that file too; give each its own file",
+                path.display().to_string()
+            ),
+        })
     })
 }
 

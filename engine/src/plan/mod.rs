@@ -2,6 +2,7 @@
 //! into what the executors run. The schema follows k6's option names (camelCase); see
 //! `engine/README.md` and `examples/` for the annotated reference.
 
+pub mod limits;
 mod load;
 mod types;
 

@@ -7,6 +7,8 @@ use std::time::Duration;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
+use super::limits;
+
 /// A duration written as `"30s"`, `"1m30s"`, `"500ms"` or a number of seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Dur(pub Duration);
@@ -20,31 +22,45 @@ impl<'de> Deserialize<'de> for Dur {
                 f.write_str("a duration such as \"30s\", \"1m30s\" or \"500ms\"")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Dur, E> {
-                crate::util::parse_duration(v).map(Dur).ok_or_else(|| {
+                let d = crate::util::parse_duration(v).ok_or_else(|| {
                     E::custom(format!(
                         "invalid duration {v:?}, expected a duration such as \"30s\", \"1m30s\" or \"500ms\""
                     ))
-                })
+                })?;
+                bounded(d, v)
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dur, E> {
-                u64::try_from(v)
-                    .map(|s| Dur(Duration::from_secs(s)))
-                    .map_err(|_| E::custom("a duration cannot be negative"))
+                let s = u64::try_from(v).map_err(|_| E::custom("a duration cannot be negative"))?;
+                self.visit_u64(s)
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Dur, E> {
-                Ok(Dur(Duration::from_secs(v)))
+                bounded(Duration::from_secs(v), &format!("{v}s"))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dur, E> {
-                if v.is_finite() && v >= 0.0 {
-                    Ok(Dur(Duration::from_secs_f64(v)))
-                } else {
-                    Err(E::custom(
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err(E::custom(
                         "a duration must be a non-negative number of seconds",
-                    ))
+                    ));
                 }
+                // Past u64 seconds there is no Duration at all; report it as too long.
+                let d = Duration::try_from_secs_f64(v).unwrap_or(Duration::MAX);
+                bounded(d, &format!("{v}s"))
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// Refuses durations past [`limits::MAX_DURATION`]: they are typos, and the scheduler's clock
+/// arithmetic would overflow on the largest ones.
+fn bounded<E: de::Error>(d: Duration, written: &str) -> Result<Dur, E> {
+    if d > limits::MAX_DURATION {
+        Err(E::custom(format!(
+            "duration {written} is longer than loadrun accepts (limit {})",
+            limits::max_duration_text()
+        )))
+    } else {
+        Ok(Dur(d))
     }
 }
 

@@ -13,25 +13,36 @@ pub fn redacted_spec(name: &str, arg: Option<&str>, secret: &dyn Fn(&str) -> boo
 }
 
 fn redacted_arg(arg: &str, secret: &dyn Fn(&str) -> bool) -> String {
-    let mut pieces: Vec<String> = Vec::new();
+    // Split as the plugin will (quotes keep their commas), so a quoted secret is masked whole.
+    // An unterminated quote fails the run later; until then, split on every comma.
+    let pieces: Vec<(Option<String>, String)> = match loadrun_plugin_api::options::split_pieces(arg)
+    {
+        Ok(list) => list.into_iter().map(|p| (p.key, p.raw)).collect(),
+        Err(_) => arg
+            .split(',')
+            .map(|p| (p.split_once('=').map(|(k, _)| k.to_string()), p.to_string()))
+            .collect(),
+    };
+    let mut out: Vec<String> = Vec::new();
     // A piece without `=` continues the previous value (lists such as `tags=a,b`): it is
     // secret when that value was.
     let mut in_secret = false;
-    for piece in arg.split(',') {
-        match piece.split_once('=') {
-            Some((key, value)) if !key.contains(['/', ':', '?', ' ']) => {
+    for (key, raw) in pieces {
+        match key {
+            Some(key) if !key.contains(['/', ':', '?', ' ']) => {
                 in_secret = secret(key.trim());
+                let value = raw.get(key.len() + 1..).unwrap_or("");
                 if in_secret {
-                    pieces.push(format!("{key}={MASK}"));
+                    out.push(format!("{key}={MASK}"));
                 } else {
-                    pieces.push(format!("{key}={}", url_password_masked(value)));
+                    out.push(format!("{key}={}", url_password_masked(value)));
                 }
             }
             _ if in_secret => {}
-            _ => pieces.push(url_password_masked(piece)),
+            _ => out.push(url_password_masked(&raw)),
         }
     }
-    pieces.join(",")
+    out.join(",")
 }
 
 /// `scheme://user:password@host…` → `scheme://user:***@host…`; anything else unchanged.
@@ -89,6 +100,15 @@ mod tests {
         assert_eq!(
             shown("x=password=a,b,c,tags=t1,t2"),
             "x=password=***,tags=t1,t2"
+        );
+    }
+
+    #[test]
+    fn a_quoted_secret_is_masked_whole() {
+        // The plugin reads `token` as `a,b=c`: none of it may show.
+        assert_eq!(
+            shown(r#"x=token="a,b=c",bucket='b,1'"#),
+            "x=token=***,bucket='b,1'"
         );
     }
 

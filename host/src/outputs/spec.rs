@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use loadrun_plugin_api::options::{parse_bool, parse_duration, split_pairs};
+use loadrun_plugin_api::options::{join_pair, parse_bool, parse_duration, try_split_pairs};
 
 use super::OutputError;
 
@@ -112,7 +112,11 @@ impl HostOptions {
         }
         let mut rest_arg = arg.map(str::to_string);
         if let Some(a) = arg {
-            if split_pairs(a).is_none() {
+            let split = try_split_pairs(a).map_err(|e| OutputError::Spec {
+                spec: format!("{output}={a}"),
+                reason: e.to_string(),
+            })?;
+            if split.is_none() {
                 // A file or URL argument may be followed by host options:
                 // `influxdb=http://h:8086/k6,retryMaxElapsed=2s`.
                 let mut pieces: Vec<&str> = a.split(',').collect();
@@ -128,14 +132,14 @@ impl HostOptions {
                 }
                 rest_arg = Some(pieces.join(","));
             }
-            if let Some(pairs) = split_pairs(a) {
+            if let Some(pairs) = split {
                 let mut kept = Vec::new();
                 for (k, v) in pairs {
-                    // Values may hold commas (lists); they round-trip through split_pairs.
                     if HOST_OPTION_NAMES.contains(&k.as_str()) {
                         found.insert(k, v);
                     } else {
-                        kept.push(format!("{k}={v}"));
+                        // Quoted again where needed, so the plugin splits it the same way.
+                        kept.push(join_pair(&k, &v));
                     }
                 }
                 rest_arg = if kept.is_empty() && !a.is_empty() {
@@ -233,5 +237,31 @@ mod tests {
         assert!(o.required);
         let err = HostOptions::extract("csv", Some("whenFull=never"), None);
         assert!(err.is_err());
+    }
+
+    #[test]
+    fn quoted_values_reach_the_plugin_split_the_same_way() {
+        let (o, arg, _) = HostOptions::extract(
+            "json",
+            Some(r#"file='out.json',exclude="http_reqs,vus",required='true'"#),
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(o.required);
+        let arg = arg.unwrap_or_default();
+        let pairs = loadrun_plugin_api::options::split_pairs(&arg).unwrap_or_default();
+        assert_eq!(pairs.get("file").map(String::as_str), Some("out.json"));
+        assert_eq!(
+            pairs.get("exclude").map(String::as_str),
+            Some("http_reqs,vus")
+        );
+        let e = HostOptions::extract("json", Some(r#"file="out.json"#), None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("the value of option file opens a quote that is never closed"),
+            "{e}"
+        );
     }
 }

@@ -97,8 +97,10 @@ fn split_arg(arg: &str) -> Result<SplitArg, PluginError> {
     }
     let mut file = None;
     let mut pairs: Vec<(String, String)> = Vec::new();
-    for (i, piece) in arg.split(',').enumerate() {
-        match piece.split_once('=') {
+    let pieces = loadrun_plugin_api::options::split_pieces(arg)
+        .map_err(|e| PluginError::new(format!("json: {e}")))?;
+    for (i, piece) in pieces.into_iter().enumerate() {
+        match piece.key.map(|k| (k, piece.value.clone())) {
             Some((k, v)) => {
                 let k = k.trim();
                 if !KNOWN.contains(&k) {
@@ -108,15 +110,16 @@ fn split_arg(arg: &str) -> Result<SplitArg, PluginError> {
                 }
                 pairs.push((k.to_string(), v.to_string()));
             }
-            None if i == 0 => file = Some(piece.to_string()),
+            None if i == 0 => file = Some(piece.value),
             None => match pairs.last_mut() {
                 Some((k, v)) if LISTS.contains(&k.as_str()) => {
                     v.push(',');
-                    v.push_str(piece);
+                    v.push_str(&piece.value);
                 }
                 _ => {
                     return Err(PluginError::new(format!(
-                        "json: cannot read the argument {arg:?}: {piece:?} is not key=value (known keys: {})",
+                        "json: cannot read the argument {arg:?}: {:?} is not key=value (known keys: {})",
+                        piece.value,
                         KNOWN.join(", ")
                     )))
                 }
@@ -177,6 +180,23 @@ mod tests {
             Target::from_name("out.json")
         );
         assert_eq!(cfg(Some("-"), "", &[]).unwrap().target, Target::Stdout);
+    }
+
+    #[test]
+    fn quoted_values_are_unquoted() {
+        let c = cfg(Some(r#"o.json,exclude="vus,vus_max""#), "", &[]).unwrap();
+        assert_eq!(c.target, Target::from_name("o.json"));
+        assert!(!c.filter.wants("vus"));
+        assert!(!c.filter.wants("vus_max"));
+        assert!(c.filter.wants("http_reqs"));
+        let c = cfg(Some("file='x.json'"), "", &[]).unwrap();
+        assert_eq!(c.target, Target::from_name("x.json"));
+        let e = cfg(Some(r#"o.json,exclude="vus"#), "", &[]).err().unwrap();
+        assert!(
+            e.to_string()
+                .contains("the value of option exclude opens a quote that is never closed"),
+            "{e}"
+        );
     }
 
     #[test]

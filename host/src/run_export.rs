@@ -1,0 +1,68 @@
+//! The `--summary-export` file, opened before the test starts: an unwritable path, or a file an
+//! output also writes, is reported before the run instead of after it.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use file_sink::claims::{self, Claim, ClaimError};
+
+/// The open export file. Until [`SummaryFile::write`] succeeds, a file this run created is
+/// removed again when dropped, so a run refused later leaves nothing behind.
+pub struct SummaryFile {
+    path: PathBuf,
+    file: File,
+    _claim: Claim,
+    created: bool,
+    written: bool,
+}
+
+impl SummaryFile {
+    /// Opens (creating, not yet truncating) `path` and claims it against the file outputs.
+    pub fn open(path: &Path) -> Result<Self, String> {
+        let existed = std::fs::symlink_metadata(path).is_ok();
+        // Not truncated yet: a run refused later keeps the previous export.
+        let open = |p: &Path| {
+            OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(p)
+        };
+        let (file, claim) = claims::open_claimed("--summary-export", path, open).map_err(|e| {
+            let cause = match e {
+                ClaimError::Io(e) => file_sink::io_cause(&e),
+                ClaimError::Taken { owner } => format!("{owner} writes that file too"),
+            };
+            format!("--summary-export {}: cannot write: {cause}", path.display())
+        })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+            _claim: claim,
+            created: !existed,
+            written: false,
+        })
+    }
+
+    /// Replaces the file's content with `body`.
+    pub fn write(mut self, body: &[u8]) -> std::io::Result<()> {
+        self.file.set_len(0)?;
+        self.file.seek(SeekFrom::Start(0))?;
+        self.file.write_all(body)?;
+        self.written = true;
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for SummaryFile {
+    fn drop(&mut self) {
+        if self.created && !self.written {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
