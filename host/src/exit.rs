@@ -8,9 +8,6 @@ pub const ERROR: u8 = 255;
 pub const THRESHOLDS_FAILED: u8 = 99;
 /// The run was aborted by a threshold with `abortOnFail` (k6 uses 99 too).
 pub const THRESHOLD_ABORT: u8 = 99;
-/// An invalid configuration found before the test starts, where k6 uses its `InvalidConfig`
-/// code (an unwritable `--summary-export`).
-pub const INVALID_CONFIG: u8 = 104;
 /// A required output failed.
 pub const OUTPUT_FAILED: u8 = 104;
 /// Interrupted by the user (k6's 105 for external aborts).

@@ -157,7 +157,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
             Ok(f) => Some(f),
             Err(message) => {
                 eprintln!("loadrun: error: {message}");
-                return Ok(exit::INVALID_CONFIG);
+                return Ok(exit::ERROR);
             }
         },
         None => None,

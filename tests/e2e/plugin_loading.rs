@@ -48,6 +48,18 @@ fn a_missing_file_is_named() {
 }
 
 #[test]
+fn a_plugin_in_a_symlink_loop_is_named_as_a_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("libout_a.so");
+    let b = dir.path().join("libout_b.so");
+    std::os::unix::fs::symlink(&b, &a).unwrap();
+    std::os::unix::fs::symlink(&a, &b).unwrap();
+    let o = loadrun(&["plugins", "list", "--plugin", a.to_str().unwrap()], &[]);
+    assert_clean_failure(&o, &["libout_a.so", "symbolic links"]);
+    assert!(!stderr(&o).contains("does not exist"), "{}", stderr(&o));
+}
+
+#[test]
 fn a_file_that_is_not_a_shared_object_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("libout_text.so");

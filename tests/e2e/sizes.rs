@@ -276,8 +276,9 @@ fn an_unwritable_summary_export_is_found_before_the_run() {
         ],
     );
     let err = stderr(&o);
-    // k6's exit code for an invalid configuration.
-    assert_eq!(o.status.code(), Some(104), "{err}");
+    // loadrun's code for every configuration refused before the run (104 means a required
+    // output failed).
+    assert_eq!(o.status.code(), Some(255), "{err}");
     assert_eq!(
         err.trim(),
         "loadrun: error: --summary-export no/such/dir/summary.json: cannot write: No such file or directory"

@@ -6,6 +6,9 @@ use std::path::PathBuf;
 pub enum PluginError {
     #[error("plugin file {path} does not exist")]
     Missing { path: PathBuf },
+    /// It exists (or may), but cannot be looked at: a symlink loop, no permission, ...
+    #[error("plugin file {path}: {reason}")]
+    Unreadable { path: PathBuf, reason: String },
     #[error("{path}: not a shared library ({reason})")]
     NotSharedObject { path: PathBuf, reason: String },
     #[error("plugin {path}: not a complete shared object ({what} ends at byte {end}, file has {len} bytes); rebuild or reinstall it")]
@@ -64,4 +67,21 @@ pub enum PluginError {
         available: Vec<String>,
         searched: Vec<PathBuf>,
     },
+}
+
+impl PluginError {
+    /// What `stat` says of a plugin path: missing, or the real reason it cannot be read (a
+    /// symlink loop is not "does not exist").
+    pub fn from_stat(path: &std::path::Path, err: &std::io::Error) -> Self {
+        if err.kind() == std::io::ErrorKind::NotFound {
+            PluginError::Missing {
+                path: path.to_path_buf(),
+            }
+        } else {
+            PluginError::Unreadable {
+                path: path.to_path_buf(),
+                reason: err.to_string(),
+            }
+        }
+    }
 }

@@ -12,10 +12,8 @@ use super::{elf, LoadedPlugin, PluginError, PluginSource, TrustPolicy};
 /// becomes a one-line [`PluginError`]. Nothing of the file runs unless it is a complete shared
 /// object for this machine (see [`elf::inspect`]) that `policy` lets load.
 pub fn load_library(path: &Path, policy: TrustPolicy) -> Result<LoadedPlugin, PluginError> {
-    if !path.exists() {
-        return Err(PluginError::Missing {
-            path: path.to_path_buf(),
-        });
+    if let Err(e) = std::fs::metadata(path) {
+        return Err(PluginError::from_stat(path, &e));
     }
     let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     elf::inspect(&path)?;

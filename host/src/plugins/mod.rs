@@ -329,14 +329,10 @@ fn output_names(info: &PluginInfo) -> Vec<String> {
 
 /// A `--plugin` argument: a file, or a folder whose `libout_*.so` files are all loaded.
 fn explicit_files(path: &Path) -> Result<Vec<PathBuf>, PluginError> {
-    if path.is_dir() {
-        Ok(plugin_files_in(path))
-    } else if path.exists() {
-        Ok(vec![path.to_path_buf()])
-    } else {
-        Err(PluginError::Missing {
-            path: path.to_path_buf(),
-        })
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Ok(plugin_files_in(path)),
+        Ok(_) => Ok(vec![path.to_path_buf()]),
+        Err(e) => Err(PluginError::from_stat(path, &e)),
     }
 }
 
