@@ -671,20 +671,14 @@ fn exec_spec(name: &str, s: &plan::Scenario) -> Result<ExecSpec, CompileError> {
                 }
                 out
             };
-            if let Some(r) = stages
+            let scheduled: f64 = stages
                 .iter()
-                .flat_map(|s| [s.1, s.2])
-                .find(|r| r.is_nan() || *r > limits::MAX_RATE_PER_SEC)
-            {
-                // Huge rates in exponent form: `1e300`, not three hundred digits.
-                let r = if r < 1e15 {
-                    format!("{r:.0}")
-                } else {
-                    format!("{r:e}")
-                };
+                .map(|(d, r0, r1)| (r0 + r1) / 2.0 * d.as_secs_f64())
+                .sum();
+            if scheduled.is_nan() || scheduled > limits::MAX_SCHEDULED_ITERATIONS {
                 return err(format!(
-                    "scenario {name:?}: a rate of {r} iterations/s is more than loadrun can start in one process (limit {}/s); {SPLIT_HINT}",
-                    limits::MAX_RATE_PER_SEC
+                    "scenario {name:?}: its schedule starts {scheduled:e} iterations, more than loadrun can count (limit 2^53 = {}); lower the rate or the duration",
+                    limits::MAX_SCHEDULED_ITERATIONS
                 ));
             }
             ExecSpec::ArrivalRate {

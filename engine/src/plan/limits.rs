@@ -21,10 +21,11 @@ pub const MAX_GROUP_DEPTH: usize = 32;
 /// typos, and far larger ones would overflow the clock arithmetic of the scheduler.
 pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
-/// Highest arrival rate, in iterations per second. Far above what one process starts (each
-/// iteration costs microseconds of scheduling alone); above it the scheduler would only spin
-/// through dropped iterations, and absurd rates (1e300) never finish their schedule.
-pub const MAX_RATE_PER_SEC: f64 = 10_000_000.0;
+/// Most iterations one arrival-rate scenario may schedule (rate × duration over its stages):
+/// 2^53, the last whole number an f64 counts exactly. The scheduler counts what it cannot start
+/// arithmetically, so absurd rates (`--rate 1e12`, `timeUnit = "1ns"`) run and report their
+/// dropped iterations; past this count (`rate = 1e300`) the schedule cannot be counted at all.
+pub const MAX_SCHEDULED_ITERATIONS: f64 = 9_007_199_254_740_992.0;
 
 /// The suggestion appended to every VU-limit error.
 pub const SPLIT_HINT: &str = "split the test across machines";
