@@ -674,7 +674,7 @@ fn exec_spec(name: &str, s: &plan::Scenario) -> Result<ExecSpec, CompileError> {
             if let Some(r) = stages
                 .iter()
                 .flat_map(|s| [s.1, s.2])
-                .find(|r| !(*r <= limits::MAX_RATE_PER_SEC))
+                .find(|r| r.is_nan() || *r > limits::MAX_RATE_PER_SEC)
             {
                 // Huge rates in exponent form: `1e300`, not three hundred digits.
                 let r = if r < 1e15 {
