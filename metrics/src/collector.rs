@@ -29,7 +29,8 @@ enum Message {
     Shutdown,
 }
 
-/// A clonable handle to send samples to the collector.
+/// A clonable handle to send samples to the collector. (A "sink", in this workspace, is only
+/// where an output writes its bytes, as in `loadrun-file-sink`.)
 #[derive(Clone)]
 pub struct SampleSender {
     tx: Sender<Message>,

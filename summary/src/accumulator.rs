@@ -1,4 +1,5 @@
-//! Per-series accumulators, one per k6 metric type, with bounded memory.
+//! Per-series accumulators, one per k6 metric type, with bounded memory. k6 calls them sinks;
+//! here a sink is only where an output writes its bytes (`loadrun-file-sink`).
 //!
 //! Trends keep their raw values while there are few of them (so small runs get k6's exact
 //! percentiles, interpolation included), then switch to a log-bucketed sketch whose estimates are
