@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use loadrun_metrics::{Registry, Sample, SampleSink};
+use loadrun_metrics::{Registry, Sample, SampleSender};
 use tokio::sync::watch;
 
 use crate::compile::{compile, CompileError, Compiled, EngineOptions, ExecSpec, ScenarioRt};
@@ -160,19 +160,19 @@ impl Engine {
             .unwrap_or_default()
     }
 
-    /// Runs every scenario to its end; blocks. Samples go to `sink`.
-    pub fn run(&self, sink: SampleSink) -> std::io::Result<RunResult> {
+    /// Runs every scenario to its end; blocks. Samples go to `sender`.
+    pub fn run(&self, sender: SampleSender) -> std::io::Result<RunResult> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(self.threads)
             .thread_name("vu")
             .enable_all()
             .build()?;
-        let result = rt.block_on(self.run_async(sink));
+        let result = rt.block_on(self.run_async(sender));
         rt.shutdown_timeout(Duration::from_millis(200));
         Ok(result)
     }
 
-    async fn run_async(&self, sink: SampleSink) -> RunResult {
+    async fn run_async(&self, sender: SampleSender) -> RunResult {
         let shared = Arc::new(Shared {
             registry: self.registry.clone(),
             builtin: self.builtin,
@@ -205,7 +205,7 @@ impl Engine {
             self.builtin,
             self.compiled.test_tags.clone(),
             self.control.stats.clone(),
-            sink.clone(),
+            sender.clone(),
             self.control.stop.subscribe(),
         ));
 
@@ -214,7 +214,7 @@ impl Engine {
             let ctx = exec::Ctx {
                 scn: scn.clone(),
                 shared: shared.clone(),
-                sink: sink.clone(),
+                sender: sender.clone(),
                 vu_ids: vu_ids.clone(),
                 buffer,
             };
@@ -284,15 +284,15 @@ async fn gauge_ticker(
     builtin: Builtin,
     tags: Vec<(String, String)>,
     stats: Arc<Stats>,
-    sink: SampleSink,
+    sender: SampleSender,
     mut stop: watch::Receiver<u8>,
 ) {
     let tags_ref: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let vus = registry.series(builtin.vus, &tags_ref, &[]);
     let vus_max = registry.series(builtin.vus_max, &tags_ref, &[]);
-    let emit = |sink: &SampleSink| {
+    let emit = |sender: &SampleSender| {
         let now = loadrun_metrics::now_ns();
-        sink.send(vec![
+        sender.send(vec![
             Sample::new(vus.0, now, stats.vus.load(Ordering::Relaxed).max(0) as f64),
             Sample::new(vus_max.0, now, stats.vus_max.load(Ordering::Relaxed) as f64),
         ]);
@@ -305,14 +305,14 @@ async fn gauge_ticker(
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(next) => {
-                emit(&sink);
+                emit(&sender);
                 emitted = true;
                 next += Duration::from_secs(1);
             }
             r = stop.wait_for(|s| *s >= HARD) => {
                 let _ = r;
                 if !emitted {
-                    emit(&sink);
+                    emit(&sender);
                 }
                 return;
             }

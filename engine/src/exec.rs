@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use loadrun_metrics::{LocalBuffer, Sample, SampleSink};
+use loadrun_metrics::{LocalBuffer, Sample, SampleSender};
 use tokio::sync::watch;
 
 use crate::compile::{ExecSpec, ScenarioRt};
@@ -15,7 +15,7 @@ use crate::vu::{Shared, Vu, FLUSH_AGE};
 pub struct Ctx {
     pub scn: Arc<ScenarioRt>,
     pub shared: Arc<Shared>,
-    pub sink: SampleSink,
+    pub sender: SampleSender,
     /// Global VU numbering (k6's `__VU` is unique across scenarios).
     pub vu_ids: Arc<AtomicU64>,
     /// Sample buffer size per VU.
@@ -30,7 +30,7 @@ impl Ctx {
             id,
             self.scn.clone(),
             self.shared.clone(),
-            &self.sink,
+            &self.sender,
             self.buffer,
         )
     }
@@ -364,7 +364,7 @@ pub async fn arrival_rate(ctx: Ctx, stop: watch::Receiver<u8>) {
             .registry
             .series(ctx.shared.builtin.dropped_iterations, &tags, &[])
     };
-    let mut dropped = DroppedCount::new(ctx.sink.buffer(16), dropped_series.0);
+    let mut dropped = DroppedCount::new(ctx.sender.buffer(16), dropped_series.0);
     let total = total_arrivals(&stages);
     let begin = Instant::now();
     // Iterations handled so far (started or dropped), in schedule order.

@@ -110,7 +110,7 @@ impl Vu {
         id: u64,
         scn: Arc<ScenarioRt>,
         shared: Arc<Shared>,
-        sink: &loadrun_metrics::SampleSink,
+        sender: &loadrun_metrics::SampleSender,
         buffer: usize,
     ) -> Self {
         let flow = scn.flow.clone();
@@ -125,7 +125,7 @@ impl Vu {
             slots: vec![None; flow.slots.len()],
             rows: vec![0; flow.feeds.len()],
             jar: CookieJar::default(),
-            buf: sink.buffer(buffer),
+            buf: sender.buffer(buffer),
             http_cache: HashMap::new(),
             check_cache: vec![None; flow.checks.len()],
             group_cache: vec![None; flow.groups.len()],

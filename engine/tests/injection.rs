@@ -86,7 +86,7 @@ fn run(plan: &str) -> Vec<(String, BTreeMap<String, String>)> {
         Duration::from_millis(50),
     )
     .unwrap();
-    engine.run(collector.sink()).unwrap();
+    engine.run(collector.sender()).unwrap();
     collector.finish();
     let samples = cap.0.lock().unwrap().clone();
     samples

@@ -52,7 +52,7 @@ fn run(
         Duration::from_millis(50),
     )
     .unwrap();
-    let result = engine.run(collector.sink()).unwrap();
+    let result = engine.run(collector.sender()).unwrap();
     collector.finish();
     let samples = cap.0.lock().unwrap().clone();
     let rows = samples
@@ -464,11 +464,11 @@ fn run_within(
         Duration::from_millis(100),
     )
     .unwrap();
-    let sink = collector.sink();
+    let sender = collector.sender();
     let (tx, rx) = std::sync::mpsc::channel();
     let start = std::time::Instant::now();
     std::thread::spawn(move || {
-        let _ = tx.send(engine.run(sink).unwrap());
+        let _ = tx.send(engine.run(sender).unwrap());
     });
     let result = rx
         .recv_timeout(limit)

@@ -162,7 +162,7 @@ fn run_with(url: &str, insecure: bool, extra: &str) -> Rows {
         Duration::from_millis(50),
     )
     .unwrap();
-    engine.run(collector.sink()).unwrap();
+    engine.run(collector.sender()).unwrap();
     collector.finish();
     let samples = cap.0.lock().unwrap().clone();
     samples

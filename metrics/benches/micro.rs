@@ -40,21 +40,21 @@ fn recording() {
         eprintln!("metrics bench: cannot spawn the collector thread");
         return;
     };
-    let sink = collector.sink();
+    let sender = collector.sender();
     for capacity in [256usize, 1024, 8192] {
-        let mut buf = sink.buffer(capacity);
+        let mut buf = sender.buffer(capacity);
         let case = format!("LocalBuffer::push → collector (buffer {capacity})");
         bench(CRATE, &case, N as u64, || {
             for i in 0..N {
                 buf.push(Sample::new(series, i as i64, 1.5));
             }
             buf.flush();
-            sink.barrier();
+            sender.barrier();
         });
     }
     // The VU's side only: the collector drains concurrently on the other core, and pushes
     // back only when it falls 4096 chunks behind.
-    let mut buf = sink.buffer(1024);
+    let mut buf = sender.buffer(1024);
     bench(
         CRATE,
         "LocalBuffer::push, VU side (buffer 1024)",
@@ -66,8 +66,8 @@ fn recording() {
         },
     );
     drop(buf);
-    sink.barrier();
-    drop(sink);
+    sender.barrier();
+    drop(sender);
     let _ = collector.finish();
 }
 

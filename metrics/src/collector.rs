@@ -29,13 +29,14 @@ enum Message {
     Shutdown,
 }
 
-/// A clonable handle to send samples to the collector.
+/// A clonable handle to send samples to the collector. (A "sink", in this workspace, is only
+/// where an output writes its bytes, as in `loadrun-file-sink`.)
 #[derive(Clone)]
-pub struct SampleSink {
+pub struct SampleSender {
     tx: Sender<Message>,
 }
 
-impl SampleSink {
+impl SampleSender {
     /// Sends a chunk. Blocks only if the collector is more than its channel capacity behind.
     pub fn send(&self, samples: Vec<Sample>) {
         if !samples.is_empty() {
@@ -44,12 +45,12 @@ impl SampleSink {
         }
     }
 
-    /// A VU-local buffer flushing to this sink every `capacity` samples.
+    /// A VU-local buffer flushing to this sender every `capacity` samples.
     pub fn buffer(&self, capacity: usize) -> LocalBuffer {
         LocalBuffer {
             buf: Vec::with_capacity(capacity),
             capacity,
-            sink: self.clone(),
+            sender: self.clone(),
             since: Instant::now(),
         }
     }
@@ -70,7 +71,7 @@ const MIN_CHUNK: usize = 16;
 pub struct LocalBuffer {
     buf: Vec<Sample>,
     capacity: usize,
-    sink: SampleSink,
+    sender: SampleSender,
     since: Instant,
 }
 
@@ -98,7 +99,7 @@ impl LocalBuffer {
                 .next_power_of_two()
                 .clamp(MIN_CHUNK.min(self.capacity), self.capacity);
             let full = std::mem::replace(&mut self.buf, Vec::with_capacity(next));
-            self.sink.send(full);
+            self.sender.send(full);
         }
     }
 
@@ -134,7 +135,7 @@ pub struct Collector;
 
 /// Owns the collector thread; [`CollectorHandle::finish`] ends it and returns the consumers.
 pub struct CollectorHandle {
-    sink: SampleSink,
+    sender: SampleSender,
     thread: Option<JoinHandle<Vec<Box<dyn SampleConsumer>>>>,
 }
 
@@ -152,20 +153,20 @@ impl Collector {
             .name("collector".into())
             .spawn(move || run(registry, consumers, rx, tick))?;
         Ok(CollectorHandle {
-            sink: SampleSink { tx },
+            sender: SampleSender { tx },
             thread: Some(thread),
         })
     }
 }
 
 impl CollectorHandle {
-    pub fn sink(&self) -> SampleSink {
-        self.sink.clone()
+    pub fn sender(&self) -> SampleSender {
+        self.sender.clone()
     }
 
     /// Consumes everything sent so far, calls `finish` on each consumer and returns them.
     pub fn finish(mut self) -> Vec<Box<dyn SampleConsumer>> {
-        let _ = self.sink.tx.send(Message::Shutdown);
+        let _ = self.sender.tx.send(Message::Shutdown);
         match self.thread.take().map(|t| t.join()) {
             Some(Ok(consumers)) => consumers,
             _ => Vec::new(),
@@ -221,9 +222,9 @@ fn run(
 mod tests {
     use super::*;
 
-    fn sink() -> (SampleSink, Receiver<Message>) {
+    fn channel() -> (SampleSender, Receiver<Message>) {
         let (tx, rx) = bounded(64);
-        (SampleSink { tx }, rx)
+        (SampleSender { tx }, rx)
     }
 
     fn chunk(rx: &Receiver<Message>) -> Vec<Sample> {
@@ -235,8 +236,8 @@ mod tests {
 
     #[test]
     fn chunks_shrink_to_what_age_flushes_carry_and_grow_back() {
-        let (sink, rx) = sink();
-        let mut buf = sink.buffer(128);
+        let (sender, rx) = channel();
+        let mut buf = sender.buffer(128);
         assert_eq!(buf.buf.capacity(), 128);
         for i in 0..14 {
             buf.push(Sample::new(1, i, 1.0));
@@ -263,8 +264,8 @@ mod tests {
 
     #[test]
     fn a_tiny_capacity_is_kept() {
-        let (sink, rx) = sink();
-        let mut buf = sink.buffer(4);
+        let (sender, rx) = channel();
+        let mut buf = sender.buffer(4);
         for i in 0..4 {
             buf.push(Sample::new(1, i, 1.0));
         }

@@ -9,7 +9,7 @@
 mod collector;
 mod registry;
 
-pub use collector::{Collector, CollectorHandle, LocalBuffer, SampleConsumer, SampleSink};
+pub use collector::{Collector, CollectorHandle, LocalBuffer, SampleConsumer, SampleSender};
 pub use loadrun_plugin_api::{MetricType, Sample, ValueKind};
 pub use registry::{MetricId, Registry, SeriesId, Snapshot};
 

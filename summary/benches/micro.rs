@@ -1,9 +1,9 @@
 //! Histogram insert for the end-of-test summary: `cargo bench -p loadrun-summary --bench micro`.
 //!
-//! - `TrendSink::add` while it keeps raw values (the first 1024 of a series) and once it has
+//! - `TrendAccumulator::add` while it keeps raw values (the first 1024 of a series) and once it has
 //!   switched to the sketch (every value after that, for the rest of the run);
 //! - the summary's collector-side consumer (`Aggregator::consume`) over a chunk of k6-like
-//!   samples: series lookup, sink per series, then the insert.
+//!   samples: series lookup, accumulator per series, then the insert.
 
 #[path = "../../scripts/micro/timer.rs"]
 mod timer;
@@ -11,36 +11,41 @@ mod timer;
 use std::sync::Arc;
 
 use loadrun_metrics::{MetricType, Registry, Sample, SampleConsumer, ValueKind};
-use loadrun_summary::sink::{TrendSink, EXACT_CAP};
+use loadrun_summary::accumulator::{TrendAccumulator, EXACT_CAP};
 use loadrun_summary::{Aggregator, ThresholdSet};
 use timer::{bench, borrow, http_tags, latencies};
 
 const CRATE: &str = "summary";
 
-fn trend_sink() {
+fn trend_accumulator() {
     let values = latencies(100_000);
     let exact = &values[..EXACT_CAP];
     bench(
         CRATE,
-        "TrendSink::add, exact (first 1024)",
+        "TrendAccumulator::add, exact (first 1024)",
         exact.len() as u64,
         || {
-            let mut sink = TrendSink::default();
+            let mut acc = TrendAccumulator::default();
             for v in exact {
-                sink.add(*v);
+                acc.add(*v);
             }
-            sink
+            acc
         },
     );
-    let mut sink = TrendSink::default();
+    let mut acc = TrendAccumulator::default();
     for v in &values {
-        sink.add(*v);
+        acc.add(*v);
     }
-    bench(CRATE, "TrendSink::add, sketch", values.len() as u64, || {
-        for v in &values {
-            sink.add(*v);
-        }
-    });
+    bench(
+        CRATE,
+        "TrendAccumulator::add, sketch",
+        values.len() as u64,
+        || {
+            for v in &values {
+                acc.add(*v);
+            }
+        },
+    );
 }
 
 fn aggregator() {
@@ -83,6 +88,6 @@ fn aggregator() {
 }
 
 fn main() {
-    trend_sink();
+    trend_accumulator();
     aggregator();
 }

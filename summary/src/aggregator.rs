@@ -1,4 +1,4 @@
-//! The collector-side consumer that keeps one sink per series, and the handle that reads it.
+//! The collector-side consumer that keeps one accumulator per series, and the handle that reads it.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -7,15 +7,15 @@ use std::time::Duration;
 use loadrun_metrics::{MetricType, Registry, Sample, SampleConsumer, ValueKind};
 use parking_lot::Mutex;
 
+use crate::accumulator::Accumulator;
 use crate::report::{self, Summary};
-use crate::sink::Sink;
 use crate::threshold::{MetricKey, ThresholdSet};
 use crate::{RunInfo, SummaryOptions};
 
 #[derive(Default)]
 pub(crate) struct State {
     /// Indexed by series id; `None` until the series' first sample.
-    sinks: Vec<Option<Sink>>,
+    accumulators: Vec<Option<Accumulator>>,
     /// Series ids in the order of their first sample (k6 lists checks in that order).
     order: Vec<u32>,
     /// Arrival counter, so merged gauges know which value came last.
@@ -72,20 +72,20 @@ impl SampleConsumer for Aggregator {
         let state = &mut *state;
         for sample in samples {
             let idx = sample.series as usize;
-            if idx >= state.sinks.len() {
-                state.sinks.resize_with(idx + 1, || None);
+            if idx >= state.accumulators.len() {
+                state.accumulators.resize_with(idx + 1, || None);
             }
-            if state.sinks[idx].is_none() {
+            if state.accumulators[idx].is_none() {
                 // A sample of a series nobody defined has no type to aggregate by; skip it.
                 let Some(t) = metric_type_of(registry, sample.series) else {
                     continue;
                 };
-                state.sinks[idx] = Some(Sink::new(t));
+                state.accumulators[idx] = Some(Accumulator::new(t));
                 state.order.push(sample.series);
             }
             state.seq += 1;
-            if let Some(sink) = state.sinks[idx].as_mut() {
-                sink.add(sample.value, state.seq);
+            if let Some(acc) = state.accumulators[idx].as_mut() {
+                acc.add(sample.value, state.seq);
             }
         }
     }
@@ -98,7 +98,7 @@ pub(crate) struct Merged {
     pub parent: Option<String>,
     pub metric_type: MetricType,
     pub contains: ValueKind,
-    pub sink: Sink,
+    pub accumulator: Accumulator,
     pub observed: bool,
 }
 
@@ -148,7 +148,7 @@ pub(crate) fn snapshot(
                 parent,
                 metric_type: m.metric_type,
                 contains: m.contains,
-                sink: Sink::new(m.metric_type),
+                accumulator: Accumulator::new(m.metric_type),
                 observed: false,
             };
             out.insert(m.name.to_string(), entry(None));
@@ -179,9 +179,10 @@ pub(crate) fn snapshot(
         let mut groups: Vec<String> = Vec::new();
         let mut seen_groups: HashSet<&str> = HashSet::new();
         for &sid in &state.order {
-            let (Some(Some(sink)), Some(def)) =
-                (state.sinks.get(sid as usize), series.get(sid as usize))
-            else {
+            let (Some(Some(acc)), Some(def)) = (
+                state.accumulators.get(sid as usize),
+                series.get(sid as usize),
+            ) else {
                 continue;
             };
             let Some(m) = metrics.get(def.metric as usize) else {
@@ -193,7 +194,9 @@ pub(crate) fn snapshot(
                 }
             }
             if m.name.as_str() == "checks" {
-                if let (Some(name), Sink::Rate { trues, total }) = (tag(&def.tags, "check"), sink) {
+                if let (Some(name), Accumulator::Rate { trues, total }) =
+                    (tag(&def.tags, "check"), acc)
+                {
                     let group = tag(&def.tags, "group").unwrap_or("");
                     let pos = checks
                         .iter()
@@ -217,7 +220,7 @@ pub(crate) fn snapshot(
             let Some(merged) = out.get_mut(m.name.as_str()) else {
                 continue;
             };
-            merged.sink.merge(sink);
+            merged.accumulator.merge(acc);
             merged.observed = true;
             for (name, filter) in &filters[m.id as usize] {
                 let matches = filter
@@ -225,7 +228,7 @@ pub(crate) fn snapshot(
                     .all(|(k, v)| tag(&def.tags, k) == Some(v.as_str()));
                 if matches {
                     if let Some(sub) = out.get_mut(name) {
-                        sub.sink.merge(sink);
+                        sub.accumulator.merge(acc);
                         sub.observed = true;
                     }
                 }
@@ -263,10 +266,16 @@ impl SummaryHandle {
         let mut crossed: Vec<String> = Vec::new();
         for (entry, t) in due {
             let name = entry.target.name();
-            let Some(m) = snap.metrics.get(&name).filter(|m| !m.sink.is_empty()) else {
+            let Some(m) = snap
+                .metrics
+                .get(&name)
+                .filter(|m| !m.accumulator.is_empty())
+            else {
                 continue;
             };
-            if t.expression.evaluate(&m.sink, elapsed) == Some(false) && !crossed.contains(&name) {
+            if t.expression.evaluate(&m.accumulator, elapsed) == Some(false)
+                && !crossed.contains(&name)
+            {
                 crossed.push(name);
             }
         }

@@ -1,7 +1,7 @@
 //! Thresholds, aggregation and the end-of-test summary of a loadrun run, the k6 way.
 //!
 //! - [`ThresholdSet`] parses k6's `thresholds` option and declares it in the [`Registry`].
-//! - [`Aggregator`] is a [`SampleConsumer`] on the collector thread: one bounded sink per series.
+//! - [`Aggregator`] is a [`SampleConsumer`] on the collector thread: one bounded accumulator per series.
 //! - [`SummaryHandle`] evaluates `abortOnFail` thresholds during the run and builds the
 //!   [`Summary`] at the end: k6's compact text ([`Summary::render_text`]) and its legacy
 //!   `--summary-export` JSON ([`Summary::export_json`]).
@@ -11,12 +11,12 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod accumulator;
 mod aggregator;
 mod export;
 pub mod format;
 mod md5;
 mod report;
-pub mod sink;
 mod text;
 pub mod threshold;
 

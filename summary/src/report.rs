@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use loadrun_metrics::{MetricType, ValueKind};
 
+use crate::accumulator::Accumulator;
 use crate::aggregator::{CheckCounts, Snapshot};
-use crate::sink::Sink;
 use crate::threshold::{aggregate, parse_expression, Aggregation, ThresholdSet};
 use crate::{RunInfo, SummaryOptions};
 
@@ -87,38 +87,40 @@ impl Summary {
 }
 
 /// A trend statistic by its k6 name (`avg`, `min`, `med`, `max`, `count`, `p(N)`).
-pub fn trend_stat(sink: &Sink, stat: &str) -> Option<f64> {
-    let Sink::Trend(t) = sink else { return None };
+pub fn trend_stat(acc: &Accumulator, stat: &str) -> Option<f64> {
+    let Accumulator::Trend(t) = acc else {
+        return None;
+    };
     match stat {
         "count" => Some(t.count as f64),
         "avg" | "min" | "max" | "med" => {
             let e = parse_expression(&format!("{stat}>0")).ok()?;
-            aggregate(sink, e.aggregation, Duration::ZERO)
+            aggregate(acc, e.aggregation, Duration::ZERO)
         }
         _ => {
             let e = parse_expression(&format!("{stat}>0")).ok()?;
             match e.aggregation {
-                Aggregation::Percentile(_) => aggregate(sink, e.aggregation, Duration::ZERO),
+                Aggregation::Percentile(_) => aggregate(acc, e.aggregation, Duration::ZERO),
                 _ => None,
             }
         }
     }
 }
 
-fn values(sink: &Sink, opts: &SummaryOptions, duration: Duration) -> BTreeMap<String, f64> {
+fn values(acc: &Accumulator, opts: &SummaryOptions, duration: Duration) -> BTreeMap<String, f64> {
     let mut v = BTreeMap::new();
-    match sink {
-        Sink::Counter { sum } => {
+    match acc {
+        Accumulator::Counter { sum } => {
             v.insert("count".into(), *sum);
             let secs = duration.as_secs_f64();
             v.insert("rate".into(), if secs > 0.0 { sum / secs } else { 0.0 });
         }
-        Sink::Gauge { last, min, max, .. } => {
+        Accumulator::Gauge { last, min, max, .. } => {
             v.insert("value".into(), *last);
             v.insert("min".into(), *min);
             v.insert("max".into(), *max);
         }
-        Sink::Rate { trues, total } => {
+        Accumulator::Rate { trues, total } => {
             let rate = if *total == 0 {
                 0.0
             } else {
@@ -128,9 +130,9 @@ fn values(sink: &Sink, opts: &SummaryOptions, duration: Duration) -> BTreeMap<St
             v.insert("passes".into(), *trues as f64);
             v.insert("fails".into(), (total - trues) as f64);
         }
-        Sink::Trend(_) => {
+        Accumulator::Trend(_) => {
             for stat in &opts.trend_stats {
-                if let Some(x) = trend_stat(sink, stat) {
+                if let Some(x) = trend_stat(acc, stat) {
                     v.insert(stat.clone(), x);
                 }
             }
@@ -205,8 +207,9 @@ pub(crate) fn build(
         let name = entry.target.name();
         let merged = snap.metrics.get(&name);
         for t in &entry.thresholds {
-            // k6 judges empty sinks at the end too (a trend reads 0, a rate 0).
-            let value = merged.and_then(|m| aggregate(&m.sink, t.expression.aggregation, duration));
+            // k6 judges empty accumulators at the end too (a trend reads 0, a rate 0).
+            let value =
+                merged.and_then(|m| aggregate(&m.accumulator, t.expression.aggregation, duration));
             let passed = value.is_some_and(|v| t.expression.operator.holds(v, t.expression.value));
             verdicts.push(ThresholdVerdict {
                 metric: name.clone(),
@@ -228,7 +231,7 @@ pub(crate) fn build(
             parent: m.parent.clone(),
             metric_type: m.metric_type,
             contains: m.contains,
-            values: values(&m.sink, opts, duration),
+            values: values(&m.accumulator, opts, duration),
             observed: m.observed,
         });
     }
@@ -288,7 +291,7 @@ mod tests {
 
     #[test]
     fn trend_stats_by_name() {
-        let mut s = Sink::new(MetricType::Trend);
+        let mut s = Accumulator::new(MetricType::Trend);
         for v in [1.0, 2.0, 3.0] {
             s.add(v, 0);
         }

@@ -1,7 +1,7 @@
 //! A synthetic sample source: k6-like metrics and series without the load engine, so the
 //! output pipeline can be tested and measured on its own.
 
-use loadrun_metrics::{MetricType, Registry, Sample, SampleSink, SeriesId, ValueKind};
+use loadrun_metrics::{MetricType, Registry, Sample, SampleSender, SeriesId, ValueKind};
 
 /// The series a synthetic run writes to: `http_reqs`, `http_req_duration`, `checks`,
 /// `data_sent` across `endpoints` URLs.
@@ -45,8 +45,8 @@ impl SyntheticSeries {
     }
 
     /// Sends `count` samples round-robin over the series, in chunks of `chunk`.
-    pub fn emit(&self, sink: &SampleSink, count: usize, chunk: usize) {
-        let mut buf = sink.buffer(chunk.max(1));
+    pub fn emit(&self, sender: &SampleSender, count: usize, chunk: usize) {
+        let mut buf = sender.buffer(chunk.max(1));
         let base = loadrun_metrics::now_ns();
         for i in 0..count {
             let (id, kind) = self.series[i % self.series.len()];

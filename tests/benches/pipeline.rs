@@ -40,7 +40,7 @@ fn run(outputs: &[&str], samples: usize, chunk: usize) -> Result<f64, String> {
     )
     .map_err(|e| e.to_string())?;
     let started = Instant::now();
-    series.emit(&collector.sink(), samples, chunk);
+    series.emit(&collector.sender(), samples, chunk);
     collector.finish();
     let outcome = RunOutcome {
         passed: true,

@@ -10,7 +10,7 @@ use loadrun_test_support::recorder::{Recorder, Request, Response};
 use loadrun_test_support::Service;
 use serde_json::Value;
 
-use crate::reliability_harness::{self as harness, built_plugin, sigint, Counts};
+use crate::reliability::harness::{self, built_plugin, sigint, Counts};
 use crate::support::{get_json, http, url_encode};
 
 /// k6's "interrupted by the user" exit code.

@@ -28,11 +28,3 @@ mod secrets;
 mod sizes;
 mod stop_deadline;
 mod support;
-// The run harness of the reliability suite, shared without editing that suite.
-#[path = "reliability/harness.rs"]
-#[allow(dead_code, clippy::duplicate_mod)]
-mod reliability_harness;
-// And its TCP proxy.
-#[path = "reliability/proxy.rs"]
-#[allow(dead_code, clippy::duplicate_mod)]
-mod reliability_proxy;

@@ -41,7 +41,7 @@ pub fn run_pipeline(specs: &[String], samples: usize, stop_timeout: Duration) ->
         Duration::from_millis(100),
     )
     .expect("collector");
-    series.emit(&collector.sink(), samples, 1024);
+    series.emit(&collector.sender(), samples, 1024);
     collector.finish();
     let abort_signal = outputs.abort_signal();
     let outcome = RunOutcome {

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use loadrun_test_support::{plugin_path, Service};
 
-use crate::reliability_harness::{self as harness, Counts, Step};
-use crate::reliability_proxy::{Mode, Proxy};
+use crate::reliability::harness::{self, Counts, Step};
+use crate::reliability::proxy::{Mode, Proxy};
 use crate::support::http;
 
 const DURATION: Duration = Duration::from_secs(3);

@@ -246,8 +246,8 @@ async fn write_pattern<W: AsyncWrite + Unpin>(wr: &mut W, n: usize) -> io::Resul
 }
 
 async fn drain<R: AsyncRead + Unpin>(rd: &mut R) {
-    let mut sink = [0u8; 8192];
-    while let Ok(n) = rd.read(&mut sink).await {
+    let mut discard = [0u8; 8192];
+    while let Ok(n) = rd.read(&mut discard).await {
         if n == 0 {
             return;
         }

@@ -15,6 +15,7 @@ mod host_api;
 mod queue;
 pub(crate) mod redact;
 mod spec;
+mod state;
 mod stats;
 mod worker;
 
@@ -30,6 +31,7 @@ use loadrun_plugin_api::abi::{HostApi_TO, KeyValue, OutputBox, OutputInit, RunOu
 pub use fanout::{BatchData, Fanout};
 pub use host_api::{AbortKind, AbortSignal};
 pub use spec::{HostOptions, OutputSpec, WhenFull, HOST_OPTION_NAMES};
+pub use state::OutputState;
 pub use stats::{Dropped, OutputReport, OutputsReport};
 use worker::WorkerShared;
 
@@ -263,7 +265,7 @@ impl OutputSet {
                     "did not stop within {:.1}s",
                     timeout.as_secs_f64()
                 ));
-                "stop_timeout"
+                OutputState::StopTimeout
             };
             reports.push(inst.shared.stats.report(&inst.shared.name, state));
         }

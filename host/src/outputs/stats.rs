@@ -8,6 +8,8 @@ use hdrhistogram::Histogram;
 use parking_lot::Mutex;
 use serde::Serialize;
 
+use super::state::OutputState;
+
 /// Live counters, shared by the fan-out (received, queue_full) and the worker (the rest).
 pub struct OutputStats {
     pub received: AtomicU64,
@@ -61,7 +63,7 @@ impl OutputStats {
 
     /// A consistent report: samples neither written nor dropped for another reason by now were
     /// lost at shutdown, so received = written + dropped always holds.
-    pub fn report(&self, name: &str, state: &str) -> OutputReport {
+    pub fn report(&self, name: &str, state: OutputState) -> OutputReport {
         let received = self.received.load(Relaxed);
         let counters = self.plugin_counters.lock().clone();
         // Samples the plugin accepted (`Ok`) but then lost or had refused by the server, as it
@@ -94,7 +96,7 @@ impl OutputStats {
         };
         OutputReport {
             name: name.to_string(),
-            state: state.to_string(),
+            state,
             received,
             written,
             dropped: Dropped {
@@ -151,8 +153,7 @@ impl Dropped {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct OutputReport {
     pub name: String,
-    /// `ok`, `quarantined`, `stop_timeout`, `stop_failed`.
-    pub state: String,
+    pub state: OutputState,
     pub received: u64,
     pub written: u64,
     pub dropped: Dropped,
@@ -179,7 +180,7 @@ impl OutputsReport {
         }
         let mut s = String::from("  █ OUTPUTS\n");
         for o in &self.outputs {
-            let mark = if o.state == "ok" && o.dropped.total() == 0 {
+            let mark = if o.state == OutputState::Ok && o.dropped.total() == 0 {
                 "✓"
             } else {
                 "✗"
@@ -200,7 +201,7 @@ impl OutputsReport {
                 o.retries,
                 o.write_latency_ms_p50,
                 o.write_latency_ms_p99,
-                if o.state == "ok" { String::new() } else { format!(" [{}]", o.state) },
+                if o.state == OutputState::Ok { String::new() } else { format!(" [{}]", o.state) },
             );
             for (k, v) in &o.counters {
                 let _ = writeln!(s, "        {k}={v}");

@@ -15,6 +15,7 @@ use super::fanout::BatchData;
 use super::host_api::{AbortKind, AbortSignal};
 use super::queue::{OutputQueue, Popped};
 use super::spec::HostOptions;
+use super::state::OutputState;
 use super::stats::OutputStats;
 
 /// What the worker and the rest of the host share.
@@ -26,8 +27,8 @@ pub struct WorkerShared {
     pub abort: Arc<AbortSignal>,
     /// Set by `stop`: the outcome for the plugin, and when draining must end.
     pub stopping: Mutex<Option<(RunOutcome, Instant)>>,
-    /// `ok`, `quarantined`, `stop_failed`; `stop_timeout` is decided by the waiter.
-    pub state: Mutex<&'static str>,
+    /// Never `StopTimeout`: that is decided by the waiter.
+    pub state: Mutex<OutputState>,
     done: Mutex<bool>,
     done_cv: Condvar,
     warned_full: Mutex<Option<Instant>>,
@@ -44,7 +45,7 @@ impl WorkerShared {
             options,
             abort,
             stopping: Mutex::new(None),
-            state: Mutex::new("ok"),
+            state: Mutex::new(OutputState::Ok),
             done: Mutex::new(false),
             done_cv: Condvar::new(),
             warned_full: Mutex::new(None),
@@ -167,7 +168,7 @@ pub fn run(mut output: OutputBox, shared: Arc<WorkerShared>, registry: Arc<Regis
                 tracing::error!("output {}: stop failed: {e}", shared.name);
                 shared.stats.note_error(&format!("stop: {e}"));
             }
-            *shared.state.lock() = "stop_failed";
+            *shared.state.lock() = OutputState::StopFailed;
         }
     }
     drop(output);
@@ -277,7 +278,7 @@ impl Worker<'_> {
 
     fn quarantine(&mut self, why: &str) {
         self.quarantined = true;
-        *self.shared.state.lock() = "quarantined";
+        *self.shared.state.lock() = OutputState::Quarantined;
         self.shared.stats.note_error(why);
         let name = &self.shared.name;
         if self.shared.options.required {

@@ -5,10 +5,11 @@
 //! `RELIAB_ONLY=influxdb,prometheus:dns` runs part of the table; `RELIAB_JOBS` sets how many
 //! runs go side by side (default 4: the runs mostly wait).
 
-mod harness;
+// The run harness and the TCP proxy also serve `interrupt_all` and `stop_deadline`.
+pub mod harness;
 mod matrix;
 mod options;
-mod proxy;
+pub mod proxy;
 mod runaway;
 mod sigint;
 mod targets;

@@ -255,8 +255,8 @@ fn handle(inner: &Arc<Inner>, client: TcpStream, mode: Mode) {
             let _ = c.shutdown(Shutdown::Write);
             // Let the client read the answer before the socket goes.
             let _ = c.set_read_timeout(Some(Duration::from_millis(500)));
-            let mut sink = [0u8; 4096];
-            while matches!(c.read(&mut sink), Ok(n) if n > 0) {}
+            let mut discard = [0u8; 4096];
+            while matches!(c.read(&mut discard), Ok(n) if n > 0) {}
         }
     }
 }

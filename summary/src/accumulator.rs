@@ -1,4 +1,5 @@
-//! Per-series accumulators, one per k6 metric type, with bounded memory.
+//! Per-series accumulators, one per k6 metric type, with bounded memory. k6 calls them sinks;
+//! here a sink is only where an output writes its bytes (`loadrun-file-sink`).
 //!
 //! Trends keep their raw values while there are few of them (so small runs get k6's exact
 //! percentiles, interpolation included), then switch to a log-bucketed sketch whose estimates are
@@ -98,9 +99,9 @@ enum Dist {
     Sketch(Sketch),
 }
 
-/// k6's TrendSink: count, sum, min, max and a distribution for percentiles.
+/// What k6's `TrendSink` keeps: count, sum, min, max and a distribution for percentiles.
 #[derive(Debug, Clone)]
-pub struct TrendSink {
+pub struct TrendAccumulator {
     pub count: u64,
     pub sum: f64,
     pub min: f64,
@@ -108,7 +109,7 @@ pub struct TrendSink {
     dist: Dist,
 }
 
-impl Default for TrendSink {
+impl Default for TrendAccumulator {
     fn default() -> Self {
         Self {
             count: 0,
@@ -120,7 +121,7 @@ impl Default for TrendSink {
     }
 }
 
-impl TrendSink {
+impl TrendAccumulator {
     pub fn add(&mut self, v: f64) {
         if !v.is_finite() {
             return;
@@ -148,7 +149,7 @@ impl TrendSink {
         }
     }
 
-    pub fn merge(&mut self, other: &TrendSink) {
+    pub fn merge(&mut self, other: &TrendAccumulator) {
         if other.count == 0 {
             return;
         }
@@ -243,7 +244,7 @@ impl TrendSink {
 
 /// What one series (or a merge of several) has accumulated.
 #[derive(Debug, Clone)]
-pub enum Sink {
+pub enum Accumulator {
     Counter {
         sum: f64,
     },
@@ -259,33 +260,33 @@ pub enum Sink {
         trues: u64,
         total: u64,
     },
-    Trend(TrendSink),
+    Trend(TrendAccumulator),
 }
 
-impl Sink {
+impl Accumulator {
     pub fn new(metric_type: MetricType) -> Self {
         match metric_type {
-            MetricType::Counter => Sink::Counter { sum: 0.0 },
-            MetricType::Gauge => Sink::Gauge {
+            MetricType::Counter => Accumulator::Counter { sum: 0.0 },
+            MetricType::Gauge => Accumulator::Gauge {
                 last: 0.0,
                 last_seq: 0,
                 min: 0.0,
                 max: 0.0,
                 seen: false,
             },
-            MetricType::Rate => Sink::Rate { trues: 0, total: 0 },
-            MetricType::Trend => Sink::Trend(TrendSink::default()),
+            MetricType::Rate => Accumulator::Rate { trues: 0, total: 0 },
+            MetricType::Trend => Accumulator::Trend(TrendAccumulator::default()),
         }
     }
 
     pub fn add(&mut self, v: f64, seq: u64) {
         match self {
-            Sink::Counter { sum } => {
+            Accumulator::Counter { sum } => {
                 if v.is_finite() {
                     *sum += v;
                 }
             }
-            Sink::Gauge {
+            Accumulator::Gauge {
                 last,
                 last_seq,
                 min,
@@ -306,29 +307,29 @@ impl Sink {
                 *last = v;
                 *last_seq = seq;
             }
-            Sink::Rate { trues, total } => {
+            Accumulator::Rate { trues, total } => {
                 *total += 1;
                 if v != 0.0 {
                     *trues += 1;
                 }
             }
-            Sink::Trend(t) => t.add(v),
+            Accumulator::Trend(t) => t.add(v),
         }
     }
 
-    /// Folds another sink of the same type into this one; a sink of another type is ignored.
-    pub fn merge(&mut self, other: &Sink) {
+    /// Folds another accumulator of the same type into this one; one of another type is ignored.
+    pub fn merge(&mut self, other: &Accumulator) {
         match (self, other) {
-            (Sink::Counter { sum }, Sink::Counter { sum: o }) => *sum += o,
+            (Accumulator::Counter { sum }, Accumulator::Counter { sum: o }) => *sum += o,
             (
-                Sink::Gauge {
+                Accumulator::Gauge {
                     last,
                     last_seq,
                     min,
                     max,
                     seen,
                 },
-                Sink::Gauge {
+                Accumulator::Gauge {
                     last: ol,
                     last_seq: os,
                     min: omin,
@@ -352,11 +353,11 @@ impl Sink {
                 }
                 *seen = true;
             }
-            (Sink::Rate { trues, total }, Sink::Rate { trues: t, total: n }) => {
+            (Accumulator::Rate { trues, total }, Accumulator::Rate { trues: t, total: n }) => {
                 *trues += t;
                 *total += n;
             }
-            (Sink::Trend(a), Sink::Trend(b)) => a.merge(b),
+            (Accumulator::Trend(a), Accumulator::Trend(b)) => a.merge(b),
             _ => {}
         }
     }
@@ -364,10 +365,10 @@ impl Sink {
     /// No sample has been added.
     pub fn is_empty(&self) -> bool {
         match self {
-            Sink::Counter { .. } => false,
-            Sink::Gauge { seen, .. } => !seen,
-            Sink::Rate { total, .. } => *total == 0,
-            Sink::Trend(t) => t.count == 0,
+            Accumulator::Counter { .. } => false,
+            Accumulator::Gauge { seen, .. } => !seen,
+            Accumulator::Rate { total, .. } => *total == 0,
+            Accumulator::Trend(t) => t.count == 0,
         }
     }
 }
@@ -386,7 +387,7 @@ mod tests {
     #[test]
     fn exact_percentiles_interpolate_like_k6() {
         // The eight http_req_duration values' p(90) and p(95) of the fixture run are interpolated.
-        let mut t = TrendSink::default();
+        let mut t = TrendAccumulator::default();
         for v in [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0] {
             t.add(v);
         }
@@ -398,7 +399,7 @@ mod tests {
 
     #[test]
     fn sketched_percentiles_stay_within_a_tenth_of_a_percent() {
-        let mut t = TrendSink::default();
+        let mut t = TrendAccumulator::default();
         let mut all = Vec::new();
         // A long-tailed, deterministic spread from 50µs to ~30s.
         let mut x = 0.5f64;
@@ -424,7 +425,7 @@ mod tests {
 
     #[test]
     fn memory_is_bounded_by_range_not_count() {
-        let mut t = TrendSink::default();
+        let mut t = TrendAccumulator::default();
         for i in 0..1_000_000u64 {
             t.add(1.0 + (i % 1000) as f64);
         }
@@ -437,8 +438,8 @@ mod tests {
 
     #[test]
     fn merging_exact_and_sketched_trends_keeps_counts() {
-        let mut a = TrendSink::default();
-        let mut b = TrendSink::default();
+        let mut a = TrendAccumulator::default();
+        let mut b = TrendAccumulator::default();
         for i in 0..600 {
             a.add(f64::from(i));
             b.add(f64::from(i + 600));
@@ -454,7 +455,7 @@ mod tests {
 
     #[test]
     fn negative_values_are_ordered() {
-        let mut t = TrendSink::default();
+        let mut t = TrendAccumulator::default();
         for i in -1500..1500 {
             t.add(f64::from(i));
         }
@@ -464,15 +465,15 @@ mod tests {
 
     #[test]
     fn gauges_merge_to_the_latest_value() {
-        let mut a = Sink::new(MetricType::Gauge);
-        let mut b = Sink::new(MetricType::Gauge);
+        let mut a = Accumulator::new(MetricType::Gauge);
+        let mut b = Accumulator::new(MetricType::Gauge);
         a.add(5.0, 1);
         b.add(1.0, 2);
         a.add(7.0, 3);
-        let mut m = Sink::new(MetricType::Gauge);
+        let mut m = Accumulator::new(MetricType::Gauge);
         m.merge(&b);
         m.merge(&a);
-        let Sink::Gauge { last, min, max, .. } = m else {
+        let Accumulator::Gauge { last, min, max, .. } = m else {
             panic!()
         };
         assert_eq!((last, min, max), (7.0, 1.0, 7.0));
@@ -480,10 +481,10 @@ mod tests {
 
     #[test]
     fn rates_count_non_zero_as_true() {
-        let mut r = Sink::new(MetricType::Rate);
+        let mut r = Accumulator::new(MetricType::Rate);
         for v in [1.0, 0.0, 2.0, 0.0] {
             r.add(v, 0);
         }
-        assert!(matches!(r, Sink::Rate { trues: 2, total: 4 }));
+        assert!(matches!(r, Accumulator::Rate { trues: 2, total: 4 }));
     }
 }

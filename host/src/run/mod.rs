@@ -15,21 +15,17 @@ use loadrun_plugin_api::abi::{KeyValue, RunOutcome, TestMeta, ThresholdDef};
 use loadrun_plugin_api::EndReason;
 use loadrun_summary::{Aggregator, RunInfo, SummaryOptions, ThresholdSet, ThresholdSpec};
 
-#[path = "run_export.rs"]
-mod run_export;
-#[path = "run_plan.rs"]
-mod run_plan;
-#[path = "run_progress.rs"]
-mod run_progress;
-#[path = "run_signal.rs"]
-mod run_signal;
+mod export;
+mod plan;
+mod progress;
+mod signal;
 
 use crate::cli::RunArgs;
 use crate::exit;
 use crate::outputs::{AbortKind, OutputSet, OutputSpec, DEFAULT_STOP_TIMEOUT};
 use crate::plugins::PluginSet;
-use run_plan::Chosen;
-use run_progress::Progress;
+use plan::Chosen;
+use progress::Progress;
 
 fn pairs(list: &[String], flag: &str) -> anyhow::Result<Vec<(String, String)>> {
     list.iter()
@@ -90,7 +86,7 @@ fn test_id() -> String {
 }
 
 pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
-    let chosen = run_plan::choose(&args)?;
+    let chosen = plan::choose(&args)?;
 
     let mut env: BTreeMap<String, String> = pairs(&args.opts.env, "--env")?.into_iter().collect();
     let needs_server =
@@ -153,7 +149,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
 
     // Opened before the outputs, which then refuse to write the same file.
     let summary_file = match args.opts.summary_export.as_deref() {
-        Some(path) => match run_export::SummaryFile::open(path) {
+        Some(path) => match export::SummaryFile::open(path) {
             Ok(f) => Some(f),
             Err(message) => {
                 eprintln!("loadrun: error: {message}");
@@ -217,9 +213,9 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     if !args.quiet {
         print_banner(&chosen, &engine, outputs.shown_specs());
     }
-    run_signal::install();
+    signal::install();
     let control = engine.control();
-    let sink = collector.sink();
+    let sender = collector.sender();
     let abort = outputs.abort_signal();
     let mut progress = Progress::new(args.quiet, engine.max_vus(), engine.max_duration());
     let started = Instant::now();
@@ -228,12 +224,12 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     let mut output_failed = false;
     let mut abort_message: Option<String> = None;
     let result = std::thread::scope(|scope| -> anyhow::Result<loadrun_engine::RunResult> {
-        let runner = scope.spawn(|| engine.run(sink));
+        let runner = scope.spawn(|| engine.run(sender));
         let mut interrupted_seen = 0;
         let mut next_abort_check = Instant::now() + Duration::from_secs(1);
         while !runner.is_finished() {
             std::thread::sleep(Duration::from_millis(50));
-            let n = run_signal::count();
+            let n = signal::count();
             if n > interrupted_seen {
                 interrupted_seen = n;
                 if end_reason == EndReason::Completed {
