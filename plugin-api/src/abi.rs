@@ -199,6 +199,40 @@ pub enum WriteStatus {
     Fatal(PluginError),
 }
 
+impl WriteStatus {
+    /// A passing failure: the host retries the same batch after its own backoff.
+    pub fn retry(reason: impl Into<String>) -> Self {
+        WriteStatus::Retry {
+            after_ms: ROption::RNone,
+            reason: RString::from(reason.into()),
+        }
+    }
+
+    /// A passing failure the server said when to retry (`Retry-After`).
+    pub fn retry_after(after: std::time::Duration, reason: impl Into<String>) -> Self {
+        WriteStatus::Retry {
+            after_ms: ROption::RSome(u64::try_from(after.as_millis()).unwrap_or(u64::MAX)),
+            reason: RString::from(reason.into()),
+        }
+    }
+
+    /// The output cannot go on.
+    pub fn fatal(reason: impl Into<String>) -> Self {
+        WriteStatus::Fatal(PluginError::new(reason))
+    }
+
+    /// For a `Retry`, the delay the output asked for, if any.
+    pub fn retry_delay(&self) -> Option<std::time::Duration> {
+        match self {
+            WriteStatus::Retry { after_ms, .. } => after_ms
+                .as_ref()
+                .into_option()
+                .map(|ms| std::time::Duration::from_millis(*ms)),
+            _ => None,
+        }
+    }
+}
+
 /// A threshold as the plan declares it.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, PartialEq)]
@@ -231,6 +265,46 @@ pub struct TestMeta {
     pub extra: RString,
 }
 
+impl TestMeta {
+    /// The longest the scenarios can take, when known.
+    pub fn planned_duration(&self) -> Option<std::time::Duration> {
+        self.planned_duration_ms
+            .as_ref()
+            .into_option()
+            .map(|ms| std::time::Duration::from_millis(*ms))
+    }
+
+    /// The enabled system tags (`--system-tags`), as the host passes them in `extra`
+    /// (`{"systemTags": [...]}`); `None` from a host that does not say.
+    pub fn system_tags(&self) -> Option<Vec<String>> {
+        let value: serde_json::Value = serde_json::from_str(self.extra.as_str()).ok()?;
+        let list = value.get("systemTags")?.as_array()?;
+        Some(
+            list.iter()
+                .filter_map(|v| v.as_str().map(|s| s.trim().to_string()))
+                .collect(),
+        )
+    }
+
+    /// [`TestMeta::system_tags`], or k6's default set when the host does not say.
+    pub fn system_tags_or_default(&self) -> Vec<String> {
+        self.system_tags().unwrap_or_else(|| {
+            crate::k6::DEFAULT_SYSTEM_TAGS
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        })
+    }
+
+    /// Test-wide tags as `(key, value)`.
+    pub fn tag_pairs(&self) -> Vec<(String, String)> {
+        self.tags
+            .iter()
+            .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+            .collect()
+    }
+}
+
 /// Everything a plugin gets to build one output instance.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, PartialEq)]
@@ -246,6 +320,21 @@ pub struct OutputInit {
     pub test: TestMeta,
     /// JSON object reserved for fields added in later minor versions.
     pub extra: RString,
+}
+
+impl OutputInit {
+    /// The `-o` argument, if any.
+    pub fn arg(&self) -> Option<&str> {
+        self.arg.as_ref().into_option().map(|a| a.as_str())
+    }
+
+    /// The environment as `(name, value)` pairs.
+    pub fn env_var(&self, name: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .find(|kv| kv.key.as_str() == name)
+            .map(|kv| kv.value.as_str())
+    }
 }
 
 /// Why the run ended.

@@ -18,16 +18,103 @@ pub const SECTION: &str = ".loadrun_outputs";
 /// The format version written by this SDK.
 pub const FORMAT: u64 = 1;
 
-/// One output as a plugin declares it: its `-o` name and the other names it accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use crate::spec::{OptionSpec, Positional};
+
+/// One output as a plugin declares it: its `-o` name, the other names it accepts and, since
+/// 1.3, its description, options and how a bare `-o NAME=ARG` is read. This one `const` is the
+/// source of [`Plugin::outputs`](crate::Plugin::outputs), of the ELF declaration, of option
+/// checking ([`crate::Values`]) and of `plugins info`.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DeclaredOutput {
     pub name: &'static str,
     pub aliases: &'static [&'static str],
+    /// One line for `plugins info`.
+    pub description: &'static str,
+    /// The options. An output that declares none (and no positional) is left to parse its own
+    /// from the raw argument, as before 1.3.
+    pub options: &'static [OptionSpec],
+    pub positional: Positional,
+    /// The option that selects the output's mode, when options apply to some modes only.
+    pub mode_option: Option<&'static str>,
 }
 
 impl DeclaredOutput {
     pub const fn new(name: &'static str, aliases: &'static [&'static str]) -> Self {
-        Self { name, aliases }
+        Self {
+            name,
+            aliases,
+            description: "",
+            options: &[],
+            positional: Positional::None,
+            mode_option: None,
+        }
+    }
+
+    pub const fn describe(mut self, description: &'static str) -> Self {
+        self.description = description;
+        self
+    }
+
+    pub const fn options(mut self, options: &'static [OptionSpec]) -> Self {
+        self.options = options;
+        self
+    }
+
+    pub const fn positional(mut self, positional: Positional) -> Self {
+        self.positional = positional;
+        self
+    }
+
+    pub const fn mode_option(mut self, option: &'static str) -> Self {
+        self.mode_option = Some(option);
+        self
+    }
+
+    /// Whether the output declares its options (1.3), so the host checks them.
+    pub fn declares_options(&self) -> bool {
+        !self.options.is_empty()
+    }
+
+    /// Whether `name` is this output's name or an alias.
+    pub fn is_called(&self, name: &str) -> bool {
+        self.name == name || self.aliases.contains(&name)
+    }
+
+    /// The descriptor `Plugin::outputs` returns for it, options documented from their specs.
+    pub fn descriptor(&self) -> crate::abi::OutputDescriptor {
+        crate::abi::OutputDescriptor {
+            name: self.name.into(),
+            aliases: self.aliases.iter().map(|a| (*a).into()).collect(),
+            description: self.description.into(),
+            options: self.options.iter().map(option_doc).collect(),
+        }
+    }
+}
+
+/// The `plugins info` line of one option: its doc, then what the spec adds (kind, aliases,
+/// modes), so the text shown is generated from the declaration.
+pub fn option_doc(spec: &OptionSpec) -> crate::abi::OptionDoc {
+    let mut description = spec.doc.to_string();
+    let mut notes = vec![spec.kind.label()];
+    if !spec.aliases.is_empty() {
+        notes.push(format!("also {}", spec.aliases.join(", ")));
+    }
+    if !spec.modes.is_empty() {
+        notes.push(format!("mode {}", spec.modes.join(", ")));
+    }
+    if spec.nonzero {
+        notes.push("not zero".into());
+    }
+    if !description.is_empty() {
+        description.push(' ');
+    }
+    description.push_str(&format!("[{}]", notes.join("; ")));
+    crate::abi::OptionDoc {
+        name: spec.name.into(),
+        env: spec.env.join(",").into(),
+        default: spec.default.unwrap_or("").into(),
+        description: description.into(),
+        secret: spec.secret,
     }
 }
 
