@@ -491,6 +491,11 @@ pub struct PluginModule {
     pub info: extern "C" fn() -> PluginInfo,
     #[sabi(last_prefix_field)]
     pub new_output: extern "C" fn(init: OutputInit) -> RResult<OutputBox, PluginError>,
+    /// Since 1.3: the outputs with their declared options, as JSON
+    /// ([`crate::declaration::options_json`]). Absent from older plugins (the accessor returns
+    /// `None`): the host then leaves option checking to the plugin, as before.
+    #[sabi(missing_field(option))]
+    pub declaration: extern "C" fn() -> RString,
 }
 
 impl RootModule for PluginModuleRef {
@@ -509,7 +514,8 @@ pub mod earlier;
 /// conformance kit) calls instead of `header.init_root_module::<PluginModuleRef>()`.
 ///
 /// A library built against this major version and an earlier minor whose interface differs
-/// (1.0, 1.1: `HostApi` without `stop_time_left_ms`) is checked against that release's
+/// (1.0, 1.1: `HostApi` without `stop_time_left_ms`; 1.2: the root module without
+/// `declaration`) is checked against that release's
 /// interface ([`earlier`]), which abi_stable accepts, then used through today's types: they
 /// differ only by vtable methods appended after `last_prefix_field`, which the host builds and
 /// the plugin never looks for. Everything else (this or a later minor, another major, a
@@ -526,10 +532,20 @@ pub fn init_root_module(
         {
             header.ensure_layout::<earlier::v1_1::PluginModuleRef>()?;
             // SAFETY: the library's layout was just checked against the 1.1 interface, which
-            // is today's but for the `HostApi` vtable's trailing `stop_time_left_ms`. The host
-            // builds that vtable (with the method) and hands it to the plugin, which only reads
-            // the fields its own declaration has; the root module and the `OutputFfi` vtable
-            // the plugin builds have today's fields exactly.
+            // is today's but for the `HostApi` vtable's trailing `stop_time_left_ms` and the
+            // root module's trailing `declaration`. The host builds that vtable (with the
+            // method) and hands it to the plugin, which only reads the fields its own
+            // declaration has; the root module's accessor for `declaration` reads the field
+            // count the plugin recorded, and answers `None`; the `OutputFfi` vtable the plugin
+            // builds has today's fields exactly.
+            unsafe { header.init_root_module_with_unchecked_layout::<PluginModuleRef>() }
+        }
+        (Ok(built), Ok(this))
+            if built.major == this.major && built.major == 1 && built.minor == 2 =>
+        {
+            header.ensure_layout::<earlier::v1_2::PluginModuleRef>()?;
+            // SAFETY: as above; 1.2 differs from today only by the root module's trailing
+            // `declaration`, whose accessor answers `None` for a module that lacks it.
             unsafe { header.init_root_module_with_unchecked_layout::<PluginModuleRef>() }
         }
         _ => header.init_root_module::<PluginModuleRef>(),

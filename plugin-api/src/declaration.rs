@@ -18,7 +18,7 @@ pub const SECTION: &str = ".loadrun_outputs";
 /// The format version written by this SDK.
 pub const FORMAT: u64 = 1;
 
-use crate::spec::{OptionSpec, Positional};
+use crate::spec::{Kind, OptionSpec, Positional};
 
 /// One output as a plugin declares it: its `-o` name, the other names it accepts and, since
 /// 1.3, its description, options and how a bare `-o NAME=ARG` is read. This one `const` is the
@@ -116,6 +116,143 @@ pub fn option_doc(spec: &OptionSpec) -> crate::abi::OptionDoc {
         description: description.into(),
         secret: spec.secret,
     }
+}
+
+/// The full declaration of a plugin's outputs, options included, as the JSON the root
+/// module's `declaration` function (since 1.3) returns: what a host needs to check the options
+/// itself. Format: `{"format":1,"outputs":[{"name","aliases","description","positional",
+/// "modeOption","options":[{"name","kind","aliases","env","default","doc","secret","nonzero",
+/// "modes"}]}]}`; a kind is `{"type":"int","min":1,"max":9}` and the like.
+pub fn options_json(outputs: &[DeclaredOutput]) -> String {
+    use serde_json::json;
+    let kind = |k: &Kind| match k {
+        Kind::Str => json!({"type": "string"}),
+        Kind::Bool => json!({"type": "bool"}),
+        Kind::Int { min, max } => json!({"type": "int", "min": min, "max": max}),
+        Kind::Float { min, max } => json!({"type": "float", "min": min, "max": max}),
+        Kind::Duration => json!({"type": "duration"}),
+        Kind::Size => json!({"type": "size"}),
+        Kind::Url => json!({"type": "url"}),
+        Kind::Enum(values) => json!({"type": "enum", "values": values}),
+        Kind::List(sep) => json!({"type": "list", "separator": sep.to_string()}),
+    };
+    let outputs: Vec<_> = outputs
+        .iter()
+        .map(|o| {
+            let positional = match o.positional {
+                Positional::None => serde_json::Value::Null,
+                Positional::Value(n) => json!({"value": n}),
+                Positional::Url(n) => json!({"url": n}),
+            };
+            let options: Vec<_> = o
+                .options
+                .iter()
+                .map(|s| {
+                    json!({
+                        "name": s.name, "kind": kind(&s.kind), "aliases": s.aliases,
+                        "env": s.env, "default": s.default, "doc": s.doc, "secret": s.secret,
+                        "nonzero": s.nonzero, "modes": s.modes,
+                    })
+                })
+                .collect();
+            json!({
+                "name": o.name, "aliases": o.aliases, "description": o.description,
+                "positional": positional, "modeOption": o.mode_option, "options": options,
+            })
+        })
+        .collect();
+    json!({"format": FORMAT, "outputs": outputs}).to_string()
+}
+
+/// Reads [`options_json`] back into declarations. The text is kept for the life of the process
+/// (leaked), like the plugin library it comes from, which is never unloaded: a host reads each
+/// plugin's declaration once.
+pub fn parse_options_json(text: &str) -> Result<Vec<DeclaredOutput>, String> {
+    use serde_json::Value as J;
+    fn leak(s: &str) -> &'static str {
+        Box::leak(s.to_string().into_boxed_str())
+    }
+    fn strs(v: Option<&J>) -> &'static [&'static str] {
+        let list: Vec<&'static str> = v
+            .and_then(J::as_array)
+            .map(|a| a.iter().filter_map(J::as_str).map(leak).collect())
+            .unwrap_or_default();
+        Box::leak(list.into_boxed_slice())
+    }
+    let text_of = |v: &J, key: &str| v.get(key).and_then(J::as_str).map(leak);
+    let value: J =
+        serde_json::from_str(text).map_err(|e| format!("unreadable declaration: {e}"))?;
+    if value.get("format").and_then(J::as_u64) != Some(FORMAT) {
+        return Err(format!("declaration format is not {FORMAT}"));
+    }
+    let mut outputs = Vec::new();
+    for o in value
+        .get("outputs")
+        .and_then(J::as_array)
+        .ok_or("declaration has no outputs")?
+    {
+        let name = text_of(o, "name").ok_or("a declared output has no name")?;
+        let mut options = Vec::new();
+        for s in o.get("options").and_then(J::as_array).into_iter().flatten() {
+            let opt = text_of(s, "name").ok_or("a declared option has no name")?;
+            let k = s.get("kind").ok_or("a declared option has no kind")?;
+            let num = |key: &str| k.get(key).and_then(J::as_i64);
+            let float = |key: &str| k.get(key).and_then(J::as_f64);
+            let kind = match k.get("type").and_then(J::as_str) {
+                Some("string") => Kind::Str,
+                Some("bool") => Kind::Bool,
+                Some("int") => Kind::Int {
+                    min: num("min").unwrap_or(i64::MIN),
+                    max: num("max").unwrap_or(i64::MAX),
+                },
+                Some("float") => Kind::Float {
+                    min: float("min").unwrap_or(f64::MIN),
+                    max: float("max").unwrap_or(f64::MAX),
+                },
+                Some("duration") => Kind::Duration,
+                Some("size") => Kind::Size,
+                Some("url") => Kind::Url,
+                Some("enum") => Kind::Enum(strs(k.get("values"))),
+                Some("list") => Kind::List(
+                    k.get("separator")
+                        .and_then(J::as_str)
+                        .and_then(|s| s.chars().next())
+                        .unwrap_or(','),
+                ),
+                other => return Err(format!("option {opt} has an unknown kind {other:?}")),
+            };
+            let flag = |key: &str| s.get(key).and_then(J::as_bool).unwrap_or(false);
+            options.push(OptionSpec {
+                name: opt,
+                kind,
+                aliases: strs(s.get("aliases")),
+                env: strs(s.get("env")),
+                default: text_of(s, "default"),
+                doc: text_of(s, "doc").unwrap_or(""),
+                secret: flag("secret"),
+                nonzero: flag("nonzero"),
+                modes: strs(s.get("modes")),
+            });
+        }
+        let positional = match o.get("positional") {
+            Some(p) if p.get("value").is_some() => {
+                Positional::Value(text_of(p, "value").ok_or("bad positional")?)
+            }
+            Some(p) if p.get("url").is_some() => {
+                Positional::Url(text_of(p, "url").ok_or("bad positional")?)
+            }
+            _ => Positional::None,
+        };
+        outputs.push(DeclaredOutput {
+            name,
+            aliases: strs(o.get("aliases")),
+            description: text_of(o, "description").unwrap_or(""),
+            options: Box::leak(options.into_boxed_slice()),
+            positional,
+            mode_option: text_of(o, "modeOption"),
+        });
+    }
+    Ok(outputs)
 }
 
 /// A declaration as the host reads it back.
@@ -346,6 +483,39 @@ mod tests {
         assert!(d.provides("experimental-prometheus-rw"));
         assert!(d.provides("prometheus"));
         assert!(!d.provides("prom"));
+    }
+
+    #[test]
+    fn the_options_declaration_reads_back_the_same() {
+        const OPTS: &[OptionSpec] = &[
+            OptionSpec::new("a", Kind::Int { min: -1, max: 7 })
+                .aliases(&["a_a"])
+                .env(&["K6_A", "A"])
+                .default("3")
+                .doc("d")
+                .secret()
+                .nonzero()
+                .modes(&["api"]),
+            OptionSpec::new("b", Kind::Float { min: 0.5, max: 1.5 }),
+            OptionSpec::new("c", Kind::Enum(&["x", "y"])),
+            OptionSpec::new("d", Kind::List(';')),
+            OptionSpec::new("e", Kind::Duration),
+            OptionSpec::new("f", Kind::Size),
+            OptionSpec::new("g", Kind::Url),
+            OptionSpec::new("h", Kind::Bool),
+            OptionSpec::new("i", Kind::Str),
+        ];
+        let outs = [
+            DeclaredOutput::new("o", &["p"])
+                .describe("desc")
+                .options(OPTS)
+                .positional(Positional::Url("g"))
+                .mode_option("c"),
+            DeclaredOutput::new("q", &[]).positional(Positional::Value("i")),
+        ];
+        let back = parse_options_json(&options_json(&outs)).unwrap();
+        assert_eq!(back, outs);
+        assert!(parse_options_json("{}").is_err());
     }
 
     #[test]

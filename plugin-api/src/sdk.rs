@@ -259,6 +259,13 @@ pub fn plugin_info<P: Plugin>() -> PluginInfo {
     }
 }
 
+/// The JSON of [`Plugin::DECLARED_OUTPUTS`] with their options, for the root module.
+pub fn declaration_json<P: Plugin>() -> RString {
+    catch_unwind(|| crate::declaration::options_json(P::DECLARED_OUTPUTS))
+        .unwrap_or_default()
+        .into()
+}
+
 /// Calls a plugin's constructor with panics contained.
 pub fn new_output<P: Plugin>(init: OutputInit) -> RResult<OutputBox, PluginError> {
     install_panic_hook();
@@ -306,11 +313,16 @@ macro_rules! export_plugin {
                 $crate::sdk::new_output::<$plugin>(init)
             }
 
+            extern "C" fn __declaration() -> abi_stable::std_types::RString {
+                $crate::sdk::declaration_json::<$plugin>()
+            }
+
             fn __root_module() -> $crate::abi::PluginModuleRef {
                 use abi_stable::prefix_type::PrefixTypeTrait;
                 $crate::abi::PluginModule {
                     info: __info,
                     new_output: __new_output,
+                    declaration: __declaration,
                 }
                 .leak_into_prefix()
             }
@@ -364,9 +376,13 @@ pub fn in_process_module<P: Plugin>() -> crate::abi::PluginModuleRef {
     extern "C" fn make<P: Plugin>(init: OutputInit) -> RResult<OutputBox, PluginError> {
         new_output::<P>(init)
     }
+    extern "C" fn declaration<P: Plugin>() -> RString {
+        declaration_json::<P>()
+    }
     crate::abi::PluginModule {
         info: info::<P>,
         new_output: make::<P>,
+        declaration: declaration::<P>,
     }
     .leak_into_prefix()
 }
