@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::abi::{OutputInit, PluginError};
 use crate::declaration::DeclaredOutput;
-use crate::options::{split_pairs, try_split_pairs};
+use crate::options::try_split_pairs;
 use crate::spec::{did_you_mean, Kind, OptionSpec, Positional, Value};
 
 /// The key of `OutputInit.extra` under which a 1.3 host hands over the checked options.
@@ -529,7 +529,7 @@ pub fn split_arg(output: &str, arg: &str, positional: Positional) -> Result<ArgP
             }
             if let Some((first, rest)) = arg.split_once(',') {
                 if !first.contains('=') {
-                    if let Some(pairs) = split_pairs(rest) {
+                    if let Some(pairs) = try_split_pairs(rest).map_err(quote_error)? {
                         return Ok((Some((name, first.to_string())), pairs.into_iter().collect()));
                     }
                 }

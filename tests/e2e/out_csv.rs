@@ -228,3 +228,37 @@ fn a_bad_option_names_its_source_in_one_line() {
         "{err}"
     );
 }
+
+/// `loadrun plugins info csv` is generated from the output's declaration.
+#[test]
+fn plugins_info_shows_the_declaration() {
+    let o = std::process::Command::new(loadrun_test_support::loadrun_bin())
+        .args(["plugins", "info", "csv"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("-o csv=VALUE sets fileName"), "{text}");
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+            .to_string()
+    };
+    let save = line("saveInterval");
+    for part in [
+        "duration",
+        "1s",
+        "K6_CSV_SAVE_INTERVAL",
+        "also save_interval",
+        "not zero",
+    ] {
+        assert!(save.contains(part), "{part} in {save}");
+    }
+    let time = line("timeFormat");
+    assert!(
+        time.contains("unix|unix_milli|unix_micro|unix_nano|rfc3339|rfc3339_nano"),
+        "{time}"
+    );
+    assert!(line("fileName").contains("file.csv"), "{text}");
+}
