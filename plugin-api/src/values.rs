@@ -209,7 +209,7 @@ impl Values {
         let arg_source = Source::Arg(output.to_string());
         let mut arg_pairs: Vec<(String, String)> = Vec::new();
         if let Some(arg) = &raw.arg {
-            let (positional, pairs) = split_arg(output, arg, decl.positional)?;
+            let (positional, pairs) = split_arg(output, arg, decl)?;
             if let Some((name, value)) = positional {
                 arg_pairs.push((name.to_string(), value));
             }
@@ -279,7 +279,7 @@ impl Values {
                 let shown = if spec.secret {
                     String::new()
                 } else {
-                    format!("={text:?}")
+                    format!("={:?}", without_secrets(decl, &text))
                 };
                 let zero = if spec.nonzero { " above zero" } else { "" };
                 PluginError::new(format!(
@@ -507,10 +507,27 @@ impl FromValue for Vec<String> {
     }
 }
 
+/// `text` cut where a secret option's `key=` begins inside it (a malformed argument can run
+/// one into another value): an error shows the value, never a secret.
+fn without_secrets(decl: &DeclaredOutput, text: &str) -> String {
+    let cut = decl
+        .options
+        .iter()
+        .filter(|s| s.secret)
+        .flat_map(|s| std::iter::once(s.name).chain(s.aliases.iter().copied()))
+        .filter_map(|name| text.find(&format!("{name}=")))
+        .min();
+    match cut {
+        Some(at) => format!("{}***", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 type ArgParts = (Option<(&'static str, String)>, Vec<(String, String)>);
 
 /// Splits an `-o` argument into the positional option's value and `key=value` pairs.
-pub fn split_arg(output: &str, arg: &str, positional: Positional) -> Result<ArgParts, PluginError> {
+pub fn split_arg(output: &str, arg: &str, decl: &DeclaredOutput) -> Result<ArgParts, PluginError> {
+    let shown = without_secrets(decl, arg);
     if arg.is_empty() {
         return Ok((None, Vec::new()));
     }
@@ -519,41 +536,60 @@ pub fn split_arg(output: &str, arg: &str, positional: Positional) -> Result<ArgP
     if let Some(pairs) = try_split_pairs(arg).map_err(quote_error)? {
         return Ok((None, pairs.into_iter().collect()));
     }
-    match positional {
+    match decl.positional {
         Positional::None => Err(PluginError::new(format!(
-            "{output}: cannot read the argument {arg:?}: expected key=value pairs"
+            "{output}: cannot read the argument {shown:?}: expected key=value pairs"
         ))),
         Positional::Value(name) => {
             if !arg.contains('=') {
                 return Ok((Some((name, arg.to_string())), Vec::new()));
             }
-            if let Some((first, rest)) = arg.split_once(',') {
-                if !first.contains('=') {
-                    if let Some(pairs) = try_split_pairs(rest).map_err(quote_error)? {
-                        return Ok((Some((name, first.to_string())), pairs.into_iter().collect()));
-                    }
-                }
-            }
-            Err(PluginError::new(format!(
-                "{output}: cannot read the argument {arg:?}: expected {name}, or key=value pairs such as {name}=..."
-            )))
+            let (first, pairs) = positional_then_pairs(arg).map_err(quote_error)?.ok_or_else(|| {
+                PluginError::new(format!(
+                    "{output}: cannot read the argument {shown:?}: expected {name}, or key=value pairs such as {name}=..."
+                ))
+            })?;
+            Ok((Some((name, first.to_string())), pairs))
         }
         Positional::Url(name) => {
-            let (base, query) = match arg.split_once('?') {
-                Some((b, q)) => (b, q),
-                None => (arg, ""),
+            // `URL,key=value,...`: pairs may follow the URL, as host options do.
+            let (url, mut pairs) = match positional_then_pairs(arg).map_err(quote_error)? {
+                Some((url, pairs)) => (url, pairs),
+                None => (arg, Vec::new()),
             };
-            let pairs = query
-                .split('&')
-                .filter(|p| !p.is_empty())
-                .map(|p| match p.split_once('=') {
-                    Some((k, v)) => (percent_decode(k), percent_decode(v)),
-                    None => (percent_decode(p), String::new()),
-                })
-                .collect();
+            let (base, query) = url.split_once('?').unwrap_or((url, ""));
+            let query_pairs =
+                query
+                    .split('&')
+                    .filter(|p| !p.is_empty())
+                    .map(|p| match p.split_once('=') {
+                        Some((k, v)) => (percent_decode(k), percent_decode(v)),
+                        None => (percent_decode(p), String::new()),
+                    });
+            // The pairs after the URL come later in the argument: they win.
+            pairs.splice(0..0, query_pairs);
             Ok((Some((name, base.to_string())), pairs))
         }
     }
+}
+
+/// `VALUE,key=value,...`: the value is up to the first comma after which the rest is pairs;
+/// `None` if there is no such comma.
+#[allow(clippy::type_complexity)]
+fn positional_then_pairs(
+    arg: &str,
+) -> Result<Option<(&str, Vec<(String, String)>)>, crate::options::UnterminatedQuote> {
+    let mut from = 0;
+    while let Some(at) = arg[from..].find(',').map(|i| from + i) {
+        let (first, rest) = (&arg[..at], &arg[at + 1..]);
+        if let Some(pairs) = try_split_pairs(rest)? {
+            if !rest.trim().is_empty() {
+                return Ok(Some((first, pairs.into_iter().collect())));
+            }
+        }
+        from = at + 1;
+    }
+    Ok(None)
 }
 
 /// `%XX` escapes and `+` as space, as in a URL query; a malformed escape stays as written.
@@ -678,6 +714,28 @@ mod tests {
         assert_eq!(v.string("url").unwrap(), "http://h:1/p");
         assert_eq!(v.string("addr").unwrap(), "q:2");
         assert_eq!(v.string("mode").unwrap(), "api");
+    }
+
+    #[test]
+    fn pairs_after_a_url_and_secrets_inside_other_values() {
+        let v = resolve(
+            Some("http://h:1/p?addr=q,mode=api,apiKey=k"),
+            serde_json::json!({}),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(v.string("url").unwrap(), "http://h:1/p");
+        assert_eq!(v.string("addr").unwrap(), "q");
+        assert_eq!(v.secret("apiKey").unwrap().unwrap().expose(), "k");
+        // A secret run into another value (here by a misplaced quote) is cut from the error.
+        let e = resolve(
+            Some("bufferSize=\"2,apiKey=hunter2\""),
+            serde_json::json!({}),
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.contains("bufferSize=\"2,***\""), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
     }
 
     #[test]
