@@ -17,6 +17,9 @@ use crate::spec::{did_you_mean, Kind, OptionSpec, Positional, Value};
 
 /// The key of `OutputInit.extra` under which a 1.3 host hands over the checked options.
 pub const EXTRA_OPTIONS: &str = "options";
+/// The key beside it for where each value came from (so `Values::is_set` and
+/// `Values::source` answer the same under a 1.3 host as under an older one).
+pub const EXTRA_SOURCES: &str = "optionSources";
 
 /// A password, token or key: printed as `***` by `Debug` and `Display`, so a derived `Debug`
 /// of a config never shows it. Use [`Secret::expose`] where the value itself is needed.
@@ -157,11 +160,14 @@ impl std::fmt::Debug for Values {
 impl Values {
     /// The options of `init`: those the host checked, or else checked here.
     pub fn from_init(init: &OutputInit, decl: &DeclaredOutput) -> Result<Self, PluginError> {
-        if let Some(checked) = serde_json::from_str::<serde_json::Value>(init.extra.as_str())
-            .ok()
-            .and_then(|extra| extra.get(EXTRA_OPTIONS).cloned())
-        {
-            return Self::from_checked(init.output_name.as_str(), decl, &checked);
+        if let Ok(extra) = serde_json::from_str::<serde_json::Value>(init.extra.as_str()) {
+            if let Some(checked) = extra.get(EXTRA_OPTIONS) {
+                let mut values = Self::from_checked(init.output_name.as_str(), decl, checked)?;
+                if let Some(sources) = extra.get(EXTRA_SOURCES) {
+                    values.apply_sources(sources);
+                }
+                return Ok(values);
+            }
         }
         Self::resolve(decl, &RawOptions::from_init(init)?)
     }
@@ -189,6 +195,46 @@ impl Values {
             values,
             specs: decl.options,
         })
+    }
+
+    /// Where each value came from, as the host hands it to the plugin beside the values.
+    pub fn sources_json(&self) -> serde_json::Value {
+        serde_json::Value::Object(
+            self.values
+                .iter()
+                .map(|(k, (_, source))| {
+                    let (from, at) = match source {
+                        Source::Default => ("default", ""),
+                        Source::Plan(at) => ("plan", at.as_str()),
+                        Source::Env(at) => ("env", at.as_str()),
+                        Source::Arg(at) => ("arg", at.as_str()),
+                    };
+                    (k.to_string(), serde_json::json!({ "from": from, "at": at }))
+                })
+                .collect(),
+        )
+    }
+
+    fn apply_sources(&mut self, json: &serde_json::Value) {
+        for (name, (_, source)) in self.values.iter_mut() {
+            let Some(s) = json.get(*name) else { continue };
+            let at = s
+                .get("at")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string();
+            *source = match s.get("from").and_then(|v| v.as_str()) {
+                Some("plan") => Source::Plan(at),
+                Some("env") => Source::Env(at),
+                Some("arg") => Source::Arg(at),
+                _ => Source::Default,
+            };
+        }
+    }
+
+    /// What a host puts in `OutputInit::extra` for the plugin: the values and their sources.
+    pub fn to_extra(&self) -> serde_json::Value {
+        serde_json::json!({ EXTRA_OPTIONS: self.to_json(), EXTRA_SOURCES: self.sources_json() })
     }
 
     /// The checked values as the host hands them to the plugin.
@@ -814,6 +860,15 @@ mod tests {
         assert_eq!(back.secret("apiKey").unwrap().unwrap().expose(), "k");
         assert_eq!(back.list("tagBlocklist").unwrap(), ["vu", "iter", "url"]);
         assert!(Values::from_checked("x", &DECL, &serde_json::json!({"bufferSize": "x"})).is_err());
+        // Through OutputInit::extra, with the sources: is_set answers as before.
+        #[cfg(feature = "testkit")]
+        {
+            let mut init = crate::testkit::init("x", None, "", &[]);
+            init.extra = v.to_extra().to_string().into();
+            let back = Values::from_init(&init, &DECL).unwrap();
+            assert!(back.is_set("apiKey") && !back.is_set("addr"));
+            assert_eq!(back.source("mode"), Some(&Source::Arg("x".into())));
+        }
     }
 
     #[test]

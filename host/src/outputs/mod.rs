@@ -89,7 +89,7 @@ pub struct OutputSet {
     registry: Arc<Registry>,
 }
 
-/// The options of a declared output, merged and checked: the JSON handed to the plugin.
+/// The options of a declared output, merged and checked.
 fn checked_values(
     declared: &DeclaredOutput,
     output: &str,
@@ -97,7 +97,7 @@ fn checked_values(
     table: &serde_json::Value,
     env: &[KeyValue],
     places: &PlanPlaces,
-) -> Result<serde_json::Value, OutputError> {
+) -> Result<Values, OutputError> {
     let raw = RawOptions {
         output: output.to_string(),
         arg: arg.map(str::to_string),
@@ -112,9 +112,7 @@ fn checked_values(
             .map(|kv| (kv.key.to_string(), kv.value.to_string()))
             .collect(),
     };
-    Values::resolve(declared, &raw)
-        .map(|v| v.to_json())
-        .map_err(|e| OutputError::Options(e.to_string()))
+    Values::resolve(declared, &raw).map_err(|e| OutputError::Options(e.to_string()))
 }
 
 impl OutputSet {
@@ -172,12 +170,9 @@ impl OutputSet {
             // A plugin that declares its options gets them checked here, with their sources;
             // it still gets the raw argument, table and environment, as older plugins do.
             let extra = match declared {
-                Some(d) => {
-                    let values =
-                        checked_values(d, &spec.name, arg.as_deref(), &table, &env, places)?;
-                    serde_json::json!({ (loadrun_plugin_api::values::EXTRA_OPTIONS): values })
-                        .to_string()
-                }
+                Some(d) => checked_values(d, &spec.name, arg.as_deref(), &table, &env, places)?
+                    .to_extra()
+                    .to_string(),
                 None => "{}".to_string(),
             };
             let init = OutputInit {
