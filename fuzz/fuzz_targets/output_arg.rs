@@ -1,12 +1,37 @@
 //! The `-o NAME=ARG` path on arbitrary text, as the host and then a plugin see it: the spec,
 //! the host options taken out of it (and out of a plan table), the key=value split, and the
-//! plugin-side option accessors. Errors are fine; panics are not.
+//! plugin-side option accessors, and the declared-option checker (1.3) against a declaration with
+//! every kind, both positional forms and a mode. Errors are fine; panics are not, and checked
+//! values must cross to the plugin unchanged.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use loadrun::outputs::{HostOptions, OutputSpec};
 use loadrun_plugin_api::options::{parse_bool, parse_duration, split_pairs, Options};
 use loadrun_plugin_api::testkit;
+use loadrun_plugin_api::values::{RawOptions, Source, Values};
+use loadrun_plugin_api::{DeclaredOutput, Kind, OptionSpec, Positional};
+
+const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("url", Kind::Url),
+    OptionSpec::new("addr", Kind::Str).aliases(&["address"]).env(&["K6_FUZZ_ADDR"]),
+    OptionSpec::new("flag", Kind::Bool).default("false"),
+    OptionSpec::new("count", Kind::Int { min: -5, max: 65507 }).default("1432").nonzero(),
+    OptionSpec::new("ratio", Kind::Float { min: 0.0, max: 1.0 }),
+    OptionSpec::new("pushInterval", Kind::Duration).aliases(&["push_interval"]).env(&["K6_FUZZ"]).default("1s"),
+    OptionSpec::new("size", Kind::Size).default("64KiB"),
+    OptionSpec::new("mode", Kind::Enum(&["agent", "api"])).default("agent"),
+    OptionSpec::new("tags", Kind::List(',')),
+    OptionSpec::new("token", Kind::Str).secret().modes(&["api"]),
+];
+const BY_URL: DeclaredOutput = DeclaredOutput::new("u", &[])
+    .options(OPTIONS)
+    .positional(Positional::Url("url"))
+    .mode_option("mode");
+const BY_VALUE: DeclaredOutput = DeclaredOutput::new("v", &[])
+    .options(OPTIONS)
+    .positional(Positional::Value("addr"))
+    .mode_option("mode");
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -42,4 +67,26 @@ fuzz_target!(|data: &[u8]| {
         let _ = opts.get_list(k, &[]);
     }
     let _ = opts.reject_unknown(&["addr", "url", "token"]);
+
+    for decl in [&BY_URL, &BY_VALUE] {
+        let raw = RawOptions {
+            output: spec.name.clone(),
+            arg: rest.clone(),
+            plan: table
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.clone(), Source::Plan("plan".into())))
+                .collect(),
+            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        };
+        if let Ok(values) = Values::resolve(decl, &raw) {
+            let json = values.to_json();
+            let back = Values::from_checked(&spec.name, decl, &json)
+                .unwrap_or_else(|e| panic!("checked values do not cross: {e}"));
+            assert_eq!(back.to_json(), json);
+            let _ = format!("{values:?}");
+        }
+        let _ = Values::from_init(&init, decl);
+    }
 });

@@ -53,12 +53,66 @@ pub fn render(cmd: GenerateCommand) -> Result<Vec<u8>> {
     let mut command = Cli::command();
     let mut buf = Vec::new();
     match cmd {
-        GenerateCommand::Man => clap_mangen::Man::new(command).render(&mut buf)?,
+        GenerateCommand::Man => {
+            clap_mangen::Man::new(command).render(&mut buf)?;
+            buf.extend_from_slice(output_options_section().as_bytes());
+        }
         GenerateCommand::Completions { shell } => {
             clap_complete::generate(Shell::from(shell), &mut command, "loadrun", &mut buf);
         }
     }
     Ok(buf)
+}
+
+/// A man page section for the bundled outputs' options, generated from their declarations
+/// (plugins document theirs in `loadrun plugins info NAME`).
+fn output_options_section() -> String {
+    let mut s = String::from(".SH \"OUTPUT OPTIONS\"\n");
+    s.push_str(&roff(
+        "Options of the bundled outputs, in -o NAME=key=value, the plan's [outputs.NAME] table or the environment (lowest to highest: default, plan, environment, -o). Plugins list theirs with loadrun plugins info NAME.",
+    ));
+    for plugin in crate::outputs::bundled::modules().into_iter().map(|m| {
+        crate::plugins::LoadedPlugin::from_module(crate::plugins::PluginSource::Bundled, m)
+    }) {
+        for d in plugin.declared.iter().filter(|d| d.declares_options()) {
+            s.push_str(&format!(".SS {}\n", roff_text(d.name)));
+            s.push_str(&roff(d.description));
+            for o in d.options {
+                let mut head = format!("{} ({})", o.name, o.kind.label());
+                if let Some(default) = o.default.filter(|_| !o.secret) {
+                    head.push_str(&format!(", default {default}"));
+                }
+                let mut body = o.doc.to_string();
+                if !o.env.is_empty() {
+                    body.push_str(&format!(" Environment: {}.", o.env.join(", ")));
+                }
+                if !o.aliases.is_empty() {
+                    body.push_str(&format!(" Also: {}.", o.aliases.join(", ")));
+                }
+                if o.secret {
+                    body.push_str(" Secret: never shown.");
+                }
+                s.push_str(".TP\n");
+                s.push_str(&roff(&head));
+                s.push_str(&roff(&body));
+            }
+        }
+    }
+    s
+}
+
+/// One line of roff text: backslashes escaped, a leading control character neutralised.
+fn roff(text: &str) -> String {
+    format!("{}\n", roff_text(text))
+}
+
+fn roff_text(text: &str) -> String {
+    let escaped = text.replace('\\', "\\e");
+    if escaped.starts_with(['.', '\'']) {
+        format!("\\&{escaped}")
+    } else {
+        escaped
+    }
 }
 
 #[cfg(test)]
@@ -77,6 +131,19 @@ mod tests {
         assert!(man.contains("plugins"), "{man}");
         // The hidden generator is for packagers, not users.
         assert!(!man.contains("generate"), "{man}");
+    }
+
+    #[test]
+    fn man_page_documents_the_declared_output_options() {
+        let man = text(GenerateCommand::Man);
+        assert!(man.contains(".SH \"OUTPUT OPTIONS\""), "{man}");
+        assert!(man.contains(".SS csv"), "{man}");
+        assert!(man.contains("saveInterval (duration), default 1s"), "{man}");
+        assert!(man.contains("Environment: K6_CSV_SAVE_INTERVAL."), "{man}");
+        assert!(
+            man.contains("flushInterval (duration), default 200ms"),
+            "{man}"
+        );
     }
 
     #[test]

@@ -199,6 +199,40 @@ pub enum WriteStatus {
     Fatal(PluginError),
 }
 
+impl WriteStatus {
+    /// A passing failure: the host retries the same batch after its own backoff.
+    pub fn retry(reason: impl Into<String>) -> Self {
+        WriteStatus::Retry {
+            after_ms: ROption::RNone,
+            reason: RString::from(reason.into()),
+        }
+    }
+
+    /// A passing failure the server said when to retry (`Retry-After`).
+    pub fn retry_after(after: std::time::Duration, reason: impl Into<String>) -> Self {
+        WriteStatus::Retry {
+            after_ms: ROption::RSome(u64::try_from(after.as_millis()).unwrap_or(u64::MAX)),
+            reason: RString::from(reason.into()),
+        }
+    }
+
+    /// The output cannot go on.
+    pub fn fatal(reason: impl Into<String>) -> Self {
+        WriteStatus::Fatal(PluginError::new(reason))
+    }
+
+    /// For a `Retry`, the delay the output asked for, if any.
+    pub fn retry_delay(&self) -> Option<std::time::Duration> {
+        match self {
+            WriteStatus::Retry { after_ms, .. } => after_ms
+                .as_ref()
+                .into_option()
+                .map(|ms| std::time::Duration::from_millis(*ms)),
+            _ => None,
+        }
+    }
+}
+
 /// A threshold as the plan declares it.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, PartialEq)]
@@ -231,6 +265,46 @@ pub struct TestMeta {
     pub extra: RString,
 }
 
+impl TestMeta {
+    /// The longest the scenarios can take, when known.
+    pub fn planned_duration(&self) -> Option<std::time::Duration> {
+        self.planned_duration_ms
+            .as_ref()
+            .into_option()
+            .map(|ms| std::time::Duration::from_millis(*ms))
+    }
+
+    /// The enabled system tags (`--system-tags`), as the host passes them in `extra`
+    /// (`{"systemTags": [...]}`); `None` from a host that does not say.
+    pub fn system_tags(&self) -> Option<Vec<String>> {
+        let value: serde_json::Value = serde_json::from_str(self.extra.as_str()).ok()?;
+        let list = value.get("systemTags")?.as_array()?;
+        Some(
+            list.iter()
+                .filter_map(|v| v.as_str().map(|s| s.trim().to_string()))
+                .collect(),
+        )
+    }
+
+    /// [`TestMeta::system_tags`], or k6's default set when the host does not say.
+    pub fn system_tags_or_default(&self) -> Vec<String> {
+        self.system_tags().unwrap_or_else(|| {
+            crate::k6::DEFAULT_SYSTEM_TAGS
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        })
+    }
+
+    /// Test-wide tags as `(key, value)`.
+    pub fn tag_pairs(&self) -> Vec<(String, String)> {
+        self.tags
+            .iter()
+            .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+            .collect()
+    }
+}
+
 /// Everything a plugin gets to build one output instance.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, PartialEq)]
@@ -246,6 +320,21 @@ pub struct OutputInit {
     pub test: TestMeta,
     /// JSON object reserved for fields added in later minor versions.
     pub extra: RString,
+}
+
+impl OutputInit {
+    /// The `-o` argument, if any.
+    pub fn arg(&self) -> Option<&str> {
+        self.arg.as_ref().into_option().map(|a| a.as_str())
+    }
+
+    /// The environment as `(name, value)` pairs.
+    pub fn env_var(&self, name: &str) -> Option<&str> {
+        self.env
+            .iter()
+            .find(|kv| kv.key.as_str() == name)
+            .map(|kv| kv.value.as_str())
+    }
 }
 
 /// Why the run ended.
@@ -402,6 +491,11 @@ pub struct PluginModule {
     pub info: extern "C" fn() -> PluginInfo,
     #[sabi(last_prefix_field)]
     pub new_output: extern "C" fn(init: OutputInit) -> RResult<OutputBox, PluginError>,
+    /// Since 1.3: the outputs with their declared options, as JSON
+    /// ([`crate::declaration::options_json`]). Absent from older plugins (the accessor returns
+    /// `None`): the host then leaves option checking to the plugin, as before.
+    #[sabi(missing_field(option))]
+    pub declaration: extern "C" fn() -> RString,
 }
 
 impl RootModule for PluginModuleRef {
@@ -420,7 +514,8 @@ pub mod earlier;
 /// conformance kit) calls instead of `header.init_root_module::<PluginModuleRef>()`.
 ///
 /// A library built against this major version and an earlier minor whose interface differs
-/// (1.0, 1.1: `HostApi` without `stop_time_left_ms`) is checked against that release's
+/// (1.0, 1.1: `HostApi` without `stop_time_left_ms`; 1.2: the root module without
+/// `declaration`) is checked against that release's
 /// interface ([`earlier`]), which abi_stable accepts, then used through today's types: they
 /// differ only by vtable methods appended after `last_prefix_field`, which the host builds and
 /// the plugin never looks for. Everything else (this or a later minor, another major, a
@@ -437,10 +532,20 @@ pub fn init_root_module(
         {
             header.ensure_layout::<earlier::v1_1::PluginModuleRef>()?;
             // SAFETY: the library's layout was just checked against the 1.1 interface, which
-            // is today's but for the `HostApi` vtable's trailing `stop_time_left_ms`. The host
-            // builds that vtable (with the method) and hands it to the plugin, which only reads
-            // the fields its own declaration has; the root module and the `OutputFfi` vtable
-            // the plugin builds have today's fields exactly.
+            // is today's but for the `HostApi` vtable's trailing `stop_time_left_ms` and the
+            // root module's trailing `declaration`. The host builds that vtable (with the
+            // method) and hands it to the plugin, which only reads the fields its own
+            // declaration has; the root module's accessor for `declaration` reads the field
+            // count the plugin recorded, and answers `None`; the `OutputFfi` vtable the plugin
+            // builds has today's fields exactly.
+            unsafe { header.init_root_module_with_unchecked_layout::<PluginModuleRef>() }
+        }
+        (Ok(built), Ok(this))
+            if built.major == this.major && built.major == 1 && built.minor == 2 =>
+        {
+            header.ensure_layout::<earlier::v1_2::PluginModuleRef>()?;
+            // SAFETY: as above; 1.2 differs from today only by the root module's trailing
+            // `declaration`, whose accessor answers `None` for a module that lacks it.
             unsafe { header.init_root_module_with_unchecked_layout::<PluginModuleRef>() }
         }
         _ => header.init_root_module::<PluginModuleRef>(),

@@ -18,17 +18,241 @@ pub const SECTION: &str = ".loadrun_outputs";
 /// The format version written by this SDK.
 pub const FORMAT: u64 = 1;
 
-/// One output as a plugin declares it: its `-o` name and the other names it accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use crate::spec::{Kind, OptionSpec, Positional};
+
+/// One output as a plugin declares it: its `-o` name, the other names it accepts and, since
+/// 1.3, its description, options and how a bare `-o NAME=ARG` is read. This one `const` is the
+/// source of [`Plugin::outputs`](crate::Plugin::outputs), of the ELF declaration, of option
+/// checking ([`crate::Values`]) and of `plugins info`.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DeclaredOutput {
     pub name: &'static str,
     pub aliases: &'static [&'static str],
+    /// One line for `plugins info`.
+    pub description: &'static str,
+    /// The options. An output that declares none (and no positional) is left to parse its own
+    /// from the raw argument, as before 1.3.
+    pub options: &'static [OptionSpec],
+    pub positional: Positional,
+    /// The option that selects the output's mode, when options apply to some modes only.
+    pub mode_option: Option<&'static str>,
 }
 
 impl DeclaredOutput {
     pub const fn new(name: &'static str, aliases: &'static [&'static str]) -> Self {
-        Self { name, aliases }
+        Self {
+            name,
+            aliases,
+            description: "",
+            options: &[],
+            positional: Positional::None,
+            mode_option: None,
+        }
     }
+
+    pub const fn describe(mut self, description: &'static str) -> Self {
+        self.description = description;
+        self
+    }
+
+    pub const fn options(mut self, options: &'static [OptionSpec]) -> Self {
+        self.options = options;
+        self
+    }
+
+    pub const fn positional(mut self, positional: Positional) -> Self {
+        self.positional = positional;
+        self
+    }
+
+    pub const fn mode_option(mut self, option: &'static str) -> Self {
+        self.mode_option = Some(option);
+        self
+    }
+
+    /// Whether the output declares its options (1.3), so the host checks them.
+    pub fn declares_options(&self) -> bool {
+        !self.options.is_empty()
+    }
+
+    /// Whether `name` is this output's name or an alias.
+    pub fn is_called(&self, name: &str) -> bool {
+        self.name == name || self.aliases.contains(&name)
+    }
+
+    /// The descriptor `Plugin::outputs` returns for it, options documented from their specs.
+    pub fn descriptor(&self) -> crate::abi::OutputDescriptor {
+        crate::abi::OutputDescriptor {
+            name: self.name.into(),
+            aliases: self.aliases.iter().map(|a| (*a).into()).collect(),
+            description: self.description.into(),
+            options: self.options.iter().map(option_doc).collect(),
+        }
+    }
+}
+
+/// The `plugins info` line of one option: its doc, then what the spec adds (kind, aliases,
+/// modes), so the text shown is generated from the declaration.
+pub fn option_doc(spec: &OptionSpec) -> crate::abi::OptionDoc {
+    let mut description = spec.doc.to_string();
+    let mut notes = vec![spec.kind.label()];
+    if !spec.aliases.is_empty() {
+        notes.push(format!("also {}", spec.aliases.join(", ")));
+    }
+    if !spec.modes.is_empty() {
+        notes.push(format!("mode {}", spec.modes.join(", ")));
+    }
+    if spec.nonzero {
+        notes.push("not zero".into());
+    }
+    if !description.is_empty() {
+        description.push(' ');
+    }
+    description.push_str(&format!("[{}]", notes.join("; ")));
+    crate::abi::OptionDoc {
+        name: spec.name.into(),
+        env: spec.env.join(",").into(),
+        default: spec.default.unwrap_or("").into(),
+        description: description.into(),
+        secret: spec.secret,
+    }
+}
+
+/// The full declaration of a plugin's outputs, options included, as the JSON the root
+/// module's `declaration` function (since 1.3) returns: what a host needs to check the options
+/// itself. Format: `{"format":1,"outputs":[{"name","aliases","description","positional",
+/// "modeOption","options":[{"name","kind","aliases","env","default","doc","secret","nonzero",
+/// "modes"}]}]}`; a kind is `{"type":"int","min":1,"max":9}` and the like.
+pub fn options_json(outputs: &[DeclaredOutput]) -> String {
+    use serde_json::json;
+    let kind = |k: &Kind| match k {
+        Kind::Str => json!({"type": "string"}),
+        Kind::Bool => json!({"type": "bool"}),
+        Kind::Int { min, max } => json!({"type": "int", "min": min, "max": max}),
+        Kind::Float { min, max } => json!({"type": "float", "min": min, "max": max}),
+        Kind::Duration => json!({"type": "duration"}),
+        Kind::Size => json!({"type": "size"}),
+        Kind::Url => json!({"type": "url"}),
+        Kind::Enum(values) => json!({"type": "enum", "values": values}),
+        Kind::List(sep) => json!({"type": "list", "separator": sep.to_string()}),
+    };
+    let outputs: Vec<_> = outputs
+        .iter()
+        .map(|o| {
+            let positional = match o.positional {
+                Positional::None => serde_json::Value::Null,
+                Positional::Value(n) => json!({"value": n}),
+                Positional::Url(n) => json!({"url": n}),
+            };
+            let options: Vec<_> = o
+                .options
+                .iter()
+                .map(|s| {
+                    json!({
+                        "name": s.name, "kind": kind(&s.kind), "aliases": s.aliases,
+                        "env": s.env, "default": s.default, "doc": s.doc, "secret": s.secret,
+                        "nonzero": s.nonzero, "modes": s.modes,
+                    })
+                })
+                .collect();
+            json!({
+                "name": o.name, "aliases": o.aliases, "description": o.description,
+                "positional": positional, "modeOption": o.mode_option, "options": options,
+            })
+        })
+        .collect();
+    json!({"format": FORMAT, "outputs": outputs}).to_string()
+}
+
+/// Reads [`options_json`] back into declarations. The text is kept for the life of the process
+/// (leaked), like the plugin library it comes from, which is never unloaded: a host reads each
+/// plugin's declaration once.
+pub fn parse_options_json(text: &str) -> Result<Vec<DeclaredOutput>, String> {
+    use serde_json::Value as J;
+    fn leak(s: &str) -> &'static str {
+        Box::leak(s.to_string().into_boxed_str())
+    }
+    fn strs(v: Option<&J>) -> &'static [&'static str] {
+        let list: Vec<&'static str> = v
+            .and_then(J::as_array)
+            .map(|a| a.iter().filter_map(J::as_str).map(leak).collect())
+            .unwrap_or_default();
+        Box::leak(list.into_boxed_slice())
+    }
+    let text_of = |v: &J, key: &str| v.get(key).and_then(J::as_str).map(leak);
+    let value: J =
+        serde_json::from_str(text).map_err(|e| format!("unreadable declaration: {e}"))?;
+    if value.get("format").and_then(J::as_u64) != Some(FORMAT) {
+        return Err(format!("declaration format is not {FORMAT}"));
+    }
+    let mut outputs = Vec::new();
+    for o in value
+        .get("outputs")
+        .and_then(J::as_array)
+        .ok_or("declaration has no outputs")?
+    {
+        let name = text_of(o, "name").ok_or("a declared output has no name")?;
+        let mut options = Vec::new();
+        for s in o.get("options").and_then(J::as_array).into_iter().flatten() {
+            let opt = text_of(s, "name").ok_or("a declared option has no name")?;
+            let k = s.get("kind").ok_or("a declared option has no kind")?;
+            let num = |key: &str| k.get(key).and_then(J::as_i64);
+            let float = |key: &str| k.get(key).and_then(J::as_f64);
+            let kind = match k.get("type").and_then(J::as_str) {
+                Some("string") => Kind::Str,
+                Some("bool") => Kind::Bool,
+                Some("int") => Kind::Int {
+                    min: num("min").unwrap_or(i64::MIN),
+                    max: num("max").unwrap_or(i64::MAX),
+                },
+                Some("float") => Kind::Float {
+                    min: float("min").unwrap_or(f64::MIN),
+                    max: float("max").unwrap_or(f64::MAX),
+                },
+                Some("duration") => Kind::Duration,
+                Some("size") => Kind::Size,
+                Some("url") => Kind::Url,
+                Some("enum") => Kind::Enum(strs(k.get("values"))),
+                Some("list") => Kind::List(
+                    k.get("separator")
+                        .and_then(J::as_str)
+                        .and_then(|s| s.chars().next())
+                        .unwrap_or(','),
+                ),
+                other => return Err(format!("option {opt} has an unknown kind {other:?}")),
+            };
+            let flag = |key: &str| s.get(key).and_then(J::as_bool).unwrap_or(false);
+            options.push(OptionSpec {
+                name: opt,
+                kind,
+                aliases: strs(s.get("aliases")),
+                env: strs(s.get("env")),
+                default: text_of(s, "default"),
+                doc: text_of(s, "doc").unwrap_or(""),
+                secret: flag("secret"),
+                nonzero: flag("nonzero"),
+                modes: strs(s.get("modes")),
+            });
+        }
+        let positional = match o.get("positional") {
+            Some(p) if p.get("value").is_some() => {
+                Positional::Value(text_of(p, "value").ok_or("bad positional")?)
+            }
+            Some(p) if p.get("url").is_some() => {
+                Positional::Url(text_of(p, "url").ok_or("bad positional")?)
+            }
+            _ => Positional::None,
+        };
+        outputs.push(DeclaredOutput {
+            name,
+            aliases: strs(o.get("aliases")),
+            description: text_of(o, "description").unwrap_or(""),
+            options: Box::leak(options.into_boxed_slice()),
+            positional,
+            mode_option: text_of(o, "modeOption"),
+        });
+    }
+    Ok(outputs)
 }
 
 /// A declaration as the host reads it back.
@@ -259,6 +483,39 @@ mod tests {
         assert!(d.provides("experimental-prometheus-rw"));
         assert!(d.provides("prometheus"));
         assert!(!d.provides("prom"));
+    }
+
+    #[test]
+    fn the_options_declaration_reads_back_the_same() {
+        const OPTS: &[OptionSpec] = &[
+            OptionSpec::new("a", Kind::Int { min: -1, max: 7 })
+                .aliases(&["a_a"])
+                .env(&["K6_A", "A"])
+                .default("3")
+                .doc("d")
+                .secret()
+                .nonzero()
+                .modes(&["api"]),
+            OptionSpec::new("b", Kind::Float { min: 0.5, max: 1.5 }),
+            OptionSpec::new("c", Kind::Enum(&["x", "y"])),
+            OptionSpec::new("d", Kind::List(';')),
+            OptionSpec::new("e", Kind::Duration),
+            OptionSpec::new("f", Kind::Size),
+            OptionSpec::new("g", Kind::Url),
+            OptionSpec::new("h", Kind::Bool),
+            OptionSpec::new("i", Kind::Str),
+        ];
+        let outs = [
+            DeclaredOutput::new("o", &["p"])
+                .describe("desc")
+                .options(OPTS)
+                .positional(Positional::Url("g"))
+                .mode_option("c"),
+            DeclaredOutput::new("q", &[]).positional(Positional::Value("i")),
+        ];
+        let back = parse_options_json(&options_json(&outs)).unwrap();
+        assert_eq!(back, outs);
+        assert!(parse_options_json("{}").is_err());
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub mod declaration;
 pub mod k6;
 pub mod options;
 pub mod sdk;
+pub mod spec;
+pub mod values;
 
 pub use abi::{
     Batch, EndReason, KeyValue, LogLevel, MetricDef, MetricType, OptionDoc, OutputDescriptor,
@@ -25,7 +27,9 @@ pub use catalog::{Catalog, MetricInfo, SeriesInfo};
 pub use declaration::DeclaredOutput;
 pub use k6::{DEFAULT_SYSTEM_TAGS, NON_INDEXABLE_SYSTEM_TAGS, SYSTEM_TAG_NAMES};
 pub use options::Options;
-pub use sdk::{Host, Output, Plugin};
+pub use sdk::{Host, Output, Plugin, COUNTER_SAMPLES_LOST, COUNTER_SAMPLES_REJECTED};
+pub use spec::{Kind, OptionSpec, Positional};
+pub use values::{Secret, Source, Values};
 
 /// Re-exports for the [`export_plugin!`] macro; not part of the public API.
 #[doc(hidden)]

@@ -65,6 +65,11 @@ impl Host {
         self.inner.add_counter(RString::from(name), delta);
     }
 
+    /// [`Host::add_counter`], shorter: `host.count(COUNTER_SAMPLES_LOST, n)`.
+    pub fn count(&self, name: &str, n: u64) {
+        self.add_counter(name, n);
+    }
+
     /// Asks the host to stop the test; `false` if the user did not allow it for this output.
     pub fn request_abort(&self, reason: impl Into<String>) -> bool {
         self.inner.request_abort(RString::from(reason.into()))
@@ -119,15 +124,27 @@ pub trait Plugin {
     const NAME: &'static str;
     /// The plugin's own version.
     const VERSION: &'static str;
-    /// The outputs [`Plugin::outputs`] returns, by name and aliases, written into the library
-    /// file by [`export_plugin!`](crate::export_plugin) so that the host finds which file
-    /// provides `-o NAME` without loading every plugin on its path (see
-    /// [`crate::declaration`]). Keep it in step with `outputs()`: the host loads a file for
-    /// the names declared here only, and warns when the two differ. Empty (the default), the
-    /// host finds the plugin by its file name `libout_NAME.so`, or else by loading it.
+    /// The outputs this plugin provides: names, aliases, description and (since 1.3) options.
+    /// The one declaration: [`Plugin::outputs`] is derived from it, and
+    /// [`export_plugin!`](crate::export_plugin) writes its names into the library file so that
+    /// the host finds which file provides `-o NAME` without loading every plugin on its path
+    /// (see [`crate::declaration`]). Empty (the default), the host finds the plugin by its file
+    /// name `libout_NAME.so`, or else by loading it, and `outputs()` must be written by hand.
     const DECLARED_OUTPUTS: &'static [crate::declaration::DeclaredOutput] = &[];
 
-    fn outputs() -> Vec<OutputDescriptor>;
+    /// What `loadrun plugins info` shows. Derived from [`Plugin::DECLARED_OUTPUTS`]; override
+    /// only for a plugin that declares nothing.
+    fn outputs() -> Vec<OutputDescriptor> {
+        Self::DECLARED_OUTPUTS
+            .iter()
+            .map(crate::declaration::DeclaredOutput::descriptor)
+            .collect()
+    }
+
+    /// The declaration of the output `init` asks for (by name or alias).
+    fn declared(name: &str) -> Option<&'static crate::declaration::DeclaredOutput> {
+        Self::DECLARED_OUTPUTS.iter().find(|d| d.is_called(name))
+    }
 
     /// Builds an output. Validate every option here: an error stops the run before it starts.
     fn new_output(init: OutputInit) -> Result<Box<dyn Output>, PluginError>;
@@ -242,6 +259,13 @@ pub fn plugin_info<P: Plugin>() -> PluginInfo {
     }
 }
 
+/// The JSON of [`Plugin::DECLARED_OUTPUTS`] with their options, for the root module.
+pub fn declaration_json<P: Plugin>() -> RString {
+    catch_unwind(|| crate::declaration::options_json(P::DECLARED_OUTPUTS))
+        .unwrap_or_default()
+        .into()
+}
+
 /// Calls a plugin's constructor with panics contained.
 pub fn new_output<P: Plugin>(init: OutputInit) -> RResult<OutputBox, PluginError> {
     install_panic_hook();
@@ -264,6 +288,12 @@ pub type __RBox<T> = RBox<T>;
 /// ```ignore
 /// loadrun_plugin_api::export_plugin!(MyPlugin);
 /// ```
+///
+/// Why abi_stable is pinned exactly (`=0.11.3` in the workspace manifest): this macro expands,
+/// in the plugin's crate, to abi_stable's own loader symbol and `LibHeader`, whose name and
+/// layout abi_stable may change in any release, patch ones included. Host and plugins must
+/// therefore be built with the very same abi_stable, or the host's `lib_header_from_path` does
+/// not find or does not accept the header; a caret requirement would let a plugin drift.
 #[macro_export]
 macro_rules! export_plugin {
     ($plugin:ty) => {
@@ -283,11 +313,16 @@ macro_rules! export_plugin {
                 $crate::sdk::new_output::<$plugin>(init)
             }
 
+            extern "C" fn __declaration() -> abi_stable::std_types::RString {
+                $crate::sdk::declaration_json::<$plugin>()
+            }
+
             fn __root_module() -> $crate::abi::PluginModuleRef {
                 use abi_stable::prefix_type::PrefixTypeTrait;
                 $crate::abi::PluginModule {
                     info: __info,
                     new_output: __new_output,
+                    declaration: __declaration,
                 }
                 .leak_into_prefix()
             }
@@ -341,9 +376,13 @@ pub fn in_process_module<P: Plugin>() -> crate::abi::PluginModuleRef {
     extern "C" fn make<P: Plugin>(init: OutputInit) -> RResult<OutputBox, PluginError> {
         new_output::<P>(init)
     }
+    extern "C" fn declaration<P: Plugin>() -> RString {
+        declaration_json::<P>()
+    }
     crate::abi::PluginModule {
         info: info::<P>,
         new_output: make::<P>,
+        declaration: declaration::<P>,
     }
     .leak_into_prefix()
 }

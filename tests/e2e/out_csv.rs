@@ -158,3 +158,107 @@ fn csv_columns_follow_system_tags() {
     assert_eq!(&req[3..5], ["GET", "200"]);
     assert!(req[6].starts_with("vu="), "vu is metadata: {req:?}");
 }
+
+/// `loadrun run plan.toml ARGS` in a folder holding `plan`; (exit code, stderr).
+fn run_plan(plan: &str, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plan.toml"), plan).unwrap();
+    let mut cmd = std::process::Command::new(loadrun_test_support::loadrun_bin());
+    cmd.current_dir(dir.path())
+        .args(["run", "plan.toml", "--quiet"])
+        .args(args)
+        .env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        !dir.path().join("file.csv").exists(),
+        "nothing may be written"
+    );
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A bad option value from each of the three sources is refused before the run with one line
+/// naming the option, the value and where it came from.
+#[test]
+fn a_bad_option_names_its_source_in_one_line() {
+    let steps = "iterations = 1\n[[steps]]\nurl = \"http://127.0.0.1:1/\"\n";
+    let with_table =
+        format!("{steps}\n[outputs.csv]\nfileName = \"t.csv\"\nsaveInterval = \"0s\"\n");
+    let expected = "expected a duration such as 1s, 500ms or 1m30s above zero";
+    for (plan, args, env, source) in [
+        (
+            with_table.as_str(),
+            &["-o", "csv"][..],
+            &[][..],
+            "plan.toml [outputs.csv] line 7",
+        ),
+        (
+            steps,
+            &["-o", "csv"],
+            &[("K6_CSV_SAVE_INTERVAL", "0s")],
+            "env K6_CSV_SAVE_INTERVAL",
+        ),
+        (steps, &["-o", "csv=saveInterval=0s"], &[], "-o csv=..."),
+    ] {
+        let (code, err) = run_plan(plan, args, env);
+        assert_ne!(code, Some(0), "{err}");
+        assert_eq!(
+            err.trim(),
+            format!(
+                "loadrun: error: csv: option saveInterval=\"0s\" from {source} is not valid: {expected}"
+            ),
+        );
+    }
+    // An unknown key, with a suggestion, and a value not in the enum.
+    let (_, err) = run_plan(steps, &["-o", "csv=timeformat=unix"], &[]);
+    assert_eq!(
+        err.trim(),
+        "loadrun: error: unknown key \"timeformat\" as argument for csv output; did you mean timeFormat?"
+    );
+    let (_, err) = run_plan(steps, &["-o", "csv"], &[("K6_CSV_TIME_FORMAT", "iso")]);
+    assert!(
+        err.trim().ends_with(
+            "option timeFormat=\"iso\" from env K6_CSV_TIME_FORMAT is not valid: expected one of unix, unix_milli, unix_micro, unix_nano, rfc3339, rfc3339_nano"
+        ),
+        "{err}"
+    );
+}
+
+/// `loadrun plugins info csv` is generated from the output's declaration.
+#[test]
+fn plugins_info_shows_the_declaration() {
+    let o = std::process::Command::new(loadrun_test_support::loadrun_bin())
+        .args(["plugins", "info", "csv"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("-o csv=VALUE sets fileName"), "{text}");
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+            .to_string()
+    };
+    let save = line("saveInterval");
+    for part in [
+        "duration",
+        "1s",
+        "K6_CSV_SAVE_INTERVAL",
+        "also save_interval",
+        "not zero",
+    ] {
+        assert!(save.contains(part), "{part} in {save}");
+    }
+    let time = line("timeFormat");
+    assert!(
+        time.contains("unix|unix_milli|unix_micro|unix_nano|rfc3339|rfc3339_nano"),
+        "{time}"
+    );
+    assert!(line("fileName").contains("file.csv"), "{text}");
+}

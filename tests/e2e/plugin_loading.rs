@@ -241,6 +241,12 @@ fn an_earlier_minor_build_loads_and_works(api_version: &str) {
 
 #[test]
 fn a_plugin_built_for_the_previous_minor_api_still_loads_and_works() {
+    an_earlier_minor_build_loads_and_works("1.2.0");
+}
+
+/// 1.2 plugins lack the root module's `declaration` (1.3) and parse their own options.
+#[test]
+fn a_plugin_built_for_api_1_1_still_loads_and_works() {
     an_earlier_minor_build_loads_and_works("1.1.0");
 }
 

@@ -399,3 +399,82 @@ fn base64_matches_rfc4648() {
     assert_eq!(base64(b"foo"), "Zm9v");
     assert_eq!(base64(b"foobar"), "Zm9vYmFy");
 }
+
+/// An output that declares its options (API 1.3): the host masks every option declared
+/// secret, by name, by alias and in a URL's query, in the banner; never shows a secret value
+/// in an option error; and `plugins info` shows no secret default.
+#[test]
+fn declared_secrets_are_never_shown() {
+    const TOKEN: &str = "SeKrEtDeclToken4410";
+    const KEY: &str = "SeKrEtDeclApiKey9912";
+    const PIN: &str = "SeKrEtDeclPin";
+    let forms = |text: &str, what: &str| {
+        for s in [TOKEN, KEY, PIN, "default-api-key"] {
+            assert!(!text.contains(s), "{s} leaked in {what}:\n{text}");
+        }
+    };
+    let arg = format!("tb-secret=http://127.0.0.1:1/x?token={TOKEN}&count=2,api_key={KEY}");
+    let run = loud_run(
+        "/get",
+        1,
+        "1s",
+        &["testbehave"],
+        &["-o", &arg],
+        &[("NO_COLOR", "1")],
+    );
+    assert!(run.output.status.success(), "{}", run.stderr());
+    assert!(
+        run.stdout().contains("token=***") && run.stdout().contains("api_key=***"),
+        "the banner shows the output, masked:\n{}",
+        run.stdout()
+    );
+    forms(&run.stdout(), "stdout");
+    forms(&run.stderr(), "stderr");
+    forms(&run.summary.to_string(), "the summary");
+
+    // A bad value of a secret, from each source: the option and source are named, not it.
+    let bin = loadrun_bin();
+    let plugin = plugin_path("testbehave");
+    for (args, env, source) in [
+        (
+            vec!["-o".to_string(), format!("tb-secret=pin={PIN}")],
+            vec![],
+            "-o tb-secret=...",
+        ),
+        (
+            vec!["-o".to_string(), "tb-secret".to_string()],
+            vec![("TB_SECRET_PIN", PIN)],
+            "env TB_SECRET_PIN",
+        ),
+    ] {
+        let o = std::process::Command::new(&bin)
+            .args(["run", "--url", "http://127.0.0.1:1/", "-d", "1s", "--quiet"])
+            .arg("--plugin")
+            .arg(&plugin)
+            .args(&args)
+            .envs(env)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success());
+        assert_eq!(
+            err.trim(),
+            format!(
+                "loadrun: error: tb-secret: option pin from {source} is not valid: expected a whole number from 0 to 9999"
+            )
+        );
+        forms(&err, "the option error");
+    }
+
+    let o = std::process::Command::new(&bin)
+        .args(["plugins", "info", "tb-secret", "--plugin"])
+        .arg(&plugin)
+        .output()
+        .unwrap();
+    let info = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        info.contains("apiKey") && info.contains("(secret)"),
+        "{info}"
+    );
+    forms(&info, "plugins info");
+}

@@ -1,22 +1,21 @@
-//! The options of `-o counts`: declared once (for `loadrun plugins info`) and read into a typed
-//! [`Config`], so a bad value stops the run before it starts.
+//! The options of `-o counts`: declared once in [`OUTPUT`] (what `loadrun plugins info` shows,
+//! what the host checks) and read into a typed [`Config`], so a bad value stops the run before
+//! it starts.
 
-use loadrun_plugin_api::abi::OptionDoc;
-use loadrun_plugin_api::{Options, OutputInit, PluginError};
+use loadrun_plugin_api::{
+    DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Values,
+};
 
-const FILE_DEFAULT: &str = "counts.tsv";
-const FILE_ENV: &str = "COUNTS_FILE";
+const OPTIONS: &[OptionSpec] = &[OptionSpec::new("file", Kind::Str)
+    .env(&["COUNTS_FILE"])
+    .default("counts.tsv")
+    .doc("where to write the counts (also accepted as -o counts=FILE)")];
 
-/// What `loadrun plugins info` shows.
-pub fn option_docs() -> Vec<OptionDoc> {
-    vec![OptionDoc {
-        name: "file".into(),
-        env: FILE_ENV.into(),
-        default: FILE_DEFAULT.into(),
-        description: "where to write the counts (also accepted as -o counts=FILE)".into(),
-        secret: false,
-    }]
-}
+/// The output, as the plugin declares it.
+pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("counts", &[])
+    .describe("per-metric sample counts, written to a file at the end of the test")
+    .options(OPTIONS)
+    .positional(Positional::Value("file"));
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -24,14 +23,12 @@ pub struct Config {
 }
 
 impl Config {
-    /// Plan table < environment < `-o` argument, as every output.
+    /// Default < plan table < environment < `-o` argument, as every output: checked by the
+    /// host (or, under a host older than 1.3, by the SDK here).
     pub fn parse(init: &OutputInit) -> Result<Self, PluginError> {
-        let options = Options::from_init(init)?;
-        options.reject_unknown(&["file"])?;
-        let file = match options.positional() {
-            Some(p) => p.to_string(),
-            None => options.get_or("file", &[FILE_ENV], FILE_DEFAULT),
-        };
-        Ok(Self { file })
+        let v = Values::from_init(init, &OUTPUT)?;
+        Ok(Self {
+            file: v.string("file")?,
+        })
     }
 }

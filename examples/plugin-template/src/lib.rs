@@ -13,7 +13,7 @@ pub mod encoder;
 pub mod output;
 pub mod transport;
 
-use loadrun_plugin_api::{Output, OutputDescriptor, OutputInit, Plugin, PluginError};
+use loadrun_plugin_api::{DeclaredOutput, Output, OutputInit, Plugin, PluginError};
 
 pub use config::Config;
 pub use output::Counts;
@@ -23,19 +23,9 @@ pub struct CountsPlugin;
 impl Plugin for CountsPlugin {
     const NAME: &'static str = "out_counts";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-    // Lets the host find this file for `-o counts` without loading every plugin on its path.
-    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] =
-        &[loadrun_plugin_api::DeclaredOutput::new("counts", &[])];
-
-    fn outputs() -> Vec<OutputDescriptor> {
-        vec![OutputDescriptor {
-            name: "counts".into(),
-            aliases: Default::default(),
-            description: "per-metric sample counts, written to a file at the end of the test"
-                .into(),
-            options: config::option_docs().into(),
-        }]
-    }
+    // The one declaration: `outputs()` (and `loadrun plugins info`) derive from it, and the
+    // host finds this file for `-o counts` without loading every plugin on its path.
+    const DECLARED_OUTPUTS: &'static [DeclaredOutput] = &[config::OUTPUT];
 
     fn new_output(init: OutputInit) -> Result<Box<dyn Output>, PluginError> {
         Ok(Box::new(Counts::new(Config::parse(&init)?)?))

@@ -42,7 +42,7 @@ impl Output for Counts {
             }
         }
         if let Some(host) = &self.host {
-            host.add_counter("samples_counted", batch.samples.len() as u64);
+            host.count("samples_counted", batch.samples.len() as u64);
         }
         WriteStatus::Ok
     }

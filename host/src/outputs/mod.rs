@@ -12,6 +12,7 @@
 pub mod bundled;
 mod fanout;
 mod host_api;
+mod places;
 mod queue;
 pub(crate) mod redact;
 mod spec;
@@ -27,9 +28,12 @@ use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RResult, RString};
 use loadrun_metrics::{Registry, SampleConsumer};
 use loadrun_plugin_api::abi::{HostApi_TO, KeyValue, OutputBox, OutputInit, RunOutcome, TestMeta};
+use loadrun_plugin_api::declaration::DeclaredOutput;
+use loadrun_plugin_api::values::{RawOptions, Values};
 
 pub use fanout::{BatchData, Fanout};
 pub use host_api::{AbortKind, AbortSignal};
+pub use places::PlanPlaces;
 pub use spec::{HostOptions, OutputSpec, WhenFull, HOST_OPTION_NAMES};
 pub use state::OutputState;
 pub use stats::{Dropped, OutputReport, OutputsReport};
@@ -54,6 +58,10 @@ pub enum OutputError {
         value: String,
         expected: String,
     },
+    /// An option the plugin declares is unknown, of the wrong kind or out of place: the
+    /// message names the option, its value (unless secret) and its source.
+    #[error("{0}")]
+    Options(String),
     #[error(transparent)]
     Plugin(#[from] PluginError),
     #[error("could not create output {output} ({source_file}): {message}")]
@@ -83,6 +91,32 @@ pub struct OutputSet {
     registry: Arc<Registry>,
 }
 
+/// The options of a declared output, merged and checked.
+fn checked_values(
+    declared: &DeclaredOutput,
+    output: &str,
+    arg: Option<&str>,
+    table: &serde_json::Value,
+    env: &[KeyValue],
+    places: &PlanPlaces,
+) -> Result<Values, OutputError> {
+    let raw = RawOptions {
+        output: output.to_string(),
+        arg: arg.map(str::to_string),
+        plan: table
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone(), places.source(output, k)))
+            .collect(),
+        env: env
+            .iter()
+            .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+            .collect(),
+    };
+    Values::resolve(declared, &raw).map_err(|e| OutputError::Options(e.to_string()))
+}
+
 impl OutputSet {
     /// Resolves each `-o` spec to a plugin and constructs the output. `tables` holds the plan's
     /// `[outputs.NAME]` tables.
@@ -93,19 +127,40 @@ impl OutputSet {
         test: &TestMeta,
         registry: Arc<Registry>,
     ) -> Result<Self, OutputError> {
+        Self::build_placed(
+            specs,
+            plugins,
+            tables,
+            &PlanPlaces::default(),
+            test,
+            registry,
+        )
+    }
+
+    /// [`OutputSet::build`], with where the plan's tables were written (for option errors).
+    pub fn build_placed(
+        specs: &[OutputSpec],
+        plugins: &mut PluginSet,
+        tables: &BTreeMap<String, serde_json::Value>,
+        places: &PlanPlaces,
+        test: &TestMeta,
+        registry: Arc<Registry>,
+    ) -> Result<Self, OutputError> {
         let abort = Arc::new(AbortSignal::default());
         let env: Vec<KeyValue> = std::env::vars().map(|(k, v)| KeyValue::new(k, v)).collect();
         let mut instances: Vec<Instance> = Vec::new();
         let mut shown = Vec::new();
         for spec in specs {
             let plugin = plugins.resolve(&spec.name)?;
+            let declared = plugin.declared(&spec.name);
             let descriptor = plugin.output(&spec.name);
-            let is_secret = |key: &str| {
-                descriptor.is_some_and(|d| {
+            let is_secret = |key: &str| match declared {
+                Some(d) => d.options.iter().any(|o| o.secret && o.is_called(key)),
+                None => descriptor.is_some_and(|d| {
                     d.options
                         .iter()
                         .any(|o| o.secret && o.name.as_str().eq_ignore_ascii_case(key))
-                })
+                }),
             };
             shown.push(redact::redacted_spec(
                 &spec.name,
@@ -114,13 +169,21 @@ impl OutputSet {
             ));
             let (options, arg, table) =
                 HostOptions::extract(&spec.name, spec.arg.as_deref(), tables.get(&spec.name))?;
+            // A plugin that declares its options gets them checked here, with their sources;
+            // it still gets the raw argument, table and environment, as older plugins do.
+            let extra = match declared {
+                Some(d) => checked_values(d, &spec.name, arg.as_deref(), &table, &env, places)?
+                    .to_extra()
+                    .to_string(),
+                None => "{}".to_string(),
+            };
             let init = OutputInit {
                 output_name: spec.name.as_str().into(),
                 arg: arg.map(RString::from).into(),
                 config_json: table.to_string().into(),
                 env: env.clone().into(),
                 test: test.clone(),
-                extra: "{}".into(),
+                extra: extra.into(),
             };
             let output = match (plugin.module.new_output())(init) {
                 RResult::ROk(o) => o,

@@ -35,14 +35,40 @@ fn redacted_arg(arg: &str, secret: &dyn Fn(&str) -> bool) -> String {
                 if in_secret {
                     out.push(format!("{key}={MASK}"));
                 } else {
-                    out.push(format!("{key}={}", url_password_masked(value)));
+                    out.push(format!("{key}={}", url_masked(value, secret)));
                 }
             }
             _ if in_secret => {}
-            _ => out.push(url_password_masked(&raw)),
+            _ => out.push(url_masked(&raw, secret)),
         }
     }
     out.join(",")
+}
+
+/// A URL's password and the values of its secret query pairs masked (an output whose `-o`
+/// argument is a URL reads its query pairs as options: `?token=...`).
+fn url_masked(text: &str, secret: &dyn Fn(&str) -> bool) -> String {
+    let text = url_password_masked(text);
+    let Some((base, query)) = text.split_once('?') else {
+        return text;
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (query, None),
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if secret(k) => format!("{k}={MASK}"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    let mut out = format!("{base}?{}", pairs.join("&"));
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
 }
 
 /// `scheme://user:password@host…` → `scheme://user:***@host…`; anything else unchanged.
@@ -109,6 +135,18 @@ mod tests {
         assert_eq!(
             shown(r#"x=token="a,b=c",bucket='b,1'"#),
             "x=token=***,bucket='b,1'"
+        );
+    }
+
+    #[test]
+    fn secret_query_pairs_of_a_url_are_masked() {
+        assert_eq!(
+            shown("x=http://h:1/p?org=o&token=abc&b=1"),
+            "x=http://h:1/p?org=o&token=***&b=1"
+        );
+        assert_eq!(
+            shown("x=url=http://u:pw@h/?apiKey=k#f,queueSize=1"),
+            "x=url=http://u:***@h/?apiKey=***#f,queueSize=1"
         );
     }
 

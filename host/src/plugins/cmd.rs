@@ -7,6 +7,8 @@ use anyhow::{bail, Result};
 use super::library::declared_api_error;
 use super::{load_library, PluginSet, PluginSource};
 use crate::cli::PluginsCommand;
+use loadrun_plugin_api::declaration::DeclaredOutput;
+use loadrun_plugin_api::spec::Positional;
 
 pub fn execute(cmd: PluginsCommand) -> Result<u8> {
     let text = match cmd {
@@ -145,6 +147,72 @@ pub fn list(set: &PluginSet) -> String {
     s
 }
 
+/// The option table of an output that declares its options: generated from the declaration
+/// (kind, default, env, aliases, modes; a secret's default is never shown).
+pub fn declared_options(d: &DeclaredOutput) -> String {
+    let mut s = String::new();
+    match d.positional {
+        Positional::None => {}
+        Positional::Value(name) => {
+            let _ = writeln!(s, "  -o {}=VALUE sets {name}", d.name);
+        }
+        Positional::Url(name) => {
+            let _ = writeln!(
+                s,
+                "  -o {}=URL sets {name}; the URL's query pairs are options too",
+                d.name
+            );
+        }
+    }
+    if let Some(mode) = d.mode_option {
+        let _ = writeln!(s, "  the mode is chosen by {mode}");
+    }
+    let _ = writeln!(
+        s,
+        "  {:<24} {:<22} {:<14} {:<34} DESCRIPTION",
+        "OPTION", "KIND", "DEFAULT", "ENV"
+    );
+    for o in d.options {
+        let default = match o.default {
+            Some(_) if o.secret => "(secret)",
+            Some(d) => d,
+            None => "",
+        };
+        let mut notes = Vec::new();
+        if !o.aliases.is_empty() {
+            notes.push(format!("also {}", o.aliases.join(", ")));
+        }
+        if !o.modes.is_empty() {
+            notes.push(format!(
+                "only {}={}",
+                d.mode_option.unwrap_or("mode"),
+                o.modes.join("|")
+            ));
+        }
+        if o.nonzero {
+            notes.push("not zero".into());
+        }
+        if o.secret {
+            notes.push("secret: never shown".into());
+        }
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join("; "))
+        };
+        let _ = writeln!(
+            s,
+            "  {:<24} {:<22} {:<14} {:<34} {}{notes}",
+            o.name,
+            o.kind.label(),
+            default,
+            o.env.join(","),
+            o.doc
+        );
+    }
+    s
+}
+
 fn short_origin(origin: &str) -> &str {
     match origin {
         "LOADRUN_PLUGIN_PATH" => "env-path",
@@ -189,7 +257,9 @@ pub fn info(set: &mut PluginSet, target: &str) -> Result<String> {
             let aliases: Vec<&str> = o.aliases.iter().map(|a| a.as_str()).collect();
             let _ = writeln!(s, "  also accepted as: {}", aliases.join(", "));
         }
-        if o.options.is_empty() {
+        if let Some(declared) = plugin.declared(&o.name) {
+            s.push_str(&declared_options(declared));
+        } else if o.options.is_empty() {
             let _ = writeln!(s, "  (no options)");
         } else {
             let _ = writeln!(

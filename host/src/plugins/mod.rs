@@ -20,7 +20,7 @@ mod trust;
 use std::path::{Path, PathBuf};
 
 use loadrun_plugin_api::abi::{OutputDescriptor, PluginInfo, PluginModuleRef};
-use loadrun_plugin_api::declaration::Declaration;
+use loadrun_plugin_api::declaration::{Declaration, DeclaredOutput};
 
 pub use elf::{inspect, Inspection};
 pub use error::PluginError;
@@ -52,16 +52,42 @@ pub struct LoadedPlugin {
     pub source: PluginSource,
     pub module: PluginModuleRef,
     pub info: PluginInfo,
+    /// The outputs with their declared options (1.3 plugins); empty for older plugins and for
+    /// those that declare nothing: they check their own options.
+    pub declared: Vec<DeclaredOutput>,
 }
 
 impl LoadedPlugin {
     pub fn from_module(source: PluginSource, module: PluginModuleRef) -> Self {
         let info = (module.info())();
+        let declared = match module.declaration() {
+            None => Vec::new(),
+            Some(declaration) => {
+                match loadrun_plugin_api::declaration::parse_options_json(&declaration()) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        tracing::warn!(
+                            "plugin {} ({source}): ignoring its option declaration: {e}",
+                            info.name
+                        );
+                        Vec::new()
+                    }
+                }
+            }
+        };
         Self {
             source,
             module,
             info,
+            declared,
         }
+    }
+
+    /// The declaration of the output `name` (or an alias), when it declares its options.
+    pub fn declared(&self, name: &str) -> Option<&DeclaredOutput> {
+        self.declared
+            .iter()
+            .find(|d| d.is_called(name) && d.declares_options())
     }
 
     /// The descriptor of the output this plugin provides under `name` (or one of its aliases).

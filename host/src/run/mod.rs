@@ -193,10 +193,11 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
             .to_string()
             .into(),
     };
-    let mut outputs = OutputSet::build(
+    let mut outputs = OutputSet::build_placed(
         &specs,
         &mut plugins,
         &chosen.plan.outputs,
+        &chosen.places,
         &test_meta,
         registry.clone(),
     )?;

@@ -17,6 +17,8 @@ pub struct Chosen {
     pub base_dir: PathBuf,
     pub name: String,
     pub source: String,
+    /// Where the plan's output options were written, for option errors.
+    pub places: crate::outputs::PlanPlaces,
 }
 
 pub fn choose(args: &RunArgs) -> anyhow::Result<Chosen> {
@@ -31,6 +33,7 @@ pub fn choose(args: &RunArgs) -> anyhow::Result<Chosen> {
             base_dir: PathBuf::from("."),
             name: "quick".into(),
             source: url.clone(),
+            places: Default::default(),
         });
     }
     let path = match &args.plan {
@@ -54,11 +57,18 @@ pub fn choose(args: &RunArgs) -> anyhow::Result<Chosen> {
     };
     let (mut plan, base_dir) = plan::load_file(&path)?;
     apply_overrides(&mut plan, args)?;
+    let source = path.display().to_string();
+    // Read again for the lines of the output options only (load_file checked its size).
+    let places = crate::outputs::PlanPlaces::from_file(
+        &source,
+        &std::fs::read_to_string(&path).unwrap_or_default(),
+    );
     Ok(Chosen {
         plan,
         base_dir,
         name: plan_name(&path),
-        source: path.display().to_string(),
+        source,
+        places,
     })
 }
 

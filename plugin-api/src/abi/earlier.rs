@@ -70,3 +70,31 @@ pub mod v1_1 {
         const VERSION_STRINGS: VersionStrings = package_version_strings!();
     }
 }
+
+/// 1.2.0: the root module ends at `new_output` (1.3 appends `declaration`); `HostApi` and
+/// `OutputFfi` are today's.
+pub mod v1_2 {
+    use abi_stable::{
+        declare_root_module_statics, library::RootModule, package_version_strings,
+        sabi_types::VersionStrings, std_types::RResult, StableAbi,
+    };
+
+    use crate::abi::{OutputBox, OutputInit, PluginError, PluginInfo};
+
+    #[repr(C)]
+    #[derive(StableAbi)]
+    #[sabi(kind(Prefix(prefix_ref = PluginModuleRef)))]
+    #[sabi(missing_field(panic))]
+    pub struct PluginModule {
+        pub info: extern "C" fn() -> PluginInfo,
+        #[sabi(last_prefix_field)]
+        pub new_output: extern "C" fn(init: OutputInit) -> RResult<OutputBox, PluginError>,
+    }
+
+    impl RootModule for PluginModuleRef {
+        declare_root_module_statics! {PluginModuleRef}
+        const BASE_NAME: &'static str = "loadrun_output";
+        const NAME: &'static str = "loadrun output plugin";
+        const VERSION_STRINGS: VersionStrings = package_version_strings!();
+    }
+}

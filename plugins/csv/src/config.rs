@@ -1,32 +1,41 @@
 //! The csv output's options: `-o csv[=FILE]`, `-o csv=fileName=F,timeFormat=T,saveInterval=D`,
 //! the plan's `[outputs.csv]` table (camelCase, or k6's config-file snake_case keys) and the
-//! environment (`K6_CSV_*`, as k6).
+//! environment (`K6_CSV_*`, as k6). Declared once in [`OUTPUT`]; the SDK merges and checks them.
 
 use std::time::Duration;
 
 use file_sink::Target;
-use loadrun_plugin_api::options::split_pairs;
-use loadrun_plugin_api::{OutputInit, PluginError};
-
-use crate::system_tags;
-
-/// `(camelCase name, k6 config-file name, environment variables)`.
-const FILE_NAME: (&str, &str, &[&str]) = ("fileName", "file_name", &["K6_CSV_FILENAME"]);
-const TIME_FORMAT: (&str, &str, &[&str]) = ("timeFormat", "time_format", &["K6_CSV_TIME_FORMAT"]);
-const SAVE_INTERVAL: (&str, &str, &[&str]) =
-    ("saveInterval", "save_interval", &["K6_CSV_SAVE_INTERVAL"]);
-
-const KNOWN: &[&str] = &[
-    "fileName",
-    "file_name",
-    "timeFormat",
-    "time_format",
-    "saveInterval",
-    "save_interval",
-];
+use loadrun_plugin_api::{
+    DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Values,
+};
 
 pub const DEFAULT_FILE: &str = "file.csv";
 pub const DEFAULT_SAVE_INTERVAL: Duration = Duration::from_secs(1);
+
+const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("fileName", Kind::Str)
+        .aliases(&["file_name"])
+        .env(&["K6_CSV_FILENAME"])
+        .default(DEFAULT_FILE)
+        .doc("the file to write; `-` is stdout, a .gz name is gzip; also the bare `-o csv=FILE` argument"),
+    OptionSpec::new("timeFormat", Kind::Enum(TimeFormat::NAMES))
+        .aliases(&["time_format"])
+        .env(&["K6_CSV_TIME_FORMAT"])
+        .default("unix")
+        .doc("timestamp column (rfc3339 ones in UTC)"),
+    OptionSpec::new("saveInterval", Kind::Duration)
+        .aliases(&["save_interval"])
+        .env(&["K6_CSV_SAVE_INTERVAL"])
+        .default("1s")
+        .nonzero()
+        .doc("how often buffered lines are written to the file"),
+];
+
+/// The csv output, as the plugin declares it.
+pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("csv", &[])
+    .describe("k6-compatible CSV file (or stdout with `-`; gzip when the name ends in .gz)")
+    .options(OPTIONS)
+    .positional(Positional::Value("fileName"));
 
 /// How the `timestamp` column is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +74,13 @@ impl TimeFormat {
     }
 }
 
+impl std::str::FromStr for TimeFormat {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Self::parse(s).ok_or(())
+    }
+}
+
 /// Everything the csv output needs to know, resolved and validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CsvConfig {
@@ -77,99 +93,14 @@ pub struct CsvConfig {
 
 impl CsvConfig {
     pub fn from_init(init: &OutputInit) -> Result<Self, PluginError> {
-        let mut init = init.clone();
-        let mut positional = None;
-        if let Some(arg) = init.arg.as_ref().into_option().map(|a| a.to_string()) {
-            let (file, pairs) = split_arg(&arg)?;
-            positional = file;
-            init.arg = pairs.map(Into::into).into();
-        }
-        check_keys(&init)?;
-        let options = loadrun_plugin_api::Options::from_init(&init)?;
-        let get = |(camel, snake, env): (&str, &str, &[&str])| {
-            options.get(camel, env).or_else(|| options.get(snake, &[]))
-        };
-        let file = positional
-            .or_else(|| get(FILE_NAME))
-            .unwrap_or_else(|| DEFAULT_FILE.to_string());
-        let time_format = match get(TIME_FORMAT) {
-            None => TimeFormat::Unix,
-            Some(t) => TimeFormat::parse(&t).ok_or_else(|| {
-                options.invalid(
-                    "timeFormat",
-                    &t,
-                    &format!("one of {}", TimeFormat::NAMES.join(", ")),
-                )
-            })?,
-        };
-        let save_interval = match get(SAVE_INTERVAL) {
-            None => DEFAULT_SAVE_INTERVAL,
-            Some(v) => loadrun_plugin_api::options::parse_duration(&v)
-                .filter(|d| !d.is_zero())
-                .ok_or_else(|| {
-                    options.invalid(
-                        "saveInterval",
-                        &v,
-                        "a duration above zero such as 1s or 500ms",
-                    )
-                })?,
-        };
+        let v = Values::from_init(init, &OUTPUT)?;
         Ok(Self {
-            target: Target::from_name(&file),
-            time_format,
-            save_interval,
-            system_tags: system_tags::enabled(&init),
+            target: Target::from_name(&v.string("fileName")?),
+            time_format: v.parse("timeFormat")?,
+            save_interval: v.duration("saveInterval")?,
+            system_tags: init.test.system_tags_or_default(),
         })
     }
-}
-
-/// Splits the `-o` argument into a file name and `key=value` pairs. As k6: with no `=` at all,
-/// the whole argument is the file name; otherwise it is pairs. Beyond k6: `out.csv,timeFormat=unix_milli`
-/// (a file name, then pairs) is accepted too.
-fn split_arg(arg: &str) -> Result<(Option<String>, Option<String>), PluginError> {
-    if arg.is_empty() {
-        return Ok((None, None));
-    }
-    if !arg.contains('=') {
-        return Ok((Some(arg.to_string()), None));
-    }
-    if split_pairs(arg).is_some() {
-        return Ok((None, Some(arg.to_string())));
-    }
-    if let Some((first, rest)) = arg.split_once(',') {
-        if !first.contains('=') && split_pairs(rest).is_some() {
-            return Ok((Some(first.to_string()), Some(rest.to_string())));
-        }
-    }
-    Err(PluginError::new(format!(
-        "csv: cannot read the argument {arg:?}: expected FILE, or key=value pairs such as fileName=out.csv,timeFormat=unix_milli"
-    )))
-}
-
-/// k6's message for an unknown key in the argument; the plan table gets the same treatment.
-fn check_keys(init: &OutputInit) -> Result<(), PluginError> {
-    if let Some(arg) = init.arg.as_ref().into_option() {
-        for key in split_pairs(arg.as_str()).unwrap_or_default().keys() {
-            if !KNOWN.contains(&key.as_str()) {
-                return Err(PluginError::new(format!(
-                    "unknown key {key:?} as argument for csv output"
-                )));
-            }
-        }
-    }
-    if let Ok(serde_json::Value::Object(map)) =
-        serde_json::from_str::<serde_json::Value>(init.config_json.as_str())
-    {
-        for key in map.keys() {
-            if !KNOWN.contains(&key.as_str()) {
-                return Err(PluginError::new(format!(
-                    "unknown key {key:?} in the [outputs.csv] table; known keys: {}",
-                    KNOWN.join(", ")
-                )));
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

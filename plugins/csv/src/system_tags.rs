@@ -1,28 +1,9 @@
 //! Which tags get a column of their own.
 //!
-//! The plugin cannot see the host's `--system-tags`; the host passes them in the test metadata's
-//! `extra` JSON as `{"systemTags": [...]}`. Without it, k6's default set applies.
+//! The plugin cannot see the host's `--system-tags`; it reads them with
+//! `TestMeta::system_tags_or_default` (k6's default set when the host does not say).
 
-use loadrun_plugin_api::k6::{DEFAULT_SYSTEM_TAGS, NON_INDEXABLE_SYSTEM_TAGS, SYSTEM_TAG_NAMES};
-use loadrun_plugin_api::OutputInit;
-
-/// The enabled system tags, from `test.extra` (or the init's own `extra`), else k6's default.
-pub fn enabled(init: &OutputInit) -> Vec<String> {
-    [init.test.extra.as_str(), init.extra.as_str()]
-        .into_iter()
-        .find_map(from_extra)
-        .unwrap_or_else(|| DEFAULT_SYSTEM_TAGS.iter().map(|s| s.to_string()).collect())
-}
-
-fn from_extra(json: &str) -> Option<Vec<String>> {
-    let value: serde_json::Value = serde_json::from_str(json).ok()?;
-    let list = value.get("systemTags")?.as_array()?;
-    Some(
-        list.iter()
-            .filter_map(|v| v.as_str().map(|s| s.trim().to_string()))
-            .collect(),
-    )
-}
+use loadrun_plugin_api::k6::{NON_INDEXABLE_SYSTEM_TAGS, SYSTEM_TAG_NAMES};
 
 /// The csv columns for a set of enabled system tags.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +50,7 @@ impl Layout {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use loadrun_plugin_api::k6::DEFAULT_SYSTEM_TAGS;
 
     #[test]
     fn k6_headers() {

@@ -1,33 +1,47 @@
 //! The json output's options. k6's json output has none beyond the file; ours adds the flush
-//! interval, metric filters and array framing. Sources, lowest to highest: the plan's
-//! `[outputs.json]` table, `LOADRUN_JSON_*` environment variables, the `-o json=...` argument.
+//! interval, metric filters and array framing. Declared once in [`OUTPUT`]; sources, lowest to
+//! highest: the plan's `[outputs.json]` table, `LOADRUN_JSON_*` environment variables, the
+//! `-o json=...` argument.
 
 use std::time::Duration;
 
 use file_sink::Target;
-use loadrun_plugin_api::options::{parse_bool, parse_duration};
-use loadrun_plugin_api::{OutputInit, PluginError};
+use loadrun_plugin_api::{
+    DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Values,
+};
 
 use crate::filter::Filter;
 
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_millis(200);
 
-/// Option names with their environment variables; `fileName` is an alias of `file`.
-pub const FILE: (&str, &[&str]) = ("file", &["LOADRUN_JSON_FILE"]);
-pub const FLUSH_INTERVAL: (&str, &[&str]) = ("flushInterval", &["LOADRUN_JSON_FLUSH_INTERVAL"]);
-pub const INCLUDE: (&str, &[&str]) = ("include", &["LOADRUN_JSON_INCLUDE"]);
-pub const EXCLUDE: (&str, &[&str]) = ("exclude", &["LOADRUN_JSON_EXCLUDE"]);
-pub const JSON_ARRAY: (&str, &[&str]) = ("jsonArray", &["LOADRUN_JSON_ARRAY"]);
-
-const KNOWN: &[&str] = &[
-    "file",
-    "fileName",
-    "flushInterval",
-    "include",
-    "exclude",
-    "jsonArray",
+const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("file", Kind::Str)
+        .aliases(&["fileName"])
+        .env(&["LOADRUN_JSON_FILE"])
+        .default("-")
+        .doc("the file to write (`-` is stdout, a .gz name is gzip); also the bare `-o json=FILE` argument"),
+    OptionSpec::new("flushInterval", Kind::Duration)
+        .env(&["LOADRUN_JSON_FLUSH_INTERVAL"])
+        .default("200ms")
+        .nonzero()
+        .doc("how often buffered records are written (k6: fixed 200ms)"),
+    OptionSpec::new("include", Kind::List(','))
+        .env(&["LOADRUN_JSON_INCLUDE"])
+        .doc("only these metrics (names; `prefix*` matches by prefix; separate with , ; or |)"),
+    OptionSpec::new("exclude", Kind::List(','))
+        .env(&["LOADRUN_JSON_EXCLUDE"])
+        .doc("leave these metrics out (as include)"),
+    OptionSpec::new("jsonArray", Kind::Bool)
+        .env(&["LOADRUN_JSON_ARRAY"])
+        .default("false")
+        .doc("frame the file as one JSON array instead of NDJSON (valid only once the run has stopped)"),
 ];
-const LISTS: &[&str] = &["include", "exclude"];
+
+/// The json output, as the plugin declares it.
+pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("json", &[])
+    .describe("k6-compatible NDJSON (stdout by default; gzip when the name ends in .gz)")
+    .options(OPTIONS)
+    .positional(Positional::Value("file"));
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct JsonConfig {
@@ -40,114 +54,25 @@ pub struct JsonConfig {
 
 impl JsonConfig {
     pub fn from_init(init: &OutputInit) -> Result<Self, PluginError> {
-        let (positional, pairs) = match init.arg.as_ref().into_option() {
-            Some(arg) => split_arg(arg.as_str())?,
-            None => (None, Vec::new()),
+        let v = Values::from_init(init, &OUTPUT)?;
+        let list = |name| -> Result<Vec<String>, PluginError> {
+            Ok(split_list(&v.opt::<Vec<String>>(name)?.unwrap_or_default()))
         };
-        let mut init = init.clone();
-        init.arg = None.into();
-        check_table_keys(&init)?;
-        let mut options = loadrun_plugin_api::Options::from_init(&init)?;
-        for (k, v) in &pairs {
-            options.add_arg_pair(k, v);
-        }
-        let get = |(name, env): (&str, &[&str])| options.get(name, env);
-        let file = positional
-            .or_else(|| get(FILE))
-            .or_else(|| options.get("fileName", &[]))
-            .unwrap_or_default();
-        let flush_interval = match get(FLUSH_INTERVAL) {
-            None => DEFAULT_FLUSH_INTERVAL,
-            Some(v) => parse_duration(&v).filter(|d| !d.is_zero()).ok_or_else(|| {
-                options.invalid(
-                    "flushInterval",
-                    &v,
-                    "a duration above zero such as 200ms or 1s",
-                )
-            })?,
-        };
-        let json_array = match get(JSON_ARRAY) {
-            None => false,
-            Some(v) => {
-                parse_bool(&v).ok_or_else(|| options.invalid("jsonArray", &v, "true or false"))?
-            }
-        };
-        let list = |o: (&str, &[&str])| get(o).map(|v| split_list(&v)).unwrap_or_default();
         Ok(Self {
-            target: Target::from_name(&file),
-            flush_interval,
-            filter: Filter::new(list(INCLUDE), list(EXCLUDE)),
-            json_array,
+            target: Target::from_name(&v.string("file")?),
+            flush_interval: v.duration("flushInterval")?,
+            filter: Filter::new(list("include")?, list("exclude")?),
+            json_array: v.bool("jsonArray")?,
         })
     }
 }
 
-/// The file named first in the argument, and the `key=value` pairs.
-type SplitArg = (Option<String>, Vec<(String, String)>);
-
-/// `-o json=FILE` (no `=`: all of it is the file, as k6), or `key=value` pairs, optionally after
-/// a file name: `out.json,jsonArray=true`. A piece without `=` after an `include`/`exclude`
-/// pair continues its list: `include=http_reqs,http_req_duration`.
-fn split_arg(arg: &str) -> Result<SplitArg, PluginError> {
-    if arg.is_empty() {
-        return Ok((None, Vec::new()));
-    }
-    if !arg.contains('=') {
-        return Ok((Some(arg.to_string()), Vec::new()));
-    }
-    let mut file = None;
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    let pieces = loadrun_plugin_api::options::split_pieces(arg)
-        .map_err(|e| PluginError::new(format!("json: {e}")))?;
-    for (i, piece) in pieces.into_iter().enumerate() {
-        match piece.key.map(|k| (k, piece.value.clone())) {
-            Some((k, v)) => {
-                let k = k.trim();
-                if !KNOWN.contains(&k) {
-                    return Err(PluginError::new(format!(
-                        "unknown key {k:?} as argument for json output"
-                    )));
-                }
-                pairs.push((k.to_string(), v.to_string()));
-            }
-            None if i == 0 => file = Some(piece.value),
-            None => match pairs.last_mut() {
-                Some((k, v)) if LISTS.contains(&k.as_str()) => {
-                    v.push(',');
-                    v.push_str(&piece.value);
-                }
-                _ => {
-                    return Err(PluginError::new(format!(
-                        "json: cannot read the argument {arg:?}: {:?} is not key=value (known keys: {})",
-                        piece.value,
-                        KNOWN.join(", ")
-                    )))
-                }
-            },
-        }
-    }
-    Ok((file, pairs))
-}
-
-fn check_table_keys(init: &OutputInit) -> Result<(), PluginError> {
-    if let Ok(serde_json::Value::Object(map)) =
-        serde_json::from_str::<serde_json::Value>(init.config_json.as_str())
-    {
-        for key in map.keys() {
-            if !KNOWN.contains(&key.as_str()) {
-                return Err(PluginError::new(format!(
-                    "unknown key {key:?} in the [outputs.json] table; known keys: {}",
-                    KNOWN.join(", ")
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Metric names separated by `,` `;` or `|` (`;` and `|` survive `K6_OUT`-style comma splitting).
-fn split_list(v: &str) -> Vec<String> {
-    v.split([',', ';', '|'])
+/// Metric names may also be separated by `;` or `|` (which survive `K6_OUT`-style comma
+/// splitting); the declared list splits on commas.
+fn split_list(items: &[String]) -> Vec<String> {
+    items
+        .iter()
+        .flat_map(|i| i.split([';', '|']))
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_string)

@@ -16,14 +16,16 @@
 //!   never answers, but gives up 100 ms before the host's stop deadline (API 1.2's
 //!   `Host::stop_time_left`), then answers `Retry`. At stop it writes what the host told it,
 //!   `stop_time_left <ms|none>`, to `file`.
+//! - `tb-secret`: accepts and discards every batch, like `tb-null`, but declares its options
+//!   (API 1.3), secrets among them, so the host checks them and must never show a secret.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use loadrun_plugin_api::types::{RNone, RSome};
 use loadrun_plugin_api::{
-    Batch, Catalog, Host, Options, Output, OutputDescriptor, OutputInit, Plugin, PluginError,
-    RunOutcome, WriteStatus,
+    Batch, Catalog, Host, Kind, OptionSpec, Options, Output, OutputDescriptor, OutputInit, Plugin,
+    PluginError, Positional, RunOutcome, WriteStatus,
 };
 
 pub struct Behave;
@@ -48,6 +50,26 @@ const OUTPUTS: &[(&str, &str)] = &[
     ),
 ];
 
+/// `tb-secret`'s declared options: a URL argument whose query pairs are options, secrets by
+/// name, by alias and in a mode, and a secret with a kind a bad value can miss.
+const SECRET_OPTIONS: &[loadrun_plugin_api::OptionSpec] = &[
+    OptionSpec::new("url", Kind::Url).doc("where nothing is sent"),
+    OptionSpec::new("token", Kind::Str)
+        .secret()
+        .env(&["TB_SECRET_TOKEN"])
+        .doc("a token"),
+    OptionSpec::new("apiKey", Kind::Str)
+        .secret()
+        .aliases(&["api_key"])
+        .default("default-api-key")
+        .doc("a key with a default"),
+    OptionSpec::new("pin", Kind::Int { min: 0, max: 9999 })
+        .secret()
+        .env(&["TB_SECRET_PIN"])
+        .doc("a secret number"),
+    OptionSpec::new("count", Kind::Int { min: 1, max: 10 }).default("1"),
+];
+
 impl Plugin for Behave {
     const NAME: &'static str = "out_testbehave";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
@@ -63,6 +85,10 @@ impl Plugin for Behave {
         loadrun_plugin_api::DeclaredOutput::new("tb-failstart", &[]),
         loadrun_plugin_api::DeclaredOutput::new("tb-failnew", &[]),
         loadrun_plugin_api::DeclaredOutput::new("tb-deadline", &[]),
+        loadrun_plugin_api::DeclaredOutput::new("tb-secret", &[])
+            .describe("discards every batch; declares secret options")
+            .options(SECRET_OPTIONS)
+            .positional(Positional::Url("url")),
     ];
 
     fn outputs() -> Vec<OutputDescriptor> {
@@ -74,10 +100,17 @@ impl Plugin for Behave {
                 description: (*description).into(),
                 options: Default::default(),
             })
+            .chain(Self::DECLARED_OUTPUTS.last().map(|d| d.descriptor()))
             .collect()
     }
 
     fn new_output(init: OutputInit) -> Result<Box<dyn Output>, PluginError> {
+        if init.output_name.as_str() == "tb-secret" {
+            if let Some(declared) = Self::declared("tb-secret") {
+                let values = loadrun_plugin_api::Values::from_init(&init, declared)?;
+                let _ = (values.secret("token")?, values.secret("apiKey")?);
+            }
+        }
         let o = Options::from_init(&init)?;
         let name = init.output_name.to_string();
         let panic_in = o.get_or("in", &[], "write");

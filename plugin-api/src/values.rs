@@ -1,0 +1,884 @@
+//! The checked, typed option values of one output instance, merged from its declaration's
+//! defaults < the plan table < the environment < the `-o` argument.
+//!
+//! A host that knows the declaration (1.3 and later) merges and checks the options itself,
+//! with plan-file line numbers in its errors, and hands the result over in `OutputInit.extra`
+//! as `{"options": {...}}`. Under an older host the plugin does the same work here, from the
+//! raw argument, table and environment. [`Values::from_init`] takes whichever is there, so a
+//! plugin reads its options the same way under both.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::abi::{OutputInit, PluginError};
+use crate::declaration::DeclaredOutput;
+use crate::options::try_split_pairs;
+use crate::spec::{did_you_mean, Kind, OptionSpec, Positional, Value};
+
+/// The key of `OutputInit.extra` under which a 1.3 host hands over the checked options.
+pub const EXTRA_OPTIONS: &str = "options";
+/// The key beside it for where each value came from (so `Values::is_set` and
+/// `Values::source` answer the same under a 1.3 host as under an older one).
+pub const EXTRA_SOURCES: &str = "optionSources";
+
+/// A password, token or key: printed as `***` by `Debug` and `Display`, so a derived `Debug`
+/// of a config never shows it. Use [`Secret::expose`] where the value itself is needed.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself: only to send it where it belongs.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Self(s.to_string())
+    }
+}
+
+/// Where a value came from, as error messages name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The declared default.
+    Default,
+    /// The plan: `plan.toml [outputs.csv] line 12`, or `the [outputs.csv] table` when the
+    /// line is not known.
+    Plan(String),
+    /// An environment variable.
+    Env(String),
+    /// The `-o NAME=...` argument.
+    Arg(String),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Default => f.write_str("the default"),
+            Source::Plan(place) => f.write_str(place),
+            Source::Env(name) => write!(f, "env {name}"),
+            Source::Arg(output) => write!(f, "-o {output}=..."),
+        }
+    }
+}
+
+/// The raw inputs of one output instance, each value with its source.
+#[derive(Debug, Clone, Default)]
+pub struct RawOptions {
+    /// The `-o` name as given (a name or an alias).
+    pub output: String,
+    /// The `-o` argument, host-owned keys removed.
+    pub arg: Option<String>,
+    /// The plan table's entries (JSON values), each with where it was written.
+    pub plan: Vec<(String, serde_json::Value, Source)>,
+    /// The process environment.
+    pub env: BTreeMap<String, String>,
+}
+
+impl RawOptions {
+    /// What an [`OutputInit`] carries; plan entries are placed by table only.
+    pub fn from_init(init: &OutputInit) -> Result<Self, PluginError> {
+        let output = init.output_name.to_string();
+        let place = Source::Plan(format!("the [outputs.{output}] table"));
+        let json = init.config_json.as_str().trim();
+        let mut plan = Vec::new();
+        if !json.is_empty() {
+            match serde_json::from_str(json) {
+                Ok(serde_json::Value::Object(map)) => {
+                    plan.extend(map.into_iter().map(|(k, v)| (k, v, place.clone())))
+                }
+                _ => {
+                    return Err(PluginError::new(format!(
+                        "{output}: the plan table must be a table of options"
+                    )))
+                }
+            }
+        }
+        Ok(Self {
+            arg: init.arg.as_ref().into_option().map(|a| a.to_string()),
+            env: init
+                .env
+                .iter()
+                .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+                .collect(),
+            plan,
+            output,
+        })
+    }
+}
+
+/// The options of one output instance, checked against its declaration.
+#[derive(Clone)]
+pub struct Values {
+    output: String,
+    values: BTreeMap<&'static str, (Value, Source)>,
+    specs: &'static [OptionSpec],
+}
+
+impl std::fmt::Debug for Values {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut m = f.debug_map();
+        for (name, (value, _)) in &self.values {
+            if self.spec(name).is_some_and(|s| s.secret) {
+                m.entry(name, &"***");
+            } else {
+                m.entry(name, value);
+            }
+        }
+        m.finish()
+    }
+}
+
+impl Values {
+    /// The options of `init`: those the host checked, or else checked here.
+    pub fn from_init(init: &OutputInit, decl: &DeclaredOutput) -> Result<Self, PluginError> {
+        if let Ok(extra) = serde_json::from_str::<serde_json::Value>(init.extra.as_str()) {
+            if let Some(checked) = extra.get(EXTRA_OPTIONS) {
+                let mut values = Self::from_checked(init.output_name.as_str(), decl, checked)?;
+                if let Some(sources) = extra.get(EXTRA_SOURCES) {
+                    values.apply_sources(sources);
+                }
+                return Ok(values);
+            }
+        }
+        Self::resolve(decl, &RawOptions::from_init(init)?)
+    }
+
+    /// Reads the JSON object a host built with [`Values::to_json`].
+    pub fn from_checked(
+        output: &str,
+        decl: &DeclaredOutput,
+        json: &serde_json::Value,
+    ) -> Result<Self, PluginError> {
+        let mut values = BTreeMap::new();
+        for spec in decl.options {
+            if let Some(j) = json.get(spec.name) {
+                let value = Value::from_json(&spec.kind, j).ok_or_else(|| {
+                    PluginError::new(format!(
+                        "{output}: the host passed option {} in an unexpected form",
+                        spec.name
+                    ))
+                })?;
+                values.insert(spec.name, (value, Source::Default));
+            }
+        }
+        Ok(Self {
+            output: output.to_string(),
+            values,
+            specs: decl.options,
+        })
+    }
+
+    /// Where each value came from, as the host hands it to the plugin beside the values.
+    pub fn sources_json(&self) -> serde_json::Value {
+        serde_json::Value::Object(
+            self.values
+                .iter()
+                .map(|(k, (_, source))| {
+                    let (from, at) = match source {
+                        Source::Default => ("default", ""),
+                        Source::Plan(at) => ("plan", at.as_str()),
+                        Source::Env(at) => ("env", at.as_str()),
+                        Source::Arg(at) => ("arg", at.as_str()),
+                    };
+                    (k.to_string(), serde_json::json!({ "from": from, "at": at }))
+                })
+                .collect(),
+        )
+    }
+
+    fn apply_sources(&mut self, json: &serde_json::Value) {
+        for (name, (_, source)) in self.values.iter_mut() {
+            let Some(s) = json.get(*name) else { continue };
+            let at = s
+                .get("at")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string();
+            *source = match s.get("from").and_then(|v| v.as_str()) {
+                Some("plan") => Source::Plan(at),
+                Some("env") => Source::Env(at),
+                Some("arg") => Source::Arg(at),
+                _ => Source::Default,
+            };
+        }
+    }
+
+    /// What a host puts in `OutputInit::extra` for the plugin: the values and their sources.
+    pub fn to_extra(&self) -> serde_json::Value {
+        serde_json::json!({ EXTRA_OPTIONS: self.to_json(), EXTRA_SOURCES: self.sources_json() })
+    }
+
+    /// The checked values as the host hands them to the plugin.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::Object(
+            self.values
+                .iter()
+                .map(|(k, (v, _))| (k.to_string(), v.to_json()))
+                .collect(),
+        )
+    }
+
+    /// Merges and checks: defaults < plan < environment < `-o`. Unknown keys, values of the
+    /// wrong kind and options set for a mode they do not apply to are errors naming the
+    /// option, the value (never a secret's) and its source.
+    pub fn resolve(decl: &DeclaredOutput, raw: &RawOptions) -> Result<Self, PluginError> {
+        let output = raw.output.as_str();
+        let arg_source = Source::Arg(output.to_string());
+        let mut arg_pairs: Vec<(String, String)> = Vec::new();
+        if let Some(arg) = &raw.arg {
+            let (positional, pairs) = split_arg(output, arg, decl)?;
+            if let Some((name, value)) = positional {
+                arg_pairs.push((name.to_string(), value));
+            }
+            arg_pairs.extend(pairs);
+        }
+        let find = |key: &str| decl.options.iter().find(|s| s.is_called(key));
+        let unknown = |key: &str, place: &Source| {
+            let hint = did_you_mean(
+                key,
+                decl.options
+                    .iter()
+                    .flat_map(|s| std::iter::once(s.name).chain(s.aliases.iter().copied())),
+            )
+            .map(|n| format!("; did you mean {n}?"))
+            .unwrap_or_default();
+            let text = match place {
+                Source::Arg(_) => format!("unknown key {key:?} as argument for {output} output"),
+                other => format!("{output}: unknown key {key:?} in {other}"),
+            };
+            PluginError::new(format!("{text}{hint}"))
+        };
+        // The highest-precedence text of each option, as (text, source).
+        let mut chosen: BTreeMap<&'static str, (String, Source)> = BTreeMap::new();
+        for (key, json, place) in &raw.plan {
+            let spec = find(key).ok_or_else(|| unknown(key, place))?;
+            let text = match json {
+                serde_json::Value::Null => continue,
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Array(items) => {
+                    let sep = match spec.kind {
+                        Kind::List(sep) => sep.to_string(),
+                        _ => ",".to_string(),
+                    };
+                    items
+                        .iter()
+                        .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                        .collect::<Vec<_>>()
+                        .join(&sep)
+                }
+                other => other.to_string(),
+            };
+            chosen.insert(spec.name, (text, place.clone()));
+        }
+        for spec in decl.options {
+            if let Some((env, v)) = spec
+                .env
+                .iter()
+                .find_map(|e| raw.env.get(*e).map(|v| (e, v)))
+            {
+                chosen.insert(spec.name, (v.clone(), Source::Env(env.to_string())));
+            }
+        }
+        for (key, v) in &arg_pairs {
+            let spec = find(key).ok_or_else(|| unknown(key, &arg_source))?;
+            chosen.insert(spec.name, (v.clone(), arg_source.clone()));
+        }
+        let mut values = BTreeMap::new();
+        for spec in decl.options {
+            let (text, source) = match chosen.remove(spec.name) {
+                Some(given) => given,
+                None => match spec.default {
+                    Some(d) => (d.to_string(), Source::Default),
+                    None => continue,
+                },
+            };
+            let value = Value::parse(spec, &text).ok_or_else(|| {
+                let shown = if spec.secret {
+                    String::new()
+                } else {
+                    format!("={:?}", without_secrets(decl, &text))
+                };
+                let zero = if spec.nonzero { " above zero" } else { "" };
+                PluginError::new(format!(
+                    "{output}: option {}{shown} from {source} is not valid: expected {}{zero}",
+                    spec.name,
+                    spec.kind.expected()
+                ))
+            })?;
+            values.insert(spec.name, (value, source));
+        }
+        let this = Self {
+            output: output.to_string(),
+            values,
+            specs: decl.options,
+        };
+        this.check_modes(decl)?;
+        Ok(this)
+    }
+
+    fn check_modes(&self, decl: &DeclaredOutput) -> Result<(), PluginError> {
+        let Some(mode_option) = decl.mode_option else {
+            return Ok(());
+        };
+        let Some((Value::Str(mode), _)) = self.values.get(mode_option) else {
+            return Ok(());
+        };
+        for spec in decl.options {
+            if spec.modes.is_empty() || spec.modes.contains(&mode.as_str()) {
+                continue;
+            }
+            if let Some((_, source)) = self.values.get(spec.name) {
+                if *source != Source::Default {
+                    return Err(PluginError::new(format!(
+                        "{}: option {} (from {source}) does not apply to {mode_option}={mode}; it is for {mode_option}={}",
+                        self.output,
+                        spec.name,
+                        spec.modes.join(" or ")
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The name of the output (as given to `-o`).
+    pub fn output(&self) -> &str {
+        &self.output
+    }
+
+    fn spec(&self, name: &str) -> Option<&'static OptionSpec> {
+        self.specs.iter().find(|s| s.name == name)
+    }
+
+    /// Whether the option has a value (given, or a default).
+    pub fn has(&self, name: &str) -> bool {
+        self.values.contains_key(name)
+    }
+
+    /// Whether the user gave the option (not its default).
+    pub fn is_set(&self, name: &str) -> bool {
+        self.values
+            .get(name)
+            .is_some_and(|(_, s)| *s != Source::Default)
+    }
+
+    /// Where the option's value came from.
+    pub fn source(&self, name: &str) -> Option<&Source> {
+        self.values.get(name).map(|(_, s)| s)
+    }
+
+    /// The option's value as `T`, `None` if it has none (no default and not given).
+    pub fn opt<T: FromValue>(&self, name: &str) -> Result<Option<T>, PluginError> {
+        match self.values.get(name) {
+            None => Ok(None),
+            Some((v, _)) => T::from_value(v).map(Some).ok_or_else(|| {
+                PluginError::new(format!(
+                    "{}: option {name} is not a {}",
+                    self.output,
+                    std::any::type_name::<T>()
+                ))
+            }),
+        }
+    }
+
+    /// The option's value as `T`; an error if it has none.
+    pub fn get<T: FromValue>(&self, name: &str) -> Result<T, PluginError> {
+        self.opt(name)?.ok_or_else(|| {
+            PluginError::new(format!("{}: option {name} must be given", self.output))
+        })
+    }
+
+    pub fn string(&self, name: &str) -> Result<String, PluginError> {
+        self.get(name)
+    }
+
+    pub fn bool(&self, name: &str) -> Result<bool, PluginError> {
+        self.get(name)
+    }
+
+    pub fn int(&self, name: &str) -> Result<i64, PluginError> {
+        self.get(name)
+    }
+
+    pub fn float(&self, name: &str) -> Result<f64, PluginError> {
+        self.get(name)
+    }
+
+    pub fn duration(&self, name: &str) -> Result<Duration, PluginError> {
+        self.get(name)
+    }
+
+    /// A size in bytes.
+    pub fn size(&self, name: &str) -> Result<u64, PluginError> {
+        self.get(name)
+    }
+
+    pub fn list(&self, name: &str) -> Result<Vec<String>, PluginError> {
+        self.get(name)
+    }
+
+    /// A secret, `None` if not given.
+    pub fn secret(&self, name: &str) -> Result<Option<Secret>, PluginError> {
+        self.opt(name)
+    }
+
+    /// An enum option read into the plugin's own type (`impl FromStr`).
+    pub fn parse<T: std::str::FromStr>(&self, name: &str) -> Result<T, PluginError> {
+        let text: String = self.get(name)?;
+        text.parse().map_err(|_| {
+            PluginError::new(format!(
+                "{}: option {name}={text:?} is not valid",
+                self.output
+            ))
+        })
+    }
+}
+
+/// A Rust type an option's [`Value`] converts to.
+pub trait FromValue: Sized {
+    fn from_value(value: &Value) -> Option<Self>;
+}
+
+impl FromValue for String {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Str(s) => Some(s.clone()),
+            Value::List(l) => Some(l.join(",")),
+            _ => None,
+        }
+    }
+}
+
+impl FromValue for Secret {
+    fn from_value(value: &Value) -> Option<Self> {
+        String::from_value(value).map(Secret)
+    }
+}
+
+impl FromValue for bool {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+}
+
+impl FromValue for i64 {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Int(i) => Some(*i),
+            Value::Size(s) => i64::try_from(*s).ok(),
+            _ => None,
+        }
+    }
+}
+
+impl FromValue for u64 {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Int(i) => u64::try_from(*i).ok(),
+            Value::Size(s) => Some(*s),
+            _ => None,
+        }
+    }
+}
+
+impl FromValue for usize {
+    fn from_value(value: &Value) -> Option<Self> {
+        u64::from_value(value).and_then(|v| usize::try_from(v).ok())
+    }
+}
+
+impl FromValue for u32 {
+    fn from_value(value: &Value) -> Option<Self> {
+        u64::from_value(value).and_then(|v| u32::try_from(v).ok())
+    }
+}
+
+impl FromValue for f64 {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Float(x) => Some(*x),
+            Value::Int(i) => Some(*i as f64),
+            _ => None,
+        }
+    }
+}
+
+impl FromValue for Duration {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Duration(d) => Some(*d),
+            _ => None,
+        }
+    }
+}
+
+impl FromValue for Vec<String> {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::List(l) => Some(l.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// `text` cut where a secret option's `key=` begins inside it (a malformed argument can run
+/// one into another value): an error shows the value, never a secret.
+fn without_secrets(decl: &DeclaredOutput, text: &str) -> String {
+    let cut = decl
+        .options
+        .iter()
+        .filter(|s| s.secret)
+        .flat_map(|s| std::iter::once(s.name).chain(s.aliases.iter().copied()))
+        .filter_map(|name| text.find(&format!("{name}=")))
+        .min();
+    match cut {
+        Some(at) => format!("{}***", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
+type ArgParts = (Option<(&'static str, String)>, Vec<(String, String)>);
+
+/// Splits an `-o` argument into the positional option's value and `key=value` pairs.
+pub fn split_arg(output: &str, arg: &str, decl: &DeclaredOutput) -> Result<ArgParts, PluginError> {
+    let shown = without_secrets(decl, arg);
+    if arg.is_empty() {
+        return Ok((None, Vec::new()));
+    }
+    let quote_error =
+        |e: crate::options::UnterminatedQuote| PluginError::new(format!("{output}: {e}"));
+    if let Some(pairs) = try_split_pairs(arg).map_err(quote_error)? {
+        return Ok((None, pairs.into_iter().collect()));
+    }
+    match decl.positional {
+        Positional::None => Err(PluginError::new(format!(
+            "{output}: cannot read the argument {shown:?}: expected key=value pairs"
+        ))),
+        Positional::Value(name) => {
+            if !arg.contains('=') {
+                return Ok((Some((name, arg.to_string())), Vec::new()));
+            }
+            let (first, pairs) = positional_then_pairs(arg).map_err(quote_error)?.ok_or_else(|| {
+                PluginError::new(format!(
+                    "{output}: cannot read the argument {shown:?}: expected {name}, or key=value pairs such as {name}=..."
+                ))
+            })?;
+            Ok((Some((name, first.to_string())), pairs))
+        }
+        Positional::Url(name) => {
+            // `URL,key=value,...`: pairs may follow the URL, as host options do.
+            let (url, mut pairs) = match positional_then_pairs(arg).map_err(quote_error)? {
+                Some((url, pairs)) => (url, pairs),
+                None => (arg, Vec::new()),
+            };
+            let (base, query) = url.split_once('?').unwrap_or((url, ""));
+            let query_pairs =
+                query
+                    .split('&')
+                    .filter(|p| !p.is_empty())
+                    .map(|p| match p.split_once('=') {
+                        Some((k, v)) => (percent_decode(k), percent_decode(v)),
+                        None => (percent_decode(p), String::new()),
+                    });
+            // The pairs after the URL come later in the argument: they win.
+            pairs.splice(0..0, query_pairs);
+            Ok((Some((name, base.to_string())), pairs))
+        }
+    }
+}
+
+/// `VALUE,key=value,...`: the value is up to the first comma after which the rest is pairs;
+/// `None` if there is no such comma.
+#[allow(clippy::type_complexity)]
+fn positional_then_pairs(
+    arg: &str,
+) -> Result<Option<(&str, Vec<(String, String)>)>, crate::options::UnterminatedQuote> {
+    let mut from = 0;
+    while let Some(at) = arg[from..].find(',').map(|i| from + i) {
+        let (first, rest) = (&arg[..at], &arg[at + 1..]);
+        if let Some(pairs) = try_split_pairs(rest)? {
+            if !rest.trim().is_empty() {
+                return Ok(Some((first, pairs.into_iter().collect())));
+            }
+        }
+        from = at + 1;
+    }
+    Ok(None)
+}
+
+/// `%XX` escapes and `+` as space, as in a URL query; a malformed escape stays as written.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = |c: u8| (c as char).to_digit(16);
+                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const OPTS: &[OptionSpec] = &[
+        OptionSpec::new("addr", Kind::Str)
+            .env(&["K6_X_ADDR", "X_ADDR"])
+            .default("localhost:8125"),
+        OptionSpec::new("pushInterval", Kind::Duration)
+            .aliases(&["push_interval"])
+            .env(&["K6_X_PUSH_INTERVAL"])
+            .default("1s")
+            .nonzero(),
+        OptionSpec::new("apiKey", Kind::Str)
+            .secret()
+            .env(&["K6_X_API_KEY"])
+            .modes(&["api"]),
+        OptionSpec::new("mode", Kind::Enum(&["agent", "api"])).default("agent"),
+        OptionSpec::new("tagBlocklist", Kind::List(',')).default("vu,iter,url"),
+        OptionSpec::new("bufferSize", Kind::Int { min: 1, max: 65507 }).default("1432"),
+        OptionSpec::new("url", Kind::Url),
+    ];
+    const DECL: DeclaredOutput = DeclaredOutput::new("x", &[])
+        .options(OPTS)
+        .positional(Positional::Url("url"))
+        .mode_option("mode");
+
+    fn raw(arg: Option<&str>, plan: serde_json::Value, env: &[(&str, &str)]) -> RawOptions {
+        let place = Source::Plan("plan.toml [outputs.x] line 3".into());
+        RawOptions {
+            output: "x".into(),
+            arg: arg.map(str::to_string),
+            plan: plan
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v.clone(), place.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    fn resolve(
+        arg: Option<&str>,
+        plan: serde_json::Value,
+        env: &[(&str, &str)],
+    ) -> Result<Values, String> {
+        Values::resolve(&DECL, &raw(arg, plan, env)).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let v = resolve(None, serde_json::json!({}), &[]).unwrap();
+        assert_eq!(v.string("addr").unwrap(), "localhost:8125");
+        assert_eq!(v.duration("pushInterval").unwrap(), Duration::from_secs(1));
+        assert_eq!(v.list("tagBlocklist").unwrap(), ["vu", "iter", "url"]);
+        assert_eq!(v.int("bufferSize").unwrap(), 1432);
+        assert_eq!(v.get::<usize>("bufferSize").unwrap(), 1432);
+        assert!(v.secret("apiKey").unwrap().is_none());
+        assert!(!v.is_set("addr"));
+        assert!(v.get::<String>("url").is_err());
+    }
+
+    #[test]
+    fn precedence_is_default_plan_env_arg() {
+        let plan = serde_json::json!({"addr": "plan:1", "push_interval": "2s", "tagBlocklist": ["a", "b"]});
+        let v = resolve(None, plan.clone(), &[]).unwrap();
+        assert_eq!(v.string("addr").unwrap(), "plan:1");
+        assert_eq!(v.duration("pushInterval").unwrap(), Duration::from_secs(2));
+        assert_eq!(v.list("tagBlocklist").unwrap(), ["a", "b"]);
+        // The first env name in declaration order wins over the later one.
+        let env = [("X_ADDR", "env2:1"), ("K6_X_ADDR", "env:1")];
+        let v = resolve(None, plan.clone(), &env).unwrap();
+        assert_eq!(v.string("addr").unwrap(), "env:1");
+        assert_eq!(v.source("addr"), Some(&Source::Env("K6_X_ADDR".into())));
+        let v = resolve(Some("addr=arg:1,pushInterval=3s"), plan, &env).unwrap();
+        assert_eq!(v.string("addr").unwrap(), "arg:1");
+        assert_eq!(v.duration("pushInterval").unwrap(), Duration::from_secs(3));
+    }
+
+    #[test]
+    fn a_url_argument_and_its_query() {
+        let v = resolve(
+            Some("http://h:1/p?addr=q%3A2&mode=api"),
+            serde_json::json!({}),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(v.string("url").unwrap(), "http://h:1/p");
+        assert_eq!(v.string("addr").unwrap(), "q:2");
+        assert_eq!(v.string("mode").unwrap(), "api");
+    }
+
+    #[test]
+    fn pairs_after_a_url_and_secrets_inside_other_values() {
+        let v = resolve(
+            Some("http://h:1/p?addr=q,mode=api,apiKey=k"),
+            serde_json::json!({}),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(v.string("url").unwrap(), "http://h:1/p");
+        assert_eq!(v.string("addr").unwrap(), "q");
+        assert_eq!(v.secret("apiKey").unwrap().unwrap().expose(), "k");
+        // A secret run into another value (here by a misplaced quote) is cut from the error.
+        let e = resolve(
+            Some("bufferSize=\"2,apiKey=hunter2\""),
+            serde_json::json!({}),
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.contains("bufferSize=\"2,***\""), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn each_source_is_named_in_errors() {
+        let e = resolve(None, serde_json::json!({"bufferSize": 0}), &[]).unwrap_err();
+        assert_eq!(
+            e,
+            "x: option bufferSize=\"0\" from plan.toml [outputs.x] line 3 is not valid: expected a whole number from 1 to 65507"
+        );
+        let e = resolve(None, serde_json::json!({}), &[("K6_X_PUSH_INTERVAL", "0s")]).unwrap_err();
+        assert_eq!(
+            e,
+            "x: option pushInterval=\"0s\" from env K6_X_PUSH_INTERVAL is not valid: expected a duration such as 1s, 500ms or 1m30s above zero"
+        );
+        let e = resolve(Some("mode=web"), serde_json::json!({}), &[]).unwrap_err();
+        assert_eq!(
+            e,
+            "x: option mode=\"web\" from -o x=... is not valid: expected one of agent, api"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_with_a_suggestion() {
+        let e = resolve(Some("adr=1"), serde_json::json!({}), &[]).unwrap_err();
+        assert_eq!(
+            e,
+            "unknown key \"adr\" as argument for x output; did you mean addr?"
+        );
+        let e = resolve(None, serde_json::json!({"pushinterval": "1s"}), &[]).unwrap_err();
+        assert_eq!(
+            e,
+            "x: unknown key \"pushinterval\" in plan.toml [outputs.x] line 3; did you mean pushInterval?"
+        );
+    }
+
+    #[test]
+    fn modes_and_secrets() {
+        let e = resolve(None, serde_json::json!({}), &[("K6_X_API_KEY", "hunter2")]).unwrap_err();
+        assert_eq!(
+            e,
+            "x: option apiKey (from env K6_X_API_KEY) does not apply to mode=agent; it is for mode=api"
+        );
+        let v = resolve(
+            Some("mode=api"),
+            serde_json::json!({}),
+            &[("K6_X_API_KEY", "hunter2")],
+        )
+        .unwrap();
+        let key = v.secret("apiKey").unwrap().unwrap();
+        assert_eq!(key.expose(), "hunter2");
+        assert_eq!(format!("{key} {key:?}"), "*** ***");
+        assert!(!format!("{v:?}").contains("hunter2"));
+        // A bad secret is named, its value is not shown.
+        const S: &[OptionSpec] = &[OptionSpec::new("token", Kind::Int { min: 0, max: 9 }).secret()];
+        let d = DeclaredOutput::new("s", &[]).options(S);
+        let mut r = raw(Some("token=hunter2"), serde_json::json!({}), &[]);
+        r.output = "s".into();
+        let e = Values::resolve(&d, &r).unwrap_err().to_string();
+        assert!(e.contains("option token from -o s=..."), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn checked_values_cross_as_json() {
+        let v = resolve(
+            Some("mode=api,apiKey=k,pushInterval=1.5s"),
+            serde_json::json!({}),
+            &[],
+        )
+        .unwrap();
+        let back = Values::from_checked("x", &DECL, &v.to_json()).unwrap();
+        assert_eq!(
+            back.duration("pushInterval").unwrap(),
+            Duration::from_millis(1500)
+        );
+        assert_eq!(back.secret("apiKey").unwrap().unwrap().expose(), "k");
+        assert_eq!(back.list("tagBlocklist").unwrap(), ["vu", "iter", "url"]);
+        assert!(Values::from_checked("x", &DECL, &serde_json::json!({"bufferSize": "x"})).is_err());
+        // Through OutputInit::extra, with the sources: is_set answers as before.
+        #[cfg(feature = "testkit")]
+        {
+            let mut init = crate::testkit::init("x", None, "", &[]);
+            init.extra = v.to_extra().to_string().into();
+            let back = Values::from_init(&init, &DECL).unwrap();
+            assert!(back.is_set("apiKey") && !back.is_set("addr"));
+            assert_eq!(back.source("mode"), Some(&Source::Arg("x".into())));
+        }
+    }
+
+    #[test]
+    fn write_status_helpers() {
+        use crate::abi::WriteStatus;
+        assert_eq!(WriteStatus::retry("x").retry_delay(), None);
+        assert_eq!(
+            WriteStatus::retry_after(Duration::from_secs(2), "x").retry_delay(),
+            Some(Duration::from_secs(2))
+        );
+        assert!(matches!(WriteStatus::fatal("x"), WriteStatus::Fatal(e) if e.to_string() == "x"));
+    }
+}
