@@ -129,12 +129,7 @@ pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("influxdb", &["xk6-influx
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Api {
     /// InfluxDB 1.x `/write` (and `/query` to create the database).
-    V1 {
-        db: String,
-        retention: String,
-        consistency: String,
-        create_database: bool,
-    },
+    V1 { db: String },
     /// InfluxDB 2.x `/api/v2/write` (also InfluxDB 1.8+, VictoriaMetrics).
     V2 {
         organization: String,
@@ -142,7 +137,7 @@ pub enum Api {
     },
 }
 
-/// Timestamp precision: how many ns one unit holds, and its name in each API.
+/// Timestamp precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Precision {
     Ns,
@@ -153,51 +148,43 @@ pub enum Precision {
     H,
 }
 
+/// Per [`Precision`], in its order: ns per unit, v1 name, v2 name (none: v1 only), other
+/// spellings (k6's `1ms` ones are read by dropping the `1`).
+#[allow(clippy::type_complexity)]
+const UNITS: [(i64, &str, Option<&str>, &[&str]); 6] = [
+    (1, "ns", Some("ns"), &["", "n"]),
+    (1_000, "u", Some("us"), &["µs"]),
+    (1_000_000, "ms", Some("ms"), &[]),
+    (1_000_000_000, "s", Some("s"), &[]),
+    (60_000_000_000, "m", None, &[]),
+    (3_600_000_000_000, "h", None, &[]),
+];
+
 impl Precision {
+    const ALL: [Precision; 6] = [Self::Ns, Self::Us, Self::Ms, Self::S, Self::M, Self::H];
+
     pub fn parse(v: &str) -> Option<Self> {
         let v = v.trim();
         let v = v.strip_prefix('1').filter(|r| !r.is_empty()).unwrap_or(v);
-        Some(match v {
-            "" | "n" | "ns" => Precision::Ns,
-            "u" | "us" | "µs" => Precision::Us,
-            "ms" => Precision::Ms,
-            "s" => Precision::S,
-            "m" => Precision::M,
-            "h" => Precision::H,
-            _ => return None,
-        })
+        let i = UNITS
+            .iter()
+            .position(|(_, v1, v2, more)| *v1 == v || *v2 == Some(v) || more.contains(&v))?;
+        Self::ALL.get(i).copied()
+    }
+
+    fn unit(
+        self,
+    ) -> (
+        i64,
+        &'static str,
+        Option<&'static str>,
+        &'static [&'static str],
+    ) {
+        UNITS[self as usize]
     }
 
     pub fn ns_per_unit(self) -> i64 {
-        match self {
-            Precision::Ns => 1,
-            Precision::Us => 1_000,
-            Precision::Ms => 1_000_000,
-            Precision::S => 1_000_000_000,
-            Precision::M => 60_000_000_000,
-            Precision::H => 3_600_000_000_000,
-        }
-    }
-
-    fn v1_name(self) -> &'static str {
-        match self {
-            Precision::Ns => "ns",
-            Precision::Us => "u",
-            Precision::Ms => "ms",
-            Precision::S => "s",
-            Precision::M => "m",
-            Precision::H => "h",
-        }
-    }
-
-    fn v2_name(self) -> Option<&'static str> {
-        match self {
-            Precision::Ns => Some("ns"),
-            Precision::Us => Some("us"),
-            Precision::Ms => Some("ms"),
-            Precision::S => Some("s"),
-            Precision::M | Precision::H => None,
-        }
+        self.unit().0
     }
 }
 
@@ -219,23 +206,16 @@ pub struct FieldSpec {
 
 impl FieldSpec {
     pub fn parse(entry: &str) -> Option<Self> {
-        let (key, ty) = match entry.split_once(':') {
-            Some((k, t)) => (
-                k.trim(),
-                match t.trim() {
-                    "string" => FieldType::String,
-                    "int" => FieldType::Int,
-                    "float" => FieldType::Float,
-                    "bool" => FieldType::Bool,
-                    _ => return None,
-                },
-            ),
-            None => (entry.trim(), FieldType::String),
+        let (key, ty) = entry.split_once(':').unwrap_or((entry, "string"));
+        let ty = match ty.trim() {
+            "string" => FieldType::String,
+            "int" => FieldType::Int,
+            "float" => FieldType::Float,
+            "bool" => FieldType::Bool,
+            _ => return None,
         };
-        (!key.is_empty()).then(|| FieldSpec {
-            key: key.to_string(),
-            ty,
-        })
+        let key = key.trim().to_string();
+        (!key.is_empty()).then_some(FieldSpec { key, ty })
     }
 }
 
@@ -247,7 +227,7 @@ pub struct Config {
     pub write_url: Url,
     /// v1 `/query?q=CREATE DATABASE …`, when the database is to be created.
     pub create_url: Option<Url>,
-    /// `Authorization` value (Basic for v1 user/password, Token for v2); never shown.
+    /// `Authorization` value (Basic for v1 user/password, Token for v2).
     pub authorization: Option<Secret>,
     pub precision: Precision,
     pub push_interval: Duration,
@@ -261,28 +241,23 @@ pub struct Config {
     pub warnings: Vec<String>,
 }
 
+fn err(output: &str, msg: impl std::fmt::Display) -> PluginError {
+    PluginError::new(format!("{output}: {msg}"))
+}
+
 impl Config {
     /// The write endpoint as it may be shown.
     pub fn endpoint(&self) -> Endpoint {
         Endpoint::new(&self.write_url)
     }
-}
 
-fn err(output: &str, msg: impl std::fmt::Display) -> PluginError {
-    PluginError::new(format!("{output}: {msg}"))
-}
-
-fn invalid(output: &str, name: &str, value: &str, expected: &str) -> PluginError {
-    err(
-        output,
-        format!("option {name}={value:?} is not valid: expected {expected}"),
-    )
-}
-
-impl Config {
     pub fn from_init(init: &OutputInit) -> Result<Self, PluginError> {
         let v = Values::from_init(init, &OUTPUT)?;
         let out = v.output().to_string();
+        // An option given as empty is not given.
+        let text = |name: &str| -> Result<Option<String>, PluginError> {
+            Ok(v.opt::<String>(name)?.filter(|t| !t.is_empty()))
+        };
         // The -o URL, scheme://[user:pass@]host:port[/prefix]/name[?options]: its query pairs
         // are options already; its userinfo and last path segment are read here.
         let (positional, query) = match init.arg() {
@@ -290,77 +265,63 @@ impl Config {
             None => (None, Vec::new()),
         };
         let from_arg = positional.is_some();
-        let source = if from_arg {
-            "the -o argument"
-        } else {
-            "option addr"
-        };
+        let source = ["option addr", "the -o argument"][usize::from(from_arg)];
         let addr = v.string("addr")?;
         let mut base = Url::parse(&addr).map_err(|e| {
             let shown = Endpoint::from_text(&addr);
             err(&out, format!("{source} {shown} is not a URL: {e}"))
         })?;
-        match base.scheme() {
-            "http" | "https" => {}
-            "udp" => return Err(err(
-                &out,
-                format!(
-                    "{source} must be an http(s) URL: udp:// (k6's UDP client) is not supported"
-                ),
-            )),
-            s => {
-                return Err(err(
-                    &out,
-                    format!("{source} must be an http(s) URL, not {s}://"),
-                ))
-            }
+        let why = match base.scheme() {
+            "http" | "https" => String::new(),
+            "udp" => ": udp:// (k6's UDP client) is not supported".to_string(),
+            s => format!(", not {s}://"),
+        };
+        if !why.is_empty() {
+            return Err(err(&out, format!("{source} must be an http(s) URL{why}")));
         }
-        let mut url_user = (!base.username().is_empty() || base.password().is_some()).then(|| {
-            (
-                decode(base.username()),
-                base.password().map(decode).unwrap_or_default(),
-            )
-        });
+        let (url_user, url_pass) = (
+            Some(decode(base.username())).filter(|u| !u.is_empty()),
+            base.password().map(decode),
+        );
         let _ = base.set_username("");
         let _ = base.set_password(None);
         let segments = |f: fn(&str) -> String| -> Vec<String> {
-            base.path_segments()
-                .map(|s| s.filter(|p| !p.is_empty()).map(f).collect())
-                .unwrap_or_default()
+            let s = base.path_segments().into_iter().flatten();
+            s.filter(|p| !p.is_empty()).map(f).collect()
         };
         // The -o URL's last segment names the database or bucket; an addr option's whole path
         // is a prefix.
-        let (mut prefix, mut url_path) = if from_arg {
-            (Vec::new(), segments(decode))
-        } else {
-            (segments(str::to_string), Vec::new())
+        let (mut prefix, mut url_path) = match from_arg {
+            true => (Vec::new(), segments(decode)),
+            false => (segments(str::to_string), Vec::new()),
         };
 
         let organization = v.opt::<String>("organization")?.unwrap_or_default();
-        let bucket_opt = v.opt::<String>("bucket")?.filter(|b| !b.is_empty());
-        let token = v.secret("token")?.filter(|t| !t.is_empty());
-        let v2 = !organization.is_empty() || bucket_opt.is_some() || token.is_some();
-
+        let (bucket, token) = (
+            text("bucket")?,
+            v.secret("token")?.filter(|t| !t.is_empty()),
+        );
         let precision_text = v.string("precision")?;
+        let bad_precision = |expected: &str| {
+            let msg =
+                format!("option precision={precision_text:?} is not valid: expected {expected}");
+            err(&out, msg)
+        };
         let precision = Precision::parse(&precision_text)
-            .ok_or_else(|| invalid(&out, "precision", &precision_text, "ns, us, ms, s, m or h"))?;
+            .ok_or_else(|| bad_precision("ns, us, ms, s, m or h"))?;
 
-        let (api, authorization, write_path, query_out) = if v2 {
-            let bucket = match bucket_opt {
-                Some(b) => b,
-                None => url_path.pop().ok_or_else(|| {
-                    err(&out, "InfluxDB v2 needs a bucket: set bucket (K6_INFLUXDB_BUCKET) or put it in the URL path")
-                })?,
-            };
-            prefix.append(&mut url_path);
-            let p = precision.v2_name().ok_or_else(|| {
-                invalid(
-                    &out,
-                    "precision",
-                    &precision_text,
-                    "ns, us, ms or s for InfluxDB v2",
-                )
-            })?;
+        let (api, authorization, write_path, mut query_out) = if !organization.is_empty()
+            || bucket.is_some()
+            || token.is_some()
+        {
+            let bucket = match bucket {
+                    Some(b) => b,
+                    None => url_path.pop().ok_or_else(|| {
+                        err(&out, "InfluxDB v2 needs a bucket: set bucket (K6_INFLUXDB_BUCKET) or put it in the URL path")
+                    })?,
+                };
+            let p = precision.unit().2;
+            let p = p.ok_or_else(|| bad_precision("ns, us, ms or s for InfluxDB v2"))?;
             let auth = token.map(|t| Secret::new(format!("Token {}", t.expose())));
             let query = vec![
                 ("org", organization.clone()),
@@ -375,60 +336,48 @@ impl Config {
         } else {
             let db = match url_path.pop() {
                 Some(db) => db,
-                None => Some(v.string("db")?)
-                    .filter(|d| !d.is_empty())
-                    .unwrap_or_else(|| "k6".to_string()),
+                None => text("db")?.unwrap_or_else(|| "k6".to_string()),
             };
-            prefix.append(&mut url_path);
             let user = v.opt::<String>("username")?;
             let pass = v.secret("password")?.map(|p| p.expose().to_string());
-            let (user, pass) = match (user, pass, url_user.take()) {
-                (Some(u), p, _) => (u, p.unwrap_or_default()),
-                (None, Some(p), Some((u, _))) => (u, p),
-                (None, None, Some((u, p))) => (u, p),
-                (None, Some(p), None) => (String::new(), p),
-                (None, None, None) => (String::new(), String::new()),
+            // A user given as an option takes the password option alone with it.
+            let pass = if user.is_some() {
+                pass
+            } else {
+                pass.or(url_pass)
             };
+            let (user, pass) = (
+                user.or(url_user).unwrap_or_default(),
+                pass.unwrap_or_default(),
+            );
             let auth = (!user.is_empty() || !pass.is_empty())
                 .then(|| Secret::new(basic_auth_header(&user, &pass)));
-            let retention = v.opt::<String>("retention")?.unwrap_or_default();
-            let consistency = v.opt::<String>("consistency")?.unwrap_or_default();
-            let mut query = vec![
+            let query = vec![
                 ("db", db.clone()),
-                ("precision", precision.v1_name().to_string()),
+                ("precision", precision.unit().1.to_string()),
             ];
-            if !retention.is_empty() {
-                query.push(("rp", retention.clone()));
-            }
-            if !consistency.is_empty() {
-                query.push(("consistency", consistency.clone()));
-            }
-            let api = Api::V1 {
-                db,
-                retention,
-                consistency,
-                create_database: v.bool("createDatabase")?,
-            };
-            (api, auth, ["write"].as_slice(), query)
+            (Api::V1 { db }, auth, ["write"].as_slice(), query)
         };
+        if matches!(api, Api::V1 { .. }) {
+            for (name, key) in [("retention", "rp"), ("consistency", "consistency")] {
+                query_out.extend(text(name)?.map(|t| (key, t)));
+            }
+        }
+        prefix.append(&mut url_path);
 
         let url_at = |tail: &[&str], query: &[(&str, String)]| -> Url {
             let mut u = base.clone();
             if let Ok(mut segs) = u.path_segments_mut() {
-                segs.clear();
-                segs.extend(prefix.iter().map(String::as_str));
-                segs.extend(tail);
+                segs.clear()
+                    .extend(prefix.iter().map(String::as_str))
+                    .extend(tail);
             }
             u.query_pairs_mut().clear().extend_pairs(query);
             u
         };
         let write_url = url_at(write_path, &query_out);
         let create_url = match &api {
-            Api::V1 {
-                db,
-                create_database: true,
-                ..
-            } => {
+            Api::V1 { db } if v.bool("createDatabase")? => {
                 let db = db.replace('\\', "\\\\").replace('"', "\\\"");
                 let q = [("q", format!("CREATE DATABASE \"{db}\""))];
                 Some(url_at(&["query"], &q))
@@ -438,26 +387,19 @@ impl Config {
 
         // k6 repeats tagsAsFields in the URL query (`?tagsAsFields=vu&tagsAsFields=url`); the
         // declared merge keeps the last of a repeated key, so the repeats are joined here.
-        let repeated: Vec<&str> = query
-            .iter()
-            .filter(|(k, _)| from_arg && TAGS_AS_FIELDS.is_called(k))
-            .map(|(_, v)| v.as_str())
+        let repeated: Vec<&String> = (query.iter())
+            .filter_map(|(k, v)| TAGS_AS_FIELDS.is_called(k).then_some(v))
             .collect();
-        let tags_as_fields = if repeated.len() > 1 {
-            repeated
+        let tags_as_fields = match repeated.len() {
+            0 | 1 => v.list("tagsAsFields")?,
+            _ => repeated
                 .iter()
                 .flat_map(|v| v.split(','))
                 .map(str::to_string)
-                .collect()
-        } else {
-            v.list("tagsAsFields")?
+                .collect(),
         };
         let timeout = v.duration("timeout")?;
-        let path = |name: &str| -> Result<Option<PathBuf>, PluginError> {
-            Ok(v.opt::<String>(name)?
-                .filter(|p| !p.is_empty())
-                .map(PathBuf::from))
-        };
+        let path = |name: &str| Ok::<_, PluginError>(text(name)?.map(PathBuf::from));
         let http = HttpConfig {
             timeout,
             connect_timeout: timeout.min(Duration::from_secs(5)),
@@ -470,20 +412,30 @@ impl Config {
                 client_key: path("clientKey")?,
                 ..TlsOptions::default()
             },
-            proxy: v.opt::<String>("proxy")?.filter(|p| !p.is_empty()),
+            proxy: text("proxy")?,
             max_response_bytes: 64 * 1024,
         };
-
-        let warnings = v
-            .opt::<String>("payloadSize")?
-            .map(|p| {
-                format!(
-                    "payloadSize={p} is ignored: it sizes k6's UDP packets, and this output speaks HTTP \
-                     (requests are bounded by maxBatchBytes/maxBatchLines)"
-                )
-            })
-            .into_iter()
-            .collect();
+        let warnings = v.opt::<String>("payloadSize")?.map(|p| {
+            format!(
+                "payloadSize={p} is ignored: it sizes k6's UDP packets, and this output speaks HTTP \
+                 (requests are bounded by maxBatchBytes/maxBatchLines)"
+            )
+        });
+        let fields = |name: &str, list: &[String]| -> Result<Vec<FieldSpec>, PluginError> {
+            let parse = |e: &String| {
+                FieldSpec::parse(e).ok_or_else(|| {
+                    let expected = "name or name:int|float|bool|string";
+                    err(
+                        &out,
+                        format!("option {name}={e:?} is not valid: expected {expected}"),
+                    )
+                })
+            };
+            list.iter()
+                .filter(|e| !e.trim().is_empty())
+                .map(parse)
+                .collect()
+        };
 
         Ok(Config {
             api,
@@ -493,28 +445,14 @@ impl Config {
             precision,
             push_interval: v.duration("pushInterval")?,
             concurrent_writes: v.get("concurrentWrites")?,
-            tags_as_fields: field_specs(&out, "tagsAsFields", &tags_as_fields)?,
-            metadata_as_fields: field_specs(
-                &out,
-                "metadataAsFields",
-                &v.list("metadataAsFields")?,
-            )?,
+            tags_as_fields: fields("tagsAsFields", &tags_as_fields)?,
+            metadata_as_fields: fields("metadataAsFields", &v.list("metadataAsFields")?)?,
             max_batch_bytes: v.get("maxBatchBytes")?,
             max_batch_lines: v.get("maxBatchLines")?,
             http,
-            warnings,
+            warnings: warnings.into_iter().collect(),
         })
     }
-}
-
-fn field_specs(out: &str, name: &str, list: &[String]) -> Result<Vec<FieldSpec>, PluginError> {
-    list.iter()
-        .filter(|e| !e.trim().is_empty())
-        .map(|e| {
-            FieldSpec::parse(e)
-                .ok_or_else(|| invalid(out, name, e, "name or name:int|float|bool|string"))
-        })
-        .collect()
 }
 
 fn decode(s: &str) -> String {
