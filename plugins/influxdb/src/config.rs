@@ -1,21 +1,135 @@
-//! Options → [`Config`]: k6's URL form, k6's option and `K6_INFLUXDB_*` names, and ours.
+//! The influxdb output's options: k6's URL form (`-o influxdb=http://user:pass@host:8086/db?opt=v`),
+//! k6's option and `K6_INFLUXDB_*` names, and ours (`LOADRUN_INFLUXDB_*`). Declared once in
+//! [`OUTPUT`]; the SDK (or the host) merges and checks them, and [`Config::from_init`] turns the
+//! checked values, plus what the URL's userinfo and path say, into the write request.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use loadrun_http_support::{basic_auth_header, Endpoint, HttpConfig, TlsOptions, Url};
-use loadrun_plugin_api::{OptionDoc, Options, OutputInit, PluginError};
+use loadrun_plugin_api::values::split_arg;
+use loadrun_plugin_api::{
+    DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret, Values,
+};
+
+/// No upper bound but the integer's own.
+const ANY: i64 = i64::MAX;
+
+const TAGS_AS_FIELDS: OptionSpec = OptionSpec::new("tagsAsFields", Kind::List(','))
+    .aliases(&["tags_as_fields"])
+    .env(&["K6_INFLUXDB_TAGS_AS_FIELDS"])
+    .default("vu,iter,url")
+    .doc(
+        "Tags written as fields instead of tags, `name[:int|float|bool|string]`, comma-separated.",
+    );
+
+const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("addr", Kind::Str)
+        .env(&["K6_INFLUXDB_ADDR"])
+        .default("http://localhost:8086")
+        .doc("Server URL (the -o argument's URL takes precedence). A path before the database name is kept as a prefix."),
+    OptionSpec::new("db", Kind::Str)
+        .env(&["K6_INFLUXDB_DB"])
+        .default("k6")
+        .doc("v1 database (the URL path gives it too)."),
+    OptionSpec::new("username", Kind::Str)
+        .env(&["K6_INFLUXDB_USERNAME"])
+        .doc("v1 user (URL userinfo gives it too)."),
+    OptionSpec::new("password", Kind::Str)
+        .secret()
+        .env(&["K6_INFLUXDB_PASSWORD"])
+        .doc("v1 password (URL userinfo gives it too)."),
+    OptionSpec::new("insecure", Kind::Bool)
+        .env(&["K6_INFLUXDB_INSECURE"])
+        .default("false")
+        .doc("Skip TLS certificate verification."),
+    OptionSpec::new("payloadSize", Kind::Str)
+        .aliases(&["payload_size"])
+        .env(&["K6_INFLUXDB_PAYLOAD_SIZE"])
+        .doc("k6's UDP payload size: accepted and ignored (UDP is not supported); see maxBatchBytes."),
+    OptionSpec::new("precision", Kind::Str)
+        .env(&["K6_INFLUXDB_PRECISION"])
+        .default("ns")
+        .doc("Timestamp precision: ns, u/us, ms, s (v1 also m, h); `1ms`-style durations work too."),
+    OptionSpec::new("retention", Kind::Str)
+        .aliases(&["rp"])
+        .env(&["K6_INFLUXDB_RETENTION"])
+        .doc("v1 retention policy (`rp`)."),
+    OptionSpec::new("consistency", Kind::Str)
+        .env(&["K6_INFLUXDB_CONSISTENCY"])
+        .doc("v1 write consistency (any, one, quorum, all; InfluxDB Enterprise)."),
+    OptionSpec::new("pushInterval", Kind::Duration)
+        .aliases(&["push_interval"])
+        .env(&["K6_INFLUXDB_PUSH_INTERVAL"])
+        .default("1s")
+        .doc("How often buffered points are written."),
+    OptionSpec::new("concurrentWrites", Kind::Int { min: 1, max: ANY })
+        .aliases(&["concurrent_writes"])
+        .env(&["K6_INFLUXDB_CONCURRENT_WRITES"])
+        .default("4")
+        .doc("Accepted for k6 compatibility (must be > 0); requests are sent one at a time, in order."),
+    TAGS_AS_FIELDS,
+    OptionSpec::new("proxy", Kind::Str)
+        .env(&["K6_INFLUXDB_PROXY"])
+        .doc("HTTP proxy URL (http://[user:pass@]host:port)."),
+    OptionSpec::new("organization", Kind::Str)
+        .aliases(&["org"])
+        .env(&["K6_INFLUXDB_ORGANIZATION"])
+        .doc("v2 organization (`org` in the URL query); setting it selects v2."),
+    OptionSpec::new("bucket", Kind::Str)
+        .env(&["K6_INFLUXDB_BUCKET"])
+        .doc("v2 bucket (the URL path gives it too); setting it selects v2."),
+    OptionSpec::new("token", Kind::Str)
+        .secret()
+        .env(&["K6_INFLUXDB_TOKEN"])
+        .doc("v2 API token (`Authorization: Token …`); setting it selects v2."),
+    OptionSpec::new("timeout", Kind::Duration)
+        .env(&["LOADRUN_INFLUXDB_TIMEOUT"])
+        .default("10s")
+        .nonzero()
+        .doc("The most one HTTP request may take (k6 has no timeout)."),
+    OptionSpec::new("metadataAsFields", Kind::List(','))
+        .env(&["LOADRUN_INFLUXDB_METADATA_AS_FIELDS"])
+        .default("vu:int,iter:int")
+        .doc("Sample metadata written as fields (k6 drops vu/iter); empty to disable."),
+    OptionSpec::new("gzip", Kind::Bool)
+        .env(&["LOADRUN_INFLUXDB_GZIP"])
+        .default("true")
+        .doc("gzip request bodies."),
+    OptionSpec::new("maxBatchBytes", Kind::Int { min: 1024, max: ANY })
+        .env(&["LOADRUN_INFLUXDB_MAX_BATCH_BYTES"])
+        .default("1048576")
+        .doc("Most uncompressed bytes per request; larger pushes are split."),
+    OptionSpec::new("maxBatchLines", Kind::Int { min: 1, max: ANY })
+        .env(&["LOADRUN_INFLUXDB_MAX_BATCH_LINES"])
+        .default("5000")
+        .doc("Most points per request; larger pushes are split."),
+    OptionSpec::new("createDatabase", Kind::Bool)
+        .env(&["LOADRUN_INFLUXDB_CREATE_DATABASE"])
+        .default("true")
+        .doc("v1: run CREATE DATABASE at start, as k6 does."),
+    OptionSpec::new("caFile", Kind::Str)
+        .env(&["LOADRUN_INFLUXDB_CA_FILE"])
+        .doc("PEM file of extra CA certificates to trust."),
+    OptionSpec::new("clientCert", Kind::Str)
+        .env(&["LOADRUN_INFLUXDB_CLIENT_CERT"])
+        .doc("PEM client certificate (mutual TLS)."),
+    OptionSpec::new("clientKey", Kind::Str)
+        .env(&["LOADRUN_INFLUXDB_CLIENT_KEY"])
+        .doc("PEM key of clientCert."),
+];
+
+/// The influxdb output, as the plugin declares it.
+pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("influxdb", &["xk6-influxdb"])
+    .describe("InfluxDB 1.x /write or 2.x /api/v2/write (line protocol, k6-compatible)")
+    .options(OPTIONS)
+    .positional(Positional::Url("addr"));
 
 /// Which write API is spoken.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Api {
     /// InfluxDB 1.x `/write` (and `/query` to create the database).
-    V1 {
-        db: String,
-        retention: String,
-        consistency: String,
-        create_database: bool,
-    },
+    V1 { db: String },
     /// InfluxDB 2.x `/api/v2/write` (also InfluxDB 1.8+, VictoriaMetrics).
     V2 {
         organization: String,
@@ -23,7 +137,7 @@ pub enum Api {
     },
 }
 
-/// Timestamp precision: how many ns one unit holds, and its name in each API.
+/// Timestamp precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Precision {
     Ns,
@@ -34,51 +148,43 @@ pub enum Precision {
     H,
 }
 
+/// Per [`Precision`], in its order: ns per unit, v1 name, v2 name (none: v1 only), other
+/// spellings (k6's `1ms` ones are read by dropping the `1`).
+#[allow(clippy::type_complexity)]
+const UNITS: [(i64, &str, Option<&str>, &[&str]); 6] = [
+    (1, "ns", Some("ns"), &["", "n"]),
+    (1_000, "u", Some("us"), &["µs"]),
+    (1_000_000, "ms", Some("ms"), &[]),
+    (1_000_000_000, "s", Some("s"), &[]),
+    (60_000_000_000, "m", None, &[]),
+    (3_600_000_000_000, "h", None, &[]),
+];
+
 impl Precision {
+    const ALL: [Precision; 6] = [Self::Ns, Self::Us, Self::Ms, Self::S, Self::M, Self::H];
+
     pub fn parse(v: &str) -> Option<Self> {
         let v = v.trim();
         let v = v.strip_prefix('1').filter(|r| !r.is_empty()).unwrap_or(v);
-        Some(match v {
-            "" | "n" | "ns" => Precision::Ns,
-            "u" | "us" | "µs" => Precision::Us,
-            "ms" => Precision::Ms,
-            "s" => Precision::S,
-            "m" => Precision::M,
-            "h" => Precision::H,
-            _ => return None,
-        })
+        let i = UNITS
+            .iter()
+            .position(|(_, v1, v2, more)| *v1 == v || *v2 == Some(v) || more.contains(&v))?;
+        Self::ALL.get(i).copied()
+    }
+
+    fn unit(
+        self,
+    ) -> (
+        i64,
+        &'static str,
+        Option<&'static str>,
+        &'static [&'static str],
+    ) {
+        UNITS[self as usize]
     }
 
     pub fn ns_per_unit(self) -> i64 {
-        match self {
-            Precision::Ns => 1,
-            Precision::Us => 1_000,
-            Precision::Ms => 1_000_000,
-            Precision::S => 1_000_000_000,
-            Precision::M => 60_000_000_000,
-            Precision::H => 3_600_000_000_000,
-        }
-    }
-
-    fn v1_name(self) -> &'static str {
-        match self {
-            Precision::Ns => "ns",
-            Precision::Us => "u",
-            Precision::Ms => "ms",
-            Precision::S => "s",
-            Precision::M => "m",
-            Precision::H => "h",
-        }
-    }
-
-    fn v2_name(self) -> Option<&'static str> {
-        match self {
-            Precision::Ns => Some("ns"),
-            Precision::Us => Some("us"),
-            Precision::Ms => Some("ms"),
-            Precision::S => Some("s"),
-            Precision::M | Precision::H => None,
-        }
+        self.unit().0
     }
 }
 
@@ -100,23 +206,16 @@ pub struct FieldSpec {
 
 impl FieldSpec {
     pub fn parse(entry: &str) -> Option<Self> {
-        let (key, ty) = match entry.split_once(':') {
-            Some((k, t)) => (
-                k.trim(),
-                match t.trim() {
-                    "string" => FieldType::String,
-                    "int" => FieldType::Int,
-                    "float" => FieldType::Float,
-                    "bool" => FieldType::Bool,
-                    _ => return None,
-                },
-            ),
-            None => (entry.trim(), FieldType::String),
+        let (key, ty) = entry.split_once(':').unwrap_or((entry, "string"));
+        let ty = match ty.trim() {
+            "string" => FieldType::String,
+            "int" => FieldType::Int,
+            "float" => FieldType::Float,
+            "bool" => FieldType::Bool,
+            _ => return None,
         };
-        (!key.is_empty()).then(|| FieldSpec {
-            key: key.to_string(),
-            ty,
-        })
+        let key = key.trim().to_string();
+        (!key.is_empty()).then_some(FieldSpec { key, ty })
     }
 }
 
@@ -128,8 +227,8 @@ pub struct Config {
     pub write_url: Url,
     /// v1 `/query?q=CREATE DATABASE …`, when the database is to be created.
     pub create_url: Option<Url>,
-    /// `Authorization` value (Basic for v1 user/password, Token for v2); never shown.
-    pub authorization: Option<String>,
+    /// `Authorization` value (Basic for v1 user/password, Token for v2).
+    pub authorization: Option<Secret>,
     pub precision: Precision,
     pub push_interval: Duration,
     pub concurrent_writes: u64,
@@ -142,517 +241,201 @@ pub struct Config {
     pub warnings: Vec<String>,
 }
 
-impl Config {
-    /// The write endpoint as it may be shown.
-    pub fn endpoint(&self) -> Endpoint {
-        Endpoint::new(&self.write_url)
-    }
-}
-
-/// One option: its name, its environment names, its default and what it does.
-struct Opt {
-    name: &'static str,
-    env: &'static [&'static str],
-    default: &'static str,
-    doc: &'static str,
-    secret: bool,
-}
-
-const fn opt(
-    name: &'static str,
-    env: &'static [&'static str],
-    default: &'static str,
-    doc: &'static str,
-) -> Opt {
-    Opt {
-        name,
-        env,
-        default,
-        doc,
-        secret: false,
-    }
-}
-
-const ADDR: Opt = opt("addr", &["K6_INFLUXDB_ADDR"], "http://localhost:8086", "Server URL (the -o argument's URL takes precedence). A path before the database name is kept as a prefix.");
-const DB: Opt = opt(
-    "db",
-    &["K6_INFLUXDB_DB"],
-    "k6",
-    "v1 database (the URL path gives it too).",
-);
-const USERNAME: Opt = opt(
-    "username",
-    &["K6_INFLUXDB_USERNAME"],
-    "",
-    "v1 user (URL userinfo gives it too).",
-);
-const PASSWORD: Opt = Opt {
-    secret: true,
-    ..opt(
-        "password",
-        &["K6_INFLUXDB_PASSWORD"],
-        "",
-        "v1 password (URL userinfo gives it too).",
-    )
-};
-const INSECURE: Opt = opt(
-    "insecure",
-    &["K6_INFLUXDB_INSECURE"],
-    "false",
-    "Skip TLS certificate verification.",
-);
-const PAYLOAD_SIZE: Opt = opt(
-    "payloadSize",
-    &["K6_INFLUXDB_PAYLOAD_SIZE"],
-    "",
-    "k6's UDP payload size: accepted and ignored (UDP is not supported); see maxBatchBytes.",
-);
-const PRECISION: Opt = opt(
-    "precision",
-    &["K6_INFLUXDB_PRECISION"],
-    "ns",
-    "Timestamp precision: ns, u/us, ms, s (v1 also m, h); `1ms`-style durations work too.",
-);
-const RETENTION: Opt = opt(
-    "retention",
-    &["K6_INFLUXDB_RETENTION"],
-    "",
-    "v1 retention policy (`rp`).",
-);
-const CONSISTENCY: Opt = opt(
-    "consistency",
-    &["K6_INFLUXDB_CONSISTENCY"],
-    "",
-    "v1 write consistency (any, one, quorum, all; InfluxDB Enterprise).",
-);
-const PUSH_INTERVAL: Opt = opt(
-    "pushInterval",
-    &["K6_INFLUXDB_PUSH_INTERVAL"],
-    "1s",
-    "How often buffered points are written.",
-);
-const CONCURRENT_WRITES: Opt = opt(
-    "concurrentWrites",
-    &["K6_INFLUXDB_CONCURRENT_WRITES"],
-    "4",
-    "Accepted for k6 compatibility (must be > 0); requests are sent one at a time, in order.",
-);
-const TAGS_AS_FIELDS: Opt = opt(
-    "tagsAsFields",
-    &["K6_INFLUXDB_TAGS_AS_FIELDS"],
-    "vu,iter,url",
-    "Tags written as fields instead of tags, `name[:int|float|bool|string]`, comma-separated.",
-);
-const PROXY: Opt = opt(
-    "proxy",
-    &["K6_INFLUXDB_PROXY"],
-    "",
-    "HTTP proxy URL (http://[user:pass@]host:port).",
-);
-const ORGANIZATION: Opt = opt(
-    "organization",
-    &["K6_INFLUXDB_ORGANIZATION"],
-    "",
-    "v2 organization (`org` in the URL query); setting it selects v2.",
-);
-const BUCKET: Opt = opt(
-    "bucket",
-    &["K6_INFLUXDB_BUCKET"],
-    "",
-    "v2 bucket (the URL path gives it too); setting it selects v2.",
-);
-const TOKEN: Opt = Opt {
-    secret: true,
-    ..opt(
-        "token",
-        &["K6_INFLUXDB_TOKEN"],
-        "",
-        "v2 API token (`Authorization: Token …`); setting it selects v2.",
-    )
-};
-const TIMEOUT: Opt = opt(
-    "timeout",
-    &["LOADRUN_INFLUXDB_TIMEOUT"],
-    "10s",
-    "The most one HTTP request may take (k6 has no timeout).",
-);
-const METADATA_AS_FIELDS: Opt = opt(
-    "metadataAsFields",
-    &["LOADRUN_INFLUXDB_METADATA_AS_FIELDS"],
-    "vu:int,iter:int",
-    "Sample metadata written as fields (k6 drops vu/iter); empty to disable.",
-);
-const GZIP: Opt = opt(
-    "gzip",
-    &["LOADRUN_INFLUXDB_GZIP"],
-    "true",
-    "gzip request bodies.",
-);
-const MAX_BATCH_BYTES: Opt = opt(
-    "maxBatchBytes",
-    &["LOADRUN_INFLUXDB_MAX_BATCH_BYTES"],
-    "1048576",
-    "Most uncompressed bytes per request; larger pushes are split.",
-);
-const MAX_BATCH_LINES: Opt = opt(
-    "maxBatchLines",
-    &["LOADRUN_INFLUXDB_MAX_BATCH_LINES"],
-    "5000",
-    "Most points per request; larger pushes are split.",
-);
-const CREATE_DATABASE: Opt = opt(
-    "createDatabase",
-    &["LOADRUN_INFLUXDB_CREATE_DATABASE"],
-    "true",
-    "v1: run CREATE DATABASE at start, as k6 does.",
-);
-const CA_FILE: Opt = opt(
-    "caFile",
-    &["LOADRUN_INFLUXDB_CA_FILE"],
-    "",
-    "PEM file of extra CA certificates to trust.",
-);
-const CLIENT_CERT: Opt = opt(
-    "clientCert",
-    &["LOADRUN_INFLUXDB_CLIENT_CERT"],
-    "",
-    "PEM client certificate (mutual TLS).",
-);
-const CLIENT_KEY: Opt = opt(
-    "clientKey",
-    &["LOADRUN_INFLUXDB_CLIENT_KEY"],
-    "",
-    "PEM key of clientCert.",
-);
-
-const ALL: &[&Opt] = &[
-    &ADDR,
-    &DB,
-    &USERNAME,
-    &PASSWORD,
-    &INSECURE,
-    &PAYLOAD_SIZE,
-    &PRECISION,
-    &RETENTION,
-    &CONSISTENCY,
-    &PUSH_INTERVAL,
-    &CONCURRENT_WRITES,
-    &TAGS_AS_FIELDS,
-    &PROXY,
-    &ORGANIZATION,
-    &BUCKET,
-    &TOKEN,
-    &TIMEOUT,
-    &METADATA_AS_FIELDS,
-    &GZIP,
-    &MAX_BATCH_BYTES,
-    &MAX_BATCH_LINES,
-    &CREATE_DATABASE,
-    &CA_FILE,
-    &CLIENT_CERT,
-    &CLIENT_KEY,
-];
-
-/// Other spellings accepted in the URL query or plan table, mapped to the option name.
-const ALIASES: &[(&str, &str)] = &[
-    ("payload_size", "payloadSize"),
-    ("org", "organization"),
-    ("rp", "retention"),
-    ("push_interval", "pushInterval"),
-    ("concurrent_writes", "concurrentWrites"),
-    ("tags_as_fields", "tagsAsFields"),
-];
-
-/// The option docs `loadrun plugins info` shows.
-pub fn option_docs() -> Vec<OptionDoc> {
-    ALL.iter()
-        .map(|o| OptionDoc {
-            name: o.name.into(),
-            env: o.env.join(",").into(),
-            default: o.default.into(),
-            description: o.doc.into(),
-            secret: o.secret,
-        })
-        .collect()
-}
-
-fn get(o: &Options, opt: &Opt) -> Option<String> {
-    o.get(opt.name, opt.env)
-}
-
 fn err(output: &str, msg: impl std::fmt::Display) -> PluginError {
     PluginError::new(format!("{output}: {msg}"))
 }
 
 impl Config {
+    /// The write endpoint as it may be shown.
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint::new(&self.write_url)
+    }
+
     pub fn from_init(init: &OutputInit) -> Result<Self, PluginError> {
-        let mut o = Options::from_init(init)?;
-        let out = o.output().to_string();
-
-        // The -o URL: scheme://[user:pass@]host:port[/prefix]/name[?options]
-        let mut url_user = None;
-        let mut url_path = Vec::<String>::new();
-        // Which of the user's words a bad address came from, for the error message.
-        let source = if o.positional().is_some() {
-            "the -o argument"
-        } else {
-            "option addr"
+        let v = Values::from_init(init, &OUTPUT)?;
+        let out = v.output().to_string();
+        // An option given as empty is not given.
+        let text = |name: &str| -> Result<Option<String>, PluginError> {
+            Ok(v.opt::<String>(name)?.filter(|t| !t.is_empty()))
         };
-        let base_text = match o.positional().map(str::to_string) {
-            Some(arg) => {
-                let mut url = Url::parse(&arg).map_err(|e| {
-                    err(
-                        &out,
-                        format!(
-                            "the -o argument {} is not a URL: {e}",
-                            Endpoint::from_text(&arg)
-                        ),
-                    )
-                })?;
-                let mut query: Vec<(String, String)> = Vec::new();
-                for (k, v) in url.query_pairs() {
-                    let k = ALIASES
-                        .iter()
-                        .find(|(a, _)| *a == k)
-                        .map_or(k.to_string(), |(_, n)| n.to_string());
-                    match query.iter_mut().find(|(qk, _)| *qk == k) {
-                        // k6 takes tagsAsFields repeated in the query.
-                        Some((_, prev)) => {
-                            prev.push(',');
-                            prev.push_str(&v);
-                        }
-                        None => query.push((k, v.into_owned())),
-                    }
-                }
-                for (k, v) in &query {
-                    o.add_arg_pair(k, v);
-                }
-                if !url.username().is_empty() || url.password().is_some() {
-                    url_user = Some((
-                        decode(url.username()),
-                        url.password().map(decode).unwrap_or_default(),
-                    ));
-                }
-                url_path = url
-                    .path_segments()
-                    .map(|s| s.filter(|p| !p.is_empty()).map(decode).collect())
-                    .unwrap_or_default();
-                url.set_query(None);
-                url.set_path("");
-                let _ = url.set_username("");
-                let _ = url.set_password(None);
-                url.to_string()
-            }
-            None => get(&o, &ADDR).unwrap_or_else(|| ADDR.default.to_string()),
+        // The -o URL, scheme://[user:pass@]host:port[/prefix]/name[?options]: its query pairs
+        // are options already; its userinfo and last path segment are read here.
+        let (positional, query) = match init.arg() {
+            Some(arg) => split_arg(&out, arg, OUTPUT.positional)?,
+            None => (None, Vec::new()),
         };
-        // The snake_case aliases are mapped above for the URL query only; elsewhere the
-        // documented names are the only ones, so a typo cannot be silently ignored.
-        let known: Vec<&str> = ALL.iter().map(|o| o.name).collect();
-        o.reject_unknown(&known)?;
-
-        let mut base = Url::parse(&base_text).map_err(|e| {
-            err(
-                &out,
-                format!(
-                    "{source} {} is not a URL: {e}",
-                    Endpoint::from_text(&base_text)
-                ),
-            )
+        let from_arg = positional.is_some();
+        let source = ["option addr", "the -o argument"][usize::from(from_arg)];
+        let addr = v.string("addr")?;
+        let mut base = Url::parse(&addr).map_err(|e| {
+            let shown = Endpoint::from_text(&addr);
+            err(&out, format!("{source} {shown} is not a URL: {e}"))
         })?;
-        match base.scheme() {
-            "http" | "https" => {}
-            "udp" => {
-                return Err(err(
-                    &out,
-                    format!(
-                    "{source} must be an http(s) URL: udp:// (k6's UDP client) is not supported"
-                ),
-                ))
-            }
-            s => {
-                return Err(err(
-                    &out,
-                    format!("{source} must be an http(s) URL, not {s}://"),
-                ))
-            }
+        let why = match base.scheme() {
+            "http" | "https" => String::new(),
+            "udp" => ": udp:// (k6's UDP client) is not supported".to_string(),
+            s => format!(", not {s}://"),
+        };
+        if !why.is_empty() {
+            return Err(err(&out, format!("{source} must be an http(s) URL{why}")));
         }
-        if url_user.is_none() && (!base.username().is_empty() || base.password().is_some()) {
-            url_user = Some((
-                decode(base.username()),
-                base.password().map(decode).unwrap_or_default(),
-            ));
-        }
+        let (url_user, url_pass) = (
+            Some(decode(base.username())).filter(|u| !u.is_empty()),
+            base.password().map(decode),
+        );
         let _ = base.set_username("");
         let _ = base.set_password(None);
-        // An addr option may carry a path prefix too.
-        let mut prefix: Vec<String> = base
-            .path_segments()
-            .map(|s| s.filter(|p| !p.is_empty()).map(str::to_string).collect())
-            .unwrap_or_default();
+        let segments = |f: fn(&str) -> String| -> Vec<String> {
+            let s = base.path_segments().into_iter().flatten();
+            s.filter(|p| !p.is_empty()).map(f).collect()
+        };
+        // The -o URL's last segment names the database or bucket; an addr option's whole path
+        // is a prefix.
+        let (mut prefix, mut url_path) = match from_arg {
+            true => (Vec::new(), segments(decode)),
+            false => (segments(str::to_string), Vec::new()),
+        };
 
-        let organization = get(&o, &ORGANIZATION).unwrap_or_default();
-        let bucket_opt = get(&o, &BUCKET).filter(|b| !b.is_empty());
-        let token = get(&o, &TOKEN).filter(|t| !t.is_empty());
-        let v2 = !organization.is_empty() || bucket_opt.is_some() || token.is_some();
-
-        let precision_text = get(&o, &PRECISION).unwrap_or_default();
+        let organization = v.opt::<String>("organization")?.unwrap_or_default();
+        let (bucket, token) = (
+            text("bucket")?,
+            v.secret("token")?.filter(|t| !t.is_empty()),
+        );
+        let precision_text = v.string("precision")?;
+        let bad_precision = |expected: &str| {
+            let msg =
+                format!("option precision={precision_text:?} is not valid: expected {expected}");
+            err(&out, msg)
+        };
         let precision = Precision::parse(&precision_text)
-            .ok_or_else(|| o.invalid("precision", &precision_text, "ns, us, ms, s, m or h"))?;
+            .ok_or_else(|| bad_precision("ns, us, ms, s, m or h"))?;
 
-        let (api, authorization, write_path, query) = if v2 {
-            let bucket = match bucket_opt {
-                Some(b) => {
-                    prefix.append(&mut url_path);
-                    b
-                }
-                None => url_path.pop().ok_or_else(|| {
-                    err(&out, "InfluxDB v2 needs a bucket: set bucket (K6_INFLUXDB_BUCKET) or put it in the URL path")
-                })?,
-            };
-            prefix.append(&mut url_path);
-            let p = precision.v2_name().ok_or_else(|| {
-                o.invalid(
-                    "precision",
-                    &precision_text,
-                    "ns, us, ms or s for InfluxDB v2",
-                )
-            })?;
-            let auth = token.map(|t| format!("Token {t}"));
+        let (api, authorization, write_path, mut query_out) = if !organization.is_empty()
+            || bucket.is_some()
+            || token.is_some()
+        {
+            let bucket = match bucket {
+                    Some(b) => b,
+                    None => url_path.pop().ok_or_else(|| {
+                        err(&out, "InfluxDB v2 needs a bucket: set bucket (K6_INFLUXDB_BUCKET) or put it in the URL path")
+                    })?,
+                };
+            let p = precision.unit().2;
+            let p = p.ok_or_else(|| bad_precision("ns, us, ms or s for InfluxDB v2"))?;
+            let auth = token.map(|t| Secret::new(format!("Token {}", t.expose())));
             let query = vec![
                 ("org", organization.clone()),
                 ("bucket", bucket.clone()),
                 ("precision", p.to_string()),
             ];
-            (
-                Api::V2 {
-                    organization,
-                    bucket,
-                },
-                auth,
-                ["api", "v2", "write"].as_slice(),
-                query,
-            )
+            let api = Api::V2 {
+                organization,
+                bucket,
+            };
+            (api, auth, ["api", "v2", "write"].as_slice(), query)
         } else {
             let db = match url_path.pop() {
                 Some(db) => db,
-                None => get(&o, &DB)
-                    .filter(|d| !d.is_empty())
-                    .unwrap_or_else(|| DB.default.to_string()),
+                None => text("db")?.unwrap_or_else(|| "k6".to_string()),
             };
-            prefix.append(&mut url_path);
-            let user = get(&o, &USERNAME);
-            let pass = get(&o, &PASSWORD);
-            let (user, pass) = match (user, pass, url_user) {
-                (Some(u), p, _) => (u, p.unwrap_or_default()),
-                (None, Some(p), Some((u, _))) => (u, p),
-                (None, None, Some((u, p))) => (u, p),
-                (None, Some(p), None) => (String::new(), p),
-                (None, None, None) => (String::new(), String::new()),
+            let user = v.opt::<String>("username")?;
+            let pass = v.secret("password")?.map(|p| p.expose().to_string());
+            // A user given as an option takes the password option alone with it.
+            let pass = if user.is_some() {
+                pass
+            } else {
+                pass.or(url_pass)
             };
-            let auth =
-                (!user.is_empty() || !pass.is_empty()).then(|| basic_auth_header(&user, &pass));
-            let retention = get(&o, &RETENTION).unwrap_or_default();
-            let consistency = get(&o, &CONSISTENCY).unwrap_or_default();
-            let mut query = vec![
+            let (user, pass) = (
+                user.or(url_user).unwrap_or_default(),
+                pass.unwrap_or_default(),
+            );
+            let auth = (!user.is_empty() || !pass.is_empty())
+                .then(|| Secret::new(basic_auth_header(&user, &pass)));
+            let query = vec![
                 ("db", db.clone()),
-                ("precision", precision.v1_name().to_string()),
+                ("precision", precision.unit().1.to_string()),
             ];
-            if !retention.is_empty() {
-                query.push(("rp", retention.clone()));
-            }
-            if !consistency.is_empty() {
-                query.push(("consistency", consistency.clone()));
-            }
-            (
-                Api::V1 {
-                    db,
-                    retention,
-                    consistency,
-                    create_database: o.get_bool(CREATE_DATABASE.name, CREATE_DATABASE.env, true)?,
-                },
-                auth,
-                ["write"].as_slice(),
-                query,
-            )
+            (Api::V1 { db }, auth, ["write"].as_slice(), query)
         };
+        if matches!(api, Api::V1 { .. }) {
+            for (name, key) in [("retention", "rp"), ("consistency", "consistency")] {
+                query_out.extend(text(name)?.map(|t| (key, t)));
+            }
+        }
+        prefix.append(&mut url_path);
 
         let url_at = |tail: &[&str], query: &[(&str, String)]| -> Url {
             let mut u = base.clone();
             if let Ok(mut segs) = u.path_segments_mut() {
-                segs.clear();
-                segs.extend(prefix.iter().map(String::as_str));
-                segs.extend(tail);
+                segs.clear()
+                    .extend(prefix.iter().map(String::as_str))
+                    .extend(tail);
             }
             u.query_pairs_mut().clear().extend_pairs(query);
             u
         };
-        let write_url = url_at(write_path, &query);
+        let write_url = url_at(write_path, &query_out);
         let create_url = match &api {
-            Api::V1 {
-                db,
-                create_database: true,
-                ..
-            } => Some(url_at(
-                &["query"],
-                &[(
-                    "q",
-                    format!(
-                        "CREATE DATABASE \"{}\"",
-                        db.replace('\\', "\\\\").replace('"', "\\\"")
-                    ),
-                )],
-            )),
+            Api::V1 { db } if v.bool("createDatabase")? => {
+                let db = db.replace('\\', "\\\\").replace('"', "\\\"");
+                let q = [("q", format!("CREATE DATABASE \"{db}\""))];
+                Some(url_at(&["query"], &q))
+            }
             _ => None,
         };
 
-        let push_interval = o.get_duration(
-            PUSH_INTERVAL.name,
-            PUSH_INTERVAL.env,
-            Duration::from_secs(1),
-        )?;
-        let concurrent_writes = o.get_u64(CONCURRENT_WRITES.name, CONCURRENT_WRITES.env, 4)?;
-        if concurrent_writes == 0 {
-            return Err(o.invalid("concurrentWrites", "0", "a number greater than 0"));
-        }
-        let tags_as_fields = field_specs(&o, &TAGS_AS_FIELDS)?;
-        let metadata_as_fields = field_specs(&o, &METADATA_AS_FIELDS)?;
-        let timeout = o.get_duration(TIMEOUT.name, TIMEOUT.env, Duration::from_secs(10))?;
-        if timeout.is_zero() {
-            return Err(o.invalid("timeout", "0", "a duration greater than 0"));
-        }
-        let max_batch_bytes = o.get_u64(MAX_BATCH_BYTES.name, MAX_BATCH_BYTES.env, 1 << 20)?;
-        let max_batch_lines = o.get_u64(MAX_BATCH_LINES.name, MAX_BATCH_LINES.env, 5000)?;
-        if max_batch_bytes < 1024 || max_batch_lines == 0 {
-            return Err(err(
-                &out,
-                "maxBatchBytes must be at least 1024 and maxBatchLines at least 1",
-            ));
-        }
-
-        let path = |opt: &Opt| get(&o, opt).filter(|p| !p.is_empty()).map(PathBuf::from);
+        // k6 repeats tagsAsFields in the URL query (`?tagsAsFields=vu&tagsAsFields=url`); the
+        // declared merge keeps the last of a repeated key, so the repeats are joined here.
+        let repeated: Vec<&String> = (query.iter())
+            .filter_map(|(k, v)| TAGS_AS_FIELDS.is_called(k).then_some(v))
+            .collect();
+        let tags_as_fields = match repeated.len() {
+            0 | 1 => v.list("tagsAsFields")?,
+            _ => repeated
+                .iter()
+                .flat_map(|v| v.split(','))
+                .map(str::to_string)
+                .collect(),
+        };
+        let timeout = v.duration("timeout")?;
+        let path = |name: &str| Ok::<_, PluginError>(text(name)?.map(PathBuf::from));
         let http = HttpConfig {
             timeout,
             connect_timeout: timeout.min(Duration::from_secs(5)),
             user_agent: format!("loadrun-influxdb/{}", env!("CARGO_PKG_VERSION")),
-            gzip: o.get_bool(GZIP.name, GZIP.env, true)?,
+            gzip: v.bool("gzip")?,
             tls: TlsOptions {
-                insecure_skip_verify: o.get_bool(INSECURE.name, INSECURE.env, false)?,
-                ca_file: path(&CA_FILE),
-                client_cert: path(&CLIENT_CERT),
-                client_key: path(&CLIENT_KEY),
+                insecure_skip_verify: v.bool("insecure")?,
+                ca_file: path("caFile")?,
+                client_cert: path("clientCert")?,
+                client_key: path("clientKey")?,
                 ..TlsOptions::default()
             },
-            proxy: get(&o, &PROXY).filter(|p| !p.is_empty()),
+            proxy: text("proxy")?,
             max_response_bytes: 64 * 1024,
         };
-
-        let mut warnings = Vec::new();
-        if let Some(p) = get(&o, &PAYLOAD_SIZE) {
-            warnings.push(format!(
+        let warnings = v.opt::<String>("payloadSize")?.map(|p| {
+            format!(
                 "payloadSize={p} is ignored: it sizes k6's UDP packets, and this output speaks HTTP \
                  (requests are bounded by maxBatchBytes/maxBatchLines)"
-            ));
-        }
+            )
+        });
+        let fields = |name: &str, list: &[String]| -> Result<Vec<FieldSpec>, PluginError> {
+            let parse = |e: &String| {
+                FieldSpec::parse(e).ok_or_else(|| {
+                    let expected = "name or name:int|float|bool|string";
+                    err(
+                        &out,
+                        format!("option {name}={e:?} is not valid: expected {expected}"),
+                    )
+                })
+            };
+            list.iter()
+                .filter(|e| !e.trim().is_empty())
+                .map(parse)
+                .collect()
+        };
 
         Ok(Config {
             api,
@@ -660,29 +443,16 @@ impl Config {
             create_url,
             authorization,
             precision,
-            push_interval,
-            concurrent_writes,
-            tags_as_fields,
-            metadata_as_fields,
-            max_batch_bytes: usize::try_from(max_batch_bytes).unwrap_or(usize::MAX),
-            max_batch_lines: usize::try_from(max_batch_lines).unwrap_or(usize::MAX),
+            push_interval: v.duration("pushInterval")?,
+            concurrent_writes: v.get("concurrentWrites")?,
+            tags_as_fields: fields("tagsAsFields", &tags_as_fields)?,
+            metadata_as_fields: fields("metadataAsFields", &v.list("metadataAsFields")?)?,
+            max_batch_bytes: v.get("maxBatchBytes")?,
+            max_batch_lines: v.get("maxBatchLines")?,
             http,
-            warnings,
+            warnings: warnings.into_iter().collect(),
         })
     }
-}
-
-fn field_specs(o: &Options, opt: &Opt) -> Result<Vec<FieldSpec>, PluginError> {
-    let list = o
-        .get_list(opt.name, opt.env)
-        .unwrap_or_else(|| opt.default.split(',').map(str::to_string).collect());
-    list.iter()
-        .filter(|e| !e.trim().is_empty())
-        .map(|e| {
-            FieldSpec::parse(e)
-                .ok_or_else(|| o.invalid(opt.name, e, "name or name:int|float|bool|string"))
-        })
-        .collect()
 }
 
 fn decode(s: &str) -> String {
@@ -716,7 +486,10 @@ mod tests {
             c.write_url.as_str(),
             "http://127.0.0.1:18086/write?db=mydb&precision=ns"
         );
-        assert_eq!(c.authorization.as_deref(), Some("Basic dTpw"));
+        assert_eq!(
+            c.authorization.as_ref().map(Secret::expose),
+            Some("Basic dTpw")
+        );
         assert_eq!(
             c.create_url.as_ref().map(Url::as_str),
             Some("http://127.0.0.1:18086/query?q=CREATE+DATABASE+%22mydb%22")
@@ -785,7 +558,7 @@ mod tests {
             "http://db.local:9999/write?db=loadtests&precision=s&rp=weekly"
         );
         assert_eq!(
-            c.authorization.as_deref(),
+            c.authorization.as_ref().map(Secret::expose),
             Some(basic_auth_header("admin", "s3cret").as_str())
         );
         assert_eq!(c.push_interval, Duration::from_millis(500));
@@ -822,7 +595,10 @@ mod tests {
             c.write_url.as_str(),
             "http://h:8086/api/v2/write?org=my+org&bucket=k6&precision=ns"
         );
-        assert_eq!(c.authorization.as_deref(), Some("Token tok123"));
+        assert_eq!(
+            c.authorization.as_ref().map(Secret::expose),
+            Some("Token tok123")
+        );
         assert!(c.create_url.is_none());
         // The bucket from the path, selected by the token alone; k6's v2 precision spelling.
         let c = ok(
@@ -851,7 +627,7 @@ mod tests {
     #[test]
     fn clear_errors_without_secrets() {
         let e = cfg(Some("http://u:hunter2@h/db?bogus=1"), &[]).unwrap_err();
-        assert!(e.contains("unknown option \"bogus\""), "{e}");
+        assert!(e.contains("unknown key \"bogus\""), "{e}");
         assert!(!e.contains("hunter2"));
         let e = cfg(Some("udp://h:8089"), &[]).unwrap_err();
         assert!(

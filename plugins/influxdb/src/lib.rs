@@ -11,7 +11,7 @@ pub mod config;
 pub mod encoder;
 pub mod output;
 
-use loadrun_plugin_api::{OutputDescriptor, OutputInit, Plugin, PluginError};
+use loadrun_plugin_api::{DeclaredOutput, Output, OutputInit, Plugin, PluginError};
 
 pub use config::Config;
 pub use output::InfluxOutput;
@@ -22,23 +22,9 @@ pub struct InfluxPlugin;
 impl Plugin for InfluxPlugin {
     const NAME: &'static str = "out_influxdb";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] =
-        &[loadrun_plugin_api::DeclaredOutput::new(
-            "influxdb",
-            &["xk6-influxdb"],
-        )];
+    const DECLARED_OUTPUTS: &'static [DeclaredOutput] = &[config::OUTPUT];
 
-    fn outputs() -> Vec<OutputDescriptor> {
-        vec![OutputDescriptor {
-            name: "influxdb".into(),
-            aliases: vec!["xk6-influxdb".into()].into(),
-            description: "InfluxDB 1.x /write or 2.x /api/v2/write (line protocol, k6-compatible)"
-                .into(),
-            options: config::option_docs().into(),
-        }]
-    }
-
-    fn new_output(init: OutputInit) -> Result<Box<dyn loadrun_plugin_api::Output>, PluginError> {
+    fn new_output(init: OutputInit) -> Result<Box<dyn Output>, PluginError> {
         let cfg = Config::from_init(&init)?;
         Ok(Box::new(InfluxOutput::new(cfg)?))
     }

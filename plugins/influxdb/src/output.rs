@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use loadrun_http_support::{split_lines, HttpClient, Outcome, RejectLog};
 use loadrun_plugin_api::sdk::COUNTER_SAMPLES_LOST;
-use loadrun_plugin_api::types::{RNone, RSome};
 use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
 
 use crate::config::{Api, Config};
@@ -67,7 +66,7 @@ impl InfluxOutput {
             .map_err(|e| PluginError::new(format!("influxdb: {e}")))?;
         let mut headers = vec![("Content-Type", "text/plain; charset=utf-8".to_string())];
         if let Some(a) = &cfg.authorization {
-            headers.push(("Authorization", a.clone()));
+            headers.push(("Authorization", a.expose().to_string()));
         }
         let encoder = LineEncoder::new(
             cfg.tags_as_fields.clone(),
@@ -105,7 +104,7 @@ impl InfluxOutput {
 
     fn count(&self, name: &str, n: u64) {
         if let (Some(h), true) = (&self.host, n > 0) {
-            h.add_counter(name, n);
+            h.count(name, n);
         }
     }
 
@@ -324,7 +323,7 @@ impl Output for InfluxOutput {
                 );
                 self.pending.clear();
                 self.pending_lines = 0;
-                WriteStatus::Fatal(PluginError::new(reason))
+                WriteStatus::fatal(reason)
             }
             Push::Retry(PushRetry { after_ms, reason }) => {
                 // Give the batch back: keep only the older points that did not go.
@@ -339,9 +338,9 @@ impl Output for InfluxOutput {
                     self.pending.truncate(keep);
                     self.pending_lines = self.pending_lines.saturating_sub(dropped_lines);
                 }
-                WriteStatus::Retry {
-                    after_ms: after_ms.map_or(RNone, RSome),
-                    reason: reason.into(),
+                match after_ms {
+                    Some(ms) => WriteStatus::retry_after(Duration::from_millis(ms), reason),
+                    None => WriteStatus::retry(reason),
                 }
             }
         }

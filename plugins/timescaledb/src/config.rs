@@ -1,4 +1,5 @@
-//! Options: the connection URL, its query, the `-o` pairs, the plan table and the environment.
+//! Options: the connection URL, its query, the `-o` pairs, the plan table and the environment,
+//! declared once in [`OUTPUT`] (libpq's URL parameters too) and checked by the SDK or the host.
 //!
 //! The URL is parsed here rather than by `tokio-postgres`, because its query also carries our own
 //! options (`pushInterval`, …) which the driver would reject, and because every message that
@@ -6,8 +7,11 @@
 
 use std::time::Duration;
 
-use loadrun_plugin_api::abi::{OutputInit, PluginError};
-use loadrun_plugin_api::options::{parse_duration, Options};
+use loadrun_plugin_api::options::join_pair;
+use loadrun_plugin_api::values::{split_arg, RawOptions};
+use loadrun_plugin_api::{
+    DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret, Values,
+};
 use percent_encoding::percent_decode_str;
 
 /// k6's default (`xk6-output-timescaledb`).
@@ -16,32 +20,79 @@ pub const ENV_PUSH_INTERVAL: &str = "K6_TIMESCALEDB_PUSH_INTERVAL";
 /// libpq's variable, so a password can stay off the command line.
 pub const ENV_PASSWORD: &str = "PGPASSWORD";
 
-/// Every option name accepted in the `-o` pairs, the URL query and the plan table.
-pub const KNOWN: &[&str] = &[
-    "url",
-    "pushInterval",
-    "batchSize",
-    "maxBufferedSamples",
-    "connections",
-    "connectTimeout",
-    "writeTimeout",
-    "sslmode",
-    "sslrootcert",
-    "password",
-    "createExtension",
-    "hypertable",
-    "chunkInterval",
-    "compressAfter",
-    "retention",
-    // libpq parameters that may appear in the URL query.
-    "connect_timeout",
-    "application_name",
-    "options",
-    "host",
-    "port",
-    "user",
-    "dbname",
+/// No upper bound but the integer's own.
+const ANY: i64 = i64::MAX;
+
+const OPTIONS: &[OptionSpec] = &[
+    // Kind::Str, not Url: a URL that fails the kind check is echoed in the error, password too.
+    OptionSpec::new("url", Kind::Str)
+        .default(DEFAULT_URL)
+        .doc("PostgreSQL URL (also the -o argument itself); its query may carry any option below"),
+    OptionSpec::new("password", Kind::Str)
+        .secret()
+        .env(&[ENV_PASSWORD])
+        .doc("password, when not in the URL"),
+    OptionSpec::new("pushInterval", Kind::Duration)
+        .env(&[ENV_PUSH_INTERVAL])
+        .default("1s")
+        .nonzero()
+        .doc("how often buffered samples are written"),
+    OptionSpec::new("batchSize", Kind::Int { min: 1, max: ANY })
+        .default("10000")
+        .doc("rows per COPY statement"),
+    OptionSpec::new("maxBufferedSamples", Kind::Int { min: 1, max: ANY })
+        .default("200000")
+        .doc("samples held before a write is forced; beyond it the host queues (and drops, counted)"),
+    OptionSpec::new("connections", Kind::Int { min: 1, max: 64 })
+        .default("2")
+        .doc("connections in the pool; chunks are copied concurrently"),
+    OptionSpec::new("connectTimeout", Kind::Duration)
+        .default("5s")
+        .doc("per connection attempt (libpq connect_timeout in the URL also works)"),
+    OptionSpec::new("writeTimeout", Kind::Duration)
+        .default("30s")
+        .doc("per COPY statement"),
+    OptionSpec::new("sslmode", Kind::Enum(&["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]))
+        .default("prefer")
+        .doc("TLS as libpq's sslmode, with rustls; allow is read as prefer"),
+    OptionSpec::new("sslrootcert", Kind::Str)
+        .doc("PEM file of CA certificates for verify-ca/verify-full (default: Mozilla roots)"),
+    OptionSpec::new("hypertable", Kind::Enum(&["auto", "true", "on", "yes", "false", "off", "no"]))
+        .default("auto")
+        .doc("auto: make samples a hypertable when the timescaledb extension is installed; true: require it; false: never"),
+    OptionSpec::new("createExtension", Kind::Bool)
+        .default("false")
+        .doc("run CREATE EXTENSION IF NOT EXISTS timescaledb first"),
+    OptionSpec::new("chunkInterval", Kind::Duration)
+        .nonzero()
+        .doc("hypertable chunk_time_interval (1d when not set)"),
+    OptionSpec::new("compressAfter", Kind::Duration)
+        .nonzero()
+        .doc("TimescaleDB compression policy: compress chunks older than this (e.g. 7d)"),
+    OptionSpec::new("retention", Kind::Duration)
+        .nonzero()
+        .doc("TimescaleDB retention policy: drop chunks older than this (e.g. 90d)"),
+    // libpq's own URL parameters; given as options they win over the URL's parts.
+    OptionSpec::new("connect_timeout", Kind::Int { min: 0, max: ANY })
+        .doc("libpq: connection timeout in whole seconds (wins over connectTimeout)"),
+    OptionSpec::new("application_name", Kind::Str)
+        .default("loadrun")
+        .doc("libpq: application_name reported to the server"),
+    OptionSpec::new("options", Kind::Str)
+        .doc("libpq: command-line options sent to the server at connection start"),
+    OptionSpec::new("host", Kind::Str).doc("libpq: host (wins over the URL's)"),
+    OptionSpec::new("port", Kind::Int { min: 0, max: 65535 }).doc("libpq: port (wins over the URL's)"),
+    OptionSpec::new("user", Kind::Str).doc("libpq: user (wins over the URL's; default postgres)"),
+    OptionSpec::new("dbname", Kind::Str).doc("libpq: database (wins over the URL's; default the user)"),
 ];
+
+/// The timescaledb output, as the plugin declares it.
+pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("timescaledb", &["postgresql"])
+    .describe(
+        "PostgreSQL / TimescaleDB via binary COPY, k6 xk6-output-timescaledb compatible tables",
+    )
+    .options(OPTIONS)
+    .positional(Positional::Url("url"));
 
 /// libpq's `sslmode`. `allow` is read as `prefer` (both fall back to plain text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,15 +104,16 @@ pub enum SslMode {
     VerifyFull,
 }
 
-impl SslMode {
-    fn parse(v: &str) -> Option<Self> {
-        Some(match v.trim() {
+impl std::str::FromStr for SslMode {
+    type Err = ();
+    fn from_str(v: &str) -> Result<Self, ()> {
+        Ok(match v {
             "disable" => SslMode::Disable,
             "allow" | "prefer" => SslMode::Prefer,
             "require" => SslMode::Require,
             "verify-ca" => SslMode::VerifyCa,
             "verify-full" => SslMode::VerifyFull,
-            _ => return None,
+            _ => return Err(()),
         })
     }
 }
@@ -76,14 +128,26 @@ pub enum Hypertable {
     Off,
 }
 
+impl std::str::FromStr for Hypertable {
+    type Err = ();
+    fn from_str(v: &str) -> Result<Self, ()> {
+        Ok(match v {
+            "auto" => Hypertable::Auto,
+            "true" | "on" | "yes" => Hypertable::On,
+            "false" | "off" | "no" => Hypertable::Off,
+            _ => return Err(()),
+        })
+    }
+}
+
 /// The resolved options of one output instance.
-#[derive(Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub host: String,
     pub port: u16,
     pub user: String,
-    /// Never printed: `Debug` leaves it out and [`Config::redact`] scrubs it from messages.
-    pub password: Option<String>,
+    /// Never printed: a [`Secret`], and [`Config::redact`] scrubs it from messages.
+    pub password: Option<Secret>,
     pub dbname: String,
     pub application_name: String,
     pub pg_options: Option<String>,
@@ -102,123 +166,73 @@ pub struct Config {
     pub retention: Option<Duration>,
 }
 
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("url", &self.safe_url())
-            .field("sslmode", &self.sslmode)
-            .field("push_interval", &self.push_interval)
-            .field("batch_size", &self.batch_size)
-            .field("max_buffered", &self.max_buffered)
-            .field("connections", &self.connections)
-            .field("hypertable", &self.hypertable)
-            .finish_non_exhaustive()
-    }
-}
-
 impl Config {
     pub fn from_init(init: &OutputInit) -> Result<Self, PluginError> {
-        let mut opts = Options::from_init(init)?;
-        let (url, source) = match opts.positional() {
-            Some(p) => (p.to_string(), "the -o argument"),
-            None => (opts.get_or("url", &[], DEFAULT_URL), "option url"),
+        let mut v = Values::from_init(init, &OUTPUT)?;
+        let positional = match init.arg() {
+            Some(arg) => split_arg(v.output(), arg, OUTPUT.positional)?.0.is_some(),
+            None => false,
         };
-        let parsed = parse_url_from(&url, source)?;
-        for (k, v) in &parsed.query {
-            opts.add_arg_pair(k, v);
+        let source = if positional {
+            "the -o argument"
+        } else {
+            "option url"
+        };
+        let url = parse_url_from(&v.string("url")?, source)?;
+        // A url given as an option (not as the -o argument) may carry options in its query
+        // too, at the -o argument's precedence: check them as if they had been written there.
+        if !url.query.is_empty() {
+            let mut raw = RawOptions::from_init(init)?;
+            let pairs = url.query.iter().map(|(k, v)| join_pair(k, v));
+            raw.arg = Some(
+                raw.arg
+                    .into_iter()
+                    .chain(pairs)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+            v = Values::resolve(&OUTPUT, &raw)?;
         }
-        opts.reject_unknown(KNOWN)?;
-        let env_password = init
-            .env
-            .iter()
-            .find(|kv| kv.key.as_str() == ENV_PASSWORD)
-            .map(|kv| kv.value.to_string());
-        Self::resolve(&opts, parsed, env_password)
-    }
-
-    fn resolve(
-        opts: &Options,
-        url: ParsedUrl,
-        env_password: Option<String>,
-    ) -> Result<Self, PluginError> {
-        let host = opts.get("host", &[]).unwrap_or(url.host);
-        let port = match opts.get("port", &[]) {
-            Some(p) => p
-                .trim()
-                .parse()
-                .map_err(|_| opts.invalid("port", &p, "a TCP port number"))?,
-            None => url.port,
-        };
-        let user = opts
-            .get("user", &[])
+        let user = v
+            .opt::<String>("user")?
             .or(url.user)
             .unwrap_or_else(|| "postgres".to_string());
-        let dbname = opts
-            .get("dbname", &[])
-            .or(url.dbname)
-            .unwrap_or_else(|| user.clone());
-        // The URL's password wins over PGPASSWORD, as with libpq.
-        let password = url
-            .password
-            .or_else(|| opts.get("password", &[]))
-            .or(env_password)
-            .filter(|p| !p.is_empty());
-        let sslmode_text = opts.get_or("sslmode", &[], "prefer");
-        let sslmode = SslMode::parse(&sslmode_text).ok_or_else(|| {
-            opts.invalid(
-                "sslmode",
-                &sslmode_text,
-                "disable, allow, prefer, require, verify-ca or verify-full",
-            )
-        })?;
-        let connect_timeout = match opts.get("connect_timeout", &[]) {
-            // libpq's parameter is whole seconds.
-            Some(secs) => Duration::from_secs(
-                secs.trim()
-                    .parse()
-                    .map_err(|_| opts.invalid("connect_timeout", &secs, "whole seconds"))?,
-            ),
-            None => opts.get_duration("connectTimeout", &[], Duration::from_secs(5))?,
-        };
-        let push_interval =
-            opts.get_duration("pushInterval", &[ENV_PUSH_INTERVAL], Duration::from_secs(1))?;
-        if push_interval.is_zero() {
-            return Err(opts.invalid("pushInterval", "0", "a duration above zero such as 1s"));
-        }
-        let batch_size = positive(opts, "batchSize", 10_000)?;
-        let max_buffered = positive(opts, "maxBufferedSamples", 200_000)?;
-        let connections = positive(opts, "connections", 2)?;
-        if connections > 64 {
-            return Err(opts.invalid("connections", &connections.to_string(), "1 to 64"));
-        }
-        let hypertable_text = opts.get_or("hypertable", &[], "auto");
-        let hypertable = match hypertable_text.trim() {
-            "auto" => Hypertable::Auto,
-            "true" | "on" | "yes" => Hypertable::On,
-            "false" | "off" | "no" => Hypertable::Off,
-            _ => return Err(opts.invalid("hypertable", &hypertable_text, "auto, true or false")),
+        let connect_timeout = match v.opt::<u64>("connect_timeout")? {
+            Some(secs) => Duration::from_secs(secs),
+            None => v.duration("connectTimeout")?,
         };
         Ok(Config {
-            host,
-            port,
+            host: v.opt("host")?.unwrap_or(url.host),
+            port: v
+                .opt::<u32>("port")?
+                .and_then(|p| u16::try_from(p).ok())
+                .unwrap_or(url.port),
+            dbname: v
+                .opt::<String>("dbname")?
+                .or(url.dbname)
+                .unwrap_or_else(|| user.clone()),
             user,
-            password,
-            dbname,
-            application_name: opts.get_or("application_name", &[], "loadrun"),
-            pg_options: opts.get("options", &[]),
-            sslmode,
-            sslrootcert: opts.get("sslrootcert", &[]),
-            push_interval,
-            batch_size,
-            max_buffered,
-            connections,
+            // The URL's password wins over PGPASSWORD, as with libpq.
+            password: url
+                .password
+                .map(Secret::new)
+                .or(v.secret("password")?)
+                .filter(|p| !p.is_empty()),
+            application_name: v.string("application_name")?,
+            pg_options: v.opt("options")?,
+            sslmode: v.parse("sslmode")?,
+            sslrootcert: v.opt("sslrootcert")?,
+            push_interval: v.duration("pushInterval")?,
+            batch_size: v.get("batchSize")?,
+            max_buffered: v.get("maxBufferedSamples")?,
+            connections: v.get("connections")?,
             connect_timeout,
-            write_timeout: opts.get_duration("writeTimeout", &[], Duration::from_secs(30))?,
-            create_extension: opts.get_bool("createExtension", &[], false)?,
-            hypertable,
-            chunk_interval: optional_duration(opts, "chunkInterval")?,
-            compress_after: optional_duration(opts, "compressAfter")?,
-            retention: optional_duration(opts, "retention")?,
+            write_timeout: v.duration("writeTimeout")?,
+            create_extension: v.bool("createExtension")?,
+            hypertable: v.parse("hypertable")?,
+            chunk_interval: v.opt("chunkInterval")?,
+            compress_after: v.opt("compressAfter")?,
+            retention: v.opt("retention")?,
         })
     }
 
@@ -241,32 +255,14 @@ impl Config {
     pub fn redact(&self, text: &str) -> String {
         match &self.password {
             Some(p) if !p.is_empty() => {
+                let p = p.expose();
                 let encoded =
                     percent_encoding::utf8_percent_encode(p, percent_encoding::NON_ALPHANUMERIC)
                         .to_string();
-                text.replace(p.as_str(), "***").replace(&encoded, "***")
+                text.replace(p, "***").replace(&encoded, "***")
             }
             _ => text.to_string(),
         }
-    }
-}
-
-fn positive(opts: &Options, name: &str, default: u64) -> Result<usize, PluginError> {
-    let v = opts.get_u64(name, &[], default)?;
-    if v == 0 {
-        return Err(opts.invalid(name, "0", "a whole number above zero"));
-    }
-    usize::try_from(v).map_err(|_| opts.invalid(name, &v.to_string(), "a smaller number"))
-}
-
-fn optional_duration(opts: &Options, name: &str) -> Result<Option<Duration>, PluginError> {
-    match opts.get(name, &[]) {
-        None => Ok(None),
-        Some(v) if v.trim().is_empty() => Ok(None),
-        Some(v) => parse_duration(&v)
-            .filter(|d| !d.is_zero())
-            .map(Some)
-            .ok_or_else(|| opts.invalid(name, &v, "a duration such as 7d, 12h or 30m")),
     }
 }
 
@@ -356,7 +352,7 @@ mod tests {
         assert_eq!(c.host, "db.example");
         assert_eq!(c.port, 6543);
         assert_eq!(c.user, "k6");
-        assert_eq!(c.password.as_deref(), Some("s3cr@t"));
+        assert_eq!(c.password.as_ref().map(Secret::expose), Some("s3cr@t"));
         assert_eq!(c.dbname, "loadtests");
         assert_eq!(c.sslmode, SslMode::Disable);
         assert_eq!(c.push_interval, Duration::from_millis(250));
@@ -406,14 +402,14 @@ mod tests {
     #[test]
     fn password_sources() {
         let c = cfg(Some("postgres://u@h/db"), "", &[(ENV_PASSWORD, "fromenv")]).unwrap();
-        assert_eq!(c.password.as_deref(), Some("fromenv"));
+        assert_eq!(c.password.as_ref().map(Secret::expose), Some("fromenv"));
         let c = cfg(
             Some("postgres://u:inurl@h/db"),
             "",
             &[(ENV_PASSWORD, "fromenv")],
         )
         .unwrap();
-        assert_eq!(c.password.as_deref(), Some("inurl"));
+        assert_eq!(c.password.as_ref().map(Secret::expose), Some("inurl"));
     }
 
     #[test]

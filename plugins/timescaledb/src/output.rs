@@ -17,7 +17,6 @@ use loadrun_plugin_api::abi::{
 };
 use loadrun_plugin_api::catalog::Catalog;
 use loadrun_plugin_api::sdk::{Host, Output, COUNTER_SAMPLES_LOST};
-use loadrun_plugin_api::types::RNone;
 
 use crate::config::Config;
 use crate::encoder::SeriesRows;
@@ -108,7 +107,7 @@ impl TimescaleOutput {
 
     fn count(&self, name: &str, delta: u64) {
         if let (Some(h), true) = (&self.host, delta > 0) {
-            h.add_counter(name, delta);
+            h.count(name, delta);
         }
     }
 
@@ -247,15 +246,12 @@ impl Output for TimescaleOutput {
             if let Err(e) = self.push(self.cfg.write_timeout) {
                 let reason = self.cfg.redact(&e.to_string());
                 return if e.retryable() {
-                    WriteStatus::Retry {
-                        after_ms: RNone,
-                        reason: reason.into(),
-                    }
+                    WriteStatus::retry(reason)
                 } else {
                     // The host calls neither flush nor stop after a fatal answer: what the
                     // buffer held (accepted earlier) is lost.
                     self.discard_all();
-                    WriteStatus::Fatal(PluginError::new(reason))
+                    WriteStatus::fatal(reason)
                 };
             }
         } else if due {

@@ -367,7 +367,7 @@ async fn connect_slot<'a>(
                 _ => tokio_postgres::config::SslMode::Require,
             });
         if let Some(p) = &cfg.password {
-            pg.password(p);
+            pg.password(p.expose());
         }
         if let Some(o) = &cfg.pg_options {
             pg.options(o);
