@@ -21,5 +21,5 @@ pub mod sigv4;
 pub mod sketch;
 pub mod split;
 
-pub use config::{option_docs, option_specs, parse_config, Auth, Flavor, RwConfig};
+pub use config::{option_specs, parse_config, Auth, Flavor, RwConfig, GRAFANA_CLOUD, PROMETHEUS};
 pub use output::{request_headers, RemoteWriteOutput, USER_AGENT};
