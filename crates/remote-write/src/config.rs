@@ -10,6 +10,7 @@ use loadrun_plugin_api::{
     DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret, Values,
 };
 
+use crate::headers::extra_headers;
 use crate::naming::{parse_trend_stats, TrendStat};
 use crate::proto::Label;
 use crate::sigv4::{self, SigV4};
@@ -63,7 +64,6 @@ pub struct RwConfig {
     pub extra_labels: Vec<Label>,
 }
 
-const P: &str = "K6_PROMETHEUS_RW_";
 const ANY: Kind = Kind::Int {
     min: 0,
     max: i64::MAX,
@@ -244,7 +244,12 @@ pub fn parse_config(init: &OutputInit, flavor: Flavor) -> Result<RwConfig, Plugi
                 .into(),
         ));
     }
-    let headers = headers(&v, init, &auth, &err)?;
+    let env = init
+        .env
+        .iter()
+        .map(|kv| (kv.key.as_str(), kv.value.as_str()));
+    let sigv4 = matches!(auth, Auth::SigV4(_));
+    let headers = extra_headers(text(&v, "headers")?.as_deref(), env, sigv4).map_err(err)?;
 
     let path = |name: &str| Ok::<_, PluginError>(text(&v, name)?.map(PathBuf::from));
     let tls = TlsOptions {
@@ -352,81 +357,6 @@ fn auth(
                 .into(),
         )),
     }
-}
-
-/// `headers` (`k1:v1,k2:v2`, or a table in the plan), then every `K6_PROMETHEUS_RW_HEADERS_<Name>`
-/// variable by name: a family of variables the declaration cannot list.
-fn headers(
-    v: &Values,
-    init: &OutputInit,
-    auth: &Auth,
-    err: &dyn Fn(String) -> PluginError,
-) -> Result<Vec<(String, Secret)>, PluginError> {
-    let mut headers = Vec::new();
-    if let Some(h) = text(v, "headers")? {
-        headers.extend(parse_headers(&h).map_err(|m| err(format!("headers: {m}")))?);
-    }
-    let mut from_env: Vec<(String, Secret)> = init
-        .env
-        .iter()
-        .filter_map(|kv| {
-            let name = kv.key.as_str().strip_prefix(P)?.strip_prefix("HEADERS_")?;
-            Some((name.to_string(), kv.value.as_str().into()))
-        })
-        .collect();
-    from_env.sort_by(|a, b| a.0.cmp(&b.0));
-    for (k, value) in from_env {
-        if !valid_header_name(&k) {
-            return Err(err(format!(
-                "{P}HEADERS_{k}: {k:?} is not a valid header name"
-            )));
-        }
-        headers.push((k, value));
-    }
-    if matches!(auth, Auth::SigV4(_)) {
-        if let Some((k, _)) = headers.iter().find(|(k, _)| {
-            sigv4::RESERVED_HEADERS
-                .iter()
-                .any(|r| k.eq_ignore_ascii_case(r))
-        }) {
-            return Err(err(format!(
-                "headers: {k} is set by SigV4 signing (sigV4*) and cannot be an extra header"
-            )));
-        }
-    }
-    Ok(headers)
-}
-
-/// `k1:v1,k2:v2`, or a JSON object (from the plan table).
-fn parse_headers(text: &str) -> Result<Vec<(String, Secret)>, String> {
-    let mut out = Vec::new();
-    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(text) {
-        for (k, v) in map {
-            let v = match v {
-                serde_json::Value::String(s) => s,
-                other => other.to_string(),
-            };
-            out.push((k, Secret::new(v)));
-        }
-    } else {
-        for piece in text.split(',').filter(|p| !p.trim().is_empty()) {
-            let (k, v) = piece
-                .split_once(':')
-                .ok_or_else(|| "expected name:value pairs separated by commas".to_string())?;
-            out.push((k.trim().to_string(), Secret::new(v.trim())));
-        }
-    }
-    match out.iter().find(|(k, _)| !valid_header_name(k)) {
-        Some((k, _)) => Err(format!("{k:?} is not a valid header name")),
-        None => Ok(out),
-    }
-}
-
-fn valid_header_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 #[cfg(test)]
