@@ -193,11 +193,14 @@ pub fn option_specs(flavor: Flavor) -> &'static [OptionSpec] {
     declared(flavor).options
 }
 
-/// A text option with its surrounding blanks removed; blank is the same as not set.
+/// A text option as given; blank is the same as not set.
+fn given(v: &Values, name: &str) -> Result<Option<String>, PluginError> {
+    Ok(v.opt::<String>(name)?.filter(|s| !s.trim().is_empty()))
+}
+
+/// [`given`], with its surrounding blanks removed.
 fn text(v: &Values, name: &str) -> Result<Option<String>, PluginError> {
-    Ok(v.opt::<String>(name)?
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty()))
+    Ok(given(v, name)?.map(|s| s.trim().to_string()))
 }
 
 /// Builds the configuration from the checked options (plan table < environment < `-o`
@@ -325,8 +328,9 @@ fn auth(
         });
     }
     let basic = match (
-        text(v, "username")?,
-        text(v, "password")?,
+        // Kept as written, as before: only the token and the ids are trimmed.
+        given(v, "username")?,
+        given(v, "password")?,
         text(v, "bearerToken")?,
     ) {
         (None, None, None) => Auth::None,

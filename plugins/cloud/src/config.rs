@@ -138,7 +138,11 @@ impl Config {
             token: text(&v, "token")?.map(Secret::new),
             host,
             project_id: v.int("projectID")?,
-            name: text(&v, "name")?.unwrap_or_else(|| init.test.plan_name.to_string()),
+            // As written (not trimmed), as before.
+            name: v
+                .opt::<String>("name")?
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| init.test.plan_name.to_string()),
             timeout: v.duration("timeout")?,
             aggregation_period: whole_seconds(&v, "aggregationPeriod")?,
             aggregation_wait_period: whole_seconds(&v, "aggregationWaitPeriod")?,
