@@ -10,10 +10,12 @@
 //! - [`aggregate`]: k6's cumulative aggregation per Prometheus series between pushes.
 //! - [`split`]: requests bounded in series and bytes.
 //! - [`sigv4`]: AWS SigV4 signing of every request for Amazon Managed Service for Prometheus.
-//! - [`config`] and [`output`]: the options (k6's `K6_PROMETHEUS_RW_*`) and the output itself.
+//! - [`config`] and [`output`]: the options (k6's `K6_PROMETHEUS_RW_*`, declared once per
+//!   output) and the output itself; [`headers`]: the extra request headers.
 
 pub mod aggregate;
 pub mod config;
+pub mod headers;
 pub mod naming;
 pub mod output;
 pub mod proto;
@@ -21,5 +23,5 @@ pub mod sigv4;
 pub mod sketch;
 pub mod split;
 
-pub use config::{option_docs, option_specs, parse_config, Auth, Flavor, RwConfig};
+pub use config::{option_specs, parse_config, Auth, Flavor, RwConfig, GRAFANA_CLOUD, PROMETHEUS};
 pub use output::{request_headers, RemoteWriteOutput, USER_AGENT};

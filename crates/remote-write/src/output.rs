@@ -156,10 +156,10 @@ impl RemoteWriteOutput {
         let u = self.agg.take_undelivered();
         if let Some(h) = &self.host {
             if u.rejected > 0 {
-                h.add_counter(COUNTER_SAMPLES_REJECTED, u.rejected);
+                h.count(COUNTER_SAMPLES_REJECTED, u.rejected);
             }
             if u.lost > 0 {
-                h.add_counter(COUNTER_SAMPLES_LOST, u.lost);
+                h.count(COUNTER_SAMPLES_LOST, u.lost);
             }
         }
     }
@@ -190,8 +190,8 @@ impl RemoteWriteOutput {
                 Outcome::Delivered { .. } => {
                     self.agg.delivered(owners);
                     if let Some(h) = &self.host {
-                        h.add_counter("requests", 1);
-                        h.add_counter("series_sent", req.series as u64);
+                        h.count("requests", 1);
+                        h.count("series_sent", req.series as u64);
                     }
                 }
                 Outcome::Rejected { status, reason } => {
@@ -239,7 +239,7 @@ impl RemoteWriteOutput {
         let unknown = self.agg.unknown_samples();
         if unknown > self.reported_unknown {
             if let Some(h) = &self.host {
-                h.add_counter(COUNTER_SAMPLES_LOST, unknown - self.reported_unknown);
+                h.count(COUNTER_SAMPLES_LOST, unknown - self.reported_unknown);
             }
             self.reported_unknown = unknown;
         }
@@ -272,21 +272,21 @@ impl Output for RemoteWriteOutput {
         if self.pending.is_none() && self.last_push.elapsed() >= self.cfg.push_interval {
             if let Err(e) = self.prepare() {
                 self.settle();
-                return WriteStatus::Fatal(PluginError::new(e));
+                return WriteStatus::fatal(e);
             }
         }
         match self.deliver(None) {
             Delivery::Done => {}
             Delivery::Retry { after_ms, reason } => {
-                return WriteStatus::Retry {
-                    after_ms: after_ms.into(),
-                    reason: reason.into(),
+                return match after_ms {
+                    Some(ms) => WriteStatus::retry_after(Duration::from_millis(ms), reason),
+                    None => WriteStatus::retry(reason),
                 }
             }
             Delivery::Fatal(reason) => {
                 // Neither flush nor stop follows a fatal answer; this batch was not folded.
                 self.settle();
-                return WriteStatus::Fatal(PluginError::new(reason));
+                return WriteStatus::fatal(reason);
             }
         }
         self.agg.add(&self.catalog, batch.samples.as_slice());
@@ -354,7 +354,7 @@ pub fn request_headers(cfg: &RwConfig) -> Vec<(String, String)> {
     for (k, v) in &cfg.headers {
         let reserved = ["content-encoding", "content-type", "content-length"];
         if !reserved.iter().any(|r| k.eq_ignore_ascii_case(r)) {
-            h.push((k.clone(), v.clone()));
+            h.push((k.clone(), v.expose().to_string()));
         }
     }
     let user_auth = cfg
@@ -366,9 +366,9 @@ pub fn request_headers(cfg: &RwConfig) -> Vec<(String, String)> {
             Auth::None => {}
             Auth::Basic { username, password } => h.push((
                 "Authorization".into(),
-                basic_auth_header(username, password),
+                basic_auth_header(username, password.expose()),
             )),
-            Auth::Bearer(t) => h.push(("Authorization".into(), format!("Bearer {t}"))),
+            Auth::Bearer(t) => h.push(("Authorization".into(), format!("Bearer {}", t.expose()))),
             // Signed per attempt by `deliver`: the signature covers the date and the body.
             Auth::SigV4(_) => {}
         }

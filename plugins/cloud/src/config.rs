@@ -1,16 +1,68 @@
 //! Options → [`Config`]: k6's `K6_CLOUD_*` environment names, its JSON option names, and the
-//! deprecated `-o cloud=NAME` form (the test name).
+//! deprecated `-o cloud=NAME` form (the test name). Declared once in [`OUTPUT`].
 
 use std::time::Duration;
 
 use loadrun_http_support::{Endpoint, HttpConfig, Url};
-use loadrun_plugin_api::{OptionDoc, Options, OutputInit, PluginError};
+use loadrun_plugin_api::{
+    DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret, Values,
+};
+
+const COUNT: Kind = Kind::Int {
+    min: 1,
+    max: i64::MAX,
+};
+
+const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("token", Kind::Str).secret().env(&["K6_CLOUD_TOKEN"])
+        .doc("API token, sent as `Authorization: Token …`"),
+    OptionSpec::new("host", Kind::Url).env(&["K6_CLOUD_HOST"]).default("https://ingest.k6.io")
+        .doc("base URL of the results service (`/v1/tests`, `/v2/metrics` are appended)"),
+    OptionSpec::new("projectID", Kind::Int { min: 0, max: i64::MAX })
+        .env(&["K6_CLOUD_PROJECT_ID"]).default("0")
+        .doc("project the test run belongs to (0: the account's default)"),
+    // No declared default: the plan's name, known only when the output is created.
+    OptionSpec::new("name", Kind::Str).env(&["K6_CLOUD_NAME"])
+        .doc("test run name (default: the plan name; also `-o cloud=NAME`, deprecated in k6)"),
+    OptionSpec::new("timeout", Kind::Duration).env(&["K6_CLOUD_TIMEOUT"]).default("1m").nonzero()
+        .doc("per-request timeout"),
+    OptionSpec::new("aggregationPeriod", Kind::Duration)
+        .env(&["K6_CLOUD_AGGREGATION_PERIOD"]).default("3s").nonzero()
+        .doc("time bucket width (whole seconds)"),
+    OptionSpec::new("aggregationWaitPeriod", Kind::Duration)
+        .env(&["K6_CLOUD_AGGREGATION_WAIT_PERIOD"]).default("8s")
+        .doc("how long after its start a bucket stays open for late samples (whole seconds)"),
+    OptionSpec::new("metricPushInterval", Kind::Duration)
+        .env(&["K6_CLOUD_METRIC_PUSH_INTERVAL"]).default("1s")
+        .doc("how often closed buckets are pushed"),
+    OptionSpec::new("metricPushConcurrency", Kind::Int { min: 1, max: 64 })
+        .env(&["K6_CLOUD_METRIC_PUSH_CONCURRENCY"]).default("1")
+        .doc("requests sent in parallel when a push needs several"),
+    OptionSpec::new("maxTimeSeriesInBatch", COUNT)
+        .env(&["K6_CLOUD_MAX_TIME_SERIES_IN_BATCH"]).default("1000")
+        .doc("most series in one request"),
+    OptionSpec::new("stopOnError", Kind::Bool).env(&["K6_CLOUD_STOP_ON_ERROR"]).default("false")
+        .doc("abort the test when the service says to stop (needs abortOnError=true for this output)"),
+    OptionSpec::new("pushRefID", Kind::Str).env(&["K6_CLOUD_PUSH_REF_ID", "K6_CLOUDRUN_TEST_RUN_ID"])
+        .doc("push into this existing test run (no create, no finish)"),
+    OptionSpec::new("webAppURL", Kind::Str).env(&["K6_CLOUD_WEB_APP_URL"]).default("https://app.k6.io")
+        .doc("where the run's page is shown (printed at start)"),
+    OptionSpec::new("apiVersion", Kind::Enum(&["2"])).env(&["K6_CLOUD_API_VERSION"]).default("2")
+        .doc("metrics push protocol version; only 2 is supported (version 1 is not anymore, as in k6)"),
+    OptionSpec::new("maxHeldAggregates", COUNT).default("200000")
+        .doc("most (series, bucket) aggregates held before the oldest are sent early (bounded memory)"),
+];
+
+/// The cloud output, as the plugin declares it.
+pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("cloud", &[])
+    .describe("k6 Cloud / Grafana Cloud k6 results (test runs + metrics push v2)")
+    .options(OPTIONS)
+    .positional(Positional::Value("name"));
 
 /// Everything the output needs, validated.
 #[derive(Clone)]
 pub struct Config {
-    /// Never printed: see the `Debug` impl.
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// The base URL (`K6_CLOUD_HOST`), without a trailing slash.
     pub host: Url,
     pub project_id: i64,
@@ -35,10 +87,11 @@ pub struct Config {
     pub thresholds: Vec<(String, String)>,
 }
 
+// By hand: a derived `Debug` would print a `user:password@` in the host URL.
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("token", &self.token)
             .field("host", &Endpoint::new(&self.host).to_string())
             .field("project_id", &self.project_id)
             .field("name", &self.name)
@@ -48,276 +101,67 @@ impl std::fmt::Debug for Config {
     }
 }
 
-/// (option, env names, default, description, secret).
-type Doc = (
-    &'static str,
-    &'static [&'static str],
-    &'static str,
-    &'static str,
-    bool,
-);
-
-const DOCS: &[Doc] = &[
-    (
-        "token",
-        &["K6_CLOUD_TOKEN"],
-        "",
-        "API token, sent as `Authorization: Token …`",
-        true,
-    ),
-    (
-        "host",
-        &["K6_CLOUD_HOST"],
-        "https://ingest.k6.io",
-        "base URL of the results service (`/v1/tests`, `/v2/metrics` are appended)",
-        false,
-    ),
-    (
-        "projectID",
-        &["K6_CLOUD_PROJECT_ID"],
-        "0",
-        "project the test run belongs to (0: the account's default)",
-        false,
-    ),
-    (
-        "name",
-        &["K6_CLOUD_NAME"],
-        "the plan name",
-        "test run name (also `-o cloud=NAME`, deprecated in k6)",
-        false,
-    ),
-    (
-        "timeout",
-        &["K6_CLOUD_TIMEOUT"],
-        "1m",
-        "per-request timeout",
-        false,
-    ),
-    (
-        "aggregationPeriod",
-        &["K6_CLOUD_AGGREGATION_PERIOD"],
-        "3s",
-        "time bucket width (whole seconds)",
-        false,
-    ),
-    (
-        "aggregationWaitPeriod",
-        &["K6_CLOUD_AGGREGATION_WAIT_PERIOD"],
-        "8s",
-        "how long after its start a bucket stays open for late samples (whole seconds)",
-        false,
-    ),
-    (
-        "metricPushInterval",
-        &["K6_CLOUD_METRIC_PUSH_INTERVAL"],
-        "1s",
-        "how often closed buckets are pushed",
-        false,
-    ),
-    (
-        "metricPushConcurrency",
-        &["K6_CLOUD_METRIC_PUSH_CONCURRENCY"],
-        "1",
-        "requests sent in parallel when a push needs several",
-        false,
-    ),
-    (
-        "maxTimeSeriesInBatch",
-        &["K6_CLOUD_MAX_TIME_SERIES_IN_BATCH"],
-        "1000",
-        "most series in one request",
-        false,
-    ),
-    (
-        "stopOnError",
-        &["K6_CLOUD_STOP_ON_ERROR"],
-        "false",
-        "abort the test when the service says to stop (needs abortOnError=true for this output)",
-        false,
-    ),
-    (
-        "pushRefID",
-        &["K6_CLOUD_PUSH_REF_ID", "K6_CLOUDRUN_TEST_RUN_ID"],
-        "",
-        "push into this existing test run (no create, no finish)",
-        false,
-    ),
-    (
-        "webAppURL",
-        &["K6_CLOUD_WEB_APP_URL"],
-        "https://app.k6.io",
-        "where the run's page is shown (printed at start)",
-        false,
-    ),
-    (
-        "apiVersion",
-        &["K6_CLOUD_API_VERSION"],
-        "2",
-        "metrics push protocol version; only 2 is supported (as in k6)",
-        false,
-    ),
-    (
-        "maxHeldAggregates",
-        &[],
-        "200000",
-        "most (series, bucket) aggregates held before the oldest are sent early (bounded memory)",
-        false,
-    ),
-];
-
-/// The option documentation shown by `loadrun plugins info`.
-pub fn option_docs() -> Vec<OptionDoc> {
-    DOCS.iter()
-        .map(|(name, env, default, description, secret)| OptionDoc {
-            name: (*name).into(),
-            env: env.join(",").into(),
-            default: (*default).into(),
-            description: (*description).into(),
-            secret: *secret,
-        })
-        .collect()
+/// A text option trimmed; blank is the same as not set.
+fn text(v: &Values, name: &str) -> Result<Option<String>, PluginError> {
+    Ok(v.opt::<String>(name)?
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty()))
 }
 
-fn env_of(name: &str) -> &'static [&'static str] {
-    DOCS.iter()
-        .find(|d| d.0 == name)
-        .map(|d| d.1)
-        .unwrap_or(&[])
-}
-
-fn whole_seconds(
-    o: &Options,
-    name: &str,
-    d: Duration,
-    allow_zero: bool,
-) -> Result<Duration, PluginError> {
-    if d.subsec_nanos() != 0 || (!allow_zero && d.is_zero()) {
-        let what = if allow_zero {
-            "whole seconds such as 8s"
-        } else {
-            "whole seconds above zero such as 3s"
-        };
-        return Err(o.invalid(name, &format!("{d:?}"), what));
+/// The buckets are whole seconds (k6's protocol counts them so).
+fn whole_seconds(v: &Values, name: &str) -> Result<Duration, PluginError> {
+    let d = v.duration(name)?;
+    if d.subsec_nanos() != 0 {
+        return Err(PluginError::new(format!(
+            "{}: option {name}={d:?} is not valid: expected whole seconds such as 3s",
+            v.output()
+        )));
     }
     Ok(d)
 }
 
 impl Config {
     pub fn from_init(init: &OutputInit) -> Result<Self, PluginError> {
-        let o = Options::from_init(init)?;
-        let known: Vec<&str> = DOCS.iter().map(|d| d.0).collect();
-        o.reject_unknown(&known)?;
-        let get = |name: &str| o.get(name, env_of(name)).filter(|v| !v.trim().is_empty());
-
-        let host_text = o.get_or("host", env_of("host"), "https://ingest.k6.io");
+        let v = Values::from_init(init, &OUTPUT)?;
+        let host_text = v.string("host")?;
         let host = Url::parse(host_text.trim().trim_end_matches('/'))
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
             .ok_or_else(|| {
-                o.invalid(
-                    "host",
-                    &Endpoint::from_text(&host_text).to_string(),
-                    "an http(s) URL such as https://ingest.k6.io",
-                )
+                PluginError::new(format!(
+                    "{}: option host={:?} is not valid: expected an http(s) URL such as https://ingest.k6.io",
+                    v.output(),
+                    Endpoint::from_text(&host_text).to_string()
+                ))
             })?;
-
-        let project_id = match get("projectID") {
-            None => 0,
-            Some(v) => v
-                .trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|p| *p >= 0)
-                .ok_or_else(|| o.invalid("projectID", &v, "a project number"))?,
-        };
-        let name = get("name")
-            .or_else(|| o.positional().map(str::to_string))
-            .unwrap_or_else(|| init.test.plan_name.to_string());
-
-        let timeout = o.get_duration("timeout", env_of("timeout"), Duration::from_secs(60))?;
-        if timeout.is_zero() {
-            return Err(o.invalid("timeout", "0s", "a duration above zero"));
-        }
-        let aggregation_period = whole_seconds(
-            &o,
-            "aggregationPeriod",
-            o.get_duration(
-                "aggregationPeriod",
-                env_of("aggregationPeriod"),
-                Duration::from_secs(3),
-            )?,
-            false,
-        )?;
-        let aggregation_wait_period = whole_seconds(
-            &o,
-            "aggregationWaitPeriod",
-            o.get_duration(
-                "aggregationWaitPeriod",
-                env_of("aggregationWaitPeriod"),
-                Duration::from_secs(8),
-            )?,
-            true,
-        )?;
-        let push_interval = o.get_duration(
-            "metricPushInterval",
-            env_of("metricPushInterval"),
-            Duration::from_secs(1),
-        )?;
-        let push_concurrency =
-            o.get_u64("metricPushConcurrency", env_of("metricPushConcurrency"), 1)?;
-        if !(1..=64).contains(&push_concurrency) {
-            return Err(o.invalid(
-                "metricPushConcurrency",
-                &push_concurrency.to_string(),
-                "1 to 64",
-            ));
-        }
-        let max_series = o.get_u64("maxTimeSeriesInBatch", env_of("maxTimeSeriesInBatch"), 1000)?;
-        if max_series == 0 {
-            return Err(o.invalid("maxTimeSeriesInBatch", "0", "at least 1"));
-        }
-        let max_held = o.get_u64("maxHeldAggregates", &[], 200_000)?;
-        if max_held == 0 {
-            return Err(o.invalid("maxHeldAggregates", "0", "at least 1"));
-        }
-        if let Some(v) = get("apiVersion") {
-            if v.trim() != "2" {
-                return Err(o.invalid(
-                    "apiVersion",
-                    &v,
-                    "2 (version 1 is not supported anymore, as in k6)",
-                ));
-            }
-        }
-        let web_app_url = o
-            .get_or("webAppURL", env_of("webAppURL"), "https://app.k6.io")
-            .trim()
-            .trim_end_matches('/')
-            .to_string();
-
-        let duration_s = init
-            .test
-            .planned_duration_ms
-            .as_ref()
-            .into_option()
-            .map(|ms| ms.div_ceil(1000));
         Ok(Config {
-            token: get("token").map(|t| t.trim().to_string()),
+            token: text(&v, "token")?.map(Secret::new),
             host,
-            project_id,
-            name,
-            timeout,
-            aggregation_period,
-            aggregation_wait_period,
-            push_interval,
-            push_concurrency: push_concurrency as usize,
-            max_series_in_batch: usize::try_from(max_series).unwrap_or(usize::MAX),
-            stop_on_error: o.get_bool("stopOnError", env_of("stopOnError"), false)?,
-            push_ref_id: get("pushRefID").map(|v| v.trim().to_string()),
-            web_app_url,
-            max_held_aggregates: usize::try_from(max_held).unwrap_or(usize::MAX),
+            project_id: v.int("projectID")?,
+            // As written (not trimmed), as before.
+            name: v
+                .opt::<String>("name")?
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| init.test.plan_name.to_string()),
+            timeout: v.duration("timeout")?,
+            aggregation_period: whole_seconds(&v, "aggregationPeriod")?,
+            aggregation_wait_period: whole_seconds(&v, "aggregationWaitPeriod")?,
+            push_interval: v.duration("metricPushInterval")?,
+            push_concurrency: v.get("metricPushConcurrency")?,
+            max_series_in_batch: v.get("maxTimeSeriesInBatch")?,
+            stop_on_error: v.bool("stopOnError")?,
+            push_ref_id: text(&v, "pushRefID")?,
+            web_app_url: v
+                .string("webAppURL")?
+                .trim()
+                .trim_end_matches('/')
+                .to_string(),
+            max_held_aggregates: v.get("maxHeldAggregates")?,
             vus: init.test.max_vus,
-            duration_s,
+            duration_s: init
+                .test
+                .planned_duration()
+                .map(|d| d.as_millis().div_ceil(1000) as u64),
             thresholds: init
                 .test
                 .thresholds

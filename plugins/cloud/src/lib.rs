@@ -18,7 +18,7 @@ pub mod hdr;
 pub mod output;
 pub mod proto;
 
-use loadrun_plugin_api::{OutputDescriptor, OutputInit, Plugin, PluginError};
+use loadrun_plugin_api::{DeclaredOutput, OutputInit, Plugin, PluginError};
 
 pub use config::Config;
 pub use output::CloudOutput;
@@ -29,17 +29,7 @@ pub struct CloudPlugin;
 impl Plugin for CloudPlugin {
     const NAME: &'static str = "out_cloud";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] =
-        &[loadrun_plugin_api::DeclaredOutput::new("cloud", &[])];
-
-    fn outputs() -> Vec<OutputDescriptor> {
-        vec![OutputDescriptor {
-            name: "cloud".into(),
-            aliases: Default::default(),
-            description: "k6 Cloud / Grafana Cloud k6 results (test runs + metrics push v2)".into(),
-            options: config::option_docs().into(),
-        }]
-    }
+    const DECLARED_OUTPUTS: &'static [DeclaredOutput] = &[config::OUTPUT];
 
     fn new_output(init: OutputInit) -> Result<Box<dyn loadrun_plugin_api::Output>, PluginError> {
         let cfg = Config::from_init(&init)?;

@@ -20,7 +20,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use loadrun_http_support::{Endpoint, HttpClient, Outcome, RejectLog, Url};
 use loadrun_plugin_api::sdk::COUNTER_SAMPLES_LOST;
-use loadrun_plugin_api::types::{RNone, RSome};
 use loadrun_plugin_api::{
     Batch, Catalog, Host, LogLevel, Output, PluginError, RunOutcome, WriteStatus,
 };
@@ -127,12 +126,15 @@ impl CloudOutput {
 
     fn count(&self, name: &str, n: u64) {
         if let (Some(h), true) = (&self.host, n > 0) {
-            h.add_counter(name, n);
+            h.count(name, n);
         }
     }
 
     fn auth(&self) -> Option<String> {
-        self.cfg.token.as_ref().map(|t| format!("Token {t}"))
+        self.cfg
+            .token
+            .as_ref()
+            .map(|t| format!("Token {}", t.expose()))
     }
 
     fn json_call(&self, url: &Url, body: &str, deadline: Option<Instant>) -> Outcome {
@@ -535,7 +537,7 @@ impl Output for CloudOutput {
     fn write(&mut self, batch: Batch<'_>) -> WriteStatus {
         self.catalog.absorb(&batch);
         if self.finished {
-            return WriteStatus::Fatal(PluginError::new("cloud: write after stop"));
+            return WriteStatus::fatal("cloud: write after stop");
         }
         if self.stopped_by_cloud {
             // Taken so the test goes on, but never sent: not written.
@@ -550,9 +552,9 @@ impl Output for CloudOutput {
             match self.send_outbox(None) {
                 Sent::Done => self.last_push = Instant::now(),
                 Sent::Retry { after_ms, reason } => {
-                    return WriteStatus::Retry {
-                        after_ms: after_ms.map_or(RNone, RSome),
-                        reason: reason.into(),
+                    return match after_ms {
+                        Some(ms) => WriteStatus::retry_after(Duration::from_millis(ms), reason),
+                        None => WriteStatus::retry(reason),
                     }
                 }
                 Sent::Fatal(reason) => {
@@ -562,9 +564,7 @@ impl Output for CloudOutput {
                     self.outbox.clear();
                     let _ = self.agg.close(0, true);
                     self.count(COUNTER_SAMPLES_LOST, held);
-                    return WriteStatus::Fatal(PluginError::new(format!(
-                        "cloud: pushing metrics failed: {reason}"
-                    )));
+                    return WriteStatus::fatal(format!("cloud: pushing metrics failed: {reason}"));
                 }
                 Sent::CloudStop(reason) => {
                     self.cloud_stop(&reason);

@@ -256,7 +256,7 @@ fn capture_init() -> loadrun_plugin_api::OutputInit {
         ],
     );
     init.test.max_vus = 1;
-    init.test.planned_duration_ms = loadrun_plugin_api::types::RSome(32_000);
+    init.test.planned_duration_ms = Some(32_000).into();
     init.test.thresholds = vec![
         ThresholdDef {
             metric: "checks{mytag:hello}".into(),

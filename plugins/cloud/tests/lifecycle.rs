@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use common::*;
 use loadrun_plugin_api::testkit::{now_ns, BatchBuilder};
-use loadrun_plugin_api::types::RSome;
 use loadrun_plugin_api::{LogLevel, MetricType, ThresholdDef, ValueKind, WriteStatus};
 
 fn env(server: &CloudServer) -> Vec<(&'static str, String)> {
@@ -24,7 +23,7 @@ fn init_for(server: &CloudServer, arg: Option<&str>) -> loadrun_plugin_api::Outp
     let pairs: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut init = init(arg, &pairs);
     init.test.max_vus = 3;
-    init.test.planned_duration_ms = RSome(31_500);
+    init.test.planned_duration_ms = Some(31_500).into();
     init.test.thresholds = vec![ThresholdDef {
         metric: "http_req_duration".into(),
         source: "p(95)<500".into(),
@@ -381,7 +380,7 @@ fn push_ref_id_joins_an_existing_run_without_create_or_finish() {
     let mut pairs: Vec<(&str, &str)> = e.iter().map(|(k, v)| (*k, v.as_str())).collect();
     pairs.push(("K6_CLOUD_PUSH_REF_ID", "777"));
     let mut i = init(None, &pairs);
-    i.test.planned_duration_ms = loadrun_plugin_api::types::RNone;
+    i.test.planned_duration_ms = None.into();
     let (mut out, _rec) = started(i);
     let (b, sum) = counter_batch(2, 20, now_ns());
     assert_eq!(out.write(b.batch()), WriteStatus::Ok);
