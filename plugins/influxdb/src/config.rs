@@ -261,7 +261,7 @@ impl Config {
         // The -o URL, scheme://[user:pass@]host:port[/prefix]/name[?options]: its query pairs
         // are options already; its userinfo and last path segment are read here.
         let (positional, query) = match init.arg() {
-            Some(arg) => split_arg(&out, arg, OUTPUT.positional)?,
+            Some(arg) => split_arg(&out, arg, &OUTPUT)?,
             None => (None, Vec::new()),
         };
         let from_arg = positional.is_some();

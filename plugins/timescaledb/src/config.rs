@@ -170,7 +170,7 @@ impl Config {
     pub fn from_init(init: &OutputInit) -> Result<Self, PluginError> {
         let mut v = Values::from_init(init, &OUTPUT)?;
         let positional = match init.arg() {
-            Some(arg) => split_arg(v.output(), arg, OUTPUT.positional)?.0.is_some(),
+            Some(arg) => split_arg(v.output(), arg, &OUTPUT)?.0.is_some(),
             None => false,
         };
         let source = if positional {
