@@ -314,6 +314,19 @@ mod tests {
     }
 
     #[test]
+    fn under_a_1_3_host_the_same() {
+        let mut i = init("newrelic", Some("https://h:1/m?region=EU"), "{}", &[KEY]);
+        let raw = loadrun_plugin_api::values::RawOptions::from_init(&i).unwrap();
+        let checked = Values::resolve(&OUTPUT, &raw).unwrap().to_json();
+        i.extra = serde_json::json!({ "options": checked }).to_string().into();
+        let c = Config::from_init(&i).unwrap();
+        assert_eq!(c.url.as_str(), "https://h:1/m");
+        assert_eq!(c.api_key.expose(), KEY.1);
+        assert_eq!(c.max_payload_bytes, 1_000_000);
+        assert!(cfg(Some("region=EU"), &[KEY]).is_ok());
+    }
+
+    #[test]
     fn percentile_spellings() {
         let l: Vec<String> = ["p(95)", "p99.9", "50", "50"]
             .iter()

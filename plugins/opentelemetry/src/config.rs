@@ -19,61 +19,154 @@ use loadrun_plugin_api::{
 
 use crate::histogram::{DATA_BOUNDS, SDK_DEFAULT_BOUNDS, TIME_BOUNDS};
 
-const fn opt(name: &'static str, kind: Kind, env: &'static [&'static str]) -> OptionSpec {
-    OptionSpec::new(name, kind).env(env)
-}
-const STR: Kind = Kind::Str;
-const LIST: Kind = Kind::List(',');
-
 const OPTIONS: &[OptionSpec] = &[
-    opt("protocol", STR, &["K6_OTEL_EXPORTER_PROTOCOL", "K6_OTEL_EXPORTER_TYPE", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"])
-        .default("http/protobuf").doc("http/protobuf (or http) or grpc"),
-    opt("endpoint", STR, &[])
-        .doc("URL or host:port (https unless insecure=true); default http://localhost:4318 (grpc: :4317); env K6_OTEL_HTTP_EXPORTER_ENDPOINT or K6_OTEL_GRPC_EXPORTER_ENDPOINT by protocol, then below the plan OTEL_EXPORTER_OTLP_METRICS_ENDPOINT (the whole URL), OTEL_EXPORTER_OTLP_ENDPOINT"),
-    opt("insecure", Kind::Bool, &["OTEL_EXPORTER_OTLP_METRICS_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE"])
-        .default("false").doc("plaintext for a host:port endpoint; K6_OTEL_HTTP_EXPORTER_INSECURE or K6_OTEL_GRPC_EXPORTER_INSECURE (by protocol) come first"),
-    opt("urlPath", STR, &["K6_OTEL_HTTP_EXPORTER_URL_PATH"]).default("/v1/metrics").doc("path appended to the HTTP endpoint"),
-    opt("headers", STR, &["K6_OTEL_HEADERS"]).secret()
-        .doc("k1=v1;k2=v2 (URL-escaped; `,` works in env), over OTEL_EXPORTER_OTLP_HEADERS and OTEL_EXPORTER_OTLP_METRICS_HEADERS"),
-    opt("username", STR, &["K6_OTEL_HTTP_EXPORTER_USERNAME"]).doc("HTTP Basic user"),
-    opt("password", STR, &["K6_OTEL_HTTP_EXPORTER_PASSWORD"]).secret().doc("HTTP Basic password"),
-    opt("tlsInsecureSkipVerify", Kind::Bool, &["K6_OTEL_TLS_INSECURE_SKIP_VERIFY"]).default("false").doc("accept any server certificate"),
-    opt("tlsCertificate", STR, &["K6_OTEL_TLS_CERTIFICATE", "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE"])
+    OptionSpec::new("protocol", Kind::Str)
+        .env(&[
+            "K6_OTEL_EXPORTER_PROTOCOL",
+            "K6_OTEL_EXPORTER_TYPE",
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+        ])
+        .default("http/protobuf")
+        .doc("http/protobuf (or http) or grpc"),
+    OptionSpec::new("endpoint", Kind::Str).doc(
+        "URL or host:port (https unless insecure=true); default http://localhost:4318 (grpc: \
+         :4317); env K6_OTEL_HTTP_EXPORTER_ENDPOINT or K6_OTEL_GRPC_EXPORTER_ENDPOINT by \
+         protocol, then below the plan OTEL_EXPORTER_OTLP_METRICS_ENDPOINT (the whole URL), \
+         OTEL_EXPORTER_OTLP_ENDPOINT",
+    ),
+    OptionSpec::new("insecure", Kind::Bool)
+        .env(&[
+            "OTEL_EXPORTER_OTLP_METRICS_INSECURE",
+            "OTEL_EXPORTER_OTLP_INSECURE",
+        ])
+        .default("false")
+        .doc(
+            "plaintext for a host:port endpoint; K6_OTEL_HTTP_EXPORTER_INSECURE or \
+             K6_OTEL_GRPC_EXPORTER_INSECURE (by protocol) come first",
+        ),
+    OptionSpec::new("urlPath", Kind::Str)
+        .env(&["K6_OTEL_HTTP_EXPORTER_URL_PATH"])
+        .default("/v1/metrics")
+        .doc("path appended to the HTTP endpoint"),
+    OptionSpec::new("headers", Kind::Str)
+        .env(&["K6_OTEL_HEADERS"])
+        .secret()
+        .doc(
+            "k1=v1;k2=v2 (URL-escaped; `,` works in env), over OTEL_EXPORTER_OTLP_HEADERS and \
+             OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+        ),
+    OptionSpec::new("username", Kind::Str)
+        .env(&["K6_OTEL_HTTP_EXPORTER_USERNAME"])
+        .doc("HTTP Basic user"),
+    OptionSpec::new("password", Kind::Str)
+        .env(&["K6_OTEL_HTTP_EXPORTER_PASSWORD"])
+        .secret()
+        .doc("HTTP Basic password"),
+    OptionSpec::new("tlsInsecureSkipVerify", Kind::Bool)
+        .env(&["K6_OTEL_TLS_INSECURE_SKIP_VERIFY"])
+        .default("false")
+        .doc("accept any server certificate"),
+    OptionSpec::new("tlsCertificate", Kind::Str)
+        .env(&[
+            "K6_OTEL_TLS_CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        ])
         .doc("PEM CA file to trust"),
-    opt("tlsClientCertificate", STR, &["K6_OTEL_TLS_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"])
+    OptionSpec::new("tlsClientCertificate", Kind::Str)
+        .env(&[
+            "K6_OTEL_TLS_CLIENT_CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+        ])
         .doc("PEM client certificate (mutual TLS)"),
-    opt("tlsClientKey", STR, &["K6_OTEL_TLS_CLIENT_KEY", "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY", "OTEL_EXPORTER_OTLP_CLIENT_KEY"])
+    OptionSpec::new("tlsClientKey", Kind::Str)
+        .env(&[
+            "K6_OTEL_TLS_CLIENT_KEY",
+            "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY",
+            "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+        ])
         .doc("PEM client key"),
-    opt("timeout", Kind::Duration, &["OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"])
-        .default("10s").nonzero().doc("per request (a bare number is ms)"),
-    opt("compression", STR, &["OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"]).default("gzip").doc("gzip or none"),
-    opt("exportInterval", Kind::Duration, &["K6_OTEL_EXPORT_INTERVAL", "OTEL_METRIC_EXPORT_INTERVAL"])
-        .default("10s").doc("how often data points are exported (at least 1ms)"),
+    OptionSpec::new("timeout", Kind::Duration)
+        .env(&[
+            "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+        ])
+        .default("10s")
+        .nonzero()
+        .doc("per request (a bare number is ms)"),
+    OptionSpec::new("compression", Kind::Str)
+        .env(&[
+            "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+            "OTEL_EXPORTER_OTLP_COMPRESSION",
+        ])
+        .default("gzip")
+        .doc("gzip or none"),
+    OptionSpec::new("exportInterval", Kind::Duration)
+        .env(&["K6_OTEL_EXPORT_INTERVAL", "OTEL_METRIC_EXPORT_INTERVAL"])
+        .default("10s")
+        .doc("how often data points are exported (at least 1ms)"),
     // Checked for k6 compatibility; samples are aggregated as they arrive, so there is no second
     // buffer to flush.
-    opt("flushInterval", Kind::Duration, &["K6_OTEL_FLUSH_INTERVAL"]).default("1s")
+    OptionSpec::new("flushInterval", Kind::Duration)
+        .env(&["K6_OTEL_FLUSH_INTERVAL"])
+        .default("1s")
         .doc("accepted for k6 compatibility; samples are aggregated as they arrive"),
-    opt("metricPrefix", STR, &["K6_OTEL_METRIC_PREFIX"]).default("").doc("prepended to every metric name (k6's docs use k6_)"),
-    opt("serviceName", STR, &["K6_OTEL_SERVICE_NAME", "OTEL_SERVICE_NAME"])
+    OptionSpec::new("metricPrefix", Kind::Str)
+        .env(&["K6_OTEL_METRIC_PREFIX"])
+        .default("")
+        .doc("prepended to every metric name (k6's docs use k6_)"),
+    OptionSpec::new("serviceName", Kind::Str)
+        .env(&["K6_OTEL_SERVICE_NAME", "OTEL_SERVICE_NAME"])
         .doc("resource attribute service.name; default: resourceAttributes' service.name, else k6"),
-    opt("serviceVersion", STR, &["K6_OTEL_SERVICE_VERSION"])
-        .doc("resource attribute service.version; default: resourceAttributes' service.version, else the plugin version"),
-    opt("resourceAttributes", STR, &["OTEL_RESOURCE_ATTRIBUTES"]).doc("extra resource attributes k=v;k2=v2"),
-    opt("temporality", STR, &["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"])
-        .default("cumulative").doc("cumulative or delta (lowmemory is delta)"),
-    opt("histogram", STR, &["OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION"])
-        .default("exponential").doc("trend aggregation: exponential or explicit"),
-    opt("histogramMaxScale", Kind::Int { min: 0, max: 20 }, &[]).default("5")
+    OptionSpec::new("serviceVersion", Kind::Str)
+        .env(&["K6_OTEL_SERVICE_VERSION"])
+        .doc(
+            "resource attribute service.version; default: resourceAttributes' service.version, \
+             else the plugin version",
+        ),
+    OptionSpec::new("resourceAttributes", Kind::Str)
+        .env(&["OTEL_RESOURCE_ATTRIBUTES"])
+        .doc("extra resource attributes k=v;k2=v2"),
+    OptionSpec::new("temporality", Kind::Str)
+        .env(&["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"])
+        .default("cumulative")
+        .doc("cumulative or delta (lowmemory is delta)"),
+    OptionSpec::new("histogram", Kind::Str)
+        .env(&["OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION"])
+        .default("exponential")
+        .doc("trend aggregation: exponential or explicit"),
+    OptionSpec::new("histogramMaxScale", Kind::Int { min: 0, max: 20 })
+        .default("5")
         .doc("exponential: starting scale (5 = buckets within ±1.1%)"),
-    opt("histogramMaxBuckets", Kind::Int { min: 2, max: 16384 }, &[]).default("320")
+    OptionSpec::new("histogramMaxBuckets", Kind::Int { min: 2, max: 16384 })
+        .default("320")
         .doc("exponential: most buckets per sign before the scale is lowered"),
-    opt("timeBuckets", LIST, &[]).doc("explicit: increasing bounds for time trends (ms); default 0.1,0.25,…,60000"),
-    opt("dataBuckets", LIST, &[]).doc("explicit: increasing bounds for data trends (bytes); default 64,256,…,16777216"),
-    opt("defaultBuckets", LIST, &[]).doc("explicit: increasing bounds for other trends; default the OTel SDK's"),
-    opt("singleCounterForRate", Kind::Bool, &["K6_OTEL_SINGLE_COUNTER_FOR_RATE"]).default("true")
-        .doc("rates as one counter with condition=zero|nonzero (false: <name>.occurred and <name>.total)"),
-    opt("metadataAttributes", LIST, &[]).doc("metadata keys (vu, iter) sent as attributes, or true for all"),
-    opt("maxPointsPerRequest", Kind::Int { min: 1, max: i64::MAX }, &[]).default("5000").doc("data points per export request"),
+    OptionSpec::new("timeBuckets", Kind::List(','))
+        .doc("explicit: increasing bounds for time trends (ms); default 0.1,0.25,…,60000"),
+    OptionSpec::new("dataBuckets", Kind::List(','))
+        .doc("explicit: increasing bounds for data trends (bytes); default 64,256,…,16777216"),
+    OptionSpec::new("defaultBuckets", Kind::List(','))
+        .doc("explicit: increasing bounds for other trends; default the OTel SDK's"),
+    OptionSpec::new("singleCounterForRate", Kind::Bool)
+        .env(&["K6_OTEL_SINGLE_COUNTER_FOR_RATE"])
+        .default("true")
+        .doc(
+            "rates as one counter with condition=zero|nonzero (false: <name>.occurred and \
+             <name>.total)",
+        ),
+    OptionSpec::new("metadataAttributes", Kind::List(','))
+        .doc("metadata keys (vu, iter) sent as attributes, or true for all"),
+    OptionSpec::new(
+        "maxPointsPerRequest",
+        Kind::Int {
+            min: 1,
+            max: i64::MAX,
+        },
+    )
+    .default("5000")
+    .doc("data points per export request"),
 ];
 
 /// The opentelemetry output, as the plugin declares it.
@@ -196,8 +289,16 @@ impl Config {
                 .filter(|t| !t.trim().is_empty())
                 .map(str::to_string)
         };
-        let protocol = word(&v, "protocol", &[("http/protobuf", Protocol::HttpProtobuf), ("http", Protocol::HttpProtobuf), ("grpc", Protocol::Grpc)],
-            "http/protobuf or grpc (not http/json: protobuf is smaller and every receiver takes it)")?;
+        let protocol = word(
+            &v,
+            "protocol",
+            &[
+                ("http/protobuf", Protocol::HttpProtobuf),
+                ("http", Protocol::HttpProtobuf),
+                ("grpc", Protocol::Grpc),
+            ],
+            "http/protobuf or grpc (not http/json: protobuf is smaller and every receiver takes it)",
+        )?;
         let grpc = protocol == Protocol::Grpc;
 
         // k6's variable of the chosen protocol, which ranks just below the `-o` argument.
@@ -380,8 +481,8 @@ impl Config {
                 &[
                     ("cumulative", Temporality::Cumulative),
                     ("delta", Temporality::Delta),
-                    // lowmemory is delta for counters and histograms, which is all this output sends
-                    // besides gauges (which have no temporality).
+                    // lowmemory is delta for counters and histograms, which is all this
+                    // output sends besides gauges (which have no temporality).
                     ("lowmemory", Temporality::Delta),
                 ],
                 "cumulative or delta",
@@ -497,22 +598,9 @@ fn merge_headers(into: &mut Vec<(String, String)>, from: Vec<(String, String)>) 
 }
 
 fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// A list of strictly increasing finite bounds (the kind declares a list, not its items).
@@ -546,6 +634,77 @@ mod tests {
 
     fn cfg(arg: Option<&str>, env: &[(&str, &str)]) -> Result<Config, PluginError> {
         Config::from_init(&init("opentelemetry", arg, "{}", env))
+    }
+
+    /// Under an older host (`host` false) the plugin checks the options itself; a 1.3 host
+    /// hands them over checked, in `extra`, without their sources.
+    fn built(
+        host: bool,
+        arg: Option<&str>,
+        table: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Config, PluginError> {
+        let mut i = init("opentelemetry", arg, table, env);
+        if host {
+            let raw = loadrun_plugin_api::values::RawOptions::from_init(&i)?;
+            let checked = Values::resolve(&OUTPUT, &raw)?.to_json();
+            i.extra = serde_json::json!({ "options": checked }).to_string().into();
+        }
+        Config::from_init(&i)
+    }
+
+    #[test]
+    fn k6_variables_follow_the_protocol_and_rank_below_the_argument() {
+        for host in [false, true] {
+            let c = |arg, table, env| built(host, arg, table, env).unwrap().url.to_string();
+            let grpc_env = [
+                ("K6_OTEL_GRPC_EXPORTER_ENDPOINT", "g:1"),
+                ("K6_OTEL_GRPC_EXPORTER_INSECURE", "true"),
+            ];
+            assert_eq!(c(None, "", &grpc_env), "http://localhost:4318/v1/metrics");
+            assert_eq!(c(Some("protocol=grpc"), "", &grpc_env), "http://g:1/");
+            let plan = r#"{"endpoint":"http://p:2","insecure":false}"#;
+            assert_eq!(c(Some("protocol=grpc"), plan, &grpc_env), "http://g:1/");
+            let arg = Some("protocol=grpc,endpoint=a:3,insecure=false");
+            assert_eq!(c(arg, plan, &grpc_env), "https://a:3/");
+            // The standard variables rank below the plan, as k6's config overrides them.
+            let std_env = [("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://m:4/x")];
+            assert_eq!(c(None, plan, &std_env), "http://p:2/v1/metrics");
+            assert_eq!(c(None, "", &std_env), "http://m:4/x");
+            let e = built(
+                host,
+                None,
+                "",
+                &[("K6_OTEL_HTTP_EXPORTER_INSECURE", "maybe")],
+            )
+            .err()
+            .unwrap()
+            .to_string();
+            assert!(e.contains("K6_OTEL_HTTP_EXPORTER_INSECURE"), "{e}");
+        }
+    }
+
+    #[test]
+    fn words_in_any_case_and_headers_never_shown() {
+        for host in [false, true] {
+            let arg =
+                Some("protocol=GRPC,temporality=LowMemory,compression=NONE,histogram=Explicit");
+            let env = [(
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "authorization=Bearer%20tok123",
+            )];
+            let c = built(host, arg, "", &env).unwrap();
+            assert_eq!(c.protocol, Protocol::Grpc);
+            assert_eq!(c.temporality, Temporality::Delta);
+            assert!(!c.gzip);
+            assert!(matches!(c.histogram, HistogramMode::Explicit { .. }));
+            assert_eq!(c.headers[0].1.expose(), "Bearer tok123");
+            assert!(!format!("{c:?}").contains("tok123"));
+            let e = built(host, Some("histogramMaxScale=21"), "", &[])
+                .err()
+                .unwrap();
+            assert!(e.to_string().contains("histogramMaxScale"), "{e}");
+        }
     }
 
     #[test]
