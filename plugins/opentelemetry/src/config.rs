@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use loadrun_http_support::{Endpoint, TlsOptions, Url};
 use loadrun_plugin_api::options::parse_bool;
-use loadrun_plugin_api::values::split_arg;
+use loadrun_plugin_api::values::RawOptions;
 use loadrun_plugin_api::{
     DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret, Values,
 };
@@ -301,23 +301,22 @@ impl Config {
         )?;
         let grpc = protocol == Protocol::Grpc;
 
-        // k6's variable of the chosen protocol, which ranks just below the `-o` argument.
-        let arg_keys: Vec<String> = match init.arg() {
-            Some(arg) => split_arg(v.output(), arg, OUTPUT.positional)?
-                .1
-                .into_iter()
-                .map(|(k, _)| k)
-                .collect(),
-            None => Vec::new(),
-        };
+        // k6's variable of the chosen protocol ranks just below the `-o` argument, so the
+        // argument is read alone to know what it sets.
+        let arg = Values::resolve(
+            &OUTPUT,
+            &RawOptions {
+                output: v.output().to_string(),
+                arg: init.arg().map(str::to_string),
+                ..RawOptions::default()
+            },
+        )?;
         let by_protocol = |name: &str, what: &str| {
             let var = format!(
                 "K6_OTEL_{}_EXPORTER_{what}",
                 if grpc { "GRPC" } else { "HTTP" }
             );
-            let value = init
-                .env_var(&var)
-                .filter(|_| !arg_keys.iter().any(|k| k == name));
+            let value = init.env_var(&var).filter(|_| !arg.is_set(name));
             value.map(|t| (var, t.to_string()))
         };
         let insecure = match by_protocol("insecure", "INSECURE") {
