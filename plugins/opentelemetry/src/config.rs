@@ -236,7 +236,7 @@ impl MetadataAttrs {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     pub protocol: Protocol,
     /// HTTP: the full URL requests go to. gRPC: `scheme://host:port`.
@@ -256,6 +256,19 @@ pub struct Config {
     pub resource: Vec<(String, String)>,
     pub max_points_per_request: usize,
     pub warnings: Vec<String>,
+}
+
+// By hand: the URL may carry a password (`http://user:pass@host`), shown here as `Endpoint` does.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("protocol", &self.protocol)
+            .field("url", &self.endpoint())
+            .field("headers", &self.headers)
+            .field("temporality", &self.temporality)
+            .field("histogram", &self.histogram)
+            .finish_non_exhaustive()
+    }
 }
 
 fn invalid(what: &str, value: &str, expected: &str) -> PluginError {
@@ -699,6 +712,8 @@ mod tests {
             assert!(matches!(c.histogram, HistogramMode::Explicit { .. }));
             assert_eq!(c.headers[0].1.expose(), "Bearer tok123");
             assert!(!format!("{c:?}").contains("tok123"));
+            let c = built(host, Some("endpoint=http://u:pw987@h:1"), "", &[]).unwrap();
+            assert!(!format!("{c:?}").contains("pw987"), "{c:?}");
             let e = built(host, Some("histogramMaxScale=21"), "", &[])
                 .err()
                 .unwrap();
