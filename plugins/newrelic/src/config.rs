@@ -1,10 +1,13 @@
-//! Options → [`Config`]: endpoint/region, the key, the push interval and what is sent.
+//! Options → [`Config`]: endpoint/region, the key, the push interval and what is sent,
+//! declared once in [`OUTPUT`].
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use loadrun_http_support::{Endpoint, HttpConfig, TlsOptions, Url};
-use loadrun_plugin_api::{OptionDoc, Options, OutputInit, PluginError};
+use loadrun_plugin_api::{
+    DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret, Values,
+};
 
 /// New Relic's US Metric API endpoint.
 pub const US_ENDPOINT: &str = "https://metric-api.newrelic.com/metric/v1";
@@ -34,8 +37,8 @@ pub mod limits {
 #[derive(Clone)]
 pub struct Config {
     pub url: Url,
-    /// The `Api-Key` header value. Never shown: not in `Debug`, logs or errors.
-    pub api_key: String,
+    /// The `Api-Key` header value.
+    pub api_key: Secret,
     pub push_interval: Duration,
     /// Metric names are `prefix + k6 name`.
     pub prefix: String,
@@ -54,7 +57,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("url", &self.endpoint())
-            .field("api_key", &"***")
+            .field("api_key", &self.api_key)
             .field("push_interval", &self.push_interval)
             .field("prefix", &self.prefix)
             .field("percentiles", &self.percentiles)
@@ -69,153 +72,77 @@ impl Config {
     }
 }
 
-struct Opt {
-    name: &'static str,
-    env: &'static [&'static str],
-    default: &'static str,
-    doc: &'static str,
-    secret: bool,
-}
-
-const fn opt(
-    name: &'static str,
-    env: &'static [&'static str],
-    default: &'static str,
-    doc: &'static str,
-) -> Opt {
-    Opt {
-        name,
-        env,
-        default,
-        doc,
-        secret: false,
-    }
-}
-
-const API_KEY: Opt = Opt {
-    secret: true,
-    ..opt(
-        "apiKey",
-        &["NEW_RELIC_LICENSE_KEY", "NEW_RELIC_API_KEY"],
-        "",
-        "License key or Insert key of the account (`Api-Key` header). Required.",
-    )
-};
-const REGION: Opt = opt(
-    "region",
-    &["NEW_RELIC_REGION"],
-    "us",
-    "Data center: us (metric-api.newrelic.com) or eu (metric-api.eu.newrelic.com).",
-);
-const ENDPOINT: Opt = opt(
-    "endpoint",
-    &["NEW_RELIC_METRIC_URL"],
-    "",
-    "Full Metric API URL; overrides region (a proxy, FedRAMP, a test server).",
-);
-const PUSH_INTERVAL: Opt = opt(
-    "pushInterval",
-    &["LOADRUN_NEWRELIC_PUSH_INTERVAL"],
-    "10s",
-    "Aggregation window: one count/gauge/summary per series per window (interval.ms).",
-);
-const PREFIX: Opt = opt(
-    "prefix",
-    &["LOADRUN_NEWRELIC_PREFIX"],
-    "k6.",
-    "Prepended to every metric name (k6.http_req_duration), as New Relic's StatsD recipe names them.",
-);
-const PERCENTILES: Opt = opt(
-    "percentiles",
-    &["LOADRUN_NEWRELIC_PERCENTILES"],
-    "50,90,95,99",
-    "Percentile gauges sent for trends (NAME.p95); empty for none.",
-);
-const TAG_BLOCKLIST: Opt = opt(
-    "tagBlocklist",
-    &["LOADRUN_NEWRELIC_TAG_BLOCKLIST"],
-    "",
-    "Tag keys not sent as attributes, comma-separated.",
-);
-const INCLUDE_METADATA: Opt = opt(
-    "includeMetadata",
-    &["LOADRUN_NEWRELIC_INCLUDE_METADATA"],
-    "false",
-    "Send sample metadata (vu, iter) as attributes: one time series per VU and iteration, so off by default.",
-);
-const TIMEOUT: Opt = opt(
-    "timeout",
-    &["LOADRUN_NEWRELIC_TIMEOUT"],
-    "10s",
-    "The most one HTTP request may take.",
-);
-const GZIP: Opt = opt(
-    "gzip",
-    &["LOADRUN_NEWRELIC_GZIP"],
-    "true",
-    "gzip request bodies (New Relic strongly recommends it).",
-);
-const MAX_PAYLOAD_BYTES: Opt = opt(
-    "maxPayloadBytes",
-    &["LOADRUN_NEWRELIC_MAX_PAYLOAD_BYTES"],
-    "1000000",
-    "Most uncompressed bytes per POST (New Relic's limit is 10^6); larger pushes are split.",
-);
-const MAX_ATTRIBUTES: Opt = opt(
-    "maxAttributes",
-    &["LOADRUN_NEWRELIC_MAX_ATTRIBUTES"],
-    "100",
-    "Most attributes per data point, common ones included; further tags are dropped and counted.",
-);
-const PROXY: Opt = opt(
-    "proxy",
-    &["LOADRUN_NEWRELIC_PROXY"],
-    "",
-    "HTTP proxy URL (http://[user:pass@]host:port).",
-);
-const CA_FILE: Opt = opt(
-    "caFile",
-    &["LOADRUN_NEWRELIC_CA_FILE"],
-    "",
-    "PEM file of extra CA certificates to trust (a TLS-inspecting proxy).",
-);
-
-const ALL: &[&Opt] = &[
-    &API_KEY,
-    &REGION,
-    &ENDPOINT,
-    &PUSH_INTERVAL,
-    &PREFIX,
-    &PERCENTILES,
-    &TAG_BLOCKLIST,
-    &INCLUDE_METADATA,
-    &TIMEOUT,
-    &GZIP,
-    &MAX_PAYLOAD_BYTES,
-    &MAX_ATTRIBUTES,
-    &PROXY,
-    &CA_FILE,
+const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("apiKey", Kind::Str)
+        .env(&["NEW_RELIC_LICENSE_KEY", "NEW_RELIC_API_KEY"])
+        .secret()
+        .doc("License key or Insert key of the account (`Api-Key` header). Required."),
+    OptionSpec::new("region", Kind::Str)
+        .env(&["NEW_RELIC_REGION"])
+        .default("us")
+        .doc("Data center: us (metric-api.newrelic.com) or eu (metric-api.eu.newrelic.com), any case."),
+    OptionSpec::new("endpoint", Kind::Str)
+        .env(&["NEW_RELIC_METRIC_URL"])
+        .doc("Full Metric API URL; overrides region (a proxy, FedRAMP, a test server); also the bare `-o newrelic=URL` argument."),
+    OptionSpec::new("pushInterval", Kind::Duration)
+        .env(&["LOADRUN_NEWRELIC_PUSH_INTERVAL"])
+        .default("10s")
+        .doc("Aggregation window, at least 100ms: one count/gauge/summary per series per window (interval.ms)."),
+    OptionSpec::new("prefix", Kind::Str)
+        .env(&["LOADRUN_NEWRELIC_PREFIX"])
+        .default("k6.")
+        .doc("Prepended to every metric name (k6.http_req_duration), as New Relic's StatsD recipe names them."),
+    OptionSpec::new("percentiles", Kind::List(','))
+        .env(&["LOADRUN_NEWRELIC_PERCENTILES"])
+        .default("50,90,95,99")
+        .doc("Percentile gauges sent for trends (NAME.p95; 50,90,p95,p(99),99.9); empty for none."),
+    OptionSpec::new("tagBlocklist", Kind::List(','))
+        .env(&["LOADRUN_NEWRELIC_TAG_BLOCKLIST"])
+        .default("")
+        .doc("Tag keys not sent as attributes, comma-separated."),
+    OptionSpec::new("includeMetadata", Kind::Bool)
+        .env(&["LOADRUN_NEWRELIC_INCLUDE_METADATA"])
+        .default("false")
+        .doc("Send sample metadata (vu, iter) as attributes: one time series per VU and iteration, so off by default."),
+    OptionSpec::new("timeout", Kind::Duration)
+        .env(&["LOADRUN_NEWRELIC_TIMEOUT"])
+        .default("10s")
+        .nonzero()
+        .doc("The most one HTTP request may take."),
+    OptionSpec::new("gzip", Kind::Bool)
+        .env(&["LOADRUN_NEWRELIC_GZIP"])
+        .default("true")
+        .doc("gzip request bodies (New Relic strongly recommends it)."),
+    OptionSpec::new("maxPayloadBytes", Kind::Int { min: 1024, max: limits::MAX_PAYLOAD_BYTES as i64 })
+        .env(&["LOADRUN_NEWRELIC_MAX_PAYLOAD_BYTES"])
+        .default("1000000")
+        .doc("Most uncompressed bytes per POST (New Relic's limit is 10^6); larger pushes are split."),
+    OptionSpec::new("maxAttributes", Kind::Int { min: 1, max: limits::MAX_ATTRIBUTES as i64 })
+        .env(&["LOADRUN_NEWRELIC_MAX_ATTRIBUTES"])
+        .default("100")
+        .doc("Most attributes per data point, common ones included; further tags are dropped and counted."),
+    OptionSpec::new("proxy", Kind::Str)
+        .env(&["LOADRUN_NEWRELIC_PROXY"])
+        .doc("HTTP proxy URL (http://[user:pass@]host:port)."),
+    OptionSpec::new("caFile", Kind::Str)
+        .env(&["LOADRUN_NEWRELIC_CA_FILE"])
+        .doc("PEM file of extra CA certificates to trust (a TLS-inspecting proxy)."),
 ];
 
-/// The option docs `loadrun plugins info` shows.
-pub fn option_docs() -> Vec<OptionDoc> {
-    ALL.iter()
-        .map(|o| OptionDoc {
-            name: o.name.into(),
-            env: o.env.join(",").into(),
-            default: o.default.into(),
-            description: o.doc.into(),
-            secret: o.secret,
-        })
-        .collect()
+/// The newrelic output, as the plugin declares it.
+pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("newrelic", &["new-relic"])
+    .describe("New Relic Metric API: count, gauge, summary and percentile gauges (gzip JSON)")
+    .options(OPTIONS)
+    .positional(Positional::Url("endpoint"));
+
+fn err(msg: impl std::fmt::Display) -> PluginError {
+    PluginError::new(format!("newrelic: {msg}"))
 }
 
-fn get(o: &Options, opt: &Opt) -> Option<String> {
-    o.get(opt.name, opt.env)
-}
-
-fn err(output: &str, msg: impl std::fmt::Display) -> PluginError {
-    PluginError::new(format!("{output}: {msg}"))
+fn invalid(name: &str, value: &str, expected: &str) -> PluginError {
+    err(format_args!(
+        "option {name}={value:?} is not valid: expected {expected}"
+    ))
 }
 
 /// Parses `50,90,p95,p(99),99.9` into fractions of 100.
@@ -242,144 +169,82 @@ pub fn parse_percentiles(list: &[String]) -> Result<Vec<f64>, String> {
 
 impl Config {
     pub fn from_init(init: &OutputInit) -> Result<Self, PluginError> {
-        let o = Options::from_init(init)?;
-        let out = o.output().to_string();
-        if let Some(p) = o.positional() {
-            // A URL given as the whole argument is taken as the endpoint.
-            if !(p.starts_with("http://") || p.starts_with("https://")) {
-                return Err(err(
-                    &out,
-                    format!(
-                        "the argument {:?} is neither key=value options nor an http(s) URL",
-                        Endpoint::from_text(p).as_str()
-                    ),
-                ));
-            }
-        }
-        let known: Vec<&str> = ALL.iter().map(|o| o.name).collect();
-        o.reject_unknown(&known)?;
-
-        let region = get(&o, &REGION).unwrap_or_else(|| REGION.default.into());
+        let v = Values::from_init(init, &OUTPUT)?;
+        // Any case and an empty value mean what they did before the declaration, which
+        // `Kind::Enum` cannot say.
+        let region = v.string("region")?;
         let region_url = match region.trim().to_ascii_lowercase().as_str() {
             "" | "us" => US_ENDPOINT,
             "eu" => EU_ENDPOINT,
-            _ => return Err(o.invalid("region", &region, "us or eu")),
+            _ => return Err(invalid("region", &region, "us or eu")),
         };
-        let url_text = o
-            .positional()
-            .map(str::to_string)
-            .or_else(|| get(&o, &ENDPOINT).filter(|e| !e.trim().is_empty()))
+        let url_text = v
+            .opt::<String>("endpoint")?
+            .filter(|e| !e.trim().is_empty())
             .unwrap_or_else(|| region_url.to_string());
         let url = Url::parse(url_text.trim()).map_err(|e| {
-            err(
-                &out,
-                format!(
-                    "endpoint {} is not a URL: {e}",
-                    Endpoint::from_text(&url_text)
-                ),
-            )
+            err(format_args!(
+                "endpoint {} is not a URL: {e}",
+                Endpoint::from_text(&url_text)
+            ))
         })?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(err(
-                &out,
-                format!(
-                    "endpoint {} must be an http:// or https:// URL",
-                    Endpoint::new(&url)
-                ),
-            ));
+            return Err(err(format_args!(
+                "endpoint {} must be an http:// or https:// URL",
+                Endpoint::new(&url)
+            )));
         }
 
-        let api_key = get(&o, &API_KEY).unwrap_or_default().trim().to_string();
+        let api_key = Secret::new(v.secret("apiKey")?.unwrap_or_default().expose().trim());
         if api_key.is_empty() {
             return Err(err(
-                &out,
                 "no API key: set NEW_RELIC_LICENSE_KEY (or NEW_RELIC_API_KEY, or the apiKey option) to a license or Insert key of the account",
             ));
         }
-        if api_key.chars().any(|c| c.is_control() || c == ' ') {
+        if api_key.expose().chars().any(|c| c.is_control() || c == ' ') {
             // Not echoed: it is a secret even when malformed.
-            return Err(err(&out, "the API key holds spaces or control characters"));
+            return Err(err("the API key holds spaces or control characters"));
         }
 
-        let push_interval = o.get_duration(
-            PUSH_INTERVAL.name,
-            PUSH_INTERVAL.env,
-            Duration::from_secs(10),
-        )?;
+        let push_interval = v.duration("pushInterval")?;
         if push_interval < Duration::from_millis(100) {
-            return Err(o.invalid(
+            return Err(invalid(
                 "pushInterval",
                 &format!("{push_interval:?}"),
                 "a duration of at least 100ms",
             ));
         }
-        let prefix = get(&o, &PREFIX).unwrap_or_else(|| PREFIX.default.into());
-        let percentile_list = o
-            .get_list(PERCENTILES.name, PERCENTILES.env)
-            .unwrap_or_else(|| PERCENTILES.default.split(',').map(String::from).collect());
-        let percentiles = parse_percentiles(&percentile_list).map_err(|bad| {
-            o.invalid(
+        let percentiles = parse_percentiles(&v.list("percentiles")?).map_err(|bad| {
+            invalid(
                 "percentiles",
                 &bad,
                 "numbers between 0 and 100 (50,90,p95,99.9)",
             )
         })?;
-        let tag_blocklist = o
-            .get_list(TAG_BLOCKLIST.name, TAG_BLOCKLIST.env)
-            .unwrap_or_default();
-        let include_metadata = o.get_bool(INCLUDE_METADATA.name, INCLUDE_METADATA.env, false)?;
-        let timeout = o.get_duration(TIMEOUT.name, TIMEOUT.env, Duration::from_secs(10))?;
-        if timeout.is_zero() {
-            return Err(o.invalid("timeout", "0", "a duration greater than 0"));
-        }
-        let max_payload_bytes = o.get_u64(
-            MAX_PAYLOAD_BYTES.name,
-            MAX_PAYLOAD_BYTES.env,
-            limits::MAX_PAYLOAD_BYTES as u64,
-        )?;
-        if !(1024..=limits::MAX_PAYLOAD_BYTES as u64).contains(&max_payload_bytes) {
-            return Err(o.invalid(
-                "maxPayloadBytes",
-                &max_payload_bytes.to_string(),
-                "a number of bytes between 1024 and 1000000",
-            ));
-        }
-        let max_attributes = o.get_u64(
-            MAX_ATTRIBUTES.name,
-            MAX_ATTRIBUTES.env,
-            limits::MAX_ATTRIBUTES as u64,
-        )?;
-        if !(1..=limits::MAX_ATTRIBUTES as u64).contains(&max_attributes) {
-            return Err(o.invalid(
-                "maxAttributes",
-                &max_attributes.to_string(),
-                "a number between 1 and 100",
-            ));
-        }
+        let timeout = v.duration("timeout")?;
+        let nonempty = |name: &str| v.opt::<String>(name).map(|o| o.filter(|p| !p.is_empty()));
         let http = HttpConfig {
             timeout,
             connect_timeout: timeout.min(Duration::from_secs(5)),
             user_agent: format!("loadrun-newrelic/{}", env!("CARGO_PKG_VERSION")),
-            gzip: o.get_bool(GZIP.name, GZIP.env, true)?,
+            gzip: v.bool("gzip")?,
             tls: TlsOptions {
-                ca_file: get(&o, &CA_FILE)
-                    .filter(|p| !p.is_empty())
-                    .map(PathBuf::from),
+                ca_file: nonempty("caFile")?.map(PathBuf::from),
                 ..TlsOptions::default()
             },
-            proxy: get(&o, &PROXY).filter(|p| !p.is_empty()),
+            proxy: nonempty("proxy")?,
             max_response_bytes: 16 * 1024,
         };
         Ok(Config {
             url,
             api_key,
             push_interval,
-            prefix,
+            prefix: v.string("prefix")?,
             percentiles,
-            tag_blocklist,
-            include_metadata,
-            max_payload_bytes: usize::try_from(max_payload_bytes).unwrap_or(usize::MAX),
-            max_attributes: usize::try_from(max_attributes).unwrap_or(usize::MAX),
+            tag_blocklist: v.list("tagBlocklist")?,
+            include_metadata: v.bool("includeMetadata")?,
+            max_payload_bytes: v.get("maxPayloadBytes")?,
+            max_attributes: v.get("maxAttributes")?,
             http,
         })
     }
@@ -404,7 +269,7 @@ mod tests {
         assert_eq!(c.push_interval, Duration::from_secs(10));
         assert_eq!(c.prefix, "k6.");
         assert_eq!(c.percentiles, vec![50.0, 90.0, 95.0, 99.0]);
-        assert_eq!(c.api_key, KEY.1);
+        assert_eq!(c.api_key.expose(), KEY.1);
         assert!(!format!("{c:?}").contains(KEY.1));
     }
 
@@ -424,9 +289,9 @@ mod tests {
         let c = cfg(Some("http://127.0.0.1:7/m"), &[KEY]).unwrap();
         assert_eq!(c.url.as_str(), "http://127.0.0.1:7/m");
         let c = cfg(Some("apiKey=fromarg"), &[("NEW_RELIC_API_KEY", "fromenv")]).unwrap();
-        assert_eq!(c.api_key, "fromarg");
+        assert_eq!(c.api_key.expose(), "fromarg");
         let c = cfg(None, &[("NEW_RELIC_API_KEY", "fromenv")]).unwrap();
-        assert_eq!(c.api_key, "fromenv");
+        assert_eq!(c.api_key.expose(), "fromenv");
     }
 
     #[test]
@@ -446,6 +311,19 @@ mod tests {
         }
         let e = cfg(None, &[]).unwrap_err();
         assert!(e.contains("NEW_RELIC_LICENSE_KEY"), "{e}");
+    }
+
+    #[test]
+    fn under_a_1_3_host_the_same() {
+        let mut i = init("newrelic", Some("https://h:1/m?region=EU"), "{}", &[KEY]);
+        let raw = loadrun_plugin_api::values::RawOptions::from_init(&i).unwrap();
+        let checked = Values::resolve(&OUTPUT, &raw).unwrap().to_json();
+        i.extra = serde_json::json!({ "options": checked }).to_string().into();
+        let c = Config::from_init(&i).unwrap();
+        assert_eq!(c.url.as_str(), "https://h:1/m");
+        assert_eq!(c.api_key.expose(), KEY.1);
+        assert_eq!(c.max_payload_bytes, 1_000_000);
+        assert!(cfg(Some("region=EU"), &[KEY]).is_ok());
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod encoder;
 pub mod output;
 pub mod quantiles;
 
-use loadrun_plugin_api::{OutputDescriptor, OutputInit, Plugin, PluginError};
+use loadrun_plugin_api::{OutputInit, Plugin, PluginError};
 
 pub use config::Config;
 pub use output::NewRelicOutput;
@@ -25,22 +25,7 @@ pub struct NewRelicPlugin;
 impl Plugin for NewRelicPlugin {
     const NAME: &'static str = "out_newrelic";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] =
-        &[loadrun_plugin_api::DeclaredOutput::new(
-            "newrelic",
-            &["new-relic"],
-        )];
-
-    fn outputs() -> Vec<OutputDescriptor> {
-        vec![OutputDescriptor {
-            name: "newrelic".into(),
-            aliases: vec!["new-relic".into()].into(),
-            description:
-                "New Relic Metric API: count, gauge, summary and percentile gauges (gzip JSON)"
-                    .into(),
-            options: config::option_docs().into(),
-        }]
-    }
+    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] = &[config::OUTPUT];
 
     fn new_output(init: OutputInit) -> Result<Box<dyn loadrun_plugin_api::Output>, PluginError> {
         let cfg = Config::from_init(&init)?;

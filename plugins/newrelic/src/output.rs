@@ -20,7 +20,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use loadrun_http_support::{HttpClient, Outcome, RejectLog};
 use loadrun_plugin_api::sdk::COUNTER_SAMPLES_LOST;
-use loadrun_plugin_api::types::{RNone, RSome};
 use loadrun_plugin_api::{
     Batch, Catalog, Host, Output, PluginError, RunOutcome, TestMeta, WriteStatus,
 };
@@ -101,7 +100,7 @@ impl NewRelicOutput {
 
     fn count(&self, name: &str, n: u64) {
         if let (Some(h), true) = (&self.host, n > 0) {
-            h.add_counter(name, n);
+            h.count(name, n);
         }
     }
 
@@ -150,7 +149,7 @@ impl NewRelicOutput {
 
     /// Posts `pending` in order until it is empty or a post must be retried.
     fn push(&mut self, deadline: Option<Instant>) -> Push {
-        let key = self.cfg.api_key.clone();
+        let key = self.cfg.api_key.expose().to_string();
         let headers = [
             ("Content-Type", "application/json"),
             ("Api-Key", key.as_str()),
@@ -273,9 +272,9 @@ impl Output for NewRelicOutput {
             match self.push(None) {
                 Push::Done => {}
                 Push::Retry { after_ms, reason } => {
-                    return WriteStatus::Retry {
-                        after_ms: after_ms.map_or(RNone, RSome),
-                        reason: reason.into(),
+                    return match after_ms {
+                        Some(ms) => WriteStatus::retry_after(Duration::from_millis(ms), reason),
+                        None => WriteStatus::retry(reason),
                     }
                 }
                 Push::Fatal(reason) => {
@@ -285,7 +284,7 @@ impl Output for NewRelicOutput {
                         + self.aggregator.samples();
                     self.pending.clear();
                     self.count(COUNTER_SAMPLES_LOST, held);
-                    return WriteStatus::Fatal(PluginError::new(reason));
+                    return WriteStatus::fatal(reason);
                 }
             }
         }

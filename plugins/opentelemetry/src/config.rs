@@ -1,13 +1,183 @@
 //! Options: loadrun's camelCase names, k6's `K6_OTEL_*` variables and the standard
-//! `OTEL_EXPORTER_OTLP_*` ones (the K6 names win, as in k6).
+//! `OTEL_EXPORTER_OTLP_*` ones (the K6 names win, as in k6). Declared once in [`OUTPUT`].
+//!
+//! Three things the declaration cannot say are done in [`Config::from_init`]: k6 picks the
+//! endpoint and insecure variables by protocol (`K6_OTEL_GRPC_EXPORTER_*` or
+//! `K6_OTEL_HTTP_EXPORTER_*`); the standard endpoint variables rank below the plan table (the
+//! OTel SDK's own defaults, which k6's config overrides) and the headers ones merge per header;
+//! the word options are case-insensitive and have synonyms (`http`, `lowmemory`), as in OTel.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use loadrun_http_support::{Endpoint, TlsOptions, Url};
-use loadrun_plugin_api::{OptionDoc, OutputInit, PluginError};
+use loadrun_plugin_api::options::parse_bool;
+use loadrun_plugin_api::values::RawOptions;
+use loadrun_plugin_api::{
+    DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret, Values,
+};
 
 use crate::histogram::{DATA_BOUNDS, SDK_DEFAULT_BOUNDS, TIME_BOUNDS};
+
+const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("protocol", Kind::Str)
+        .env(&[
+            "K6_OTEL_EXPORTER_PROTOCOL",
+            "K6_OTEL_EXPORTER_TYPE",
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+        ])
+        .default("http/protobuf")
+        .doc("http/protobuf (or http) or grpc"),
+    OptionSpec::new("endpoint", Kind::Str).doc(
+        "URL or host:port (https unless insecure=true); default http://localhost:4318 (grpc: \
+         :4317); env K6_OTEL_HTTP_EXPORTER_ENDPOINT or K6_OTEL_GRPC_EXPORTER_ENDPOINT by \
+         protocol, then below the plan OTEL_EXPORTER_OTLP_METRICS_ENDPOINT (the whole URL), \
+         OTEL_EXPORTER_OTLP_ENDPOINT",
+    ),
+    OptionSpec::new("insecure", Kind::Bool)
+        .env(&[
+            "OTEL_EXPORTER_OTLP_METRICS_INSECURE",
+            "OTEL_EXPORTER_OTLP_INSECURE",
+        ])
+        .default("false")
+        .doc(
+            "plaintext for a host:port endpoint; K6_OTEL_HTTP_EXPORTER_INSECURE or \
+             K6_OTEL_GRPC_EXPORTER_INSECURE (by protocol) come first",
+        ),
+    OptionSpec::new("urlPath", Kind::Str)
+        .env(&["K6_OTEL_HTTP_EXPORTER_URL_PATH"])
+        .default("/v1/metrics")
+        .doc("path appended to the HTTP endpoint"),
+    OptionSpec::new("headers", Kind::Str)
+        .env(&["K6_OTEL_HEADERS"])
+        .secret()
+        .doc(
+            "k1=v1;k2=v2 (URL-escaped; `,` works in env), over OTEL_EXPORTER_OTLP_HEADERS and \
+             OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+        ),
+    OptionSpec::new("username", Kind::Str)
+        .env(&["K6_OTEL_HTTP_EXPORTER_USERNAME"])
+        .doc("HTTP Basic user"),
+    OptionSpec::new("password", Kind::Str)
+        .env(&["K6_OTEL_HTTP_EXPORTER_PASSWORD"])
+        .secret()
+        .doc("HTTP Basic password"),
+    OptionSpec::new("tlsInsecureSkipVerify", Kind::Bool)
+        .env(&["K6_OTEL_TLS_INSECURE_SKIP_VERIFY"])
+        .default("false")
+        .doc("accept any server certificate"),
+    OptionSpec::new("tlsCertificate", Kind::Str)
+        .env(&[
+            "K6_OTEL_TLS_CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        ])
+        .doc("PEM CA file to trust"),
+    OptionSpec::new("tlsClientCertificate", Kind::Str)
+        .env(&[
+            "K6_OTEL_TLS_CLIENT_CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE",
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+        ])
+        .doc("PEM client certificate (mutual TLS)"),
+    OptionSpec::new("tlsClientKey", Kind::Str)
+        .env(&[
+            "K6_OTEL_TLS_CLIENT_KEY",
+            "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY",
+            "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+        ])
+        .doc("PEM client key"),
+    OptionSpec::new("timeout", Kind::Duration)
+        .env(&[
+            "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+        ])
+        .default("10s")
+        .nonzero()
+        .doc("per request (a bare number is ms)"),
+    OptionSpec::new("compression", Kind::Str)
+        .env(&[
+            "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+            "OTEL_EXPORTER_OTLP_COMPRESSION",
+        ])
+        .default("gzip")
+        .doc("gzip or none"),
+    OptionSpec::new("exportInterval", Kind::Duration)
+        .env(&["K6_OTEL_EXPORT_INTERVAL", "OTEL_METRIC_EXPORT_INTERVAL"])
+        .default("10s")
+        .doc("how often data points are exported (at least 1ms)"),
+    // Checked for k6 compatibility; samples are aggregated as they arrive, so there is no second
+    // buffer to flush.
+    OptionSpec::new("flushInterval", Kind::Duration)
+        .env(&["K6_OTEL_FLUSH_INTERVAL"])
+        .default("1s")
+        .doc("accepted for k6 compatibility; samples are aggregated as they arrive"),
+    OptionSpec::new("metricPrefix", Kind::Str)
+        .env(&["K6_OTEL_METRIC_PREFIX"])
+        .default("")
+        .doc("prepended to every metric name (k6's docs use k6_)"),
+    OptionSpec::new("serviceName", Kind::Str)
+        .env(&["K6_OTEL_SERVICE_NAME", "OTEL_SERVICE_NAME"])
+        .doc("resource attribute service.name; default: resourceAttributes' service.name, else k6"),
+    OptionSpec::new("serviceVersion", Kind::Str)
+        .env(&["K6_OTEL_SERVICE_VERSION"])
+        .doc(
+            "resource attribute service.version; default: resourceAttributes' service.version, \
+             else the plugin version",
+        ),
+    OptionSpec::new("resourceAttributes", Kind::Str)
+        .env(&["OTEL_RESOURCE_ATTRIBUTES"])
+        .doc("extra resource attributes k=v;k2=v2"),
+    OptionSpec::new("temporality", Kind::Str)
+        .env(&["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"])
+        .default("cumulative")
+        .doc("cumulative or delta (lowmemory is delta)"),
+    OptionSpec::new("histogram", Kind::Str)
+        .env(&["OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION"])
+        .default("exponential")
+        .doc("trend aggregation: exponential or explicit"),
+    OptionSpec::new("histogramMaxScale", Kind::Int { min: 0, max: 20 })
+        .default("5")
+        .doc("exponential: starting scale (5 = buckets within ±1.1%)"),
+    OptionSpec::new("histogramMaxBuckets", Kind::Int { min: 2, max: 16384 })
+        .default("320")
+        .doc("exponential: most buckets per sign before the scale is lowered"),
+    OptionSpec::new("timeBuckets", Kind::List(','))
+        .doc("explicit: increasing bounds for time trends (ms); default 0.1,0.25,…,60000"),
+    OptionSpec::new("dataBuckets", Kind::List(','))
+        .doc("explicit: increasing bounds for data trends (bytes); default 64,256,…,16777216"),
+    OptionSpec::new("defaultBuckets", Kind::List(','))
+        .doc("explicit: increasing bounds for other trends; default the OTel SDK's"),
+    OptionSpec::new("singleCounterForRate", Kind::Bool)
+        .env(&["K6_OTEL_SINGLE_COUNTER_FOR_RATE"])
+        .default("true")
+        .doc(
+            "rates as one counter with condition=zero|nonzero (false: <name>.occurred and \
+             <name>.total)",
+        ),
+    OptionSpec::new("metadataAttributes", Kind::List(','))
+        .doc("metadata keys (vu, iter) sent as attributes, or true for all"),
+    OptionSpec::new(
+        "maxPointsPerRequest",
+        Kind::Int {
+            min: 1,
+            max: i64::MAX,
+        },
+    )
+    .default("5000")
+    .doc("data points per export request"),
+];
+
+/// The opentelemetry output, as the plugin declares it.
+pub const OUTPUT: DeclaredOutput =
+    DeclaredOutput::new("opentelemetry", &["experimental-opentelemetry"])
+        .describe("OpenTelemetry metrics over OTLP/HTTP (protobuf) or OTLP/gRPC")
+        .options(OPTIONS)
+        .positional(Positional::None);
+
+const DEFAULT_HTTP: &str = "http://localhost:4318";
+const DEFAULT_GRPC: &str = "http://localhost:4317";
 
 /// How data points travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,13 +236,13 @@ impl MetadataAttrs {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     pub protocol: Protocol,
     /// HTTP: the full URL requests go to. gRPC: `scheme://host:port`.
     pub url: Url,
-    /// Extra request headers (names lowercased for gRPC at send time). Values may be secret.
-    pub headers: Vec<(String, String)>,
+    /// Extra request headers (names lowercased for gRPC at send time).
+    pub headers: Vec<(String, Secret)>,
     pub tls: TlsOptions,
     pub timeout: Duration,
     pub gzip: bool,
@@ -88,45 +258,17 @@ pub struct Config {
     pub warnings: Vec<String>,
 }
 
-/// Every option name accepted in `-o` and in the plan table.
-pub const KNOWN: &[&str] = &[
-    "protocol",
-    "endpoint",
-    "insecure",
-    "urlPath",
-    "headers",
-    "username",
-    "password",
-    "tlsInsecureSkipVerify",
-    "tlsCertificate",
-    "tlsClientCertificate",
-    "tlsClientKey",
-    "timeout",
-    "compression",
-    "exportInterval",
-    "flushInterval",
-    "metricPrefix",
-    "serviceName",
-    "serviceVersion",
-    "resourceAttributes",
-    "temporality",
-    "histogram",
-    "histogramMaxScale",
-    "histogramMaxBuckets",
-    "timeBuckets",
-    "dataBuckets",
-    "defaultBuckets",
-    "singleCounterForRate",
-    "metadataAttributes",
-    "maxPointsPerRequest",
-];
-
-const DEFAULT_HTTP: &str = "http://localhost:4318";
-const DEFAULT_GRPC: &str = "http://localhost:4317";
-
-/// The environment alone: `Options::get` with a name no argument or plan table uses.
-fn env(o: &loadrun_plugin_api::Options, var: &str) -> Option<String> {
-    o.get("\u{0}env", &[var]).filter(|v| !v.trim().is_empty())
+// By hand: the URL may carry a password (`http://user:pass@host`), shown here as `Endpoint` does.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("protocol", &self.protocol)
+            .field("url", &self.endpoint())
+            .field("headers", &self.headers)
+            .field("temporality", &self.temporality)
+            .field("histogram", &self.histogram)
+            .finish_non_exhaustive()
+    }
 }
 
 fn invalid(what: &str, value: &str, expected: &str) -> PluginError {
@@ -135,146 +277,111 @@ fn invalid(what: &str, value: &str, expected: &str) -> PluginError {
     ))
 }
 
+/// A word option: any ASCII case, synonyms allowed (OTel's variables are case-insensitive,
+/// which `Kind::Enum` cannot say).
+fn word<T: Copy>(
+    v: &Values,
+    name: &str,
+    words: &[(&str, T)],
+    expected: &str,
+) -> Result<T, PluginError> {
+    let text = v.string(name)?;
+    let key = text.trim().to_ascii_lowercase();
+    words
+        .iter()
+        .find(|(w, _)| *w == key)
+        .map(|(_, t)| *t)
+        .ok_or_else(|| invalid(name, &text, expected))
+}
+
 impl Config {
     pub fn from_init(init: &OutputInit) -> Result<Self, PluginError> {
-        let o = loadrun_plugin_api::Options::from_init(init)?;
-        if let Some(p) = o.positional() {
-            return Err(PluginError::new(format!(
-                "opentelemetry: the -o argument must be key=value pairs (e.g. endpoint=http://host:4318), not {:?}",
-                Endpoint::from_text(p).as_str()
-            )));
-        }
-        o.reject_unknown(KNOWN)?;
-        let mut warnings = Vec::new();
-
-        let protocol_text = o
-            .get(
-                "protocol",
-                &[
-                    "K6_OTEL_EXPORTER_PROTOCOL",
-                    "K6_OTEL_EXPORTER_TYPE",
-                    "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
-                    "OTEL_EXPORTER_OTLP_PROTOCOL",
-                ],
-            )
-            .unwrap_or_else(|| "http/protobuf".into());
-        let protocol = match protocol_text.trim().to_ascii_lowercase().as_str() {
-            "http/protobuf" | "http" => Protocol::HttpProtobuf,
-            "grpc" => Protocol::Grpc,
-            "http/json" => {
-                return Err(invalid(
-                    "protocol",
-                    &protocol_text,
-                    "http/protobuf or grpc (OTLP/JSON is not supported: protobuf is smaller and every receiver takes it)",
-                ))
-            }
-            _ => return Err(invalid("protocol", &protocol_text, "http/protobuf or grpc")),
+        let v = Values::from_init(init, &OUTPUT)?;
+        let nonblank = |var: &str| {
+            init.env_var(var)
+                .filter(|t| !t.trim().is_empty())
+                .map(str::to_string)
         };
+        let protocol = word(
+            &v,
+            "protocol",
+            &[
+                ("http/protobuf", Protocol::HttpProtobuf),
+                ("http", Protocol::HttpProtobuf),
+                ("grpc", Protocol::Grpc),
+            ],
+            "http/protobuf or grpc (not http/json: protobuf is smaller and every receiver takes it)",
+        )?;
         let grpc = protocol == Protocol::Grpc;
 
-        let (k6_endpoint, k6_insecure) = if grpc {
-            (
-                "K6_OTEL_GRPC_EXPORTER_ENDPOINT",
-                "K6_OTEL_GRPC_EXPORTER_INSECURE",
-            )
-        } else {
-            (
-                "K6_OTEL_HTTP_EXPORTER_ENDPOINT",
-                "K6_OTEL_HTTP_EXPORTER_INSECURE",
-            )
-        };
-        let insecure = o.get_bool(
-            "insecure",
-            &[
-                k6_insecure,
-                "OTEL_EXPORTER_OTLP_METRICS_INSECURE",
-                "OTEL_EXPORTER_OTLP_INSECURE",
-            ],
-            false,
+        // k6's variable of the chosen protocol ranks just below the `-o` argument, so the
+        // argument is read alone to know what it sets.
+        let arg = Values::resolve(
+            &OUTPUT,
+            &RawOptions {
+                output: v.output().to_string(),
+                arg: init.arg().map(str::to_string),
+                ..RawOptions::default()
+            },
         )?;
-        let url_path = o.get_or(
-            "urlPath",
-            &["K6_OTEL_HTTP_EXPORTER_URL_PATH"],
-            "/v1/metrics",
-        );
-        // (text, whether the text is the whole URL rather than a base to append the path to)
-        let (text, full) = if let Some(v) = o.get("endpoint", &[k6_endpoint]) {
-            (v, false)
-        } else if let Some(v) = env(&o, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") {
-            (v, true)
-        } else if let Some(v) = env(&o, "OTEL_EXPORTER_OTLP_ENDPOINT") {
-            (v, false)
-        } else if grpc {
-            (DEFAULT_GRPC.to_string(), false)
-        } else {
-            (DEFAULT_HTTP.to_string(), false)
+        let by_protocol = |name: &str, what: &str| {
+            let var = format!(
+                "K6_OTEL_{}_EXPORTER_{what}",
+                if grpc { "GRPC" } else { "HTTP" }
+            );
+            let value = init.env_var(&var).filter(|_| !arg.is_set(name));
+            value.map(|t| (var, t.to_string()))
         };
-        let url = endpoint_url(&text, full, insecure, grpc, &url_path)?;
+        let insecure = match by_protocol("insecure", "INSECURE") {
+            Some((var, t)) => parse_bool(&t)
+                .ok_or_else(|| invalid(&format!("insecure (env {var})"), &t, "true or false"))?,
+            None => v.bool("insecure")?,
+        };
+        // (text, whether the text is the whole URL rather than a base to append the path to)
+        let (text, full) = match by_protocol("endpoint", "ENDPOINT")
+            .map(|(_, t)| t)
+            .or(v.opt("endpoint")?)
+        {
+            Some(t) => (t, false),
+            None => match nonblank("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") {
+                Some(t) => (t, true),
+                None => (
+                    nonblank("OTEL_EXPORTER_OTLP_ENDPOINT")
+                        .unwrap_or_else(|| (if grpc { DEFAULT_GRPC } else { DEFAULT_HTTP }).into()),
+                    false,
+                ),
+            },
+        };
+        let url = endpoint_url(&text, full, insecure, grpc, &v.string("urlPath")?)?;
 
         let mut headers = Vec::new();
         for var in [
             "OTEL_EXPORTER_OTLP_HEADERS",
             "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
         ] {
-            if let Some(h) = env(&o, var) {
+            if let Some(h) = nonblank(var) {
                 merge_headers(&mut headers, parse_headers(&h, var)?);
             }
         }
-        if let Some(h) = o.get("headers", &["K6_OTEL_HEADERS"]) {
-            merge_headers(&mut headers, parse_headers(&h, "headers")?);
+        if let Some(h) = v.secret("headers")? {
+            merge_headers(&mut headers, parse_headers(h.expose(), "headers")?);
         }
-        let username = o.get("username", &["K6_OTEL_HTTP_EXPORTER_USERNAME"]);
-        let password = o.get("password", &["K6_OTEL_HTTP_EXPORTER_PASSWORD"]);
+        let username: Option<String> = v.opt("username")?;
+        let password = v.secret("password")?;
         if username.is_some() || password.is_some() {
             let auth = loadrun_http_support::basic_auth_header(
                 username.as_deref().unwrap_or(""),
-                password.as_deref().unwrap_or(""),
+                password.as_ref().map_or("", Secret::expose),
             );
             merge_headers(&mut headers, vec![("Authorization".into(), auth)]);
         }
-        if grpc {
-            for (k, v) in &headers {
-                let ok_name =
-                    http::HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes()).is_ok();
-                if !ok_name || http::HeaderValue::from_str(v).is_err() {
-                    return Err(PluginError::new(format!(
-                        "opentelemetry: header {k:?} is not a valid HTTP/2 header"
-                    )));
-                }
-            }
-        }
 
-        let path = |name: &str, vars: &[&str]| o.get(name, vars).map(PathBuf::from);
+        let path = |name: &str| v.opt::<String>(name).map(|p| p.map(PathBuf::from));
         let tls = TlsOptions {
-            insecure_skip_verify: o.get_bool(
-                "tlsInsecureSkipVerify",
-                &["K6_OTEL_TLS_INSECURE_SKIP_VERIFY"],
-                false,
-            )?,
-            ca_file: path(
-                "tlsCertificate",
-                &[
-                    "K6_OTEL_TLS_CERTIFICATE",
-                    "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE",
-                    "OTEL_EXPORTER_OTLP_CERTIFICATE",
-                ],
-            ),
-            client_cert: path(
-                "tlsClientCertificate",
-                &[
-                    "K6_OTEL_TLS_CLIENT_CERTIFICATE",
-                    "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE",
-                    "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
-                ],
-            ),
-            client_key: path(
-                "tlsClientKey",
-                &[
-                    "K6_OTEL_TLS_CLIENT_KEY",
-                    "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY",
-                    "OTEL_EXPORTER_OTLP_CLIENT_KEY",
-                ],
-            ),
+            insecure_skip_verify: v.bool("tlsInsecureSkipVerify")?,
+            ca_file: path("tlsCertificate")?,
+            client_cert: path("tlsClientCertificate")?,
+            client_key: path("tlsClientKey")?,
             ..TlsOptions::default()
         };
         if tls.client_cert.is_some() != tls.client_key.is_some() {
@@ -283,36 +390,7 @@ impl Config {
             ));
         }
 
-        let timeout = o.get_duration(
-            "timeout",
-            &[
-                "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
-                "OTEL_EXPORTER_OTLP_TIMEOUT",
-            ],
-            Duration::from_secs(10),
-        )?;
-        if timeout.is_zero() {
-            return Err(invalid("timeout", "0", "a duration above zero"));
-        }
-        let compression = o.get_or(
-            "compression",
-            &[
-                "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
-                "OTEL_EXPORTER_OTLP_COMPRESSION",
-            ],
-            "gzip",
-        );
-        let gzip = match compression.trim().to_ascii_lowercase().as_str() {
-            "gzip" => true,
-            "none" | "" => false,
-            _ => return Err(invalid("compression", &compression, "gzip or none")),
-        };
-
-        let export_interval = o.get_duration(
-            "exportInterval",
-            &["K6_OTEL_EXPORT_INTERVAL", "OTEL_METRIC_EXPORT_INTERVAL"],
-            Duration::from_secs(10),
-        )?;
+        let export_interval = v.duration("exportInterval")?;
         if export_interval < Duration::from_millis(1) {
             return Err(invalid(
                 "exportInterval",
@@ -320,121 +398,56 @@ impl Config {
                 "at least 1ms",
             ));
         }
-        // Validated for k6 compatibility; samples are aggregated as they arrive, so there is
-        // no second buffer to flush.
-        o.get_duration(
-            "flushInterval",
-            &["K6_OTEL_FLUSH_INTERVAL"],
-            Duration::from_secs(1),
-        )?;
-
-        let metric_prefix = o.get_or("metricPrefix", &["K6_OTEL_METRIC_PREFIX"], "");
-
-        let temporality_text = o.get_or(
-            "temporality",
-            &["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"],
-            "cumulative",
-        );
-        let temporality = match temporality_text.trim().to_ascii_lowercase().as_str() {
-            "cumulative" => Temporality::Cumulative,
-            // lowmemory is delta for counters and histograms, which is all this output sends
-            // besides gauges (which have no temporality).
-            "delta" | "lowmemory" => Temporality::Delta,
-            _ => {
-                return Err(invalid(
-                    "temporality",
-                    &temporality_text,
-                    "cumulative or delta",
-                ))
-            }
-        };
-
-        let hist_text = o.get_or(
+        let histogram = if word(
+            &v,
             "histogram",
-            &["OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION"],
-            "exponential",
-        );
-        let histogram = match hist_text.trim().to_ascii_lowercase().as_str() {
-            "exponential" | "base2_exponential_bucket_histogram" => {
-                let max_scale = o.get_u64("histogramMaxScale", &[], 5)?;
-                if max_scale > 20 {
-                    return Err(invalid(
-                        "histogramMaxScale",
-                        &max_scale.to_string(),
-                        "0 to 20",
-                    ));
-                }
-                let max_buckets = o.get_u64("histogramMaxBuckets", &[], 320)?;
-                if !(2..=16384).contains(&max_buckets) {
-                    return Err(invalid(
-                        "histogramMaxBuckets",
-                        &max_buckets.to_string(),
-                        "2 to 16384",
-                    ));
-                }
-                HistogramMode::Exponential {
-                    max_scale: max_scale as i32,
-                    max_buckets: max_buckets as usize,
-                }
+            &[
+                ("exponential", false),
+                ("base2_exponential_bucket_histogram", false),
+                ("explicit", true),
+                ("explicit_bucket_histogram", true),
+            ],
+            "exponential or explicit",
+        )? {
+            HistogramMode::Explicit {
+                time: buckets(&v, "timeBuckets", TIME_BOUNDS)?,
+                data: buckets(&v, "dataBuckets", DATA_BOUNDS)?,
+                default: buckets(&v, "defaultBuckets", SDK_DEFAULT_BOUNDS)?,
             }
-            "explicit" | "explicit_bucket_histogram" => HistogramMode::Explicit {
-                time: buckets(&o, "timeBuckets", TIME_BOUNDS)?,
-                data: buckets(&o, "dataBuckets", DATA_BOUNDS)?,
-                default: buckets(&o, "defaultBuckets", SDK_DEFAULT_BOUNDS)?,
-            },
-            _ => return Err(invalid("histogram", &hist_text, "exponential or explicit")),
+        } else {
+            HistogramMode::Exponential {
+                max_scale: v.int("histogramMaxScale")? as i32, // 0 to 20, declared
+                max_buckets: v.get("histogramMaxBuckets")?,
+            }
         };
-
-        let single_counter_for_rate = o.get_bool(
-            "singleCounterForRate",
-            &["K6_OTEL_SINGLE_COUNTER_FOR_RATE"],
-            true,
-        )?;
-        let metadata = match o.get("metadataAttributes", &[]) {
+        let metadata = match v.opt::<Vec<String>>("metadataAttributes")? {
             None => MetadataAttrs::None,
-            Some(v) => match loadrun_plugin_api::options::parse_bool(&v) {
-                Some(true) => MetadataAttrs::All,
-                Some(false) => MetadataAttrs::None,
-                None => MetadataAttrs::Some(
-                    v.split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string)
-                        .collect(),
-                ),
+            Some(keys) => match keys.as_slice() {
+                [one] if parse_bool(one) == Some(true) => MetadataAttrs::All,
+                [one] if parse_bool(one) == Some(false) => MetadataAttrs::None,
+                _ => MetadataAttrs::Some(keys),
             },
         };
-        let max_points_per_request = o.get_u64("maxPointsPerRequest", &[], 5000)?;
-        if max_points_per_request == 0 {
-            return Err(invalid("maxPointsPerRequest", "0", "at least 1"));
-        }
 
         let mut resource: Vec<(String, String)> = Vec::new();
-        if let Some(attrs) = o.get("resourceAttributes", &["OTEL_RESOURCE_ATTRIBUTES"]) {
-            for (k, v) in parse_pairs(&attrs, "resourceAttributes")? {
-                set(&mut resource, &k, v);
+        if let Some(attrs) = v.opt::<String>("resourceAttributes")? {
+            for (k, val) in parse_pairs(&attrs, "resourceAttributes")? {
+                set(&mut resource, &k, val);
             }
         }
-        let service_name = o
-            .get(
-                "serviceName",
-                &["K6_OTEL_SERVICE_NAME", "OTEL_SERVICE_NAME"],
-            )
-            .or_else(|| {
-                resource
-                    .iter()
-                    .find(|(k, _)| k == "service.name")
-                    .map(|(_, v)| v.clone())
-            })
+        let from_resource = |key: &str| {
+            resource
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, val)| val.clone())
+        };
+        let service_name = v
+            .opt("serviceName")?
+            .or_else(|| from_resource("service.name"))
             .unwrap_or_else(|| "k6".into());
-        let service_version = o
-            .get("serviceVersion", &["K6_OTEL_SERVICE_VERSION"])
-            .or_else(|| {
-                resource
-                    .iter()
-                    .find(|(k, _)| k == "service.version")
-                    .map(|(_, v)| v.clone())
-            })
+        let service_version = v
+            .opt("serviceVersion")?
+            .or_else(|| from_resource("service.version"))
             .unwrap_or_else(|| env!("CARGO_PKG_VERSION").into());
         set(&mut resource, "service.name", service_name);
         set(&mut resource, "service.version", service_version);
@@ -450,6 +463,7 @@ impl Config {
             env!("CARGO_PKG_VERSION").into(),
         );
 
+        let mut warnings = Vec::new();
         if export_interval > Duration::from_secs(60) {
             warnings.push(format!(
                 "exportInterval is {export_interval:?}: dashboards will see one point per interval"
@@ -459,18 +473,37 @@ impl Config {
         Ok(Config {
             protocol,
             url,
-            headers,
+            headers: headers
+                .into_iter()
+                .map(|(k, val)| (k, Secret::new(val)))
+                .collect(),
             tls,
-            timeout,
-            gzip,
+            timeout: v.duration("timeout")?,
+            gzip: word(
+                &v,
+                "compression",
+                &[("gzip", true), ("none", false), ("", false)],
+                "gzip or none",
+            )?,
             export_interval,
-            metric_prefix,
-            temporality,
+            metric_prefix: v.string("metricPrefix")?,
+            temporality: word(
+                &v,
+                "temporality",
+                &[
+                    ("cumulative", Temporality::Cumulative),
+                    ("delta", Temporality::Delta),
+                    // lowmemory is delta for counters and histograms, which is all this
+                    // output sends besides gauges (which have no temporality).
+                    ("lowmemory", Temporality::Delta),
+                ],
+                "cumulative or delta",
+            )?,
             histogram,
-            single_counter_for_rate,
+            single_counter_for_rate: v.bool("singleCounterForRate")?,
             metadata,
             resource,
-            max_points_per_request: max_points_per_request as usize,
+            max_points_per_request: v.get("maxPointsPerRequest")?,
             warnings,
         })
     }
@@ -577,90 +610,32 @@ fn merge_headers(into: &mut Vec<(String, String)>, from: Vec<(String, String)>) 
 }
 
 fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
-fn buckets(
-    o: &loadrun_plugin_api::Options,
-    name: &str,
-    default: &[f64],
-) -> Result<Vec<f64>, PluginError> {
-    let Some(list) = o.get_list(name, &[]) else {
+/// A list of strictly increasing finite bounds (the kind declares a list, not its items).
+fn buckets(v: &Values, name: &str, default: &[f64]) -> Result<Vec<f64>, PluginError> {
+    let Some(list) = v.opt::<Vec<String>>(name)? else {
         return Ok(default.to_vec());
     };
     let mut out = Vec::with_capacity(list.len());
     for item in &list {
-        let v: f64 = item
+        let b: f64 = item
             .parse()
             .ok()
-            .filter(|v: &f64| v.is_finite())
+            .filter(|b: &f64| b.is_finite())
             .ok_or_else(|| invalid(name, item, "a comma-separated list of numbers"))?;
-        if out.last().is_some_and(|last| *last >= v) {
+        if out.last().is_some_and(|last| *last >= b) {
             return Err(invalid(name, &list.join(","), "strictly increasing bounds"));
         }
-        out.push(v);
+        out.push(b);
     }
     if out.is_empty() {
         return Err(invalid(name, "", "at least one bound"));
     }
     Ok(out)
-}
-
-/// What `loadrun plugins info` shows.
-pub fn option_docs() -> Vec<OptionDoc> {
-    let d = |name: &str, env: &str, default: &str, description: &str, secret: bool| OptionDoc {
-        name: name.into(),
-        env: env.into(),
-        default: default.into(),
-        description: description.into(),
-        secret,
-    };
-    vec![
-        d("protocol", "K6_OTEL_EXPORTER_PROTOCOL,K6_OTEL_EXPORTER_TYPE,OTEL_EXPORTER_OTLP_METRICS_PROTOCOL,OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf", "http/protobuf or grpc", false),
-        d("endpoint", "K6_OTEL_HTTP_EXPORTER_ENDPOINT,K6_OTEL_GRPC_EXPORTER_ENDPOINT,OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,OTEL_EXPORTER_OTLP_ENDPOINT", "http://localhost:4318 (grpc: http://localhost:4317)", "URL or host:port (host:port means https unless insecure=true)", false),
-        d("insecure", "K6_OTEL_HTTP_EXPORTER_INSECURE,K6_OTEL_GRPC_EXPORTER_INSECURE,OTEL_EXPORTER_OTLP_INSECURE", "false", "plaintext for a host:port endpoint", false),
-        d("urlPath", "K6_OTEL_HTTP_EXPORTER_URL_PATH", "/v1/metrics", "path appended to the HTTP endpoint", false),
-        d("headers", "K6_OTEL_HEADERS,OTEL_EXPORTER_OTLP_HEADERS,OTEL_EXPORTER_OTLP_METRICS_HEADERS", "", "k1=v1;k2=v2 (URL-escaped; `,` works in env)", true),
-        d("username", "K6_OTEL_HTTP_EXPORTER_USERNAME", "", "HTTP Basic user", false),
-        d("password", "K6_OTEL_HTTP_EXPORTER_PASSWORD", "", "HTTP Basic password", true),
-        d("tlsInsecureSkipVerify", "K6_OTEL_TLS_INSECURE_SKIP_VERIFY", "false", "accept any server certificate", false),
-        d("tlsCertificate", "K6_OTEL_TLS_CERTIFICATE,OTEL_EXPORTER_OTLP_CERTIFICATE", "", "PEM CA file to trust", false),
-        d("tlsClientCertificate", "K6_OTEL_TLS_CLIENT_CERTIFICATE,OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "", "PEM client certificate (mutual TLS)", false),
-        d("tlsClientKey", "K6_OTEL_TLS_CLIENT_KEY,OTEL_EXPORTER_OTLP_CLIENT_KEY", "", "PEM client key", false),
-        d("timeout", "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT,OTEL_EXPORTER_OTLP_TIMEOUT", "10s", "per request (a bare number is ms)", false),
-        d("compression", "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION,OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", "gzip or none", false),
-        d("exportInterval", "K6_OTEL_EXPORT_INTERVAL,OTEL_METRIC_EXPORT_INTERVAL", "10s", "how often data points are exported", false),
-        d("flushInterval", "K6_OTEL_FLUSH_INTERVAL", "1s", "accepted for k6 compatibility; samples are aggregated as they arrive", false),
-        d("metricPrefix", "K6_OTEL_METRIC_PREFIX", "", "prepended to every metric name (k6's docs use k6_)", false),
-        d("serviceName", "K6_OTEL_SERVICE_NAME,OTEL_SERVICE_NAME", "k6", "resource attribute service.name", false),
-        d("serviceVersion", "K6_OTEL_SERVICE_VERSION", "the plugin version", "resource attribute service.version", false),
-        d("resourceAttributes", "OTEL_RESOURCE_ATTRIBUTES", "", "extra resource attributes k=v;k2=v2", false),
-        d("temporality", "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "cumulative", "cumulative or delta", false),
-        d("histogram", "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION", "exponential", "trend aggregation: exponential or explicit", false),
-        d("histogramMaxScale", "", "5", "exponential: starting scale (5 = buckets within ±1.1%)", false),
-        d("histogramMaxBuckets", "", "320", "exponential: most buckets per sign before the scale is lowered", false),
-        d("timeBuckets", "", "0.1,0.25,…,60000", "explicit: bounds for time trends (ms)", false),
-        d("dataBuckets", "", "64,256,…,16777216", "explicit: bounds for data trends (bytes)", false),
-        d("defaultBuckets", "", "the OTel SDK defaults", "explicit: bounds for other trends", false),
-        d("singleCounterForRate", "K6_OTEL_SINGLE_COUNTER_FOR_RATE", "true", "rates as one counter with condition=zero|nonzero (false: <name>.occurred and <name>.total)", false),
-        d("metadataAttributes", "", "", "metadata keys (vu, iter) sent as attributes, or true for all", false),
-        d("maxPointsPerRequest", "", "5000", "data points per export request", false),
-    ]
 }
 
 #[cfg(test)]
@@ -671,6 +646,79 @@ mod tests {
 
     fn cfg(arg: Option<&str>, env: &[(&str, &str)]) -> Result<Config, PluginError> {
         Config::from_init(&init("opentelemetry", arg, "{}", env))
+    }
+
+    /// Under an older host (`host` false) the plugin checks the options itself; a 1.3 host
+    /// hands them over checked, in `extra`, without their sources.
+    fn built(
+        host: bool,
+        arg: Option<&str>,
+        table: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Config, PluginError> {
+        let mut i = init("opentelemetry", arg, table, env);
+        if host {
+            let raw = loadrun_plugin_api::values::RawOptions::from_init(&i)?;
+            let checked = Values::resolve(&OUTPUT, &raw)?.to_json();
+            i.extra = serde_json::json!({ "options": checked }).to_string().into();
+        }
+        Config::from_init(&i)
+    }
+
+    #[test]
+    fn k6_variables_follow_the_protocol_and_rank_below_the_argument() {
+        for host in [false, true] {
+            let c = |arg, table, env| built(host, arg, table, env).unwrap().url.to_string();
+            let grpc_env = [
+                ("K6_OTEL_GRPC_EXPORTER_ENDPOINT", "g:1"),
+                ("K6_OTEL_GRPC_EXPORTER_INSECURE", "true"),
+            ];
+            assert_eq!(c(None, "", &grpc_env), "http://localhost:4318/v1/metrics");
+            assert_eq!(c(Some("protocol=grpc"), "", &grpc_env), "http://g:1/");
+            let plan = r#"{"endpoint":"http://p:2","insecure":false}"#;
+            assert_eq!(c(Some("protocol=grpc"), plan, &grpc_env), "http://g:1/");
+            let arg = Some("protocol=grpc,endpoint=a:3,insecure=false");
+            assert_eq!(c(arg, plan, &grpc_env), "https://a:3/");
+            // The standard variables rank below the plan, as k6's config overrides them.
+            let std_env = [("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://m:4/x")];
+            assert_eq!(c(None, plan, &std_env), "http://p:2/v1/metrics");
+            assert_eq!(c(None, "", &std_env), "http://m:4/x");
+            let e = built(
+                host,
+                None,
+                "",
+                &[("K6_OTEL_HTTP_EXPORTER_INSECURE", "maybe")],
+            )
+            .err()
+            .unwrap()
+            .to_string();
+            assert!(e.contains("K6_OTEL_HTTP_EXPORTER_INSECURE"), "{e}");
+        }
+    }
+
+    #[test]
+    fn words_in_any_case_and_headers_never_shown() {
+        for host in [false, true] {
+            let arg =
+                Some("protocol=GRPC,temporality=LowMemory,compression=NONE,histogram=Explicit");
+            let env = [(
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "authorization=Bearer%20tok123",
+            )];
+            let c = built(host, arg, "", &env).unwrap();
+            assert_eq!(c.protocol, Protocol::Grpc);
+            assert_eq!(c.temporality, Temporality::Delta);
+            assert!(!c.gzip);
+            assert!(matches!(c.histogram, HistogramMode::Explicit { .. }));
+            assert_eq!(c.headers[0].1.expose(), "Bearer tok123");
+            assert!(!format!("{c:?}").contains("tok123"));
+            let c = built(host, Some("endpoint=http://u:pw987@h:1"), "", &[]).unwrap();
+            assert!(!format!("{c:?}").contains("pw987"), "{c:?}");
+            let e = built(host, Some("histogramMaxScale=21"), "", &[])
+                .err()
+                .unwrap();
+            assert!(e.to_string().contains("histogramMaxScale"), "{e}");
+        }
     }
 
     #[test]

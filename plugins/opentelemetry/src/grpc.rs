@@ -62,7 +62,7 @@ struct Reply {
 impl GrpcTransport {
     pub fn new(
         url: &Url,
-        headers: &[(String, String)],
+        headers: &[(String, loadrun_plugin_api::Secret)],
         tls: &loadrun_http_support::TlsOptions,
         gzip: bool,
         timeout: Duration,
@@ -109,7 +109,7 @@ impl GrpcTransport {
         for (k, v) in headers {
             let name = HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes())
                 .map_err(|_| format!("header {k:?} is not a valid HTTP/2 header name"))?;
-            let value = HeaderValue::from_str(v)
+            let value = HeaderValue::from_str(v.expose())
                 .map_err(|_| format!("the value of header {k:?} is not valid"))?;
             hs.push((name, value));
         }

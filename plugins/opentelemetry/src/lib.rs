@@ -15,7 +15,7 @@ pub mod output;
 pub mod proto;
 pub mod transport;
 
-use loadrun_plugin_api::{OutputDescriptor, OutputInit, Plugin, PluginError};
+use loadrun_plugin_api::{OutputInit, Plugin, PluginError};
 
 pub use config::Config;
 pub use output::OtelOutput;
@@ -26,20 +26,7 @@ pub struct OtelPlugin;
 impl Plugin for OtelPlugin {
     const NAME: &'static str = "out_opentelemetry";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] =
-        &[loadrun_plugin_api::DeclaredOutput::new(
-            "opentelemetry",
-            &["experimental-opentelemetry"],
-        )];
-
-    fn outputs() -> Vec<OutputDescriptor> {
-        vec![OutputDescriptor {
-            name: "opentelemetry".into(),
-            aliases: vec!["experimental-opentelemetry".into()].into(),
-            description: "OpenTelemetry metrics over OTLP/HTTP (protobuf) or OTLP/gRPC".into(),
-            options: config::option_docs().into(),
-        }]
-    }
+    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] = &[config::OUTPUT];
 
     fn new_output(init: OutputInit) -> Result<Box<dyn loadrun_plugin_api::Output>, PluginError> {
         let cfg = Config::from_init(&init)?;

@@ -21,7 +21,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use loadrun_http_support::{Outcome, RejectLog};
 use loadrun_plugin_api::sdk::{COUNTER_SAMPLES_LOST, COUNTER_SAMPLES_REJECTED};
-use loadrun_plugin_api::types::{RNone, RSome};
 use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
 
 use crate::aggregate::{Aggregator, Recorded};
@@ -97,7 +96,7 @@ impl OtelOutput {
 
     fn count(&self, name: &str, n: u64) {
         if let (Some(h), true) = (&self.host, n > 0) {
-            h.add_counter(name, n);
+            h.count(name, n);
         }
     }
 
@@ -202,7 +201,7 @@ impl Output for OtelOutput {
     fn write(&mut self, batch: Batch<'_>) -> WriteStatus {
         self.catalog.absorb(&batch);
         if self.stopped {
-            return WriteStatus::Fatal(PluginError::new("opentelemetry: write after stop"));
+            return WriteStatus::fatal("opentelemetry: write after stop");
         }
         if self.last_export.elapsed() >= self.cfg.export_interval && !self.agg.is_empty() {
             match self.export(None) {
@@ -210,12 +209,12 @@ impl Output for OtelOutput {
                 Export::Fatal(reason) => {
                     // Neither flush nor stop follows; this batch was not recorded.
                     self.settle();
-                    return WriteStatus::Fatal(PluginError::new(reason));
+                    return WriteStatus::fatal(reason);
                 }
                 Export::Retry { after_ms, reason } => {
-                    return WriteStatus::Retry {
-                        after_ms: after_ms.map_or(RNone, RSome),
-                        reason: reason.into(),
+                    return match after_ms {
+                        Some(ms) => WriteStatus::retry_after(Duration::from_millis(ms), reason),
+                        None => WriteStatus::retry(reason),
                     }
                 }
             }

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use loadrun_http_support::{HttpClient, HttpConfig, Outcome, Url};
-use loadrun_plugin_api::{Host, PluginError};
+use loadrun_plugin_api::{Host, PluginError, Secret};
 
 use crate::config::{Config, Protocol};
 use crate::grpc::GrpcTransport;
@@ -15,7 +15,7 @@ pub enum Transport {
     Http {
         client: HttpClient,
         url: Url,
-        headers: Vec<(String, String)>,
+        headers: Vec<(String, Secret)>,
     },
     Grpc(GrpcTransport),
 }
@@ -64,7 +64,7 @@ impl Transport {
                 headers,
             } => {
                 let mut h: Vec<(&str, &str)> = vec![("Content-Type", "application/x-protobuf")];
-                h.extend(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                h.extend(headers.iter().map(|(k, v)| (k.as_str(), v.expose())));
                 match client.post(url, &h, body, deadline) {
                     // The body of an HTTP answer is protobuf: not text worth keeping.
                     Outcome::Delivered { status, .. } => Outcome::Delivered {
