@@ -163,50 +163,23 @@ const ANY_COUNT: Kind = Kind::Int {
 
 /// The options every StatsD-speaking output shares, declared once. A plugin puts them in its
 /// own table and changes what differs (env names, defaults, docs) with the `const` builders.
+#[rustfmt::skip]
 pub mod opt {
     use super::*;
 
-    pub const ADDR: OptionSpec = OptionSpec::new("addr", Kind::Str)
-        .env(&["K6_STATSD_ADDR"])
-        .default("localhost:8125")
-        .doc("StatsD server host:port (a bare -o NAME=HOST:PORT or tcp://HOST:PORT works too)");
+    pub const ADDR: OptionSpec = OptionSpec::new("addr", Kind::Str).env(&["K6_STATSD_ADDR"]).default("localhost:8125").doc("StatsD server host:port (a bare -o NAME=HOST:PORT or tcp://HOST:PORT works too)");
     // Kind::Str, not Enum: the value was always read case-insensitively.
-    pub const PROTOCOL: OptionSpec = OptionSpec::new("protocol", Kind::Str)
-        .env(&["K6_STATSD_PROTOCOL"])
-        .default("udp")
-        .doc("udp or tcp (newline-delimited stream, reconnects with backoff)");
-    pub const NAMESPACE: OptionSpec = OptionSpec::new("namespace", Kind::Str)
-        .env(&["K6_STATSD_NAMESPACE"])
-        .default("k6.")
-        .doc("prefix of every metric name, trailing dot included");
-    pub const PUSH_INTERVAL: OptionSpec = OptionSpec::new("pushInterval", Kind::Duration)
-        .env(&["K6_STATSD_PUSH_INTERVAL"])
-        .default("1s")
-        .nonzero()
-        .doc("how often folded samples are sent");
+    pub const PROTOCOL: OptionSpec = OptionSpec::new("protocol", Kind::Str).env(&["K6_STATSD_PROTOCOL"]).default("udp").doc("udp or tcp (newline-delimited stream, reconnects with backoff)");
+    pub const NAMESPACE: OptionSpec = OptionSpec::new("namespace", Kind::Str).env(&["K6_STATSD_NAMESPACE"]).default("k6.").doc("prefix of every metric name, trailing dot included");
+    pub const PUSH_INTERVAL: OptionSpec = OptionSpec::new("pushInterval", Kind::Duration).env(&["K6_STATSD_PUSH_INTERVAL"]).default("1s").nonzero().doc("how often folded samples are sent");
     // Bounds depend on the protocol and the error names k6's other meaning: checked in
     // `read_statsd`, not by the kind.
-    pub const BUFFER_SIZE: OptionSpec = OptionSpec::new("bufferSize", ANY_COUNT)
-        .env(&["K6_STATSD_BUFFER_SIZE"])
-        .default("1432")
-        .doc("largest datagram (UDP) or write (TCP) in bytes; lines are never split");
-    pub const ENABLE_TAGS: OptionSpec = OptionSpec::new("enableTags", Kind::Bool)
-        .env(&["K6_STATSD_ENABLE_TAGS"])
-        .default("false")
-        .doc("append DogStatsD |#key:value tags (sorted, escaped)");
+    pub const BUFFER_SIZE: OptionSpec = OptionSpec::new("bufferSize", ANY_COUNT).env(&["K6_STATSD_BUFFER_SIZE"]).default("1432").doc("largest datagram (UDP) or write (TCP) in bytes; lines are never split");
+    pub const ENABLE_TAGS: OptionSpec = OptionSpec::new("enableTags", Kind::Bool).env(&["K6_STATSD_ENABLE_TAGS"]).default("false").doc("append DogStatsD |#key:value tags (sorted, escaped)");
     // Kind::Str, not List: `,` (env, plan) and `;` (inside -o) both separate.
-    pub const TAG_BLOCKLIST: OptionSpec = OptionSpec::new("tagBlocklist", Kind::Str)
-        .env(&["K6_STATSD_TAG_BLOCKLIST"])
-        .default("vu,iter,url")
-        .doc("tag keys never sent (separate with , or ;)");
-    pub const CHECKS_AS: OptionSpec = OptionSpec::new("checksAs", Kind::Str)
-        .env(&["K6_STATSD_CHECKS_AS"])
-        .default("k6")
-        .doc("k6: check.<name>.pass|fail counters; tag: one checks counter with check and result tags (needs enableTags)");
-    pub const MAX_TREND_SAMPLES: OptionSpec = OptionSpec::new("maxTrendSamples", ANY_COUNT)
-        .env(&["K6_STATSD_MAX_TREND_SAMPLES"])
-        .default("1000")
-        .doc("trend values sent per series and interval before sampling with |@rate (0: no cap)");
+    pub const TAG_BLOCKLIST: OptionSpec = OptionSpec::new("tagBlocklist", Kind::Str).env(&["K6_STATSD_TAG_BLOCKLIST"]).default("vu,iter,url").doc("tag keys never sent (separate with , or ;)");
+    pub const CHECKS_AS: OptionSpec = OptionSpec::new("checksAs", Kind::Str).env(&["K6_STATSD_CHECKS_AS"]).default("k6").doc("k6: check.<name>.pass|fail counters; tag: one checks counter with check and result tags (needs enableTags)");
+    pub const MAX_TREND_SAMPLES: OptionSpec = OptionSpec::new("maxTrendSamples", ANY_COUNT).env(&["K6_STATSD_MAX_TREND_SAMPLES"]).default("1000").doc("trend values sent per series and interval before sampling with |@rate (0: no cap)");
 }
 
 /// An error naming the option, the bad value and what was expected.
@@ -255,8 +228,13 @@ pub fn read_mapping(v: &Values, mut base: MappingConfig) -> Result<MappingConfig
 }
 
 /// Reads the transport options of [`opt`]: `addr` (a `udp://` or `tcp://` prefix picks the
-/// protocol), `protocol` when declared (else UDP), `pushInterval` and `bufferSize`.
-pub fn read_statsd(v: &Values, mapping: MappingConfig) -> Result<StatsdConfig, PluginError> {
+/// protocol; `fallback` when not given and declared without a default), `protocol` when
+/// declared (else UDP), `pushInterval` and `bufferSize`.
+pub fn read_statsd(
+    v: &Values,
+    mapping: MappingConfig,
+    fallback: Option<String>,
+) -> Result<StatsdConfig, PluginError> {
     let mut cfg = StatsdConfig::new(v.output());
     if v.has("protocol") {
         cfg.protocol = choose(
@@ -266,7 +244,7 @@ pub fn read_statsd(v: &Values, mapping: MappingConfig) -> Result<StatsdConfig, P
             "udp or tcp",
         )?;
     }
-    let addr = v.string("addr")?;
+    let addr = v.opt::<String>("addr")?.or(fallback).unwrap_or(cfg.addr);
     cfg.addr = match addr.strip_prefix("tcp://") {
         Some(rest) => {
             cfg.protocol = Protocol::Tcp;
@@ -282,7 +260,7 @@ pub fn read_statsd(v: &Values, mapping: MappingConfig) -> Result<StatsdConfig, P
             "host:port with a port number",
         ));
     }
-    cfg.push_interval = v.duration("pushInterval")?;
+    cfg.push_interval = v.opt("pushInterval")?.unwrap_or(cfg.push_interval);
     let max = match cfg.protocol {
         Protocol::Udp => MAX_UDP_PAYLOAD,
         Protocol::Tcp => 16 * 1024 * 1024,

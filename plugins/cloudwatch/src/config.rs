@@ -28,6 +28,8 @@ pub const EMF_PATH_ENV: &str = "LOADRUN_CLOUDWATCH_EMF_PATH";
 
 /// Options that only mean something to `PutMetricData` (`mode=api`). Not declared with
 /// `.modes()`: `mode` is read case-insensitively, and each refusal names the other mode's use.
+/// None has a declared default, so that "given" is "has a value" (values checked by the host
+/// do not say whether they were given or defaulted).
 const API_ONLY: &[&str] = &[
     "endpoint",
     "region",
@@ -39,43 +41,21 @@ const API_ONLY: &[&str] = &[
 
 // endpoint, region and profile declare no env: the AWS variables rank below the plan table
 // and the shared config file fills in after them, which `Sources` does (AWS SDK order).
+#[rustfmt::skip]
 const OPTIONS: &[OptionSpec] = &[
-    OptionSpec::new("mode", Kind::Str)
-        .env(&[MODE_ENV])
-        .default("api")
-        .doc("api: PutMetricData requests (needs credentials); emf: Embedded Metric Format JSON lines for the CloudWatch agent or Lambda (no credentials, no network)"),
-    OptionSpec::new("emfPath", Kind::Str)
-        .env(&[EMF_PATH_ENV])
-        .default("-")
-        .doc("emf: file the EMF lines go to (created or truncated at start); - is stdout"),
-    OptionSpec::new("endpoint", Kind::Str)
-        .doc("api: CloudWatch endpoint (a bare -o cloudwatch=URL works too; else AWS_ENDPOINT_URL_CLOUDWATCH, AWS_ENDPOINT_URL, https://monitoring.{region}.amazonaws.com)"),
-    OptionSpec::new("region", Kind::Str)
-        .doc("api: AWS region, also the SigV4 signing region (else AWS_REGION, AWS_DEFAULT_REGION, the profile's config)"),
-    OptionSpec::new("profile", Kind::Str)
-        .doc("api: profile in the shared credentials/config files (else AWS_PROFILE, default); credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN first"),
-    OptionSpec::new("namespace", Kind::Str)
-        .default("k6")
-        .doc("CloudWatch namespace of every metric"),
+    OptionSpec::new("mode", Kind::Str).env(&[MODE_ENV]).default("api").doc("api: PutMetricData requests (needs credentials); emf: Embedded Metric Format JSON lines for the CloudWatch agent or Lambda (no credentials, no network)"),
+    OptionSpec::new("emfPath", Kind::Str).env(&[EMF_PATH_ENV]).doc("emf: file the EMF lines go to (created or truncated at start); - (the default) is stdout"),
+    OptionSpec::new("endpoint", Kind::Str).doc("api: CloudWatch endpoint (a bare -o cloudwatch=URL works too; else AWS_ENDPOINT_URL_CLOUDWATCH, AWS_ENDPOINT_URL, https://monitoring.{region}.amazonaws.com)"),
+    OptionSpec::new("region", Kind::Str).doc("api: AWS region, also the SigV4 signing region (else AWS_REGION, AWS_DEFAULT_REGION, the profile's config)"),
+    OptionSpec::new("profile", Kind::Str).doc("api: profile in the shared credentials/config files (else AWS_PROFILE, default); credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN first"),
+    OptionSpec::new("namespace", Kind::Str).default("k6").doc("CloudWatch namespace of every metric"),
     // Kind::Str, not List: `,` `;` `|` and spaces all separate.
-    OptionSpec::new("dimensions", Kind::Str)
-        .default(DEFAULT_DIMENSIONS)
-        .doc("tag keys sent as dimensions (at most 30; separate with , ; | or spaces); other tags are aggregated away"),
-    OptionSpec::new("period", Kind::Duration)
-        .doc("aggregation period (default 60s, 1s with storageResolution=1): samples of one metric and dimension set in one period become one datum"),
-    OptionSpec::new("storageResolution", Kind::Enum(&["60", "1"]))
-        .default("60")
-        .doc("60 (standard) or 1 (high resolution, billed higher)"),
-    OptionSpec::new("timeout", Kind::Duration)
-        .default("10s")
-        .nonzero()
-        .doc("api: HTTP request timeout"),
-    OptionSpec::new("gzip", Kind::Bool)
-        .default("false")
-        .doc("api: gzip request bodies of 10 KiB and more (CloudWatch accepts them; moto cannot check their signatures, see the README)"),
-    OptionSpec::new("maxRequestBytes", Kind::Int { min: 1024, max: MAX_REQUEST_BYTES as i64 })
-        .default("1048576")
-        .doc("api: largest request body (CloudWatch's limit is 1 MB)"),
+    OptionSpec::new("dimensions", Kind::Str).default(DEFAULT_DIMENSIONS).doc("tag keys sent as dimensions (at most 30; separate with , ; | or spaces); other tags are aggregated away"),
+    OptionSpec::new("period", Kind::Duration).doc("aggregation period (default 60s, 1s with storageResolution=1): samples of one metric and dimension set in one period become one datum"),
+    OptionSpec::new("storageResolution", Kind::Enum(&["60", "1"])).default("60").doc("60 (standard) or 1 (high resolution, billed higher)"),
+    OptionSpec::new("timeout", Kind::Duration).nonzero().doc("api: HTTP request timeout (default 10s)"),
+    OptionSpec::new("gzip", Kind::Bool).doc("api (default false): gzip request bodies of 10 KiB and more (CloudWatch accepts them; moto cannot check their signatures, see the README)"),
+    OptionSpec::new("maxRequestBytes", Kind::Int { min: 1024, max: MAX_REQUEST_BYTES as i64 }).doc("api: largest request body (default and CloudWatch's limit: 1048576 bytes)"),
 ];
 
 /// The cloudwatch output, as the plugin declares it.
@@ -142,7 +122,7 @@ pub fn parse_settings(init: &OutputInit) -> Result<Settings, PluginError> {
     let mode = v.string("mode")?;
     match mode.trim().to_ascii_lowercase().as_str() {
         "api" => {
-            if v.is_set("emfPath") {
+            if v.has("emfPath") {
                 return Err(PluginError::new(format!(
                     "{}: option emfPath ({EMF_PATH_ENV}) is only used with mode=emf; set mode=emf \
                      ({MODE_ENV}=emf) or remove it",
@@ -232,7 +212,7 @@ fn parse_emf(init: &OutputInit, v: &Values) -> Result<EmfConfig, PluginError> {
              not use; name the file with emfPath=FILE"
         )));
     }
-    if let Some(name) = API_ONLY.iter().find(|n| v.is_set(n)) {
+    if let Some(name) = API_ONLY.iter().find(|n| v.has(n)) {
         return Err(PluginError::new(format!(
             "{out}: option {name} is only used with mode=api (PutMetricData); mode=emf writes \
              EMF lines to emfPath and sends nothing: remove {name}"
@@ -341,9 +321,9 @@ fn parse_api(init: &OutputInit, v: &Values) -> Result<Config, PluginError> {
         credentials,
         namespace,
         aggregate,
-        timeout: v.duration("timeout")?,
-        gzip: v.bool("gzip")?,
-        max_request_bytes: v.get("maxRequestBytes")?,
+        timeout: v.opt("timeout")?.unwrap_or(Duration::from_secs(10)),
+        gzip: v.opt("gzip")?.unwrap_or(false),
+        max_request_bytes: v.opt("maxRequestBytes")?.unwrap_or(MAX_REQUEST_BYTES),
         max_datums_per_request: MAX_DATUMS_PER_REQUEST,
         max_open: 50_000,
         grace_secs: 2,

@@ -10,81 +10,41 @@ use loadrun_http_support::{HttpConfig, TlsOptions, TlsVersion};
 use loadrun_plugin_api::{
     DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret, Values,
 };
-use loadrun_statsd::config::{
-    choose, invalid, opt, parse_tag_list, read_mapping, read_statsd, valid_addr,
-};
+use loadrun_statsd::config::{choose, invalid, opt, parse_tag_list, read_mapping, read_statsd};
 use loadrun_statsd::{MappingConfig, StatsdConfig, TrendType};
 
 /// `transport`'s words; every synonym is listed in the modes of the options it restricts.
 const AGENT: &[&str] = &["dogstatsd", "agent", "statsd"];
 const API: &[&str] = &["api", "http"];
 
+#[rustfmt::skip]
 const OPTIONS: &[OptionSpec] = &[
-    OptionSpec::new("transport", Kind::Str)
-        .default("dogstatsd")
-        .doc("dogstatsd (to an agent) or api (Datadog's HTTP series API)"),
-    opt::ADDR.doc("DogStatsD agent host:port (UDP); else DD_AGENT_HOST with DD_DOGSTATSD_PORT"),
+    OptionSpec::new("transport", Kind::Str).default("dogstatsd").doc("dogstatsd (to an agent) or api (Datadog's HTTP series API)"),
+    // addr and pushInterval have no declared default: the fallback depends on other sources.
+    OptionSpec { default: None, ..opt::ADDR }.doc("DogStatsD agent host:port (UDP); else DD_AGENT_HOST with DD_DOGSTATSD_PORT, else localhost:8125"),
     opt::NAMESPACE.doc("metric name prefix, trailing dot included"),
-    opt::PUSH_INTERVAL.doc("how often folded samples are sent (api: 10s unless set)"),
+    OptionSpec { default: None, ..opt::PUSH_INTERVAL }.doc("how often folded samples are sent (default 1s; api: 10s)"),
     opt::BUFFER_SIZE.doc("largest DogStatsD datagram in bytes"),
     opt::ENABLE_TAGS.default("true").doc("send tags"),
     opt::TAG_BLOCKLIST,
-    OptionSpec::new("tags", Kind::Str)
-        .env(&["DD_TAGS"])
-        .doc("tags on every metric, key:value separated by , ; or space (DD_ENV, DD_SERVICE, DD_VERSION add env, service, version)"),
+    OptionSpec::new("tags", Kind::Str).env(&["DD_TAGS"]).doc("tags on every metric, key:value separated by , ; or space (DD_ENV, DD_SERVICE, DD_VERSION add env, service, version)"),
     opt::CHECKS_AS.doc("k6: check.<name>.pass|fail (k6 dashboard); tag: checks with check and result tags"),
-    OptionSpec::new("distribution", Kind::Bool)
-        .default("false")
-        .modes(AGENT)
-        .doc("send trends as distributions (|d) instead of timings (|ms)"),
+    OptionSpec::new("distribution", Kind::Bool).default("false").modes(AGENT).doc("send trends as distributions (|d) instead of timings (|ms)"),
     opt::MAX_TREND_SAMPLES.doc("dogstatsd: trend values per series and interval before sampling with |@rate"),
     // No mode: a DD_API_KEY exported for other tools must not break transport=dogstatsd.
-    OptionSpec::new("apiKey", Kind::Str)
-        .secret()
-        .env(&["DD_API_KEY"])
-        .doc("Datadog API key (transport=api)"),
-    OptionSpec::new("site", Kind::Str)
-        .env(&["DD_SITE"])
-        .default("datadoghq.com")
-        .doc("api: datadoghq.com, datadoghq.eu, us3.datadoghq.com, us5.datadoghq.com, ap1.datadoghq.com, ddog-gov.com (or us1, eu, us3, us5, ap1, gov)"),
-    OptionSpec::new("endpoint", Kind::Str)
-        .env(&["DD_URL"])
-        .doc("api: base URL (proxies, tests; default https://api.<site>); /api/v2/series (or v1) is appended unless present"),
-    OptionSpec::new("apiVersion", Kind::Str)
-        .default("2")
-        .modes(API)
-        .doc("2 (/api/v2/series) or 1 (/api/v1/series)"),
-    OptionSpec::new("trendsAs", Kind::Str)
-        .default("gauges")
-        .modes(API)
-        .doc("gauges (.avg .min .max .median .95percentile .count) or distribution (/api/v1/distribution_points)"),
-    OptionSpec::new("host", Kind::Str)
-        .env(&["DD_HOSTNAME"])
-        .doc("api: the host of every series (default: this machine's hostname)"),
-    OptionSpec::new("gzip", Kind::Bool)
-        .default("true")
-        .modes(API)
-        .doc("gzip request bodies"),
-    OptionSpec::new("timeout", Kind::Duration)
-        .default("10s")
-        .modes(API)
-        .doc("HTTP request timeout"),
-    OptionSpec::new("proxy", Kind::Str)
-        .env(&["LOADRUN_DATADOG_PROXY"])
-        .doc("api: HTTP proxy URL (http://[user:pass@]host:port)"),
-    OptionSpec::new("caFile", Kind::Str)
-        .env(&["LOADRUN_DATADOG_CA_FILE"])
-        .doc("api: PEM file of extra CA certificates to trust (a TLS-inspecting proxy)"),
-    OptionSpec::new("clientCert", Kind::Str)
-        .env(&["LOADRUN_DATADOG_CLIENT_CERT"])
-        .doc("api: PEM client certificate (mutual TLS)"),
-    OptionSpec::new("clientKey", Kind::Str)
-        .env(&["LOADRUN_DATADOG_CLIENT_KEY"])
-        .doc("api: PEM key of clientCert"),
-    OptionSpec::new("tlsMinimumVersion", Kind::Str)
-        .env(&["LOADRUN_DATADOG_TLS_MINIMUM_VERSION"])
-        .default("1.2")
-        .doc("api: oldest TLS version accepted: 1.2 or 1.3"),
+    OptionSpec::new("apiKey", Kind::Str).secret().env(&["DD_API_KEY"]).doc("Datadog API key (transport=api)"),
+    OptionSpec::new("site", Kind::Str).env(&["DD_SITE"]).default("datadoghq.com").doc("api: datadoghq.com, datadoghq.eu, us3.datadoghq.com, us5.datadoghq.com, ap1.datadoghq.com, ddog-gov.com (or us1, eu, us3, us5, ap1, gov)"),
+    OptionSpec::new("endpoint", Kind::Str).env(&["DD_URL"]).doc("api: base URL (proxies, tests; default https://api.<site>); /api/v2/series (or v1) is appended unless present"),
+    OptionSpec::new("apiVersion", Kind::Str).default("2").modes(API).doc("2 (/api/v2/series) or 1 (/api/v1/series)"),
+    OptionSpec::new("trendsAs", Kind::Str).default("gauges").modes(API).doc("gauges (.avg .min .max .median .95percentile .count) or distribution (/api/v1/distribution_points)"),
+    OptionSpec::new("host", Kind::Str).env(&["DD_HOSTNAME"]).doc("api: the host of every series (default: this machine's hostname)"),
+    OptionSpec::new("gzip", Kind::Bool).default("true").modes(API).doc("gzip request bodies"),
+    OptionSpec::new("timeout", Kind::Duration).default("10s").modes(API).doc("HTTP request timeout"),
+    OptionSpec::new("proxy", Kind::Str).secret().env(&["LOADRUN_DATADOG_PROXY"]).doc("api: HTTP proxy URL (http://[user:pass@]host:port)"),
+    OptionSpec::new("caFile", Kind::Str).env(&["LOADRUN_DATADOG_CA_FILE"]).doc("api: PEM file of extra CA certificates to trust (a TLS-inspecting proxy)"),
+    OptionSpec::new("clientCert", Kind::Str).env(&["LOADRUN_DATADOG_CLIENT_CERT"]).doc("api: PEM client certificate (mutual TLS)"),
+    OptionSpec::new("clientKey", Kind::Str).env(&["LOADRUN_DATADOG_CLIENT_KEY"]).doc("api: PEM key of clientCert"),
+    OptionSpec::new("tlsMinimumVersion", Kind::Str).env(&["LOADRUN_DATADOG_TLS_MINIMUM_VERSION"]).default("1.2").doc("api: oldest TLS version accepted: 1.2 or 1.3"),
 ];
 
 pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("datadog", &[])
@@ -123,7 +83,7 @@ pub enum TrendsAs {
 }
 
 /// Settings of `transport=api`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApiConfig {
     pub output: String,
     /// The full series URL, e.g. `https://api.datadoghq.com/api/v2/series`.
@@ -146,6 +106,20 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// Bodies held while Datadog is unreachable; the oldest is dropped beyond it.
     pub max_pending_bytes: usize,
+}
+
+/// By hand: `http` holds the proxy URL, which may carry a password.
+impl std::fmt::Debug for ApiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiConfig")
+            .field("url", &self.url)
+            .field("trends_as", &self.trends_as)
+            .field("api_key", &self.api_key)
+            .field("host", &self.host)
+            .field("push_interval", &self.push_interval)
+            .field("gzip", &self.gzip)
+            .finish_non_exhaustive()
+    }
 }
 
 pub fn parse_config(init: &OutputInit) -> Result<DatadogConfig, PluginError> {
@@ -175,15 +149,7 @@ pub fn parse_config(init: &OutputInit) -> Result<DatadogConfig, PluginError> {
 
     match transport {
         Transport::DogStatsd => {
-            let mut cfg = read_statsd(&v, mapping)?;
-            if !v.is_set("addr") {
-                if let Some(addr) = dd_agent_addr(init) {
-                    if !valid_addr(&addr) {
-                        return Err(invalid(&v, "addr", &addr, "host:port with a port number"));
-                    }
-                    cfg.addr = addr;
-                }
-            }
+            let cfg = read_statsd(&v, mapping, dd_agent_addr(init))?;
             Ok(DatadogConfig::DogStatsd(cfg))
         }
         Transport::Api => {
@@ -231,10 +197,7 @@ pub fn parse_config(init: &OutputInit) -> Result<DatadogConfig, PluginError> {
                 api_key: Secret::new(api_key.expose().trim()),
                 host: v.opt("host")?.unwrap_or_else(hostname),
                 // Datadog bills and rolls up per 10 s; pushing every second buys nothing.
-                push_interval: match v.is_set("pushInterval") {
-                    true => v.duration("pushInterval")?,
-                    false => Duration::from_secs(10),
-                },
+                push_interval: v.opt("pushInterval")?.unwrap_or(Duration::from_secs(10)),
                 gzip: v.bool("gzip")?,
                 http: http_config(&v)?,
                 mapping,

@@ -7,27 +7,18 @@ use loadrun_plugin_api::{
 use loadrun_statsd::config::{opt, read_mapping, read_statsd};
 use loadrun_statsd::{MappingConfig, StatsdConfig};
 
+#[rustfmt::skip]
 const OPTIONS: &[OptionSpec] = &[
-    opt::ADDR
-        .env(&["NETDATA_STATSD_ADDR", "K6_STATSD_ADDR"])
-        .doc("Netdata StatsD host:port (a bare -o netdata=HOST:PORT works too)"),
-    opt::PROTOCOL
-        .env(&[])
-        .doc("udp or tcp (Netdata listens on both)"),
+    opt::ADDR.env(&["NETDATA_STATSD_ADDR", "K6_STATSD_ADDR"]).doc("Netdata StatsD host:port (a bare -o netdata=HOST:PORT works too)"),
+    opt::PROTOCOL.env(&[]).doc("udp or tcp (Netdata listens on both)"),
     opt::NAMESPACE.doc("metric name prefix; the stock k6 app matches k6*"),
     opt::PUSH_INTERVAL.doc("how often folded samples are sent (Netdata charts per second)"),
     opt::BUFFER_SIZE.doc("largest datagram (UDP) or write (TCP) in bytes"),
     opt::ENABLE_TAGS.doc("append DogStatsD |#key:value tags"),
     opt::TAG_BLOCKLIST,
-    opt::CHECKS_AS.doc(
-        "k6: check.<name>.pass|fail counters; tag: checks with check and result tags (needs enableTags)",
-    ),
-    OptionSpec::new("stockNames", Kind::Bool)
-        .default("true")
-        .doc("send http_req_failed as k6.http_reqs_failed, the name Netdata's stock k6 chart uses"),
-    opt::MAX_TREND_SAMPLES.doc(
-        "trend values per series and interval before sampling with |@rate (0: no cap)",
-    ),
+    opt::CHECKS_AS.doc("k6: check.<name>.pass|fail counters; tag: checks with check and result tags (needs enableTags)"),
+    OptionSpec::new("stockNames", Kind::Bool).default("true").doc("send http_req_failed as k6.http_reqs_failed, the name Netdata's stock k6 chart uses"),
+    opt::MAX_TREND_SAMPLES.doc("trend values per series and interval before sampling with |@rate (0: no cap)"),
 ];
 
 pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("netdata", &[])
@@ -45,5 +36,5 @@ pub fn parse_config(init: &OutputInit) -> Result<StatsdConfig, PluginError> {
     if v.bool("stockNames")? {
         mapping.renames = vec![("http_req_failed".into(), "http_reqs_failed".into())];
     }
-    read_statsd(&v, read_mapping(&v, mapping)?)
+    read_statsd(&v, read_mapping(&v, mapping)?, None)
 }

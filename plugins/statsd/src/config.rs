@@ -25,7 +25,7 @@ pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("statsd", &["output-stats
 /// Reads the options of one `-o statsd` instance.
 pub fn parse_config(init: &OutputInit) -> Result<StatsdConfig, PluginError> {
     let v = Values::from_init(init, &OUTPUT)?;
-    read_statsd(&v, read_mapping(&v, MappingConfig::default())?)
+    read_statsd(&v, read_mapping(&v, MappingConfig::default())?, None)
 }
 
 #[cfg(test)]
