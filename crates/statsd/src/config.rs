@@ -182,6 +182,11 @@ pub mod opt {
     pub const MAX_TREND_SAMPLES: OptionSpec = OptionSpec::new("maxTrendSamples", ANY_COUNT).env(&["K6_STATSD_MAX_TREND_SAMPLES"]).default("1000").doc("trend values sent per series and interval before sampling with |@rate (0: no cap)");
 }
 
+// The words each choice accepts (any case), synonyms included.
+const PROTOCOL_WORDS: &[(&str, Protocol)] = &[("udp", Protocol::Udp), ("tcp", Protocol::Tcp)];
+#[rustfmt::skip]
+const CHECKS_AS_WORDS: &[(&str, ChecksAs)] = &[("k6", ChecksAs::K6), ("tag", ChecksAs::Tag), ("tags", ChecksAs::Tag)];
+
 /// An error naming the option, the bad value and what was expected.
 pub fn invalid(v: &Values, name: &str, value: &str, expected: &str) -> PluginError {
     PluginError::new(format!(
@@ -212,16 +217,7 @@ pub fn read_mapping(v: &Values, mut base: MappingConfig) -> Result<MappingConfig
     base.namespace = v.string("namespace")?;
     base.enable_tags = v.bool("enableTags")?;
     base.tag_blocklist = split_list(&v.string("tagBlocklist")?).into_iter().collect();
-    base.checks_as = choose(
-        v,
-        "checksAs",
-        &[
-            ("k6", ChecksAs::K6),
-            ("tag", ChecksAs::Tag),
-            ("tags", ChecksAs::Tag),
-        ],
-        "k6 or tag",
-    )?;
+    base.checks_as = choose(v, "checksAs", CHECKS_AS_WORDS, "k6 or tag")?;
     base.max_trend_samples = v.get("maxTrendSamples")?;
     base.validate(v.output())?;
     Ok(base)
@@ -237,12 +233,7 @@ pub fn read_statsd(
 ) -> Result<StatsdConfig, PluginError> {
     let mut cfg = StatsdConfig::new(v.output());
     if v.has("protocol") {
-        cfg.protocol = choose(
-            v,
-            "protocol",
-            &[("udp", Protocol::Udp), ("tcp", Protocol::Tcp)],
-            "udp or tcp",
-        )?;
+        cfg.protocol = choose(v, "protocol", PROTOCOL_WORDS, "udp or tcp")?;
     }
     let addr = v.opt::<String>("addr")?.or(fallback).unwrap_or(cfg.addr);
     cfg.addr = match addr.strip_prefix("tcp://") {

@@ -47,6 +47,14 @@ const OPTIONS: &[OptionSpec] = &[
     OptionSpec::new("tlsMinimumVersion", Kind::Str).env(&["LOADRUN_DATADOG_TLS_MINIMUM_VERSION"]).default("1.2").doc("api: oldest TLS version accepted: 1.2 or 1.3"),
 ];
 
+// The words each choice accepts (any case), synonyms included.
+#[rustfmt::skip]
+const WORDS_TRANSPORT: &[(&str, Transport)] = &[("dogstatsd", Transport::DogStatsd), ("agent", Transport::DogStatsd), ("statsd", Transport::DogStatsd), ("api", Transport::Api), ("http", Transport::Api)];
+#[rustfmt::skip]
+const WORDS_API_VERSION: &[(&str, ApiVersion)] = &[("2", ApiVersion::V2), ("v2", ApiVersion::V2), ("1", ApiVersion::V1), ("v1", ApiVersion::V1)];
+#[rustfmt::skip]
+const WORDS_TRENDS_AS: &[(&str, TrendsAs)] = &[("gauges", TrendsAs::Gauges), ("gauge", TrendsAs::Gauges), ("distribution", TrendsAs::Distribution), ("distributions", TrendsAs::Distribution)];
+
 pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("datadog", &[])
     .describe("Datadog: DogStatsD to an agent, or the HTTP series API")
     .options(OPTIONS)
@@ -125,18 +133,7 @@ impl std::fmt::Debug for ApiConfig {
 pub fn parse_config(init: &OutputInit) -> Result<DatadogConfig, PluginError> {
     let v = Values::from_init(init, &OUTPUT)?;
     let output = v.output().to_string();
-    let transport = choose(
-        &v,
-        "transport",
-        &[
-            ("dogstatsd", Transport::DogStatsd),
-            ("agent", Transport::DogStatsd),
-            ("statsd", Transport::DogStatsd),
-            ("api", Transport::Api),
-            ("http", Transport::Api),
-        ],
-        "dogstatsd or api",
-    )?;
+    let transport = choose(&v, "transport", WORDS_TRANSPORT, "dogstatsd or api")?;
     let mut mapping = MappingConfig {
         signed_gauge_is_delta: false,
         global_tags: global_tags(init, &v)?,
@@ -161,28 +158,8 @@ pub fn parse_config(init: &OutputInit) -> Result<DatadogConfig, PluginError> {
                     "{output}: transport=api needs an API key: set DD_API_KEY (or apiKey in the plan)"
                 )));
             };
-            let api_version = choose(
-                &v,
-                "apiVersion",
-                &[
-                    ("2", ApiVersion::V2),
-                    ("v2", ApiVersion::V2),
-                    ("1", ApiVersion::V1),
-                    ("v1", ApiVersion::V1),
-                ],
-                "1 or 2",
-            )?;
-            let trends_as = choose(
-                &v,
-                "trendsAs",
-                &[
-                    ("gauges", TrendsAs::Gauges),
-                    ("gauge", TrendsAs::Gauges),
-                    ("distribution", TrendsAs::Distribution),
-                    ("distributions", TrendsAs::Distribution),
-                ],
-                "gauges or distribution",
-            )?;
+            let api_version = choose(&v, "apiVersion", WORDS_API_VERSION, "1 or 2")?;
+            let trends_as = choose(&v, "trendsAs", WORDS_TRENDS_AS, "gauges or distribution")?;
             let base_url = base_url(&v)?;
             let url = match api_version {
                 ApiVersion::V1 => format!("{base_url}/api/v1/series"),
