@@ -1,10 +1,10 @@
-//! Settings shared by every StatsD-speaking output. Each plugin fills them from its own option
-//! names and environment variables; nothing here reads options itself.
+//! Settings shared by every StatsD-speaking output, and the options they come from, declared
+//! once in [`opt`] and read from checked [`Values`] by [`read_mapping`] and [`read_statsd`].
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use loadrun_plugin_api::{Options, PluginError};
+use loadrun_plugin_api::{Kind, OptionSpec, PluginError, Values};
 
 /// How the lines travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,15 +16,6 @@ pub enum Protocol {
 }
 
 impl Protocol {
-    pub fn parse(options: &Options, name: &str, env: &[&str]) -> Result<Self, PluginError> {
-        let v = options.get_or(name, env, "udp");
-        match v.trim().to_ascii_lowercase().as_str() {
-            "udp" => Ok(Protocol::Udp),
-            "tcp" => Ok(Protocol::Tcp),
-            _ => Err(options.invalid(name, &v, "udp or tcp")),
-        }
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::Udp => "udp",
@@ -41,17 +32,6 @@ pub enum ChecksAs {
     /// One counter named after the metric (`checks`) with tags `check:<name>` and
     /// `result:pass|fail`, so dashboards can wildcard and sum (k6#1403).
     Tag,
-}
-
-impl ChecksAs {
-    pub fn parse(options: &Options, name: &str, env: &[&str]) -> Result<Self, PluginError> {
-        let v = options.get_or(name, env, "k6");
-        match v.trim().to_ascii_lowercase().as_str() {
-            "k6" => Ok(ChecksAs::K6),
-            "tag" | "tags" => Ok(ChecksAs::Tag),
-            _ => Err(options.invalid(name, &v, "k6 or tag")),
-        }
-    }
 }
 
 /// The StatsD type trends are sent as.
@@ -176,6 +156,123 @@ pub const MIN_BUFFER_SIZE: usize = 64;
 /// The biggest UDP payload IPv4 can carry.
 pub const MAX_UDP_PAYLOAD: usize = 65_507;
 
+const ANY_COUNT: Kind = Kind::Int {
+    min: 0,
+    max: u32::MAX as i64,
+};
+
+/// The options every StatsD-speaking output shares, declared once. A plugin puts them in its
+/// own table and changes what differs (env names, defaults, docs) with the `const` builders.
+#[rustfmt::skip]
+pub mod opt {
+    use super::*;
+
+    pub const ADDR: OptionSpec = OptionSpec::new("addr", Kind::Str).env(&["K6_STATSD_ADDR"]).default("localhost:8125").doc("StatsD server host:port (a bare -o NAME=HOST:PORT or tcp://HOST:PORT works too)");
+    // Kind::Str, not Enum: the value was always read case-insensitively.
+    pub const PROTOCOL: OptionSpec = OptionSpec::new("protocol", Kind::Str).env(&["K6_STATSD_PROTOCOL"]).default("udp").doc("udp or tcp (newline-delimited stream, reconnects with backoff)");
+    pub const NAMESPACE: OptionSpec = OptionSpec::new("namespace", Kind::Str).env(&["K6_STATSD_NAMESPACE"]).default("k6.").doc("prefix of every metric name, trailing dot included");
+    pub const PUSH_INTERVAL: OptionSpec = OptionSpec::new("pushInterval", Kind::Duration).env(&["K6_STATSD_PUSH_INTERVAL"]).default("1s").nonzero().doc("how often folded samples are sent");
+    // Bounds depend on the protocol and the error names k6's other meaning: checked in
+    // `read_statsd`, not by the kind.
+    pub const BUFFER_SIZE: OptionSpec = OptionSpec::new("bufferSize", ANY_COUNT).env(&["K6_STATSD_BUFFER_SIZE"]).default("1432").doc("largest datagram (UDP) or write (TCP) in bytes; lines are never split");
+    pub const ENABLE_TAGS: OptionSpec = OptionSpec::new("enableTags", Kind::Bool).env(&["K6_STATSD_ENABLE_TAGS"]).default("false").doc("append DogStatsD |#key:value tags (sorted, escaped)");
+    // Kind::Str, not List: `,` (env, plan) and `;` (inside -o) both separate.
+    pub const TAG_BLOCKLIST: OptionSpec = OptionSpec::new("tagBlocklist", Kind::Str).env(&["K6_STATSD_TAG_BLOCKLIST"]).default("vu,iter,url").doc("tag keys never sent (separate with , or ;)");
+    pub const CHECKS_AS: OptionSpec = OptionSpec::new("checksAs", Kind::Str).env(&["K6_STATSD_CHECKS_AS"]).default("k6").doc("k6: check.<name>.pass|fail counters; tag: one checks counter with check and result tags (needs enableTags)");
+    pub const MAX_TREND_SAMPLES: OptionSpec = OptionSpec::new("maxTrendSamples", ANY_COUNT).env(&["K6_STATSD_MAX_TREND_SAMPLES"]).default("1000").doc("trend values sent per series and interval before sampling with |@rate (0: no cap)");
+}
+
+// The words each choice accepts (any case), synonyms included.
+const PROTOCOL_WORDS: &[(&str, Protocol)] = &[("udp", Protocol::Udp), ("tcp", Protocol::Tcp)];
+#[rustfmt::skip]
+const CHECKS_AS_WORDS: &[(&str, ChecksAs)] = &[("k6", ChecksAs::K6), ("tag", ChecksAs::Tag), ("tags", ChecksAs::Tag)];
+
+/// An error naming the option, the bad value and what was expected.
+pub fn invalid(v: &Values, name: &str, value: &str, expected: &str) -> PluginError {
+    PluginError::new(format!(
+        "{}: option {name}={value:?} is not valid: expected {expected}",
+        v.output()
+    ))
+}
+
+/// One of `choices` (`(word, value)`), case-insensitively; synonyms are extra words.
+pub fn choose<T: Copy>(
+    v: &Values,
+    name: &str,
+    choices: &[(&str, T)],
+    expected: &str,
+) -> Result<T, PluginError> {
+    let text = v.string(name)?;
+    let word = text.trim().to_ascii_lowercase();
+    choices
+        .iter()
+        .find(|(w, _)| *w == word)
+        .map(|(_, t)| *t)
+        .ok_or_else(|| invalid(v, name, &text, expected))
+}
+
+/// Reads the mapping options of [`opt`] that `v` declares over `base` (the plugin's defaults
+/// for what it does not declare), then checks the combination.
+pub fn read_mapping(v: &Values, mut base: MappingConfig) -> Result<MappingConfig, PluginError> {
+    base.namespace = v.string("namespace")?;
+    base.enable_tags = v.bool("enableTags")?;
+    base.tag_blocklist = split_list(&v.string("tagBlocklist")?).into_iter().collect();
+    base.checks_as = choose(v, "checksAs", CHECKS_AS_WORDS, "k6 or tag")?;
+    base.max_trend_samples = v.get("maxTrendSamples")?;
+    base.validate(v.output())?;
+    Ok(base)
+}
+
+/// Reads the transport options of [`opt`]: `addr` (a `udp://` or `tcp://` prefix picks the
+/// protocol; `fallback` when not given and declared without a default), `protocol` when
+/// declared (else UDP), `pushInterval` and `bufferSize`.
+pub fn read_statsd(
+    v: &Values,
+    mapping: MappingConfig,
+    fallback: Option<String>,
+) -> Result<StatsdConfig, PluginError> {
+    let mut cfg = StatsdConfig::new(v.output());
+    if v.has("protocol") {
+        cfg.protocol = choose(v, "protocol", PROTOCOL_WORDS, "udp or tcp")?;
+    }
+    let addr = v.opt::<String>("addr")?.or(fallback).unwrap_or(cfg.addr);
+    cfg.addr = match addr.strip_prefix("tcp://") {
+        Some(rest) => {
+            cfg.protocol = Protocol::Tcp;
+            rest.to_string()
+        }
+        None => addr.trim_start_matches("udp://").to_string(),
+    };
+    if !valid_addr(&cfg.addr) {
+        return Err(invalid(
+            v,
+            "addr",
+            &cfg.addr,
+            "host:port with a port number",
+        ));
+    }
+    cfg.push_interval = v.opt("pushInterval")?.unwrap_or(cfg.push_interval);
+    let max = match cfg.protocol {
+        Protocol::Udp => MAX_UDP_PAYLOAD,
+        Protocol::Tcp => 16 * 1024 * 1024,
+    };
+    let size: usize = v.get("bufferSize")?;
+    if !(MIN_BUFFER_SIZE..=max).contains(&size) {
+        return Err(invalid(
+            v,
+            "bufferSize",
+            &size.to_string(),
+            &format!(
+                "a size in bytes between {MIN_BUFFER_SIZE} and {max} \
+                 (k6 counted lines per datagram here; loadrun packs by bytes)"
+            ),
+        ));
+    }
+    cfg.buffer_size = size;
+    cfg.mapping = mapping;
+    Ok(cfg)
+}
+
 /// Parses a `key:value,key:value` tag list (`;` and spaces also separate, as in `DD_TAGS`). A tag without a
 /// colon gets an empty value, which DogStatsD sends as a bare `key`.
 pub fn parse_tag_list(text: &str) -> Vec<(String, String)> {
@@ -188,31 +285,6 @@ pub fn parse_tag_list(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Reads `bufferSize`, within bounds.
-pub fn parse_buffer_size(
-    options: &Options,
-    name: &str,
-    env: &[&str],
-    protocol: Protocol,
-) -> Result<usize, PluginError> {
-    let v = options.get_u64(name, env, DEFAULT_BUFFER_SIZE as u64)?;
-    let max = match protocol {
-        Protocol::Udp => MAX_UDP_PAYLOAD as u64,
-        Protocol::Tcp => 16 * 1024 * 1024,
-    };
-    if v < MIN_BUFFER_SIZE as u64 || v > max {
-        return Err(options.invalid(
-            name,
-            &v.to_string(),
-            &format!(
-                "a size in bytes between {MIN_BUFFER_SIZE} and {max} \
-                 (k6 counted lines per datagram here; loadrun packs by bytes)"
-            ),
-        ));
-    }
-    Ok(v as usize)
-}
-
 /// Splits a list option on `,`, `;` or whitespace. `;` exists because a `-o` argument is itself
 /// split on commas: `-o statsd=tagBlocklist=vu;iter;url`.
 pub fn split_list(text: &str) -> Vec<String> {
@@ -221,22 +293,6 @@ pub fn split_list(text: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect()
-}
-
-/// An [`loadrun_plugin_api::OptionDoc`] in one line.
-pub fn doc(
-    name: &str,
-    env: &str,
-    default: &str,
-    description: &str,
-) -> loadrun_plugin_api::OptionDoc {
-    loadrun_plugin_api::OptionDoc {
-        name: name.into(),
-        env: env.into(),
-        default: default.into(),
-        description: description.into(),
-        secret: false,
-    }
 }
 
 /// Whether `addr` is `host:port` with a port number (1-65535); checked when the output is

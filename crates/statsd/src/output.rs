@@ -20,7 +20,6 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use loadrun_plugin_api::sdk::COUNTER_SAMPLES_LOST;
-use loadrun_plugin_api::types::RSome;
 use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
 
 use crate::aggregate::Aggregator;
@@ -83,7 +82,7 @@ impl StatsdOutput {
 
     fn count(&self, name: &str, n: u64) {
         if let (Some(h), true) = (&self.host, n > 0) {
-            h.add_counter(name, n);
+            h.count(name, n);
         }
     }
 
@@ -240,10 +239,7 @@ impl Output for StatsdOutput {
         self.catalog.absorb(&batch);
         if !self.pending.is_empty() {
             if let Err((retry_in, reason)) = self.send_pending() {
-                return WriteStatus::Retry {
-                    after_ms: RSome(retry_in.as_millis().max(1) as u64),
-                    reason: reason.into(),
-                };
+                return WriteStatus::retry_after(retry_in.max(Duration::from_millis(1)), reason);
             }
         }
         for s in batch.samples.iter() {

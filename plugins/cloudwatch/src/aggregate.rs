@@ -280,7 +280,7 @@ impl SkipReport {
     pub fn note(&mut self, skipped: u64, host: Option<&Host>) {
         if skipped > self.reported {
             if let Some(h) = host {
-                h.add_counter(COUNTER_SAMPLES_LOST, skipped - self.reported);
+                h.count(COUNTER_SAMPLES_LOST, skipped - self.reported);
             }
             self.reported = skipped;
         }

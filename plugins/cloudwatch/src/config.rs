@@ -8,7 +8,9 @@
 use std::time::Duration;
 
 use loadrun_http_support::Url;
-use loadrun_plugin_api::{OptionDoc, Options, OutputInit, PluginError};
+use loadrun_plugin_api::{
+    DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Values,
+};
 
 use crate::aggregate::AggregateConfig;
 use crate::credentials::{Credentials, Sources};
@@ -24,7 +26,10 @@ pub const MODE_ENV: &str = "LOADRUN_CLOUDWATCH_MODE";
 /// `emfPath`'s environment variable.
 pub const EMF_PATH_ENV: &str = "LOADRUN_CLOUDWATCH_EMF_PATH";
 
-/// Options that only mean something to `PutMetricData` (`mode=api`).
+/// Options that only mean something to `PutMetricData` (`mode=api`). Not declared with
+/// `.modes()`: `mode` is read case-insensitively, and each refusal names the other mode's use.
+/// None has a declared default, so that "given" is "has a value" (values checked by the host
+/// do not say whether they were given or defaulted).
 const API_ONLY: &[&str] = &[
     "endpoint",
     "region",
@@ -34,20 +39,30 @@ const API_ONLY: &[&str] = &[
     "maxRequestBytes",
 ];
 
-const KNOWN: &[&str] = &[
-    "mode",
-    "emfPath",
-    "endpoint",
-    "region",
-    "profile",
-    "namespace",
-    "dimensions",
-    "period",
-    "storageResolution",
-    "timeout",
-    "gzip",
-    "maxRequestBytes",
+// endpoint, region and profile declare no env: the AWS variables rank below the plan table
+// and the shared config file fills in after them, which `Sources` does (AWS SDK order).
+#[rustfmt::skip]
+const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("mode", Kind::Str).env(&[MODE_ENV]).default("api").doc("api: PutMetricData requests (needs credentials); emf: Embedded Metric Format JSON lines for the CloudWatch agent or Lambda (no credentials, no network)"),
+    OptionSpec::new("emfPath", Kind::Str).env(&[EMF_PATH_ENV]).doc("emf: file the EMF lines go to (created or truncated at start); - (the default) is stdout"),
+    OptionSpec::new("endpoint", Kind::Str).doc("api: CloudWatch endpoint (a bare -o cloudwatch=URL works too; else AWS_ENDPOINT_URL_CLOUDWATCH, AWS_ENDPOINT_URL, https://monitoring.{region}.amazonaws.com)"),
+    OptionSpec::new("region", Kind::Str).doc("api: AWS region, also the SigV4 signing region (else AWS_REGION, AWS_DEFAULT_REGION, the profile's config)"),
+    OptionSpec::new("profile", Kind::Str).doc("api: profile in the shared credentials/config files (else AWS_PROFILE, default); credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN first"),
+    OptionSpec::new("namespace", Kind::Str).default("k6").doc("CloudWatch namespace of every metric"),
+    // Kind::Str, not List: `,` `;` `|` and spaces all separate.
+    OptionSpec::new("dimensions", Kind::Str).default(DEFAULT_DIMENSIONS).doc("tag keys sent as dimensions (at most 30; separate with , ; | or spaces); other tags are aggregated away"),
+    OptionSpec::new("period", Kind::Duration).doc("aggregation period (default 60s, 1s with storageResolution=1): samples of one metric and dimension set in one period become one datum"),
+    OptionSpec::new("storageResolution", Kind::Enum(&["60", "1"])).default("60").doc("60 (standard) or 1 (high resolution, billed higher)"),
+    OptionSpec::new("timeout", Kind::Duration).nonzero().doc("api: HTTP request timeout (default 10s)"),
+    OptionSpec::new("gzip", Kind::Bool).doc("api (default false): gzip request bodies of 10 KiB and more (CloudWatch accepts them; moto cannot check their signatures, see the README)"),
+    OptionSpec::new("maxRequestBytes", Kind::Int { min: 1024, max: MAX_REQUEST_BYTES as i64 }).doc("api: largest request body (default and CloudWatch's limit: 1048576 bytes)"),
 ];
+
+/// The cloudwatch output, as the plugin declares it.
+pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("cloudwatch", &[])
+    .describe("Amazon CloudWatch PutMetricData (SigV4, per-period aggregation, percentiles for trends), or Embedded Metric Format lines (mode=emf)")
+    .options(OPTIONS)
+    .positional(Positional::Url("endpoint"));
 
 /// The resolved options of either mode.
 #[derive(Debug, Clone)]
@@ -79,33 +94,6 @@ pub struct Config {
     pub grace_secs: i64,
 }
 
-fn doc(name: &str, env: &str, default: &str, description: &str) -> OptionDoc {
-    OptionDoc {
-        name: name.into(),
-        env: env.into(),
-        default: default.into(),
-        description: description.into(),
-        secret: false,
-    }
-}
-
-pub fn option_docs() -> Vec<OptionDoc> {
-    vec![
-        doc("mode", MODE_ENV, "api", "api: PutMetricData requests (needs credentials); emf: Embedded Metric Format JSON lines for the CloudWatch agent or Lambda (no credentials, no network)"),
-        doc("emfPath", EMF_PATH_ENV, "- (stdout)", "emf: file the EMF lines go to (created or truncated at start); - is stdout"),
-        doc("endpoint", "AWS_ENDPOINT_URL_CLOUDWATCH,AWS_ENDPOINT_URL", "https://monitoring.{region}.amazonaws.com", "api: CloudWatch endpoint (a bare -o cloudwatch=URL works too)"),
-        doc("region", "AWS_REGION,AWS_DEFAULT_REGION", "from the profile's config", "api: AWS region; also the SigV4 signing region"),
-        doc("profile", "AWS_PROFILE", "default", "api: profile in the shared credentials/config files; credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN first"),
-        doc("namespace", "", "k6", "CloudWatch namespace of every metric"),
-        doc("dimensions", "", DEFAULT_DIMENSIONS, "tag keys sent as dimensions (at most 30; separate with , ; | or spaces); other tags are aggregated away"),
-        doc("period", "", "60s (1s with storageResolution=1)", "aggregation period: samples of one metric and dimension set in one period become one datum"),
-        doc("storageResolution", "", "60", "60 (standard) or 1 (high resolution, billed higher)"),
-        doc("timeout", "", "10s", "api: HTTP request timeout"),
-        doc("gzip", "", "false", "api: gzip request bodies of 10 KiB and more (CloudWatch accepts them; moto cannot check their signatures, see the README)"),
-        doc("maxRequestBytes", "", "1048576", "api: largest request body (CloudWatch's limit is 1 MB)"),
-    ]
-}
-
 /// Splits a list option on `,`, `;`, `|` or whitespace (`,` cannot be used inside `-o a=b,c=d`).
 fn split_list(text: &str) -> Vec<String> {
     text.split([',', ';', '|', ' ', '\t'])
@@ -115,24 +103,37 @@ fn split_list(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// An error naming the option, the bad value and what was expected.
+fn invalid(v: &Values, name: &str, value: &str, expected: &str) -> PluginError {
+    PluginError::new(format!(
+        "{}: option {name}={value:?} is not valid: expected {expected}",
+        v.output()
+    ))
+}
+
 /// Resolves the options of either mode.
 pub fn parse_settings(init: &OutputInit) -> Result<Settings, PluginError> {
-    let options = Options::from_init(init)?;
-    options.reject_unknown(KNOWN)?;
-    let mode = options.get_or("mode", &[MODE_ENV], "api");
+    let out = init.output_name.as_str();
+    // Every message of this output starts with its name, the SDK's unknown-key one included.
+    let v = Values::from_init(init, &OUTPUT).map_err(|e| match e.message.starts_with(out) {
+        true => e,
+        false => PluginError::new(format!("{out}: {}", e.message)),
+    })?;
+    let mode = v.string("mode")?;
     match mode.trim().to_ascii_lowercase().as_str() {
         "api" => {
-            if options.get("emfPath", &[EMF_PATH_ENV]).is_some() {
+            if v.has("emfPath") {
                 return Err(PluginError::new(format!(
                     "{}: option emfPath ({EMF_PATH_ENV}) is only used with mode=emf; set mode=emf \
                      ({MODE_ENV}=emf) or remove it",
-                    options.output()
+                    v.output()
                 )));
             }
-            parse_api(init, &options).map(Settings::Api)
+            parse_api(init, &v).map(Settings::Api)
         }
-        "emf" => parse_emf(&options).map(Settings::Emf),
-        _ => Err(options.invalid(
+        "emf" => parse_emf(init, &v).map(Settings::Emf),
+        _ => Err(invalid(
+            &v,
             "mode",
             &mode,
             "api (PutMetricData) or emf (Embedded Metric Format lines)",
@@ -157,23 +158,26 @@ struct Common {
     aggregate: AggregateConfig,
 }
 
-fn parse_common(options: &Options) -> Result<Common, PluginError> {
-    let namespace = options.get_or("namespace", &[], "k6");
-    validate_namespace(&namespace).map_err(|m| options.invalid("namespace", &namespace, m))?;
+fn parse_common(v: &Values) -> Result<Common, PluginError> {
+    let namespace = v.string("namespace")?;
+    validate_namespace(&namespace).map_err(|m| invalid(v, "namespace", &namespace, m))?;
 
-    let dims_text = options.get_or("dimensions", &[], DEFAULT_DIMENSIONS);
+    let dims_text = v.string("dimensions")?;
     let dimensions = split_list(&dims_text);
-    validate_dimensions(&dimensions).map_err(|m| options.invalid("dimensions", &dims_text, &m))?;
+    validate_dimensions(&dimensions).map_err(|m| invalid(v, "dimensions", &dims_text, &m))?;
 
-    let storage_resolution = match options.get_u64("storageResolution", &[], 60)? {
-        1 => 1,
-        60 => 60,
-        other => return Err(options.invalid("storageResolution", &other.to_string(), "1 or 60")),
+    let storage_resolution = if v.string("storageResolution")? == "1" {
+        1
+    } else {
+        60
     };
-    let default_period = Duration::from_secs(if storage_resolution == 1 { 1 } else { 60 });
-    let period = options.get_duration("period", &[], default_period)?;
+    let period = match v.opt::<Duration>("period")? {
+        Some(p) => p,
+        None => Duration::from_secs(if storage_resolution == 1 { 1 } else { 60 }),
+    };
     if period.subsec_nanos() != 0 || period.as_secs() == 0 || period.as_secs() > 3600 {
-        return Err(options.invalid(
+        return Err(invalid(
+            v,
             "period",
             &format!("{period:?}"),
             "whole seconds from 1s to 1h",
@@ -189,33 +193,45 @@ fn parse_common(options: &Options) -> Result<Common, PluginError> {
     })
 }
 
+/// Whether the `-o` argument is the bare URL form (`-o cloudwatch=http://...`), not pairs.
+fn bare_url_arg(init: &OutputInit) -> bool {
+    init.arg()
+        .is_some_and(|a| match (a.find("://"), a.find('=')) {
+            (Some(scheme), Some(eq)) => scheme < eq,
+            (_, None) => !a.trim().is_empty(),
+            (None, Some(_)) => false,
+        })
+}
+
 /// `mode=emf`: no region, endpoint or credentials are looked up (not even in the environment).
-fn parse_emf(options: &Options) -> Result<EmfConfig, PluginError> {
-    let out = options.output().to_string();
-    if options.positional().is_some() {
+fn parse_emf(init: &OutputInit, v: &Values) -> Result<EmfConfig, PluginError> {
+    let out = v.output().to_string();
+    if bare_url_arg(init) {
         return Err(PluginError::new(format!(
             "{out}: the bare -o {out}=URL form sets a PutMetricData endpoint, which mode=emf does \
              not use; name the file with emfPath=FILE"
         )));
     }
-    if let Some(name) = API_ONLY.iter().find(|n| options.get(n, &[]).is_some()) {
+    if let Some(name) = API_ONLY.iter().find(|n| v.has(n)) {
         return Err(PluginError::new(format!(
             "{out}: option {name} is only used with mode=api (PutMetricData); mode=emf writes \
              EMF lines to emfPath and sends nothing: remove {name}"
         )));
     }
-    let common = parse_common(options)?;
+    let common = parse_common(v)?;
     let dims_text = common.aggregate.dimensions.join(",");
     for d in &common.aggregate.dimensions {
         if d == METADATA_MEMBER {
-            return Err(options.invalid(
+            return Err(invalid(
+                v,
                 "dimensions",
                 &dims_text,
                 "tag keys other than _aws (EMF's metadata member)",
             ));
         }
         if d.chars().count() > MAX_DIMENSION_NAME_CHARS || d.chars().any(char::is_control) {
-            return Err(options.invalid(
+            return Err(invalid(
+                v,
                 "dimensions",
                 &dims_text,
                 "tag keys of at most 250 characters without control characters (EMF's limit)",
@@ -224,7 +240,7 @@ fn parse_emf(options: &Options) -> Result<EmfConfig, PluginError> {
     }
     Ok(EmfConfig {
         output: out,
-        target: Target::from_option(options.get("emfPath", &[EMF_PATH_ENV]).as_deref()),
+        target: Target::from_option(v.opt::<String>("emfPath")?.as_deref()),
         namespace: common.namespace,
         aggregate: common.aggregate,
         limits: Limits::default(),
@@ -233,14 +249,17 @@ fn parse_emf(options: &Options) -> Result<EmfConfig, PluginError> {
     })
 }
 
-fn parse_api(init: &OutputInit, options: &Options) -> Result<Config, PluginError> {
-    let out = options.output().to_string();
+fn parse_api(init: &OutputInit, v: &Values) -> Result<Config, PluginError> {
+    let out = v.output().to_string();
     // Options first: a bad one must be named as such before any file is read.
     let Common {
         namespace,
         aggregate,
-    } = parse_common(options)?;
+    } = parse_common(v)?;
     let err = |m: String| PluginError::new(format!("{out}: {m}"));
+    let text = |name: &str| -> Result<Option<String>, PluginError> {
+        Ok(v.opt::<String>(name)?.filter(|t| !t.trim().is_empty()))
+    };
 
     let sources = Sources {
         env: init
@@ -248,16 +267,14 @@ fn parse_api(init: &OutputInit, options: &Options) -> Result<Config, PluginError
             .iter()
             .map(|kv| (kv.key.to_string(), kv.value.to_string()))
             .collect(),
-        profile: options.get("profile", &[]).filter(|p| !p.trim().is_empty()),
+        profile: text("profile")?,
     };
 
-    let explicit_endpoint = options
-        .positional()
-        .map(str::to_string)
-        .or_else(|| options.get("endpoint", &[]))
+    let explicit_endpoint = v
+        .opt::<String>("endpoint")?
         .or_else(|| sources.endpoint())
         .filter(|e| !e.trim().is_empty());
-    let region = match options.get("region", &[]).filter(|r| !r.trim().is_empty()) {
+    let region = match text("region")? {
         Some(r) => Some(r.trim().to_string()),
         None => sources.region().map_err(|e| err(e.to_string()))?,
     };
@@ -275,30 +292,22 @@ fn parse_api(init: &OutputInit, options: &Options) -> Result<Config, PluginError
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '-')
     {
-        return Err(options.invalid("region", &region, "a region name such as eu-west-1"));
+        return Err(invalid(
+            v,
+            "region",
+            &region,
+            "a region name such as eu-west-1",
+        ));
     }
     let endpoint_text = explicit_endpoint.unwrap_or_else(|| default_endpoint(&region));
     let endpoint = Url::parse(endpoint_text.trim())
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-        .ok_or_else(|| options.invalid("endpoint", &endpoint_text, "an http(s) URL"))?;
+        .ok_or_else(|| invalid(v, "endpoint", &endpoint_text, "an http(s) URL"))?;
     if !endpoint.username().is_empty() || endpoint.password().is_some() {
         return Err(err(
             "the endpoint URL must not hold credentials (use AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a profile)"
                 .into(),
-        ));
-    }
-
-    let timeout = options.get_duration("timeout", &[], Duration::from_secs(10))?;
-    if timeout.is_zero() {
-        return Err(options.invalid("timeout", "0", "a duration above zero"));
-    }
-    let max_request_bytes = options.get_u64("maxRequestBytes", &[], MAX_REQUEST_BYTES as u64)?;
-    if !(1024..=MAX_REQUEST_BYTES as u64).contains(&max_request_bytes) {
-        return Err(options.invalid(
-            "maxRequestBytes",
-            &max_request_bytes.to_string(),
-            "1024 to 1048576",
         ));
     }
 
@@ -312,9 +321,9 @@ fn parse_api(init: &OutputInit, options: &Options) -> Result<Config, PluginError
         credentials,
         namespace,
         aggregate,
-        timeout,
-        gzip: options.get_bool("gzip", &[], false)?,
-        max_request_bytes: usize::try_from(max_request_bytes).unwrap_or(MAX_REQUEST_BYTES),
+        timeout: v.opt("timeout")?.unwrap_or(Duration::from_secs(10)),
+        gzip: v.opt("gzip")?.unwrap_or(false),
+        max_request_bytes: v.opt("maxRequestBytes")?.unwrap_or(MAX_REQUEST_BYTES),
         max_datums_per_request: MAX_DATUMS_PER_REQUEST,
         max_open: 50_000,
         grace_secs: 2,
@@ -448,7 +457,8 @@ mod tests {
             ("dimensions=a|a", "twice"),
             ("dimensions=:x", "dimension names"),
             ("maxRequestBytes=2000000", "maxRequestBytes"),
-            ("bogus=1", "unknown option"),
+            // The SDK words it "unknown key" (was "unknown option" when the plugin checked).
+            ("bogus=1", "unknown key"),
             ("endpoint=ftp://x", "endpoint"),
         ] {
             let e = with(Some(arg), &region).unwrap_err().to_string();
@@ -584,7 +594,7 @@ mod tests {
             ("mode=emf,period=0s", "period"),
             ("mode=emf,namespace=AWS/EC2", "namespace"),
             ("mode=emf,storageResolution=5", "storageResolution"),
-            ("mode=emf,colour=blue", "unknown option"),
+            ("mode=emf,colour=blue", "unknown key"),
         ] {
             let e = parse_settings(&init("cloudwatch", Some(arg), "", &api_env))
                 .err()

@@ -24,9 +24,9 @@ pub mod transport;
 /// `loadrun-aws-sigv4`).
 pub use loadrun_aws_sigv4 as sigv4;
 
-use loadrun_plugin_api::{Output, OutputDescriptor, OutputInit, Plugin, PluginError};
+use loadrun_plugin_api::{DeclaredOutput, Output, OutputInit, Plugin, PluginError};
 
-pub use config::{option_docs, parse_config, parse_settings, Settings};
+pub use config::{parse_config, parse_settings, Settings, OUTPUT};
 pub use emf::EmfOutput;
 pub use output::CloudWatchOutput;
 
@@ -35,17 +35,7 @@ pub struct CloudWatchPlugin;
 impl Plugin for CloudWatchPlugin {
     const NAME: &'static str = "out_cloudwatch";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] =
-        &[loadrun_plugin_api::DeclaredOutput::new("cloudwatch", &[])];
-
-    fn outputs() -> Vec<OutputDescriptor> {
-        vec![OutputDescriptor {
-            name: "cloudwatch".into(),
-            aliases: Default::default(),
-            description: "Amazon CloudWatch PutMetricData (SigV4, per-period aggregation, percentiles for trends), or Embedded Metric Format lines (mode=emf)".into(),
-            options: option_docs().into(),
-        }]
-    }
+    const DECLARED_OUTPUTS: &'static [DeclaredOutput] = &[OUTPUT];
 
     fn new_output(init: OutputInit) -> Result<Box<dyn Output>, PluginError> {
         match parse_settings(&init)? {

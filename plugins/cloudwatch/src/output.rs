@@ -80,7 +80,7 @@ impl CloudWatchOutput {
 
     fn count(&self, name: &str, n: u64) {
         if let (Some(h), true) = (&self.host, n > 0) {
-            h.add_counter(name, n);
+            h.count(name, n);
         }
     }
 
@@ -140,8 +140,8 @@ impl CloudWatchOutput {
         self.sent_datums += datums;
         self.sent_requests += 1;
         if let Some(h) = &self.host {
-            h.add_counter("datums_sent", datums);
-            h.add_counter("requests_sent", 1);
+            h.count("datums_sent", datums);
+            h.count("requests_sent", 1);
         }
     }
 
@@ -193,7 +193,7 @@ impl CloudWatchOutput {
         self.pending.clear();
         let _ = self.agg.take_all();
         self.count(COUNTER_SAMPLES_LOST, held.saturating_sub(not_mine));
-        WriteStatus::Fatal(PluginError::new(reason))
+        WriteStatus::fatal(reason)
     }
 }
 
@@ -218,9 +218,9 @@ impl Output for CloudWatchOutput {
         match self.drain(None) {
             Ok(()) => {}
             Err(Blocked::Retry { after_ms, reason }) => {
-                return WriteStatus::Retry {
-                    after_ms: after_ms.into(),
-                    reason: reason.into(),
+                return match after_ms {
+                    Some(ms) => WriteStatus::retry_after(Duration::from_millis(ms), reason),
+                    None => WriteStatus::retry(reason),
                 }
             }
             Err(Blocked::Fatal(reason)) => return self.fatal(reason, 0),

@@ -16,27 +16,17 @@ pub mod limits;
 pub mod output;
 pub mod transport;
 
-use loadrun_plugin_api::{Output, OutputDescriptor, OutputInit, Plugin, PluginError};
+use loadrun_plugin_api::{DeclaredOutput, Output, OutputInit, Plugin, PluginError};
 use loadrun_statsd::StatsdOutput;
 
-pub use config::{option_docs, parse_config, ApiVersion, DatadogConfig, Transport, TrendsAs};
+pub use config::{parse_config, ApiVersion, DatadogConfig, Transport, TrendsAs, OUTPUT};
 
 pub struct DatadogPlugin;
 
 impl Plugin for DatadogPlugin {
     const NAME: &'static str = "out_datadog";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] =
-        &[loadrun_plugin_api::DeclaredOutput::new("datadog", &[])];
-
-    fn outputs() -> Vec<OutputDescriptor> {
-        vec![OutputDescriptor {
-            name: "datadog".into(),
-            aliases: Default::default(),
-            description: "Datadog: DogStatsD to an agent, or the HTTP series API".into(),
-            options: option_docs().into(),
-        }]
-    }
+    const DECLARED_OUTPUTS: &'static [DeclaredOutput] = &[OUTPUT];
 
     fn new_output(init: OutputInit) -> Result<Box<dyn Output>, PluginError> {
         match parse_config(&init)? {

@@ -27,7 +27,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use loadrun_http_support::Outcome;
 use loadrun_plugin_api::sdk::{COUNTER_SAMPLES_LOST, COUNTER_SAMPLES_REJECTED};
-use loadrun_plugin_api::types::{RNone, RSome};
 use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
 use loadrun_statsd::mapping::entries;
 use loadrun_statsd::Aggregator;
@@ -78,7 +77,7 @@ impl ApiOutput {
 
     fn count(&self, name: &str, n: u64) {
         if let (Some(h), true) = (&self.host, n > 0) {
-            h.add_counter(name, n);
+            h.count(name, n);
         }
     }
 
@@ -153,14 +152,14 @@ impl ApiOutput {
             let now = Instant::now();
             if now < at && !self.pending.is_empty() {
                 // Datadog asked for this wait: posting earlier would only be refused again.
-                return Err(WriteStatus::Retry {
-                    after_ms: RSome((at - now).as_millis().max(1) as u64),
-                    reason: self
-                        .last_failure
-                        .clone()
-                        .unwrap_or_else(|| format!("{}: rate limited", self.cfg.url))
-                        .into(),
-                });
+                let reason = self
+                    .last_failure
+                    .clone()
+                    .unwrap_or_else(|| format!("{}: rate limited", self.cfg.url));
+                return Err(WriteStatus::retry_after(
+                    (at - now).max(Duration::from_millis(1)),
+                    reason,
+                ));
             }
             self.not_before = None;
         }
@@ -186,19 +185,13 @@ impl ApiOutput {
                 Outcome::Retry { after_ms, reason } => {
                     self.not_before = after_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
                     self.last_failure = Some(reason.clone());
-                    return Err(WriteStatus::Retry {
-                        after_ms: match after_ms {
-                            Some(ms) => RSome(ms),
-                            None => RNone,
-                        },
-                        reason: reason.into(),
+                    return Err(match after_ms {
+                        Some(ms) => WriteStatus::retry_after(Duration::from_millis(ms), reason),
+                        None => WriteStatus::retry(reason),
                     });
                 }
                 Outcome::Fatal { reason } => {
-                    return Err(WriteStatus::Fatal(PluginError::new(format!(
-                        "{}: {reason}",
-                        self.cfg.output
-                    ))));
+                    return Err(WriteStatus::fatal(format!("{}: {reason}", self.cfg.output)));
                 }
             }
             if let Some(sent) = self.pending.pop_front() {

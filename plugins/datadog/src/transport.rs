@@ -7,14 +7,14 @@
 use std::time::Instant;
 
 use loadrun_http_support::{Endpoint, HttpClient, Outcome, Url};
-use loadrun_plugin_api::{Host, PluginError};
+use loadrun_plugin_api::{Host, PluginError, Secret};
 
 use crate::config::ApiConfig;
 use crate::encoder::Payload;
 
 pub struct SeriesApi {
     client: HttpClient,
-    api_key: String,
+    api_key: Secret,
 }
 
 impl SeriesApi {
@@ -54,7 +54,7 @@ impl SeriesApi {
             }
         };
         let mut headers = vec![
-            ("DD-API-KEY", self.api_key.as_str()),
+            ("DD-API-KEY", self.api_key.expose()),
             ("Content-Type", "application/json"),
         ];
         if let Some(encoding) = payload.encoding {

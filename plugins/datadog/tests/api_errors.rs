@@ -231,7 +231,7 @@ fn tls_options_are_checked_before_the_run() {
         missing_ca.contains("/nonexistent/datadog-ca.pem"),
         "{missing_ca}"
     );
-    let docs = out_datadog::option_docs();
+    let docs = out_datadog::OUTPUT.options;
     for name in [
         "proxy",
         "caFile",
@@ -239,6 +239,6 @@ fn tls_options_are_checked_before_the_run() {
         "clientKey",
         "tlsMinimumVersion",
     ] {
-        assert!(docs.iter().any(|d| d.name.as_str() == name), "{name}");
+        assert!(docs.iter().any(|d| d.name == name), "{name}");
     }
 }

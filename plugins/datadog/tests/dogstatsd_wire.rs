@@ -113,3 +113,43 @@ fn datadog_agent_env_names() {
     };
     assert_eq!(cfg.addr, "cli:1");
 }
+
+/// Under a 1.3 host the options arrive checked, without their sources: the computed
+/// fallbacks (`DD_AGENT_HOST`, api's 10 s push interval) must still give way to a given value.
+#[test]
+fn host_checked_options_keep_the_fallbacks() {
+    use loadrun_plugin_api::values::{RawOptions, Values};
+    let with = |arg: &str| {
+        let env = [("DD_AGENT_HOST", "10.1.2.3"), ("DD_API_KEY", "k")];
+        let raw = RawOptions {
+            output: "datadog".into(),
+            arg: Some(arg.into()),
+            plan: Vec::new(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        let checked = Values::resolve(&out_datadog::OUTPUT, &raw)
+            .unwrap()
+            .to_json();
+        let mut i = init("datadog", Some(arg), "{}", &env);
+        i.extra = serde_json::json!({ "options": checked }).to_string().into();
+        out_datadog::parse_config(&i).unwrap()
+    };
+    let addr = |arg: &str| match with(arg) {
+        out_datadog::DatadogConfig::DogStatsd(c) => c.addr,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(addr("transport=dogstatsd"), "10.1.2.3:8125");
+    assert_eq!(addr("addr=cli:1"), "cli:1");
+    let push = |arg: &str| match with(arg) {
+        out_datadog::DatadogConfig::Api(c) => c.push_interval,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(push("transport=api"), Duration::from_secs(10));
+    assert_eq!(
+        push("transport=api,pushInterval=1s"),
+        Duration::from_secs(1)
+    );
+}

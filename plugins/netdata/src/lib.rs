@@ -12,27 +12,17 @@
 
 mod config;
 
-use loadrun_plugin_api::{Output, OutputDescriptor, OutputInit, Plugin, PluginError};
+use loadrun_plugin_api::{DeclaredOutput, Output, OutputInit, Plugin, PluginError};
 use loadrun_statsd::StatsdOutput;
 
-pub use config::{option_docs, parse_config};
+pub use config::{parse_config, OUTPUT};
 
 pub struct NetdataPlugin;
 
 impl Plugin for NetdataPlugin {
     const NAME: &'static str = "out_netdata";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] =
-        &[loadrun_plugin_api::DeclaredOutput::new("netdata", &[])];
-
-    fn outputs() -> Vec<OutputDescriptor> {
-        vec![OutputDescriptor {
-            name: "netdata".into(),
-            aliases: Default::default(),
-            description: "Netdata's StatsD server, matching its stock k6 charts".into(),
-            options: option_docs().into(),
-        }]
-    }
+    const DECLARED_OUTPUTS: &'static [DeclaredOutput] = &[OUTPUT];
 
     fn new_output(init: OutputInit) -> Result<Box<dyn Output>, PluginError> {
         let cfg = parse_config(&init)?;

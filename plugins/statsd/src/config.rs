@@ -1,77 +1,31 @@
-//! Options of `-o statsd`, with k6's environment names.
+//! Options of `-o statsd`, with k6's environment names: the shared StatsD options, as declared
+//! in `loadrun_statsd::config::opt`.
 
-use loadrun_plugin_api::{OptionDoc, Options, OutputInit, PluginError};
-use loadrun_statsd::config::{doc, parse_buffer_size, split_list};
-use loadrun_statsd::{ChecksAs, Protocol, StatsdConfig};
+use loadrun_plugin_api::{DeclaredOutput, OptionSpec, OutputInit, PluginError, Positional, Values};
+use loadrun_statsd::config::{opt, read_mapping, read_statsd};
+use loadrun_statsd::{MappingConfig, StatsdConfig};
 
-const KNOWN: &[&str] = &[
-    "addr",
-    "protocol",
-    "namespace",
-    "pushInterval",
-    "bufferSize",
-    "enableTags",
-    "tagBlocklist",
-    "checksAs",
-    "maxTrendSamples",
+const OPTIONS: &[OptionSpec] = &[
+    opt::ADDR,
+    opt::PROTOCOL,
+    opt::NAMESPACE,
+    opt::PUSH_INTERVAL,
+    opt::BUFFER_SIZE,
+    opt::ENABLE_TAGS,
+    opt::TAG_BLOCKLIST,
+    opt::CHECKS_AS,
+    opt::MAX_TREND_SAMPLES,
 ];
 
-pub fn option_docs() -> Vec<OptionDoc> {
-    vec![
-        doc("addr", "K6_STATSD_ADDR", "localhost:8125", "StatsD server host:port (a bare -o statsd=HOST:PORT works too)"),
-        doc("protocol", "K6_STATSD_PROTOCOL", "udp", "udp or tcp (newline-delimited stream, reconnects with backoff)"),
-        doc("namespace", "K6_STATSD_NAMESPACE", "k6.", "prefix of every metric name, trailing dot included"),
-        doc("pushInterval", "K6_STATSD_PUSH_INTERVAL", "1s", "how often folded samples are sent"),
-        doc("bufferSize", "K6_STATSD_BUFFER_SIZE", "1432", "largest datagram (UDP) or write (TCP) in bytes; lines are never split"),
-        doc("enableTags", "K6_STATSD_ENABLE_TAGS", "false", "append DogStatsD |#key:value tags (sorted, escaped)"),
-        doc("tagBlocklist", "K6_STATSD_TAG_BLOCKLIST", "vu,iter,url", "tag keys never sent (separate with , or ;)"),
-        doc("checksAs", "K6_STATSD_CHECKS_AS", "k6", "k6: check.<name>.pass|fail counters; tag: one checks counter with check and result tags (needs enableTags)"),
-        doc("maxTrendSamples", "K6_STATSD_MAX_TREND_SAMPLES", "1000", "trend values sent per series and interval before sampling with |@rate (0: no cap)"),
-    ]
-}
+pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("statsd", &["output-statsd"])
+    .describe("StatsD over UDP or TCP (DogStatsD tags optional), k6-compatible")
+    .options(OPTIONS)
+    .positional(Positional::Value("addr"));
 
 /// Reads the options of one `-o statsd` instance.
 pub fn parse_config(init: &OutputInit) -> Result<StatsdConfig, PluginError> {
-    let options = Options::from_init(init)?;
-    options.reject_unknown(KNOWN)?;
-    let mut cfg = StatsdConfig::new(options.output());
-    // A positional argument can only come from `-o`, so it outranks env and plan.
-    cfg.addr = match options.positional() {
-        Some(p) => p.trim_start_matches("udp://").to_string(),
-        None => options.get_or("addr", &["K6_STATSD_ADDR"], "localhost:8125"),
-    };
-    cfg.protocol = Protocol::parse(&options, "protocol", &["K6_STATSD_PROTOCOL"])?;
-    if let Some(rest) = cfg.addr.strip_prefix("tcp://") {
-        cfg.addr = rest.to_string();
-        cfg.protocol = Protocol::Tcp;
-    }
-    if !loadrun_statsd::config::valid_addr(&cfg.addr) {
-        return Err(options.invalid("addr", &cfg.addr, "host:port with a port number"));
-    }
-    cfg.mapping.namespace = options.get_or("namespace", &["K6_STATSD_NAMESPACE"], "k6.");
-    cfg.push_interval = options.get_duration(
-        "pushInterval",
-        &["K6_STATSD_PUSH_INTERVAL"],
-        std::time::Duration::from_secs(1),
-    )?;
-    if cfg.push_interval.is_zero() {
-        return Err(options.invalid("pushInterval", "0", "a duration above zero"));
-    }
-    cfg.buffer_size = parse_buffer_size(
-        &options,
-        "bufferSize",
-        &["K6_STATSD_BUFFER_SIZE"],
-        cfg.protocol,
-    )?;
-    cfg.mapping.enable_tags = options.get_bool("enableTags", &["K6_STATSD_ENABLE_TAGS"], false)?;
-    if let Some(list) = options.get("tagBlocklist", &["K6_STATSD_TAG_BLOCKLIST"]) {
-        cfg.mapping.tag_blocklist = split_list(&list).into_iter().collect();
-    }
-    cfg.mapping.checks_as = ChecksAs::parse(&options, "checksAs", &["K6_STATSD_CHECKS_AS"])?;
-    cfg.mapping.max_trend_samples =
-        options.get_u64("maxTrendSamples", &["K6_STATSD_MAX_TREND_SAMPLES"], 1000)? as usize;
-    cfg.mapping.validate(options.output())?;
-    Ok(cfg)
+    let v = Values::from_init(init, &OUTPUT)?;
+    read_statsd(&v, read_mapping(&v, MappingConfig::default())?, None)
 }
 
 #[cfg(test)]
@@ -79,6 +33,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use loadrun_plugin_api::testkit::init;
+    use loadrun_statsd::{ChecksAs, Protocol};
     use std::time::Duration;
 
     #[test]
@@ -150,7 +105,8 @@ mod tests {
         assert!(err("checksAs=tag").contains("enableTags"));
         assert!(err("checksAs=maybe").contains("k6 or tag"));
         assert!(err("pushInterval=0").contains("pushInterval"));
-        assert!(err("bogus=1").contains("unknown option"));
+        // The SDK words it "unknown key" (was "unknown option" when each plugin checked its own).
+        assert!(err("bogus=1").contains("unknown key"));
         assert!(err("addr=nohost").contains("host:port"));
         let e = err("addr=localhost:notaport");
         assert!(e.contains("addr") && e.contains("port number"), "{e}");

@@ -4,30 +4,17 @@
 
 mod config;
 
-use loadrun_plugin_api::{Output, OutputDescriptor, OutputInit, Plugin, PluginError};
+use loadrun_plugin_api::{DeclaredOutput, Output, OutputInit, Plugin, PluginError};
 use loadrun_statsd::StatsdOutput;
 
-pub use config::{option_docs, parse_config};
+pub use config::{parse_config, OUTPUT};
 
 pub struct StatsdPlugin;
 
 impl Plugin for StatsdPlugin {
     const NAME: &'static str = "out_statsd";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
-    const DECLARED_OUTPUTS: &'static [loadrun_plugin_api::DeclaredOutput] =
-        &[loadrun_plugin_api::DeclaredOutput::new(
-            "statsd",
-            &["output-statsd"],
-        )];
-
-    fn outputs() -> Vec<OutputDescriptor> {
-        vec![OutputDescriptor {
-            name: "statsd".into(),
-            aliases: vec!["output-statsd".into()].into(),
-            description: "StatsD over UDP or TCP (DogStatsD tags optional), k6-compatible".into(),
-            options: option_docs().into(),
-        }]
-    }
+    const DECLARED_OUTPUTS: &'static [DeclaredOutput] = &[OUTPUT];
 
     fn new_output(init: OutputInit) -> Result<Box<dyn Output>, PluginError> {
         let cfg = parse_config(&init)?;

@@ -59,7 +59,7 @@ impl EmfOutput {
 
     fn count(&self, name: &str, n: u64) {
         if let (Some(h), true) = (&self.host, n > 0) {
-            h.add_counter(name, n);
+            h.count(name, n);
         }
     }
 
@@ -143,7 +143,7 @@ impl EmfOutput {
         let held = pending + self.agg.open_samples();
         let _ = self.agg.take_all();
         self.count(COUNTER_SAMPLES_LOST, held.saturating_sub(not_mine));
-        WriteStatus::Fatal(PluginError::new(format!("{}: {cause}", self.cfg.output)))
+        WriteStatus::fatal(format!("{}: {cause}", self.cfg.output))
     }
 }
 
@@ -166,12 +166,7 @@ impl Output for EmfOutput {
             match self.write_out() {
                 Ok(()) => {}
                 Err(e) if e.is_fatal() => return self.fatal(&e, 0),
-                Err(e) => {
-                    return WriteStatus::Retry {
-                        after_ms: None.into(),
-                        reason: e.to_string().into(),
-                    }
-                }
+                Err(e) => return WriteStatus::retry(e.to_string()),
             }
         }
         self.agg.add(&self.catalog, &batch.samples);
