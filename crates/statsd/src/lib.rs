@@ -8,11 +8,13 @@
 //! - [`escape`]: safe metric names and DogStatsD tag escaping;
 //! - [`line`]: the text lines;
 //! - [`packer`]: lines into datagrams of at most `bufferSize` bytes;
+//! - [`encoder`]: one interval's folded samples through mapping, lines and packing (pure);
 //! - [`transport`]: UDP or TCP with reconnect and backoff;
 //! - [`output`]: an [`loadrun_plugin_api::Output`] that ties them together.
 
 pub mod aggregate;
 pub mod config;
+pub mod encoder;
 pub mod escape;
 pub mod line;
 pub mod mapping;

@@ -16,17 +16,15 @@
 //! the standard `samples_lost` counter, so the host's `written` is what was sent. (A datagram
 //! that leaves but is lost on the way cannot be known.)
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use loadrun_plugin_api::sdk::COUNTER_SAMPLES_LOST;
 use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
 
 use crate::aggregate::Aggregator;
-use crate::config::{Protocol, StatsdConfig};
-use crate::line::encode_counted;
-use crate::mapping::{entries, Entry, EntryValue};
-use crate::packer::{pack_datagrams, pack_stream};
+use crate::config::StatsdConfig;
+use crate::encoder::{Encoded, Encoder};
 use crate::transport::{SendError, Transport};
 
 pub struct StatsdOutput {
@@ -44,8 +42,7 @@ pub struct StatsdOutput {
     send_errors: u64,
     reported_non_finite: u64,
     reported_unresolved: u64,
-    /// Fractions of counters not yet sent, by name and tags (`integer_counters`).
-    carry: HashMap<(String, Vec<(String, String)>), f64>,
+    encoder: Encoder,
 }
 
 impl StatsdOutput {
@@ -66,7 +63,7 @@ impl StatsdOutput {
             send_errors: 0,
             reported_non_finite: 0,
             reported_unresolved: 0,
-            carry: HashMap::new(),
+            encoder: Encoder::default(),
         })
     }
 
@@ -103,18 +100,8 @@ impl StatsdOutput {
             return;
         }
         let cells = self.agg.drain();
-        let folded: u64 = cells.values().map(|c| c.samples).sum();
-        let mut entries = entries(&self.cfg.mapping, &self.catalog, cells);
-        let mapped: u64 = entries.iter().map(|e| e.samples).sum();
-        self.count(COUNTER_SAMPLES_LOST, folded.saturating_sub(mapped));
-        if self.cfg.mapping.integer_counters {
-            self.whole_counters(&mut entries);
-        }
-        let units = encode_counted(&self.cfg.mapping, &entries);
-        let packed = match self.cfg.protocol {
-            Protocol::Udp => pack_datagrams(units, self.cfg.buffer_size),
-            Protocol::Tcp => pack_stream(units, self.cfg.buffer_size),
-        };
+        let Encoded { packed, unmapped } = self.encoder.encode(&self.cfg, &self.catalog, cells);
+        self.count(COUNTER_SAMPLES_LOST, unmapped);
         if packed.oversize > 0 {
             self.count("oversize_lines", packed.oversize);
             self.count(COUNTER_SAMPLES_LOST, packed.oversize_samples);
@@ -146,22 +133,6 @@ impl StatsdOutput {
             self.count("dropped_payloads", dropped);
             self.count(COUNTER_SAMPLES_LOST, dropped_samples);
         }
-    }
-
-    /// Rounds counter entries down to whole numbers, carrying fractions to the next interval.
-    fn whole_counters(&mut self, entries: &mut [Entry]) {
-        for e in entries.iter_mut() {
-            if let EntryValue::Count(v) = &mut e.value {
-                let key = (e.name.clone(), e.tags.clone());
-                let total = *v + self.carry.get(&key).copied().unwrap_or(0.0);
-                // The epsilon keeps 0.3 * 4 = 1.2000000000000002 - 0.2... from losing a unit.
-                let whole = (total + 1e-9).floor();
-                self.carry.insert(key, total - whole);
-                *v = whole;
-            }
-        }
-        // A counter whose whole part is 0 this interval is still sent as `:0|c`, as k6 sends
-        // `http_req_failed:0|c`: it keeps the metric alive on the server.
     }
 
     /// Sends the queued payloads in order; `Err` with a retry delay when TCP is down.
