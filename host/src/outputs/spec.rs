@@ -46,36 +46,17 @@ pub enum WhenFull {
 }
 
 /// Options the host applies to every output, whatever its plugin. They are taken out of the
-/// `-o` argument's `key=value` pairs and the plan table before the plugin sees them.
+/// `-o` argument's `key=value` pairs and the plan table before the plugin sees them. Each field
+/// is the option of the same (camelCase) name in [`HOST_OPTIONS`], where it is documented.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostOptions {
-    /// Samples the queue may hold before `when_full` applies.
     pub queue_size: usize,
     pub when_full: WhenFull,
-    /// First retry delay; doubles with jitter on each further retry.
     pub retry_initial: Duration,
-    /// Longest single retry delay.
     pub retry_max_delay: Duration,
-    /// After this long retrying one batch, drop it (counted as retries_exhausted).
     pub retry_max_elapsed: Duration,
-    /// A failure of this output fails the run (exit 104) instead of quarantining the output.
     pub required: bool,
-    /// The plugin may stop the test through the host API.
     pub abort_on_error: bool,
-}
-
-impl Default for HostOptions {
-    fn default() -> Self {
-        Self {
-            queue_size: 1_000_000,
-            when_full: WhenFull::DropOldest,
-            retry_initial: Duration::from_millis(100),
-            retry_max_delay: Duration::from_secs(5),
-            retry_max_elapsed: Duration::from_secs(30),
-            required: false,
-            abort_on_error: false,
-        }
-    }
 }
 
 /// The host's own options, declared once like a plugin's: checked by the same merge
@@ -83,25 +64,25 @@ impl Default for HostOptions {
 pub const HOST_OPTIONS: &[OptionSpec] = &[
     OptionSpec::new("queueSize", Kind::Int { min: 1, max: i64::MAX })
         .default("1000000")
-        .doc("Samples the output's queue may hold before whenFull applies."),
+        .doc("samples the output's queue may hold before whenFull applies"),
     OptionSpec::new("whenFull", Kind::Enum(&["drop_oldest", "dropOldest", "block"]))
         .default("drop_oldest")
-        .doc("When the queue is full: drop the oldest batch (counted), or block, which slows the VUs and distorts the test."),
+        .doc("when the queue is full: drop the oldest batch (counted), or block, which slows the VUs and distorts the test"),
     OptionSpec::new("retryInitial", Kind::Duration)
         .default("100ms")
-        .doc("First retry delay; doubles with jitter on each further retry."),
+        .doc("first retry delay; doubles with jitter on each further retry"),
     OptionSpec::new("retryMaxDelay", Kind::Duration)
         .default("5s")
-        .doc("Longest single retry delay."),
+        .doc("longest single retry delay"),
     OptionSpec::new("retryMaxElapsed", Kind::Duration)
         .default("30s")
-        .doc("After this long retrying one batch, drop it (counted as retries_exhausted)."),
+        .doc("after this long retrying one batch, drop it (counted as retries_exhausted)"),
     OptionSpec::new("required", Kind::Bool)
         .default("false")
-        .doc("A failure of this output fails the run (exit 104) instead of quarantining the output."),
+        .doc("a failure of this output fails the run (exit 104) instead of quarantining the output"),
     OptionSpec::new("abortOnError", Kind::Bool)
         .default("false")
-        .doc("The plugin may stop the test through the host API."),
+        .doc("the plugin may stop the test through the host API"),
 ];
 
 /// [`HOST_OPTIONS`] as a declaration, so they go through the plugins' option checking.
@@ -310,7 +291,19 @@ mod tests {
     fn defaults_come_from_the_declaration() {
         let (o, arg, rest) =
             HostOptions::extract("csv", None, None).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(o, HostOptions::default());
+        // The defaults live in the declaration only; these are the values they always had.
+        assert_eq!(
+            o,
+            HostOptions {
+                queue_size: 1_000_000,
+                when_full: WhenFull::DropOldest,
+                retry_initial: Duration::from_millis(100),
+                retry_max_delay: Duration::from_secs(5),
+                retry_max_elapsed: Duration::from_secs(30),
+                required: false,
+                abort_on_error: false,
+            }
+        );
         assert_eq!(arg, None);
         assert_eq!(rest, serde_json::json!({}));
     }
