@@ -7,6 +7,7 @@ use std::io::Write;
 use anyhow::Result;
 use clap::{CommandFactory, Subcommand, ValueEnum};
 use clap_complete::Shell;
+use loadrun_plugin_api::declaration::DeclaredOutput;
 
 use crate::cli::Cli;
 
@@ -71,32 +72,41 @@ fn output_options_section() -> String {
     s.push_str(&roff(
         "Options of the bundled outputs, in -o NAME=key=value, the plan's [outputs.NAME] table or the environment (lowest to highest: default, plan, environment, -o). Plugins list theirs with loadrun plugins info NAME.",
     ));
+    // Every output takes the host's options, so they come first.
+    s.push_str(&declared_section(&crate::outputs::HOST_DECLARATION));
     for plugin in crate::outputs::bundled::modules().into_iter().map(|m| {
         crate::plugins::LoadedPlugin::from_module(crate::plugins::PluginSource::Bundled, m)
     }) {
         for d in plugin.declared.iter().filter(|d| d.declares_options()) {
-            s.push_str(&format!(".SS {}\n", roff_text(d.name)));
-            s.push_str(&roff(d.description));
-            for o in d.options {
-                let mut head = format!("{} ({})", o.name, o.kind.label());
-                if let Some(default) = o.default.filter(|_| !o.secret) {
-                    head.push_str(&format!(", default {default}"));
-                }
-                let mut body = o.doc.to_string();
-                if !o.env.is_empty() {
-                    body.push_str(&format!(" Environment: {}.", o.env.join(", ")));
-                }
-                if !o.aliases.is_empty() {
-                    body.push_str(&format!(" Also: {}.", o.aliases.join(", ")));
-                }
-                if o.secret {
-                    body.push_str(" Secret: never shown.");
-                }
-                s.push_str(".TP\n");
-                s.push_str(&roff(&head));
-                s.push_str(&roff(&body));
-            }
+            s.push_str(&declared_section(d));
         }
+    }
+    s
+}
+
+/// The man page entries of one declaration: a subsection, then one tagged paragraph per option.
+fn declared_section(d: &DeclaredOutput) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(".SS {}\n", roff_text(d.name)));
+    s.push_str(&roff(d.description));
+    for o in d.options {
+        let mut head = format!("{} ({})", o.name, o.kind.label());
+        if let Some(default) = o.default.filter(|_| !o.secret) {
+            head.push_str(&format!(", default {default}"));
+        }
+        let mut body = o.doc.to_string();
+        if !o.env.is_empty() {
+            body.push_str(&format!(" Environment: {}.", o.env.join(", ")));
+        }
+        if !o.aliases.is_empty() {
+            body.push_str(&format!(" Also: {}.", o.aliases.join(", ")));
+        }
+        if o.secret {
+            body.push_str(" Secret: never shown.");
+        }
+        s.push_str(".TP\n");
+        s.push_str(&roff(&head));
+        s.push_str(&roff(&body));
     }
     s
 }
@@ -138,6 +148,11 @@ mod tests {
         let man = text(GenerateCommand::Man);
         assert!(man.contains(".SH \"OUTPUT OPTIONS\""), "{man}");
         assert!(man.contains(".SS csv"), "{man}");
+        assert!(man.contains(".SS host options"), "{man}");
+        assert!(
+            man.contains("whenFull (drop_oldest|dropOldest|block), default drop_oldest"),
+            "{man}"
+        );
         assert!(man.contains("saveInterval (duration), default 1s"), "{man}");
         assert!(man.contains("Environment: K6_CSV_SAVE_INTERVAL."), "{man}");
         assert!(

@@ -229,6 +229,72 @@ fn a_bad_option_names_its_source_in_one_line() {
     );
 }
 
+/// The host's own options are checked by the same declaration machinery: a bad `whenFull`
+/// names its source (the host options take no environment variable).
+#[test]
+fn a_bad_host_option_names_its_source_in_one_line() {
+    let steps = "iterations = 1\n[[steps]]\nurl = \"http://127.0.0.1:1/\"\n";
+    let with_table =
+        format!("{steps}\n[outputs.csv]\nfileName = \"t.csv\"\nwhenFull = \"never\"\n");
+    for (plan, args, source) in [
+        (
+            with_table.as_str(),
+            &["-o", "csv"][..],
+            "plan.toml [outputs.csv] line 7",
+        ),
+        (steps, &["-o", "csv=whenFull=never"][..], "-o csv=..."),
+        (
+            steps,
+            &["-o", "csv=out.csv,whenFull=never"][..],
+            "-o csv=...",
+        ),
+    ] {
+        let (code, err) = run_plan(plan, args, &[]);
+        assert_ne!(code, Some(0), "{err}");
+        assert_eq!(
+            err.trim(),
+            format!(
+                "loadrun: error: csv: option whenFull=\"never\" from {source} is not valid: expected one of drop_oldest, dropOldest, block"
+            ),
+        );
+    }
+}
+
+/// `loadrun plugins info csv` lists the host options, generated from their declaration.
+#[test]
+fn plugins_info_lists_the_host_options() {
+    let o = std::process::Command::new(loadrun_test_support::loadrun_bin())
+        .args(["plugins", "info", "csv"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    let block = text
+        .split_once("\nhost options")
+        .map(|(_, b)| b)
+        .unwrap_or_else(|| panic!("no host options block in {text}"));
+    for (name, parts) in [
+        ("queueSize", &["integer", "1000000"][..]),
+        (
+            "whenFull",
+            &["drop_oldest|dropOldest|block", "drop_oldest"][..],
+        ),
+        ("retryInitial", &["duration", "100ms"][..]),
+        ("retryMaxDelay", &["duration", "5s"][..]),
+        ("retryMaxElapsed", &["duration", "30s"][..]),
+        ("required", &["bool", "false"][..]),
+        ("abortOnError", &["bool", "false"][..]),
+    ] {
+        let line = block
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in {block}"));
+        for part in parts {
+            assert!(line.contains(part), "{part} in {line}");
+        }
+    }
+}
+
 /// `loadrun plugins info csv` is generated from the output's declaration.
 #[test]
 fn plugins_info_shows_the_declaration() {

@@ -34,7 +34,7 @@ use loadrun_plugin_api::values::{RawOptions, Values};
 pub use fanout::{BatchData, Fanout};
 pub use host_api::{AbortKind, AbortSignal};
 pub use places::PlanPlaces;
-pub use spec::{HostOptions, OutputSpec, WhenFull, HOST_OPTION_NAMES};
+pub use spec::{is_host_option, HostOptions, OutputSpec, WhenFull, HOST_DECLARATION, HOST_OPTIONS};
 pub use state::OutputState;
 pub use stats::{Dropped, OutputReport, OutputsReport};
 use worker::WorkerShared;
@@ -51,14 +51,7 @@ pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum OutputError {
     #[error("invalid output {spec:?}: {reason}")]
     Spec { spec: String, reason: String },
-    #[error("output {output}: option {option}={value:?} is not valid: expected {expected}")]
-    HostOption {
-        output: String,
-        option: String,
-        value: String,
-        expected: String,
-    },
-    /// An option the plugin declares is unknown, of the wrong kind or out of place: the
+    /// An option the plugin (or the host, for its own) declares is unknown, of the wrong kind or out of place: the
     /// message names the option, its value (unless secret) and its source.
     #[error("{0}")]
     Options(String),
@@ -167,8 +160,12 @@ impl OutputSet {
                 spec.arg.as_deref(),
                 &is_secret,
             ));
-            let (options, arg, table) =
-                HostOptions::extract(&spec.name, spec.arg.as_deref(), tables.get(&spec.name))?;
+            let (options, arg, table) = HostOptions::extract_placed(
+                &spec.name,
+                spec.arg.as_deref(),
+                tables.get(&spec.name),
+                places,
+            )?;
             // A plugin that declares its options gets them checked here, with their sources;
             // it still gets the raw argument, table and environment, as older plugins do.
             let extra = match declared {

@@ -1,11 +1,13 @@
 //! `-o NAME[=ARG]` and the host-owned options every output shares.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use loadrun_plugin_api::options::{join_pair, parse_bool, parse_duration, try_split_pairs};
+use loadrun_plugin_api::declaration::DeclaredOutput;
+use loadrun_plugin_api::options::{join_pair, try_split_pairs};
+use loadrun_plugin_api::spec::{Kind, OptionSpec};
+use loadrun_plugin_api::values::{RawOptions, Values};
 
-use super::OutputError;
+use super::{OutputError, PlanPlaces};
 
 /// One `-o` argument.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,72 +46,91 @@ pub enum WhenFull {
 }
 
 /// Options the host applies to every output, whatever its plugin. They are taken out of the
-/// `-o` argument's `key=value` pairs and the plan table before the plugin sees them.
+/// `-o` argument's `key=value` pairs and the plan table before the plugin sees them. Each field
+/// is the option of the same (camelCase) name in [`HOST_OPTIONS`], where it is documented.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostOptions {
-    /// Samples the queue may hold before `when_full` applies.
     pub queue_size: usize,
     pub when_full: WhenFull,
-    /// First retry delay; doubles with jitter on each further retry.
     pub retry_initial: Duration,
-    /// Longest single retry delay.
     pub retry_max_delay: Duration,
-    /// After this long retrying one batch, drop it (counted as retries_exhausted).
     pub retry_max_elapsed: Duration,
-    /// A failure of this output fails the run (exit 104) instead of quarantining the output.
     pub required: bool,
-    /// The plugin may stop the test through the host API.
     pub abort_on_error: bool,
 }
 
-impl Default for HostOptions {
-    fn default() -> Self {
-        Self {
-            queue_size: 1_000_000,
-            when_full: WhenFull::DropOldest,
-            retry_initial: Duration::from_millis(100),
-            retry_max_delay: Duration::from_secs(5),
-            retry_max_elapsed: Duration::from_secs(30),
-            required: false,
-            abort_on_error: false,
-        }
-    }
-}
-
-/// The reserved option names.
-pub const HOST_OPTION_NAMES: &[&str] = &[
-    "queueSize",
-    "whenFull",
-    "retryInitial",
-    "retryMaxDelay",
-    "retryMaxElapsed",
-    "required",
-    "abortOnError",
+/// The host's own options, declared once like a plugin's: checked by the same merge
+/// ([`Values::resolve`]), shown by `plugins info` and the man page from this table.
+pub const HOST_OPTIONS: &[OptionSpec] = &[
+    OptionSpec::new("queueSize", Kind::Int { min: 1, max: i64::MAX })
+        .default("1000000")
+        .doc("samples the output's queue may hold before whenFull applies"),
+    OptionSpec::new("whenFull", Kind::Enum(&["drop_oldest", "dropOldest", "block"]))
+        .default("drop_oldest")
+        .doc("when the queue is full: drop the oldest batch (counted), or block, which slows the VUs and distorts the test"),
+    OptionSpec::new("retryInitial", Kind::Duration)
+        .default("100ms")
+        .doc("first retry delay; doubles with jitter on each further retry"),
+    OptionSpec::new("retryMaxDelay", Kind::Duration)
+        .default("5s")
+        .doc("longest single retry delay"),
+    OptionSpec::new("retryMaxElapsed", Kind::Duration)
+        .default("30s")
+        .doc("after this long retrying one batch, drop it (counted as retries_exhausted)"),
+    OptionSpec::new("required", Kind::Bool)
+        .default("false")
+        .doc("a failure of this output fails the run (exit 104) instead of quarantining the output"),
+    OptionSpec::new("abortOnError", Kind::Bool)
+        .default("false")
+        .doc("the plugin may stop the test through the host API"),
 ];
 
+/// [`HOST_OPTIONS`] as a declaration, so they go through the plugins' option checking.
+pub const HOST_DECLARATION: DeclaredOutput = DeclaredOutput::new("host options", &[])
+    .describe("Options the host applies to every output, whatever its plugin.")
+    .options(HOST_OPTIONS);
+
+/// Whether `key` is one of the host's options (taken out before the plugin sees its options).
+pub fn is_host_option(key: &str) -> bool {
+    HOST_OPTIONS.iter().any(|o| o.is_called(key))
+}
+
 impl HostOptions {
-    /// Takes the host options out of an output's `-o` argument and plan table; returns them and
-    /// what is left for the plugin.
+    /// [`HostOptions::extract_placed`] for a plan whose lines are not known.
     pub fn extract(
         output: &str,
         arg: Option<&str>,
         table: Option<&serde_json::Value>,
     ) -> Result<(HostOptions, Option<String>, serde_json::Value), OutputError> {
-        let mut found: BTreeMap<String, String> = BTreeMap::new();
+        Self::extract_placed(output, arg, table, &PlanPlaces::default())
+    }
+
+    /// Takes the host options out of an output's `-o` argument and plan table and checks them
+    /// as declared in [`HOST_OPTIONS`] (errors name the source); returns them and what is left
+    /// for the plugin.
+    pub fn extract_placed(
+        output: &str,
+        arg: Option<&str>,
+        table: Option<&serde_json::Value>,
+        places: &PlanPlaces,
+    ) -> Result<(HostOptions, Option<String>, serde_json::Value), OutputError> {
+        let mut raw = RawOptions {
+            output: output.to_string(),
+            ..Default::default()
+        };
         let mut table = table
             .cloned()
             .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
         if let serde_json::Value::Object(map) = &mut table {
-            for name in HOST_OPTION_NAMES {
-                if let Some(v) = map.remove(*name) {
-                    let text = match v {
-                        serde_json::Value::String(s) => s,
-                        other => other.to_string(),
-                    };
-                    found.insert(name.to_string(), text);
+            let keys: Vec<String> = map.keys().filter(|k| is_host_option(k)).cloned().collect();
+            for key in keys {
+                if let Some(v) = map.remove(&key) {
+                    let place = places.source(output, &key);
+                    raw.plan.push((key, v, place));
                 }
             }
         }
+        let mut found: Vec<(String, String)> = Vec::new();
         let mut rest_arg = arg.map(str::to_string);
         if let Some(a) = arg {
             let split = try_split_pairs(a).map_err(|e| OutputError::Spec {
@@ -123,8 +144,8 @@ impl HostOptions {
                 while pieces.len() > 1 {
                     let last = pieces[pieces.len() - 1];
                     match last.split_once('=') {
-                        Some((k, v)) if HOST_OPTION_NAMES.contains(&k.trim()) => {
-                            found.insert(k.trim().to_string(), v.to_string());
+                        Some((k, v)) if is_host_option(k.trim()) => {
+                            found.push((k.trim().to_string(), v.to_string()));
                             pieces.pop();
                         }
                         _ => break,
@@ -135,8 +156,8 @@ impl HostOptions {
             if let Some(pairs) = split {
                 let mut kept = Vec::new();
                 for (k, v) in pairs {
-                    if HOST_OPTION_NAMES.contains(&k.as_str()) {
-                        found.insert(k, v);
+                    if is_host_option(&k) {
+                        found.push((k, v));
                     } else {
                         // Quoted again where needed, so the plugin splits it the same way.
                         kept.push(join_pair(&k, &v));
@@ -149,50 +170,35 @@ impl HostOptions {
                 };
             }
         }
-        let mut o = HostOptions::default();
-        let bad = |name: &str, value: &str, expected: &str| OutputError::HostOption {
-            output: output.to_string(),
-            option: name.to_string(),
-            value: value.to_string(),
-            expected: expected.to_string(),
-        };
-        for (k, v) in &found {
-            match k.as_str() {
-                "queueSize" => {
-                    o.queue_size = v
-                        .trim()
-                        .parse()
-                        .ok()
-                        .filter(|n| *n > 0)
-                        .ok_or_else(|| bad(k, v, "a number of samples above 0"))?
-                }
-                "whenFull" => {
-                    o.when_full = match v.trim() {
-                        "drop_oldest" | "dropOldest" => WhenFull::DropOldest,
-                        "block" => WhenFull::Block,
-                        _ => return Err(bad(k, v, "drop_oldest or block")),
-                    }
-                }
-                "retryInitial" => {
-                    o.retry_initial = parse_duration(v).ok_or_else(|| bad(k, v, "a duration"))?
-                }
-                "retryMaxDelay" => {
-                    o.retry_max_delay = parse_duration(v).ok_or_else(|| bad(k, v, "a duration"))?
-                }
-                "retryMaxElapsed" => {
-                    o.retry_max_elapsed =
-                        parse_duration(v).ok_or_else(|| bad(k, v, "a duration"))?
-                }
-                "required" => {
-                    o.required = parse_bool(v).ok_or_else(|| bad(k, v, "true or false"))?
-                }
-                "abortOnError" => {
-                    o.abort_on_error = parse_bool(v).ok_or_else(|| bad(k, v, "true or false"))?
-                }
-                _ => {}
-            }
+        if !found.is_empty() {
+            raw.arg = Some(
+                found
+                    .iter()
+                    .map(|(k, v)| join_pair(k, v))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
         }
-        Ok((o, rest_arg, table))
+        let values = Values::resolve(&HOST_DECLARATION, &raw)
+            .map_err(|e| OutputError::Options(e.to_string()))?;
+        let options =
+            Self::from_values(&values).map_err(|e| OutputError::Options(e.to_string()))?;
+        Ok((options, rest_arg, table))
+    }
+
+    fn from_values(v: &Values) -> Result<Self, loadrun_plugin_api::PluginError> {
+        Ok(Self {
+            queue_size: v.get("queueSize")?,
+            when_full: match v.string("whenFull")?.as_str() {
+                "block" => WhenFull::Block,
+                _ => WhenFull::DropOldest,
+            },
+            retry_initial: v.duration("retryInitial")?,
+            retry_max_delay: v.duration("retryMaxDelay")?,
+            retry_max_elapsed: v.duration("retryMaxElapsed")?,
+            required: v.bool("required")?,
+            abort_on_error: v.bool("abortOnError")?,
+        })
     }
 }
 
@@ -237,6 +243,69 @@ mod tests {
         assert!(o.required);
         let err = HostOptions::extract("csv", Some("whenFull=never"), None);
         assert!(err.is_err());
+    }
+
+    #[test]
+    fn a_bad_host_option_names_its_source() {
+        let error = |arg: Option<&str>, table: Option<&serde_json::Value>, places: &PlanPlaces| {
+            HostOptions::extract_placed("csv", arg, table, places)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        let expected = "is not valid: expected one of drop_oldest, dropOldest, block";
+        let plan = "[outputs.csv]\nfileName = \"a.csv\"\nwhenFull = \"never\"\n";
+        let places = PlanPlaces::from_file("plan.toml", plan);
+        let table = serde_json::json!({"fileName": "a.csv", "whenFull": "never"});
+        assert_eq!(
+            error(None, Some(&table), &places),
+            format!(
+                "csv: option whenFull=\"never\" from plan.toml [outputs.csv] line 3 {expected}"
+            )
+        );
+        for arg in ["whenFull=never", "out.csv,whenFull=never"] {
+            assert_eq!(
+                error(Some(arg), None, &places),
+                format!("csv: option whenFull=\"never\" from -o csv=... {expected}")
+            );
+        }
+        // The `-o` argument wins over the plan, as for a plugin's options.
+        let (o, _, _) =
+            HostOptions::extract_placed("csv", Some("whenFull=block"), Some(&table), &places)
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(o.when_full, WhenFull::Block);
+        assert_eq!(
+            error(Some("queueSize=0"), None, &places),
+            format!(
+                "csv: option queueSize=\"0\" from -o csv=... is not valid: expected {}",
+                Kind::Int {
+                    min: 1,
+                    max: i64::MAX
+                }
+                .expected()
+            )
+        );
+    }
+
+    #[test]
+    fn defaults_come_from_the_declaration() {
+        let (o, arg, rest) =
+            HostOptions::extract("csv", None, None).unwrap_or_else(|e| panic!("{e}"));
+        // The defaults live in the declaration only; these are the values they always had.
+        assert_eq!(
+            o,
+            HostOptions {
+                queue_size: 1_000_000,
+                when_full: WhenFull::DropOldest,
+                retry_initial: Duration::from_millis(100),
+                retry_max_delay: Duration::from_secs(5),
+                retry_max_elapsed: Duration::from_secs(30),
+                required: false,
+                abort_on_error: false,
+            }
+        );
+        assert_eq!(arg, None);
+        assert_eq!(rest, serde_json::json!({}));
     }
 
     #[test]

@@ -280,12 +280,12 @@ pub fn info(set: &mut PluginSet, target: &str) -> Result<String> {
                 );
             }
         }
-        let _ = writeln!(
-            s,
-            "  host options (every output): {}",
-            crate::outputs::HOST_OPTION_NAMES.join(", ")
-        );
     }
+    let _ = writeln!(
+        s,
+        "\nhost options (every output above; taken out before the plugin sees its options):"
+    );
+    s.push_str(&declared_options(&crate::outputs::HOST_DECLARATION));
     Ok(s)
 }
 
