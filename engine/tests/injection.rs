@@ -7,18 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use loadrun_engine::plan::{parse_str, Format};
-use loadrun_engine::{Engine, EngineOptions};
-use loadrun_metrics::{Collector, Registry, Sample, SampleConsumer};
+use loadrun_engine::EngineOptions;
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<Sample>>>);
-
-impl SampleConsumer for Capture {
-    fn consume(&mut self, _r: &Registry, samples: &[Sample]) {
-        self.0.lock().unwrap().extend_from_slice(samples);
-    }
-}
+mod common;
 
 const HOSTILE: &str = "abc\r\nX-Evil: 1\r\n\r\nGET /smuggled";
 
@@ -76,36 +67,15 @@ async fn serve_h2(tcp: tokio::net::TcpStream, log: Arc<Mutex<Vec<String>>>) {
 }
 
 fn run(plan: &str) -> Vec<(String, BTreeMap<String, String>)> {
-    let plan = parse_str(plan, Format::Toml, "t.toml").unwrap();
-    let registry = Arc::new(Registry::new());
-    let engine = Engine::new(&plan, &EngineOptions::default(), registry.clone()).unwrap();
-    let cap = Capture::default();
-    let collector = Collector::spawn(
-        registry.clone(),
-        vec![Box::new(cap.clone())],
+    let (rows, _) = common::run_plan(
+        plan,
+        &EngineOptions::default(),
         Duration::from_millis(50),
-    )
-    .unwrap();
-    engine.run(collector.sender()).unwrap();
-    collector.finish();
-    let samples = cap.0.lock().unwrap().clone();
-    samples
-        .iter()
-        .map(|s| {
-            let sd = registry
-                .series_def(loadrun_metrics::SeriesId(s.series))
-                .unwrap();
-            let md = registry
-                .metric_def(loadrun_metrics::MetricId(sd.metric))
-                .unwrap();
-            let tags = sd
-                .tags
-                .iter()
-                .map(|kv| (kv.key.to_string(), kv.value.to_string()))
-                .collect();
-            (md.name.to_string(), tags)
-        })
-        .filter(|(name, _)| name == "http_reqs")
+        Duration::from_secs(120),
+    );
+    rows.into_iter()
+        .filter(|r| r.metric == "http_reqs")
+        .map(|r| (r.metric, r.tags))
         .collect()
 }
 

@@ -3,22 +3,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use loadrun_engine::plan::{parse_str, Format};
 use loadrun_engine::server::TestServer;
 use loadrun_engine::{Engine, EngineOptions};
-use loadrun_metrics::{Collector, Registry, Sample, SampleConsumer};
+use loadrun_metrics::Registry;
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<Sample>>>);
-
-impl SampleConsumer for Capture {
-    fn consume(&mut self, _r: &Registry, samples: &[Sample]) {
-        self.0.lock().unwrap().extend_from_slice(samples);
-    }
-}
+mod common;
 
 /// (metric, tags, metadata, value) of every sample.
 type Row = (
@@ -42,40 +35,15 @@ fn run(
     for (k, v) in env {
         opts.env.insert(k.to_string(), v.to_string());
     }
-    let plan = parse_str(plan, Format::Toml, "t.toml").unwrap();
-    let registry = Arc::new(Registry::new());
-    let engine = Engine::new(&plan, &opts, registry.clone()).unwrap();
-    let cap = Capture::default();
-    let collector = Collector::spawn(
-        registry.clone(),
-        vec![Box::new(cap.clone())],
+    let (rows, result) = common::run_plan(
+        plan,
+        &opts,
         Duration::from_millis(50),
-    )
-    .unwrap();
-    let result = engine.run(collector.sender()).unwrap();
-    collector.finish();
-    let samples = cap.0.lock().unwrap().clone();
-    let rows = samples
-        .iter()
-        .map(|s| {
-            let sd = registry
-                .series_def(loadrun_metrics::SeriesId(s.series))
-                .unwrap();
-            let md = registry
-                .metric_def(loadrun_metrics::MetricId(sd.metric))
-                .unwrap();
-            let tags = sd
-                .tags
-                .iter()
-                .map(|kv| (kv.key.to_string(), kv.value.to_string()))
-                .collect();
-            let meta = sd
-                .metadata
-                .iter()
-                .map(|kv| (kv.key.to_string(), kv.value.to_string()))
-                .collect();
-            (md.name.to_string(), tags, meta, s.value)
-        })
+        Duration::from_secs(120),
+    );
+    let rows = rows
+        .into_iter()
+        .map(|r| (r.metric, r.tags, r.metadata, r.value))
         .collect();
     (rows, result)
 }
@@ -430,23 +398,8 @@ fn bad_feeds_are_refused_when_the_plan_is_compiled() {
     );
 }
 
-/// Samples with the moment the collector got them.
-#[derive(Clone, Default)]
-struct Arrivals(Arc<Mutex<Vec<(std::time::Instant, Sample)>>>);
-
-impl SampleConsumer for Arrivals {
-    fn consume(&mut self, _r: &Registry, samples: &[Sample]) {
-        let now = std::time::Instant::now();
-        self.0
-            .lock()
-            .unwrap()
-            .extend(samples.iter().map(|s| (now, *s)));
-    }
-}
-
-/// Runs `plan` on a thread, failing the test if it has not ended after `limit` (a run that
-/// ignores its stop would otherwise hang the test). Returns each sample's metric name, value
-/// and arrival time since the start, and the result.
+/// Runs `plan`, failing the test if it has not ended after `limit`. Returns each sample's
+/// metric name, value and arrival time since the start, and the result.
 fn run_within(
     plan: &str,
     limit: Duration,
@@ -454,44 +407,10 @@ fn run_within(
     let server = TestServer::start("127.0.0.1:0".parse().unwrap(), 1).unwrap();
     let mut opts = EngineOptions::default();
     opts.env.insert("TEST_SERVER".into(), server.url());
-    let plan = parse_str(plan, Format::Toml, "t.toml").unwrap();
-    let registry = Arc::new(Registry::new());
-    let engine = Engine::new(&plan, &opts, registry.clone()).unwrap();
-    let arrivals = Arrivals::default();
-    let collector = Collector::spawn(
-        registry.clone(),
-        vec![Box::new(arrivals.clone())],
-        Duration::from_millis(100),
-    )
-    .unwrap();
-    let sender = collector.sender();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let start = std::time::Instant::now();
-    std::thread::spawn(move || {
-        let _ = tx.send(engine.run(sender).unwrap());
-    });
-    let result = rx
-        .recv_timeout(limit)
-        .unwrap_or_else(|_| panic!("the run did not end within {limit:?}"));
-    collector.finish();
-    let rows = arrivals
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(at, s)| {
-            let sd = registry
-                .series_def(loadrun_metrics::SeriesId(s.series))
-                .unwrap();
-            let md = registry
-                .metric_def(loadrun_metrics::MetricId(sd.metric))
-                .unwrap();
-            (
-                md.name.to_string(),
-                s.value,
-                at.saturating_duration_since(start),
-            )
-        })
+    let (rows, result) = common::run_plan(plan, &opts, Duration::from_millis(100), limit);
+    let rows = rows
+        .into_iter()
+        .map(|r| (r.metric, r.value, r.at))
         .collect();
     (rows, result)
 }

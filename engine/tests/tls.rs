@@ -2,24 +2,15 @@
 //! (made with the openssl CLI; the test SKIPs loudly without it).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use loadrun_engine::plan::{parse_str, Format};
-use loadrun_engine::{Engine, EngineOptions};
-use loadrun_metrics::{Collector, Registry, Sample, SampleConsumer};
+use loadrun_engine::EngineOptions;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<Sample>>>);
-
-impl SampleConsumer for Capture {
-    fn consume(&mut self, _r: &Registry, samples: &[Sample]) {
-        self.0.lock().unwrap().extend_from_slice(samples);
-    }
-}
+mod common;
 
 /// Starts an HTTPS server answering `200 ok` (keep-alive); returns its port.
 fn https_server(dir: &std::path::Path, h2: bool) -> Option<(u16, std::thread::JoinHandle<()>)> {
@@ -148,39 +139,18 @@ fn run(url: &str, insecure: bool) -> Rows {
 
 fn run_with(url: &str, insecure: bool, extra: &str) -> Rows {
     let plan = format!("iterations = 2\n{extra}\n[[steps]]\nurl = \"{url}\"\ntimeout = \"5s\"\nchecks = [{{ header = \"x-proto\", exists = true, name = \"h2 header\" }}]\n");
-    let plan = parse_str(&plan, Format::Toml, "t.toml").unwrap();
-    let registry = Arc::new(Registry::new());
     let opts = EngineOptions {
         insecure_skip_tls_verify: insecure,
         ..Default::default()
     };
-    let engine = Engine::new(&plan, &opts, registry.clone()).unwrap();
-    let cap = Capture::default();
-    let collector = Collector::spawn(
-        registry.clone(),
-        vec![Box::new(cap.clone())],
+    let (rows, _) = common::run_plan(
+        &plan,
+        &opts,
         Duration::from_millis(50),
-    )
-    .unwrap();
-    engine.run(collector.sender()).unwrap();
-    collector.finish();
-    let samples = cap.0.lock().unwrap().clone();
-    samples
-        .iter()
-        .map(|s| {
-            let sd = registry
-                .series_def(loadrun_metrics::SeriesId(s.series))
-                .unwrap();
-            let md = registry
-                .metric_def(loadrun_metrics::MetricId(sd.metric))
-                .unwrap();
-            let tags = sd
-                .tags
-                .iter()
-                .map(|kv| (kv.key.to_string(), kv.value.to_string()))
-                .collect();
-            (md.name.to_string(), tags, s.value)
-        })
+        Duration::from_secs(120),
+    );
+    rows.into_iter()
+        .map(|r| (r.metric, r.tags, r.value))
         .collect()
 }
 
