@@ -101,6 +101,9 @@ fn declared_section(d: &DeclaredOutput) -> String {
         if !o.aliases.is_empty() {
             body.push_str(&format!(" Also: {}.", o.aliases.join(", ")));
         }
+        for note in o.notes() {
+            body.push_str(&format!(" {note}."));
+        }
         if o.secret {
             body.push_str(" Secret: never shown.");
         }

@@ -18,7 +18,7 @@ pub const SECTION: &str = ".loadrun_outputs";
 /// The format version written by this SDK.
 pub const FORMAT: u64 = 1;
 
-use crate::spec::{Kind, OptionSpec, Positional};
+use crate::spec::{ByOption, Items, Kind, OptionSpec, Positional};
 
 /// One output as a plugin declares it: its `-o` name, the other names it accepts and, since
 /// 1.3, its description, options and how a bare `-o NAME=ARG` is read. This one `const` is the
@@ -105,6 +105,7 @@ pub fn option_doc(spec: &OptionSpec) -> crate::abi::OptionDoc {
     if spec.nonzero {
         notes.push("not zero".into());
     }
+    notes.extend(spec.notes());
     if !description.is_empty() {
         description.push(' ');
     }
@@ -135,7 +136,16 @@ pub fn options_json(outputs: &[DeclaredOutput]) -> String {
         Kind::Url => json!({"type": "url"}),
         Kind::Enum(values) => json!({"type": "enum", "values": values}),
         Kind::List(sep) => json!({"type": "list", "separator": sep.to_string()}),
+        Kind::Map(pair) => json!({"type": "map", "pair": pair.to_string()}),
     };
+    let items = |i: &Items| match i {
+        Items::Text => json!({"type": "text"}),
+        Items::Numbers => json!({"type": "numbers"}),
+        Items::Increasing => json!({"type": "increasing"}),
+        Items::OneOf(words) => json!({"type": "oneOf", "values": words}),
+    };
+    let by =
+        |b: &Option<ByOption>| b.map(|(option, pairs)| json!({"option": option, "pairs": pairs}));
     let outputs: Vec<_> = outputs
         .iter()
         .map(|o| {
@@ -152,6 +162,14 @@ pub fn options_json(outputs: &[DeclaredOutput]) -> String {
                         "name": s.name, "kind": kind(&s.kind), "aliases": s.aliases,
                         "env": s.env, "default": s.default, "doc": s.doc, "secret": s.secret,
                         "nonzero": s.nonzero, "modes": s.modes,
+                        // Added within 1.3: a host reading an older 1.3 declaration takes the defaults.
+                        "ignoreCase": s.ignore_case, "synonyms": s.synonyms,
+                        "emptyIsUnset": s.empty_is_unset, "envBelowPlan": s.env_below_plan,
+                        "envBy": by(&s.env_by), "envPrefix": s.env_prefix,
+                        "defaultBy": by(&s.default_by), "defaultFrom": s.default_from,
+                        "atLeast": s.at_least, "separators": s.separators,
+                        "items": items(&s.items), "bare": s.bare,
+                        "percentDecoded": s.percent_decoded,
                     })
                 })
                 .collect();
@@ -178,6 +196,17 @@ pub fn parse_options_json(text: &str) -> Result<Vec<DeclaredOutput>, String> {
             .map(|a| a.iter().filter_map(J::as_str).map(leak).collect())
             .unwrap_or_default();
         Box::leak(list.into_boxed_slice())
+    }
+    fn pairs(v: Option<&J>) -> &'static [(&'static str, &'static str)] {
+        let list: Vec<(&'static str, &'static str)> =
+            (v.and_then(J::as_array).into_iter().flatten())
+                .filter_map(|p| Some((leak(p.get(0)?.as_str()?), leak(p.get(1)?.as_str()?))))
+                .collect();
+        Box::leak(list.into_boxed_slice())
+    }
+    fn by(v: Option<&J>) -> Option<ByOption> {
+        let v = v?;
+        Some((leak(v.get("option")?.as_str()?), pairs(v.get("pairs"))))
     }
     let text_of = |v: &J, key: &str| v.get(key).and_then(J::as_str).map(leak);
     let value: J =
@@ -219,8 +248,29 @@ pub fn parse_options_json(text: &str) -> Result<Vec<DeclaredOutput>, String> {
                         .and_then(|s| s.chars().next())
                         .unwrap_or(','),
                 ),
+                Some("map") => Kind::Map(
+                    k.get("pair")
+                        .and_then(J::as_str)
+                        .and_then(|s| s.chars().next())
+                        .unwrap_or('='),
+                ),
                 other => return Err(format!("option {opt} has an unknown kind {other:?}")),
             };
+            let items = match s
+                .get("items")
+                .and_then(|i| i.get("type"))
+                .and_then(J::as_str)
+            {
+                None | Some("text") => Items::Text,
+                Some("numbers") => Items::Numbers,
+                Some("increasing") => Items::Increasing,
+                Some("oneOf") => Items::OneOf(strs(s.get("items").and_then(|i| i.get("values")))),
+                Some(other) => return Err(format!("option {opt} has unknown items {other:?}")),
+            };
+            let default_from = s
+                .get("defaultFrom")
+                .and_then(J::as_array)
+                .and_then(|a| Some((leak(a.first()?.as_str()?), leak(a.get(1)?.as_str()?))));
             let flag = |key: &str| s.get(key).and_then(J::as_bool).unwrap_or(false);
             options.push(OptionSpec {
                 name: opt,
@@ -232,6 +282,19 @@ pub fn parse_options_json(text: &str) -> Result<Vec<DeclaredOutput>, String> {
                 secret: flag("secret"),
                 nonzero: flag("nonzero"),
                 modes: strs(s.get("modes")),
+                ignore_case: flag("ignoreCase"),
+                synonyms: pairs(s.get("synonyms")),
+                empty_is_unset: flag("emptyIsUnset"),
+                env_below_plan: strs(s.get("envBelowPlan")),
+                env_by: by(s.get("envBy")),
+                env_prefix: text_of(s, "envPrefix"),
+                default_by: by(s.get("defaultBy")),
+                default_from,
+                at_least: text_of(s, "atLeast"),
+                separators: text_of(s, "separators").unwrap_or(""),
+                items,
+                bare: text_of(s, "bare"),
+                percent_decoded: flag("percentDecoded"),
             });
         }
         let positional = match o.get("positional") {
@@ -504,6 +567,22 @@ mod tests {
             OptionSpec::new("g", Kind::Url),
             OptionSpec::new("h", Kind::Bool),
             OptionSpec::new("i", Kind::Str),
+            OptionSpec::new("j", Kind::Map(':'))
+                .separators(";")
+                .items(Items::OneOf(&["int", "string"]))
+                .bare("string")
+                .percent_decoded()
+                .ignore_case()
+                .env_prefix("J_")
+                .env_below_plan(&["STD_J"]),
+            OptionSpec::new("k", Kind::Enum(&["x", "y"]))
+                .synonyms(&[("z", "x")])
+                .empty_is_unset()
+                .env_by("c", &[("x", "K_X")])
+                .default_by("c", &[("y", "y")])
+                .default_from("j", "k"),
+            OptionSpec::new("l", Kind::List(',')).items(Items::Increasing),
+            OptionSpec::new("m", Kind::Duration).at_least("1ms"),
         ];
         let outs = [
             DeclaredOutput::new("o", &["p"])
@@ -516,6 +595,21 @@ mod tests {
         let back = parse_options_json(&options_json(&outs)).unwrap();
         assert_eq!(back, outs);
         assert!(parse_options_json("{}").is_err());
+    }
+
+    #[test]
+    fn a_declaration_from_before_the_typed_items_still_reads() {
+        // As the 1.3 SDK wrote it before maps, synonyms and dependent options existed.
+        let old = r#"{"format":1,"outputs":[{"name":"o","aliases":[],"description":"",
+            "positional":null,"modeOption":null,"options":[{"name":"a","kind":{"type":"list",
+            "separator":","},"aliases":[],"env":["K6_A"],"default":"x","doc":"d",
+            "secret":false,"nonzero":false,"modes":[]}]}]}"#;
+        let back = parse_options_json(old).unwrap();
+        let expected = OptionSpec::new("a", Kind::List(','))
+            .env(&["K6_A"])
+            .default("x")
+            .doc("d");
+        assert_eq!(back[0].options, [expected]);
     }
 
     #[test]

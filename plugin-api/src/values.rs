@@ -277,64 +277,154 @@ impl Values {
             };
             PluginError::new(format!("{text}{hint}"))
         };
-        // The highest-precedence text of each option, as (text, source).
-        let mut chosen: BTreeMap<&'static str, (String, Source)> = BTreeMap::new();
-        for (key, json, place) in &raw.plan {
-            let spec = find(key).ok_or_else(|| unknown(key, place))?;
-            let text = match json {
-                serde_json::Value::Null => continue,
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Array(items) => {
-                    let sep = match spec.kind {
-                        Kind::List(sep) => sep.to_string(),
-                        _ => ",".to_string(),
-                    };
-                    items
-                        .iter()
-                        .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
-                        .collect::<Vec<_>>()
-                        .join(&sep)
-                }
-                other => other.to_string(),
-            };
-            chosen.insert(spec.name, (text, place.clone()));
-        }
-        for spec in decl.options {
-            if let Some((env, v)) = spec
-                .env
-                .iter()
-                .find_map(|e| raw.env.get(*e).map(|v| (e, v)))
-            {
-                chosen.insert(spec.name, (v.clone(), Source::Env(env.to_string())));
+        let blank = |spec: &OptionSpec, text: &str| spec.empty_is_unset && text.trim().is_empty();
+        let env_of = |spec: &OptionSpec, vars: &[&str]| -> Vec<Layer> {
+            let given = vars.iter().filter_map(|e| Some((*e, raw.env.get(*e)?)));
+            let given = given.filter(|(_, v)| !blank(spec, v));
+            given
+                .map(|(e, v)| (Given::Text(v.clone()), Source::Env(e.to_string())))
+                .collect()
+        };
+        // Each option's sources, highest first: `-o`, env (by another option, then its own),
+        // the plan, env below the plan. A map merges what lies below its highest source.
+        let mut layers: BTreeMap<&'static str, Vec<Layer>> = BTreeMap::new();
+        for (key, v) in arg_pairs.iter().rev() {
+            let spec = find(key).ok_or_else(|| unknown(key, &arg_source))?;
+            if !blank(spec, v) {
+                let layer = (Given::Text(v.clone()), arg_source.clone());
+                layers.entry(spec.name).or_default().push(layer);
             }
         }
-        for (key, v) in &arg_pairs {
-            let spec = find(key).ok_or_else(|| unknown(key, &arg_source))?;
-            chosen.insert(spec.name, (v.clone(), arg_source.clone()));
-        }
-        let mut values = BTreeMap::new();
         for spec in decl.options {
-            let (text, source) = match chosen.remove(spec.name) {
-                Some(given) => given,
-                None => match spec.default {
-                    Some(d) => (d.to_string(), Source::Default),
-                    None => continue,
-                },
+            let mut env = env_of(spec, spec.env);
+            if let Some(prefix) = spec.env_prefix {
+                let family: Vec<(String, String)> = (raw.env.iter())
+                    .filter_map(|(k, v)| Some((k.strip_prefix(prefix)?.to_string(), v.clone())))
+                    .collect();
+                if !family.is_empty() {
+                    env.push((Given::Pairs(family), Source::Env(format!("{prefix}*"))));
+                }
+            }
+            layers
+                .entry(spec.name)
+                .or_default()
+                .extend(env.into_iter().take(1));
+        }
+        for (key, json, place) in raw.plan.iter().rev() {
+            let spec = find(key).ok_or_else(|| unknown(key, place))?;
+            let given = match json {
+                serde_json::Value::Null => continue,
+                serde_json::Value::String(s) => Given::Text(s.clone()),
+                serde_json::Value::Object(map) if matches!(spec.kind, Kind::Map(_)) => {
+                    Given::Pairs(map.iter().map(|(k, v)| (k.clone(), json_text(v))).collect())
+                }
+                serde_json::Value::Array(items) => {
+                    let sep = spec.item_separators()[0].to_string();
+                    let items: Vec<String> = items.iter().map(json_text).collect();
+                    Given::Text(items.join(&sep))
+                }
+                other => Given::Text(other.to_string()),
             };
-            let value = Value::parse(spec, &text).ok_or_else(|| {
-                let shown = if spec.secret {
-                    String::new()
-                } else {
-                    format!("={:?}", without_secrets(decl, &text))
+            if !matches!(&given, Given::Text(t) if blank(spec, t)) {
+                layers
+                    .entry(spec.name)
+                    .or_default()
+                    .push((given, place.clone()));
+            }
+        }
+        for spec in decl.options {
+            let below = env_of(spec, spec.env_below_plan);
+            layers.entry(spec.name).or_default().extend(below);
+        }
+        let mut values: BTreeMap<&'static str, (Value, Source)> = BTreeMap::new();
+        // Options that depend on another's value come after the others.
+        let ordered = (decl.options.iter().filter(|s| !s.depends()))
+            .chain(decl.options.iter().filter(|s| s.depends()));
+        for spec in ordered {
+            let mut given = layers.remove(spec.name).unwrap_or_default();
+            if let Some((option, vars)) = spec.env_by {
+                let chosen = match values.get(option) {
+                    Some((Value::Str(v), _)) => vars.iter().find(|(w, _)| w == v),
+                    _ => None,
                 };
-                let zero = if spec.nonzero { " above zero" } else { "" };
-                PluginError::new(format!(
-                    "{output}: option {}{shown} from {source} is not valid: expected {}{zero}",
-                    spec.name,
-                    spec.kind.expected()
-                ))
-            })?;
-            values.insert(spec.name, (value, source));
+                let by = env_of(
+                    spec,
+                    &chosen.map(|(_, var)| *var).into_iter().collect::<Vec<_>>(),
+                );
+                let at = usize::from(
+                    given
+                        .first()
+                        .is_some_and(|(_, s)| matches!(s, Source::Arg(_))),
+                );
+                if let Some(layer) = by.into_iter().next() {
+                    given.insert(at.min(given.len()), layer);
+                }
+            }
+            let default = spec
+                .default_by
+                .and_then(|(option, defaults)| match values.get(option) {
+                    Some((Value::Str(v), _)) => defaults.iter().find(|(w, _)| w == v).map(|d| d.1),
+                    _ => None,
+                })
+                .map(str::to_string)
+                .or_else(|| {
+                    let (option, key) = spec.default_from?;
+                    match values.get(option) {
+                        Some((Value::Map(m), _)) => {
+                            m.iter().rev().find(|(k, _)| k == key).map(|e| e.1.clone())
+                        }
+                        _ => None,
+                    }
+                })
+                .or_else(|| spec.default.map(str::to_string));
+            if given.is_empty() {
+                if let Some(d) = default {
+                    given.push((Given::Text(d), Source::Default));
+                }
+            }
+            // A map merges its layers from the lowest up to its highest plan, env or -o one.
+            let merged = match spec.kind {
+                Kind::Map(_) => {
+                    let below = |s: &Source| matches!(s, Source::Env(e) if spec.env_below_plan.contains(&e.as_str()));
+                    let top = given.iter().position(|(_, s)| !below(s));
+                    let mut at = 0;
+                    given.retain(|(_, s)| {
+                        at += 1;
+                        below(s) || Some(at - 1) == top
+                    });
+                    given.reverse();
+                    given
+                }
+                _ => given.into_iter().take(1).collect(),
+            };
+            for (text, source) in merged {
+                let value = match &text {
+                    Given::Text(t) => Value::parse(spec, t),
+                    Given::Pairs(p) => Value::from_pairs(spec, p.clone()),
+                }
+                .ok_or_else(|| {
+                    let shown = match (&text, spec.secret) {
+                        (Given::Text(t), false) => format!("={:?}", without_secrets(decl, t)),
+                        _ => String::new(),
+                    };
+                    PluginError::new(format!(
+                        "{output}: option {}{shown} from {source} is not valid: expected {}",
+                        spec.name,
+                        spec.expected()
+                    ))
+                })?;
+                let value = match (values.remove(spec.name), value) {
+                    (Some((Value::Map(mut old), _)), Value::Map(new)) => {
+                        for (k, v) in new {
+                            old.retain(|(o, _)| !spec.same_key(o, &k));
+                            old.push((k, v));
+                        }
+                        Value::Map(old)
+                    }
+                    (_, value) => value,
+                };
+                values.insert(spec.name, (value, source));
+            }
         }
         let this = Self {
             output: output.to_string(),
@@ -544,6 +634,37 @@ impl FromValue for Duration {
     }
 }
 
+impl FromValue for Vec<f64> {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::List(l) => l.iter().map(|i| i.trim().parse().ok()).collect(),
+            _ => None,
+        }
+    }
+}
+
+impl FromValue for Vec<(String, String)> {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Map(m) => Some(m.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl FromValue for Vec<(String, Secret)> {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Map(m) => Some(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), Secret::new(v.clone())))
+                    .collect(),
+            ),
+            _ => None,
+        }
+    }
+}
+
 impl FromValue for Vec<String> {
     fn from_value(value: &Value) -> Option<Self> {
         match value {
@@ -567,6 +688,19 @@ fn without_secrets(decl: &DeclaredOutput, text: &str) -> String {
         Some(at) => format!("{}***", &text[..at]),
         None => text.to_string(),
     }
+}
+
+/// A value as a source gave it: text, or a map's entries (a plan table, env variables).
+enum Given {
+    Text(String),
+    Pairs(Vec<(String, String)>),
+}
+
+type Layer = (Given, Source);
+
+/// A plan value as text: strings as they are, other JSON as written.
+fn json_text(v: &serde_json::Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
 }
 
 type ArgParts = (Option<(&'static str, String)>, Vec<(String, String)>);
@@ -869,6 +1003,106 @@ mod tests {
             assert!(back.is_set("apiKey") && !back.is_set("addr"));
             assert_eq!(back.source("mode"), Some(&Source::Arg("x".into())));
         }
+    }
+
+    #[test]
+    fn dependent_envs_and_defaults_and_merged_maps() {
+        const O: &[OptionSpec] = &[
+            OptionSpec::new("protocol", Kind::Enum(&["http", "grpc"])).default("http"),
+            OptionSpec::new("endpoint", Kind::Str)
+                .env_by(
+                    "protocol",
+                    &[("grpc", "G_ENDPOINT"), ("http", "H_ENDPOINT")],
+                )
+                .env_below_plan(&["STD_ENDPOINT"])
+                .default_by("protocol", &[("grpc", "g:4317"), ("http", "h:4318")])
+                .empty_is_unset(),
+            OptionSpec::new("headers", Kind::Map('='))
+                .separators(",;")
+                .env(&["K6_HEADERS"])
+                .env_below_plan(&["STD_METRIC_HEADERS", "STD_HEADERS"])
+                .ignore_case()
+                .secret(),
+            OptionSpec::new("extra", Kind::Map(':')).env_prefix("X_HEADER_"),
+            OptionSpec::new("attrs", Kind::Map('=')),
+            OptionSpec::new("service", Kind::Str)
+                .default_from("attrs", "service.name")
+                .default("k6"),
+        ];
+        let d = DeclaredOutput::new("x", &[]).options(O);
+        let run = |arg: Option<&str>, plan: serde_json::Value, env: &[(&str, &str)]| {
+            Values::resolve(&d, &raw(arg, plan, env))
+        };
+        let v = run(None, serde_json::json!({}), &[]).unwrap();
+        assert_eq!(v.string("endpoint").unwrap(), "h:4318");
+        assert_eq!(v.string("service").unwrap(), "k6");
+        let v = run(Some("protocol=grpc"), serde_json::json!({}), &[]).unwrap();
+        assert_eq!(v.string("endpoint").unwrap(), "g:4317");
+        // Below the plan, then the plan, then env by protocol (a blank one is not set).
+        let env = [("STD_ENDPOINT", "std"), ("G_ENDPOINT", " ")];
+        let v = run(Some("protocol=grpc"), serde_json::json!({}), &env).unwrap();
+        assert_eq!(v.string("endpoint").unwrap(), "std");
+        let v = run(
+            Some("protocol=grpc"),
+            serde_json::json!({"endpoint": "plan"}),
+            &env,
+        )
+        .unwrap();
+        assert_eq!(v.string("endpoint").unwrap(), "plan");
+        let env = [("G_ENDPOINT", "g"), ("H_ENDPOINT", "h")];
+        let v = run(
+            Some("protocol=grpc"),
+            serde_json::json!({"endpoint": "plan"}),
+            &env,
+        )
+        .unwrap();
+        assert_eq!(v.string("endpoint").unwrap(), "g");
+        assert_eq!(
+            v.source("endpoint"),
+            Some(&Source::Env("G_ENDPOINT".into()))
+        );
+        let v = run(
+            Some("protocol=grpc,endpoint=arg"),
+            serde_json::json!({}),
+            &env,
+        )
+        .unwrap();
+        assert_eq!(v.string("endpoint").unwrap(), "arg");
+        // A map merges its below-plan variables (lowest first) under its highest source.
+        let env = [
+            ("STD_HEADERS", "a=1,b=2"),
+            ("STD_METRIC_HEADERS", "B=3"),
+            ("K6_HEADERS", "c=4"),
+        ];
+        let v = run(Some("headers=d=5"), serde_json::json!({}), &env).unwrap();
+        let h: Vec<(String, Secret)> = v.get("headers").unwrap();
+        let keys: Vec<(&str, &str)> = h.iter().map(|(k, v)| (k.as_str(), v.expose())).collect();
+        assert_eq!(keys, [("a", "1"), ("B", "3"), ("d", "5")]);
+        assert!(!format!("{v:?}").contains("\"5\""));
+        // A plan table is a map too; a family of variables is one.
+        let v = run(
+            None,
+            serde_json::json!({"attrs": {"service.name": "svc"}}),
+            &[("X_HEADER_Y", "z")],
+        )
+        .unwrap();
+        assert_eq!(v.string("service").unwrap(), "svc");
+        let extra: Vec<(String, String)> = v.get("extra").unwrap();
+        assert_eq!(extra, [("Y".to_string(), "z".to_string())]);
+        let e = run(Some("attrs=oops"), serde_json::json!({}), &[])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "x: option attrs=\"oops\" from -o x=... is not valid: expected key=value pairs"
+        );
+        // The JSON a host hands over reads back the same.
+        let v = run(Some("headers=d=5"), serde_json::json!({}), &env).unwrap();
+        let back = Values::from_checked("x", &d, &v.to_json()).unwrap();
+        assert_eq!(
+            back.get::<Vec<(String, String)>>("headers").unwrap().len(),
+            3
+        );
     }
 
     #[test]

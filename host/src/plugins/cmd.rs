@@ -192,6 +192,7 @@ pub fn declared_options(d: &DeclaredOutput) -> String {
         if o.nonzero {
             notes.push("not zero".into());
         }
+        notes.extend(o.notes());
         if o.secret {
             notes.push("secret: never shown".into());
         }
