@@ -169,7 +169,7 @@ pub fn options_json(outputs: &[DeclaredOutput]) -> String {
                         "defaultBy": by(&s.default_by), "defaultFrom": s.default_from,
                         "atLeast": s.at_least, "separators": s.separators,
                         "items": items(&s.items), "bare": s.bare,
-                        "percentDecoded": s.percent_decoded,
+                        "percentDecoded": s.percent_decoded, "headerNames": s.header_names,
                     })
                 })
                 .collect();
@@ -295,6 +295,7 @@ pub fn parse_options_json(text: &str) -> Result<Vec<DeclaredOutput>, String> {
                 items,
                 bare: text_of(s, "bare"),
                 percent_decoded: flag("percentDecoded"),
+                header_names: flag("headerNames"),
             });
         }
         let positional = match o.get("positional") {
@@ -572,6 +573,7 @@ mod tests {
                 .items(Items::OneOf(&["int", "string"]))
                 .bare("string")
                 .percent_decoded()
+                .header_names()
                 .ignore_case()
                 .env_prefix("J_")
                 .env_below_plan(&["STD_J"]),

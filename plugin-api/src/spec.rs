@@ -62,6 +62,11 @@ impl Items {
 }
 
 impl Kind {
+    /// A whole number from `min` up, with no upper bound but the type's own.
+    pub const fn int_from(min: i64) -> Kind {
+        Kind::Int { min, max: i64::MAX }
+    }
+
     /// What a value must look like, for error messages and `plugins info`.
     pub fn expected(&self) -> String {
         match self {
@@ -162,6 +167,8 @@ pub struct OptionSpec {
     pub bare: Option<&'static str>,
     /// For a map: keys and values are percent-decoded (`%2C` for a comma), as OTel's are.
     pub percent_decoded: bool,
+    /// For a map: keys must be HTTP header names (RFC 9110 tokens).
+    pub header_names: bool,
 }
 
 impl OptionSpec {
@@ -189,6 +196,7 @@ impl OptionSpec {
             items: Items::Text,
             bare: None,
             percent_decoded: false,
+            header_names: false,
         }
     }
 
@@ -299,6 +307,11 @@ impl OptionSpec {
         self
     }
 
+    pub const fn header_names(mut self) -> Self {
+        self.header_names = true;
+        self
+    }
+
     pub const fn percent_decoded(mut self) -> Self {
         self.percent_decoded = true;
         self
@@ -334,6 +347,9 @@ impl OptionSpec {
         }
         if self.percent_decoded {
             notes.push("percent-decoded".into());
+        }
+        if self.header_names {
+            notes.push("keys: HTTP header names".into());
         }
         if !self.synonyms.is_empty() {
             let each: Vec<String> = self
@@ -533,7 +549,7 @@ impl Value {
         let mut out = Vec::with_capacity(entries.len());
         for (k, v) in entries {
             let (k, v) = (decode(k), decode(v));
-            if k.is_empty() {
+            if k.is_empty() || (spec.header_names && !is_header_name(&k)) {
                 return None;
             }
             let v = match spec.items {
@@ -673,6 +689,9 @@ impl OptionSpec {
                 .collect();
             text.push_str(&format!(" (or {})", words.join(", ")));
         }
+        if self.header_names {
+            text.push_str(" (keys: HTTP header names)");
+        }
         if let Some(least) = self.at_least {
             text.push_str(&format!(" of at least {least}"));
         }
@@ -681,6 +700,14 @@ impl OptionSpec {
         }
         text
     }
+}
+
+/// An HTTP header name: an RFC 9110 token.
+pub fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// `%XX` escapes decoded; a malformed one stays as written.

@@ -386,12 +386,13 @@ impl Values {
             let merged = match spec.kind {
                 Kind::Map(_) => {
                     let below = |s: &Source| matches!(s, Source::Env(e) if spec.env_below_plan.contains(&e.as_str()));
-                    let top = given.iter().position(|(_, s)| !below(s));
-                    let mut at = 0;
-                    given.retain(|(_, s)| {
-                        at += 1;
-                        below(s) || Some(at - 1) == top
-                    });
+                    // The highest source, every time it gave the map (a URL query may repeat
+                    // a key), over the variables below the plan.
+                    let top = given
+                        .iter()
+                        .find(|(_, s)| !below(s))
+                        .map(|(_, s)| s.clone());
+                    given.retain(|(_, s)| below(s) || Some(s) == top.as_ref());
                     given.reverse();
                     given
                 }

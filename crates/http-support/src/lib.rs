@@ -37,7 +37,7 @@ pub use client::{
     QUICK_FAILURE_HOLD, STOP_MARGIN,
 };
 pub use endpoint::Endpoint;
-pub use options::TlsNames;
+pub use options::{basic_auth, TlsNames};
 pub use reject::RejectLog;
 pub use split::{split_lines, LineChunks};
 pub use tls::TlsOptions;

@@ -5,9 +5,22 @@
 
 use std::path::PathBuf;
 
-use loadrun_plugin_api::{PluginError, Values};
+use loadrun_plugin_api::{PluginError, Secret, Values};
 
-use crate::{TlsOptions, TlsVersion};
+use crate::{basic_auth_header, TlsOptions, TlsVersion};
+
+/// The `Authorization` value of HTTP Basic credentials from a user option and a password
+/// option; `None` when neither is given.
+pub fn basic_auth(v: &Values, user: &str, password: &str) -> Result<Option<Secret>, PluginError> {
+    let user: Option<String> = v.opt(user)?;
+    let password = v.secret(password)?;
+    Ok((user.is_some() || password.is_some()).then(|| {
+        Secret::new(basic_auth_header(
+            user.as_deref().unwrap_or(""),
+            password.as_ref().map_or("", Secret::expose),
+        ))
+    }))
+}
 
 /// The option names an output's TLS settings go by (k6's outputs each named them their own
 /// way; the names stay as users know them). An empty name: the output has no such option.
