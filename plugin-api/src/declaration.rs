@@ -170,6 +170,7 @@ pub fn options_json(outputs: &[DeclaredOutput]) -> String {
                         "atLeast": s.at_least, "separators": s.separators,
                         "items": items(&s.items), "bare": s.bare,
                         "percentDecoded": s.percent_decoded, "headerNames": s.header_names,
+                        "queryOptions": s.query_options,
                     })
                 })
                 .collect();
@@ -296,6 +297,7 @@ pub fn parse_options_json(text: &str) -> Result<Vec<DeclaredOutput>, String> {
                 bare: text_of(s, "bare"),
                 percent_decoded: flag("percentDecoded"),
                 header_names: flag("headerNames"),
+                query_options: flag("queryOptions"),
             });
         }
         let positional = match o.get("positional") {
@@ -585,6 +587,7 @@ mod tests {
                 .default_from("j", "k"),
             OptionSpec::new("l", Kind::List(',')).items(Items::Increasing),
             OptionSpec::new("m", Kind::Duration).at_least("1ms"),
+            OptionSpec::new("n", Kind::Str).query_options(),
         ];
         let outs = [
             DeclaredOutput::new("o", &["p"])

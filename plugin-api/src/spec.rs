@@ -169,6 +169,9 @@ pub struct OptionSpec {
     pub percent_decoded: bool,
     /// For a map: keys must be HTTP header names (RFC 9110 tokens).
     pub header_names: bool,
+    /// A URL whose query pairs are options too, at the `-o` argument's precedence, wherever
+    /// the URL came from (a connection URL given in the plan or the environment).
+    pub query_options: bool,
 }
 
 impl OptionSpec {
@@ -197,6 +200,7 @@ impl OptionSpec {
             bare: None,
             percent_decoded: false,
             header_names: false,
+            query_options: false,
         }
     }
 
@@ -307,6 +311,11 @@ impl OptionSpec {
         self
     }
 
+    pub const fn query_options(mut self) -> Self {
+        self.query_options = true;
+        self
+    }
+
     pub const fn header_names(mut self) -> Self {
         self.header_names = true;
         self
@@ -350,6 +359,9 @@ impl OptionSpec {
         }
         if self.header_names {
             notes.push("keys: HTTP header names".into());
+        }
+        if self.query_options {
+            notes.push("its query's pairs are options".into());
         }
         if !self.synonyms.is_empty() {
             let each: Vec<String> = self

@@ -141,6 +141,8 @@ pub struct Values {
     output: String,
     values: BTreeMap<&'static str, (Value, Source)>,
     specs: &'static [OptionSpec],
+    /// The option whose value is the bare `-o NAME=ARG` (see [`Values::is_positional`]).
+    positional: Option<&'static str>,
 }
 
 impl std::fmt::Debug for Values {
@@ -194,6 +196,7 @@ impl Values {
             output: output.to_string(),
             values,
             specs: decl.options,
+            positional: None,
         })
     }
 
@@ -209,7 +212,11 @@ impl Values {
                         Source::Env(at) => ("env", at.as_str()),
                         Source::Arg(at) => ("arg", at.as_str()),
                     };
-                    (k.to_string(), serde_json::json!({ "from": from, "at": at }))
+                    let mut entry = serde_json::json!({ "from": from, "at": at });
+                    if self.positional == Some(*k) {
+                        entry["positional"] = serde_json::Value::Bool(true);
+                    }
+                    (k.to_string(), entry)
                 })
                 .collect(),
         )
@@ -218,6 +225,9 @@ impl Values {
     fn apply_sources(&mut self, json: &serde_json::Value) {
         for (name, (_, source)) in self.values.iter_mut() {
             let Some(s) = json.get(*name) else { continue };
+            if s.get("positional").and_then(|p| p.as_bool()) == Some(true) {
+                self.positional = Some(name);
+            }
             let at = s
                 .get("at")
                 .and_then(|v| v.as_str())
@@ -251,17 +261,47 @@ impl Values {
     /// wrong kind and options set for a mode they do not apply to are errors naming the
     /// option, the value (never a secret's) and its source.
     pub fn resolve(decl: &DeclaredOutput, raw: &RawOptions) -> Result<Self, PluginError> {
+        let values = Self::resolve_with(decl, raw, Vec::new())?;
+        // A URL option declared `query_options` carries options in its query wherever it came
+        // from: they are read again at the -o argument's precedence, after its own pairs.
+        let query = decl
+            .options
+            .iter()
+            .filter(|s| s.query_options)
+            .find_map(|s| {
+                let url = values.string(s.name).ok()?;
+                Some(query_pairs(url.split_once('?')?.1))
+            });
+        match query {
+            Some(pairs) if !pairs.is_empty() => Self::resolve_with(decl, raw, pairs),
+            _ => Ok(values),
+        }
+    }
+
+    fn resolve_with(
+        decl: &DeclaredOutput,
+        raw: &RawOptions,
+        more_arg_pairs: Vec<(String, String)>,
+    ) -> Result<Self, PluginError> {
         let output = raw.output.as_str();
         let arg_source = Source::Arg(output.to_string());
         let mut arg_pairs: Vec<(String, String)> = Vec::new();
+        let mut positional_name = None;
         if let Some(arg) = &raw.arg {
             let (positional, pairs) = split_arg(output, arg, decl)?;
             if let Some((name, value)) = positional {
                 arg_pairs.push((name.to_string(), value));
+                positional_name = Some(name);
             }
             arg_pairs.extend(pairs);
         }
+        arg_pairs.extend(more_arg_pairs);
         let find = |key: &str| decl.options.iter().find(|s| s.is_called(key));
+        // The positional value stands unless a later pair sets the same option.
+        let positional = positional_name.filter(|name| {
+            let later = arg_pairs.iter().skip(1);
+            !later.filter_map(|(k, _)| find(k)).any(|s| s.name == *name)
+        });
         let unknown = |key: &str, place: &Source| {
             let hint = did_you_mean(
                 key,
@@ -431,6 +471,7 @@ impl Values {
             output: output.to_string(),
             values,
             specs: decl.options,
+            positional,
         };
         this.check_modes(decl)?;
         Ok(this)
@@ -480,6 +521,12 @@ impl Values {
         self.values
             .get(name)
             .is_some_and(|(_, s)| *s != Source::Default)
+    }
+
+    /// Whether the option's value is the bare `-o NAME=ARG` (`-o influxdb=http://h/db`),
+    /// not a `key=value` pair or another source.
+    pub fn is_positional(&self, name: &str) -> bool {
+        self.positional == Some(name)
     }
 
     /// Where the option's value came from.
@@ -554,6 +601,47 @@ impl Values {
     }
 }
 
+/// A plugin's enum and the words that name its variants, declared together: the enum, its
+/// `WORDS` (for `Kind::Enum(Mode::WORDS)`, in the variants' order), its `ALL` variants, and
+/// [`FromValue`], so `v.get::<Mode>("mode")` reads the checked word as the variant.
+///
+/// ```
+/// loadrun_plugin_api::words! {
+///     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///     pub enum Temporality { Cumulative = "cumulative", Delta = "delta" }
+/// }
+/// assert_eq!(Temporality::WORDS, ["cumulative", "delta"]);
+/// ```
+#[macro_export]
+macro_rules! words {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $word:literal),+ $(,)? }
+    ) => {
+        $(#[$meta])*
+        $vis enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// The words naming the variants, in their order.
+            pub const WORDS: &'static [&'static str] = &[$($word),+];
+            /// The variants, in the order of [`Self::WORDS`].
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+        }
+
+        impl $crate::values::FromValue for $name {
+            fn from_value(value: &$crate::spec::Value) -> Option<Self> {
+                match value {
+                    $crate::spec::Value::Str(s) => {
+                        let at = Self::WORDS.iter().position(|w| w == s)?;
+                        Self::ALL.get(at).copied()
+                    }
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
 /// A Rust type an option's [`Value`] converts to.
 pub trait FromValue: Sized {
     fn from_value(value: &Value) -> Option<Self>;
@@ -607,6 +695,12 @@ impl FromValue for u64 {
 impl FromValue for usize {
     fn from_value(value: &Value) -> Option<Self> {
         u64::from_value(value).and_then(|v| usize::try_from(v).ok())
+    }
+}
+
+impl FromValue for u16 {
+    fn from_value(value: &Value) -> Option<Self> {
+        u64::from_value(value).and_then(|v| u16::try_from(v).ok())
     }
 }
 
@@ -739,19 +833,24 @@ pub fn split_arg(output: &str, arg: &str, decl: &DeclaredOutput) -> Result<ArgPa
                 None => (arg, Vec::new()),
             };
             let (base, query) = url.split_once('?').unwrap_or((url, ""));
-            let query_pairs =
-                query
-                    .split('&')
-                    .filter(|p| !p.is_empty())
-                    .map(|p| match p.split_once('=') {
-                        Some((k, v)) => (percent_decode(k), percent_decode(v)),
-                        None => (percent_decode(p), String::new()),
-                    });
             // The pairs after the URL come later in the argument: they win.
-            pairs.splice(0..0, query_pairs);
+            pairs.splice(0..0, query_pairs(query));
             Ok((Some((name, base.to_string())), pairs))
         }
     }
+}
+
+/// The `key=value` pairs of a URL query, decoded.
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    let pair = |p: &str| match p.split_once('=') {
+        Some((k, v)) => (percent_decode(k), percent_decode(v)),
+        None => (percent_decode(p), String::new()),
+    };
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(pair)
+        .collect()
 }
 
 /// `VALUE,key=value,...`: the value is up to the first comma after which the rest is pairs;
@@ -893,6 +992,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(v.string("url").unwrap(), "http://h:1/p");
+        assert!(v.is_positional("url"));
         assert_eq!(v.string("addr").unwrap(), "q:2");
         assert_eq!(v.string("mode").unwrap(), "api");
     }
@@ -1104,6 +1204,23 @@ mod tests {
             back.get::<Vec<(String, String)>>("headers").unwrap().len(),
             3
         );
+    }
+
+    crate::words! {
+        /// A test enum.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum Mode {
+            Agent = "agent",
+            Api = "api",
+        }
+    }
+
+    #[test]
+    fn enum_words_read_into_the_plugins_own_type() {
+        assert_eq!(Mode::WORDS, ["agent", "api"]);
+        let v = resolve(Some("mode=api"), serde_json::json!({}), &[]).unwrap();
+        assert_eq!(v.get::<Mode>("mode").unwrap(), Mode::Api);
+        assert!(v.get::<Mode>("addr").is_err());
     }
 
     #[test]

@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use loadrun_http_support::{basic_auth_header, tls_files, Endpoint, HttpConfig, TlsOptions, Url};
-use loadrun_plugin_api::values::split_arg;
 use loadrun_plugin_api::{
     options, DeclaredOutput, Items, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret,
     Values,
@@ -251,10 +250,7 @@ impl Config {
         let out = v.output().to_string();
         // The -o URL, scheme://[user:pass@]host:port[/prefix]/name[?options]: its query pairs
         // are options already; its userinfo and last path segment are read here.
-        let from_arg = match init.arg() {
-            Some(arg) => split_arg(&out, arg, &OUTPUT)?.0.is_some(),
-            None => false,
-        };
+        let from_arg = v.is_positional("addr");
         let source = ["option addr", "the -o argument"][usize::from(from_arg)];
         let addr = v.string("addr")?;
         let mut base = Url::parse(&addr).map_err(|e| {
