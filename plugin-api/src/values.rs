@@ -603,7 +603,8 @@ impl Values {
 
 /// A plugin's enum and the words that name its variants, declared together: the enum, its
 /// `WORDS` (for `Kind::Enum(Mode::WORDS)`, in the variants' order), its `ALL` variants, and
-/// [`FromValue`], so `v.get::<Mode>("mode")` reads the checked word as the variant.
+/// [`FromValue`], so `v.get::<Mode>("mode")` reads the checked word as the variant (the enum
+/// must derive `Clone`, `Copy` and `PartialEq`).
 ///
 /// ```
 /// loadrun_plugin_api::words! {
@@ -626,15 +627,28 @@ macro_rules! words {
             pub const WORDS: &'static [&'static str] = &[$($word),+];
             /// The variants, in the order of [`Self::WORDS`].
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The variant a word names.
+            pub fn from_word(word: &str) -> Option<Self> {
+                let at = Self::WORDS.iter().position(|w| *w == word)?;
+                Self::ALL.get(at).copied()
+            }
+
+            /// The word naming this variant.
+            pub fn word(self) -> &'static str {
+                Self::ALL
+                    .iter()
+                    .position(|v| *v == self)
+                    .and_then(|at| Self::WORDS.get(at))
+                    .copied()
+                    .unwrap_or("")
+            }
         }
 
         impl $crate::values::FromValue for $name {
             fn from_value(value: &$crate::spec::Value) -> Option<Self> {
                 match value {
-                    $crate::spec::Value::Str(s) => {
-                        let at = Self::WORDS.iter().position(|w| w == s)?;
-                        Self::ALL.get(at).copied()
-                    }
+                    $crate::spec::Value::Str(s) => Self::from_word(s),
                     _ => None,
                 }
             }
@@ -1218,6 +1232,10 @@ mod tests {
     #[test]
     fn enum_words_read_into_the_plugins_own_type() {
         assert_eq!(Mode::WORDS, ["agent", "api"]);
+        assert_eq!(
+            (Mode::from_word("api"), Mode::Agent.word()),
+            (Some(Mode::Api), "agent")
+        );
         let v = resolve(Some("mode=api"), serde_json::json!({}), &[]).unwrap();
         assert_eq!(v.get::<Mode>("mode").unwrap(), Mode::Api);
         assert!(v.get::<Mode>("addr").is_err());

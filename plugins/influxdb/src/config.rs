@@ -5,16 +5,12 @@
 
 use std::time::Duration;
 
+use crate::encoder::{FieldSpec, FieldType, Precision};
 use loadrun_http_support::{basic_auth_header, tls_files, Endpoint, HttpConfig, TlsOptions, Url};
 use loadrun_plugin_api::{
     options, DeclaredOutput, Items, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret,
     Values,
 };
-
-/// The precisions, in [`Precision`]'s order (InfluxDB v2's names; v1 also takes `m` and `h`).
-const PRECISIONS: [&str; 6] = ["ns", "us", "ms", "s", "m", "h"];
-/// How a tag or metadata entry is written as a field, in [`FieldType`]'s order.
-const FIELD_TYPES: [&str; 4] = ["string", "int", "float", "bool"];
 
 const OWN: &[OptionSpec] = &[
     OptionSpec::new("addr", Kind::Str)
@@ -41,7 +37,7 @@ const OWN: &[OptionSpec] = &[
         .aliases(&["payload_size"])
         .env(&["K6_INFLUXDB_PAYLOAD_SIZE"])
         .doc("k6's UDP payload size: accepted and ignored (UDP is not supported); see maxBatchBytes."),
-    OptionSpec::new("precision", Kind::Enum(&PRECISIONS))
+    OptionSpec::new("precision", Kind::Enum(Precision::WORDS))
         // k6's `1ms`-style durations, and InfluxDB v1's `n` and `u`.
         .synonyms(&[
             ("", "ns"), ("n", "ns"), ("1n", "ns"), ("1ns", "ns"), ("u", "us"), ("1u", "us"),
@@ -71,7 +67,7 @@ const OWN: &[OptionSpec] = &[
         .default("4")
         .doc("Accepted for k6 compatibility (must be > 0); requests are sent one at a time, in order."),
     OptionSpec::new("tagsAsFields", Kind::Map(':'))
-        .items(Items::OneOf(&FIELD_TYPES))
+        .items(Items::OneOf(FieldType::WORDS))
         .bare("string")
         .aliases(&["tags_as_fields"])
         .env(&["K6_INFLUXDB_TAGS_AS_FIELDS"])
@@ -101,7 +97,7 @@ const OWN: &[OptionSpec] = &[
         .nonzero()
         .doc("The most one HTTP request may take (k6 has no timeout)."),
     OptionSpec::new("metadataAsFields", Kind::Map(':'))
-        .items(Items::OneOf(&FIELD_TYPES))
+        .items(Items::OneOf(FieldType::WORDS))
         .bare("string")
         .env(&["LOADRUN_INFLUXDB_METADATA_AS_FIELDS"])
         .default("vu:int,iter:int")
@@ -142,75 +138,6 @@ pub enum Api {
         organization: String,
         bucket: String,
     },
-}
-
-/// Timestamp precision, in [`PRECISIONS`]' order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd)]
-pub enum Precision {
-    Ns,
-    Us,
-    Ms,
-    S,
-    M,
-    H,
-}
-
-impl Precision {
-    const ALL: [Precision; 6] = [Self::Ns, Self::Us, Self::Ms, Self::S, Self::M, Self::H];
-
-    pub fn ns_per_unit(self) -> i64 {
-        [
-            1,
-            1_000,
-            1_000_000,
-            1_000_000_000,
-            60_000_000_000,
-            3_600_000_000_000,
-        ][self as usize]
-    }
-
-    /// The `/write` query's name (v1 says `u` for microseconds).
-    fn v1(self) -> &'static str {
-        ["ns", "u", "ms", "s", "m", "h"][self as usize]
-    }
-
-    /// The `/api/v2/write` query's name; v2 has no minutes or hours.
-    fn v2(self) -> Option<&'static str> {
-        (self <= Self::S).then_some(PRECISIONS[self as usize])
-    }
-}
-
-/// How a tag or metadata entry is written as a field (`name:int` in tagsAsFields), in
-/// [`FIELD_TYPES`]' order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldType {
-    String,
-    Int,
-    Float,
-    Bool,
-}
-
-/// One entry of tagsAsFields / metadataAsFields.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldSpec {
-    pub key: String,
-    pub ty: FieldType,
-}
-
-impl FieldSpec {
-    /// An entry as declared: `name` or `name:type` (the type's canonical word).
-    pub fn parse(entry: &str) -> Option<Self> {
-        let (key, ty) = entry.split_once(':').unwrap_or((entry, "string"));
-        let at = FIELD_TYPES.iter().position(|t| *t == ty.trim())?;
-        let ty = [
-            FieldType::String,
-            FieldType::Int,
-            FieldType::Float,
-            FieldType::Bool,
-        ][at];
-        let key = key.trim().to_string();
-        (!key.is_empty()).then_some(FieldSpec { key, ty })
-    }
 }
 
 /// Everything an [`crate::InfluxOutput`] needs, validated.
@@ -284,9 +211,7 @@ impl Config {
 
         let organization: Option<String> = v.opt("organization")?;
         let (bucket, token) = (v.opt::<String>("bucket")?, v.secret("token")?);
-        let precision = v.string("precision")?;
-        let precision =
-            Precision::ALL[PRECISIONS.iter().position(|p| *p == precision).unwrap_or(0)];
+        let precision: Precision = v.get("precision")?;
 
         let (api, authorization, write_path, mut query_out) = if organization.is_some()
             || bucket.is_some()
@@ -381,7 +306,12 @@ impl Config {
         });
         let fields = |name: &str| -> Result<Vec<FieldSpec>, PluginError> {
             let entries: Vec<(String, String)> = v.get(name)?;
-            let spec = |(key, ty): (String, String)| FieldSpec::parse(&format!("{key}:{ty}"));
+            let spec = |(key, ty): (String, String)| {
+                Some(FieldSpec {
+                    key,
+                    ty: FieldType::from_word(&ty)?,
+                })
+            };
             Ok(entries.into_iter().filter_map(spec).collect())
         };
 
