@@ -36,6 +36,10 @@ pub struct DeclaredOutput {
     pub positional: Positional,
     /// The option that selects the output's mode, when options apply to some modes only.
     pub mode_option: Option<&'static str>,
+    /// k6's naming rule for variables: an option that declares none is read from
+    /// `<prefix><NAME>` (`K6_INFLUXDB_` + `pushInterval` → `K6_INFLUXDB_PUSH_INTERVAL`). The JSON
+    /// declaration lists the names it gives, so a host needs no rule.
+    pub env_prefix: Option<&'static str>,
 }
 
 impl DeclaredOutput {
@@ -47,6 +51,7 @@ impl DeclaredOutput {
             options: &[],
             positional: Positional::None,
             mode_option: None,
+            env_prefix: None,
         }
     }
 
@@ -70,6 +75,19 @@ impl DeclaredOutput {
         self
     }
 
+    pub const fn env_prefix(mut self, prefix: &'static str) -> Self {
+        self.env_prefix = Some(prefix);
+        self
+    }
+
+    /// The variables of an option: its own, or else the one [`Self::env_prefix`] names.
+    pub fn env_names(&self, spec: &OptionSpec) -> Vec<String> {
+        match (self.env_prefix, spec.env) {
+            (Some(prefix), []) => vec![format!("{prefix}{}", screaming_snake(spec.name))],
+            (_, env) => env.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
     /// Whether the output declares its options (1.3), so the host checks them.
     pub fn declares_options(&self) -> bool {
         !self.options.is_empty()
@@ -86,14 +104,14 @@ impl DeclaredOutput {
             name: self.name.into(),
             aliases: self.aliases.iter().map(|a| (*a).into()).collect(),
             description: self.description.into(),
-            options: self.options.iter().map(option_doc).collect(),
+            options: self.options.iter().map(|o| option_doc(self, o)).collect(),
         }
     }
 }
 
 /// The `plugins info` line of one option: its doc, then what the spec adds (kind, aliases,
 /// modes), so the text shown is generated from the declaration.
-pub fn option_doc(spec: &OptionSpec) -> crate::abi::OptionDoc {
+pub fn option_doc(decl: &DeclaredOutput, spec: &OptionSpec) -> crate::abi::OptionDoc {
     let mut description = spec.doc.to_string();
     let mut notes = vec![spec.kind.label()];
     if !spec.aliases.is_empty() {
@@ -112,7 +130,7 @@ pub fn option_doc(spec: &OptionSpec) -> crate::abi::OptionDoc {
     description.push_str(&format!("[{}]", notes.join("; ")));
     crate::abi::OptionDoc {
         name: spec.name.into(),
-        env: spec.env.join(",").into(),
+        env: decl.env_names(spec).join(",").into(),
         default: spec.default.unwrap_or("").into(),
         description: description.into(),
         secret: spec.secret,
@@ -160,7 +178,7 @@ pub fn options_json(outputs: &[DeclaredOutput]) -> String {
                 .map(|s| {
                     json!({
                         "name": s.name, "kind": kind(&s.kind), "aliases": s.aliases,
-                        "env": s.env, "default": s.default, "doc": s.doc, "secret": s.secret,
+                        "env": o.env_names(s), "default": s.default, "doc": s.doc, "secret": s.secret,
                         "nonzero": s.nonzero, "modes": s.modes,
                         // Added within 1.3: a host reading an older 1.3 declaration takes the defaults.
                         "ignoreCase": s.ignore_case, "synonyms": s.synonyms,
@@ -316,9 +334,28 @@ pub fn parse_options_json(text: &str) -> Result<Vec<DeclaredOutput>, String> {
             options: Box::leak(options.into_boxed_slice()),
             positional,
             mode_option: text_of(o, "modeOption"),
+            env_prefix: None,
         });
     }
     Ok(outputs)
+}
+
+/// `pushInterval` → `PUSH_INTERVAL`, `insecureSkipTLSVerify` → `INSECURE_SKIP_TLS_VERIFY`.
+pub fn screaming_snake(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).and_then(|p| chars.get(p));
+        let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+        let word_starts = prev.is_some_and(|p| {
+            p.is_ascii_lowercase() || p.is_ascii_digit() || (p.is_ascii_uppercase() && next_lower)
+        });
+        if c.is_ascii_uppercase() && word_starts {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
 }
 
 /// A declaration as the host reads it back.
@@ -615,6 +652,25 @@ mod tests {
             .default("x")
             .doc("d");
         assert_eq!(back[0].options, [expected]);
+    }
+
+    #[test]
+    fn a_naming_rule_gives_the_variables_and_the_json_lists_them() {
+        assert_eq!(screaming_snake("pushInterval"), "PUSH_INTERVAL");
+        assert_eq!(
+            screaming_snake("insecureSkipTLSVerify"),
+            "INSECURE_SKIP_TLS_VERIFY"
+        );
+        assert_eq!(screaming_snake("db"), "DB");
+        const O: &[OptionSpec] = &[
+            OptionSpec::new("pushInterval", Kind::Duration),
+            OptionSpec::new("timeout", Kind::Duration).env(&["LOADRUN_X_TIMEOUT"]),
+        ];
+        let d = DeclaredOutput::new("x", &[]).options(O).env_prefix("K6_X_");
+        let back = parse_options_json(&options_json(&[d])).unwrap();
+        assert_eq!(back[0].options[0].env, ["K6_X_PUSH_INTERVAL"]);
+        assert_eq!(back[0].options[1].env, ["LOADRUN_X_TIMEOUT"]);
+        assert_eq!(d.descriptor().options[0].env.as_str(), "K6_X_PUSH_INTERVAL");
     }
 
     #[test]

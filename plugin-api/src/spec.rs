@@ -393,7 +393,7 @@ impl OptionSpec {
             notes.push(format!("default by {}", by(default_by)));
         }
         if let Some((option, key)) = self.default_from {
-            notes.push(format!("default {option}'s {key}"));
+            notes.push(format!("default: the {key} entry of {option}"));
         }
         notes
     }

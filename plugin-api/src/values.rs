@@ -336,7 +336,8 @@ impl Values {
             }
         }
         for spec in decl.options {
-            let mut env = env_of(spec, spec.env);
+            let names = decl.env_names(spec);
+            let mut env = env_of(spec, &names.iter().map(String::as_str).collect::<Vec<_>>());
             if let Some(prefix) = spec.env_prefix {
                 let family: Vec<(String, String)> = (raw.env.iter())
                     .filter_map(|(k, v)| Some((k.strip_prefix(prefix)?.to_string(), v.clone())))

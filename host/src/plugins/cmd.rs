@@ -207,7 +207,7 @@ pub fn declared_options(d: &DeclaredOutput) -> String {
             o.name,
             o.kind.label(),
             default,
-            o.env.join(","),
+            d.env_names(o).join(","),
             o.doc
         );
     }

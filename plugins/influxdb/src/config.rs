@@ -1,5 +1,6 @@
 //! The influxdb output's options: k6's URL form (`-o influxdb=http://user:pass@host:8086/db?opt=v`),
-//! k6's option and `K6_INFLUXDB_*` names, and ours (`LOADRUN_INFLUXDB_*`). Declared once in
+//! k6's option and `K6_INFLUXDB_*` names (an option without its own variable is read from
+//! `K6_INFLUXDB_<NAME>`, k6's rule), and ours (`LOADRUN_INFLUXDB_*`). Declared once in
 //! [`OUTPUT`]; the SDK (or the host) merges and checks them, and [`Config::from_init`] turns the
 //! checked values, plus what the URL's userinfo and path say, into the write request.
 
@@ -14,28 +15,22 @@ use loadrun_plugin_api::{
 
 const OWN: &[OptionSpec] = &[
     OptionSpec::new("addr", Kind::Str)
-        .env(&["K6_INFLUXDB_ADDR"])
         .default("http://localhost:8086")
         .doc("Server URL (the -o argument's URL takes precedence). A path before the database name is kept as a prefix."),
     OptionSpec::new("db", Kind::Str)
-        .env(&["K6_INFLUXDB_DB"])
         .empty_is_unset()
         .default("k6")
         .doc("v1 database (the URL path gives it too)."),
     OptionSpec::new("username", Kind::Str)
-        .env(&["K6_INFLUXDB_USERNAME"])
         .doc("v1 user (URL userinfo gives it too)."),
     OptionSpec::new("password", Kind::Str)
         .secret()
-        .env(&["K6_INFLUXDB_PASSWORD"])
         .doc("v1 password (URL userinfo gives it too)."),
     OptionSpec::new("insecure", Kind::Bool)
-        .env(&["K6_INFLUXDB_INSECURE"])
         .default("false")
         .doc("Skip TLS certificate verification."),
     OptionSpec::new("payloadSize", Kind::Str)
         .aliases(&["payload_size"])
-        .env(&["K6_INFLUXDB_PAYLOAD_SIZE"])
         .doc("k6's UDP payload size: accepted and ignored (UDP is not supported); see maxBatchBytes."),
     OptionSpec::new("precision", Kind::Enum(Precision::WORDS))
         // k6's `1ms`-style durations, and InfluxDB v1's `n` and `u`.
@@ -44,51 +39,41 @@ const OWN: &[OptionSpec] = &[
             ("1us", "us"), ("µs", "us"), ("1µs", "us"), ("1ms", "ms"), ("1s", "s"), ("1m", "m"),
             ("1h", "h"),
         ])
-        .env(&["K6_INFLUXDB_PRECISION"])
         .default("ns")
         .doc("Timestamp precision (m and h: v1 only)."),
     OptionSpec::new("retention", Kind::Str)
         .aliases(&["rp"])
-        .env(&["K6_INFLUXDB_RETENTION"])
         .empty_is_unset()
         .doc("v1 retention policy (`rp`)."),
     OptionSpec::new("consistency", Kind::Str)
-        .env(&["K6_INFLUXDB_CONSISTENCY"])
         .empty_is_unset()
         .doc("v1 write consistency (any, one, quorum, all; InfluxDB Enterprise)."),
     OptionSpec::new("pushInterval", Kind::Duration)
         .aliases(&["push_interval"])
-        .env(&["K6_INFLUXDB_PUSH_INTERVAL"])
         .default("1s")
         .doc("How often buffered points are written."),
     OptionSpec::new("concurrentWrites", Kind::int_from(1))
         .aliases(&["concurrent_writes"])
-        .env(&["K6_INFLUXDB_CONCURRENT_WRITES"])
         .default("4")
         .doc("Accepted for k6 compatibility (must be > 0); requests are sent one at a time, in order."),
     OptionSpec::new("tagsAsFields", Kind::Map(':'))
         .items(Items::OneOf(FieldType::WORDS))
         .bare("string")
         .aliases(&["tags_as_fields"])
-        .env(&["K6_INFLUXDB_TAGS_AS_FIELDS"])
         .default("vu,iter,url")
         .doc("Tags written as fields instead of tags, `name[:type]` (a URL query may repeat it)."),
     OptionSpec::new("proxy", Kind::Str)
-        .env(&["K6_INFLUXDB_PROXY"])
         .empty_is_unset()
         .doc("HTTP proxy URL (http://[user:pass@]host:port)."),
     OptionSpec::new("organization", Kind::Str)
         .aliases(&["org"])
-        .env(&["K6_INFLUXDB_ORGANIZATION"])
         .empty_is_unset()
         .doc("v2 organization (`org` in the URL query); setting it selects v2."),
     OptionSpec::new("bucket", Kind::Str)
-        .env(&["K6_INFLUXDB_BUCKET"])
         .empty_is_unset()
         .doc("v2 bucket (the URL path gives it too); setting it selects v2."),
     OptionSpec::new("token", Kind::Str)
         .secret()
-        .env(&["K6_INFLUXDB_TOKEN"])
         .empty_is_unset()
         .doc("v2 API token (`Authorization: Token …`); setting it selects v2."),
     OptionSpec::new("timeout", Kind::Duration)
@@ -126,6 +111,7 @@ const OPTIONS: &[OptionSpec] = options![OWN, tls_files!("LOADRUN_INFLUXDB")];
 pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("influxdb", &["xk6-influxdb"])
     .describe("InfluxDB 1.x /write or 2.x /api/v2/write (line protocol, k6-compatible)")
     .options(OPTIONS)
+    .env_prefix("K6_INFLUXDB_")
     .positional(Positional::Url("addr"));
 
 /// Which write API is spoken.
