@@ -39,6 +39,21 @@ impl Secret {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// `text` with this secret, as written or percent-encoded (inside a URL), replaced by
+    /// `***`: for a server's or a driver's message that could echo it.
+    pub fn redact(&self, text: &str) -> String {
+        if self.0.is_empty() {
+            return text.to_string();
+        }
+        let encoded: String = (self.0.bytes())
+            .map(|b| match b.is_ascii_alphanumeric() {
+                true => char::from(b).to_string(),
+                false => format!("%{b:02X}"),
+            })
+            .collect();
+        text.replace(&self.0, "***").replace(&encoded, "***")
+    }
 }
 
 impl std::fmt::Debug for Secret {
@@ -1083,6 +1098,8 @@ mod tests {
         let key = v.secret("apiKey").unwrap().unwrap();
         assert_eq!(key.expose(), "hunter2");
         assert_eq!(format!("{key} {key:?}"), "*** ***");
+        assert_eq!(Secret::new("a b").redact("x a b y a%20b"), "x *** y ***");
+        assert_eq!(Secret::new("").redact("x"), "x");
         assert!(!format!("{v:?}").contains("hunter2"));
         // A bad secret is named, its value is not shown.
         const S: &[OptionSpec] = &[OptionSpec::new("token", Kind::Int { min: 0, max: 9 }).secret()];

@@ -209,14 +209,8 @@ impl Config {
     /// message could in principle echo it).
     pub fn redact(&self, text: &str) -> String {
         match &self.password {
-            Some(p) if !p.is_empty() => {
-                let p = p.expose();
-                let encoded =
-                    percent_encoding::utf8_percent_encode(p, percent_encoding::NON_ALPHANUMERIC)
-                        .to_string();
-                text.replace(p, "***").replace(&encoded, "***")
-            }
-            _ => text.to_string(),
+            Some(p) => p.redact(text),
+            None => text.to_string(),
         }
     }
 }
