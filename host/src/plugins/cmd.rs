@@ -192,6 +192,7 @@ pub fn declared_options(d: &DeclaredOutput) -> String {
         if o.nonzero {
             notes.push("not zero".into());
         }
+        notes.extend(o.notes());
         if o.secret {
             notes.push("secret: never shown".into());
         }
@@ -206,7 +207,7 @@ pub fn declared_options(d: &DeclaredOutput) -> String {
             o.name,
             o.kind.label(),
             default,
-            o.env.join(","),
+            d.env_names(o).join(","),
             o.doc
         );
     }
