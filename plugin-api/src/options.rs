@@ -352,31 +352,19 @@ pub fn try_split_pairs(arg: &str) -> Result<Option<BTreeMap<String, String>>, Un
     Ok(Some(out.into_iter().collect()))
 }
 
-/// One key or value of a URL query as an output reads it: `%XX` escapes and `+` as space; a
-/// malformed escape stays as written. Public so that the host masks a secret query pair whose
-/// key is written escaped (`?tok%65n=...` is `token`) exactly as the plugin will read it.
+/// `%XX` escapes decoded; a malformed escape stays as written, bytes that are not UTF-8 become
+/// U+FFFD.
 pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = |c: u8| (c as char).to_digit(16);
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// One key or value of a URL query as an output reads it: `+` is a space, then `%XX` escapes.
+/// Public so that the host masks a secret query pair whose key is written escaped
+/// (`?tok%65n=...` is `token`) exactly as the plugin will read it.
+pub fn query_decode(s: &str) -> String {
+    percent_decode(&s.replace('+', " "))
 }
 
 pub fn parse_bool(v: &str) -> Option<bool> {
@@ -442,9 +430,11 @@ mod tests {
 
     #[test]
     fn query_components_are_percent_decoded() {
-        assert_eq!(percent_decode("tok%65n"), "token");
-        assert_eq!(percent_decode("api%4Bey"), "apiKey");
-        assert_eq!(percent_decode("a+b%2Cc"), "a b,c");
+        assert_eq!(query_decode("tok%65n"), "token");
+        assert_eq!(query_decode("api%4Bey"), "apiKey");
+        assert_eq!(query_decode("a+b%2Cc"), "a b,c");
+        assert_eq!(query_decode("a%2Bb"), "a+b");
+        assert_eq!(percent_decode("a+b"), "a+b");
         // Malformed or cut escapes stay as written.
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
         assert_eq!(percent_decode("100%"), "100%");

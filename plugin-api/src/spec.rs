@@ -555,7 +555,7 @@ impl Value {
     /// A map's entries (a plan table, a family of variables), checked and decoded as declared.
     pub fn from_pairs(spec: &OptionSpec, entries: Vec<(String, String)>) -> Option<Value> {
         let decode = |s: String| match spec.percent_decoded {
-            true => percent_decode(&s),
+            true => crate::options::percent_decode(&s),
             false => s,
         };
         let mut out = Vec::with_capacity(entries.len());
@@ -720,27 +720,6 @@ pub fn is_header_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-/// `%XX` escapes decoded; a malformed one stays as written.
-pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |c: Option<&u8>| c.and_then(|c| (*c as char).to_digit(16));
-        match (bytes[i], hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `scheme://rest`, the scheme being letters, digits, `+`, `-`, `.`, starting with a letter.

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::abi::{OutputInit, PluginError};
 use crate::declaration::DeclaredOutput;
-use crate::options::try_split_pairs;
+use crate::options::{query_decode, try_split_pairs};
 use crate::spec::{did_you_mean, Kind, OptionSpec, Positional, Value};
 
 /// The key of `OutputInit.extra` under which a 1.3 host hands over the checked options.
@@ -873,8 +873,8 @@ pub fn split_arg(output: &str, arg: &str, decl: &DeclaredOutput) -> Result<ArgPa
 /// The `key=value` pairs of a URL query, decoded.
 fn query_pairs(query: &str) -> Vec<(String, String)> {
     let pair = |p: &str| match p.split_once('=') {
-        Some((k, v)) => (percent_decode(k), percent_decode(v)),
-        None => (percent_decode(p), String::new()),
+        Some((k, v)) => (query_decode(k), query_decode(v)),
+        None => (query_decode(p), String::new()),
     };
     query
         .split('&')
@@ -900,31 +900,6 @@ fn positional_then_pairs(
         from = at + 1;
     }
     Ok(None)
-}
-
-/// `%XX` escapes and `+` as space, as in a URL query; a malformed escape stays as written.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = |c: u8| (c as char).to_digit(16);
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

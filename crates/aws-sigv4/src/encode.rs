@@ -31,25 +31,7 @@ pub fn uri_encode(s: &str) -> String {
     out
 }
 
-/// Decodes `%XX` escapes; a malformed escape is kept as it is.
-pub(crate) fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hexpair = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(v) = hexpair.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+pub(crate) use loadrun_plugin_api::options::percent_decode;
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,7 @@
 //! secret, and passwords in URLs, replaced by `***`. Users put API keys and passwords in `-o`
 //! arguments, and terminals, CI logs and screen shares are not the place for them.
 
-use loadrun_plugin_api::options::percent_decode;
+use loadrun_plugin_api::options::query_decode;
 
 const MASK: &str = "***";
 
@@ -62,7 +62,7 @@ fn url_masked(text: &str, secret: &dyn Fn(&str) -> bool) -> String {
     let pairs: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((k, _)) if secret(&percent_decode(k)) => format!("{k}={MASK}"),
+            Some((k, _)) if secret(&query_decode(k)) => format!("{k}={MASK}"),
             _ => pair.to_string(),
         })
         .collect();

@@ -388,7 +388,7 @@ fn classify(what: &str, reply: &Reply) -> Outcome {
         },
     };
     let message = header(reply, "grpc-message")
-        .map(percent_decode)
+        .map(loadrun_plugin_api::options::percent_decode)
         .unwrap_or_default();
     let reason = if message.is_empty() {
         format!("{what}: {} (HTTP {})", code_name(code), reply.http_status)
@@ -505,25 +505,6 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
         }
     }
     Some(out)
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    let hex = |c: u8| (c as char).to_digit(16);
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
