@@ -75,6 +75,20 @@ impl Endpoint {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The value of URL option `name` as an `http://` or `https://` URL; the error names the
+    /// option and shows the URL as an `Endpoint`, never with its password.
+    pub fn parse_http(name: &str, text: &str) -> Result<Url, String> {
+        let url = Url::parse(text.trim())
+            .map_err(|e| format!("{name} {} is not a valid URL: {e}", Self::from_text(text)))?;
+        match url.scheme() {
+            "http" | "https" => Ok(url),
+            _ => Err(format!(
+                "{name} {} must be an http:// or https:// URL",
+                Self::new(&url)
+            )),
+        }
+    }
 }
 
 impl fmt::Display for Endpoint {

@@ -159,6 +159,12 @@ fn text(v: &Values, name: &str) -> Result<Option<String>, PluginError> {
     Ok(v.opt::<String>(name)?.map(|s| s.trim().to_string()))
 }
 
+/// A text option grafana-cloud needs (prometheus' has a default): when missing, an error saying
+/// where to find it.
+fn required(v: &Values, name: &str, missing: &str) -> Result<String, PluginError> {
+    text(v, name)?.ok_or_else(|| PluginError::new(format!("{}: {missing}", v.output())))
+}
+
 /// Builds the configuration from the checked options (plan table < environment < `-o`
 /// argument: a URL, `-o prometheus=http://host:9090/api/v1/write`, or `key=value` pairs where
 /// a piece without `=` continues the previous value, so `trendStats=p(95),p(99),avg` works).
@@ -167,25 +173,13 @@ pub fn parse_config(init: &OutputInit, flavor: Flavor) -> Result<RwConfig, Plugi
     let output = v.output().to_string();
     let err = |m: String| PluginError::new(format!("{output}: {m}"));
 
-    let url_text = text(&v, "url")?.ok_or_else(|| {
-        err(
-            "the stack's remote-write URL is required: set GRAFANA_CLOUD_PROMETHEUS_URL or url= \
-             (Grafana Cloud portal → your stack → Prometheus → Remote Write Endpoint)"
-                .into(),
-        )
-    })?;
-    let url = Url::parse(&url_text).map_err(|e| {
-        err(format!(
-            "url {} is not a valid URL: {e}",
-            Endpoint::from_text(&url_text)
-        ))
-    })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(err(format!(
-            "url {} must be http:// or https://",
-            Endpoint::new(&url)
-        )));
-    }
+    let url_text = required(
+        &v,
+        "url",
+        "the stack's remote-write URL is required: set GRAFANA_CLOUD_PROMETHEUS_URL or url= \
+         (Grafana Cloud portal → your stack → Prometheus → Remote Write Endpoint)",
+    )?;
+    let url = Endpoint::parse_http("url", &url_text).map_err(err)?;
     let push_interval = v.duration("pushInterval")?;
     let trend_stats =
         parse_trend_stats(&v.list("trendStats")?).map_err(|m| err(format!("trendStats: {m}")))?;
@@ -249,18 +243,12 @@ fn auth(
     err: &dyn Fn(String) -> PluginError,
 ) -> Result<Auth, PluginError> {
     if flavor == Flavor::GrafanaCloud {
-        let username = text(v, "instanceId")?.ok_or_else(|| {
-            err("the instance id is required: set GRAFANA_CLOUD_INSTANCE_ID or instanceId=".into())
-        })?;
-        let password = text(v, "token")?.ok_or_else(|| {
-            err(
-                "an access-policy token is required: set GRAFANA_CLOUD_TOKEN (metrics:write scope)"
-                    .into(),
-            )
-        })?;
+        let id = "the instance id is required: set GRAFANA_CLOUD_INSTANCE_ID or instanceId=";
+        let token =
+            "an access-policy token is required: set GRAFANA_CLOUD_TOKEN (metrics:write scope)";
         return Ok(Auth::Basic {
-            username,
-            password: password.into(),
+            username: required(v, "instanceId", id)?,
+            password: required(v, "token", token)?.into(),
         });
     }
     let basic = match (

@@ -23,14 +23,16 @@ impl Protocol {
     }
 }
 
-/// How samples of a rate metric that carry a `check` tag are sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChecksAs {
-    /// k6's way: counters `check.<name>.pass` / `check.<name>.fail`, name made safe.
-    K6,
-    /// One counter named after the metric (`checks`) with tags `check:<name>` and
-    /// `result:pass|fail`, so dashboards can wildcard and sum (k6#1403).
-    Tag,
+loadrun_plugin_api::words! {
+    /// How samples of a rate metric that carry a `check` tag are sent.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ChecksAs {
+        /// k6's way: counters `check.<name>.pass` / `check.<name>.fail`, name made safe.
+        K6 = "k6",
+        /// One counter named after the metric (`checks`) with tags `check:<name>` and
+        /// `result:pass|fail`, so dashboards can wildcard and sum (k6#1403).
+        Tag = "tag",
+    }
 }
 
 /// The StatsD type trends are sent as.
@@ -176,14 +178,9 @@ pub mod opt {
     pub const ENABLE_TAGS: OptionSpec = OptionSpec::new("enableTags", Kind::Bool).env(&["K6_STATSD_ENABLE_TAGS"]).default("false").doc("append DogStatsD |#key:value tags (sorted, escaped)");
     // `;` too: a `-o` argument is itself split on commas (`-o statsd=tagBlocklist=vu;iter`).
     pub const TAG_BLOCKLIST: OptionSpec = OptionSpec::new("tagBlocklist", Kind::List(',')).separators("; \t").env(&["K6_STATSD_TAG_BLOCKLIST"]).default("vu,iter,url").doc("tag keys never sent (separate with , or ;)");
-    // Kind::Str, not Enum: its error names the choices as "k6 or tag", as users (and tests) know it.
     pub const CHECKS_AS: OptionSpec = OptionSpec::new("checksAs", Kind::Str).env(&["K6_STATSD_CHECKS_AS"]).default("k6").doc("k6: check.<name>.pass|fail counters; tag: one checks counter with check and result tags (needs enableTags)");
     pub const MAX_TREND_SAMPLES: OptionSpec = OptionSpec::new("maxTrendSamples", ANY_COUNT).env(&["K6_STATSD_MAX_TREND_SAMPLES"]).default("1000").doc("trend values sent per series and interval before sampling with |@rate (0: no cap)");
 }
-
-// The words checksAs accepts (any case), synonyms included.
-#[rustfmt::skip]
-const CHECKS_AS_WORDS: &[(&str, ChecksAs)] = &[("k6", ChecksAs::K6), ("tag", ChecksAs::Tag), ("tags", ChecksAs::Tag)];
 
 /// An error naming the option, the bad value and what was expected.
 pub fn invalid(v: &Values, name: &str, value: &str, expected: &str) -> PluginError {
@@ -193,29 +190,24 @@ pub fn invalid(v: &Values, name: &str, value: &str, expected: &str) -> PluginErr
     ))
 }
 
-/// One of `choices` (`(word, value)`), case-insensitively; synonyms are extra words.
-pub fn choose<T: Copy>(
-    v: &Values,
-    name: &str,
-    choices: &[(&str, T)],
-    expected: &str,
-) -> Result<T, PluginError> {
-    let text = v.string(name)?;
-    let word = text.trim().to_ascii_lowercase();
-    choices
-        .iter()
-        .find(|(w, _)| *w == word)
-        .map(|(_, t)| *t)
-        .ok_or_else(|| invalid(v, name, &text, expected))
-}
-
 /// Reads the mapping options of [`opt`] that `v` declares over `base` (the plugin's defaults
 /// for what it does not declare), then checks the combination.
 pub fn read_mapping(v: &Values, mut base: MappingConfig) -> Result<MappingConfig, PluginError> {
     base.namespace = v.string("namespace")?;
     base.enable_tags = v.bool("enableTags")?;
     base.tag_blocklist = v.list("tagBlocklist")?.into_iter().collect();
-    base.checks_as = choose(v, "checksAs", CHECKS_AS_WORDS, "k6 or tag")?;
+    // Read here, not declared as an enum, so the error says "k6 or tag" as it always did; any
+    // case, and "tags" is "tag".
+    let checks = v.string("checksAs")?;
+    let word = checks.trim().to_ascii_lowercase();
+    let word = word
+        .strip_suffix('s')
+        .filter(|w| *w == "tag")
+        .unwrap_or(&word);
+    let at = ChecksAs::WORDS.iter().position(|w| *w == word);
+    base.checks_as = at
+        .and_then(|i| ChecksAs::ALL.get(i).copied())
+        .ok_or_else(|| invalid(v, "checksAs", &checks, "k6 or tag"))?;
     base.max_trend_samples = v.get("maxTrendSamples")?;
     base.validate(v.output())?;
     Ok(base)

@@ -99,16 +99,8 @@ impl Config {
     pub fn from_init(init: &OutputInit) -> Result<Self, PluginError> {
         let v = Values::from_init(init, &OUTPUT)?;
         let host_text = v.string("host")?;
-        let host = Url::parse(host_text.trim().trim_end_matches('/'))
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-            .ok_or_else(|| {
-                PluginError::new(format!(
-                    "{}: option host={:?} is not valid: expected an http(s) URL such as https://ingest.k6.io",
-                    v.output(),
-                    Endpoint::from_text(&host_text).to_string()
-                ))
-            })?;
+        let host = Endpoint::parse_http("host", host_text.trim().trim_end_matches('/'))
+            .map_err(|e| PluginError::new(format!("{}: {e}", v.output())))?;
         Ok(Config {
             token: text(&v, "token")?.map(Secret::new),
             host,

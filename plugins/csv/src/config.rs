@@ -117,21 +117,21 @@ mod tests {
         let c = cfg(None, table, &env).unwrap();
         assert_eq!(c.target, Target::from_name("e.csv"));
         assert_eq!(c.time_format, TimeFormat::UnixNano);
-        let c = cfg(Some("timeFormat=rfc3339"), table, &env).unwrap();
-        assert_eq!(c.time_format, TimeFormat::Rfc3339);
         let c = cfg(Some("a.csv"), table, &env).unwrap();
         assert_eq!(c.target, Target::from_name("a.csv"));
+        let c = cfg(Some("timeFormat=rfc3339"), table, &env).unwrap();
+        assert_eq!(c.time_format, TimeFormat::Rfc3339);
     }
 
     #[test]
     fn errors() {
+        let e = cfg(None, r#"{"bogus":1}"#, &[]).err().unwrap();
+        assert!(e.to_string().contains("unknown key \"bogus\""), "{e}");
         let e = cfg(Some("fileName=a.csv,foo=1"), "", &[]).err().unwrap();
         assert_eq!(
             e.to_string(),
             "unknown key \"foo\" as argument for csv output"
         );
-        let e = cfg(None, r#"{"bogus":1}"#, &[]).err().unwrap();
-        assert!(e.to_string().contains("unknown key \"bogus\""), "{e}");
         let e = cfg(Some("timeFormat=iso"), "", &[]).err().unwrap();
         assert!(e.to_string().contains("timeFormat"), "{e}");
         assert!(cfg(Some("saveInterval=0s"), "", &[]).is_err());

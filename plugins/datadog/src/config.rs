@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use loadrun_http_support::{tls_files, HttpConfig, TlsOptions};
+use loadrun_http_support::{tls_files, Endpoint, HttpConfig, TlsOptions};
 use loadrun_plugin_api::{
     options, words, DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret,
     Values,
@@ -241,9 +241,8 @@ fn base_url(v: &Values) -> Result<String, PluginError> {
             format!("https://api.{host}")
         }
     };
-    if !(base.starts_with("http://") || base.starts_with("https://")) {
-        return Err(invalid(v, "endpoint", &base, "an http:// or https:// URL"));
-    }
+    Endpoint::parse_http("endpoint", &base)
+        .map_err(|e| PluginError::new(format!("{}: {e}", v.output())))?;
     // A full series URL (as older setups give) names the base too.
     let base = ["/api/v1/series", "/api/v2/series"]
         .iter()

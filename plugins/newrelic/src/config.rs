@@ -84,12 +84,6 @@ fn err(msg: impl std::fmt::Display) -> PluginError {
     PluginError::new(format!("newrelic: {msg}"))
 }
 
-fn invalid(name: &str, value: &str, expected: &str) -> PluginError {
-    err(format_args!(
-        "option {name}={value:?} is not valid: expected {expected}"
-    ))
-}
-
 /// Parses `50,90,p95,p(99),99.9` into fractions of 100.
 pub fn parse_percentiles(list: &[String]) -> Result<Vec<f64>, String> {
     let mut out = Vec::new();
@@ -116,18 +110,7 @@ impl Config {
     pub fn from_init(init: &OutputInit) -> Result<Self, PluginError> {
         let v = Values::from_init(init, &OUTPUT)?;
         let url_text = v.string("endpoint")?;
-        let url = Url::parse(url_text.trim()).map_err(|e| {
-            err(format_args!(
-                "endpoint {} is not a URL: {e}",
-                Endpoint::from_text(&url_text)
-            ))
-        })?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(err(format_args!(
-                "endpoint {} must be an http:// or https:// URL",
-                Endpoint::new(&url)
-            )));
-        }
+        let url = Endpoint::parse_http("endpoint", &url_text).map_err(err)?;
         let api_key = Secret::new(v.secret("apiKey")?.unwrap_or_default().expose().trim());
         if api_key.is_empty() {
             return Err(err(
@@ -139,11 +122,10 @@ impl Config {
             return Err(err("the API key holds spaces or control characters"));
         }
         let percentiles = parse_percentiles(&v.list("percentiles")?).map_err(|bad| {
-            invalid(
-                "percentiles",
-                &bad,
-                "numbers between 0 and 100 (50,90,p95,99.9)",
-            )
+            let expected = "numbers between 0 and 100 (50,90,p95,99.9)";
+            err(format_args!(
+                "option percentiles={bad:?} is not valid: expected {expected}"
+            ))
         })?;
         let timeout = v.duration("timeout")?;
         let http = HttpConfig {
