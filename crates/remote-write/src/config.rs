@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use loadrun_http_support::{Endpoint, TlsNames, TlsOptions, TlsVersion, Url};
+use loadrun_http_support::{Endpoint, TlsNames, TlsOptions, Url};
 use loadrun_plugin_api::{
     options, DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret, Values,
 };
@@ -13,12 +13,6 @@ use crate::headers::extra_headers;
 use crate::naming::{parse_trend_stats, TrendStat};
 use crate::proto::Label;
 use crate::sigv4::{self, SigV4};
-
-/// The oldest TLS version accepted by default: 1.3, as k6 from v1.2 on. Every current
-/// remote-write receiver that serves HTTPS (Prometheus and Mimir built with Go ≥ 1.13, Amazon
-/// Managed Service for Prometheus, Grafana Cloud) speaks it; a server that only speaks 1.2 is
-/// a clear error naming `tlsMinimumVersion`, which relaxes it.
-pub const DEFAULT_TLS_MIN_VERSION: TlsVersion = TlsVersion::Tls13;
 
 /// Which output the options are for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +75,10 @@ const TRANSPORT: &[OptionSpec] = &[
     OptionSpec::new("clientCertificate", Kind::Str).empty_is_unset().env(&["K6_PROMETHEUS_RW_CLIENT_CERTIFICATE"]).doc("PEM client certificate for mutual TLS"),
     OptionSpec::new("clientCertificateKey", Kind::Str).empty_is_unset().env(&["K6_PROMETHEUS_RW_CLIENT_CERTIFICATE_KEY"]).doc("PEM key of the client certificate"),
     OptionSpec::new("caCertificate", Kind::Str).empty_is_unset().env(&["K6_PROMETHEUS_RW_CA_CERTIFICATE"]).doc("PEM file of extra CA certificates to trust (loadrun only)"),
-    // Str, not Enum: `TLSv1.2`, `tls1.3` and the like are accepted too.
+    // Str, not Enum: `TLSv1.2`, `tls1.3` and the like are accepted too. 1.3 by default, as k6
+    // from v1.2 on: every current remote-write receiver that serves HTTPS (Prometheus and Mimir
+    // built with Go >= 1.13, Amazon Managed Service for Prometheus, Grafana Cloud) speaks it; a
+    // server that only speaks 1.2 is a clear error naming tlsMinimumVersion, which relaxes it.
     OptionSpec::new("tlsMinimumVersion", Kind::Str).empty_is_unset().env(&["K6_PROMETHEUS_RW_TLS_MINIMUM_VERSION"]).default("1.3").doc("oldest TLS version accepted for https:// URLs: 1.2 or 1.3 (k6 >= 1.2 defaults to 1.3 too)"),
     OptionSpec::new("timeout", Kind::Duration).env(&["K6_PROMETHEUS_RW_TIMEOUT"]).default("5s").nonzero().doc("the most one request may take (loadrun only)"),
     OptionSpec::new("maxSeriesPerRequest", Kind::int_from(0)).env(&["K6_PROMETHEUS_RW_MAX_SERIES_PER_REQUEST"]).default("2000").doc("a push with more series is split into several requests (loadrun only)"),
@@ -291,6 +288,7 @@ fn auth(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use loadrun_http_support::TlsVersion;
     use loadrun_plugin_api::testkit::init;
 
     #[test]

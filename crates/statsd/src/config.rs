@@ -35,24 +35,22 @@ loadrun_plugin_api::words! {
     }
 }
 
-/// The StatsD type trends are sent as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrendType {
-    /// `|ms`, as k6 does for every trend.
-    Timing,
-    /// `|h`, DogStatsD's histogram (agent-side aggregation, same as timing in Datadog).
-    Histogram,
-    /// `|d`, DogStatsD's distribution (server-side percentiles across hosts).
-    Distribution,
+loadrun_plugin_api::words! {
+    /// The StatsD type trends are sent as, by its line suffix.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum TrendType {
+        /// `|ms`, as k6 does for every trend.
+        Timing = "ms",
+        /// `|h`, DogStatsD's histogram (agent-side aggregation, same as timing in Datadog).
+        Histogram = "h",
+        /// `|d`, DogStatsD's distribution (server-side percentiles across hosts).
+        Distribution = "d",
+    }
 }
 
 impl TrendType {
     pub fn suffix(self) -> &'static str {
-        match self {
-            TrendType::Timing => "ms",
-            TrendType::Histogram => "h",
-            TrendType::Distribution => "d",
-        }
+        Self::WORDS[self as usize]
     }
 }
 

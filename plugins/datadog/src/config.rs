@@ -89,7 +89,7 @@ words! {
 }
 
 /// Settings of `transport=api`.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct ApiConfig {
     pub output: String,
     /// The full series URL, e.g. `https://api.datadoghq.com/api/v2/series`.
@@ -112,20 +112,6 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// Bodies held while Datadog is unreachable; the oldest is dropped beyond it.
     pub max_pending_bytes: usize,
-}
-
-/// By hand: `http` holds the proxy URL, which may carry a password.
-impl std::fmt::Debug for ApiConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiConfig")
-            .field("url", &self.url)
-            .field("trends_as", &self.trends_as)
-            .field("api_key", &self.api_key)
-            .field("host", &self.host)
-            .field("push_interval", &self.push_interval)
-            .field("gzip", &self.gzip)
-            .finish_non_exhaustive()
-    }
 }
 
 pub fn parse_config(init: &OutputInit) -> Result<DatadogConfig, PluginError> {
