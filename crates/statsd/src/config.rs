@@ -7,14 +7,10 @@ use std::time::Duration;
 use loadrun_plugin_api::{Kind, OptionSpec, PluginError, Values};
 
 loadrun_plugin_api::words! {
-    /// How the lines travel.
+    /// How the lines travel: UDP datagrams of at most `buffer_size` bytes, fire and forget, or
+    /// a TCP newline-delimited stream, reconnected with backoff.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum Protocol {
-        /// Datagrams of at most `buffer_size` bytes; fire and forget.
-        Udp = "udp",
-        /// A newline-delimited stream, reconnected with backoff.
-        Tcp = "tcp",
-    }
+    pub enum Protocol { Udp = "udp", Tcp = "tcp" }
 }
 
 impl Protocol {
@@ -35,22 +31,24 @@ loadrun_plugin_api::words! {
     }
 }
 
-loadrun_plugin_api::words! {
-    /// The StatsD type trends are sent as, by its line suffix.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum TrendType {
-        /// `|ms`, as k6 does for every trend.
-        Timing = "ms",
-        /// `|h`, DogStatsD's histogram (agent-side aggregation, same as timing in Datadog).
-        Histogram = "h",
-        /// `|d`, DogStatsD's distribution (server-side percentiles across hosts).
-        Distribution = "d",
-    }
+/// The StatsD type trends are sent as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrendType {
+    /// `|ms`, as k6 does for every trend.
+    Timing,
+    /// `|h`, DogStatsD's histogram (agent-side aggregation, same as timing in Datadog).
+    Histogram,
+    /// `|d`, DogStatsD's distribution (server-side percentiles across hosts).
+    Distribution,
 }
 
 impl TrendType {
     pub fn suffix(self) -> &'static str {
-        Self::WORDS[self as usize]
+        match self {
+            TrendType::Timing => "ms",
+            TrendType::Histogram => "h",
+            TrendType::Distribution => "d",
+        }
     }
 }
 

@@ -26,18 +26,12 @@ pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("csv", &[])
     .positional(Positional::Value("fileName"));
 
 loadrun_plugin_api::words! {
-    /// How the `timestamp` column is written.
+    /// How the `timestamp` column is written: whole seconds (k6's default), milli-, micro- or
+    /// nanoseconds, or RFC 3339 in UTC (`2026-11-25T12:03:27Z`, `2026-11-25T12:03:27.55398078Z`).
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum TimeFormat {
-        /// Whole seconds (k6's default).
-        Unix = "unix",
-        UnixMilli = "unix_milli",
-        UnixMicro = "unix_micro",
-        UnixNano = "unix_nano",
-        /// `2026-11-25T12:03:27Z`
-        Rfc3339 = "rfc3339",
-        /// `2026-11-25T12:03:27.55398078Z`
-        Rfc3339Nano = "rfc3339_nano",
+        Unix = "unix", UnixMilli = "unix_milli", UnixMicro = "unix_micro", UnixNano = "unix_nano",
+        Rfc3339 = "rfc3339", Rfc3339Nano = "rfc3339_nano",
     }
 }
 

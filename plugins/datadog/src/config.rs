@@ -55,10 +55,7 @@ pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("datadog", &[])
 
 words! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum Transport {
-        DogStatsd = "dogstatsd",
-        Api = "api",
-    }
+    pub enum Transport { DogStatsd = "dogstatsd", Api = "api" }
 }
 
 /// The parsed options: one of the two transports.
@@ -71,10 +68,7 @@ pub enum DatadogConfig {
 words! {
     /// Which series API `transport=api` posts to.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum ApiVersion {
-        V2 = "2",
-        V1 = "1",
-    }
+    pub enum ApiVersion { V2 = "2", V1 = "1" }
 }
 
 words! {
