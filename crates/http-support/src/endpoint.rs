@@ -78,16 +78,34 @@ impl Endpoint {
 
     /// The value of URL option `name` as an `http://` or `https://` URL; the error names the
     /// option and shows the URL as an `Endpoint`, never with its password.
-    pub fn parse_http(name: &str, text: &str) -> Result<Url, String> {
+    pub fn parse_http(name: &str, text: &str) -> Result<SafeUrl, String> {
         let url = Url::parse(text.trim())
             .map_err(|e| format!("{name} {} is not a valid URL: {e}", Self::from_text(text)))?;
         match url.scheme() {
-            "http" | "https" => Ok(url),
+            "http" | "https" => Ok(SafeUrl(url)),
             _ => Err(format!(
                 "{name} {} must be an http:// or https:// URL",
                 Self::new(&url)
             )),
         }
+    }
+}
+
+/// A URL whose `Debug` shows it as an [`Endpoint`] (no password), so a config holding one can
+/// derive `Debug`; otherwise it is the [`Url`] it derefs to.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SafeUrl(pub Url);
+
+impl std::ops::Deref for SafeUrl {
+    type Target = Url;
+    fn deref(&self) -> &Url {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SafeUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", Endpoint::new(&self.0).as_str())
     }
 }
 

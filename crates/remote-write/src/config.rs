@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use loadrun_http_support::{Endpoint, TlsNames, TlsOptions, Url};
+use loadrun_http_support::{Endpoint, SafeUrl, TlsNames, TlsOptions};
 use loadrun_plugin_api::{
     options, DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret, Values,
 };
@@ -40,7 +40,7 @@ pub enum Auth {
 #[derive(Debug, Clone)]
 pub struct RwConfig {
     pub output: String,
-    pub url: Url,
+    pub url: SafeUrl,
     pub push_interval: Duration,
     pub trend_stats: Vec<(TrendStat, String)>,
     /// `Some(schema)` when trends go out as native histograms.

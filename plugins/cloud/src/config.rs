@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use loadrun_http_support::{Endpoint, Url};
+use loadrun_http_support::{Endpoint, SafeUrl};
 use loadrun_plugin_api::{
     DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret, Values,
 };
@@ -37,11 +37,11 @@ pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("cloud", &[])
     .positional(Positional::Value("name"));
 
 /// Everything the output needs, validated.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Config {
     pub token: Option<Secret>,
     /// The base URL (`K6_CLOUD_HOST`), without a trailing slash.
-    pub host: Url,
+    pub host: SafeUrl,
     pub project_id: i64,
     pub name: String,
     pub timeout: Duration,
@@ -62,20 +62,6 @@ pub struct Config {
     pub duration_s: Option<u64>,
     /// (metric, source) in plan order.
     pub thresholds: Vec<(String, String)>,
-}
-
-// By hand: a derived `Debug` would print a `user:password@` in the host URL.
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("token", &self.token)
-            .field("host", &Endpoint::new(&self.host).to_string())
-            .field("project_id", &self.project_id)
-            .field("name", &self.name)
-            .field("aggregation_period", &self.aggregation_period)
-            .field("push_ref_id", &self.push_ref_id)
-            .finish_non_exhaustive()
-    }
 }
 
 /// A text option trimmed (blanks are declared unset).

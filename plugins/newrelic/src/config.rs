@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::limits;
-use loadrun_http_support::{tls_files, Endpoint, HttpConfig, TlsOptions, Url};
+use loadrun_http_support::{tls_files, Endpoint, HttpConfig, SafeUrl, TlsOptions};
 use loadrun_plugin_api::{
     options, DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret, Values,
 };
@@ -15,9 +15,9 @@ pub const US_ENDPOINT: &str = "https://metric-api.newrelic.com/metric/v1";
 pub const EU_ENDPOINT: &str = "https://metric-api.eu.newrelic.com/metric/v1";
 
 /// Everything a [`crate::NewRelicOutput`] needs, validated.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Config {
-    pub url: Url,
+    pub url: SafeUrl,
     /// The `Api-Key` header value.
     pub api_key: Secret,
     pub push_interval: Duration,
@@ -32,18 +32,6 @@ pub struct Config {
     pub max_payload_bytes: usize,
     pub max_attributes: usize,
     pub http: HttpConfig,
-}
-
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("url", &self.endpoint())
-            .field("api_key", &self.api_key)
-            .field("push_interval", &self.push_interval)
-            .field("prefix", &self.prefix)
-            .field("percentiles", &self.percentiles)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Config {
