@@ -144,4 +144,28 @@ mod tests {
         assert_eq!(Endpoint::from_text("a:b@h:1").as_str(), "h:1");
         assert_eq!(Endpoint::from_text("plain").as_str(), "plain");
     }
+
+    #[test]
+    fn http_urls_parse_and_never_show_a_password() {
+        let url = Endpoint::parse_http("url", " https://u:pw1@h:1/p ").unwrap();
+        assert_eq!(url.host_str(), Some("h"));
+        assert_eq!(url.password(), Some("pw1"));
+        assert_eq!(format!("{url:?}"), "\"https://h:1/p\"");
+        let e = Endpoint::parse_http("url", "ftp://u:pw2@h/").unwrap_err();
+        assert!(
+            e.starts_with("url ftp://h/ must be") && !e.contains("pw2"),
+            "{e}"
+        );
+        let e = Endpoint::parse_http("endpoint", "http://u:pw3@").unwrap_err();
+        assert!(e.starts_with("endpoint ") && !e.contains("pw3"), "{e}");
+        let http = crate::HttpConfig {
+            proxy: Some("http://u:pw4@proxy:3128".into()),
+            ..crate::HttpConfig::default()
+        };
+        let shown = format!("{http:?}");
+        assert!(
+            shown.contains("proxy:3128") && !shown.contains("pw4"),
+            "{shown}"
+        );
+    }
 }
