@@ -21,8 +21,9 @@ use crate::tls_version::{
 };
 use crate::ConfigError;
 
-/// How an [`HttpClient`] behaves.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How an [`HttpClient`] behaves. Its `Debug` shows the proxy as an [`Endpoint`]:
+/// a proxy URL may carry a password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct HttpConfig {
     /// The most one request may take, connect and body included. k6's outputs have none, which
     /// is how a stalled server hangs k6 at exit.
@@ -39,6 +40,21 @@ pub struct HttpConfig {
     pub proxy: Option<String>,
     /// The most bytes of a successful response body kept in [`Outcome::Delivered`].
     pub max_response_bytes: u64,
+}
+
+impl std::fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let proxy = self.proxy.as_deref().map(Endpoint::from_text);
+        f.debug_struct("HttpConfig")
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("user_agent", &self.user_agent)
+            .field("gzip", &self.gzip)
+            .field("tls", &self.tls)
+            .field("proxy", &proxy)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .finish()
+    }
 }
 
 impl Default for HttpConfig {

@@ -75,6 +75,38 @@ impl Endpoint {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The value of URL option `name` as an `http://` or `https://` URL; the error names the
+    /// option and shows the URL as an `Endpoint`, never with its password.
+    pub fn parse_http(name: &str, text: &str) -> Result<SafeUrl, String> {
+        let url = Url::parse(text.trim())
+            .map_err(|e| format!("{name} {} is not a valid URL: {e}", Self::from_text(text)))?;
+        match url.scheme() {
+            "http" | "https" => Ok(SafeUrl(url)),
+            _ => Err(format!(
+                "{name} {} must be an http:// or https:// URL",
+                Self::new(&url)
+            )),
+        }
+    }
+}
+
+/// A URL whose `Debug` shows it as an [`Endpoint`] (no password), so a config holding one can
+/// derive `Debug`; otherwise it is the [`Url`] it derefs to.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SafeUrl(pub Url);
+
+impl std::ops::Deref for SafeUrl {
+    type Target = Url;
+    fn deref(&self) -> &Url {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SafeUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", Endpoint::new(&self.0).as_str())
+    }
 }
 
 impl fmt::Display for Endpoint {
@@ -111,5 +143,29 @@ mod tests {
         );
         assert_eq!(Endpoint::from_text("a:b@h:1").as_str(), "h:1");
         assert_eq!(Endpoint::from_text("plain").as_str(), "plain");
+    }
+
+    #[test]
+    fn http_urls_parse_and_never_show_a_password() {
+        let url = Endpoint::parse_http("url", " https://u:pw1@h:1/p ").unwrap();
+        assert_eq!(url.host_str(), Some("h"));
+        assert_eq!(url.password(), Some("pw1"));
+        assert_eq!(format!("{url:?}"), "\"https://h:1/p\"");
+        let e = Endpoint::parse_http("url", "ftp://u:pw2@h/").unwrap_err();
+        assert!(
+            e.starts_with("url ftp://h/ must be") && !e.contains("pw2"),
+            "{e}"
+        );
+        let e = Endpoint::parse_http("endpoint", "http://u:pw3@").unwrap_err();
+        assert!(e.starts_with("endpoint ") && !e.contains("pw3"), "{e}");
+        let http = crate::HttpConfig {
+            proxy: Some("http://u:pw4@proxy:3128".into()),
+            ..crate::HttpConfig::default()
+        };
+        let shown = format!("{http:?}");
+        assert!(
+            shown.contains("proxy:3128") && !shown.contains("pw4"),
+            "{shown}"
+        );
     }
 }

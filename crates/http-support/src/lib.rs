@@ -36,7 +36,7 @@ pub use client::{
     basic_auth_header, gzip, request_budget, stop_cap, watch_stop, Budget, HttpClient, HttpConfig,
     QUICK_FAILURE_HOLD, STOP_MARGIN,
 };
-pub use endpoint::Endpoint;
+pub use endpoint::{Endpoint, SafeUrl};
 pub use options::{basic_auth, TlsNames};
 pub use reject::RejectLog;
 pub use split::{split_lines, LineChunks};

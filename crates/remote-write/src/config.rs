@@ -2,24 +2,17 @@
 //! [`GRAFANA_CLOUD`]): names, k6's environment variables, defaults, kinds. The SDK (or the host)
 //! merges and checks them; [`parse_config`] reads the checked values into an [`RwConfig`].
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use loadrun_http_support::{Endpoint, TlsOptions, TlsVersion, Url};
+use loadrun_http_support::{Endpoint, SafeUrl, TlsNames, TlsOptions};
 use loadrun_plugin_api::{
-    DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret, Values,
+    options, DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret, Values,
 };
 
 use crate::headers::extra_headers;
 use crate::naming::{parse_trend_stats, TrendStat};
 use crate::proto::Label;
 use crate::sigv4::{self, SigV4};
-
-/// The oldest TLS version accepted by default: 1.3, as k6 from v1.2 on. Every current
-/// remote-write receiver that serves HTTPS (Prometheus and Mimir built with Go ≥ 1.13, Amazon
-/// Managed Service for Prometheus, Grafana Cloud) speaks it; a server that only speaks 1.2 is
-/// a clear error naming `tlsMinimumVersion`, which relaxes it.
-pub const DEFAULT_TLS_MIN_VERSION: TlsVersion = TlsVersion::Tls13;
 
 /// Which output the options are for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +40,7 @@ pub enum Auth {
 #[derive(Debug, Clone)]
 pub struct RwConfig {
     pub output: String,
-    pub url: Url,
+    pub url: SafeUrl,
     pub push_interval: Duration,
     pub trend_stats: Vec<(TrendStat, String)>,
     /// `Some(schema)` when trends go out as native histograms.
@@ -64,108 +57,73 @@ pub struct RwConfig {
     pub extra_labels: Vec<Label>,
 }
 
-const ANY: Kind = Kind::Int {
-    min: 0,
-    max: i64::MAX,
+// Options both outputs have, in the order `plugins info` lists them.
+#[rustfmt::skip]
+const COMMON: &[OptionSpec] = &[
+    OptionSpec::new("trendStats", Kind::List(',')).env(&["K6_PROMETHEUS_RW_TREND_STATS"]).default("p(99)").doc("trend statistics sent as series k6_<name>_<stat>: count, sum, min, max, avg, med, p(N)"),
+    OptionSpec::new("trendAsNativeHistogram", Kind::Bool).env(&["K6_PROMETHEUS_RW_TREND_AS_NATIVE_HISTOGRAM"]).default("false").doc("send trends as native histograms k6_<name>_seconds (the server needs --enable-feature=native-histograms)"),
+    OptionSpec::new("nativeHistogramSchema", Kind::Int { min: -4, max: 8 }).env(&["K6_PROMETHEUS_RW_NATIVE_HISTOGRAM_SCHEMA"]).default("3").doc("native-histogram resolution (3: buckets grow by 9 %, as k6)"),
+    OptionSpec::new("staleMarkers", Kind::Bool).env(&["K6_PROMETHEUS_RW_STALE_MARKERS"]).default("false").doc("at the end, mark every series stale so it ends at once in queries"),
+    // The `K6_PROMETHEUS_RW_HEADERS_<Name>` family is read in headers.rs: it adds to this map
+    // whatever source gave it, which a declared env_prefix (one source among the others) cannot say.
+    OptionSpec::new("headers", Kind::Map(':')).header_names().secret().env(&["K6_PROMETHEUS_RW_HTTP_HEADERS"]).doc("extra headers, k1:v1,k2:v2 (also K6_PROMETHEUS_RW_HEADERS_<Name>=value); they never remove the auth header"),
+];
+
+#[rustfmt::skip]
+const TRANSPORT: &[OptionSpec] = &[
+    OptionSpec::new("insecureSkipTLSVerify", Kind::Bool).env(&["K6_PROMETHEUS_RW_INSECURE_SKIP_TLS_VERIFY"]).default("false").doc("accept any server certificate"),
+    OptionSpec::new("clientCertificate", Kind::Str).empty_is_unset().env(&["K6_PROMETHEUS_RW_CLIENT_CERTIFICATE"]).doc("PEM client certificate for mutual TLS"),
+    OptionSpec::new("clientCertificateKey", Kind::Str).empty_is_unset().env(&["K6_PROMETHEUS_RW_CLIENT_CERTIFICATE_KEY"]).doc("PEM key of the client certificate"),
+    OptionSpec::new("caCertificate", Kind::Str).empty_is_unset().env(&["K6_PROMETHEUS_RW_CA_CERTIFICATE"]).doc("PEM file of extra CA certificates to trust (loadrun only)"),
+    // Str, not Enum: `TLSv1.2`, `tls1.3` and the like are accepted too. 1.3 by default, as k6
+    // from v1.2 on: every current remote-write receiver that serves HTTPS (Prometheus and Mimir
+    // built with Go >= 1.13, Amazon Managed Service for Prometheus, Grafana Cloud) speaks it; a
+    // server that only speaks 1.2 is a clear error naming tlsMinimumVersion, which relaxes it.
+    OptionSpec::new("tlsMinimumVersion", Kind::Str).empty_is_unset().env(&["K6_PROMETHEUS_RW_TLS_MINIMUM_VERSION"]).default("1.3").doc("oldest TLS version accepted for https:// URLs: 1.2 or 1.3 (k6 >= 1.2 defaults to 1.3 too)"),
+    OptionSpec::new("timeout", Kind::Duration).env(&["K6_PROMETHEUS_RW_TIMEOUT"]).default("5s").nonzero().doc("the most one request may take (loadrun only)"),
+    OptionSpec::new("maxSeriesPerRequest", Kind::int_from(0)).env(&["K6_PROMETHEUS_RW_MAX_SERIES_PER_REQUEST"]).default("2000").doc("a push with more series is split into several requests (loadrun only)"),
+    OptionSpec::new("maxRequestBytes", Kind::Size).env(&["K6_PROMETHEUS_RW_MAX_REQUEST_BYTES"]).default("2097152").doc("a push bigger than this (uncompressed protobuf) is split; at least 1024 (loadrun only)"),
+    OptionSpec::new("metadataAsLabels", Kind::Bool).env(&["K6_PROMETHEUS_RW_METADATA_AS_LABELS"]).default("false").doc("add k6's vu and iter metadata as labels: one series per VU and iteration, use only for short debugging runs (loadrun only)"),
+];
+
+/// The names the TLS options above go by (k6's).
+const TLS_NAMES: TlsNames = TlsNames {
+    skip_verify: "insecureSkipTLSVerify",
+    ca_file: "caCertificate",
+    client_cert: "clientCertificate",
+    client_key: "clientCertificateKey",
+    min_version: "tlsMinimumVersion",
 };
 
-// Options both outputs have, in the order `plugins info` lists them.
-const TREND_STATS: OptionSpec = OptionSpec::new("trendStats", Kind::List(','))
-    .env(&["K6_PROMETHEUS_RW_TREND_STATS"])
-    .default("p(99)")
-    .doc("trend statistics sent as series k6_<name>_<stat>: count, sum, min, max, avg, med, p(N)");
-const NATIVE: OptionSpec = OptionSpec::new("trendAsNativeHistogram", Kind::Bool)
-    .env(&["K6_PROMETHEUS_RW_TREND_AS_NATIVE_HISTOGRAM"]).default("false")
-    .doc("send trends as native histograms k6_<name>_seconds (the server needs --enable-feature=native-histograms)");
-const SCHEMA: OptionSpec = OptionSpec::new("nativeHistogramSchema", Kind::Int { min: -4, max: 8 })
-    .env(&["K6_PROMETHEUS_RW_NATIVE_HISTOGRAM_SCHEMA"])
-    .default("3")
-    .doc("native-histogram resolution (3: buckets grow by 9 %, as k6)");
-const STALE: OptionSpec = OptionSpec::new("staleMarkers", Kind::Bool)
-    .env(&["K6_PROMETHEUS_RW_STALE_MARKERS"])
-    .default("false")
-    .doc("at the end, mark every series stale so it ends at once in queries");
-const HEADERS: OptionSpec = OptionSpec::new("headers", Kind::Str).secret()
-    .env(&["K6_PROMETHEUS_RW_HTTP_HEADERS"])
-    .doc("extra headers, k1:v1,k2:v2 (also K6_PROMETHEUS_RW_HEADERS_<Name>=value); they never remove the auth header");
-const TRANSPORT: [OptionSpec; 9] = [
-    OptionSpec::new("insecureSkipTLSVerify", Kind::Bool)
-        .env(&["K6_PROMETHEUS_RW_INSECURE_SKIP_TLS_VERIFY"]).default("false")
-        .doc("accept any server certificate"),
-    OptionSpec::new("clientCertificate", Kind::Str)
-        .env(&["K6_PROMETHEUS_RW_CLIENT_CERTIFICATE"])
-        .doc("PEM client certificate for mutual TLS"),
-    OptionSpec::new("clientCertificateKey", Kind::Str)
-        .env(&["K6_PROMETHEUS_RW_CLIENT_CERTIFICATE_KEY"])
-        .doc("PEM key of the client certificate"),
-    OptionSpec::new("caCertificate", Kind::Str)
-        .env(&["K6_PROMETHEUS_RW_CA_CERTIFICATE"])
-        .doc("PEM file of extra CA certificates to trust (loadrun only)"),
-    // Str, not Enum: `TLSv1.2`, `tls1.3` and the like are accepted too.
-    OptionSpec::new("tlsMinimumVersion", Kind::Str)
-        .env(&["K6_PROMETHEUS_RW_TLS_MINIMUM_VERSION"]).default("1.3")
-        .doc("oldest TLS version accepted for https:// URLs: 1.2 or 1.3 (k6 >= 1.2 defaults to 1.3 too)"),
-    OptionSpec::new("timeout", Kind::Duration)
-        .env(&["K6_PROMETHEUS_RW_TIMEOUT"]).default("5s").nonzero()
-        .doc("the most one request may take (loadrun only)"),
-    OptionSpec::new("maxSeriesPerRequest", ANY)
-        .env(&["K6_PROMETHEUS_RW_MAX_SERIES_PER_REQUEST"]).default("2000")
-        .doc("a push with more series is split into several requests (loadrun only)"),
-    OptionSpec::new("maxRequestBytes", Kind::Size)
-        .env(&["K6_PROMETHEUS_RW_MAX_REQUEST_BYTES"]).default("2097152")
-        .doc("a push bigger than this (uncompressed protobuf) is split; at least 1024 (loadrun only)"),
-    OptionSpec::new("metadataAsLabels", Kind::Bool)
-        .env(&["K6_PROMETHEUS_RW_METADATA_AS_LABELS"]).default("false")
-        .doc("add k6's vu and iter metadata as labels: one series per VU and iteration, use only for short debugging runs (loadrun only)"),
+#[rustfmt::skip]
+const PROMETHEUS_OWN: &[OptionSpec] = &[
+    OptionSpec::new("url", Kind::Url).env(&["K6_PROMETHEUS_RW_SERVER_URL"]).default("http://localhost:9090/api/v1/write").doc("remote-write endpoint (http:// or https://); also the bare `-o prometheus=URL` argument"),
+    OptionSpec::new("pushInterval", Kind::Duration).env(&["K6_PROMETHEUS_RW_PUSH_INTERVAL"]).default("5s").at_least("1ms").doc("how often changed series are pushed"),
+    OptionSpec::new("username", Kind::Str).empty_is_unset().env(&["K6_PROMETHEUS_RW_USERNAME"]).doc("Basic-auth user"),
+    OptionSpec::new("password", Kind::Str).empty_is_unset().secret().env(&["K6_PROMETHEUS_RW_PASSWORD"]).doc("Basic-auth password"),
+    OptionSpec::new("bearerToken", Kind::Str).empty_is_unset().secret().env(&["K6_PROMETHEUS_RW_BEARER_TOKEN"]).doc("sent as Authorization: Bearer (not with username/password)"),
 ];
 
-const PROMETHEUS_OPTIONS: &[OptionSpec] = &[
-    OptionSpec::new("url", Kind::Url)
-        .env(&["K6_PROMETHEUS_RW_SERVER_URL"]).default("http://localhost:9090/api/v1/write")
-        .doc("remote-write endpoint (http:// or https://); also the bare `-o prometheus=URL` argument"),
-    OptionSpec::new("pushInterval", Kind::Duration)
-        .env(&["K6_PROMETHEUS_RW_PUSH_INTERVAL"]).default("5s").nonzero()
-        .doc("how often changed series are pushed"),
-    TREND_STATS, NATIVE, SCHEMA, STALE,
-    OptionSpec::new("username", Kind::Str).env(&["K6_PROMETHEUS_RW_USERNAME"])
-        .doc("Basic-auth user"),
-    OptionSpec::new("password", Kind::Str).secret().env(&["K6_PROMETHEUS_RW_PASSWORD"])
-        .doc("Basic-auth password"),
-    OptionSpec::new("bearerToken", Kind::Str).secret().env(&["K6_PROMETHEUS_RW_BEARER_TOKEN"])
-        .doc("sent as Authorization: Bearer (not with username/password)"),
-    HEADERS,
-    TRANSPORT[0], TRANSPORT[1], TRANSPORT[2], TRANSPORT[3], TRANSPORT[4], TRANSPORT[5],
-    TRANSPORT[6], TRANSPORT[7], TRANSPORT[8],
-    OptionSpec::new(sigv4::REGION.0, Kind::Str).env(&[sigv4::REGION.1])
-        .doc("AWS region to sign requests for (service aps, Amazon Managed Service for Prometheus); SigV4 needs region, access key and secret key together"),
-    OptionSpec::new(sigv4::ACCESS_KEY.0, Kind::Str).env(&[sigv4::ACCESS_KEY.1])
-        .doc("AWS access key id for SigV4 signing"),
-    OptionSpec::new(sigv4::SECRET_KEY.0, Kind::Str).secret().env(&[sigv4::SECRET_KEY.1])
-        .doc("AWS secret access key for SigV4 signing"),
-    OptionSpec::new(sigv4::SESSION_TOKEN.0, Kind::Str).secret().env(&[sigv4::SESSION_TOKEN.1])
-        .doc("AWS session token of temporary credentials, sent as X-Amz-Security-Token (loadrun only)"),
+#[rustfmt::skip]
+const SIGV4: &[OptionSpec] = &[
+    OptionSpec::new(sigv4::REGION.0, Kind::Str).empty_is_unset().env(&[sigv4::REGION.1]).doc("AWS region to sign requests for (service aps, Amazon Managed Service for Prometheus); SigV4 needs region, access key and secret key together"),
+    OptionSpec::new(sigv4::ACCESS_KEY.0, Kind::Str).empty_is_unset().env(&[sigv4::ACCESS_KEY.1]).doc("AWS access key id for SigV4 signing"),
+    OptionSpec::new(sigv4::SECRET_KEY.0, Kind::Str).empty_is_unset().secret().env(&[sigv4::SECRET_KEY.1]).doc("AWS secret access key for SigV4 signing"),
+    OptionSpec::new(sigv4::SESSION_TOKEN.0, Kind::Str).empty_is_unset().secret().env(&[sigv4::SESSION_TOKEN.1]).doc("AWS session token of temporary credentials, sent as X-Amz-Security-Token (loadrun only)"),
 ];
 
-const GRAFANA_CLOUD_OPTIONS: &[OptionSpec] = &[
-    OptionSpec::new("url", Kind::Url)
-        .env(&["GRAFANA_CLOUD_PROMETHEUS_URL", "GCLOUD_HOSTED_METRICS_URL", "K6_PROMETHEUS_RW_SERVER_URL"])
-        .doc("the stack's remote-write URL, https://prometheus-….grafana.net/api/prom/push (required)"),
-    OptionSpec::new("instanceId", Kind::Str)
-        .env(&["GRAFANA_CLOUD_INSTANCE_ID", "GCLOUD_HOSTED_METRICS_ID", "K6_PROMETHEUS_RW_USERNAME"])
-        .doc("the stack's Prometheus instance id (numeric), sent as the Basic-auth user (required)"),
-    OptionSpec::new("token", Kind::Str).secret()
-        .env(&["GRAFANA_CLOUD_TOKEN", "GCLOUD_RW_API_KEY", "K6_PROMETHEUS_RW_PASSWORD"])
-        .doc("an access-policy token with the metrics:write scope, sent as the Basic-auth password (required)"),
+#[rustfmt::skip]
+const GRAFANA_CLOUD_OWN: &[OptionSpec] = &[
+    OptionSpec::new("url", Kind::Url).env(&["GRAFANA_CLOUD_PROMETHEUS_URL", "GCLOUD_HOSTED_METRICS_URL", "K6_PROMETHEUS_RW_SERVER_URL"]).doc("the stack's remote-write URL, https://prometheus-….grafana.net/api/prom/push (required)"),
+    OptionSpec::new("instanceId", Kind::Str).empty_is_unset().env(&["GRAFANA_CLOUD_INSTANCE_ID", "GCLOUD_HOSTED_METRICS_ID", "K6_PROMETHEUS_RW_USERNAME"]).doc("the stack's Prometheus instance id (numeric), sent as the Basic-auth user (required)"),
+    OptionSpec::new("token", Kind::Str).empty_is_unset().secret().env(&["GRAFANA_CLOUD_TOKEN", "GCLOUD_RW_API_KEY", "K6_PROMETHEUS_RW_PASSWORD"]).doc("an access-policy token with the metrics:write scope, sent as the Basic-auth password (required)"),
     // No declared default: it is the run's id, known only when the output is created.
-    OptionSpec::new("testId", Kind::Str).env(&["GRAFANA_CLOUD_TEST_ID"])
-        .doc("value of the `testid` label added to every series (unless a `testid` tag is set); default: the run's id; empty: no label"),
-    OptionSpec::new("pushInterval", Kind::Duration)
-        .env(&["GRAFANA_CLOUD_PUSH_INTERVAL", "K6_PROMETHEUS_RW_PUSH_INTERVAL"]).default("15s").nonzero()
-        .doc("how often changed series are pushed (Grafana Cloud bills data points per minute)"),
-    TREND_STATS, NATIVE, SCHEMA, STALE, HEADERS,
-    TRANSPORT[0], TRANSPORT[1], TRANSPORT[2], TRANSPORT[3], TRANSPORT[4], TRANSPORT[5],
-    TRANSPORT[6], TRANSPORT[7], TRANSPORT[8],
+    OptionSpec::new("testId", Kind::Str).env(&["GRAFANA_CLOUD_TEST_ID"]).doc("value of the `testid` label added to every series (unless a `testid` tag is set); default: the run's id; empty: no label"),
+    OptionSpec::new("pushInterval", Kind::Duration).env(&["GRAFANA_CLOUD_PUSH_INTERVAL", "K6_PROMETHEUS_RW_PUSH_INTERVAL"]).default("15s").at_least("1ms").doc("how often changed series are pushed (Grafana Cloud bills data points per minute)"),
 ];
+
+const PROMETHEUS_OPTIONS: &[OptionSpec] = options![PROMETHEUS_OWN, COMMON, TRANSPORT, SIGV4];
+const GRAFANA_CLOUD_OPTIONS: &[OptionSpec] = options![GRAFANA_CLOUD_OWN, COMMON, TRANSPORT];
 
 /// `-o prometheus`, as its plugin declares it.
 pub const PROMETHEUS: DeclaredOutput =
@@ -193,14 +151,15 @@ pub fn option_specs(flavor: Flavor) -> &'static [OptionSpec] {
     declared(flavor).options
 }
 
-/// A text option as given; blank is the same as not set.
-fn given(v: &Values, name: &str) -> Result<Option<String>, PluginError> {
-    Ok(v.opt::<String>(name)?.filter(|s| !s.trim().is_empty()))
+/// A text option trimmed (blanks are declared unset).
+fn text(v: &Values, name: &str) -> Result<Option<String>, PluginError> {
+    Ok(v.opt::<String>(name)?.map(|s| s.trim().to_string()))
 }
 
-/// [`given`], with its surrounding blanks removed.
-fn text(v: &Values, name: &str) -> Result<Option<String>, PluginError> {
-    Ok(given(v, name)?.map(|s| s.trim().to_string()))
+/// A text option grafana-cloud needs (prometheus' has a default): when missing, an error saying
+/// where to find it.
+fn required(v: &Values, name: &str, missing: &str) -> Result<String, PluginError> {
+    text(v, name)?.ok_or_else(|| PluginError::new(format!("{}: {missing}", v.output())))
 }
 
 /// Builds the configuration from the checked options (plan table < environment < `-o`
@@ -211,29 +170,14 @@ pub fn parse_config(init: &OutputInit, flavor: Flavor) -> Result<RwConfig, Plugi
     let output = v.output().to_string();
     let err = |m: String| PluginError::new(format!("{output}: {m}"));
 
-    let url_text = text(&v, "url")?.ok_or_else(|| {
-        err(
-            "the stack's remote-write URL is required: set GRAFANA_CLOUD_PROMETHEUS_URL or url= \
-             (Grafana Cloud portal → your stack → Prometheus → Remote Write Endpoint)"
-                .into(),
-        )
-    })?;
-    let url = Url::parse(&url_text).map_err(|e| {
-        err(format!(
-            "url {} is not a valid URL: {e}",
-            Endpoint::from_text(&url_text)
-        ))
-    })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(err(format!(
-            "url {} must be http:// or https://",
-            Endpoint::new(&url)
-        )));
-    }
+    let url_text = required(
+        &v,
+        "url",
+        "the stack's remote-write URL is required: set GRAFANA_CLOUD_PROMETHEUS_URL or url= \
+         (Grafana Cloud portal → your stack → Prometheus → Remote Write Endpoint)",
+    )?;
+    let url = Endpoint::parse_http("url", &url_text).map_err(err)?;
     let push_interval = v.duration("pushInterval")?;
-    if push_interval < Duration::from_millis(1) {
-        return Err(err("pushInterval must be at least 1ms".into()));
-    }
     let trend_stats =
         parse_trend_stats(&v.list("trendStats")?).map_err(|m| err(format!("trendStats: {m}")))?;
     if trend_stats.is_empty() {
@@ -252,26 +196,9 @@ pub fn parse_config(init: &OutputInit, flavor: Flavor) -> Result<RwConfig, Plugi
         .iter()
         .map(|kv| (kv.key.as_str(), kv.value.as_str()));
     let sigv4 = matches!(auth, Auth::SigV4(_));
-    let headers = extra_headers(text(&v, "headers")?.as_deref(), env, sigv4).map_err(err)?;
-
-    let path = |name: &str| Ok::<_, PluginError>(text(&v, name)?.map(PathBuf::from));
-    let tls = TlsOptions {
-        insecure_skip_verify: v.bool("insecureSkipTLSVerify")?,
-        ca_file: path("caCertificate")?,
-        client_cert: path("clientCertificate")?,
-        client_key: path("clientCertificateKey")?,
-        min_version: match text(&v, "tlsMinimumVersion")? {
-            None => DEFAULT_TLS_MIN_VERSION,
-            Some(t) => t
-                .parse()
-                .map_err(|e| err(format!("tlsMinimumVersion: {e}")))?,
-        },
-    };
-    if tls.client_cert.is_some() != tls.client_key.is_some() {
-        return Err(err(
-            "clientCertificate and clientCertificateKey go together".into(),
-        ));
-    }
+    let headers = v.opt("headers")?.unwrap_or_default();
+    let headers = extra_headers(headers, env, sigv4).map_err(err)?;
+    let tls = TlsOptions::from_values_named(&v, &TLS_NAMES)?;
 
     let mut extra_labels = Vec::new();
     if flavor == Flavor::GrafanaCloud {
@@ -313,24 +240,18 @@ fn auth(
     err: &dyn Fn(String) -> PluginError,
 ) -> Result<Auth, PluginError> {
     if flavor == Flavor::GrafanaCloud {
-        let username = text(v, "instanceId")?.ok_or_else(|| {
-            err("the instance id is required: set GRAFANA_CLOUD_INSTANCE_ID or instanceId=".into())
-        })?;
-        let password = text(v, "token")?.ok_or_else(|| {
-            err(
-                "an access-policy token is required: set GRAFANA_CLOUD_TOKEN (metrics:write scope)"
-                    .into(),
-            )
-        })?;
+        let id = "the instance id is required: set GRAFANA_CLOUD_INSTANCE_ID or instanceId=";
+        let token =
+            "an access-policy token is required: set GRAFANA_CLOUD_TOKEN (metrics:write scope)";
         return Ok(Auth::Basic {
-            username,
-            password: password.into(),
+            username: required(v, "instanceId", id)?,
+            password: required(v, "token", token)?.into(),
         });
     }
     let basic = match (
         // Kept as written, as before: only the token and the ids are trimmed.
-        given(v, "username")?,
-        given(v, "password")?,
+        v.opt::<String>("username")?,
+        v.opt::<String>("password")?,
         text(v, "bearerToken")?,
     ) {
         (None, None, None) => Auth::None,
@@ -367,6 +288,7 @@ fn auth(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use loadrun_http_support::TlsVersion;
     use loadrun_plugin_api::testkit::init;
 
     #[test]

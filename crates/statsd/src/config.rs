@@ -6,32 +6,29 @@ use std::time::Duration;
 
 use loadrun_plugin_api::{Kind, OptionSpec, PluginError, Values};
 
-/// How the lines travel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
-    /// Datagrams of at most `buffer_size` bytes; fire and forget.
-    Udp,
-    /// A newline-delimited stream, reconnected with backoff.
-    Tcp,
+loadrun_plugin_api::words! {
+    /// How the lines travel: UDP datagrams of at most `buffer_size` bytes, fire and forget, or
+    /// a TCP newline-delimited stream, reconnected with backoff.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Protocol { Udp = "udp", Tcp = "tcp" }
 }
 
 impl Protocol {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Udp => "udp",
-            Protocol::Tcp => "tcp",
-        }
+        Self::WORDS[self as usize]
     }
 }
 
-/// How samples of a rate metric that carry a `check` tag are sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChecksAs {
-    /// k6's way: counters `check.<name>.pass` / `check.<name>.fail`, name made safe.
-    K6,
-    /// One counter named after the metric (`checks`) with tags `check:<name>` and
-    /// `result:pass|fail`, so dashboards can wildcard and sum (k6#1403).
-    Tag,
+loadrun_plugin_api::words! {
+    /// How samples of a rate metric that carry a `check` tag are sent.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ChecksAs {
+        /// k6's way: counters `check.<name>.pass` / `check.<name>.fail`, name made safe.
+        K6 = "k6",
+        /// One counter named after the metric (`checks`) with tags `check:<name>` and
+        /// `result:pass|fail`, so dashboards can wildcard and sum (k6#1403).
+        Tag = "tag",
+    }
 }
 
 /// The StatsD type trends are sent as.
@@ -168,24 +165,18 @@ pub mod opt {
     use super::*;
 
     pub const ADDR: OptionSpec = OptionSpec::new("addr", Kind::Str).env(&["K6_STATSD_ADDR"]).default("localhost:8125").doc("StatsD server host:port (a bare -o NAME=HOST:PORT or tcp://HOST:PORT works too)");
-    // Kind::Str, not Enum: the value was always read case-insensitively.
-    pub const PROTOCOL: OptionSpec = OptionSpec::new("protocol", Kind::Str).env(&["K6_STATSD_PROTOCOL"]).default("udp").doc("udp or tcp (newline-delimited stream, reconnects with backoff)");
+    pub const PROTOCOL: OptionSpec = OptionSpec::new("protocol", Kind::Enum(Protocol::WORDS)).ignore_case().env(&["K6_STATSD_PROTOCOL"]).default("udp").doc("udp or tcp (newline-delimited stream, reconnects with backoff)");
     pub const NAMESPACE: OptionSpec = OptionSpec::new("namespace", Kind::Str).env(&["K6_STATSD_NAMESPACE"]).default("k6.").doc("prefix of every metric name, trailing dot included");
     pub const PUSH_INTERVAL: OptionSpec = OptionSpec::new("pushInterval", Kind::Duration).env(&["K6_STATSD_PUSH_INTERVAL"]).default("1s").nonzero().doc("how often folded samples are sent");
     // Bounds depend on the protocol and the error names k6's other meaning: checked in
     // `read_statsd`, not by the kind.
     pub const BUFFER_SIZE: OptionSpec = OptionSpec::new("bufferSize", ANY_COUNT).env(&["K6_STATSD_BUFFER_SIZE"]).default("1432").doc("largest datagram (UDP) or write (TCP) in bytes; lines are never split");
     pub const ENABLE_TAGS: OptionSpec = OptionSpec::new("enableTags", Kind::Bool).env(&["K6_STATSD_ENABLE_TAGS"]).default("false").doc("append DogStatsD |#key:value tags (sorted, escaped)");
-    // Kind::Str, not List: `,` (env, plan) and `;` (inside -o) both separate.
-    pub const TAG_BLOCKLIST: OptionSpec = OptionSpec::new("tagBlocklist", Kind::Str).env(&["K6_STATSD_TAG_BLOCKLIST"]).default("vu,iter,url").doc("tag keys never sent (separate with , or ;)");
+    // `;` too: a `-o` argument is itself split on commas (`-o statsd=tagBlocklist=vu;iter`).
+    pub const TAG_BLOCKLIST: OptionSpec = OptionSpec::new("tagBlocklist", Kind::List(',')).separators("; \t").env(&["K6_STATSD_TAG_BLOCKLIST"]).default("vu,iter,url").doc("tag keys never sent (separate with , or ;)");
     pub const CHECKS_AS: OptionSpec = OptionSpec::new("checksAs", Kind::Str).env(&["K6_STATSD_CHECKS_AS"]).default("k6").doc("k6: check.<name>.pass|fail counters; tag: one checks counter with check and result tags (needs enableTags)");
     pub const MAX_TREND_SAMPLES: OptionSpec = OptionSpec::new("maxTrendSamples", ANY_COUNT).env(&["K6_STATSD_MAX_TREND_SAMPLES"]).default("1000").doc("trend values sent per series and interval before sampling with |@rate (0: no cap)");
 }
-
-// The words each choice accepts (any case), synonyms included.
-const PROTOCOL_WORDS: &[(&str, Protocol)] = &[("udp", Protocol::Udp), ("tcp", Protocol::Tcp)];
-#[rustfmt::skip]
-const CHECKS_AS_WORDS: &[(&str, ChecksAs)] = &[("k6", ChecksAs::K6), ("tag", ChecksAs::Tag), ("tags", ChecksAs::Tag)];
 
 /// An error naming the option, the bad value and what was expected.
 pub fn invalid(v: &Values, name: &str, value: &str, expected: &str) -> PluginError {
@@ -195,29 +186,24 @@ pub fn invalid(v: &Values, name: &str, value: &str, expected: &str) -> PluginErr
     ))
 }
 
-/// One of `choices` (`(word, value)`), case-insensitively; synonyms are extra words.
-pub fn choose<T: Copy>(
-    v: &Values,
-    name: &str,
-    choices: &[(&str, T)],
-    expected: &str,
-) -> Result<T, PluginError> {
-    let text = v.string(name)?;
-    let word = text.trim().to_ascii_lowercase();
-    choices
-        .iter()
-        .find(|(w, _)| *w == word)
-        .map(|(_, t)| *t)
-        .ok_or_else(|| invalid(v, name, &text, expected))
-}
-
 /// Reads the mapping options of [`opt`] that `v` declares over `base` (the plugin's defaults
 /// for what it does not declare), then checks the combination.
 pub fn read_mapping(v: &Values, mut base: MappingConfig) -> Result<MappingConfig, PluginError> {
     base.namespace = v.string("namespace")?;
     base.enable_tags = v.bool("enableTags")?;
-    base.tag_blocklist = split_list(&v.string("tagBlocklist")?).into_iter().collect();
-    base.checks_as = choose(v, "checksAs", CHECKS_AS_WORDS, "k6 or tag")?;
+    base.tag_blocklist = v.list("tagBlocklist")?.into_iter().collect();
+    // Read here, not declared as an enum, so the error says "k6 or tag" as it always did; any
+    // case, and "tags" is "tag".
+    let checks = v.string("checksAs")?;
+    let word = checks.trim().to_ascii_lowercase();
+    let word = word
+        .strip_suffix('s')
+        .filter(|w| *w == "tag")
+        .unwrap_or(&word);
+    let at = ChecksAs::WORDS.iter().position(|w| *w == word);
+    base.checks_as = at
+        .and_then(|i| ChecksAs::ALL.get(i).copied())
+        .ok_or_else(|| invalid(v, "checksAs", &checks, "k6 or tag"))?;
     base.max_trend_samples = v.get("maxTrendSamples")?;
     base.validate(v.output())?;
     Ok(base)
@@ -233,7 +219,7 @@ pub fn read_statsd(
 ) -> Result<StatsdConfig, PluginError> {
     let mut cfg = StatsdConfig::new(v.output());
     if v.has("protocol") {
-        cfg.protocol = choose(v, "protocol", PROTOCOL_WORDS, "udp or tcp")?;
+        cfg.protocol = v.get("protocol")?;
     }
     let addr = v.opt::<String>("addr")?.or(fallback).unwrap_or(cfg.addr);
     cfg.addr = match addr.strip_prefix("tcp://") {
@@ -271,28 +257,6 @@ pub fn read_statsd(
     cfg.buffer_size = size;
     cfg.mapping = mapping;
     Ok(cfg)
-}
-
-/// Parses a `key:value,key:value` tag list (`;` and spaces also separate, as in `DD_TAGS`). A tag without a
-/// colon gets an empty value, which DogStatsD sends as a bare `key`.
-pub fn parse_tag_list(text: &str) -> Vec<(String, String)> {
-    split_list(text)
-        .into_iter()
-        .map(|t| match t.split_once(':') {
-            Some((k, v)) => (k.to_string(), v.to_string()),
-            None => (t.to_string(), String::new()),
-        })
-        .collect()
-}
-
-/// Splits a list option on `,`, `;` or whitespace. `;` exists because a `-o` argument is itself
-/// split on commas: `-o statsd=tagBlocklist=vu;iter;url`.
-pub fn split_list(text: &str) -> Vec<String> {
-    text.split([',', ';', ' ', '\t'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
 }
 
 /// Whether `addr` is `host:port` with a port number (1-65535); checked when the output is

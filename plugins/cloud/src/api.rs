@@ -6,10 +6,36 @@ use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
-use loadrun_plugin_api::{EndReason, LogLevel, RunOutcome};
+use loadrun_http_support::{Endpoint, HttpConfig, Url};
+use loadrun_plugin_api::{EndReason, LogLevel, PluginError, RunOutcome};
 use serde_json::Value;
 
 use crate::config::Config;
+
+/// Where the calls go and how.
+impl Config {
+    /// `host` + `path` (path starts with `/`).
+    pub fn url(&self, path: &str) -> Result<Url, PluginError> {
+        let base = self.host.as_str().trim_end_matches('/');
+        Url::parse(&format!("{base}{path}")).map_err(|e| {
+            PluginError::new(format!(
+                "cloud: bad URL {}{path}: {e}",
+                Endpoint::new(&self.host)
+            ))
+        })
+    }
+
+    pub fn http(&self) -> HttpConfig {
+        HttpConfig {
+            timeout: self.timeout,
+            connect_timeout: self.timeout.min(Duration::from_secs(10)),
+            user_agent: format!("loadrun-cloud/{}", env!("CARGO_PKG_VERSION")),
+            // The JSON calls go plain, the metrics go snappy-compressed: never gzip.
+            gzip: false,
+            ..HttpConfig::default()
+        }
+    }
+}
 
 /// A JSON string literal as Go's encoder writes it.
 pub fn go_json_string(s: &str) -> String {

@@ -3,54 +3,31 @@
 
 use std::time::Duration;
 
-use loadrun_http_support::{Endpoint, HttpConfig, Url};
+use loadrun_http_support::{Endpoint, SafeUrl};
 use loadrun_plugin_api::{
     DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret, Values,
 };
 
-const COUNT: Kind = Kind::Int {
-    min: 1,
-    max: i64::MAX,
-};
+const COUNT: Kind = Kind::int_from(1);
 
+#[rustfmt::skip]
 const OPTIONS: &[OptionSpec] = &[
-    OptionSpec::new("token", Kind::Str).secret().env(&["K6_CLOUD_TOKEN"])
-        .doc("API token, sent as `Authorization: Token …`"),
-    OptionSpec::new("host", Kind::Url).env(&["K6_CLOUD_HOST"]).default("https://ingest.k6.io")
-        .doc("base URL of the results service (`/v1/tests`, `/v2/metrics` are appended)"),
-    OptionSpec::new("projectID", Kind::Int { min: 0, max: i64::MAX })
-        .env(&["K6_CLOUD_PROJECT_ID"]).default("0")
-        .doc("project the test run belongs to (0: the account's default)"),
+    OptionSpec::new("token", Kind::Str).secret().empty_is_unset().env(&["K6_CLOUD_TOKEN"]).doc("API token, sent as `Authorization: Token …`"),
+    OptionSpec::new("host", Kind::Url).env(&["K6_CLOUD_HOST"]).default("https://ingest.k6.io").doc("base URL of the results service (`/v1/tests`, `/v2/metrics` are appended)"),
+    OptionSpec::new("projectID", Kind::int_from(0)).env(&["K6_CLOUD_PROJECT_ID"]).default("0").doc("project the test run belongs to (0: the account's default)"),
     // No declared default: the plan's name, known only when the output is created.
-    OptionSpec::new("name", Kind::Str).env(&["K6_CLOUD_NAME"])
-        .doc("test run name (default: the plan name; also `-o cloud=NAME`, deprecated in k6)"),
-    OptionSpec::new("timeout", Kind::Duration).env(&["K6_CLOUD_TIMEOUT"]).default("1m").nonzero()
-        .doc("per-request timeout"),
-    OptionSpec::new("aggregationPeriod", Kind::Duration)
-        .env(&["K6_CLOUD_AGGREGATION_PERIOD"]).default("3s").nonzero()
-        .doc("time bucket width (whole seconds)"),
-    OptionSpec::new("aggregationWaitPeriod", Kind::Duration)
-        .env(&["K6_CLOUD_AGGREGATION_WAIT_PERIOD"]).default("8s")
-        .doc("how long after its start a bucket stays open for late samples (whole seconds)"),
-    OptionSpec::new("metricPushInterval", Kind::Duration)
-        .env(&["K6_CLOUD_METRIC_PUSH_INTERVAL"]).default("1s")
-        .doc("how often closed buckets are pushed"),
-    OptionSpec::new("metricPushConcurrency", Kind::Int { min: 1, max: 64 })
-        .env(&["K6_CLOUD_METRIC_PUSH_CONCURRENCY"]).default("1")
-        .doc("requests sent in parallel when a push needs several"),
-    OptionSpec::new("maxTimeSeriesInBatch", COUNT)
-        .env(&["K6_CLOUD_MAX_TIME_SERIES_IN_BATCH"]).default("1000")
-        .doc("most series in one request"),
-    OptionSpec::new("stopOnError", Kind::Bool).env(&["K6_CLOUD_STOP_ON_ERROR"]).default("false")
-        .doc("abort the test when the service says to stop (needs abortOnError=true for this output)"),
-    OptionSpec::new("pushRefID", Kind::Str).env(&["K6_CLOUD_PUSH_REF_ID", "K6_CLOUDRUN_TEST_RUN_ID"])
-        .doc("push into this existing test run (no create, no finish)"),
-    OptionSpec::new("webAppURL", Kind::Str).env(&["K6_CLOUD_WEB_APP_URL"]).default("https://app.k6.io")
-        .doc("where the run's page is shown (printed at start)"),
-    OptionSpec::new("apiVersion", Kind::Enum(&["2"])).env(&["K6_CLOUD_API_VERSION"]).default("2")
-        .doc("metrics push protocol version; only 2 is supported (version 1 is not anymore, as in k6)"),
-    OptionSpec::new("maxHeldAggregates", COUNT).default("200000")
-        .doc("most (series, bucket) aggregates held before the oldest are sent early (bounded memory)"),
+    OptionSpec::new("name", Kind::Str).empty_is_unset().env(&["K6_CLOUD_NAME"]).doc("test run name (default: the plan name; also `-o cloud=NAME`, deprecated in k6)"),
+    OptionSpec::new("timeout", Kind::Duration).env(&["K6_CLOUD_TIMEOUT"]).default("1m").nonzero().doc("per-request timeout"),
+    OptionSpec::new("aggregationPeriod", Kind::Duration).env(&["K6_CLOUD_AGGREGATION_PERIOD"]).default("3s").nonzero().doc("time bucket width (whole seconds)"),
+    OptionSpec::new("aggregationWaitPeriod", Kind::Duration).env(&["K6_CLOUD_AGGREGATION_WAIT_PERIOD"]).default("8s").doc("how long after its start a bucket stays open for late samples (whole seconds)"),
+    OptionSpec::new("metricPushInterval", Kind::Duration).env(&["K6_CLOUD_METRIC_PUSH_INTERVAL"]).default("1s").doc("how often closed buckets are pushed"),
+    OptionSpec::new("metricPushConcurrency", Kind::Int { min: 1, max: 64 }).env(&["K6_CLOUD_METRIC_PUSH_CONCURRENCY"]).default("1").doc("requests sent in parallel when a push needs several"),
+    OptionSpec::new("maxTimeSeriesInBatch", COUNT).env(&["K6_CLOUD_MAX_TIME_SERIES_IN_BATCH"]).default("1000").doc("most series in one request"),
+    OptionSpec::new("stopOnError", Kind::Bool).env(&["K6_CLOUD_STOP_ON_ERROR"]).default("false").doc("abort the test when the service says to stop (needs abortOnError=true for this output)"),
+    OptionSpec::new("pushRefID", Kind::Str).empty_is_unset().env(&["K6_CLOUD_PUSH_REF_ID", "K6_CLOUDRUN_TEST_RUN_ID"]).doc("push into this existing test run (no create, no finish)"),
+    OptionSpec::new("webAppURL", Kind::Str).env(&["K6_CLOUD_WEB_APP_URL"]).default("https://app.k6.io").doc("where the run's page is shown (printed at start)"),
+    OptionSpec::new("apiVersion", Kind::Enum(&["2"])).env(&["K6_CLOUD_API_VERSION"]).default("2").doc("metrics push protocol version; only 2 is supported (version 1 is not anymore, as in k6)"),
+    OptionSpec::new("maxHeldAggregates", COUNT).default("200000").doc("most (series, bucket) aggregates held before the oldest are sent early (bounded memory)"),
 ];
 
 /// The cloud output, as the plugin declares it.
@@ -60,11 +37,11 @@ pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("cloud", &[])
     .positional(Positional::Value("name"));
 
 /// Everything the output needs, validated.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Config {
     pub token: Option<Secret>,
     /// The base URL (`K6_CLOUD_HOST`), without a trailing slash.
-    pub host: Url,
+    pub host: SafeUrl,
     pub project_id: i64,
     pub name: String,
     pub timeout: Duration,
@@ -87,25 +64,9 @@ pub struct Config {
     pub thresholds: Vec<(String, String)>,
 }
 
-// By hand: a derived `Debug` would print a `user:password@` in the host URL.
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("token", &self.token)
-            .field("host", &Endpoint::new(&self.host).to_string())
-            .field("project_id", &self.project_id)
-            .field("name", &self.name)
-            .field("aggregation_period", &self.aggregation_period)
-            .field("push_ref_id", &self.push_ref_id)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A text option trimmed; blank is the same as not set.
+/// A text option trimmed (blanks are declared unset).
 fn text(v: &Values, name: &str) -> Result<Option<String>, PluginError> {
-    Ok(v.opt::<String>(name)?
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty()))
+    Ok(v.opt::<String>(name)?.map(|s| s.trim().to_string()))
 }
 
 /// The buckets are whole seconds (k6's protocol counts them so).
@@ -124,24 +85,15 @@ impl Config {
     pub fn from_init(init: &OutputInit) -> Result<Self, PluginError> {
         let v = Values::from_init(init, &OUTPUT)?;
         let host_text = v.string("host")?;
-        let host = Url::parse(host_text.trim().trim_end_matches('/'))
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-            .ok_or_else(|| {
-                PluginError::new(format!(
-                    "{}: option host={:?} is not valid: expected an http(s) URL such as https://ingest.k6.io",
-                    v.output(),
-                    Endpoint::from_text(&host_text).to_string()
-                ))
-            })?;
+        let host = Endpoint::parse_http("host", host_text.trim().trim_end_matches('/'))
+            .map_err(|e| PluginError::new(format!("{}: {e}", v.output())))?;
         Ok(Config {
             token: text(&v, "token")?.map(Secret::new),
             host,
             project_id: v.int("projectID")?,
             // As written (not trimmed), as before.
             name: v
-                .opt::<String>("name")?
-                .filter(|s| !s.trim().is_empty())
+                .opt("name")?
                 .unwrap_or_else(|| init.test.plan_name.to_string()),
             timeout: v.duration("timeout")?,
             aggregation_period: whole_seconds(&v, "aggregationPeriod")?,
@@ -169,28 +121,6 @@ impl Config {
                 .map(|t| (t.metric.to_string(), t.source.to_string()))
                 .collect(),
         })
-    }
-
-    /// `host` + `path` (path starts with `/`).
-    pub fn url(&self, path: &str) -> Result<Url, PluginError> {
-        let base = self.host.as_str().trim_end_matches('/');
-        Url::parse(&format!("{base}{path}")).map_err(|e| {
-            PluginError::new(format!(
-                "cloud: bad URL {}{path}: {e}",
-                Endpoint::new(&self.host)
-            ))
-        })
-    }
-
-    pub fn http(&self) -> HttpConfig {
-        HttpConfig {
-            timeout: self.timeout,
-            connect_timeout: self.timeout.min(Duration::from_secs(10)),
-            user_agent: format!("loadrun-cloud/{}", env!("CARGO_PKG_VERSION")),
-            // The JSON calls go plain, the metrics go snappy-compressed: never gzip.
-            gzip: false,
-            ..HttpConfig::default()
-        }
     }
 }
 

@@ -12,23 +12,11 @@ use loadrun_plugin_api::{
 pub const DEFAULT_FILE: &str = "file.csv";
 pub const DEFAULT_SAVE_INTERVAL: Duration = Duration::from_secs(1);
 
+#[rustfmt::skip]
 const OPTIONS: &[OptionSpec] = &[
-    OptionSpec::new("fileName", Kind::Str)
-        .aliases(&["file_name"])
-        .env(&["K6_CSV_FILENAME"])
-        .default(DEFAULT_FILE)
-        .doc("the file to write; `-` is stdout, a .gz name is gzip; also the bare `-o csv=FILE` argument"),
-    OptionSpec::new("timeFormat", Kind::Enum(TimeFormat::NAMES))
-        .aliases(&["time_format"])
-        .env(&["K6_CSV_TIME_FORMAT"])
-        .default("unix")
-        .doc("timestamp column (rfc3339 ones in UTC)"),
-    OptionSpec::new("saveInterval", Kind::Duration)
-        .aliases(&["save_interval"])
-        .env(&["K6_CSV_SAVE_INTERVAL"])
-        .default("1s")
-        .nonzero()
-        .doc("how often buffered lines are written to the file"),
+    OptionSpec::new("fileName", Kind::Str).aliases(&["file_name"]).env(&["K6_CSV_FILENAME"]).default(DEFAULT_FILE).doc("the file to write; `-` is stdout, a .gz name is gzip; also the bare `-o csv=FILE` argument"),
+    OptionSpec::new("timeFormat", Kind::Enum(TimeFormat::WORDS)).aliases(&["time_format"]).env(&["K6_CSV_TIME_FORMAT"]).default("unix").doc("timestamp column (rfc3339 ones in UTC)"),
+    OptionSpec::new("saveInterval", Kind::Duration).aliases(&["save_interval"]).env(&["K6_CSV_SAVE_INTERVAL"]).default("1s").nonzero().doc("how often buffered lines are written to the file"),
 ];
 
 /// The csv output, as the plugin declares it.
@@ -37,47 +25,13 @@ pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("csv", &[])
     .options(OPTIONS)
     .positional(Positional::Value("fileName"));
 
-/// How the `timestamp` column is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeFormat {
-    /// Whole seconds (k6's default).
-    Unix,
-    UnixMilli,
-    UnixMicro,
-    UnixNano,
-    /// `2026-11-25T12:03:27Z`
-    Rfc3339,
-    /// `2026-11-25T12:03:27.55398078Z`
-    Rfc3339Nano,
-}
-
-impl TimeFormat {
-    pub const NAMES: &'static [&'static str] = &[
-        "unix",
-        "unix_milli",
-        "unix_micro",
-        "unix_nano",
-        "rfc3339",
-        "rfc3339_nano",
-    ];
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Some(match text.trim() {
-            "unix" => TimeFormat::Unix,
-            "unix_milli" => TimeFormat::UnixMilli,
-            "unix_micro" => TimeFormat::UnixMicro,
-            "unix_nano" => TimeFormat::UnixNano,
-            "rfc3339" => TimeFormat::Rfc3339,
-            "rfc3339_nano" => TimeFormat::Rfc3339Nano,
-            _ => return None,
-        })
-    }
-}
-
-impl std::str::FromStr for TimeFormat {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        Self::parse(s).ok_or(())
+loadrun_plugin_api::words! {
+    /// How the `timestamp` column is written: whole seconds (k6's default), milli-, micro- or
+    /// nanoseconds, or RFC 3339 in UTC (`2026-11-25T12:03:27Z`, `2026-11-25T12:03:27.55398078Z`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum TimeFormat {
+        Unix = "unix", UnixMilli = "unix_milli", UnixMicro = "unix_micro", UnixNano = "unix_nano",
+        Rfc3339 = "rfc3339", Rfc3339Nano = "rfc3339_nano",
     }
 }
 
@@ -96,7 +50,7 @@ impl CsvConfig {
         let v = Values::from_init(init, &OUTPUT)?;
         Ok(Self {
             target: Target::from_name(&v.string("fileName")?),
-            time_format: v.parse("timeFormat")?,
+            time_format: v.get("timeFormat")?,
             save_interval: v.duration("saveInterval")?,
             system_tags: init.test.system_tags_or_default(),
         })
@@ -157,21 +111,21 @@ mod tests {
         let c = cfg(None, table, &env).unwrap();
         assert_eq!(c.target, Target::from_name("e.csv"));
         assert_eq!(c.time_format, TimeFormat::UnixNano);
-        let c = cfg(Some("timeFormat=rfc3339"), table, &env).unwrap();
-        assert_eq!(c.time_format, TimeFormat::Rfc3339);
         let c = cfg(Some("a.csv"), table, &env).unwrap();
         assert_eq!(c.target, Target::from_name("a.csv"));
+        let c = cfg(Some("timeFormat=rfc3339"), table, &env).unwrap();
+        assert_eq!(c.time_format, TimeFormat::Rfc3339);
     }
 
     #[test]
     fn errors() {
+        let e = cfg(None, r#"{"bogus":1}"#, &[]).err().unwrap();
+        assert!(e.to_string().contains("unknown key \"bogus\""), "{e}");
         let e = cfg(Some("fileName=a.csv,foo=1"), "", &[]).err().unwrap();
         assert_eq!(
             e.to_string(),
             "unknown key \"foo\" as argument for csv output"
         );
-        let e = cfg(None, r#"{"bogus":1}"#, &[]).err().unwrap();
-        assert!(e.to_string().contains("unknown key \"bogus\""), "{e}");
         let e = cfg(Some("timeFormat=iso"), "", &[]).err().unwrap();
         assert!(e.to_string().contains("timeFormat"), "{e}");
         assert!(cfg(Some("saveInterval=0s"), "", &[]).is_err());

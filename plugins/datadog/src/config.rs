@@ -3,57 +3,49 @@
 //! `DD_API_KEY`, `DD_SITE`, `DD_URL`, `DD_HOSTNAME`, `DD_TAGS`, `DD_ENV`, `DD_SERVICE`,
 //! `DD_VERSION`).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use loadrun_http_support::{HttpConfig, TlsOptions, TlsVersion};
+use loadrun_http_support::{tls_files, Endpoint, HttpConfig, TlsOptions};
 use loadrun_plugin_api::{
-    DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret, Values,
+    options, words, DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret,
+    Values,
 };
-use loadrun_statsd::config::{choose, invalid, opt, parse_tag_list, read_mapping, read_statsd};
+use loadrun_statsd::config::{invalid, opt, read_mapping, read_statsd};
 use loadrun_statsd::{MappingConfig, StatsdConfig, TrendType};
 
-/// `transport`'s words; every synonym is listed in the modes of the options it restricts.
-const AGENT: &[&str] = &["dogstatsd", "agent", "statsd"];
-const API: &[&str] = &["api", "http"];
+/// The modes of `transport`, as the options they restrict name them.
+const AGENT: &[&str] = &["dogstatsd"];
+const API: &[&str] = &["api"];
 
 #[rustfmt::skip]
-const OPTIONS: &[OptionSpec] = &[
-    OptionSpec::new("transport", Kind::Str).default("dogstatsd").doc("dogstatsd (to an agent) or api (Datadog's HTTP series API)"),
-    // addr and pushInterval have no declared default: the fallback depends on other sources.
+const OWN: &[OptionSpec] = &[
+    OptionSpec::new("transport", Kind::Enum(Transport::WORDS)).ignore_case().synonyms(&[("agent", "dogstatsd"), ("statsd", "dogstatsd"), ("http", "api")]).default("dogstatsd").doc("dogstatsd (to an agent) or api (Datadog's HTTP series API)"),
+    // No declared default: the fallback depends on other sources.
     OptionSpec { default: None, ..opt::ADDR }.doc("DogStatsD agent host:port (UDP); else DD_AGENT_HOST with DD_DOGSTATSD_PORT, else localhost:8125"),
     opt::NAMESPACE.doc("metric name prefix, trailing dot included"),
-    OptionSpec { default: None, ..opt::PUSH_INTERVAL }.doc("how often folded samples are sent (default 1s; api: 10s)"),
+    // Datadog bills and rolls up per 10 s; pushing every second to the API buys nothing.
+    OptionSpec { default: None, ..opt::PUSH_INTERVAL }.default_by("transport", &[("dogstatsd", "1s"), ("api", "10s")]).doc("how often folded samples are sent"),
     opt::BUFFER_SIZE.doc("largest DogStatsD datagram in bytes"),
     opt::ENABLE_TAGS.default("true").doc("send tags"),
     opt::TAG_BLOCKLIST,
-    OptionSpec::new("tags", Kind::Str).env(&["DD_TAGS"]).doc("tags on every metric, key:value separated by , ; or space (DD_ENV, DD_SERVICE, DD_VERSION add env, service, version)"),
+    OptionSpec::new("tags", Kind::Map(':')).separators(",; \t").bare("").env(&["DD_TAGS"]).doc("tags on every metric, key:value separated by , ; or space (DD_ENV, DD_SERVICE, DD_VERSION add env, service, version)"),
     opt::CHECKS_AS.doc("k6: check.<name>.pass|fail (k6 dashboard); tag: checks with check and result tags"),
     OptionSpec::new("distribution", Kind::Bool).default("false").modes(AGENT).doc("send trends as distributions (|d) instead of timings (|ms)"),
     opt::MAX_TREND_SAMPLES.doc("dogstatsd: trend values per series and interval before sampling with |@rate"),
     // No mode: a DD_API_KEY exported for other tools must not break transport=dogstatsd.
-    OptionSpec::new("apiKey", Kind::Str).secret().env(&["DD_API_KEY"]).doc("Datadog API key (transport=api)"),
+    OptionSpec::new("apiKey", Kind::Str).secret().empty_is_unset().env(&["DD_API_KEY"]).doc("Datadog API key (transport=api)"),
     OptionSpec::new("site", Kind::Str).env(&["DD_SITE"]).default("datadoghq.com").doc("api: datadoghq.com, datadoghq.eu, us3.datadoghq.com, us5.datadoghq.com, ap1.datadoghq.com, ddog-gov.com (or us1, eu, us3, us5, ap1, gov)"),
     OptionSpec::new("endpoint", Kind::Str).env(&["DD_URL"]).doc("api: base URL (proxies, tests; default https://api.<site>); /api/v2/series (or v1) is appended unless present"),
-    OptionSpec::new("apiVersion", Kind::Str).default("2").modes(API).doc("2 (/api/v2/series) or 1 (/api/v1/series)"),
-    OptionSpec::new("trendsAs", Kind::Str).default("gauges").modes(API).doc("gauges (.avg .min .max .median .95percentile .count) or distribution (/api/v1/distribution_points)"),
+    OptionSpec::new("apiVersion", Kind::Enum(ApiVersion::WORDS)).ignore_case().synonyms(&[("v2", "2"), ("v1", "1")]).default("2").modes(API).doc("2 (/api/v2/series) or 1 (/api/v1/series)"),
+    OptionSpec::new("trendsAs", Kind::Enum(TrendsAs::WORDS)).ignore_case().synonyms(&[("gauge", "gauges"), ("distributions", "distribution")]).default("gauges").modes(API).doc("gauges (.avg .min .max .median .95percentile .count) or distribution (/api/v1/distribution_points)"),
     OptionSpec::new("host", Kind::Str).env(&["DD_HOSTNAME"]).doc("api: the host of every series (default: this machine's hostname)"),
     OptionSpec::new("gzip", Kind::Bool).default("true").modes(API).doc("gzip request bodies"),
     OptionSpec::new("timeout", Kind::Duration).default("10s").modes(API).doc("HTTP request timeout"),
-    OptionSpec::new("proxy", Kind::Str).secret().env(&["LOADRUN_DATADOG_PROXY"]).doc("api: HTTP proxy URL (http://[user:pass@]host:port)"),
-    OptionSpec::new("caFile", Kind::Str).env(&["LOADRUN_DATADOG_CA_FILE"]).doc("api: PEM file of extra CA certificates to trust (a TLS-inspecting proxy)"),
-    OptionSpec::new("clientCert", Kind::Str).env(&["LOADRUN_DATADOG_CLIENT_CERT"]).doc("api: PEM client certificate (mutual TLS)"),
-    OptionSpec::new("clientKey", Kind::Str).env(&["LOADRUN_DATADOG_CLIENT_KEY"]).doc("api: PEM key of clientCert"),
-    OptionSpec::new("tlsMinimumVersion", Kind::Str).env(&["LOADRUN_DATADOG_TLS_MINIMUM_VERSION"]).default("1.2").doc("api: oldest TLS version accepted: 1.2 or 1.3"),
+    OptionSpec::new("proxy", Kind::Str).secret().empty_is_unset().env(&["LOADRUN_DATADOG_PROXY"]).doc("api: HTTP proxy URL (http://[user:pass@]host:port)"),
+    OptionSpec::new("tlsMinimumVersion", Kind::Str).empty_is_unset().env(&["LOADRUN_DATADOG_TLS_MINIMUM_VERSION"]).default("1.2").doc("api: oldest TLS version accepted: 1.2 or 1.3"),
 ];
 
-// The words each choice accepts (any case), synonyms included.
-#[rustfmt::skip]
-const WORDS_TRANSPORT: &[(&str, Transport)] = &[("dogstatsd", Transport::DogStatsd), ("agent", Transport::DogStatsd), ("statsd", Transport::DogStatsd), ("api", Transport::Api), ("http", Transport::Api)];
-#[rustfmt::skip]
-const WORDS_API_VERSION: &[(&str, ApiVersion)] = &[("2", ApiVersion::V2), ("v2", ApiVersion::V2), ("1", ApiVersion::V1), ("v1", ApiVersion::V1)];
-#[rustfmt::skip]
-const WORDS_TRENDS_AS: &[(&str, TrendsAs)] = &[("gauges", TrendsAs::Gauges), ("gauge", TrendsAs::Gauges), ("distribution", TrendsAs::Distribution), ("distributions", TrendsAs::Distribution)];
+const OPTIONS: &[OptionSpec] = options![OWN, tls_files!("LOADRUN_DATADOG")];
 
 pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("datadog", &[])
     .describe("Datadog: DogStatsD to an agent, or the HTTP series API")
@@ -61,10 +53,9 @@ pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("datadog", &[])
     .positional(Positional::Value("addr"))
     .mode_option("transport");
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    DogStatsd,
-    Api,
+words! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Transport { DogStatsd = "dogstatsd", Api = "api" }
 }
 
 /// The parsed options: one of the two transports.
@@ -74,24 +65,25 @@ pub enum DatadogConfig {
     Api(Box<ApiConfig>),
 }
 
-/// Which series API `transport=api` posts to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ApiVersion {
-    V1,
-    V2,
+words! {
+    /// Which series API `transport=api` posts to.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum ApiVersion { V2 = "2", V1 = "1" }
 }
 
-/// How `transport=api` sends trends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrendsAs {
-    /// `.avg .min .max .median .95percentile .count`, the names the agent makes of a timing.
-    Gauges,
-    /// Every value to `/api/v1/distribution_points`, for global percentiles.
-    Distribution,
+words! {
+    /// How `transport=api` sends trends.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum TrendsAs {
+        /// `.avg .min .max .median .95percentile .count`, the names the agent makes of a timing.
+        Gauges = "gauges",
+        /// Every value to `/api/v1/distribution_points`, for global percentiles.
+        Distribution = "distribution",
+    }
 }
 
 /// Settings of `transport=api`.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct ApiConfig {
     pub output: String,
     /// The full series URL, e.g. `https://api.datadoghq.com/api/v2/series`.
@@ -116,24 +108,10 @@ pub struct ApiConfig {
     pub max_pending_bytes: usize,
 }
 
-/// By hand: `http` holds the proxy URL, which may carry a password.
-impl std::fmt::Debug for ApiConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiConfig")
-            .field("url", &self.url)
-            .field("trends_as", &self.trends_as)
-            .field("api_key", &self.api_key)
-            .field("host", &self.host)
-            .field("push_interval", &self.push_interval)
-            .field("gzip", &self.gzip)
-            .finish_non_exhaustive()
-    }
-}
-
 pub fn parse_config(init: &OutputInit) -> Result<DatadogConfig, PluginError> {
     let v = Values::from_init(init, &OUTPUT)?;
     let output = v.output().to_string();
-    let transport = choose(&v, "transport", WORDS_TRANSPORT, "dogstatsd or api")?;
+    let transport = v.get("transport")?;
     let mut mapping = MappingConfig {
         signed_gauge_is_delta: false,
         global_tags: global_tags(init, &v)?,
@@ -150,21 +128,15 @@ pub fn parse_config(init: &OutputInit) -> Result<DatadogConfig, PluginError> {
             Ok(DatadogConfig::DogStatsd(cfg))
         }
         Transport::Api => {
-            let api_key = v
-                .secret("apiKey")?
-                .filter(|k| !k.expose().trim().is_empty());
-            let Some(api_key) = api_key else {
+            let Some(api_key) = v.secret("apiKey")? else {
                 return Err(PluginError::new(format!(
                     "{output}: transport=api needs an API key: set DD_API_KEY (or apiKey in the plan)"
                 )));
             };
-            let api_version = choose(&v, "apiVersion", WORDS_API_VERSION, "1 or 2")?;
-            let trends_as = choose(&v, "trendsAs", WORDS_TRENDS_AS, "gauges or distribution")?;
+            let api_version = v.get("apiVersion")?;
+            let trends_as = v.get("trendsAs")?;
             let base_url = base_url(&v)?;
-            let url = match api_version {
-                ApiVersion::V1 => format!("{base_url}/api/v1/series"),
-                ApiVersion::V2 => format!("{base_url}/api/v2/series"),
-            };
+            let url = format!("{base_url}/api/v{}/series", v.string("apiVersion")?);
             Ok(DatadogConfig::Api(Box::new(ApiConfig {
                 output,
                 url,
@@ -173,8 +145,7 @@ pub fn parse_config(init: &OutputInit) -> Result<DatadogConfig, PluginError> {
                 trends_as,
                 api_key: Secret::new(api_key.expose().trim()),
                 host: v.opt("host")?.unwrap_or_else(hostname),
-                // Datadog bills and rolls up per 10 s; pushing every second buys nothing.
-                push_interval: v.opt("pushInterval")?.unwrap_or(Duration::from_secs(10)),
+                push_interval: v.duration("pushInterval")?,
                 gzip: v.bool("gzip")?,
                 http: http_config(&v)?,
                 mapping,
@@ -187,30 +158,14 @@ pub fn parse_config(init: &OutputInit) -> Result<DatadogConfig, PluginError> {
 
 /// The shared HTTP client's settings, with the TLS and proxy options every HTTP output has.
 fn http_config(v: &Values) -> Result<HttpConfig, PluginError> {
-    let text = |name: &str| -> Result<Option<String>, PluginError> {
-        Ok(v.opt::<String>(name)?.filter(|t| !t.trim().is_empty()))
-    };
-    let path = |name: &str| Ok::<_, PluginError>(text(name)?.map(PathBuf::from));
-    let min_version = match text("tlsMinimumVersion")? {
-        None => TlsVersion::default(),
-        Some(t) => t
-            .parse::<TlsVersion>()
-            .map_err(|_| invalid(v, "tlsMinimumVersion", &t, "1.2 or 1.3"))?,
-    };
     let timeout = v.duration("timeout")?;
     Ok(HttpConfig {
         timeout,
         connect_timeout: timeout.min(Duration::from_secs(5)),
         user_agent: concat!("loadrun-out-datadog/", env!("CARGO_PKG_VERSION")).to_string(),
         gzip: false,
-        tls: TlsOptions {
-            ca_file: path("caFile")?,
-            client_cert: path("clientCert")?,
-            client_key: path("clientKey")?,
-            min_version,
-            ..TlsOptions::default()
-        },
-        proxy: text("proxy")?,
+        tls: TlsOptions::from_values(v)?,
+        proxy: v.opt("proxy")?,
         max_response_bytes: 16 * 1024,
     })
 }
@@ -230,10 +185,7 @@ fn dd_agent_addr(init: &OutputInit) -> Option<String> {
 /// `tags` (or `DD_TAGS`), plus Datadog's unified service tags from `DD_ENV`, `DD_SERVICE` and
 /// `DD_VERSION`, as the official clients add them (each one key of a list option: not declarable).
 fn global_tags(init: &OutputInit, v: &Values) -> Result<Vec<(String, String)>, PluginError> {
-    let mut tags = v
-        .opt::<String>("tags")?
-        .map(|t| parse_tag_list(&t))
-        .unwrap_or_default();
+    let mut tags: Vec<(String, String)> = v.opt("tags")?.unwrap_or_default();
     for (key, env) in [
         ("env", "DD_ENV"),
         ("service", "DD_SERVICE"),
@@ -248,36 +200,29 @@ fn global_tags(init: &OutputInit, v: &Values) -> Result<Vec<(String, String)>, P
     Ok(tags)
 }
 
+/// Datadog's short names of its sites (any case); any other name with a dot is a site's host.
+#[rustfmt::skip]
+const SITES: &[(&str, &str)] = &[("us1", "datadoghq.com"), ("us", "datadoghq.com"), ("eu", "datadoghq.eu"), ("eu1", "datadoghq.eu"), ("us3", "us3.datadoghq.com"), ("us5", "us5.datadoghq.com"), ("ap1", "ap1.datadoghq.com"), ("gov", "ddog-gov.com"), ("us1-fed", "ddog-gov.com")];
+
 /// The API base URL from `endpoint`/`DD_URL`, else from `site`/`DD_SITE`.
 fn base_url(v: &Values) -> Result<String, PluginError> {
     let base = match v.opt::<String>("endpoint")? {
         Some(e) => e.trim().trim_end_matches('/').to_string(),
         None => {
-            let site = v.string("site")?;
-            let host = match site.trim().to_ascii_lowercase().as_str() {
-                "us1" | "us" | "datadoghq.com" => "datadoghq.com".to_string(),
-                "eu" | "eu1" | "datadoghq.eu" => "datadoghq.eu".to_string(),
-                "us3" => "us3.datadoghq.com".to_string(),
-                "us5" => "us5.datadoghq.com".to_string(),
-                "ap1" => "ap1.datadoghq.com".to_string(),
-                "gov" | "us1-fed" => "ddog-gov.com".to_string(),
-                other if other.contains('.') && !other.contains(['/', ' ']) => other.to_string(),
-                other => {
-                    return Err(invalid(
-                        v,
-                        "site",
-                        other,
-                        "datadoghq.com, datadoghq.eu, us3.datadoghq.com, us5.datadoghq.com, \
-                         ap1.datadoghq.com or ddog-gov.com",
-                    ))
-                }
-            };
+            let site = v.string("site")?.trim().to_ascii_lowercase();
+            let host = SITES
+                .iter()
+                .find(|(s, _)| *s == site)
+                .map_or(site.as_str(), |e| e.1);
+            if !host.contains('.') || host.contains(['/', ' ']) {
+                let expected = "datadoghq.com, datadoghq.eu, us3.datadoghq.com, us5.datadoghq.com, ap1.datadoghq.com or ddog-gov.com";
+                return Err(invalid(v, "site", &site, expected));
+            }
             format!("https://api.{host}")
         }
     };
-    if !(base.starts_with("http://") || base.starts_with("https://")) {
-        return Err(invalid(v, "endpoint", &base, "an http:// or https:// URL"));
-    }
+    Endpoint::parse_http("endpoint", &base)
+        .map_err(|e| PluginError::new(format!("{}: {e}", v.output())))?;
     // A full series URL (as older setups give) names the base too.
     let base = ["/api/v1/series", "/api/v2/series"]
         .iter()

@@ -14,27 +14,14 @@ use crate::filter::Filter;
 
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_millis(200);
 
+#[rustfmt::skip]
 const OPTIONS: &[OptionSpec] = &[
-    OptionSpec::new("file", Kind::Str)
-        .aliases(&["fileName"])
-        .env(&["LOADRUN_JSON_FILE"])
-        .default("-")
-        .doc("the file to write (`-` is stdout, a .gz name is gzip); also the bare `-o json=FILE` argument"),
-    OptionSpec::new("flushInterval", Kind::Duration)
-        .env(&["LOADRUN_JSON_FLUSH_INTERVAL"])
-        .default("200ms")
-        .nonzero()
-        .doc("how often buffered records are written (k6: fixed 200ms)"),
-    OptionSpec::new("include", Kind::List(','))
-        .env(&["LOADRUN_JSON_INCLUDE"])
-        .doc("only these metrics (names; `prefix*` matches by prefix; separate with , ; or |)"),
-    OptionSpec::new("exclude", Kind::List(','))
-        .env(&["LOADRUN_JSON_EXCLUDE"])
-        .doc("leave these metrics out (as include)"),
-    OptionSpec::new("jsonArray", Kind::Bool)
-        .env(&["LOADRUN_JSON_ARRAY"])
-        .default("false")
-        .doc("frame the file as one JSON array instead of NDJSON (valid only once the run has stopped)"),
+    OptionSpec::new("file", Kind::Str).aliases(&["fileName"]).env(&["LOADRUN_JSON_FILE"]).default("-").doc("the file to write (`-` is stdout, a .gz name is gzip); also the bare `-o json=FILE` argument"),
+    OptionSpec::new("flushInterval", Kind::Duration).env(&["LOADRUN_JSON_FLUSH_INTERVAL"]).default("200ms").nonzero().doc("how often buffered records are written (k6: fixed 200ms)"),
+    // `;` and `|` survive `K6_OUT`-style comma splitting.
+    OptionSpec::new("include", Kind::List(',')).separators(";|").env(&["LOADRUN_JSON_INCLUDE"]).doc("only these metrics (names; `prefix*` matches by prefix; separate with , ; or |)"),
+    OptionSpec::new("exclude", Kind::List(',')).separators(";|").env(&["LOADRUN_JSON_EXCLUDE"]).doc("leave these metrics out (as include)"),
+    OptionSpec::new("jsonArray", Kind::Bool).env(&["LOADRUN_JSON_ARRAY"]).default("false").doc("frame the file as one JSON array instead of NDJSON (valid only once the run has stopped)"),
 ];
 
 /// The json output, as the plugin declares it.
@@ -55,9 +42,7 @@ pub struct JsonConfig {
 impl JsonConfig {
     pub fn from_init(init: &OutputInit) -> Result<Self, PluginError> {
         let v = Values::from_init(init, &OUTPUT)?;
-        let list = |name| -> Result<Vec<String>, PluginError> {
-            Ok(split_list(&v.opt::<Vec<String>>(name)?.unwrap_or_default()))
-        };
+        let list = |name| Ok::<_, PluginError>(v.opt(name)?.unwrap_or_default());
         Ok(Self {
             target: Target::from_name(&v.string("file")?),
             flush_interval: v.duration("flushInterval")?,
@@ -65,18 +50,6 @@ impl JsonConfig {
             json_array: v.bool("jsonArray")?,
         })
     }
-}
-
-/// Metric names may also be separated by `;` or `|` (which survive `K6_OUT`-style comma
-/// splitting); the declared list splits on commas.
-fn split_list(items: &[String]) -> Vec<String> {
-    items
-        .iter()
-        .flat_map(|i| i.split([';', '|']))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
 }
 
 #[cfg(test)]

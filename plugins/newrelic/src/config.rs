@@ -1,12 +1,12 @@
 //! Options → [`Config`]: endpoint/region, the key, the push interval and what is sent,
 //! declared once in [`OUTPUT`].
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use loadrun_http_support::{Endpoint, HttpConfig, TlsOptions, Url};
+use crate::limits;
+use loadrun_http_support::{tls_files, Endpoint, HttpConfig, SafeUrl, TlsOptions};
 use loadrun_plugin_api::{
-    DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret, Values,
+    options, DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret, Values,
 };
 
 /// New Relic's US Metric API endpoint.
@@ -14,29 +14,10 @@ pub const US_ENDPOINT: &str = "https://metric-api.newrelic.com/metric/v1";
 /// New Relic's EU Metric API endpoint.
 pub const EU_ENDPOINT: &str = "https://metric-api.eu.newrelic.com/metric/v1";
 
-/// The published limits this output keeps to (see the README for the sources).
-pub mod limits {
-    /// "1MB (10^6 bytes) maximum per POST". The docs do not say whether before or after
-    /// compression, so the uncompressed body is bounded, which satisfies both readings.
-    pub const MAX_PAYLOAD_BYTES: usize = 1_000_000;
-    /// "Max attributes per metric": 150 on the English page, 100 on an older translation; the
-    /// stricter figure is kept, common attributes included.
-    pub const MAX_ATTRIBUTES: usize = 100;
-    /// "Max metric attribute name length: 255 characters".
-    pub const MAX_NAME_CHARS: usize = 255;
-    /// "Max metric attribute value length: 4096 characters".
-    pub const MAX_VALUE_CHARS: usize = 4096;
-    /// "Metrics reported with a timestamp older than 48 hours ago or newer than 24 hours from the
-    /// time they are reported are dropped." One hour of margin each way, for the time a data
-    /// point may wait (push interval, retries) between here and New Relic.
-    pub const MAX_AGE_MS: i64 = 47 * 3600 * 1000;
-    pub const MAX_AHEAD_MS: i64 = 23 * 3600 * 1000;
-}
-
 /// Everything a [`crate::NewRelicOutput`] needs, validated.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Config {
-    pub url: Url,
+    pub url: SafeUrl,
     /// The `Api-Key` header value.
     pub api_key: Secret,
     pub push_interval: Duration,
@@ -53,18 +34,6 @@ pub struct Config {
     pub http: HttpConfig,
 }
 
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("url", &self.endpoint())
-            .field("api_key", &self.api_key)
-            .field("push_interval", &self.push_interval)
-            .field("prefix", &self.prefix)
-            .field("percentiles", &self.percentiles)
-            .finish_non_exhaustive()
-    }
-}
-
 impl Config {
     /// The endpoint as it may be shown.
     pub fn endpoint(&self) -> Endpoint {
@@ -72,62 +41,26 @@ impl Config {
     }
 }
 
-const OPTIONS: &[OptionSpec] = &[
-    OptionSpec::new("apiKey", Kind::Str)
-        .env(&["NEW_RELIC_LICENSE_KEY", "NEW_RELIC_API_KEY"])
-        .secret()
-        .doc("License key or Insert key of the account (`Api-Key` header). Required."),
-    OptionSpec::new("region", Kind::Str)
-        .env(&["NEW_RELIC_REGION"])
-        .default("us")
-        .doc("Data center: us (metric-api.newrelic.com) or eu (metric-api.eu.newrelic.com), any case."),
-    OptionSpec::new("endpoint", Kind::Str)
-        .env(&["NEW_RELIC_METRIC_URL"])
-        .doc("Full Metric API URL; overrides region (a proxy, FedRAMP, a test server); also the bare `-o newrelic=URL` argument."),
-    OptionSpec::new("pushInterval", Kind::Duration)
-        .env(&["LOADRUN_NEWRELIC_PUSH_INTERVAL"])
-        .default("10s")
-        .doc("Aggregation window, at least 100ms: one count/gauge/summary per series per window (interval.ms)."),
-    OptionSpec::new("prefix", Kind::Str)
-        .env(&["LOADRUN_NEWRELIC_PREFIX"])
-        .default("k6.")
-        .doc("Prepended to every metric name (k6.http_req_duration), as New Relic's StatsD recipe names them."),
-    OptionSpec::new("percentiles", Kind::List(','))
-        .env(&["LOADRUN_NEWRELIC_PERCENTILES"])
-        .default("50,90,95,99")
-        .doc("Percentile gauges sent for trends (NAME.p95; 50,90,p95,p(99),99.9); empty for none."),
-    OptionSpec::new("tagBlocklist", Kind::List(','))
-        .env(&["LOADRUN_NEWRELIC_TAG_BLOCKLIST"])
-        .default("")
-        .doc("Tag keys not sent as attributes, comma-separated."),
-    OptionSpec::new("includeMetadata", Kind::Bool)
-        .env(&["LOADRUN_NEWRELIC_INCLUDE_METADATA"])
-        .default("false")
-        .doc("Send sample metadata (vu, iter) as attributes: one time series per VU and iteration, so off by default."),
-    OptionSpec::new("timeout", Kind::Duration)
-        .env(&["LOADRUN_NEWRELIC_TIMEOUT"])
-        .default("10s")
-        .nonzero()
-        .doc("The most one HTTP request may take."),
-    OptionSpec::new("gzip", Kind::Bool)
-        .env(&["LOADRUN_NEWRELIC_GZIP"])
-        .default("true")
-        .doc("gzip request bodies (New Relic strongly recommends it)."),
-    OptionSpec::new("maxPayloadBytes", Kind::Int { min: 1024, max: limits::MAX_PAYLOAD_BYTES as i64 })
-        .env(&["LOADRUN_NEWRELIC_MAX_PAYLOAD_BYTES"])
-        .default("1000000")
-        .doc("Most uncompressed bytes per POST (New Relic's limit is 10^6); larger pushes are split."),
-    OptionSpec::new("maxAttributes", Kind::Int { min: 1, max: limits::MAX_ATTRIBUTES as i64 })
-        .env(&["LOADRUN_NEWRELIC_MAX_ATTRIBUTES"])
-        .default("100")
-        .doc("Most attributes per data point, common ones included; further tags are dropped and counted."),
-    OptionSpec::new("proxy", Kind::Str)
-        .env(&["LOADRUN_NEWRELIC_PROXY"])
-        .doc("HTTP proxy URL (http://[user:pass@]host:port)."),
-    OptionSpec::new("caFile", Kind::Str)
-        .env(&["LOADRUN_NEWRELIC_CA_FILE"])
-        .doc("PEM file of extra CA certificates to trust (a TLS-inspecting proxy)."),
+#[rustfmt::skip]
+const OWN: &[OptionSpec] = &[
+    OptionSpec::new("apiKey", Kind::Str).env(&["NEW_RELIC_LICENSE_KEY", "NEW_RELIC_API_KEY"]).secret().empty_is_unset().doc("License key or Insert key of the account (`Api-Key` header). Required."),
+    OptionSpec::new("region", Kind::Enum(&["us", "eu"])).ignore_case().empty_is_unset().env(&["NEW_RELIC_REGION"]).default("us").doc("Data center: us (metric-api.newrelic.com) or eu (metric-api.eu.newrelic.com), any case."),
+    // Str, not Url: its errors show the URL without a password (Endpoint).
+    OptionSpec::new("endpoint", Kind::Str).empty_is_unset().env(&["NEW_RELIC_METRIC_URL"]).default_by("region", &[("us", US_ENDPOINT), ("eu", EU_ENDPOINT)]).doc("Full Metric API URL; overrides region (a proxy, FedRAMP, a test server); also the bare `-o newrelic=URL` argument."),
+    OptionSpec::new("pushInterval", Kind::Duration).env(&["LOADRUN_NEWRELIC_PUSH_INTERVAL"]).default("10s").at_least("100ms").doc("Aggregation window, at least 100ms: one count/gauge/summary per series per window (interval.ms)."),
+    OptionSpec::new("prefix", Kind::Str).env(&["LOADRUN_NEWRELIC_PREFIX"]).default("k6.").doc("Prepended to every metric name (k6.http_req_duration), as New Relic's StatsD recipe names them."),
+    OptionSpec::new("percentiles", Kind::List(',')).env(&["LOADRUN_NEWRELIC_PERCENTILES"]).default("50,90,95,99").doc("Percentile gauges sent for trends (NAME.p95; 50,90,p95,p(99),99.9); empty for none."),
+    OptionSpec::new("tagBlocklist", Kind::List(',')).env(&["LOADRUN_NEWRELIC_TAG_BLOCKLIST"]).default("").doc("Tag keys not sent as attributes, comma-separated."),
+    OptionSpec::new("includeMetadata", Kind::Bool).env(&["LOADRUN_NEWRELIC_INCLUDE_METADATA"]).default("false").doc("Send sample metadata (vu, iter) as attributes: one time series per VU and iteration, so off by default."),
+    OptionSpec::new("timeout", Kind::Duration).env(&["LOADRUN_NEWRELIC_TIMEOUT"]).default("10s").nonzero().doc("The most one HTTP request may take."),
+    OptionSpec::new("gzip", Kind::Bool).env(&["LOADRUN_NEWRELIC_GZIP"]).default("true").doc("gzip request bodies (New Relic strongly recommends it)."),
+    OptionSpec::new("maxPayloadBytes", Kind::Int { min: 1024, max: limits::MAX_PAYLOAD_BYTES as i64 }).env(&["LOADRUN_NEWRELIC_MAX_PAYLOAD_BYTES"]).default("1000000").doc("Most uncompressed bytes per POST (New Relic's limit is 10^6); larger pushes are split."),
+    OptionSpec::new("maxAttributes", Kind::Int { min: 1, max: limits::MAX_ATTRIBUTES as i64 }).env(&["LOADRUN_NEWRELIC_MAX_ATTRIBUTES"]).default("100").doc("Most attributes per data point, common ones included; further tags are dropped and counted."),
+    // Secret: a proxy URL may carry a password.
+    OptionSpec::new("proxy", Kind::Str).secret().empty_is_unset().env(&["LOADRUN_NEWRELIC_PROXY"]).doc("HTTP proxy URL (http://[user:pass@]host:port)."),
 ];
+
+const OPTIONS: &[OptionSpec] = options![OWN, tls_files!("LOADRUN_NEWRELIC")];
 
 /// The newrelic output, as the plugin declares it.
 pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("newrelic", &["new-relic"])
@@ -137,12 +70,6 @@ pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("newrelic", &["new-relic"
 
 fn err(msg: impl std::fmt::Display) -> PluginError {
     PluginError::new(format!("newrelic: {msg}"))
-}
-
-fn invalid(name: &str, value: &str, expected: &str) -> PluginError {
-    err(format_args!(
-        "option {name}={value:?} is not valid: expected {expected}"
-    ))
 }
 
 /// Parses `50,90,p95,p(99),99.9` into fractions of 100.
@@ -170,31 +97,8 @@ pub fn parse_percentiles(list: &[String]) -> Result<Vec<f64>, String> {
 impl Config {
     pub fn from_init(init: &OutputInit) -> Result<Self, PluginError> {
         let v = Values::from_init(init, &OUTPUT)?;
-        // Any case and an empty value mean what they did before the declaration, which
-        // `Kind::Enum` cannot say.
-        let region = v.string("region")?;
-        let region_url = match region.trim().to_ascii_lowercase().as_str() {
-            "" | "us" => US_ENDPOINT,
-            "eu" => EU_ENDPOINT,
-            _ => return Err(invalid("region", &region, "us or eu")),
-        };
-        let url_text = v
-            .opt::<String>("endpoint")?
-            .filter(|e| !e.trim().is_empty())
-            .unwrap_or_else(|| region_url.to_string());
-        let url = Url::parse(url_text.trim()).map_err(|e| {
-            err(format_args!(
-                "endpoint {} is not a URL: {e}",
-                Endpoint::from_text(&url_text)
-            ))
-        })?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(err(format_args!(
-                "endpoint {} must be an http:// or https:// URL",
-                Endpoint::new(&url)
-            )));
-        }
-
+        let url_text = v.string("endpoint")?;
+        let url = Endpoint::parse_http("endpoint", &url_text).map_err(err)?;
         let api_key = Secret::new(v.secret("apiKey")?.unwrap_or_default().expose().trim());
         if api_key.is_empty() {
             return Err(err(
@@ -205,40 +109,26 @@ impl Config {
             // Not echoed: it is a secret even when malformed.
             return Err(err("the API key holds spaces or control characters"));
         }
-
-        let push_interval = v.duration("pushInterval")?;
-        if push_interval < Duration::from_millis(100) {
-            return Err(invalid(
-                "pushInterval",
-                &format!("{push_interval:?}"),
-                "a duration of at least 100ms",
-            ));
-        }
         let percentiles = parse_percentiles(&v.list("percentiles")?).map_err(|bad| {
-            invalid(
-                "percentiles",
-                &bad,
-                "numbers between 0 and 100 (50,90,p95,99.9)",
-            )
+            let expected = "numbers between 0 and 100 (50,90,p95,99.9)";
+            err(format_args!(
+                "option percentiles={bad:?} is not valid: expected {expected}"
+            ))
         })?;
         let timeout = v.duration("timeout")?;
-        let nonempty = |name: &str| v.opt::<String>(name).map(|o| o.filter(|p| !p.is_empty()));
         let http = HttpConfig {
             timeout,
             connect_timeout: timeout.min(Duration::from_secs(5)),
             user_agent: format!("loadrun-newrelic/{}", env!("CARGO_PKG_VERSION")),
             gzip: v.bool("gzip")?,
-            tls: TlsOptions {
-                ca_file: nonempty("caFile")?.map(PathBuf::from),
-                ..TlsOptions::default()
-            },
-            proxy: nonempty("proxy")?,
+            tls: TlsOptions::from_values(&v)?,
+            proxy: v.opt("proxy")?,
             max_response_bytes: 16 * 1024,
         };
         Ok(Config {
             url,
             api_key,
-            push_interval,
+            push_interval: v.duration("pushInterval")?,
             prefix: v.string("prefix")?,
             percentiles,
             tag_blocklist: v.list("tagBlocklist")?,

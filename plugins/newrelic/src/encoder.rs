@@ -16,7 +16,8 @@
 use loadrun_plugin_api::{Catalog, TestMeta};
 
 use crate::aggregate::{Agg, Closed};
-use crate::config::{limits, Config};
+use crate::config::Config;
+use crate::limits;
 
 /// What encoding left out, for the output's counters.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

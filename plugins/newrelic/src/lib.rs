@@ -11,6 +11,7 @@
 pub mod aggregate;
 pub mod config;
 pub mod encoder;
+pub mod limits;
 pub mod output;
 pub mod quantiles;
 

@@ -25,8 +25,9 @@ use loadrun_plugin_api::{
 };
 
 use crate::aggregate::Aggregator;
-use crate::config::{limits, Config};
+use crate::config::Config;
 use crate::encoder::{Dropped, Encoder, Payload};
+use crate::limits;
 
 /// How long after a window's end its samples may still arrive before it is sent (the host
 /// hands batches over every 100-200 ms); shorter windows get a grace as long as themselves.
