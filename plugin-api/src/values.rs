@@ -802,6 +802,7 @@ impl FromValue for Vec<String> {
 /// `text` cut where a secret option's `key=` begins inside it (a malformed argument can run
 /// one into another value): an error shows the value, never a secret.
 fn without_secrets(decl: &DeclaredOutput, text: &str) -> String {
+    let text = &without_url_password(text);
     let cut = decl
         .options
         .iter()
@@ -811,6 +812,22 @@ fn without_secrets(decl: &DeclaredOutput, text: &str) -> String {
         .min();
     match cut {
         Some(at) => format!("{}***", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
+/// `scheme://user:***@host…`: a value that does not parse may still be a URL with a password.
+fn without_url_password(text: &str) -> String {
+    let Some(start) = text.find("://").map(|i| i + 3) else {
+        return text.to_string();
+    };
+    let rest = &text[start..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let Some(at) = authority.rfind('@') else {
+        return text.to_string();
+    };
+    match authority[..at].find(':') {
+        Some(colon) => format!("{}***{}", &text[..start + colon + 1], &text[start + at..]),
         None => text.to_string(),
     }
 }
@@ -1074,6 +1091,12 @@ mod tests {
         assert_eq!(key.expose(), "hunter2");
         assert_eq!(format!("{key} {key:?}"), "*** ***");
         assert_eq!(Secret::new("a b").redact("x a b y a%20b"), "x *** y ***");
+        assert_eq!(
+            without_url_password("http//x https://u:p@w@h:1/a?b=@c"),
+            "http//x https://u:***@h:1/a?b=@c"
+        );
+        assert_eq!(without_url_password("u:p@h"), "u:p@h");
+        assert_eq!(without_url_password("http://u@h/"), "http://u@h/");
         assert_eq!(Secret::new("").redact("x"), "x");
         assert!(!format!("{v:?}").contains("hunter2"));
         // A bad secret is named, its value is not shown.
