@@ -2,6 +2,7 @@
 //! and the built plugins (run `cargo build --workspace` first; `scripts/test.sh` does).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod c_face;
 mod conformance;
 mod engine;
 mod files;

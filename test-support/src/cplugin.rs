@@ -1,0 +1,89 @@
+//! Building C-face plugins in tests, with the system's C compiler and the workspace's
+//! `loadrun_plugin.h`.
+//!
+//! Without a compiler a test skips with a loud message, unless `LOADRUN_REQUIRE_SERVICES` is
+//! set (as CI does), where it fails: `.ci/install-deps` installs one.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::artifacts::workspace_root;
+use crate::services::services_required;
+
+/// The folder holding `loadrun_plugin.h`.
+pub fn header_dir() -> PathBuf {
+    workspace_root().join("plugin-api").join("include")
+}
+
+/// The C compiler (`$CC`, else `cc`), or `None` after a loud SKIP line when there is none and
+/// none is required.
+pub fn c_compiler(test: &str) -> Option<String> {
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    match Command::new(&cc).arg("--version").output() {
+        Ok(o) if o.status.success() => Some(cc),
+        _ if services_required() => panic!("{test}: no C compiler ({cc}); run .ci/install-deps"),
+        _ => {
+            eprintln!(
+                "\n=== SKIP {test}: no C compiler ({cc}). Run .ci/install-deps, or set \
+                 LOADRUN_REQUIRE_SERVICES=1 to make this a failure. ===\n"
+            );
+            None
+        }
+    }
+}
+
+/// Compiles the C `source` into `dir/libout_NAME.so` against the workspace's header.
+/// `None` when there is no compiler (see [`c_compiler`]); panics if compiling fails.
+pub fn build(test: &str, dir: &Path, name: &str, source: &str) -> Option<PathBuf> {
+    let cc = c_compiler(test)?;
+    let src = dir.join(format!("{name}.c"));
+    std::fs::write(&src, source).expect("write the C source");
+    let out = dir.join(format!("libout_{name}.so"));
+    let o = Command::new(&cc)
+        .args(["-std=c11", "-Wall", "-Werror", "-shared", "-fPIC"])
+        .arg("-I")
+        .arg(header_dir())
+        .arg("-o")
+        .arg(&out)
+        .arg(&src)
+        .output()
+        .expect("run the C compiler");
+    assert!(
+        o.status.success(),
+        "compiling {}: {}",
+        src.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    Some(out)
+}
+
+/// Copies `examples/plugin-template-c` into `dir` (outside the workspace) and builds it
+/// there with `make`, pointing it at `include` (the folder holding `loadrun_plugin.h`), or
+/// at what `pkg-config loadrun-plugin` says when `include` is `None`. Returns the built
+/// `libout_lines.so`; `None` when there is no compiler.
+pub fn build_template(test: &str, dir: &Path, include: Option<&Path>) -> Option<PathBuf> {
+    c_compiler(test)?;
+    let template = workspace_root().join("examples").join("plugin-template-c");
+    for entry in std::fs::read_dir(&template).expect("read the C template") {
+        let entry = entry.expect("read the C template");
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), dir.join(entry.file_name())).expect("copy the template");
+        }
+    }
+    let mut make = Command::new("make");
+    make.current_dir(dir).arg("-s");
+    if let Some(include) = include {
+        make.arg(format!("LOADRUN_INCLUDE={}", include.display()));
+    }
+    let o = make
+        .output()
+        .expect("run make (install it with .ci/install-deps)");
+    assert!(
+        o.status.success(),
+        "make in {}: {}{}",
+        dir.display(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    Some(dir.join("libout_lines.so"))
+}
