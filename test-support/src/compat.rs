@@ -32,13 +32,19 @@ pub fn template_built_against(api_version: &str) -> PathBuf {
     let api = root.join("plugin-api");
     let plugin = root.join("plugin");
     let _ = std::fs::remove_dir_all(api.join("src"));
+    let _ = std::fs::remove_dir_all(api.join("include"));
     let _ = std::fs::remove_dir_all(plugin.join("src"));
     copy_dir(&workspace_root().join("plugin-api/src"), &api.join("src"));
+    // The C face's header, which the crate embeds.
+    copy_dir(
+        &workspace_root().join("plugin-api/include"),
+        &api.join("include"),
+    );
     std::fs::write(
         api.join("Cargo.toml"),
         format!(
             "[package]\nname = \"loadrun-plugin-api\"\nversion = \"{api_version}\"\nedition = \"2021\"\n\n\
-             [features]\ntestkit = []\n\n[dependencies]\nabi_stable = \"0.11.3\"\nserde_json = \"1\"\n"
+             [features]\ntestkit = []\n\n[dependencies]\nabi_stable = \"0.11.3\"\nserde_json = \"1\"\nlibloading = \"0.7\"\n"
         ),
     )
     .expect("write api manifest");
