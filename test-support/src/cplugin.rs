@@ -57,11 +57,19 @@ pub fn build(test: &str, dir: &Path, name: &str, source: &str) -> Option<PathBuf
     Some(out)
 }
 
+/// Where the C template finds `loadrun_plugin.h`.
+pub enum Header<'a> {
+    /// This folder (`make LOADRUN_INCLUDE=...`).
+    Dir(&'a Path),
+    /// `pkg-config loadrun-plugin`, with `PKG_CONFIG_PATH` set to this folder if given, else
+    /// where pkg-config looks by default (an installed package).
+    PkgConfig(Option<&'a Path>),
+}
+
 /// Copies `examples/plugin-template-c` into `dir` (outside the workspace) and builds it
-/// there with `make`, pointing it at `include` (the folder holding `loadrun_plugin.h`), or
-/// at what `pkg-config loadrun-plugin` says when `include` is `None`. Returns the built
+/// there with `make`, finding the header as `header` says. Returns the built
 /// `libout_lines.so`; `None` when there is no compiler.
-pub fn build_template(test: &str, dir: &Path, include: Option<&Path>) -> Option<PathBuf> {
+pub fn build_template(test: &str, dir: &Path, header: Header<'_>) -> Option<PathBuf> {
     c_compiler(test)?;
     let template = workspace_root().join("examples").join("plugin-template-c");
     for entry in std::fs::read_dir(&template).expect("read the C template") {
@@ -72,8 +80,14 @@ pub fn build_template(test: &str, dir: &Path, include: Option<&Path>) -> Option<
     }
     let mut make = Command::new("make");
     make.current_dir(dir).arg("-s");
-    if let Some(include) = include {
-        make.arg(format!("LOADRUN_INCLUDE={}", include.display()));
+    match header {
+        Header::Dir(include) => {
+            make.arg(format!("LOADRUN_INCLUDE={}", include.display()));
+        }
+        Header::PkgConfig(Some(path)) => {
+            make.env("PKG_CONFIG_PATH", path);
+        }
+        Header::PkgConfig(None) => {}
     }
     let o = make
         .output()

@@ -104,9 +104,11 @@ fn a_c_plugin_with_an_unusable_table_is_refused_in_one_line_naming_the_file() {
 #[test]
 fn the_c_template_builds_outside_the_workspace_and_writes_every_sample() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(lib) =
-        cplugin::build_template("c_face::template", dir.path(), Some(&cplugin::header_dir()))
-    else {
+    let Some(lib) = cplugin::build_template(
+        "c_face::template",
+        dir.path(),
+        cplugin::Header::Dir(&cplugin::header_dir()),
+    ) else {
         return;
     };
     let run = quick_run(
@@ -179,7 +181,7 @@ fn the_c_template_passes_the_conformance_kit() {
     let Some(lib) = cplugin::build_template(
         "c_face::conformance",
         dir.path(),
-        Some(&cplugin::header_dir()),
+        cplugin::Header::Dir(&cplugin::header_dir()),
     ) else {
         return;
     };

@@ -284,6 +284,34 @@ mod tests {
             assert_eq!(line[needle.len()..].trim(), value, "{needle}");
         }
         assert!(HEADER.contains("enum { LR_OK = 0, LR_RETRY = 1, LR_FATAL = 2 };"));
+        assert!(
+            HEADER.contains("enum { LR_COUNTER = 0, LR_GAUGE = 1, LR_RATE = 2, LR_TREND = 3 };")
+        );
+        assert!(
+            HEADER.contains("enum { LR_VALUE_DEFAULT = 0, LR_VALUE_TIME = 1, LR_VALUE_DATA = 2 };")
+        );
+        use crate::abi::{MetricType, ValueKind};
+        assert_eq!(
+            [
+                MetricType::Counter,
+                MetricType::Gauge,
+                MetricType::Rate,
+                MetricType::Trend
+            ]
+            .map(|t| t as u8),
+            [0, 1, 2, 3]
+        );
+        assert_eq!(
+            [ValueKind::Default, ValueKind::Time, ValueKind::Data].map(|k| k as u8),
+            [0, 1, 2]
+        );
+        // The pkg-config file installed with the header carries its version.
+        let pc = include_str!("../../pkgconfig/loadrun-plugin.pc");
+        assert!(
+            pc.lines()
+                .any(|l| l == format!("Version: {}.{}", super::ABI_MAJOR, super::ABI_MINOR)),
+            "{pc}"
+        );
         assert!(HEADER.contains("#define LR_ENTRY_SYMBOL \"loadrun_plugin_v1\""));
         assert_eq!(super::ENTRY_SYMBOL, b"loadrun_plugin_v1\0");
     }
