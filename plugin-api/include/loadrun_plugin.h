@@ -185,9 +185,10 @@ typedef struct lr_plugin_api {
      * {"output":"x","arg":"..."|null,"config":{...},"options":{checked values},
      *  "test":{"testId","planName","startUnixNs","plannedDurationMs","maxVus","tags":{}}}.
      * "options" holds the values of the declared options, merged (defaults < plan < env <
-     * -o) and checked by the host. On success sets *out (OWNED(plugin)) and returns LR_OK;
-     * otherwise writes the reason into err and returns LR_FATAL. Nothing is recorded yet: the
-     * run stops before it starts. */
+     * -o) and checked by the host (durations in nanoseconds, sizes in bytes). On success
+     * sets *out (OWNED(plugin)) and returns LR_OK; otherwise frees whatever it made, writes
+     * the reason into err and returns LR_FATAL (destroy is not called then). Nothing is
+     * recorded yet: the run stops before it starts. */
     int32_t (*new_output)(const char *init_json, size_t len, lr_output **out, lr_msg *err);
     /* Once, before any write. api and host are BORROWED(host): keep them until destroy(). */
     int32_t (*start)(lr_output *o, const lr_host_api *api, lr_host *host, lr_msg *err);
@@ -204,8 +205,9 @@ typedef struct lr_plugin_api {
      * "thresholds":[{"metric":"...","source":"...","passed":true}]}. */
     int32_t (*stop)(lr_output *o, const char *outcome_json, size_t len, uint64_t timeout_ms,
                     lr_msg *err);
-    /* Frees the instance. Always called once for every instance new_output created, also
-     * after a failed start, after LR_FATAL, and when stop was never called. */
+    /* Frees the instance. Called once for every instance new_output created, also after a
+     * failed start, after LR_FATAL, and when stop was never called; not for an output the
+     * host abandoned at the stop deadline (the process is exiting). */
     void (*destroy)(lr_output *o);
 } lr_plugin_api;
 

@@ -67,9 +67,8 @@ impl COutput {
             unsafe { new_output(init_json.as_ptr().cast(), init_json.len(), &mut raw, err) }
         });
         if rc != LR_OK {
-            // An instance made before failing is the plugin's to free, but destroy it anyway
-            // if it handed one over.
-            out.raw = raw;
+            // A failed new_output has freed whatever it made (the header says so): *out is
+            // not trusted, and destroy is not called.
             return Err(PluginError::new(reason(msg, "new_output", rc)));
         }
         if raw.is_null() {
