@@ -40,7 +40,7 @@ pub fn build(test: &str, dir: &Path, name: &str, source: &str) -> Option<PathBuf
     std::fs::write(&src, source).expect("write the C source");
     let out = dir.join(format!("libout_{name}.so"));
     let o = Command::new(&cc)
-        .args(["-std=c11", "-Wall", "-Werror", "-shared", "-fPIC"])
+        .args(["-std=c11", "-O2", "-Wall", "-Werror", "-shared", "-fPIC"])
         .arg("-I")
         .arg(header_dir())
         .arg("-o")
@@ -100,4 +100,12 @@ pub fn build_template(test: &str, dir: &Path, header: Header<'_>) -> Option<Path
         String::from_utf8_lossy(&o.stderr)
     );
     Some(dir.join("libout_lines.so"))
+}
+
+/// `tests/cplugins/null.c` (output `c-null`, which does nothing with each batch) built into
+/// `dir`, for benchmarks; `None` when there is no compiler.
+pub fn null_plugin(dir: &Path) -> Option<PathBuf> {
+    let source = std::fs::read_to_string(workspace_root().join("tests/cplugins/null.c"))
+        .expect("read tests/cplugins/null.c");
+    build("c null plugin", dir, "cnull", &source)
 }

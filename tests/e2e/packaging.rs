@@ -278,12 +278,15 @@ fn assert_builds_c_plugin_against(usr: &Path, pc_path: Option<&Path>) {
         eprintln!("SKIP: pkg-config or make is not installed; not building a C plugin");
         return;
     }
-    let mut pc = Command::new("pkg-config");
-    pc.args(["--cflags", "--modversion", "loadrun-plugin"]);
-    if let Some(path) = pc_path {
-        pc.env("PKG_CONFIG_PATH", path);
-    }
-    let flags = stdout(&run(&mut pc));
+    let pkg_config = |what: &str| {
+        let mut pc = Command::new("pkg-config");
+        pc.args([what, "loadrun-plugin"]);
+        if let Some(path) = pc_path {
+            pc.env("PKG_CONFIG_PATH", path);
+        }
+        stdout(&run(&mut pc))
+    };
+    let flags = pkg_config("--cflags");
     let include = usr.join("include/loadrun");
     let canonical = include.canonicalize().unwrap();
     assert!(
@@ -294,7 +297,7 @@ fn assert_builds_c_plugin_against(usr: &Path, pc_path: Option<&Path>) {
         "pkg-config does not point at {}: {flags}",
         include.display()
     );
-    assert!(flags.lines().any(|l| l.trim() == "1.0"), "{flags}");
+    assert_eq!(pkg_config("--modversion").trim(), "1.0");
     let build = tempfile::tempdir().unwrap();
     let Some(lib) = cplugin::build_template(
         "packaging::c_plugin",
