@@ -51,12 +51,4 @@ impl PluginFace {
             PluginFace::C(c) => c.new_output(init),
         }
     }
-
-    /// `"rust"` or `"c"`, for `plugins list/info`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            PluginFace::Rust(_) => "rust",
-            PluginFace::C(_) => "c",
-        }
-    }
 }
