@@ -109,3 +109,71 @@ pub fn null_plugin(dir: &Path) -> Option<PathBuf> {
         .expect("read tests/cplugins/null.c");
     build("c null plugin", dir, "cnull", &source)
 }
+
+/// The Go toolchain (`go`), or `None` after a loud SKIP line when there is none and none is
+/// required (`.ci/install-deps` installs one).
+pub fn go_tool(test: &str) -> Option<String> {
+    let go = "go".to_string();
+    match Command::new(&go).arg("version").output() {
+        Ok(o) if o.status.success() => Some(go),
+        _ if services_required() => panic!("{test}: no Go toolchain; run .ci/install-deps"),
+        _ => {
+            eprintln!(
+                "\n=== SKIP {test}: no Go toolchain (go). Run .ci/install-deps, or set \
+                 LOADRUN_REQUIRE_SERVICES=1 to make this a failure. ===\n"
+            );
+            None
+        }
+    }
+}
+
+/// Copies `examples/plugin-template-go` into `dir` (outside the workspace), points its
+/// `replace` at the workspace's Go SDK and builds it with `go build -buildmode=c-shared`,
+/// naming its outputs `name` and `name-null`. Returns `dir/libout_NAME.so`; `None` when there
+/// is no Go toolchain. No module proxy is used: the SDK is the standard library only.
+pub fn build_go_template(test: &str, dir: &Path, name: &str) -> Option<PathBuf> {
+    let go = go_tool(test)?;
+    let template = workspace_root().join("examples").join("plugin-template-go");
+    for entry in std::fs::read_dir(&template).expect("read the Go template") {
+        let entry = entry.expect("read the Go template");
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), dir.join(entry.file_name())).expect("copy the template");
+        }
+    }
+    let sdk = workspace_root().join("plugin-api").join("go");
+    let out = dir.join(format!("libout_{}.so", name.replace('-', "_")));
+    let run = |args: &[&str]| {
+        let o = Command::new(&go)
+            .args(args)
+            .current_dir(dir)
+            .env("GOFLAGS", "-mod=mod")
+            .env("GOPROXY", "off")
+            .env("GOTOOLCHAIN", "local")
+            .output()
+            .expect("run go");
+        assert!(
+            o.status.success(),
+            "go {args:?} in {}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    run(&[
+        "mod",
+        "edit",
+        &format!(
+            "-replace=github.com/loadrun/loadrun/plugin-api/go={}",
+            sdk.display()
+        ),
+    ]);
+    run(&[
+        "build",
+        "-buildmode=c-shared",
+        "-ldflags",
+        &format!("-X main.outputName={name}"),
+        "-o",
+        out.to_str().expect("a UTF-8 path"),
+        ".",
+    ]);
+    Some(out)
+}

@@ -6,6 +6,7 @@ mod c_face;
 mod conformance;
 mod engine;
 mod files;
+mod go_face;
 mod injection;
 mod interrupt_all;
 mod out_cloudwatch;
