@@ -1,7 +1,8 @@
 //! Samples per second through `write` alone, per plugin face, into outputs that do nothing:
-//! the Rust ABI (`tb-null` in `libout_testbehave.so`) and the C face (`c-null`,
-//! `tests/cplugins/null.c`, built here with the system's C compiler), both loaded by the host's
-//! own loader, with the batches the host cuts (4096 samples). Prints a table; asserts nothing
+//! the Rust ABI (`tb-null` in `libout_testbehave.so`), the C face (`c-null`,
+//! `tests/cplugins/null.c`, built here with the system's C compiler) and a Go plugin on the C
+//! face (`gocount-null` of `examples/plugin-template-go`, built here with Go), all loaded by
+//! the host's own loader, with the batches the host cuts (4096 samples). Prints a table; asserts nothing
 //! (figures, not tests).
 //!
 //! Run: `scripts/bench-pipeline.sh`, which also runs the whole pipeline per face.
@@ -63,12 +64,18 @@ fn main() {
     let rust = load(&plugin_path("testbehave"));
     let c = cplugin::null_plugin(&dir).ok_or_else(|| "no C compiler".to_string());
     let c = c.and_then(|p| load(&p));
+    let go_dir = dir.join("gocount");
+    let _ = std::fs::create_dir_all(&go_dir);
+    let go = cplugin::build_go_template("faces bench", &go_dir, "gocount")
+        .ok_or_else(|| "no Go toolchain".to_string())
+        .and_then(|p| load(&p));
     let faces: Vec<(&str, Result<LoadedPlugin, String>, &str)> = vec![
         ("Rust ABI (tb-null .so)", rust, "tb-null"),
         ("C face (c-null .so)", c, "c-null"),
+        ("Go on the C face (gocount-null)", go, "gocount-null"),
     ];
     println!("faces: write() of {BATCH_SIZE}-sample batches into a null output, per face");
-    println!("{:<28} {:>16}   runs", "face", "samples/s (median of 5)");
+    println!("{:<34} {:>16}   runs", "face", "samples/s (median of 5)");
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); faces.len()];
     // Alternated, so a slower moment of the machine is shared by both.
     for _ in 0..5 {
@@ -83,23 +90,24 @@ fn main() {
             }
         }
     }
-    let mut medians = Vec::new();
+    let mut medians: Vec<Option<f64>> = Vec::new();
     for ((name, _, _), mut r) in faces.iter().zip(rates) {
         if r.is_empty() {
+            medians.push(None);
             continue;
         }
         r.sort_by(|a, b| a.total_cmp(b));
         let median = r[r.len() / 2];
-        medians.push(median);
+        medians.push(Some(median));
         println!(
-            "{name:<28} {median:>16.0}   {}",
+            "{name:<34} {median:>16.0}   {}",
             r.iter()
                 .map(|x| format!("{:.0}M", x / 1e6))
                 .collect::<Vec<_>>()
                 .join(" ")
         );
     }
-    if let [rust, c] = medians[..] {
+    if let [Some(rust), Some(c), ..] = medians[..] {
         println!("C face / Rust ABI: {:.2}", c / rust);
     }
 }

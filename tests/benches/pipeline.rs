@@ -24,6 +24,14 @@ fn run(outputs: &[&str], samples: usize, chunk: usize) -> Result<f64, String> {
         let _ = std::fs::create_dir_all(&dir);
         files.push(cplugin::null_plugin(&dir).ok_or("no C compiler")?);
     }
+    if outputs.contains(&"gocount-null") {
+        let dir = loadrun_test_support::artifacts::target_dir().join("bench-cplugins/gocount");
+        let _ = std::fs::create_dir_all(&dir);
+        files.push(
+            cplugin::build_go_template("pipeline bench", &dir, "gocount")
+                .ok_or("no Go toolchain")?,
+        );
+    }
     let mut plugins = PluginSet::load(&files).map_err(|e| e.to_string())?;
     let specs: Vec<OutputSpec> = outputs
         .iter()
@@ -89,6 +97,10 @@ fn main() {
         ),
         ("1 output (bundled null)", &["null"]),
         ("1 output (c-null .so, C face)", &["c-null"]),
+        (
+            "1 output (gocount-null .so, Go on the C face)",
+            &["gocount-null"],
+        ),
     ];
     for (name, outputs) in cases {
         let mut rates = Vec::new();
