@@ -88,6 +88,10 @@ impl COutput {
             len: 0,
         };
         let rc = f(&mut msg);
+        if rc == LR_OK {
+            // The hot path: a message is only read from a failed call.
+            return (rc, String::new());
+        }
         let len = msg.len.min(self.msg.len());
         let text = String::from_utf8_lossy(&self.msg[..len]);
         (rc, text.split_whitespace().collect::<Vec<_>>().join(" "))
