@@ -132,12 +132,23 @@ pub fn go_tool(test: &str) -> Option<String> {
 /// naming its outputs `name` and `name-null`. Returns `dir/libout_NAME.so`; `None` when there
 /// is no Go toolchain. No module proxy is used: the SDK is the standard library only.
 pub fn build_go_template(test: &str, dir: &Path, name: &str) -> Option<PathBuf> {
-    let go = go_tool(test)?;
     let template = workspace_root().join("examples").join("plugin-template-go");
-    for entry in std::fs::read_dir(&template).expect("read the Go template") {
-        let entry = entry.expect("read the Go template");
+    build_go(
+        test,
+        &template,
+        dir,
+        name,
+        &format!("-X main.outputName={name}"),
+    )
+}
+
+/// [`build_go_template`] for any Go plugin module in `src` (e.g. under `tests/goplugins/`).
+pub fn build_go(test: &str, src: &Path, dir: &Path, name: &str, ldflags: &str) -> Option<PathBuf> {
+    let go = go_tool(test)?;
+    for entry in std::fs::read_dir(src).expect("read the Go plugin's folder") {
+        let entry = entry.expect("read the Go plugin's folder");
         if entry.path().is_file() {
-            std::fs::copy(entry.path(), dir.join(entry.file_name())).expect("copy the template");
+            std::fs::copy(entry.path(), dir.join(entry.file_name())).expect("copy the plugin");
         }
     }
     let sdk = workspace_root().join("plugin-api").join("go");
@@ -170,7 +181,7 @@ pub fn build_go_template(test: &str, dir: &Path, name: &str) -> Option<PathBuf> 
         "build",
         "-buildmode=c-shared",
         "-ldflags",
-        &format!("-X main.outputName={name}"),
+        ldflags,
         "-o",
         out.to_str().expect("a UTF-8 path"),
         ".",

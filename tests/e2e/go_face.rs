@@ -165,3 +165,63 @@ fn the_go_template_passes_the_conformance_kit() {
     report.assert_passed();
     assert_eq!(report.checks.len(), 5, "{report}");
 }
+
+#[test]
+fn a_panic_in_a_go_output_is_an_error_the_host_reports_never_a_crash() {
+    let dir = target_dir().join("e2e-go-panic");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = loadrun_test_support::workspace_root().join("tests/goplugins/panic");
+    let Some(lib) = cplugin::build_go("go_face::panic", &src, &dir, "gopanic", "") else {
+        return;
+    };
+    let lib = lib.to_str().unwrap();
+    // In write: quarantined with the panic's message; the run goes on and ends normally.
+    let run = quick_run(
+        "/get",
+        1,
+        "1s",
+        &[],
+        &["--plugin", lib, "-o", "gopanic=write"],
+        &[],
+    );
+    assert!(run.output.status.success(), "{}", run.stderr());
+    let r = run.output_report("gopanic");
+    assert_eq!(r["state"], "quarantined", "{r}");
+    assert!(
+        r["errors"].to_string().contains("panicked in write")
+            && r["errors"].to_string().contains("nil map"),
+        "{r}"
+    );
+    // In the constructor: the run is refused before it starts, in one line.
+    let run = quick_run(
+        "/get",
+        1,
+        "1s",
+        &[],
+        &["--plugin", lib, "-o", "gopanic=new"],
+        &[],
+    );
+    assert!(!run.output.status.success());
+    assert!(
+        run.stderr()
+            .contains("panicked in new_output: deliberate panic in new"),
+        "{}",
+        run.stderr()
+    );
+    // In stop: reported as a failed stop.
+    let run = quick_run(
+        "/get",
+        1,
+        "1s",
+        &[],
+        &["--plugin", lib, "-o", "gopanic=stop"],
+        &[],
+    );
+    assert_eq!(run.output_report("gopanic")["state"], "stop_failed");
+    assert!(
+        run.stderr().contains("panicked in stop"),
+        "{}",
+        run.stderr()
+    );
+}
