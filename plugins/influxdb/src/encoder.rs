@@ -17,12 +17,14 @@
 //! InfluxDB rejects the whole request over one of them.
 //!
 //! The part of a line that depends only on the series is built once per series and cached.
+//! Timestamps go through [`PointKeys`] so that two points never share a key on the server.
 
 use std::io::Write;
 
 use loadrun_plugin_api::{MetricInfo, SeriesInfo};
 
 use crate::config::{FieldSpec, FieldType, Precision};
+use crate::point_keys::{Claim, PointKeys};
 
 /// The cached, series-dependent parts of a line.
 #[derive(Debug, Clone)]
@@ -33,6 +35,20 @@ struct SeriesLine {
     before_value: String,
     /// Fields sorting after `value`, each preceded by `,`.
     after_value: String,
+    /// The series as InfluxDB keys it (tags moved to fields no longer tell series apart).
+    key: u64,
+}
+
+/// What [`LineEncoder::encode`] did with a sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoded {
+    /// One line written.
+    Line,
+    /// One line written, but an earlier point of its series has the same timestamp at this
+    /// precision: the server will keep only one of the two.
+    Overwrites,
+    /// Nothing written: NaN or infinite values cannot be stored.
+    Skipped,
 }
 
 /// Encodes samples into line protocol.
@@ -42,6 +58,7 @@ pub struct LineEncoder {
     metadata_as_fields: Vec<FieldSpec>,
     precision: Precision,
     cache: Vec<Option<SeriesLine>>,
+    keys: PointKeys,
 }
 
 impl LineEncoder {
@@ -55,11 +72,22 @@ impl LineEncoder {
             metadata_as_fields,
             precision,
             cache: Vec::new(),
+            keys: PointKeys::new(precision.ns_per_unit()),
         }
     }
 
-    /// Appends one line (with its `\n`) to `out`; `false` (and nothing written) when the value
-    /// cannot be written (NaN, infinite).
+    /// Starts encoding a batch that may be handed back (see [`LineEncoder::give_back`]).
+    pub fn begin_batch(&mut self) {
+        self.keys.begin();
+    }
+
+    /// The batch begun last will be encoded again: its timestamps are free again, so the second
+    /// encoding writes the same lines.
+    pub fn give_back(&mut self) {
+        self.keys.rollback();
+    }
+
+    /// Appends one line (with its `\n`) to `out`, unless the value cannot be stored.
     pub fn encode(
         &mut self,
         out: &mut Vec<u8>,
@@ -67,9 +95,9 @@ impl LineEncoder {
         series: &SeriesInfo,
         time_ns: i64,
         value: f64,
-    ) -> bool {
+    ) -> Encoded {
         if !value.is_finite() {
-            return false;
+            return Encoded::Skipped;
         }
         let i = series.id as usize;
         if self.cache.len() <= i {
@@ -91,9 +119,13 @@ impl LineEncoder {
         out.extend_from_slice(line.after_value.as_bytes());
         out.push(b' ');
         let ts = time_ns.div_euclid(self.precision.ns_per_unit());
+        let (ts, encoded) = match self.keys.claim(line.key, ts) {
+            Claim::At(ts) => (ts, Encoded::Line),
+            Claim::Overwrites(ts) => (ts, Encoded::Overwrites),
+        };
         let _ = write!(out, "{ts}");
         out.push(b'\n');
-        true
+        encoded
     }
 }
 
@@ -153,6 +185,7 @@ fn series_line(
         }
     }
     SeriesLine {
+        key: PointKeys::series_id(&head),
         head,
         before_value,
         after_value,
@@ -258,7 +291,7 @@ mod tests {
 
     fn line(enc: &mut LineEncoder, m: &MetricInfo, s: &SeriesInfo, t: i64, v: f64) -> String {
         let mut out = Vec::new();
-        assert!(enc.encode(&mut out, m, s, t, v));
+        assert_eq!(enc.encode(&mut out, m, s, t, v), Encoded::Line);
         String::from_utf8(out).unwrap()
     }
 
@@ -339,10 +372,41 @@ mod tests {
             line(&mut e, &m, &s, 0, 1e21),
             "m value=1000000000000000000000 0\n"
         );
+        // A fresh encoder: a second point at 0 ms would be a collision (tested below).
+        let mut e = LineEncoder::new(vec![], vec![], Precision::Ms);
         assert_eq!(line(&mut e, &m, &s, 0, -0.000001), "m value=-0.000001 0\n");
         let mut out = Vec::new();
-        assert!(!e.encode(&mut out, &m, &s, 0, f64::NAN));
-        assert!(!e.encode(&mut out, &m, &s, 0, f64::INFINITY));
+        assert_eq!(e.encode(&mut out, &m, &s, 0, f64::NAN), Encoded::Skipped);
+        assert_eq!(
+            e.encode(&mut out, &m, &s, 0, f64::INFINITY),
+            Encoded::Skipped
+        );
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn points_the_server_would_key_alike_get_distinct_timestamps() {
+        // Two series that differ only in a tag moved to a field are one series to InfluxDB.
+        let mut e = LineEncoder::new(specs("url"), vec![], Precision::Ns);
+        let a = series(0, &[("status", "200"), ("url", "http://a/")], &[]);
+        let b = series(1, &[("status", "200"), ("url", "http://b/")], &[]);
+        let m = metric("http_reqs");
+        assert_eq!(
+            line(&mut e, &m, &a, 7, 1.0),
+            "http_reqs,status=200 url=\"http://a/\",value=1 7\n"
+        );
+        assert_eq!(
+            line(&mut e, &m, &b, 7, 1.0),
+            "http_reqs,status=200 url=\"http://b/\",value=1 8\n"
+        );
+        // At ms precision the point is not moved: the collision is reported.
+        let mut e = LineEncoder::new(vec![], vec![], Precision::Ms);
+        let mut out = Vec::new();
+        assert_eq!(e.encode(&mut out, &m, &a, 7_000_000, 1.0), Encoded::Line);
+        assert_eq!(
+            e.encode(&mut out, &m, &a, 7_500_000, 1.0),
+            Encoded::Overwrites
+        );
+        assert!(String::from_utf8_lossy(&out).ends_with(" 7\n"));
     }
 }

@@ -10,6 +10,7 @@
 pub mod config;
 pub mod encoder;
 pub mod output;
+pub mod point_keys;
 
 use loadrun_plugin_api::{DeclaredOutput, Output, OutputInit, Plugin, PluginError};
 

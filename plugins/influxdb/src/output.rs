@@ -19,7 +19,8 @@ use loadrun_plugin_api::sdk::COUNTER_SAMPLES_LOST;
 use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
 
 use crate::config::{Api, Config};
-use crate::encoder::LineEncoder;
+use crate::encoder::{Encoded, LineEncoder};
+use crate::point_keys::unit_name;
 
 /// Whether v1's `CREATE DATABASE` still has to be tried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +43,17 @@ enum Push {
     Fatal(String),
 }
 
+/// Samples of one batch that the output accepted but the server will not hold.
+#[derive(Debug, Default, Clone, Copy)]
+struct Losses {
+    /// NaN or infinite values.
+    skipped: u64,
+    /// Of series the host never defined.
+    unresolved: u64,
+    /// Keyed like an earlier point at a coarse precision: the server keeps one of them.
+    overwritten: u64,
+}
+
 pub struct InfluxOutput {
     cfg: Config,
     client: HttpClient,
@@ -58,6 +70,7 @@ pub struct InfluxOutput {
     rejects: RejectLog,
     skipped: u64,
     unresolved: u64,
+    overwritten: u64,
 }
 
 impl InfluxOutput {
@@ -93,6 +106,7 @@ impl InfluxOutput {
             rejects: RejectLog::samples(),
             skipped: 0,
             unresolved: 0,
+            overwritten: 0,
         })
     }
 
@@ -105,6 +119,39 @@ impl InfluxOutput {
     fn count(&self, name: &str, n: u64) {
         if let (Some(h), true) = (&self.host, n > 0) {
             h.count(name, n);
+        }
+    }
+
+    /// Counts the losses of a batch once it is accepted (`Ok`); a batch handed back is
+    /// encoded and counted again, and one refused for good is dropped whole by the host.
+    fn note(&mut self, losses: Losses) {
+        // Each was answered `Ok` with its batch, yet is never on the server: not written.
+        if losses.skipped > 0 {
+            if self.skipped == 0 {
+                self.warn("samples with NaN or infinite values are skipped (InfluxDB cannot store them; counted in `skipped_samples`)".into());
+            }
+            self.skipped += losses.skipped;
+            self.count("skipped_samples", losses.skipped);
+            self.count(COUNTER_SAMPLES_LOST, losses.skipped);
+        }
+        if losses.unresolved > 0 {
+            if self.unresolved == 0 {
+                self.warn("samples of undefined series were skipped (a host bug; counted in `unresolved_samples`)".into());
+            }
+            self.unresolved += losses.unresolved;
+            self.count("unresolved_samples", losses.unresolved);
+            self.count(COUNTER_SAMPLES_LOST, losses.unresolved);
+        }
+        if losses.overwritten > 0 {
+            if self.overwritten == 0 {
+                self.warn(format!(
+                    "precision={}: points of one series within one unit of time overwrite each other in InfluxDB, which keeps the last (counted in `overwritten_points`); use precision=ns or us to keep every point",
+                    unit_name(self.cfg.precision.ns_per_unit())
+                ));
+            }
+            self.overwritten += losses.overwritten;
+            self.count("overwritten_points", losses.overwritten);
+            self.count(COUNTER_SAMPLES_LOST, losses.overwritten);
         }
     }
 
@@ -269,50 +316,40 @@ impl Output for InfluxOutput {
 
     fn write(&mut self, batch: Batch<'_>) -> WriteStatus {
         self.catalog.absorb(&batch);
+        self.encoder.begin_batch();
         let mark = (self.pending.len(), self.pending_lines);
-        let (mut skipped, mut unresolved) = (0u64, 0u64);
+        let mut losses = Losses::default();
         for s in batch.samples.iter() {
-            match self.catalog.resolve(s) {
-                Some((metric, series)) => {
-                    if self
-                        .encoder
-                        .encode(&mut self.pending, metric, series, s.time_ns, s.value)
-                    {
-                        self.pending_lines += 1;
-                    } else {
-                        skipped += 1;
-                    }
+            let Some((metric, series)) = self.catalog.resolve(s) else {
+                losses.unresolved += 1;
+                continue;
+            };
+            match self
+                .encoder
+                .encode(&mut self.pending, metric, series, s.time_ns, s.value)
+            {
+                Encoded::Line => self.pending_lines += 1,
+                Encoded::Overwrites => {
+                    self.pending_lines += 1;
+                    losses.overwritten += 1;
                 }
-                None => unresolved += 1,
+                Encoded::Skipped => losses.skipped += 1,
             }
-        }
-        if skipped > 0 {
-            if self.skipped == 0 {
-                self.warn("samples with NaN or infinite values are skipped (InfluxDB cannot store them; counted in `skipped_samples`)".into());
-            }
-            self.skipped += skipped;
-            self.count("skipped_samples", skipped);
-            // Answered `Ok` with the batch, yet never on the server: not written.
-            self.count(COUNTER_SAMPLES_LOST, skipped);
-        }
-        if unresolved > 0 {
-            if self.unresolved == 0 {
-                self.warn("samples of undefined series were skipped (a host bug; counted in `unresolved_samples`)".into());
-            }
-            self.unresolved += unresolved;
-            self.count("unresolved_samples", unresolved);
-            self.count(COUNTER_SAMPLES_LOST, unresolved);
         }
 
         let due = self.last_push.elapsed() >= self.cfg.push_interval
             || self.pending.len() >= self.cfg.max_batch_bytes
             || self.pending_lines >= self.cfg.max_batch_lines;
         if !due || self.pending.is_empty() {
+            self.note(losses);
             return WriteStatus::Ok;
         }
         let before = (self.pending.len(), self.pending_lines);
         match self.push(None) {
-            Push::Done => WriteStatus::Ok,
+            Push::Done => {
+                self.note(losses);
+                WriteStatus::Ok
+            }
             Push::Fatal(reason) => {
                 // The host counts this batch as dropped and calls neither flush nor stop: the
                 // older points it was told were written go nowhere now.
@@ -326,7 +363,9 @@ impl Output for InfluxOutput {
                 WriteStatus::fatal(reason)
             }
             Push::Retry(PushRetry { after_ms, reason }) => {
-                // Give the batch back: keep only the older points that did not go.
+                // Give the batch back: keep only the older points that did not go. The host
+                // hands it over again; its losses are counted then.
+                self.encoder.give_back();
                 let sent = before.0 - self.pending.len();
                 if sent >= mark.0 {
                     self.pending.clear();

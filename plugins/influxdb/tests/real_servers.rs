@@ -388,3 +388,49 @@ fn influxdb_v1_stops_mid_run_and_comes_back() {
         );
     }
 }
+
+/// Points InfluxDB would key alike — two VUs ending an iteration in the same nanosecond, or
+/// two requests whose only difference is the url moved to a field — are all held by the
+/// server; at a coarse precision the collisions are counted as lost instead of vanishing.
+#[test]
+fn influxdb_v1_keeps_points_that_share_a_timestamp() {
+    let Some(svc) = Service::start("influxdb", &[]) else {
+        return;
+    };
+    let base = svc.var("INFLUXDB_URL").to_string();
+    let t = now_ns() - 5_000_000_000;
+    let mut b = BatchBuilder::new();
+    let iters = b.metric("iterations", MetricType::Counter, ValueKind::Default);
+    let reqs = b.metric("http_reqs", MetricType::Counter, ValueKind::Default);
+    let it = b.series(iters, &[("scenario", "default")], &[]);
+    let a = b.series(reqs, &[("status", "200"), ("url", "http://t/a")], &[]);
+    let c = b.series(reqs, &[("status", "200"), ("url", "http://t/c")], &[]);
+    for _ in 0..3 {
+        b.sample(it, t, 1.0);
+    }
+    b.sample(a, t, 1.0);
+    b.sample(c, t, 1.0);
+    let sum = |db: &str, m: &str| {
+        influx_query(&base, db, &format!("SELECT count(value) FROM {m}"))["series"][0]["values"][0]
+            [1]
+        .as_f64()
+    };
+
+    let (mut out, rec) = started(&format!("{base}/same_ns?tagsAsFields=url"), &[]);
+    assert_eq!(out.write(b.batch()), WriteStatus::Ok);
+    out.stop(&completed_outcome(), Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(sum("same_ns", "iterations"), Some(3.0));
+    assert_eq!(sum("same_ns", "http_reqs"), Some(2.0));
+    assert_eq!(rec.counter("samples_lost"), 0, "{:?}", rec.logs());
+
+    let (mut out, rec) = started(&format!("{base}/same_s?precision=s&tagsAsFields=url"), &[]);
+    assert_eq!(out.write(b.batch()), WriteStatus::Ok);
+    out.stop(&completed_outcome(), Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(sum("same_s", "iterations"), Some(1.0));
+    assert_eq!(rec.counter("overwritten_points"), 3);
+    assert_eq!(rec.counter("samples_lost"), 3);
+    let logs = format!("{:?}", rec.logs());
+    assert!(logs.contains("precision=s: points of one series"), "{logs}");
+}
