@@ -158,6 +158,21 @@ fn the_c_template_builds_outside_the_workspace_and_writes_every_sample() {
         err.contains("unknown key \"buferSize\"") && err.contains("did you mean bufferSize"),
         "{err}"
     );
+    // On the plugin path, found by its file name and listed like a Rust plugin.
+    let o = Command::new(loadrun_bin())
+        .args(["plugins", "list"])
+        .env("LOADRUN_PLUGIN_PATH", dir.path())
+        .env("XDG_DATA_HOME", "/nonexistent-xdg")
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        list.lines().any(|l| l.contains("out_lines")
+            && l.contains("C ABI 1.0")
+            && l.contains("lines")
+            && l.trim_end().ends_with(lib.to_str().unwrap())),
+        "{list}"
+    );
     // `plugins info` shows the C plugin's declaration like a Rust plugin's.
     let o = loadrun(&[
         "plugins",
