@@ -9,6 +9,7 @@
 //!
 //! [`OutputFfi`]: crate::abi::OutputFfi
 
+use std::path::Path;
 use std::sync::Arc;
 
 use abi_stable::std_types::RResult;
@@ -51,4 +52,24 @@ impl PluginFace {
             PluginFace::C(c) => c.new_output(init),
         }
     }
+}
+
+/// Opens the library at `path` for the life of the process. Call it before trying the faces
+/// in turn: abi_stable closes a library that is not a Rust plugin, which would run a C
+/// plugin's destructors and then its constructors again when the C face opens it (a Go
+/// runtime is never unloaded, but a C or C++ library is). With the library held open, it is
+/// loaded, and its initialisers run, once.
+///
+/// Loading runs the library's initialisers: call this only for a file the caller has decided
+/// to trust.
+pub fn keep_loaded(path: &Path) -> Result<(), String> {
+    // SAFETY: see above; the handle is never closed, so nothing it loaded is unmapped.
+    let lib = unsafe { libloading::Library::new(path) }.map_err(|e| {
+        e.to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    })?;
+    std::mem::forget(lib);
+    Ok(())
 }

@@ -318,3 +318,26 @@ fn a_c_output_is_retried_quarantined_and_counted_like_a_rust_one() {
         run.stderr()
     );
 }
+
+#[test]
+fn a_c_plugin_is_loaded_once_its_initialisers_run_once() {
+    // Trying the Rust ABI first must not unload and reload a C library (its destructors and
+    // constructors would run again).
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("init.log");
+    let source = format!(
+        "{PRELUDE}\n#include <stdio.h>\n\
+         __attribute__((constructor)) static void hello(void) {{ FILE *f = fopen(\"{log}\", \"a\"); if (f) {{ fputs(\"init\\n\", f); fclose(f); }} }}\n\
+         __attribute__((destructor)) static void bye(void) {{ FILE *f = fopen(\"{log}\", \"a\"); if (f) {{ fputs(\"fini\\n\", f); fclose(f); }} }}\n\
+         static const lr_plugin_api API = {{sizeof(lr_plugin_api), 1, 0, 0, INFO, n, s, w, f, st, d}};\n\
+         LR_EXPORT const lr_plugin_api *loadrun_plugin_v1(uint32_t a, uint32_t b) {{ (void)a; (void)b; return &API; }}\n",
+        log = log.display()
+    );
+    let Some(path) = cplugin::build("c_face::once", dir.path(), "once", &source) else {
+        return;
+    };
+    let o = loadrun(&["plugins", "list", "--plugin", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(text.lines().filter(|l| *l == "init").count(), 1, "{text}");
+}

@@ -27,6 +27,18 @@ pub fn load_library(path: &Path, policy: TrustPolicy) -> Result<LoadedPlugin, Pl
 /// the Rust ABI first, then, for a library without its root module, the C face.
 fn load_checked(path: &Path) -> Result<LoadedPlugin, PluginError> {
     let path = path.to_path_buf();
+    // Loaded once, whichever face it turns out to have.
+    loadrun_plugin_api::face::keep_loaded(&path).map_err(|reason| {
+        let reason = reason
+            .rsplit(": ")
+            .next()
+            .map(str::to_string)
+            .unwrap_or(reason);
+        PluginError::NotSharedObject {
+            path: path.clone(),
+            reason,
+        }
+    })?;
     // Checked against the interface of the API release the plugin was built against (see
     // `init_root_module`): plugins of every earlier 1.x minor load.
     let module = match lib_header_from_path(&path).and_then(init_root_module) {

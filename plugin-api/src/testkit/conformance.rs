@@ -719,6 +719,7 @@ fn drive_until_stopped(out: &mut OutputBox, recorded: &crate::testkit::Recorded)
 
 /// Loads `path` as the host does: a Rust plugin, else a C-face one.
 fn load(path: &Path, output: &str) -> Result<PluginFace, String> {
+    crate::face::keep_loaded(path).map_err(|e| format!("cannot load {}: {e}", path.display()))?;
     let module = match lib_header_from_path(path) {
         Ok(header) => PluginFace::Rust(crate::abi::init_root_module(header).map_err(|e| {
             format!(
