@@ -12,6 +12,3 @@ mod output;
 mod plugin;
 
 pub use plugin::{CLoadError, CPlugin};
-
-/// The header, for tools that install or compare it (`loadrun` ships it for plugin authors).
-pub const HEADER: &str = include_str!("../../include/loadrun_plugin.h");
