@@ -19,12 +19,13 @@ fn run(outputs: &[&str], samples: usize, chunk: usize) -> Result<f64, String> {
     let registry = Arc::new(Registry::new());
     let series = SyntheticSeries::define(&registry, 16);
     let mut files = vec![plugin_path("testbehave")];
-    if outputs.contains(&"c-null") {
+    let wants = |name: &str| outputs.iter().any(|o| o.split('=').next() == Some(name));
+    if wants("c-null") {
         let dir = loadrun_test_support::artifacts::target_dir().join("bench-cplugins");
         let _ = std::fs::create_dir_all(&dir);
         files.push(cplugin::null_plugin(&dir).ok_or("no C compiler")?);
     }
-    if outputs.contains(&"gocount-null") {
+    if wants("gocount-null") {
         let dir = loadrun_test_support::artifacts::target_dir().join("bench-cplugins/gocount");
         let _ = std::fs::create_dir_all(&dir);
         files.push(
@@ -100,6 +101,20 @@ fn main() {
         (
             "1 output (gocount-null .so, Go on the C face)",
             &["gocount-null"],
+        ),
+        // The faces side by side with the source held back instead of dropping when a worker
+        // is descheduled (a loaded machine): samples/s through each face, all written.
+        (
+            "face Rust ABI (tb-null, whenFull=block)",
+            &["tb-null=whenFull=block"],
+        ),
+        (
+            "face C (c-null, whenFull=block)",
+            &["c-null=whenFull=block"],
+        ),
+        (
+            "face Go (gocount-null, whenFull=block)",
+            &["gocount-null=whenFull=block"],
         ),
     ];
     for (name, outputs) in cases {
