@@ -32,14 +32,8 @@ pub fn template_built_against(api_version: &str) -> PathBuf {
     let api = root.join("plugin-api");
     let plugin = root.join("plugin");
     let _ = std::fs::remove_dir_all(api.join("src"));
-    let _ = std::fs::remove_dir_all(api.join("include"));
     let _ = std::fs::remove_dir_all(plugin.join("src"));
     copy_dir(&workspace_root().join("plugin-api/src"), &api.join("src"));
-    // The C face's header, which the crate embeds.
-    copy_dir(
-        &workspace_root().join("plugin-api/include"),
-        &api.join("include"),
-    );
     let read = |p: &str| std::fs::read_to_string(workspace_root().join(p)).expect("read manifest");
     std::fs::write(
         api.join("Cargo.toml"),
