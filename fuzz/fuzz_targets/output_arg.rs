@@ -1,7 +1,8 @@
 //! The `-o NAME=ARG` path on arbitrary text, as the host and then a plugin see it: the spec,
 //! the host options taken out of it (and out of a plan table), the key=value split, and the
 //! plugin-side option accessors, and the declared-option checker (1.3) against a declaration with
-//! every kind, both positional forms and a mode. Errors are fine; panics are not, and checked
+//! every kind, every modifier (maps, synonyms, env by another option, dependent defaults, URL
+//! query options), both positional forms and a mode. Errors are fine; panics are not, and checked
 //! values must cross to the plugin unchanged.
 #![no_main]
 
@@ -10,7 +11,7 @@ use loadrun::outputs::{HostOptions, OutputSpec};
 use loadrun_plugin_api::options::{parse_bool, parse_duration, split_pairs, Options};
 use loadrun_plugin_api::testkit;
 use loadrun_plugin_api::values::{RawOptions, Source, Values};
-use loadrun_plugin_api::{DeclaredOutput, Kind, OptionSpec, Positional};
+use loadrun_plugin_api::{DeclaredOutput, Items, Kind, OptionSpec, Positional};
 
 const OPTIONS: &[OptionSpec] = &[
     OptionSpec::new("url", Kind::Url),
@@ -23,6 +24,31 @@ const OPTIONS: &[OptionSpec] = &[
     OptionSpec::new("mode", Kind::Enum(&["agent", "api"])).default("agent"),
     OptionSpec::new("tags", Kind::List(',')),
     OptionSpec::new("token", Kind::Str).secret().modes(&["api"]),
+    // What a kind alone cannot say (maps, synonyms, dependent sources and defaults).
+    OptionSpec::new("proto", Kind::Enum(&["http/protobuf", "grpc"]))
+        .ignore_case()
+        .synonyms(&[("http", "http/protobuf"), ("", "grpc")])
+        .default("http"),
+    OptionSpec::new("endpoint", Kind::Str)
+        .env_by("proto", &[("grpc", "K6_FUZZ_GRPC")])
+        .env_below_plan(&["K6_FUZZ_STD"])
+        .default_by("proto", &[("grpc", "g:4317")])
+        .empty_is_unset()
+        .query_options(),
+    OptionSpec::new("headers", Kind::Map('='))
+        .separators(",;")
+        .percent_decoded()
+        .header_names()
+        .ignore_case()
+        .env_below_plan(&["K6_FUZZ_STD_HEADERS"])
+        .env_prefix("K6_FUZZ_HEADER_")
+        .secret(),
+    OptionSpec::new("fields", Kind::Map(':'))
+        .items(Items::OneOf(&["string", "int"]))
+        .bare("string"),
+    OptionSpec::new("service", Kind::Str).default_from("fields", "service"),
+    OptionSpec::new("bounds", Kind::List(',')).items(Items::Increasing).separators("; "),
+    OptionSpec::new("every", Kind::Duration).at_least("1ms"),
 ];
 const BY_URL: DeclaredOutput = DeclaredOutput::new("u", &[])
     .options(OPTIONS)
@@ -50,7 +76,12 @@ fuzz_target!(|data: &[u8]| {
     };
     let pairs = rest.as_deref().and_then(split_pairs).unwrap_or_default();
     let config = table.to_string();
-    let env = [("K6_FUZZ", "1s")];
+    let env = [
+        ("K6_FUZZ", "1s"),
+        ("K6_FUZZ_STD", "http://std"),
+        ("K6_FUZZ_STD_HEADERS", "a=1;b=%20"),
+        ("K6_FUZZ_HEADER_X-Y", "z"),
+    ];
     let init = testkit::init(&spec.name, rest.as_deref(), &config, &env);
     let Ok(opts) = Options::from_init(&init) else {
         return;

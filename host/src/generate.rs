@@ -95,11 +95,15 @@ fn declared_section(d: &DeclaredOutput) -> String {
             head.push_str(&format!(", default {default}"));
         }
         let mut body = o.doc.to_string();
-        if !o.env.is_empty() {
-            body.push_str(&format!(" Environment: {}.", o.env.join(", ")));
+        let env = d.env_names(o);
+        if !env.is_empty() {
+            body.push_str(&format!(" Environment: {}.", env.join(", ")));
         }
         if !o.aliases.is_empty() {
             body.push_str(&format!(" Also: {}.", o.aliases.join(", ")));
+        }
+        for note in o.notes() {
+            body.push_str(&format!(" {note}."));
         }
         if o.secret {
             body.push_str(" Secret: never shown.");

@@ -18,7 +18,7 @@ pub const SECTION: &str = ".loadrun_outputs";
 /// The format version written by this SDK.
 pub const FORMAT: u64 = 1;
 
-use crate::spec::{Kind, OptionSpec, Positional};
+use crate::spec::{ByOption, Items, Kind, OptionSpec, Positional};
 
 /// One output as a plugin declares it: its `-o` name, the other names it accepts and, since
 /// 1.3, its description, options and how a bare `-o NAME=ARG` is read. This one `const` is the
@@ -36,6 +36,10 @@ pub struct DeclaredOutput {
     pub positional: Positional,
     /// The option that selects the output's mode, when options apply to some modes only.
     pub mode_option: Option<&'static str>,
+    /// k6's naming rule for variables: an option that declares none is read from
+    /// `<prefix><NAME>` (`K6_INFLUXDB_` + `pushInterval` → `K6_INFLUXDB_PUSH_INTERVAL`). The JSON
+    /// declaration lists the names it gives, so a host needs no rule.
+    pub env_prefix: Option<&'static str>,
 }
 
 impl DeclaredOutput {
@@ -47,6 +51,7 @@ impl DeclaredOutput {
             options: &[],
             positional: Positional::None,
             mode_option: None,
+            env_prefix: None,
         }
     }
 
@@ -70,6 +75,19 @@ impl DeclaredOutput {
         self
     }
 
+    pub const fn env_prefix(mut self, prefix: &'static str) -> Self {
+        self.env_prefix = Some(prefix);
+        self
+    }
+
+    /// The variables of an option: its own, or else the one [`Self::env_prefix`] names.
+    pub fn env_names(&self, spec: &OptionSpec) -> Vec<String> {
+        match (self.env_prefix, spec.env) {
+            (Some(prefix), []) => vec![format!("{prefix}{}", screaming_snake(spec.name))],
+            (_, env) => env.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
     /// Whether the output declares its options (1.3), so the host checks them.
     pub fn declares_options(&self) -> bool {
         !self.options.is_empty()
@@ -86,14 +104,14 @@ impl DeclaredOutput {
             name: self.name.into(),
             aliases: self.aliases.iter().map(|a| (*a).into()).collect(),
             description: self.description.into(),
-            options: self.options.iter().map(option_doc).collect(),
+            options: self.options.iter().map(|o| option_doc(self, o)).collect(),
         }
     }
 }
 
 /// The `plugins info` line of one option: its doc, then what the spec adds (kind, aliases,
 /// modes), so the text shown is generated from the declaration.
-pub fn option_doc(spec: &OptionSpec) -> crate::abi::OptionDoc {
+pub fn option_doc(decl: &DeclaredOutput, spec: &OptionSpec) -> crate::abi::OptionDoc {
     let mut description = spec.doc.to_string();
     let mut notes = vec![spec.kind.label()];
     if !spec.aliases.is_empty() {
@@ -105,13 +123,14 @@ pub fn option_doc(spec: &OptionSpec) -> crate::abi::OptionDoc {
     if spec.nonzero {
         notes.push("not zero".into());
     }
+    notes.extend(spec.notes());
     if !description.is_empty() {
         description.push(' ');
     }
     description.push_str(&format!("[{}]", notes.join("; ")));
     crate::abi::OptionDoc {
         name: spec.name.into(),
-        env: spec.env.join(",").into(),
+        env: decl.env_names(spec).join(",").into(),
         default: spec.default.unwrap_or("").into(),
         description: description.into(),
         secret: spec.secret,
@@ -135,7 +154,16 @@ pub fn options_json(outputs: &[DeclaredOutput]) -> String {
         Kind::Url => json!({"type": "url"}),
         Kind::Enum(values) => json!({"type": "enum", "values": values}),
         Kind::List(sep) => json!({"type": "list", "separator": sep.to_string()}),
+        Kind::Map(pair) => json!({"type": "map", "pair": pair.to_string()}),
     };
+    let items = |i: &Items| match i {
+        Items::Text => json!({"type": "text"}),
+        Items::Numbers => json!({"type": "numbers"}),
+        Items::Increasing => json!({"type": "increasing"}),
+        Items::OneOf(words) => json!({"type": "oneOf", "values": words}),
+    };
+    let by =
+        |b: &Option<ByOption>| b.map(|(option, pairs)| json!({"option": option, "pairs": pairs}));
     let outputs: Vec<_> = outputs
         .iter()
         .map(|o| {
@@ -150,8 +178,17 @@ pub fn options_json(outputs: &[DeclaredOutput]) -> String {
                 .map(|s| {
                     json!({
                         "name": s.name, "kind": kind(&s.kind), "aliases": s.aliases,
-                        "env": s.env, "default": s.default, "doc": s.doc, "secret": s.secret,
+                        "env": o.env_names(s), "default": s.default, "doc": s.doc, "secret": s.secret,
                         "nonzero": s.nonzero, "modes": s.modes,
+                        // Added within 1.3: a host reading an older 1.3 declaration takes the defaults.
+                        "ignoreCase": s.ignore_case, "synonyms": s.synonyms,
+                        "emptyIsUnset": s.empty_is_unset, "envBelowPlan": s.env_below_plan,
+                        "envBy": by(&s.env_by), "envPrefix": s.env_prefix,
+                        "defaultBy": by(&s.default_by), "defaultFrom": s.default_from,
+                        "atLeast": s.at_least, "separators": s.separators,
+                        "items": items(&s.items), "bare": s.bare,
+                        "percentDecoded": s.percent_decoded, "headerNames": s.header_names,
+                        "queryOptions": s.query_options,
                     })
                 })
                 .collect();
@@ -178,6 +215,17 @@ pub fn parse_options_json(text: &str) -> Result<Vec<DeclaredOutput>, String> {
             .map(|a| a.iter().filter_map(J::as_str).map(leak).collect())
             .unwrap_or_default();
         Box::leak(list.into_boxed_slice())
+    }
+    fn pairs(v: Option<&J>) -> &'static [(&'static str, &'static str)] {
+        let list: Vec<(&'static str, &'static str)> =
+            (v.and_then(J::as_array).into_iter().flatten())
+                .filter_map(|p| Some((leak(p.get(0)?.as_str()?), leak(p.get(1)?.as_str()?))))
+                .collect();
+        Box::leak(list.into_boxed_slice())
+    }
+    fn by(v: Option<&J>) -> Option<ByOption> {
+        let v = v?;
+        Some((leak(v.get("option")?.as_str()?), pairs(v.get("pairs"))))
     }
     let text_of = |v: &J, key: &str| v.get(key).and_then(J::as_str).map(leak);
     let value: J =
@@ -219,8 +267,29 @@ pub fn parse_options_json(text: &str) -> Result<Vec<DeclaredOutput>, String> {
                         .and_then(|s| s.chars().next())
                         .unwrap_or(','),
                 ),
+                Some("map") => Kind::Map(
+                    k.get("pair")
+                        .and_then(J::as_str)
+                        .and_then(|s| s.chars().next())
+                        .unwrap_or('='),
+                ),
                 other => return Err(format!("option {opt} has an unknown kind {other:?}")),
             };
+            let items = match s
+                .get("items")
+                .and_then(|i| i.get("type"))
+                .and_then(J::as_str)
+            {
+                None | Some("text") => Items::Text,
+                Some("numbers") => Items::Numbers,
+                Some("increasing") => Items::Increasing,
+                Some("oneOf") => Items::OneOf(strs(s.get("items").and_then(|i| i.get("values")))),
+                Some(other) => return Err(format!("option {opt} has unknown items {other:?}")),
+            };
+            let default_from = s
+                .get("defaultFrom")
+                .and_then(J::as_array)
+                .and_then(|a| Some((leak(a.first()?.as_str()?), leak(a.get(1)?.as_str()?))));
             let flag = |key: &str| s.get(key).and_then(J::as_bool).unwrap_or(false);
             options.push(OptionSpec {
                 name: opt,
@@ -232,6 +301,21 @@ pub fn parse_options_json(text: &str) -> Result<Vec<DeclaredOutput>, String> {
                 secret: flag("secret"),
                 nonzero: flag("nonzero"),
                 modes: strs(s.get("modes")),
+                ignore_case: flag("ignoreCase"),
+                synonyms: pairs(s.get("synonyms")),
+                empty_is_unset: flag("emptyIsUnset"),
+                env_below_plan: strs(s.get("envBelowPlan")),
+                env_by: by(s.get("envBy")),
+                env_prefix: text_of(s, "envPrefix"),
+                default_by: by(s.get("defaultBy")),
+                default_from,
+                at_least: text_of(s, "atLeast"),
+                separators: text_of(s, "separators").unwrap_or(""),
+                items,
+                bare: text_of(s, "bare"),
+                percent_decoded: flag("percentDecoded"),
+                header_names: flag("headerNames"),
+                query_options: flag("queryOptions"),
             });
         }
         let positional = match o.get("positional") {
@@ -250,9 +334,28 @@ pub fn parse_options_json(text: &str) -> Result<Vec<DeclaredOutput>, String> {
             options: Box::leak(options.into_boxed_slice()),
             positional,
             mode_option: text_of(o, "modeOption"),
+            env_prefix: None,
         });
     }
     Ok(outputs)
+}
+
+/// `pushInterval` → `PUSH_INTERVAL`, `insecureSkipTLSVerify` → `INSECURE_SKIP_TLS_VERIFY`.
+pub fn screaming_snake(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).and_then(|p| chars.get(p));
+        let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+        let word_starts = prev.is_some_and(|p| {
+            p.is_ascii_lowercase() || p.is_ascii_digit() || (p.is_ascii_uppercase() && next_lower)
+        });
+        if c.is_ascii_uppercase() && word_starts {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
 }
 
 /// A declaration as the host reads it back.
@@ -504,6 +607,24 @@ mod tests {
             OptionSpec::new("g", Kind::Url),
             OptionSpec::new("h", Kind::Bool),
             OptionSpec::new("i", Kind::Str),
+            OptionSpec::new("j", Kind::Map(':'))
+                .separators(";")
+                .items(Items::OneOf(&["int", "string"]))
+                .bare("string")
+                .percent_decoded()
+                .header_names()
+                .ignore_case()
+                .env_prefix("J_")
+                .env_below_plan(&["STD_J"]),
+            OptionSpec::new("k", Kind::Enum(&["x", "y"]))
+                .synonyms(&[("z", "x")])
+                .empty_is_unset()
+                .env_by("c", &[("x", "K_X")])
+                .default_by("c", &[("y", "y")])
+                .default_from("j", "k"),
+            OptionSpec::new("l", Kind::List(',')).items(Items::Increasing),
+            OptionSpec::new("m", Kind::Duration).at_least("1ms"),
+            OptionSpec::new("n", Kind::Str).query_options(),
         ];
         let outs = [
             DeclaredOutput::new("o", &["p"])
@@ -516,6 +637,40 @@ mod tests {
         let back = parse_options_json(&options_json(&outs)).unwrap();
         assert_eq!(back, outs);
         assert!(parse_options_json("{}").is_err());
+    }
+
+    #[test]
+    fn a_declaration_from_before_the_typed_items_still_reads() {
+        // As the 1.3 SDK wrote it before maps, synonyms and dependent options existed.
+        let old = r#"{"format":1,"outputs":[{"name":"o","aliases":[],"description":"",
+            "positional":null,"modeOption":null,"options":[{"name":"a","kind":{"type":"list",
+            "separator":","},"aliases":[],"env":["K6_A"],"default":"x","doc":"d",
+            "secret":false,"nonzero":false,"modes":[]}]}]}"#;
+        let back = parse_options_json(old).unwrap();
+        let expected = OptionSpec::new("a", Kind::List(','))
+            .env(&["K6_A"])
+            .default("x")
+            .doc("d");
+        assert_eq!(back[0].options, [expected]);
+    }
+
+    #[test]
+    fn a_naming_rule_gives_the_variables_and_the_json_lists_them() {
+        assert_eq!(screaming_snake("pushInterval"), "PUSH_INTERVAL");
+        assert_eq!(
+            screaming_snake("insecureSkipTLSVerify"),
+            "INSECURE_SKIP_TLS_VERIFY"
+        );
+        assert_eq!(screaming_snake("db"), "DB");
+        const O: &[OptionSpec] = &[
+            OptionSpec::new("pushInterval", Kind::Duration),
+            OptionSpec::new("timeout", Kind::Duration).env(&["LOADRUN_X_TIMEOUT"]),
+        ];
+        let d = DeclaredOutput::new("x", &[]).options(O).env_prefix("K6_X_");
+        let back = parse_options_json(&options_json(&[d])).unwrap();
+        assert_eq!(back[0].options[0].env, ["K6_X_PUSH_INTERVAL"]);
+        assert_eq!(back[0].options[1].env, ["LOADRUN_X_TIMEOUT"]);
+        assert_eq!(d.descriptor().options[0].env.as_str(), "K6_X_PUSH_INTERVAL");
     }
 
     #[test]

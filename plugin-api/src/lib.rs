@@ -30,7 +30,7 @@ pub use declaration::DeclaredOutput;
 pub use k6::{DEFAULT_SYSTEM_TAGS, NON_INDEXABLE_SYSTEM_TAGS, SYSTEM_TAG_NAMES};
 pub use options::Options;
 pub use sdk::{Host, Output, Plugin, COUNTER_SAMPLES_LOST, COUNTER_SAMPLES_REJECTED};
-pub use spec::{Kind, OptionSpec, Positional};
+pub use spec::{Items, Kind, OptionSpec, Positional};
 pub use values::{Secret, Source, Values};
 
 /// Re-exports for the [`export_plugin!`] macro; not part of the public API.

@@ -28,10 +28,45 @@ pub enum Kind {
     /// One of these words.
     Enum(&'static [&'static str]),
     /// Items separated by this character (a plan array works too); empty items are dropped.
+    /// [`OptionSpec::separators`] adds more separators, [`OptionSpec::items`] types the items.
     List(char),
+    /// `key<char>value` entries (`k1=v1,k2=v2` with `Map('=')`), separated like a list's items
+    /// (`,` unless [`OptionSpec::separators`] says otherwise); a plan table works too. Handed
+    /// over as ordered pairs; see [`OptionSpec::items`] for typed values, [`OptionSpec::bare`]
+    /// for a key given alone and [`OptionSpec::env_prefix`] for a family of variables.
+    Map(char),
+}
+
+/// What the items of a [`Kind::List`] (or the values of a [`Kind::Map`]) must be.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Items {
+    /// Any text.
+    Text,
+    /// Finite numbers.
+    Numbers,
+    /// At least one finite number, each above the one before (histogram bounds).
+    Increasing,
+    /// One of these words ([`OptionSpec::ignore_case`] applies).
+    OneOf(&'static [&'static str]),
+}
+
+impl Items {
+    fn expected(&self) -> Option<String> {
+        match self {
+            Items::Text => None,
+            Items::Numbers => Some("numbers".into()),
+            Items::Increasing => Some("increasing numbers".into()),
+            Items::OneOf(words) => Some(words.join("|")),
+        }
+    }
 }
 
 impl Kind {
+    /// A whole number from `min` up, with no upper bound but the type's own.
+    pub const fn int_from(min: i64) -> Kind {
+        Kind::Int { min, max: i64::MAX }
+    }
+
     /// What a value must look like, for error messages and `plugins info`.
     pub fn expected(&self) -> String {
         match self {
@@ -44,6 +79,7 @@ impl Kind {
             Kind::Url => "a URL such as http://host:port/path".into(),
             Kind::Enum(values) => format!("one of {}", values.join(", ")),
             Kind::List(sep) => format!("a list separated by {sep:?}"),
+            Kind::Map(pair) => format!("key{pair}value pairs"),
         }
     }
 
@@ -52,16 +88,36 @@ impl Kind {
         match self {
             Kind::Str => "string".into(),
             Kind::Bool => "bool".into(),
-            Kind::Int { min, max } => format!("integer {min}..={max}"),
-            Kind::Float { min, max } => format!("number {min}..={max}"),
+            Kind::Int { min, max } => range_label("integer", min, max, &i64::MIN, &i64::MAX),
+            Kind::Float { min, max } => range_label("number", min, max, &f64::MIN, &f64::MAX),
             Kind::Duration => "duration".into(),
             Kind::Size => "size".into(),
             Kind::Url => "URL".into(),
             Kind::Enum(values) => values.join("|"),
             Kind::List(sep) => format!("list ({sep:?}-separated)"),
+            Kind::Map(pair) => format!("map (key{pair}value)"),
         }
     }
 }
+
+/// `integer 1..=9`, or `integer >= 1` when the upper bound is the type's own.
+fn range_label<T: std::fmt::Display + PartialEq>(
+    what: &str,
+    min: &T,
+    max: &T,
+    lowest: &T,
+    highest: &T,
+) -> String {
+    match (min == lowest, max == highest) {
+        (true, true) => what.to_string(),
+        (false, true) => format!("{what} >= {min}"),
+        (true, false) => format!("{what} <= {max}"),
+        (false, false) => format!("{what} {min}..={max}"),
+    }
+}
+
+/// A choice made by another option's value: `(option, [(its value, what follows)])`.
+pub type ByOption = (&'static str, &'static [(&'static str, &'static str)]);
 
 /// One option of an output, built with `const` methods so the table lives in the binary.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -84,6 +140,38 @@ pub struct OptionSpec {
     /// The modes this option applies to (see [`DeclaredOutput::mode_option`](crate::DeclaredOutput));
     /// empty: every mode.
     pub modes: &'static [&'static str],
+    /// Words ([`Kind::Enum`], [`Items::OneOf`]) and map keys are compared in any ASCII case.
+    pub ignore_case: bool,
+    /// `(word, canonical)`: other words an enum accepts; the plugin gets the canonical one.
+    pub synonyms: &'static [(&'static str, &'static str)],
+    /// A blank value is as if not given: the next source down (or the default) applies.
+    pub empty_is_unset: bool,
+    /// Environment variables ranked below the plan table (a standard's own variables that the
+    /// k6 configuration overrides), first wins; all of them merge into a map.
+    pub env_below_plan: &'static [&'static str],
+    /// An environment variable chosen by another option's value, ranked above [`Self::env`].
+    pub env_by: Option<ByOption>,
+    /// For a map: every variable `PREFIX<key>` is an entry, at the environment's precedence.
+    pub env_prefix: Option<&'static str>,
+    /// The default chosen by another option's value (else [`Self::default`]).
+    pub default_by: Option<ByOption>,
+    /// The default taken from an entry of a map option: `(option, key)` (else [`Self::default`]).
+    pub default_from: Option<(&'static str, &'static str)>,
+    /// The least value accepted, written as a value of the kind (`1ms`, `1KiB`, `2`).
+    pub at_least: Option<&'static str>,
+    /// More item separators of a list or map than its kind's (`",;"`: either).
+    pub separators: &'static str,
+    /// What list items or map values must be.
+    pub items: Items,
+    /// For a map: the value of a key given alone (`vu` for `vu:string`); `None`: an error.
+    pub bare: Option<&'static str>,
+    /// For a map: keys and values are percent-decoded (`%2C` for a comma), as OTel's are.
+    pub percent_decoded: bool,
+    /// For a map: keys must be HTTP header names (RFC 9110 tokens).
+    pub header_names: bool,
+    /// A URL whose query pairs are options too, at the `-o` argument's precedence, wherever
+    /// the URL came from (a connection URL given in the plan or the environment).
+    pub query_options: bool,
 }
 
 impl OptionSpec {
@@ -98,6 +186,21 @@ impl OptionSpec {
             secret: false,
             nonzero: false,
             modes: &[],
+            ignore_case: false,
+            synonyms: &[],
+            empty_is_unset: false,
+            env_below_plan: &[],
+            env_by: None,
+            env_prefix: None,
+            default_by: None,
+            default_from: None,
+            at_least: None,
+            separators: "",
+            items: Items::Text,
+            bare: None,
+            percent_decoded: false,
+            header_names: false,
+            query_options: false,
         }
     }
 
@@ -136,10 +239,217 @@ impl OptionSpec {
         self
     }
 
+    pub const fn ignore_case(mut self) -> Self {
+        self.ignore_case = true;
+        self
+    }
+
+    pub const fn synonyms(mut self, synonyms: &'static [(&'static str, &'static str)]) -> Self {
+        self.synonyms = synonyms;
+        self
+    }
+
+    pub const fn empty_is_unset(mut self) -> Self {
+        self.empty_is_unset = true;
+        self
+    }
+
+    pub const fn env_below_plan(mut self, env: &'static [&'static str]) -> Self {
+        self.env_below_plan = env;
+        self
+    }
+
+    /// `.env_by("protocol", &[("grpc", "K6_OTEL_GRPC_EXPORTER_ENDPOINT"), ...])`. The option
+    /// named must not itself depend on another one.
+    pub const fn env_by(
+        mut self,
+        option: &'static str,
+        vars: &'static [(&'static str, &'static str)],
+    ) -> Self {
+        self.env_by = Some((option, vars));
+        self
+    }
+
+    pub const fn env_prefix(mut self, prefix: &'static str) -> Self {
+        self.env_prefix = Some(prefix);
+        self
+    }
+
+    /// `.default_by("protocol", &[("grpc", "http://localhost:4317")])`.
+    pub const fn default_by(
+        mut self,
+        option: &'static str,
+        defaults: &'static [(&'static str, &'static str)],
+    ) -> Self {
+        self.default_by = Some((option, defaults));
+        self
+    }
+
+    /// `.default_from("resourceAttributes", "service.name")`.
+    pub const fn default_from(mut self, option: &'static str, key: &'static str) -> Self {
+        self.default_from = Some((option, key));
+        self
+    }
+
+    pub const fn at_least(mut self, least: &'static str) -> Self {
+        self.at_least = Some(least);
+        self
+    }
+
+    pub const fn separators(mut self, separators: &'static str) -> Self {
+        self.separators = separators;
+        self
+    }
+
+    pub const fn items(mut self, items: Items) -> Self {
+        self.items = items;
+        self
+    }
+
+    pub const fn bare(mut self, value: &'static str) -> Self {
+        self.bare = Some(value);
+        self
+    }
+
+    pub const fn query_options(mut self) -> Self {
+        self.query_options = true;
+        self
+    }
+
+    pub const fn header_names(mut self) -> Self {
+        self.header_names = true;
+        self
+    }
+
+    pub const fn percent_decoded(mut self) -> Self {
+        self.percent_decoded = true;
+        self
+    }
+
+    /// Whether the option's value depends on another option's (resolved after the others).
+    pub fn depends(&self) -> bool {
+        self.env_by.is_some() || self.default_by.is_some() || self.default_from.is_some()
+    }
+
+    /// What the declaration says beyond name, kind, default and env, for `plugins info` and
+    /// the man page: generated, so the text cannot drift from what is checked.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let by = |(option, pairs): &ByOption| -> String {
+            let each: Vec<String> = pairs
+                .iter()
+                .map(|(v, x)| format!("{option}={v}: {x}"))
+                .collect();
+            each.join(", ")
+        };
+        if let Some(least) = self.at_least {
+            notes.push(format!("at least {least}"));
+        }
+        if let Some(items) = self.items.expected() {
+            notes.push(format!("items: {items}"));
+        }
+        if !self.separators.is_empty() {
+            notes.push(format!("separated by any of {:?}", self.separators));
+        }
+        if let Some(bare) = self.bare {
+            notes.push(format!("a key alone means {bare}"));
+        }
+        if self.percent_decoded {
+            notes.push("percent-decoded".into());
+        }
+        if self.header_names {
+            notes.push("keys: HTTP header names".into());
+        }
+        if self.query_options {
+            notes.push("its query's pairs are options".into());
+        }
+        if !self.synonyms.is_empty() {
+            let each: Vec<String> = self
+                .synonyms
+                .iter()
+                .map(|(w, c)| format!("{w:?} is {c}"))
+                .collect();
+            notes.push(each.join(", "));
+        }
+        if self.ignore_case {
+            notes.push("any case".into());
+        }
+        if self.empty_is_unset {
+            notes.push("empty: not set".into());
+        }
+        if let Some(env_by) = &self.env_by {
+            notes.push(format!("env first by {}", by(env_by)));
+        }
+        if let Some(prefix) = self.env_prefix {
+            notes.push(format!("env {prefix}<key> adds an entry"));
+        }
+        if !self.env_below_plan.is_empty() {
+            notes.push(format!(
+                "env below the plan: {}",
+                self.env_below_plan.join(", ")
+            ));
+        }
+        if let Some(default_by) = &self.default_by {
+            notes.push(format!("default by {}", by(default_by)));
+        }
+        if let Some((option, key)) = self.default_from {
+            notes.push(format!("default: the {key} entry of {option}"));
+        }
+        notes
+    }
+
+    /// Whether two map keys are the same ([`Self::ignore_case`] applies).
+    pub fn same_key(&self, a: &str, b: &str) -> bool {
+        match self.ignore_case {
+            true => a.eq_ignore_ascii_case(b),
+            false => a == b,
+        }
+    }
+
+    /// The separators of a list or map's items.
+    pub fn item_separators(&self) -> Vec<char> {
+        let mut seps: Vec<char> = match self.kind {
+            Kind::List(sep) => vec![sep],
+            _ => Vec::new(),
+        };
+        seps.extend(self.separators.chars());
+        if seps.is_empty() {
+            seps.push(',');
+        }
+        seps
+    }
+
     /// Whether `key` names this option (its name or an alias).
     pub fn is_called(&self, key: &str) -> bool {
         self.name == key || self.aliases.contains(&key)
     }
+}
+
+/// The options of several groups in one table, for a `const`: see [`options!`](crate::options!).
+pub const fn join<const N: usize>(groups: &[&[OptionSpec]]) -> [OptionSpec; N] {
+    let mut out = [OptionSpec::new("", Kind::Str); N];
+    let (mut g, mut at) = (0, 0);
+    while g < groups.len() {
+        let mut i = 0;
+        while i < groups[g].len() {
+            out[at] = groups[g][i];
+            at += 1;
+            i += 1;
+        }
+        g += 1;
+    }
+    assert!(at == N, "join: N is not the sum of the groups' lengths");
+    out
+}
+
+/// One option table from several groups, so a shared group (TLS files, a proxy) is declared
+/// once and included by each output:
+/// `const OPTIONS: &[OptionSpec] = options![OWN, loadrun_http_support::tls_files!("LOADRUN_X")];`
+#[macro_export]
+macro_rules! options {
+    ($($group:expr),+ $(,)?) => {
+        &$crate::spec::join::<{ 0 $(+ $group.len())+ }>(&[$(&$group as &[$crate::spec::OptionSpec]),+])
+    };
 }
 
 /// How a bare `-o NAME=ARG` (not `key=value` pairs) is read.
@@ -165,6 +475,8 @@ pub enum Value {
     Duration(Duration),
     Size(u64),
     List(Vec<String>),
+    /// Ordered `(key, value)` entries; a key may repeat.
+    Map(Vec<(String, String)>),
 }
 
 impl std::fmt::Debug for Value {
@@ -177,13 +489,14 @@ impl std::fmt::Debug for Value {
             Value::Duration(d) => write!(f, "{d:?}"),
             Value::Size(s) => write!(f, "{s}B"),
             Value::List(l) => write!(f, "{l:?}"),
+            Value::Map(m) => write!(f, "{m:?}"),
         }
     }
 }
 
 impl Value {
-    /// Reads `text` as a value of `kind`; `None` if it is not one (range and zero checks
-    /// included, see [`OptionSpec::nonzero`]).
+    /// Reads `text` as a value of `kind`; `None` if it is not one (range, zero, least value
+    /// and item checks included).
     pub fn parse(spec: &OptionSpec, text: &str) -> Option<Value> {
         let t = text.trim();
         let value = match spec.kind {
@@ -203,19 +516,75 @@ impl Value {
                 is_url(t).then_some(())?;
                 Value::Str(t.to_string())
             }
-            Kind::Enum(values) => Value::Str(values.iter().find(|v| **v == t)?.to_string()),
-            Kind::List(sep) => Value::List(
-                t.split(sep)
+            Kind::Enum(values) => Value::Str(spec.word(values, t)?.to_string()),
+            Kind::List(_) => {
+                let items: Vec<String> = t
+                    .split(spec.item_separators().as_slice())
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
                     .map(str::to_string)
-                    .collect(),
-            ),
+                    .collect();
+                Value::List(spec.check_items(items)?)
+            }
+            Kind::Map(pair) => {
+                let mut entries = Vec::new();
+                for piece in t.split(spec.item_separators().as_slice()) {
+                    let piece = piece.trim();
+                    if piece.is_empty() {
+                        continue;
+                    }
+                    let (k, v) = match piece.split_once(pair) {
+                        Some((k, v)) => (k, v),
+                        None => (piece, spec.bare?),
+                    };
+                    entries.push((k.trim().to_string(), v.trim().to_string()));
+                }
+                return Value::from_pairs(spec, entries);
+            }
         };
         if spec.nonzero && value.is_zero() {
             return None;
         }
+        if let Some(least) = spec.at_least {
+            let least = Value::parse(&OptionSpec::new(spec.name, spec.kind), least)?;
+            value.at_least(&least).then_some(())?;
+        }
         Some(value)
+    }
+
+    /// A map's entries (a plan table, a family of variables), checked and decoded as declared.
+    pub fn from_pairs(spec: &OptionSpec, entries: Vec<(String, String)>) -> Option<Value> {
+        let decode = |s: String| match spec.percent_decoded {
+            true => percent_decode(&s),
+            false => s,
+        };
+        let mut out = Vec::with_capacity(entries.len());
+        for (k, v) in entries {
+            let (k, v) = (decode(k), decode(v));
+            if k.is_empty() || (spec.header_names && !is_header_name(&k)) {
+                return None;
+            }
+            let v = match spec.items {
+                Items::OneOf(words) => spec.word(words, v.trim())?.to_string(),
+                Items::Numbers | Items::Increasing => {
+                    v.trim().parse::<f64>().ok().filter(|x| x.is_finite())?;
+                    v
+                }
+                Items::Text => v,
+            };
+            out.push((k, v));
+        }
+        Some(Value::Map(out))
+    }
+
+    fn at_least(&self, least: &Value) -> bool {
+        match (self, least) {
+            (Value::Int(a), Value::Int(b)) => a >= b,
+            (Value::Float(a), Value::Float(b)) => a >= b,
+            (Value::Duration(a), Value::Duration(b)) => a >= b,
+            (Value::Size(a), Value::Size(b)) => a >= b,
+            _ => true,
+        }
     }
 
     fn is_zero(&self) -> bool {
@@ -239,6 +608,11 @@ impl Value {
             Value::Duration(d) => J::from(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
             Value::Size(s) => J::from(*s),
             Value::List(l) => J::Array(l.iter().cloned().map(J::String).collect()),
+            Value::Map(m) => J::Array(
+                m.iter()
+                    .map(|(k, v)| J::Array(vec![J::String(k.clone()), J::String(v.clone())]))
+                    .collect(),
+            ),
         }
     }
 
@@ -257,8 +631,116 @@ impl Value {
                     .map(|v| v.as_str().map(str::to_string))
                     .collect::<Option<_>>()?,
             ),
+            Kind::Map(_) => Value::Map(
+                json.as_array()?
+                    .iter()
+                    .map(|pair| {
+                        let k = pair.get(0)?.as_str()?.to_string();
+                        Some((k, pair.get(1)?.as_str()?.to_string()))
+                    })
+                    .collect::<Option<_>>()?,
+            ),
         })
     }
+}
+
+impl OptionSpec {
+    /// `text` as one of `words` (or a synonym), in the canonical spelling.
+    fn word(&self, words: &'static [&'static str], text: &str) -> Option<&'static str> {
+        let same = |a: &str, b: &str| match self.ignore_case {
+            true => a.eq_ignore_ascii_case(b),
+            false => a == b,
+        };
+        let text = self
+            .synonyms
+            .iter()
+            .find(|(w, _)| same(w, text))
+            .map_or(text, |(_, canonical)| canonical);
+        words.iter().find(|w| same(w, text)).copied()
+    }
+
+    fn check_items(&self, items: Vec<String>) -> Option<Vec<String>> {
+        match self.items {
+            Items::Text => Some(items),
+            Items::OneOf(words) => items
+                .iter()
+                .map(|i| self.word(words, i).map(str::to_string))
+                .collect(),
+            Items::Numbers | Items::Increasing => {
+                let mut last: Option<f64> = None;
+                for i in &items {
+                    let x = i.parse::<f64>().ok().filter(|x| x.is_finite())?;
+                    if self.items == Items::Increasing && last.is_some_and(|l| l >= x) {
+                        return None;
+                    }
+                    last = Some(x);
+                }
+                (self.items != Items::Increasing || last.is_some()).then_some(items)
+            }
+        }
+    }
+
+    /// What a value must look like, the kind's words plus what the declaration adds.
+    pub fn expected(&self) -> String {
+        let mut text = self.kind.expected();
+        if let (Kind::Map(_) | Kind::List(_), Some(items)) = (self.kind, self.items.expected()) {
+            text.push_str(&format!(" of {items}"));
+        }
+        if matches!(self.kind, Kind::Map(_) | Kind::List(_)) && !self.separators.is_empty() {
+            text.push_str(&format!(
+                " separated by any of {:?}",
+                self.item_separators().iter().collect::<String>()
+            ));
+        }
+        if !self.synonyms.is_empty() {
+            let words: Vec<&str> = self
+                .synonyms
+                .iter()
+                .map(|(w, _)| *w)
+                .filter(|w| !w.is_empty())
+                .collect();
+            text.push_str(&format!(" (or {})", words.join(", ")));
+        }
+        if self.header_names {
+            text.push_str(" (keys: HTTP header names)");
+        }
+        if let Some(least) = self.at_least {
+            text.push_str(&format!(" of at least {least}"));
+        }
+        if self.nonzero {
+            text.push_str(" above zero");
+        }
+        text
+    }
+}
+
+/// An HTTP header name: an RFC 9110 token.
+pub fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// `%XX` escapes decoded; a malformed one stays as written.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |c: Option<&u8>| c.and_then(|c| (*c as char).to_digit(16));
+        match (bytes[i], hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `scheme://rest`, the scheme being letters, digits, `+`, `-`, `.`, starting with a letter.
@@ -405,5 +887,102 @@ mod tests {
         );
         assert_eq!(did_you_mean("filName", names.into_iter()), Some("fileName"));
         assert_eq!(did_you_mean("foo", names.into_iter()), None);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod declared_tests {
+    use super::*;
+
+    const A: &[OptionSpec] = &[OptionSpec::new("a", Kind::Str)];
+    const B: [OptionSpec; 2] = [
+        OptionSpec::new("b", Kind::Bool),
+        OptionSpec::new("c", Kind::Size),
+    ];
+    const ALL: &[OptionSpec] = crate::options![A, B];
+
+    fn p(spec: OptionSpec, t: &str) -> Option<Value> {
+        Value::parse(&spec, t)
+    }
+
+    #[test]
+    fn groups_join_in_order() {
+        let names: Vec<&str> = ALL.iter().map(|s| s.name).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn words_any_case_with_synonyms() {
+        let spec = OptionSpec::new("protocol", Kind::Enum(&["http/protobuf", "grpc"]))
+            .ignore_case()
+            .synonyms(&[("http", "http/protobuf")]);
+        assert_eq!(p(spec, "GRPC"), Some(Value::Str("grpc".into())));
+        assert_eq!(p(spec, "Http"), Some(Value::Str("http/protobuf".into())));
+        assert_eq!(p(spec, "http/json"), None);
+        assert_eq!(spec.expected(), "one of http/protobuf, grpc (or http)");
+    }
+
+    #[test]
+    fn typed_lists_and_maps() {
+        let bounds = OptionSpec::new("b", Kind::List(',')).items(Items::Increasing);
+        assert_eq!(
+            p(bounds, "1,2.5"),
+            Some(Value::List(vec!["1".into(), "2.5".into()]))
+        );
+        assert_eq!(p(bounds, "2,1"), None);
+        assert_eq!(p(bounds, ""), None);
+        assert_eq!(p(bounds, "1,x"), None);
+        let dims = OptionSpec::new("d", Kind::List(',')).separators(";| ");
+        assert_eq!(
+            p(dims, "a;b|c d"),
+            Some(Value::List(vec![
+                "a".into(),
+                "b".into(),
+                "c".into(),
+                "d".into()
+            ]))
+        );
+        let headers = OptionSpec::new("h", Kind::Map('='))
+            .separators(",;")
+            .percent_decoded();
+        assert_eq!(
+            p(headers, "a=1%2C2; b = x=y"),
+            Some(Value::Map(vec![
+                ("a".into(), "1,2".into()),
+                ("b".into(), "x=y".into())
+            ]))
+        );
+        assert_eq!(p(headers, "token"), None);
+        let fields = OptionSpec::new("f", Kind::Map(':'))
+            .items(Items::OneOf(&["string", "int"]))
+            .bare("string");
+        assert_eq!(
+            p(fields, "vu:int,url"),
+            Some(Value::Map(vec![
+                ("vu".into(), "int".into()),
+                ("url".into(), "string".into())
+            ]))
+        );
+        assert_eq!(p(fields, "vu:list"), None);
+        let v = p(headers, "a=1").unwrap();
+        assert_eq!(Value::from_json(&headers.kind, &v.to_json()), Some(v));
+    }
+
+    #[test]
+    fn least_values_and_labels() {
+        let spec = OptionSpec::new("i", Kind::Duration).at_least("1ms");
+        assert_eq!(p(spec, "500us"), None);
+        assert!(p(spec, "1ms").is_some());
+        assert_eq!(
+            Kind::Int {
+                min: 1,
+                max: i64::MAX
+            }
+            .label(),
+            "integer >= 1"
+        );
+        assert_eq!(Kind::Int { min: 1, max: 9 }.label(), "integer 1..=9");
+        assert!(spec.notes().contains(&"at least 1ms".to_string()));
     }
 }

@@ -39,6 +39,21 @@ impl Secret {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// `text` with this secret, as written or percent-encoded (inside a URL), replaced by
+    /// `***`: for a server's or a driver's message that could echo it.
+    pub fn redact(&self, text: &str) -> String {
+        if self.0.is_empty() {
+            return text.to_string();
+        }
+        let encoded: String = (self.0.bytes())
+            .map(|b| match b.is_ascii_alphanumeric() {
+                true => char::from(b).to_string(),
+                false => format!("%{b:02X}"),
+            })
+            .collect();
+        text.replace(&self.0, "***").replace(&encoded, "***")
+    }
 }
 
 impl std::fmt::Debug for Secret {
@@ -141,6 +156,8 @@ pub struct Values {
     output: String,
     values: BTreeMap<&'static str, (Value, Source)>,
     specs: &'static [OptionSpec],
+    /// The option whose value is the bare `-o NAME=ARG` (see [`Values::is_positional`]).
+    positional: Option<&'static str>,
 }
 
 impl std::fmt::Debug for Values {
@@ -194,6 +211,7 @@ impl Values {
             output: output.to_string(),
             values,
             specs: decl.options,
+            positional: None,
         })
     }
 
@@ -209,7 +227,11 @@ impl Values {
                         Source::Env(at) => ("env", at.as_str()),
                         Source::Arg(at) => ("arg", at.as_str()),
                     };
-                    (k.to_string(), serde_json::json!({ "from": from, "at": at }))
+                    let mut entry = serde_json::json!({ "from": from, "at": at });
+                    if self.positional == Some(*k) {
+                        entry["positional"] = serde_json::Value::Bool(true);
+                    }
+                    (k.to_string(), entry)
                 })
                 .collect(),
         )
@@ -218,6 +240,9 @@ impl Values {
     fn apply_sources(&mut self, json: &serde_json::Value) {
         for (name, (_, source)) in self.values.iter_mut() {
             let Some(s) = json.get(*name) else { continue };
+            if s.get("positional").and_then(|p| p.as_bool()) == Some(true) {
+                self.positional = Some(name);
+            }
             let at = s
                 .get("at")
                 .and_then(|v| v.as_str())
@@ -251,17 +276,47 @@ impl Values {
     /// wrong kind and options set for a mode they do not apply to are errors naming the
     /// option, the value (never a secret's) and its source.
     pub fn resolve(decl: &DeclaredOutput, raw: &RawOptions) -> Result<Self, PluginError> {
+        let values = Self::resolve_with(decl, raw, Vec::new())?;
+        // A URL option declared `query_options` carries options in its query wherever it came
+        // from: they are read again at the -o argument's precedence, after its own pairs.
+        let query = decl
+            .options
+            .iter()
+            .filter(|s| s.query_options)
+            .find_map(|s| {
+                let url = values.string(s.name).ok()?;
+                Some(query_pairs(url.split_once('?')?.1))
+            });
+        match query {
+            Some(pairs) if !pairs.is_empty() => Self::resolve_with(decl, raw, pairs),
+            _ => Ok(values),
+        }
+    }
+
+    fn resolve_with(
+        decl: &DeclaredOutput,
+        raw: &RawOptions,
+        more_arg_pairs: Vec<(String, String)>,
+    ) -> Result<Self, PluginError> {
         let output = raw.output.as_str();
         let arg_source = Source::Arg(output.to_string());
         let mut arg_pairs: Vec<(String, String)> = Vec::new();
+        let mut positional_name = None;
         if let Some(arg) = &raw.arg {
             let (positional, pairs) = split_arg(output, arg, decl)?;
             if let Some((name, value)) = positional {
                 arg_pairs.push((name.to_string(), value));
+                positional_name = Some(name);
             }
             arg_pairs.extend(pairs);
         }
+        arg_pairs.extend(more_arg_pairs);
         let find = |key: &str| decl.options.iter().find(|s| s.is_called(key));
+        // The positional value stands unless a later pair sets the same option.
+        let positional = positional_name.filter(|name| {
+            let later = arg_pairs.iter().skip(1);
+            !later.filter_map(|(k, _)| find(k)).any(|s| s.name == *name)
+        });
         let unknown = |key: &str, place: &Source| {
             let hint = did_you_mean(
                 key,
@@ -277,69 +332,162 @@ impl Values {
             };
             PluginError::new(format!("{text}{hint}"))
         };
-        // The highest-precedence text of each option, as (text, source).
-        let mut chosen: BTreeMap<&'static str, (String, Source)> = BTreeMap::new();
-        for (key, json, place) in &raw.plan {
-            let spec = find(key).ok_or_else(|| unknown(key, place))?;
-            let text = match json {
-                serde_json::Value::Null => continue,
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Array(items) => {
-                    let sep = match spec.kind {
-                        Kind::List(sep) => sep.to_string(),
-                        _ => ",".to_string(),
-                    };
-                    items
-                        .iter()
-                        .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
-                        .collect::<Vec<_>>()
-                        .join(&sep)
-                }
-                other => other.to_string(),
-            };
-            chosen.insert(spec.name, (text, place.clone()));
-        }
-        for spec in decl.options {
-            if let Some((env, v)) = spec
-                .env
-                .iter()
-                .find_map(|e| raw.env.get(*e).map(|v| (e, v)))
-            {
-                chosen.insert(spec.name, (v.clone(), Source::Env(env.to_string())));
+        let blank = |spec: &OptionSpec, text: &str| spec.empty_is_unset && text.trim().is_empty();
+        let env_of = |spec: &OptionSpec, vars: &[&str]| -> Vec<Layer> {
+            let given = vars.iter().filter_map(|e| Some((*e, raw.env.get(*e)?)));
+            let given = given.filter(|(_, v)| !blank(spec, v));
+            given
+                .map(|(e, v)| (Given::Text(v.clone()), Source::Env(e.to_string())))
+                .collect()
+        };
+        // Each option's sources, highest first: `-o`, env (by another option, then its own),
+        // the plan, env below the plan. A map merges what lies below its highest source.
+        let mut layers: BTreeMap<&'static str, Vec<Layer>> = BTreeMap::new();
+        for (key, v) in arg_pairs.iter().rev() {
+            let spec = find(key).ok_or_else(|| unknown(key, &arg_source))?;
+            if !blank(spec, v) {
+                let layer = (Given::Text(v.clone()), arg_source.clone());
+                layers.entry(spec.name).or_default().push(layer);
             }
         }
-        for (key, v) in &arg_pairs {
-            let spec = find(key).ok_or_else(|| unknown(key, &arg_source))?;
-            chosen.insert(spec.name, (v.clone(), arg_source.clone()));
-        }
-        let mut values = BTreeMap::new();
         for spec in decl.options {
-            let (text, source) = match chosen.remove(spec.name) {
-                Some(given) => given,
-                None => match spec.default {
-                    Some(d) => (d.to_string(), Source::Default),
-                    None => continue,
-                },
+            let names = decl.env_names(spec);
+            let mut env = env_of(spec, &names.iter().map(String::as_str).collect::<Vec<_>>());
+            if let Some(prefix) = spec.env_prefix {
+                let family: Vec<(String, String)> = (raw.env.iter())
+                    .filter_map(|(k, v)| Some((k.strip_prefix(prefix)?.to_string(), v.clone())))
+                    .collect();
+                if !family.is_empty() {
+                    env.push((Given::Pairs(family), Source::Env(format!("{prefix}*"))));
+                }
+            }
+            layers
+                .entry(spec.name)
+                .or_default()
+                .extend(env.into_iter().take(1));
+        }
+        for (key, json, place) in raw.plan.iter().rev() {
+            let spec = find(key).ok_or_else(|| unknown(key, place))?;
+            let given = match json {
+                serde_json::Value::Null => continue,
+                serde_json::Value::String(s) => Given::Text(s.clone()),
+                serde_json::Value::Object(map) if matches!(spec.kind, Kind::Map(_)) => {
+                    Given::Pairs(map.iter().map(|(k, v)| (k.clone(), json_text(v))).collect())
+                }
+                serde_json::Value::Array(items) => {
+                    let sep = spec.item_separators()[0].to_string();
+                    let items: Vec<String> = items.iter().map(json_text).collect();
+                    Given::Text(items.join(&sep))
+                }
+                other => Given::Text(other.to_string()),
             };
-            let value = Value::parse(spec, &text).ok_or_else(|| {
-                let shown = if spec.secret {
-                    String::new()
-                } else {
-                    format!("={:?}", without_secrets(decl, &text))
+            if !matches!(&given, Given::Text(t) if blank(spec, t)) {
+                layers
+                    .entry(spec.name)
+                    .or_default()
+                    .push((given, place.clone()));
+            }
+        }
+        for spec in decl.options {
+            let below = env_of(spec, spec.env_below_plan);
+            layers.entry(spec.name).or_default().extend(below);
+        }
+        let mut values: BTreeMap<&'static str, (Value, Source)> = BTreeMap::new();
+        // Options that depend on another's value come after the others.
+        let ordered = (decl.options.iter().filter(|s| !s.depends()))
+            .chain(decl.options.iter().filter(|s| s.depends()));
+        for spec in ordered {
+            let mut given = layers.remove(spec.name).unwrap_or_default();
+            if let Some((option, vars)) = spec.env_by {
+                let chosen = match values.get(option) {
+                    Some((Value::Str(v), _)) => vars.iter().find(|(w, _)| w == v),
+                    _ => None,
                 };
-                let zero = if spec.nonzero { " above zero" } else { "" };
-                PluginError::new(format!(
-                    "{output}: option {}{shown} from {source} is not valid: expected {}{zero}",
-                    spec.name,
-                    spec.kind.expected()
-                ))
-            })?;
-            values.insert(spec.name, (value, source));
+                let by = env_of(
+                    spec,
+                    &chosen.map(|(_, var)| *var).into_iter().collect::<Vec<_>>(),
+                );
+                let at = usize::from(
+                    given
+                        .first()
+                        .is_some_and(|(_, s)| matches!(s, Source::Arg(_))),
+                );
+                if let Some(layer) = by.into_iter().next() {
+                    given.insert(at.min(given.len()), layer);
+                }
+            }
+            let default = spec
+                .default_by
+                .and_then(|(option, defaults)| match values.get(option) {
+                    Some((Value::Str(v), _)) => defaults.iter().find(|(w, _)| w == v).map(|d| d.1),
+                    _ => None,
+                })
+                .map(str::to_string)
+                .or_else(|| {
+                    let (option, key) = spec.default_from?;
+                    match values.get(option) {
+                        Some((Value::Map(m), _)) => {
+                            m.iter().rev().find(|(k, _)| k == key).map(|e| e.1.clone())
+                        }
+                        _ => None,
+                    }
+                })
+                .or_else(|| spec.default.map(str::to_string));
+            if given.is_empty() {
+                if let Some(d) = default {
+                    given.push((Given::Text(d), Source::Default));
+                }
+            }
+            // A map merges its layers from the lowest up to its highest plan, env or -o one.
+            let merged = match spec.kind {
+                Kind::Map(_) => {
+                    let below = |s: &Source| matches!(s, Source::Env(e) if spec.env_below_plan.contains(&e.as_str()));
+                    // The highest source, every time it gave the map (a URL query may repeat
+                    // a key), over the variables below the plan.
+                    let top = given
+                        .iter()
+                        .find(|(_, s)| !below(s))
+                        .map(|(_, s)| s.clone());
+                    given.retain(|(_, s)| below(s) || Some(s) == top.as_ref());
+                    given.reverse();
+                    given
+                }
+                _ => given.into_iter().take(1).collect(),
+            };
+            for (text, source) in merged {
+                let value = match &text {
+                    Given::Text(t) => Value::parse(spec, t),
+                    Given::Pairs(p) => Value::from_pairs(spec, p.clone()),
+                }
+                .ok_or_else(|| {
+                    let shown = match (&text, spec.secret) {
+                        (Given::Text(t), false) => format!("={:?}", without_secrets(decl, t)),
+                        _ => String::new(),
+                    };
+                    PluginError::new(format!(
+                        "{output}: option {}{shown} from {source} is not valid: expected {}",
+                        spec.name,
+                        spec.expected()
+                    ))
+                })?;
+                let value = match (values.remove(spec.name), value) {
+                    (Some((Value::Map(mut old), _)), Value::Map(new)) => {
+                        for (k, v) in new {
+                            old.retain(|(o, _)| !spec.same_key(o, &k));
+                            old.push((k, v));
+                        }
+                        Value::Map(old)
+                    }
+                    (_, value) => value,
+                };
+                values.insert(spec.name, (value, source));
+            }
         }
         let this = Self {
             output: output.to_string(),
             values,
             specs: decl.options,
+            positional,
         };
         this.check_modes(decl)?;
         Ok(this)
@@ -389,6 +537,12 @@ impl Values {
         self.values
             .get(name)
             .is_some_and(|(_, s)| *s != Source::Default)
+    }
+
+    /// Whether the option's value is the bare `-o NAME=ARG` (`-o influxdb=http://h/db`),
+    /// not a `key=value` pair or another source.
+    pub fn is_positional(&self, name: &str) -> bool {
+        self.positional == Some(name)
     }
 
     /// Where the option's value came from.
@@ -463,6 +617,61 @@ impl Values {
     }
 }
 
+/// A plugin's enum and the words that name its variants, declared together: the enum, its
+/// `WORDS` (for `Kind::Enum(Mode::WORDS)`, in the variants' order), its `ALL` variants, and
+/// [`FromValue`], so `v.get::<Mode>("mode")` reads the checked word as the variant (the enum
+/// must derive `Clone`, `Copy` and `PartialEq`).
+///
+/// ```
+/// loadrun_plugin_api::words! {
+///     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///     pub enum Temporality { Cumulative = "cumulative", Delta = "delta" }
+/// }
+/// assert_eq!(Temporality::WORDS, ["cumulative", "delta"]);
+/// ```
+#[macro_export]
+macro_rules! words {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $word:literal),+ $(,)? }
+    ) => {
+        $(#[$meta])*
+        $vis enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// The words naming the variants, in their order.
+            pub const WORDS: &'static [&'static str] = &[$($word),+];
+            /// The variants, in the order of [`Self::WORDS`].
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The variant a word names.
+            pub fn from_word(word: &str) -> Option<Self> {
+                let at = Self::WORDS.iter().position(|w| *w == word)?;
+                Self::ALL.get(at).copied()
+            }
+
+            /// The word naming this variant.
+            pub fn word(self) -> &'static str {
+                Self::ALL
+                    .iter()
+                    .position(|v| *v == self)
+                    .and_then(|at| Self::WORDS.get(at))
+                    .copied()
+                    .unwrap_or("")
+            }
+        }
+
+        impl $crate::values::FromValue for $name {
+            fn from_value(value: &$crate::spec::Value) -> Option<Self> {
+                match value {
+                    $crate::spec::Value::Str(s) => Self::from_word(s),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
 /// A Rust type an option's [`Value`] converts to.
 pub trait FromValue: Sized {
     fn from_value(value: &Value) -> Option<Self>;
@@ -519,6 +728,12 @@ impl FromValue for usize {
     }
 }
 
+impl FromValue for u16 {
+    fn from_value(value: &Value) -> Option<Self> {
+        u64::from_value(value).and_then(|v| u16::try_from(v).ok())
+    }
+}
+
 impl FromValue for u32 {
     fn from_value(value: &Value) -> Option<Self> {
         u64::from_value(value).and_then(|v| u32::try_from(v).ok())
@@ -539,6 +754,37 @@ impl FromValue for Duration {
     fn from_value(value: &Value) -> Option<Self> {
         match value {
             Value::Duration(d) => Some(*d),
+            _ => None,
+        }
+    }
+}
+
+impl FromValue for Vec<f64> {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::List(l) => l.iter().map(|i| i.trim().parse().ok()).collect(),
+            _ => None,
+        }
+    }
+}
+
+impl FromValue for Vec<(String, String)> {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Map(m) => Some(m.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl FromValue for Vec<(String, Secret)> {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Map(m) => Some(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), Secret::new(v.clone())))
+                    .collect(),
+            ),
             _ => None,
         }
     }
@@ -567,6 +813,19 @@ fn without_secrets(decl: &DeclaredOutput, text: &str) -> String {
         Some(at) => format!("{}***", &text[..at]),
         None => text.to_string(),
     }
+}
+
+/// A value as a source gave it: text, or a map's entries (a plan table, env variables).
+enum Given {
+    Text(String),
+    Pairs(Vec<(String, String)>),
+}
+
+type Layer = (Given, Source);
+
+/// A plan value as text: strings as they are, other JSON as written.
+fn json_text(v: &serde_json::Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
 }
 
 type ArgParts = (Option<(&'static str, String)>, Vec<(String, String)>);
@@ -604,19 +863,24 @@ pub fn split_arg(output: &str, arg: &str, decl: &DeclaredOutput) -> Result<ArgPa
                 None => (arg, Vec::new()),
             };
             let (base, query) = url.split_once('?').unwrap_or((url, ""));
-            let query_pairs =
-                query
-                    .split('&')
-                    .filter(|p| !p.is_empty())
-                    .map(|p| match p.split_once('=') {
-                        Some((k, v)) => (percent_decode(k), percent_decode(v)),
-                        None => (percent_decode(p), String::new()),
-                    });
             // The pairs after the URL come later in the argument: they win.
-            pairs.splice(0..0, query_pairs);
+            pairs.splice(0..0, query_pairs(query));
             Ok((Some((name, base.to_string())), pairs))
         }
     }
+}
+
+/// The `key=value` pairs of a URL query, decoded.
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    let pair = |p: &str| match p.split_once('=') {
+        Some((k, v)) => (percent_decode(k), percent_decode(v)),
+        None => (percent_decode(p), String::new()),
+    };
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(pair)
+        .collect()
 }
 
 /// `VALUE,key=value,...`: the value is up to the first comma after which the rest is pairs;
@@ -758,6 +1022,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(v.string("url").unwrap(), "http://h:1/p");
+        assert!(v.is_positional("url"));
         assert_eq!(v.string("addr").unwrap(), "q:2");
         assert_eq!(v.string("mode").unwrap(), "api");
     }
@@ -833,6 +1098,8 @@ mod tests {
         let key = v.secret("apiKey").unwrap().unwrap();
         assert_eq!(key.expose(), "hunter2");
         assert_eq!(format!("{key} {key:?}"), "*** ***");
+        assert_eq!(Secret::new("a b").redact("x a b y a%20b"), "x *** y ***");
+        assert_eq!(Secret::new("").redact("x"), "x");
         assert!(!format!("{v:?}").contains("hunter2"));
         // A bad secret is named, its value is not shown.
         const S: &[OptionSpec] = &[OptionSpec::new("token", Kind::Int { min: 0, max: 9 }).secret()];
@@ -869,6 +1136,127 @@ mod tests {
             assert!(back.is_set("apiKey") && !back.is_set("addr"));
             assert_eq!(back.source("mode"), Some(&Source::Arg("x".into())));
         }
+    }
+
+    #[test]
+    fn dependent_envs_and_defaults_and_merged_maps() {
+        const O: &[OptionSpec] = &[
+            OptionSpec::new("protocol", Kind::Enum(&["http", "grpc"])).default("http"),
+            OptionSpec::new("endpoint", Kind::Str)
+                .env_by(
+                    "protocol",
+                    &[("grpc", "G_ENDPOINT"), ("http", "H_ENDPOINT")],
+                )
+                .env_below_plan(&["STD_ENDPOINT"])
+                .default_by("protocol", &[("grpc", "g:4317"), ("http", "h:4318")])
+                .empty_is_unset(),
+            OptionSpec::new("headers", Kind::Map('='))
+                .separators(",;")
+                .env(&["K6_HEADERS"])
+                .env_below_plan(&["STD_METRIC_HEADERS", "STD_HEADERS"])
+                .ignore_case()
+                .secret(),
+            OptionSpec::new("extra", Kind::Map(':')).env_prefix("X_HEADER_"),
+            OptionSpec::new("attrs", Kind::Map('=')),
+            OptionSpec::new("service", Kind::Str)
+                .default_from("attrs", "service.name")
+                .default("k6"),
+        ];
+        let d = DeclaredOutput::new("x", &[]).options(O);
+        let run = |arg: Option<&str>, plan: serde_json::Value, env: &[(&str, &str)]| {
+            Values::resolve(&d, &raw(arg, plan, env))
+        };
+        let v = run(None, serde_json::json!({}), &[]).unwrap();
+        assert_eq!(v.string("endpoint").unwrap(), "h:4318");
+        assert_eq!(v.string("service").unwrap(), "k6");
+        let v = run(Some("protocol=grpc"), serde_json::json!({}), &[]).unwrap();
+        assert_eq!(v.string("endpoint").unwrap(), "g:4317");
+        // Below the plan, then the plan, then env by protocol (a blank one is not set).
+        let env = [("STD_ENDPOINT", "std"), ("G_ENDPOINT", " ")];
+        let v = run(Some("protocol=grpc"), serde_json::json!({}), &env).unwrap();
+        assert_eq!(v.string("endpoint").unwrap(), "std");
+        let v = run(
+            Some("protocol=grpc"),
+            serde_json::json!({"endpoint": "plan"}),
+            &env,
+        )
+        .unwrap();
+        assert_eq!(v.string("endpoint").unwrap(), "plan");
+        let env = [("G_ENDPOINT", "g"), ("H_ENDPOINT", "h")];
+        let v = run(
+            Some("protocol=grpc"),
+            serde_json::json!({"endpoint": "plan"}),
+            &env,
+        )
+        .unwrap();
+        assert_eq!(v.string("endpoint").unwrap(), "g");
+        assert_eq!(
+            v.source("endpoint"),
+            Some(&Source::Env("G_ENDPOINT".into()))
+        );
+        let v = run(
+            Some("protocol=grpc,endpoint=arg"),
+            serde_json::json!({}),
+            &env,
+        )
+        .unwrap();
+        assert_eq!(v.string("endpoint").unwrap(), "arg");
+        // A map merges its below-plan variables (lowest first) under its highest source.
+        let env = [
+            ("STD_HEADERS", "a=1,b=2"),
+            ("STD_METRIC_HEADERS", "B=3"),
+            ("K6_HEADERS", "c=4"),
+        ];
+        let v = run(Some("headers=d=5"), serde_json::json!({}), &env).unwrap();
+        let h: Vec<(String, Secret)> = v.get("headers").unwrap();
+        let keys: Vec<(&str, &str)> = h.iter().map(|(k, v)| (k.as_str(), v.expose())).collect();
+        assert_eq!(keys, [("a", "1"), ("B", "3"), ("d", "5")]);
+        assert!(!format!("{v:?}").contains("\"5\""));
+        // A plan table is a map too; a family of variables is one.
+        let v = run(
+            None,
+            serde_json::json!({"attrs": {"service.name": "svc"}}),
+            &[("X_HEADER_Y", "z")],
+        )
+        .unwrap();
+        assert_eq!(v.string("service").unwrap(), "svc");
+        let extra: Vec<(String, String)> = v.get("extra").unwrap();
+        assert_eq!(extra, [("Y".to_string(), "z".to_string())]);
+        let e = run(Some("attrs=oops"), serde_json::json!({}), &[])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "x: option attrs=\"oops\" from -o x=... is not valid: expected key=value pairs"
+        );
+        // The JSON a host hands over reads back the same.
+        let v = run(Some("headers=d=5"), serde_json::json!({}), &env).unwrap();
+        let back = Values::from_checked("x", &d, &v.to_json()).unwrap();
+        assert_eq!(
+            back.get::<Vec<(String, String)>>("headers").unwrap().len(),
+            3
+        );
+    }
+
+    crate::words! {
+        /// A test enum.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum Mode {
+            Agent = "agent",
+            Api = "api",
+        }
+    }
+
+    #[test]
+    fn enum_words_read_into_the_plugins_own_type() {
+        assert_eq!(Mode::WORDS, ["agent", "api"]);
+        assert_eq!(
+            (Mode::from_word("api"), Mode::Agent.word()),
+            (Some(Mode::Api), "agent")
+        );
+        let v = resolve(Some("mode=api"), serde_json::json!({}), &[]).unwrap();
+        assert_eq!(v.get::<Mode>("mode").unwrap(), Mode::Api);
+        assert!(v.get::<Mode>("addr").is_err());
     }
 
     #[test]

@@ -3,14 +3,15 @@
 //! Where they come from is the caller's business (the `cloudwatch` output reads the standard
 //! AWS sources, the `prometheus` output takes k6's `sigV4*` options).
 
-use std::fmt;
+use loadrun_plugin_api::Secret;
 
-/// A key pair and optional session token. `Debug` never shows the secret or the token.
-#[derive(Clone, PartialEq, Eq)]
+/// A key pair and optional session token. `Debug` never shows the secret or the token: they
+/// are [`Secret`]s.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
     access_key_id: String,
-    secret_access_key: String,
-    session_token: Option<String>,
+    secret_access_key: Secret,
+    session_token: Option<Secret>,
 }
 
 impl Credentials {
@@ -18,8 +19,8 @@ impl Credentials {
     pub fn new(access_key_id: &str, secret_access_key: &str, session_token: Option<&str>) -> Self {
         Self {
             access_key_id: access_key_id.to_string(),
-            secret_access_key: secret_access_key.to_string(),
-            session_token: session_token.filter(|t| !t.is_empty()).map(str::to_string),
+            secret_access_key: Secret::new(secret_access_key),
+            session_token: session_token.filter(|t| !t.is_empty()).map(Secret::new),
         }
     }
 
@@ -28,18 +29,18 @@ impl Credentials {
     }
 
     pub fn secret_access_key(&self) -> &str {
-        &self.secret_access_key
+        self.secret_access_key.expose()
     }
 
     pub fn session_token(&self) -> Option<&str> {
-        self.session_token.as_deref()
+        self.session_token.as_ref().map(Secret::expose)
     }
 
     /// Replaces the secret and the token wherever they appear in `text` (server messages are
     /// quoted in errors, and nothing a server says may leak them).
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
-        for secret in [Some(self.secret_access_key.as_str()), self.session_token()]
+        for secret in [Some(self.secret_access_key()), self.session_token()]
             .into_iter()
             .flatten()
         {
@@ -48,16 +49,6 @@ impl Credentials {
             }
         }
         out
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"***")
-            .field("session_token", &self.session_token.as_ref().map(|_| "***"))
-            .finish()
     }
 }
 

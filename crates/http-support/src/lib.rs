@@ -23,6 +23,7 @@
 mod classify;
 mod client;
 mod endpoint;
+mod options;
 mod reject;
 mod split;
 mod tls;
@@ -36,10 +37,17 @@ pub use client::{
     QUICK_FAILURE_HOLD, STOP_MARGIN,
 };
 pub use endpoint::Endpoint;
+pub use options::{basic_auth, TlsNames};
 pub use reject::RejectLog;
 pub use split::{split_lines, LineChunks};
 pub use tls::TlsOptions;
 pub use tls_version::{InvalidTlsVersion, TlsVersion, TLS_VERSION_MISMATCH, UNTRUSTED_CERTIFICATE};
+
+/// For [`tls_files!`]; not part of the public API.
+#[doc(hidden)]
+pub mod __spec {
+    pub use loadrun_plugin_api::{Kind, OptionSpec};
+}
 
 /// Re-exported so plugins parse URLs with the same crate the client uses.
 pub use url::Url;

@@ -193,6 +193,7 @@ pub fn declared_options(d: &DeclaredOutput) -> String {
         if o.nonzero {
             notes.push("not zero".into());
         }
+        notes.extend(o.notes());
         if o.secret {
             notes.push("secret: never shown".into());
         }
@@ -207,7 +208,7 @@ pub fn declared_options(d: &DeclaredOutput) -> String {
             o.name,
             o.kind.label(),
             default,
-            o.env.join(","),
+            d.env_names(o).join(","),
             o.doc
         );
     }

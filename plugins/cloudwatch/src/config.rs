@@ -27,9 +27,7 @@ pub const MODE_ENV: &str = "LOADRUN_CLOUDWATCH_MODE";
 pub const EMF_PATH_ENV: &str = "LOADRUN_CLOUDWATCH_EMF_PATH";
 
 /// Options that only mean something to `PutMetricData` (`mode=api`). Not declared with
-/// `.modes()`: `mode` is read case-insensitively, and each refusal names the other mode's use.
-/// None has a declared default, so that "given" is "has a value" (values checked by the host
-/// do not say whether they were given or defaulted).
+/// `.modes()`: each refusal here names the other mode's use.
 const API_ONLY: &[&str] = &[
     "endpoint",
     "region",
@@ -46,16 +44,16 @@ const OPTIONS: &[OptionSpec] = &[
     OptionSpec::new("mode", Kind::Str).env(&[MODE_ENV]).default("api").doc("api: PutMetricData requests (needs credentials); emf: Embedded Metric Format JSON lines for the CloudWatch agent or Lambda (no credentials, no network)"),
     OptionSpec::new("emfPath", Kind::Str).env(&[EMF_PATH_ENV]).doc("emf: file the EMF lines go to (created or truncated at start); - (the default) is stdout"),
     OptionSpec::new("endpoint", Kind::Str).doc("api: CloudWatch endpoint (a bare -o cloudwatch=URL works too; else AWS_ENDPOINT_URL_CLOUDWATCH, AWS_ENDPOINT_URL, https://monitoring.{region}.amazonaws.com)"),
-    OptionSpec::new("region", Kind::Str).doc("api: AWS region, also the SigV4 signing region (else AWS_REGION, AWS_DEFAULT_REGION, the profile's config)"),
-    OptionSpec::new("profile", Kind::Str).doc("api: profile in the shared credentials/config files (else AWS_PROFILE, default); credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN first"),
+    OptionSpec::new("region", Kind::Str).empty_is_unset().doc("api: AWS region, also the SigV4 signing region (else AWS_REGION, AWS_DEFAULT_REGION, the profile's config)"),
+    OptionSpec::new("profile", Kind::Str).empty_is_unset().doc("api: profile in the shared credentials/config files (else AWS_PROFILE, default); credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN first"),
     OptionSpec::new("namespace", Kind::Str).default("k6").doc("CloudWatch namespace of every metric"),
-    // Kind::Str, not List: `,` `;` `|` and spaces all separate.
-    OptionSpec::new("dimensions", Kind::Str).default(DEFAULT_DIMENSIONS).doc("tag keys sent as dimensions (at most 30; separate with , ; | or spaces); other tags are aggregated away"),
-    OptionSpec::new("period", Kind::Duration).doc("aggregation period (default 60s, 1s with storageResolution=1): samples of one metric and dimension set in one period become one datum"),
+    // `,` cannot be used inside `-o a=b,c=d`: `;` `|` and spaces separate too.
+    OptionSpec::new("dimensions", Kind::List(',')).separators(";| \t").default(DEFAULT_DIMENSIONS).doc("tag keys sent as dimensions (at most 30); other tags are aggregated away"),
+    OptionSpec::new("period", Kind::Duration).default_by("storageResolution", &[("60", "60s"), ("1", "1s")]).doc("aggregation period: samples of one metric and dimension set in one period become one datum"),
     OptionSpec::new("storageResolution", Kind::Enum(&["60", "1"])).default("60").doc("60 (standard) or 1 (high resolution, billed higher)"),
-    OptionSpec::new("timeout", Kind::Duration).nonzero().doc("api: HTTP request timeout (default 10s)"),
-    OptionSpec::new("gzip", Kind::Bool).doc("api (default false): gzip request bodies of 10 KiB and more (CloudWatch accepts them; moto cannot check their signatures, see the README)"),
-    OptionSpec::new("maxRequestBytes", Kind::Int { min: 1024, max: MAX_REQUEST_BYTES as i64 }).doc("api: largest request body (default and CloudWatch's limit: 1048576 bytes)"),
+    OptionSpec::new("timeout", Kind::Duration).nonzero().default("10s").doc("api: HTTP request timeout"),
+    OptionSpec::new("gzip", Kind::Bool).default("false").doc("api: gzip request bodies of 10 KiB and more (CloudWatch accepts them; moto cannot check their signatures, see the README)"),
+    OptionSpec::new("maxRequestBytes", Kind::Int { min: 1024, max: MAX_REQUEST_BYTES as i64 }).default("1048576").doc("api: largest request body (the default is CloudWatch's limit)"),
 ];
 
 /// The cloudwatch output, as the plugin declares it.
@@ -94,15 +92,6 @@ pub struct Config {
     pub grace_secs: i64,
 }
 
-/// Splits a list option on `,`, `;`, `|` or whitespace (`,` cannot be used inside `-o a=b,c=d`).
-fn split_list(text: &str) -> Vec<String> {
-    text.split([',', ';', '|', ' ', '\t'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 /// An error naming the option, the bad value and what was expected.
 fn invalid(v: &Values, name: &str, value: &str, expected: &str) -> PluginError {
     PluginError::new(format!(
@@ -131,7 +120,7 @@ pub fn parse_settings(init: &OutputInit) -> Result<Settings, PluginError> {
             }
             parse_api(init, &v).map(Settings::Api)
         }
-        "emf" => parse_emf(init, &v).map(Settings::Emf),
+        "emf" => parse_emf(&v).map(Settings::Emf),
         _ => Err(invalid(
             &v,
             "mode",
@@ -162,19 +151,13 @@ fn parse_common(v: &Values) -> Result<Common, PluginError> {
     let namespace = v.string("namespace")?;
     validate_namespace(&namespace).map_err(|m| invalid(v, "namespace", &namespace, m))?;
 
-    let dims_text = v.string("dimensions")?;
-    let dimensions = split_list(&dims_text);
+    let dimensions = v.list("dimensions")?;
+    let dims_text = dimensions.join(",");
     validate_dimensions(&dimensions).map_err(|m| invalid(v, "dimensions", &dims_text, &m))?;
 
-    let storage_resolution = if v.string("storageResolution")? == "1" {
-        1
-    } else {
-        60
-    };
-    let period = match v.opt::<Duration>("period")? {
-        Some(p) => p,
-        None => Duration::from_secs(if storage_resolution == 1 { 1 } else { 60 }),
-    };
+    // "60" or "1", declared.
+    let storage_resolution = v.string("storageResolution")?.parse().unwrap_or(60);
+    let period = v.duration("period")?;
     if period.subsec_nanos() != 0 || period.as_secs() == 0 || period.as_secs() > 3600 {
         return Err(invalid(
             v,
@@ -193,26 +176,16 @@ fn parse_common(v: &Values) -> Result<Common, PluginError> {
     })
 }
 
-/// Whether the `-o` argument is the bare URL form (`-o cloudwatch=http://...`), not pairs.
-fn bare_url_arg(init: &OutputInit) -> bool {
-    init.arg()
-        .is_some_and(|a| match (a.find("://"), a.find('=')) {
-            (Some(scheme), Some(eq)) => scheme < eq,
-            (_, None) => !a.trim().is_empty(),
-            (None, Some(_)) => false,
-        })
-}
-
 /// `mode=emf`: no region, endpoint or credentials are looked up (not even in the environment).
-fn parse_emf(init: &OutputInit, v: &Values) -> Result<EmfConfig, PluginError> {
+fn parse_emf(v: &Values) -> Result<EmfConfig, PluginError> {
     let out = v.output().to_string();
-    if bare_url_arg(init) {
+    if v.is_positional("endpoint") {
         return Err(PluginError::new(format!(
             "{out}: the bare -o {out}=URL form sets a PutMetricData endpoint, which mode=emf does \
              not use; name the file with emfPath=FILE"
         )));
     }
-    if let Some(name) = API_ONLY.iter().find(|n| v.has(n)) {
+    if let Some(name) = API_ONLY.iter().find(|n| v.is_set(n)) {
         return Err(PluginError::new(format!(
             "{out}: option {name} is only used with mode=api (PutMetricData); mode=emf writes \
              EMF lines to emfPath and sends nothing: remove {name}"
@@ -257,9 +230,6 @@ fn parse_api(init: &OutputInit, v: &Values) -> Result<Config, PluginError> {
         aggregate,
     } = parse_common(v)?;
     let err = |m: String| PluginError::new(format!("{out}: {m}"));
-    let text = |name: &str| -> Result<Option<String>, PluginError> {
-        Ok(v.opt::<String>(name)?.filter(|t| !t.trim().is_empty()))
-    };
 
     let sources = Sources {
         env: init
@@ -267,14 +237,14 @@ fn parse_api(init: &OutputInit, v: &Values) -> Result<Config, PluginError> {
             .iter()
             .map(|kv| (kv.key.to_string(), kv.value.to_string()))
             .collect(),
-        profile: text("profile")?,
+        profile: v.opt("profile")?,
     };
 
     let explicit_endpoint = v
         .opt::<String>("endpoint")?
         .or_else(|| sources.endpoint())
         .filter(|e| !e.trim().is_empty());
-    let region = match text("region")? {
+    let region = match v.opt::<String>("region")? {
         Some(r) => Some(r.trim().to_string()),
         None => sources.region().map_err(|e| err(e.to_string()))?,
     };
@@ -321,9 +291,9 @@ fn parse_api(init: &OutputInit, v: &Values) -> Result<Config, PluginError> {
         credentials,
         namespace,
         aggregate,
-        timeout: v.opt("timeout")?.unwrap_or(Duration::from_secs(10)),
-        gzip: v.opt("gzip")?.unwrap_or(false),
-        max_request_bytes: v.opt("maxRequestBytes")?.unwrap_or(MAX_REQUEST_BYTES),
+        timeout: v.duration("timeout")?,
+        gzip: v.bool("gzip")?,
+        max_request_bytes: v.get("maxRequestBytes")?,
         max_datums_per_request: MAX_DATUMS_PER_REQUEST,
         max_open: 50_000,
         grace_secs: 2,

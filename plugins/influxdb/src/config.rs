@@ -1,94 +1,89 @@
 //! The influxdb output's options: k6's URL form (`-o influxdb=http://user:pass@host:8086/db?opt=v`),
-//! k6's option and `K6_INFLUXDB_*` names, and ours (`LOADRUN_INFLUXDB_*`). Declared once in
+//! k6's option and `K6_INFLUXDB_*` names (an option without its own variable is read from
+//! `K6_INFLUXDB_<NAME>`, k6's rule), and ours (`LOADRUN_INFLUXDB_*`). Declared once in
 //! [`OUTPUT`]; the SDK (or the host) merges and checks them, and [`Config::from_init`] turns the
 //! checked values, plus what the URL's userinfo and path say, into the write request.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use loadrun_http_support::{basic_auth_header, Endpoint, HttpConfig, TlsOptions, Url};
-use loadrun_plugin_api::values::split_arg;
+use crate::encoder::{FieldSpec, FieldType, Precision};
+use loadrun_http_support::{basic_auth_header, tls_files, Endpoint, HttpConfig, TlsOptions, Url};
 use loadrun_plugin_api::{
-    DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret, Values,
+    options, DeclaredOutput, Items, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret,
+    Values,
 };
 
-/// No upper bound but the integer's own.
-const ANY: i64 = i64::MAX;
-
-const TAGS_AS_FIELDS: OptionSpec = OptionSpec::new("tagsAsFields", Kind::List(','))
-    .aliases(&["tags_as_fields"])
-    .env(&["K6_INFLUXDB_TAGS_AS_FIELDS"])
-    .default("vu,iter,url")
-    .doc(
-        "Tags written as fields instead of tags, `name[:int|float|bool|string]`, comma-separated.",
-    );
-
-const OPTIONS: &[OptionSpec] = &[
+const OWN: &[OptionSpec] = &[
     OptionSpec::new("addr", Kind::Str)
-        .env(&["K6_INFLUXDB_ADDR"])
         .default("http://localhost:8086")
         .doc("Server URL (the -o argument's URL takes precedence). A path before the database name is kept as a prefix."),
     OptionSpec::new("db", Kind::Str)
-        .env(&["K6_INFLUXDB_DB"])
+        .empty_is_unset()
         .default("k6")
         .doc("v1 database (the URL path gives it too)."),
     OptionSpec::new("username", Kind::Str)
-        .env(&["K6_INFLUXDB_USERNAME"])
         .doc("v1 user (URL userinfo gives it too)."),
     OptionSpec::new("password", Kind::Str)
         .secret()
-        .env(&["K6_INFLUXDB_PASSWORD"])
         .doc("v1 password (URL userinfo gives it too)."),
     OptionSpec::new("insecure", Kind::Bool)
-        .env(&["K6_INFLUXDB_INSECURE"])
         .default("false")
         .doc("Skip TLS certificate verification."),
     OptionSpec::new("payloadSize", Kind::Str)
         .aliases(&["payload_size"])
-        .env(&["K6_INFLUXDB_PAYLOAD_SIZE"])
         .doc("k6's UDP payload size: accepted and ignored (UDP is not supported); see maxBatchBytes."),
-    OptionSpec::new("precision", Kind::Str)
-        .env(&["K6_INFLUXDB_PRECISION"])
+    OptionSpec::new("precision", Kind::Enum(Precision::WORDS))
+        // k6's `1ms`-style durations, and InfluxDB v1's `n` and `u`.
+        .synonyms(&[
+            ("", "ns"), ("n", "ns"), ("1n", "ns"), ("1ns", "ns"), ("u", "us"), ("1u", "us"),
+            ("1us", "us"), ("µs", "us"), ("1µs", "us"), ("1ms", "ms"), ("1s", "s"), ("1m", "m"),
+            ("1h", "h"),
+        ])
         .default("ns")
-        .doc("Timestamp precision: ns, u/us, ms, s (v1 also m, h); `1ms`-style durations work too."),
+        .doc("Timestamp precision (m and h: v1 only)."),
     OptionSpec::new("retention", Kind::Str)
         .aliases(&["rp"])
-        .env(&["K6_INFLUXDB_RETENTION"])
+        .empty_is_unset()
         .doc("v1 retention policy (`rp`)."),
     OptionSpec::new("consistency", Kind::Str)
-        .env(&["K6_INFLUXDB_CONSISTENCY"])
+        .empty_is_unset()
         .doc("v1 write consistency (any, one, quorum, all; InfluxDB Enterprise)."),
     OptionSpec::new("pushInterval", Kind::Duration)
         .aliases(&["push_interval"])
-        .env(&["K6_INFLUXDB_PUSH_INTERVAL"])
         .default("1s")
         .doc("How often buffered points are written."),
-    OptionSpec::new("concurrentWrites", Kind::Int { min: 1, max: ANY })
+    OptionSpec::new("concurrentWrites", Kind::int_from(1))
         .aliases(&["concurrent_writes"])
-        .env(&["K6_INFLUXDB_CONCURRENT_WRITES"])
         .default("4")
         .doc("Accepted for k6 compatibility (must be > 0); requests are sent one at a time, in order."),
-    TAGS_AS_FIELDS,
+    OptionSpec::new("tagsAsFields", Kind::Map(':'))
+        .items(Items::OneOf(FieldType::WORDS))
+        .bare("string")
+        .aliases(&["tags_as_fields"])
+        .default("vu,iter,url")
+        .doc("Tags written as fields instead of tags, `name[:type]` (a URL query may repeat it)."),
     OptionSpec::new("proxy", Kind::Str)
-        .env(&["K6_INFLUXDB_PROXY"])
+        .empty_is_unset()
         .doc("HTTP proxy URL (http://[user:pass@]host:port)."),
     OptionSpec::new("organization", Kind::Str)
         .aliases(&["org"])
-        .env(&["K6_INFLUXDB_ORGANIZATION"])
+        .empty_is_unset()
         .doc("v2 organization (`org` in the URL query); setting it selects v2."),
     OptionSpec::new("bucket", Kind::Str)
-        .env(&["K6_INFLUXDB_BUCKET"])
+        .empty_is_unset()
         .doc("v2 bucket (the URL path gives it too); setting it selects v2."),
     OptionSpec::new("token", Kind::Str)
         .secret()
-        .env(&["K6_INFLUXDB_TOKEN"])
+        .empty_is_unset()
         .doc("v2 API token (`Authorization: Token …`); setting it selects v2."),
     OptionSpec::new("timeout", Kind::Duration)
         .env(&["LOADRUN_INFLUXDB_TIMEOUT"])
         .default("10s")
         .nonzero()
         .doc("The most one HTTP request may take (k6 has no timeout)."),
-    OptionSpec::new("metadataAsFields", Kind::List(','))
+    OptionSpec::new("metadataAsFields", Kind::Map(':'))
+        .items(Items::OneOf(FieldType::WORDS))
+        .bare("string")
         .env(&["LOADRUN_INFLUXDB_METADATA_AS_FIELDS"])
         .default("vu:int,iter:int")
         .doc("Sample metadata written as fields (k6 drops vu/iter); empty to disable."),
@@ -96,11 +91,11 @@ const OPTIONS: &[OptionSpec] = &[
         .env(&["LOADRUN_INFLUXDB_GZIP"])
         .default("true")
         .doc("gzip request bodies."),
-    OptionSpec::new("maxBatchBytes", Kind::Int { min: 1024, max: ANY })
+    OptionSpec::new("maxBatchBytes", Kind::int_from(1024))
         .env(&["LOADRUN_INFLUXDB_MAX_BATCH_BYTES"])
         .default("1048576")
         .doc("Most uncompressed bytes per request; larger pushes are split."),
-    OptionSpec::new("maxBatchLines", Kind::Int { min: 1, max: ANY })
+    OptionSpec::new("maxBatchLines", Kind::int_from(1))
         .env(&["LOADRUN_INFLUXDB_MAX_BATCH_LINES"])
         .default("5000")
         .doc("Most points per request; larger pushes are split."),
@@ -108,21 +103,15 @@ const OPTIONS: &[OptionSpec] = &[
         .env(&["LOADRUN_INFLUXDB_CREATE_DATABASE"])
         .default("true")
         .doc("v1: run CREATE DATABASE at start, as k6 does."),
-    OptionSpec::new("caFile", Kind::Str)
-        .env(&["LOADRUN_INFLUXDB_CA_FILE"])
-        .doc("PEM file of extra CA certificates to trust."),
-    OptionSpec::new("clientCert", Kind::Str)
-        .env(&["LOADRUN_INFLUXDB_CLIENT_CERT"])
-        .doc("PEM client certificate (mutual TLS)."),
-    OptionSpec::new("clientKey", Kind::Str)
-        .env(&["LOADRUN_INFLUXDB_CLIENT_KEY"])
-        .doc("PEM key of clientCert."),
 ];
+
+const OPTIONS: &[OptionSpec] = options![OWN, tls_files!("LOADRUN_INFLUXDB")];
 
 /// The influxdb output, as the plugin declares it.
 pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("influxdb", &["xk6-influxdb"])
     .describe("InfluxDB 1.x /write or 2.x /api/v2/write (line protocol, k6-compatible)")
     .options(OPTIONS)
+    .env_prefix("K6_INFLUXDB_")
     .positional(Positional::Url("addr"));
 
 /// Which write API is spoken.
@@ -135,88 +124,6 @@ pub enum Api {
         organization: String,
         bucket: String,
     },
-}
-
-/// Timestamp precision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Precision {
-    Ns,
-    Us,
-    Ms,
-    S,
-    M,
-    H,
-}
-
-/// Per [`Precision`], in its order: ns per unit, v1 name, v2 name (none: v1 only), other
-/// spellings (k6's `1ms` ones are read by dropping the `1`).
-#[allow(clippy::type_complexity)]
-const UNITS: [(i64, &str, Option<&str>, &[&str]); 6] = [
-    (1, "ns", Some("ns"), &["", "n"]),
-    (1_000, "u", Some("us"), &["µs"]),
-    (1_000_000, "ms", Some("ms"), &[]),
-    (1_000_000_000, "s", Some("s"), &[]),
-    (60_000_000_000, "m", None, &[]),
-    (3_600_000_000_000, "h", None, &[]),
-];
-
-impl Precision {
-    const ALL: [Precision; 6] = [Self::Ns, Self::Us, Self::Ms, Self::S, Self::M, Self::H];
-
-    pub fn parse(v: &str) -> Option<Self> {
-        let v = v.trim();
-        let v = v.strip_prefix('1').filter(|r| !r.is_empty()).unwrap_or(v);
-        let i = UNITS
-            .iter()
-            .position(|(_, v1, v2, more)| *v1 == v || *v2 == Some(v) || more.contains(&v))?;
-        Self::ALL.get(i).copied()
-    }
-
-    fn unit(
-        self,
-    ) -> (
-        i64,
-        &'static str,
-        Option<&'static str>,
-        &'static [&'static str],
-    ) {
-        UNITS[self as usize]
-    }
-
-    pub fn ns_per_unit(self) -> i64 {
-        self.unit().0
-    }
-}
-
-/// How a tag or metadata entry is written as a field (`name:int` in tagsAsFields).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldType {
-    String,
-    Int,
-    Float,
-    Bool,
-}
-
-/// One entry of tagsAsFields / metadataAsFields.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldSpec {
-    pub key: String,
-    pub ty: FieldType,
-}
-
-impl FieldSpec {
-    pub fn parse(entry: &str) -> Option<Self> {
-        let (key, ty) = entry.split_once(':').unwrap_or((entry, "string"));
-        let ty = match ty.trim() {
-            "string" => FieldType::String,
-            "int" => FieldType::Int,
-            "float" => FieldType::Float,
-            "bool" => FieldType::Bool,
-            _ => return None,
-        };
-        let key = key.trim().to_string();
-        (!key.is_empty()).then_some(FieldSpec { key, ty })
-    }
 }
 
 /// Everything an [`crate::InfluxOutput`] needs, validated.
@@ -254,17 +161,9 @@ impl Config {
     pub fn from_init(init: &OutputInit) -> Result<Self, PluginError> {
         let v = Values::from_init(init, &OUTPUT)?;
         let out = v.output().to_string();
-        // An option given as empty is not given.
-        let text = |name: &str| -> Result<Option<String>, PluginError> {
-            Ok(v.opt::<String>(name)?.filter(|t| !t.is_empty()))
-        };
         // The -o URL, scheme://[user:pass@]host:port[/prefix]/name[?options]: its query pairs
         // are options already; its userinfo and last path segment are read here.
-        let (positional, query) = match init.arg() {
-            Some(arg) => split_arg(&out, arg, &OUTPUT)?,
-            None => (None, Vec::new()),
-        };
-        let from_arg = positional.is_some();
+        let from_arg = v.is_positional("addr");
         let source = ["option addr", "the -o argument"][usize::from(from_arg)];
         let addr = v.string("addr")?;
         let mut base = Url::parse(&addr).map_err(|e| {
@@ -296,21 +195,11 @@ impl Config {
             false => (segments(str::to_string), Vec::new()),
         };
 
-        let organization = v.opt::<String>("organization")?.unwrap_or_default();
-        let (bucket, token) = (
-            text("bucket")?,
-            v.secret("token")?.filter(|t| !t.is_empty()),
-        );
-        let precision_text = v.string("precision")?;
-        let bad_precision = |expected: &str| {
-            let msg =
-                format!("option precision={precision_text:?} is not valid: expected {expected}");
-            err(&out, msg)
-        };
-        let precision = Precision::parse(&precision_text)
-            .ok_or_else(|| bad_precision("ns, us, ms, s, m or h"))?;
+        let organization: Option<String> = v.opt("organization")?;
+        let (bucket, token) = (v.opt::<String>("bucket")?, v.secret("token")?);
+        let precision: Precision = v.get("precision")?;
 
-        let (api, authorization, write_path, mut query_out) = if !organization.is_empty()
+        let (api, authorization, write_path, mut query_out) = if organization.is_some()
             || bucket.is_some()
             || token.is_some()
         {
@@ -320,9 +209,15 @@ impl Config {
                         err(&out, "InfluxDB v2 needs a bucket: set bucket (K6_INFLUXDB_BUCKET) or put it in the URL path")
                     })?,
                 };
-            let p = precision.unit().2;
-            let p = p.ok_or_else(|| bad_precision("ns, us, ms or s for InfluxDB v2"))?;
+            let p = precision.v2().ok_or_else(|| {
+                let msg = format!(
+                    "option precision={:?} is not valid: expected ns, us, ms or s for InfluxDB v2",
+                    precision.v1()
+                );
+                err(&out, msg)
+            })?;
             let auth = token.map(|t| Secret::new(format!("Token {}", t.expose())));
+            let organization = organization.unwrap_or_default();
             let query = vec![
                 ("org", organization.clone()),
                 ("bucket", bucket.clone()),
@@ -334,10 +229,7 @@ impl Config {
             };
             (api, auth, ["api", "v2", "write"].as_slice(), query)
         } else {
-            let db = match url_path.pop() {
-                Some(db) => db,
-                None => text("db")?.unwrap_or_else(|| "k6".to_string()),
-            };
+            let db = url_path.pop().map_or_else(|| v.string("db"), Ok)?;
             let user = v.opt::<String>("username")?;
             let pass = v.secret("password")?.map(|p| p.expose().to_string());
             // A user given as an option takes the password option alone with it.
@@ -352,15 +244,12 @@ impl Config {
             );
             let auth = (!user.is_empty() || !pass.is_empty())
                 .then(|| Secret::new(basic_auth_header(&user, &pass)));
-            let query = vec![
-                ("db", db.clone()),
-                ("precision", precision.unit().1.to_string()),
-            ];
+            let query = vec![("db", db.clone()), ("precision", precision.v1().into())];
             (Api::V1 { db }, auth, ["write"].as_slice(), query)
         };
         if matches!(api, Api::V1 { .. }) {
             for (name, key) in [("retention", "rp"), ("consistency", "consistency")] {
-                query_out.extend(text(name)?.map(|t| (key, t)));
+                query_out.extend(v.opt::<String>(name)?.map(|t| (key, t)));
             }
         }
         prefix.append(&mut url_path);
@@ -385,34 +274,14 @@ impl Config {
             _ => None,
         };
 
-        // k6 repeats tagsAsFields in the URL query (`?tagsAsFields=vu&tagsAsFields=url`); the
-        // declared merge keeps the last of a repeated key, so the repeats are joined here.
-        let repeated: Vec<&String> = (query.iter())
-            .filter_map(|(k, v)| TAGS_AS_FIELDS.is_called(k).then_some(v))
-            .collect();
-        let tags_as_fields = match repeated.len() {
-            0 | 1 => v.list("tagsAsFields")?,
-            _ => repeated
-                .iter()
-                .flat_map(|v| v.split(','))
-                .map(str::to_string)
-                .collect(),
-        };
         let timeout = v.duration("timeout")?;
-        let path = |name: &str| Ok::<_, PluginError>(text(name)?.map(PathBuf::from));
         let http = HttpConfig {
             timeout,
             connect_timeout: timeout.min(Duration::from_secs(5)),
             user_agent: format!("loadrun-influxdb/{}", env!("CARGO_PKG_VERSION")),
             gzip: v.bool("gzip")?,
-            tls: TlsOptions {
-                insecure_skip_verify: v.bool("insecure")?,
-                ca_file: path("caFile")?,
-                client_cert: path("clientCert")?,
-                client_key: path("clientKey")?,
-                ..TlsOptions::default()
-            },
-            proxy: text("proxy")?,
+            tls: TlsOptions::from_values(&v)?,
+            proxy: v.opt("proxy")?,
             max_response_bytes: 64 * 1024,
         };
         let warnings = v.opt::<String>("payloadSize")?.map(|p| {
@@ -421,20 +290,15 @@ impl Config {
                  (requests are bounded by maxBatchBytes/maxBatchLines)"
             )
         });
-        let fields = |name: &str, list: &[String]| -> Result<Vec<FieldSpec>, PluginError> {
-            let parse = |e: &String| {
-                FieldSpec::parse(e).ok_or_else(|| {
-                    let expected = "name or name:int|float|bool|string";
-                    err(
-                        &out,
-                        format!("option {name}={e:?} is not valid: expected {expected}"),
-                    )
+        let fields = |name: &str| -> Result<Vec<FieldSpec>, PluginError> {
+            let entries: Vec<(String, String)> = v.get(name)?;
+            let spec = |(key, ty): (String, String)| {
+                Some(FieldSpec {
+                    key,
+                    ty: FieldType::from_word(&ty)?,
                 })
             };
-            list.iter()
-                .filter(|e| !e.trim().is_empty())
-                .map(parse)
-                .collect()
+            Ok(entries.into_iter().filter_map(spec).collect())
         };
 
         Ok(Config {
@@ -445,8 +309,8 @@ impl Config {
             precision,
             push_interval: v.duration("pushInterval")?,
             concurrent_writes: v.get("concurrentWrites")?,
-            tags_as_fields: fields("tagsAsFields", &tags_as_fields)?,
-            metadata_as_fields: fields("metadataAsFields", &v.list("metadataAsFields")?)?,
+            tags_as_fields: fields("tagsAsFields")?,
+            metadata_as_fields: fields("metadataAsFields")?,
             max_batch_bytes: v.get("maxBatchBytes")?,
             max_batch_lines: v.get("maxBatchLines")?,
             http,

@@ -23,8 +23,73 @@ use std::io::Write;
 
 use loadrun_plugin_api::{MetricInfo, SeriesInfo};
 
-use crate::config::{FieldSpec, FieldType, Precision};
 use crate::point_keys::{Claim, PointKeys};
+
+loadrun_plugin_api::words! {
+    /// Timestamp precision, by InfluxDB v2's names (v1 also takes `m` and `h`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd)]
+    pub enum Precision {
+        Ns = "ns",
+        Us = "us",
+        Ms = "ms",
+        S = "s",
+        M = "m",
+        H = "h",
+    }
+}
+
+impl Precision {
+    pub fn ns_per_unit(self) -> i64 {
+        [
+            1,
+            1_000,
+            1_000_000,
+            1_000_000_000,
+            60_000_000_000,
+            3_600_000_000_000,
+        ][self as usize]
+    }
+
+    /// The `/write` query's name (v1 says `u` for microseconds).
+    pub fn v1(self) -> &'static str {
+        match self {
+            Self::Us => "u",
+            other => other.word(),
+        }
+    }
+
+    /// The `/api/v2/write` query's name; v2 has no minutes or hours.
+    pub fn v2(self) -> Option<&'static str> {
+        (self <= Self::S).then_some(self.word())
+    }
+}
+
+loadrun_plugin_api::words! {
+    /// How a tag or metadata entry is written as a field (`name:int` in tagsAsFields).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum FieldType {
+        String = "string",
+        Int = "int",
+        Float = "float",
+        Bool = "bool",
+    }
+}
+
+/// One entry of tagsAsFields / metadataAsFields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldSpec {
+    pub key: String,
+    pub ty: FieldType,
+}
+
+impl FieldSpec {
+    /// `name` or `name:type`, as declared.
+    pub fn parse(entry: &str) -> Option<Self> {
+        let (key, ty) = entry.split_once(':').unwrap_or((entry, "string"));
+        let (key, ty) = (key.trim().to_string(), FieldType::from_word(ty.trim())?);
+        (!key.is_empty()).then_some(FieldSpec { key, ty })
+    }
+}
 
 /// The cached, series-dependent parts of a line.
 #[derive(Debug, Clone)]

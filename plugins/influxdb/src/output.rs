@@ -20,7 +20,6 @@ use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, 
 
 use crate::config::{Api, Config};
 use crate::encoder::{Encoded, LineEncoder};
-use crate::point_keys::unit_name;
 
 /// Whether v1's `CREATE DATABASE` still has to be tried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +145,7 @@ impl InfluxOutput {
             if self.overwritten == 0 {
                 self.warn(format!(
                     "precision={}: points of one series within one unit of time overwrite each other in InfluxDB, which keeps the last (counted in `overwritten_points`); use precision=ns or us to keep every point",
-                    unit_name(self.cfg.precision.ns_per_unit())
+                    self.cfg.precision.word()
                 ));
             }
             self.overwritten += losses.overwritten;

@@ -117,18 +117,6 @@ impl PointKeys {
     }
 }
 
-/// The precision's name as InfluxDB's v2 API spells it, for messages.
-pub fn unit_name(ns_per_unit: i64) -> &'static str {
-    match ns_per_unit {
-        1 => "ns",
-        1_000 => "us",
-        1_000_000 => "ms",
-        1_000_000_000 => "s",
-        60_000_000_000 => "m",
-        _ => "h",
-    }
-}
-
 fn key(series: u64, ts: i64) -> u64 {
     // One u64 per point keeps the sets small; a false match of two different keys only moves
     // a point by one unit.

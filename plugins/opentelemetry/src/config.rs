@@ -1,61 +1,80 @@
 //! Options: loadrun's camelCase names, k6's `K6_OTEL_*` variables and the standard
-//! `OTEL_EXPORTER_OTLP_*` ones (the K6 names win, as in k6). Declared once in [`OUTPUT`].
-//!
-//! Three things the declaration cannot say are done in [`Config::from_init`]: k6 picks the
-//! endpoint and insecure variables by protocol (`K6_OTEL_GRPC_EXPORTER_*` or
-//! `K6_OTEL_HTTP_EXPORTER_*`); the standard endpoint variables rank below the plan table (the
-//! OTel SDK's own defaults, which k6's config overrides) and the headers ones merge per header;
-//! the word options are case-insensitive and have synonyms (`http`, `lowmemory`), as in OTel.
+//! `OTEL_EXPORTER_OTLP_*` ones (the K6 names win, as in k6). Declared once in [`OUTPUT`],
+//! including what makes OTel's configuration unusual: k6 picks the endpoint and insecure
+//! variables by protocol (`env_by`), the standard endpoint and headers variables rank below the
+//! plan table (`env_below_plan`; headers merge per name), and the words are case-insensitive
+//! with synonyms (`http`, `lowmemory`).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use loadrun_http_support::{Endpoint, TlsOptions, Url};
+use loadrun_http_support::{basic_auth, Endpoint, TlsNames, TlsOptions, Url};
 use loadrun_plugin_api::options::parse_bool;
-use loadrun_plugin_api::values::RawOptions;
 use loadrun_plugin_api::{
-    DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret, Values,
+    DeclaredOutput, Items, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret, Source,
+    Values,
 };
 
 use crate::histogram::{DATA_BOUNDS, SDK_DEFAULT_BOUNDS, TIME_BOUNDS};
 
+/// The variable whose value is the whole URL, not a base the path is appended to.
+const METRICS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT";
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The variables of setting `X`: k6's own (after the `;`) first, then the standard ones, the
+/// metrics signal's before the general one: `OTEL_EXPORTER_OTLP_METRICS_X`, `OTEL_EXPORTER_OTLP_X`.
+macro_rules! otlp {
+    ($name:literal $(; $($k6:literal),+)?) => {
+        &[$($($k6,)+)? concat!("OTEL_EXPORTER_OTLP_METRICS_", $name), concat!("OTEL_EXPORTER_OTLP_", $name)]
+    };
+}
+
+/// k6's variables of setting `X` by protocol: `K6_OTEL_HTTP_EXPORTER_X`, `K6_OTEL_GRPC_EXPORTER_X`.
+macro_rules! by_protocol {
+    ($name:literal) => {
+        &[
+            ("http/protobuf", concat!("K6_OTEL_HTTP_EXPORTER_", $name)),
+            ("grpc", concat!("K6_OTEL_GRPC_EXPORTER_", $name)),
+        ]
+    };
+}
+
 const OPTIONS: &[OptionSpec] = &[
-    OptionSpec::new("protocol", Kind::Str)
-        .env(&[
-            "K6_OTEL_EXPORTER_PROTOCOL",
-            "K6_OTEL_EXPORTER_TYPE",
-            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
-            "OTEL_EXPORTER_OTLP_PROTOCOL",
-        ])
+    OptionSpec::new("protocol", Kind::Enum(&["http/protobuf", "grpc"]))
+        .ignore_case()
+        .synonyms(&[("http", "http/protobuf")])
+        .env(otlp!("PROTOCOL"; "K6_OTEL_EXPORTER_PROTOCOL", "K6_OTEL_EXPORTER_TYPE"))
         .default("http/protobuf")
-        .doc("http/protobuf (or http) or grpc"),
-    OptionSpec::new("endpoint", Kind::Str).doc(
-        "URL or host:port (https unless insecure=true); default http://localhost:4318 (grpc: \
-         :4317); env K6_OTEL_HTTP_EXPORTER_ENDPOINT or K6_OTEL_GRPC_EXPORTER_ENDPOINT by \
-         protocol, then below the plan OTEL_EXPORTER_OTLP_METRICS_ENDPOINT (the whole URL), \
-         OTEL_EXPORTER_OTLP_ENDPOINT",
-    ),
+        .doc("OTLP transport (not http/json: protobuf is smaller and every receiver takes it)"),
+    OptionSpec::new("endpoint", Kind::Str)
+        .env_by("protocol", by_protocol!("ENDPOINT"))
+        .env_below_plan(otlp!("ENDPOINT"))
+        .empty_is_unset()
+        .default_by(
+            "protocol",
+            &[
+                ("http/protobuf", "http://localhost:4318"),
+                ("grpc", "http://localhost:4317"),
+            ],
+        )
+        .doc("URL or host:port (https unless insecure=true); from OTEL_EXPORTER_OTLP_METRICS_ENDPOINT the whole URL"),
     OptionSpec::new("insecure", Kind::Bool)
-        .env(&[
-            "OTEL_EXPORTER_OTLP_METRICS_INSECURE",
-            "OTEL_EXPORTER_OTLP_INSECURE",
-        ])
+        .env_by("protocol", by_protocol!("INSECURE"))
+        .env(otlp!("INSECURE"))
         .default("false")
-        .doc(
-            "plaintext for a host:port endpoint; K6_OTEL_HTTP_EXPORTER_INSECURE or \
-             K6_OTEL_GRPC_EXPORTER_INSECURE (by protocol) come first",
-        ),
+        .doc("plaintext for a host:port endpoint"),
     OptionSpec::new("urlPath", Kind::Str)
         .env(&["K6_OTEL_HTTP_EXPORTER_URL_PATH"])
         .default("/v1/metrics")
         .doc("path appended to the HTTP endpoint"),
-    OptionSpec::new("headers", Kind::Str)
+    OptionSpec::new("headers", Kind::Map('='))
+        .separators(",;")
+        .percent_decoded()
+        .header_names()
+        .ignore_case()
         .env(&["K6_OTEL_HEADERS"])
+        .env_below_plan(otlp!("HEADERS"))
         .secret()
-        .doc(
-            "k1=v1;k2=v2 (URL-escaped; `,` works in env), over OTEL_EXPORTER_OTLP_HEADERS and \
-             OTEL_EXPORTER_OTLP_METRICS_HEADERS",
-        ),
+        .doc("request headers k1=v1;k2=v2 (URL-escaped; `,` works in env)"),
     OptionSpec::new("username", Kind::Str)
         .env(&["K6_OTEL_HTTP_EXPORTER_USERNAME"])
         .doc("HTTP Basic user"),
@@ -68,45 +87,30 @@ const OPTIONS: &[OptionSpec] = &[
         .default("false")
         .doc("accept any server certificate"),
     OptionSpec::new("tlsCertificate", Kind::Str)
-        .env(&[
-            "K6_OTEL_TLS_CERTIFICATE",
-            "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE",
-            "OTEL_EXPORTER_OTLP_CERTIFICATE",
-        ])
+        .env(otlp!("CERTIFICATE"; "K6_OTEL_TLS_CERTIFICATE"))
         .doc("PEM CA file to trust"),
     OptionSpec::new("tlsClientCertificate", Kind::Str)
-        .env(&[
-            "K6_OTEL_TLS_CLIENT_CERTIFICATE",
-            "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE",
-            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
-        ])
+        .env(otlp!("CLIENT_CERTIFICATE"; "K6_OTEL_TLS_CLIENT_CERTIFICATE"))
         .doc("PEM client certificate (mutual TLS)"),
     OptionSpec::new("tlsClientKey", Kind::Str)
-        .env(&[
-            "K6_OTEL_TLS_CLIENT_KEY",
-            "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY",
-            "OTEL_EXPORTER_OTLP_CLIENT_KEY",
-        ])
+        .env(otlp!("CLIENT_KEY"; "K6_OTEL_TLS_CLIENT_KEY"))
         .doc("PEM client key"),
     OptionSpec::new("timeout", Kind::Duration)
-        .env(&[
-            "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
-            "OTEL_EXPORTER_OTLP_TIMEOUT",
-        ])
+        .env(otlp!("TIMEOUT"))
         .default("10s")
         .nonzero()
         .doc("per request (a bare number is ms)"),
-    OptionSpec::new("compression", Kind::Str)
-        .env(&[
-            "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
-            "OTEL_EXPORTER_OTLP_COMPRESSION",
-        ])
+    OptionSpec::new("compression", Kind::Enum(&["gzip", "none"]))
+        .ignore_case()
+        .synonyms(&[("", "none")])
+        .env(otlp!("COMPRESSION"))
         .default("gzip")
-        .doc("gzip or none"),
+        .doc("request body compression"),
     OptionSpec::new("exportInterval", Kind::Duration)
         .env(&["K6_OTEL_EXPORT_INTERVAL", "OTEL_METRIC_EXPORT_INTERVAL"])
         .default("10s")
-        .doc("how often data points are exported (at least 1ms)"),
+        .at_least("1ms")
+        .doc("how often data points are exported"),
     // Checked for k6 compatibility; samples are aggregated as they arrive, so there is no second
     // buffer to flush.
     OptionSpec::new("flushInterval", Kind::Duration)
@@ -119,24 +123,36 @@ const OPTIONS: &[OptionSpec] = &[
         .doc("prepended to every metric name (k6's docs use k6_)"),
     OptionSpec::new("serviceName", Kind::Str)
         .env(&["K6_OTEL_SERVICE_NAME", "OTEL_SERVICE_NAME"])
-        .doc("resource attribute service.name; default: resourceAttributes' service.name, else k6"),
+        .default_from("resourceAttributes", "service.name")
+        .default("k6")
+        .doc("resource attribute service.name"),
     OptionSpec::new("serviceVersion", Kind::Str)
         .env(&["K6_OTEL_SERVICE_VERSION"])
-        .doc(
-            "resource attribute service.version; default: resourceAttributes' service.version, \
-             else the plugin version",
-        ),
-    OptionSpec::new("resourceAttributes", Kind::Str)
+        .default_from("resourceAttributes", "service.version")
+        .default(VERSION)
+        .doc("resource attribute service.version (default the plugin version)"),
+    OptionSpec::new("resourceAttributes", Kind::Map('='))
+        .separators(",;")
+        .percent_decoded()
         .env(&["OTEL_RESOURCE_ATTRIBUTES"])
         .doc("extra resource attributes k=v;k2=v2"),
-    OptionSpec::new("temporality", Kind::Str)
+    OptionSpec::new("temporality", Kind::Enum(&["cumulative", "delta"]))
+        .ignore_case()
+        // lowmemory is delta for counters and histograms, which is all this output sends
+        // besides gauges (which have no temporality).
+        .synonyms(&[("lowmemory", "delta")])
         .env(&["OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"])
         .default("cumulative")
-        .doc("cumulative or delta (lowmemory is delta)"),
-    OptionSpec::new("histogram", Kind::Str)
+        .doc("aggregation temporality of counters and histograms"),
+    OptionSpec::new("histogram", Kind::Enum(&["exponential", "explicit"]))
+        .ignore_case()
+        .synonyms(&[
+            ("base2_exponential_bucket_histogram", "exponential"),
+            ("explicit_bucket_histogram", "explicit"),
+        ])
         .env(&["OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION"])
         .default("exponential")
-        .doc("trend aggregation: exponential or explicit"),
+        .doc("trend aggregation"),
     OptionSpec::new("histogramMaxScale", Kind::Int { min: 0, max: 20 })
         .default("5")
         .doc("exponential: starting scale (5 = buckets within ±1.1%)"),
@@ -144,11 +160,14 @@ const OPTIONS: &[OptionSpec] = &[
         .default("320")
         .doc("exponential: most buckets per sign before the scale is lowered"),
     OptionSpec::new("timeBuckets", Kind::List(','))
-        .doc("explicit: increasing bounds for time trends (ms); default 0.1,0.25,…,60000"),
+        .items(Items::Increasing)
+        .doc("explicit: bounds for time trends (ms); default 0.1,0.25,…,60000"),
     OptionSpec::new("dataBuckets", Kind::List(','))
-        .doc("explicit: increasing bounds for data trends (bytes); default 64,256,…,16777216"),
+        .items(Items::Increasing)
+        .doc("explicit: bounds for data trends (bytes); default 64,256,…,16777216"),
     OptionSpec::new("defaultBuckets", Kind::List(','))
-        .doc("explicit: increasing bounds for other trends; default the OTel SDK's"),
+        .items(Items::Increasing)
+        .doc("explicit: bounds for other trends; default the OTel SDK's"),
     OptionSpec::new("singleCounterForRate", Kind::Bool)
         .env(&["K6_OTEL_SINGLE_COUNTER_FOR_RATE"])
         .default("true")
@@ -158,15 +177,9 @@ const OPTIONS: &[OptionSpec] = &[
         ),
     OptionSpec::new("metadataAttributes", Kind::List(','))
         .doc("metadata keys (vu, iter) sent as attributes, or true for all"),
-    OptionSpec::new(
-        "maxPointsPerRequest",
-        Kind::Int {
-            min: 1,
-            max: i64::MAX,
-        },
-    )
-    .default("5000")
-    .doc("data points per export request"),
+    OptionSpec::new("maxPointsPerRequest", Kind::int_from(1))
+        .default("5000")
+        .doc("data points per export request"),
 ];
 
 /// The opentelemetry output, as the plugin declares it.
@@ -176,8 +189,14 @@ pub const OUTPUT: DeclaredOutput =
         .options(OPTIONS)
         .positional(Positional::None);
 
-const DEFAULT_HTTP: &str = "http://localhost:4318";
-const DEFAULT_GRPC: &str = "http://localhost:4317";
+/// The TLS options, by OTel's names.
+const TLS: TlsNames = TlsNames {
+    skip_verify: "tlsInsecureSkipVerify",
+    ca_file: "tlsCertificate",
+    client_cert: "tlsClientCertificate",
+    client_key: "tlsClientKey",
+    min_version: "",
+};
 
 /// How data points travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,253 +290,100 @@ impl std::fmt::Debug for Config {
     }
 }
 
-fn invalid(what: &str, value: &str, expected: &str) -> PluginError {
-    PluginError::new(format!(
-        "opentelemetry: option {what}={value:?} is not valid: expected {expected}"
-    ))
-}
-
-/// A word option: any ASCII case, synonyms allowed (OTel's variables are case-insensitive,
-/// which `Kind::Enum` cannot say).
-fn word<T: Copy>(
-    v: &Values,
-    name: &str,
-    words: &[(&str, T)],
-    expected: &str,
-) -> Result<T, PluginError> {
-    let text = v.string(name)?;
-    let key = text.trim().to_ascii_lowercase();
-    words
-        .iter()
-        .find(|(w, _)| *w == key)
-        .map(|(_, t)| *t)
-        .ok_or_else(|| invalid(name, &text, expected))
-}
-
 impl Config {
     pub fn from_init(init: &OutputInit) -> Result<Self, PluginError> {
         let v = Values::from_init(init, &OUTPUT)?;
-        let nonblank = |var: &str| {
-            init.env_var(var)
-                .filter(|t| !t.trim().is_empty())
-                .map(str::to_string)
+        let protocol = match v.string("protocol")?.as_str() {
+            "grpc" => Protocol::Grpc,
+            _ => Protocol::HttpProtobuf,
         };
-        let protocol = word(
-            &v,
-            "protocol",
-            &[
-                ("http/protobuf", Protocol::HttpProtobuf),
-                ("http", Protocol::HttpProtobuf),
-                ("grpc", Protocol::Grpc),
-            ],
-            "http/protobuf or grpc (not http/json: protobuf is smaller and every receiver takes it)",
+        let full = v.source("endpoint") == Some(&Source::Env(METRICS_ENDPOINT.into()));
+        let url = endpoint_url(
+            &v.string("endpoint")?,
+            full,
+            v.bool("insecure")?,
+            protocol == Protocol::Grpc,
+            &v.string("urlPath")?,
         )?;
-        let grpc = protocol == Protocol::Grpc;
 
-        // k6's variable of the chosen protocol ranks just below the `-o` argument, so the
-        // argument is read alone to know what it sets.
-        let arg = Values::resolve(
-            &OUTPUT,
-            &RawOptions {
-                output: v.output().to_string(),
-                arg: init.arg().map(str::to_string),
-                ..RawOptions::default()
+        let mut headers: Vec<(String, Secret)> = v.opt("headers")?.unwrap_or_default();
+        if let Some(auth) = basic_auth(&v, "username", "password")? {
+            headers.retain(|(k, _)| !k.eq_ignore_ascii_case("Authorization"));
+            headers.push(("Authorization".into(), auth));
+        }
+
+        let bounds =
+            |name, default: &[f64]| Ok::<_, PluginError>(v.opt(name)?.unwrap_or(default.to_vec()));
+        let histogram = match v.string("histogram")?.as_str() {
+            "explicit" => HistogramMode::Explicit {
+                time: bounds("timeBuckets", TIME_BOUNDS)?,
+                data: bounds("dataBuckets", DATA_BOUNDS)?,
+                default: bounds("defaultBuckets", SDK_DEFAULT_BOUNDS)?,
             },
-        )?;
-        let by_protocol = |name: &str, what: &str| {
-            let var = format!(
-                "K6_OTEL_{}_EXPORTER_{what}",
-                if grpc { "GRPC" } else { "HTTP" }
-            );
-            let value = init.env_var(&var).filter(|_| !arg.is_set(name));
-            value.map(|t| (var, t.to_string()))
-        };
-        let insecure = match by_protocol("insecure", "INSECURE") {
-            Some((var, t)) => parse_bool(&t)
-                .ok_or_else(|| invalid(&format!("insecure (env {var})"), &t, "true or false"))?,
-            None => v.bool("insecure")?,
-        };
-        // (text, whether the text is the whole URL rather than a base to append the path to)
-        let (text, full) = match by_protocol("endpoint", "ENDPOINT")
-            .map(|(_, t)| t)
-            .or(v.opt("endpoint")?)
-        {
-            Some(t) => (t, false),
-            None => match nonblank("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") {
-                Some(t) => (t, true),
-                None => (
-                    nonblank("OTEL_EXPORTER_OTLP_ENDPOINT")
-                        .unwrap_or_else(|| (if grpc { DEFAULT_GRPC } else { DEFAULT_HTTP }).into()),
-                    false,
-                ),
-            },
-        };
-        let url = endpoint_url(&text, full, insecure, grpc, &v.string("urlPath")?)?;
-
-        let mut headers = Vec::new();
-        for var in [
-            "OTEL_EXPORTER_OTLP_HEADERS",
-            "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
-        ] {
-            if let Some(h) = nonblank(var) {
-                merge_headers(&mut headers, parse_headers(&h, var)?);
-            }
-        }
-        if let Some(h) = v.secret("headers")? {
-            merge_headers(&mut headers, parse_headers(h.expose(), "headers")?);
-        }
-        let username: Option<String> = v.opt("username")?;
-        let password = v.secret("password")?;
-        if username.is_some() || password.is_some() {
-            let auth = loadrun_http_support::basic_auth_header(
-                username.as_deref().unwrap_or(""),
-                password.as_ref().map_or("", Secret::expose),
-            );
-            merge_headers(&mut headers, vec![("Authorization".into(), auth)]);
-        }
-
-        let path = |name: &str| v.opt::<String>(name).map(|p| p.map(PathBuf::from));
-        let tls = TlsOptions {
-            insecure_skip_verify: v.bool("tlsInsecureSkipVerify")?,
-            ca_file: path("tlsCertificate")?,
-            client_cert: path("tlsClientCertificate")?,
-            client_key: path("tlsClientKey")?,
-            ..TlsOptions::default()
-        };
-        if tls.client_cert.is_some() != tls.client_key.is_some() {
-            return Err(PluginError::new(
-                "opentelemetry: tlsClientCertificate and tlsClientKey go together",
-            ));
-        }
-
-        let export_interval = v.duration("exportInterval")?;
-        if export_interval < Duration::from_millis(1) {
-            return Err(invalid(
-                "exportInterval",
-                &format!("{export_interval:?}"),
-                "at least 1ms",
-            ));
-        }
-        let histogram = if word(
-            &v,
-            "histogram",
-            &[
-                ("exponential", false),
-                ("base2_exponential_bucket_histogram", false),
-                ("explicit", true),
-                ("explicit_bucket_histogram", true),
-            ],
-            "exponential or explicit",
-        )? {
-            HistogramMode::Explicit {
-                time: buckets(&v, "timeBuckets", TIME_BOUNDS)?,
-                data: buckets(&v, "dataBuckets", DATA_BOUNDS)?,
-                default: buckets(&v, "defaultBuckets", SDK_DEFAULT_BOUNDS)?,
-            }
-        } else {
-            HistogramMode::Exponential {
+            _ => HistogramMode::Exponential {
                 max_scale: v.int("histogramMaxScale")? as i32, // 0 to 20, declared
                 max_buckets: v.get("histogramMaxBuckets")?,
-            }
-        };
-        let metadata = match v.opt::<Vec<String>>("metadataAttributes")? {
-            None => MetadataAttrs::None,
-            Some(keys) => match keys.as_slice() {
-                [one] if parse_bool(one) == Some(true) => MetadataAttrs::All,
-                [one] if parse_bool(one) == Some(false) => MetadataAttrs::None,
-                _ => MetadataAttrs::Some(keys),
             },
+        };
+        let keys: Vec<String> = v.opt("metadataAttributes")?.unwrap_or_default();
+        let metadata = match keys.as_slice() {
+            [] => MetadataAttrs::None,
+            [one] if parse_bool(one) == Some(true) => MetadataAttrs::All,
+            [one] if parse_bool(one) == Some(false) => MetadataAttrs::None,
+            _ => MetadataAttrs::Some(keys),
         };
 
         let mut resource: Vec<(String, String)> = Vec::new();
-        if let Some(attrs) = v.opt::<String>("resourceAttributes")? {
-            for (k, val) in parse_pairs(&attrs, "resourceAttributes")? {
-                set(&mut resource, &k, val);
+        let attributes: Vec<(String, String)> = v.opt("resourceAttributes")?.unwrap_or_default();
+        let test_id = Some(init.test.test_id.to_string()).filter(|t| !t.is_empty());
+        let ours = [
+            ("service.name", Some(v.string("serviceName")?)),
+            ("service.version", Some(v.string("serviceVersion")?)),
+            ("loadrun.test_id", test_id),
+            ("telemetry.sdk.language", Some("rust".into())),
+            ("telemetry.sdk.name", Some("loadrun".into())),
+            ("telemetry.sdk.version", Some(VERSION.into())),
+        ];
+        let ours = ours.into_iter().filter_map(|(k, v)| Some((k.into(), v?)));
+        for (k, val) in attributes.into_iter().chain(ours) {
+            match resource.iter_mut().find(|(old, _)| *old == k) {
+                Some(slot) => slot.1 = val,
+                None => resource.push((k, val)),
             }
         }
-        let from_resource = |key: &str| {
-            resource
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, val)| val.clone())
-        };
-        let service_name = v
-            .opt("serviceName")?
-            .or_else(|| from_resource("service.name"))
-            .unwrap_or_else(|| "k6".into());
-        let service_version = v
-            .opt("serviceVersion")?
-            .or_else(|| from_resource("service.version"))
-            .unwrap_or_else(|| env!("CARGO_PKG_VERSION").into());
-        set(&mut resource, "service.name", service_name);
-        set(&mut resource, "service.version", service_version);
-        let test_id = init.test.test_id.to_string();
-        if !test_id.is_empty() {
-            set(&mut resource, "loadrun.test_id", test_id);
-        }
-        set(&mut resource, "telemetry.sdk.language", "rust".into());
-        set(&mut resource, "telemetry.sdk.name", "loadrun".into());
-        set(
-            &mut resource,
-            "telemetry.sdk.version",
-            env!("CARGO_PKG_VERSION").into(),
-        );
 
-        let mut warnings = Vec::new();
-        if export_interval > Duration::from_secs(60) {
-            warnings.push(format!(
+        let export_interval = v.duration("exportInterval")?;
+        let warnings = (export_interval > Duration::from_secs(60)).then(|| {
+            format!(
                 "exportInterval is {export_interval:?}: dashboards will see one point per interval"
-            ));
-        }
+            )
+        });
 
         Ok(Config {
             protocol,
             url,
-            headers: headers
-                .into_iter()
-                .map(|(k, val)| (k, Secret::new(val)))
-                .collect(),
-            tls,
+            headers,
+            tls: TlsOptions::from_values_named(&v, &TLS)?,
             timeout: v.duration("timeout")?,
-            gzip: word(
-                &v,
-                "compression",
-                &[("gzip", true), ("none", false), ("", false)],
-                "gzip or none",
-            )?,
+            gzip: v.string("compression")? == "gzip",
             export_interval,
             metric_prefix: v.string("metricPrefix")?,
-            temporality: word(
-                &v,
-                "temporality",
-                &[
-                    ("cumulative", Temporality::Cumulative),
-                    ("delta", Temporality::Delta),
-                    // lowmemory is delta for counters and histograms, which is all this
-                    // output sends besides gauges (which have no temporality).
-                    ("lowmemory", Temporality::Delta),
-                ],
-                "cumulative or delta",
-            )?,
+            temporality: match v.string("temporality")?.as_str() {
+                "delta" => Temporality::Delta,
+                _ => Temporality::Cumulative,
+            },
             histogram,
             single_counter_for_rate: v.bool("singleCounterForRate")?,
             metadata,
             resource,
             max_points_per_request: v.get("maxPointsPerRequest")?,
-            warnings,
+            warnings: warnings.into_iter().collect(),
         })
     }
 
     /// The endpoint as it may be shown.
     pub fn endpoint(&self) -> Endpoint {
         Endpoint::new(&self.url)
-    }
-}
-
-fn set(list: &mut Vec<(String, String)>, key: &str, value: String) {
-    match list.iter_mut().find(|(k, _)| k == key) {
-        Some(slot) => slot.1 = value,
-        None => list.push((key.to_string(), value)),
     }
 }
 
@@ -566,78 +432,6 @@ fn endpoint_url(
     Ok(url)
 }
 
-/// `k1=v1,k2=v2`, keys and values percent-decoded (the OTel spec's format, also k6's). In a
-/// `-o` argument the pairs may be separated by `;` as well, since `,` separates options there.
-fn parse_pairs(text: &str, what: &str) -> Result<Vec<(String, String)>, PluginError> {
-    let mut out = Vec::new();
-    for piece in text.split([',', ';']) {
-        let piece = piece.trim();
-        if piece.is_empty() {
-            continue;
-        }
-        let Some((k, v)) = piece.split_once('=') else {
-            // The piece is not shown: it may be a token pasted without its key.
-            return Err(PluginError::new(format!(
-                "opentelemetry: {what}: an entry is not key=value"
-            )));
-        };
-        out.push((percent_decode(k.trim()), percent_decode(v.trim())));
-    }
-    Ok(out)
-}
-
-fn parse_headers(text: &str, what: &str) -> Result<Vec<(String, String)>, PluginError> {
-    let pairs = parse_pairs(text, what)?;
-    for (k, _) in &pairs {
-        if k.is_empty()
-            || !k
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.!#$%&'*+^`|~".contains(&b))
-        {
-            return Err(PluginError::new(format!(
-                "opentelemetry: {what}: {k:?} is not a valid header name"
-            )));
-        }
-    }
-    Ok(pairs)
-}
-
-fn merge_headers(into: &mut Vec<(String, String)>, from: Vec<(String, String)>) {
-    for (k, v) in from {
-        into.retain(|(old, _)| !old.eq_ignore_ascii_case(&k));
-        into.push((k, v));
-    }
-}
-
-fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
-/// A list of strictly increasing finite bounds (the kind declares a list, not its items).
-fn buckets(v: &Values, name: &str, default: &[f64]) -> Result<Vec<f64>, PluginError> {
-    let Some(list) = v.opt::<Vec<String>>(name)? else {
-        return Ok(default.to_vec());
-    };
-    let mut out = Vec::with_capacity(list.len());
-    for item in &list {
-        let b: f64 = item
-            .parse()
-            .ok()
-            .filter(|b: &f64| b.is_finite())
-            .ok_or_else(|| invalid(name, item, "a comma-separated list of numbers"))?;
-        if out.last().is_some_and(|last| *last >= b) {
-            return Err(invalid(name, &list.join(","), "strictly increasing bounds"));
-        }
-        out.push(b);
-    }
-    if out.is_empty() {
-        return Err(invalid(name, "", "at least one bound"));
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -649,7 +443,7 @@ mod tests {
     }
 
     /// Under an older host (`host` false) the plugin checks the options itself; a 1.3 host
-    /// hands them over checked, in `extra`, without their sources.
+    /// hands them over checked, in `extra`, with their sources.
     fn built(
         host: bool,
         arg: Option<&str>,
@@ -659,8 +453,10 @@ mod tests {
         let mut i = init("opentelemetry", arg, table, env);
         if host {
             let raw = loadrun_plugin_api::values::RawOptions::from_init(&i)?;
-            let checked = Values::resolve(&OUTPUT, &raw)?.to_json();
-            i.extra = serde_json::json!({ "options": checked }).to_string().into();
+            i.extra = Values::resolve(&OUTPUT, &raw)?
+                .to_extra()
+                .to_string()
+                .into();
         }
         Config::from_init(&i)
     }

@@ -7,8 +7,6 @@
 
 use std::time::Duration;
 
-use loadrun_plugin_api::options::join_pair;
-use loadrun_plugin_api::values::{split_arg, RawOptions};
 use loadrun_plugin_api::{
     DeclaredOutput, Kind, OptionSpec, OutputInit, PluginError, Positional, Secret, Values,
 };
@@ -20,12 +18,10 @@ pub const ENV_PUSH_INTERVAL: &str = "K6_TIMESCALEDB_PUSH_INTERVAL";
 /// libpq's variable, so a password can stay off the command line.
 pub const ENV_PASSWORD: &str = "PGPASSWORD";
 
-/// No upper bound but the integer's own.
-const ANY: i64 = i64::MAX;
-
 const OPTIONS: &[OptionSpec] = &[
     // Kind::Str, not Url: a URL that fails the kind check is echoed in the error, password too.
     OptionSpec::new("url", Kind::Str)
+        .query_options()
         .default(DEFAULT_URL)
         .doc("PostgreSQL URL (also the -o argument itself); its query may carry any option below"),
     OptionSpec::new("password", Kind::Str)
@@ -37,10 +33,10 @@ const OPTIONS: &[OptionSpec] = &[
         .default("1s")
         .nonzero()
         .doc("how often buffered samples are written"),
-    OptionSpec::new("batchSize", Kind::Int { min: 1, max: ANY })
+    OptionSpec::new("batchSize", Kind::int_from(1))
         .default("10000")
         .doc("rows per COPY statement"),
-    OptionSpec::new("maxBufferedSamples", Kind::Int { min: 1, max: ANY })
+    OptionSpec::new("maxBufferedSamples", Kind::int_from(1))
         .default("200000")
         .doc("samples held before a write is forced; beyond it the host queues (and drops, counted)"),
     OptionSpec::new("connections", Kind::Int { min: 1, max: 64 })
@@ -52,12 +48,14 @@ const OPTIONS: &[OptionSpec] = &[
     OptionSpec::new("writeTimeout", Kind::Duration)
         .default("30s")
         .doc("per COPY statement"),
-    OptionSpec::new("sslmode", Kind::Enum(&["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]))
+    OptionSpec::new("sslmode", Kind::Enum(SslMode::WORDS))
+        .synonyms(&[("allow", "prefer")])
         .default("prefer")
         .doc("TLS as libpq's sslmode, with rustls; allow is read as prefer"),
     OptionSpec::new("sslrootcert", Kind::Str)
         .doc("PEM file of CA certificates for verify-ca/verify-full (default: Mozilla roots)"),
-    OptionSpec::new("hypertable", Kind::Enum(&["auto", "true", "on", "yes", "false", "off", "no"]))
+    OptionSpec::new("hypertable", Kind::Enum(Hypertable::WORDS))
+        .synonyms(&[("on", "true"), ("yes", "true"), ("off", "false"), ("no", "false")])
         .default("auto")
         .doc("auto: make samples a hypertable when the timescaledb extension is installed; true: require it; false: never"),
     OptionSpec::new("createExtension", Kind::Bool)
@@ -73,7 +71,7 @@ const OPTIONS: &[OptionSpec] = &[
         .nonzero()
         .doc("TimescaleDB retention policy: drop chunks older than this (e.g. 90d)"),
     // libpq's own URL parameters; given as options they win over the URL's parts.
-    OptionSpec::new("connect_timeout", Kind::Int { min: 0, max: ANY })
+    OptionSpec::new("connect_timeout", Kind::int_from(0))
         .doc("libpq: connection timeout in whole seconds (wins over connectTimeout)"),
     OptionSpec::new("application_name", Kind::Str)
         .default("loadrun")
@@ -94,49 +92,27 @@ pub const OUTPUT: DeclaredOutput = DeclaredOutput::new("timescaledb", &["postgre
     .options(OPTIONS)
     .positional(Positional::Url("url"));
 
-/// libpq's `sslmode`. `allow` is read as `prefer` (both fall back to plain text).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SslMode {
-    Disable,
-    Prefer,
-    Require,
-    VerifyCa,
-    VerifyFull,
-}
-
-impl std::str::FromStr for SslMode {
-    type Err = ();
-    fn from_str(v: &str) -> Result<Self, ()> {
-        Ok(match v {
-            "disable" => SslMode::Disable,
-            "allow" | "prefer" => SslMode::Prefer,
-            "require" => SslMode::Require,
-            "verify-ca" => SslMode::VerifyCa,
-            "verify-full" => SslMode::VerifyFull,
-            _ => return Err(()),
-        })
+loadrun_plugin_api::words! {
+    /// libpq's `sslmode`. `allow` is read as `prefer` (both fall back to plain text).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum SslMode {
+        Disable = "disable",
+        Prefer = "prefer",
+        Require = "require",
+        VerifyCa = "verify-ca",
+        VerifyFull = "verify-full",
     }
 }
 
-/// Whether `samples` becomes a hypertable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hypertable {
-    /// When the `timescaledb` extension is installed in the database.
-    Auto,
-    /// Always; an error at start if the extension is missing.
-    On,
-    Off,
-}
-
-impl std::str::FromStr for Hypertable {
-    type Err = ();
-    fn from_str(v: &str) -> Result<Self, ()> {
-        Ok(match v {
-            "auto" => Hypertable::Auto,
-            "true" | "on" | "yes" => Hypertable::On,
-            "false" | "off" | "no" => Hypertable::Off,
-            _ => return Err(()),
-        })
+loadrun_plugin_api::words! {
+    /// Whether `samples` becomes a hypertable.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Hypertable {
+        /// When the `timescaledb` extension is installed in the database.
+        Auto = "auto",
+        /// Always; an error at start if the extension is missing.
+        On = "true",
+        Off = "false",
     }
 }
 
@@ -168,31 +144,13 @@ pub struct Config {
 
 impl Config {
     pub fn from_init(init: &OutputInit) -> Result<Self, PluginError> {
-        let mut v = Values::from_init(init, &OUTPUT)?;
-        let positional = match init.arg() {
-            Some(arg) => split_arg(v.output(), arg, &OUTPUT)?.0.is_some(),
-            None => false,
-        };
-        let source = if positional {
+        let v = Values::from_init(init, &OUTPUT)?;
+        let source = if v.is_positional("url") {
             "the -o argument"
         } else {
             "option url"
         };
         let url = parse_url_from(&v.string("url")?, source)?;
-        // A url given as an option (not as the -o argument) may carry options in its query
-        // too, at the -o argument's precedence: check them as if they had been written there.
-        if !url.query.is_empty() {
-            let mut raw = RawOptions::from_init(init)?;
-            let pairs = url.query.iter().map(|(k, v)| join_pair(k, v));
-            raw.arg = Some(
-                raw.arg
-                    .into_iter()
-                    .chain(pairs)
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-            v = Values::resolve(&OUTPUT, &raw)?;
-        }
         let user = v
             .opt::<String>("user")?
             .or(url.user)
@@ -203,10 +161,7 @@ impl Config {
         };
         Ok(Config {
             host: v.opt("host")?.unwrap_or(url.host),
-            port: v
-                .opt::<u32>("port")?
-                .and_then(|p| u16::try_from(p).ok())
-                .unwrap_or(url.port),
+            port: v.opt("port")?.unwrap_or(url.port),
             dbname: v
                 .opt::<String>("dbname")?
                 .or(url.dbname)
@@ -220,7 +175,7 @@ impl Config {
                 .filter(|p| !p.is_empty()),
             application_name: v.string("application_name")?,
             pg_options: v.opt("options")?,
-            sslmode: v.parse("sslmode")?,
+            sslmode: v.get("sslmode")?,
             sslrootcert: v.opt("sslrootcert")?,
             push_interval: v.duration("pushInterval")?,
             batch_size: v.get("batchSize")?,
@@ -229,7 +184,7 @@ impl Config {
             connect_timeout,
             write_timeout: v.duration("writeTimeout")?,
             create_extension: v.bool("createExtension")?,
-            hypertable: v.parse("hypertable")?,
+            hypertable: v.get("hypertable")?,
             chunk_interval: v.opt("chunkInterval")?,
             compress_after: v.opt("compressAfter")?,
             retention: v.opt("retention")?,
@@ -254,14 +209,8 @@ impl Config {
     /// message could in principle echo it).
     pub fn redact(&self, text: &str) -> String {
         match &self.password {
-            Some(p) if !p.is_empty() => {
-                let p = p.expose();
-                let encoded =
-                    percent_encoding::utf8_percent_encode(p, percent_encoding::NON_ALPHANUMERIC)
-                        .to_string();
-                text.replace(p, "***").replace(&encoded, "***")
-            }
-            _ => text.to_string(),
+            Some(p) => p.redact(text),
+            None => text.to_string(),
         }
     }
 }
