@@ -5,7 +5,7 @@
 #
 # builds the host (`loadrun`, csv/json built in) and every output plugin, then writes into DIR
 # (default target/dist):
-#   loadrun-VERSION-ARCH.tar.gz                  bin/ man/ completions/ README.md
+#   loadrun-VERSION-ARCH.tar.gz                  bin/ man/ completions/ include/ share/pkgconfig/ README.md
 #   loadrun-plugin-NAME-VERSION-ARCH.tar.gz      lib/loadrun/plugins/libout_NAME.so README.md
 #   loadrun_VERSION-1_DEBARCH.deb, loadrun-plugin-NAME_VERSION-1_DEBARCH.deb
 #
@@ -159,6 +159,8 @@ install -D -m 755 "$root/usr/bin/loadrun" "$tree/bin/loadrun"
 install -D -m 644 "$root/usr/share/man/man1/loadrun.1.gz" "$tree/man/man1/loadrun.1.gz"
 install -D -m 644 -t "$tree/completions" "$gen/loadrun.bash" "$gen/_loadrun" "$gen/loadrun.fish"
 install -D -m 644 README.md "$tree/README.md"
+install -D -m 644 -t "$tree/include/loadrun" "$root/usr/include/loadrun/loadrun_plugin.h"
+install -D -m 644 -t "$tree/share/pkgconfig" "$root/usr/share/pkgconfig/loadrun-plugin.pc"
 make_tarball "$tree" "$out/loadrun-$version-$arch.tar.gz"
 
 for p in "${PLUGINS[@]}"; do

@@ -10,8 +10,10 @@
 //! errors, panics, shutdown, versioning).
 
 pub mod abi;
+pub mod cabi;
 pub mod catalog;
 pub mod declaration;
+pub mod face;
 pub mod k6;
 pub mod options;
 pub mod sdk;

@@ -8,6 +8,7 @@
 
 pub mod artifacts;
 pub mod compat;
+pub mod cplugin;
 pub mod emf;
 pub mod json_schema;
 pub mod prometheus;

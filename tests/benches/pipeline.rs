@@ -1,5 +1,5 @@
 //! Samples per second from the collector through the ABI into plugins that do nothing, with
-//! one output and with four. Prints a table; asserts nothing (figures, not tests).
+//! one output and with four, and through the C face (`tests/cplugins/null.c`). Prints a table; asserts nothing (figures, not tests).
 //!
 //! Run: `scripts/bench-pipeline.sh` (builds the release plugin first), or
 //! `cargo build --release -p out-testbehave && LOADRUN_TEST_PROFILE=release cargo bench -p loadrun-e2e --bench pipeline`.
@@ -12,13 +12,28 @@ use loadrun::outputs::{OutputSet, OutputSpec};
 use loadrun::plugins::PluginSet;
 use loadrun_metrics::{Collector, Registry};
 use loadrun_plugin_api::{EndReason, RunOutcome};
-use loadrun_test_support::plugin_path;
 use loadrun_test_support::synthetic::SyntheticSeries;
+use loadrun_test_support::{cplugin, plugin_path};
 
 fn run(outputs: &[&str], samples: usize, chunk: usize) -> Result<f64, String> {
     let registry = Arc::new(Registry::new());
     let series = SyntheticSeries::define(&registry, 16);
-    let mut plugins = PluginSet::load(&[plugin_path("testbehave")]).map_err(|e| e.to_string())?;
+    let mut files = vec![plugin_path("testbehave")];
+    let wants = |name: &str| outputs.iter().any(|o| o.split('=').next() == Some(name));
+    if wants("c-null") {
+        let dir = loadrun_test_support::artifacts::target_dir().join("bench-cplugins");
+        let _ = std::fs::create_dir_all(&dir);
+        files.push(cplugin::null_plugin(&dir).ok_or("no C compiler")?);
+    }
+    if wants("gocount-null") {
+        let dir = loadrun_test_support::artifacts::target_dir().join("bench-cplugins/gocount");
+        let _ = std::fs::create_dir_all(&dir);
+        files.push(
+            cplugin::build_go_template("pipeline bench", &dir, "gocount")
+                .ok_or("no Go toolchain")?,
+        );
+    }
+    let mut plugins = PluginSet::load(&files).map_err(|e| e.to_string())?;
     let specs: Vec<OutputSpec> = outputs
         .iter()
         .map(|s| OutputSpec::parse(s))
@@ -82,6 +97,25 @@ fn main() {
             &["tb-null", "tb-null", "tb-null", "tb-null"],
         ),
         ("1 output (bundled null)", &["null"]),
+        ("1 output (c-null .so, C face)", &["c-null"]),
+        (
+            "1 output (gocount-null .so, Go on the C face)",
+            &["gocount-null"],
+        ),
+        // The faces side by side with the source held back instead of dropping when a worker
+        // is descheduled (a loaded machine): samples/s through each face, all written.
+        (
+            "face Rust ABI (tb-null, whenFull=block)",
+            &["tb-null=whenFull=block"],
+        ),
+        (
+            "face C (c-null, whenFull=block)",
+            &["c-null=whenFull=block"],
+        ),
+        (
+            "face Go (gocount-null, whenFull=block)",
+            &["gocount-null=whenFull=block"],
+        ),
     ];
     for (name, outputs) in cases {
         let mut rates = Vec::new();

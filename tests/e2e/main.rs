@@ -2,9 +2,11 @@
 //! and the built plugins (run `cargo build --workspace` first; `scripts/test.sh` does).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod c_face;
 mod conformance;
 mod engine;
 mod files;
+mod go_face;
 mod injection;
 mod interrupt_all;
 mod out_cloudwatch;

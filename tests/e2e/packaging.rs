@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+use loadrun_test_support::cplugin::{self, Header};
 use loadrun_test_support::{loadrun_bin, workspace_root};
 
 /// Plugin package suffixes, as scripts/package.sh ships them.
@@ -172,6 +173,8 @@ fn tarballs_hold_the_binary_man_page_completions_and_each_plugin() {
         "completions/loadrun.bash",
         "completions/_loadrun",
         "completions/loadrun.fish",
+        "include/loadrun/loadrun_plugin.h",
+        "share/pkgconfig/loadrun-plugin.pc",
         "README.md",
     ] {
         assert!(files.contains(&format!("{top}/{f}")), "{f} in {files:?}");
@@ -259,6 +262,60 @@ fn debs_installed_into_a_temporary_root_are_listed_by_the_installed_loadrun() {
     assert!(
         list.contains("bundled-csv") && list.contains("bundled-json"),
         "{list}"
+    );
+    assert_builds_c_plugin_against(&usr, Some(&usr.join("share/pkgconfig")));
+}
+
+/// The C template, copied out of the workspace, builds with `make` against the header the
+/// host package installed under `usr` (found with pkg-config, from `pc_path` or pkg-config's
+/// default path), and the installed `loadrun` loads it.
+fn assert_builds_c_plugin_against(usr: &Path, pc_path: Option<&Path>) {
+    if !have("pkg-config") || !have("make") {
+        assert!(
+            !loadrun_test_support::services::services_required(),
+            "pkg-config and make are required (.ci/install-deps installs them)"
+        );
+        eprintln!("SKIP: pkg-config or make is not installed; not building a C plugin");
+        return;
+    }
+    let pkg_config = |what: &str| {
+        let mut pc = Command::new("pkg-config");
+        pc.args([what, "loadrun-plugin"]);
+        if let Some(path) = pc_path {
+            pc.env("PKG_CONFIG_PATH", path);
+        }
+        stdout(&run(&mut pc))
+    };
+    let flags = pkg_config("--cflags");
+    let include = usr.join("include/loadrun");
+    let canonical = include.canonicalize().unwrap();
+    assert!(
+        flags
+            .split_whitespace()
+            .filter_map(|f| f.strip_prefix("-I"))
+            .any(|dir| Path::new(dir).canonicalize().ok().as_deref() == Some(&canonical)),
+        "pkg-config does not point at {}: {flags}",
+        include.display()
+    );
+    assert_eq!(pkg_config("--modversion").trim(), "1.0");
+    let build = tempfile::tempdir().unwrap();
+    let Some(lib) = cplugin::build_template(
+        "packaging::c_plugin",
+        build.path(),
+        Header::PkgConfig(pc_path),
+    ) else {
+        return;
+    };
+    let xdg = tempfile::tempdir().unwrap();
+    let o = run(Command::new(usr.join("bin/loadrun"))
+        .args(["plugins", "info", "lines", "--plugin"])
+        .arg(&lib)
+        .env_remove("LOADRUN_PLUGIN_PATH")
+        .env("XDG_DATA_HOME", xdg.path()));
+    assert!(
+        stdout(&o).contains("loadrun_plugin.h (C ABI 1.0)"),
+        "{}",
+        stdout(&o)
     );
 }
 
@@ -350,10 +407,14 @@ fn debs_install_into_the_machine_with_dpkg() {
         );
     }
 
+    assert!(Path::new("/usr/include/loadrun/loadrun_plugin.h").is_file());
+    assert_builds_c_plugin_against(Path::new("/usr"), None);
+
     run(Command::new("dpkg").arg("-r").args(&names));
     for p in PLUGINS {
         let so = Path::new("/usr/lib/loadrun/plugins").join(lib_name(p));
         assert!(!so.exists(), "{} left behind by dpkg -r", so.display());
     }
     assert!(!Path::new("/usr/bin/loadrun").exists());
+    assert!(!Path::new("/usr/include/loadrun/loadrun_plugin.h").exists());
 }

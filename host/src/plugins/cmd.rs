@@ -8,6 +8,7 @@ use super::library::declared_api_error;
 use super::{load_library, PluginSet, PluginSource};
 use crate::cli::PluginsCommand;
 use loadrun_plugin_api::declaration::DeclaredOutput;
+use loadrun_plugin_api::face::PluginFace;
 use loadrun_plugin_api::spec::Positional;
 
 pub fn execute(cmd: PluginsCommand) -> Result<u8> {
@@ -250,7 +251,11 @@ pub fn info(set: &mut PluginSet, target: &str) -> Result<String> {
     };
     let mut s = String::new();
     let _ = writeln!(s, "plugin:  {} {}", plugin.info.name, plugin.info.version);
-    let _ = writeln!(s, "api:     loadrun-plugin-api {}", plugin.info.api_version);
+    let api = match &plugin.module {
+        PluginFace::Rust(_) => format!("loadrun-plugin-api {}", plugin.info.api_version),
+        PluginFace::C(_) => format!("loadrun_plugin.h ({})", plugin.info.api_version),
+    };
+    let _ = writeln!(s, "api:     {api}");
     let _ = writeln!(s, "file:    {}", plugin.source);
     for o in plugin.info.outputs.iter() {
         let _ = writeln!(s, "\noutput {}: {}", o.name, o.description);

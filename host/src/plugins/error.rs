@@ -30,8 +30,12 @@ pub enum PluginError {
         reason: String,
         fix: String,
     },
-    #[error("{path}: not a loadrun plugin (it has no loadrun root module; is it an output plugin built with loadrun-plugin-api?)")]
+    #[error("{path}: not a loadrun plugin (it has neither a loadrun root module nor loadrun_plugin_v1; is it an output plugin built with loadrun-plugin-api or loadrun_plugin.h?)")]
     NotAPlugin { path: PathBuf },
+    /// A C-face plugin whose table cannot be used (a newer major, NULL, too small, a missing
+    /// function, unreadable info).
+    #[error("{path}: C plugin refused: {reason}")]
+    CPluginRefused { path: PathBuf, reason: String },
     #[error("{path}: built against loadrun-plugin-api {plugin_api}, which this loadrun (plugin API {host_api}) cannot load; rebuild the plugin against loadrun-plugin-api {host_major}.x")]
     IncompatibleApi {
         path: PathBuf,

@@ -4,6 +4,8 @@ use std::path::Path;
 
 use abi_stable::library::{lib_header_from_path, LibraryError};
 use loadrun_plugin_api::abi::init_root_module;
+use loadrun_plugin_api::cabi::{CLoadError, CPlugin};
+use loadrun_plugin_api::face::PluginFace;
 use loadrun_plugin_api::API_VERSION;
 
 use super::{elf, LoadedPlugin, PluginError, PluginSource, TrustPolicy};
@@ -21,15 +23,46 @@ pub fn load_library(path: &Path, policy: TrustPolicy) -> Result<LoadedPlugin, Pl
     load_checked(&path)
 }
 
-/// `dlopen` and the ABI checks, for a file that passed [`elf::inspect`] and the trust policy.
+/// `dlopen` and the ABI checks, for a file that passed [`elf::inspect`] and the trust policy:
+/// the Rust ABI first, then, for a library without its root module, the C face.
 fn load_checked(path: &Path) -> Result<LoadedPlugin, PluginError> {
     let path = path.to_path_buf();
+    // Loaded once, whichever face it turns out to have.
+    loadrun_plugin_api::face::keep_loaded(&path).map_err(|reason| {
+        let reason = reason
+            .rsplit(": ")
+            .next()
+            .map(str::to_string)
+            .unwrap_or(reason);
+        PluginError::NotSharedObject {
+            path: path.clone(),
+            reason,
+        }
+    })?;
     // Checked against the interface of the API release the plugin was built against (see
     // `init_root_module`): plugins of every earlier 1.x minor load.
-    let module = lib_header_from_path(&path)
-        .and_then(init_root_module)
-        .map_err(|e| map_error(&path, e))?;
-    Ok(LoadedPlugin::from_module(PluginSource::File(path), module))
+    let module = match lib_header_from_path(&path).and_then(init_root_module) {
+        Ok(module) => PluginFace::Rust(module),
+        Err(LibraryError::GetSymbolError { .. }) => PluginFace::C(load_c(&path)?),
+        Err(e) => return Err(map_error(&path, e)),
+    };
+    Ok(LoadedPlugin::from_face(PluginSource::File(path), module))
+}
+
+/// A library that is not a Rust plugin, as a C-face plugin.
+fn load_c(path: &Path) -> Result<std::sync::Arc<CPlugin>, PluginError> {
+    let path_buf = path.to_path_buf();
+    CPlugin::load(path).map_err(|e| match e {
+        CLoadError::NoEntry => PluginError::NotAPlugin { path: path_buf },
+        CLoadError::Open(reason) => PluginError::NotSharedObject {
+            path: path_buf,
+            reason,
+        },
+        CLoadError::Refused(reason) => PluginError::CPluginRefused {
+            path: path_buf,
+            reason,
+        },
+    })
 }
 
 fn map_error(path: &Path, err: LibraryError) -> PluginError {

@@ -1,9 +1,11 @@
 //! Finding, loading and choosing output plugins.
 //!
-//! Every plugin, bundled or loaded from a file, is the same [`PluginModuleRef`]: the bundled ones
-//! are built in-process by the SDK, the others come from `lib_header_from_path(..)` and
-//! `loadrun_plugin_api::abi::init_root_module` on each file (which checks a plugin built for an
-//! earlier 1.x minor against that release's interface).
+//! Every plugin, bundled or loaded from a file, is a [`PluginFace`] whose outputs all have one
+//! interface, so the output pipeline does not know a plugin's face. The bundled ones are Rust
+//! modules built in-process by the SDK; a file is first tried as a Rust plugin
+//! (`lib_header_from_path(..)` and `loadrun_plugin_api::abi::init_root_module`, which checks a
+//! plugin built for an earlier 1.x minor against that release's interface), then as a C-face
+//! plugin (`loadrun_plugin_v1`, `loadrun_plugin_api::cabi`).
 //!
 //! A file is loaded only once it is known to be a complete shared object ([`elf`]) that no one
 //! but the user or root could have changed ([`trust`]), and, on the search path, only when it
@@ -21,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use loadrun_plugin_api::abi::{OutputDescriptor, PluginInfo, PluginModuleRef};
 use loadrun_plugin_api::declaration::{Declaration, DeclaredOutput};
+use loadrun_plugin_api::face::PluginFace;
 
 pub use elf::{inspect, Inspection};
 pub use error::PluginError;
@@ -50,7 +53,7 @@ impl std::fmt::Display for PluginSource {
 #[derive(Clone)]
 pub struct LoadedPlugin {
     pub source: PluginSource,
-    pub module: PluginModuleRef,
+    pub module: PluginFace,
     pub info: PluginInfo,
     /// The outputs with their declared options (1.3 plugins); empty for older plugins and for
     /// those that declare nothing: they check their own options.
@@ -58,12 +61,17 @@ pub struct LoadedPlugin {
 }
 
 impl LoadedPlugin {
+    /// A Rust plugin (bundled, or checked by `init_root_module`).
     pub fn from_module(source: PluginSource, module: PluginModuleRef) -> Self {
-        let info = (module.info())();
+        Self::from_face(source, PluginFace::Rust(module))
+    }
+
+    pub fn from_face(source: PluginSource, module: PluginFace) -> Self {
+        let info = module.info();
         let declared = match module.declaration() {
             None => Vec::new(),
             Some(declaration) => {
-                match loadrun_plugin_api::declaration::parse_options_json(&declaration()) {
+                match loadrun_plugin_api::declaration::parse_options_json(&declaration) {
                     Ok(d) => d,
                     Err(e) => {
                         tracing::warn!(

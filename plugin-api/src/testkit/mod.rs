@@ -275,3 +275,28 @@ mod conformance;
 pub use conformance::{
     Check, Conformance, ConformanceReport, STOP_DEADLINE_LEAD, STOP_DEADLINE_TIMEOUT,
 };
+
+/// A [`Host`] (e.g. [`recording_host`]'s) as the ABI's host box, for driving an output
+/// built by a plugin file through its `OutputBox`, as the conformance kit does.
+pub fn host_box(host: crate::sdk::Host) -> crate::abi::HostBox {
+    // The testkit's recording host is shared through an Arc; the ABI wants its own box.
+    struct Forward(crate::sdk::Host);
+    impl crate::abi::HostApi for Forward {
+        fn log(&self, level: crate::abi::LogLevel, message: abi_stable::std_types::RString) {
+            self.0.log(level, message.into_string());
+        }
+        fn add_counter(&self, name: abi_stable::std_types::RString, delta: u64) {
+            self.0.add_counter(name.as_str(), delta);
+        }
+        fn request_abort(&self, reason: abi_stable::std_types::RString) -> bool {
+            self.0.request_abort(reason.into_string())
+        }
+        fn stop_time_left_ms(&self) -> abi_stable::std_types::ROption<u64> {
+            self.0
+                .stop_time_left()
+                .map(|left| u64::try_from(left.as_millis()).unwrap_or(u64::MAX))
+                .into()
+        }
+    }
+    crate::abi::HostApi_TO::from_value(Forward(host), abi_stable::sabi_trait::TD_Opaque)
+}
