@@ -182,9 +182,9 @@ impl OutputSet {
                 test: test.clone(),
                 extra: extra.into(),
             };
-            let output = match (plugin.module.new_output())(init) {
-                RResult::ROk(o) => o,
-                RResult::RErr(e) => {
+            let output = match plugin.module.new_output(init) {
+                Ok(o) => o,
+                Err(e) => {
                     return Err(OutputError::Constructor {
                         output: spec.name.clone(),
                         source_file: plugin.source.to_string(),

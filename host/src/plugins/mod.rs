@@ -1,9 +1,11 @@
 //! Finding, loading and choosing output plugins.
 //!
-//! Every plugin, bundled or loaded from a file, is the same [`PluginModuleRef`]: the bundled ones
-//! are built in-process by the SDK, the others come from `lib_header_from_path(..)` and
+//! Every plugin, bundled or loaded from a file, is a [`PluginFace`] whose outputs all have one
+//! interface, so the output pipeline does not know a plugin's face. The bundled ones are Rust
+//! modules built in-process by the SDK, shared objects come from `lib_header_from_path(..)` and
 //! `loadrun_plugin_api::abi::init_root_module` on each file (which checks a plugin built for an
-//! earlier 1.x minor against that release's interface).
+//! earlier 1.x minor against that release's interface), and executables ([`process`]) are
+//! started and spoken to over pipes.
 //!
 //! A file is loaded only once it is known to be a complete shared object ([`elf`]) that no one
 //! but the user or root could have changed ([`trust`]), and, on the search path, only when it
@@ -14,6 +16,7 @@ pub mod cmd;
 mod elf;
 mod error;
 mod library;
+mod process;
 mod search;
 mod trust;
 
@@ -21,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use loadrun_plugin_api::abi::{OutputDescriptor, PluginInfo, PluginModuleRef};
 use loadrun_plugin_api::declaration::{Declaration, DeclaredOutput};
+use loadrun_plugin_api::face::PluginFace;
 
 pub use elf::{inspect, Inspection};
 pub use error::PluginError;
@@ -50,7 +54,7 @@ impl std::fmt::Display for PluginSource {
 #[derive(Clone)]
 pub struct LoadedPlugin {
     pub source: PluginSource,
-    pub module: PluginModuleRef,
+    pub module: PluginFace,
     pub info: PluginInfo,
     /// The outputs with their declared options (1.3 plugins); empty for older plugins and for
     /// those that declare nothing: they check their own options.
@@ -58,12 +62,17 @@ pub struct LoadedPlugin {
 }
 
 impl LoadedPlugin {
+    /// A Rust plugin (bundled, or checked by `init_root_module`).
     pub fn from_module(source: PluginSource, module: PluginModuleRef) -> Self {
-        let info = (module.info())();
+        Self::from_face(source, PluginFace::Rust(module))
+    }
+
+    pub fn from_face(source: PluginSource, module: PluginFace) -> Self {
+        let info = module.info();
         let declared = match module.declaration() {
             None => Vec::new(),
             Some(declaration) => {
-                match loadrun_plugin_api::declaration::parse_options_json(&declaration()) {
+                match loadrun_plugin_api::declaration::parse_options_json(&declaration) {
                     Ok(d) => d,
                     Err(e) => {
                         tracing::warn!(
@@ -111,9 +120,10 @@ pub struct Candidate {
 
 impl Candidate {
     fn named_for(&self, output: &str) -> bool {
-        self.path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy() == library_file_name(output))
+        self.path.file_name().is_some_and(|n| {
+            n.to_string_lossy() == library_file_name(output)
+                || n.to_string_lossy() == process::program_file_name(output)
+        })
     }
 }
 
@@ -289,7 +299,12 @@ impl PluginSet {
         for dir in &self.search {
             for path in plugin_files_in(&dir.path) {
                 let real = path.canonicalize().unwrap_or_else(|_| path.clone());
-                let inspection = elf::inspect(&path);
+                // An executable says what it provides only when run: found by its name.
+                let inspection = if process::is_program(&path) {
+                    Ok(Inspection { declaration: None })
+                } else {
+                    elf::inspect(&path)
+                };
                 out.push(Candidate {
                     path,
                     real,
@@ -362,7 +377,7 @@ fn explicit_files(path: &Path) -> Result<Vec<PathBuf>, PluginError> {
     }
 }
 
-/// The `libout_*.so` files of a folder, sorted.
+/// The `libout_*.so` and `loadrun-output-*` files of a folder, sorted.
 pub fn plugin_files_in(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -371,10 +386,10 @@ pub fn plugin_files_in(dir: &Path) -> Vec<PathBuf> {
         .filter_map(|e| e.ok())
         .map(|e| e.path())
         .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("libout_") && n.ends_with(".so"))
-                && p.is_file()
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                (n.starts_with("libout_") && n.ends_with(".so"))
+                    || n.starts_with(process::PROGRAM_PREFIX)
+            }) && p.is_file()
         })
         .collect();
     files.sort();
