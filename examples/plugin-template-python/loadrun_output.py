@@ -42,9 +42,10 @@ class Fatal(Exception):
 
 
 def option(name, kind="string", doc="", default=None, env=(), aliases=(), secret=False, **kw):
-    """One declared option, in the declaration format of loadrun-plugin-api."""
-    kinds = {"string", "bool", "duration", "size", "url"}
-    kind_doc = {"type": kind} if kind in kinds else kind
+    """One declared option, in the declaration format of loadrun-plugin-api. kind: "string",
+    "bool", "duration", "size", "url", or a dict such as {"type": "int", "min": 1, "max": 9}
+    or {"type": "enum", "values": ["a", "b"]}. Defaults are written as on the command line."""
+    kind_doc = {"type": kind} if isinstance(kind, str) else kind
     return {
         "name": name, "kind": kind_doc, "aliases": list(aliases), "env": list(env),
         "default": default, "doc": doc, "secret": secret,

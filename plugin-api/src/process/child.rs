@@ -43,8 +43,8 @@ struct Shared {
     /// stderr lines that came before there was a host to log them to, and the last few.
     pending: Mutex<Vec<String>>,
     tail: Mutex<VecDeque<String>>,
-    /// When the call under way must have been answered.
-    call_deadline: Mutex<Option<Instant>>,
+    /// When the call under way must have been answered, what it is, and its timeout.
+    call_deadline: Mutex<Option<(Instant, String, Duration)>>,
     /// Why the watchdog or the reader killed the child.
     killed: Mutex<Option<String>>,
     process: Mutex<std::process::Child>,
@@ -106,7 +106,11 @@ impl Child {
             host: Mutex::new(None),
             pending: Mutex::new(Vec::new()),
             tail: Mutex::new(VecDeque::new()),
-            call_deadline: Mutex::new(Some(Instant::now() + timeout)),
+            call_deadline: Mutex::new(Some((
+                Instant::now() + timeout,
+                "its handshake".into(),
+                timeout,
+            ))),
             killed: Mutex::new(None),
             process: Mutex::new(process),
             done: Mutex::new(false),
@@ -174,7 +178,8 @@ impl Child {
         if let Some(dead) = &self.dead {
             return Err(dead.clone());
         }
-        *lock(&self.shared.call_deadline) = Some(Instant::now() + timeout);
+        *lock(&self.shared.call_deadline) =
+            Some((Instant::now() + timeout, what.to_string(), timeout));
         let sent = (|| {
             let stdin = self
                 .stdin
@@ -195,7 +200,9 @@ impl Child {
                 match self.next_event() {
                     Ok(Event::Reply(k, payload)) => break Ok(parse_reply(k, &payload)),
                     Ok(Event::Broken(e)) => {
-                        self.fail(format!("garbage on stdout during {what}: {e}"));
+                        self.fail(format!(
+                            "garbage on stdout during {what}: {e} (only protocol frames may go to stdout; log to stderr)"
+                        ));
                         break Err(self.dead.clone().unwrap_or_default());
                     }
                     Ok(Event::Handshake(_)) => continue,
@@ -397,18 +404,21 @@ fn watch(shared: &Shared) {
         if *lock(&shared.done) || lock(&shared.killed).is_some() {
             return;
         }
-        let Some(deadline) = *lock(&shared.call_deadline) else {
+        let Some((deadline, what, timeout)) = lock(&shared.call_deadline).clone() else {
             continue;
         };
         if Instant::now() >= deadline {
-            shared.kill("killed: it did not answer in time (hung)".into());
+            shared.kill(format!(
+                "killed: no answer to {what} within {:.1}s (hung?)",
+                timeout.as_secs_f64()
+            ));
             return;
         }
         let past_stop = lock(&shared.host)
             .as_ref()
             .is_some_and(|h| matches!(h.stop_time_left_ms(), ROption::RSome(0)));
         if past_stop {
-            shared.kill("killed at the stop deadline".into());
+            shared.kill(format!("killed at the stop deadline, in {what}"));
             return;
         }
     }

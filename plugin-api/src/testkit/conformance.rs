@@ -26,7 +26,8 @@ use std::time::{Duration, Instant};
 use abi_stable::library::lib_header_from_path;
 use abi_stable::std_types::RResult;
 
-use crate::abi::{MetricType, OutputBox, OutputInit, PluginModuleRef, ValueKind, WriteStatus};
+use crate::abi::{MetricType, OutputBox, OutputInit, ValueKind, WriteStatus};
+use crate::face::PluginFace;
 use crate::testkit::{completed_outcome, init, now_ns, recording_host, BatchBuilder, Recorded};
 
 /// One check's result.
@@ -75,7 +76,7 @@ type FaultFn = Box<dyn Fn(bool)>;
 /// A conformance run against one output of one plugin file.
 pub struct Conformance {
     path: PathBuf,
-    in_process: Option<PluginModuleRef>,
+    in_process: Option<PluginFace>,
     output: String,
     arg: Option<String>,
     config_json: String,
@@ -112,7 +113,7 @@ impl Conformance {
     /// exists), through the same ABI adapter the library export uses.
     pub fn in_process<P: crate::sdk::Plugin>(output: &str) -> Self {
         let mut c = Self::new(format!("(in-process {})", P::NAME), output);
-        c.in_process = Some(crate::sdk::in_process_module::<P>());
+        c.in_process = Some(PluginFace::Rust(crate::sdk::in_process_module::<P>()));
         c
     }
 
@@ -193,7 +194,7 @@ impl Conformance {
     /// Runs every check.
     pub fn run(self) -> ConformanceReport {
         let mut report = ConformanceReport::default();
-        let loaded = match self.in_process {
+        let loaded = match self.in_process.clone() {
             Some(m) => provides(m, &self.path, &self.output),
             None => load(&self.path, &self.output),
         };
@@ -225,17 +226,14 @@ impl Conformance {
         report
     }
 
-    fn new_output(&self, module: &PluginModuleRef, init: OutputInit) -> Result<OutputBox, String> {
-        match (module.new_output())(init) {
-            RResult::ROk(o) => Ok(o),
-            RResult::RErr(e) => Err(e.to_string()),
-        }
+    fn new_output(&self, module: &PluginFace, init: OutputInit) -> Result<OutputBox, String> {
+        module.new_output(init).map_err(|e| e.to_string())
     }
 
     /// A new output started with a recording host, or why not (`constructor: …`, `start: …`).
     fn started(
         &self,
-        module: &PluginModuleRef,
+        module: &PluginFace,
         init: OutputInit,
     ) -> Result<(OutputBox, Arc<Recorded>), String> {
         let mut out = self
@@ -248,7 +246,7 @@ impl Conformance {
         Ok((out, recorded))
     }
 
-    fn check_options(&self, module: &PluginModuleRef, report: &mut ConformanceReport) {
+    fn check_options(&self, module: &PluginFace, report: &mut ConformanceReport) {
         let mut problems = Vec::new();
         for (arg, expect) in &self.invalid {
             match self.new_output(module, self.init(Some(arg))) {
@@ -287,7 +285,7 @@ impl Conformance {
         ));
     }
 
-    fn check_lifecycle(&self, module: &PluginModuleRef, report: &mut ConformanceReport) {
+    fn check_lifecycle(&self, module: &PluginFace, report: &mut ConformanceReport) {
         let mut problems = Vec::new();
         let mut out = match self.new_output(module, self.init(self.arg.as_deref())) {
             Ok(o) => o,
@@ -351,7 +349,7 @@ impl Conformance {
         ));
     }
 
-    fn check_hostile_input(&self, module: &PluginModuleRef, report: &mut ConformanceReport) {
+    fn check_hostile_input(&self, module: &PluginFace, report: &mut ConformanceReport) {
         let mut problems = Vec::new();
         let mut out = match self.new_output(module, self.init(self.arg.as_deref())) {
             Ok(o) => o,
@@ -410,7 +408,7 @@ impl Conformance {
 
     fn check_no_loss(
         &self,
-        module: &PluginModuleRef,
+        module: &PluginFace,
         report: &mut ConformanceReport,
         with_faults: bool,
     ) {
@@ -592,12 +590,7 @@ struct StopRun {
 }
 
 impl Conformance {
-    fn check_stop_deadline(
-        &self,
-        module: &PluginModuleRef,
-        report: &mut ConformanceReport,
-        arg: &str,
-    ) {
+    fn check_stop_deadline(&self, module: &PluginFace, report: &mut ConformanceReport, arg: &str) {
         let name = "stop_deadline";
         let (mut out, recorded) = match self.started(module, self.init(Some(arg))) {
             Ok(started) => started,
@@ -722,21 +715,35 @@ fn drive_until_stopped(out: &mut OutputBox, recorded: &crate::testkit::Recorded)
     run
 }
 
-fn load(path: &Path, output: &str) -> Result<PluginModuleRef, String> {
-    let header = lib_header_from_path(path)
-        .map_err(|e| format!("cannot load {}: {}", path.display(), e.to_string().trim()))?;
-    let module = crate::abi::init_root_module(header).map_err(|e| {
-        format!(
-            "{} is not a compatible plugin: {}",
-            path.display(),
-            e.to_string().trim()
-        )
-    })?;
+/// Loads `path` as the host does: an executable is started (the process face), a library
+/// loaded as a Rust plugin.
+fn load(path: &Path, output: &str) -> Result<PluginFace, String> {
+    #[cfg(unix)]
+    if crate::process::is_program(path) {
+        let plugin = crate::process::ProcessPlugin::load(path)?;
+        return provides(PluginFace::Process(Arc::new(plugin)), path, output);
+    }
+    let module = match lib_header_from_path(path) {
+        Ok(header) => PluginFace::Rust(crate::abi::init_root_module(header).map_err(|e| {
+            format!(
+                "{} is not a compatible plugin: {}",
+                path.display(),
+                e.to_string().trim()
+            )
+        })?),
+        Err(e) => {
+            return Err(format!(
+                "cannot load {}: {}",
+                path.display(),
+                e.to_string().trim()
+            ))
+        }
+    };
     provides(module, path, output)
 }
 
-fn provides(module: PluginModuleRef, path: &Path, output: &str) -> Result<PluginModuleRef, String> {
-    let info = (module.info())();
+fn provides(module: PluginFace, path: &Path, output: &str) -> Result<PluginFace, String> {
+    let info = module.info();
     let provided = info
         .outputs
         .iter()
