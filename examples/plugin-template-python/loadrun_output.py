@@ -179,6 +179,11 @@ def serve(plugin_name, version, outputs, new_output):
             channel.send(RETRY, {"afterMs": r.after_ms, "reason": r.reason})
         except Fatal as f:
             channel.send(ERROR, {"reason": str(f)})
-        except Exception as e:  # a bug in the plugin: one line to loadrun, the trace to the log
+        except Exception as e:
+            # A bug in the plugin, as a panic is in Rust: one line to loadrun (which
+            # quarantines the output), the trace to the log.
             traceback.print_exc(file=sys.stderr)
-            channel.send(ERROR, {"reason": "raised %s: %s" % (type(e).__name__, e)})
+            what = {INIT: "init", START: "start", SAMPLES: "write", FLUSH: "flush",
+                    STOP: "stop"}.get(kind, "a call")
+            channel.send(ERROR, {"reason": "panicked in %s: %s: %s"
+                                 % (what, type(e).__name__, e)})
