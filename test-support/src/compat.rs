@@ -38,7 +38,7 @@ pub fn template_built_against(api_version: &str) -> PathBuf {
         api.join("Cargo.toml"),
         format!(
             "[package]\nname = \"loadrun-plugin-api\"\nversion = \"{api_version}\"\nedition = \"2021\"\n\n\
-             [features]\ntestkit = []\n\n[dependencies]\nabi_stable = \"0.11.3\"\nserde_json = \"1\"\n"
+             [features]\ntestkit = []\n\n[dependencies]\nabi_stable = \"0.11.3\"\nserde_json = \"1\"\nlibc = \"0.2\"\n"
         ),
     )
     .expect("write api manifest");

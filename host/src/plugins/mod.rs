@@ -388,12 +388,19 @@ pub fn plugin_files_in(dir: &Path) -> Vec<PathBuf> {
         .filter(|p| {
             p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
                 (n.starts_with("libout_") && n.ends_with(".so"))
-                    || n.starts_with(process::PROGRAM_PREFIX)
+                    || (n.starts_with(process::PROGRAM_PREFIX) && is_executable(p))
             }) && p.is_file()
         })
         .collect();
     files.sort();
     files
+}
+
+/// Has an execute bit: a `loadrun-output-*` file without one (cargo's `.d` beside a built
+/// child, a README) is not a program.
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
 }
 
 /// The outputs compiled into the host.
