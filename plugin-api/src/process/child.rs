@@ -49,6 +49,8 @@ struct Shared {
     killed: Mutex<Option<String>>,
     process: Mutex<std::process::Child>,
     done: Mutex<bool>,
+    /// Set when the child's stderr reached its end: its last words are all in `tail`.
+    stderr_closed: Mutex<bool>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -115,6 +117,7 @@ impl Child {
             killed: Mutex::new(None),
             process: Mutex::new(process),
             done: Mutex::new(false),
+            stderr_closed: Mutex::new(false),
         });
         let (tx, events) = mpsc::channel();
         let threads = [
@@ -253,15 +256,19 @@ impl Child {
                 }
             }
         };
+        self.shared.kill(why.clone());
         let message = self.describe(&why);
-        self.shared.kill(why);
         self.dead = Some(message.clone());
         message
     }
 
     fn describe(&self, why: &str) -> String {
-        // The stderr thread may still hold the lines written just before the end.
-        std::thread::sleep(Duration::from_millis(20));
+        // A child that died wrote its last words before its stderr closed: wait for them, a
+        // little (a process it started may hold the pipe open).
+        let until = Instant::now() + Duration::from_millis(500);
+        while !*lock(&self.shared.stderr_closed) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let tail = lock(&self.shared.tail);
         match tail.back() {
             Some(last) => format!(
@@ -389,7 +396,10 @@ fn read_stderr(stderr: std::process::ChildStderr, shared: &Shared) {
     loop {
         line.clear();
         match r.read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => {
+                *lock(&shared.stderr_closed) = true;
+                return;
+            }
             Ok(_) => {}
         }
         let text = String::from_utf8_lossy(&line).trim_end().to_string();

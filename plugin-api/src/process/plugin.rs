@@ -15,6 +15,9 @@ use crate::values::Values;
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// An executable that speaks the [`protocol`](super::protocol).
+///
+/// The host must ignore `SIGPIPE` (Rust programs do unless they change it): writing to a child
+/// that died is then an error the adapter reports, not the end of the host.
 pub struct ProcessPlugin {
     path: PathBuf,
     info: PluginInfo,
