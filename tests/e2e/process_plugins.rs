@@ -322,3 +322,56 @@ fn a_world_writable_executable_is_refused_like_a_library() {
     );
     run.assert_clean();
 }
+
+#[test]
+fn the_childs_stderr_and_log_frames_reach_the_log_under_the_output_name() {
+    let plugin = path_arg(&template());
+    let run = quick_run(
+        "/",
+        1,
+        "1s",
+        &[],
+        &["--plugin", &plugin, "-o", "pylines=out.jsonl"],
+        &[("LOADRUN_LOG", "info")],
+    );
+    run.assert_clean();
+    let written = run.output_report("pylines")["written"].as_u64().unwrap();
+    let err = run.stderr();
+    // The template's last words at stop, on its stderr.
+    let expect = format!("output pylines: pylines: wrote {written} samples to out.jsonl");
+    assert!(err.contains(&expect), "{expect:?} not in:\n{err}");
+}
+
+#[test]
+fn a_child_may_ask_to_stop_the_test_when_allowed() {
+    let plugin = path_arg(&pybehave());
+    let run = quick_run(
+        "/",
+        1,
+        "30s",
+        &[],
+        &[
+            "--plugin",
+            &plugin,
+            "-o",
+            "pybehave=abortAt=2,abortOnError=true",
+        ],
+        &[("LOADRUN_LOG", "warn")],
+    );
+    let err = run.stderr();
+    assert!(
+        err.contains("output pybehave: pybehave: asking to stop the test"),
+        "{err}"
+    );
+    assert!(
+        err.contains("output pybehave stops the test: pybehave wants the test stopped"),
+        "{err}"
+    );
+    assert!(
+        err.contains("loadrun: stopping: output pybehave: pybehave wants the test stopped"),
+        "{err}"
+    );
+    let report = run.output_report("pybehave");
+    assert_eq!(report["state"], "ok", "{report}");
+    assert_eq!(report["written"], report["received"], "{report}");
+}
