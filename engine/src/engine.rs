@@ -25,6 +25,8 @@ pub struct Stats {
     pub interrupted: AtomicU64,
     pub requests: AtomicU64,
     pub dropped: AtomicU64,
+    /// Requests refused before sending (an invalid URL or header value).
+    pub not_sent: AtomicU64,
 }
 
 /// Scenario stop levels on the watch channels.
@@ -81,6 +83,9 @@ pub struct RunResult {
     pub iterations: u64,
     pub interrupted: u64,
     pub dropped: u64,
+    /// Requests refused before sending: only the first of each step is logged, so the summary
+    /// says how many there were.
+    pub not_sent: u64,
     pub stopped_early: bool,
 }
 
@@ -233,6 +238,7 @@ impl Engine {
             iterations: stats.iterations.load(Ordering::Relaxed),
             interrupted: stats.interrupted.load(Ordering::Relaxed),
             dropped: stats.dropped.load(Ordering::Relaxed),
+            not_sent: stats.not_sent.load(Ordering::Relaxed),
             stopped_early: self.control.stopped_early(),
         }
     }

@@ -415,6 +415,7 @@ impl Vu {
         if !r.warned.swap(true, Ordering::Relaxed) {
             tracing::warn!("request not sent: {}", e.message);
         }
+        self.shared.stats.not_sent.fetch_add(1, Ordering::Relaxed);
         self.resp.reset();
         self.record(r, method, url, 0, &Timings::default(), Some(e));
         self.checks_and_extracts(flow, r, true, Duration::ZERO);

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::servers;
 use loadrun_engine::EngineOptions;
 
 mod common;
@@ -16,54 +17,26 @@ const HOSTILE: &str = "abc\r\nX-Evil: 1\r\n\r\nGET /smuggled";
 /// A cleartext HTTP/2 (prior knowledge) server: `/login` answers a JSON token holding an
 /// injection attempt, anything else `ok`. Every request's path and headers are kept.
 fn h2c_server() -> (u16, Arc<Mutex<Vec<String>>>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let serve = async {
-                loop {
-                    if let Ok((tcp, _)) = listener.accept().await {
-                        tokio::spawn(serve_h2(tcp, log.clone()));
-                    }
-                }
-            };
-            let _ = tokio::time::timeout(Duration::from_secs(30), serve).await;
-        });
-    });
-    (port, seen)
-}
-
-async fn serve_h2(tcp: tokio::net::TcpStream, log: Arc<Mutex<Vec<String>>>) {
-    let Ok(mut conn) = h2::server::handshake(tcp).await else {
-        return;
-    };
-    while let Some(Ok((req, mut respond))) = conn.accept().await {
-        let mut line = req.uri().path_and_query().unwrap().to_string();
-        for (k, v) in req.headers() {
+    let port = servers::h2c_server(Arc::new(move |req: &http::request::Parts| {
+        let mut line = req.uri.path_and_query().unwrap().to_string();
+        for (k, v) in &req.headers {
             line.push_str(&format!(
                 " | {k}: {}",
                 String::from_utf8_lossy(v.as_bytes())
             ));
         }
         log.lock().unwrap().push(line);
-        let body = if req.uri().path() == "/login" {
+        let body = if req.uri.path() == "/login" {
             serde_json::json!({ "tok": HOSTILE }).to_string()
         } else {
             "ok".to_string()
         };
         let resp = http::Response::builder().status(200).body(()).unwrap();
-        if let Ok(mut send) = respond.send_response(resp, false) {
-            let _ = send.send_data(bytes::Bytes::from(body), true);
-        }
-    }
+        (resp, bytes::Bytes::from(body))
+    }));
+    (port, seen)
 }
 
 fn run(plan: &str) -> Vec<(String, BTreeMap<String, String>)> {

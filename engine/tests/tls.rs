@@ -2,134 +2,12 @@
 //! (made with the openssl CLI; the test SKIPs loudly without it).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
+use common::servers::{h2_ok, h2c_server, https_server};
 use loadrun_engine::EngineOptions;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod common;
-
-/// Starts an HTTPS server answering `200 ok` (keep-alive); returns its port.
-fn https_server(dir: &std::path::Path, h2: bool) -> Option<(u16, std::thread::JoinHandle<()>)> {
-    let cert = dir.join("cert.pem");
-    let key = dir.join("key.pem");
-    let ok = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!("SKIP: openssl is not available to make a test certificate");
-        return None;
-    }
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_file(&key).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap();
-    if h2 {
-        cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    }
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
-    let handle = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let serve = async {
-                loop {
-                    let Ok((tcp, _)) = listener.accept().await else {
-                        continue;
-                    };
-                    let acceptor = acceptor.clone();
-                    tokio::spawn(async move {
-                        let Ok(mut tls) = acceptor.accept(tcp).await else {
-                            return;
-                        };
-                        if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
-                            serve_h2(tls).await;
-                            return;
-                        }
-                        let mut buf = Vec::new();
-                        let mut chunk = [0u8; 4096];
-                        loop {
-                            let Ok(n) = tls.read(&mut chunk).await else {
-                                return;
-                            };
-                            if n == 0 {
-                                return;
-                            }
-                            buf.extend_from_slice(&chunk[..n]);
-                            while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                                buf.drain(..end + 4);
-                                let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-                                if tls.write_all(reply).await.is_err() {
-                                    return;
-                                }
-                            }
-                        }
-                    });
-                }
-            };
-            let _ = tokio::time::timeout(Duration::from_secs(30), serve).await;
-        });
-    });
-    Some((port, handle))
-}
-
-/// Answers every HTTP/2 request with `200 ok`.
-pub async fn serve_h2<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(io: T) {
-    let Ok(mut conn) = h2::server::handshake(io).await else {
-        return;
-    };
-    while let Some(Ok((req, mut respond))) = conn.accept().await {
-        tokio::spawn(async move {
-            let mut body = req.into_body();
-            while let Some(Ok(chunk)) = body.data().await {
-                let _ = body.flow_control().release_capacity(chunk.len());
-            }
-            let resp = http::Response::builder()
-                .status(200)
-                .header("x-proto", "h2")
-                .body(())
-                .unwrap();
-            if let Ok(mut send) = respond.send_response(resp, false) {
-                let _ = send.send_data(bytes::Bytes::from_static(b"ok"), true);
-            }
-        });
-    }
-}
 
 type Rows = Vec<(String, std::collections::BTreeMap<String, String>, f64)>;
 
@@ -157,7 +35,7 @@ fn run_with(url: &str, insecure: bool, extra: &str) -> Rows {
 #[test]
 fn https_with_and_without_verification() {
     let dir = tempfile::tempdir().unwrap();
-    let Some((port, _server)) = https_server(dir.path(), false) else {
+    let Some(port) = https_server(dir.path(), false) else {
         return;
     };
     let url = format!("https://localhost:{port}/");
@@ -184,30 +62,11 @@ fn https_with_and_without_verification() {
 #[test]
 fn http2_over_tls_by_alpn_and_h2c_by_prior_knowledge() {
     let dir = tempfile::tempdir().unwrap();
-    let Some((port, _server)) = https_server(dir.path(), true) else {
+    let Some(port) = https_server(dir.path(), true) else {
         return;
     };
     // h2c: cleartext HTTP/2 with prior knowledge.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let h2c_port = listener.local_addr().unwrap().port();
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let serve = async {
-                loop {
-                    if let Ok((tcp, _)) = listener.accept().await {
-                        tokio::spawn(serve_h2(tcp));
-                    }
-                }
-            };
-            let _ = tokio::time::timeout(Duration::from_secs(30), serve).await;
-        });
-    });
+    let h2c_port = h2c_server(h2_ok("ok"));
     let rows = run_with(
         &format!("http://127.0.0.1:{h2c_port}/"),
         false,

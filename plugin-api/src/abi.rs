@@ -231,6 +231,40 @@ impl WriteStatus {
             _ => None,
         }
     }
+
+    // The readers below let plugin code and tests inspect a status without naming the
+    // abi_stable field types (`ROption`, `RString`) that pattern matching would expose.
+
+    /// The batch was taken.
+    pub fn is_ok(&self) -> bool {
+        matches!(self, WriteStatus::Ok)
+    }
+
+    /// A passing failure: the host will call `write` again with the same batch.
+    pub fn is_retry(&self) -> bool {
+        matches!(self, WriteStatus::Retry { .. })
+    }
+
+    /// The output cannot go on.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, WriteStatus::Fatal(_))
+    }
+
+    /// For a `Retry`, why.
+    pub fn retry_reason(&self) -> Option<&str> {
+        match self {
+            WriteStatus::Retry { reason, .. } => Some(reason.as_str()),
+            _ => None,
+        }
+    }
+
+    /// For a `Fatal`, the error.
+    pub fn fatal_error(&self) -> Option<&PluginError> {
+        match self {
+            WriteStatus::Fatal(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 /// A threshold as the plan declares it.
@@ -549,5 +583,31 @@ pub fn init_root_module(
             unsafe { header.init_root_module_with_unchecked_layout::<PluginModuleRef>() }
         }
         _ => header.init_root_module::<PluginModuleRef>(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_status_is_read_without_naming_abi_types() {
+        let ok = WriteStatus::Ok;
+        assert!(ok.is_ok() && !ok.is_retry() && !ok.is_fatal());
+        assert_eq!((ok.retry_reason(), ok.retry_delay()), (None, None));
+
+        let later = WriteStatus::retry_after(Duration::from_millis(1500), "429");
+        assert!(later.is_retry() && !later.is_ok() && !later.is_fatal());
+        assert_eq!(later.retry_reason(), Some("429"));
+        assert_eq!(later.retry_delay(), Some(Duration::from_millis(1500)));
+        assert_eq!(WriteStatus::retry("503").retry_delay(), None);
+
+        let fatal = WriteStatus::fatal("401");
+        assert!(fatal.is_fatal() && fatal.retry_reason().is_none());
+        assert_eq!(
+            fatal.fatal_error().map(ToString::to_string),
+            Some("401".into())
+        );
     }
 }

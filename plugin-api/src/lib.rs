@@ -40,8 +40,10 @@ pub mod __private {
     pub use abi_stable;
 }
 
-/// Re-exported so authors can build ABI values (`RString`, `RVec`, `ROption`) without naming
-/// `abi_stable` in their own manifest.
+/// The abi_stable types of the ABI's fields. Plugin code needs none of them since 1.3 (build a
+/// `WriteStatus` with `retry`/`retry_after`/`fatal`, read one with `is_retry`, `retry_delay`,
+/// `retry_reason`...); kept because removing a public module would break 1.x plugins that
+/// still name them.
 pub mod types {
     pub use abi_stable::std_types::{RNone, ROption, RSlice, RSome, RString, RVec};
 }

@@ -352,6 +352,33 @@ pub fn try_split_pairs(arg: &str) -> Result<Option<BTreeMap<String, String>>, Un
     Ok(Some(out.into_iter().collect()))
 }
 
+/// One key or value of a URL query as an output reads it: `%XX` escapes and `+` as space; a
+/// malformed escape stays as written. Public so that the host masks a secret query pair whose
+/// key is written escaped (`?tok%65n=...` is `token`) exactly as the plugin will read it.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = |c: u8| (c as char).to_digit(16);
+                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 pub fn parse_bool(v: &str) -> Option<bool> {
     match v.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Some(true),
@@ -412,6 +439,16 @@ pub fn parse_duration_with_bare_unit(v: &str, bare_unit: Duration) -> Option<Dur
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_components_are_percent_decoded() {
+        assert_eq!(percent_decode("tok%65n"), "token");
+        assert_eq!(percent_decode("api%4Bey"), "apiKey");
+        assert_eq!(percent_decode("a+b%2Cc"), "a b,c");
+        // Malformed or cut escapes stay as written.
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("100%"), "100%");
+    }
 
     #[test]
     fn durations() {

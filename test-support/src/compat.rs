@@ -34,11 +34,13 @@ pub fn template_built_against(api_version: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(api.join("src"));
     let _ = std::fs::remove_dir_all(plugin.join("src"));
     copy_dir(&workspace_root().join("plugin-api/src"), &api.join("src"));
+    let read = |p: &str| std::fs::read_to_string(workspace_root().join(p)).expect("read manifest");
     std::fs::write(
         api.join("Cargo.toml"),
-        format!(
-            "[package]\nname = \"loadrun-plugin-api\"\nversion = \"{api_version}\"\nedition = \"2021\"\n\n\
-             [features]\ntestkit = []\n\n[dependencies]\nabi_stable = \"0.11.3\"\nserde_json = \"1\"\nlibc = \"0.2\"\n"
+        api_manifest(
+            api_version,
+            &read("plugin-api/Cargo.toml"),
+            &read("Cargo.toml"),
         ),
     )
     .expect("write api manifest");
@@ -74,4 +76,65 @@ pub fn template_built_against(api_version: &str) -> PathBuf {
     let kept = root.join("libout_counts.so");
     std::fs::copy(&built, &kept).expect("copy built plugin");
     kept
+}
+
+/// The manifest of the relabelled `plugin-api` copy, which builds outside the workspace: its
+/// features and dependencies are plugin-api's own, with each `x.workspace = true` replaced by
+/// the workspace's requirement. So the copy gets abi_stable's exact pin (`export_plugin!`
+/// writes abi_stable's loader symbol, see its docs) instead of a looser one written here twice.
+fn api_manifest(api_version: &str, api: &str, workspace: &str) -> String {
+    let mut out = format!(
+        "[package]\nname = \"loadrun-plugin-api\"\nversion = \"{api_version}\"\nedition = \"2021\"\n"
+    );
+    let shared = section(workspace, "workspace.dependencies");
+    for name in ["features", "dependencies"] {
+        out.push_str(&format!("\n[{name}]\n"));
+        for line in section(api, name) {
+            let inherited = line
+                .split_once(".workspace")
+                .filter(|(_, rest)| rest.replace(' ', "") == "=true")
+                .and_then(|(dep, _)| shared.iter().find(|l| key(l) == Some(dep.trim())));
+            out.push_str(inherited.unwrap_or(&line));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The `key = value` lines of a TOML table (comments and blank lines left out).
+fn section(manifest: &str, table: &str) -> Vec<String> {
+    manifest
+        .lines()
+        .skip_while(|l| l.trim() != format!("[{table}]"))
+        .skip(1)
+        .take_while(|l| !l.trim_start().starts_with('['))
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect()
+}
+
+fn key(line: &str) -> Option<&str> {
+    line.split_once('=').map(|(k, _)| k.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_relabelled_api_pins_abi_stable_as_the_workspace_does() {
+        let read = |p: &str| std::fs::read_to_string(workspace_root().join(p)).unwrap_or_default();
+        let workspace = read("Cargo.toml");
+        let pinned = section(&workspace, "workspace.dependencies")
+            .into_iter()
+            .find(|l| key(l) == Some("abi_stable"))
+            .unwrap_or_default();
+        assert!(pinned.contains("\"=0.11."), "{pinned}");
+        let manifest = api_manifest("2.0.0", &read("plugin-api/Cargo.toml"), &workspace);
+        let deps = section(&manifest, "dependencies");
+        assert!(deps.contains(&pinned), "{manifest}");
+        assert!(section(&manifest, "features").contains(&"testkit = []".to_string()));
+        assert!(manifest.contains("version = \"2.0.0\""), "{manifest}");
+    }
 }

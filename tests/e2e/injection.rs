@@ -178,7 +178,7 @@ file = "users.csv"
     .unwrap();
     let out = loadrun(
         dir.path(),
-        // Not --quiet: that hides warnings, and the refusals are logged as warnings.
+        // The refusals are logged as warnings (shown with --quiet too).
         &[
             "run",
             "p.toml",
@@ -313,4 +313,52 @@ fn a_redirect_loop_is_warned_about_once_per_run() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("Stopped after"), "{stderr}");
+}
+
+/// `--quiet` hides the banner and progress, as k6's `-q` does, not the warnings: a refused
+/// request and the redirect limit are still said, and the summary counts the refused requests
+/// (their warning is logged once per step).
+#[test]
+fn quiet_keeps_the_refusal_and_redirect_warnings_and_the_summary_counts_refusals() {
+    let server = RawServer::start(|line| {
+        if line.starts_with("GET /login ") {
+            let body = serde_json::json!({ "tok": HOSTILE }).to_string();
+            response(200, "Content-Type: application/json\r\n", &body)
+        } else if line.starts_with("GET /loop ") {
+            response(302, "Location: /loop\r\n", "")
+        } else {
+            response(200, "", "ok")
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let base = server.base();
+    let plan = format!(
+        r#"
+iterations = 3
+[[steps]]
+url = "{base}/login"
+extract = [{{ var = "tok", json = "/tok" }}]
+[[steps]]
+url = "{base}/in-header"
+headers = {{ X-Token = "${{tok}}" }}
+[[steps]]
+url = "{base}/loop"
+"#
+    );
+    std::fs::write(dir.path().join("p.toml"), plan).unwrap();
+    let out = loadrun(dir.path(), &["run", "p.toml", "--quiet"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr.matches("request not sent").count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("Stopped after 10 redirects").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("3 requests refused before sending"),
+        "{stdout}"
+    );
+    // Quiet still: no banner.
+    assert!(!stdout.contains("execution: local"), "{stdout}");
 }

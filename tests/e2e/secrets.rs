@@ -400,6 +400,38 @@ fn base64_matches_rfc4648() {
     assert_eq!(base64(b"foobar"), "Zm9vYmFy");
 }
 
+/// A secret query key written percent-encoded is read by the output as the option it names
+/// (`tok%65n` is `token`), so the banner must mask it too.
+#[test]
+fn escaped_secret_query_keys_are_masked() {
+    const TOKEN: &str = "SeKrEtEscToken5521";
+    const KEY: &str = "SeKrEtEscApiKey7310";
+    let arg = format!("tb-secret=http://127.0.0.1:1/x?tok%65n={TOKEN}&count=2&api%4Bey={KEY}");
+    let run = loud_run(
+        "/get",
+        1,
+        "1s",
+        &["testbehave"],
+        &["-o", &arg],
+        &[("NO_COLOR", "1")],
+    );
+    assert!(run.output.status.success(), "{}", run.stderr());
+    assert!(
+        run.stdout().contains("tok%65n=***&count=2&api%4Bey=***"),
+        "the banner shows the output, masked:\n{}",
+        run.stdout()
+    );
+    for (what, text) in [
+        ("stdout", run.stdout()),
+        ("stderr", run.stderr()),
+        ("the summary", run.summary.to_string()),
+    ] {
+        for s in [TOKEN, KEY] {
+            assert!(!text.contains(s), "{s} leaked in {what}:\n{text}");
+        }
+    }
+}
+
 /// An output that declares its options (API 1.3): the host masks every option declared
 /// secret, by name, by alias and in a URL's query, in the banner; never shows a secret value
 /// in an option error; and `plugins info` shows no secret default.

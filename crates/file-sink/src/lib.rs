@@ -16,7 +16,6 @@
 //! compressor", since compressed bytes trail their input.
 
 pub mod claims;
-pub mod describe;
 pub mod time;
 
 #[cfg(feature = "fixtures")]

@@ -23,8 +23,21 @@ pub fn is_token(s: &str) -> bool {
 /// RFC 9110 `field-value` without its surrounding blanks: field-vchar (visible ASCII and
 /// obs-text), SP and HTAB.
 pub fn is_field_value(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b == b'\t' || b == b' ' || b.is_ascii_graphic() || b >= 0x80)
+    field_value_problem(s).is_none()
+}
+
+/// Why `s` cannot be a header value (see [`is_field_value`]), for a message; `None` if it can.
+/// The one copy of the rule: the client refuses to send such a value, and the test server
+/// refuses to echo one back (response splitting).
+pub fn field_value_problem(s: &str) -> Option<&'static str> {
+    let bad = s
+        .bytes()
+        .find(|&b| !(b == b'\t' || b == b' ' || b.is_ascii_graphic() || b >= 0x80))?;
+    Some(match bad {
+        b'\r' | b'\n' => "contains CR or LF, which cannot go in a header",
+        0 => "contains NUL, which cannot go in a header",
+        _ => "contains a control character, which cannot go in a header",
+    })
 }
 
 /// A request target in origin form: `/` then visible ASCII, no spaces.
@@ -162,6 +175,23 @@ mod tests {
         for bad in ["a\r\nX-Evil: 1", "a\nb", "a\rb", "a\0b", "a\x7fb", "a\x1bb"] {
             assert!(!is_field_value(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_bad_value_says_why() {
+        assert_eq!(field_value_problem("a b\tc ünï"), None);
+        assert_eq!(
+            field_value_problem("a\r\nX-Evil: 1"),
+            Some("contains CR or LF, which cannot go in a header")
+        );
+        assert_eq!(
+            field_value_problem("a\0"),
+            Some("contains NUL, which cannot go in a header")
+        );
+        assert_eq!(
+            field_value_problem("a\x7f"),
+            Some("contains a control character, which cannot go in a header")
+        );
     }
 
     #[test]

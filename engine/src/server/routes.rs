@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use crate::http::head::{field_value_problem, is_token};
 use crate::util::parse_query;
 
 /// The largest `/bytes/N`.
@@ -74,32 +75,14 @@ impl Response {
 
     /// A redirect to `location`, which comes from the request: 400 when it cannot be a header.
     fn redirect(status: u16, location: &str) -> Self {
-        if let Err(why) = header_value_ok(location) {
+        // CR and LF would end the header (response splitting): the client's rule, one copy.
+        if let Some(why) = field_value_problem(location) {
             return Self::text(400, &format!("url {why}\n"));
         }
         let mut r = Self::new(status);
         r.headers.push(("Location".into(), location.into()));
         r
     }
-}
-
-/// Whether `v` can be written as a header value as is. CR and LF would end the header (response
-/// splitting); other control bytes are not allowed in a field value (RFC 9110 §5.5).
-pub fn header_value_ok(v: &str) -> Result<(), &'static str> {
-    match v.bytes().find(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
-        None => Ok(()),
-        Some(b'\r' | b'\n') => Err("contains CR or LF, which cannot go in a header"),
-        Some(0) => Err("contains NUL, which cannot go in a header"),
-        Some(_) => Err("contains a control character, which cannot go in a header"),
-    }
-}
-
-/// A cookie name must be an RFC 9110 token; anything else could add attributes or headers.
-fn cookie_name_ok(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// RFC 6265 cookie-octets: no control bytes, whitespace, `"`, `,`, `;` or `\`.
@@ -241,7 +224,8 @@ pub fn route(req: &Request) -> Response {
         ["cookies", "set"] => {
             let mut r = Response::redirect(302, "/cookies");
             for (k, v) in parse_query(query) {
-                if !cookie_name_ok(&k) {
+                // A cookie name must be a token; anything else could add attributes or headers.
+                if !is_token(&k) {
                     return Response::text(400, "cookie name must be a token (letters, digits, !#$%&'*+-.^_`|~)\n");
                 }
                 if !cookie_value_ok(&v) {
@@ -255,7 +239,7 @@ pub fn route(req: &Request) -> Response {
         ["cookies", "delete"] => {
             let mut r = Response::redirect(302, "/cookies");
             for (k, _) in parse_query(query) {
-                if !cookie_name_ok(&k) {
+                if !is_token(&k) {
                     return Response::text(400, "cookie name must be a token (letters, digits, !#$%&'*+-.^_`|~)\n");
                 }
                 r.headers.push((
@@ -310,14 +294,14 @@ mod tests {
 
     #[test]
     fn header_values_with_control_bytes_are_refused() {
-        assert!(header_value_ok("http://x/a b\tc").is_ok());
-        assert!(header_value_ok("x\r\nX-Evil: 1").is_err());
-        assert!(header_value_ok("x\n").is_err());
-        assert!(header_value_ok("x\0").is_err());
-        assert!(header_value_ok("x\u{7f}").is_err());
-        assert!(cookie_name_ok("session_id"));
-        assert!(!cookie_name_ok("a=b"));
-        assert!(!cookie_name_ok("a;b"));
+        assert!(field_value_problem("http://x/a b\tc").is_none());
+        assert!(field_value_problem("x\r\nX-Evil: 1").is_some());
+        assert!(field_value_problem("x\n").is_some());
+        assert!(field_value_problem("x\0").is_some());
+        assert!(field_value_problem("x\u{7f}").is_some());
+        assert!(is_token("session_id"));
+        assert!(!is_token("a=b"));
+        assert!(!is_token("a;b"));
         assert!(cookie_value_ok("abc%41"));
         assert!(!cookie_value_ok("b; Domain=evil"));
     }

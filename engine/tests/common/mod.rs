@@ -1,5 +1,5 @@
-//! Running a plan through the engine in-process and reading back what the collector got,
-//! shared by the engine's integration tests.
+//! Running a plan through the engine in-process and reading back what the collector got, and
+//! the loopback servers (`servers`), shared by the engine's integration tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use loadrun_engine::plan::{parse_str, Format};
 use loadrun_engine::{Engine, EngineOptions, RunResult};
 use loadrun_metrics::{Collector, MetricId, Registry, Sample, SampleConsumer, SeriesId};
+
+pub mod servers;
 
 /// One sample as the collector got it, with its metric name, tags and metadata resolved.
 #[derive(Clone, Debug)]

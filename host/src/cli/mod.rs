@@ -71,10 +71,11 @@ impl Cli {
             Some(Command::Run(r)) => r,
             _ => &self.run,
         };
+        // `--quiet` hides the banner and the progress, as k6's `-q` ("disable progress
+        // updates") does, and not warnings: a refused request or a redirect limit is what a
+        // quiet run must still say.
         if run.verbose {
             "debug"
-        } else if run.quiet {
-            "error"
         } else {
             "warn"
         }
@@ -95,6 +96,17 @@ pub fn execute(cli: Cli) -> anyhow::Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quiet_hides_progress_not_warnings() {
+        for args in [&["loadrun", "-q"][..], &["loadrun", "run", "--quiet"]] {
+            assert_eq!(Cli::parse_from(args).verbosity(), "warn", "{args:?}");
+        }
+        assert_eq!(
+            Cli::parse_from(["loadrun", "run", "-v"]).verbosity(),
+            "debug"
+        );
+    }
 
     #[test]
     fn run_is_the_default_subcommand() {

@@ -25,7 +25,7 @@ pub struct RunArgs {
     #[arg(long = "output-stop-timeout", value_name = "DURATION")]
     pub output_stop_timeout: Option<String>,
 
-    /// Quiet: no progress, errors only.
+    /// Quiet: no banner or progress (warnings and errors still print).
     #[arg(short = 'q', long)]
     pub quiet: bool,
 

@@ -2,6 +2,8 @@
 //! secret, and passwords in URLs, replaced by `***`. Users put API keys and passwords in `-o`
 //! arguments, and terminals, CI logs and screen shares are not the place for them.
 
+use loadrun_plugin_api::options::percent_decode;
+
 const MASK: &str = "***";
 
 /// `NAME` or `NAME=ARG` with secrets masked; `secret(key)` says whether an option is secret.
@@ -46,7 +48,8 @@ fn redacted_arg(arg: &str, secret: &dyn Fn(&str) -> bool) -> String {
 }
 
 /// A URL's password and the values of its secret query pairs masked (an output whose `-o`
-/// argument is a URL reads its query pairs as options: `?token=...`).
+/// argument is a URL reads its query pairs as options: `?token=...`). Keys are decoded as the
+/// output decodes them, so `?tok%65n=...` is masked as the `token` it is.
 fn url_masked(text: &str, secret: &dyn Fn(&str) -> bool) -> String {
     let text = url_password_masked(text);
     let Some((base, query)) = text.split_once('?') else {
@@ -59,7 +62,7 @@ fn url_masked(text: &str, secret: &dyn Fn(&str) -> bool) -> String {
     let pairs: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((k, _)) if secret(k) => format!("{k}={MASK}"),
+            Some((k, _)) if secret(&percent_decode(k)) => format!("{k}={MASK}"),
             _ => pair.to_string(),
         })
         .collect();
@@ -147,6 +150,18 @@ mod tests {
         assert_eq!(
             shown("x=url=http://u:pw@h/?apiKey=k#f,queueSize=1"),
             "x=url=http://u:***@h/?apiKey=***#f,queueSize=1"
+        );
+    }
+
+    #[test]
+    fn an_escaped_secret_query_key_is_masked() {
+        assert_eq!(
+            shown("influxdb=http://h/db?tok%65n=abc&b=1"),
+            "influxdb=http://h/db?tok%65n=***&b=1"
+        );
+        assert_eq!(
+            shown("x=url=http://h/?api%4Bey=k,queueSize=1"),
+            "x=url=http://h/?api%4Bey=***,queueSize=1"
         );
     }
 

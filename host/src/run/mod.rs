@@ -307,6 +307,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
 
     if !args.opts.no_summary {
         let mut text = report.render_text();
+        text.push_str(&not_sent_text(result.not_sent));
         text.push_str(&outputs_report.render_text());
         println!("{text}");
     }
@@ -331,6 +332,19 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         EndReason::Error => exit::ERROR,
         _ => exit::OK,
     })
+}
+
+/// Requests the engine refused to send are failed requests in `http_req_failed`, which does
+/// not tell them from server errors; and their warning is logged once per step, so the count
+/// is said here. Empty when there were none.
+fn not_sent_text(not_sent: u64) -> String {
+    match not_sent {
+        0 => String::new(),
+        n => format!(
+            "  █ NOT SENT\n    ✗ {n} request{} refused before sending (an invalid URL or header value; the warnings name the first of each step)\n\n",
+            if n == 1 { "" } else { "s" }
+        ),
+    }
 }
 
 fn print_banner(chosen: &Chosen, engine: &Engine, shown_outputs: &[String]) {

@@ -8,9 +8,10 @@ use loadrun_plugin_api::MetricType;
 
 use crate::hdr::Histogram;
 
-/// What one series accumulates within one time bucket.
+/// What one series accumulates within one time bucket (k6 calls it a sink; here a sink is only
+/// where an output writes its bytes).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Sink {
+pub enum Accumulator {
     Counter {
         sum: f64,
     },
@@ -30,29 +31,29 @@ pub enum Sink {
     Trend(Box<Histogram>),
 }
 
-impl Sink {
+impl Accumulator {
     pub fn new(t: MetricType) -> Self {
         match t {
-            MetricType::Counter => Sink::Counter { sum: 0.0 },
-            MetricType::Gauge => Sink::Gauge {
+            MetricType::Counter => Accumulator::Counter { sum: 0.0 },
+            MetricType::Gauge => Accumulator::Gauge {
                 last: 0.0,
                 min: f64::MAX,
                 max: -f64::MAX,
                 sum: 0.0,
                 count: 0,
             },
-            MetricType::Rate => Sink::Rate {
+            MetricType::Rate => Accumulator::Rate {
                 nonzero: 0,
                 total: 0,
             },
-            MetricType::Trend => Sink::Trend(Box::default()),
+            MetricType::Trend => Accumulator::Trend(Box::default()),
         }
     }
 
     pub fn add(&mut self, v: f64) {
         match self {
-            Sink::Counter { sum } => *sum += v,
-            Sink::Gauge {
+            Accumulator::Counter { sum } => *sum += v,
+            Accumulator::Gauge {
                 last,
                 min,
                 max,
@@ -69,13 +70,13 @@ impl Sink {
                     *min = v;
                 }
             }
-            Sink::Rate { nonzero, total } => {
+            Accumulator::Rate { nonzero, total } => {
                 *total = total.saturating_add(1);
                 if v != 0.0 {
                     *nonzero = nonzero.saturating_add(1);
                 }
             }
-            Sink::Trend(h) => h.add(v),
+            Accumulator::Trend(h) => h.add(v),
         }
     }
 }
@@ -85,7 +86,7 @@ impl Sink {
 pub struct Closed {
     /// The bucket's start, unix ns.
     pub time_ns: i64,
-    pub sink: Sink,
+    pub accumulator: Accumulator,
     /// How many samples were folded into it (for the host's accounting of what is lost).
     pub samples: u64,
 }
@@ -95,7 +96,7 @@ pub struct Closed {
 pub struct Aggregator {
     period_ns: i64,
     wait_ns: i64,
-    buckets: BTreeMap<i64, HashMap<u32, (Sink, u64)>>,
+    buckets: BTreeMap<i64, HashMap<u32, (Accumulator, u64)>>,
     held: usize,
 }
 
@@ -122,13 +123,13 @@ impl Aggregator {
 
     pub fn add(&mut self, series: u32, t: MetricType, time_ns: i64, value: f64) {
         let id = time_ns.div_euclid(self.period_ns);
-        let sinks = self.buckets.entry(id).or_default();
+        let accumulators = self.buckets.entry(id).or_default();
         let held = &mut self.held;
-        let (sink, n) = sinks.entry(series).or_insert_with(|| {
+        let (accumulator, n) = accumulators.entry(series).or_insert_with(|| {
             *held += 1;
-            (Sink::new(t), 0)
+            (Accumulator::new(t), 0)
         });
-        sink.add(value);
+        accumulator.add(value);
         *n += 1;
     }
 
@@ -141,7 +142,7 @@ impl Aggregator {
             .sum()
     }
 
-    /// How many (series, bucket) sinks are open: the aggregator's memory, in units.
+    /// How many (series, bucket) accumulators are open: the aggregator's memory, in units.
     pub fn held(&self) -> usize {
         self.held
     }
@@ -163,13 +164,13 @@ impl Aggregator {
         };
         let closed = std::mem::replace(&mut self.buckets, keep);
         let mut out: BTreeMap<u32, Vec<Closed>> = BTreeMap::new();
-        for (id, sinks) in closed {
+        for (id, accumulators) in closed {
             let time_ns = id.saturating_mul(self.period_ns);
-            self.held -= sinks.len();
-            for (series, (sink, samples)) in sinks {
+            self.held -= accumulators.len();
+            for (series, (accumulator, samples)) in accumulators {
                 out.entry(series).or_default().push(Closed {
                     time_ns,
-                    sink,
+                    accumulator,
                     samples,
                 });
             }
@@ -177,19 +178,19 @@ impl Aggregator {
         out
     }
 
-    /// Closes the oldest buckets until at most `limit` sinks stay open (the memory bound).
+    /// Closes the oldest buckets until at most `limit` accumulators stay open (the memory bound).
     pub fn close_oldest(&mut self, limit: usize) -> BTreeMap<u32, Vec<Closed>> {
         let mut out: BTreeMap<u32, Vec<Closed>> = BTreeMap::new();
         while self.held > limit {
-            let Some((id, sinks)) = self.buckets.pop_first() else {
+            let Some((id, accumulators)) = self.buckets.pop_first() else {
                 break;
             };
             let time_ns = id.saturating_mul(self.period_ns);
-            self.held -= sinks.len();
-            for (series, (sink, samples)) in sinks {
+            self.held -= accumulators.len();
+            for (series, (accumulator, samples)) in accumulators {
                 out.entry(series).or_default().push(Closed {
                     time_ns,
-                    sink,
+                    accumulator,
                     samples,
                 });
             }
@@ -220,7 +221,7 @@ mod tests {
             c[&1],
             vec![Closed {
                 time_ns: 99 * S,
-                sink: Sink::Counter { sum: 3.0 },
+                accumulator: Accumulator::Counter { sum: 3.0 },
                 samples: 2,
             }]
         );
@@ -228,19 +229,19 @@ mod tests {
         let c = a.close(0, true);
         assert_eq!(c[&1][0].samples, 2);
         assert_eq!(c[&1][0].time_ns, 102 * S);
-        assert_eq!(c[&1][0].sink, Sink::Counter { sum: 7.0 });
+        assert_eq!(c[&1][0].accumulator, Accumulator::Counter { sum: 7.0 });
         assert_eq!(a.held(), 0);
     }
 
     #[test]
     fn gauges_keep_min_and_max_where_they_belong() {
-        let mut g = Sink::new(MetricType::Gauge);
+        let mut g = Accumulator::new(MetricType::Gauge);
         for v in [-3.0, -1.0, -2.0] {
             g.add(v);
         }
         assert_eq!(
             g,
-            Sink::Gauge {
+            Accumulator::Gauge {
                 last: -2.0,
                 min: -3.0,
                 max: -1.0,
@@ -248,13 +249,13 @@ mod tests {
                 count: 3
             }
         );
-        let mut r = Sink::new(MetricType::Rate);
+        let mut r = Accumulator::new(MetricType::Rate);
         for v in [1.0, 0.0, 1.0] {
             r.add(v);
         }
         assert_eq!(
             r,
-            Sink::Rate {
+            Accumulator::Rate {
                 nonzero: 2,
                 total: 3
             }

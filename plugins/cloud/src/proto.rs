@@ -5,7 +5,7 @@
 //! encodes to the same bytes Go's protobuf encoder produces for it. [`read`] is a tiny
 //! schema-less reader for tests and tools.
 
-use crate::aggregate::{Closed, Sink};
+use crate::aggregate::{Accumulator, Closed};
 use crate::hdr::MIN_RESOLUTION;
 
 /// k6's `MetricType` enum.
@@ -66,11 +66,11 @@ pub fn encode_series(b: &mut Vec<u8>, s: &SeriesOut<'_>) {
     let Some(first) = s.values.first() else {
         return;
     };
-    let field = match first.sink {
-        Sink::Counter { .. } => 2,
-        Sink::Gauge { .. } => 3,
-        Sink::Rate { .. } => 4,
-        Sink::Trend(_) => 5,
+    let field = match first.accumulator {
+        Accumulator::Counter { .. } => 2,
+        Accumulator::Gauge { .. } => 3,
+        Accumulator::Rate { .. } => 4,
+        Accumulator::Trend(_) => 5,
     };
     put_message(b, field, |b| {
         for c in s.values {
@@ -85,9 +85,9 @@ fn encode_value(b: &mut Vec<u8>, c: &Closed) {
         put_varint_field(b, 1, c.time_ns.div_euclid(1_000_000_000) as u64);
         put_varint_field(b, 2, c.time_ns.rem_euclid(1_000_000_000) as u64);
     });
-    match &c.sink {
-        Sink::Counter { sum } => put_double(b, 2, *sum),
-        Sink::Gauge {
+    match &c.accumulator {
+        Accumulator::Counter { sum } => put_double(b, 2, *sum),
+        Accumulator::Gauge {
             last,
             min,
             max,
@@ -108,11 +108,11 @@ fn encode_value(b: &mut Vec<u8>, c: &Closed) {
                 },
             );
         }
-        Sink::Rate { nonzero, total } => {
+        Accumulator::Rate { nonzero, total } => {
             put_varint_field(b, 2, u64::from(*nonzero));
             put_varint_field(b, 3, u64::from(*total));
         }
-        Sink::Trend(h) => {
+        Accumulator::Trend(h) => {
             let (counters, spans) = h.counters_and_spans();
             if !counters.is_empty() {
                 let mut packed = Vec::with_capacity(counters.len());

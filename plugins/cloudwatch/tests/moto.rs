@@ -252,14 +252,13 @@ fn server_down_is_retry_and_nothing_is_lost_on_recovery() {
     // its own backoff), each time with the same reason so the host says it once.
     let mut reasons = Vec::new();
     for _ in 0..2 {
-        match output.write(b.samples_only()) {
-            WriteStatus::Retry { reason, after_ms } => {
-                assert!(reason.contains("PutMetricData"), "{reason}");
-                assert_eq!(after_ms, loadrun_plugin_api::types::RNone);
-                reasons.push(reason.to_string());
-            }
-            other => panic!("expected Retry, got {other:?}"),
-        }
+        let status = output.write(b.samples_only());
+        let Some(reason) = status.retry_reason() else {
+            panic!("expected Retry, got {status:?}")
+        };
+        assert!(reason.contains("PutMetricData"), "{reason}");
+        assert_eq!(status.retry_delay(), None);
+        reasons.push(reason.to_string());
     }
     assert_eq!(reasons[0], reasons[1]);
 

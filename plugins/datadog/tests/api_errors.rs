@@ -9,7 +9,6 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use loadrun_plugin_api::testkit::{completed_outcome, init, started, BatchBuilder};
-use loadrun_plugin_api::types::RSome;
 use loadrun_plugin_api::{MetricType, Plugin, ValueKind, WriteStatus};
 use out_datadog::DatadogPlugin;
 
@@ -80,12 +79,13 @@ fn rate_limit_is_retried_after_the_server_says_then_delivered() {
     assert_eq!(v["series"][0]["metric"], "k6.http_reqs");
     assert_eq!(v["series"][0]["type"], "count");
     // The next batch is refused with the server's delay.
-    match out.write(BatchBuilder::new().batch()) {
-        WriteStatus::Retry {
-            after_ms: RSome(ms),
-            ..
-        } => assert!((1500..=2000).contains(&ms), "{ms}"),
-        other => panic!("{other:?}"),
+    let status = out.write(BatchBuilder::new().batch());
+    match (status.is_retry(), status.retry_delay()) {
+        (true, Some(after)) => {
+            let ms = after.as_millis();
+            assert!((1500..=2000).contains(&ms), "{ms}")
+        }
+        _ => panic!("{status:?}"),
     }
     out.stop(&completed_outcome(), Duration::from_secs(5))
         .unwrap();
@@ -172,13 +172,12 @@ fn server_errors_leave_the_backoff_to_the_host_with_one_reason() {
     let next = batch();
     let mut reasons = Vec::new();
     for _ in 0..2 {
-        match out.write(next.batch()) {
-            WriteStatus::Retry { after_ms, reason } => {
-                assert_eq!(after_ms, loadrun_plugin_api::types::RNone);
-                reasons.push(reason.to_string());
-            }
-            other => panic!("{other:?}"),
-        }
+        let status = out.write(next.batch());
+        let Some(reason) = status.retry_reason() else {
+            panic!("{status:?}")
+        };
+        assert_eq!(status.retry_delay(), None);
+        reasons.push(reason.to_string());
         let (_, again) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
         assert_eq!(again, first);
     }

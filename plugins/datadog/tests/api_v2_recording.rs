@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use common::{Recorder, Series, KEY};
 use loadrun_plugin_api::testkit::{completed_outcome, init, started, BatchBuilder, Conformance};
-use loadrun_plugin_api::types::RSome;
 use loadrun_plugin_api::{MetricType, Output, ValueKind, WriteStatus};
 use loadrun_test_support::json_schema;
 use out_datadog::DatadogPlugin;
@@ -187,12 +186,13 @@ fn rate_limits_are_honoured_then_delivered() {
     ));
     std::thread::sleep(Duration::from_millis(5));
     assert_eq!(out.write(k6_batch().batch()), WriteStatus::Ok);
-    match out.write(BatchBuilder::new().batch()) {
-        WriteStatus::Retry {
-            after_ms: RSome(ms),
-            ..
-        } => assert!((1500..=2000).contains(&ms), "{ms}"),
-        other => panic!("{other:?}"),
+    let status = out.write(BatchBuilder::new().batch());
+    match (status.is_retry(), status.retry_delay()) {
+        (true, Some(after)) => {
+            let ms = after.as_millis();
+            assert!((1500..=2000).contains(&ms), "{ms}")
+        }
+        _ => panic!("{status:?}"),
     }
     out.stop(&completed_outcome(), Duration::from_secs(5))
         .unwrap();

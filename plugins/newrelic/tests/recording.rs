@@ -160,14 +160,13 @@ fn rate_limit_429_is_retried_after_retry_after_without_duplicates() {
     for k in 0..7 {
         later.sample(s, t + k, 1.0);
     }
-    match out.write(later.samples_only()) {
-        WriteStatus::Retry { after_ms, reason } => {
-            assert_eq!(after_ms.into_option(), Some(3000));
-            assert!(reason.contains("429"), "{reason}");
-            assert!(!reason.contains(KEY));
-        }
-        other => panic!("expected Retry, got {other:?}"),
-    }
+    let status = out.write(later.samples_only());
+    let Some(reason) = status.retry_reason() else {
+        panic!("expected Retry, got {status:?}")
+    };
+    assert_eq!(status.retry_delay(), Some(Duration::from_millis(3000)));
+    assert!(reason.contains("429"), "{reason}");
+    assert!(!reason.contains(KEY));
     // The host re-delivers the same batch.
     ok(out.write(later.samples_only()));
     out.stop(&completed_outcome(), Duration::from_secs(5))

@@ -294,10 +294,9 @@ fn http_statuses_map_onto_write_status() {
     run.iteration(0, 1.0);
     assert_eq!(out.write(run.b.batch()), WriteStatus::Ok);
     std::thread::sleep(Duration::from_millis(20));
-    match out.write(run.b.samples_only()) {
-        WriteStatus::Retry { after_ms, .. } => assert_eq!(after_ms.into_option(), Some(7000)),
-        other => panic!("{other:?}"),
-    }
+    let status = out.write(run.b.samples_only());
+    assert!(status.is_retry(), "{status:?}");
+    assert_eq!(status.retry_delay(), Some(Duration::from_millis(7000)));
     let (mut out, _rec) = output(
         &format!("endpoint={},exportInterval=10ms", canned(401, &[])),
         &[],

@@ -40,7 +40,10 @@ pub enum Mode {
     Down,
     /// Accept, read everything, never answer.
     Blackhole,
-    /// Forward, sleeping this long before each chunk in either direction.
+    /// Forward with this much latency on each message in either direction: the first chunk
+    /// after a pause waits, the rest of a message follows at once. (A delay per 16 KiB chunk
+    /// made a large body slower than the outputs' request timeout, and a request the server
+    /// had received timed out and was sent again: a fault of its own, not slowness.)
     Slow(Duration),
     /// Read the start of the request, then reset (SO_LINGER 0 + close).
     Reset,
@@ -345,18 +348,24 @@ fn pipe_both(inner: &Arc<Inner>, client: TcpStream, delay: Option<Duration>) {
     let _ = t.join();
 }
 
+/// Reads closer together than this belong to one message.
+const SAME_MESSAGE: Duration = Duration::from_millis(20);
+
 fn pipe(mut from: TcpStream, mut to: TcpStream, delay: Option<Duration>) {
     let mut buf = [0u8; 16 * 1024];
+    let mut last_read: Option<std::time::Instant> = None;
     loop {
         match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
-                if let Some(d) = delay {
+                let new_message = last_read.is_none_or(|t| t.elapsed() > SAME_MESSAGE);
+                if let (Some(d), true) = (delay, new_message) {
                     std::thread::sleep(d);
                 }
                 if to.write_all(&buf[..n]).is_err() {
                     break;
                 }
+                last_read = Some(std::time::Instant::now());
             }
         }
     }

@@ -22,7 +22,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use loadrun_plugin_api::types::{RNone, RSome};
 use loadrun_plugin_api::{
     Batch, Catalog, Host, Kind, OptionSpec, Options, Output, OutputDescriptor, OutputInit, Plugin,
     PluginError, Positional, RunOutcome, WriteStatus,
@@ -214,19 +213,15 @@ impl Output for Behaving {
                 let limit = self.times.parse::<u64>().unwrap_or(u64::MAX);
                 if self.attempts < limit {
                     self.attempts += 1;
-                    return WriteStatus::Retry {
-                        after_ms: match self.after_ms {
-                            Some(ms) => RSome(ms),
-                            None => RNone,
-                        },
-                        reason: "tb-retry: server says try again".into(),
+                    let reason = "tb-retry: server says try again";
+                    return match self.after_ms {
+                        Some(ms) => WriteStatus::retry_after(Duration::from_millis(ms), reason),
+                        None => WriteStatus::retry(reason),
                     };
                 }
                 self.attempts = 0;
             }
-            "tb-fatal" => {
-                return WriteStatus::Fatal(PluginError::new("tb-fatal: deliberate fatal error"))
-            }
+            "tb-fatal" => return WriteStatus::fatal("tb-fatal: deliberate fatal error"),
             "tb-deadline" => {
                 let until = std::time::Instant::now() + self.delay;
                 let margin = Duration::from_millis(100);
@@ -237,10 +232,7 @@ impl Output for Behaving {
                     }
                     std::thread::sleep(Duration::from_millis(10));
                 }
-                return WriteStatus::Retry {
-                    after_ms: RNone,
-                    reason: "tb-deadline: no answer".into(),
-                };
+                return WriteStatus::retry("tb-deadline: no answer");
             }
             "tb-abort" => {
                 if let Some(h) = &self.host {
