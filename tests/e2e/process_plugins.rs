@@ -375,3 +375,8 @@ fn a_child_may_ask_to_stop_the_test_when_allowed() {
     assert_eq!(report["state"], "ok", "{report}");
     assert_eq!(report["written"], report["received"], "{report}");
 }
+
+#[test]
+fn a_child_that_answers_a_call_twice_is_quarantined() {
+    quarantined("replyTwiceAt=2", &["a reply (0x80) to no call"]);
+}

@@ -182,6 +182,21 @@ impl Child {
         if let Some(dead) = &self.dead {
             return Err(dead.clone());
         }
+        // Anything already waiting came between calls: a reply to no call (to `DEFS`, or a
+        // second one) would be taken for the answer to this one.
+        if let Ok(event) = self.events.try_recv() {
+            let why = match event {
+                Event::Reply(k, _) => format!(
+                    "garbage on stdout before {what}: a reply (0x{k:02x}) to no call; exactly one reply per call"
+                ),
+                Event::Broken(e) => format!("garbage on stdout before {what}: {e}"),
+                Event::Closed | Event::Handshake(_) => {
+                    return Err(self.ended(&format!("before {what}")))
+                }
+            };
+            self.fail(why);
+            return Err(self.dead.clone().unwrap_or_default());
+        }
         *lock(&self.shared.call_deadline) =
             Some((Instant::now() + timeout, what.to_string(), timeout));
         let sent = (|| {
