@@ -1,11 +1,10 @@
 //! A loaded plugin of any face, as a host uses it: its info, its declaration, and a
 //! constructor of output instances that all share one interface ([`OutputBox`]).
 //!
-//! A host holds a [`PluginFace`] and never looks inside: the Rust ABI's root module and a C
-//! table give the same [`OutputBox`], so queues, retries, quarantine, accounting, the stop
-//! deadline and `plugins list/info` do not depend on the face. A further face (an
-//! out-of-process plugin) is another variant whose outputs are another [`OutputFfi`]
-//! implementation.
+//! A host holds a [`PluginFace`] and never looks inside: the Rust ABI's root module, a C table
+//! and an executable behind pipes give the same [`OutputBox`], so queues, retries, quarantine,
+//! accounting, the stop deadline and `plugins list/info` do not depend on the face. Each face's
+//! outputs are one more [`OutputFfi`] implementation.
 //!
 //! [`OutputFfi`]: crate::abi::OutputFfi
 
@@ -16,6 +15,8 @@ use abi_stable::std_types::RResult;
 
 use crate::abi::{OutputBox, OutputInit, PluginError, PluginInfo, PluginModuleRef};
 use crate::cabi::CPlugin;
+#[cfg(unix)]
+use crate::process::ProcessPlugin;
 
 #[derive(Clone)]
 pub enum PluginFace {
@@ -23,6 +24,9 @@ pub enum PluginFace {
     Rust(PluginModuleRef),
     /// Written against `loadrun_plugin.h`, in C or any language that exports a C ABI.
     C(Arc<CPlugin>),
+    /// An executable speaking [`crate::process::protocol`], in any language.
+    #[cfg(unix)]
+    Process(Arc<ProcessPlugin>),
 }
 
 impl PluginFace {
@@ -30,16 +34,20 @@ impl PluginFace {
         match self {
             PluginFace::Rust(m) => (m.info())(),
             PluginFace::C(c) => c.info(),
+            #[cfg(unix)]
+            PluginFace::Process(p) => p.info(),
         }
     }
 
     /// The outputs with their declared options as JSON
     /// ([`crate::declaration::options_json`]'s format), when the plugin has one (Rust
-    /// plugins since 1.3, every C plugin).
+    /// plugins since 1.3, every C plugin and every executable).
     pub fn declaration(&self) -> Option<String> {
         match self {
             PluginFace::Rust(m) => m.declaration().map(|f| f().into_string()),
             PluginFace::C(c) => Some(c.declaration().to_string()),
+            #[cfg(unix)]
+            PluginFace::Process(p) => Some(p.declaration().to_string()),
         }
     }
 
@@ -50,6 +58,18 @@ impl PluginFace {
                 RResult::RErr(e) => Err(e),
             },
             PluginFace::C(c) => c.new_output(init),
+            #[cfg(unix)]
+            PluginFace::Process(p) => p.new_output(init),
+        }
+    }
+
+    /// `"rust"`, `"c"` or `"process"`, for `plugins list/info`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PluginFace::Rust(_) => "rust",
+            PluginFace::C(_) => "c",
+            #[cfg(unix)]
+            PluginFace::Process(_) => "process",
         }
     }
 }

@@ -16,6 +16,8 @@ pub mod declaration;
 pub mod face;
 pub mod k6;
 pub mod options;
+#[cfg(unix)]
+pub mod process;
 pub mod sdk;
 pub mod spec;
 pub mod values;

@@ -25,6 +25,7 @@ mod pipeline;
 mod plain_output;
 mod plugin_files;
 mod plugin_loading;
+mod process_plugins;
 mod reliability;
 mod secrets;
 mod sizes;

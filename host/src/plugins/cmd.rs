@@ -254,6 +254,10 @@ pub fn info(set: &mut PluginSet, target: &str) -> Result<String> {
     let api = match &plugin.module {
         PluginFace::Rust(_) => format!("loadrun-plugin-api {}", plugin.info.api_version),
         PluginFace::C(_) => format!("loadrun_plugin.h ({})", plugin.info.api_version),
+        PluginFace::Process(_) => format!(
+            "loadrun-output protocol over stdin/stdout ({})",
+            plugin.info.api_version
+        ),
     };
     let _ = writeln!(s, "api:     {api}");
     let _ = writeln!(s, "file:    {}", plugin.source);

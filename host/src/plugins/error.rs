@@ -49,6 +49,9 @@ pub enum PluginError {
         reason: String,
         host_api: String,
     },
+    /// An executable plugin that could not be started or did not keep to the protocol.
+    #[error("plugin program {reason}")]
+    Program { path: PathBuf, reason: String },
     #[error("{path}: could not be loaded: {reason}")]
     Other { path: PathBuf, reason: String },
     #[error("output {output:?} is provided by two plugins: {first} and {second}", second = second.display())]
@@ -63,7 +66,7 @@ pub enum PluginError {
         output: String,
         provides: Vec<String>,
     },
-    #[error("no plugin provides output {output:?}; available outputs: {}; searched: {} (add --plugin FILE, or put libout_NAME.so on LOADRUN_PLUGIN_PATH)",
+    #[error("no plugin provides output {output:?}; available outputs: {}; searched: {} (add --plugin FILE, or put libout_NAME.so or loadrun-output-NAME on LOADRUN_PLUGIN_PATH)",
         available.join(", "),
         searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":"))]
     UnknownOutput {

@@ -18,6 +18,9 @@ pub fn load_library(path: &Path, policy: TrustPolicy) -> Result<LoadedPlugin, Pl
         return Err(PluginError::from_stat(path, &e));
     }
     let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    if super::process::is_program(&path) {
+        return super::process::load_program(&path, policy);
+    }
     elf::inspect(&path)?;
     policy.admit(&path)?;
     load_checked(&path)

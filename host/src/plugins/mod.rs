@@ -2,10 +2,11 @@
 //!
 //! Every plugin, bundled or loaded from a file, is a [`PluginFace`] whose outputs all have one
 //! interface, so the output pipeline does not know a plugin's face. The bundled ones are Rust
-//! modules built in-process by the SDK; a file is first tried as a Rust plugin
+//! modules built in-process by the SDK; a shared object is first tried as a Rust plugin
 //! (`lib_header_from_path(..)` and `loadrun_plugin_api::abi::init_root_module`, which checks a
 //! plugin built for an earlier 1.x minor against that release's interface), then as a C-face
-//! plugin (`loadrun_plugin_v1`, `loadrun_plugin_api::cabi`).
+//! plugin (`loadrun_plugin_v1`, `loadrun_plugin_api::cabi`); executables ([`process`]) are
+//! started and spoken to over pipes.
 //!
 //! A file is loaded only once it is known to be a complete shared object ([`elf`]) that no one
 //! but the user or root could have changed ([`trust`]), and, on the search path, only when it
@@ -16,6 +17,7 @@ pub mod cmd;
 mod elf;
 mod error;
 mod library;
+mod process;
 mod search;
 mod trust;
 
@@ -119,9 +121,10 @@ pub struct Candidate {
 
 impl Candidate {
     fn named_for(&self, output: &str) -> bool {
-        self.path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy() == library_file_name(output))
+        self.path.file_name().is_some_and(|n| {
+            n.to_string_lossy() == library_file_name(output)
+                || n.to_string_lossy() == process::program_file_name(output)
+        })
     }
 }
 
@@ -297,7 +300,12 @@ impl PluginSet {
         for dir in &self.search {
             for path in plugin_files_in(&dir.path) {
                 let real = path.canonicalize().unwrap_or_else(|_| path.clone());
-                let inspection = elf::inspect(&path);
+                // An executable says what it provides only when run: found by its name.
+                let inspection = if process::is_program(&path) {
+                    Ok(Inspection { declaration: None })
+                } else {
+                    elf::inspect(&path)
+                };
                 out.push(Candidate {
                     path,
                     real,
@@ -370,7 +378,7 @@ fn explicit_files(path: &Path) -> Result<Vec<PathBuf>, PluginError> {
     }
 }
 
-/// The `libout_*.so` files of a folder, sorted.
+/// The `libout_*.so` and `loadrun-output-*` files of a folder, sorted.
 pub fn plugin_files_in(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -379,14 +387,21 @@ pub fn plugin_files_in(dir: &Path) -> Vec<PathBuf> {
         .filter_map(|e| e.ok())
         .map(|e| e.path())
         .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("libout_") && n.ends_with(".so"))
-                && p.is_file()
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                (n.starts_with("libout_") && n.ends_with(".so"))
+                    || (n.starts_with(process::PROGRAM_PREFIX) && is_executable(p))
+            }) && p.is_file()
         })
         .collect();
     files.sort();
     files
+}
+
+/// Has an execute bit: a `loadrun-output-*` file without one (cargo's `.d` beside a built
+/// child, a README) is not a program.
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
 }
 
 /// The outputs compiled into the host.

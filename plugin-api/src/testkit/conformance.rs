@@ -717,8 +717,14 @@ fn drive_until_stopped(out: &mut OutputBox, recorded: &crate::testkit::Recorded)
     run
 }
 
-/// Loads `path` as the host does: a Rust plugin, else a C-face one.
+/// Loads `path` as the host does: an executable is started (the process face), a library
+/// loaded as a Rust plugin, else as a C-face one.
 fn load(path: &Path, output: &str) -> Result<PluginFace, String> {
+    #[cfg(unix)]
+    if crate::process::is_program(path) {
+        let plugin = crate::process::ProcessPlugin::load(path)?;
+        return provides(PluginFace::Process(Arc::new(plugin)), path, output);
+    }
     crate::face::keep_loaded(path).map_err(|e| format!("cannot load {}: {e}", path.display()))?;
     let module = match lib_header_from_path(path) {
         Ok(header) => PluginFace::Rust(crate::abi::init_root_module(header).map_err(|e| {
