@@ -18,7 +18,9 @@ use loadrun_summary::{Aggregator, RunInfo, SummaryOptions, ThresholdSet, Thresho
 mod export;
 mod plan;
 mod progress;
+mod result;
 mod signal;
+mod start_at;
 
 use crate::cli::RunArgs;
 use crate::exit;
@@ -87,6 +89,18 @@ fn test_id() -> String {
 
 pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     let chosen = plan::choose(&args)?;
+    let start_at = args
+        .start_at
+        .as_deref()
+        .map(start_at::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let start_tolerance = match args.start_at_tolerance.as_deref() {
+        Some(t) => loadrun_plugin_api::options::parse_duration(t).with_context(|| {
+            format!("--start-at-tolerance {t:?}: expected a duration such as 1s or 500ms")
+        })?,
+        None => start_at::DEFAULT_TOLERANCE,
+    };
 
     let mut env: BTreeMap<String, String> = pairs(&args.opts.env, "--env")?.into_iter().collect();
     let needs_server =
@@ -159,6 +173,20 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         None => None,
     };
 
+    let result_file = match args.result.as_deref() {
+        Some(path) => match export::SummaryFile::open_for("--result", path) {
+            Ok(f) => Some(f),
+            Err(message) => {
+                eprintln!("loadrun: error: {message}");
+                return Ok(exit::ERROR);
+            }
+        },
+        None => None,
+    };
+    if (start_at.is_some() || result_file.is_some()) && result::has_abort_on_fail(&thresholds) {
+        tracing::warn!("{}", result::ABORT_ON_FAIL_WARNING);
+    }
+
     // Outputs: every error here stops the run before anything is sent.
     let mut plugins = PluginSet::with_policy(&args.plugins, args.plugin_trust.policy())?;
     let specs: Vec<OutputSpec> = args
@@ -169,7 +197,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     let test_meta = TestMeta {
         test_id: test_id().into(),
         plan_name: chosen.name.clone().into(),
-        start_unix_ns: loadrun_metrics::now_ns(),
+        start_unix_ns: start_at.unwrap_or_else(loadrun_metrics::now_ns),
         planned_duration_ms: ROption::RSome(engine.max_duration().as_millis() as u64),
         max_vus: engine.max_vus(),
         thresholds: thresholds
@@ -215,6 +243,34 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         print_banner(&chosen, &engine, outputs.shown_specs());
     }
     signal::install();
+    if let Some(at) = start_at {
+        let missed = match start_at::wait(at, start_tolerance, || signal::count() > 0) {
+            start_at::Waited::Started => None,
+            start_at::Waited::Late(by) => {
+                eprintln!(
+                    "loadrun: error: --start-at {} had passed by {} when this instance was ready (tolerance {}); not running a shifted share",
+                    start_at::show(at),
+                    loadrun_engine::util::format_duration(by),
+                    loadrun_engine::util::format_duration(start_tolerance)
+                );
+                Some((EndReason::Error, exit::START_MISSED))
+            }
+            start_at::Waited::Interrupted => Some((EndReason::Interrupted, exit::INTERRUPTED)),
+        };
+        if let Some((reason, code)) = missed {
+            collector.finish();
+            let outcome = RunOutcome {
+                passed: false,
+                reason,
+                thresholds: RVec::new(),
+                duration_ms: 0,
+                extra: "{}".into(),
+            };
+            outputs.stop(&outcome, stop_timeout);
+            return Ok(code);
+        }
+    }
+    let run_start_ns = loadrun_metrics::now_ns();
     let control = engine.control();
     let sender = collector.sender();
     let abort = outputs.abort_signal();
@@ -320,6 +376,21 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         let path = file.path().display().to_string();
         file.write(body.as_bytes())
             .with_context(|| format!("cannot write the summary export {path}"))?;
+    }
+    if let Some(file) = result_file {
+        let facts = result::RunFacts {
+            plan: &chosen.plan,
+            source: &chosen.source,
+            share: result::Share::whole(),
+            start_unix_ns: run_start_ns,
+            end_unix_ns: run_start_ns
+                .saturating_add(i64::try_from(result.duration.as_nanos()).unwrap_or(i64::MAX)),
+            summary_opts: &summary_opts,
+        };
+        let body = result::build(facts, &summary).to_json()?;
+        let path = file.path().display().to_string();
+        file.write(body.as_bytes())
+            .with_context(|| format!("cannot write the result file {path}"))?;
     }
     if let Some(m) = abort_message {
         tracing::debug!("run ended early: {m}");
