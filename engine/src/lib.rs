@@ -12,6 +12,7 @@ pub mod http;
 pub mod metrics;
 pub mod pace;
 pub mod plan;
+pub mod segment;
 pub mod server;
 pub mod template;
 pub mod util;
