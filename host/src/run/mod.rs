@@ -15,10 +15,10 @@ use loadrun_plugin_api::abi::{KeyValue, RunOutcome, TestMeta, ThresholdDef};
 use loadrun_plugin_api::EndReason;
 use loadrun_summary::{Aggregator, RunInfo, SummaryOptions, ThresholdSet, ThresholdSpec};
 
-mod export;
+pub(crate) mod export;
 mod plan;
 mod progress;
-mod result;
+pub(crate) mod result;
 mod signal;
 mod start_at;
 
