@@ -4,6 +4,7 @@
 
 mod c_face;
 mod conformance;
+mod distributed;
 mod engine;
 mod files;
 mod go_face;
