@@ -76,6 +76,7 @@ pub fn check(shares: &[Share<'_>]) -> Result<(), String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
