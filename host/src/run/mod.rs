@@ -18,6 +18,7 @@ use loadrun_summary::{Aggregator, RunInfo, SummaryOptions, ThresholdSet, Thresho
 mod export;
 mod plan;
 mod progress;
+mod segment;
 mod signal;
 
 use crate::cli::RunArgs;
@@ -103,9 +104,20 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         None
     };
 
+    let selected = segment::select(
+        &args.opts.segment,
+        std::env::var("JOB_COMPLETION_INDEX").ok().as_deref(),
+    )?;
+    let mut tags = pairs(&args.opts.tags, "--tag")?;
+    // As k6-operator does, so that outputs keep the instances apart; a --tag of its own wins.
+    if let Some(i) = selected.instance {
+        if !tags.iter().any(|(k, _)| k == "instance_id") {
+            tags.push(("instance_id".into(), i.to_string()));
+        }
+    }
     let opts = EngineOptions {
         env,
-        tags: pairs(&args.opts.tags, "--tag")?,
+        tags,
         system_tags: args
             .opts
             .system_tags
@@ -121,6 +133,8 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         },
         base_dir: chosen.base_dir.clone(),
         use_process_env: true,
+        execution_segment: selected.segment,
+        execution_segment_sequence: selected.sequence,
     };
     let registry = Arc::new(loadrun_metrics::Registry::new());
     let engine = Engine::new(&chosen.plan, &opts, registry.clone())
