@@ -35,6 +35,10 @@ pub struct EngineOptions {
     pub base_dir: PathBuf,
     /// Look `${VAR}` up in the process environment too (on by default in the CLI).
     pub use_process_env: bool,
+    /// `--execution-segment`, over the plan's `executionSegment`.
+    pub execution_segment: Option<crate::segment::ExecutionSegment>,
+    /// `--execution-segment-sequence`, over the plan's `executionSegmentSequence`.
+    pub execution_segment_sequence: Option<crate::segment::ExecutionSegmentSequence>,
 }
 
 /// How one scenario schedules iterations.
@@ -109,6 +113,10 @@ pub struct ScenarioRt {
     /// Test-wide tags, the scenario's tags and `scenario=NAME`.
     pub tags: Vec<(String, String)>,
     pub flow: Arc<Flow>,
+    /// This instance's part of the scenario (`exec` is already its share).
+    pub share: crate::partition::Share,
+    /// Hands out the iterations' numbers: this instance's and the whole test's.
+    pub iter_index: parking_lot::Mutex<crate::segment::SegmentedIndex>,
 }
 
 impl ScenarioRt {
@@ -278,6 +286,35 @@ pub struct Compiled {
     pub system_tags: crate::metrics::SystemTags,
     pub insecure_skip_tls_verify: bool,
     pub http_version: crate::http::HttpVersion,
+    /// The execution segment this process runs, within its sequence.
+    pub segment: crate::segment::ExecutionTuple,
+}
+
+/// The segment and sequence this process runs: the options', else the plan's.
+pub fn execution_tuple(
+    plan: &Plan,
+    opts: &EngineOptions,
+) -> Result<crate::segment::ExecutionTuple, CompileError> {
+    use crate::segment::{ExecutionSegment, ExecutionSegmentSequence, ExecutionTuple};
+    let segment = match (&opts.execution_segment, &plan.execution_segment) {
+        (Some(s), _) => *s,
+        (None, Some(text)) => text
+            .parse::<ExecutionSegment>()
+            .map_err(|e| CompileError(format!("executionSegment {text:?}: {e}")))?,
+        (None, None) => ExecutionSegment::FULL,
+    };
+    let sequence = match (
+        &opts.execution_segment_sequence,
+        &plan.execution_segment_sequence,
+    ) {
+        (Some(s), _) => s.clone(),
+        (None, Some(text)) => text
+            .parse::<ExecutionSegmentSequence>()
+            .map_err(|e| CompileError(format!("executionSegmentSequence {text:?}: {e}")))?,
+        (None, None) => ExecutionSegmentSequence::default(),
+    };
+    ExecutionTuple::new(segment, &sequence)
+        .map_err(|e| CompileError(format!("execution segment {segment}: {e}")))
 }
 
 /// Compiles `plan`.
@@ -324,10 +361,15 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
             .collect()
     };
 
+    let segment = execution_tuple(plan, opts)?;
     let regexes = Regexes::default();
     let mut scenarios = Vec::new();
     for (name, s) in scenario_specs {
-        let exec = exec_spec(&name, &s)?;
+        let whole = exec_spec(&name, &s)?;
+        let Some((exec, share)) = crate::partition::partition(&whole, &segment) else {
+            tracing::info!(scenario = %name, segment = %segment, "no work for this execution segment in the scenario");
+            continue;
+        };
         let steps: &[plan::Step] = match &s.exec {
             None => &plan.steps,
             Some(f) => match plan.flows.get(f) {
@@ -393,6 +435,8 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
                 .unwrap_or(DEFAULT_GRACEFUL_STOP),
             tags: tags.into_iter().collect(),
             flow: Arc::new(flow),
+            iter_index: parking_lot::Mutex::new(share.iters.segmented_index()),
+            share,
         };
         check_schedule(&rt)?;
         scenarios.push(Arc::new(rt));
@@ -413,6 +457,7 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
             Some(plan::HttpVersionOpt::Http1) => crate::http::HttpVersion::Http1,
             Some(plan::HttpVersionOpt::Http2) => crate::http::HttpVersion::Http2,
         }),
+        segment,
     })
 }
 
@@ -840,6 +885,7 @@ fn compile_request(
         match name {
             "__VU" => return Ok(Part::Var(VarRef::Vu)),
             "__ITER" => return Ok(Part::Var(VarRef::Iter)),
+            "exec.scenario.iterationInTest" => return Ok(Part::Var(VarRef::IterInTest)),
             _ => {}
         }
         if let Some((feed, col)) = name.split_once('.') {

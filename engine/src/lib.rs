@@ -11,6 +11,7 @@ pub mod feed;
 pub mod http;
 pub mod metrics;
 pub mod pace;
+pub mod partition;
 pub mod plan;
 pub mod segment;
 pub mod server;

@@ -87,6 +87,38 @@ pub struct ResultState {
     pub groups: Vec<String>,
 }
 
+/// Gauges that count something each instance has its own share of: the test's value is the
+/// instances' sum. Their maxima add exactly when the instances peak together, as instances of
+/// one schedule started at one `--start-at` do; otherwise the sum is an upper bound.
+const INSTANCE_COUNTS: [&str; 2] = ["vus", "vus_max"];
+
+fn add_gauges(mine: &mut Accumulator, other: &Accumulator) {
+    if let (
+        Accumulator::Gauge {
+            last,
+            min,
+            max,
+            seen,
+            ..
+        },
+        Accumulator::Gauge {
+            last: ol,
+            min: omin,
+            max: omax,
+            seen: oseen,
+            ..
+        },
+    ) = (mine, other)
+    {
+        if *oseen {
+            *last += ol;
+            *min += omin;
+            *max += omax;
+            *seen = true;
+        }
+    }
+}
+
 fn metric_type_from(s: &str) -> Option<MetricType> {
     [
         MetricType::Counter,
@@ -185,8 +217,13 @@ impl ResultState {
                             mine.metric_type, m.metric_type
                         ));
                     }
-                    mine.state.order_by_time();
-                    mine.state.merge(&incoming);
+                    let metric = m.parent.as_deref().unwrap_or(name);
+                    if INSTANCE_COUNTS.contains(&metric) {
+                        add_gauges(&mut mine.state, &incoming);
+                    } else {
+                        mine.state.order_by_time();
+                        mine.state.merge(&incoming);
+                    }
                     mine.observed |= m.observed;
                 }
                 None => {
@@ -515,7 +552,7 @@ mod tests {
             g.add_at(v, 1_000_000 - t as u64, t);
             let mut s = ResultState::default();
             s.metrics.insert(
-                "vus".into(),
+                "queue_depth".into(),
                 MetricState {
                     parent: None,
                     metric_type: "gauge".into(),
@@ -530,8 +567,37 @@ mod tests {
         m.merge(&gauge(9.0, 50)).unwrap();
         m.merge(&gauge(4.0, 300)).unwrap();
         let s = m.report(None, &SummaryOptions::default(), &RunInfo::default());
-        let v = &s.metric("vus").unwrap().values;
+        let v = &s.metric("queue_depth").unwrap().values;
         assert_eq!((v["value"], v["min"], v["max"]), (4.0, 3.0, 9.0));
+    }
+
+    #[test]
+    fn instance_counts_add_up() {
+        let vus = |max: f64| {
+            let mut g = Accumulator::new(MetricType::Gauge);
+            g.add_at(1.0, 1, 10);
+            g.add_at(max, 2, 20);
+            g.add_at(0.0, 3, 30);
+            let mut s = ResultState::default();
+            s.metrics.insert(
+                "vus_max".into(),
+                MetricState {
+                    parent: None,
+                    metric_type: "gauge".into(),
+                    contains: "default".into(),
+                    observed: true,
+                    state: g,
+                },
+            );
+            s
+        };
+        let mut m = ResultState::default();
+        for max in [4.0, 3.0, 3.0] {
+            m.merge(&vus(max)).unwrap();
+        }
+        let s = m.report(None, &SummaryOptions::default(), &RunInfo::default());
+        let v = &s.metric("vus_max").unwrap().values;
+        assert_eq!((v["value"], v["min"], v["max"]), (0.0, 0.0, 10.0));
     }
 
     #[test]

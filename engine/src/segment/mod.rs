@@ -10,7 +10,9 @@ mod tests;
 
 pub use range::ExecutionSegment;
 pub use rational::{parse_ratio, Ratio};
-pub use sequence::{ExecutionSegmentSequence, ExecutionTuple, SegmentedIndex, SequenceWrapper};
+pub use sequence::{
+    ExecutionSegmentSequence, ExecutionTuple, SegmentedIndex, SequenceWrapper, Stripes,
+};
 
 /// Largest common denominator a sequence may have: the striping table holds one entry per
 /// unit of it.

@@ -466,3 +466,41 @@ impl SegmentedIndex {
         (self.scaled, self.unscaled)
     }
 }
+
+/// The global index of each of a segment's own indices, in O(1): the striping table's
+/// offsets as running sums within one cycle of `lcd`.
+#[derive(Clone, Debug)]
+pub struct Stripes {
+    lcd: u64,
+    /// Position within a cycle of the segment's k-th index of that cycle.
+    within: Vec<u64>,
+}
+
+impl Stripes {
+    /// Global (0-based) index of this segment's `local`-th (0-based) index.
+    pub fn global(&self, local: u64) -> u64 {
+        let per = self.within.len().max(1) as u64;
+        let at = self
+            .within
+            .get((local % per) as usize)
+            .copied()
+            .unwrap_or(0);
+        (local / per).saturating_mul(self.lcd).saturating_add(at)
+    }
+}
+
+impl ExecutionTuple {
+    pub fn stripes(&self) -> Stripes {
+        let (start, offsets, lcd) = self.striped_offsets();
+        let mut within = Vec::with_capacity(offsets.len());
+        let mut at = start;
+        for off in offsets {
+            within.push(at.max(0) as u64);
+            at += off;
+        }
+        Stripes {
+            lcd: lcd.max(1) as u64,
+            within,
+        }
+    }
+}

@@ -258,8 +258,10 @@ fn properties_of_random_sequences() {
         let mut owner = vec![usize::MAX; span as usize];
         for (k, t) in tuples.iter().enumerate() {
             let mut idx = t.segmented_index();
+            let stripes = t.stripes();
             loop {
-                let (_, global) = idx.advance();
+                let (local, global) = idx.advance();
+                assert_eq!(stripes.global(local as u64 - 1), global as u64 - 1, "{s}");
                 if global > span {
                     break;
                 }

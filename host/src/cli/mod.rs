@@ -4,10 +4,12 @@
 //! works as users type it.
 
 mod run_args;
+mod segment_args;
 
 use clap::{Parser, Subcommand};
 
 pub use run_args::RunArgs;
+pub use segment_args::SegmentArgs;
 
 #[derive(Debug, Parser)]
 #[command(

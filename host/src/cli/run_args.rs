@@ -133,4 +133,7 @@ pub struct RunOptions {
     /// Do not evaluate thresholds.
     #[arg(long = "no-thresholds")]
     pub no_thresholds: bool,
+
+    #[command(flatten)]
+    pub segment: super::SegmentArgs,
 }

@@ -19,6 +19,7 @@ pub(crate) mod export;
 mod plan;
 mod progress;
 pub(crate) mod result;
+mod segment;
 mod signal;
 mod start_at;
 
@@ -117,9 +118,20 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         None
     };
 
+    let selected = segment::select(
+        &args.opts.segment,
+        std::env::var("JOB_COMPLETION_INDEX").ok().as_deref(),
+    )?;
+    let mut tags = pairs(&args.opts.tags, "--tag")?;
+    // As k6-operator does, so that outputs keep the instances apart; a --tag of its own wins.
+    if let Some(i) = selected.instance {
+        if !tags.iter().any(|(k, _)| k == "instance_id") {
+            tags.push(("instance_id".into(), i.to_string()));
+        }
+    }
     let opts = EngineOptions {
         env,
-        tags: pairs(&args.opts.tags, "--tag")?,
+        tags,
         system_tags: args
             .opts
             .system_tags
@@ -135,7 +147,11 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         },
         base_dir: chosen.base_dir.clone(),
         use_process_env: true,
+        execution_segment: selected.segment,
+        execution_segment_sequence: selected.sequence,
     };
+    let (share, whole_test) = result::Share::of(&chosen.plan, &opts)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", chosen.source))?;
     let registry = Arc::new(loadrun_metrics::Registry::new());
     let engine = Engine::new(&chosen.plan, &opts, registry.clone())
         .map_err(|e| anyhow::anyhow!("{}: {e}", chosen.source))?;
@@ -183,7 +199,8 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         },
         None => None,
     };
-    if (start_at.is_some() || result_file.is_some()) && result::has_abort_on_fail(&thresholds) {
+    let distributed = start_at.is_some() || result_file.is_some() || !whole_test;
+    if distributed && result::has_abort_on_fail(&thresholds) {
         tracing::warn!("{}", result::ABORT_ON_FAIL_WARNING);
     }
 
@@ -381,7 +398,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         let facts = result::RunFacts {
             plan: &chosen.plan,
             source: &chosen.source,
-            share: result::Share::whole(),
+            share,
             start_unix_ns: run_start_ns,
             end_unix_ns: run_start_ns
                 .saturating_add(i64::try_from(result.duration.as_nanos()).unwrap_or(i64::MAX)),

@@ -1,6 +1,7 @@
 //! `--result FILE`: what `loadrun merge` needs of this instance (see `loadrun_summary::result`).
 
 use loadrun_engine::plan::Plan;
+use loadrun_engine::EngineOptions;
 use loadrun_summary::result::{ResultFile, SketchParams, SummaryShape, FORMAT};
 use loadrun_summary::{SummaryHandle, SummaryOptions};
 
@@ -14,7 +15,10 @@ pub fn plan_hash(plan: &Plan) -> String {
 
 /// The plan with its segment options at their defaults.
 fn without_segment(plan: &Plan) -> Plan {
-    plan.clone()
+    let mut plan = plan.clone();
+    plan.execution_segment = None;
+    plan.execution_segment_sequence = None;
+    plan
 }
 
 /// The instance's share as written in the file: `from:to` and the sequence, exact fractions.
@@ -24,12 +28,28 @@ pub struct Share {
 }
 
 impl Share {
-    /// The whole test: what a run without segment options does.
-    pub fn whole() -> Self {
-        Self {
-            segment: "0:1".into(),
-            sequence: Vec::new(),
-        }
+    /// What the engine runs of `plan` with `opts`. The sequence is written only when one was
+    /// given: without it each instance's share is striped on its own.
+    pub fn of(plan: &Plan, opts: &EngineOptions) -> Result<(Self, bool), String> {
+        let tuple =
+            loadrun_engine::compile::execution_tuple(plan, opts).map_err(|e| e.to_string())?;
+        let given =
+            opts.execution_segment_sequence.is_some() || plan.execution_segment_sequence.is_some();
+        let sequence = if given {
+            tuple
+                .sequence()
+                .to_string()
+                .split(',')
+                .map(str::to_string)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let share = Self {
+            segment: tuple.segment().to_string(),
+            sequence,
+        };
+        Ok((share, tuple.segment().is_full()))
     }
 }
 
