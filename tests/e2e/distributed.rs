@@ -300,3 +300,145 @@ fn instances_given_one_start_time_start_together() {
         assert!(start >= at as i64 * 1_000_000, "instance {i} started early");
     }
 }
+
+/// Every executor whose share is a count, and both arrival rates. The thresholds only declare
+/// per-scenario submetrics, so the summaries count each scenario apart.
+const SPLIT_PLAN: &str = r#"
+[scenarios.shared]
+executor = "shared-iterations"
+vus = 5
+iterations = 47
+
+[scenarios.per_vu]
+executor = "per-vu-iterations"
+vus = 4
+iterations = 7
+
+[scenarios.car]
+executor = "constant-arrival-rate"
+rate = 30
+timeUnit = "1s"
+duration = "2s"
+preAllocatedVUs = 6
+maxVUs = 6
+
+[scenarios.rar]
+executor = "ramping-arrival-rate"
+startRate = 10
+timeUnit = "1s"
+preAllocatedVUs = 6
+maxVUs = 6
+stages = [{ duration = "1s", target = 30 }, { duration = "1s", target = 30 }]
+
+[[steps]]
+url = "${TEST_SERVER}/get"
+
+[thresholds]
+"iterations{scenario:shared}" = ["count>=0"]
+"iterations{scenario:per_vu}" = ["count>=0"]
+"iterations{scenario:car}" = ["count>=0"]
+"iterations{scenario:rar}" = ["count>=0"]
+"http_reqs{scenario:car}" = ["count>=0"]
+"http_reqs{scenario:rar}" = ["count>=0"]
+"#;
+
+#[test]
+fn three_instances_add_up_to_one_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let target = Target::start();
+    std::fs::write(d.join("plan.toml"), SPLIT_PLAN).unwrap();
+    let env = format!("TEST_SERVER={}", target.url);
+    let spawn = |extra: &[String]| {
+        Command::new(loadrun_bin())
+            .args(["run", "plan.toml", "-q", "--no-summary", "-e", &env])
+            .args(extra)
+            .current_dir(d)
+            .env_remove("JOB_COMPLETION_INDEX")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let at = (now_ms() + 1_500).to_string();
+    let instances: Vec<Child> = (0..3)
+        .map(|i| {
+            spawn(&[
+                "--instance-index".into(),
+                i.to_string(),
+                "--instance-count".into(),
+                "3".into(),
+                "--start-at".into(),
+                at.clone(),
+                "--result".into(),
+                format!("i{i}.json"),
+                // Each its own outputs, as on separate machines.
+                "-o".into(),
+                format!("json=i{i}.ndjson"),
+            ])
+        })
+        .collect();
+    for c in instances {
+        let out = c.wait_with_output().unwrap();
+        assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    }
+    let single = spawn(&["--summary-export".into(), "single.json".into()])
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(code(&single), 0, "{}", text(&single.stderr));
+    let merged = loadrun(
+        d,
+        &[
+            "merge",
+            "i0.json",
+            "i1.json",
+            "i2.json",
+            "--summary-export",
+            "merged.json",
+        ],
+    );
+    assert_eq!(code(&merged), 0, "{}", text(&merged.stderr));
+
+    let (one, all) = (
+        read_json(&d.join("single.json")),
+        read_json(&d.join("merged.json")),
+    );
+    let count = |v: &serde_json::Value, m: &str| v["metrics"][m]["count"].as_f64();
+    for (metric, expected) in [
+        ("iterations{scenario:shared}", Some(47.0)),
+        ("iterations{scenario:per_vu}", Some(28.0)),
+        ("iterations{scenario:car}", Some(60.0)),
+        ("iterations{scenario:rar}", None),
+        ("http_reqs{scenario:car}", Some(60.0)),
+        ("http_reqs{scenario:rar}", None),
+        ("iterations", None),
+        ("http_reqs", None),
+    ] {
+        assert_eq!(count(&all, metric), count(&one, metric), "{metric}");
+        if let Some(n) = expected {
+            assert_eq!(count(&all, metric), Some(n), "{metric}");
+        }
+    }
+    assert!(count(&all, "iterations{scenario:rar}").unwrap_or(0.0) > 0.0);
+    assert_eq!(
+        count(&one, "dropped_iterations"),
+        None,
+        "the single run dropped iterations"
+    );
+    assert_eq!(
+        count(&all, "dropped_iterations"),
+        None,
+        "an instance dropped iterations"
+    );
+    // The plan's VUs: 5 + 4 + 6 + 6, split 2+2+1, 2+1+1, 2+2+2, 2+2+2.
+    assert_eq!(all["metrics"]["vus_max"]["max"].as_f64(), Some(21.0));
+    assert_eq!(one["metrics"]["vus_max"]["max"].as_f64(), Some(21.0));
+    // Each instance's own output carries its instance_id.
+    for i in 0..3 {
+        let lines = std::fs::read_to_string(d.join(format!("i{i}.ndjson"))).unwrap();
+        assert!(
+            lines.contains(&format!("\"instance_id\":\"{i}\"")),
+            "instance {i}'s output has no instance_id tag"
+        );
+    }
+}
