@@ -2,7 +2,8 @@
 //!
 //! Exit codes: 0 ok, 99 a threshold failed (or aborted the run), 104 a required output failed
 //! (or an unwritable `--summary-export`, k6's invalid-config code),
-//! 105 interrupted, 255 any error before or outside the test.
+//! 105 interrupted, 111 ready too late for `--start-at` (did not run), 255 any error before or
+//! outside the test.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
