@@ -330,6 +330,9 @@ pub struct ResultFile {
     /// When the schedule started and ended (unix ns).
     pub start_unix_ns: i64,
     pub end_unix_ns: i64,
+    /// How the instance's run ended (`completed`, `interrupted`, `threshold_abort`, ...): a
+    /// share cut short makes the merged totals short too.
+    pub end_reason: String,
     pub sketch: SketchParams,
     /// The plan's thresholds as declared (`{metric: ["p(95)<500", {threshold, abortOnFail}]}`).
     pub thresholds: BTreeMap<String, Vec<serde_json::Value>>,
@@ -451,6 +454,7 @@ mod tests {
             sequence: Vec::new(),
             start_unix_ns: 1_000,
             end_unix_ns: 2_000_001_000,
+            end_reason: "completed".into(),
             sketch: SketchParams::current(),
             thresholds: BTreeMap::new(),
             summary: SummaryShape {

@@ -231,6 +231,24 @@ fn merged_thresholds_judge_the_whole_test() {
         "{}",
         text(&out.stdout)
     );
+    // A share cut short is merged, with a warning naming it.
+    let mut v = read_json(&b);
+    v["endReason"] = "interrupted".into();
+    std::fs::write(&b, v.to_string()).unwrap();
+    let out = loadrun(
+        d,
+        &[
+            "merge",
+            "--no-summary",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+        ],
+    );
+    let e = text(&out.stderr);
+    assert!(
+        e.contains("b2.json") && e.contains("ended early (interrupted)"),
+        "{e}"
+    );
     let single = loadrun(
         d,
         &["merge", "--no-summary", &d.join("a.json").to_string_lossy()],

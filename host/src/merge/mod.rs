@@ -100,6 +100,14 @@ fn merge(args: &MergeArgs) -> Result<u8, Refused> {
         shares.push(share);
     }
     coverage::check(&shares)?;
+    for (file, name) in files.iter().zip(&names) {
+        if file.end_reason != "completed" {
+            tracing::warn!(
+                "{name}: that instance's run ended early ({}); the merged totals lack what it did not run",
+                file.end_reason
+            );
+        }
+    }
 
     let mut state = ResultState::default();
     for (file, name) in files.iter().zip(&names) {

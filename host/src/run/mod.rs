@@ -403,6 +403,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
             start_unix_ns: run_start_ns,
             end_unix_ns: run_start_ns
                 .saturating_add(i64::try_from(result.duration.as_nanos()).unwrap_or(i64::MAX)),
+            end_reason,
             summary_opts: &summary_opts,
         };
         let body = result::build(facts, &summary).to_json()?;

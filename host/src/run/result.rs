@@ -59,6 +59,7 @@ pub struct RunFacts<'a> {
     pub share: Share,
     pub start_unix_ns: i64,
     pub end_unix_ns: i64,
+    pub end_reason: loadrun_plugin_api::EndReason,
     pub summary_opts: &'a SummaryOptions,
 }
 
@@ -71,6 +72,7 @@ pub fn build(facts: RunFacts<'_>, summary: &SummaryHandle) -> ResultFile {
         sequence: facts.share.sequence,
         start_unix_ns: facts.start_unix_ns,
         end_unix_ns: facts.end_unix_ns,
+        end_reason: facts.end_reason.as_str().into(),
         sketch: SketchParams::current(),
         thresholds: facts.plan.thresholds.clone(),
         summary: SummaryShape {
