@@ -136,3 +136,30 @@ fn instances_together_run_the_whole_test_once() {
         assert_eq!(merged.len(), 4, "{n} instances: {merged:?}");
     }
 }
+
+#[test]
+fn plan_keys_select_the_segment_and_options_override_them() {
+    use loadrun_engine::compile::execution_tuple;
+    use loadrun_engine::plan::{parse_str, Format};
+    let plan = parse_str(
+        "executionSegment = \"1/3:2/3\"\nexecutionSegmentSequence = \"0,1/3,2/3,1\"\n",
+        Format::Toml,
+        "p.toml",
+    )
+    .unwrap();
+    let t = execution_tuple(&plan, &EngineOptions::default()).unwrap();
+    assert_eq!(t.to_string(), "1/3:2/3 in 0,1/3,2/3,1");
+    let opts = EngineOptions {
+        execution_segment: Some("2/3:1".parse().unwrap()),
+        ..Default::default()
+    };
+    assert_eq!(
+        execution_tuple(&plan, &opts).unwrap().to_string(),
+        "2/3:1 in 0,1/3,2/3,1"
+    );
+    let bad = parse_str("executionSegment = \"1a5\"\n", Format::Toml, "p.toml").unwrap();
+    let err = execution_tuple(&bad, &EngineOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("executionSegment \"1a5\": "), "{err}");
+}
