@@ -120,6 +120,18 @@ pub struct ScenarioRt {
 }
 
 impl ScenarioRt {
+    /// The most VUs this instance runs in the scenario (ramping-vus keeps the whole test's
+    /// stages, so its share is taken here).
+    pub fn max_vus(&self) -> u64 {
+        match self.exec {
+            ExecSpec::RampingVus { .. } => {
+                let all = i64::try_from(self.exec.max_vus()).unwrap_or(i64::MAX);
+                self.share.vus.scale(all).max(0) as u64
+            }
+            _ => self.exec.max_vus(),
+        }
+    }
+
     /// k6's one-line description, e.g. `10 looping VUs for 30s (gracefulStop: 30s)`.
     pub fn describe(&self) -> String {
         let g = format!("gracefulStop: {}", format_duration(self.graceful_stop));
@@ -151,7 +163,7 @@ impl ScenarioRt {
             ),
             ExecSpec::RampingVus { stages, .. } => format!(
                 "Up to {} looping VUs for {} over {} stages (gracefulRampDown: 30s, {g}{start})",
-                self.exec.max_vus(),
+                self.max_vus(),
                 format_duration(self.exec.duration()),
                 stages.len()
             ),
@@ -443,7 +455,7 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
     }
     check_total_vus(&scenarios)?;
     // VU ids are global across scenarios, so every scenario's VUs count against a unique feed.
-    let max_vus: u64 = scenarios.iter().map(|s| s.exec.max_vus()).sum();
+    let max_vus: u64 = scenarios.iter().map(|s| s.max_vus()).sum();
     for feed in &feeds {
         feed.check_vus(max_vus).map_err(CompileError)?;
     }
@@ -498,7 +510,7 @@ fn check_total_vus(scenarios: &[Arc<ScenarioRt>]) -> Result<(), CompileError> {
     }
     let total = scenarios
         .iter()
-        .fold(0u64, |acc, s| acc.saturating_add(s.exec.max_vus()));
+        .fold(0u64, |acc, s| acc.saturating_add(s.max_vus()));
     if total > MAX_VUS {
         return err(format!(
             "the scenarios together use up to {total} VUs, more than loadrun can run in one process (limit {MAX_VUS}); {SPLIT_HINT}"
