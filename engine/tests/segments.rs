@@ -163,3 +163,55 @@ fn plan_keys_select_the_segment_and_options_override_them() {
         .to_string();
     assert!(err.starts_with("executionSegment \"1a5\": "), "{err}");
 }
+
+/// The VU-based executors: each instance allocates its share of the VUs, and the shares add up
+/// to the whole test's.
+#[test]
+fn vu_executors_split_their_vus_exactly() {
+    const VUS: &str = r#"
+[scenarios.ramp]
+executor = "ramping-vus"
+startVUs = 0
+stages = [{ duration = "600ms", target = 5 }]
+gracefulRampDown = "0s"
+exec = "f"
+
+[scenarios.constant]
+executor = "constant-vus"
+vus = 4
+duration = "600ms"
+exec = "f"
+
+[[flows.f]]
+url = "${TEST_SERVER}/get"
+[[flows.f]]
+sleep = "50ms"
+"#;
+    let server = TestServer::start("127.0.0.1:0".parse().unwrap(), 1).unwrap();
+    let vus_max = |tuple: Option<&ExecutionTuple>| -> u64 {
+        let mut opts = EngineOptions::default();
+        opts.env.insert("TEST_SERVER".into(), server.url());
+        if let Some(t) = tuple {
+            opts.execution_segment = Some(*t.segment());
+            opts.execution_segment_sequence = Some(t.sequence().clone());
+        }
+        let (rows, _) = common::run_plan(
+            VUS,
+            &opts,
+            Duration::from_millis(50),
+            Duration::from_secs(60),
+        );
+        rows.iter()
+            .filter(|r| r.metric == "vus_max")
+            .map(|r| r.value as u64)
+            .max()
+            .unwrap_or(0)
+    };
+    assert_eq!(vus_max(None), 9);
+    for n in [2u64, 3, 4] {
+        let total: u64 = (0..n)
+            .map(|i| vus_max(Some(&ExecutionTuple::instance(i, n).unwrap())))
+            .sum();
+        assert_eq!(total, 9, "{n} instances");
+    }
+}

@@ -214,6 +214,10 @@ fn instances() {
     assert!(ExecutionTuple::instance(3, 3).is_err());
     assert!(ExecutionTuple::instance(0, 0).is_err());
     assert!(ExecutionTuple::instance(0, 1).unwrap().is_whole());
+    assert!(matches!(
+        ExecutionTuple::instance(0, u64::MAX),
+        Err(SegmentError::LcdTooLarge(_))
+    ));
 }
 
 #[test]
