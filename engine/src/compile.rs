@@ -325,8 +325,23 @@ pub fn execution_tuple(
             .map_err(|e| CompileError(format!("executionSegmentSequence {text:?}: {e}")))?,
         (None, None) => ExecutionSegmentSequence::default(),
     };
-    ExecutionTuple::new(segment, &sequence)
-        .map_err(|e| CompileError(format!("execution segment {segment}: {e}")))
+    let tuple = ExecutionTuple::new(segment, &sequence)
+        .map_err(|e| CompileError(format!("execution segment {segment}: {e}")))?;
+    // Without a sequence each instance fills in its own around its segment; uneven ones
+    // (0:1/3 beside 1/3:2/3) then stripe differently and can run the same iterations.
+    let lengths: Vec<_> = tuple
+        .sequence()
+        .segments()
+        .iter()
+        .map(|s| s.length())
+        .collect();
+    if sequence.is_empty() && lengths.windows(2).any(|w| w[0] != w[1]) {
+        tracing::warn!(
+            "execution segment {segment} without a sequence is striped within {}; give every instance the same --execution-segment-sequence",
+            tuple.sequence()
+        );
+    }
+    Ok(tuple)
 }
 
 /// Compiles `plan`.
