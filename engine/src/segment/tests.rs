@@ -308,8 +308,9 @@ fn properties_of_random_sequences() {
 /// where k6 expects an error: the segment gets nothing of that value).
 #[test]
 fn new_execution_tuple() {
-    type NewScale = &'static [(i64, Option<&'static [(i64, i64)]>)];
-    let whole: (&[(i64, i64)], NewScale) = (
+    type Scales = &'static [(i64, i64)];
+    type NewScale = &'static [(i64, Option<Scales>)];
+    let whole: (Scales, NewScale) = (
         &[(50, 50), (1, 1), (0, 0)],
         &[
             (50, Some(&[(50, 50), (1, 1), (0, 0)])),
@@ -317,7 +318,7 @@ fn new_execution_tuple() {
             (0, None),
         ],
     );
-    let cases: Vec<(&str, &str, &[(i64, i64)], NewScale)> = vec![
+    let cases: Vec<(&str, &str, Scales, NewScale)> = vec![
         ("", "", whole.0, whole.1),
         ("0:1", "", whole.0, whole.1),
         ("0:1", "0,1", whole.0, whole.1),
