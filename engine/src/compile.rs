@@ -116,7 +116,7 @@ pub struct ScenarioRt {
     /// This instance's part of the scenario (`exec` is already its share).
     pub share: crate::partition::Share,
     /// Hands out the iterations' numbers: this instance's and the whole test's.
-    pub iter_index: parking_lot::Mutex<crate::segment::SegmentedIndex>,
+    pub iter_numbers: crate::partition::IterNumbers,
 }
 
 impl ScenarioRt {
@@ -172,7 +172,10 @@ impl ScenarioRt {
                 pre_allocated,
                 max_vus,
             } => {
-                let peak = stages.iter().map(|s| s.1.max(s.2)).fold(0.0, f64::max);
+                // This instance's share of the schedule: it starts the iterations it owns,
+                // a fraction of them that follows its share of maxVUs.
+                let share = self.share.iters.segment().length().to_f64();
+                let peak = stages.iter().map(|s| s.1.max(s.2)).fold(0.0, f64::max) * share;
                 format!(
                     "Up to {peak:.2} iterations/s for {} over {} stages (maxVUs: {pre_allocated}-{max_vus}, {g}{start})",
                     format_duration(self.exec.duration()),
@@ -462,7 +465,7 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
                 .unwrap_or(DEFAULT_GRACEFUL_STOP),
             tags: tags.into_iter().collect(),
             flow: Arc::new(flow),
-            iter_index: parking_lot::Mutex::new(share.iters.segmented_index()),
+            iter_numbers: crate::partition::IterNumbers::new(&share),
             share,
         };
         check_schedule(&rt)?;

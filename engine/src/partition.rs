@@ -1,8 +1,10 @@
 //! Each executor's share of the test for one execution segment, as k6 computes it
 //! (`lib/executor/*.go`, `GetVUs`/`GetIterations`/`GetMaxVUs` with the instance's tuple).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use crate::compile::ExecSpec;
-use crate::segment::ExecutionTuple;
+use crate::segment::{ExecutionTuple, SegmentedIndex};
 
 /// How a scenario's work is split for this instance.
 #[derive(Debug, Clone, Default)]
@@ -101,6 +103,33 @@ pub fn partition(exec: &ExecSpec, tuple: &ExecutionTuple) -> Option<(ExecSpec, S
                     },
                 )
             })
+        }
+    }
+}
+
+/// Hands out the test-wide numbers of a scenario's iterations (k6's `iterationInTest`), in
+/// the order this instance starts them.
+#[derive(Debug)]
+pub enum IterNumbers {
+    /// The whole test: the numbers are this process's own; no lock on the hot path.
+    Whole(AtomicU64),
+    Striped(parking_lot::Mutex<SegmentedIndex>),
+}
+
+impl IterNumbers {
+    pub fn new(share: &Share) -> Self {
+        if share.iters.is_whole() {
+            IterNumbers::Whole(AtomicU64::new(0))
+        } else {
+            IterNumbers::Striped(parking_lot::Mutex::new(share.iters.segmented_index()))
+        }
+    }
+
+    /// The next iteration's number in the whole test (0-based).
+    pub fn next(&self) -> u64 {
+        match self {
+            IterNumbers::Whole(n) => n.fetch_add(1, Ordering::Relaxed),
+            IterNumbers::Striped(idx) => idx.lock().advance().1.saturating_sub(1).max(0) as u64,
         }
     }
 }

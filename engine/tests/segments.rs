@@ -88,6 +88,12 @@ fn instances_together_run_the_whole_test_once() {
         "ramping_rate" => 15,
         _ => 0,
     };
+    // One process numbers its iterations 0, 1, 2, ...
+    for (scenario, total) in [("shared", 23u64), ("pervu", 12)] {
+        let mut w = whole[scenario].0.clone();
+        w.sort_unstable();
+        assert_eq!(w, (0..total).collect::<Vec<u64>>(), "whole, {scenario}");
+    }
     for n in [2u64, 3] {
         let seq = ExecutionSegmentSequence::even(n).unwrap();
         let mut merged = Seen::new();
