@@ -163,7 +163,7 @@ pub async fn ramping_vus(ctx: Ctx, stop: watch::Receiver<u8>) {
     let vus = ctx.scn.share.vus.clone();
     let local =
         move |global: u64| vus.scale(i64::try_from(global).unwrap_or(i64::MAX)).max(0) as u64;
-    let max = local(ctx.scn.exec.max_vus());
+    let max = ctx.scn.max_vus();
     let begin = Instant::now();
     let (target_tx, target_rx) =
         watch::channel(local(ramp_target(start_vus, &stages, Duration::ZERO)));

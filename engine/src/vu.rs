@@ -215,8 +215,7 @@ impl Vu {
         }
         self.sent = 0;
         self.received = 0;
-        let (_, in_test) = self.scn.iter_index.lock().advance();
-        self.iter_in_test = in_test.saturating_sub(1).max(0) as u64;
+        self.iter_in_test = self.scn.iter_numbers.next();
         self.pace.start_iteration();
         self.run_steps(&flow, &flow.steps).await;
         let now = loadrun_metrics::now_ns();

@@ -29,6 +29,7 @@ mod plugin_loading;
 mod process_plugins;
 mod reliability;
 mod secrets;
+mod segments;
 mod sizes;
 mod stop_deadline;
 mod support;

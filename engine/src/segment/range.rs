@@ -74,6 +74,11 @@ impl ExecutionSegment {
         if parts == 0 {
             return Err(SegmentError::ZeroInstances);
         }
+        // Each part needs its own stripe of the common denominator: past the table's limit
+        // the sequence is refused anyway, so it is refused before allocating the parts.
+        if parts > super::MAX_LCD as u64 {
+            return Err(SegmentError::LcdTooLarge(i128::from(parts)));
+        }
         let step = self.length().checked_mul(Ratio::new(1, parts as i128)?)?;
         let mut out = Vec::with_capacity(parts as usize);
         let mut from = self.from;

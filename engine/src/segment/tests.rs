@@ -214,6 +214,10 @@ fn instances() {
     assert!(ExecutionTuple::instance(3, 3).is_err());
     assert!(ExecutionTuple::instance(0, 0).is_err());
     assert!(ExecutionTuple::instance(0, 1).unwrap().is_whole());
+    assert!(matches!(
+        ExecutionTuple::instance(0, u64::MAX),
+        Err(SegmentError::LcdTooLarge(_))
+    ));
 }
 
 #[test]
@@ -297,5 +301,83 @@ fn properties_of_random_sequences() {
             })
             .sum();
         assert_eq!(shares, value, "{s}: re-segmented by {value}");
+    }
+}
+
+/// k6's `TestNewExecutionTuple`: scaling, then scaling after re-segmenting by a value (`None`
+/// where k6 expects an error: the segment gets nothing of that value).
+#[test]
+fn new_execution_tuple() {
+    type Scales = &'static [(i64, i64)];
+    type NewScale = &'static [(i64, Option<Scales>)];
+    let whole: (Scales, NewScale) = (
+        &[(50, 50), (1, 1), (0, 0)],
+        &[
+            (50, Some(&[(50, 50), (1, 1), (0, 0)])),
+            (1, Some(&[(50, 50), (1, 1), (0, 0)])),
+            (0, None),
+        ],
+    );
+    let cases: Vec<(&str, &str, Scales, NewScale)> = vec![
+        ("", "", whole.0, whole.1),
+        ("0:1", "", whole.0, whole.1),
+        ("0:1", "0,1", whole.0, whole.1),
+        (
+            "0:1/3",
+            "0,1/3,2/3,1",
+            &[(50, 17), (3, 1), (2, 1), (1, 1), (0, 0)],
+            &[
+                (50, Some(&[(50, 17), (1, 1), (0, 0)])),
+                (20, Some(&[(50, 18), (1, 1), (0, 0)])),
+                (3, Some(&[(50, 17), (1, 1), (0, 0)])),
+                (2, Some(&[(50, 25), (1, 1), (0, 0)])),
+                (1, Some(&[(50, 50), (1, 1), (0, 0)])),
+                (0, None),
+            ],
+        ),
+        (
+            "1/3:2/3",
+            "0,1/3,2/3,1",
+            &[(50, 17), (3, 1), (2, 1), (1, 0), (0, 0)],
+            &[
+                (50, Some(&[(50, 17), (1, 0), (0, 0)])),
+                (20, Some(&[(50, 17), (1, 0), (0, 0)])),
+                (3, Some(&[(50, 17), (1, 0), (0, 0)])),
+                (2, Some(&[(50, 25), (1, 0), (0, 0)])),
+                (1, None),
+                (0, None),
+            ],
+        ),
+        (
+            "2/3:1",
+            "0,1/3,2/3,1",
+            &[(50, 16), (3, 1), (2, 0), (1, 0), (0, 0)],
+            &[
+                (50, Some(&[(50, 16), (1, 0), (0, 0)])),
+                (20, Some(&[(50, 15), (1, 0), (0, 0)])),
+                (3, Some(&[(50, 16), (1, 0), (0, 0)])),
+                (2, None),
+                (1, None),
+                (0, None),
+            ],
+        ),
+    ];
+    for (sg, sq, scales, new_scales) in cases {
+        let t = ExecutionTuple::new(seg(sg), &seq(sq)).unwrap();
+        for (v, want) in scales {
+            assert_eq!(t.scale(*v), *want, "{t}: scale({v})");
+        }
+        for (value, expect) in new_scales {
+            let got = t.resegment(*value);
+            match expect {
+                None => assert!(got.is_err(), "{t}: resegment({value})"),
+                Some(scales) => {
+                    let n = got.unwrap();
+                    for (v, want) in *scales {
+                        assert_eq!(n.scale(*v), *want, "{t} by {value}: scale({v})");
+                    }
+                }
+            }
+        }
     }
 }

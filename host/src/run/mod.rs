@@ -452,8 +452,18 @@ fn print_banner(chosen: &Chosen, engine: &Engine, shown_outputs: &[String]) {
     );
     println!("        output: {outputs}");
     println!();
+    let segment = engine.segment();
+    if !segment.is_whole() {
+        println!("       segment: {segment}");
+    }
+    // As k6, the share of the test this instance runs, when it runs a part.
+    let share = if segment.segment().is_full() {
+        String::new()
+    } else {
+        format!("({:.2}%) ", segment.segment().length().to_f64() * 100.0)
+    };
     println!(
-        "     scenarios: {} scenario{}, {} max VUs, {} max duration (incl. graceful stop):",
+        "     scenarios: {share}{} scenario{}, {} max VUs, {} max duration (incl. graceful stop):",
         scenarios.len(),
         if scenarios.len() == 1 { "" } else { "s" },
         engine.max_vus(),
