@@ -94,3 +94,24 @@ pub fn has_abort_on_fail(thresholds: &loadrun_summary::ThresholdSet) -> bool {
 
 /// The warning a distributed run with `abortOnFail` thresholds gets.
 pub const ABORT_ON_FAIL_WARNING: &str = "abortOnFail thresholds cannot work across instances: each instance judges them on its own share and stops only itself; `loadrun merge` judges the whole test afterwards";
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn plan(text: &str) -> Plan {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn the_plan_hash_ignores_the_segment_and_nothing_else() {
+        let base = "vus = 3\niterations = 30\n[[steps]]\nurl = \"http://h/\"\n";
+        let with_segment = format!(
+            "executionSegment = \"1/3:2/3\"\nexecutionSegmentSequence = \"0,1/3,2/3,1\"\n{base}"
+        );
+        assert_eq!(plan_hash(&plan(base)), plan_hash(&plan(&with_segment)));
+        let other = base.replace("iterations = 30", "iterations = 31");
+        assert_ne!(plan_hash(&plan(base)), plan_hash(&plan(&other)));
+    }
+}
