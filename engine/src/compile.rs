@@ -35,6 +35,10 @@ pub struct EngineOptions {
     pub base_dir: PathBuf,
     /// Look `${VAR}` up in the process environment too (on by default in the CLI).
     pub use_process_env: bool,
+    /// `--execution-segment`, over the plan's `executionSegment`.
+    pub execution_segment: Option<crate::segment::ExecutionSegment>,
+    /// `--execution-segment-sequence`, over the plan's `executionSegmentSequence`.
+    pub execution_segment_sequence: Option<crate::segment::ExecutionSegmentSequence>,
 }
 
 /// How one scenario schedules iterations.
@@ -109,9 +113,25 @@ pub struct ScenarioRt {
     /// Test-wide tags, the scenario's tags and `scenario=NAME`.
     pub tags: Vec<(String, String)>,
     pub flow: Arc<Flow>,
+    /// This instance's part of the scenario (`exec` is already its share).
+    pub share: crate::partition::Share,
+    /// Hands out the iterations' numbers: this instance's and the whole test's.
+    pub iter_numbers: crate::partition::IterNumbers,
 }
 
 impl ScenarioRt {
+    /// The most VUs this instance runs in the scenario (ramping-vus keeps the whole test's
+    /// stages, so its share is taken here).
+    pub fn max_vus(&self) -> u64 {
+        match self.exec {
+            ExecSpec::RampingVus { .. } => {
+                let all = i64::try_from(self.exec.max_vus()).unwrap_or(i64::MAX);
+                self.share.vus.scale(all).max(0) as u64
+            }
+            _ => self.exec.max_vus(),
+        }
+    }
+
     /// k6's one-line description, e.g. `10 looping VUs for 30s (gracefulStop: 30s)`.
     pub fn describe(&self) -> String {
         let g = format!("gracefulStop: {}", format_duration(self.graceful_stop));
@@ -143,7 +163,7 @@ impl ScenarioRt {
             ),
             ExecSpec::RampingVus { stages, .. } => format!(
                 "Up to {} looping VUs for {} over {} stages (gracefulRampDown: 30s, {g}{start})",
-                self.exec.max_vus(),
+                self.max_vus(),
                 format_duration(self.exec.duration()),
                 stages.len()
             ),
@@ -152,7 +172,10 @@ impl ScenarioRt {
                 pre_allocated,
                 max_vus,
             } => {
-                let peak = stages.iter().map(|s| s.1.max(s.2)).fold(0.0, f64::max);
+                // This instance's share of the schedule: it starts the iterations it owns,
+                // a fraction of them that follows its share of maxVUs.
+                let share = self.share.iters.segment().length().to_f64();
+                let peak = stages.iter().map(|s| s.1.max(s.2)).fold(0.0, f64::max) * share;
                 format!(
                     "Up to {peak:.2} iterations/s for {} over {} stages (maxVUs: {pre_allocated}-{max_vus}, {g}{start})",
                     format_duration(self.exec.duration()),
@@ -278,6 +301,50 @@ pub struct Compiled {
     pub system_tags: crate::metrics::SystemTags,
     pub insecure_skip_tls_verify: bool,
     pub http_version: crate::http::HttpVersion,
+    /// The execution segment this process runs, within its sequence.
+    pub segment: crate::segment::ExecutionTuple,
+}
+
+/// The segment and sequence this process runs: the options', else the plan's.
+pub fn execution_tuple(
+    plan: &Plan,
+    opts: &EngineOptions,
+) -> Result<crate::segment::ExecutionTuple, CompileError> {
+    use crate::segment::{ExecutionSegment, ExecutionSegmentSequence, ExecutionTuple};
+    let segment = match (&opts.execution_segment, &plan.execution_segment) {
+        (Some(s), _) => *s,
+        (None, Some(text)) => text
+            .parse::<ExecutionSegment>()
+            .map_err(|e| CompileError(format!("executionSegment {text:?}: {e}")))?,
+        (None, None) => ExecutionSegment::FULL,
+    };
+    let sequence = match (
+        &opts.execution_segment_sequence,
+        &plan.execution_segment_sequence,
+    ) {
+        (Some(s), _) => s.clone(),
+        (None, Some(text)) => text
+            .parse::<ExecutionSegmentSequence>()
+            .map_err(|e| CompileError(format!("executionSegmentSequence {text:?}: {e}")))?,
+        (None, None) => ExecutionSegmentSequence::default(),
+    };
+    let tuple = ExecutionTuple::new(segment, &sequence)
+        .map_err(|e| CompileError(format!("execution segment {segment}: {e}")))?;
+    // Without a sequence each instance fills in its own around its segment; uneven ones
+    // (0:1/3 beside 1/3:2/3) then stripe differently and can run the same iterations.
+    let lengths: Vec<_> = tuple
+        .sequence()
+        .segments()
+        .iter()
+        .map(|s| s.length())
+        .collect();
+    if sequence.is_empty() && lengths.windows(2).any(|w| w[0] != w[1]) {
+        tracing::warn!(
+            "execution segment {segment} without a sequence is striped within {}; give every instance the same --execution-segment-sequence",
+            tuple.sequence()
+        );
+    }
+    Ok(tuple)
 }
 
 /// Compiles `plan`.
@@ -324,10 +391,15 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
             .collect()
     };
 
+    let segment = execution_tuple(plan, opts)?;
     let regexes = Regexes::default();
     let mut scenarios = Vec::new();
     for (name, s) in scenario_specs {
-        let exec = exec_spec(&name, &s)?;
+        let whole = exec_spec(&name, &s)?;
+        let Some((exec, share)) = crate::partition::partition(&whole, &segment) else {
+            tracing::info!(scenario = %name, segment = %segment, "no work for this execution segment in the scenario");
+            continue;
+        };
         let steps: &[plan::Step] = match &s.exec {
             None => &plan.steps,
             Some(f) => match plan.flows.get(f) {
@@ -393,13 +465,15 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
                 .unwrap_or(DEFAULT_GRACEFUL_STOP),
             tags: tags.into_iter().collect(),
             flow: Arc::new(flow),
+            iter_numbers: crate::partition::IterNumbers::new(&share),
+            share,
         };
         check_schedule(&rt)?;
         scenarios.push(Arc::new(rt));
     }
     check_total_vus(&scenarios)?;
     // VU ids are global across scenarios, so every scenario's VUs count against a unique feed.
-    let max_vus: u64 = scenarios.iter().map(|s| s.exec.max_vus()).sum();
+    let max_vus: u64 = scenarios.iter().map(|s| s.max_vus()).sum();
     for feed in &feeds {
         feed.check_vus(max_vus).map_err(CompileError)?;
     }
@@ -413,6 +487,7 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
             Some(plan::HttpVersionOpt::Http1) => crate::http::HttpVersion::Http1,
             Some(plan::HttpVersionOpt::Http2) => crate::http::HttpVersion::Http2,
         }),
+        segment,
     })
 }
 
@@ -453,7 +528,7 @@ fn check_total_vus(scenarios: &[Arc<ScenarioRt>]) -> Result<(), CompileError> {
     }
     let total = scenarios
         .iter()
-        .fold(0u64, |acc, s| acc.saturating_add(s.exec.max_vus()));
+        .fold(0u64, |acc, s| acc.saturating_add(s.max_vus()));
     if total > MAX_VUS {
         return err(format!(
             "the scenarios together use up to {total} VUs, more than loadrun can run in one process (limit {MAX_VUS}); {SPLIT_HINT}"
@@ -840,6 +915,7 @@ fn compile_request(
         match name {
             "__VU" => return Ok(Part::Var(VarRef::Vu)),
             "__ITER" => return Ok(Part::Var(VarRef::Iter)),
+            "exec.scenario.iterationInTest" => return Ok(Part::Var(VarRef::IterInTest)),
             _ => {}
         }
         if let Some((feed, col)) = name.split_once('.') {

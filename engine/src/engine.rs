@@ -148,11 +148,12 @@ impl Engine {
 
     /// The most VUs the plan can use at once (summed over scenarios, as k6 does for `vus_max`).
     pub fn max_vus(&self) -> u64 {
-        self.compiled
-            .scenarios
-            .iter()
-            .map(|s| s.exec.max_vus())
-            .sum()
+        self.compiled.scenarios.iter().map(|s| s.max_vus()).sum()
+    }
+
+    /// The execution segment this process runs, in its sequence.
+    pub fn segment(&self) -> &crate::segment::ExecutionTuple {
+        &self.compiled.segment
     }
 
     /// The longest the run can take, graceful stops included.

@@ -158,9 +158,15 @@ pub async fn ramping_vus(ctx: Ctx, stop: watch::Receiver<u8>) {
     else {
         return;
     };
-    let max = ctx.scn.exec.max_vus();
+    // The stages are the whole test's; this instance runs the VU numbers it owns below the
+    // test's target, which is its striped share of the target.
+    let vus = ctx.scn.share.vus.clone();
+    let local =
+        move |global: u64| vus.scale(i64::try_from(global).unwrap_or(i64::MAX)).max(0) as u64;
+    let max = ctx.scn.max_vus();
     let begin = Instant::now();
-    let (target_tx, target_rx) = watch::channel(ramp_target(start_vus, &stages, Duration::ZERO));
+    let (target_tx, target_rx) =
+        watch::channel(local(ramp_target(start_vus, &stages, Duration::ZERO)));
     let mut tasks = Vec::new();
     for i in 0..max {
         let mut vu = ctx.new_vu();
@@ -217,7 +223,7 @@ pub async fn ramping_vus(ctx: Ctx, stop: watch::Receiver<u8>) {
     loop {
         let t = begin.elapsed();
         let _ = target_tx.send_if_modified(|cur| {
-            let v = ramp_target(start_vus, &stages, t);
+            let v = local(ramp_target(start_vus, &stages, t));
             let changed = *cur != v;
             *cur = v;
             changed
@@ -365,14 +371,23 @@ pub async fn arrival_rate(ctx: Ctx, stop: watch::Receiver<u8>) {
             .series(ctx.shared.builtin.dropped_iterations, &tags, &[])
     };
     let mut dropped = DroppedCount::new(ctx.sender.buffer(16), dropped_series.0);
-    let total = total_arrivals(&stages);
+    // The schedule is the whole test's; this instance starts only the iterations it owns
+    // (`n` counts those), each at its place in that schedule.
+    let owned = ctx.scn.share.iters.clone();
+    let stripes = owned.stripes();
+    let local = |global: u64| {
+        owned
+            .scale(i64::try_from(global).unwrap_or(i64::MAX))
+            .max(0) as u64
+    };
+    let total = local(total_arrivals(&stages));
     let begin = Instant::now();
     // Iterations handled so far (started or dropped), in schedule order.
     let mut n = 0u64;
     let mut set = tokio::task::JoinSet::new();
     let mut s = stop.clone();
     while n < total && *s.borrow() < GRACEFUL {
-        let Some(due) = arrival_time(&stages, n) else {
+        let Some(due) = arrival_time(&stages, stripes.global(n)) else {
             break;
         };
         let due_at = begin + due;
@@ -388,7 +403,7 @@ pub async fn arrival_rate(ctx: Ctx, stop: watch::Receiver<u8>) {
         }
         // Everything due by now starts, or is counted as dropped without a step per iteration:
         // at an absurd rate (1e12/s, timeUnit 1ns) millions fall due between two wake-ups.
-        let due_now = arrivals_due(&stages, begin.elapsed()).clamp(n + 1, total);
+        let due_now = local(arrivals_due(&stages, begin.elapsed())).clamp(n + 1, total);
         let mut exhausted = false;
         while n < due_now {
             let vu = pool.lock().pop();
@@ -409,7 +424,7 @@ pub async fn arrival_rate(ctx: Ctx, stop: watch::Receiver<u8>) {
                 exhausted = true;
                 break;
             };
-            let due_at = begin + arrival_time(&stages, n).unwrap_or(due);
+            let due_at = begin + arrival_time(&stages, stripes.global(n)).unwrap_or(due);
             n += 1;
             let pool = pool.clone();
             let mut stop = stop.clone();

@@ -14,6 +14,9 @@ pub enum VarRef {
     Vu,
     /// `__ITER`: the VU's iteration number in its scenario (0-based).
     Iter,
+    /// `exec.scenario.iterationInTest`: the iteration's number in its scenario across every
+    /// instance of a distributed test (0-based; unique, as k6 numbers it).
+    IterInTest,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +37,7 @@ pub trait Vars {
     fn feed(&self, feed: usize, col: usize) -> Option<&str>;
     fn vu(&self) -> u64;
     fn iter(&self) -> u64;
+    fn iter_in_test(&self) -> u64;
 }
 
 impl Template {
@@ -110,6 +114,9 @@ impl Template {
                 Part::Var(VarRef::Iter) => {
                     let _ = write!(out, "{}", vars.iter());
                 }
+                Part::Var(VarRef::IterInTest) => {
+                    let _ = write!(out, "{}", vars.iter_in_test());
+                }
             }
         }
     }
@@ -155,6 +162,9 @@ mod tests {
         }
         fn iter(&self) -> u64 {
             7
+        }
+        fn iter_in_test(&self) -> u64 {
+            21
         }
     }
 

@@ -50,6 +50,8 @@ struct IterSeries {
 pub struct Vu {
     pub id: u64,
     pub iter: u64,
+    /// The current iteration's number across the whole (distributed) test.
+    pub iter_in_test: u64,
     pub scn: Arc<ScenarioRt>,
     shared: Arc<Shared>,
     client: Client,
@@ -77,6 +79,7 @@ struct VarView<'a> {
     flow: &'a Flow,
     vu: u64,
     iter: u64,
+    iter_in_test: u64,
 }
 
 impl Vars for VarView<'_> {
@@ -92,6 +95,9 @@ impl Vars for VarView<'_> {
     }
     fn iter(&self) -> u64 {
         self.iter
+    }
+    fn iter_in_test(&self) -> u64 {
+        self.iter_in_test
     }
 }
 
@@ -117,6 +123,7 @@ impl Vu {
         Self {
             id,
             iter: 0,
+            iter_in_test: 0,
             client: Client::new(shared.client.clone()),
             resp: Response::default(),
             reqbuf: Vec::with_capacity(512),
@@ -208,6 +215,7 @@ impl Vu {
         }
         self.sent = 0;
         self.received = 0;
+        self.iter_in_test = self.scn.iter_numbers.next();
         self.pace.start_iteration();
         self.run_steps(&flow, &flow.steps).await;
         let now = loadrun_metrics::now_ns();
@@ -298,6 +306,7 @@ impl Vu {
             flow,
             vu: self.id,
             iter: self.iter,
+            iter_in_test: self.iter_in_test,
         };
         let mut url = String::with_capacity(64);
         r.url.render_into(&view, &mut url);
@@ -322,6 +331,7 @@ impl Vu {
             flow,
             vu: self.id,
             iter: self.iter,
+            iter_in_test: self.iter_in_test,
         };
         match &r.body {
             CBody::None => {}
@@ -364,6 +374,7 @@ impl Vu {
             flow,
             vu: self.id,
             iter: self.iter,
+            iter_in_test: self.iter_in_test,
         };
         let text = &mut self.text;
         let mut w = HeadWriter::start(&mut self.reqbuf, method, url)?;

@@ -12,3 +12,6 @@ pub const THRESHOLD_ABORT: u8 = 99;
 pub const OUTPUT_FAILED: u8 = 104;
 /// Interrupted by the user (k6's 105 for external aborts).
 pub const INTERRUPTED: u8 = 105;
+/// `--start-at` had passed by more than the tolerance when the instance was ready: it did not
+/// run (no k6 code has this meaning; 111 is free in k6's list).
+pub const START_MISSED: u8 = 111;

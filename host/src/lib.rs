@@ -5,6 +5,7 @@ pub mod cli;
 pub mod exit;
 pub mod generate;
 pub mod logging;
+pub mod merge;
 pub mod outputs;
 pub mod plugins;
 pub mod run;

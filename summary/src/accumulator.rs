@@ -9,20 +9,50 @@
 use std::collections::BTreeMap;
 
 use loadrun_metrics::MetricType;
+use serde::{Deserialize, Serialize};
 
 /// Raw values kept per trend before switching to the sketch (8 KiB).
 pub const EXACT_CAP: usize = 1024;
 /// Relative error bound of a sketched value (0.05%).
 pub const RELATIVE_ACCURACY: f64 = 0.0005;
+/// More samples than any run records: a count above it in a file is corruption (and would
+/// overflow when merged).
+const MAX_COUNT: u64 = 1 << 56;
 /// Magnitudes below this count as zero in the sketch (a nanosecond, in milliseconds).
 const MIN_MAGNITUDE: f64 = 1e-6;
 
 /// Log-bucketed quantile sketch (DDSketch-style) over positive and negative values.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Sketch {
+    #[serde(with = "buckets")]
     positive: BTreeMap<i32, u64>,
+    #[serde(with = "buckets")]
     negative: BTreeMap<i32, u64>,
     zeros: u64,
+}
+
+/// Buckets as `[[key, count], ...]`: JSON object keys are strings, which a tagged enum's
+/// buffered deserializer does not turn back into integers.
+mod buckets {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(map: &BTreeMap<i32, u64>, s: S) -> Result<S::Ok, S::Error> {
+        let pairs: Vec<(i32, u64)> = map.iter().map(|(k, n)| (*k, *n)).collect();
+        pairs.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<i32, u64>, D::Error> {
+        let pairs = Vec::<(i32, u64)>::deserialize(d)?;
+        let mut map = BTreeMap::new();
+        for (k, n) in pairs {
+            let slot: &mut u64 = map.entry(k).or_default();
+            *slot = slot.saturating_add(n);
+        }
+        Ok(map)
+    }
 }
 
 fn gamma_ln() -> f64 {
@@ -87,20 +117,30 @@ impl Sketch {
             .unwrap_or(0.0)
     }
 
+    /// Values counted, saturating (a corrupted file may hold anything).
+    fn count(&self) -> u64 {
+        self.positive
+            .values()
+            .chain(self.negative.values())
+            .fold(self.zeros, |a, n| a.saturating_add(*n))
+    }
+
     /// How many buckets are in use (for memory accounting in tests).
     pub fn buckets(&self) -> usize {
         self.positive.len() + self.negative.len() + usize::from(self.zeros > 0)
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 enum Dist {
     Exact(Vec<f64>),
     Sketch(Sketch),
 }
 
 /// What k6's `TrendSink` keeps: count, sum, min, max and a distribution for percentiles.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TrendAccumulator {
     pub count: u64,
     pub sum: f64,
@@ -194,6 +234,42 @@ impl TrendAccumulator {
         self.dist = Dist::Sketch(combined);
     }
 
+    fn check(&self) -> Result<(), String> {
+        for (name, x) in [("sum", self.sum), ("min", self.min), ("max", self.max)] {
+            if !x.is_finite() {
+                return Err(format!("trend {name} is not a finite number"));
+            }
+        }
+        if self.count > MAX_COUNT {
+            return Err(format!("trend count {} is beyond any run", self.count));
+        }
+        if self.count > 0 && self.min > self.max {
+            return Err(format!("trend min {} above max {}", self.min, self.max));
+        }
+        let held = match &self.dist {
+            Dist::Exact(values) if values.len() > EXACT_CAP => {
+                return Err(format!(
+                    "{} raw trend values, more than the {EXACT_CAP} kept",
+                    values.len()
+                ))
+            }
+            Dist::Exact(values) => {
+                if values.iter().any(|v| !v.is_finite()) {
+                    return Err("a trend value is not a finite number".into());
+                }
+                values.len() as u64
+            }
+            Dist::Sketch(s) => s.count(),
+        };
+        if held != self.count {
+            return Err(format!(
+                "trend count {} but its distribution holds {held}",
+                self.count
+            ));
+        }
+        Ok(())
+    }
+
     pub fn avg(&self) -> f64 {
         if self.count == 0 {
             0.0
@@ -243,7 +319,8 @@ impl TrendAccumulator {
 }
 
 /// What one series (or a merge of several) has accumulated.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", deny_unknown_fields)]
 pub enum Accumulator {
     Counter {
         sum: f64,
@@ -251,7 +328,11 @@ pub enum Accumulator {
     Gauge {
         last: f64,
         /// Arrival order of `last`, so merged series keep the most recent value.
+        #[serde(rename = "lastSeq")]
         last_seq: u64,
+        /// When `last` was recorded (unix ns): across processes, arrival order means nothing.
+        #[serde(rename = "lastTimeNs")]
+        last_time_ns: i64,
         min: f64,
         max: f64,
         seen: bool,
@@ -270,6 +351,7 @@ impl Accumulator {
             MetricType::Gauge => Accumulator::Gauge {
                 last: 0.0,
                 last_seq: 0,
+                last_time_ns: 0,
                 min: 0.0,
                 max: 0.0,
                 seen: false,
@@ -280,6 +362,11 @@ impl Accumulator {
     }
 
     pub fn add(&mut self, v: f64, seq: u64) {
+        self.add_at(v, seq, 0);
+    }
+
+    /// [`Accumulator::add`] of a sample recorded at `time_ns` (unix ns).
+    pub fn add_at(&mut self, v: f64, seq: u64, time_ns: i64) {
         match self {
             Accumulator::Counter { sum } => {
                 if v.is_finite() {
@@ -289,6 +376,7 @@ impl Accumulator {
             Accumulator::Gauge {
                 last,
                 last_seq,
+                last_time_ns,
                 min,
                 max,
                 seen,
@@ -306,6 +394,7 @@ impl Accumulator {
                 }
                 *last = v;
                 *last_seq = seq;
+                *last_time_ns = time_ns;
             }
             Accumulator::Rate { trues, total } => {
                 *total += 1;
@@ -325,6 +414,7 @@ impl Accumulator {
                 Accumulator::Gauge {
                     last,
                     last_seq,
+                    last_time_ns,
                     min,
                     max,
                     seen,
@@ -332,6 +422,7 @@ impl Accumulator {
                 Accumulator::Gauge {
                     last: ol,
                     last_seq: os,
+                    last_time_ns: ot,
                     min: omin,
                     max: omax,
                     seen: oseen,
@@ -350,6 +441,7 @@ impl Accumulator {
                 if !*seen || *os >= *last_seq {
                     *last = *ol;
                     *last_seq = *os;
+                    *last_time_ns = *ot;
                 }
                 *seen = true;
             }
@@ -359,6 +451,47 @@ impl Accumulator {
             }
             (Accumulator::Trend(a), Accumulator::Trend(b)) => a.merge(b),
             _ => {}
+        }
+    }
+
+    /// Whether a state read from a file is one `add` and `merge` could have produced; what is
+    /// wrong otherwise.
+    pub fn check(&self) -> Result<(), String> {
+        let finite = |name: &str, x: f64| {
+            if x.is_finite() {
+                Ok(())
+            } else {
+                Err(format!("{name} is not a finite number"))
+            }
+        };
+        match self {
+            Accumulator::Counter { sum } => finite("sum", *sum),
+            Accumulator::Gauge { last, min, max, .. } => {
+                finite("last", *last)?;
+                finite("min", *min)?;
+                finite("max", *max)
+            }
+            Accumulator::Rate { total, .. } if *total > MAX_COUNT => {
+                Err(format!("rate total {total} is beyond any run"))
+            }
+            Accumulator::Rate { trues, total } if trues > total => {
+                Err(format!("{trues} passes out of {total}"))
+            }
+            Accumulator::Rate { .. } => Ok(()),
+            Accumulator::Trend(t) => t.check(),
+        }
+    }
+
+    /// Orders gauges by the time of their last value rather than by arrival: what a merge of
+    /// several processes' states needs.
+    pub fn order_by_time(&mut self) {
+        if let Accumulator::Gauge {
+            last_seq,
+            last_time_ns,
+            ..
+        } = self
+        {
+            *last_seq = u64::try_from(*last_time_ns).unwrap_or(0);
         }
     }
 

@@ -9,6 +9,7 @@ use parking_lot::Mutex;
 
 use crate::accumulator::Accumulator;
 use crate::report::{self, Summary};
+use crate::result::ResultState;
 use crate::threshold::{MetricKey, ThresholdSet};
 use crate::{RunInfo, SummaryOptions};
 
@@ -85,7 +86,7 @@ impl SampleConsumer for Aggregator {
             }
             state.seq += 1;
             if let Some(acc) = state.accumulators[idx].as_mut() {
-                acc.add(sample.value, state.seq);
+                acc.add_at(sample.value, state.seq, sample.time_ns);
             }
         }
     }
@@ -288,18 +289,39 @@ impl SummaryHandle {
         ))
     }
 
-    /// The end-of-test summary of everything consumed so far.
-    pub fn finish_report(&self, opts: &SummaryOptions, run: &RunInfo) -> Summary {
-        let targets: Vec<MetricKey> = self
-            .shared
+    /// Everything consumed so far, per metric and threshold submetric, for a result file.
+    pub fn result_state(&self) -> ResultState {
+        let snap = {
+            let state = self.shared.state.lock();
+            snapshot(
+                &state,
+                &self.shared.registry,
+                &self.threshold_targets(),
+                None,
+            )
+        };
+        ResultState::from_snapshot(snap)
+    }
+
+    fn threshold_targets(&self) -> Vec<MetricKey> {
+        self.shared
             .thresholds
             .entries
             .iter()
             .map(|e| e.target.clone())
-            .collect();
+            .collect()
+    }
+
+    /// The end-of-test summary of everything consumed so far.
+    pub fn finish_report(&self, opts: &SummaryOptions, run: &RunInfo) -> Summary {
         let snap = {
             let state = self.shared.state.lock();
-            snapshot(&state, &self.shared.registry, &targets, None)
+            snapshot(
+                &state,
+                &self.shared.registry,
+                &self.threshold_targets(),
+                None,
+            )
         };
         let thresholds = if opts.no_thresholds {
             None

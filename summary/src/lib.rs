@@ -17,6 +17,7 @@ mod export;
 pub mod format;
 mod md5;
 mod report;
+pub mod result;
 mod text;
 pub mod threshold;
 

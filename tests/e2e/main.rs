@@ -4,6 +4,7 @@
 
 mod c_face;
 mod conformance;
+mod distributed;
 mod engine;
 mod files;
 mod go_face;
@@ -28,6 +29,7 @@ mod plugin_loading;
 mod process_plugins;
 mod reliability;
 mod secrets;
+mod segments;
 mod sizes;
 mod stop_deadline;
 mod support;

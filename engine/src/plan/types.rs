@@ -290,6 +290,10 @@ pub struct Plan {
     pub timeout: Option<Dur>,
     pub summary_trend_stats: Option<Vec<String>>,
     pub summary_time_unit: Option<String>,
+    /// k6's `executionSegment` (`1/3:2/3`, `50%`, ...): the part of the test this process runs.
+    pub execution_segment: Option<String>,
+    /// k6's `executionSegmentSequence` (`0,1/3,2/3,1`): every instance's segment.
+    pub execution_segment_sequence: Option<String>,
 
     // k6's shortcut options, used when there is no `[scenarios]` table.
     pub vus: Option<u64>,

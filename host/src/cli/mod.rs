@@ -4,10 +4,12 @@
 //! works as users type it.
 
 mod run_args;
+mod segment_args;
 
 use clap::{Parser, Subcommand};
 
 pub use run_args::RunArgs;
+pub use segment_args::SegmentArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,6 +32,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a load test (the default).
     Run(RunArgs),
+    /// Merge the instances' `--result` files: the whole test's summary and thresholds.
+    Merge(crate::merge::MergeArgs),
     /// Start the built-in HTTP test target.
     Serve(crate::serve::ServeArgs),
     /// List and inspect output plugins.
@@ -86,6 +90,7 @@ impl Cli {
 pub fn execute(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Some(Command::Run(args)) => crate::run::execute(args),
+        Some(Command::Merge(args)) => crate::merge::execute(args),
         Some(Command::Serve(args)) => crate::serve::execute(args),
         Some(Command::Plugins(cmd)) => crate::plugins::cmd::execute(cmd),
         Some(Command::Generate(cmd)) => crate::generate::execute(cmd),

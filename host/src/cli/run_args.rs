@@ -33,6 +33,23 @@ pub struct RunArgs {
     #[arg(short = 'v', long)]
     pub verbose: bool,
 
+    /// Distributed runs: start at this instant (RFC 3339 or unix ms), after loading everything.
+    #[arg(long = "start-at", value_name = "TIME")]
+    pub start_at: Option<String>,
+
+    /// How late past --start-at an instance may still start (default 1s); later, it refuses
+    /// to run (exit 111).
+    #[arg(
+        long = "start-at-tolerance",
+        value_name = "DURATION",
+        requires = "start_at"
+    )]
+    pub start_at_tolerance: Option<String>,
+
+    /// Write this instance's mergeable result (for `loadrun merge`) to FILE.
+    #[arg(long = "result", value_name = "FILE")]
+    pub result: Option<PathBuf>,
+
     /// The engine's options (boxed: they would make every `Command` variant large).
     #[command(flatten)]
     pub opts: Box<RunOptions>,
@@ -116,4 +133,7 @@ pub struct RunOptions {
     /// Do not evaluate thresholds.
     #[arg(long = "no-thresholds")]
     pub no_thresholds: bool,
+
+    #[command(flatten)]
+    pub segment: super::SegmentArgs,
 }

@@ -20,6 +20,11 @@ pub struct SummaryFile {
 impl SummaryFile {
     /// Opens (creating, not yet truncating) `path` and claims it against the file outputs.
     pub fn open(path: &Path) -> Result<Self, String> {
+        Self::open_for("--summary-export", path)
+    }
+
+    /// [`SummaryFile::open`] for another end-of-run file, named by its `flag` in errors.
+    pub fn open_for(flag: &'static str, path: &Path) -> Result<Self, String> {
         let existed = std::fs::symlink_metadata(path).is_ok();
         // Not truncated yet: a run refused later keeps the previous export.
         let open = |p: &Path| {
@@ -29,12 +34,12 @@ impl SummaryFile {
                 .truncate(false)
                 .open(p)
         };
-        let (file, claim) = claims::open_claimed("--summary-export", path, open).map_err(|e| {
+        let (file, claim) = claims::open_claimed(flag, path, open).map_err(|e| {
             let cause = match e {
                 ClaimError::Io(e) => file_sink::io_cause(&e),
                 ClaimError::Taken { owner } => format!("{owner} writes that file too"),
             };
-            format!("--summary-export {}: cannot write: {cause}", path.display())
+            format!("{flag} {}: cannot write: {cause}", path.display())
         })?;
         Ok(Self {
             path: path.to_path_buf(),

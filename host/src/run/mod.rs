@@ -2,7 +2,8 @@
 //!
 //! Exit codes: 0 ok, 99 a threshold failed (or aborted the run), 104 a required output failed
 //! (or an unwritable `--summary-export`, k6's invalid-config code),
-//! 105 interrupted, 255 any error before or outside the test.
+//! 105 interrupted, 111 ready too late for `--start-at` (did not run), 255 any error before or
+//! outside the test.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,10 +16,13 @@ use loadrun_plugin_api::abi::{KeyValue, RunOutcome, TestMeta, ThresholdDef};
 use loadrun_plugin_api::EndReason;
 use loadrun_summary::{Aggregator, RunInfo, SummaryOptions, ThresholdSet, ThresholdSpec};
 
-mod export;
+pub(crate) mod export;
 mod plan;
 mod progress;
+pub(crate) mod result;
+mod segment;
 mod signal;
+mod start_at;
 
 use crate::cli::RunArgs;
 use crate::exit;
@@ -87,6 +91,18 @@ fn test_id() -> String {
 
 pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     let chosen = plan::choose(&args)?;
+    let start_at = args
+        .start_at
+        .as_deref()
+        .map(start_at::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let start_tolerance = match args.start_at_tolerance.as_deref() {
+        Some(t) => loadrun_plugin_api::options::parse_duration(t).with_context(|| {
+            format!("--start-at-tolerance {t:?}: expected a duration such as 1s or 500ms")
+        })?,
+        None => start_at::DEFAULT_TOLERANCE,
+    };
 
     let mut env: BTreeMap<String, String> = pairs(&args.opts.env, "--env")?.into_iter().collect();
     let needs_server =
@@ -103,9 +119,20 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         None
     };
 
+    let selected = segment::select(
+        &args.opts.segment,
+        std::env::var("JOB_COMPLETION_INDEX").ok().as_deref(),
+    )?;
+    let mut tags = pairs(&args.opts.tags, "--tag")?;
+    // As k6-operator does, so that outputs keep the instances apart; a --tag of its own wins.
+    if let Some(i) = selected.instance {
+        if !tags.iter().any(|(k, _)| k == "instance_id") {
+            tags.push(("instance_id".into(), i.to_string()));
+        }
+    }
     let opts = EngineOptions {
         env,
-        tags: pairs(&args.opts.tags, "--tag")?,
+        tags,
         system_tags: args
             .opts
             .system_tags
@@ -121,7 +148,11 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         },
         base_dir: chosen.base_dir.clone(),
         use_process_env: true,
+        execution_segment: selected.segment,
+        execution_segment_sequence: selected.sequence,
     };
+    let (share, whole_test) = result::Share::of(&chosen.plan, &opts)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", chosen.source))?;
     let registry = Arc::new(loadrun_metrics::Registry::new());
     let engine = Engine::new(&chosen.plan, &opts, registry.clone())
         .map_err(|e| anyhow::anyhow!("{}: {e}", chosen.source))?;
@@ -159,6 +190,21 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         None => None,
     };
 
+    let result_file = match args.result.as_deref() {
+        Some(path) => match export::SummaryFile::open_for("--result", path) {
+            Ok(f) => Some(f),
+            Err(message) => {
+                eprintln!("loadrun: error: {message}");
+                return Ok(exit::ERROR);
+            }
+        },
+        None => None,
+    };
+    let distributed = start_at.is_some() || result_file.is_some() || !whole_test;
+    if distributed && result::has_abort_on_fail(&thresholds) {
+        tracing::warn!("{}", result::ABORT_ON_FAIL_WARNING);
+    }
+
     // Outputs: every error here stops the run before anything is sent.
     let mut plugins = PluginSet::with_policy(&args.plugins, args.plugin_trust.policy())?;
     let specs: Vec<OutputSpec> = args
@@ -169,7 +215,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     let test_meta = TestMeta {
         test_id: test_id().into(),
         plan_name: chosen.name.clone().into(),
-        start_unix_ns: loadrun_metrics::now_ns(),
+        start_unix_ns: start_at.unwrap_or_else(loadrun_metrics::now_ns),
         planned_duration_ms: ROption::RSome(engine.max_duration().as_millis() as u64),
         max_vus: engine.max_vus(),
         thresholds: thresholds
@@ -215,6 +261,34 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         print_banner(&chosen, &engine, outputs.shown_specs());
     }
     signal::install();
+    if let Some(at) = start_at {
+        let missed = match start_at::wait(at, start_tolerance, || signal::count() > 0) {
+            start_at::Waited::Started => None,
+            start_at::Waited::Late(by) => {
+                eprintln!(
+                    "loadrun: error: --start-at {} had passed by {} when this instance was ready (tolerance {}); not running a shifted share",
+                    start_at::show(at),
+                    loadrun_engine::util::format_duration(by),
+                    loadrun_engine::util::format_duration(start_tolerance)
+                );
+                Some((EndReason::Error, exit::START_MISSED))
+            }
+            start_at::Waited::Interrupted => Some((EndReason::Interrupted, exit::INTERRUPTED)),
+        };
+        if let Some((reason, code)) = missed {
+            collector.finish();
+            let outcome = RunOutcome {
+                passed: false,
+                reason,
+                thresholds: RVec::new(),
+                duration_ms: 0,
+                extra: "{}".into(),
+            };
+            outputs.stop(&outcome, stop_timeout);
+            return Ok(code);
+        }
+    }
+    let run_start_ns = loadrun_metrics::now_ns();
     let control = engine.control();
     let sender = collector.sender();
     let abort = outputs.abort_signal();
@@ -321,6 +395,22 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         file.write(body.as_bytes())
             .with_context(|| format!("cannot write the summary export {path}"))?;
     }
+    if let Some(file) = result_file {
+        let facts = result::RunFacts {
+            plan: &chosen.plan,
+            source: &chosen.source,
+            share,
+            start_unix_ns: run_start_ns,
+            end_unix_ns: run_start_ns
+                .saturating_add(i64::try_from(result.duration.as_nanos()).unwrap_or(i64::MAX)),
+            end_reason,
+            summary_opts: &summary_opts,
+        };
+        let body = result::build(facts, &summary).to_json()?;
+        let path = file.path().display().to_string();
+        file.write(body.as_bytes())
+            .with_context(|| format!("cannot write the result file {path}"))?;
+    }
     if let Some(m) = abort_message {
         tracing::debug!("run ended early: {m}");
     }
@@ -362,8 +452,18 @@ fn print_banner(chosen: &Chosen, engine: &Engine, shown_outputs: &[String]) {
     );
     println!("        output: {outputs}");
     println!();
+    let segment = engine.segment();
+    if !segment.is_whole() {
+        println!("       segment: {segment}");
+    }
+    // As k6, the share of the test this instance runs, when it runs a part.
+    let share = if segment.segment().is_full() {
+        String::new()
+    } else {
+        format!("({:.2}%) ", segment.segment().length().to_f64() * 100.0)
+    };
     println!(
-        "     scenarios: {} scenario{}, {} max VUs, {} max duration (incl. graceful stop):",
+        "     scenarios: {share}{} scenario{}, {} max VUs, {} max duration (incl. graceful stop):",
         scenarios.len(),
         if scenarios.len() == 1 { "" } else { "s" },
         engine.max_vus(),
