@@ -9,6 +9,7 @@ mod files;
 mod go_face;
 mod injection;
 mod interrupt_all;
+mod kubernetes;
 mod out_cloudwatch;
 mod out_csv;
 mod out_datadog;
