@@ -152,18 +152,27 @@ pub fn run_args(bundle: &Bundle, s: &Settings) -> Vec<String> {
     args
 }
 
-/// Without a shared claim the result dies with the pod: the pod keeps its exit code and waits
-/// (bounded) until someone has copied the file out and left the mark. `$$` is Kubernetes'
-/// escape for a literal `$`.
-fn hold_script(s: &Settings) -> String {
-    format!(
-        "loadrun \"$@\"; rc=$?; \
-         echo \"loadrun exited $rc; waiting up to {hold}s for {RESULTS_DIR} to be copied \
-         (then: kubectl exec $$(hostname) -- touch {COLLECTED_MARK})\" >&2; \
-         i=0; while [ ! -e {COLLECTED_MARK} ] && [ \"$i\" -lt {hold} ]; do \
-         sleep 1; i=$$((i + 1)); done; exit \"$rc\"",
-        hold = s.hold_secs
-    )
+/// Kept in `args` by the kubelet's `$(...)` expansion; `$$` is its escape for a literal `$`.
+/// The shell sees its own variable `$JOB_COMPLETION_INDEX`, which the container has too.
+const EXIT_MARK: &str = "/results/instance-$JOB_COMPLETION_INDEX.exit";
+
+/// Runs loadrun with the pod's arguments and records its exit code beside the result: the
+/// result file exists from the start of the run, the mark only once the run is over.
+fn run_script(s: &Settings) -> String {
+    let record = format!("loadrun \"$@\"; rc=$?; echo \"$rc\" > {EXIT_MARK}");
+    match &s.results_claim {
+        Some(_) => format!("{record}; exit \"$rc\""),
+        // Without a shared claim the result dies with the pod: the pod keeps its exit code and
+        // waits (bounded) until someone has copied the files out and left the mark.
+        None => format!(
+            "{record}; \
+             echo \"loadrun exited $rc; waiting up to {hold}s for {RESULTS_DIR} to be copied \
+             (then: kubectl exec $$(hostname) -- touch {COLLECTED_MARK})\" >&2; \
+             i=0; while [ ! -e {COLLECTED_MARK} ] && [ \"$i\" -lt {hold} ]; do \
+             sleep 1; i=$$((i + 1)); done; exit \"$rc\"",
+            hold = s.hold_secs
+        ),
+    }
 }
 
 fn run_job(bundle: &Bundle, s: &Settings) -> Value {
@@ -182,14 +191,8 @@ fn run_job(bundle: &Bundle, s: &Settings) -> Value {
         ],
         "workingDir": OUTPUT_DIR,
     });
-    let args = run_args(bundle, s);
-    if s.results_claim.is_some() {
-        container["command"] = json!(["loadrun"]);
-        container["args"] = json!(args[..]);
-    } else {
-        container["command"] = json!(["sh", "-c", hold_script(s), "loadrun"]);
-        container["args"] = json!(args[..]);
-    }
+    container["command"] = json!(["sh", "-c", run_script(s), "loadrun"]);
+    container["args"] = json!(run_args(bundle, s));
     let mut pod = json!({
         "restartPolicy": "Never",
         "securityContext": { "fsGroup": IMAGE_UID },
@@ -224,12 +227,13 @@ fn run_job(bundle: &Bundle, s: &Settings) -> Value {
     })
 }
 
-/// Waits until every instance has left its file, then merges; its log is the whole test's
-/// summary and its exit code the threshold verdict.
+/// Waits until every instance has finished (its exit mark), shows their exit codes, then
+/// merges: its log is the whole test's summary, its exit code the threshold verdict. An
+/// instance that failed left no result, and the merge names the segment that is missing.
 pub fn merge_script(s: &Settings) -> String {
     format!(
-        "until [ \"$$(ls {RESULTS_DIR}/instance-*.json 2>/dev/null | wc -l)\" -ge {n} ]; do \
-         sleep 5; done; \
+        "until [ \"$$(ls {RESULTS_DIR}/instance-*.exit 2>/dev/null | wc -l)\" -ge {n} ]; do \
+         sleep 5; done; grep -H . {RESULTS_DIR}/instance-*.exit; \
          exec loadrun merge {RESULTS_DIR}/instance-*.json --summary-export {RESULTS_DIR}/summary.json",
         n = s.instances
     )
