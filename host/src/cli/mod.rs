@@ -30,13 +30,13 @@ pub struct Cli {
 pub enum Command {
     /// Run a load test (the default).
     Run(RunArgs),
-    /// Print Kubernetes manifests that run a plan as N instances (an Indexed Job).
-    Kubernetes(crate::kubernetes::KubernetesArgs),
     /// Start the built-in HTTP test target.
     Serve(crate::serve::ServeArgs),
     /// List and inspect output plugins.
     #[command(subcommand)]
     Plugins(PluginsCommand),
+    /// Print Kubernetes manifests that run a plan as N instances (an Indexed Job).
+    Kubernetes(crate::kubernetes::KubernetesArgs),
     /// Man page and shell completions, for packagers (`scripts/package.sh`).
     #[command(subcommand, hide = true)]
     Generate(crate::generate::GenerateCommand),
@@ -88,9 +88,9 @@ impl Cli {
 pub fn execute(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Some(Command::Run(args)) => crate::run::execute(args),
-        Some(Command::Kubernetes(args)) => crate::kubernetes::execute(args),
         Some(Command::Serve(args)) => crate::serve::execute(args),
         Some(Command::Plugins(cmd)) => crate::plugins::cmd::execute(cmd),
+        Some(Command::Kubernetes(args)) => crate::kubernetes::execute(args),
         Some(Command::Generate(cmd)) => crate::generate::execute(cmd),
         None => crate::run::execute(cli.run),
     }
