@@ -506,15 +506,14 @@ impl LocalPod {
 }
 
 fn supports_distributed_runs() -> bool {
-    let help = Command::new(loadrun_bin())
-        .args(["run", "--help"])
-        .output()
-        .unwrap();
-    let merge = Command::new(loadrun_bin())
-        .args(["merge", "--help"])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&help.stdout).contains("--instance-index") && merge.status.success()
+    let help = |args: &[&str]| {
+        let out = Command::new(loadrun_bin()).args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    help(&["run", "--help"]).contains("--instance-index")
+        && help(&["--help"])
+            .lines()
+            .any(|l| l.trim_start().starts_with("merge "))
 }
 
 /// The pods' own commands, run here as the kubelet would run them (the ConfigMap's items as
