@@ -163,6 +163,8 @@ fn manifests_with_a_claim_run_every_instance_and_merge() {
             "json=out.json",
             "-o",
             "influxdb=http://influx:8086/k6",
+            "-o",
+            "csv=$(HOME)/a$$b.csv",
         ],
     );
     validate(&yaml);
@@ -227,6 +229,9 @@ fn manifests_with_a_claim_run_every_instance_and_merge() {
             "json=out.json",
             "-o",
             "influxdb=http://influx:8086/k6",
+            "-o",
+            // The kubelet reads this back as the user wrote it.
+            "csv=$$(HOME)/a$$$$b.csv",
             "--result",
             "/results/instance-$(JOB_COMPLETION_INDEX).json",
         ]

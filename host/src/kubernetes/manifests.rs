@@ -129,11 +129,16 @@ pub fn run_folder(s: &Settings) -> String {
     format!("{}-{stamp}", s.name)
 }
 
+/// A user's text in `args`: the kubelet would expand a `$(NAME)` in it and turn `$$` into `$`.
+fn literal(text: &str) -> String {
+    text.replace('$', "$$")
+}
+
 /// `loadrun run`'s arguments for one pod; `$(JOB_COMPLETION_INDEX)` is expanded by the kubelet.
 pub fn run_args(bundle: &Bundle, s: &Settings) -> Vec<String> {
     let mut args = vec![
         "run".to_string(),
-        format!("{PLAN_DIR}/{}", bundle.plan_file()),
+        format!("{PLAN_DIR}/{}", literal(bundle.plan_file())),
         "--instance-index".into(),
         "$(JOB_COMPLETION_INDEX)".into(),
         "--instance-count".into(),
@@ -143,7 +148,7 @@ pub fn run_args(bundle: &Bundle, s: &Settings) -> Vec<String> {
     ];
     for o in &s.outs {
         args.push("-o".into());
-        args.push(o.clone());
+        args.push(literal(o));
     }
     args.push("--result".into());
     args.push(format!(
