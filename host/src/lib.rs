@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod exit;
 pub mod generate;
+pub mod kubernetes;
 pub mod logging;
 pub mod merge;
 pub mod outputs;

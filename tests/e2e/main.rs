@@ -10,6 +10,7 @@ mod files;
 mod go_face;
 mod injection;
 mod interrupt_all;
+mod kubernetes;
 mod out_cloudwatch;
 mod out_csv;
 mod out_datadog;

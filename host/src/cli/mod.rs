@@ -39,6 +39,8 @@ pub enum Command {
     /// List and inspect output plugins.
     #[command(subcommand)]
     Plugins(PluginsCommand),
+    /// Print Kubernetes manifests that run a plan as N instances (an Indexed Job).
+    Kubernetes(crate::kubernetes::KubernetesArgs),
     /// Man page and shell completions, for packagers (`scripts/package.sh`).
     #[command(subcommand, hide = true)]
     Generate(crate::generate::GenerateCommand),
@@ -93,6 +95,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Merge(args)) => crate::merge::execute(args),
         Some(Command::Serve(args)) => crate::serve::execute(args),
         Some(Command::Plugins(cmd)) => crate::plugins::cmd::execute(cmd),
+        Some(Command::Kubernetes(args)) => crate::kubernetes::execute(args),
         Some(Command::Generate(cmd)) => crate::generate::execute(cmd),
         None => crate::run::execute(cli.run),
     }
