@@ -18,6 +18,10 @@ pub use sequence::{
 /// unit of it.
 pub const MAX_LCD: i64 = 1_000_000;
 
+/// Most segments × common denominator of a sequence: building its striping table takes up to
+/// that many steps (10,000 equal instances reach it).
+pub const MAX_STRIPING_WORK: i128 = 100_000_000;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SegmentError {
     #[error("'{0}' is not a valid percentage")]
@@ -40,6 +44,8 @@ pub enum SegmentError {
     TooFewPoints(usize),
     #[error("the sequence's segments need a common denominator of {0}, more than loadrun allows ({MAX_LCD})")]
     LcdTooLarge(i128),
+    #[error("a sequence of {0} segments with a common denominator of {1} takes more striping work than loadrun allows ({MAX_STRIPING_WORK} segments × denominator)")]
+    TooManySegments(usize, i64),
     #[error("couldn't find segment {0} in sequence {1}")]
     NotInSequence(String, String),
     #[error("cannot split a value of {0} between segments")]

@@ -154,6 +154,9 @@ impl SequenceWrapper {
         }
         let lcd = sequence.lcd()?;
         let n = sequence.0.len();
+        if n as i128 * lcd as i128 > super::MAX_STRIPING_WORK {
+            return Err(SegmentError::TooManySegments(n, lcd));
+        }
         let mut sorted: Vec<(i64, usize)> = sequence
             .0
             .iter()

@@ -218,6 +218,11 @@ fn instances() {
         ExecutionTuple::instance(0, u64::MAX),
         Err(SegmentError::LcdTooLarge(_))
     ));
+    assert!(ExecutionTuple::instance(9_999, 10_000).is_ok());
+    assert!(matches!(
+        ExecutionTuple::instance(0, 10_001),
+        Err(SegmentError::TooManySegments(10_001, 10_001))
+    ));
 }
 
 #[test]
