@@ -12,6 +12,7 @@
 pub mod abi;
 pub mod cabi;
 pub mod catalog;
+mod cold_json;
 pub mod declaration;
 pub mod face;
 pub mod k6;

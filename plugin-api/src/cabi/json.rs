@@ -1,80 +1,15 @@
-//! The cold path's JSON documents: what `new_output` and `stop` receive.
+//! The cold path's JSON documents as the C face passes them: NUL-free text.
 
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use crate::abi::{OutputInit, RunOutcome};
 
-/// `new_output`'s init document; `options` are the checked values of the declared options.
+/// `new_output`'s init document.
 pub fn init(init: &OutputInit, options: Value) -> String {
-    let t = &init.test;
-    let mut test = Map::new();
-    // Fields a later host adds to `TestMeta::extra` (e.g. `systemTags`) reach C plugins too.
-    if let Ok(Value::Object(extra)) = serde_json::from_str::<Value>(t.extra.as_str()) {
-        test.extend(extra);
-    }
-    test.insert("testId".into(), json!(t.test_id.as_str()));
-    test.insert("planName".into(), json!(t.plan_name.as_str()));
-    test.insert("startUnixNs".into(), json!(t.start_unix_ns));
-    test.insert(
-        "plannedDurationMs".into(),
-        json!(t.planned_duration_ms.into_option()),
-    );
-    test.insert("maxVus".into(), json!(t.max_vus));
-    test.insert(
-        "tags".into(),
-        Value::Object(
-            t.tags
-                .iter()
-                .map(|kv| (kv.key.to_string(), json!(kv.value.as_str())))
-                .collect(),
-        ),
-    );
-    test.insert(
-        "thresholds".into(),
-        Value::Array(
-            t.thresholds
-                .iter()
-                .map(|th| {
-                    json!({"metric": th.metric.as_str(), "source": th.source.as_str(),
-                           "abortOnFail": th.abort_on_fail})
-                })
-                .collect(),
-        ),
-    );
-    // A malformed plan table reaches the plugin as null rather than failing here: the host
-    // has refused it already when the output declares options.
-    let config: Value = serde_json::from_str(init.config_json.as_str()).unwrap_or(Value::Null);
-    json!({
-        "output": init.output_name.as_str(),
-        "arg": init.arg(),
-        "config": config,
-        "options": options,
-        "test": Value::Object(test),
-    })
-    .to_string()
+    crate::cold_json::init(init, options).to_string()
 }
 
 /// `stop`'s outcome document.
 pub fn outcome(outcome: &RunOutcome) -> String {
-    let mut doc = Map::new();
-    if let Ok(Value::Object(extra)) = serde_json::from_str::<Value>(outcome.extra.as_str()) {
-        doc.extend(extra);
-    }
-    doc.insert("passed".into(), json!(outcome.passed));
-    doc.insert("reason".into(), json!(outcome.reason.as_str()));
-    doc.insert("durationMs".into(), json!(outcome.duration_ms));
-    doc.insert(
-        "thresholds".into(),
-        Value::Array(
-            outcome
-                .thresholds
-                .iter()
-                .map(|v| {
-                    json!({"metric": v.metric.as_str(), "source": v.source.as_str(),
-                           "passed": v.passed})
-                })
-                .collect(),
-        ),
-    );
-    Value::Object(doc).to_string()
+    crate::cold_json::outcome(outcome).to_string()
 }
