@@ -291,16 +291,18 @@ impl SummaryHandle {
 
     /// Everything consumed so far, per metric and threshold submetric, for a result file.
     pub fn result_state(&self) -> ResultState {
-        let snap = {
-            let state = self.shared.state.lock();
-            snapshot(
-                &state,
-                &self.shared.registry,
-                &self.threshold_targets(),
-                None,
-            )
-        };
-        ResultState::from_snapshot(snap)
+        ResultState::from_snapshot(self.snapshot_all())
+    }
+
+    /// Every metric and threshold submetric consumed so far.
+    fn snapshot_all(&self) -> Snapshot {
+        let state = self.shared.state.lock();
+        snapshot(
+            &state,
+            &self.shared.registry,
+            &self.threshold_targets(),
+            None,
+        )
     }
 
     fn threshold_targets(&self) -> Vec<MetricKey> {
@@ -314,15 +316,7 @@ impl SummaryHandle {
 
     /// The end-of-test summary of everything consumed so far.
     pub fn finish_report(&self, opts: &SummaryOptions, run: &RunInfo) -> Summary {
-        let snap = {
-            let state = self.shared.state.lock();
-            snapshot(
-                &state,
-                &self.shared.registry,
-                &self.threshold_targets(),
-                None,
-            )
-        };
+        let snap = self.snapshot_all();
         let thresholds = if opts.no_thresholds {
             None
         } else {
