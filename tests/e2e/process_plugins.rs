@@ -25,6 +25,11 @@ fn path_arg(p: &std::path::Path) -> String {
 }
 
 /// The JSON lines of the template's file.
+/// One VU for one second with `--plugin PLUGIN -o OUT`.
+fn one_vu_second(plugin: &str, out: &str, env: &[(&str, &str)]) -> Run {
+    quick_run("/", 1, "1s", &[], &["--plugin", plugin, "-o", out], env)
+}
+
 fn lines(run: &Run, name: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(in_dir(run, name)).unwrap();
     assert!(
@@ -73,24 +78,14 @@ fn options_are_checked_by_the_host_from_the_childs_declaration() {
     // The file from the declared environment variable, then a value of the wrong kind refused
     // before anything runs, naming the option and its source.
     let plugin = path_arg(&template());
-    let run = quick_run(
-        "/",
-        1,
-        "1s",
-        &[],
-        &["--plugin", &plugin, "-o", "pylines"],
+    let run = one_vu_second(
+        &plugin,
+        "pylines",
         &[("LOADRUN_PYLINES_FILE", "from-env.jsonl")],
     );
     run.assert_clean();
     assert!(!lines(&run, "from-env.jsonl").is_empty());
-    let run = quick_run(
-        "/",
-        1,
-        "1s",
-        &[],
-        &["--plugin", &plugin, "-o", "pylines=discard=perhaps"],
-        &[],
-    );
+    let run = one_vu_second(&plugin, "pylines=discard=perhaps", &[]);
     assert!(!run.output.status.success());
     let err = run.stderr();
     assert!(err.contains("discard") && err.contains("perhaps"), "{err}");
@@ -218,14 +213,7 @@ fn a_child_hung_in_stop_is_killed_at_the_stop_deadline() {
 /// anything runs.
 fn refused(handshake: &str, expect: &str) {
     let plugin = path_arg(&pybehave());
-    let run = quick_run(
-        "/",
-        1,
-        "1s",
-        &[],
-        &["--plugin", &plugin, "-o", "pybehave"],
-        &[("PYBEHAVE_HANDSHAKE", handshake)],
-    );
+    let run = one_vu_second(&plugin, "pybehave", &[("PYBEHAVE_HANDSHAKE", handshake)]);
     assert!(!run.output.status.success(), "{handshake}: accepted");
     let err = run.stderr();
     let line = err
@@ -297,14 +285,7 @@ fn a_world_writable_executable_is_refused_like_a_library() {
     .unwrap();
     std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o777)).unwrap();
     let exe_arg = path_arg(&exe);
-    let run = quick_run(
-        "/",
-        1,
-        "1s",
-        &[],
-        &["--plugin", &exe_arg, "-o", "pylines"],
-        &[],
-    );
+    let run = one_vu_second(&exe_arg, "pylines", &[]);
     assert!(!run.output.status.success());
     let err = run.stderr();
     assert!(
@@ -312,28 +293,14 @@ fn a_world_writable_executable_is_refused_like_a_library() {
         "{err}"
     );
     std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let run = quick_run(
-        "/",
-        1,
-        "1s",
-        &[],
-        &["--plugin", &exe_arg, "-o", "pylines=x.jsonl"],
-        &[],
-    );
+    let run = one_vu_second(&exe_arg, "pylines=x.jsonl", &[]);
     run.assert_clean();
 }
 
 #[test]
 fn the_childs_stderr_and_log_frames_reach_the_log_under_the_output_name() {
     let plugin = path_arg(&template());
-    let run = quick_run(
-        "/",
-        1,
-        "1s",
-        &[],
-        &["--plugin", &plugin, "-o", "pylines=out.jsonl"],
-        &[("LOADRUN_LOG", "info")],
-    );
+    let run = one_vu_second(&plugin, "pylines=out.jsonl", &[("LOADRUN_LOG", "info")]);
     run.assert_clean();
     let written = run.output_report("pylines")["written"].as_u64().unwrap();
     let err = run.stderr();

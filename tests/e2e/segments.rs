@@ -56,10 +56,7 @@ fn run(dir: &Path, name: &str, args: &[&str], env: &[(&str, &str)]) -> Done {
         cmd.env(k, v);
     }
     let output = cmd.output().expect("run loadrun");
-    let summary = std::fs::read_to_string(&export)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(serde_json::Value::Null);
+    let summary = crate::support::read_summary(&export);
     Done { output, summary }
 }
 

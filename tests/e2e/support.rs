@@ -128,10 +128,7 @@ fn run_with_screen(
         cmd.env(k, v);
     }
     let output = cmd.output().expect("run loadrun");
-    let summary = std::fs::read_to_string(&export)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(serde_json::Value::Null);
+    let summary = read_summary(&export);
     Run {
         output,
         summary,
@@ -140,6 +137,14 @@ fn run_with_screen(
 }
 
 /// A path inside the run's folder.
+/// A `--summary-export` file as JSON; `Null` when the run wrote none (or not valid JSON).
+pub fn read_summary(path: &std::path::Path) -> serde_json::Value {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(serde_json::Value::Null)
+}
+
 pub fn in_dir(run: &Run, name: &str) -> PathBuf {
     run.dir.path().join(name)
 }

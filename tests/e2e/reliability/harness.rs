@@ -126,10 +126,7 @@ pub fn run(
         });
         wait_measuring(child, started)
     });
-    let summary = std::fs::read_to_string(&export)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(Value::Null);
+    let summary = crate::support::read_summary(&export);
     Finished {
         code,
         stdout,

@@ -251,10 +251,7 @@ fn run(args: &[&str], setup: Setup<'_>, limits: &Limits) -> Ran {
     };
     let wall = started.elapsed();
     json_bytes = json_bytes.max(file_len(&json_path));
-    let summary = std::fs::read_to_string(dir.path().join("summary.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(Value::Null);
+    let summary = crate::support::read_summary(&dir.path().join("summary.json"));
     Ran {
         code: status.code(),
         stdout: o.join().unwrap(),
