@@ -134,6 +134,39 @@ fn merging_one_whole_result_reproduces_the_runs_summary() {
     assert_eq!(a["metrics"], b["metrics"]);
     assert_eq!(a["root_group"], b["root_group"]);
     assert_eq!(b["metrics"]["http_reqs"]["count"], 40.0);
+
+    // The summary flags `run` has, on the merge.
+    let out = loadrun(
+        dir.path(),
+        &[
+            "merge",
+            result.to_str().unwrap(),
+            "--summary-trend-stats",
+            "avg,p(99)",
+            "--summary-time-unit",
+            "us",
+            "--summary-export",
+            merged.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let line = text(&out.stdout)
+        .lines()
+        .find(|l| l.contains("http_req_duration") && l.contains("avg="))
+        .map(str::to_string)
+        .unwrap_or_default();
+    assert!(
+        line.contains("p(99)=") && line.contains("µs") && !line.contains("med="),
+        "{line}"
+    );
+    let stats: Vec<String> = read_json(&merged)["metrics"]["http_req_duration"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    // (and the thresholds the plan sets on it, as k6 exports them)
+    assert_eq!(stats, ["avg", "p(99)", "thresholds"]);
 }
 
 #[test]
@@ -280,6 +313,22 @@ fn a_late_start_refuses_to_run_with_its_own_exit_code() {
         "{e}"
     );
     assert!(!dir.path().join("r.json").exists());
+
+    // Within --start-at-tolerance, a late instance runs.
+    let late = (now_ms() - 2_000).to_string();
+    let args = [
+        "run",
+        "plan.toml",
+        "-q",
+        "--no-summary",
+        "--start-at",
+        &late,
+    ];
+    let out = loadrun(
+        dir.path(),
+        &[&args[..], &["--start-at-tolerance", "30s"]].concat(),
+    );
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
 
     let bad = loadrun(dir.path(), &["run", "plan.toml", "--start-at", "tomorrow"]);
     assert_eq!(code(&bad), 255);

@@ -5,11 +5,13 @@
 
 mod run_args;
 mod segment_args;
+mod summary_args;
 
 use clap::{Parser, Subcommand};
 
 pub use run_args::RunArgs;
 pub use segment_args::SegmentArgs;
+pub use summary_args::SummaryArgs;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -24,25 +24,8 @@ pub struct MergeArgs {
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
 
-    /// Write the merged summary to FILE in k6's --summary-export JSON shape.
-    #[arg(long = "summary-export", value_name = "FILE")]
-    pub summary_export: Option<PathBuf>,
-
-    /// Trend statistics in the summary (default: those the instances used).
-    #[arg(long = "summary-trend-stats", value_name = "LIST")]
-    pub summary_trend_stats: Option<String>,
-
-    /// Time unit of the summary: s, ms or us.
-    #[arg(long = "summary-time-unit", value_name = "UNIT")]
-    pub summary_time_unit: Option<String>,
-
-    /// Do not evaluate thresholds.
-    #[arg(long = "no-thresholds")]
-    pub no_thresholds: bool,
-
-    /// Do not print the summary.
-    #[arg(long = "no-summary")]
-    pub no_summary: bool,
+    #[command(flatten)]
+    pub summary: crate::cli::SummaryArgs,
 }
 
 pub fn execute(args: MergeArgs) -> anyhow::Result<u8> {
@@ -131,11 +114,11 @@ fn merge(args: &MergeArgs) -> Result<u8, Refused> {
         },
     );
 
-    let export = match args.summary_export.as_deref() {
+    let export = match args.summary.summary_export.as_deref() {
         Some(path) => Some(SummaryFile::open(path)?),
         None => None,
     };
-    if !args.no_summary {
+    if !args.summary.no_summary {
         println!(
             "     merged: {} result file{} of plan {}\n",
             files.len(),
@@ -176,7 +159,7 @@ fn thresholds(declared: &BTreeMap<String, Vec<serde_json::Value>>) -> Result<Thr
 
 fn options(args: &MergeArgs, first: &ResultFile) -> Result<SummaryOptions, String> {
     let opts = SummaryOptions {
-        trend_stats: match &args.summary_trend_stats {
+        trend_stats: match &args.summary.summary_trend_stats {
             Some(s) => s
                 .split(',')
                 .map(|x| x.trim().to_string())
@@ -185,10 +168,11 @@ fn options(args: &MergeArgs, first: &ResultFile) -> Result<SummaryOptions, Strin
             None => first.summary.trend_stats.clone(),
         },
         time_unit: args
+            .summary
             .summary_time_unit
             .clone()
             .or_else(|| first.summary.time_unit.clone()),
-        no_thresholds: args.no_thresholds,
+        no_thresholds: args.summary.no_thresholds,
     };
     opts.validate().map_err(|e| e.to_string())?;
     Ok(opts)

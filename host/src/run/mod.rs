@@ -44,7 +44,7 @@ fn pairs(list: &[String], flag: &str) -> anyhow::Result<Vec<(String, String)>> {
 
 fn summary_options(args: &RunArgs, chosen: &Chosen) -> anyhow::Result<SummaryOptions> {
     let mut o = SummaryOptions::default();
-    if let Some(s) = args.opts.summary_trend_stats.clone().or_else(|| {
+    if let Some(s) = args.opts.summary.summary_trend_stats.clone().or_else(|| {
         chosen
             .plan
             .summary_trend_stats
@@ -59,10 +59,11 @@ fn summary_options(args: &RunArgs, chosen: &Chosen) -> anyhow::Result<SummaryOpt
     }
     o.time_unit = args
         .opts
+        .summary
         .summary_time_unit
         .clone()
         .or_else(|| chosen.plan.summary_time_unit.clone());
-    o.no_thresholds = args.opts.no_thresholds;
+    o.no_thresholds = args.opts.summary.no_thresholds;
     o.validate()?;
     Ok(o)
 }
@@ -179,7 +180,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     };
 
     // Opened before the outputs, which then refuse to write the same file.
-    let summary_file = match args.opts.summary_export.as_deref() {
+    let summary_file = match args.opts.summary.summary_export.as_deref() {
         Some(path) => match export::SummaryFile::open(path) {
             Ok(f) => Some(f),
             Err(message) => {
@@ -379,7 +380,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     };
     let outputs_report = outputs.stop(&outcome, stop_timeout);
 
-    if !args.opts.no_summary {
+    if !args.opts.summary.no_summary {
         let mut text = report.render_text();
         text.push_str(&not_sent_text(result.not_sent));
         text.push_str(&outputs_report.render_text());
