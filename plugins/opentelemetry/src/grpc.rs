@@ -483,28 +483,18 @@ fn retry_delay_ms(b64: &str) -> Option<u64> {
     None
 }
 
+/// gRPC's `-bin` header values: base64 with or without padding, standard or URL-safe alphabet.
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' | b' ' | b'\n' | b'\r' => continue,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
+    let bare: String = s
+        .chars()
+        .filter(|c| !matches!(c, '=' | ' ' | '\n' | '\r'))
+        .collect();
+    STANDARD_NO_PAD
+        .decode(&bare)
+        .or_else(|_| URL_SAFE_NO_PAD.decode(&bare))
+        .ok()
 }
 
 #[cfg(test)]
