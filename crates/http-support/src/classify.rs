@@ -131,17 +131,14 @@ fn classify_response(what: &str, resp: ureq::Response, max_response_bytes: u64) 
 fn classify_transport(what: &str, t: &ureq::Transport) -> Outcome {
     use ureq::ErrorKind as K;
     // Not `t.to_string()`: ureq's Display starts with the full URL, userinfo included.
-    let mut reason = format!("{what}: {}", t.kind());
-    if let Some(m) = t.message() {
-        reason.push_str(": ");
-        reason.push_str(m);
-    }
+    let mut pieces = vec![t.kind().to_string()];
+    pieces.extend(t.message().map(str::to_string));
     let mut source = std::error::Error::source(t);
     while let Some(s) = source {
-        reason.push_str(": ");
-        reason.push_str(&s.to_string());
+        pieces.push(s.to_string());
         source = s.source();
     }
+    let reason = format!("{what}: {}", without_repeats(&pieces));
     match t.kind() {
         K::InvalidUrl
         | K::UnknownScheme
@@ -153,6 +150,21 @@ fn classify_transport(what: &str, t: &ureq::Transport) -> Outcome {
             reason,
         },
     }
+}
+
+/// Joins an error chain with ": ", leaving out the parts an outer error already said: ureq's
+/// transport errors repeat their kind and their cause in their own text, which gave lines
+/// like "Network Error: Network Error: timed out: timed out".
+fn without_repeats(chain: &[String]) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for piece in chain {
+        for part in piece.split(": ") {
+            if !part.is_empty() && !parts.contains(&part) {
+                parts.push(part);
+            }
+        }
+    }
+    parts.join(": ")
 }
 
 fn read_bounded(resp: ureq::Response, limit: u64) -> String {
@@ -228,6 +240,20 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<u64> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_chain_says_each_part_once() {
+        let chain = [
+            "Network Error".to_string(),
+            "Network Error: Error encountered in the status line".to_string(),
+            "timed out reading response".to_string(),
+            "timed out reading response".to_string(),
+        ];
+        assert_eq!(
+            without_repeats(&chain),
+            "Network Error: Error encountered in the status line: timed out reading response"
+        );
+    }
 
     #[test]
     fn retry_after_seconds_and_dates() {

@@ -154,21 +154,23 @@ pub fn run(mut output: OutputBox, shared: Arc<WorkerShared>, registry: Arc<Regis
             Some(s) => s,
             None => (default_outcome(), Instant::now() + Duration::from_secs(5)),
         };
-        let flush_error = match output.flush(remaining_ms(deadline)) {
+        // A plugin whose flush at stop failed usually fails its `stop` for the same samples
+        // (it tries them again there): then only the final word is reported, so one loss is
+        // one line. A plugin that gave up on them in `flush` and stops cleanly has only the
+        // flush error to say it.
+        let flush_error = output.flush(remaining_ms(deadline)).into_result().err();
+        match output.stop(&outcome, remaining_ms(deadline)) {
             RResult::RErr(e) => {
-                tracing::error!("output {}: flush at stop failed: {e}", shared.name);
-                shared.stats.note_error(&format!("flush at stop: {e}"));
-                Some(e.to_string())
-            }
-            RResult::ROk(()) => None,
-        };
-        if let RResult::RErr(e) = output.stop(&outcome, remaining_ms(deadline)) {
-            // A plugin whose flush failed usually fails its stop for the same reason: say it once.
-            if flush_error.as_deref() != Some(e.message.as_str()) {
                 tracing::error!("output {}: stop failed: {e}", shared.name);
                 shared.stats.note_error(&format!("stop: {e}"));
+                *shared.state.lock() = OutputState::StopFailed;
             }
-            *shared.state.lock() = OutputState::StopFailed;
+            RResult::ROk(()) => {
+                if let Some(e) = flush_error {
+                    tracing::error!("output {}: flush at stop failed: {e}", shared.name);
+                    shared.stats.note_error(&format!("flush at stop: {e}"));
+                }
+            }
         }
     }
     drop(output);
@@ -244,23 +246,31 @@ impl Worker<'_> {
                         // Nothing to lose: an empty tick batch is not worth retrying.
                         return;
                     }
-                    stats.retries.fetch_add(1, Relaxed);
                     let reason = reason.to_string();
-                    if self.retry_reason.as_deref() != Some(reason.as_str()) {
-                        tracing::warn!("output {}: {reason}; retrying", self.shared.name);
-                        stats.note_error(&reason);
-                        self.retry_reason = Some(reason.clone());
-                    }
                     let wait = match after_ms.into_option() {
                         Some(ms) => Duration::from_millis(ms),
                         None => jitter(delay),
                     };
                     delay = (delay * 2).min(opts.retry_max_delay);
                     if first_try.elapsed() + wait > opts.retry_max_elapsed {
+                        stats.note_error(&reason);
                         stats.dropped_retries_exhausted.fetch_add(n, Relaxed);
                         self.shared
                             .report_exhausted(n, first_try.elapsed(), &reason);
                         return;
+                    }
+                    if self.past_drain_deadline_after(wait) {
+                        // No retry will happen: the batch joins what is lost at shutdown,
+                        // which the stop line reports. "retrying" here would be untrue.
+                        stats.note_error(&reason);
+                        stats.dropped_shutdown.fetch_add(n, Relaxed);
+                        return;
+                    }
+                    stats.retries.fetch_add(1, Relaxed);
+                    if self.retry_reason.as_deref() != Some(reason.as_str()) {
+                        tracing::warn!("output {}: {reason}; retrying", self.shared.name);
+                        stats.note_error(&reason);
+                        self.retry_reason = Some(reason.clone());
                     }
                     if !self.sleep_unless_stopping(wait) {
                         stats.dropped_shutdown.fetch_add(n, Relaxed);
@@ -292,6 +302,13 @@ impl Worker<'_> {
                 "output {name} failed and is disabled for the rest of the run: {why} (its samples are counted as dropped)"
             );
         }
+    }
+
+    /// Whether waiting `wait` from now would cross the drain deadline.
+    fn past_drain_deadline_after(&self, wait: Duration) -> bool {
+        self.shared
+            .drain_deadline()
+            .is_some_and(|d| Instant::now() + wait > d)
     }
 
     /// Sleeps `wait`, in slices, unless draining must end first; false if it must.
