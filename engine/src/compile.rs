@@ -305,6 +305,57 @@ pub struct Compiled {
     pub segment: crate::segment::ExecutionTuple,
 }
 
+impl Compiled {
+    /// The longest the run can take, graceful stops included.
+    pub fn max_duration(&self) -> Duration {
+        self.scenarios
+            .iter()
+            .map(|s| scenario_end(s.start_time, &s.exec, s.graceful_stop))
+            .max()
+            .unwrap_or_default()
+    }
+}
+
+/// When a scenario is over at the latest, from the start of the test.
+fn scenario_end(start_time: Duration, exec: &ExecSpec, graceful_stop: Duration) -> Duration {
+    start_time + exec.duration() + graceful_stop
+}
+
+/// The longest the whole plan can take, graceful stops included, from its scenarios alone:
+/// for callers that plan a run elsewhere (`loadrun kubernetes`) without its variables, data
+/// files or execution segment.
+pub fn planned_duration(plan: &Plan) -> Result<Duration, CompileError> {
+    let mut longest = Duration::ZERO;
+    for (name, s) in scenario_specs(plan)? {
+        let graceful = s
+            .graceful_stop
+            .map(|d| d.0)
+            .unwrap_or(DEFAULT_GRACEFUL_STOP);
+        let start = s.start_time.map(|d| d.0).unwrap_or_default();
+        longest = longest.max(scenario_end(start, &exec_spec(&name, &s)?, graceful));
+    }
+    Ok(longest)
+}
+
+/// The plan's scenarios, or the one its top-level shortcuts make.
+fn scenario_specs(plan: &Plan) -> Result<Vec<(String, plan::Scenario)>, CompileError> {
+    if plan.scenarios.is_empty() {
+        return Ok(vec![("default".to_string(), shortcut_scenario(plan))]);
+    }
+    if plan.vus.is_some()
+        || plan.duration.is_some()
+        || plan.iterations.is_some()
+        || !plan.stages.is_empty()
+    {
+        return err("the top-level vus/duration/iterations/stages shortcuts cannot be combined with [scenarios]; move them into a scenario");
+    }
+    Ok(plan
+        .scenarios
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect())
+}
+
 /// The segment and sequence this process runs: the options', else the plan's.
 pub fn execution_tuple(
     plan: &Plan,
@@ -375,21 +426,7 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
         ));
     }
 
-    let scenario_specs: Vec<(String, plan::Scenario)> = if plan.scenarios.is_empty() {
-        vec![("default".to_string(), shortcut_scenario(plan))]
-    } else {
-        if plan.vus.is_some()
-            || plan.duration.is_some()
-            || plan.iterations.is_some()
-            || !plan.stages.is_empty()
-        {
-            return err("the top-level vus/duration/iterations/stages shortcuts cannot be combined with [scenarios]; move them into a scenario");
-        }
-        plan.scenarios
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    };
+    let scenario_specs = scenario_specs(plan)?;
 
     let segment = execution_tuple(plan, opts)?;
     let regexes = Regexes::default();

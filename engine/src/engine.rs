@@ -158,12 +158,7 @@ impl Engine {
 
     /// The longest the run can take, graceful stops included.
     pub fn max_duration(&self) -> Duration {
-        self.compiled
-            .scenarios
-            .iter()
-            .map(|s| s.start_time + s.exec.duration() + s.graceful_stop)
-            .max()
-            .unwrap_or_default()
+        self.compiled.max_duration()
     }
 
     /// Runs every scenario to its end; blocks. Samples go to `sender`.
