@@ -36,8 +36,10 @@ impl Phase {
     }
 }
 
-/// One scenario's counters.
+/// One scenario's counters. On cache lines of their own: every VU of the scenario bumps them,
+/// and the scenario's read-mostly fields beside them must not bounce with them.
 #[derive(Debug, Default)]
+#[repr(align(128))]
 pub struct ScenarioProgress {
     phase: AtomicU8,
     /// When the scenario started, in ns after the run started; valid once it left `Waiting`.

@@ -227,3 +227,32 @@ fn quiet_shows_no_progress() {
         "{raw:?}"
     );
 }
+
+#[test]
+fn a_scenario_name_cannot_send_escape_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        "[scenarios.\"x\\u001b[31mred\"]\nexecutor = \"shared-iterations\"\niterations = 1\n[[steps]]\nsleep = \"1ms\"\n",
+    )
+    .unwrap();
+    let out = Command::new(loadrun_bin())
+        .arg("run")
+        .arg(&plan)
+        .arg("--no-summary")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    // In the banner and in the progress, escaped.
+    assert!(stdout.contains("* x\\u{1b}[31mred: "), "{stdout}");
+    assert!(stderr.contains("x\\u{1b}[31mred ✓ [ 100% ]"), "{stderr}");
+    assert!(
+        !stdout.contains('\x1b') && !stderr.contains('\x1b'),
+        "{stdout:?}\n{stderr:?}"
+    );
+}

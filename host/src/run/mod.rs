@@ -471,7 +471,11 @@ fn print_banner(chosen: &Chosen, engine: &Engine, shown_outputs: &[String]) {
         loadrun_engine::util::format_duration(engine.max_duration())
     );
     for s in scenarios {
-        println!("              * {}: {}", s.name, s.describe());
+        println!(
+            "              * {}: {}",
+            loadrun_summary::format::escape_controls(&s.name),
+            s.describe()
+        );
     }
     println!();
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use loadrun_engine::compile::ScenarioRt;
 use loadrun_engine::{Control, Engine};
+use loadrun_summary::format::escape_controls;
 
 use bars::Bars;
 use text::{Planned, Totals};
@@ -49,6 +50,8 @@ enum View {
 struct Scenario {
     rt: Arc<ScenarioRt>,
     planned: Planned,
+    /// The name with control characters escaped: a plan's name must not send escape codes.
+    name: String,
 }
 
 pub struct Progress {
@@ -69,6 +72,7 @@ impl Progress {
             .iter()
             .map(|rt| Scenario {
                 planned: Planned::of(rt),
+                name: escape_controls(&rt.name).into_owned(),
                 rt: rt.clone(),
             })
             .collect();
@@ -83,7 +87,7 @@ impl Progress {
             },
             Kind::Bars => {
                 let bars = Bars::new(
-                    scenarios.iter().map(|s| s.rt.name.as_str()),
+                    scenarios.iter().map(|s| s.name.as_str()),
                     crate::logging::colour_on_stderr(),
                 );
                 crate::logging::route_around(bars.multi());
@@ -94,7 +98,7 @@ impl Progress {
             view,
             name_width: scenarios
                 .iter()
-                .map(|s| s.rt.name.chars().count())
+                .map(|s| s.name.chars().count())
                 .max()
                 .unwrap_or(0),
             scenarios,
@@ -144,7 +148,7 @@ impl Progress {
         let mut block = first;
         for (s, bar) in self.scenarios.iter().zip(bars) {
             block.push('\n');
-            block.push_str(&text::plain_bar_line(&s.rt.name, self.name_width, bar));
+            block.push_str(&text::plain_bar_line(&s.name, self.name_width, bar));
         }
         block
     }
@@ -170,7 +174,7 @@ impl Progress {
                 if let View::Bars(bars) = &self.view {
                     bars.show_total(text::total_line(&totals));
                     for (i, (s, bar)) in self.scenarios.iter().zip(&shown).enumerate() {
-                        bars.show(i, &s.rt.name, bar);
+                        bars.show(i, &s.name, bar);
                     }
                 }
             }
@@ -201,7 +205,7 @@ impl Progress {
             View::Plain { .. } => eprintln!("{}", self.plain_block(done, &last)),
             View::Bars(bars) => {
                 for (i, (s, bar)) in self.scenarios.iter().zip(&last).enumerate() {
-                    bars.show(i, &s.rt.name, bar);
+                    bars.show(i, &s.name, bar);
                 }
                 bars.finish(done);
                 crate::logging::stop_routing();
