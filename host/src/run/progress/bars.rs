@@ -19,7 +19,7 @@ impl Bars {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
         let total = multi.add(
             ProgressBar::new(0).with_style(
-                ProgressStyle::with_template("{msg}")
+                ProgressStyle::with_template("{wide_msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             ),
         );
@@ -27,9 +27,9 @@ impl Bars {
         let name_width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
         // k6 draws what is left of the bar faint; without colour the bar is plain ASCII.
         let template = if colour {
-            "{prefix} [{bar:38.cyan/dim}] {msg}"
+            "{prefix} [{bar:38.cyan/dim}] {wide_msg}"
         } else {
-            "{prefix} [{bar:38}] {msg}"
+            "{prefix} [{bar:38}] {wide_msg}"
         };
         let style = ProgressStyle::with_template(template)
             .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -92,9 +92,9 @@ mod tests {
     #[test]
     fn templates_parse() {
         for t in [
-            "{msg}",
-            "{prefix} [{bar:38.cyan/dim}] {msg}",
-            "{prefix} [{bar:38}] {msg}",
+            "{wide_msg}",
+            "{prefix} [{bar:38.cyan/dim}] {wide_msg}",
+            "{prefix} [{bar:38}] {wide_msg}",
         ] {
             assert!(indicatif::ProgressStyle::with_template(t).is_ok(), "{t}");
         }
