@@ -113,8 +113,12 @@ impl Progress {
         let s = &c.stats;
         let requests = s.requests.load(Ordering::Relaxed);
         let (since, before) = self.window;
-        if since.elapsed() >= RATE_WINDOW {
-            self.rate = requests.saturating_sub(before) as f64 / since.elapsed().as_secs_f64();
+        let span = since.elapsed();
+        // The first window shows its rate so far, rather than 0 for a second.
+        if span >= RATE_WINDOW || (self.rate == 0.0 && span >= RATE_WINDOW / 4) {
+            self.rate = requests.saturating_sub(before) as f64 / span.as_secs_f64();
+        }
+        if span >= RATE_WINDOW {
             self.window = (Instant::now(), requests);
         }
         Totals {
