@@ -117,6 +117,8 @@ pub struct ScenarioRt {
     pub share: crate::partition::Share,
     /// Hands out the iterations' numbers: this instance's and the whole test's.
     pub iter_numbers: crate::partition::IterNumbers,
+    /// Live counters for the progress display.
+    pub progress: crate::progress::ScenarioProgress,
 }
 
 impl ScenarioRt {
@@ -504,6 +506,7 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
             flow: Arc::new(flow),
             iter_numbers: crate::partition::IterNumbers::new(&share),
             share,
+            progress: Default::default(),
         };
         check_schedule(&rt)?;
         scenarios.push(Arc::new(rt));

@@ -247,15 +247,23 @@ async fn run_scenario(ctx: exec::Ctx, mut global: watch::Receiver<u8>, run_start
     let begin = run_start + scn.start_time;
     tokio::select! {
         _ = tokio::time::sleep_until(begin.into()) => {}
-        _ = global.wait_for(|s| *s >= GRACEFUL) => return,
+        _ = global.wait_for(|s| *s >= GRACEFUL) => {
+            scn.progress.stopped_early();
+            scn.progress.start(run_start);
+            scn.progress.done(run_start);
+            return;
+        }
     }
+    scn.progress.start(run_start);
     let (tx, rx) = watch::channel(RUNNING);
     let end = Instant::now() + scn.exec.duration();
     let graceful = scn.graceful_stop;
+    let watched = scn.clone();
     let supervisor = tokio::spawn(async move {
         let hard_at = tokio::select! {
             _ = tokio::time::sleep_until(end.into()) => Instant::now() + graceful,
             r = global.wait_for(|s| *s >= GRACEFUL) => {
+                watched.progress.stopped_early();
                 if r.map(|s| *s >= HARD).unwrap_or(true) {
                     Instant::now()
                 } else {
@@ -263,6 +271,7 @@ async fn run_scenario(ctx: exec::Ctx, mut global: watch::Receiver<u8>, run_start
                 }
             }
         };
+        watched.progress.stopping();
         let _ = tx.send(GRACEFUL);
         tokio::select! {
             _ = tokio::time::sleep_until(hard_at.into()) => {}
@@ -279,6 +288,7 @@ async fn run_scenario(ctx: exec::Ctx, mut global: watch::Receiver<u8>, run_start
         ExecSpec::ArrivalRate { .. } => exec::arrival_rate(ctx, rx).await,
     }
     supervisor.abort();
+    scn.progress.done(run_start);
 }
 
 async fn gauge_ticker(

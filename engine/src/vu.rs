@@ -249,6 +249,7 @@ impl Vu {
         self.buf.push(Sample::new(s.iterations.0, now, 1.0));
         self.iter += 1;
         self.shared.stats.iterations.fetch_add(1, Ordering::Relaxed);
+        self.scn.progress.iterations.fetch_add(1, Ordering::Relaxed);
         self.buf.flush_if_older(FLUSH_AGE);
     }
 

@@ -28,6 +28,7 @@ mod plain_output;
 mod plugin_files;
 mod plugin_loading;
 mod process_plugins;
+mod progress;
 mod reliability;
 mod secrets;
 mod segments;

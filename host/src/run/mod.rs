@@ -293,7 +293,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     let control = engine.control();
     let sender = collector.sender();
     let abort = outputs.abort_signal();
-    let mut progress = Progress::new(args.quiet, engine.max_vus(), engine.max_duration());
+    let mut progress = Progress::new(args.quiet, &engine);
     let started = Instant::now();
 
     let mut end_reason = EndReason::Completed;
@@ -313,8 +313,8 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
                     // As k6 cancels its run context: iterations in flight are interrupted now
                     // rather than given gracefulStop (30 s by default, when Kubernetes kills
                     // after 30 s), so the outputs and the summary are complete in time.
-                    eprintln!(
-                        "\nloadrun: stopping gracefully: interrupting running iterations and flushing the outputs (Ctrl-C again to exit at once)"
+                    progress.note(
+                        "loadrun: stopping gracefully: interrupting running iterations and flushing the outputs (Ctrl-C again to exit at once)"
                     );
                     control.stop_now();
                 }
@@ -327,7 +327,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
                     } else {
                         EndReason::OutputAbort
                     };
-                    eprintln!("\nloadrun: stopping: {reason}");
+                    progress.note(&format!("loadrun: stopping: {reason}"));
                     abort_message = Some(reason);
                     control.stop_now();
                 }
@@ -337,7 +337,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
                 if end_reason == EndReason::Completed {
                     if let Some(reason) = summary.abort_check(control.elapsed()) {
                         end_reason = EndReason::ThresholdAbort;
-                        eprintln!("\nloadrun: {reason}");
+                        progress.note(&format!("loadrun: {reason}"));
                         abort_message = Some(reason);
                         control.stop_now();
                     }
@@ -471,7 +471,11 @@ fn print_banner(chosen: &Chosen, engine: &Engine, shown_outputs: &[String]) {
         loadrun_engine::util::format_duration(engine.max_duration())
     );
     for s in scenarios {
-        println!("              * {}: {}", s.name, s.describe());
+        println!(
+            "              * {}: {}",
+            loadrun_summary::format::escape_controls(&s.name),
+            s.describe()
+        );
     }
     println!();
 }
