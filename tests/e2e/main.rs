@@ -10,6 +10,7 @@ mod files;
 mod go_face;
 mod injection;
 mod interrupt_all;
+mod k6_parity;
 mod kubernetes;
 mod out_cloudwatch;
 mod out_csv;

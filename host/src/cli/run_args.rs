@@ -74,6 +74,10 @@ pub struct RunOptions {
     #[arg(short = 'i', long, value_name = "N")]
     pub iterations: Option<u64>,
 
+    /// Run only these scenarios of the plan, as declared (repeatable or comma-separated; k6 2.3).
+    #[arg(long = "scenario", value_name = "NAME[,NAME]", value_delimiter = ',')]
+    pub scenarios: Vec<String>,
+
     /// Open model: start this many iterations per second (constant-arrival-rate).
     #[arg(long, value_name = "PER_SECOND")]
     pub rate: Option<f64>,
