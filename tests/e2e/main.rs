@@ -18,6 +18,7 @@ mod out_datadog;
 mod out_grafana_cloud;
 mod out_influxdb;
 mod out_json;
+mod out_k6_2x;
 mod out_netdata;
 mod out_opentelemetry;
 mod out_prometheus;
