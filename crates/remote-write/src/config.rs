@@ -308,6 +308,48 @@ mod tests {
     use loadrun_plugin_api::testkit::init;
 
     #[test]
+    fn static_labels_and_the_native_histograms_feature() {
+        let env = [
+            ("K6_PROMETHEUS_RW_LABELS", "environment=prod, server=srv1"),
+            ("K6_FEATURES", "merge-run-tags,native-histograms"),
+        ];
+        let c = parse_config(&init("prometheus", None, "", &env), Flavor::Prometheus).unwrap();
+        assert_eq!(
+            c.extra_labels,
+            [
+                Label::new("environment", "prod"),
+                Label::new("server", "srv1")
+            ]
+        );
+        assert_eq!(c.native_histogram_schema, Some(3));
+        // The -o argument's labels replace the environment's, as any option.
+        let c = parse_config(
+            &init("prometheus", Some("labels=team=perf"), "", &env),
+            Flavor::Prometheus,
+        )
+        .unwrap();
+        assert_eq!(c.extra_labels, [Label::new("team", "perf")]);
+        for bad in ["__name__=x", "my-label=x", "1st=x"] {
+            let e = parse_config(
+                &init("prometheus", None, "", &[("K6_PROMETHEUS_RW_LABELS", bad)]),
+                Flavor::Prometheus,
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.contains("is not a label name Prometheus accepts"),
+                "{bad}: {e}"
+            );
+        }
+        let c = parse_config(
+            &init("prometheus", None, "", &[("K6_FEATURES", "other")]),
+            Flavor::Prometheus,
+        )
+        .unwrap();
+        assert_eq!(c.native_histogram_schema, None);
+    }
+
+    #[test]
     fn defaults_are_k6s() {
         let c = parse_config(&init("prometheus", None, "", &[]), Flavor::Prometheus).unwrap();
         assert_eq!(c.url.as_str(), "http://localhost:9090/api/v1/write");

@@ -536,6 +536,29 @@ mod tests {
     }
 
     #[test]
+    fn k6_old_names_work_with_a_warning() {
+        let old = init(
+            "experimental-opentelemetry",
+            None,
+            "{}",
+            &[("K6_OTEL_EXPORTER_TYPE", "grpc")],
+        );
+        let c = Config::from_init(&old).unwrap();
+        assert_eq!(c.protocol, Protocol::Grpc);
+        assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
+        assert!(c.warnings[0].starts_with("-o experimental-opentelemetry is the old name"));
+        assert!(c.warnings[1].starts_with("K6_OTEL_EXPORTER_TYPE is deprecated"));
+        // The new variable wins over the old one, and then there is nothing to say.
+        let env = [
+            ("K6_OTEL_EXPORTER_PROTOCOL", "grpc"),
+            ("K6_OTEL_EXPORTER_TYPE", "http/protobuf"),
+        ];
+        let c = cfg(None, &env).unwrap();
+        assert_eq!(c.protocol, Protocol::Grpc);
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+
+    #[test]
     fn defaults() {
         let c = cfg(None, &[]).unwrap();
         assert_eq!(c.protocol, Protocol::HttpProtobuf);
