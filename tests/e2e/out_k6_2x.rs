@@ -1,6 +1,6 @@
 //! Output options k6 2.x added, each against its real server: `-o opentelemetry` under its
 //! stable name with OTLP/HTTP basic auth and `K6_OTEL_EXPORTER_PROTOCOL` (the old names warn),
-//! remote write's static labels and `K6_FEATURES=native-histograms`, and an InfluxDB URL
+//! remote write's static labels and `--features native-histograms`, and an InfluxDB URL
 //! behind a reverse proxy's path prefix (nginx).
 
 use loadrun_test_support::Service;
@@ -153,7 +153,10 @@ fn prometheus_static_labels_and_native_histograms_by_feature_switch() {
         2,
         "2s",
         &["prometheus"],
+        // k6 2.1's switch as a flag; K6_FEATURES is the same option (the unit tests read it).
         &[
+            "--features",
+            "native-histograms",
             "--tag",
             "server=from-tag",
             "-o",
@@ -162,7 +165,6 @@ fn prometheus_static_labels_and_native_histograms_by_feature_switch() {
         &[
             ("K6_PROMETHEUS_RW_PUSH_INTERVAL", "500ms"),
             ("K6_PROMETHEUS_RW_LABELS", "environment=e2e,server=gen1"),
-            ("K6_FEATURES", "native-histograms"),
         ],
     );
     run.assert_clean();

@@ -46,6 +46,11 @@ pub struct RunArgs {
     )]
     pub start_at_tolerance: Option<String>,
 
+    /// k6's feature switches, comma-separated (k6 2.1): `native-histograms` sends trends as
+    /// native histograms in remote write. Outputs read them as K6_FEATURES.
+    #[arg(long = "features", value_name = "LIST", env = "K6_FEATURES")]
+    pub features: Option<String>,
+
     /// Write this instance's mergeable result (for `loadrun merge`) to FILE.
     #[arg(long = "result", value_name = "FILE")]
     pub result: Option<PathBuf>,

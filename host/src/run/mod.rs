@@ -93,7 +93,29 @@ fn test_id() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
+/// Features loadrun knows (`--features`, `K6_FEATURES`); k6's others (`merge-run-tags`,
+/// `freeze-env`) concern its script configuration and runtime, which loadrun does not have.
+const KNOWN_FEATURES: [&str; 1] = ["native-histograms"];
+
+/// `--features` reaches the outputs as `K6_FEATURES`, the variable k6's outputs read; an
+/// unknown name is warned about, not an error, so a k6 command line keeps working.
+fn export_features(features: Option<&str>) {
+    let Some(list) = features else { return };
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if !KNOWN_FEATURES.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+            tracing::warn!(
+                "--features {name}: not a feature loadrun has (known: {}); ignored",
+                KNOWN_FEATURES.join(", ")
+            );
+        }
+    }
+    // Called first thing in `execute`, while the process has a single thread: no other
+    // thread can be reading the environment.
+    std::env::set_var(loadrun_plugin_api::k6::FEATURES_ENV, list);
+}
+
 pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
+    export_features(args.features.as_deref());
     let chosen = plan::choose(&args)?;
     let start_at = args
         .start_at
