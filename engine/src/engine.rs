@@ -94,12 +94,15 @@ pub struct Engine {
     compiled: Compiled,
     registry: Arc<Registry>,
     builtin: Builtin,
+    /// The plan's custom metrics, as [`Compiled::custom`] orders them.
+    custom: Arc<[loadrun_metrics::MetricId]>,
     control: Control,
     threads: usize,
 }
 
 impl Engine {
-    /// Compiles the plan and defines k6's built-in metrics in `registry`.
+    /// Compiles the plan and defines k6's built-in metrics and the plan's custom ones in
+    /// `registry`.
     pub fn new(
         plan: &Plan,
         opts: &EngineOptions,
@@ -107,6 +110,11 @@ impl Engine {
     ) -> Result<Self, CompileError> {
         let compiled = compile(plan, opts)?;
         let builtin = Builtin::define(&registry);
+        let custom = compiled
+            .custom
+            .iter()
+            .map(|c| registry.metric(&c.name, c.metric_type, c.contains))
+            .collect();
         let (tx, _rx) = watch::channel(RUNNING);
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -115,6 +123,7 @@ impl Engine {
             compiled,
             registry,
             builtin,
+            custom,
             control: Control {
                 stop: Arc::new(tx),
                 stats: Arc::new(Stats::default()),
@@ -177,6 +186,7 @@ impl Engine {
         let shared = Arc::new(Shared {
             registry: self.registry.clone(),
             builtin: self.builtin,
+            custom: self.custom.clone(),
             system_tags: self.compiled.system_tags,
             client: Arc::new(ClientShared {
                 tls: crate::http::tls::client_config(

@@ -6,6 +6,18 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use file_sink::claims::{self, Claim, ClaimError};
+use loadrun_summary::{MachineMeta, Summary};
+
+/// k6's machine-readable summary of this run (`--new-machine-readable-summary`).
+pub fn machine_readable(summary: &Summary, script: &str, passed: bool) -> serde_json::Value {
+    let generated_at = super::start_at::show(loadrun_metrics::now_ns());
+    summary.machine_readable_json(&MachineMeta {
+        script: Some(script),
+        generated_at: &generated_at,
+        version: env!("CARGO_PKG_VERSION"),
+        passed,
+    })
+}
 
 /// The open export file. Until [`SummaryFile::write`] succeeds, a file this run created is
 /// removed again when dropped, so a run refused later leaves nothing behind.

@@ -14,7 +14,9 @@ use anyhow::Context;
 use loadrun_engine::{Engine, EngineOptions};
 use loadrun_plugin_api::abi::{KeyValue, RunOutcome, TestMeta, ThresholdDef};
 use loadrun_plugin_api::EndReason;
-use loadrun_summary::{Aggregator, RunInfo, SummaryOptions, ThresholdSet, ThresholdSpec};
+use loadrun_summary::{
+    Aggregator, RunInfo, SummaryMode, SummaryOptions, ThresholdSet, ThresholdSpec,
+};
 
 pub(crate) mod export;
 mod plan;
@@ -64,6 +66,7 @@ fn summary_options(args: &RunArgs, chosen: &Chosen) -> anyhow::Result<SummaryOpt
         .clone()
         .or_else(|| chosen.plan.summary_time_unit.clone());
     o.no_thresholds = args.opts.summary.no_thresholds;
+    o.mode = args.opts.summary.mode();
     o.validate()?;
     Ok(o)
 }
@@ -90,7 +93,29 @@ fn test_id() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
+/// Features loadrun knows (`--features`, `K6_FEATURES`); k6's others (`merge-run-tags`,
+/// `freeze-env`) concern its script configuration and runtime, which loadrun does not have.
+const KNOWN_FEATURES: [&str; 1] = ["native-histograms"];
+
+/// `--features` reaches the outputs as `K6_FEATURES`, the variable k6's outputs read; an
+/// unknown name is warned about, not an error, so a k6 command line keeps working.
+fn export_features(features: Option<&str>) {
+    let Some(list) = features else { return };
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if !KNOWN_FEATURES.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+            tracing::warn!(
+                "--features {name}: not a feature loadrun has (known: {}); ignored",
+                KNOWN_FEATURES.join(", ")
+            );
+        }
+    }
+    // Called first thing in `execute`, while the process has a single thread: no other
+    // thread can be reading the environment.
+    std::env::set_var(loadrun_plugin_api::k6::FEATURES_ENV, list);
+}
+
 pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
+    export_features(args.features.as_deref());
     let chosen = plan::choose(&args)?;
     let start_at = args
         .start_at
@@ -380,17 +405,24 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     };
     let outputs_report = outputs.stop(&outcome, stop_timeout);
 
-    if !args.opts.summary.no_summary {
+    if summary_opts.mode != SummaryMode::Disabled {
         let mut text = report.render_text();
         text.push_str(&not_sent_text(result.not_sent));
         text.push_str(&outputs_report.render_text());
         println!("{text}");
     }
     if let Some(file) = summary_file {
-        let mut json = report.export_json();
-        if let Some(obj) = json.as_object_mut() {
-            obj.insert("outputs".into(), outputs_report.to_json());
-        }
+        let json = if args.opts.summary.new_machine_readable_summary {
+            // The schema allows no other keys, so the outputs' counts are not in it.
+            let script = crate::outputs::redact::url_password_masked(&chosen.source);
+            export::machine_readable(&report, &script, outcome.passed)
+        } else {
+            let mut json = report.export_json();
+            if let Some(obj) = json.as_object_mut() {
+                obj.insert("outputs".into(), outputs_report.to_json());
+            }
+            json
+        };
         let body = serde_json::to_string_pretty(&json)?;
         let path = file.path().display().to_string();
         file.write(body.as_bytes())
