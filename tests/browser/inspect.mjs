@@ -2,6 +2,7 @@
 // what the page shows: status, request count, charts with their points and threshold lines,
 // the threshold table, every request the browser made, page errors; screenshots of every tab.
 //   node inspect.mjs --url http://127.0.0.1:PORT/ui/ --shots DIR --prefix live
+//   node inspect.mjs --url - ...      (the URL is read from stdin once the browser is up)
 //   node inspect.mjs --file /path/report.html --shots DIR --prefix report
 // With --file every request that is not file: or data: is blocked and listed in "blocked".
 // Exit 0 when the page was read (the caller judges it), 2 on a usage error, 1 when the browser or
@@ -17,7 +18,10 @@ const opt = (name) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const url = opt('url');
+// --url - : the URL is the first line of stdin, read once the browser is up, so a short run
+// is not over before the browser has started.
+const urlFromStdin = opt('url') === '-';
+let url = opt('url');
 const file = opt('file');
 const shots = opt('shots');
 const prefix = opt('prefix') || 'page';
@@ -27,6 +31,20 @@ const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 if (!url === !file) {
   process.stderr.write('inspect.mjs: give exactly one of --url URL or --file PATH\n');
   process.exit(2);
+}
+
+function firstLine(stream) {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (d) => {
+      buf += d;
+      const i = buf.indexOf('\n');
+      if (i >= 0) { stream.pause(); resolve(buf.slice(0, i)); }
+    });
+    stream.on('end', () => (buf ? resolve(buf) : reject(new Error('no URL on stdin'))));
+    stream.on('error', reject);
+  });
 }
 
 const profile = mkdtempSync(join(tmpdir(), 'loadrun-chromium-'));
@@ -40,6 +58,10 @@ try {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+  if (urlFromStdin) {
+    process.stderr.write('inspect.mjs: browser ready\n');
+    url = (await firstLine(process.stdin)).trim();
+  }
   const target = url || pathToFileURL(file).href;
   const origin = url ? new URL(url).origin : 'file://';
   await context.route('**/*', (route) => {

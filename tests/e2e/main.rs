@@ -4,6 +4,7 @@
 
 mod c_face;
 mod conformance;
+mod dashboard_browser;
 mod distributed;
 mod engine;
 mod files;
