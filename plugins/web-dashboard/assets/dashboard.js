@@ -694,7 +694,7 @@
     const list = latest ? latest.list : [];
     const dropped = (o) => DROP_REASONS.reduce((a, k) => a + (o.dropped && Number.isFinite(o.dropped[k]) ? o.dropped[k] : 0), 0);
     const t = section(root, 'outputs-table', 'Outputs');
-    setContent(t.content, el('p', { class: 'note', text: 'Every output of the run: samples received, written, and dropped by reason (received = written + dropped + still queued).' }),
+    setContent(t.content, el('p', { class: 'note', text: 'Every output of the run: samples received, written, and dropped by reason (received = written + dropped + still queued). The charts show the same counts per second.' }),
       table('outputs', [
         { key: 'output', title: 'output' },
         { key: 'state', title: 'state', cls: (r) => (r.state === 'ok' ? 'good' : 'bad') },
@@ -712,16 +712,23 @@
     for (const h of state.health) for (const o of h.list) if (o && !names.includes(o.output)) names.push(o.output);
     const c = section(root, 'outputs-charts', 'Over time');
     for (const name of names) {
-      const series = (f) => state.health.map((h) => {
+      // The counts only grow; their change per second shows when an output falls behind.
+      const series = (f) => state.health.map((h, i) => {
         const o = h.list.find((x) => x.output === name);
-        return o ? f(o) : null;
+        const prev = i > 0 ? state.health[i - 1] : null;
+        const p = prev ? prev.list.find((x) => x.output === name) : null;
+        const since = prev ? prev.time : state.startTime;
+        const secs = since != null ? (h.time - since) / 1000 : 0;
+        if (!o || !Number.isFinite(f(o)) || secs <= 0) return null;
+        const before = p && Number.isFinite(f(p)) ? f(p) : 0;
+        return Math.max(0, f(o) - before) / secs;
       });
       const reasons = DROP_REASONS.filter((k) => state.health.some((h) => h.list.some((o) => o.output === name && o.dropped && o.dropped[k] > 0)));
-      drawChart(c.charts, { id: `output-${name}`, title: `${name}: samples`, unit: 'count', xs,
+      drawChart(c.charts, { id: `output-${name}`, title: `${name}: samples per second`, unit: 'rate', xs,
         series: [
           { label: 'received', values: series((o) => o.received) },
           { label: 'written', values: series((o) => o.written) },
-          ...reasons.map((k, i) => ({ label: `dropped: ${k}`, color: ['#d62728', '#ff7f0e', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'][i], values: series((o) => (o.dropped ? o.dropped[k] : null)) })),
+          ...reasons.map((k, i) => ({ label: `dropped: ${k}`, color: ['#d62728', '#ff7f0e', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'][i], values: series((o) => (o.dropped ? o.dropped[k] : NaN)) })),
         ] });
     }
   }
