@@ -104,6 +104,7 @@ try {
       await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
       const name = sub ? `${tab}-${sub}` : tab;
       result.tabs[name] = await page.evaluate(() => ({
+        notes: [...document.querySelectorAll('.tab:not([hidden]) .note')].map((n) => n.textContent),
         tables: [...document.querySelectorAll('.tab:not([hidden]) table.grid')].map((t) => ({
           id: t.dataset.table,
           rows: [...t.querySelectorAll('tbody tr')].map((tr) => ({

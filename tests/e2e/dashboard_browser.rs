@@ -40,7 +40,10 @@ fn chromium() -> PathBuf {
 fn browser_available(test: &str) -> bool {
     let mut missing = Vec::new();
     if !chromium().is_file() {
-        missing.push(format!("{} (apt-get install chromium)", chromium().display()));
+        missing.push(format!(
+            "{} (apt-get install chromium)",
+            chromium().display()
+        ));
     }
     if !Command::new("node")
         .arg("--version")
@@ -59,7 +62,10 @@ fn browser_available(test: &str) -> bool {
         return true;
     }
     if services_required() {
-        panic!("{test}: missing {}; run .ci/install-deps", missing.join(", "));
+        panic!(
+            "{test}: missing {}; run .ci/install-deps",
+            missing.join(", ")
+        );
     }
     eprintln!(
         "\n=== SKIP {test}: missing {}. Run .ci/install-deps, or set LOADRUN_REQUIRE_SERVICES=1 \
@@ -199,7 +205,10 @@ fn run_watched(plan: &str, prefix: &str) -> Watched {
 }
 
 fn charts(page: &Value) -> Vec<Value> {
-    page["final"]["charts"].as_array().cloned().unwrap_or_default()
+    page["final"]["charts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn chart(page: &Value, id: &str) -> Value {
@@ -237,11 +246,33 @@ fn table_rows(page: &Value, tab: &str, id: &str) -> Vec<Value> {
 /// What must hold for any view of a finished run: no page error, nothing blocked, charts with
 /// points, the header's request count equal to the summary's.
 fn assert_shows_the_run(page: &Value, summary: &Value, what: &str) {
-    assert_eq!(page["pageErrors"], serde_json::json!([]), "{what}: page errors");
-    assert_eq!(page["final"]["problems"], serde_json::json!([]), "{what}: page problems");
-    assert_eq!(page["blocked"], serde_json::json!([]), "{what}: requests leaving the page");
-    for id in ["reqs", "vus", "duration", "data", "phase-waiting", "iteration-duration"] {
-        assert!(points(&chart(page, id)) > 0, "{what}: chart {id} has no points");
+    assert_eq!(
+        page["pageErrors"],
+        serde_json::json!([]),
+        "{what}: page errors"
+    );
+    assert_eq!(
+        page["final"]["problems"],
+        serde_json::json!([]),
+        "{what}: page problems"
+    );
+    assert_eq!(
+        page["blocked"],
+        serde_json::json!([]),
+        "{what}: requests leaving the page"
+    );
+    for id in [
+        "reqs",
+        "vus",
+        "duration",
+        "data",
+        "phase-waiting",
+        "iteration-duration",
+    ] {
+        assert!(
+            points(&chart(page, id)) > 0,
+            "{what}: chart {id} has no points"
+        );
     }
     let expected = summary["metrics"]["http_reqs"]["count"]
         .as_u64()
@@ -263,7 +294,11 @@ fn assert_threshold_failed(page: &Value, what: &str) {
         .unwrap_or_else(|| panic!("{what}: no p(95)<0.001 row: {rows:?}"));
     assert_eq!(row["data"]["ok"], "false", "{what}: {row}");
     assert!(
-        row["cells"].as_array().unwrap().iter().any(|c| c == "failed"),
+        row["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "failed"),
         "{what}: {row}"
     );
     let passing = rows
@@ -321,7 +356,10 @@ fn live_page_and_report_show_the_run_and_its_failed_threshold() {
 
     // Seen while the test was running, not only after it.
     let during = &live["duringRun"];
-    assert_eq!(during["status"], "running", "live page during the run: {live}");
+    assert_eq!(
+        during["status"], "running",
+        "live page during the run: {live}"
+    );
     assert!(
         during["charts"]
             .as_array()
@@ -332,7 +370,10 @@ fn live_page_and_report_show_the_run_and_its_failed_threshold() {
     );
     assert_shows_the_run(live, &run.summary, "live page");
     assert_threshold_failed(live, "live page");
-    assert_eq!(live["download"]["hidden"], false, "live page has the report link");
+    assert_eq!(
+        live["download"]["hidden"], false,
+        "live page has the report link"
+    );
     assert_eq!(live["download"]["href"], "../report");
     let rows = table_rows(live, "breakdown-name", "by-name");
     assert!(
@@ -348,7 +389,9 @@ fn live_page_and_report_show_the_run_and_its_failed_threshold() {
     );
     let outputs = table_rows(live, "outputs", "outputs");
     assert!(
-        outputs.iter().any(|r| r["data"]["output"] == "web-dashboard"),
+        outputs
+            .iter()
+            .any(|r| r["data"]["output"] == "web-dashboard"),
         "health table: {outputs:?}"
     );
 
@@ -366,7 +409,10 @@ fn live_page_and_report_show_the_run_and_its_failed_threshold() {
     );
     assert_shows_the_run(&report, &run.summary, "report");
     assert_threshold_failed(&report, "report");
-    assert_eq!(report["download"]["hidden"], true, "no report link in the report");
+    assert_eq!(
+        report["download"]["hidden"], true,
+        "no report link in the report"
+    );
     // The same events drawn the same way: every chart with the same series and points.
     let shape = |page: &Value| -> Vec<(String, String)> {
         let mut v: Vec<_> = charts(page)
@@ -382,4 +428,69 @@ fn live_page_and_report_show_the_run_and_its_failed_threshold() {
         .map(Vec::len)
         .unwrap_or(0);
     assert!(summary_text > 0, "the report's summary tab has no metrics");
+}
+
+/// A stream whose server kept every one of 1,000 endpoints (a huge `topN`): the report built
+/// from it by `loadrun report` still draws 10 keys plus "other" per chart and lists 100 rows.
+#[test]
+fn report_of_a_thousand_endpoints_stays_readable() {
+    let test = "report_of_a_thousand_endpoints_stays_readable";
+    if !browser_available(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("events.ndjson");
+    let fixture = Command::new("node")
+        .arg(browser_dir().join("fixture.mjs"))
+        .args(["--periods", "4", "--endpoints", "1000", "--top", "1000"])
+        .output()
+        .expect("run node fixture.mjs");
+    assert!(
+        fixture.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fixture.stderr)
+    );
+    std::fs::write(&record, &fixture.stdout).unwrap();
+    let report = dir.path().join("report.html");
+    let out = Command::new(loadrun_bin())
+        .arg("report")
+        .arg(&record)
+        .arg("-o")
+        .arg(&report)
+        .output()
+        .expect("run loadrun report");
+    assert!(
+        out.status.success(),
+        "loadrun report: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = inspect_file(&report, "many-endpoints");
+    assert_eq!(page["pageErrors"], serde_json::json!([]));
+    assert_eq!(page["blocked"], serde_json::json!([]));
+    assert_eq!(page["final"]["problems"], serde_json::json!([]));
+    let rows = table_rows(&page, "breakdown-name", "by-name");
+    assert_eq!(rows.len(), 100, "the per-endpoint table is capped");
+    let notes = page["tabs"]["breakdown-name"]["notes"].to_string();
+    assert!(
+        notes.contains("showing 100 of 1,000 rows") || notes.contains("showing 100 of 1000 rows"),
+        "{notes}"
+    );
+    let per_key = chart(&page, "by-name-reqs");
+    let series = per_key["series"].as_array().unwrap();
+    assert_eq!(series.len(), 10, "busiest keys drawn: {per_key}");
+    assert!(series.iter().all(|s| s["points"] == 4), "{per_key}");
+    // Sorted busiest first: the 100 shown are the top of the 1,000.
+    let counts: Vec<u64> = rows
+        .iter()
+        .map(|r| {
+            let cell = r["cells"][1].as_str().unwrap_or_default();
+            cell.chars()
+                .filter(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .unwrap_or(0)
+        })
+        .collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{counts:?}");
+    assert!(counts[0] > counts[99], "{counts:?}");
 }
