@@ -483,7 +483,19 @@
   function renderOverview(root) {
     const s = state.snapshots;
     const xs = xsOf(s);
-    const { charts: c } = section(root, 'overview');
+    const { charts: c, content } = section(root, 'overview');
+    const scenarios = (state.config && Array.isArray(state.config.scenarios)) ? state.config.scenarios : [];
+    const perScenario = groupRows('scenario');
+    setContent(content, scenarios.length ? el('h2', { text: 'Scenarios' }) : null, scenarios.length ? table('scenarios', [
+      { key: 'name', title: 'scenario' },
+      { key: 'executor', title: 'executor' },
+      { key: 'planned', title: 'planned', num: true, fmt: fmt.duration },
+      { key: 'count', title: 'requests', num: true, fmt: fmt.count },
+      { key: 'iterations', title: 'iterations', num: true, fmt: fmt.count },
+    ], scenarios.filter(isObj).map((sc) => {
+      const g = perScenario.find((r) => r.key === sc.name) || {};
+      return { name: String(sc.name), executor: String(sc.executor || ''), planned: Number.isFinite(sc.plannedMs) ? sc.plannedMs : null, count: g.count ?? null, iterations: g.iterations ?? null, rowData: { scenario: String(sc.name) } };
+    })) : null);
     drawChart(c, { id: 'reqs', title: 'Requests and iterations per second', unit: 'rate', metric: 'http_reqs', aggs: ['rate'], xs,
       series: [
         { label: 'http_reqs', values: s.map((x) => counterRate(x, 'http_reqs')) },
