@@ -34,3 +34,4 @@ mod segments;
 mod sizes;
 mod stop_deadline;
 mod support;
+mod web_dashboard;
