@@ -35,3 +35,4 @@ mod segments;
 mod sizes;
 mod stop_deadline;
 mod support;
+mod web_dashboard;
