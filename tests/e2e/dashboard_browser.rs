@@ -160,6 +160,7 @@ fn run_watched(plan: &str, prefix: &str) -> Watched {
             ])
             .arg("--summary-export")
             .arg(&export)
+            .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start loadrun"),

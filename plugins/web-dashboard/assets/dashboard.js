@@ -839,7 +839,12 @@
     st.dataset.status = status;
     st.textContent = state.stop ? `${status} · ${state.stop.reason || 'finished'}` : status;
     st.title = state.stop ? 'finished' : '';
-    const planned = Number.isFinite(cfg.plannedMs) ? cfg.plannedMs : null;
+    // The scenarios' own durations, not the test's maximum with graceful stops (a 10 s test
+    // would otherwise read 10 s / 40 s when it ends).
+    const scenarioMs = (Array.isArray(cfg.scenarios) ? cfg.scenarios : [])
+      .map((sc) => (isObj(sc) && Number.isFinite(sc.plannedMs) ? sc.plannedMs : null));
+    const planned = scenarioMs.length && scenarioMs.every((v) => v != null) ? Math.max(...scenarioMs)
+      : Number.isFinite(cfg.plannedMs) ? cfg.plannedMs : null;
     let elapsed = null;
     if (state.stop && Number.isFinite(state.stop.durationMs)) elapsed = state.stop.durationMs;
     else if (state.startTime != null) elapsed = (state.mode === 'live' ? Date.now() : lastTime()) - state.startTime;
