@@ -321,7 +321,7 @@ fn assert_threshold_failed(page: &Value, what: &str) {
 
 const FAILING_PLAN: &str = r#"
 vus = 3
-duration = "4s"
+duration = "6s"
 
 [thresholds]
 http_req_duration = ["p(95)<0.001"]
@@ -424,11 +424,17 @@ fn live_page_and_report_show_the_run_and_its_failed_threshold() {
         v
     };
     assert_eq!(shape(live), shape(&report), "live page and report differ");
-    let summary_text = report["tabs"]["summary"]["tables"][0]["rows"]
-        .as_array()
-        .map(Vec::len)
-        .unwrap_or(0);
-    assert!(summary_text > 0, "the report's summary tab has no metrics");
+    // The end-of-test summary, with the failed threshold marked on its metric.
+    let summary = table_rows(&report, "summary", "summary");
+    let duration = summary
+        .iter()
+        .find(|r| r["data"]["metric"] == "http_req_duration")
+        .unwrap_or_else(|| panic!("no http_req_duration in the summary tab: {summary:?}"));
+    assert_eq!(duration["cells"][2], "✗ p(95)<0.001", "{duration}");
+    assert!(
+        summary.iter().any(|r| r["data"]["metric"] == "http_reqs"),
+        "{summary:?}"
+    );
 }
 
 /// A stream whose server kept every one of 1,000 endpoints (a huge `topN`): the report built

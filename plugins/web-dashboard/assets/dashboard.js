@@ -749,7 +749,16 @@
     const u = unitOf(name);
     const f = fmt[u] || fmt.plain;
     const parts = [];
-    for (const [k, x] of Object.entries(v)) {
+    // The summary's own order (k6's), whatever order the JSON object came in.
+    const order = ['count', 'rate', 'value', 'passes', 'fails', 'avg', 'min', 'med', 'max'];
+    const rank = (k) => {
+      const i = order.indexOf(k);
+      if (i >= 0) return i;
+      const p = /^p\((\d+(?:\.\d+)?)\)$/.exec(k);
+      return p ? order.length + Number(p[1]) / 100 : order.length + 2;
+    };
+    const entries = Object.entries(v).sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b));
+    for (const [k, x] of entries) {
       if (k === 'thresholds' || typeof x !== 'number') continue;
       let shown;
       if (k === 'count') shown = u === 'bytes' ? fmt.bytes(x) : fmt.count(x);
