@@ -435,6 +435,13 @@ fn live_page_and_report_show_the_run_and_its_failed_threshold() {
         summary.iter().any(|r| r["data"]["metric"] == "http_reqs"),
         "{summary:?}"
     );
+    let checks = table_rows(&report, "summary", "checks");
+    assert!(
+        checks.iter().any(|r| r["data"]["check"]
+            .as_str()
+            .is_some_and(|c| c.ends_with("status is 200"))),
+        "{checks:?}"
+    );
 }
 
 /// A stream whose server kept every one of 1,000 endpoints (a huge `topN`): the report built

@@ -644,7 +644,8 @@
       { key: 'expression', title: 'expression' },
       { key: 'value', title: 'current', num: true, fmt: (v, r) => (v == null ? '–' : (fmt[unitOfAgg(r)] || fmt.plain)(v)) },
       { key: 'verdict', title: 'result', cls: (r) => (r.ok === false ? 'bad' : r.ok === true ? 'good' : '') },
-    ], rows.map((r) => ({ ...r, verdict: r.ok === false ? 'failed' : r.ok === true ? 'passed' : 'pending', rowClass: r.ok === false ? 'fail' : r.ok === true ? 'pass' : '', rowData: { ok: String(r.ok), metric: r.metric, expression: r.expression } }))));
+      { key: 'abort', title: 'abortOnFail' },
+    ], rows.map((r) => ({ ...r, verdict: r.ok === false ? 'failed' : r.ok === true ? 'passed' : 'pending', abort: r.abortOnFail ? 'yes' : '', rowClass: r.ok === false ? 'fail' : r.ok === true ? 'pass' : '', rowData: { ok: String(r.ok), metric: r.metric, expression: r.expression } }))));
     // One chart per threshold: its judged value over time against its limit.
     rows.forEach((r, i) => {
       const p = parseExpression(r.expression);
@@ -791,6 +792,20 @@
         rowData: { metric: name },
       };
     });
+    // Every check of every group (k6's root_group tree), named by its group path.
+    const checks = [];
+    const walk = (g, depth) => {
+      if (!isObj(g) || depth > 64) return;
+      for (const c of Object.values(isObj(g.checks) ? g.checks : {})) {
+        if (!isObj(c)) continue;
+        const passes = Number.isFinite(c.passes) ? c.passes : 0;
+        const fails = Number.isFinite(c.fails) ? c.fails : 0;
+        const path = g.path ? `${g.path} › ${c.name}` : String(c.name);
+        checks.push({ path, passes, fails, rate: passes + fails ? passes / (passes + fails) : null, rowClass: fails ? 'fail' : '', rowData: { check: path } });
+      }
+      for (const sub of Object.values(isObj(g.groups) ? g.groups : {})) walk(sub, depth + 1);
+    };
+    walk(summary.root_group, 0);
     setContent(sec.content,
       el('p', { class: `verdict ${stop.passed ? 'good' : 'bad'}`, text: `${stop.passed ? 'Passed' : 'Failed'} (${stop.reason || 'ended'}) after ${fmt.duration(stop.durationMs)}` }),
       el('h2', { text: 'Metrics' }),
@@ -799,6 +814,13 @@
         { key: 'values', title: 'values' },
         { key: 'thresholds', title: 'thresholds', cls: (r) => (r.rowClass === 'fail' ? 'bad' : '') },
       ], rows),
+      checks.length ? el('h2', { text: 'Checks' }) : null,
+      checks.length ? table('checks', [
+        { key: 'path', title: 'check' },
+        { key: 'passes', title: 'passed', num: true, fmt: fmt.count },
+        { key: 'fails', title: 'failed', num: true, fmt: fmt.count, cls: (r) => (r.fails > 0 ? 'bad' : '') },
+        { key: 'rate', title: 'success', num: true, fmt: fmt.pct },
+      ], checks) : null,
       typeof summary.text === 'string' ? el('h2', { text: 'Text summary' }) : null,
       typeof summary.text === 'string' ? el('pre', { class: 'text', text: stripAnsi(summary.text) }) : null);
   }
