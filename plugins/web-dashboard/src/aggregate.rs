@@ -8,7 +8,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use loadrun_plugin_api::{Batch, Catalog, MetricType, Sample, TestMeta, ValueKind};
+use loadrun_plugin_api::abi::SeriesDef;
+use loadrun_plugin_api::{Batch, MetricType, Sample, TestMeta, ValueKind};
 use loadrun_summary::accumulator::Accumulator;
 use loadrun_summary::threshold::{aggregate, parse_expression, parse_metric_key, Expression};
 use serde_json::{json, Map, Value};
@@ -56,15 +57,35 @@ impl MetricSlot {
     }
 }
 
-/// Where one series' samples count, resolved once when the series is first seen.
+/// A metric's definition, as far as the aggregation needs it. Series definitions are not kept
+/// (their tags are read once, when the series is defined): at 10,000 URLs a run defines over
+/// 100,000 series.
+struct MetricDefinition {
+    name: String,
+    metric_type: MetricType,
+    contains: ValueKind,
+    /// Name and tag filter of each submetric.
+    submetrics: Vec<(String, Vec<(String, String)>)>,
+}
+
+/// Where one series' samples count, resolved once when the series is defined.
 #[derive(Clone)]
 struct SeriesSlot {
     metric: usize,
-    submetrics: Vec<usize>,
+    submetrics: Box<[usize]>,
     /// Index in [`GROUPED`], when the metric is grouped.
     grouped: Option<usize>,
     /// Per grouping tag: the entry this series counts in (`None`: the series lacks the tag).
-    groups: Vec<Option<usize>>,
+    groups: Box<[Option<usize>]>,
+}
+
+/// A tag's value in a series definition.
+fn tag<'a>(series: &'a SeriesDef, key: &str) -> Option<&'a str> {
+    series
+        .tags
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| kv.value.as_str())
 }
 
 #[derive(Default)]
@@ -172,7 +193,7 @@ pub struct PeriodEvents {
 }
 
 pub struct Aggregator {
-    catalog: Catalog,
+    definitions: Vec<Option<MetricDefinition>>,
     top_n: usize,
     metrics: Vec<MetricSlot>,
     by_name: HashMap<String, usize>,
@@ -200,7 +221,7 @@ impl Aggregator {
             })
             .collect();
         Self {
-            catalog: Catalog::new(),
+            definitions: Vec::new(),
             top_n: top_n.max(1),
             metrics: Vec::new(),
             by_name: HashMap::new(),
@@ -230,49 +251,79 @@ impl Aggregator {
         i
     }
 
-    fn resolve(&mut self, series_id: u32) -> Option<()> {
-        let series = self.catalog.series(series_id)?.clone();
-        let metric = self.catalog.metric(series.metric)?.clone();
-        let slot_metric = self.metric_slot(&metric.name, metric.metric_type, metric.contains);
-        let mut submetrics = Vec::new();
-        for sub in &metric.submetrics {
-            if sub
-                .tags
-                .iter()
-                .all(|(k, v)| series.tag(k) == Some(v.as_str()))
-            {
-                submetrics.push(self.metric_slot(&sub.name, metric.metric_type, metric.contains));
-            }
+    fn define(&mut self, series: &SeriesDef) {
+        let i = series.id as usize;
+        if matches!(self.series.get(i), Some(Some(_))) {
+            return;
         }
-        let grouped = GROUPED.iter().position(|g| *g == metric.name);
+        let Some(Some(metric)) = self.definitions.get(series.metric as usize) else {
+            return;
+        };
+        let (name, t, contains) = (metric.name.clone(), metric.metric_type, metric.contains);
+        let subs: Vec<String> = metric
+            .submetrics
+            .iter()
+            .filter(|(_, tags)| tags.iter().all(|(k, v)| tag(series, k) == Some(v.as_str())))
+            .map(|(n, _)| n.clone())
+            .collect();
+        let slot_metric = self.metric_slot(&name, t, contains);
+        let submetrics = subs
+            .iter()
+            .map(|n| self.metric_slot(n, t, contains))
+            .collect();
+        let grouped = GROUPED.iter().position(|g| *g == name);
         let groups = match grouped {
             Some(_) => self
                 .tags
                 .iter_mut()
-                .map(|tg| match series.tag(&tg.tag) {
+                .map(|tg| match tag(series, &tg.tag) {
                     Some(v) if !v.is_empty() => Some(tg.entry_for(v)),
                     _ => None,
                 })
                 .collect(),
-            None => Vec::new(),
+            None => Box::default(),
         };
-        let slot = SeriesSlot {
+        if self.series.len() <= i {
+            self.series.resize(i + 1, None);
+        }
+        self.series[i] = Some(SeriesSlot {
             metric: slot_metric,
             submetrics,
             grouped,
             groups,
-        };
-        let i = series_id as usize;
-        if self.series.len() <= i {
-            self.series.resize(i + 1, None);
-        }
-        self.series[i] = Some(slot);
-        Some(())
+        });
     }
 
     /// Takes one batch; returns the samples whose series the host never defined.
     pub fn write(&mut self, batch: &Batch<'_>) -> u64 {
-        self.catalog.absorb(batch);
+        for m in batch.metrics.iter() {
+            let i = m.id as usize;
+            if self.definitions.len() <= i {
+                self.definitions.resize_with(i + 1, || None);
+            }
+            if self.definitions[i].is_none() {
+                self.definitions[i] = Some(MetricDefinition {
+                    name: m.name.to_string(),
+                    metric_type: m.metric_type,
+                    contains: m.contains,
+                    submetrics: m
+                        .submetrics
+                        .iter()
+                        .map(|sub| {
+                            let tags = sub
+                                .tags
+                                .iter()
+                                .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+                                .collect();
+                            (sub.name.to_string(), tags)
+                        })
+                        .collect(),
+                });
+            }
+        }
+        for series in batch.series.iter() {
+            self.define(series);
+        }
         let mut unknown = 0;
         for s in batch.samples.iter() {
             if !self.add(s) {
@@ -283,10 +334,6 @@ impl Aggregator {
     }
 
     fn add(&mut self, s: &Sample) -> bool {
-        let known = matches!(self.series.get(s.series as usize), Some(Some(_)));
-        if !known && self.resolve(s.series).is_none() {
-            return false;
-        }
         self.seq += 1;
         let seq = self.seq;
         let Self {
@@ -302,13 +349,13 @@ impl Aggregator {
         let t = m.metric_type;
         m.period.add_at(s.value, seq, s.time_ns);
         m.period_samples += 1;
-        for sub in &slot.submetrics {
+        for sub in slot.submetrics.iter() {
             let m = &mut metrics[*sub];
             m.period.add_at(s.value, seq, s.time_ns);
             m.period_samples += 1;
         }
         if let Some(g) = slot.grouped {
-            for (tag, entry) in tags.iter_mut().zip(&slot.groups) {
+            for (tag, entry) in tags.iter_mut().zip(slot.groups.iter()) {
                 if let Some(e) = entry {
                     tag.entry(*e).period[g].add(t, s.value, seq, s.time_ns);
                 }

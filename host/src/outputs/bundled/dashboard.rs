@@ -63,6 +63,7 @@ pub fn outcome_extra(mut export: Value, text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn s(v: &[&str]) -> Vec<String> {
