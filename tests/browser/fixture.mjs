@@ -99,7 +99,7 @@ for (let i = 1; i <= periods; i += 1) {
   ]);
   emit('health', [
     { output: 'web-dashboard', state: 'ok', received: cum.reqs * 12, written: cum.reqs * 12, dropped: { queue_full: 0, retries_exhausted: 0, rejected: 0, lost: 0, fatal: 0, shutdown: 0 } },
-    { output: 'json', state: 'ok', received: cum.reqs * 12, written: cum.reqs * 12 - i * 5, dropped: { queue_full: i * 5, retries_exhausted: 0, rejected: 0, lost: 0, fatal: 0, shutdown: 0 } },
+    { output: 'json', state: 'ok', received: cum.reqs * 12, written: cum.reqs * 12 - i * 5, queued: 0, retries: i, dropped: { queue_full: i * 5, retries_exhausted: 0, rejected: 0, lost: 0, fatal: 0, shutdown: 0 } },
   ]);
 }
 emit('stop', {

@@ -707,16 +707,19 @@
     const list = latest ? latest.list : [];
     const dropped = (o) => DROP_REASONS.reduce((a, k) => a + (o.dropped && Number.isFinite(o.dropped[k]) ? o.dropped[k] : 0), 0);
     const t = section(root, 'outputs-table', 'Outputs');
-    setContent(t.content, el('p', { class: 'note', text: 'Every output of the run: samples received, written, and dropped by reason (received = written + dropped + still queued). The charts show the same counts per second.' }),
+    setContent(t.content, el('p', { class: 'note', text: 'Every output of the run: samples received, written, queued and dropped by reason (received = written + queued + dropped), and retries. The charts show the same counts per second.' }),
       table('outputs', [
         { key: 'output', title: 'output' },
         { key: 'state', title: 'state', cls: (r) => (r.state === 'ok' ? 'good' : 'bad') },
         { key: 'received', title: 'received', num: true, fmt: fmt.count },
         { key: 'written', title: 'written', num: true, fmt: fmt.count },
+        { key: 'queued', title: 'queued', num: true, fmt: fmt.count },
         { key: 'dropped', title: 'dropped', num: true, fmt: fmt.count, cls: (r) => (r.dropped > 0 ? 'bad' : '') },
         { key: 'reasons', title: 'dropped by reason' },
+        { key: 'retries', title: 'retries', num: true, fmt: fmt.count },
       ], list.map((o) => ({
         output: String(o.output), state: String(o.state), received: o.received, written: o.written, dropped: dropped(o),
+        queued: Number.isFinite(o.queued) ? o.queued : null, retries: Number.isFinite(o.retries) ? o.retries : null,
         reasons: DROP_REASONS.filter((k) => o.dropped && o.dropped[k] > 0).map((k) => `${k}: ${fmt.count(o.dropped[k])}`).join(', ') || '–',
         rowData: { output: String(o.output) },
       }))));
@@ -741,6 +744,8 @@
         series: [
           { label: 'received', values: series((o) => o.received) },
           { label: 'written', values: series((o) => o.written) },
+          ...(state.health.some((h) => h.list.some((o) => o.output === name && o.retries > 0))
+            ? [{ label: 'retries', color: '#9467bd', values: series((o) => (Number.isFinite(o.retries) ? o.retries : NaN)) }] : []),
           ...reasons.map((k, i) => ({ label: `dropped: ${k}`, color: ['#d62728', '#ff7f0e', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'][i], values: series((o) => (o.dropped ? o.dropped[k] : NaN)) })),
         ] });
     }
@@ -873,7 +878,8 @@
     // The scenarios' own durations, not the test's maximum with graceful stops (a 10 s test
     // would otherwise read 10 s / 40 s when it ends).
     const scenarioMs = (Array.isArray(cfg.scenarios) ? cfg.scenarios : [])
-      .map((sc) => (isObj(sc) && Number.isFinite(sc.plannedMs) ? sc.plannedMs : null));
+      .map((sc) => (isObj(sc) && Number.isFinite(sc.plannedMs)
+        ? (Number.isFinite(sc.startMs) ? sc.startMs : 0) + sc.plannedMs : null));
     const planned = scenarioMs.length && scenarioMs.every((v) => v != null) ? Math.max(...scenarioMs)
       : Number.isFinite(cfg.plannedMs) ? cfg.plannedMs : null;
     let elapsed = null;
