@@ -414,6 +414,11 @@ fn live_page_and_report_show_the_run_and_its_failed_threshold() {
         report["download"]["hidden"], true,
         "no report link in the report"
     );
+    assert_eq!(
+        report["download"]["href"],
+        Value::Null,
+        "the report links nothing"
+    );
     // The same events drawn the same way: every chart with the same series and points.
     let shape = |page: &Value| -> Vec<(String, String)> {
         let mut v: Vec<_> = charts(page)

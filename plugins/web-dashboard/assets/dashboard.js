@@ -894,7 +894,10 @@
     r.dataset.value = String(reqs || 0);
     r.textContent = fmt.count(reqs || 0);
     document.getElementById('failed').textContent = fmt.pct(mval(c, 'http_req_failed', 'rate'));
-    document.getElementById('download').hidden = state.mode !== 'live';
+    // The link gets its target only on the live page: the report refers to no other file.
+    const download = document.getElementById('download');
+    download.hidden = state.mode !== 'live';
+    if (state.mode === 'live' && !download.getAttribute('href')) download.setAttribute('href', '../report');
     const foot = document.getElementById('foot');
     const bits = [`${state.events} events`, state.mode === 'live' ? `live (${state.connection})` : 'report'];
     if (cfg.version) bits.push(`loadrun ${cfg.version}`);
