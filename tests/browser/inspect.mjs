@@ -79,17 +79,14 @@ try {
   await page.waitForFunction(() => window.loadrunDashboard !== undefined, null, { timeout: 30000 });
   const inspect = () => page.evaluate(() => window.loadrunDashboard.inspect());
   if (url) {
-    // Seen while the test still runs: the live page draws points before the end.
-    try {
-      await page.waitForFunction(() => {
-        const s = window.loadrunDashboard.inspect();
-        return s.status === 'running' && s.charts.some((c) => c.series.some((x) => x.points > 0));
-      }, null, { timeout: waitMs, polling: 100 });
-      result.duringRun = await inspect();
-    } catch (e) {
-      result.duringRun = null;
-      result.duringRunError = String(e && e.message);
-    }
+    // Seen while the test still runs: the live page draws points before the end. A page opened
+    // after the end (a lingering server) has no such moment: duringRun stays null.
+    result.duringRun = await page.waitForFunction(() => {
+      const s = window.loadrunDashboard.inspect();
+      if (s.loaded) return { ended: true };
+      return s.status === 'running' && s.charts.some((c) => c.series.some((x) => x.points > 0)) ? s : false;
+    }, null, { timeout: waitMs, polling: 100 }).then((h) => h.jsonValue());
+    if (result.duringRun && result.duringRun.ended) result.duringRun = null;
   }
   await page.waitForFunction(() => window.loadrunDashboard.inspect().loaded, null, { timeout: waitMs, polling: 100 });
   if (shots) mkdirSync(shots, { recursive: true });

@@ -513,3 +513,95 @@ fn report_of_a_thousand_endpoints_stays_readable() {
     assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{counts:?}");
     assert!(counts[0] > counts[99], "{counts:?}");
 }
+
+const PASSING_PLAN: &str = r#"
+vus = 2
+duration = "2s"
+
+[thresholds]
+http_req_failed = ["rate<0.5"]
+
+[[steps]]
+url = "${TEST_SERVER}/get"
+checks = [{ status = 200 }]
+
+[[steps]]
+sleep = "20ms"
+"#;
+
+/// A browser opened after the run (the server lingers) gets the whole run replayed: the same
+/// count as the summary, every chart drawn, the passed verdict.
+#[test]
+fn a_page_opened_after_the_run_sees_all_of_it() {
+    let test = "a_page_opened_after_the_run_sees_all_of_it";
+    if !browser_available(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plan.toml"), PASSING_PLAN).unwrap();
+    let export = dir.path().join("summary.json");
+    let mut run = Reaped(
+        Command::new(loadrun_bin())
+            .current_dir(dir.path())
+            .args(["run", "plan.toml", "--test-server", "--quiet"])
+            .args(["-o", "web-dashboard=port=0,period=500ms,linger=true"])
+            .arg("--summary-export")
+            .arg(&export)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start loadrun"),
+    );
+    let run_err = BufReader::new(run.0.stderr.take().unwrap());
+    let (url_tx, url_rx) = mpsc::channel();
+    let run_log = std::thread::spawn(move || {
+        let mut log = String::new();
+        for line in run_err.lines().map_while(Result::ok) {
+            // Printed once the run is over and only the dashboard is left serving.
+            if let Some(rest) = line.split("still serving ").nth(1) {
+                let url = rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                let _ = url_tx.send(url);
+            }
+            log.push_str(&line);
+            log.push('\n');
+        }
+        log
+    });
+    let Ok(url) = url_rx.recv() else {
+        drop(run);
+        panic!("no lingering dashboard:\n{}", run_log.join().unwrap());
+    };
+    let out = inspect_cmd("after")
+        .args(["--url", &url])
+        .output()
+        .expect("run node inspect.mjs");
+    // Ctrl-C ends the lingering.
+    let pid = run.0.id().to_string();
+    let kill = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(kill.success());
+    let status = run.0.wait().expect("wait for loadrun");
+    let stderr = run_log.join().unwrap();
+    let node_stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "inspect.mjs failed:\n{node_stderr}");
+    let page = parse_inspection(&out.stdout, &node_stderr);
+    assert_eq!(status.code(), Some(0), "loadrun after Ctrl-C:\n{stderr}");
+    assert_eq!(
+        page["duringRun"],
+        Value::Null,
+        "the run was over: {}",
+        page["duringRun"]
+    );
+    let summary = read_summary(&export);
+    assert_shows_the_run(&page, &summary, "page opened after the run");
+    assert_eq!(page["final"]["status"], "passed");
+    let rows = table_rows(&page, "thresholds", "thresholds");
+    assert!(
+        rows.iter()
+            .any(|r| r["data"]["expression"] == "rate<0.5" && r["data"]["ok"] == "true"),
+        "{rows:?}"
+    );
+}
