@@ -82,7 +82,7 @@
     if (!m) return 'plain';
     if (m.type === 'rate') return 'pct';
     if (m.contains === 'time') return 'ms';
-    if (m.contains === 'data') return m.type === 'counter' ? 'bytes' : 'bytes';
+    if (m.contains === 'data') return 'bytes';
     return m.type === 'counter' ? 'count' : 'plain';
   };
 
@@ -97,6 +97,7 @@
     config: null,
     metrics: {},
     startTime: null,
+    startSeen: false,
     snapshots: [],
     cumulatives: [],
     thresholds: [], // [{time, list}]
@@ -116,6 +117,7 @@
     state.config = null;
     state.metrics = {};
     state.startTime = null;
+    state.startSeen = false;
     state.snapshots = [];
     state.cumulatives = [];
     state.thresholds = [];
@@ -150,6 +152,7 @@
         Object.assign(state.metrics, data);
         break;
       case 'start':
+        state.startSeen = true;
         if (isObj(data) && Number.isFinite(data.time)) state.startTime = data.time;
         break;
       case 'snapshot':
@@ -868,13 +871,12 @@
     document.getElementById('testid').textContent = cfg.testId ? `test ${cfg.testId}` : '';
     let status = 'waiting';
     if (state.stop) status = state.stop.passed ? 'passed' : 'failed';
-    else if (state.startTime != null && state.cumulatives.length + state.snapshots.length > 0) status = 'running';
-    else if (state.startTime != null) status = 'running';
+    // Until `start` the test may still wait (--start-at): not running yet.
+    else if (state.startSeen) status = 'running';
     if (!state.stop && state.connection === 'closed') status = 'disconnected';
     const st = document.getElementById('status');
     st.dataset.status = status;
     st.textContent = state.stop ? `${status} · ${state.stop.reason || 'finished'}` : status;
-    st.title = state.stop ? 'finished' : '';
     // The scenarios' own durations, not the test's maximum with graceful stops (a 10 s test
     // would otherwise read 10 s / 40 s when it ends).
     const scenarioMs = (Array.isArray(cfg.scenarios) ? cfg.scenarios : [])
@@ -884,7 +886,7 @@
       : Number.isFinite(cfg.plannedMs) ? cfg.plannedMs : null;
     let elapsed = null;
     if (state.stop && Number.isFinite(state.stop.durationMs)) elapsed = state.stop.durationMs;
-    else if (state.startTime != null) elapsed = (state.mode === 'live' ? Date.now() : lastTime()) - state.startTime;
+    else if (state.startSeen && state.startTime != null) elapsed = (state.mode === 'live' ? Date.now() : lastTime()) - state.startTime;
     document.getElementById('elapsed').textContent = `${fmt.duration(elapsed)}${planned ? ` / ${fmt.duration(planned)}` : ''}`;
     const c = lastCumulative();
     let reqs = mval(c, 'http_reqs', 'count');
