@@ -335,7 +335,8 @@ impl Output for DashboardOutput {
             }
         }
         if let Some(path) = &self.config.export {
-            let html = report::build_html(&self.hub.events());
+            let events = self.hub.events();
+            let html = report::build_html(events.iter().map(|e| &**e));
             if let Err(e) = report::write_file(path, html.as_bytes()) {
                 failures.push(format!("cannot write the report {}: {e}", path.display()));
             }

@@ -44,17 +44,20 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     enc.finish().unwrap_or_default()
 }
 
-/// The events as the page reads them: gzip of the JSON array, in base64.
-pub fn embedded_events(events: &[Event]) -> String {
-    let mut json = String::from("[");
-    for (i, e) in events.iter().enumerate() {
+/// The events as the page reads them: gzip of the JSON array, in base64. Streamed into the
+/// compressor, so a long run's events are not held twice as text.
+pub fn embedded_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> String {
+    let mut enc = GzEncoder::new(Vec::new(), Compression::default());
+    // Writing into a Vec cannot fail.
+    let _ = enc.write_all(b"[");
+    for (i, e) in events.into_iter().enumerate() {
         if i > 0 {
-            json.push(',');
+            let _ = enc.write_all(b",");
         }
-        json.push_str(&e.ndjson());
+        let _ = enc.write_all(e.ndjson().as_bytes());
     }
-    json.push(']');
-    base64::engine::general_purpose::STANDARD.encode(gzip(json.as_bytes()))
+    let _ = enc.write_all(b"]");
+    base64::engine::general_purpose::STANDARD.encode(enc.finish().unwrap_or_default())
 }
 
 /// An attribute's value in a tag's text (`src="x"` or `src='x'`).
@@ -88,7 +91,7 @@ fn safe_inline(text: &str, element: &str) -> String {
 
 /// The page with every `<script src=ASSET>` and `<link href=ASSET.css>` replaced by the
 /// asset's text, and the events injected before the first script.
-pub fn build_html(events: &[Event]) -> String {
+pub fn build_html<'a>(events: impl IntoIterator<Item = &'a Event>) -> String {
     let page = assets::get("index.html")
         .map(|b| String::from_utf8_lossy(b).into_owned())
         .unwrap_or_else(|| FALLBACK_PAGE.to_string());

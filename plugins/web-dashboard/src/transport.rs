@@ -60,8 +60,9 @@ impl Hub {
         self.changed.notify_all();
     }
 
-    pub fn events(&self) -> Vec<Event> {
-        self.lock().events.iter().map(|e| (**e).clone()).collect()
+    /// The events so far (shared, not copied).
+    pub fn events(&self) -> Vec<Arc<Event>> {
+        self.lock().events.clone()
     }
 
     pub fn len(&self) -> usize {
@@ -278,7 +279,8 @@ fn serve(stream: &TcpStream, shared: &Shared) -> io::Result<()> {
         "/ui/" => page(stream, "index.html", head_only),
         "/events" => events(stream, &shared.hub, head_only),
         "/report" => {
-            let html = report::build_html(&shared.hub.events());
+            let events = shared.hub.events();
+            let html = report::build_html(events.iter().map(|e| &**e));
             respond(
                 stream,
                 "200 OK",
@@ -326,17 +328,17 @@ fn events(mut stream: &TcpStream, hub: &Hub, head_only: bool) -> io::Result<()> 
     if head_only {
         return stream.flush();
     }
+    // A late client's replay is the whole run: written through a buffer, not built as one text.
+    let mut out = io::BufWriter::with_capacity(64 * 1024, stream);
     let mut sent = 0;
     while let Some(batch) = hub.next(sent, KEEPALIVE) {
         if batch.is_empty() {
-            stream.write_all(b": keepalive\n\n")?;
+            out.write_all(b": keepalive\n\n")?;
         }
-        let mut text = String::new();
         for e in &batch {
-            text.push_str(&e.sse());
+            out.write_all(e.sse().as_bytes())?;
         }
-        stream.write_all(text.as_bytes())?;
-        stream.flush()?;
+        out.flush()?;
         sent += batch.len();
     }
     Ok(())
