@@ -119,9 +119,20 @@ try {
   }
   result.final = await inspect();
   result.headerRequests = await page.textContent('#requests');
-  result.download = await page.evaluate(() => {
+  result.download = await page.evaluate(async () => {
     const a = document.getElementById('download');
-    return { hidden: a.hidden, href: a.getAttribute('href') };
+    const out = { hidden: a.hidden, href: a.getAttribute('href'), fetched: null };
+    // Where the link leads, while the server still answers (a lingering one does).
+    if (!a.hidden && a.href) {
+      try {
+        const r = await fetch(a.href);
+        const text = await r.text();
+        out.fetched = { status: r.status, type: r.headers.get('content-type'), embedsEvents: text.includes('window.LOADRUN_EVENTS') };
+      } catch (e) {
+        out.fetched = { error: String(e && e.message) };
+      }
+    }
+    return out;
   });
   await context.close();
   context = null;

@@ -598,6 +598,10 @@ fn a_page_opened_after_the_run_sees_all_of_it() {
     let summary = read_summary(&export);
     assert_shows_the_run(&page, &summary, "page opened after the run");
     assert_eq!(page["final"]["status"], "passed");
+    // "Download report" leads to the report of the run.
+    let fetched = &page["download"]["fetched"];
+    assert_eq!(fetched["status"], 200, "{}", page["download"]);
+    assert_eq!(fetched["embedsEvents"], true, "{}", page["download"]);
     let rows = table_rows(&page, "thresholds", "thresholds");
     assert!(
         rows.iter()
