@@ -358,6 +358,12 @@
     }
     if (entry.uplot) entry.uplot.destroy();
     const f = fmt[spec.unit] || fmt.plain;
+    // Canvas colours follow the page's light or dark scheme (dashboard.css).
+    const css = getComputedStyle(document.documentElement);
+    const theme = {
+      axis: css.getPropertyValue('--axis').trim() || '#555',
+      grid: css.getPropertyValue('--grid').trim() || '#eee',
+    };
     // Axis ticks of a count may fall between integers (2.5 VUs): never rounded into a lie.
     const tick = spec.unit === 'count' || spec.unit === 'plain' ? compact
       : spec.unit === 'rate' ? (v) => `${compact(v)}/s` : f;
@@ -383,8 +389,8 @@
         },
       },
       axes: [
-        { stroke: '#555', grid: { stroke: '#eee' } },
-        { stroke: '#555', grid: { stroke: '#eee' }, size: 72, values: (u, splits) => splits.map((v) => tick(v)) },
+        { stroke: theme.axis, grid: { stroke: theme.grid }, ticks: { stroke: theme.grid } },
+        { stroke: theme.axis, grid: { stroke: theme.grid }, ticks: { stroke: theme.grid }, size: 72, values: (u, splits) => splits.map((v) => tick(v)) },
       ],
       series: [
         { value: (u, v) => (v == null ? '–' : new Date(v * 1000).toLocaleTimeString()) },
