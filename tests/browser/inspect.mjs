@@ -4,6 +4,7 @@
 //   node inspect.mjs --url http://127.0.0.1:PORT/ui/ --shots DIR --prefix live
 //   node inspect.mjs --url - ...      (the URL is read from stdin once the browser is up)
 //   node inspect.mjs --file /path/report.html --shots DIR --prefix report
+// --width PX sets the viewport's width (default 1280).
 // With --file every request that is not file: or data: is blocked and listed in "blocked".
 // Exit 0 when the page was read (the caller judges it), 2 on a usage error, 1 when the browser or
 // the page failed.
@@ -54,7 +55,7 @@ try {
   context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
     headless: true,
-    viewport: { width: 1280, height: 900 },
+    viewport: { width: Number(opt('width') || 1280), height: 900 },
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
@@ -101,6 +102,8 @@ try {
       await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
       const name = sub ? `${tab}-${sub}` : tab;
       result.tabs[name] = await page.evaluate(() => ({
+        // Wider than the viewport means a sideways scroll on a phone.
+        pageWidth: document.documentElement.scrollWidth,
         notes: [...document.querySelectorAll('.tab:not([hidden]) .note')].map((n) => n.textContent),
         tables: [...document.querySelectorAll('.tab:not([hidden]) table.grid')].map((t) => ({
           id: t.dataset.table,

@@ -96,9 +96,14 @@ fn parse_inspection(stdout: &[u8], stderr: &str) -> Value {
 
 /// The report file opened from disk with every non-file request blocked.
 fn inspect_file(path: &Path, prefix: &str) -> Value {
+    inspect_file_at(path, prefix, 1280)
+}
+
+fn inspect_file_at(path: &Path, prefix: &str, width: u32) -> Value {
     let out = inspect_cmd(prefix)
         .arg("--file")
         .arg(path)
+        .args(["--width", &width.to_string()])
         .output()
         .expect("run node inspect.mjs");
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
@@ -440,6 +445,25 @@ fn live_page_and_report_show_the_run_and_its_failed_threshold() {
         summary.iter().any(|r| r["data"]["metric"] == "http_reqs"),
         "{summary:?}"
     );
+    // On a phone's width: every chart fits, no tab scrolls sideways.
+    let narrow = inspect_file_at(&run.dir.path().join("report.html"), "report-narrow", 390);
+    let tabs = narrow["tabs"].as_object().cloned().unwrap_or_default();
+    assert!(tabs.len() >= 7, "tabs seen: {:?}", tabs.keys());
+    for (tab, seen) in &tabs {
+        assert!(
+            seen["pageWidth"].as_u64().is_some_and(|w| w <= 390),
+            "tab {tab} is {} px wide at 390 px",
+            seen["pageWidth"]
+        );
+    }
+    for c in charts(&narrow) {
+        assert!(
+            c["width"].as_u64().is_some_and(|w| w > 0 && w <= 390),
+            "chart {} is {} px wide at 390 px",
+            c["id"],
+            c["width"]
+        );
+    }
     let checks = table_rows(&report, "summary", "checks");
     assert!(
         checks.iter().any(|r| r["data"]["check"]
