@@ -879,7 +879,9 @@
     if (state.stop) status = state.stop.passed ? 'passed' : 'failed';
     // Until `start` the test may still wait (--start-at): not running yet.
     else if (state.startSeen) status = 'running';
+    // A live stream that broke before `stop`: the numbers shown may be stale.
     if (!state.stop && state.connection === 'closed') status = 'disconnected';
+    else if (!state.stop && state.connection === 'reconnecting') status = 'reconnecting';
     const st = document.getElementById('status');
     st.dataset.status = status;
     st.textContent = state.stop ? `${status} · ${state.stop.reason || 'finished'}` : status;
