@@ -4,6 +4,7 @@
 
 mod c_face;
 mod conformance;
+mod dashboard_browser;
 mod distributed;
 mod engine;
 mod files;
@@ -37,3 +38,4 @@ mod segments;
 mod sizes;
 mod stop_deadline;
 mod support;
+mod web_dashboard;

@@ -28,6 +28,7 @@ mod start_at;
 
 use crate::cli::RunArgs;
 use crate::exit;
+use crate::outputs::bundled::dashboard;
 use crate::outputs::{AbortKind, OutputSet, OutputSpec, DEFAULT_STOP_TIMEOUT};
 use crate::plugins::PluginSet;
 use plan::Chosen;
@@ -233,8 +234,12 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
 
     // Outputs: every error here stops the run before anything is sent.
     let mut plugins = PluginSet::with_policy(&args.plugins, args.plugin_trust.policy())?;
-    let specs: Vec<OutputSpec> = args
-        .out
+    let out = dashboard::with_env(
+        &args.out,
+        std::env::var(dashboard::ENABLE_ENV).ok().as_deref(),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let specs: Vec<OutputSpec> = out
         .iter()
         .map(|s| OutputSpec::parse(s))
         .collect::<Result<_, _>>()?;
@@ -260,10 +265,14 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
             .iter()
             .map(|(k, v)| KeyValue::new(k.as_str(), v.as_str()))
             .collect(),
-        // Outputs that lay out columns by system tag (CSV) need the enabled set.
-        extra: serde_json::json!({ "systemTags": engine.system_tag_names() })
-            .to_string()
-            .into(),
+        // Outputs that lay out columns by system tag (CSV) need the enabled set; the web
+        // dashboard shows the scenarios.
+        extra: serde_json::json!({
+            "systemTags": engine.system_tag_names(),
+            "scenarios": dashboard::scenarios(&engine),
+        })
+        .to_string()
+        .into(),
     };
     let mut outputs = OutputSet::build_placed(
         &specs,
@@ -273,6 +282,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         &test_meta,
         registry.clone(),
     )?;
+    outputs.link_dashboard();
     outputs.start()?;
 
     let (aggregator, summary) = Aggregator::new(registry.clone(), thresholds);
@@ -401,7 +411,13 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
             )
             .collect(),
         duration_ms: started.elapsed().as_millis() as u64,
-        extra: "{}".into(),
+        // The dashboard's `stop` event carries the summary, so its report holds it.
+        extra: if outputs.has_dashboard() {
+            let text = format!("{}{}", report.render_text(), not_sent_text(result.not_sent));
+            dashboard::outcome_extra(report.export_json(), &text).into()
+        } else {
+            "{}".into()
+        },
     };
     let outputs_report = outputs.stop(&outcome, stop_timeout);
 
@@ -447,6 +463,8 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     if let Some(m) = abort_message {
         tracing::debug!("run ended early: {m}");
     }
+    let interrupts = signal::count();
+    out_web_dashboard::host_link::linger_until(|| signal::count() > interrupts);
     Ok(match end_reason {
         _ if output_failed => exit::OUTPUT_FAILED,
         EndReason::ThresholdAbort => exit::THRESHOLD_ABORT,
