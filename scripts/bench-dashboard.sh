@@ -38,35 +38,43 @@ for _ in $(seq 50); do
 done
 url="http://127.0.0.1:$port"
 
-# rps MODE ROUND: one pinned run; prints its requests/s.
-rps() {
+# run_one MODE ROUND: one pinned run; prints "REQUESTS/S CPU-MS-PER-1000-REQUESTS". The CPU time
+# (user + system, from /usr/bin/time) per request is the steadier figure on a busy machine.
+run_one() {
     local mode=$1 round=$2 out="$work/$1-$2.json"
     local extra=()
     [ "$mode" = dashboard ] && extra=(-o "web-dashboard=port=0,period=1s")
-    taskset -c 0 "$bin" run --url "$url/get" -u "$vus" -d "$duration" --quiet \
-        --summary-export "$out" "${extra[@]}" >/dev/null 2>&1
-    jq -r '.metrics.http_reqs.rate' "$out"
+    /usr/bin/time -f "%U %S" -o "$work/cpu" taskset -c 0 "$bin" run --url "$url/get" -u "$vus" \
+        -d "$duration" --quiet --summary-export "$out" "${extra[@]}" >/dev/null 2>&1
+    local rate count cpu
+    rate=$(jq -r '.metrics.http_reqs.rate' "$out")
+    count=$(jq -r '.metrics.http_reqs.count' "$out")
+    cpu=$(awk '{print ($1 + $2) * 1000}' "$work/cpu")
+    echo "$rate $(echo "$cpu * 1000 / $count" | bc -l)"
 }
 
 echo "## 1. requests/s, loadrun on core 0, test server on core 1 ($vus VUs, $rounds x $duration, alternating)"
 echo
-echo "| round | without | with -o web-dashboard (period=1s) | change |"
-echo "|---|---:|---:|---:|"
-sum_plain=0
-sum_dash=0
+echo "| round | req/s without | req/s with -o web-dashboard (period=1s) | change | CPU ms per 1,000 req without | with | change |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+sum_plain=0; sum_dash=0; cpu_plain=0; cpu_dash=0
 for r in $(seq "$rounds"); do
     # Alternate which goes first, so a drift in the machine's speed falls on both.
     if [ $((r % 2)) -eq 1 ]; then
-        a=$(rps plain "$r"); b=$(rps dashboard "$r")
+        read -r a ca < <(run_one plain "$r"); read -r b cb < <(run_one dashboard "$r")
     else
-        b=$(rps dashboard "$r"); a=$(rps plain "$r")
+        read -r b cb < <(run_one dashboard "$r"); read -r a ca < <(run_one plain "$r")
     fi
-    sum_plain=$(echo "$sum_plain + $a" | bc -l)
-    sum_dash=$(echo "$sum_dash + $b" | bc -l)
-    printf '| %d | %.0f | %.0f | %+.1f%% |\n' "$r" "$a" "$b" "$(echo "($b - $a) * 100 / $a" | bc -l)"
+    sum_plain=$(echo "$sum_plain + $a" | bc -l); sum_dash=$(echo "$sum_dash + $b" | bc -l)
+    cpu_plain=$(echo "$cpu_plain + $ca" | bc -l); cpu_dash=$(echo "$cpu_dash + $cb" | bc -l)
+    printf '| %d | %.0f | %.0f | %+.1f%% | %.1f | %.1f | %+.1f%% |\n' "$r" "$a" "$b" \
+        "$(echo "($b - $a) * 100 / $a" | bc -l)" "$ca" "$cb" "$(echo "($cb - $ca) * 100 / $ca" | bc -l)"
 done
-printf '| mean | %.0f | %.0f | %+.1f%% |\n' "$(echo "$sum_plain / $rounds" | bc -l)" \
-    "$(echo "$sum_dash / $rounds" | bc -l)" "$(echo "($sum_dash - $sum_plain) * 100 / $sum_plain" | bc -l)"
+printf '| mean | %.0f | %.0f | %+.1f%% | %.1f | %.1f | %+.1f%% |\n' \
+    "$(echo "$sum_plain / $rounds" | bc -l)" "$(echo "$sum_dash / $rounds" | bc -l)" \
+    "$(echo "($sum_dash - $sum_plain) * 100 / $sum_plain" | bc -l)" \
+    "$(echo "$cpu_plain / $rounds" | bc -l)" "$(echo "$cpu_dash / $rounds" | bc -l)" \
+    "$(echo "($cpu_dash - $cpu_plain) * 100 / $cpu_plain" | bc -l)"
 echo
 
 echo "## 2. report size for a 10-minute run (60 snapshots: 30 s at period=500ms, 5 VUs, one endpoint)"

@@ -503,3 +503,31 @@ fn an_open_stream_does_not_keep_the_process_alive() {
     tab.read_to_string(&mut text).unwrap();
     assert!(text.contains("event: stop\n"), "{text}");
 }
+
+#[test]
+fn linger_keeps_serving_until_ctrl_c() {
+    let mut run = Background::start("1s", "web-dashboard=port=0,period=200ms,linger=true", &[]);
+    let url = run.url().unwrap();
+    // After the summary: still serving, and says so.
+    loop {
+        let line = run.stderr.recv_timeout(HUNG).expect("the linger notice");
+        run.seen.push(line.clone());
+        if line.contains("still serving") {
+            break;
+        }
+    }
+    assert!(
+        run.child.try_wait().unwrap().is_none(),
+        "exited while lingering"
+    );
+    // A browser connecting now gets the whole run, stop included, and the stream ends.
+    let events = drain(&subscribe(&authority(&url)), Vec::new());
+    assert_order(&events);
+    let kill = Command::new("kill")
+        .args(["-INT", &run.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let (code, stderr, _dir) = run.finish();
+    assert_eq!(code, 0, "{stderr}");
+}

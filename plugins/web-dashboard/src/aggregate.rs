@@ -11,7 +11,11 @@ use std::time::Duration;
 use loadrun_plugin_api::abi::SeriesDef;
 use loadrun_plugin_api::{Batch, MetricType, Sample, TestMeta, ValueKind};
 use loadrun_summary::accumulator::Accumulator;
-use loadrun_summary::threshold::{aggregate, parse_expression, parse_metric_key, Expression};
+use loadrun_summary::threshold::{
+    aggregate, parse_expression, parse_metric_key, Aggregation, Expression,
+};
+
+use crate::trend::Trend;
 use serde_json::{json, Map, Value};
 
 /// The metrics grouped by tag: the request-level ones, and those a scenario or group tag applies to.
@@ -31,13 +35,58 @@ pub const MAX_TRACKED_KEYS: usize = 1000;
 /// The key of the group holding every value outside the top N.
 pub const OTHER: &str = "other";
 
+/// What one metric (or group cell) holds: the summary's accumulators for counters, rates and
+/// gauges, the dashboard's own [`Trend`] for trends (the hot path: most samples are trends).
+#[derive(Debug, Clone)]
+pub enum Acc {
+    Plain(Accumulator),
+    Trend(Trend),
+}
+
+impl Acc {
+    pub fn new(t: MetricType) -> Self {
+        match t {
+            MetricType::Trend => Acc::Trend(Trend::default()),
+            other => Acc::Plain(Accumulator::new(other)),
+        }
+    }
+
+    fn add_at(&mut self, v: f64, seq: u64, time_ns: i64) {
+        match self {
+            Acc::Trend(t) => t.add(v),
+            Acc::Plain(a) => a.add_at(v, seq, time_ns),
+        }
+    }
+
+    fn merge(&mut self, other: &Acc) {
+        match (self, other) {
+            (Acc::Trend(a), Acc::Trend(b)) => a.merge(b),
+            (Acc::Plain(a), Acc::Plain(b)) => a.merge(b),
+            _ => {}
+        }
+    }
+
+    /// A threshold's aggregation of it (`elapsed`: a counter rate's time base).
+    fn aggregate(&self, agg: Aggregation, elapsed: Duration) -> Option<f64> {
+        match (self, agg) {
+            (Acc::Plain(a), _) => aggregate(a, agg, elapsed),
+            (Acc::Trend(t), Aggregation::Avg) => Some(t.avg()),
+            (Acc::Trend(t), Aggregation::Min) => Some(if t.count == 0 { 0.0 } else { t.min }),
+            (Acc::Trend(t), Aggregation::Max) => Some(if t.count == 0 { 0.0 } else { t.max }),
+            (Acc::Trend(t), Aggregation::Med) => Some(t.percentile(0.5)),
+            (Acc::Trend(t), Aggregation::Percentile(p)) => Some(t.percentile(p / 100.0)),
+            (Acc::Trend(_), _) => None,
+        }
+    }
+}
+
 struct MetricSlot {
     name: String,
     metric_type: MetricType,
     contains: ValueKind,
-    period: Accumulator,
+    period: Acc,
     period_samples: u64,
-    cumulative: Accumulator,
+    cumulative: Acc,
     cumulative_samples: u64,
     announced: bool,
 }
@@ -48,9 +97,9 @@ impl MetricSlot {
             name,
             metric_type,
             contains,
-            period: Accumulator::new(metric_type),
+            period: Acc::new(metric_type),
             period_samples: 0,
-            cumulative: Accumulator::new(metric_type),
+            cumulative: Acc::new(metric_type),
             cumulative_samples: 0,
             announced: false,
         }
@@ -90,14 +139,14 @@ fn tag<'a>(series: &'a SeriesDef, key: &str) -> Option<&'a str> {
 
 #[derive(Default)]
 struct Cell {
-    acc: Option<Accumulator>,
+    acc: Option<Acc>,
     samples: u64,
 }
 
 impl Cell {
     fn add(&mut self, t: MetricType, v: f64, seq: u64, time_ns: i64) {
         self.acc
-            .get_or_insert_with(|| Accumulator::new(t))
+            .get_or_insert_with(|| Acc::new(t))
             .add_at(v, seq, time_ns);
         self.samples += 1;
     }
@@ -387,7 +436,7 @@ impl Aggregator {
                 snap.insert(m.name.clone(), values(&m.period, period));
                 m.cumulative.merge(&m.period);
                 m.cumulative_samples += m.period_samples;
-                m.period = Accumulator::new(m.metric_type);
+                m.period = Acc::new(m.metric_type);
                 m.period_samples = 0;
             }
             if m.cumulative_samples > 0 {
@@ -463,7 +512,7 @@ impl Aggregator {
             .get("http_reqs")
             .map(|i| &self.metrics[*i])
             .and_then(|m| match m.cumulative {
-                Accumulator::Counter { sum } => Some(sum as u64),
+                Acc::Plain(Accumulator::Counter { sum }) => Some(sum as u64),
                 _ => None,
             })
             .unwrap_or(0);
@@ -490,7 +539,9 @@ impl Aggregator {
                     .filter(|m| m.cumulative_samples > 0)
                     .map(|m| &m.cumulative);
                 let value = match (acc, &t.expression) {
-                    (Some(a), Some(e)) => aggregate(a, e.aggregation, elapsed).filter(|v| v.is_finite()),
+                    (Some(a), Some(e)) => {
+                        a.aggregate(e.aggregation, elapsed).filter(|v| v.is_finite())
+                    }
                     _ => None,
                 };
                 let ok = verdicts
@@ -527,21 +578,22 @@ fn num(v: f64) -> Value {
 }
 
 /// VALUES of EVENTS.md for one accumulator; `base` is the time base of a counter's rate.
-pub fn values(acc: &Accumulator, base: Duration) -> Value {
+pub fn values(acc: &Acc, base: Duration) -> Value {
     match acc {
-        Accumulator::Counter { sum } => {
+        Acc::Plain(Accumulator::Counter { sum }) => {
             let secs = base.as_secs_f64();
             json!({"count": num(*sum), "rate": num(if secs > 0.0 { sum / secs } else { 0.0 })})
         }
-        Accumulator::Gauge { last, min, max, .. } => {
+        Acc::Plain(Accumulator::Gauge { last, min, max, .. }) => {
             json!({"value": num(*last), "min": num(*min), "max": num(*max)})
         }
-        Accumulator::Rate { trues, total } => json!({
+        Acc::Plain(Accumulator::Rate { trues, total }) => json!({
             "rate": num(if *total == 0 { 0.0 } else { *trues as f64 / *total as f64 }),
             "passes": trues,
             "fails": total - trues,
         }),
-        Accumulator::Trend(t) => {
+        Acc::Plain(Accumulator::Trend(_)) => Value::Null,
+        Acc::Trend(t) => {
             let (min, max) = if t.count == 0 {
                 (0.0, 0.0)
             } else {

@@ -6,6 +6,7 @@
 //! - [`aggregate`]: per-period and cumulative values, groups with top-N + other, thresholds.
 //! - [`encoder`]: the events and their SSE and NDJSON framings.
 //! - [`transport`]: the live server.
+//! - [`trend`]: the trends' accumulator (exact, then a log-linear histogram).
 //! - [`report`]: the HTML report, also rebuilt from a record by `loadrun report`.
 //! - [`host_link`]: what a host hands a bundled dashboard beyond the ABI.
 
@@ -17,6 +18,7 @@ pub mod host_link;
 pub mod output;
 pub mod report;
 pub mod transport;
+pub mod trend;
 
 use loadrun_plugin_api::{DeclaredOutput, Output, OutputInit, Plugin, PluginError};
 
