@@ -15,7 +15,6 @@ pub mod accumulator;
 mod aggregator;
 mod export;
 pub mod format;
-mod md5;
 mod report;
 pub mod result;
 mod text;
@@ -24,7 +23,7 @@ pub mod threshold;
 use std::time::Duration;
 
 pub use aggregator::{Aggregator, SummaryHandle};
-pub use md5::md5_hex;
+pub use export::md5_hex;
 pub use report::{CheckSummary, GroupSummary, MetricSummary, Summary, ThresholdVerdict};
 pub use threshold::{ThresholdSet, ThresholdSpec};
 
