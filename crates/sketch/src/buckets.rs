@@ -46,7 +46,7 @@ impl Buckets {
         }
         if index < self.offset {
             let grow = (i64::from(self.offset) - i64::from(index)) as usize;
-            self.counts.splice(0..0, std::iter::repeat(0).take(grow));
+            self.counts.splice(0..0, vec![0u64; grow]);
             self.offset = index;
         }
         let k = (i64::from(index) - i64::from(self.offset)) as usize;

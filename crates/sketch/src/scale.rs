@@ -126,7 +126,10 @@ mod tests {
                 for x in [v, v * 1.000_000_1, f64::from(s).exp2()] {
                     let i = index(x, s);
                     let (lo, hi) = (lower_bound(i, s), upper_bound(i, s));
-                    assert!(lo < x && x <= hi, "{x} at scale {s}: bucket {i} ({lo}, {hi}]");
+                    assert!(
+                        lo < x && x <= hi,
+                        "{x} at scale {s}: bucket {i} ({lo}, {hi}]"
+                    );
                 }
             }
             v *= 1.37;
@@ -158,7 +161,11 @@ mod tests {
             for by in 0..=4u32 {
                 for x in [0.001, 0.37, 1.0, 3.0, 1e6] {
                     let to = s - by as i32;
-                    assert_eq!(downscale_index(index(x, s), by), index(x, to), "{x} {s}->{to}");
+                    assert_eq!(
+                        downscale_index(index(x, s), by),
+                        index(x, to),
+                        "{x} {s}->{to}"
+                    );
                 }
             }
         }

@@ -15,7 +15,11 @@ fn values(rng: &mut StdRng) -> Vec<f64> {
     let n = rng.gen_range(2..8_000);
     let lo: f64 = rng.gen_range(-9.0..3.0);
     let decades: f64 = rng.gen_range(0.01..12.0);
-    let negative_share: f64 = if rng.gen_bool(0.3) { rng.gen_range(0.0..0.5) } else { 0.0 };
+    let negative_share: f64 = if rng.gen_bool(0.3) {
+        rng.gen_range(0.0..0.5)
+    } else {
+        0.0
+    };
     let zero_share: f64 = if rng.gen_bool(0.2) { 0.05 } else { 0.0 };
     let modes: Vec<f64> = (0..rng.gen_range(1..4))
         .map(|_| 10f64.powf(lo + rng.gen_range(0.0..decades)))
@@ -65,11 +69,22 @@ fn assert_within(sketch: &Sketch, sorted: &[f64], seed: u64, what: &str) {
                 sketch.scale()
             );
         } else if a.abs() <= zt && b.abs() <= zt {
-            assert!((got - want).abs() <= zt, "seed {seed} {what}: p({q}) {got} vs {want}");
+            assert!(
+                (got - want).abs() <= zt,
+                "seed {seed} {what}: p({q}) {got} vs {want}"
+            );
         }
     }
-    assert_eq!(sketch.percentile(0.0), sorted[0], "seed {seed}: min is exact");
-    assert_eq!(sketch.percentile(1.0), sorted[n - 1], "seed {seed}: max is exact");
+    assert_eq!(
+        sketch.percentile(0.0),
+        sorted[0],
+        "seed {seed}: min is exact"
+    );
+    assert_eq!(
+        sketch.percentile(1.0),
+        sorted[n - 1],
+        "seed {seed}: max is exact"
+    );
 }
 
 #[test]
@@ -82,8 +97,14 @@ fn percentiles_are_within_the_bound_of_the_scale() {
         for v in &vs {
             s.add(*v);
         }
-        assert!(s.positive().counts.len() <= layout.max_buckets, "seed {seed}");
-        assert!(s.negative().counts.len() <= layout.max_buckets, "seed {seed}");
+        assert!(
+            s.positive().counts.len() <= layout.max_buckets,
+            "seed {seed}"
+        );
+        assert!(
+            s.negative().counts.len() <= layout.max_buckets,
+            "seed {seed}"
+        );
         assert_eq!(s.count(), vs.len() as u64);
         assert_eq!(s.check(), Ok(()), "seed {seed}");
         vs.sort_by(f64::total_cmp);
@@ -187,7 +208,10 @@ fn empty_and_single_sketches_answer_like_k6() {
         zero_threshold: 0.0,
     };
     let mut s = Sketch::new(layout);
-    assert_eq!((s.percentile(0.5), s.min(), s.max(), s.avg()), (0.0, 0.0, 0.0, 0.0));
+    assert_eq!(
+        (s.percentile(0.5), s.min(), s.max(), s.avg()),
+        (0.0, 0.0, 0.0, 0.0)
+    );
     assert!(!s.add(f64::NAN) && !s.add(f64::INFINITY));
     s.add(12.5);
     assert_eq!(s.percentile(0.99), 12.5);

@@ -79,7 +79,10 @@ mod tests {
         assert!(read_records("a,b\nc,d").is_err());
         assert!(read_records("\"open\n").is_err());
         assert!(read_records("a,\"x\ny\n").is_err());
-        assert_eq!(read_records("a\r\nb\r\n").unwrap(), vec![vec!["a"], vec!["b"]]);
+        assert_eq!(
+            read_records("a\r\nb\r\n").unwrap(),
+            vec![vec!["a"], vec!["b"]]
+        );
         assert_eq!(read_records("").unwrap(), Vec::<Vec<String>>::new());
     }
 

@@ -101,7 +101,10 @@ mod tests {
         for p in [50.0, 90.0, 95.0, 99.0, 99.9] {
             let want = percentile_of_sorted(&all, p / 100.0);
             let got = q.percentile(p, min, max).unwrap_or(f64::NAN);
-            assert!(((got - want) / want).abs() <= 0.0055, "p{p}: {got} vs {want}");
+            assert!(
+                ((got - want) / want).abs() <= 0.0055,
+                "p{p}: {got} vs {want}"
+            );
         }
     }
 
@@ -121,6 +124,9 @@ mod tests {
         }
         let lo = q.percentile(10.0, -5.0, 5.0).unwrap_or(0.0);
         let hi = q.percentile(90.0, -5.0, 5.0).unwrap_or(0.0);
-        assert!((lo + 5.0).abs() < 0.03 && (hi - 5.0).abs() < 0.03, "{lo} {hi}");
+        assert!(
+            (lo + 5.0).abs() < 0.03 && (hi - 5.0).abs() < 0.03,
+            "{lo} {hi}"
+        );
     }
 }
