@@ -16,7 +16,6 @@ mod aggregator;
 mod export;
 pub mod format;
 mod machine;
-mod md5;
 mod mode;
 mod parts;
 mod report;
@@ -27,8 +26,8 @@ pub mod threshold;
 use std::time::Duration;
 
 pub use aggregator::{Aggregator, SummaryHandle};
+pub use export::md5_hex;
 pub use machine::{MachineMeta, MACHINE_READABLE_VERSION};
-pub use md5::md5_hex;
 pub use mode::SummaryMode;
 pub use report::{
     CheckSummary, GroupSummary, MetricSummary, PartSummary, Summary, ThresholdVerdict,

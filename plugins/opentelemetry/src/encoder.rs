@@ -8,7 +8,9 @@ use loadrun_plugin_api::MetricType;
 
 use crate::aggregate::{Aggregator, MetricMeta, Point, State};
 use crate::config::Temporality;
-use crate::histogram::{ExpBuckets, ExpHistogram, ExplicitHistogram};
+use loadrun_sketch::{Buckets, Sketch};
+
+use crate::histogram::ExplicitHistogram;
 use crate::proto::{
     boolean, double, fixed64, message, packed_fixed64, packed_varint, sint, string, uint,
 };
@@ -232,10 +234,10 @@ fn explicit_point(
 }
 
 /// `ExponentialHistogramDataPoint`.
-fn exp_point(buf: &mut Vec<u8>, p: &Point, h: &ExpHistogram, time_ns: i64) {
-    let buckets = |b: &mut Vec<u8>, field: u32, x: &ExpBuckets| {
+fn exp_point(buf: &mut Vec<u8>, p: &Point, h: &Sketch, time_ns: i64) {
+    let buckets = |b: &mut Vec<u8>, field: u32, x: &Buckets| {
         message(b, field, |m| {
-            sint(m, 1, x.offset);
+            sint(m, 1, i64::from(x.offset));
             packed_varint(m, 2, &x.counts);
         })
     };
@@ -245,19 +247,19 @@ fn exp_point(buf: &mut Vec<u8>, p: &Point, h: &ExpHistogram, time_ns: i64) {
         }
         fixed64(dp, 2, p.start_ns.max(0) as u64);
         fixed64(dp, 3, end_time(p, time_ns));
-        fixed64(dp, 4, h.count);
-        double(dp, 5, h.sum);
-        sint(dp, 6, i64::from(h.scale));
-        fixed64(dp, 7, h.zero_count);
-        if !h.positive.counts.is_empty() {
-            buckets(dp, 8, &h.positive);
+        fixed64(dp, 4, h.count());
+        double(dp, 5, h.sum());
+        sint(dp, 6, i64::from(h.scale()));
+        fixed64(dp, 7, h.zero_count());
+        if !h.positive().is_empty() {
+            buckets(dp, 8, h.positive());
         }
-        if !h.negative.counts.is_empty() {
-            buckets(dp, 9, &h.negative);
+        if !h.negative().is_empty() {
+            buckets(dp, 9, h.negative());
         }
-        if h.count > 0 {
-            double(dp, 12, h.min);
-            double(dp, 13, h.max);
+        if h.count() > 0 {
+            double(dp, 12, h.min());
+            double(dp, 13, h.max());
         }
     });
 }
