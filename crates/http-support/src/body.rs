@@ -14,8 +14,9 @@ use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 
 /// One chunk of bytes, with an exact length (so `Content-Length` is sent, not chunks). `handed`
-/// becomes true when the HTTP stack asks for more after the last byte: it has queued them all
-/// on the connection.
+/// becomes true when the HTTP stack takes the chunk: hyper does so only once the request head
+/// is written and its buffer has room, and queues it on the connection at once (with an exact
+/// length it never asks again after the last byte, so that cannot be the signal).
 pub(crate) struct TrackedBody {
     data: Option<Bytes>,
     handed: Arc<AtomicBool>,
@@ -39,17 +40,13 @@ impl http_body::Body for TrackedBody {
         _cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         let this = self.get_mut();
-        match this.data.take() {
-            Some(data) => Poll::Ready(Some(Ok(Frame::data(data)))),
-            None => {
-                this.handed.store(true, Ordering::Release);
-                Poll::Ready(None)
-            }
-        }
+        this.handed.store(true, Ordering::Release);
+        Poll::Ready(this.data.take().map(|data| Ok(Frame::data(data))))
     }
 
-    // Not `is_end_stream`: answering true after the data would let the stack skip the last
-    // poll, and `handed` would never be set.
+    fn is_end_stream(&self) -> bool {
+        self.data.is_none()
+    }
 
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
@@ -63,7 +60,7 @@ mod tests {
     use http_body::Body as _;
 
     #[test]
-    fn handed_only_after_the_last_byte_was_taken() {
+    fn handed_once_the_bytes_are_taken() {
         let handed = Arc::new(AtomicBool::new(false));
         let mut body = TrackedBody::new(Bytes::from_static(b"abc"), handed.clone());
         assert_eq!(body.size_hint().exact(), Some(3));
@@ -73,13 +70,14 @@ mod tests {
         }
         let waker = std::task::Waker::from(Arc::new(Noop));
         let mut cx = Context::from_waker(&waker);
+        assert!(!handed.load(Ordering::Acquire));
         let first = Pin::new(&mut body).poll_frame(&mut cx);
         assert!(matches!(first, Poll::Ready(Some(Ok(_)))));
-        assert!(!handed.load(Ordering::Acquire));
+        assert!(handed.load(Ordering::Acquire));
+        assert!(body.is_end_stream());
         assert!(matches!(
             Pin::new(&mut body).poll_frame(&mut cx),
             Poll::Ready(None)
         ));
-        assert!(handed.load(Ordering::Acquire));
     }
 }

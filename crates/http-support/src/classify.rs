@@ -316,6 +316,76 @@ mod tests {
         );
     }
 
+    fn answer(status: u16, body: &str) -> Answer {
+        Answer {
+            status,
+            body: body.as_bytes().to_vec(),
+            ..Answer::default()
+        }
+    }
+
+    #[test]
+    fn one_policy_for_every_status() {
+        let w = "POST http://h/w";
+        assert_eq!(
+            classify_answer(w, answer(204, "")),
+            Outcome::Delivered {
+                status: 204,
+                body: String::new()
+            }
+        );
+        let o = classify_answer(w, answer(400, r#"{"error":"bad line"}"#));
+        assert_eq!(
+            o,
+            Outcome::Rejected {
+                status: 400,
+                reason: "POST http://h/w: HTTP 400 Bad Request: bad line".into()
+            }
+        );
+        for fatal in [301, 401, 403, 404, 405, 407] {
+            let o = classify_answer(w, answer(fatal, ""));
+            assert!(matches!(o, Outcome::Fatal { .. }), "{fatal}: {o:?}");
+        }
+        assert!(classify_answer(w, answer(407, ""))
+            .reason()
+            .contains("proxy's credentials"));
+        let limited = Answer {
+            retry_after: Some("2".into()),
+            ..answer(429, "")
+        };
+        assert_eq!(
+            classify_answer(w, limited),
+            Outcome::Retry {
+                after_ms: Some(2000),
+                reason: "POST http://h/w: HTTP 429 Too Many Requests".into()
+            }
+        );
+        let reset = Answer {
+            rate_limit_reset: Some("3".into()),
+            ..answer(503, "")
+        };
+        assert!(matches!(
+            classify_answer(w, reset),
+            Outcome::Retry {
+                after_ms: Some(3000),
+                ..
+            }
+        ));
+        for again in [408, 425, 500, 599] {
+            let o = classify_answer(w, answer(again, ""));
+            assert!(matches!(o, Outcome::Retry { .. }), "{again}: {o:?}");
+        }
+        let moved = Answer {
+            location: Some("https://u:pw@elsewhere/w".into()),
+            ..answer(308, "")
+        };
+        let r = classify_answer(w, moved).reason().to_string();
+        assert!(
+            r.contains("redirected to https://elsewhere/w") && !r.contains("pw"),
+            "{r}"
+        );
+    }
+
     #[test]
     fn retry_after_seconds_and_dates() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);

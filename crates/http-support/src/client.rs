@@ -418,7 +418,10 @@ impl HttpClient {
         let (mut outcome, timed_out) = match ended {
             Ended::Answered(answer) => {
                 let outcome = classify_answer(&what, answer);
-                if matches!(outcome, Outcome::Delivered { .. } | Outcome::Rejected { .. }) {
+                if matches!(
+                    outcome,
+                    Outcome::Delivered { .. } | Outcome::Rejected { .. }
+                ) {
                     self.set_hold(None);
                 }
                 return answered(outcome);
@@ -592,7 +595,9 @@ async fn send(
         match resp.chunk().await {
             Ok(Some(chunk)) => {
                 let room = limit - answer.body.len();
-                answer.body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                answer
+                    .body
+                    .extend_from_slice(&chunk[..chunk.len().min(room)]);
             }
             Ok(None) | Err(_) => break,
         }
@@ -917,6 +922,36 @@ mod tests {
             request_budget(ten, None, Some(&host)),
             Budget::NotSent("the output's stop deadline has passed")
         );
+    }
+
+    #[test]
+    fn post_once_tells_a_late_answer_from_a_request_that_never_went_out() {
+        let c = HttpClient::new(HttpConfig {
+            timeout: Duration::from_millis(300),
+            ..HttpConfig::default()
+        })
+        .unwrap();
+        let soon = || Some(Instant::now() + Duration::from_secs(5));
+        // Refused: nothing went out, sending again is safe.
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead = Url::parse(&format!("http://{}/w", probe.local_addr().unwrap())).unwrap();
+        drop(probe);
+        let o = c.post_once(&dead, &[], b"x", soon());
+        assert!(matches!(o, Ok(Outcome::Retry { .. })), "{o:?}");
+        // Taken by a server that never answers: the body went out whole.
+        let hole = Url::parse(&format!("http://{}/w", blackhole())).unwrap();
+        match c.post_once(&hole, &[], b"x", soon()) {
+            Err(Unconfirmed { reason }) => {
+                assert!(
+                    reason.contains("after the whole request was sent"),
+                    "{reason}"
+                )
+            }
+            other => panic!("expected Unconfirmed, got {other:?}"),
+        }
+        // `post` leaves the choice to resend to the caller's retry.
+        let o = c.post(&hole, &[], b"x", soon());
+        assert!(matches!(o, Outcome::Retry { .. }), "{o:?}");
     }
 
     #[test]

@@ -36,16 +36,16 @@ mod unconfirmed;
 
 pub use classify::{parse_rate_limit_reset, parse_retry_after, Outcome, MAX_RETRY_AFTER_MS};
 pub use client::{
-    basic_auth_header, gzip, request_budget, stop_cap, Budget, HttpClient, HttpConfig,
-    Unconfirmed, QUICK_FAILURE_HOLD, STOP_MARGIN,
+    basic_auth_header, gzip, request_budget, stop_cap, Budget, HttpClient, HttpConfig, Unconfirmed,
+    QUICK_FAILURE_HOLD, STOP_MARGIN,
 };
 pub use endpoint::{Endpoint, SafeUrl};
 pub use options::{basic_auth, TlsNames};
 pub use reject::RejectLog;
 pub use split::{split_lines, LineChunks};
 pub use tls::TlsOptions;
-pub use unconfirmed::{UnconfirmedLog, COUNTER_UNCONFIRMED_REQUESTS};
 pub use tls_version::{InvalidTlsVersion, TlsVersion, TLS_VERSION_MISMATCH, UNTRUSTED_CERTIFICATE};
+pub use unconfirmed::{UnconfirmedLog, COUNTER_UNCONFIRMED_REQUESTS};
 
 /// For [`tls_files!`]; not part of the public API.
 #[doc(hidden)]

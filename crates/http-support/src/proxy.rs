@@ -92,6 +92,9 @@ mod tests {
             .to_string();
         assert!(e.contains("HTTPS_PROXY") && !e.contains("hunter2"), "{e}");
         let e = proxies(Some("http://u:pw@[bad")).unwrap_err().to_string();
-        assert!(e.starts_with("invalid proxy URL") && !e.contains("pw@"), "{e}");
+        assert!(
+            e.starts_with("invalid proxy URL") && !e.contains("pw@"),
+            "{e}"
+        );
     }
 }
