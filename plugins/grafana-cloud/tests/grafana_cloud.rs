@@ -48,12 +48,11 @@ fn pushes_to_prometheus_with_a_testid_label() {
         .unwrap();
     assert!(rec.logs().is_empty(), "{:?}", rec.logs());
 
-    let body = ureq::get(&format!("{base}/api/v1/query"))
-        .query("query", r#"k6_http_reqs_total{testid="test-run-1"}"#)
-        .call()
-        .unwrap()
-        .into_string()
-        .unwrap();
+    let body = loadrun_test_support::http_get::get_text(
+        &format!("{base}/api/v1/query"),
+        &[("query", r#"k6_http_reqs_total{testid="test-run-1"}"#)],
+    )
+    .unwrap();
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     let r = v["data"]["result"].as_array().unwrap();
     assert_eq!(r.len(), 1, "{body}");
