@@ -220,6 +220,9 @@ impl HttpClient {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout.min(config.timeout))
             .user_agent(config.user_agent.as_str())
+            // Header names as Go's net/http (k6) writes them, `Content-Type` rather than
+            // hyper's `content-type`: the same on the wire, and kinder to picky servers.
+            .http1_title_case_headers()
             // A redirected write is a misconfigured URL: report it instead of following it
             // (a redirected POST may come back as a body-less GET).
             .redirect(reqwest::redirect::Policy::none())
