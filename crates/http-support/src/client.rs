@@ -310,7 +310,8 @@ impl HttpClient {
     /// idempotency key, no last-write-wins): when the whole body went out and the answer did
     /// not come before the timeout (or the stop deadline), the server may have taken it, so
     /// the answer is `Err(Unconfirmed)` instead of `Retry`, and the caller must not send that
-    /// body again. A request that failed before its body was all sent is `Retry` as usual.
+    /// body again. Any other failure (refused, DNS, a connect timeout, a reset connection: the
+    /// server did not take it, or says it gave up) is `Retry` as usual.
     pub fn post_once(
         &self,
         url: &Url,
