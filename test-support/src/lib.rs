@@ -10,6 +10,7 @@ pub mod artifacts;
 pub mod compat;
 pub mod cplugin;
 pub mod emf;
+pub mod http_get;
 pub mod json_schema;
 pub mod prometheus;
 pub mod recorder;

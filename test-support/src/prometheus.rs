@@ -15,13 +15,13 @@ pub fn counted_total(base: &str, selector: &str) -> Result<u64, String> {
         .duration_since(UNIX_EPOCH)
         .map_err(|e| e.to_string())?
         .as_secs();
-    let body = ureq::get(&format!("{base}/api/v1/query"))
-        .query("query", &format!("{selector}[1h]"))
-        .query("time", &(now + 60).to_string())
-        .call()
-        .map_err(|e| e.to_string())?
-        .into_string()
-        .map_err(|e| e.to_string())?;
+    let body = crate::http_get::get_text(
+        &format!("{base}/api/v1/query"),
+        &[
+            ("query", &format!("{selector}[1h]")),
+            ("time", &(now + 60).to_string()),
+        ],
+    )?;
     let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
     let mut total = 0.0;
     for series in v["data"]["result"].as_array().ok_or(body.clone())? {

@@ -6,14 +6,14 @@
 //! |---|---|---|
 //! | 2xx | `Delivered` | |
 //! | 3xx | `Fatal` | redirects are not followed for writes: the configured URL is wrong, and the message names the `Location` |
-//! | 401, 403 | `Fatal` | credentials do not fix themselves; retrying only hammers the server |
+//! | 401, 403, 407 | `Fatal` | credentials (the proxy's for 407) do not fix themselves; retrying only hammers the server |
 //! | 404, 405 | `Fatal` | wrong URL or missing database/bucket: every later batch would fail too |
 //! | 408, 425 | `Retry` | the server asks for it |
 //! | 429 | `Retry`, `after_ms` from `Retry-After` (else `X-RateLimit-Reset`) | rate limited |
 //! | 400, 413, 422, other 4xx | `Rejected` | this batch is bad (a parse error, too large, a type conflict); later ones may be fine, so drop it, count it, go on |
 //! | 5xx | `Retry`, `after_ms` from `Retry-After` if sent | server trouble is usually passing |
-//! | connect/read/timeout/DNS/TLS I/O errors | `Retry` | the network is usually passing |
-//! | invalid URL, unknown scheme, bad proxy URL, proxy auth refused | `Fatal` | configuration |
+//! | connect/read/timeout/DNS/TLS I/O errors | `Retry` (but see [`crate::HttpClient::post_once`]) | the network is usually passing |
+//! | invalid URL or header, unknown scheme, bad proxy URL, proxy auth refused (CONNECT) | `Fatal` | configuration |
 //! | TLS handshake failed on the protocol version (e.g. a TLS 1.2-only server, minimum 1.3) | `Fatal` (set by [`crate::HttpClient`], reason marked [`crate::TLS_VERSION_MISMATCH`]) | configuration of one side |
 //! | the server's certificate is not trusted (unknown CA, another host name, expired) | `Fatal` (set by [`crate::HttpClient`], reason marked [`crate::UNTRUSTED_CERTIFICATE`], saying what to change) | the certificate or the CA option must change first |
 //!
@@ -21,7 +21,6 @@
 //! transport error, and the server's message shortened to [`MAX_REASON_BODY`] characters (the
 //! `error`/`message` member when the body is JSON).
 
-use std::io::Read;
 use std::time::{Duration, SystemTime};
 
 use crate::endpoint::Endpoint;
@@ -34,7 +33,7 @@ pub const MAX_RETRY_AFTER_MS: u64 = 600_000;
 pub const MAX_REASON_BODY: usize = 300;
 
 /// The most bytes read from an error body (the rest is discarded unread).
-const MAX_ERROR_BODY_READ: u64 = 16 * 1024;
+pub(crate) const MAX_ERROR_BODY_READ: u64 = 16 * 1024;
 
 /// What to do with the batch after one HTTP exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,38 +68,46 @@ impl Outcome {
     }
 }
 
-/// Classifies the result of `ureq`'s `call`/`send_bytes` (see the module docs for the policy).
-///
-/// `what` is the request as it may be shown, e.g. `POST http://host:8086/write?db=k6`.
-pub fn classify(
-    what: &str,
-    result: Result<ureq::Response, ureq::Error>,
-    max_response_bytes: u64,
-) -> Outcome {
-    match result {
-        Ok(resp) => classify_response(what, resp, max_response_bytes),
-        Err(ureq::Error::Status(_, resp)) => classify_response(what, resp, max_response_bytes),
-        Err(ureq::Error::Transport(t)) => classify_transport(what, &t),
-    }
+/// An HTTP answer as far as the policy needs it: read by [`crate::HttpClient`] (the body
+/// bounded), classified here without any I/O.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Answer {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub rate_limit_reset: Option<String>,
+    pub location: Option<String>,
+    pub body: Vec<u8>,
 }
 
-fn classify_response(what: &str, resp: ureq::Response, max_response_bytes: u64) -> Outcome {
-    let status = resp.status();
-    let status_text = resp.status_text().to_string();
-    let retry_after = resp
-        .header("Retry-After")
+/// Classifies an answer (see the module docs for the policy).
+///
+/// `what` is the request as it may be shown, e.g. `POST http://host:8086/write?db=k6`.
+pub(crate) fn classify_answer(what: &str, answer: Answer) -> Outcome {
+    let status = answer.status;
+    let status_text = http_status_text(status);
+    let retry_after = answer
+        .retry_after
+        .as_deref()
         .and_then(|v| parse_retry_after(v, SystemTime::now()))
         .or_else(|| {
-            resp.header("X-RateLimit-Reset")
+            answer
+                .rate_limit_reset
+                .as_deref()
                 .and_then(parse_rate_limit_reset)
         });
-    let location = resp.header("Location").map(Endpoint::from_text);
+    let location = answer.location.as_deref().map(Endpoint::from_text);
     if (200..300).contains(&status) {
-        let body = read_bounded(resp, max_response_bytes);
-        return Outcome::Delivered { status, body };
+        return Outcome::Delivered {
+            status,
+            body: String::from_utf8_lossy(&answer.body).into_owned(),
+        };
     }
-    let body = server_message(&read_bounded(resp, MAX_ERROR_BODY_READ));
-    let mut reason = format!("{what}: HTTP {status} {status_text}");
+    let body = server_message(&String::from_utf8_lossy(&answer.body));
+    let mut reason = format!("{what}: HTTP {status}");
+    if let Some(text) = status_text {
+        reason.push(' ');
+        reason.push_str(text);
+    }
     if !body.is_empty() {
         reason.push_str(": ");
         reason.push_str(&body);
@@ -115,6 +122,9 @@ fn classify_response(what: &str, resp: ureq::Response, max_response_bytes: u64) 
         401 | 403 => Outcome::Fatal {
             reason: format!("{reason} (check the credentials)"),
         },
+        407 => Outcome::Fatal {
+            reason: format!("{reason} (check the proxy's credentials)"),
+        },
         404 | 405 => Outcome::Fatal { reason },
         408 | 425 | 429 => Outcome::Retry {
             after_ms: retry_after,
@@ -128,23 +138,47 @@ fn classify_response(what: &str, resp: ureq::Response, max_response_bytes: u64) 
     }
 }
 
-fn classify_transport(what: &str, t: &ureq::Transport) -> Outcome {
-    use ureq::ErrorKind as K;
-    // Not `t.to_string()`: ureq's Display starts with the full URL, userinfo included.
-    let mut pieces = vec![t.kind().to_string()];
-    pieces.extend(t.message().map(str::to_string));
-    let mut source = std::error::Error::source(t);
-    while let Some(s) = source {
-        pieces.push(s.to_string());
-        source = s.source();
+fn http_status_text(status: u16) -> Option<&'static str> {
+    reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+}
+
+/// What kind of failure a request that got no answer met, in the words reasons use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// The request could not be made (a bad URL, header or proxy setting): configuration.
+    Invalid,
+    /// The proxy refused our credentials: configuration too.
+    ProxyAuth,
+    Dns,
+    Connect,
+    /// Broke off after the connection was made (reset, closed, bad framing).
+    Network,
+}
+
+impl Failure {
+    fn label(self) -> &'static str {
+        match self {
+            Failure::Invalid => "Invalid Request",
+            Failure::ProxyAuth => "Proxy Unauthorized",
+            Failure::Dns => "Dns Failed",
+            Failure::Connect => "Connection Failed",
+            Failure::Network => "Network Error",
+        }
     }
-    let reason = format!("{what}: {}", without_repeats(&pieces));
-    match t.kind() {
-        K::InvalidUrl
-        | K::UnknownScheme
-        | K::InvalidProxyUrl
-        | K::ProxyUnauthorized
-        | K::InsecureRequestHttpsOnly => Outcome::Fatal { reason },
+}
+
+/// Classifies a request that got no answer from its error chain. Never uses the error's own
+/// `Display` of the URL: the caller passes errors stripped of it (`reqwest::Error::without_url`).
+pub(crate) fn classify_transport(what: &str, err: &(dyn std::error::Error + 'static)) -> Outcome {
+    let pieces = chain_pieces(err);
+    let kind = failure_kind(err, &pieces);
+    let mut chain = vec![kind.label().to_string()];
+    chain.extend(pieces);
+    let reason = format!("{what}: {}", without_repeats(&chain));
+    match kind {
+        Failure::Invalid | Failure::ProxyAuth => Outcome::Fatal { reason },
         _ => Outcome::Retry {
             after_ms: None,
             reason,
@@ -152,9 +186,43 @@ fn classify_transport(what: &str, t: &ureq::Transport) -> Outcome {
     }
 }
 
-/// Joins an error chain with ": ", leaving out the parts an outer error already said: ureq's
-/// transport errors repeat their kind and their cause in their own text, which gave lines
-/// like "Network Error: Network Error: timed out: timed out".
+fn chain_pieces(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut pieces = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        pieces.push(e.to_string());
+        next = e.source();
+    }
+    pieces
+}
+
+/// An error and its causes on one line, each part said once.
+pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    without_repeats(&chain_pieces(err))
+}
+
+fn failure_kind(err: &(dyn std::error::Error + 'static), pieces: &[String]) -> Failure {
+    let said = |text: &str| pieces.iter().any(|p| p.contains(text));
+    let reqwest = err.downcast_ref::<reqwest::Error>();
+    if reqwest.is_some_and(reqwest::Error::is_builder) {
+        return Failure::Invalid;
+    }
+    // hyper-util's CONNECT tunnel says so when the proxy answers 407.
+    if said("proxy authorization required") {
+        return Failure::ProxyAuth;
+    }
+    if said("dns error") {
+        return Failure::Dns;
+    }
+    if reqwest.is_some_and(reqwest::Error::is_connect) {
+        return Failure::Connect;
+    }
+    Failure::Network
+}
+
+/// Joins an error chain with ": ", leaving out the parts an outer error already said: HTTP
+/// stacks repeat their kind and their cause in their own text, which gave lines like
+/// "Network Error: Network Error: timed out: timed out".
 fn without_repeats(chain: &[String]) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for piece in chain {
@@ -165,13 +233,6 @@ fn without_repeats(chain: &[String]) -> String {
         }
     }
     parts.join(": ")
-}
-
-fn read_bounded(resp: ureq::Response, limit: u64) -> String {
-    let mut buf = Vec::new();
-    // A body that breaks off half-way still says something useful: keep what arrived.
-    let _ = resp.into_reader().take(limit).read_to_end(&mut buf);
-    String::from_utf8_lossy(&buf).into_owned()
 }
 
 /// The useful part of an error body: the `error`/`message` member of a JSON object, else the
@@ -252,6 +313,76 @@ mod tests {
         assert_eq!(
             without_repeats(&chain),
             "Network Error: Error encountered in the status line: timed out reading response"
+        );
+    }
+
+    fn answer(status: u16, body: &str) -> Answer {
+        Answer {
+            status,
+            body: body.as_bytes().to_vec(),
+            ..Answer::default()
+        }
+    }
+
+    #[test]
+    fn one_policy_for_every_status() {
+        let w = "POST http://h/w";
+        assert_eq!(
+            classify_answer(w, answer(204, "")),
+            Outcome::Delivered {
+                status: 204,
+                body: String::new()
+            }
+        );
+        let o = classify_answer(w, answer(400, r#"{"error":"bad line"}"#));
+        assert_eq!(
+            o,
+            Outcome::Rejected {
+                status: 400,
+                reason: "POST http://h/w: HTTP 400 Bad Request: bad line".into()
+            }
+        );
+        for fatal in [301, 401, 403, 404, 405, 407] {
+            let o = classify_answer(w, answer(fatal, ""));
+            assert!(matches!(o, Outcome::Fatal { .. }), "{fatal}: {o:?}");
+        }
+        assert!(classify_answer(w, answer(407, ""))
+            .reason()
+            .contains("proxy's credentials"));
+        let limited = Answer {
+            retry_after: Some("2".into()),
+            ..answer(429, "")
+        };
+        assert_eq!(
+            classify_answer(w, limited),
+            Outcome::Retry {
+                after_ms: Some(2000),
+                reason: "POST http://h/w: HTTP 429 Too Many Requests".into()
+            }
+        );
+        let reset = Answer {
+            rate_limit_reset: Some("3".into()),
+            ..answer(503, "")
+        };
+        assert!(matches!(
+            classify_answer(w, reset),
+            Outcome::Retry {
+                after_ms: Some(3000),
+                ..
+            }
+        ));
+        for again in [408, 425, 500, 599] {
+            let o = classify_answer(w, answer(again, ""));
+            assert!(matches!(o, Outcome::Retry { .. }), "{again}: {o:?}");
+        }
+        let moved = Answer {
+            location: Some("https://u:pw@elsewhere/w".into()),
+            ..answer(308, "")
+        };
+        let r = classify_answer(w, moved).reason().to_string();
+        assert!(
+            r.contains("redirected to https://elsewhere/w") && !r.contains("pw"),
+            "{r}"
         );
     }
 

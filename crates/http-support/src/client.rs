@@ -1,19 +1,24 @@
-//! A blocking HTTP client with the timeouts, TLS and compression every output needs.
+//! An HTTP client with the timeouts, TLS, proxies and compression every output needs.
 //!
-//! Blocking is right here: the host calls each output's `write` on a dedicated thread, so a
-//! request may block that thread, bounded by the timeouts below, without slowing anything else.
+//! The plugin API is blocking (the host calls each output's `write` on a thread of its own), so
+//! the client is `reqwest` on a private tokio runtime, one per client (shared by its clones):
+//! each call blocks its caller on one request future, wrapped in the request's deadlines with
+//! `tokio::time::timeout`, and raced against the host's stop deadline while the run goes on.
+//! The runtime's one worker thread keeps pooled connections alive between calls.
 
-use std::borrow::Cow;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use flate2::{write::GzEncoder, Compression};
 use loadrun_plugin_api::options::percent_decode;
 use loadrun_plugin_api::Host;
 use url::Url;
 
-use crate::classify::{classify, Outcome};
+use crate::body::TrackedBody;
+use crate::classify::{classify_answer, classify_transport, Answer, Outcome, MAX_ERROR_BODY_READ};
 use crate::endpoint::Endpoint;
 use crate::tls::TlsOptions;
 use crate::tls_version::{
@@ -35,8 +40,9 @@ pub struct HttpConfig {
     /// Compress request bodies with gzip (`Content-Encoding: gzip`).
     pub gzip: bool,
     pub tls: TlsOptions,
-    /// `http://[user:pass@]host:port` (CONNECT for https targets) or `socks5://…` when ureq
-    /// supports it. `None`: direct.
+    /// `http://[user:pass@]host:port` for every request (CONNECT for https targets). `None`:
+    /// the environment's (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`; loopback always
+    /// direct), else direct.
     pub proxy: Option<String>,
     /// The most bytes of a successful response body kept in [`Outcome::Delivered`].
     pub max_response_bytes: u64,
@@ -71,7 +77,8 @@ impl Default for HttpConfig {
     }
 }
 
-/// A configured client. Cheap to clone (the connection pool, the hold and the host are shared).
+/// A configured client. Cheap to clone (the runtime, the connection pool, the hold and the host
+/// are shared).
 ///
 /// The stop deadline: given the output's [`Host`] ([`HttpClient::set_host`], in `start`),
 /// the client asks it, before each request, how long the host still waits for the output
@@ -79,8 +86,8 @@ impl Default for HttpConfig {
 /// the configured timeout; once stopping has begun, each request's timeout is capped by the
 /// time left minus [`STOP_MARGIN`] (the margin leaves the plugin time to return and report what
 /// it could not deliver), no request is sent once that is spent, and a hold never outlasts the
-/// deadline. A request sent while the run goes on is made on a thread of its own and watched:
-/// if stopping begins while it is under way, it is abandoned at the deadline minus the margin
+/// deadline. A request sent while the run goes on is raced against the stop deadline: if
+/// stopping begins while it is under way, it is abandoned at the deadline minus the margin
 /// and answered `Retry`. So a request a `write` sends (or is blocked in) when stopping begins
 /// ends before the host would abandon the output, whatever the request timeout, and the output
 /// reaches `stop`. Without a host, or under a host older than 1.2, the time left is unknown and
@@ -97,10 +104,25 @@ impl Default for HttpConfig {
 /// are always sent.
 #[derive(Clone)]
 pub struct HttpClient {
-    agent: ureq::Agent,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// `None` only while being dropped.
+    runtime: Option<tokio::runtime::Runtime>,
+    client: reqwest::Client,
     config: HttpConfig,
-    hold: Arc<Mutex<Option<(Instant, String)>>>,
-    host: Arc<Mutex<Option<Host>>>,
+    hold: Mutex<Option<(Instant, String)>>,
+    host: Mutex<Option<Host>>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Not the runtime's own drop, which waits for a DNS lookup stuck in its blocking pool.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 /// How long requests from `write` wait after a quick failure (refused, reset, DNS).
@@ -109,6 +131,10 @@ pub const QUICK_FAILURE_HOLD: Duration = Duration::from_millis(250);
 /// Once the host is stopping the output, how much of the time left a request leaves unused,
 /// for the plugin to return (and report what it could not deliver) before the deadline.
 pub const STOP_MARGIN: Duration = Duration::from_millis(100);
+
+/// How often a request under way asks the host whether stopping has begun. The host API (1.2)
+/// answers when asked and never calls; this is a timer in the client's runtime, no thread.
+const STOP_CHECK: Duration = Duration::from_millis(50);
 
 /// The time a request may take given the host's stop deadline: `None` while the run goes on (or
 /// under a host that does not tell), else the time left minus [`STOP_MARGIN`] (zero: do not
@@ -155,38 +181,78 @@ pub fn request_budget(timeout: Duration, deadline: Option<Instant>, host: Option
     }
 }
 
+/// A request whose whole body went out and whose answer did not come in time (see
+/// [`HttpClient::post_once`]): the server may hold it. Do not send that body again.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct Unconfirmed {
+    pub reason: String,
+}
+
 impl std::fmt::Debug for HttpClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpClient")
-            .field("timeout", &self.config.timeout)
-            .field("gzip", &self.config.gzip)
+            .field("timeout", &self.shared.config.timeout)
+            .field("gzip", &self.shared.config.gzip)
             .finish_non_exhaustive()
     }
 }
 
+/// What one exchange came to, with what the hold and [`HttpClient::post_once`] need to know.
+struct Exchanged {
+    outcome: Outcome,
+    /// The body went out whole and no answer came before the deadline.
+    unconfirmed: bool,
+}
+
+/// How the request future ended.
+enum Ended {
+    Answered(Answer),
+    Failed(reqwest::Error),
+    TimedOut,
+    /// The host's stop deadline came first.
+    Abandoned,
+}
+
 impl HttpClient {
     pub fn new(config: HttpConfig) -> Result<Self, ConfigError> {
-        let mut builder = ureq::AgentBuilder::new()
-            .timeout_connect(config.connect_timeout.min(config.timeout))
-            .timeout(config.timeout)
-            .user_agent(&config.user_agent)
+        let tls = Arc::unwrap_or_clone(config.tls.client_config()?);
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout.min(config.timeout))
+            .user_agent(config.user_agent.as_str())
+            // Header names as Go's net/http (k6) writes them, `Content-Type` rather than
+            // hyper's `content-type`: the same on the wire, and kinder to picky servers.
+            .http1_title_case_headers()
             // A redirected write is a misconfigured URL: report it instead of following it
-            // (ureq would turn a redirected POST into a body-less GET).
-            .redirects(0);
-        if !config.tls.is_default() {
-            builder = builder.tls_config(config.tls.client_config()?);
-        }
-        if let Some(p) = &config.proxy {
-            let proxy = ureq::Proxy::new(p).map_err(|e| {
-                ConfigError::Proxy(Endpoint::from_text(p).to_string(), e.kind().to_string())
-            })?;
+            // (a redirected POST may come back as a body-less GET).
+            .redirect(reqwest::redirect::Policy::none())
+            .tls_backend_preconfigured(tls)
+            // The environment is read by `proxy`, with Go's loopback rule.
+            .no_proxy();
+        for proxy in crate::proxy::proxies(config.proxy.as_deref())? {
             builder = builder.proxy(proxy);
         }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("loadrun-http")
+            .enable_all()
+            .build()
+            .map_err(|e| ConfigError::Runtime(e.to_string()))?;
+        // reqwest's connector must be made inside a runtime.
+        let client = {
+            let _inside = runtime.enter();
+            builder
+                .build()
+                .map_err(|e| ConfigError::Client(crate::classify::error_chain(&e.without_url())))?
+        };
         Ok(Self {
-            agent: builder.build(),
-            config,
-            hold: Arc::new(Mutex::new(None)),
-            host: Arc::new(Mutex::new(None)),
+            shared: Arc::new(Shared {
+                runtime: Some(runtime),
+                client,
+                config,
+                hold: Mutex::new(None),
+                host: Mutex::new(None),
+            }),
         })
     }
 
@@ -194,21 +260,24 @@ impl HttpClient {
     /// short by the stop deadline once stopping has begun (see the type's documentation). Call
     /// it in `Output::start`.
     pub fn set_host(&self, host: &Host) {
-        if let Ok(mut h) = self.host.lock() {
+        if let Ok(mut h) = self.shared.host.lock() {
             *h = Some(host.clone());
         }
+    }
+
+    fn host(&self) -> Option<Host> {
+        self.shared.host.lock().ok().and_then(|h| h.clone())
     }
 
     /// What the host says is left before the stop deadline (`None` while the run goes on, with
     /// no host given, or under a host older than API 1.2).
     pub fn stop_time_left(&self) -> Option<Duration> {
-        let host = self.host.lock().ok()?.clone();
-        host?.stop_time_left()
+        self.host()?.stop_time_left()
     }
 
     /// The reason of the failure being held, if the hold is still on.
     fn held(&self) -> Option<String> {
-        let hold = self.hold.lock().ok()?;
+        let hold = self.shared.hold.lock().ok()?;
         match &*hold {
             Some((until, reason)) if Instant::now() < *until => Some(reason.clone()),
             _ => None,
@@ -216,13 +285,13 @@ impl HttpClient {
     }
 
     fn set_hold(&self, value: Option<(Instant, String)>) {
-        if let Ok(mut hold) = self.hold.lock() {
+        if let Ok(mut hold) = self.shared.hold.lock() {
             *hold = value;
         }
     }
 
     pub fn config(&self) -> &HttpConfig {
-        &self.config
+        &self.shared.config
     }
 
     /// POSTs `body` (gzipped when the config says so) and classifies the answer.
@@ -233,10 +302,33 @@ impl HttpClient {
         body: &[u8],
         deadline: Option<Instant>,
     ) -> Outcome {
-        self.request("POST", url, headers, Some(body), deadline)
+        self.exchange("POST", url, headers, Some(body), deadline)
+            .outcome
     }
 
-    /// Sends one request and classifies the answer (see [`crate::classify`]).
+    /// [`HttpClient::post`] for a backend that counts a body it gets twice twice (no
+    /// idempotency key, no last-write-wins): when the whole body went out and the answer did
+    /// not come before the timeout (or the stop deadline), the server may have taken it, so
+    /// the answer is `Err(Unconfirmed)` instead of `Retry`, and the caller must not send that
+    /// body again. Any other failure (refused, DNS, a connect timeout, a reset connection: the
+    /// server did not take it, or says it gave up) is `Retry` as usual.
+    pub fn post_once(
+        &self,
+        url: &Url,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        deadline: Option<Instant>,
+    ) -> Result<Outcome, Unconfirmed> {
+        let done = self.exchange("POST", url, headers, Some(body), deadline);
+        if done.unconfirmed {
+            return Err(Unconfirmed {
+                reason: done.outcome.reason().to_string(),
+            });
+        }
+        Ok(done.outcome)
+    }
+
+    /// Sends one request and classifies the answer (see [`Outcome`]).
     ///
     /// - Userinfo in `url` becomes `Authorization: Basic` unless `headers` sets one; it is never
     ///   sent in the URL nor shown.
@@ -250,228 +342,298 @@ impl HttpClient {
         body: Option<&[u8]>,
         deadline: Option<Instant>,
     ) -> Outcome {
-        let endpoint = Endpoint::new(url);
-        let what = format!("{method} {endpoint}");
+        self.exchange(method, url, headers, body, deadline).outcome
+    }
+
+    fn exchange(
+        &self,
+        method: &str,
+        url: &Url,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+        deadline: Option<Instant>,
+    ) -> Exchanged {
+        let what = format!("{method} {}", Endpoint::new(url));
+        let answered = |outcome| Exchanged {
+            outcome,
+            unconfirmed: false,
+        };
         if deadline.is_none() {
             if let Some(reason) = self.held() {
-                return Outcome::Retry {
+                return answered(Outcome::Retry {
                     after_ms: None,
                     reason,
-                };
+                });
             }
         }
-        let host = self.host.lock().ok().and_then(|h| h.clone());
+        let host = self.host();
         let (timeout, cut_by_stop) =
-            match request_budget(self.config.timeout, deadline, host.as_ref()) {
+            match request_budget(self.shared.config.timeout, deadline, host.as_ref()) {
                 Budget::Send {
                     timeout,
                     cut_by_stop,
                 } => (timeout, cut_by_stop),
                 Budget::NotSent(why) => {
-                    return Outcome::Retry {
+                    return answered(Outcome::Retry {
                         after_ms: None,
                         reason: format!("{what}: not sent, {why}"),
-                    }
+                    })
                 }
             };
+        let handed = Arc::new(AtomicBool::new(false));
+        let request = match self.build(method, url, headers, body, &handed) {
+            Ok(request) => request,
+            Err(outcome) => return answered(outcome.with_what(&what)),
+        };
+        let Some(runtime) = self.shared.runtime.as_ref() else {
+            return answered(Outcome::Fatal {
+                reason: format!("{what}: the HTTP client is shut down"),
+            });
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // `block_on` inside a runtime would panic the output's thread.
+            return answered(Outcome::Fatal {
+                reason: format!("{what}: called from inside an async runtime"),
+            });
+        }
+        // While the run goes on, stopping may begin during the request: then it ends at the
+        // stop deadline. Once stopping has begun, the budget already ends there.
+        let watch = host.filter(|h| !cut_by_stop && h.stop_time_left().is_none());
+        let client = self.shared.client.clone();
+        let max = self.shared.config.max_response_bytes;
+        let started = Instant::now();
+        let ended = runtime.block_on(async move {
+            let attempt = tokio::time::timeout(timeout, send(&client, request, max));
+            let ended = match watch {
+                Some(host) => tokio::select! {
+                    done = attempt => done,
+                    () = stop_reached(&host) => return Ended::Abandoned,
+                },
+                None => attempt.await,
+            };
+            match ended {
+                Ok(Ok(answer)) => Ended::Answered(answer),
+                Ok(Err(e)) => Ended::Failed(e.without_url()),
+                Err(_elapsed) => Ended::TimedOut,
+            }
+        });
+        let took = started.elapsed();
+        let waited_out = matches!(ended, Ended::TimedOut | Ended::Abandoned);
+        let (mut outcome, timed_out) = match ended {
+            Ended::Answered(answer) => {
+                let outcome = classify_answer(&what, answer);
+                if matches!(
+                    outcome,
+                    Outcome::Delivered { .. } | Outcome::Rejected { .. }
+                ) {
+                    self.set_hold(None);
+                }
+                return answered(outcome);
+            }
+            Ended::Failed(e) => {
+                let outcome = self.failed(&what, &e);
+                if matches!(outcome, Outcome::Fatal { .. }) {
+                    return answered(outcome);
+                }
+                // A connect timeout shorter than the request's counts as a quick failure.
+                (outcome, took + took / 10 >= timeout)
+            }
+            Ended::TimedOut => {
+                let mut reason = format!("{what}: Timeout: no answer within {}", shown(timeout));
+                if cut_by_stop {
+                    reason.push_str(" (cut short at the output's stop deadline)");
+                }
+                (
+                    Outcome::Retry {
+                        after_ms: None,
+                        reason,
+                    },
+                    true,
+                )
+            }
+            Ended::Abandoned => (
+                Outcome::Retry {
+                    after_ms: None,
+                    reason: format!(
+                        "{what}: no answer before the output's stop deadline (request abandoned)"
+                    ),
+                },
+                true,
+            ),
+        };
+        // Only a wait that ran out: a connection broken off tells the server gave up too.
+        let unconfirmed = waited_out && handed.load(Ordering::Acquire);
+        if unconfirmed {
+            if let Outcome::Retry { reason, .. } = &mut outcome {
+                reason.push_str(" after the whole request was sent");
+            }
+        }
+        let mut hold = if timed_out {
+            (self.shared.config.timeout * 4).max(Duration::from_secs(1))
+        } else {
+            QUICK_FAILURE_HOLD
+        };
+        // A hold set while stopping ends with the stop deadline, not after it.
+        if let Some(left) = self.stop_time_left() {
+            hold = hold.min(left);
+        }
+        self.set_hold(Some((Instant::now() + hold, outcome.reason().to_string())));
+        Exchanged {
+            outcome,
+            unconfirmed,
+        }
+    }
 
+    /// The request as reqwest sends it: credentials from the URL's userinfo, the body gzipped
+    /// when configured and tracked (see [`TrackedBody`]). `Err`: a `Fatal` outcome whose
+    /// reason still lacks the request's name.
+    fn build(
+        &self,
+        method: &str,
+        url: &Url,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+        handed: &Arc<AtomicBool>,
+    ) -> Result<reqwest::Request, Outcome> {
+        let fatal = |reason: String| Outcome::Fatal { reason };
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| fatal("not a valid HTTP method".into()))?;
         let mut target = url.clone();
         let basic = basic_from_userinfo(&target);
         let _ = target.set_username("");
         let _ = target.set_password(None);
-
-        let mut req = self.agent.request_url(method, &target).timeout(timeout);
+        let mut req = self.shared.client.request(method, target);
         let mut has_auth = false;
         for (k, v) in headers {
             has_auth |= k.eq_ignore_ascii_case("authorization");
-            req = req.set(k, v);
+            req = req.header(*k, *v);
         }
         if let (false, Some(b)) = (has_auth, basic) {
-            req = req.set("Authorization", &b);
+            req = req.header("Authorization", b);
         }
-        let body = match body {
-            Some(body) if self.config.gzip => match gzip(body) {
-                Ok(z) => {
-                    req = req.set("Content-Encoding", "gzip");
-                    Some(Cow::Owned(z))
-                }
-                Err(e) => {
-                    return Outcome::Fatal {
-                        reason: format!("{what}: gzip failed: {e}"),
-                    }
-                }
-            },
-            Some(body) => Some(Cow::Borrowed(body)),
-            None => None,
-        };
-        let started = Instant::now();
-        let max = self.config.max_response_bytes;
-        // While the run goes on, stopping may begin during the request: then it is watched from
-        // here and abandoned at the stop deadline (its own timeout cannot be changed once sent).
-        let watch = !cut_by_stop && self.has_host() && self.stop_time_left().is_none();
-        let sent = if watch {
-            self.send_watched(req, body.map(Cow::into_owned), &what)
-        } else {
-            send(req, body.as_deref(), &what, max)
-        };
-        let Sent {
-            mut outcome,
-            no_answer,
-            version_mismatch,
-            untrusted,
-            abandoned,
-        } = sent;
-        if let Some(why) = untrusted {
+        if let Some(body) = body {
+            let bytes = if self.shared.config.gzip {
+                req = req.header("Content-Encoding", "gzip");
+                Bytes::from(gzip(body).map_err(|e| fatal(format!("gzip failed: {e}")))?)
+            } else {
+                Bytes::copy_from_slice(body)
+            };
+            req = req.body(reqwest::Body::wrap(TrackedBody::new(
+                bytes,
+                Arc::clone(handed),
+            )));
+        }
+        req.build().map_err(|e| {
+            fatal(format!(
+                "Invalid Request: {}",
+                crate::classify::error_chain(&e.without_url())
+            ))
+        })
+    }
+
+    /// A request that got no answer: the TLS diagnoses, else the shared classification.
+    fn failed(&self, what: &str, e: &reqwest::Error) -> Outcome {
+        let outcome = classify_transport(what, e);
+        if let Some(why) = certificate_problem(e) {
             // The certificate or the CA setting must change: asking again cannot help.
-            outcome = Outcome::Fatal {
+            return Outcome::Fatal {
                 reason: format!("{} ({UNTRUSTED_CERTIFICATE}: {why})", outcome.reason()),
             };
         }
-        if version_mismatch {
+        if is_version_mismatch(e) {
             // Configuration on one side or the other: asking again cannot help.
-            outcome = Outcome::Fatal {
+            return Outcome::Fatal {
                 reason: format!(
                     "{} ({TLS_VERSION_MISMATCH}: the server speaks no TLS version this client \
                      allows, {} or later)",
                     outcome.reason(),
-                    self.config.tls.min_version
+                    self.shared.config.tls.min_version
                 ),
             };
-        }
-        match (&mut outcome, no_answer) {
-            (Outcome::Retry { reason, .. }, true) => {
-                let took = started.elapsed();
-                let timed_out = abandoned || took + took / 10 >= timeout;
-                if timed_out && cut_by_stop {
-                    reason.push_str(" (cut short at the output's stop deadline)");
-                }
-                let mut hold = if timed_out {
-                    (self.config.timeout * 4).max(Duration::from_secs(1))
-                } else {
-                    QUICK_FAILURE_HOLD
-                };
-                // A hold set while stopping ends with the stop deadline, not after it.
-                if let Some(left) = self.stop_time_left() {
-                    hold = hold.min(left);
-                }
-                self.set_hold(Some((Instant::now() + hold, reason.clone())));
-            }
-            (Outcome::Delivered { .. } | Outcome::Rejected { .. }, _) => self.set_hold(None),
-            _ => {}
         }
         outcome
     }
 }
 
-/// How often a watched request checks whether the stop deadline is near.
-const WATCH_EVERY: Duration = Duration::from_millis(20);
-
-/// A request's classified answer, and what the hold needs to know.
-struct Sent {
-    outcome: Outcome,
-    /// No answer at all (a transport error).
-    no_answer: bool,
-    version_mismatch: bool,
-    /// Why the server's certificate was not trusted, if that ended the handshake.
-    untrusted: Option<String>,
-    /// Given up on at the stop deadline (a watched request).
-    abandoned: bool,
-}
-
-/// Sends `req` and classifies the answer, on the calling thread.
-fn send(req: ureq::Request, body: Option<&[u8]>, what: &str, max_response_bytes: u64) -> Sent {
-    let result = match body {
-        None => req.call(),
-        Some(body) => req.send_bytes(body),
-    };
-    let no_answer = matches!(result, Err(ureq::Error::Transport(_)));
-    let version_mismatch =
-        matches!(&result, Err(ureq::Error::Transport(t)) if is_version_mismatch(t));
-    let untrusted = match &result {
-        Err(ureq::Error::Transport(t)) => certificate_problem(t),
-        _ => None,
-    };
-    Sent {
-        outcome: classify(what, result, max_response_bytes),
-        no_answer,
-        version_mismatch,
-        untrusted,
-        abandoned: false,
-    }
-}
-
-impl HttpClient {
-    fn has_host(&self) -> bool {
-        self.host.lock().is_ok_and(|h| h.is_some())
-    }
-
-    /// Sends `req` through [`watch_stop`]: abandoned (a `Retry` with no answer) if the host's
-    /// stop deadline comes first. The server may still have taken what was sent, as with any
-    /// timed-out request.
-    fn send_watched(&self, req: ureq::Request, body: Option<Vec<u8>>, what: &str) -> Sent {
-        let host = self.host.lock().ok().and_then(|h| h.clone());
-        let max = self.config.max_response_bytes;
-        let owned_what = what.to_string();
-        let watched = watch_stop(host.as_ref(), move || {
-            send(req, body.as_deref(), &owned_what, max)
-        });
-        watched.unwrap_or_else(|| Sent {
-            outcome: Outcome::Retry {
-                after_ms: None,
-                reason: format!(
-                    "{what}: no answer before the output's stop deadline (request abandoned)"
-                ),
+impl Outcome {
+    /// Puts the request's name in front of a reason built without it.
+    fn with_what(self, what: &str) -> Outcome {
+        match self {
+            Outcome::Fatal { reason } => Outcome::Fatal {
+                reason: format!("{what}: {reason}"),
             },
-            no_answer: true,
-            version_mismatch: false,
-            untrusted: None,
-            abandoned: true,
-        })
+            other => other,
+        }
     }
 }
 
-/// Runs `call` (a blocking request made while the run goes on) on a thread of its own and waits
-/// for it, unless the host begins stopping the output meanwhile and its stop deadline minus
-/// [`STOP_MARGIN`] comes first: then `None`, and the thread is left to end on its own (with the
-/// request's own timeout). A request's timeout cannot be changed once it is sent; this is how
-/// one sent before stopping began still ends by the deadline. Without a host, or when no thread
-/// can be started, `call` runs here, unwatched.
-pub fn watch_stop<T: Send + 'static>(
-    host: Option<&Host>,
-    call: impl FnOnce() -> T + Send + 'static,
-) -> Option<T> {
-    let Some(host) = host else {
-        return Some(call());
+/// Sends `request` and reads the answer, its body bounded (a body that breaks off half-way
+/// still says something useful: what arrived is kept).
+async fn send(
+    client: &reqwest::Client,
+    request: reqwest::Request,
+    max_response_bytes: u64,
+) -> Result<Answer, reqwest::Error> {
+    let mut resp = client.execute(request).await?;
+    let status = resp.status().as_u16();
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
     };
-    let (tx, rx) = std::sync::mpsc::channel();
-    let call = Arc::new(Mutex::new(Some(call)));
-    let in_thread = Arc::clone(&call);
-    let spawned = std::thread::Builder::new()
-        .name("http-request".into())
-        .spawn(move || {
-            let f = in_thread.lock().ok().and_then(|mut c| c.take());
-            if let Some(f) = f {
-                let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
+    let mut answer = Answer {
+        status,
+        retry_after: header("Retry-After"),
+        rate_limit_reset: header("X-RateLimit-Reset"),
+        location: header("Location"),
+        body: Vec::new(),
+    };
+    let limit = if (200..300).contains(&status) {
+        max_response_bytes
+    } else {
+        MAX_ERROR_BODY_READ
+    };
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    while answer.body.len() < limit {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = limit - answer.body.len();
+                answer
+                    .body
+                    .extend_from_slice(&chunk[..chunk.len().min(room)]);
             }
-        });
-    if spawned.is_err() {
-        let f = call.lock().ok().and_then(|mut c| c.take());
-        return f.map(|f| f());
+            Ok(None) | Err(_) => break,
+        }
     }
+    Ok(answer)
+}
+
+/// Ends when the host's stop deadline minus [`STOP_MARGIN`] is reached; never while the run
+/// goes on.
+async fn stop_reached(host: &Host) {
     loop {
-        match rx.recv_timeout(WATCH_EVERY) {
-            Ok(Ok(done)) => return Some(done),
-            // A panic on the request's thread is the caller's, as if the call ran here.
-            Ok(Err(panic)) => std::panic::resume_unwind(panic),
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        match host.stop_time_left() {
+            Some(left) => {
+                tokio::time::sleep(left.saturating_sub(STOP_MARGIN)).await;
+                return;
+            }
+            None => tokio::time::sleep(STOP_CHECK).await,
         }
-        if host
-            .stop_time_left()
-            .is_some_and(|left| left <= STOP_MARGIN)
-        {
-            return None;
+    }
+}
+
+/// `10 s`, `1.5 s`, `400 ms`.
+fn shown(d: Duration) -> String {
+    if d >= Duration::from_secs(1) {
+        let s = d.as_secs_f64();
+        if s.fract() < 0.05 {
+            format!("{s:.0} s")
+        } else {
+            format!("{s:.1} s")
         }
+    } else {
+        format!("{} ms", d.as_millis())
     }
 }
 
@@ -764,6 +926,36 @@ mod tests {
             request_budget(ten, None, Some(&host)),
             Budget::NotSent("the output's stop deadline has passed")
         );
+    }
+
+    #[test]
+    fn post_once_tells_a_late_answer_from_a_request_that_never_went_out() {
+        let c = HttpClient::new(HttpConfig {
+            timeout: Duration::from_millis(300),
+            ..HttpConfig::default()
+        })
+        .unwrap();
+        let soon = || Some(Instant::now() + Duration::from_secs(5));
+        // Refused: nothing went out, sending again is safe.
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead = Url::parse(&format!("http://{}/w", probe.local_addr().unwrap())).unwrap();
+        drop(probe);
+        let o = c.post_once(&dead, &[], b"x", soon());
+        assert!(matches!(o, Ok(Outcome::Retry { .. })), "{o:?}");
+        // Taken by a server that never answers: the body went out whole.
+        let hole = Url::parse(&format!("http://{}/w", blackhole())).unwrap();
+        match c.post_once(&hole, &[], b"x", soon()) {
+            Err(Unconfirmed { reason }) => {
+                assert!(
+                    reason.contains("after the whole request was sent"),
+                    "{reason}"
+                )
+            }
+            other => panic!("expected Unconfirmed, got {other:?}"),
+        }
+        // `post` leaves the choice to resend to the caller's retry.
+        let o = c.post(&hole, &[], b"x", soon());
+        assert!(matches!(o, Outcome::Retry { .. }), "{o:?}");
     }
 
     #[test]

@@ -32,11 +32,6 @@ pub struct TlsOptions {
 }
 
 impl TlsOptions {
-    /// Whether these options differ from ureq's own defaults (then a custom config is built).
-    pub(crate) fn is_default(&self) -> bool {
-        *self == TlsOptions::default()
-    }
-
     pub(crate) fn client_config(&self) -> Result<Arc<ClientConfig>, ConfigError> {
         self.client_config_with_alpn(&[])
     }

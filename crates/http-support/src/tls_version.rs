@@ -86,22 +86,29 @@ pub const TLS_VERSION_MISMATCH: &str = "TLS version mismatch";
 /// Whether `err` (or an error it wraps, through `std::io::Error` too) is a TLS handshake that
 /// failed because client and server share no protocol version.
 pub(crate) fn is_version_mismatch(err: &(dyn std::error::Error + 'static)) -> bool {
+    tls_error(err).is_some_and(is_version_error)
+}
+
+/// The first rustls error in `err`'s chain. `io::Error::source` skips the error it wraps, and
+/// HTTP stacks wrap rustls' `io::Error` in another one: each is looked inside explicitly.
+fn tls_error<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
     let mut next = Some(err);
     while let Some(e) = next {
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return is_version_error(tls);
+            return Some(tls);
         }
-        // `io::Error::source` skips the error it wraps: look inside explicitly.
         if let Some(inner) = e
             .downcast_ref::<std::io::Error>()
             .and_then(|io| io.get_ref())
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
         {
-            return is_version_error(inner);
+            let inner: &(dyn std::error::Error + 'static) = inner;
+            if let Some(tls) = tls_error(inner) {
+                return Some(tls);
+            }
         }
         next = e.source();
     }
-    false
+    None
 }
 
 /// Marks the reason of a request that failed because this client does not trust the server's
@@ -111,22 +118,10 @@ pub const UNTRUSTED_CERTIFICATE: &str = "untrusted server certificate";
 /// What is wrong with the server's certificate, when `err` (or an error it wraps) is a TLS
 /// handshake this client ended because it could not verify that certificate.
 pub(crate) fn certificate_problem(err: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let mut next = Some(err);
-    while let Some(e) = next {
-        let tls = e.downcast_ref::<rustls::Error>().or_else(|| {
-            e.downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if let Some(rustls::Error::InvalidCertificate(c)) = tls {
-            return Some(describe_certificate_error(c));
-        }
-        if tls.is_some() {
-            return None;
-        }
-        next = e.source();
+    match tls_error(err)? {
+        rustls::Error::InvalidCertificate(c) => Some(describe_certificate_error(c)),
+        _ => None,
     }
-    None
 }
 
 fn describe_certificate_error(c: &rustls::CertificateError) -> String {
@@ -230,6 +225,12 @@ mod tests {
         assert!(!is_version_mismatch(&other));
         let plain = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
         assert!(!is_version_mismatch(&plain));
+        // How reqwest's connector hands it over: an io::Error around rustls' io::Error.
+        let twice = std::io::Error::other(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::AlertReceived(AlertDescription::ProtocolVersion),
+        ));
+        assert!(is_version_mismatch(&twice));
         let disabled = rustls::Error::PeerIncompatible(
             PeerIncompatible::ServerTlsVersionIsDisabledByOurConfig,
         );

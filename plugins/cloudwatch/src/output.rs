@@ -15,7 +15,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use loadrun_http_support::RejectLog;
+use loadrun_http_support::{RejectLog, UnconfirmedLog};
 use loadrun_plugin_api::sdk::COUNTER_SAMPLES_LOST;
 use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
 
@@ -40,6 +40,7 @@ pub struct CloudWatchOutput {
     last_failure: String,
     host: Option<Host>,
     rejects: RejectLog,
+    unconfirmed: UnconfirmedLog,
     sent_datums: u64,
     sent_requests: u64,
     skips: SkipReport,
@@ -67,6 +68,7 @@ impl CloudWatchOutput {
             last_failure: String::new(),
             host: None,
             rejects: RejectLog::items("datums", Some("rejected_datums")),
+            unconfirmed: UnconfirmedLog::new("CloudWatch"),
             sent_datums: 0,
             sent_requests: 0,
             skips: SkipReport::default(),
@@ -129,6 +131,11 @@ impl CloudWatchOutput {
                     self.not_before = after_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
                     self.last_failure = reason.clone();
                     return Err(Blocked::Retry { after_ms, reason });
+                }
+                Sent::Unconfirmed { reason } => {
+                    self.unconfirmed
+                        .note(self.host.as_ref(), &reason, body.samples);
+                    self.pending.pop_front();
                 }
                 Sent::Fatal { reason } => return Err(Blocked::Fatal(reason)),
             }

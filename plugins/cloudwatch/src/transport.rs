@@ -4,6 +4,11 @@
 //! own twists: throttling comes as HTTP 400 with the code `Throttling` (or
 //! `ThrottlingException`), which is passing trouble, not a bad batch; and error bodies are AWS
 //! XML, from which the code and message are quoted.
+//!
+//! No body is sent twice: PutMetricData has no idempotency key, and CloudWatch adds every
+//! datum it gets into the period's statistics (a second copy doubles `SampleCount` and `Sum`).
+//! So a body that went out whole and whose answer timed out is [`Sent::Unconfirmed`], not
+//! retried ([`HttpClient::post_once`]); one that failed before it was all sent is retried.
 
 use std::time::Instant;
 
@@ -35,6 +40,10 @@ pub enum Sent {
         reason: String,
     },
     Fatal {
+        reason: String,
+    },
+    /// Sent whole, never answered: CloudWatch may hold it. Not to be sent again.
+    Unconfirmed {
         reason: String,
     },
 }
@@ -124,10 +133,15 @@ impl Sender {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         send_headers.extend(signed.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let outcome = self
+        match self
             .client
-            .post(&self.url, &send_headers, payload, deadline);
-        self.interpret(outcome)
+            .post_once(&self.url, &send_headers, payload, deadline)
+        {
+            Ok(outcome) => self.interpret(outcome),
+            Err(unconfirmed) => Sent::Unconfirmed {
+                reason: self.explain(&unconfirmed.reason),
+            },
+        }
     }
 
     fn interpret(&self, outcome: Outcome) -> Sent {

@@ -41,7 +41,7 @@ const OWN: &[OptionSpec] = &[
     OptionSpec::new("host", Kind::Str).env(&["DD_HOSTNAME"]).doc("api: the host of every series (default: this machine's hostname)"),
     OptionSpec::new("gzip", Kind::Bool).default("true").modes(API).doc("gzip request bodies"),
     OptionSpec::new("timeout", Kind::Duration).default("10s").modes(API).doc("HTTP request timeout"),
-    OptionSpec::new("proxy", Kind::Str).secret().empty_is_unset().env(&["LOADRUN_DATADOG_PROXY"]).doc("api: HTTP proxy URL (http://[user:pass@]host:port)"),
+    OptionSpec::new("proxy", Kind::Str).secret().empty_is_unset().env(&["LOADRUN_DATADOG_PROXY"]).doc("api: HTTP proxy URL (http://[user:pass@]host:port) for every request; unset: HTTPS_PROXY/HTTP_PROXY/NO_PROXY from the environment, loopback always direct."),
     OptionSpec::new("tlsMinimumVersion", Kind::Str).empty_is_unset().env(&["LOADRUN_DATADOG_TLS_MINIMUM_VERSION"]).default("1.2").doc("api: oldest TLS version accepted: 1.2 or 1.3"),
 ];
 

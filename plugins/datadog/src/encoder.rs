@@ -52,6 +52,9 @@ fn encode_v1(cfg: &ApiConfig, entries: &[Entry], ts: i64, interval_s: u64) -> En
     }
 }
 
+/// Where distribution points go, under the API's base URL.
+pub const DISTRIBUTION_POINTS_PATH: &str = "/api/v1/distribution_points";
+
 fn encode_v2(cfg: &ApiConfig, entries: &[Entry], ts: i64, interval_s: u64) -> Encoded {
     let dist = cfg.trends_as == TrendsAs::Distribution;
     let (series, dists) = v2::series_v2(entries, &cfg.host, ts, interval_s, dist);
@@ -61,7 +64,7 @@ fn encode_v2(cfg: &ApiConfig, entries: &[Entry], ts: i64, interval_s: u64) -> En
     };
     let (mut payloads, mut oversized) = v2::payloads(series, &cfg.url, gzip, v2::V2_LIMITS);
     if !dists.is_empty() {
-        let url = format!("{}/api/v1/distribution_points", cfg.base_url);
+        let url = format!("{}{DISTRIBUTION_POINTS_PATH}", cfg.base_url);
         // The distribution points API documents deflate only.
         let (more, over) = v2::payloads(dists, &url, deflate, v2::V2_LIMITS);
         payloads.extend(more);

@@ -25,7 +25,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use loadrun_http_support::Outcome;
+use loadrun_http_support::{Outcome, UnconfirmedLog};
 use loadrun_plugin_api::sdk::{COUNTER_SAMPLES_LOST, COUNTER_SAMPLES_REJECTED};
 use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
 use loadrun_statsd::mapping::entries;
@@ -53,6 +53,7 @@ pub struct ApiOutput {
     /// Why the last post failed: the reason given while waiting for `not_before`.
     last_failure: Option<String>,
     warned_reject: bool,
+    unconfirmed: UnconfirmedLog,
     reported_lost: u64,
 }
 
@@ -71,6 +72,7 @@ impl ApiOutput {
             not_before: None,
             last_failure: None,
             warned_reject: false,
+            unconfirmed: UnconfirmedLog::new("Datadog"),
             reported_lost: 0,
         })
     }
@@ -165,8 +167,13 @@ impl ApiOutput {
         }
         while let Some(body) = self.pending.front() {
             match self.api.post(body, deadline) {
-                Outcome::Delivered { .. } => self.last_failure = None,
-                Outcome::Rejected { reason, .. } => {
+                Err(unconfirmed) => {
+                    let reason = format!("{}: {}", self.cfg.output, unconfirmed.reason);
+                    self.unconfirmed
+                        .note(self.host.as_ref(), &reason, body.samples);
+                }
+                Ok(Outcome::Delivered { .. }) => self.last_failure = None,
+                Ok(Outcome::Rejected { reason, .. }) => {
                     self.count("rejected_payloads", 1);
                     self.count(COUNTER_SAMPLES_REJECTED, body.samples);
                     if !self.warned_reject {
@@ -182,7 +189,7 @@ impl ApiOutput {
                 }
                 // After no answer at all the client holds further posts from `write` for a
                 // while (same reason, nothing sent), so a dead server costs one attempt per hold.
-                Outcome::Retry { after_ms, reason } => {
+                Ok(Outcome::Retry { after_ms, reason }) => {
                     self.not_before = after_ms.map(|ms| Instant::now() + Duration::from_millis(ms));
                     self.last_failure = Some(reason.clone());
                     return Err(match after_ms {
@@ -190,7 +197,7 @@ impl ApiOutput {
                         None => WriteStatus::retry(reason),
                     });
                 }
-                Outcome::Fatal { reason } => {
+                Ok(Outcome::Fatal { reason }) => {
                     return Err(WriteStatus::fatal(format!("{}: {reason}", self.cfg.output)));
                 }
             }

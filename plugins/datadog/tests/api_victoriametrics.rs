@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use loadrun_plugin_api::testkit::{completed_outcome, init, started, BatchBuilder};
 use loadrun_plugin_api::{MetricType, ValueKind, WriteStatus};
+use loadrun_test_support::http_get::get_text;
 use loadrun_test_support::Service;
 use out_datadog::DatadogPlugin;
 use serde_json::Value;
@@ -16,21 +17,20 @@ const KEY: &str = "0123456789abcdef-secret";
 
 /// Every exported series, keyed by name plus sorted labels, with its last value.
 fn export(vm: &str) -> BTreeMap<String, f64> {
-    ureq::get(&format!("{vm}/internal/force_flush"))
-        .call()
-        .unwrap();
+    get_text(&format!("{vm}/internal/force_flush"), &[]).unwrap();
     let end = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
         + 60;
-    let text = ureq::get(&format!("{vm}/api/v1/export"))
-        .query("match[]", "{__name__=~\"k6.*\"}")
-        .query("end", &end.to_string())
-        .call()
-        .unwrap()
-        .into_string()
-        .unwrap();
+    let text = get_text(
+        &format!("{vm}/api/v1/export"),
+        &[
+            ("match[]", "{__name__=~\"k6.*\"}"),
+            ("end", &end.to_string()),
+        ],
+    )
+    .unwrap();
     let mut out = BTreeMap::new();
     for line in text.lines() {
         let v: Value = serde_json::from_str(line).unwrap();

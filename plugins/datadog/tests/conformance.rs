@@ -5,24 +5,23 @@
 use std::time::Duration;
 
 use loadrun_plugin_api::testkit::Conformance;
+use loadrun_test_support::http_get::get_text;
 use loadrun_test_support::Service;
 
 fn stored(vm: &str) -> Result<u64, String> {
-    ureq::get(&format!("{vm}/internal/force_flush"))
-        .call()
-        .map_err(|e| e.to_string())?;
+    get_text(&format!("{vm}/internal/force_flush"), &[])?;
     let end = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_err(|e| e.to_string())?
         .as_secs()
         + 60;
-    let text = ureq::get(&format!("{vm}/api/v1/export"))
-        .query("match[]", "{__name__=\"k6.loadrun_conformance\"}")
-        .query("end", &end.to_string())
-        .call()
-        .map_err(|e| e.to_string())?
-        .into_string()
-        .map_err(|e| e.to_string())?;
+    let text = get_text(
+        &format!("{vm}/api/v1/export"),
+        &[
+            ("match[]", "{__name__=\"k6.loadrun_conformance\"}"),
+            ("end", &end.to_string()),
+        ],
+    )?;
     let mut total = 0.0;
     for line in text.lines() {
         let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;

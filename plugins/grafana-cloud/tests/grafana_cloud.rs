@@ -48,12 +48,11 @@ fn pushes_to_prometheus_with_a_testid_label() {
         .unwrap();
     assert!(rec.logs().is_empty(), "{:?}", rec.logs());
 
-    let body = ureq::get(&format!("{base}/api/v1/query"))
-        .query("query", r#"k6_http_reqs_total{testid="test-run-1"}"#)
-        .call()
-        .unwrap()
-        .into_string()
-        .unwrap();
+    let body = loadrun_test_support::http_get::get_text(
+        &format!("{base}/api/v1/query"),
+        &[("query", r#"k6_http_reqs_total{testid="test-run-1"}"#)],
+    )
+    .unwrap();
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     let r = v["data"]["result"].as_array().unwrap();
     assert_eq!(r.len(), 1, "{body}");
@@ -117,7 +116,14 @@ fn exact_auth_and_protocol_headers_even_with_extra_headers() {
         "X-Prometheus-Remote-Write-Version: 0.1.0",
         "X-Scope-OrgID: tenant-1",
     ] {
-        assert!(lines.contains(&want), "{want:?} missing in\n{head}");
+        // Header names are case-insensitive (k6, in Go, sends `X-Scope-Orgid`); values are not.
+        let (name, value) = want.split_once(": ").unwrap();
+        assert!(
+            lines.iter().any(|l| l
+                .split_once(": ")
+                .is_some_and(|(n, v)| n.eq_ignore_ascii_case(name) && v == value)),
+            "{want:?} missing in\n{head}"
+        );
     }
     assert!(
         lines

@@ -64,7 +64,7 @@ const OWN: &[OptionSpec] = &[
         .doc("Tags written as fields instead of tags, `name[:type]` (a URL query may repeat it)."),
     OptionSpec::new("proxy", Kind::Str)
         .empty_is_unset()
-        .doc("HTTP proxy URL (http://[user:pass@]host:port)."),
+        .doc("HTTP proxy URL (http://[user:pass@]host:port) for every request; unset: HTTPS_PROXY/HTTP_PROXY/NO_PROXY from the environment, loopback always direct."),
     OptionSpec::new("organization", Kind::Str)
         .aliases(&["org"])
         .empty_is_unset()

@@ -8,17 +8,18 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use loadrun_plugin_api::testkit::Conformance;
+use loadrun_test_support::http_get::get_text;
 use loadrun_test_support::Service;
 
 /// The cdylib `cargo test` built next to this test binary, else the profile folder's.
 fn stored(base: &str) -> Result<u64, String> {
-    let body = ureq::get(&format!("{base}/query"))
-        .query("db", "conformance")
-        .query("q", "SELECT count(value) FROM loadrun_conformance")
-        .call()
-        .map_err(|e| e.to_string())?
-        .into_string()
-        .map_err(|e| e.to_string())?;
+    let body = get_text(
+        &format!("{base}/query"),
+        &[
+            ("db", "conformance"),
+            ("q", "SELECT count(value) FROM loadrun_conformance"),
+        ],
+    )?;
     let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
     // No series yet: nothing stored.
     Ok(v["results"][0]["series"][0]["values"][0][1]
@@ -43,16 +44,14 @@ fn stop_and_restart(svc: Rc<Service>) -> impl Fn(bool) + 'static {
 /// The summed values of `loadrun_conformance_value` (VictoriaMetrics names series
 /// `<measurement>_<field>`), from its raw-sample export.
 fn stored_vm(vm: &str) -> Result<u64, String> {
-    ureq::get(&format!("{vm}/internal/force_flush"))
-        .call()
-        .map_err(|e| e.to_string())?;
-    let text = ureq::get(&format!("{vm}/api/v1/export"))
-        .query("match[]", "{__name__=\"loadrun_conformance_value\"}")
-        .query("start", "0")
-        .call()
-        .map_err(|e| e.to_string())?
-        .into_string()
-        .map_err(|e| e.to_string())?;
+    get_text(&format!("{vm}/internal/force_flush"), &[])?;
+    let text = get_text(
+        &format!("{vm}/api/v1/export"),
+        &[
+            ("match[]", "{__name__=\"loadrun_conformance_value\"}"),
+            ("start", "0"),
+        ],
+    )?;
     let mut total = 0.0;
     for line in text.lines() {
         let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use common::*;
 use loadrun_plugin_api::testkit::{completed_outcome, now_ns, BatchBuilder};
 use loadrun_plugin_api::{MetricType, ValueKind, WriteStatus};
+use loadrun_test_support::http_get::get_text;
 use loadrun_test_support::services::Service;
 use serde_json::Value;
 
@@ -108,12 +109,7 @@ fn drive(arg: &str, env: &[(&str, &str)], sent: &Sent) {
 }
 
 fn get_json(url: &str, query: &[(&str, &str)]) -> Value {
-    let mut req = ureq::get(url);
-    for (k, v) in query {
-        req = req.query(k, v);
-    }
-    let body = req.call().unwrap().into_string().unwrap();
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"))
+    loadrun_test_support::http_get::get_json(url, query).unwrap()
 }
 
 fn influx_query(base: &str, db: &str, q: &str) -> Value {
@@ -279,17 +275,13 @@ fn victoriametrics_v2_write_holds_what_was_sent() {
         ],
         &sent,
     );
-    ureq::get(&format!("{base}/internal/force_flush"))
-        .call()
-        .unwrap();
+    get_text(&format!("{base}/internal/force_flush"), &[]).unwrap();
     let end = (now_ns() / 1_000_000_000 + 60).to_string();
-    let body = ureq::get(&format!("{base}/api/v1/export"))
-        .query("match[]", "{__name__=~\"lr_.*\"}")
-        .query("end", &end)
-        .call()
-        .unwrap()
-        .into_string()
-        .unwrap();
+    let body = get_text(
+        &format!("{base}/api/v1/export"),
+        &[("match[]", "{__name__=~\"lr_.*\"}"), ("end", &end)],
+    )
+    .unwrap();
     // VM names series <measurement>_<field>.
     let mut got: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut labels: BTreeMap<String, Vec<Value>> = BTreeMap::new();

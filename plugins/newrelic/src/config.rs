@@ -57,7 +57,7 @@ const OWN: &[OptionSpec] = &[
     OptionSpec::new("maxPayloadBytes", Kind::Int { min: 1024, max: limits::MAX_PAYLOAD_BYTES as i64 }).env(&["LOADRUN_NEWRELIC_MAX_PAYLOAD_BYTES"]).default("1000000").doc("Most uncompressed bytes per POST (New Relic's limit is 10^6); larger pushes are split."),
     OptionSpec::new("maxAttributes", Kind::Int { min: 1, max: limits::MAX_ATTRIBUTES as i64 }).env(&["LOADRUN_NEWRELIC_MAX_ATTRIBUTES"]).default("100").doc("Most attributes per data point, common ones included; further tags are dropped and counted."),
     // Secret: a proxy URL may carry a password.
-    OptionSpec::new("proxy", Kind::Str).secret().empty_is_unset().env(&["LOADRUN_NEWRELIC_PROXY"]).doc("HTTP proxy URL (http://[user:pass@]host:port)."),
+    OptionSpec::new("proxy", Kind::Str).secret().empty_is_unset().env(&["LOADRUN_NEWRELIC_PROXY"]).doc("HTTP proxy URL (http://[user:pass@]host:port) for every request; unset: HTTPS_PROXY/HTTP_PROXY/NO_PROXY from the environment, loopback always direct."),
 ];
 
 const OPTIONS: &[OptionSpec] = options![OWN, tls_files!("LOADRUN_NEWRELIC")];

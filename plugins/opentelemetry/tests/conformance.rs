@@ -8,13 +8,10 @@ mod common;
 
 use common::*;
 use loadrun_plugin_api::testkit::Conformance;
+use loadrun_test_support::http_get::get_text;
 
 fn stored(base: &str) -> Result<u64, String> {
-    let body = ureq::get(&format!("{base}/points"))
-        .call()
-        .map_err(|e| e.to_string())?
-        .into_string()
-        .map_err(|e| e.to_string())?;
+    let body = get_text(&format!("{base}/points"), &[])?;
     let pts: Vec<serde_json::Value> = serde_json::from_str(&body).map_err(|e| e.to_string())?;
     Ok(of(&pts, "loadrun_conformance")
         .iter()

@@ -44,7 +44,7 @@ fn tls_peers(base: &str) -> Vec<String> {
 }
 
 fn reset(base: &str) {
-    ureq::post(&format!("{base}/reset")).call().unwrap();
+    loadrun_test_support::http_get::post_empty(&format!("{base}/reset")).unwrap();
 }
 
 /// Writes one iteration twice with an export due in between: the second write exports.

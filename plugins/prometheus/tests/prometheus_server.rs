@@ -10,18 +10,13 @@ use loadrun_plugin_api::testkit::{
     completed_outcome, init, now_ns, recording_host, started, BatchBuilder,
 };
 use loadrun_plugin_api::{MetricType, Output, Plugin, ValueKind, WriteStatus};
+use loadrun_test_support::http_get::get_json;
 use loadrun_test_support::services::Service;
 use out_prometheus::PrometheusPlugin;
 
 /// `(labels, value)` of each series an instant query returns.
 fn query(base: &str, q: &str) -> Vec<(serde_json::Value, f64)> {
-    let resp: serde_json::Value = ureq::get(&format!("{base}/api/v1/query"))
-        .query("query", q)
-        .call()
-        .unwrap()
-        .into_string()
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .unwrap();
+    let resp = get_json(&format!("{base}/api/v1/query"), &[("query", q)]).unwrap();
     assert_eq!(resp["status"], "success", "{resp}");
     resp["data"]["result"]
         .as_array()
@@ -181,12 +176,7 @@ fn counters_trend_stats_and_labels_read_back() {
     assert_eq!(r.len(), 1, "test-id → test_id, 1st → _1st");
 
     // Every name k6's dashboards look for, and no others.
-    let names: serde_json::Value = ureq::get(&format!("{base}/api/v1/label/__name__/values"))
-        .call()
-        .unwrap()
-        .into_string()
-        .map(|t| serde_json::from_str(&t).unwrap())
-        .unwrap();
+    let names = get_json(&format!("{base}/api/v1/label/__name__/values"), &[]).unwrap();
     let names: Vec<&str> = names["data"]
         .as_array()
         .unwrap()

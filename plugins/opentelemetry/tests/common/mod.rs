@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use loadrun_plugin_api::testkit::{self, completed_outcome, BatchBuilder, Recorded};
 use loadrun_plugin_api::{MetricType, Output, ValueKind, WriteStatus};
+use loadrun_test_support::http_get::get_text;
 use loadrun_test_support::services::Service;
 use out_opentelemetry::OtelPlugin;
 use serde_json::Value;
@@ -28,20 +29,12 @@ pub fn grpc_url(svc: &Service) -> String {
 
 /// `GET /points` of the receiver.
 pub fn points(base: &str) -> Vec<Value> {
-    let body = ureq::get(&format!("{base}/points"))
-        .call()
-        .unwrap()
-        .into_string()
-        .unwrap();
+    let body = get_text(&format!("{base}/points"), &[]).unwrap();
     serde_json::from_str::<Vec<Value>>(&body).unwrap()
 }
 
 pub fn received(base: &str) -> Vec<Value> {
-    let body = ureq::get(&format!("{base}/received"))
-        .call()
-        .unwrap()
-        .into_string()
-        .unwrap();
+    let body = get_text(&format!("{base}/received"), &[]).unwrap();
     serde_json::from_str::<Vec<Value>>(&body).unwrap()
 }
 
