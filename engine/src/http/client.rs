@@ -391,13 +391,9 @@ impl Client {
             } else {
                 conn_hdr != b"close"
             };
-            let framing = if head_request || status == 204 || status == 304 {
-                Framing::Empty
-            } else {
-                match wire::framing(parsed.headers, true) {
-                    Ok(f) => f,
-                    Err(e) => return Err(fail(e, true)),
-                }
+            let framing = match wire::response_framing(parsed.headers, status, head_request) {
+                Ok(f) => f,
+                Err(e) => return Err(fail(e, true)),
             };
             resp.head.extend_from_slice(head);
             conn.inb.consume(head_len);
