@@ -16,6 +16,7 @@ Cases:
   memory      1,000 and 5,000 VUs against a 100 ms delayed endpoint: peak RSS per VU
   arrival     constant arrival rate at a fixed target: achieved rate, dropped iterations, latency
   pipeline    the sample pipeline alone: samples/s through the ABI into a null plugin
+  startup     one request and exit (`-i 1`, `oha -n 1`, k6 `-i 1`): wall ms from exec to exit
 Nothing here is a test: figures only.
 """
 
@@ -393,12 +394,33 @@ def case_pipeline(a):
     return "### 5. the sample pipeline alone\n\n```\n" + r.stdout.strip() + "\n```\n", {"stdout": r.stdout}
 
 
+def case_startup(tools, pin, nginx, a):
+    """Wall time of a whole process that sends one request: start-up and shut-down latency."""
+    runs = max(a.runs, 5) * 4
+    cmds = {"loadrun": [tools["loadrun"], "run", "--quiet", "--url", nginx.url, "-i", "1"]}
+    if tools.get("oha"):
+        cmds["oha"] = [tools["oha"], "-n", "1", "-c", "1", "--no-tui", nginx.url]
+    if tools.get("k6"):
+        cmds["k6"] = [tools["k6"], "run", "-q", "--no-color", "-i", "1", "-e", f"URL={nginx.url}"]
+    rows = {t: [] for t in cmds}
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as d:
+        (Path(d) / "s.js").write_text(K6_SCRIPT)
+        cmds.get("k6", []).append(f"{d}/s.js")
+        for i in range(runs):
+            for tool, cmd in cmds.items():  # alternate tools within each round
+                t0 = time.perf_counter()
+                subprocess.run(pin.gen_prefix() + cmd, capture_output=True, cwd=d, timeout=60, check=False)
+                rows[tool].append({"wall_ms": (time.perf_counter() - t0) * 1e3})
+    log(f"startup: {runs} runs each")
+    return table("6. one request and exit: start-up and shut-down", rows, [("wall_ms", "wall ms", 1)], "wall_ms")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--duration", type=int, default=10, help="seconds per run")
     ap.add_argument("--rate", type=int, default=20000, help="arrival-rate target, iterations/s")
-    ap.add_argument("--only", default="keepalive,outputs,memory,arrival,pipeline")
+    ap.add_argument("--only", default="keepalive,outputs,memory,arrival,pipeline,startup")
     ap.add_argument("--quick", action="store_true", help="3 runs of 5 s")
     ap.add_argument("--out", default=str(ROOT / "target" / "bench"))
     a = ap.parse_args()
@@ -413,7 +435,7 @@ def main():
               f"generator pinned to CPU {pin.gen}, server to {pin.srv}" if pin.enabled else "no pinning (one CPU)")
     header += f" · {a.runs} runs × {a.duration} s, tools alternating\n\n"
     texts, results = [header], {}
-    nginx = Nginx(pin) if set(cases) & {"keepalive", "outputs", "arrival"} else None
+    nginx = Nginx(pin) if set(cases) & {"keepalive", "outputs", "arrival", "startup"} else None
     try:
         for c in cases:
             if c == "keepalive":
@@ -426,6 +448,8 @@ def main():
                 t, r = case_arrival(tools, pin, nginx, a)
             elif c == "pipeline":
                 t, r = case_pipeline(a)
+            elif c == "startup":
+                t, r = case_startup(tools, pin, nginx, a)
             else:
                 raise SystemExit(f"unknown case {c}")
             print(t, flush=True)

@@ -11,7 +11,7 @@ secs="${1:-30}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(plan output_arg request)
+    targets=(plan output_arg request wire url)
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

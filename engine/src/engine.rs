@@ -19,7 +19,11 @@ use crate::vu::Shared;
 /// Live counters, read by the progress line.
 #[derive(Debug, Default)]
 pub struct Stats {
+    /// Active VUs; change it with [`Stats::vus_started`] and [`Stats::vus_stopped`].
     pub vus: AtomicI64,
+    /// The most VUs active at once so far: the `vus` a run shorter than the first gauge sample
+    /// reports (rather than the 0 left once its VUs are gone).
+    pub vus_peak: AtomicI64,
     pub vus_max: AtomicU64,
     pub iterations: AtomicU64,
     pub interrupted: AtomicU64,
@@ -27,6 +31,17 @@ pub struct Stats {
     pub dropped: AtomicU64,
     /// Requests refused before sending (an invalid URL or header value).
     pub not_sent: AtomicU64,
+}
+
+impl Stats {
+    pub fn vus_started(&self, n: i64) {
+        let now = self.vus.fetch_add(n, Ordering::Relaxed) + n;
+        self.vus_peak.fetch_max(now, Ordering::Relaxed);
+    }
+
+    pub fn vus_stopped(&self, n: i64) {
+        self.vus.fetch_sub(n, Ordering::Relaxed);
+    }
 }
 
 /// Scenario stop levels on the watch channels.
@@ -312,10 +327,10 @@ async fn gauge_ticker(
     let tags_ref: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let vus = registry.series(builtin.vus, &tags_ref, &[]);
     let vus_max = registry.series(builtin.vus_max, &tags_ref, &[]);
-    let emit = |sender: &SampleSender| {
+    let emit = |sender: &SampleSender, active: i64| {
         let now = loadrun_metrics::now_ns();
         sender.send(vec![
-            Sample::new(vus.0, now, stats.vus.load(Ordering::Relaxed).max(0) as f64),
+            Sample::new(vus.0, now, active.max(0) as f64),
             Sample::new(vus_max.0, now, stats.vus_max.load(Ordering::Relaxed) as f64),
         ]);
     };
@@ -327,14 +342,14 @@ async fn gauge_ticker(
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(next) => {
-                emit(&sender);
+                emit(&sender, stats.vus.load(Ordering::Relaxed));
                 emitted = true;
                 next += Duration::from_secs(1);
             }
             r = stop.wait_for(|s| *s >= HARD) => {
                 let _ = r;
                 if !emitted {
-                    emit(&sender);
+                    emit(&sender, stats.vus_peak.load(Ordering::Relaxed));
                 }
                 return;
             }

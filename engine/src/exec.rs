@@ -94,7 +94,7 @@ pub async fn looping(ctx: Ctx, stop: watch::Receiver<u8>, end: Instant) {
         let taken = taken.clone();
         let stats = ctx.shared.stats.clone();
         tasks.push(tokio::spawn(async move {
-            stats.vus.fetch_add(1, Ordering::Relaxed);
+            stats.vus_started(1);
             vu.scn.progress.vus.fetch_add(1, Ordering::Relaxed);
             let mut done = 0u64;
             loop {
@@ -122,7 +122,7 @@ pub async fn looping(ctx: Ctx, stop: watch::Receiver<u8>, end: Instant) {
                 }
             }
             vu.flush();
-            stats.vus.fetch_sub(1, Ordering::Relaxed);
+            stats.vus_stopped(1);
             vu.scn.progress.vus.fetch_sub(1, Ordering::Relaxed);
         }));
     }
@@ -185,7 +185,7 @@ pub async fn ramping_vus(ctx: Ctx, stop: watch::Receiver<u8>) {
                     r = target.wait_for(|t| *t > i) => if r.is_err() { break },
                     _ = stop.wait_for(|s| *s >= GRACEFUL) => break,
                 }
-                stats.vus.fetch_add(1, Ordering::Relaxed);
+                stats.vus_started(1);
                 vu.scn.progress.vus.fetch_add(1, Ordering::Relaxed);
                 loop {
                     if *stop.borrow() >= GRACEFUL || *target.borrow() <= i {
@@ -216,7 +216,7 @@ pub async fn ramping_vus(ctx: Ctx, stop: watch::Receiver<u8>) {
                         break;
                     }
                 }
-                stats.vus.fetch_sub(1, Ordering::Relaxed);
+                stats.vus_stopped(1);
                 vu.scn.progress.vus.fetch_sub(1, Ordering::Relaxed);
                 vu.flush();
                 if *stop.borrow() >= GRACEFUL {
@@ -364,7 +364,7 @@ pub async fn arrival_rate(ctx: Ctx, stop: watch::Receiver<u8>) {
     let stats = ctx.shared.stats.clone();
     // As in k6, an arrival-rate scenario's VUs are active from allocation to the scenario's
     // end, busy or idle: `vus` shows what the scenario holds, not a 1 s sample of busy ones.
-    stats.vus.fetch_add(pre_allocated as i64, Ordering::Relaxed);
+    stats.vus_started(pre_allocated as i64);
     let progress = &ctx.scn.progress;
     progress
         .vus
@@ -421,7 +421,7 @@ pub async fn arrival_rate(ctx: Ctx, stop: watch::Receiver<u8>) {
                 Some(v) => Some(v),
                 None if allocated < max_vus => {
                     allocated += 1;
-                    stats.vus.fetch_add(1, Ordering::Relaxed);
+                    stats.vus_started(1);
                     progress.vus.fetch_add(1, Ordering::Relaxed);
                     Some(ctx.new_vu())
                 }
@@ -477,7 +477,7 @@ pub async fn arrival_rate(ctx: Ctx, stop: watch::Receiver<u8>) {
     for mut vu in pool.lock().drain(..) {
         vu.flush();
     }
-    stats.vus.fetch_sub(allocated as i64, Ordering::Relaxed);
+    stats.vus_stopped(allocated as i64);
     progress.vus.fetch_sub(allocated as i64, Ordering::Relaxed);
 }
 

@@ -84,6 +84,36 @@ fn quick_mode_against_the_built_in_server_with_summary_export() {
 }
 
 #[test]
+fn a_one_iteration_run_reports_the_vu_it_ran_on() {
+    // Shorter than the first gauge sample: `vus` is the VU that ran, not the 0 left after it.
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("summary.json");
+    let out = loadrun_in(
+        dir.path(),
+        &[
+            "run",
+            "--quiet",
+            "--url",
+            "${TEST_SERVER}/get",
+            "-i",
+            "1",
+            "--summary-export",
+            export.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    assert_eq!(v["metrics"]["http_reqs"]["count"], 1);
+    assert_eq!(v["metrics"]["vus"]["value"], 1, "{}", v["metrics"]["vus"]);
+    assert_eq!(
+        v["metrics"]["vus_max"]["value"], 1,
+        "{}",
+        v["metrics"]["vus_max"]
+    );
+}
+
+#[test]
 fn failing_threshold_exits_99_and_json_output_has_k6_tags() {
     let dir = tempfile::tempdir().unwrap();
     let plan = write_plan(

@@ -143,21 +143,14 @@ pub struct Response {
 }
 
 impl Response {
-    /// Header values with this name (case-insensitive), in order.
+    /// Header values with this name (case-insensitive), in order; a value that is not UTF-8
+    /// is left out.
     pub fn headers<'a, 'n: 'a>(&'a self, name: &'n str) -> impl Iterator<Item = &'a str> + 'a {
-        let text = std::str::from_utf8(&self.head).unwrap_or("");
-        text.split("\r\n").skip(1).filter_map(move |line| {
-            let (k, v) = line.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-        })
+        header_lines(&self.head).filter_map(move |(key, value)| header_value(key, value, name))
     }
 
     pub fn header<'a>(&'a self, name: &str) -> Option<&'a str> {
-        let text = std::str::from_utf8(&self.head).unwrap_or("");
-        text.split("\r\n").skip(1).find_map(|line| {
-            let (k, v) = line.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
-        })
+        header_lines(&self.head).find_map(|(key, value)| header_value(key, value, name))
     }
 
     pub fn body_text(&self) -> std::borrow::Cow<'_, str> {
@@ -173,6 +166,23 @@ impl Response {
         self.bytes_sent = 0;
         self.bytes_received = 0;
     }
+}
+
+/// A head's header lines as (name, value) before trimming. Asked after every request
+/// (Set-Cookie): the head is scanned as bytes, with neither a UTF-8 check of all of it nor a
+/// substring search for each CRLF.
+fn header_lines(head: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    head.split(|&b| b == b'\n').skip(1).filter_map(|line| {
+        let colon = line.iter().position(|&b| b == b':')?;
+        Some((&line[..colon], &line[colon + 1..]))
+    })
+}
+
+fn header_value<'a>(key: &[u8], value: &'a [u8], name: &str) -> Option<&'a str> {
+    if !key.trim_ascii().eq_ignore_ascii_case(name.as_bytes()) {
+        return None;
+    }
+    std::str::from_utf8(value.trim_ascii()).ok()
 }
 
 #[derive(Default)]
@@ -391,13 +401,9 @@ impl Client {
             } else {
                 conn_hdr != b"close"
             };
-            let framing = if head_request || status == 204 || status == 304 {
-                Framing::Empty
-            } else {
-                match wire::framing(parsed.headers, true) {
-                    Ok(f) => f,
-                    Err(e) => return Err(fail(e, true)),
-                }
+            let framing = match wire::response_framing(parsed.headers, status, head_request) {
+                Ok(f) => f,
+                Err(e) => return Err(fail(e, true)),
             };
             resp.head.extend_from_slice(head);
             conn.inb.consume(head_len);
@@ -720,5 +726,32 @@ fn io_error(e: &io::Error, url: &Url, got_bytes: bool) -> HttpError {
     HttpError {
         code,
         message: format!("{} \"{}\": {msg}", "request to", url),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_found_by_name_in_order_whatever_their_case() {
+        let resp = Response {
+            head: b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nContent-Type: text/plain\r\nset-cookie:b=2; Path=/ \r\nX-Bin: \xff\r\nSET-COOKIE : c=3\r\n\r\n"
+                .to_vec(),
+            ..Response::default()
+        };
+        assert_eq!(
+            resp.headers("set-cookie").collect::<Vec<_>>(),
+            ["a=1", "b=2; Path=/", "c=3"]
+        );
+        assert_eq!(resp.header("content-type"), Some("text/plain"));
+        assert_eq!(resp.header("x-bin"), None);
+        assert_eq!(resp.header("location"), None);
+        // The status line is not a header, even with a colon in its reason.
+        let odd = Response {
+            head: b"HTTP/1.1 200 Status: fine\r\n\r\n".to_vec(),
+            ..Response::default()
+        };
+        assert_eq!(odd.header("HTTP/1.1 200 Status"), None);
     }
 }

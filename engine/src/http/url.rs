@@ -265,9 +265,13 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     }
 }
 
+/// Digits only: `str::parse` would also take a sign (`h:+80`), which Go's parser refuses.
 fn parse_port(p: &str, url: Masked<'_>) -> Result<u16, String> {
-    p.parse::<u16>()
-        .map_err(|_| format!("invalid URL {url:?}: bad port {p:?}"))
+    p.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| p.parse::<u16>().ok())
+        .flatten()
+        .ok_or_else(|| format!("invalid URL {url:?}: bad port {p:?}"))
 }
 
 #[cfg(test)]
@@ -324,6 +328,51 @@ mod tests {
         assert_eq!(u.path_query, "/a%20b?x=%2F");
         let j = u.join("/c d").unwrap();
         assert_eq!(j.path_query, "/c%20d");
+    }
+
+    #[test]
+    fn ports_are_digits_that_fit_sixteen_bits() {
+        assert_eq!(Url::parse("http://h:0/").unwrap().port, 0);
+        assert_eq!(Url::parse("http://h:65535/").unwrap().port, 65535);
+        for bad in [
+            "http://h:+80/",
+            "http://h:-1/",
+            "http://h:65536/",
+            "http://h:8 0/",
+            "http://h:/",
+            "http://[::1]:x/",
+        ] {
+            let e = Url::parse(bad).unwrap_err();
+            assert!(e.contains("bad port"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_text_form_parses_back_to_the_same_url() {
+        for text in [
+            "http://Example.com:8080/a/b?x=1#frag",
+            "https://[::1]/",
+            "https://[fe80::1%25eth0]:8443/x",
+            "http://h:80//double//slash",
+            "http://h?q",
+            "http://u:p@h/a b/ü?\"<>\"",
+            "http://h/%zz%20",
+        ] {
+            let u = Url::parse(text).unwrap();
+            let again = Url::parse(&u.to_string()).unwrap();
+            assert_eq!(again.credentials, None);
+            assert_eq!(
+                (again.scheme, &again.host, again.port),
+                (u.scheme, &u.host, u.port)
+            );
+            assert_eq!(again.path_query, u.path_query, "{text}");
+            for loc in ["../c?d#e", "?only", "//other:81/p", "", "x y"] {
+                if let Ok(j) = u.join(loc) {
+                    assert!(j.path_query.starts_with('/'), "{text} + {loc}");
+                    assert_eq!(Url::parse(&j.to_string()).unwrap().path_query, j.path_query);
+                }
+            }
+        }
     }
 
     #[test]

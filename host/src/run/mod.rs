@@ -335,11 +335,22 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     let mut output_failed = false;
     let mut abort_message: Option<String> = None;
     let result = std::thread::scope(|scope| -> anyhow::Result<loadrun_engine::RunResult> {
-        let runner = scope.spawn(|| engine.run(sender));
+        // The engine says when it is done, so a short run ends at once rather than at the
+        // next 50 ms check of signals, aborts and progress.
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let runner = scope.spawn(move || {
+            let result = engine.run(sender);
+            drop(done_tx);
+            result
+        });
         let mut interrupted_seen = 0;
         let mut next_abort_check = Instant::now() + Duration::from_secs(1);
         while !runner.is_finished() {
-            std::thread::sleep(Duration::from_millis(50));
+            if let Err(std::sync::mpsc::RecvTimeoutError::Disconnected) =
+                done_rx.recv_timeout(Duration::from_millis(50))
+            {
+                break;
+            }
             let n = signal::count();
             if n > interrupted_seen {
                 interrupted_seen = n;
