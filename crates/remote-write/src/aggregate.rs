@@ -341,7 +341,7 @@ fn push_float(out: &mut Vec<TimeSeries>, name: String, labels: &[Label], value: 
     let mut s = series(name, labels);
     s.samples.push(PSample {
         value,
-        timestamp_ms: ts,
+        timestamp: ts,
     });
     out.push(s);
 }
@@ -381,7 +381,7 @@ fn emit(e: &Entry, cfg: &AggConfig, ts: i64, stale: Option<f64>, out: &mut Vec<T
                     Some(nan) => push_float(out, name, &e.labels, nan, ts),
                     None => {
                         let mut s = series(name, &e.labels);
-                        s.histograms.push(sketch.to_native(schema, ts));
+                        s.histograms.push(sketch.to_native(schema, ts).into());
                         out.push(s);
                     }
                 }
