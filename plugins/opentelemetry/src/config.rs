@@ -15,6 +15,7 @@ use loadrun_plugin_api::{
 };
 
 use crate::histogram::{DATA_BOUNDS, SDK_DEFAULT_BOUNDS, TIME_BOUNDS};
+use crate::otlp::opentelemetry::proto::metrics::v1::AggregationTemporality;
 
 /// The variable whose value is the whole URL, not a base the path is appended to.
 const METRICS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT";
@@ -214,11 +215,11 @@ pub enum Temporality {
 }
 
 impl Temporality {
-    /// OTLP's `AggregationTemporality` enum value.
-    pub fn wire(self) -> u64 {
+    /// OTLP's `AggregationTemporality`.
+    pub fn wire(self) -> AggregationTemporality {
         match self {
-            Temporality::Delta => 1,
-            Temporality::Cumulative => 2,
+            Temporality::Delta => AggregationTemporality::Delta,
+            Temporality::Cumulative => AggregationTemporality::Cumulative,
         }
     }
 }
