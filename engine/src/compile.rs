@@ -117,6 +117,8 @@ pub struct ScenarioRt {
     pub share: crate::partition::Share,
     /// Hands out the iterations' numbers: this instance's and the whole test's.
     pub iter_numbers: crate::partition::IterNumbers,
+    /// Live counters for the progress display.
+    pub progress: crate::progress::ScenarioProgress,
 }
 
 impl ScenarioRt {
@@ -197,6 +199,45 @@ pub struct Flow {
     /// Group paths (`::a::b`), by group id.
     pub groups: Vec<String>,
     pub requests: u32,
+    /// How many custom-metric samples the flow's steps declare (see [`CSample::id`]).
+    pub samples: usize,
+}
+
+/// A custom metric of the plan (`[metrics.NAME]`), defined when the engine is built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomMetric {
+    pub name: String,
+    pub metric_type: loadrun_metrics::MetricType,
+    pub contains: loadrun_metrics::ValueKind,
+}
+
+/// A sample a request step adds to a custom metric after each response.
+#[derive(Debug)]
+pub struct CSample {
+    /// Flow-wide number, for the VU's series cache.
+    pub id: usize,
+    /// Index into [`Compiled::custom`].
+    pub metric: usize,
+    pub source: SampleSource,
+    pub tags: Vec<(String, String)>,
+}
+
+#[derive(Debug)]
+pub enum SampleSource {
+    /// Terms added up.
+    Value(Vec<CTerm>),
+    /// The result of this step's check (index into its `checks`): 1 passed, 0 failed.
+    Check(usize),
+}
+
+#[derive(Debug)]
+pub enum CTerm {
+    Constant(f64),
+    Timing(plan::custom::Timing),
+    Status,
+    BodySize,
+    /// An extracted variable (slot), read as a number.
+    Slot(usize),
 }
 
 #[derive(Debug)]
@@ -235,6 +276,7 @@ pub struct CRequest {
     pub name: Option<String>,
     pub checks: Vec<CCheck>,
     pub extract: Vec<CExtract>,
+    pub samples: Vec<CSample>,
     pub expected: Option<Vec<u16>>,
     pub max_redirects: u32,
     /// Neither the step nor the plan set `max_redirects`: stopping at the default limit is
@@ -245,6 +287,8 @@ pub struct CRequest {
     pub static_url: Option<crate::http::Url>,
     /// Set once an invalid URL was reported, so the log is not flooded.
     pub warned: AtomicBool,
+    /// Set once a custom sample could not be read (a variable not extracted or not a number).
+    pub sample_warned: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -297,12 +341,65 @@ fn err<T>(msg: impl Into<String>) -> Result<T, CompileError> {
 #[derive(Debug)]
 pub struct Compiled {
     pub scenarios: Vec<Arc<ScenarioRt>>,
+    /// The plan's custom metrics, in name order.
+    pub custom: Vec<CustomMetric>,
     pub test_tags: Vec<(String, String)>,
     pub system_tags: crate::metrics::SystemTags,
     pub insecure_skip_tls_verify: bool,
     pub http_version: crate::http::HttpVersion,
     /// The execution segment this process runs, within its sequence.
     pub segment: crate::segment::ExecutionTuple,
+}
+
+impl Compiled {
+    /// The longest the run can take, graceful stops included.
+    pub fn max_duration(&self) -> Duration {
+        self.scenarios
+            .iter()
+            .map(|s| scenario_end(s.start_time, &s.exec, s.graceful_stop))
+            .max()
+            .unwrap_or_default()
+    }
+}
+
+/// When a scenario is over at the latest, from the start of the test.
+fn scenario_end(start_time: Duration, exec: &ExecSpec, graceful_stop: Duration) -> Duration {
+    start_time + exec.duration() + graceful_stop
+}
+
+/// The longest the whole plan can take, graceful stops included, from its scenarios alone:
+/// for callers that plan a run elsewhere (`loadrun kubernetes`) without its variables, data
+/// files or execution segment.
+pub fn planned_duration(plan: &Plan) -> Result<Duration, CompileError> {
+    let mut longest = Duration::ZERO;
+    for (name, s) in scenario_specs(plan)? {
+        let graceful = s
+            .graceful_stop
+            .map(|d| d.0)
+            .unwrap_or(DEFAULT_GRACEFUL_STOP);
+        let start = s.start_time.map(|d| d.0).unwrap_or_default();
+        longest = longest.max(scenario_end(start, &exec_spec(&name, &s)?, graceful));
+    }
+    Ok(longest)
+}
+
+/// The plan's scenarios, or the one its top-level shortcuts make.
+fn scenario_specs(plan: &Plan) -> Result<Vec<(String, plan::Scenario)>, CompileError> {
+    if plan.scenarios.is_empty() {
+        return Ok(vec![("default".to_string(), shortcut_scenario(plan))]);
+    }
+    if plan.vus.is_some()
+        || plan.duration.is_some()
+        || plan.iterations.is_some()
+        || !plan.stages.is_empty()
+    {
+        return err("the top-level vus/duration/iterations/stages shortcuts cannot be combined with [scenarios]; move them into a scenario");
+    }
+    Ok(plan
+        .scenarios
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect())
 }
 
 /// The segment and sequence this process runs: the options', else the plan's.
@@ -375,22 +472,13 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
         ));
     }
 
-    let scenario_specs: Vec<(String, plan::Scenario)> = if plan.scenarios.is_empty() {
-        vec![("default".to_string(), shortcut_scenario(plan))]
-    } else {
-        if plan.vus.is_some()
-            || plan.duration.is_some()
-            || plan.iterations.is_some()
-            || !plan.stages.is_empty()
-        {
-            return err("the top-level vus/duration/iterations/stages shortcuts cannot be combined with [scenarios]; move them into a scenario");
-        }
-        plan.scenarios
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    };
+    let scenario_specs = scenario_specs(plan)?;
 
+    let custom: Vec<CustomMetric> = plan
+        .metrics
+        .iter()
+        .map(|(name, decl)| custom_metric(name, decl))
+        .collect();
     let segment = execution_tuple(plan, opts)?;
     let regexes = Regexes::default();
     let mut scenarios = Vec::new();
@@ -437,6 +525,7 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
                     .unwrap_or_else(|| format!("loadrun/{}", env!("CARGO_PKG_VERSION")))
                     .as_str(),
             ),
+            custom: &custom,
         };
         let flow = compile_flow(steps, &ctx).map_err(|e| {
             CompileError(format!(
@@ -467,6 +556,7 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
             flow: Arc::new(flow),
             iter_numbers: crate::partition::IterNumbers::new(&share),
             share,
+            progress: Default::default(),
         };
         check_schedule(&rt)?;
         scenarios.push(Arc::new(rt));
@@ -479,6 +569,7 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
     }
     Ok(Compiled {
         scenarios,
+        custom,
         test_tags,
         system_tags,
         insecure_skip_tls_verify: plan.insecure_skip_tls_verify || opts.insecure_skip_tls_verify,
@@ -823,6 +914,98 @@ struct FlowCtx<'a> {
     max_redirects: u32,
     max_redirects_set: bool,
     user_agent: Arc<str>,
+    custom: &'a [CustomMetric],
+}
+
+fn custom_metric(name: &plan::MetricName, decl: &plan::MetricDecl) -> CustomMetric {
+    use loadrun_metrics::{MetricType, ValueKind};
+    use plan::custom::CustomType;
+    CustomMetric {
+        name: name.as_str().to_string(),
+        metric_type: match decl.metric_type {
+            CustomType::Counter => MetricType::Counter,
+            CustomType::Gauge => MetricType::Gauge,
+            CustomType::Rate => MetricType::Rate,
+            CustomType::Trend => MetricType::Trend,
+        },
+        contains: if decl.time {
+            ValueKind::Time
+        } else {
+            ValueKind::Default
+        },
+    }
+}
+
+/// A request step's `metrics` entries: the metric must be declared, a `check` must name one
+/// of the step's checks, a `${variable}` one extracted in this flow.
+fn compile_samples(
+    s: &plan::Step,
+    checks: &[String],
+    ctx: &FlowCtx<'_>,
+    flow: &mut Flow,
+) -> Result<Vec<CSample>, String> {
+    let mut out = Vec::new();
+    for (i, m) in s.metrics.iter().enumerate() {
+        let at = format!("metrics[{i}]");
+        let Some(metric) = ctx.custom.iter().position(|c| c.name == m.metric) else {
+            return Err(
+                if crate::plan::custom::BUILTIN_METRICS.contains(&m.metric.as_str()) {
+                    format!("{at}: {:?} is a built-in metric; samples can only be added to the plan's own [metrics]", m.metric)
+                } else {
+                    format!(
+                    "{at}: no metric {:?} is declared; add [metrics.{}] with a type (counter, gauge, rate or trend)",
+                    m.metric, m.metric
+                )
+                },
+            );
+        };
+        let source = match (&m.value, &m.check) {
+            (Some(v), None) => {
+                let mut terms = Vec::new();
+                for t in &v.0 {
+                    use plan::custom::Term;
+                    terms.push(match t {
+                        Term::Constant(c) => CTerm::Constant(*c),
+                        Term::Timing(t) => CTerm::Timing(*t),
+                        Term::Status => CTerm::Status,
+                        Term::BodySize => CTerm::BodySize,
+                        Term::Var(name) => match flow.slots.iter().position(|v| v == name) {
+                            Some(slot) => CTerm::Slot(slot),
+                            None => {
+                                return Err(format!(
+                                    "{at}: ${{{name}}} is not a variable this flow extracts (`extract = [{{ var = \"{name}\", ... }}]`)"
+                                ))
+                            }
+                        },
+                    });
+                }
+                SampleSource::Value(terms)
+            }
+            (None, Some(name)) => match checks.iter().position(|c| c == name) {
+                Some(index) => SampleSource::Check(index),
+                None => {
+                    return Err(format!(
+                        "{at}: this step has no check named {name:?} (its checks: {})",
+                        if checks.is_empty() {
+                            "none".to_string()
+                        } else {
+                            checks.join(", ")
+                        }
+                    ));
+                }
+            },
+            _ => return Err(format!("{at}: give exactly one of value, check")),
+        };
+        let id = flow.samples;
+        flow.samples += 1;
+        out.push(CSample {
+            id,
+            metric,
+            source,
+            tags: m.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        });
+    }
+    Ok(out)
 }
 
 fn collect_slots(steps: &[plan::Step], out: &mut Vec<String>) {
@@ -864,6 +1047,11 @@ fn compile_steps(
         if kinds != 1 {
             return Err(format!(
                 "{here}: a step is a request (`url`), a group (`group` with `steps`) or think time (`sleep`): give exactly one of them"
+            ));
+        }
+        if s.url.is_none() && !s.metrics.is_empty() {
+            return Err(format!(
+                "{here}: `metrics` adds samples after a response; put it on a request step"
             ));
         }
         if let Some(name) = &s.group {
@@ -1025,6 +1213,7 @@ fn compile_request(
         None => "GET".into(),
     };
 
+    let first_check = flow.checks.len();
     let mut checks = Vec::new();
     for (ci, c) in s.checks.iter().enumerate() {
         let (name, kind) =
@@ -1068,6 +1257,11 @@ fn compile_request(
         let slot = flow.slots.iter().position(|s| s == &e.var).unwrap_or(0);
         extract.push(CExtract { slot, source });
     }
+    let check_names: Vec<String> = flow.checks[first_check..]
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    let samples = compile_samples(s, &check_names, ctx, flow)?;
     let static_url = match url.as_static() {
         Some(u) if query.iter().all(|(_, v)| v.is_static()) => {
             let mut text = u.to_string();
@@ -1099,11 +1293,13 @@ fn compile_request(
         name: s.name.clone(),
         checks,
         extract,
+        samples,
         expected: s.expected_statuses.clone(),
         max_redirects: s.max_redirects.unwrap_or(ctx.max_redirects),
         warn_redirect_limit: s.max_redirects.is_none() && !ctx.max_redirects_set,
         user_agent: ctx.user_agent.clone(),
         warned: AtomicBool::new(false),
+        sample_warned: AtomicBool::new(false),
     })
 }
 

@@ -94,12 +94,15 @@ pub struct Engine {
     compiled: Compiled,
     registry: Arc<Registry>,
     builtin: Builtin,
+    /// The plan's custom metrics, as [`Compiled::custom`] orders them.
+    custom: Arc<[loadrun_metrics::MetricId]>,
     control: Control,
     threads: usize,
 }
 
 impl Engine {
-    /// Compiles the plan and defines k6's built-in metrics in `registry`.
+    /// Compiles the plan and defines k6's built-in metrics and the plan's custom ones in
+    /// `registry`.
     pub fn new(
         plan: &Plan,
         opts: &EngineOptions,
@@ -107,6 +110,11 @@ impl Engine {
     ) -> Result<Self, CompileError> {
         let compiled = compile(plan, opts)?;
         let builtin = Builtin::define(&registry);
+        let custom = compiled
+            .custom
+            .iter()
+            .map(|c| registry.metric(&c.name, c.metric_type, c.contains))
+            .collect();
         let (tx, _rx) = watch::channel(RUNNING);
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -115,6 +123,7 @@ impl Engine {
             compiled,
             registry,
             builtin,
+            custom,
             control: Control {
                 stop: Arc::new(tx),
                 stats: Arc::new(Stats::default()),
@@ -158,12 +167,7 @@ impl Engine {
 
     /// The longest the run can take, graceful stops included.
     pub fn max_duration(&self) -> Duration {
-        self.compiled
-            .scenarios
-            .iter()
-            .map(|s| s.start_time + s.exec.duration() + s.graceful_stop)
-            .max()
-            .unwrap_or_default()
+        self.compiled.max_duration()
     }
 
     /// Runs every scenario to its end; blocks. Samples go to `sender`.
@@ -182,6 +186,7 @@ impl Engine {
         let shared = Arc::new(Shared {
             registry: self.registry.clone(),
             builtin: self.builtin,
+            custom: self.custom.clone(),
             system_tags: self.compiled.system_tags,
             client: Arc::new(ClientShared {
                 tls: crate::http::tls::client_config(
@@ -252,15 +257,23 @@ async fn run_scenario(ctx: exec::Ctx, mut global: watch::Receiver<u8>, run_start
     let begin = run_start + scn.start_time;
     tokio::select! {
         _ = tokio::time::sleep_until(begin.into()) => {}
-        _ = global.wait_for(|s| *s >= GRACEFUL) => return,
+        _ = global.wait_for(|s| *s >= GRACEFUL) => {
+            scn.progress.stopped_early();
+            scn.progress.start(run_start);
+            scn.progress.done(run_start);
+            return;
+        }
     }
+    scn.progress.start(run_start);
     let (tx, rx) = watch::channel(RUNNING);
     let end = Instant::now() + scn.exec.duration();
     let graceful = scn.graceful_stop;
+    let watched = scn.clone();
     let supervisor = tokio::spawn(async move {
         let hard_at = tokio::select! {
             _ = tokio::time::sleep_until(end.into()) => Instant::now() + graceful,
             r = global.wait_for(|s| *s >= GRACEFUL) => {
+                watched.progress.stopped_early();
                 if r.map(|s| *s >= HARD).unwrap_or(true) {
                     Instant::now()
                 } else {
@@ -268,6 +281,7 @@ async fn run_scenario(ctx: exec::Ctx, mut global: watch::Receiver<u8>, run_start
                 }
             }
         };
+        watched.progress.stopping();
         let _ = tx.send(GRACEFUL);
         tokio::select! {
             _ = tokio::time::sleep_until(hard_at.into()) => {}
@@ -284,6 +298,7 @@ async fn run_scenario(ctx: exec::Ctx, mut global: watch::Receiver<u8>, run_start
         ExecSpec::ArrivalRate { .. } => exec::arrival_rate(ctx, rx).await,
     }
     supervisor.abort();
+    scn.progress.done(run_start);
 }
 
 async fn gauge_ticker(

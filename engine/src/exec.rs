@@ -26,6 +26,7 @@ impl Ctx {
     fn new_vu(&self) -> Vu {
         let id = self.vu_ids.fetch_add(1, Ordering::Relaxed) + 1;
         self.shared.stats.vus_max.fetch_add(1, Ordering::Relaxed);
+        self.scn.progress.allocated.fetch_add(1, Ordering::Relaxed);
         Vu::new(
             id,
             self.scn.clone(),
@@ -49,6 +50,7 @@ async fn guarded_iteration(vu: &mut Vu, stop: &mut watch::Receiver<u8>, due: Ins
         vu.shared_stats()
             .interrupted
             .fetch_add(1, Ordering::Relaxed);
+        vu.scn.progress.interrupted.fetch_add(1, Ordering::Relaxed);
     }
     done
 }
@@ -93,6 +95,7 @@ pub async fn looping(ctx: Ctx, stop: watch::Receiver<u8>, end: Instant) {
         let stats = ctx.shared.stats.clone();
         tasks.push(tokio::spawn(async move {
             stats.vus.fetch_add(1, Ordering::Relaxed);
+            vu.scn.progress.vus.fetch_add(1, Ordering::Relaxed);
             let mut done = 0u64;
             loop {
                 // The end is checked here too, not only by the scenario's supervisor: a stop
@@ -120,6 +123,7 @@ pub async fn looping(ctx: Ctx, stop: watch::Receiver<u8>, end: Instant) {
             }
             vu.flush();
             stats.vus.fetch_sub(1, Ordering::Relaxed);
+            vu.scn.progress.vus.fetch_sub(1, Ordering::Relaxed);
         }));
     }
     for t in tasks {
@@ -182,6 +186,7 @@ pub async fn ramping_vus(ctx: Ctx, stop: watch::Receiver<u8>) {
                     _ = stop.wait_for(|s| *s >= GRACEFUL) => break,
                 }
                 stats.vus.fetch_add(1, Ordering::Relaxed);
+                vu.scn.progress.vus.fetch_add(1, Ordering::Relaxed);
                 loop {
                     if *stop.borrow() >= GRACEFUL || *target.borrow() <= i {
                         break;
@@ -212,6 +217,7 @@ pub async fn ramping_vus(ctx: Ctx, stop: watch::Receiver<u8>) {
                     }
                 }
                 stats.vus.fetch_sub(1, Ordering::Relaxed);
+                vu.scn.progress.vus.fetch_sub(1, Ordering::Relaxed);
                 vu.flush();
                 if *stop.borrow() >= GRACEFUL {
                     break;
@@ -359,6 +365,10 @@ pub async fn arrival_rate(ctx: Ctx, stop: watch::Receiver<u8>) {
     // As in k6, an arrival-rate scenario's VUs are active from allocation to the scenario's
     // end, busy or idle: `vus` shows what the scenario holds, not a 1 s sample of busy ones.
     stats.vus.fetch_add(pre_allocated as i64, Ordering::Relaxed);
+    let progress = &ctx.scn.progress;
+    progress
+        .vus
+        .fetch_add(pre_allocated as i64, Ordering::Relaxed);
     let dropped_series = {
         let tags: Vec<(&str, &str)> = ctx
             .scn
@@ -412,6 +422,7 @@ pub async fn arrival_rate(ctx: Ctx, stop: watch::Receiver<u8>) {
                 None if allocated < max_vus => {
                     allocated += 1;
                     stats.vus.fetch_add(1, Ordering::Relaxed);
+                    progress.vus.fetch_add(1, Ordering::Relaxed);
                     Some(ctx.new_vu())
                 }
                 None => None,
@@ -419,6 +430,7 @@ pub async fn arrival_rate(ctx: Ctx, stop: watch::Receiver<u8>) {
             let Some(mut vu) = vu else {
                 let missed = due_now - n;
                 stats.dropped.fetch_add(missed, Ordering::Relaxed);
+                progress.dropped.fetch_add(missed, Ordering::Relaxed);
                 dropped.add(missed);
                 n = due_now;
                 exhausted = true;
@@ -428,6 +440,7 @@ pub async fn arrival_rate(ctx: Ctx, stop: watch::Receiver<u8>) {
             n += 1;
             let pool = pool.clone();
             let mut stop = stop.clone();
+            progress.busy.fetch_add(1, Ordering::Relaxed);
             set.spawn(async move {
                 if guarded_iteration(&mut vu, &mut stop, due_at).await {
                     // A VU whose iterations fail at once stays busy for its backoff, so an
@@ -442,6 +455,7 @@ pub async fn arrival_rate(ctx: Ctx, stop: watch::Receiver<u8>) {
                 }
                 // An idle VU may wait long for its next iteration: its samples go now.
                 vu.flush();
+                vu.scn.progress.busy.fetch_sub(1, Ordering::Relaxed);
                 pool.lock().push(vu);
             });
         }
@@ -464,6 +478,7 @@ pub async fn arrival_rate(ctx: Ctx, stop: watch::Receiver<u8>) {
         vu.flush();
     }
     stats.vus.fetch_sub(allocated as i64, Ordering::Relaxed);
+    progress.vus.fetch_sub(allocated as i64, Ordering::Relaxed);
 }
 
 #[cfg(test)]

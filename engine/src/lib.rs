@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod pace;
 pub mod partition;
 pub mod plan;
+pub mod progress;
 pub mod segment;
 pub mod server;
 pub mod template;

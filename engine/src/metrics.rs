@@ -128,4 +128,20 @@ mod tests {
         );
         assert_eq!(r.counts().0, 18);
     }
+
+    #[test]
+    fn custom_metric_names_are_refused_for_every_builtin() {
+        let r = Registry::new();
+        Builtin::define(&r);
+        let defined: Vec<String> =
+            r.with_defs(|m, _| m.iter().map(|d| d.name.to_string()).collect());
+        let mut listed: Vec<String> = crate::plan::custom::BUILTIN_METRICS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        listed.sort();
+        let mut defined_sorted = defined.clone();
+        defined_sorted.sort();
+        assert_eq!(defined_sorted, listed);
+    }
 }

@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 
 use loadrun_metrics::{LocalBuffer, Registry, Sample, SeriesId};
 
-use crate::compile::{CBody, CExtract, CRequest, CStep, CheckKind, Flow, Op, ScenarioRt, Source};
+use crate::compile::{
+    CBody, CExtract, CRequest, CSample, CStep, CTerm, CheckKind, Flow, Op, SampleSource,
+    ScenarioRt, Source,
+};
 use crate::cookies::CookieJar;
 use crate::http::head::{HeadWriter, INVALID_URL};
 use crate::http::{Client, ClientShared, HttpError, Response, Timings, Url};
@@ -21,6 +24,8 @@ use crate::template::Vars;
 pub struct Shared {
     pub registry: Arc<Registry>,
     pub builtin: Builtin,
+    /// The plan's custom metrics, indexed by [`crate::compile::CSample::metric`].
+    pub custom: Arc<[loadrun_metrics::MetricId]>,
     pub system_tags: SystemTags,
     pub client: Arc<ClientShared>,
     pub stats: Arc<crate::engine::Stats>,
@@ -66,6 +71,7 @@ pub struct Vu {
     http_cache: HashMap<HttpKey, [SeriesId; 9]>,
     check_cache: Vec<Option<[SeriesId; 1]>>,
     group_cache: Vec<Option<SeriesId>>,
+    sample_cache: Vec<Option<SeriesId>>,
     iter_series: Option<IterSeries>,
     sent: u64,
     received: u64,
@@ -136,6 +142,7 @@ impl Vu {
             http_cache: HashMap::new(),
             check_cache: vec![None; flow.checks.len()],
             group_cache: vec![None; flow.groups.len()],
+            sample_cache: vec![None; flow.samples],
             iter_series: None,
             sent: 0,
             received: 0,
@@ -249,6 +256,7 @@ impl Vu {
         self.buf.push(Sample::new(s.iterations.0, now, 1.0));
         self.iter += 1;
         self.shared.stats.iterations.fetch_add(1, Ordering::Relaxed);
+        self.scn.progress.iterations.fetch_add(1, Ordering::Relaxed);
         self.buf.flush_if_older(FLUSH_AGE);
     }
 
@@ -429,7 +437,7 @@ impl Vu {
         self.shared.stats.not_sent.fetch_add(1, Ordering::Relaxed);
         self.resp.reset();
         self.record(r, method, url, 0, &Timings::default(), Some(e));
-        self.checks_and_extracts(flow, r, true, Duration::ZERO);
+        self.checks_and_extracts(flow, r, true, &Timings::default());
     }
 
     async fn request(&mut self, flow: &Flow, r: &CRequest) {
@@ -521,22 +529,126 @@ impl Vu {
             }
             break;
         }
-        self.checks_and_extracts(flow, r, last.1.is_err(), last.0.duration());
+        self.checks_and_extracts(flow, r, last.1.is_err(), &last.0);
     }
 
-    fn checks_and_extracts(&mut self, flow: &Flow, r: &CRequest, failed: bool, duration: Duration) {
+    fn checks_and_extracts(&mut self, flow: &Flow, r: &CRequest, failed: bool, t: &Timings) {
         // The body is parsed as JSON at most once, for all checks and extractions.
         let mut doc: Option<Option<serde_json::Value>> = None;
+        // Kept only for custom samples that record a check's result.
+        let keep = r
+            .samples
+            .iter()
+            .any(|s| matches!(s.source, SampleSource::Check(_)));
+        let mut results: Vec<bool> = Vec::new();
         for c in &r.checks {
-            let ok = !failed && self.check(&c.kind, duration, &mut doc)
+            let ok = !failed && self.check(&c.kind, t.duration(), &mut doc)
                 || (failed && matches!(&c.kind, CheckKind::Status(list) if list.contains(&0)));
             self.record_check(flow, c.id, ok);
+            if keep {
+                results.push(ok);
+            }
         }
         if !failed {
             for e in &r.extract {
                 self.extract(e, &mut doc);
             }
         }
+        for s in &r.samples {
+            let value = match &s.source {
+                SampleSource::Check(i) => results.get(*i).map(|ok| if *ok { 1.0 } else { 0.0 }),
+                SampleSource::Value(terms) => self.sample_value(terms, t),
+            };
+            match value {
+                Some(v) => self.record_sample(r, s, v),
+                None => self.warn_unread_sample(flow, r, s),
+            }
+        }
+    }
+
+    /// The sum of the terms; `None` when an extracted variable is missing or not a number.
+    fn sample_value(&self, terms: &[CTerm], t: &Timings) -> Option<f64> {
+        use crate::plan::custom::Timing;
+        let mut sum = 0.0;
+        for term in terms {
+            sum += match term {
+                CTerm::Constant(c) => *c,
+                CTerm::Timing(which) => ms(match which {
+                    Timing::Duration => t.duration(),
+                    Timing::Blocked => t.blocked,
+                    Timing::Connecting => t.connecting,
+                    Timing::TlsHandshaking => t.tls_handshaking,
+                    Timing::Sending => t.sending,
+                    Timing::Waiting => t.waiting,
+                    Timing::Receiving => t.receiving,
+                }),
+                CTerm::Status => f64::from(self.resp.status),
+                CTerm::BodySize => self.resp.body.len() as f64,
+                CTerm::Slot(slot) => self
+                    .slots
+                    .get(*slot)?
+                    .as_deref()?
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())?,
+            };
+        }
+        Some(sum)
+    }
+
+    /// k6 would throw on `trend.add(NaN)`; here the sample is skipped and said once per step.
+    fn warn_unread_sample(&self, flow: &Flow, r: &CRequest, s: &CSample) {
+        if !r.sample_warned.swap(true, Ordering::Relaxed) {
+            let vars: Vec<&str> = match &s.source {
+                SampleSource::Value(terms) => terms
+                    .iter()
+                    .filter_map(|t| match t {
+                        CTerm::Slot(i) => flow.slots.get(*i).map(String::as_str),
+                        _ => None,
+                    })
+                    .collect(),
+                SampleSource::Check(_) => Vec::new(),
+            };
+            let metric = self
+                .shared
+                .custom
+                .get(s.metric)
+                .and_then(|m| self.shared.registry.metric_def(*m))
+                .map(|d| d.name.to_string())
+                .unwrap_or_default();
+            tracing::warn!(
+                "no sample added to {metric}: the variable {} was not extracted or is not a number",
+                vars.join(", ")
+            );
+        }
+    }
+
+    fn record_sample(&mut self, r: &CRequest, s: &CSample, value: f64) {
+        let Some(&metric) = self.shared.custom.get(s.metric) else {
+            return;
+        };
+        let sid = match self.sample_cache.get(s.id).copied().flatten() {
+            Some(sid) => sid,
+            None => {
+                let mut tags: Vec<(&str, &str)> = s
+                    .tags
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                if self.shared.system_tags.has("group") {
+                    tags.push(("group", &r.group));
+                }
+                tags.extend(self.scenario_tags());
+                let sid = self.series(metric, &tags);
+                if let Some(slot) = self.sample_cache.get_mut(s.id) {
+                    *slot = Some(sid);
+                }
+                sid
+            }
+        };
+        self.buf
+            .push(Sample::new(sid.0, loadrun_metrics::now_ns(), value));
     }
 
     fn json<'d>(

@@ -9,5 +9,6 @@ pub mod logging;
 pub mod merge;
 pub mod outputs;
 pub mod plugins;
+pub mod report;
 pub mod run;
 pub mod serve;

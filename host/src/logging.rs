@@ -1,23 +1,60 @@
 //! Log setup: `tracing` to stderr, level from `-v`/`-q` or `LOADRUN_LOG`.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
+use indicatif::MultiProgress;
+use parking_lot::RwLock;
 use tracing_subscriber::EnvFilter;
+
+/// The progress bars on the terminal while they are drawn: a log line written past them would
+/// be drawn over at the next redraw, so it is written with the bars taken away and put back.
+static BARS: RwLock<Option<MultiProgress>> = RwLock::new(None);
+
+/// Routes the logs around `bars` until [`stop_routing`].
+pub fn route_around(bars: &MultiProgress) {
+    *BARS.write() = Some(bars.clone());
+}
+
+pub fn stop_routing() {
+    *BARS.write() = None;
+}
+
+/// stderr, around the progress bars when there are any. The formatter writes each event in one
+/// `write_all`, so an event is never split by a redraw.
+struct Stderr;
+
+impl Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match BARS.read().as_ref() {
+            Some(bars) => bars.suspend(|| std::io::stderr().write_all(buf))?,
+            None => std::io::stderr().write_all(buf)?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
 
 pub fn init(default_level: &str) {
     let filter =
         EnvFilter::try_from_env("LOADRUN_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
-    let colour = use_colour(
-        std::io::stderr().is_terminal(),
-        std::env::var_os("NO_COLOR").as_deref(),
-    );
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(colour)
+        .with_writer(|| Stderr)
+        .with_ansi(colour_on_stderr())
         .with_target(false)
         .without_time()
         .try_init();
+}
+
+/// Whether stderr gets colour (the logs and the progress bars).
+pub fn colour_on_stderr() -> bool {
+    use_colour(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
 }
 
 /// Escape codes would land as noise in a file or a CI log; `NO_COLOR` (https://no-color.org)

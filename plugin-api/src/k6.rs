@@ -35,9 +35,32 @@ pub const DEFAULT_SYSTEM_TAGS: &[&str] = SYSTEM_TAG_NAMES.split_at(SYSTEM_TAG_NA
 /// their values are unique per VU or iteration, too many to index (k6's `NonIndexableSystemTags`).
 pub const NON_INDEXABLE_SYSTEM_TAGS: &[&str] = &["iter", "vu"];
 
+/// k6's feature switches (k6 ≥ 2.1): `--features` / `K6_FEATURES=a,b`. Outputs read the
+/// variable from their environment with [`feature_enabled`].
+pub const FEATURES_ENV: &str = "K6_FEATURES";
+
+/// Whether `name` (`native-histograms`) is in a `K6_FEATURES` value: comma-separated names,
+/// compared without case and surrounding blanks.
+pub fn feature_enabled(features: Option<&str>, name: &str) -> bool {
+    features.is_some_and(|list| list.split(',').any(|f| f.trim().eq_ignore_ascii_case(name)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn features_are_a_comma_list() {
+        assert!(feature_enabled(
+            Some("merge-run-tags, Native-Histograms"),
+            "native-histograms"
+        ));
+        assert!(!feature_enabled(
+            Some("native-histogramsx"),
+            "native-histograms"
+        ));
+        assert!(!feature_enabled(None, "native-histograms"));
+    }
 
     #[test]
     fn default_set_is_k6s() {

@@ -2,140 +2,38 @@
 //! here a sink is only where an output writes its bytes (`loadrun-file-sink`).
 //!
 //! Trends keep their raw values while there are few of them (so small runs get k6's exact
-//! percentiles, interpolation included), then switch to a log-bucketed sketch whose estimates are
-//! within [`RELATIVE_ACCURACY`] of the true value, whatever the run length. min, max, sum and count
-//! stay exact either way.
-
-use std::collections::BTreeMap;
+//! percentiles, interpolation included), then switch to a [`Sketch`] whose estimates are within
+//! [`relative_accuracy`] of the true value, whatever the run length. min, max, sum and count stay
+//! exact either way.
 
 use loadrun_metrics::MetricType;
+use loadrun_sketch::{scale, Layout, Sketch};
 use serde::{Deserialize, Serialize};
 
 /// Raw values kept per trend before switching to the sketch (8 KiB).
 pub const EXACT_CAP: usize = 1024;
-/// Relative error bound of a sketched value (0.05%).
-pub const RELATIVE_ACCURACY: f64 = 0.0005;
 /// More samples than any run records: a count above it in a file is corruption (and would
 /// overflow when merged).
 const MAX_COUNT: u64 = 1 << 56;
-/// Magnitudes below this count as zero in the sketch (a nanosecond, in milliseconds).
-const MIN_MAGNITUDE: f64 = 1e-6;
+/// Scale 10: 1024 buckets per doubling, 0.034 % relative error. 32 768 buckets per sign keep
+/// that from a microsecond to over an hour in milliseconds (32 doublings); wider trends drop
+/// a scale step. Magnitudes below a nanosecond (in milliseconds) count as zero.
+const LAYOUT: Layout = Layout {
+    max_scale: 10,
+    max_buckets: 32_768,
+    zero_threshold: 1e-6,
+};
 
-/// Log-bucketed quantile sketch (DDSketch-style) over positive and negative values.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Sketch {
-    #[serde(with = "buckets")]
-    positive: BTreeMap<i32, u64>,
-    #[serde(with = "buckets")]
-    negative: BTreeMap<i32, u64>,
-    zeros: u64,
-}
-
-/// Buckets as `[[key, count], ...]`: JSON object keys are strings, which a tagged enum's
-/// buffered deserializer does not turn back into integers.
-mod buckets {
-    use std::collections::BTreeMap;
-
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub fn serialize<S: Serializer>(map: &BTreeMap<i32, u64>, s: S) -> Result<S::Ok, S::Error> {
-        let pairs: Vec<(i32, u64)> = map.iter().map(|(k, n)| (*k, *n)).collect();
-        pairs.serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<i32, u64>, D::Error> {
-        let pairs = Vec::<(i32, u64)>::deserialize(d)?;
-        let mut map = BTreeMap::new();
-        for (k, n) in pairs {
-            let slot: &mut u64 = map.entry(k).or_default();
-            *slot = slot.saturating_add(n);
-        }
-        Ok(map)
-    }
-}
-
-fn gamma_ln() -> f64 {
-    ((1.0 + RELATIVE_ACCURACY) / (1.0 - RELATIVE_ACCURACY)).ln()
-}
-
-impl Sketch {
-    fn key(magnitude: f64) -> i32 {
-        (magnitude.ln() / gamma_ln()).ceil() as i32
-    }
-
-    /// The value a bucket stands for: within the relative accuracy of everything in it.
-    fn representative(key: i32) -> f64 {
-        let g = gamma_ln().exp();
-        2.0 * ((key as f64) * gamma_ln()).exp() / (1.0 + g)
-    }
-
-    fn add(&mut self, v: f64, n: u64) {
-        if v.abs() < MIN_MAGNITUDE {
-            self.zeros += n;
-        } else if v > 0.0 {
-            *self.positive.entry(Self::key(v)).or_default() += n;
-        } else {
-            *self.negative.entry(Self::key(-v)).or_default() += n;
-        }
-    }
-
-    fn merge(&mut self, other: &Sketch) {
-        for (k, n) in &other.positive {
-            *self.positive.entry(*k).or_default() += n;
-        }
-        for (k, n) in &other.negative {
-            *self.negative.entry(*k).or_default() += n;
-        }
-        self.zeros += other.zeros;
-    }
-
-    /// The value of rank `rank` (0-based) in ascending order.
-    fn value_at(&self, rank: u64) -> f64 {
-        let mut seen = 0u64;
-        // Negative values ascend as their magnitude key descends.
-        for (k, n) in self.negative.iter().rev() {
-            seen += n;
-            if rank < seen {
-                return -Self::representative(*k);
-            }
-        }
-        seen += self.zeros;
-        if rank < seen {
-            return 0.0;
-        }
-        for (k, n) in &self.positive {
-            seen += n;
-            if rank < seen {
-                return Self::representative(*k);
-            }
-        }
-        self.positive
-            .keys()
-            .next_back()
-            .map(|k| Self::representative(*k))
-            .unwrap_or(0.0)
-    }
-
-    /// Values counted, saturating (a corrupted file may hold anything).
-    fn count(&self) -> u64 {
-        self.positive
-            .values()
-            .chain(self.negative.values())
-            .fold(self.zeros, |a, n| a.saturating_add(*n))
-    }
-
-    /// How many buckets are in use (for memory accounting in tests).
-    pub fn buckets(&self) -> usize {
-        self.positive.len() + self.negative.len() + usize::from(self.zeros > 0)
-    }
+/// The relative error bound of a sketched percentile (while the trend fits [`LAYOUT`]).
+pub fn relative_accuracy() -> f64 {
+    scale::relative_accuracy(LAYOUT.max_scale)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 enum Dist {
     Exact(Vec<f64>),
-    Sketch(Sketch),
+    Sketch(Box<Sketch>),
 }
 
 /// What k6's `TrendSink` keeps: count, sum, min, max and a distribution for percentiles.
@@ -178,14 +76,16 @@ impl TrendAccumulator {
         match &mut self.dist {
             Dist::Exact(values) if values.len() < EXACT_CAP => values.push(v),
             Dist::Exact(values) => {
-                let mut sketch = Sketch::default();
+                let mut sketch = Sketch::new(LAYOUT);
                 for x in values.iter() {
-                    sketch.add(*x, 1);
+                    sketch.add(*x);
                 }
-                sketch.add(v, 1);
-                self.dist = Dist::Sketch(sketch);
+                sketch.add(v);
+                self.dist = Dist::Sketch(Box::new(sketch));
             }
-            Dist::Sketch(sketch) => sketch.add(v, 1),
+            Dist::Sketch(sketch) => {
+                sketch.add(v);
+            }
         }
     }
 
@@ -212,21 +112,21 @@ impl TrendAccumulator {
             }
             (Dist::Sketch(a), Dist::Exact(b)) => {
                 for x in b {
-                    a.add(*x, 1);
+                    a.add(*x);
                 }
                 return;
             }
             (Dist::Exact(a), Dist::Sketch(b)) => {
                 let mut s = b.clone();
                 for x in a.iter() {
-                    s.add(*x, 1);
+                    s.add(*x);
                 }
                 s
             }
             (Dist::Exact(a), Dist::Exact(b)) => {
-                let mut s = Sketch::default();
+                let mut s = Box::new(Sketch::new(LAYOUT));
                 for x in a.iter().chain(b.iter()) {
-                    s.add(*x, 1);
+                    s.add(*x);
                 }
                 s
             }
@@ -259,7 +159,13 @@ impl TrendAccumulator {
                 }
                 values.len() as u64
             }
-            Dist::Sketch(s) => s.count(),
+            Dist::Sketch(s) => {
+                s.check().map_err(|e| e.to_string())?;
+                if (s.min(), s.max()) != (self.min, self.max) {
+                    return Err("trend min and max differ from its sketch's".into());
+                }
+                s.count()
+            }
         };
         if held != self.count {
             return Err(format!(
@@ -300,19 +206,8 @@ impl TrendAccumulator {
                 let at = |r: u64| sorted.get(r as usize).copied().unwrap_or(self.max);
                 (at(lo), at(hi))
             }
-            Dist::Sketch(s) => {
-                // The extremes are known exactly; only the inside is estimated.
-                let at = |r: u64| {
-                    if r == 0 {
-                        self.min
-                    } else if r + 1 >= self.count {
-                        self.max
-                    } else {
-                        s.value_at(r).clamp(self.min, self.max)
-                    }
-                };
-                (at(lo), at(hi))
-            }
+            // The sketch keeps the same exact extremes; only the inside is estimated.
+            Dist::Sketch(s) => (s.value_at_rank(lo), s.value_at_rank(hi)),
         };
         j + (k - j) * f
     }
@@ -565,8 +460,9 @@ mod tests {
         let Dist::Sketch(s) = &t.dist else {
             panic!("should have switched to the sketch")
         };
-        // ln(1000)/ln(gamma) buckets at most.
-        assert!(s.buckets() < 7000, "{}", s.buckets());
+        // log2(1000)·1024 buckets at scale 10, however many values.
+        assert!(s.buckets() <= 10_206, "{}", s.buckets());
+        assert_eq!(s.scale(), 10);
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub(crate) struct State {
     /// Indexed by series id; `None` until the series' first sample.
     accumulators: Vec<Option<Accumulator>>,
     /// Series ids in the order of their first sample (k6 lists checks in that order).
-    order: Vec<u32>,
+    pub(crate) order: Vec<u32>,
     /// Arrival counter, so merged gauges know which value came last.
     seq: u64,
 }
@@ -129,13 +129,18 @@ fn tag<'a>(tags: &'a [loadrun_plugin_api::abi::KeyValue], key: &str) -> Option<&
         .map(|kv| kv.value.as_str())
 }
 
+/// Which series a snapshot adds up, by their tags (a scenario's or a group's part).
+pub(crate) type SeriesFilter<'a> = &'a dyn Fn(&[loadrun_plugin_api::abi::KeyValue]) -> bool;
+
 /// Merges the series of every metric (restricted to `only` when given) and of every submetric:
-/// those declared in the registry plus `extra` (threshold targets).
+/// those declared in the registry plus `extra` (threshold targets). With `keep`, only the series
+/// it accepts count.
 pub(crate) fn snapshot(
     state: &State,
     registry: &Registry,
     extra: &[MetricKey],
     only: Option<&HashSet<String>>,
+    keep: Option<SeriesFilter>,
 ) -> Snapshot {
     registry.with_defs(|metrics, series| {
         let mut out: BTreeMap<String, Merged> = BTreeMap::new();
@@ -189,6 +194,9 @@ pub(crate) fn snapshot(
             let Some(m) = metrics.get(def.metric as usize) else {
                 continue;
             };
+            if keep.is_some_and(|k| !k(&def.tags)) {
+                continue;
+            }
             if let Some(group) = tag(&def.tags, "group").filter(|g| !g.is_empty()) {
                 if seen_groups.insert(group) {
                     groups.push(group.to_string());
@@ -262,7 +270,7 @@ impl SummaryHandle {
         let targets: Vec<MetricKey> = due.iter().map(|(e, _)| e.target.clone()).collect();
         let snap = {
             let state = self.shared.state.lock();
-            snapshot(&state, &self.shared.registry, &targets, Some(&only))
+            snapshot(&state, &self.shared.registry, &targets, Some(&only), None)
         };
         let mut crossed: Vec<String> = Vec::new();
         for (entry, t) in due {
@@ -302,6 +310,7 @@ impl SummaryHandle {
             &self.shared.registry,
             &self.threshold_targets(),
             None,
+            None,
         )
     }
 
@@ -322,7 +331,14 @@ impl SummaryHandle {
         } else {
             Some(&self.shared.thresholds)
         };
-        report::build(snap, thresholds, opts, run)
+        let mut summary = report::build(snap, thresholds, opts, run);
+        if opts.mode == crate::SummaryMode::Full {
+            let state = self.shared.state.lock();
+            let parts = crate::parts::Parts::new(&state, &self.shared.registry, opts, run.duration);
+            summary.scenarios = parts.scenarios();
+            summary.groups = parts.groups();
+        }
+        summary
     }
 }
 

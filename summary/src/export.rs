@@ -1,10 +1,19 @@
 //! k6's legacy `--summary-export` JSON: `{"metrics": {...}, "root_group": {...}}`.
 
 use loadrun_metrics::MetricType;
+use md5::{Digest, Md5};
 use serde_json::{json, Map, Value};
 
-use crate::md5::md5_hex;
 use crate::report::{GroupSummary, MetricSummary, Summary};
+
+/// The lowercase hex MD5 of `data`: k6's group and check ids are the MD5 of their path (an
+/// identifier, not a security measure).
+pub fn md5_hex(data: &[u8]) -> String {
+    Md5::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 /// A number as Go's encoder writes a float64: whole values without a fraction.
 fn num(v: f64) -> Value {
@@ -96,5 +105,21 @@ impl Summary {
             "metrics": metrics,
             "root_group": group_json(&self.root_group),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_and_check_ids_are_k6s() {
+        // Ids from k6-summary-export.json.
+        assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(md5_hex(b"::g1"), "9ccb03cc5acd728a2fe595bbd1f14da3");
+        assert_eq!(
+            md5_hex(b"::g1::status is 200"),
+            "0df6227902dcfc9797d43c864193824d"
+        );
     }
 }

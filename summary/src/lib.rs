@@ -15,7 +15,9 @@ pub mod accumulator;
 mod aggregator;
 mod export;
 pub mod format;
-mod md5;
+mod machine;
+mod mode;
+mod parts;
 mod report;
 pub mod result;
 mod text;
@@ -24,8 +26,12 @@ pub mod threshold;
 use std::time::Duration;
 
 pub use aggregator::{Aggregator, SummaryHandle};
-pub use md5::md5_hex;
-pub use report::{CheckSummary, GroupSummary, MetricSummary, Summary, ThresholdVerdict};
+pub use export::md5_hex;
+pub use machine::{MachineMeta, MACHINE_READABLE_VERSION};
+pub use mode::SummaryMode;
+pub use report::{
+    CheckSummary, GroupSummary, MetricSummary, PartSummary, Summary, ThresholdVerdict,
+};
 pub use threshold::{ThresholdSet, ThresholdSpec};
 
 /// What can go wrong with thresholds or summary options.
@@ -48,7 +54,8 @@ pub enum SummaryError {
     Option(String),
 }
 
-/// How the summary is shaped (`--summary-trend-stats`, `--summary-time-unit`, `--no-thresholds`).
+/// How the summary is shaped (`--summary-trend-stats`, `--summary-time-unit`, `--no-thresholds`,
+/// `--summary-mode`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SummaryOptions {
     /// Default `avg,min,med,max,p(90),p(95)`; also `count` and any `p(N)`.
@@ -57,6 +64,8 @@ pub struct SummaryOptions {
     pub time_unit: Option<String>,
     /// Thresholds are neither evaluated nor shown.
     pub no_thresholds: bool,
+    /// `full` adds the per-scenario and per-group parts and every timing metric.
+    pub mode: SummaryMode,
 }
 
 impl Default for SummaryOptions {
@@ -67,6 +76,7 @@ impl Default for SummaryOptions {
                 .to_vec(),
             time_unit: None,
             no_thresholds: false,
+            mode: SummaryMode::Compact,
         }
     }
 }
@@ -118,7 +128,7 @@ mod tests {
         let o = SummaryOptions {
             trend_stats: vec!["p(99.9)".into(), "count".into()],
             time_unit: Some("us".into()),
-            no_thresholds: false,
+            ..Default::default()
         };
         assert_eq!(o.validate(), Ok(()));
         let bad = SummaryOptions {

@@ -55,6 +55,18 @@ pub struct GroupSummary {
     pub checks: Vec<CheckSummary>,
 }
 
+/// A scenario's or a group's part of the run (`--summary-mode full`): what its samples alone
+/// add up to, as k6 shows it under `█ SCENARIO: name` and `█ GROUP: name`.
+#[derive(Debug, Clone)]
+pub struct PartSummary {
+    pub name: String,
+    /// Sorted by name; only metrics with samples in this part.
+    pub metrics: Vec<MetricSummary>,
+    pub checks: Vec<CheckSummary>,
+    /// Nested groups, in order of first appearance.
+    pub groups: Vec<PartSummary>,
+}
+
 /// The end-of-test summary; render it with [`Summary::render_text`] or [`Summary::export_json`].
 #[derive(Debug, Clone)]
 pub struct Summary {
@@ -66,6 +78,10 @@ pub struct Summary {
     pub root_group: GroupSummary,
     pub options: SummaryOptions,
     pub duration: Duration,
+    /// Full mode: each scenario's part but `default`'s, sorted by name (as k6).
+    pub scenarios: Vec<PartSummary>,
+    /// Full mode: the top-level groups of the `default` scenario, in order of first appearance.
+    pub groups: Vec<PartSummary>,
 }
 
 impl Summary {
@@ -220,24 +236,46 @@ pub(crate) fn build(
         }
     }
 
-    let mut metrics = Vec::new();
-    for (name, m) in &snap.metrics {
-        let has_threshold = verdicts.iter().any(|v| v.metric == *name);
-        if !m.observed && !has_threshold {
-            continue;
-        }
-        metrics.push(MetricSummary {
+    let metrics = metric_summaries(&snap, opts, duration, |name| {
+        verdicts.iter().any(|v| v.metric == name)
+    });
+    Summary {
+        metrics,
+        thresholds: verdicts,
+        checks: checks_by_name(&snap.checks),
+        root_group: group_tree(&snap.groups, &snap.checks),
+        options: opts.clone(),
+        duration,
+        scenarios: Vec::new(),
+        groups: Vec::new(),
+    }
+}
+
+/// The metrics with samples, and those without that `keep` names (threshold targets).
+pub(crate) fn metric_summaries(
+    snap: &Snapshot,
+    opts: &SummaryOptions,
+    duration: Duration,
+    keep: impl Fn(&str) -> bool,
+) -> Vec<MetricSummary> {
+    snap.metrics
+        .iter()
+        .filter(|(name, m)| m.observed || keep(name))
+        .map(|(name, m)| MetricSummary {
             name: name.clone(),
             parent: m.parent.clone(),
             metric_type: m.metric_type,
             contains: m.contains,
             values: values(&m.accumulator, opts, duration),
             observed: m.observed,
-        });
-    }
+        })
+        .collect()
+}
 
+/// Checks by name across groups, in order of first appearance.
+pub(crate) fn checks_by_name(counts: &[CheckCounts]) -> Vec<CheckSummary> {
     let mut checks: Vec<CheckSummary> = Vec::new();
-    for c in &snap.checks {
+    for c in counts {
         match checks.iter_mut().find(|x| x.name == c.name) {
             Some(x) => {
                 x.passes += c.passes;
@@ -250,15 +288,7 @@ pub(crate) fn build(
             }),
         }
     }
-
-    Summary {
-        metrics,
-        thresholds: verdicts,
-        checks,
-        root_group: group_tree(&snap.groups, &snap.checks),
-        options: opts.clone(),
-        duration,
-    }
+    checks
 }
 
 #[cfg(test)]

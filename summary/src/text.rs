@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use loadrun_metrics::{MetricType, ValueKind};
 
 use crate::format::{self, js_number, width};
-use crate::report::{MetricSummary, Summary, ThresholdVerdict};
+use crate::report::{CheckSummary, MetricSummary, PartSummary, Summary, ThresholdVerdict};
+use crate::SummaryMode;
 
 const INDENT: &str = "    ";
 
@@ -211,18 +212,36 @@ const SECTIONS: [&str; 8] = [
     "websocket",
 ];
 
-fn section_of(metric: &str) -> Option<&'static str> {
+/// Whether a metric has a line in the totals (and in the machine-readable summary): k6 leaves
+/// out `checks` (they get their own block) and `group_duration`, and in compact mode the
+/// timing parts of `http_req_duration`.
+pub(crate) fn shown_in_totals(metric: &str, mode: SummaryMode) -> bool {
+    match metric {
+        "checks" | "group_duration" => false,
+        "http_req_blocked"
+        | "http_req_connecting"
+        | "http_req_receiving"
+        | "http_req_sending"
+        | "http_req_tls_handshaking"
+        | "http_req_waiting" => mode == SummaryMode::Full,
+        _ => true,
+    }
+}
+
+fn section_of(metric: &str, mode: SummaryMode) -> Option<&'static str> {
+    if !shown_in_totals(metric, mode) {
+        return None;
+    }
     Some(match metric {
-        // Compact mode leaves these out (checks get their own block).
-        "checks"
-        | "group_duration"
+        "http_reqs"
+        | "http_req_failed"
+        | "http_req_duration"
         | "http_req_blocked"
         | "http_req_connecting"
         | "http_req_receiving"
         | "http_req_sending"
         | "http_req_tls_handshaking"
-        | "http_req_waiting" => return None,
-        "http_reqs" | "http_req_failed" | "http_req_duration" => "http",
+        | "http_req_waiting" => "http",
         "vus" | "vus_max" | "iterations" | "iteration_duration" | "dropped_iterations" => {
             "execution"
         }
@@ -311,6 +330,11 @@ impl Summary {
         };
         let passes = checks.values.get("passes").copied().unwrap_or(0.0);
         let fails = checks.values.get("fails").copied().unwrap_or(0.0);
+        self.checks_block(passes, fails, &self.checks)
+    }
+
+    /// The checks_total/succeeded/failed lines and one line per check.
+    fn checks_block(&self, passes: f64, fails: f64, list: &[CheckSummary]) -> Vec<Item> {
         let total = passes + fails;
         let secs = self.duration.as_secs_f64();
         let ratio = |x: f64| if total > 0.0 { x / total } else { 0.0 };
@@ -362,7 +386,7 @@ impl Summary {
             .map(|r| Item::Line(metric_line(r, &info, stats)))
             .collect();
         items.push(Item::Break);
-        for c in &self.checks {
+        for c in list {
             let name = format::escape_controls(&c.name);
             if c.fails == 0 {
                 items.push(Item::Line(format!("{INDENT}✓ {name}")));
@@ -379,16 +403,56 @@ impl Summary {
     }
 
     fn render_metrics(&self) -> Vec<Item> {
+        let info = self.metrics_info();
+        self.metrics_block(self.metrics.iter(), &info)
+    }
+
+    /// Name and value widths over every metric line of the report, so that the colons of the
+    /// totals and of full mode's parts line up (as k6 ≥ 1.2 aligns them).
+    fn metrics_info(&self) -> Info {
+        let mode = self.options.mode;
+        let mut all: Vec<&MetricSummary> = self.metrics.iter().collect();
+        let mut stack: Vec<&PartSummary> = self.scenarios.iter().chain(&self.groups).collect();
+        while let Some(part) = stack.pop() {
+            all.extend(part.metrics.iter());
+            stack.extend(part.groups.iter());
+        }
+        let rows: Vec<Row> = all
+            .into_iter()
+            .filter(|m| m.observed)
+            .filter(|m| section_of(m.parent.as_deref().unwrap_or(&m.name), mode).is_some())
+            .map(row)
+            .collect();
+        compute_info(
+            &rows,
+            &self.options.trend_stats,
+            self.options.time_unit.as_deref(),
+        )
+    }
+
+    /// The metric lines of `metrics`, by section in k6's order, in the columns of `widths`.
+    fn metrics_block<'m>(
+        &self,
+        metrics: impl Iterator<Item = &'m MetricSummary>,
+        widths: &Info,
+    ) -> Vec<Item> {
         let stats = &self.options.trend_stats;
         let mut by_section: HashMap<&str, Vec<&MetricSummary>> = HashMap::new();
-        for m in self.metrics.iter().filter(|m| m.observed) {
+        for m in metrics.filter(|m| m.observed) {
             let parent = m.parent.as_deref().unwrap_or(&m.name);
-            if let Some(section) = section_of(parent) {
+            if let Some(section) = section_of(parent, self.options.mode) {
                 by_section.entry(section).or_default().push(m);
             }
         }
-        let all: Vec<Row> = by_section.values().flatten().map(|m| row(m)).collect();
-        let info = compute_info(&all, stats, self.options.time_unit.as_deref());
+        // Values by name are this block's (a scenario's http_reqs is not the total's); the
+        // column widths are the whole report's.
+        let rows: Vec<Row> = by_section.values().flatten().map(|m| row(m)).collect();
+        let mut info = compute_info(&rows, stats, self.options.time_unit.as_deref());
+        info.max_name_width = widths.max_name_width;
+        info.max_non_trend_len = widths.max_non_trend_len;
+        info.extra_max.clone_from(&widths.extra_max);
+        info.trend_col_max.clone_from(&widths.trend_col_max);
+        let info = &info;
         let mut items = Vec::new();
         for section in SECTIONS {
             let Some(metrics) = by_section.get(section) else {
@@ -399,7 +463,7 @@ impl Summary {
             items.push(Item::Line(format!("{INDENT}{}", section.to_uppercase())));
             for name in &names {
                 if let Some(m) = metrics.iter().find(|m| m.name == *name) {
-                    items.push(Item::Line(metric_line(&row(m), &info, stats)));
+                    items.push(Item::Line(metric_line(&row(m), info, stats)));
                 }
             }
             items.push(Item::Break);
@@ -407,15 +471,56 @@ impl Summary {
         items
     }
 
-    /// k6's compact end-of-test summary, starting and ending with a line break as k6 prints it.
+    /// A scenario's or group's checks, metrics and nested groups (`↳ GROUP: name`), each level
+    /// indented two more columns, as k6's full mode nests them.
+    fn part_items(&self, part: &PartSummary, info: &Info, depth: usize) -> Vec<Item> {
+        let pad = "  ".repeat(depth);
+        let passes: u64 = part.checks.iter().map(|c| c.passes).sum();
+        let fails: u64 = part.checks.iter().map(|c| c.fails).sum();
+        let mut items = Vec::new();
+        if !part.checks.is_empty() {
+            items.extend(self.checks_block(passes as f64, fails as f64, &part.checks));
+        }
+        items.extend(self.metrics_block(part.metrics.iter(), info));
+        let mut items: Vec<Item> = items
+            .into_iter()
+            .map(|i| match i {
+                Item::Line(l) => {
+                    Item::Line(format!("{pad}{}", l.replace('\n', &format!("\n{pad}"))))
+                }
+                Item::Break => Item::Break,
+            })
+            .collect();
+        for g in &part.groups {
+            items.push(Item::Line(format!(
+                "{pad}  ↳ GROUP: {} ",
+                format::escape_controls(&g.name)
+            )));
+            items.push(Item::Break);
+            items.extend(self.part_items(g, info, depth + 1));
+        }
+        items
+    }
+
+    /// k6's end-of-test summary, starting and ending with a line break as k6 prints it: compact,
+    /// or with full mode's every timing metric and `GROUP:`/`SCENARIO:` sections.
     pub fn render_text(&self) -> String {
-        let mut sections: Vec<(&str, Vec<Item>)> = Vec::new();
+        let mut sections: Vec<(String, Vec<Item>)> = Vec::new();
         if !self.thresholds.is_empty() {
-            sections.push(("THRESHOLDS", self.render_thresholds()));
+            sections.push(("THRESHOLDS".into(), self.render_thresholds()));
         }
         let mut totals = self.render_checks();
         totals.extend(self.render_metrics());
-        sections.push(("TOTAL RESULTS", totals));
+        sections.push(("TOTAL RESULTS".into(), totals));
+        let info = self.metrics_info();
+        for g in &self.groups {
+            let title = format!("GROUP: {}", format::escape_controls(&g.name));
+            sections.push((title, self.part_items(g, &info, 0)));
+        }
+        for sc in &self.scenarios {
+            let title = format!("SCENARIO: {}", format::escape_controls(&sc.name));
+            sections.push((title, self.part_items(sc, &info, 0)));
+        }
 
         let mut out = String::new();
         for (title, items) in sections {

@@ -208,7 +208,7 @@ fn trend_stats_and_time_unit_options() {
     let opts = SummaryOptions {
         trend_stats: vec!["p(99)".into(), "count".into()],
         time_unit: Some("ms".into()),
-        no_thresholds: false,
+        ..Default::default()
     };
     let s = handle.finish_report(&opts, &run_info());
     let text = s.render_text();

@@ -236,12 +236,12 @@ fn merge_refuses_results_that_are_not_one_whole_test() {
         "{e}"
     );
     let mut v = read_json(&whole);
-    v["format"] = "loadrun-result/2".into();
+    v["format"] = "loadrun-result/99".into();
     let future = d.join("future.json");
     std::fs::write(&future, v.to_string()).unwrap();
     let out = merge(&[&future]);
     assert_eq!(code(&out), 255);
-    assert!(text(&out.stderr).contains("future.json: result format 'loadrun-result/2'"));
+    assert!(text(&out.stderr).contains("future.json: result format 'loadrun-result/99'"));
 }
 
 #[test]

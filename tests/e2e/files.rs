@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::support::{in_dir, quick_run};
+use loadrun_test_support::loadrun_bin;
 
 fn gunzip(path: &std::path::Path) -> String {
     let out = std::process::Command::new("gzip")
@@ -136,4 +137,71 @@ fn a_full_disk_is_reported_once_and_counted() {
             "{name}'s failure reported once during the run:\n{stderr}"
         );
     }
+}
+
+/// End-of-run files are replaced whole, never rewritten in place: a reader that opened the
+/// previous export still reads it complete (in place, it would see it truncated), a symlink
+/// stays a symlink to the file it named, and the file keeps its permissions.
+#[test]
+fn the_summary_export_and_result_file_are_replaced_whole() {
+    use std::io::Read;
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("summary.json");
+    let result = dir.path().join("data").join("result.json");
+    std::fs::create_dir_all(result.parent().unwrap()).unwrap();
+    let link = dir.path().join("result-link.json");
+    symlink(&result, &link).unwrap();
+    let old = "{\"previous\":\"export\"}";
+    std::fs::write(&export, old).unwrap();
+    std::fs::write(&result, "old result").unwrap();
+    std::fs::set_permissions(&export, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let mut reader = std::fs::File::open(&export).unwrap();
+
+    let out = std::process::Command::new(loadrun_bin())
+        .current_dir(dir.path())
+        .args([
+            "run",
+            "--test-server",
+            "--url",
+            "${TEST_SERVER}/get",
+            "-i",
+            "3",
+            "--quiet",
+        ])
+        .arg("--summary-export")
+        .arg(&export)
+        .arg("--result")
+        .arg(&link)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut seen = String::new();
+    reader.read_to_string(&mut seen).unwrap();
+    assert_eq!(seen, old, "the old export, as its reader opened it");
+    let new: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    assert_eq!(new["metrics"]["http_reqs"]["count"], 3, "{new}");
+    let mode = std::fs::metadata(&export).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o640);
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&result).unwrap()).unwrap();
+    assert!(written["format"].is_string(), "{written}");
+    // Nothing left beside them.
+    let strays: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .chain(std::fs::read_dir(result.parent().unwrap()).unwrap())
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".loadrun-"))
+        .collect();
+    assert!(strays.is_empty(), "{strays:?}");
 }

@@ -272,6 +272,8 @@ fn manifests_with_a_claim_run_every_instance_and_merge() {
         "{script}"
     );
     assert!(script.contains("-ge 3 ]"), "{script}");
+    // It does not wait forever for a pod that died (see the test below).
+    assert!(script.contains("if [ \"$$(date +%s)\" -ge "), "{script}");
     assert!(
         script.contains(
             "exec loadrun merge /results/instance-*.json --summary-export /results/summary.json"
@@ -387,6 +389,11 @@ fn bad_input_gets_one_clear_line() {
         d,
         &["plan.toml", "--instances", "2", "--lead-time", "soon"],
         "--lead-time \"soon\"",
+    );
+    refused(
+        d,
+        &["plan.toml", "--instances", "2", "--merge-grace", "later"],
+        "--merge-grace \"later\": not a duration",
     );
     refused(
         d,
@@ -608,4 +615,82 @@ fn the_pods_commands_run_the_whole_test_locally() {
     )
     .unwrap();
     assert_eq!(summary["metrics"]["iterations"]["count"], 31, "{summary}");
+}
+
+/// A pod that died leaves no exit mark: past the planned end plus `--merge-grace` the merge
+/// stops waiting for it and merges what there is, naming the missing share, instead of
+/// waiting forever. The start is in the past here, so that moment has come already.
+#[test]
+fn the_merge_stops_waiting_for_an_instance_that_never_finished() {
+    if !supports_distributed_runs() {
+        eprintln!("\n=== SKIP: this loadrun has no --instance-index or merge yet ===\n");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let plan = src.join("plan.toml");
+    std::fs::write(
+        &plan,
+        "[scenarios.main]\nexecutor = \"shared-iterations\"\nvus = 3\niterations = 30\n\n\
+         [[steps]]\nurl = \"${TEST_SERVER}/get\"\n",
+    )
+    .unwrap();
+    let yaml = generate(
+        &src,
+        &[
+            "plan.toml",
+            "--instances",
+            "3",
+            "--start-at",
+            "2020-01-02T03:04:05Z",
+            "--merge-grace",
+            "1s",
+            "--results-claim",
+            "shared",
+        ],
+    );
+    let docs = docs(&yaml);
+    let merge = &docs[2];
+    let results = dir.path().join("results");
+    std::fs::create_dir_all(&results).unwrap();
+    // Instances 0 and 1 finish; instance 2's pod "died" before writing anything.
+    for i in 0..2 {
+        let out = Command::new(loadrun_bin())
+            .current_dir(&src)
+            .args([
+                "run",
+                "plan.toml",
+                "--test-server",
+                "--quiet",
+                "--no-summary",
+            ])
+            .args(["--instance-index", &i.to_string(), "--instance-count", "3"])
+            .arg("--result")
+            .arg(results.join(format!("instance-{i}.json")))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "instance {i}: {}", stderr(&out));
+        std::fs::write(results.join(format!("instance-{i}.exit")), "0\n").unwrap();
+    }
+    let pod = LocalPod {
+        plan_dir: dir.path().join("plan"),
+        results_dir: results.clone(),
+        output_root: dir.path().join("out"),
+    };
+    let merge_container = &merge["spec"]["template"]["spec"]["containers"][0];
+    let out = pod.command(merge_container, 0).output().unwrap();
+    let (so, se) = (stdout(&out), stderr(&out));
+    assert!(
+        !out.status.success(),
+        "a merge with a missing share must fail: {so}{se}"
+    );
+    assert!(
+        so.contains("2 of 3 instances finished by the planned end plus --merge-grace"),
+        "{so}"
+    );
+    assert!(
+        se.contains("missing 2/3:1"),
+        "the missing share is named: {se}"
+    );
 }

@@ -13,7 +13,7 @@ use loadrun_plugin_api::{Catalog, MetricType, Sample, ValueKind};
 use loadrun_remote_write::aggregate::{AggConfig, Aggregator};
 use loadrun_remote_write::naming::parse_trend_stats;
 use loadrun_remote_write::proto::{encode_write_request, snappy_compress};
-use loadrun_remote_write::sketch::{Sketch, DEFAULT_SCHEMA};
+use loadrun_remote_write::sketch::{new_sketch, DEFAULT_SCHEMA};
 use loadrun_remote_write::split::encode_requests;
 use timer::{bench, borrow, http_tags, latencies};
 
@@ -52,7 +52,7 @@ fn workload() -> (Catalog, Vec<Sample>) {
 
 fn main() {
     let values = latencies(100_000);
-    let mut sketch = Sketch::new(DEFAULT_SCHEMA);
+    let mut sketch = new_sketch(DEFAULT_SCHEMA);
     bench(CRATE, "sketch::Sketch::add", values.len() as u64, || {
         for v in &values {
             sketch.add(*v);

@@ -12,7 +12,7 @@ use loadrun_plugin_api::{Catalog, MetricType, Sample, ValueKind};
 
 use crate::naming::{sanitize_label_name, sanitize_metric_name, unit_suffix, TrendStat, PREFIX};
 use crate::proto::{Label, Sample as PSample, TimeSeries};
-use crate::sketch::{Sketch, DEFAULT_SCHEMA};
+use crate::sketch::{new_sketch, to_native, Sketch, DEFAULT_SCHEMA};
 
 /// Prometheus' staleness marker, a NaN with this exact bit pattern.
 pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
@@ -121,7 +121,9 @@ impl Aggregator {
                         *hits += 1;
                     }
                 }
-                Value::Trend(sketch) => sketch.add(v),
+                Value::Trend(sketch) => {
+                    sketch.add(v);
+                }
             }
             e.last_sample_ms = e.last_sample_ms.max(s.time_ns.div_euclid(1_000_000));
             e.dirty = true;
@@ -165,7 +167,7 @@ impl Aggregator {
                             .cfg
                             .native_histogram_schema
                             .map_or(DEFAULT_SCHEMA, |s| s.max(DEFAULT_SCHEMA));
-                        Value::Trend(Box::new(Sketch::new(schema)))
+                        Value::Trend(Box::new(new_sketch(schema)))
                     }
                 };
                 self.entries.push(Entry {
@@ -381,7 +383,7 @@ fn emit(e: &Entry, cfg: &AggConfig, ts: i64, stale: Option<f64>, out: &mut Vec<T
                     Some(nan) => push_float(out, name, &e.labels, nan, ts),
                     None => {
                         let mut s = series(name, &e.labels);
-                        s.histograms.push(sketch.to_native(schema, ts).into());
+                        s.histograms.push(to_native(sketch, schema, ts).into());
                         out.push(s);
                     }
                 }
@@ -394,8 +396,8 @@ fn emit(e: &Entry, cfg: &AggConfig, ts: i64, stale: Option<f64>, out: &mut Vec<T
                     TrendStat::Min => sketch.min(),
                     TrendStat::Max => sketch.max(),
                     TrendStat::Avg => sketch.avg(),
-                    TrendStat::Med => sketch.percentile(50.0),
-                    TrendStat::Percentile(p) => sketch.percentile(*p),
+                    TrendStat::Med => sketch.percentile(0.5),
+                    TrendStat::Percentile(p) => sketch.percentile(*p / 100.0),
                 };
                 push_float(out, format!("{}_{suffix}", e.base), &e.labels, pick(v), ts);
             }

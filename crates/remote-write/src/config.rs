@@ -60,6 +60,7 @@ pub struct RwConfig {
 // Options both outputs have, in the order `plugins info` lists them.
 #[rustfmt::skip]
 const COMMON: &[OptionSpec] = &[
+    OptionSpec::new("labels", Kind::Map('=')).env(&["K6_PROMETHEUS_RW_LABELS"]).doc("static labels on every series, k1=v1,k2=v2 (k6 2.3); a sample's tag of the same name wins"),
     OptionSpec::new("trendStats", Kind::List(',')).env(&["K6_PROMETHEUS_RW_TREND_STATS"]).default("p(99)").doc("trend statistics sent as series k6_<name>_<stat>: count, sum, min, max, avg, med, p(N)"),
     OptionSpec::new("trendAsNativeHistogram", Kind::Bool).env(&["K6_PROMETHEUS_RW_TREND_AS_NATIVE_HISTOGRAM"]).default("false").doc("send trends as native histograms k6_<name>_seconds (the server needs --enable-feature=native-histograms)"),
     OptionSpec::new("nativeHistogramSchema", Kind::Int { min: -4, max: 8 }).env(&["K6_PROMETHEUS_RW_NATIVE_HISTOGRAM_SCHEMA"]).default("3").doc("native-histogram resolution (3: buckets grow by 9 %, as k6)"),
@@ -201,6 +202,17 @@ pub fn parse_config(init: &OutputInit, flavor: Flavor) -> Result<RwConfig, Plugi
     let tls = TlsOptions::from_values_named(&v, &TLS_NAMES)?;
 
     let mut extra_labels = Vec::new();
+    let labels: Vec<(String, String)> = v.opt("labels")?.unwrap_or_default();
+    for (name, value) in labels {
+        let name = name.trim();
+        if crate::naming::sanitize_label_name(name).as_deref() != Some(name) {
+            return Err(err(format!(
+                "labels: {name:?} is not a label name Prometheus accepts \
+                 ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)"
+            )));
+        }
+        extra_labels.push(Label::new(name, value));
+    }
     if flavor == Flavor::GrafanaCloud {
         let id = match v.opt::<String>("testId")? {
             Some(id) => id.trim().to_string(),
@@ -216,10 +228,14 @@ pub fn parse_config(init: &OutputInit, flavor: Flavor) -> Result<RwConfig, Plugi
         url,
         push_interval,
         trend_stats,
-        // Declared -4..=8, so it fits.
-        native_histogram_schema: v
-            .bool("trendAsNativeHistogram")?
-            .then_some(v.int("nativeHistogramSchema")? as i32),
+        // Declared -4..=8, so it fits. `K6_FEATURES=native-histograms` is k6 2.1's switch; the
+        // old variable stays its alias, as in k6.
+        native_histogram_schema: (v.bool("trendAsNativeHistogram")?
+            || loadrun_plugin_api::k6::feature_enabled(
+                init.env_var(loadrun_plugin_api::k6::FEATURES_ENV),
+                "native-histograms",
+            ))
+        .then_some(v.int("nativeHistogramSchema")? as i32),
         stale_markers: v.bool("staleMarkers")?,
         auth,
         headers,
@@ -290,6 +306,48 @@ mod tests {
     use super::*;
     use loadrun_http_support::TlsVersion;
     use loadrun_plugin_api::testkit::init;
+
+    #[test]
+    fn static_labels_and_the_native_histograms_feature() {
+        let env = [
+            ("K6_PROMETHEUS_RW_LABELS", "environment=prod, server=srv1"),
+            ("K6_FEATURES", "merge-run-tags,native-histograms"),
+        ];
+        let c = parse_config(&init("prometheus", None, "", &env), Flavor::Prometheus).unwrap();
+        assert_eq!(
+            c.extra_labels,
+            [
+                Label::new("environment", "prod"),
+                Label::new("server", "srv1")
+            ]
+        );
+        assert_eq!(c.native_histogram_schema, Some(3));
+        // The -o argument's labels replace the environment's, as any option.
+        let c = parse_config(
+            &init("prometheus", Some("labels=team=perf"), "", &env),
+            Flavor::Prometheus,
+        )
+        .unwrap();
+        assert_eq!(c.extra_labels, [Label::new("team", "perf")]);
+        for bad in ["__name__=x", "my-label=x", "1st=x"] {
+            let e = parse_config(
+                &init("prometheus", None, "", &[("K6_PROMETHEUS_RW_LABELS", bad)]),
+                Flavor::Prometheus,
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.contains("is not a label name Prometheus accepts"),
+                "{bad}: {e}"
+            );
+        }
+        let c = parse_config(
+            &init("prometheus", None, "", &[("K6_FEATURES", "other")]),
+            Flavor::Prometheus,
+        )
+        .unwrap();
+        assert_eq!(c.native_histogram_schema, None);
+    }
 
     #[test]
     fn defaults_are_k6s() {

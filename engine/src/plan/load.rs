@@ -26,11 +26,31 @@ pub enum PlanError {
     Invalid { file: String, message: String },
     #[error("{file}: the plan is {size} bytes, more than loadrun reads (limit {MAX_PLAN_BYTES} bytes, 10 MiB)")]
     TooLarge { file: String, size: u64 },
+    #[error("{file}: {SCRIPT_REFUSAL}")]
+    Script { file: String },
+}
+
+/// Extensions of k6 scripts (JavaScript and TypeScript), which are not plans.
+const SCRIPT_EXTENSIONS: [&str; 6] = ["js", "mjs", "cjs", "ts", "mts", "cts"];
+
+/// What a k6 user who passes a script is told instead of a TOML error on JavaScript.
+const SCRIPT_REFUSAL: &str = "k6 scripts are not run directly; write the test as a plan \
+     (TOML or JSON: engine/README.md \"Plan schema\", examples/*.toml), or use \
+     `loadrun run --url URL` for a quick test";
+
+fn is_script(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| SCRIPT_EXTENSIONS.iter().any(|s| e.eq_ignore_ascii_case(s)))
 }
 
 /// Reads and parses a plan; `.json` files are JSON, anything else TOML.
 pub fn load_file(path: &Path) -> Result<(Plan, PathBuf), PlanError> {
     let file = path.display().to_string();
+    // Before reading: the answer is the same whether or not the script exists here.
+    if is_script(path) {
+        return Err(PlanError::Script { file });
+    }
     let text = read_bounded(path).map_err(|e| match e {
         Bounded::Io(e) => PlanError::Read {
             file: file.clone(),
@@ -210,6 +230,24 @@ mod tests {
         let e = load_file(&path).unwrap_err().to_string();
         assert!(e.contains("loop.toml"), "{e}");
         assert!(e.contains("Too many levels of symbolic links"), "{e}");
+    }
+
+    #[test]
+    fn k6_scripts_are_refused_in_one_line_without_a_toml_error() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["script.js", "test.TS", "missing.mjs"] {
+            let path = dir.path().join(name);
+            if name != "missing.mjs" {
+                std::fs::write(
+                    &path,
+                    "import http from 'k6/http';\nexport default function () {}\n",
+                )
+                .unwrap();
+            }
+            let e = load_file(&path).unwrap_err().to_string();
+            assert!(e.ends_with(&format!("{name}: {SCRIPT_REFUSAL}")), "{e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
     }
 
     #[test]

@@ -230,6 +230,9 @@ pub struct Step {
     /// Statuses that count as expected (`expected_response`, `http_req_failed`); default 200-399.
     pub expected_statuses: Option<Vec<u16>>,
     pub max_redirects: Option<u32>,
+    /// Samples of custom metrics, after each response.
+    #[serde(default)]
+    pub metrics: Vec<super::MetricSample>,
 
     // Group.
     pub group: Option<String>,
@@ -315,4 +318,7 @@ pub struct Plan {
     /// Output options, `[outputs.NAME]`, handed to the output as its plan table.
     #[serde(default)]
     pub outputs: BTreeMap<String, serde_json::Value>,
+    /// Custom metrics, `[metrics.NAME]` (k6's `new Trend(NAME)` and the like).
+    #[serde(default)]
+    pub metrics: BTreeMap<super::MetricName, super::MetricDecl>,
 }

@@ -38,6 +38,8 @@ pub enum Command {
     Merge(crate::merge::MergeArgs),
     /// Start the built-in HTTP test target.
     Serve(crate::serve::ServeArgs),
+    /// Rebuild the web dashboard's HTML report from a recorded event stream.
+    Report(crate::report::ReportArgs),
     /// List and inspect output plugins.
     #[command(subcommand)]
     Plugins(PluginsCommand),
@@ -96,6 +98,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Run(args)) => crate::run::execute(args),
         Some(Command::Merge(args)) => crate::merge::execute(args),
         Some(Command::Serve(args)) => crate::serve::execute(args),
+        Some(Command::Report(args)) => crate::report::execute(args),
         Some(Command::Plugins(cmd)) => crate::plugins::cmd::execute(cmd),
         Some(Command::Kubernetes(args)) => crate::kubernetes::execute(args),
         Some(Command::Generate(cmd)) => crate::generate::execute(cmd),

@@ -46,6 +46,11 @@ pub struct RunArgs {
     )]
     pub start_at_tolerance: Option<String>,
 
+    /// k6's feature switches, comma-separated (k6 2.1): `native-histograms` sends trends as
+    /// native histograms in remote write. Outputs read them as K6_FEATURES.
+    #[arg(long = "features", value_name = "LIST", env = "K6_FEATURES")]
+    pub features: Option<String>,
+
     /// Write this instance's mergeable result (for `loadrun merge`) to FILE.
     #[arg(long = "result", value_name = "FILE")]
     pub result: Option<PathBuf>,
@@ -73,6 +78,10 @@ pub struct RunOptions {
     /// Total iterations shared by the VUs (quick mode; with a plan, replaces its scenarios).
     #[arg(short = 'i', long, value_name = "N")]
     pub iterations: Option<u64>,
+
+    /// Run only these scenarios of the plan, as declared (repeatable or comma-separated; k6 2.3).
+    #[arg(long = "scenario", value_name = "NAME[,NAME]", value_delimiter = ',')]
+    pub scenarios: Vec<String>,
 
     /// Open model: start this many iterations per second (constant-arrival-rate).
     #[arg(long, value_name = "PER_SECOND")]

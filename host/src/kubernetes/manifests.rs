@@ -37,6 +37,8 @@ pub struct Settings {
     pub results_claim: Option<String>,
     /// emptyDir only: how long a finished pod waits for its result to be copied out.
     pub hold_secs: u64,
+    /// With a claim: the unix second after which the merge stops waiting for instances.
+    pub merge_by_unix_secs: u64,
 }
 
 /// Every manifest, in the order `kubectl apply` should create them.
@@ -234,13 +236,19 @@ fn run_job(bundle: &Bundle, s: &Settings) -> Value {
 
 /// Waits until every instance has finished (its exit mark), shows their exit codes, then
 /// merges: its log is the whole test's summary, its exit code the threshold verdict. An
-/// instance that failed left no result, and the merge names the segment that is missing.
+/// instance that failed left no result, and the merge names the segment that is missing. A
+/// pod that died leaves no mark at all: past the planned end plus `--merge-grace` the merge
+/// stops waiting for it, rather than wait forever.
 pub fn merge_script(s: &Settings) -> String {
     format!(
         "until [ \"$$(ls {RESULTS_DIR}/instance-*.exit 2>/dev/null | wc -l)\" -ge {n} ]; do \
-         sleep 5; done; grep -H . {RESULTS_DIR}/instance-*.exit; \
+         if [ \"$$(date +%s)\" -ge {by} ]; then \
+         echo \"loadrun merge: $$(ls {RESULTS_DIR}/instance-*.exit 2>/dev/null | wc -l) of {n} \
+         instances finished by the planned end plus --merge-grace; merging what there is\"; break; fi; \
+         sleep 2; done; grep -H . {RESULTS_DIR}/instance-*.exit; \
          exec loadrun merge {RESULTS_DIR}/instance-*.json --summary-export {RESULTS_DIR}/summary.json",
-        n = s.instances
+        n = s.instances,
+        by = s.merge_by_unix_secs,
     )
 }
 

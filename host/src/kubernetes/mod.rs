@@ -66,6 +66,12 @@ pub struct KubernetesArgs {
     /// Without --results-claim: how long a finished pod waits for its result to be copied.
     #[arg(long, value_name = "DURATION", default_value = "30m")]
     pub hold: String,
+
+    /// With --results-claim: how long past the test's planned end (start, longest scenario
+    /// with its graceful stop, output stop timeout) the merge waits for instances that have
+    /// not finished (a pod that died) before it merges what there is and names what is missing.
+    #[arg(long = "merge-grace", value_name = "DURATION", default_value = "5m")]
+    pub merge_grace: String,
 }
 
 pub fn execute(args: KubernetesArgs) -> anyhow::Result<u8> {
@@ -79,6 +85,10 @@ pub fn execute(args: KubernetesArgs) -> anyhow::Result<u8> {
             .collect::<Vec<_>>()
             .join("; "))
     })?;
+    let settings = Settings {
+        merge_by_unix_secs: merge_by(&args, &settings, &bundle)?,
+        ..settings
+    };
     let mut out = String::new();
     out.push_str(&header(&bundle, &settings));
     for doc in manifests::build(&bundle, &settings) {
@@ -102,6 +112,25 @@ pub fn execute(args: KubernetesArgs) -> anyhow::Result<u8> {
         );
     }
     Ok(crate::exit::OK)
+}
+
+/// The unix second after which the merge stops waiting: the common start, plus the longest
+/// the plan can run, plus the outputs' stop timeout, plus `--merge-grace`.
+fn merge_by(args: &KubernetesArgs, s: &Settings, bundle: &bundle::Bundle) -> anyhow::Result<u64> {
+    let grace = loadrun_engine::util::parse_duration(&args.merge_grace).with_context(|| {
+        format!(
+            "--merge-grace {:?}: not a duration (e.g. 5m)",
+            args.merge_grace
+        )
+    })?;
+    let planned = loadrun_engine::compile::planned_duration(&bundle.plan)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.plan.display()))?;
+    let start = humantime::parse_rfc3339_weak(&s.start_at)
+        .ok()
+        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .unwrap_or_default();
+    let by = start + planned + crate::outputs::DEFAULT_STOP_TIMEOUT + grace;
+    Ok(by.as_secs() + u64::from(by.subsec_nanos() > 0))
 }
 
 fn aborts_on_fail(threshold: &serde_json::Value) -> bool {
@@ -176,6 +205,7 @@ pub fn settings(args: &KubernetesArgs, now: SystemTime) -> anyhow::Result<Settin
         anti_affinity: args.anti_affinity,
         results_claim: args.results_claim.clone(),
         hold_secs: hold.as_secs().max(1),
+        merge_by_unix_secs: 0,
     })
 }
 

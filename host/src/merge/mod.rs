@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use loadrun_summary::result::{self, ResultFile, ResultState};
-use loadrun_summary::{RunInfo, SummaryOptions, ThresholdSet, ThresholdSpec};
+use loadrun_summary::{RunInfo, SummaryMode, SummaryOptions, ThresholdSet, ThresholdSpec};
 
 use crate::exit;
 use crate::run::export::SummaryFile;
@@ -118,7 +118,11 @@ fn merge(args: &MergeArgs) -> Result<u8, Refused> {
         Some(path) => Some(SummaryFile::open(path)?),
         None => None,
     };
-    if !args.summary.no_summary {
+    if opts.mode == SummaryMode::Full {
+        // A result file holds per-metric totals, not the per-series state the parts need.
+        tracing::warn!("merge: --summary-mode full shows the totals only; the result files hold no per-scenario or per-group data");
+    }
+    if opts.mode != SummaryMode::Disabled {
         println!(
             "     merged: {} result file{} of plan {}\n",
             files.len(),
@@ -129,7 +133,13 @@ fn merge(args: &MergeArgs) -> Result<u8, Refused> {
     }
     if let Some(file) = export {
         let path = file.path().display().to_string();
-        serde_json::to_string_pretty(&summary.export_json())
+        let doc = if args.summary.new_machine_readable_summary {
+            let script = format!("{} (merged)", first.plan);
+            crate::run::export::machine_readable(&summary, &script, !summary.thresholds_failed())
+        } else {
+            summary.export_json()
+        };
+        serde_json::to_string_pretty(&doc)
             .context("cannot encode the summary export")
             .and_then(|body| {
                 file.write(body.as_bytes())
@@ -173,6 +183,7 @@ fn options(args: &MergeArgs, first: &ResultFile) -> Result<SummaryOptions, Strin
             .clone()
             .or_else(|| first.summary.time_unit.clone()),
         no_thresholds: args.summary.no_thresholds,
+        mode: args.summary.mode(),
     };
     opts.validate().map_err(|e| e.to_string())?;
     Ok(opts)

@@ -11,6 +11,7 @@
 
 pub mod bundled;
 mod fanout;
+mod health;
 mod host_api;
 mod places;
 mod queue;
@@ -289,6 +290,22 @@ impl OutputSet {
 
     pub fn is_empty(&self) -> bool {
         self.instances.is_empty()
+    }
+
+    /// Whether the bundled web dashboard is among the outputs.
+    pub fn has_dashboard(&self) -> bool {
+        self.instances
+            .iter()
+            .any(|i| i.shared.name.split('#').next() == Some(bundled::dashboard::NAME))
+    }
+
+    /// Hands the bundled web dashboard, if any, the live health of every output.
+    pub fn link_dashboard(&self) {
+        if self.has_dashboard() {
+            out_web_dashboard::host_link::install(Arc::new(health::LiveHealth {
+                outputs: self.instances.iter().map(|i| i.shared.clone()).collect(),
+            }));
+        }
     }
 
     /// Drains every queue into its plugin until `timeout`, then calls `stop` with the outcome.

@@ -14,7 +14,9 @@ use anyhow::Context;
 use loadrun_engine::{Engine, EngineOptions};
 use loadrun_plugin_api::abi::{KeyValue, RunOutcome, TestMeta, ThresholdDef};
 use loadrun_plugin_api::EndReason;
-use loadrun_summary::{Aggregator, RunInfo, SummaryOptions, ThresholdSet, ThresholdSpec};
+use loadrun_summary::{
+    Aggregator, RunInfo, SummaryMode, SummaryOptions, ThresholdSet, ThresholdSpec,
+};
 
 pub(crate) mod export;
 mod plan;
@@ -26,6 +28,7 @@ mod start_at;
 
 use crate::cli::RunArgs;
 use crate::exit;
+use crate::outputs::bundled::dashboard;
 use crate::outputs::{AbortKind, OutputSet, OutputSpec, DEFAULT_STOP_TIMEOUT};
 use crate::plugins::PluginSet;
 use plan::Chosen;
@@ -64,6 +67,7 @@ fn summary_options(args: &RunArgs, chosen: &Chosen) -> anyhow::Result<SummaryOpt
         .clone()
         .or_else(|| chosen.plan.summary_time_unit.clone());
     o.no_thresholds = args.opts.summary.no_thresholds;
+    o.mode = args.opts.summary.mode();
     o.validate()?;
     Ok(o)
 }
@@ -90,7 +94,29 @@ fn test_id() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
+/// Features loadrun knows (`--features`, `K6_FEATURES`); k6's others (`merge-run-tags`,
+/// `freeze-env`) concern its script configuration and runtime, which loadrun does not have.
+const KNOWN_FEATURES: [&str; 1] = ["native-histograms"];
+
+/// `--features` reaches the outputs as `K6_FEATURES`, the variable k6's outputs read; an
+/// unknown name is warned about, not an error, so a k6 command line keeps working.
+fn export_features(features: Option<&str>) {
+    let Some(list) = features else { return };
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if !KNOWN_FEATURES.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+            tracing::warn!(
+                "--features {name}: not a feature loadrun has (known: {}); ignored",
+                KNOWN_FEATURES.join(", ")
+            );
+        }
+    }
+    // Called first thing in `execute`, while the process has a single thread: no other
+    // thread can be reading the environment.
+    std::env::set_var(loadrun_plugin_api::k6::FEATURES_ENV, list);
+}
+
 pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
+    export_features(args.features.as_deref());
     let chosen = plan::choose(&args)?;
     let start_at = args
         .start_at
@@ -208,8 +234,12 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
 
     // Outputs: every error here stops the run before anything is sent.
     let mut plugins = PluginSet::with_policy(&args.plugins, args.plugin_trust.policy())?;
-    let specs: Vec<OutputSpec> = args
-        .out
+    let out = dashboard::with_env(
+        &args.out,
+        std::env::var(dashboard::ENABLE_ENV).ok().as_deref(),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let specs: Vec<OutputSpec> = out
         .iter()
         .map(|s| OutputSpec::parse(s))
         .collect::<Result<_, _>>()?;
@@ -235,10 +265,14 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
             .iter()
             .map(|(k, v)| KeyValue::new(k.as_str(), v.as_str()))
             .collect(),
-        // Outputs that lay out columns by system tag (CSV) need the enabled set.
-        extra: serde_json::json!({ "systemTags": engine.system_tag_names() })
-            .to_string()
-            .into(),
+        // Outputs that lay out columns by system tag (CSV) need the enabled set; the web
+        // dashboard shows the scenarios.
+        extra: serde_json::json!({
+            "systemTags": engine.system_tag_names(),
+            "scenarios": dashboard::scenarios(&engine),
+        })
+        .to_string()
+        .into(),
     };
     let mut outputs = OutputSet::build_placed(
         &specs,
@@ -248,6 +282,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         &test_meta,
         registry.clone(),
     )?;
+    outputs.link_dashboard();
     outputs.start()?;
 
     let (aggregator, summary) = Aggregator::new(registry.clone(), thresholds);
@@ -293,7 +328,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     let control = engine.control();
     let sender = collector.sender();
     let abort = outputs.abort_signal();
-    let mut progress = Progress::new(args.quiet, engine.max_vus(), engine.max_duration());
+    let mut progress = Progress::new(args.quiet, &engine);
     let started = Instant::now();
 
     let mut end_reason = EndReason::Completed;
@@ -313,8 +348,8 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
                     // As k6 cancels its run context: iterations in flight are interrupted now
                     // rather than given gracefulStop (30 s by default, when Kubernetes kills
                     // after 30 s), so the outputs and the summary are complete in time.
-                    eprintln!(
-                        "\nloadrun: stopping gracefully: interrupting running iterations and flushing the outputs (Ctrl-C again to exit at once)"
+                    progress.note(
+                        "loadrun: stopping gracefully: interrupting running iterations and flushing the outputs (Ctrl-C again to exit at once)"
                     );
                     control.stop_now();
                 }
@@ -327,7 +362,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
                     } else {
                         EndReason::OutputAbort
                     };
-                    eprintln!("\nloadrun: stopping: {reason}");
+                    progress.note(&format!("loadrun: stopping: {reason}"));
                     abort_message = Some(reason);
                     control.stop_now();
                 }
@@ -337,7 +372,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
                 if end_reason == EndReason::Completed {
                     if let Some(reason) = summary.abort_check(control.elapsed()) {
                         end_reason = EndReason::ThresholdAbort;
-                        eprintln!("\nloadrun: {reason}");
+                        progress.note(&format!("loadrun: {reason}"));
                         abort_message = Some(reason);
                         control.stop_now();
                     }
@@ -376,21 +411,34 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
             )
             .collect(),
         duration_ms: started.elapsed().as_millis() as u64,
-        extra: "{}".into(),
+        // The dashboard's `stop` event carries the summary, so its report holds it.
+        extra: if outputs.has_dashboard() {
+            let text = format!("{}{}", report.render_text(), not_sent_text(result.not_sent));
+            dashboard::outcome_extra(report.export_json(), &text).into()
+        } else {
+            "{}".into()
+        },
     };
     let outputs_report = outputs.stop(&outcome, stop_timeout);
 
-    if !args.opts.summary.no_summary {
+    if summary_opts.mode != SummaryMode::Disabled {
         let mut text = report.render_text();
         text.push_str(&not_sent_text(result.not_sent));
         text.push_str(&outputs_report.render_text());
         println!("{text}");
     }
     if let Some(file) = summary_file {
-        let mut json = report.export_json();
-        if let Some(obj) = json.as_object_mut() {
-            obj.insert("outputs".into(), outputs_report.to_json());
-        }
+        let json = if args.opts.summary.new_machine_readable_summary {
+            // The schema allows no other keys, so the outputs' counts are not in it.
+            let script = crate::outputs::redact::url_password_masked(&chosen.source);
+            export::machine_readable(&report, &script, outcome.passed)
+        } else {
+            let mut json = report.export_json();
+            if let Some(obj) = json.as_object_mut() {
+                obj.insert("outputs".into(), outputs_report.to_json());
+            }
+            json
+        };
         let body = serde_json::to_string_pretty(&json)?;
         let path = file.path().display().to_string();
         file.write(body.as_bytes())
@@ -415,6 +463,8 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     if let Some(m) = abort_message {
         tracing::debug!("run ended early: {m}");
     }
+    let interrupts = signal::count();
+    out_web_dashboard::host_link::linger_until(|| signal::count() > interrupts);
     Ok(match end_reason {
         _ if output_failed => exit::OUTPUT_FAILED,
         EndReason::ThresholdAbort => exit::THRESHOLD_ABORT,
@@ -471,7 +521,11 @@ fn print_banner(chosen: &Chosen, engine: &Engine, shown_outputs: &[String]) {
         loadrun_engine::util::format_duration(engine.max_duration())
     );
     for s in scenarios {
-        println!("              * {}: {}", s.name, s.describe());
+        println!(
+            "              * {}: {}",
+            loadrun_summary::format::escape_controls(&s.name),
+            s.describe()
+        );
     }
     println!();
 }

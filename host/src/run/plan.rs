@@ -57,6 +57,7 @@ pub fn choose(args: &RunArgs) -> anyhow::Result<Chosen> {
     };
     let (mut plan, base_dir) = plan::load_file(&path)?;
     apply_overrides(&mut plan, args)?;
+    select_scenarios(&mut plan, &args.opts.scenarios)?;
     let source = path.display().to_string();
     // Read again for the lines of the output options only (load_file checked its size).
     let places = crate::outputs::PlanPlaces::from_file(
@@ -104,6 +105,33 @@ fn quick_plan(args: &RunArgs, url: &str) -> anyhow::Result<Plan> {
         steps: vec![step],
         ..Default::default()
     })
+}
+
+/// `--scenario NAME`: keeps only the named scenarios, with everything they declare (k6 2.3).
+/// A plan without `[scenarios]` has the one scenario `default`.
+fn select_scenarios(plan: &mut Plan, names: &[String]) -> anyhow::Result<()> {
+    let names: Vec<&str> = names
+        .iter()
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    let available: Vec<&str> = if plan.scenarios.is_empty() {
+        vec!["default"]
+    } else {
+        plan.scenarios.keys().map(String::as_str).collect()
+    };
+    if let Some(missing) = names.iter().find(|n| !available.contains(n)) {
+        bail!(
+            "--scenario {missing:?}: the plan has no such scenario; available: {}",
+            available.join(", ")
+        );
+    }
+    plan.scenarios
+        .retain(|name, _| names.contains(&name.as_str()));
+    Ok(())
 }
 
 fn duration_arg(text: &str, flag: &str) -> anyhow::Result<Dur> {

@@ -18,70 +18,27 @@ impl std::error::Error for DecodeError {}
 /// quotes and line breaks; `\r\n` and `\n` both end a record). A last line without its line
 /// break is an error: our files never end that way, and a truncated file must not pass.
 pub fn read_records(text: &str) -> Result<Vec<Vec<String>>, DecodeError> {
-    let mut records = Vec::new();
-    let mut record = Vec::new();
-    let mut field = String::new();
-    let mut chars = text.chars().peekable();
-    let mut line = 1usize;
-    let mut at_field_start = true;
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if at_field_start => {
-                loop {
-                    match chars.next() {
-                        Some('"') if chars.peek() == Some(&'"') => {
-                            chars.next();
-                            field.push('"');
-                        }
-                        Some('"') => break,
-                        Some(c) => {
-                            if c == '\n' {
-                                line += 1;
-                            }
-                            field.push(c);
-                        }
-                        None => {
-                            return Err(DecodeError(format!(
-                                "line {line}: unterminated quoted field"
-                            )))
-                        }
-                    }
-                }
-                if !matches!(chars.peek(), Some(',' | '\n' | '\r') | None) {
-                    return Err(DecodeError(format!(
-                        "line {line}: text after a closing quote"
-                    )));
-                }
-                at_field_start = false;
-            }
-            ',' => {
-                record.push(std::mem::take(&mut field));
-                at_field_start = true;
-            }
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' => {
-                record.push(std::mem::take(&mut field));
-                records.push(std::mem::take(&mut record));
-                at_field_start = true;
-                line += 1;
-            }
-            '"' => {
-                return Err(DecodeError(format!(
-                    "line {line}: a quote inside an unquoted field"
-                )))
-            }
-            c => {
-                field.push(c);
-                at_field_start = false;
-            }
-        }
-    }
-    if !field.is_empty() || !record.is_empty() {
+    if !text.is_empty() && !text.ends_with('\n') {
+        let line = text.lines().count();
         return Err(DecodeError(format!(
             "line {line}: the last record has no line break (truncated?)"
         )));
     }
-    Ok(records)
+    // The csv crate ends a quoted field left open at the end of the input: in a file whose
+    // quotes open, close or double inside quoted fields, an odd count means one is open.
+    if text.bytes().filter(|b| *b == b'"').count() % 2 == 1 {
+        return Err(DecodeError("a quoted field is never closed".into()));
+    }
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    rdr.records()
+        .map(|r| {
+            r.map(|r| r.iter().map(str::to_string).collect())
+                .map_err(|e| DecodeError(e.to_string()))
+        })
+        .collect()
 }
 
 /// Decodes an `extra_tags` or `metadata` field: `k=v` pairs joined by `&`, with `%25`, `%26`,
@@ -102,26 +59,10 @@ pub fn decode_pairs(field: &str) -> Result<Vec<(String, String)>, DecodeError> {
 }
 
 fn unescape(s: &str) -> Result<String, DecodeError> {
-    if !s.contains('%') {
-        return Ok(s.to_string());
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| DecodeError(format!("bad escape in {s:?}")))?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| DecodeError(format!("escape in {s:?} is not UTF-8")))
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| DecodeError(format!("escape in {s:?} is not UTF-8")))
 }
 
 #[cfg(test)]
@@ -137,6 +78,12 @@ mod tests {
         assert_eq!(r[2], vec!["two\nlines", ""]);
         assert!(read_records("a,b\nc,d").is_err());
         assert!(read_records("\"open\n").is_err());
+        assert!(read_records("a,\"x\ny\n").is_err());
+        assert_eq!(
+            read_records("a\r\nb\r\n").unwrap(),
+            vec![vec!["a"], vec!["b"]]
+        );
+        assert_eq!(read_records("").unwrap(), Vec::<Vec<String>>::new());
     }
 
     #[test]

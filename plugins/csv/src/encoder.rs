@@ -2,6 +2,10 @@
 //!
 //! Everything that depends on the series alone (metric name, tag columns, `extra_tags`,
 //! `metadata`) is encoded once per series; a sample costs its timestamp and value.
+//!
+//! Written by hand, not with the `csv` crate (which reads it back in the tests): the bytes must
+//! be k6's, i.e. Go's `encoding/csv` quoting rules and Go's float formatting, and a series'
+//! prefix is encoded once and reused for every sample.
 
 use std::io::Write as _;
 

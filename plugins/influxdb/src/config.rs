@@ -319,11 +319,12 @@ impl Config {
     }
 }
 
+/// `%XX` escapes decoded (a `+` stays a plus: these are URL userinfo and path parts, not a
+/// form); bytes that are not UTF-8 become U+FFFD.
 fn decode(s: &str) -> String {
-    loadrun_http_support::Url::parse(&format!("http://h/?x={}", s.replace('+', "%2B")))
-        .ok()
-        .and_then(|u| u.query_pairs().next().map(|(_, v)| v.into_owned()))
-        .unwrap_or_else(|| s.to_string())
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]

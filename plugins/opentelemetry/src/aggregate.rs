@@ -9,7 +9,9 @@ use std::sync::Arc;
 use loadrun_plugin_api::{Catalog, MetricInfo, MetricType, Sample, SeriesInfo, ValueKind};
 
 use crate::config::{HistogramMode, MetadataAttrs, Temporality};
-use crate::histogram::{ExpHistogram, ExplicitHistogram};
+use loadrun_sketch::Sketch;
+
+use crate::histogram::{exponential, ExplicitHistogram};
 
 /// What one metric is sent as.
 #[derive(Debug, Clone)]
@@ -28,7 +30,7 @@ pub enum State {
     Counter { sum: f64 },
     Gauge { value: f64 },
     Rate { zero: u64, nonzero: u64 },
-    Exponential(ExpHistogram),
+    Exponential(Box<Sketch>),
     Explicit(ExplicitHistogram),
 }
 
@@ -131,7 +133,9 @@ impl Aggregator {
                     *zero += 1;
                 }
             }
-            State::Exponential(h) => h.record(v),
+            State::Exponential(h) => {
+                h.add(v);
+            }
             State::Explicit(h) => h.record(bounds.as_deref().unwrap_or(&[]), v),
         }
         p.last_ns = p.last_ns.max(sample.time_ns);
@@ -234,7 +238,7 @@ impl Aggregator {
                 HistogramMode::Exponential {
                     max_scale,
                     max_buckets,
-                } => State::Exponential(ExpHistogram::new(*max_scale, *max_buckets)),
+                } => State::Exponential(Box::new(exponential(*max_scale, *max_buckets))),
                 HistogramMode::Explicit {
                     time,
                     data,
@@ -324,9 +328,9 @@ impl Aggregator {
                 State::Exponential(h) => {
                     let max_scale = match &self.histogram {
                         HistogramMode::Exponential { max_scale, .. } => *max_scale,
-                        HistogramMode::Explicit { .. } => h.scale,
+                        HistogramMode::Explicit { .. } => h.scale(),
                     };
-                    State::Exponential(ExpHistogram::new(max_scale, h.max_buckets))
+                    State::Exponential(Box::new(h.emptied(max_scale)))
                 }
                 State::Explicit(h) => State::Explicit(ExplicitHistogram {
                     count: 0,

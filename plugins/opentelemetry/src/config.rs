@@ -17,6 +17,9 @@ use loadrun_plugin_api::{
 use crate::histogram::{DATA_BOUNDS, SDK_DEFAULT_BOUNDS, TIME_BOUNDS};
 use crate::otlp::opentelemetry::proto::metrics::v1::AggregationTemporality;
 
+/// k6 < 1.4's name of `K6_OTEL_EXPORTER_PROTOCOL`: still read, with a warning.
+const OLD_PROTOCOL_ENV: &str = "K6_OTEL_EXPORTER_TYPE";
+
 /// The variable whose value is the whole URL, not a base the path is appended to.
 const METRICS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT";
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -24,7 +27,7 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The variables of setting `X`: k6's own (after the `;`) first, then the standard ones, the
 /// metrics signal's before the general one: `OTEL_EXPORTER_OTLP_METRICS_X`, `OTEL_EXPORTER_OTLP_X`.
 macro_rules! otlp {
-    ($name:literal $(; $($k6:literal),+)?) => {
+    ($name:literal $(; $($k6:expr),+)?) => {
         &[$($($k6,)+)? concat!("OTEL_EXPORTER_OTLP_METRICS_", $name), concat!("OTEL_EXPORTER_OTLP_", $name)]
     };
 }
@@ -43,7 +46,7 @@ const OPTIONS: &[OptionSpec] = &[
     OptionSpec::new("protocol", Kind::Enum(&["http/protobuf", "grpc"]))
         .ignore_case()
         .synonyms(&[("http", "http/protobuf")])
-        .env(otlp!("PROTOCOL"; "K6_OTEL_EXPORTER_PROTOCOL", "K6_OTEL_EXPORTER_TYPE"))
+        .env(otlp!("PROTOCOL"; "K6_OTEL_EXPORTER_PROTOCOL", OLD_PROTOCOL_ENV))
         .default("http/protobuf")
         .doc("OTLP transport (not http/json: protobuf is smaller and every receiver takes it)"),
     OptionSpec::new("endpoint", Kind::Str)
@@ -354,11 +357,26 @@ impl Config {
         }
 
         let export_interval = v.duration("exportInterval")?;
-        let warnings = (export_interval > Duration::from_secs(60)).then(|| {
-            format!(
-                "exportInterval is {export_interval:?}: dashboards will see one point per interval"
-            )
-        });
+        let mut warnings: Vec<String> = (export_interval > Duration::from_secs(60))
+            .then(|| {
+                format!(
+                    "exportInterval is {export_interval:?}: dashboards will see one point per interval"
+                )
+            })
+            .into_iter()
+            .collect();
+        // k6 1.4 made the output stable and renamed its protocol variable; the old names work.
+        if OUTPUT.aliases.contains(&init.output_name.as_str()) {
+            warnings.push(format!(
+                "-o {} is the old name of -o opentelemetry (stable since k6 1.4); it still works",
+                init.output_name
+            ));
+        }
+        if v.source("protocol") == Some(&Source::Env(OLD_PROTOCOL_ENV.into())) {
+            warnings.push(format!(
+                "{OLD_PROTOCOL_ENV} is deprecated since k6 1.4; set K6_OTEL_EXPORTER_PROTOCOL instead"
+            ));
+        }
 
         Ok(Config {
             protocol,
@@ -378,7 +396,7 @@ impl Config {
             metadata,
             resource,
             max_points_per_request: v.get("maxPointsPerRequest")?,
-            warnings: warnings.into_iter().collect(),
+            warnings,
         })
     }
 
@@ -516,6 +534,29 @@ mod tests {
                 .unwrap();
             assert!(e.to_string().contains("histogramMaxScale"), "{e}");
         }
+    }
+
+    #[test]
+    fn k6_old_names_work_with_a_warning() {
+        let old = init(
+            "experimental-opentelemetry",
+            None,
+            "{}",
+            &[("K6_OTEL_EXPORTER_TYPE", "grpc")],
+        );
+        let c = Config::from_init(&old).unwrap();
+        assert_eq!(c.protocol, Protocol::Grpc);
+        assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
+        assert!(c.warnings[0].starts_with("-o experimental-opentelemetry is the old name"));
+        assert!(c.warnings[1].starts_with("K6_OTEL_EXPORTER_TYPE is deprecated"));
+        // The new variable wins over the old one, and then there is nothing to say.
+        let env = [
+            ("K6_OTEL_EXPORTER_PROTOCOL", "grpc"),
+            ("K6_OTEL_EXPORTER_TYPE", "http/protobuf"),
+        ];
+        let c = cfg(None, &env).unwrap();
+        assert_eq!(c.protocol, Protocol::Grpc);
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     }
 
     #[test]

@@ -6,7 +6,9 @@ use loadrun_plugin_api::MetricType;
 
 use crate::aggregate::{Aggregator, MetricMeta, Point, State};
 use crate::config::Temporality;
-use crate::histogram::{ExpBuckets, ExpHistogram, ExplicitHistogram};
+use loadrun_sketch::{Buckets as SketchBuckets, Sketch};
+
+use crate::histogram::ExplicitHistogram;
 use crate::otlp::opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 use crate::otlp::opentelemetry::proto::common::v1::{
     any_value, AnyValue, InstrumentationScope, KeyValue,
@@ -254,28 +256,27 @@ fn explicit_point(
     }
 }
 
-fn exp_point(p: &Point, h: &ExpHistogram, time_ns: i64) -> ExponentialHistogramDataPoint {
-    let buckets = |x: &ExpBuckets| {
-        (!x.counts.is_empty()).then(|| Buckets {
-            // Indexes stay far inside i32 (the scale bounds them); clamp rather than wrap.
-            offset: x.offset.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32,
+fn exp_point(p: &Point, h: &Sketch, time_ns: i64) -> ExponentialHistogramDataPoint {
+    let buckets = |x: &SketchBuckets| {
+        (!x.is_empty()).then(|| Buckets {
+            offset: x.offset,
             bucket_counts: x.counts.clone(),
         })
     };
-    let seen = h.count > 0;
+    let seen = h.count() > 0;
     ExponentialHistogramDataPoint {
         attributes: attributes(p, &[]),
         start_time_unix_nano: start_time(p),
         time_unix_nano: end_time(p, time_ns),
-        count: h.count,
-        sum: Some(h.sum),
-        scale: h.scale,
-        zero_count: h.zero_count,
-        positive: buckets(&h.positive),
-        negative: buckets(&h.negative),
+        count: h.count(),
+        sum: Some(h.sum()),
+        scale: h.scale(),
+        zero_count: h.zero_count(),
+        positive: buckets(h.positive()),
+        negative: buckets(h.negative()),
         flags: 0,
-        min: seen.then_some(h.min),
-        max: seen.then_some(h.max),
+        min: seen.then(|| h.min()),
+        max: seen.then(|| h.max()),
         zero_threshold: 0.0,
     }
 }

@@ -1,5 +1,6 @@
 //! Outputs compiled into the host, registered through the same plugin API as external ones.
 
+pub mod dashboard;
 mod null;
 
 use loadrun_plugin_api::abi::PluginModuleRef;
@@ -11,5 +12,6 @@ pub fn modules() -> Vec<PluginModuleRef> {
         in_process_module::<null::NullPlugin>(),
         in_process_module::<out_csv::CsvPlugin>(),
         in_process_module::<out_json::JsonPlugin>(),
+        in_process_module::<out_web_dashboard::DashboardPlugin>(),
     ]
 }
