@@ -343,7 +343,7 @@ fn push_float(out: &mut Vec<TimeSeries>, name: String, labels: &[Label], value: 
     let mut s = series(name, labels);
     s.samples.push(PSample {
         value,
-        timestamp_ms: ts,
+        timestamp: ts,
     });
     out.push(s);
 }
@@ -383,7 +383,7 @@ fn emit(e: &Entry, cfg: &AggConfig, ts: i64, stale: Option<f64>, out: &mut Vec<T
                     Some(nan) => push_float(out, name, &e.labels, nan, ts),
                     None => {
                         let mut s = series(name, &e.labels);
-                        s.histograms.push(to_native(sketch, schema, ts));
+                        s.histograms.push(to_native(sketch, schema, ts).into());
                         out.push(s);
                     }
                 }

@@ -2,7 +2,8 @@
 //!
 //! Prometheus remote write 1.0 for loadrun's `prometheus` and `grafana-cloud` outputs:
 //!
-//! - [`proto`]: the `WriteRequest` protobuf, encoded by hand, and snappy block compression.
+//! - [`proto`]: the `WriteRequest` protobuf (prost types generated from `proto/remote.proto`
+//!   into [`prompb`], see `xtask/README.md`) and snappy block compression.
 //! - [`naming`]: k6's series names (`k6_` prefix, `_total`, `_rate`, `_<stat>`, units) and
 //!   label sanitising.
 //! - [`sketch`]: trend statistics on the shared `loadrun-sketch` (0.54 % relative accuracy at
@@ -18,6 +19,7 @@ pub mod config;
 pub mod headers;
 pub mod naming;
 pub mod output;
+pub mod prompb;
 pub mod proto;
 pub mod sigv4;
 pub mod sketch;

@@ -10,58 +10,15 @@ use loadrun_plugin_api::{Catalog, MetricType, ValueKind};
 use loadrun_remote_write::aggregate::{AggConfig, Aggregator, STALE_NAN_BITS};
 use loadrun_remote_write::naming::parse_trend_stats;
 use loadrun_remote_write::proto::{
-    encode_write_request, snappy_compress, Label, Sample, TimeSeries,
+    encode_write_request, snappy_compress, Label, Sample, TimeSeries, WriteRequest,
 };
 use loadrun_remote_write::split::encode_requests;
+use prost::Message;
 
 const FIXTURES: [&[u8]; 2] = [
     include_bytes!("fixtures/0000.body"),
     include_bytes!("fixtures/0001.body"),
 ];
-
-/// A minimal protobuf reader for the parts of `WriteRequest` the tests need.
-mod pb {
-    pub fn varint(b: &[u8], i: &mut usize) -> u64 {
-        let (mut r, mut s) = (0u64, 0);
-        loop {
-            let c = b[*i];
-            *i += 1;
-            r |= u64::from(c & 0x7f) << s;
-            s += 7;
-            if c < 0x80 {
-                return r;
-            }
-        }
-    }
-
-    /// `(field, wire type, payload)`: payload is the bytes of LEN fields, or the raw value.
-    pub fn fields(b: &[u8]) -> Vec<(u32, u8, Vec<u8>, u64)> {
-        let mut i = 0;
-        let mut out = Vec::new();
-        while i < b.len() {
-            let k = varint(b, &mut i);
-            let (f, w) = ((k >> 3) as u32, (k & 7) as u8);
-            match w {
-                0 => {
-                    let v = varint(b, &mut i);
-                    out.push((f, w, vec![], v));
-                }
-                1 => {
-                    let v = u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
-                    i += 8;
-                    out.push((f, w, vec![], v));
-                }
-                2 => {
-                    let n = varint(b, &mut i) as usize;
-                    out.push((f, w, b[i..i + n].to_vec(), 0));
-                    i += n;
-                }
-                _ => panic!("wire type {w}"),
-            }
-        }
-        out
-    }
-}
 
 fn decode(body: &[u8]) -> Vec<TimeSeries> {
     let raw = snap::raw::Decoder::new().decompress_vec(body).unwrap();
@@ -69,45 +26,12 @@ fn decode(body: &[u8]) -> Vec<TimeSeries> {
 }
 
 fn decode_raw(raw: &[u8]) -> Vec<TimeSeries> {
-    let mut out = Vec::new();
-    for (f, _, ts, _) in pb::fields(raw) {
-        assert_eq!(f, 1, "WriteRequest holds only timeseries");
-        let mut s = TimeSeries::default();
-        for (f, _, m, _) in pb::fields(&ts) {
-            match f {
-                1 => {
-                    let mut l = Label::new("", "");
-                    for (f, _, v, _) in pb::fields(&m) {
-                        let v = String::from_utf8(v).unwrap();
-                        if f == 1 {
-                            l.name = v
-                        } else {
-                            l.value = v
-                        }
-                    }
-                    s.labels.push(l);
-                }
-                2 => {
-                    let mut x = Sample {
-                        value: 0.0,
-                        timestamp_ms: 0,
-                    };
-                    for (f, _, _, v) in pb::fields(&m) {
-                        if f == 1 {
-                            x.value = f64::from_bits(v)
-                        } else {
-                            x.timestamp_ms = v as i64
-                        }
-                    }
-                    s.samples.push(x);
-                }
-                4 => {} // histograms: checked against Prometheus itself
-                _ => panic!("unexpected TimeSeries field {f}"),
-            }
-        }
-        out.push(s);
-    }
-    out
+    let req = WriteRequest::decode(raw).unwrap();
+    assert!(
+        req.metadata.is_empty(),
+        "WriteRequest holds only timeseries"
+    );
+    req.timeseries
 }
 
 fn key(ts: &TimeSeries) -> String {
@@ -211,7 +135,7 @@ fn aggregator_names_series_as_k6() {
     for ts in &decoded {
         // stamped with the newest sample (ms), like k6
         assert_eq!(ts.samples, vec![ts.samples[0]]);
-        assert_eq!(ts.samples[0].timestamp_ms, 1_795_608_272_615);
+        assert_eq!(ts.samples[0].timestamp, 1_795_608_272_615);
         let v = ts.samples[0].value;
         let name = ts.name();
         if name.ends_with("_count") {
@@ -236,7 +160,7 @@ fn aggregator_names_series_as_k6() {
     agg.add(&catalog, &late.samples);
     let again = agg.snapshot();
     assert_eq!(again.len(), 1);
-    assert_eq!(again[0].samples[0].timestamp_ms, 1_795_608_272_616);
+    assert_eq!(again[0].samples[0].timestamp, 1_795_608_272_616);
 
     let stale = agg.stale_markers(1_795_608_272_000);
     assert_eq!(stale.len(), want.len());
@@ -255,9 +179,9 @@ fn requests_split_by_series_and_bytes() {
             ],
             samples: vec![Sample {
                 value: i as f64,
-                timestamp_ms: 1000 + i,
+                timestamp: 1000 + i,
             }],
-            histograms: vec![],
+            ..Default::default()
         })
         .collect();
     let by_count = encode_requests(&series, 10, usize::MAX).unwrap();

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use loadrun_plugin_api::Catalog;
 
 use crate::aggregate::Closed;
-use crate::proto::{encode_metric_set, metric_type_code, MetricOut, SeriesOut};
+use crate::proto::{encode_metric_set, metric_type, MetricOut, SeriesOut};
 
 /// k6 drops these label names: the service sets them itself.
 pub fn reserved_label(name: &str) -> bool {
@@ -70,7 +70,7 @@ pub fn encode(
                 Some(m) if m.name == metric.name => m.series.push(out),
                 _ => metrics.push(MetricOut {
                     name: &metric.name,
-                    type_code: metric_type_code(metric.metric_type),
+                    metric_type: metric_type(metric.metric_type),
                     series: vec![out],
                 }),
             }

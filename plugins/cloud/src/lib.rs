@@ -16,6 +16,7 @@ pub mod config;
 pub mod encoder;
 pub mod hdr;
 pub mod output;
+pub mod pbcloud;
 pub mod proto;
 
 use loadrun_plugin_api::{DeclaredOutput, OutputInit, Plugin, PluginError};

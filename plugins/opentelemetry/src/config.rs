@@ -15,6 +15,7 @@ use loadrun_plugin_api::{
 };
 
 use crate::histogram::{DATA_BOUNDS, SDK_DEFAULT_BOUNDS, TIME_BOUNDS};
+use crate::otlp::opentelemetry::proto::metrics::v1::AggregationTemporality;
 
 /// k6 < 1.4's name of `K6_OTEL_EXPORTER_PROTOCOL`: still read, with a warning.
 const OLD_PROTOCOL_ENV: &str = "K6_OTEL_EXPORTER_TYPE";
@@ -217,11 +218,11 @@ pub enum Temporality {
 }
 
 impl Temporality {
-    /// OTLP's `AggregationTemporality` enum value.
-    pub fn wire(self) -> u64 {
+    /// OTLP's `AggregationTemporality`.
+    pub fn wire(self) -> AggregationTemporality {
         match self {
-            Temporality::Delta => 1,
-            Temporality::Cumulative => 2,
+            Temporality::Delta => AggregationTemporality::Delta,
+            Temporality::Cumulative => AggregationTemporality::Cumulative,
         }
     }
 }

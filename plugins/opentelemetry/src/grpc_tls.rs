@@ -53,15 +53,16 @@ impl CallError {
             tls: rustls_error(e),
         }
     }
+}
 
-    pub fn h2(phase: Phase, what: &str, e: &h2::Error) -> Self {
-        CallError {
-            phase,
-            text: format!("{what}{e}"),
-            tls: e.get_io().and_then(|io| rustls_error(io)),
-        }
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
     }
 }
+
+/// Returned by the connector, so tonic carries it in the failed call's error chain.
+impl Error for CallError {}
 
 /// The rustls error in `e`'s cause chain. `io::Error::source` skips the error it wraps, so
 /// each `io::Error` is looked inside by hand.

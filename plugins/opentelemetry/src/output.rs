@@ -122,8 +122,8 @@ impl OtelOutput {
             weight += w;
         }
         for chunk in chunks {
-            let body = encode_request(&self.envelope, &self.agg, &chunk, time_ns);
-            match self.transport.send(&body, deadline) {
+            let request = encode_request(&self.envelope, &self.agg, &chunk, time_ns);
+            match self.transport.send(&request, deadline) {
                 Outcome::Delivered { body, .. } => {
                     self.agg.delivered(&chunk);
                     if !body.is_empty() && !self.partial_warned {

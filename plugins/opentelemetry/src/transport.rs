@@ -1,13 +1,15 @@
-//! OTLP over HTTP (protobuf, the shared HTTP client) or gRPC ([`crate::grpc`]): one request
-//! body in, one classified [`Outcome`] out.
+//! OTLP over HTTP (protobuf, the shared HTTP client) or gRPC ([`crate::grpc`]): one request in,
+//! one classified [`Outcome`] out.
 
 use std::time::{Duration, Instant};
 
 use loadrun_http_support::{HttpClient, HttpConfig, Outcome, Url};
 use loadrun_plugin_api::{Host, PluginError, Secret};
+use prost::Message;
 
 use crate::config::{Config, Protocol};
 use crate::grpc::GrpcTransport;
+use crate::otlp::opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 
 // One per output instance: the size difference costs nothing.
 #[allow(clippy::large_enum_variant)]
@@ -56,7 +58,11 @@ impl Transport {
         }
     }
 
-    pub fn send(&mut self, body: &[u8], deadline: Option<Instant>) -> Outcome {
+    pub fn send(
+        &mut self,
+        request: &ExportMetricsServiceRequest,
+        deadline: Option<Instant>,
+    ) -> Outcome {
         match self {
             Transport::Http {
                 client,
@@ -65,7 +71,7 @@ impl Transport {
             } => {
                 let mut h: Vec<(&str, &str)> = vec![("Content-Type", "application/x-protobuf")];
                 h.extend(headers.iter().map(|(k, v)| (k.as_str(), v.expose())));
-                match client.post(url, &h, body, deadline) {
+                match client.post(url, &h, &request.encode_to_vec(), deadline) {
                     // The body of an HTTP answer is protobuf: not text worth keeping.
                     Outcome::Delivered { status, .. } => Outcome::Delivered {
                         status,
@@ -74,7 +80,7 @@ impl Transport {
                     other => other,
                 }
             }
-            Transport::Grpc(g) => g.send(body, deadline),
+            Transport::Grpc(g) => g.send(request, deadline),
         }
     }
 }

@@ -104,7 +104,7 @@ fn tls_with_the_right_ca_delivers_every_value() {
     run_k6_env(
         "",
         &[
-            ("K6_OTEL_EXPORTER_TYPE", "grpc"),
+            ("K6_OTEL_EXPORTER_PROTOCOL", "grpc"),
             (
                 "K6_OTEL_GRPC_EXPORTER_ENDPOINT",
                 &format!("localhost:{port}"),

@@ -11,94 +11,138 @@ use loadrun_plugin_api::{Catalog, MetricType, ValueKind};
 use out_opentelemetry::aggregate::Aggregator;
 use out_opentelemetry::config::Config;
 use out_opentelemetry::encoder::{encode_request, Envelope};
-use out_opentelemetry::proto::{self, Value};
+use out_opentelemetry::otlp::opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest;
+use out_opentelemetry::otlp::opentelemetry::proto::common::v1::{any_value, KeyValue};
+use out_opentelemetry::otlp::opentelemetry::proto::metrics::v1::{
+    metric::Data, number_data_point, HistogramDataPoint, NumberDataPoint,
+};
+use prost::Message;
 
 const K6_BODY: &[u8] = include_bytes!("fixtures/k6-otlp-http-0001.body");
 
-/// A metric as decoded: its name → (oneof field number, unit, data kind fields, first point).
+/// One data point as decoded.
+#[derive(Debug, Clone)]
+enum Point {
+    Number(NumberDataPoint),
+    Histogram(HistogramDataPoint),
+    Exponential,
+}
+
+/// A metric as decoded: its data kind, unit, temporality, monotonicity and points.
 struct Decoded {
-    kind: u32,
+    kind: &'static str,
     unit: String,
-    temporality: Option<u64>,
-    monotonic: Option<u64>,
-    points: Vec<Vec<(u32, Value<'static>)>>,
+    temporality: Option<i32>,
+    monotonic: Option<bool>,
+    points: Vec<Point>,
 }
 
-fn leak(b: &[u8]) -> &'static [u8] {
-    Box::leak(b.to_vec().into_boxed_slice())
-}
-
-fn kv_list(fields: &[(u32, Value<'_>)], field: u32) -> BTreeMap<String, String> {
-    proto::all(fields, field)
-        .into_iter()
+fn kv_list(attrs: &[KeyValue]) -> BTreeMap<String, String> {
+    attrs
+        .iter()
         .map(|kv| {
-            let f = proto::fields(kv.as_bytes().unwrap()).unwrap();
-            let k = proto::one(&f, 1).unwrap().as_str().unwrap().to_string();
-            let av = proto::fields(proto::one(&f, 2).unwrap().as_bytes().unwrap()).unwrap();
-            let v = proto::one(&av, 1).unwrap().as_str().unwrap().to_string();
-            (k, v)
+            let v = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                Some(any_value::Value::StringValue(s)) => s.clone(),
+                other => panic!("{}: not a string: {other:?}", kv.key),
+            };
+            (kv.key.clone(), v)
         })
         .collect()
 }
 
 /// (resource attributes, scope name, metrics by name)
 fn decode(body: &[u8]) -> (BTreeMap<String, String>, String, BTreeMap<String, Decoded>) {
-    let body = leak(body);
-    let req = proto::fields(body).unwrap();
-    let rm = proto::fields(proto::one(&req, 1).unwrap().as_bytes().unwrap()).unwrap();
-    let res = proto::fields(proto::one(&rm, 1).unwrap().as_bytes().unwrap()).unwrap();
-    let resource = kv_list(&res, 1);
-    let sm = proto::fields(proto::one(&rm, 2).unwrap().as_bytes().unwrap()).unwrap();
-    let scope = proto::fields(proto::one(&sm, 1).unwrap().as_bytes().unwrap()).unwrap();
-    let scope_name = proto::one(&scope, 1).unwrap().as_str().unwrap().to_string();
+    let req = ExportMetricsServiceRequest::decode(body).unwrap();
+    let rm = &req.resource_metrics[0];
+    let resource = kv_list(&rm.resource.as_ref().unwrap().attributes);
+    let sm = &rm.scope_metrics[0];
+    let scope_name = sm.scope.as_ref().unwrap().name.clone();
     let mut metrics = BTreeMap::new();
-    for m in proto::all(&sm, 2) {
-        let mf = proto::fields(m.as_bytes().unwrap()).unwrap();
-        let name = proto::one(&mf, 1).unwrap().as_str().unwrap().to_string();
-        let unit = proto::one(&mf, 3)
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_string();
-        let (kind, data) = mf
-            .iter()
-            .find(|(f, _)| matches!(f, 5 | 7 | 9 | 10))
-            .map(|(f, v)| (*f, proto::fields(v.as_bytes().unwrap()).unwrap()))
-            .unwrap();
-        let points = proto::all(&data, 1)
-            .into_iter()
-            .map(|p| proto::fields(p.as_bytes().unwrap()).unwrap())
-            .collect();
-        metrics.insert(
-            name,
-            Decoded {
-                kind,
-                unit,
-                temporality: proto::one(&data, 2).and_then(|v| v.as_u64()),
-                monotonic: proto::one(&data, 3).and_then(|v| v.as_u64()),
-                points,
+    for m in &sm.metrics {
+        let numbers = |dps: &[NumberDataPoint]| dps.iter().cloned().map(Point::Number).collect();
+        let decoded = match m.data.as_ref().unwrap() {
+            Data::Gauge(g) => Decoded {
+                kind: "gauge",
+                unit: m.unit.clone(),
+                temporality: None,
+                monotonic: None,
+                points: numbers(&g.data_points),
             },
-        );
+            Data::Sum(s) => Decoded {
+                kind: "sum",
+                unit: m.unit.clone(),
+                temporality: Some(s.aggregation_temporality),
+                monotonic: Some(s.is_monotonic),
+                points: numbers(&s.data_points),
+            },
+            Data::Histogram(h) => Decoded {
+                kind: "histogram",
+                unit: m.unit.clone(),
+                temporality: Some(h.aggregation_temporality),
+                monotonic: None,
+                points: h
+                    .data_points
+                    .iter()
+                    .cloned()
+                    .map(Point::Histogram)
+                    .collect(),
+            },
+            Data::ExponentialHistogram(h) => Decoded {
+                kind: "exponential_histogram",
+                unit: m.unit.clone(),
+                temporality: Some(h.aggregation_temporality),
+                monotonic: None,
+                points: h.data_points.iter().map(|_| Point::Exponential).collect(),
+            },
+        };
+        metrics.insert(m.name.clone(), decoded);
     }
     (resource, scope_name, metrics)
 }
 
-/// The fields a data point carries and their wire kinds (exemplars aside).
-fn shape(point: &[(u32, Value<'_>)]) -> Vec<(u32, &'static str)> {
-    let mut s: Vec<(u32, &'static str)> = point
-        .iter()
-        .map(|(f, v)| {
-            let w = match v {
-                Value::Varint(_) => "varint",
-                Value::Fixed64(_) => "fixed64",
-                Value::Fixed32(_) => "fixed32",
-                Value::Bytes(_) => "bytes",
-            };
-            (*f, w)
-        })
-        .collect();
-    s.sort();
-    s.dedup();
+/// The fields a data point carries (proto3: a field is on the wire when not zero or set).
+fn shape(point: &Point) -> Vec<&'static str> {
+    let mut s = Vec::new();
+    let mut on = |present: bool, name: &'static str| {
+        if present {
+            s.push(name)
+        }
+    };
+    match point {
+        Point::Number(p) => {
+            on(!p.attributes.is_empty(), "attributes");
+            on(p.start_time_unix_nano != 0, "start_time_unix_nano");
+            on(p.time_unix_nano != 0, "time_unix_nano");
+            match p.value {
+                Some(number_data_point::Value::AsDouble(_)) => on(true, "as_double"),
+                Some(number_data_point::Value::AsInt(_)) => on(true, "as_int"),
+                None => {}
+            }
+            on(p.flags != 0, "flags");
+        }
+        Point::Histogram(p) => {
+            on(!p.attributes.is_empty(), "attributes");
+            on(p.start_time_unix_nano != 0, "start_time_unix_nano");
+            on(p.time_unix_nano != 0, "time_unix_nano");
+            on(p.count != 0, "count");
+            on(p.sum.is_some(), "sum");
+            on(!p.bucket_counts.is_empty(), "bucket_counts");
+            on(!p.explicit_bounds.is_empty(), "explicit_bounds");
+            on(p.flags != 0, "flags");
+            on(p.min.is_some(), "min");
+            on(p.max.is_some(), "max");
+        }
+        Point::Exponential => on(true, "exponential"),
+    }
     s
+}
+
+fn attributes(point: &Point) -> BTreeMap<String, String> {
+    match point {
+        Point::Number(p) => kv_list(&p.attributes),
+        Point::Histogram(p) => kv_list(&p.attributes),
+        Point::Exponential => BTreeMap::new(),
+    }
 }
 
 fn ours() -> Vec<u8> {
@@ -158,7 +202,7 @@ fn ours() -> Vec<u8> {
         single_counter_for_rate: cfg.single_counter_for_rate,
     };
     let due = agg.due(cfg.temporality);
-    encode_request(&env, &agg, &due, t + 1_000_000_000)
+    encode_request(&env, &agg, &due, t + 1_000_000_000).encode_to_vec()
 }
 
 #[test]
@@ -191,42 +235,31 @@ fn our_request_has_k6s_layout() {
         assert_eq!(b.monotonic, a.monotonic, "{name}: monotonic");
         let (pa, pb) = (&a.points[0], &b.points[0]);
         assert_eq!(shape(pb), shape(pa), "{name}: data point fields");
-        let attr_field = if a.kind == 9 { 9 } else { 7 };
-        assert_eq!(
-            kv_list(pb, attr_field),
-            kv_list(pa, attr_field),
-            "{name}: attributes"
-        );
+        assert_eq!(attributes(pb), attributes(pa), "{name}: attributes");
     }
     // the counter and the rates carry the same values
     for name in ["k6_http_reqs", "k6_checks.occurred", "k6_checks.total"] {
-        let v = |d: &Decoded| {
-            proto::one(
-                &d.points[0],
-                if d.kind == 7 && name.contains('.') {
-                    6
-                } else {
-                    4
-                },
-            )
-            .unwrap()
+        let v = |d: &Decoded| match &d.points[0] {
+            Point::Number(p) => p.value,
+            other => panic!("{name}: {other:?}"),
         };
         assert_eq!(v(&us[name]), v(&k6[name]), "{name}");
     }
-    // the histogram point matches byte for byte where the values are the same
+    // the histogram point matches where the values are the same
+    let histogram = |d: &Decoded| match &d.points[0] {
+        Point::Histogram(p) => p.clone(),
+        other => panic!("not an explicit histogram: {other:?}"),
+    };
     let (a, b) = (
-        &k6["k6_http_req_duration"].points[0],
-        &us["k6_http_req_duration"].points[0],
+        histogram(&k6["k6_http_req_duration"]),
+        histogram(&us["k6_http_req_duration"]),
     );
-    for field in [4, 6, 7, 11, 12] {
-        assert_eq!(
-            proto::one(b, field),
-            proto::one(a, field),
-            "histogram field {field}"
-        );
-    }
-    let sum = |p: &[(u32, Value<'_>)]| proto::one(p, 5).unwrap().as_f64().unwrap();
-    assert!((sum(b) - sum(a)).abs() < 1e-9);
+    assert_eq!(b.count, a.count, "count");
+    assert_eq!(b.bucket_counts, a.bucket_counts, "bucket_counts");
+    assert_eq!(b.explicit_bounds, a.explicit_bounds, "explicit_bounds");
+    assert_eq!(b.min, a.min, "min");
+    assert_eq!(b.max, a.max, "max");
+    assert!((b.sum.unwrap() - a.sum.unwrap()).abs() < 1e-9);
 }
 
 #[test]

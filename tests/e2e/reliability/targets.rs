@@ -541,134 +541,32 @@ impl Target for Cloud {
     }
 }
 
-/// Just enough of the k6 Cloud metrics protocol to read a counter back: raw snappy and the
-/// protobuf fields of `MetricSet` → `Metric` → `TimeSeries` → counter samples.
+/// Reading a counter back from a k6 Cloud metrics push: snappy, then the plugin's own prost
+/// `MetricSet`.
 mod cloud_wire {
-    /// A protobuf varint at `*i`.
-    fn varint(b: &[u8], i: &mut usize) -> Option<u64> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = *b.get(*i)?;
-            *i += 1;
-            v |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Some(v);
-            }
-        }
-        None
-    }
+    use out_cloud::pbcloud::{time_series::Samples, MetricSet};
+    use prost::Message;
 
     /// Snappy's raw (unframed) format.
     pub fn unsnappy(b: &[u8]) -> Option<Vec<u8>> {
-        let mut i = 0;
-        let len = usize::try_from(varint(b, &mut i)?).ok()?;
-        let mut out: Vec<u8> = Vec::with_capacity(len);
-        while i < b.len() {
-            let tag = b[i];
-            i += 1;
-            let (n, offset) = match tag & 3 {
-                0 => {
-                    let mut n = usize::from(tag >> 2) + 1;
-                    if n > 60 {
-                        let extra = n - 60;
-                        let bytes = b.get(i..i + extra)?;
-                        n = bytes
-                            .iter()
-                            .rev()
-                            .fold(0usize, |acc, x| (acc << 8) | usize::from(*x))
-                            + 1;
-                        i += extra;
-                    }
-                    out.extend_from_slice(b.get(i..i + n)?);
-                    i += n;
-                    continue;
-                }
-                1 => {
-                    let n = usize::from((tag >> 2) & 7) + 4;
-                    let off = (usize::from(tag >> 5) << 8) | usize::from(*b.get(i)?);
-                    i += 1;
-                    (n, off)
-                }
-                2 => {
-                    let off = usize::from(u16::from_le_bytes([*b.get(i)?, *b.get(i + 1)?]));
-                    i += 2;
-                    (usize::from(tag >> 2) + 1, off)
-                }
-                _ => {
-                    let off = u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?) as usize;
-                    i += 4;
-                    (usize::from(tag >> 2) + 1, off)
-                }
-            };
-            if offset == 0 || offset > out.len() {
-                return None;
-            }
-            for _ in 0..n {
-                out.push(out[out.len() - offset]);
-            }
-        }
-        (out.len() == len).then_some(out)
-    }
-
-    /// The fields of one message: (number, wire type, bytes of a length-delimited field or the
-    /// 8 bytes of a fixed64).
-    fn fields(b: &[u8]) -> Option<Vec<(u64, u8, &[u8])>> {
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < b.len() {
-            let key = varint(b, &mut i)?;
-            let (field, wire) = (key >> 3, (key & 7) as u8);
-            match wire {
-                0 => {
-                    varint(b, &mut i)?;
-                    out.push((field, wire, &b[i..i]));
-                }
-                1 => {
-                    out.push((field, wire, b.get(i..i + 8)?));
-                    i += 8;
-                }
-                2 => {
-                    let n = usize::try_from(varint(b, &mut i)?).ok()?;
-                    out.push((field, wire, b.get(i..i + n)?));
-                    i += n;
-                }
-                5 => i += 4,
-                _ => return None,
-            }
-        }
-        Some(out)
+        snap::raw::Decoder::new().decompress_vec(b).ok()
     }
 
     /// The sum of every counter sample of metric `name` in a `MetricSet`.
     pub fn counter_total(set: &[u8], name: &str) -> Option<f64> {
-        let mut total = 0.0;
-        for (f, _, metric) in fields(set)? {
-            if f != 3 {
-                continue;
-            }
-            let parts = fields(metric)?;
-            let is_it = parts
-                .iter()
-                .any(|(f, w, v)| *f == 1 && *w == 2 && *v == name.as_bytes());
-            if !is_it {
-                continue;
-            }
-            for (_, _, series) in parts.iter().filter(|(f, w, _)| *f == 3 && *w == 2) {
-                for (kind, w, samples) in fields(series)? {
-                    // TimeSeries field 2: counter samples, each {1: timestamp, 2: value}.
-                    if kind != 2 || w != 2 {
-                        continue;
-                    }
-                    for (_, _, sample) in fields(samples)?.into_iter().filter(|(f, _, _)| *f == 1) {
-                        for (vf, vw, v) in fields(sample)? {
-                            if vf == 2 && vw == 1 {
-                                total += f64::from_le_bytes(v.try_into().ok()?);
-                            }
-                        }
-                    }
+        let set = MetricSet::decode(set).ok()?;
+        let total = set
+            .metrics
+            .iter()
+            .filter(|m| m.name == name)
+            .flat_map(|m| &m.time_series)
+            .filter_map(|ts| match &ts.samples {
+                Some(Samples::CounterSamples(c)) => {
+                    Some(c.values.iter().map(|v| v.value).sum::<f64>())
                 }
-            }
-        }
+                _ => None,
+            })
+            .sum();
         Some(total)
     }
 }

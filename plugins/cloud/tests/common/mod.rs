@@ -1,5 +1,5 @@
 //! Test helpers: a recording k6-Cloud server implementing the three endpoints (create, metrics
-//! push v2, finish), a `MetricSet` decoder (the same schema, every field), and shortcuts to drive
+//! push v2, finish), a `MetricSet` decoder (the generated prost types), and shortcuts to drive
 //! the output in-process.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use loadrun_plugin_api::testkit::{self, Recorded};
 use loadrun_plugin_api::{EndReason, Output, OutputInit, Plugin, RunOutcome, ThresholdVerdict};
 use loadrun_test_support::recorder::{Recorder, Request, Response};
-use out_cloud::proto::read::{self, Value};
+use out_cloud::pbcloud::{self as pb, time_series::Samples};
+use prost::Message;
 
 // ---------------------------------------------------------------- decoding
 
@@ -60,119 +61,141 @@ pub struct DecodedValue {
     pub significant_digits: Option<u64>,
 }
 
-fn s(v: &Value<'_>) -> String {
-    v.as_str().expect("string field").to_string()
+/// `MetricSet` and `Metric` with each series kept as its wire bytes (a message field and a
+/// `bytes` field are the same on the wire), so series can be compared byte for byte.
+mod raw {
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct MetricSet {
+        #[prost(string, tag = "1")]
+        pub test_run_id: String,
+        #[prost(uint32, tag = "2")]
+        pub aggregation_period: u32,
+        #[prost(message, repeated, tag = "3")]
+        pub metrics: Vec<Metric>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    pub struct Metric {
+        #[prost(string, tag = "1")]
+        pub name: String,
+        #[prost(int32, tag = "2")]
+        pub r#type: i32,
+        #[prost(bytes = "vec", repeated, tag = "3")]
+        pub time_series: Vec<Vec<u8>>,
+    }
 }
 
 pub fn decode_set(pb: &[u8]) -> DecodedSet {
-    let mut set = DecodedSet {
-        test_run_id: String::new(),
-        aggregation_period: 0,
-        metrics: vec![],
-    };
-    for (f, v) in read::fields(pb).expect("MetricSet") {
-        match f {
-            1 => set.test_run_id = s(&v),
-            2 => set.aggregation_period = v.as_u64().unwrap(),
-            3 => set.metrics.push(decode_metric(v.as_bytes().unwrap())),
-            other => panic!("MetricSet: unexpected field {other}"),
-        }
+    let set = raw::MetricSet::decode(pb).expect("MetricSet");
+    DecodedSet {
+        test_run_id: set.test_run_id,
+        aggregation_period: u64::from(set.aggregation_period),
+        metrics: set
+            .metrics
+            .into_iter()
+            .map(|m| DecodedMetric {
+                name: m.name,
+                type_code: u64::try_from(m.r#type).expect("a MetricType"),
+                series: m.time_series.iter().map(|b| decode_series(b)).collect(),
+            })
+            .collect(),
     }
-    set
 }
 
-fn decode_metric(b: &[u8]) -> DecodedMetric {
-    let mut m = DecodedMetric {
-        name: String::new(),
-        type_code: 0,
-        series: vec![],
+/// One `TimeSeries` message.
+pub fn decode_series(b: &[u8]) -> DecodedSeries {
+    let ts = pb::TimeSeries::decode(b).expect("TimeSeries");
+    let time = |t: &Option<prost_types::Timestamp>| {
+        let t = t.expect("a bucket has its time");
+        (t.seconds, u64::try_from(t.nanos).expect("nanos >= 0"))
     };
-    for (f, v) in read::fields(b).expect("Metric") {
-        match f {
-            1 => m.name = s(&v),
-            2 => m.type_code = v.as_u64().unwrap(),
-            3 => m.series.push(decode_series(v.as_bytes().unwrap())),
-            other => panic!("Metric: unexpected field {other}"),
-        }
-    }
-    m
-}
-
-fn decode_series(b: &[u8]) -> DecodedSeries {
-    let mut ts = DecodedSeries {
-        labels: vec![],
-        kind: 0,
-        values: vec![],
+    let (kind, values) = match ts.samples.expect("a series has samples") {
+        Samples::CounterSamples(c) => (
+            2,
+            c.values
+                .iter()
+                .map(|v| {
+                    let (seconds, nanos) = time(&v.time);
+                    DecodedValue {
+                        seconds,
+                        nanos,
+                        value: v.value,
+                        ..Default::default()
+                    }
+                })
+                .collect(),
+        ),
+        Samples::GaugeSamples(g) => (
+            3,
+            g.values
+                .iter()
+                .map(|v| {
+                    let (seconds, nanos) = time(&v.time);
+                    DecodedValue {
+                        seconds,
+                        nanos,
+                        value: v.last,
+                        count: u64::from(v.count),
+                        min: v.min,
+                        max: v.max,
+                        avg: v.avg,
+                        ..Default::default()
+                    }
+                })
+                .collect(),
+        ),
+        Samples::RateSamples(r) => (
+            4,
+            r.values
+                .iter()
+                .map(|v| {
+                    let (seconds, nanos) = time(&v.time);
+                    DecodedValue {
+                        seconds,
+                        nanos,
+                        nonzero: u64::from(v.nonzero_count),
+                        total: u64::from(v.total_count),
+                        ..Default::default()
+                    }
+                })
+                .collect(),
+        ),
+        Samples::TrendHdrSamples(t) => (
+            5,
+            t.values
+                .iter()
+                .map(|v| {
+                    let (seconds, nanos) = time(&v.time);
+                    DecodedValue {
+                        seconds,
+                        nanos,
+                        count: u64::from(v.count),
+                        min: v.min_value,
+                        max: v.max_value,
+                        counters: v.counters.iter().map(|&c| u64::from(c)).collect(),
+                        spans: v
+                            .spans
+                            .iter()
+                            .map(|s| (u64::from(s.offset), u64::from(s.length)))
+                            .collect(),
+                        sum: v.sum,
+                        extra_low: v.extra_low_values_counter.map(u64::from),
+                        extra_high: v.extra_high_values_counter.map(u64::from),
+                        // proto3: a zero double is not on the wire.
+                        min_resolution: (v.min_resolution != 0.0).then_some(v.min_resolution),
+                        significant_digits: v.significant_digits.map(u64::from),
+                        ..Default::default()
+                    }
+                })
+                .collect(),
+        ),
+    };
+    DecodedSeries {
+        labels: ts.labels.into_iter().map(|l| (l.name, l.value)).collect(),
+        kind,
+        values,
         raw: b.to_vec(),
-    };
-    for (f, v) in read::fields(b).expect("TimeSeries") {
-        match f {
-            1 => {
-                let (mut k, mut val) = (String::new(), String::new());
-                for (lf, lv) in read::fields(v.as_bytes().unwrap()).unwrap() {
-                    match lf {
-                        1 => k = s(&lv),
-                        2 => val = s(&lv),
-                        other => panic!("Label: unexpected field {other}"),
-                    }
-                }
-                ts.labels.push((k, val));
-            }
-            2..=5 => {
-                assert_eq!(ts.kind, 0, "two sample kinds in one series");
-                ts.kind = f;
-                for (sf, sv) in read::fields(v.as_bytes().unwrap()).unwrap() {
-                    assert_eq!(sf, 1, "samples: unexpected field");
-                    ts.values.push(decode_value(f, sv.as_bytes().unwrap()));
-                }
-            }
-            other => panic!("TimeSeries: unexpected field {other}"),
-        }
     }
-    ts
-}
-
-fn decode_value(kind: u32, b: &[u8]) -> DecodedValue {
-    let mut d = DecodedValue::default();
-    for (f, v) in read::fields(b).expect("value") {
-        match (kind, f) {
-            (_, 1) => {
-                for (tf, tv) in read::fields(v.as_bytes().unwrap()).unwrap() {
-                    match tf {
-                        1 => d.seconds = tv.as_u64().unwrap() as i64,
-                        2 => d.nanos = tv.as_u64().unwrap(),
-                        other => panic!("Timestamp: unexpected field {other}"),
-                    }
-                }
-            }
-            (2, 2) | (3, 2) => d.value = v.as_f64().unwrap(),
-            (3, 3) | (5, 6) => d.count = v.as_u64().unwrap(),
-            (3, 4) | (5, 7) => d.min = v.as_f64().unwrap(),
-            (3, 5) | (5, 8) => d.max = v.as_f64().unwrap(),
-            (3, 6) => d.avg = v.as_f64().unwrap(),
-            (4, 2) => d.nonzero = v.as_u64().unwrap(),
-            (4, 3) => d.total = v.as_u64().unwrap(),
-            (5, 2) => d.counters = read::packed(v.as_bytes().unwrap()).unwrap(),
-            (5, 3) => {
-                let (mut o, mut l) = (0, 0);
-                for (sf, sv) in read::fields(v.as_bytes().unwrap()).unwrap() {
-                    match sf {
-                        1 => o = sv.as_u64().unwrap(),
-                        2 => l = sv.as_u64().unwrap(),
-                        other => panic!("BucketSpan: unexpected field {other}"),
-                    }
-                }
-                d.spans.push((o, l));
-            }
-            (5, 5) => d.sum = v.as_f64().unwrap(),
-            (5, 9) => d.extra_low = v.as_u64(),
-            (5, 10) => d.extra_high = v.as_u64(),
-            (5, 11) => d.min_resolution = v.as_f64(),
-            (5, 12) => d.significant_digits = v.as_u64(),
-            (k, f) => panic!("value of kind {k}: unexpected field {f}"),
-        }
-    }
-    d
 }
 
 pub fn unsnappy(body: &[u8]) -> Vec<u8> {
