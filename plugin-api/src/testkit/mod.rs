@@ -271,6 +271,8 @@ pub fn recording_host() -> (Host, Arc<Recorded>) {
     (host, recorded)
 }
 
+pub mod throughput;
+
 mod conformance;
 pub use conformance::{
     Check, Conformance, ConformanceReport, STOP_DEADLINE_LEAD, STOP_DEADLINE_TIMEOUT,

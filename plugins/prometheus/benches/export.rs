@@ -1,60 +1,25 @@
-//! Samples per second through the output into its real server: many series, frequent exports,
-//! so encoding and sending (not only aggregation) are on the path. A figure, not a test.
+//! Samples per second through the output into its real server (see
+//! `loadrun_plugin_api::testkit::throughput`). A figure, not a test.
 //!
 //! `cargo bench -p PACKAGE --bench export` (the server must be installed: `.ci/install-deps`).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use loadrun_plugin_api::testkit::{self, completed_outcome, BatchBuilder};
-use loadrun_plugin_api::{MetricType, Plugin, ValueKind, WriteStatus};
+use loadrun_plugin_api::testkit::throughput::samples_per_second;
+use loadrun_plugin_api::Plugin;
 use loadrun_test_support::Service;
 
 const SERIES: usize = 2000;
 const RUN: Duration = Duration::from_secs(4);
 
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as i64
-}
-
-/// Writes batches of one sample per series for [`RUN`], then stops; samples/s over it all.
 fn measure<P: Plugin>(label: &str, output: &str, arg: &str) {
-    let (mut out, _rec) = testkit::started::<P>(testkit::init(output, Some(arg), "{}", &[]));
-    let mut defs = BatchBuilder::new();
-    let trend = defs.metric("http_req_duration", MetricType::Trend, ValueKind::Time);
-    let counter = defs.metric("http_reqs", MetricType::Counter, ValueKind::Default);
-    let mut ids = Vec::new();
-    for i in 0..SERIES {
-        let url = format!("http://test.k6.io/item/{i}");
-        let tags = [("method", "GET"), ("name", url.as_str()), ("status", "200")];
-        ids.push(defs.series(if i % 2 == 0 { trend } else { counter }, &tags, &[]));
-    }
-    assert_eq!(out.write(defs.batch()), WriteStatus::Ok);
-    let started = Instant::now();
-    let mut samples = 0u64;
-    let mut retries = 0u64;
-    let mut n = 0u64;
-    while started.elapsed() < RUN {
-        let mut b = BatchBuilder::new();
-        let t = now_ns();
-        for &id in &ids {
-            n += 1;
-            b.sample(id, t, (n % 997) as f64 + 0.5);
-        }
-        match out.write(b.samples_only()) {
-            WriteStatus::Ok => samples += ids.len() as u64,
-            _ => retries += 1,
-        }
-    }
-    out.stop(&completed_outcome(), Duration::from_secs(30))
-        .unwrap();
-    let took = started.elapsed().as_secs_f64();
+    let t = samples_per_second::<P>(output, arg, SERIES, RUN);
     println!(
-        "{label}: {:.0} samples/s ({samples} samples in {took:.2} s, {SERIES} series, {retries} writes refused)",
-        samples as f64 / took
+        "{label}: {:.0} samples/s ({} samples in {:.2} s, {SERIES} series, {} writes refused)",
+        t.per_second(),
+        t.samples,
+        t.seconds,
+        t.refused
     );
 }
 
