@@ -8,7 +8,8 @@
 #      distinct `name` tags).
 #
 # Usage: scripts/bench-dashboard.sh [path/to/loadrun]   (default: target/release/loadrun)
-# Env: ROUNDS (3), DURATION (5s), VUS (20), CARGO_TARGET_DIR.
+# Env: ROUNDS (3), DURATION (5s), VUS (20), PERIOD (the dashboard's period in part 1: 10s, its
+# default; 1s makes ten times as many snapshots), CARGO_TARGET_DIR.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,6 +17,7 @@ bin=${1:-${CARGO_TARGET_DIR:-$root/target}/release/loadrun}
 rounds=${ROUNDS:-3}
 duration=${DURATION:-5s}
 vus=${VUS:-20}
+period=${PERIOD:-10s}
 [ -x "$bin" ] || { echo "no loadrun at $bin (cargo build --release -p loadrun)" >&2; exit 1; }
 for tool in taskset jq /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 1; }
@@ -43,7 +45,7 @@ url="http://127.0.0.1:$port"
 run_one() {
     local mode=$1 round=$2 out="$work/$1-$2.json"
     local extra=()
-    [ "$mode" = dashboard ] && extra=(-o "web-dashboard=port=0,period=1s")
+    [ "$mode" = dashboard ] && extra=(-o "web-dashboard=port=0,period=$period")
     /usr/bin/time -f "%U %S" -o "$work/cpu" taskset -c 0 "$bin" run --url "$url/get" -u "$vus" \
         -d "$duration" --quiet --summary-export "$out" "${extra[@]}" >/dev/null 2>&1
     local rate count cpu
@@ -55,7 +57,7 @@ run_one() {
 
 echo "## 1. requests/s, loadrun on core 0, test server on core 1 ($vus VUs, $rounds x $duration, alternating)"
 echo
-echo "| round | req/s without | req/s with -o web-dashboard (period=1s) | change | CPU ms per 1,000 req without | with | change |"
+echo "| round | req/s without | req/s with -o web-dashboard (period=$period) | change | CPU ms per 1,000 req without | with | change |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
 sum_plain=0; sum_dash=0; cpu_plain=0; cpu_dash=0
 for r in $(seq "$rounds"); do
