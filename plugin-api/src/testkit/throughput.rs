@@ -6,9 +6,14 @@ use std::time::{Duration, Instant};
 use super::{completed_outcome, init, started, BatchBuilder};
 use crate::{MetricType, Plugin, ValueKind, WriteStatus};
 
+/// The series and duration the export benchmarks share, so their figures compare.
+pub const BENCH_SERIES: usize = 2000;
+pub const BENCH_RUN: Duration = Duration::from_secs(4);
+
 /// What [`samples_per_second`] measured.
 #[derive(Debug, Clone, Copy)]
 pub struct Throughput {
+    pub series: usize,
     pub samples: u64,
     pub seconds: f64,
     /// Writes the output answered with anything but `Ok` (their samples are not counted).
@@ -19,6 +24,26 @@ impl Throughput {
     pub fn per_second(&self) -> f64 {
         self.samples as f64 / self.seconds.max(1e-9)
     }
+}
+
+impl std::fmt::Display for Throughput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:.0} samples/s ({} samples in {:.2} s, {} series, {} writes refused)",
+            self.per_second(),
+            self.samples,
+            self.seconds,
+            self.series,
+            self.refused
+        )
+    }
+}
+
+/// [`samples_per_second`] with [`BENCH_SERIES`] and [`BENCH_RUN`], printed as `label: figure`.
+pub fn print_bench<P: Plugin>(label: &str, output: &str, arg: &str) {
+    let t = samples_per_second::<P>(output, arg, BENCH_SERIES, BENCH_RUN);
+    println!("{label}: {t}");
 }
 
 /// Starts output `output` of plugin `P` with `-o output=arg`, declares `series` series (half
@@ -68,6 +93,7 @@ pub fn samples_per_second<P: Plugin>(
         panic!("{output}: stop failed: {e}");
     }
     Throughput {
+        series,
         samples,
         seconds: begun.elapsed().as_secs_f64(),
         refused,

@@ -3,25 +3,8 @@
 //!
 //! `cargo bench -p PACKAGE --bench export` (the server must be installed: `.ci/install-deps`).
 
-use std::time::Duration;
-
-use loadrun_plugin_api::testkit::throughput::samples_per_second;
-use loadrun_plugin_api::Plugin;
+use loadrun_plugin_api::testkit::throughput::print_bench;
 use loadrun_test_support::Service;
-
-const SERIES: usize = 2000;
-const RUN: Duration = Duration::from_secs(4);
-
-fn measure<P: Plugin>(label: &str, output: &str, arg: &str) {
-    let t = samples_per_second::<P>(output, arg, SERIES, RUN);
-    println!(
-        "{label}: {:.0} samples/s ({} samples in {:.2} s, {SERIES} series, {} writes refused)",
-        t.per_second(),
-        t.samples,
-        t.seconds,
-        t.refused
-    );
-}
 
 fn main() {
     run();
@@ -40,6 +23,6 @@ fn run() {
         "endpoint={},exportInterval=100ms,temporality=delta",
         svc.var("OTLP_HTTP_URL")
     );
-    measure::<out_opentelemetry::OtelPlugin>("otlp grpc", "opentelemetry", &grpc);
-    measure::<out_opentelemetry::OtelPlugin>("otlp http", "opentelemetry", &http);
+    print_bench::<out_opentelemetry::OtelPlugin>("otlp grpc", "opentelemetry", &grpc);
+    print_bench::<out_opentelemetry::OtelPlugin>("otlp http", "opentelemetry", &http);
 }
