@@ -531,3 +531,76 @@ fn linger_keeps_serving_until_ctrl_c() {
     let (code, stderr, _dir) = run.finish();
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// `tags=` adds a grouping tag to the defaults, and `open=true` hands the page's URL to
+/// `xdg-open` (a stand-in on PATH here, which writes down what it was given).
+#[test]
+fn extra_group_tags_and_opening_the_browser() {
+    let bin = tempfile::tempdir().unwrap();
+    let opened = bin.path().join("opened.txt");
+    let opener = bin.path().join("xdg-open");
+    std::fs::write(
+        &opener,
+        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", opened.display()),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = quick_run(
+        "/",
+        1,
+        "1s",
+        &[],
+        &[
+            "--rate",
+            "20",
+            "-o",
+            "web-dashboard=port=0,open=true,tags=method,record=events.ndjson",
+        ],
+        &[("PATH", path.as_str())],
+    );
+    run.assert_clean();
+    let events = recorded(&run.dir.path().join("events.ndjson"));
+    let config = &events[0].data;
+    assert!(
+        config["groupBy"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "method"),
+        "{config}"
+    );
+    let last = events
+        .iter()
+        .rev()
+        .find(|e| e.name == "cumulative")
+        .unwrap();
+    let by_method = last.data["groups"]["method"].as_array().unwrap();
+    let get = by_method.iter().find(|g| g["key"] == "GET").unwrap();
+    let summary = read_summary(&run.dir.path().join("summary.json"));
+    assert_eq!(
+        get["metrics"]["http_reqs"]["count"].as_f64(),
+        summary["metrics"]["http_reqs"]["count"].as_f64(),
+        "{get}"
+    );
+    // The opener is reaped aside; give it a moment to have written.
+    let mut url = String::new();
+    for _ in 0..50 {
+        url = std::fs::read_to_string(&opened).unwrap_or_default();
+        if !url.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with("/ui/"),
+        "xdg-open got {url:?}"
+    );
+}
