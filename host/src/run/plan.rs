@@ -50,7 +50,7 @@ pub fn choose(args: &RunArgs) -> anyhow::Result<Chosen> {
                 );
             }
             if !args.quiet {
-                eprintln!("loadrun: no plan given; using ./loadrun.toml");
+                crate::errln!("loadrun: no plan given; using ./loadrun.toml");
             }
             default
         }
