@@ -30,6 +30,7 @@ impl Rfc3339 {
     /// Appends `2026-11-25T12:03:27Z` (`nanos == false`, whole seconds as Go's `time.RFC3339`)
     /// or `2026-11-25T12:03:27.55398078Z` (Go's `time.RFC3339Nano`: trailing zeros trimmed, no
     /// fraction at all on a whole second).
+    #[inline]
     pub fn write(&mut self, out: &mut Vec<u8>, time_ns: i64, nanos: bool) {
         let second = time_ns.div_euclid(NS_PER_SEC);
         if second != self.second {
@@ -48,16 +49,37 @@ impl Rfc3339 {
     }
 }
 
-/// Appends `.` and the nine-digit fraction with trailing zeros removed (`frac` is not 0).
-fn write_fraction(out: &mut Vec<u8>, mut frac: u32) {
-    let mut digits = [b'0'; 9];
-    for d in digits.iter_mut().rev() {
-        *d = b'0' + (frac % 10) as u8;
-        frac /= 10;
+/// Appends `.` and the nine-digit fraction with trailing zeros removed (`frac` is not 0), two
+/// digits at a time into one stack buffer: this runs once per sample.
+#[inline]
+fn write_fraction(out: &mut Vec<u8>, frac: u32) {
+    let mut text = [b'.'; 10];
+    let (high, low) = (frac / 100_000_000, frac % 100_000_000);
+    text[1] = b'0' + high as u8;
+    let (a, b) = (low / 10_000, low % 10_000);
+    text[2..4].copy_from_slice(pair(a / 100));
+    text[4..6].copy_from_slice(pair(a % 100));
+    text[6..8].copy_from_slice(pair(b / 100));
+    text[8..10].copy_from_slice(pair(b % 100));
+    let mut len = text.len();
+    if frac.is_multiple_of(10) {
+        while text[len - 1] == b'0' {
+            len -= 1;
+        }
     }
-    let len = digits.iter().rposition(|&d| d != b'0').map_or(0, |i| i + 1);
-    out.push(b'.');
-    out.extend_from_slice(&digits[..len]);
+    out.extend_from_slice(&text[..len]);
+}
+
+/// `00` to `99`.
+#[inline]
+fn pair(v: u32) -> &'static [u8] {
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+    let i = (v as usize % 100) * 2;
+    &PAIRS[i..i + 2]
 }
 
 fn format_second(out: &mut Vec<u8>, second: i64) {
@@ -136,6 +158,26 @@ mod tests {
             fmt(1_795_608_207_100_000_000, true),
             "2026-11-25T12:03:27.1Z"
         );
+    }
+
+    #[test]
+    fn fractions_trimmed_as_go() {
+        let mut frac = 1u32;
+        while frac < 1_000_000_000 {
+            for f in [frac, frac - 1, frac * 7 % 1_000_000_000] {
+                if f == 0 {
+                    continue;
+                }
+                let mut out = Vec::new();
+                write_fraction(&mut out, f);
+                let want = format!(".{f:09}");
+                assert_eq!(
+                    String::from_utf8(out).unwrap_or_default(),
+                    want.trim_end_matches('0')
+                );
+            }
+            frac = frac * 3 + 1;
+        }
     }
 
     #[test]
