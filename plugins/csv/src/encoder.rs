@@ -9,7 +9,7 @@
 
 use std::io::Write as _;
 
-use file_sink::time::Rfc3339;
+use file_sink::time::{Rfc3339, UnixSeconds};
 use loadrun_plugin_api::{Catalog, Sample};
 
 use crate::config::TimeFormat;
@@ -24,8 +24,7 @@ struct SeriesLine {
 
 pub struct Encoder {
     layout: Layout,
-    time_format: TimeFormat,
-    rfc3339: Rfc3339,
+    time: TimeColumn,
     series: Vec<Option<SeriesLine>>,
 }
 
@@ -33,8 +32,11 @@ impl Encoder {
     pub fn new(layout: Layout, time_format: TimeFormat) -> Self {
         Self {
             layout,
-            time_format,
-            rfc3339: Rfc3339::new(),
+            time: TimeColumn {
+                format: time_format,
+                rfc3339: Rfc3339::new(),
+                unix: UnixSeconds::new(),
+            },
             series: Vec::new(),
         }
     }
@@ -54,7 +56,7 @@ impl Encoder {
             return false;
         };
         out.extend_from_slice(&s.line[..s.split]);
-        write_time(&mut self.rfc3339, self.time_format, sample.time_ns, out);
+        self.time.write(sample.time_ns, out);
         out.push(b',');
         write_value(sample.value, out);
         out.extend_from_slice(&s.line[s.split..]);
@@ -99,19 +101,26 @@ impl Encoder {
     }
 }
 
-const NS: i64 = 1_000_000_000;
+/// The timestamp column in the configured format, with the per-second caches it uses.
+struct TimeColumn {
+    format: TimeFormat,
+    rfc3339: Rfc3339,
+    unix: UnixSeconds,
+}
 
-fn write_time(rfc: &mut Rfc3339, format: TimeFormat, ns: i64, out: &mut Vec<u8>) {
-    let mut b = itoa::Buffer::new();
-    let n = match format {
-        TimeFormat::Unix => ns.div_euclid(NS),
-        TimeFormat::UnixMilli => ns.div_euclid(1_000_000),
-        TimeFormat::UnixMicro => ns.div_euclid(1_000),
-        TimeFormat::UnixNano => ns,
-        TimeFormat::Rfc3339 => return rfc.write(out, ns, false),
-        TimeFormat::Rfc3339Nano => return rfc.write(out, ns, true),
-    };
-    out.extend_from_slice(b.format(n).as_bytes());
+impl TimeColumn {
+    #[inline]
+    fn write(&mut self, ns: i64, out: &mut Vec<u8>) {
+        let n = match self.format {
+            TimeFormat::Unix => return self.unix.write(out, ns),
+            TimeFormat::UnixMilli => ns.div_euclid(1_000_000),
+            TimeFormat::UnixMicro => ns.div_euclid(1_000),
+            TimeFormat::UnixNano => ns,
+            TimeFormat::Rfc3339 => return self.rfc3339.write(out, ns, false),
+            TimeFormat::Rfc3339Nano => return self.rfc3339.write(out, ns, true),
+        };
+        out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    }
 }
 
 /// Go's `%f`: six decimals, correctly rounded (half to even on exact ties); `NaN`, `+Inf`,
@@ -149,12 +158,13 @@ fn micros(v: f64) -> Option<u64> {
         return None;
     }
     let p = v * 1e6;
-    let whole = p.floor();
-    let frac = p - whole;
+    // Truncation is the floor here (`p` is not negative), and needs no libm call.
+    let whole = p as u64;
+    let frac = p - whole as f64;
     if (frac - 0.5).abs() <= 1.0 / 256.0 {
         return None;
     }
-    Some(whole as u64 + u64::from(frac > 0.5))
+    Some(whole + u64::from(frac > 0.5))
 }
 
 /// `n` millionths as `int.dddddd`.

@@ -2,13 +2,16 @@
 //! `Float64` is Go's `strconv.AppendFloat(v, 'g', -1, 64)`, and with HTML escaping off (its files
 //! hold `"p(95)<500"`, not `\u003c`); these functions reproduce both byte for byte.
 
+use file_sink::digits::pair;
+
 /// Go's `strconv.FormatFloat(v, 'g', -1, 64)`: the shortest digits that round-trip, in plain
 /// notation when the decimal exponent is in -4..6, else `d.ddde±XX` (`1e+06`, `1.5e-05`).
 /// JSON has no NaN or infinities (k6 writes them raw, breaking the line); we write `null`.
 ///
-/// The digits come from `zmij` (shortest round-trip, as Go's); only its notation differs from
-/// Go's, and for the values a load test records (milliseconds, bytes, 0 and 1) not at all but
-/// for a trailing `.0`, so the common case is a copy.
+/// The digits come from `zmij` (shortest round-trip, closest, ties to even: as Go's); only the
+/// notation differs. From 1e-4 to 1e6, the values a load test records (milliseconds, bytes),
+/// both are plain (a decimal exponent in -4..=5 for Go, -5..=15 for zmij): a copy, less zmij's
+/// `.0` on whole numbers. Elsewhere the digits are re-laid in Go's notation.
 #[inline]
 pub fn write_float(v: f64, out: &mut Vec<u8>) {
     if !v.is_finite() {
@@ -23,30 +26,55 @@ pub fn write_float(v: f64, out: &mut Vec<u8>) {
         out.push(b'0');
         return;
     }
-    let mut buf = zmij::Buffer::new();
-    let text = buf.format_finite(v).as_bytes();
-    if let Some(plain) = go_plain(text) {
-        out.extend_from_slice(plain);
+    if let Some(micros) = whole_micros(v) {
+        write_micros(micros, out);
         return;
     }
-    write_float_slow(text, out);
+    let mut buf = zmij::Buffer::new();
+    let text = buf.format_finite(v).as_bytes();
+    // A double below the double nearest 1e-4 prints below `0.0001`; one below 1e6 (a double)
+    // prints below `1e6`: so this range is exactly Go's plain one.
+    if (1e-4..1e6).contains(&v) {
+        out.extend_from_slice(text.strip_suffix(b".0").unwrap_or(text));
+    } else {
+        write_float_slow(text, out);
+    }
 }
 
-/// `text` (zmij's, positive, not 0) as it is when Go writes the same, minus a trailing `.0`;
-/// None when Go's notation differs.
+/// `v` in millionths when that is exact enough to be its shortest form: `v` in 1e-4..1e6 is
+/// the double nearest `n / 1e6`. Below 1e6 a double's rounding interval is narrower than 1e-6,
+/// so no other number of at most six decimals reads back as `v`, and `n`'s digits less its
+/// trailing zeros are Go's (and zmij's) shortest. Most milliseconds made from nanoseconds pass.
 #[inline]
-fn go_plain(text: &[u8]) -> Option<&[u8]> {
-    if let Some(frac) = text.strip_prefix(b"0.") {
-        // 0.000ddd: Go goes to exponent notation from the fifth zero on, zmij later.
-        let zeros = frac.iter().take_while(|&&b| b == b'0').count();
-        return (zeros <= 3 && !frac.contains(&b'e')).then_some(text);
-    }
-    let point = text.iter().position(|&b| b == b'.')?;
-    // At most six integer digits (Go's exponent < 6), and no exponent part.
-    if point > 6 || text[point..].contains(&b'e') {
+fn whole_micros(v: f64) -> Option<u64> {
+    if !(1e-4..1e6).contains(&v) {
         return None;
     }
-    Some(text.strip_suffix(b".0").unwrap_or(text))
+    // Rounded half up without a libm call: adding 0.5 is exact below 2^40.
+    let n = (v * 1e6 + 0.5) as u64;
+    (n as f64 / 1e6 == v).then_some(n)
+}
+
+/// `n` millionths as Go writes them: `int.frac` without trailing zeros, `int` when whole.
+#[inline]
+fn write_micros(n: u64, out: &mut Vec<u8>) {
+    let (int, frac) = (n / 1_000_000, (n % 1_000_000) as u32);
+    let mut b = itoa::Buffer::new();
+    out.extend_from_slice(b.format(int).as_bytes());
+    if frac == 0 {
+        return;
+    }
+    let mut text = [b'.'; 7];
+    let (high, low) = (frac / 10_000, frac % 10_000);
+    text[1..3].copy_from_slice(pair(high));
+    text[3..5].copy_from_slice(pair(low / 100));
+    text[5..7].copy_from_slice(pair(low % 100));
+    let mut len = text.len();
+    while text[len - 1] == b'0' {
+        len -= 1;
+    }
+    out.extend_from_slice(&text);
+    out.truncate(out.len() - (text.len() - len));
 }
 
 /// Go's notation from any of zmij's (`123.45`, `0.00001`, `1e16`, `1.5e-7`, `1.5e+300`).
