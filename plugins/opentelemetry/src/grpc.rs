@@ -16,11 +16,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hyper_util::rt::TokioIo;
-use loadrun_http_support::{request_budget, stop_cap, Budget, Endpoint, Outcome, Url};
+use loadrun_http_support::{request_budget, stop_cap, Budget, Endpoint, Outcome, Unconfirmed, Url};
 use loadrun_plugin_api::Host;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tonic::codec::CompressionEncoding;
+use tonic::codec::{Codec, CompressionEncoding, EncodeBuf, Encoder};
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, Uri};
 use tonic::{Code, Status};
@@ -64,6 +64,69 @@ struct Connector {
     client_auth_asked: Arc<AtomicBool>,
     /// Connections made, so a call knows whether it ran on a fresh one.
     connects: Arc<AtomicU64>,
+    /// The receiver has sent something on the newest connection (its HTTP/2 settings, first
+    /// thing, then answers). One that broke before that was never a working gRPC connection:
+    /// a proxy refusing it, a port that resets: the request cannot have been taken there.
+    heard: Arc<AtomicBool>,
+    /// The newest connection's socket, to look at between calls (see [`Connector::gone`]).
+    probe: Arc<std::sync::Mutex<Option<std::net::TcpStream>>>,
+}
+
+/// A connection that tells when the first bytes come in.
+struct Heard<T> {
+    inner: T,
+    heard: Arc<AtomicBool>,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Heard<T> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.heard.store(true, Ordering::Release);
+        }
+        polled
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Heard<T> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 /// A plaintext or TLS stream.
@@ -71,14 +134,48 @@ trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
 impl Connector {
+    /// Keeps a second handle on the socket, to look at it between calls.
+    fn keep_probe(&self, tcp: TcpStream) -> Result<TcpStream, CallError> {
+        let std = tcp
+            .into_std()
+            .map_err(|e| CallError::io(Phase::Tcp, "connect: ", &e))?;
+        if let Ok(mut p) = self.probe.lock() {
+            // Non-blocking, as the runtime's handle is: the flag is the socket's.
+            *p = std.try_clone().ok();
+        }
+        TcpStream::from_std(std).map_err(|e| CallError::io(Phase::Tcp, "connect: ", &e))
+    }
+
+    /// The connection the receiver closed while no call ran: the runtime only runs during a
+    /// call, so nothing has read that close yet, and a request sent now would be handed to
+    /// a dead connection and look taken. Asked before each call, so that one goes on a new
+    /// connection instead.
+    fn gone(&self) -> bool {
+        let Ok(probe) = self.probe.lock() else {
+            return false;
+        };
+        let Some(socket) = probe.as_ref() else {
+            return false;
+        };
+        let mut byte = [0u8; 1];
+        match socket.peek(&mut byte) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+        }
+    }
+
     async fn connect(self) -> Result<TokioIo<Box<dyn Io>>, CallError> {
         self.connects.fetch_add(1, Ordering::Relaxed);
+        self.heard.store(false, Ordering::Release);
+        let heard = Arc::clone(&self.heard);
         let tcp = TcpStream::connect((self.host.as_str(), self.port))
             .await
             .map_err(|e| CallError::io(Phase::Tcp, "connect: ", &e))?;
         let _ = tcp.set_nodelay(true);
+        let tcp = self.keep_probe(tcp)?;
         let Some(cfg) = self.tls else {
-            return Ok(TokioIo::new(Box::new(tcp)));
+            return Ok(TokioIo::new(Box::new(Heard { inner: tcp, heard })));
         };
         let name = rustls_pki_types::ServerName::try_from(self.host.clone()).map_err(|_| {
             CallError::new(
@@ -91,7 +188,61 @@ impl Connector {
             .connect(name, tcp)
             .await
             .map_err(|e| CallError::io(Phase::Tls, "TLS: ", &e))?;
-        Ok(TokioIo::new(Box::new(stream)))
+        // After the handshake: what counts is the receiver's HTTP/2, not a TLS terminator's.
+        Ok(TokioIo::new(Box::new(Heard {
+            inner: stream,
+            heard,
+        })))
+    }
+}
+
+/// Prost's codec, telling when the request message was taken: tonic encodes it only when the
+/// HTTP/2 stream, its headers sent, asks for the body, and queues it on the connection at
+/// once, as the HTTP client's tracked body tells for HTTP/1 (`post_once`). From then on the
+/// receiver may hold the request whatever becomes of the answer.
+struct TrackedCodec {
+    handed: Arc<AtomicBool>,
+}
+
+struct TrackedEncoder {
+    inner: tonic_prost::ProstEncoder<ExportMetricsServiceRequest>,
+    handed: Arc<AtomicBool>,
+}
+
+impl Codec for TrackedCodec {
+    type Encode = ExportMetricsServiceRequest;
+    type Decode = ExportMetricsServiceResponse;
+    type Encoder = TrackedEncoder;
+    type Decoder = tonic_prost::ProstDecoder<ExportMetricsServiceResponse>;
+
+    fn encoder(&mut self) -> TrackedEncoder {
+        TrackedEncoder {
+            inner: tonic_prost::ProstEncoder::default(),
+            handed: Arc::clone(&self.handed),
+        }
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        tonic_prost::ProstDecoder::default()
+    }
+}
+
+impl Encoder for TrackedEncoder {
+    type Item = ExportMetricsServiceRequest;
+    type Error = Status;
+
+    fn encode(
+        &mut self,
+        item: ExportMetricsServiceRequest,
+        dst: &mut EncodeBuf<'_>,
+    ) -> Result<(), Status> {
+        self.inner.encode(item, dst)?;
+        self.handed.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    fn buffer_settings(&self) -> tonic::codec::BufferSettings {
+        self.inner.buffer_settings()
     }
 }
 
@@ -171,6 +322,8 @@ impl GrpcTransport {
                 side,
                 client_auth_asked,
                 connects: Arc::default(),
+                heard: Arc::default(),
+                probe: Arc::default(),
             },
             metadata,
             gzip,
@@ -189,11 +342,17 @@ impl GrpcTransport {
 
     /// Sends one `ExportMetricsServiceRequest` and classifies the answer. A connection that
     /// went stale while idle is replaced once before the call counts as failed.
+    ///
+    /// `once`: the receiver counts a request it gets twice twice (see transport.rs), so a
+    /// request that went out whole on a connection the receiver spoke on, and got no answer
+    /// (the wait ran out, or the connection broke), is `Err(Unconfirmed)`, never sent again,
+    /// not even on a fresh connection.
     pub fn send(
         &mut self,
         message: &ExportMetricsServiceRequest,
         deadline: Option<Instant>,
-    ) -> Outcome {
+        once: bool,
+    ) -> Result<Outcome, Unconfirmed> {
         let what = self.what.clone();
         let mut attempts = 0;
         loop {
@@ -205,35 +364,52 @@ impl GrpcTransport {
                         cut_by_stop,
                     } => (timeout, cut_by_stop),
                     Budget::NotSent(why) => {
-                        return Outcome::Retry {
+                        return Ok(Outcome::Retry {
                             after_ms: None,
                             reason: format!("{what}: not sent, {why}"),
-                        }
+                        })
                     }
                 };
+            if self.channel.is_some() && self.connector.gone() {
+                self.channel = None;
+            }
             let connects = self.connector.connects.load(Ordering::Relaxed);
-            let called = self.call(message.clone(), timeout);
+            let handed = Arc::new(AtomicBool::new(false));
+            let called = self.call(message.clone(), timeout, &handed);
             let fresh = self.connector.connects.load(Ordering::Relaxed) != connects;
+            // Taken by a connection the receiver spoke on: it may hold the request.
+            let taken = once
+                && handed.load(Ordering::Acquire)
+                && self.connector.heard.load(Ordering::Acquire);
+            let unconfirmed = |reason: String| -> Result<Outcome, Unconfirmed> {
+                if taken {
+                    Err(Unconfirmed {
+                        reason: format!("{reason} after the whole request was sent"),
+                    })
+                } else {
+                    Ok(Outcome::Retry {
+                        after_ms: None,
+                        reason,
+                    })
+                }
+            };
             let status = match called {
                 Called::Answered(Ok(response)) => {
-                    return Outcome::Delivered {
+                    return Ok(Outcome::Delivered {
                         status: 200,
                         body: partial_success(&response).unwrap_or_default(),
-                    }
+                    })
                 }
                 // The server's own answer.
                 Called::Answered(Err(status)) if status.source().is_none() => {
-                    return classify(&what, &status)
+                    return Ok(classify(&what, &status))
                 }
                 Called::Answered(Err(status)) => status,
                 Called::Abandoned => {
                     self.channel = None;
-                    return Outcome::Retry {
-                        after_ms: None,
-                        reason: format!(
-                            "{what}: no answer before the output's stop deadline (call abandoned)"
-                        ),
-                    };
+                    return unconfirmed(format!(
+                        "{what}: no answer before the output's stop deadline (call abandoned)"
+                    ));
                 }
                 Called::TimedOut => {
                     self.channel = None;
@@ -242,32 +418,37 @@ impl GrpcTransport {
                     } else {
                         ""
                     };
-                    return Outcome::Retry {
-                        after_ms: None,
-                        reason: format!("{what}: timed out after {timeout:?}{cut}"),
-                    };
+                    return unconfirmed(format!("{what}: timed out after {timeout:?}{cut}"));
                 }
             };
             // The call failed on our side of the wire: explain it.
             self.channel = None;
             let d = self.diagnose(&status, fresh);
             if d.fatal {
-                return Outcome::Fatal {
+                return Ok(Outcome::Fatal {
                     reason: format!("{what}: {}", d.text),
-                };
+                });
+            }
+            if taken {
+                return unconfirmed(format!("{what}: {}", d.text));
             }
             if !fresh && attempts == 1 {
                 continue;
             }
-            return Outcome::Retry {
+            return Ok(Outcome::Retry {
                 after_ms: None,
                 reason: format!("{what}: {}", d.text),
-            };
+            });
         }
     }
 
     /// One call, bounded by `timeout` and, once stopping has begun, by the stop deadline.
-    fn call(&mut self, message: ExportMetricsServiceRequest, timeout: Duration) -> Called {
+    fn call(
+        &mut self,
+        message: ExportMetricsServiceRequest,
+        timeout: Duration,
+        handed: &Arc<AtomicBool>,
+    ) -> Called {
         let channel =
             match &self.channel {
                 Some(c) => c.clone(),
@@ -287,8 +468,11 @@ impl GrpcTransport {
         request.set_timeout(timeout);
         let gzip = self.gzip;
         let host = self.host.clone();
+        let codec = TrackedCodec {
+            handed: Arc::clone(handed),
+        };
         self.rt.block_on(async move {
-            let export = export(channel, request, gzip);
+            let export = export(channel, request, gzip, codec);
             tokio::select! {
                 done = tokio::time::timeout(timeout, export) => match done {
                     Ok(answer) => Called::Answered(answer),
@@ -332,6 +516,7 @@ async fn export(
     channel: Channel,
     request: tonic::Request<ExportMetricsServiceRequest>,
     gzip: bool,
+    codec: TrackedCodec,
 ) -> Result<ExportMetricsServiceResponse, Status> {
     let mut grpc = tonic::client::Grpc::new(channel).max_decoding_message_size(MAX_RESPONSE);
     if gzip {
@@ -342,7 +527,6 @@ async fn export(
     grpc.ready()
         .await
         .map_err(|e| Status::from_error(e.into()))?;
-    let codec = tonic_prost::ProstCodec::default();
     let path = http::uri::PathAndQuery::from_static(PATH);
     grpc.unary(request, path, codec)
         .await
@@ -563,7 +747,7 @@ mod tests {
         let mut t =
             GrpcTransport::new(&url, &[], &Default::default(), true, Duration::from_secs(2))
                 .unwrap();
-        let o = t.send(&Default::default(), None);
+        let o = t.send(&Default::default(), None, true).unwrap();
         assert!(matches!(o, Outcome::Retry { .. }), "{o:?}");
         assert!(o.reason().contains("connect: "), "{o:?}");
     }
@@ -599,7 +783,7 @@ mod tests {
             recorded.begin_stop(Duration::from_millis(700));
         });
         let started = Instant::now();
-        let o = t.send(&Default::default(), None);
+        let o = t.send(&Default::default(), None, false).unwrap();
         let took = started.elapsed();
         stopper.join().unwrap();
         assert!(o.reason().contains("stop deadline"), "{o:?}");
@@ -607,7 +791,7 @@ mod tests {
         assert!(took < Duration::from_secs(3), "{took:?}");
         // Once the deadline is (about) spent, nothing more is sent.
         std::thread::sleep(Duration::from_millis(100));
-        let o = t.send(&Default::default(), None);
+        let o = t.send(&Default::default(), None, true).unwrap();
         assert!(o.reason().contains("not sent"), "{o:?}");
     }
 }
