@@ -14,8 +14,10 @@
 //! those reached the receiver. Samples of a refused delta request are reported at once through
 //! `samples_rejected`; a cumulative point is made good by any later export the receiver takes,
 //! so it is settled at `stop` (or a fatal error): what its last export did not deliver goes to
-//! `samples_rejected` (last request refused) or `samples_lost`. The host's `written` is then
-//! what the receiver holds.
+//! `samples_rejected` (last request refused) or `samples_lost`. A delta request that went out
+//! whole and got no answer is not sent again (see transport.rs): its samples go to
+//! `samples_lost` at once, the request to `unconfirmed_requests`. The host's `written` is then
+//! what the receiver is known to hold.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
