@@ -20,13 +20,14 @@ use loadrun_http_support::{request_budget, stop_cap, Budget, Endpoint, Outcome, 
 use loadrun_plugin_api::Host;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tonic::codec::{Codec, CompressionEncoding, EncodeBuf, Encoder};
+use tonic::codec::CompressionEncoding;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, Uri};
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
 use crate::grpc_tls::{self, CallError, Phase, TlsSide, WatchClientAuth};
+use crate::grpc_watch::{Heard, Probe, TrackedCodec};
 use crate::otlp::opentelemetry::proto::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
@@ -68,65 +69,8 @@ struct Connector {
     /// thing, then answers). One that broke before that was never a working gRPC connection:
     /// a proxy refusing it, a port that resets: the request cannot have been taken there.
     heard: Arc<AtomicBool>,
-    /// The newest connection's socket, to look at between calls (see [`Connector::gone`]).
-    probe: Arc<std::sync::Mutex<Option<std::net::TcpStream>>>,
-}
-
-/// A connection that tells when the first bytes come in.
-struct Heard<T> {
-    inner: T,
-    heard: Arc<AtomicBool>,
-}
-
-impl<T: AsyncRead + Unpin> AsyncRead for Heard<T> {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
-        if buf.filled().len() > before {
-            self.heard.store(true, Ordering::Release);
-        }
-        polled
-    }
-}
-
-impl<T: AsyncWrite + Unpin> AsyncWrite for Heard<T> {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        data: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.inner).poll_write(cx, data)
-    }
-
-    fn poll_write_vectored(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
+    /// The newest connection's socket, to look at between calls.
+    probe: Probe,
 }
 
 /// A plaintext or TLS stream.
@@ -134,37 +78,6 @@ trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
 impl Connector {
-    /// Keeps a second handle on the socket, to look at it between calls.
-    fn keep_probe(&self, tcp: TcpStream) -> Result<TcpStream, CallError> {
-        let std = tcp
-            .into_std()
-            .map_err(|e| CallError::io(Phase::Tcp, "connect: ", &e))?;
-        if let Ok(mut p) = self.probe.lock() {
-            // Non-blocking, as the runtime's handle is: the flag is the socket's.
-            *p = std.try_clone().ok();
-        }
-        TcpStream::from_std(std).map_err(|e| CallError::io(Phase::Tcp, "connect: ", &e))
-    }
-
-    /// The connection the receiver closed while no call ran: the runtime only runs during a
-    /// call, so nothing has read that close yet, and a request sent now would be handed to
-    /// a dead connection and look taken. Asked before each call, so that one goes on a new
-    /// connection instead.
-    fn gone(&self) -> bool {
-        let Ok(probe) = self.probe.lock() else {
-            return false;
-        };
-        let Some(socket) = probe.as_ref() else {
-            return false;
-        };
-        let mut byte = [0u8; 1];
-        match socket.peek(&mut byte) {
-            Ok(0) => true,
-            Ok(_) => false,
-            Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
-        }
-    }
-
     async fn connect(self) -> Result<TokioIo<Box<dyn Io>>, CallError> {
         self.connects.fetch_add(1, Ordering::Relaxed);
         self.heard.store(false, Ordering::Release);
@@ -173,7 +86,10 @@ impl Connector {
             .await
             .map_err(|e| CallError::io(Phase::Tcp, "connect: ", &e))?;
         let _ = tcp.set_nodelay(true);
-        let tcp = self.keep_probe(tcp)?;
+        let tcp = self
+            .probe
+            .keep(tcp)
+            .map_err(|e| CallError::io(Phase::Tcp, "connect: ", &e))?;
         let Some(cfg) = self.tls else {
             return Ok(TokioIo::new(Box::new(Heard { inner: tcp, heard })));
         };
@@ -193,56 +109,6 @@ impl Connector {
             inner: stream,
             heard,
         })))
-    }
-}
-
-/// Prost's codec, telling when the request message was taken: tonic encodes it only when the
-/// HTTP/2 stream, its headers sent, asks for the body, and queues it on the connection at
-/// once, as the HTTP client's tracked body tells for HTTP/1 (`post_once`). From then on the
-/// receiver may hold the request whatever becomes of the answer.
-struct TrackedCodec {
-    handed: Arc<AtomicBool>,
-}
-
-struct TrackedEncoder {
-    inner: tonic_prost::ProstEncoder<ExportMetricsServiceRequest>,
-    handed: Arc<AtomicBool>,
-}
-
-impl Codec for TrackedCodec {
-    type Encode = ExportMetricsServiceRequest;
-    type Decode = ExportMetricsServiceResponse;
-    type Encoder = TrackedEncoder;
-    type Decoder = tonic_prost::ProstDecoder<ExportMetricsServiceResponse>;
-
-    fn encoder(&mut self) -> TrackedEncoder {
-        TrackedEncoder {
-            inner: tonic_prost::ProstEncoder::default(),
-            handed: Arc::clone(&self.handed),
-        }
-    }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        tonic_prost::ProstDecoder::default()
-    }
-}
-
-impl Encoder for TrackedEncoder {
-    type Item = ExportMetricsServiceRequest;
-    type Error = Status;
-
-    fn encode(
-        &mut self,
-        item: ExportMetricsServiceRequest,
-        dst: &mut EncodeBuf<'_>,
-    ) -> Result<(), Status> {
-        self.inner.encode(item, dst)?;
-        self.handed.store(true, Ordering::Release);
-        Ok(())
-    }
-
-    fn buffer_settings(&self) -> tonic::codec::BufferSettings {
-        self.inner.buffer_settings()
     }
 }
 
@@ -323,7 +189,7 @@ impl GrpcTransport {
                 client_auth_asked,
                 connects: Arc::default(),
                 heard: Arc::default(),
-                probe: Arc::default(),
+                probe: Probe::default(),
             },
             metadata,
             gzip,
@@ -370,7 +236,7 @@ impl GrpcTransport {
                         })
                     }
                 };
-            if self.channel.is_some() && self.connector.gone() {
+            if self.channel.is_some() && self.connector.probe.gone() {
                 self.channel = None;
             }
             let connects = self.connector.connects.load(Ordering::Relaxed);
