@@ -498,9 +498,11 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
                 None => &plan.steps,
                 Some(f) => match plan.flows.get(f) {
                     Some(steps) => steps,
-                    None => return err(format!(
+                    None => {
+                        return err(format!(
                         "scenarios.{name}.exec: no flow named {f:?} (define it as [[flows.{f}]])"
-                    )),
+                    ))
+                    }
                 },
             };
             if steps.is_empty() {

@@ -299,9 +299,10 @@ impl Engine {
         let Some((vu, timeout)) = script.lifecycle(which) else {
             return true;
         };
-        let mut v = crate::vu::Vu::with_script(scn.clone(), shared.clone(), sender, buffer, vu);
-        let done = v.script_once(timeout).await;
-        if !done {
+        let mut v =
+            crate::vu::Vu::for_lifecycle(which, scn.clone(), shared.clone(), sender, buffer, vu);
+        let done = v.script_once(timeout).await && !script.setup_failed();
+        if !done && !script.setup_failed() {
             tracing::error!(
                 "{}() did not finish within its timeout of {:?}",
                 match which {

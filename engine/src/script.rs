@@ -127,6 +127,8 @@ pub trait Script: Send + Sync {
     /// A VU that runs `setup()` or `teardown()` once, with its timeout; `None` when the
     /// script has no such function.
     fn lifecycle(&self, which: Lifecycle) -> Option<(Box<dyn ScriptVu>, Duration)>;
+    /// `setup()` failed (it threw): the scenarios do not run, nor does `teardown()`.
+    fn setup_failed(&self) -> bool;
 }
 
 /// One script VU.

@@ -199,9 +199,12 @@ impl Vu {
     }
 
     fn scenario_tags(&self) -> Vec<(&str, &str)> {
+        // k6 tags setup and teardown with no scenario.
+        let lifecycle = self.script.as_ref().is_some_and(|s| s.lifecycle());
         self.scn
             .tags
             .iter()
+            .filter(|(k, _)| !(lifecycle && k == "scenario"))
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect()
     }

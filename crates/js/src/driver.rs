@@ -97,6 +97,10 @@ impl Script for JsScript {
         };
         present.then(|| (self.new_vu(Role::Lifecycle(which)), timeout))
     }
+
+    fn setup_failed(&self) -> bool {
+        JsScript::setup_failed(self)
+    }
 }
 
 /// One engine VU's link to its coroutine.

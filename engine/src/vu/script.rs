@@ -20,6 +20,8 @@ type Tags = Vec<(String, String)>;
 /// known only when they run, so their series are interned by what tags them).
 pub(crate) struct ScriptState {
     vu: Box<dyn ScriptVu>,
+    /// Runs setup or teardown, outside every scenario.
+    lifecycle: Option<crate::script::Lifecycle>,
     /// Request ids by what tags a request (so [`Vu::record`]'s cache keeps them apart).
     requests: HashMap<String, u32>,
     checks: HashMap<(String, String, Tags), SeriesId>,
@@ -31,11 +33,16 @@ impl ScriptState {
     pub(crate) fn new(vu: Box<dyn ScriptVu>) -> Box<Self> {
         Box::new(Self {
             vu,
+            lifecycle: None,
             requests: HashMap::new(),
             checks: HashMap::new(),
             groups: HashMap::new(),
             custom: HashMap::new(),
         })
+    }
+
+    pub(crate) fn lifecycle(&self) -> bool {
+        self.lifecycle.is_some()
     }
 
     fn clear_series(&mut self) {
@@ -50,15 +57,18 @@ impl ScriptState {
 }
 
 impl Vu {
-    /// A VU outside the scenarios (number 0) that runs `vu`: setup and teardown.
-    pub fn with_script(
+    /// A VU outside the scenarios (number 0) that runs `setup()` or `teardown()` as `vu`.
+    pub fn for_lifecycle(
+        which: crate::script::Lifecycle,
         scn: std::sync::Arc<crate::compile::ScenarioRt>,
         shared: std::sync::Arc<super::Shared>,
         sender: &loadrun_metrics::SampleSender,
         buffer: usize,
         vu: Box<dyn ScriptVu>,
     ) -> Self {
-        Self::build(0, scn, shared, sender, buffer, Some(ScriptState::new(vu)))
+        let mut state = ScriptState::new(vu);
+        state.lifecycle = Some(which);
+        Self::build(0, scn, shared, sender, buffer, Some(state))
     }
 
     /// Runs the script's iteration (or setup/teardown) to its end.
@@ -109,6 +119,20 @@ impl Vu {
             .is_ok();
         if !done {
             self.interrupted();
+        }
+        // As k6: setup and teardown count their data, not as iterations.
+        if let Some(which) = self.script.as_ref().and_then(|s| s.lifecycle) {
+            let mut tags = self.scenario_tags();
+            if self.shared.system_tags.has("group") {
+                tags.push(("group", which.group()));
+            }
+            let b = self.shared.builtin;
+            let sent = self.series(b.data_sent, &tags);
+            let received = self.series(b.data_received, &tags);
+            let now = loadrun_metrics::now_ns();
+            self.buf.push(Sample::new(sent.0, now, self.sent as f64));
+            self.buf
+                .push(Sample::new(received.0, now, self.received as f64));
         }
         self.buf.flush();
         done
