@@ -35,6 +35,7 @@ pub struct Loaded {
     pub plan: Plan,
     path: String,
     source: String,
+    bytecode: std::collections::HashMap<String, Box<[u8]>>,
     functions: Vec<String>,
     defaults: RequestDefaults,
     setup_timeout: std::time::Duration,
@@ -66,6 +67,7 @@ pub fn load(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, Strin
     let probe = Arc::new(Spec {
         path: shown.clone(),
         source: source.clone(),
+        bytecode: Default::default(),
         env: env.clone(),
         scenarios: Default::default(),
         defaults: RequestDefaults::default(),
@@ -79,7 +81,8 @@ pub fn load(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, Strin
         logged: Default::default(),
     });
     let core = Rc::new(Core::new(probe, String::new()));
-    let vm = crate::vm::Vm::new(&core, env)?;
+    let compiled: crate::vm::Compiled = Default::default();
+    let vm = crate::vm::Vm::new(&core, env, Some(compiled.clone()))?;
     let (options_json, functions) = vm.exports(&shown)?;
     let ScriptOptions {
         mut plan,
@@ -94,8 +97,14 @@ pub fn load(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, Strin
         let decl: MetricDecl = serde_json::from_value(decl).map_err(|e| format!("{shown}: {e}"))?;
         plan.metrics.insert(name, decl);
     }
+    let bytecode = compiled
+        .borrow_mut()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().into_boxed_slice()))
+        .collect();
     Ok(Loaded {
         plan,
+        bytecode,
         path: shown,
         source,
         functions,
@@ -132,6 +141,7 @@ impl Loaded {
         let spec = Spec {
             path: self.path.clone(),
             source: self.source.clone(),
+            bytecode: self.bytecode.clone(),
             env,
             scenarios: scenarios.into_iter().collect(),
             defaults: self.defaults.clone(),

@@ -36,6 +36,9 @@ pub struct Spec {
     /// The script as given on the command line (module name, log lines).
     pub path: String,
     pub source: String,
+    /// Bytecode of the script and every module it imports, from the probe (module name to
+    /// bytes); VUs load it rather than parse. Kept as long as any runtime may reference it.
+    pub bytecode: HashMap<String, Box<[u8]>>,
     pub env: BTreeMap<String, String>,
     /// Scenario name to (function, scenario `env`).
     pub scenarios: HashMap<String, (String, BTreeMap<String, String>)>,

@@ -196,7 +196,7 @@ fn coroutine(spec: Arc<Spec>, role: Role) -> std::io::Result<Co> {
                 *l == Lifecycle::Setup,
             ),
         };
-        let mut vm = match crate::vm::Vm::new(&core, &env) {
+        let mut vm = match crate::vm::Vm::new(&core, &env, None) {
             Ok(vm) => Some(vm),
             Err(e) => {
                 spec.log_once(&e);
