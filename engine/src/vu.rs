@@ -38,11 +38,12 @@ pub struct Shared {
     pub script: Option<Arc<dyn crate::script::Script>>,
 }
 
-/// How a request ended: its last hop's timings and error, and that hop's URL.
+/// How a request ended: its last hop's timings and error, and that hop's URL when it is not
+/// the request's own (a redirect was followed, or the URL was refused).
 pub(crate) struct RequestEnd {
     pub timings: Timings,
     pub error: Option<HttpError>,
-    pub url: String,
+    pub moved_to: Option<String>,
 }
 
 #[derive(Hash, PartialEq, Eq, Clone, Copy)]
@@ -496,7 +497,7 @@ impl Vu {
                         return RequestEnd {
                             timings: Timings::default(),
                             error: Some(e),
-                            url: url_text,
+                            moved_to: None,
                         };
                     }
                 }
@@ -515,7 +516,7 @@ impl Vu {
                 return RequestEnd {
                     timings: Timings::default(),
                     error: Some(e),
-                    url: url.to_string(),
+                    moved_to: (hops > 0).then(|| url.to_string()),
                 };
             }
             let reqbuf = std::mem::take(&mut self.reqbuf);
@@ -581,7 +582,7 @@ impl Vu {
         RequestEnd {
             timings: last.0,
             error: last.1.err(),
-            url: url.to_string(),
+            moved_to: (hops > 0).then(|| url.to_string()),
         }
     }
 

@@ -191,6 +191,7 @@ impl Vu {
             sample_warned: AtomicBool::new(false),
         };
         let end = self.request(flow, &creq).await;
+        let url = end.moved_to.unwrap_or(r.url);
         if r.no_connection_reuse {
             self.client.reset();
         }
@@ -210,7 +211,7 @@ impl Vu {
             },
             timings: end.timings,
             error: end.error,
-            url: end.url,
+            url,
         }
     }
 
