@@ -380,3 +380,22 @@ fn an_iteration_cut_short_at_the_end_is_interrupted_and_the_run_ends() {
     // Cut short is not an exception: nothing is logged as one.
     assert!(!stderr.contains("ERROR"), "{stderr}");
 }
+
+#[test]
+fn thresholds_of_a_script_judge_its_samples() {
+    let (out, _d) = run_script(
+        "th.js",
+        "import { check } from 'k6';\nimport { Trend } from 'k6/metrics';\nconst t = new Trend('step_time');\nexport const options = { iterations: 4, thresholds: { checks: ['rate==1'], step_time: ['max<100'] } };\nexport default function () { t.add(__ITER * 10); check(__ITER, { 'even': (i) => i % 2 === 0 }); }\n",
+        &[],
+    );
+    let stdout = text(&out.stdout);
+    // Half the checks fail: k6's exit code for failed thresholds; the custom trend passes.
+    assert_eq!(
+        out.status.code(),
+        Some(99),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("✗ 'rate==1'"), "{stdout}");
+    assert!(stdout.contains("✓ 'max<100'"), "{stdout}");
+}
