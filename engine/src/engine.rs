@@ -301,8 +301,8 @@ impl Engine {
         };
         let mut v =
             crate::vu::Vu::for_lifecycle(which, scn.clone(), shared.clone(), sender, buffer, vu);
-        let done = v.script_once(timeout).await && !script.setup_failed();
-        if !done && !script.setup_failed() {
+        let finished = v.script_once(timeout).await;
+        if !finished {
             tracing::error!(
                 "{}() did not finish within its timeout of {:?}",
                 match which {
@@ -312,7 +312,7 @@ impl Engine {
                 timeout
             );
         }
-        done
+        finished && !script.setup_failed()
     }
 }
 

@@ -399,3 +399,36 @@ fn thresholds_of_a_script_judge_its_samples() {
     assert!(stdout.contains("✗ 'rate==1'"), "{stdout}");
     assert!(stdout.contains("✓ 'max<100'"), "{stdout}");
 }
+
+#[test]
+fn a_setup_past_its_timeout_stops_the_test() {
+    let (out, _d) = run_script(
+        "slow.js",
+        "import { sleep } from 'k6';\nexport const options = { setupTimeout: '1s' };\nexport function setup() { sleep(30); }\nexport default function () { console.log('ran'); }\n",
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(107), "{stderr}");
+    assert!(
+        stderr.contains("setup() did not finish within its timeout"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("ran"), "{stderr}");
+}
+
+#[test]
+fn a_script_busy_in_a_loop_is_stopped_at_the_end_too() {
+    let (out, _d) = run_script(
+        "busy.js",
+        "export const options = { teardownTimeout: '10s', scenarios: { s: { executor: 'constant-vus', vus: 2, duration: '1s', gracefulStop: '0s' } } };\nexport default function () { console.log('looping', __VU); while (true) {} }\nexport function teardown() { console.log('torn down'); }\n",
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    // The run ends (rather than hanging on the loops), and the cut is not an exception.
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("looping 1") && stderr.contains("looping 2"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("ERROR"), "{stderr}");
+}

@@ -2,6 +2,7 @@
 //! last call, the group path, and whether the iteration was cut short.
 
 use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -52,6 +53,9 @@ pub(crate) struct Core {
     /// The path outside any group: empty, or `::setup`/`::teardown`.
     pub base_group: String,
     interrupted: Cell<bool>,
+    /// Set by the engine's side when it cuts the iteration short, read by QuickJS's interrupt
+    /// handler too: a script busy in a loop that makes no call is stopped as well.
+    pub cut: Arc<AtomicBool>,
     pub phase: Cell<Phase>,
     /// Custom metrics declared so far, when probing (VUs look names up in the spec).
     pub declared: RefCell<Vec<Declared>>,
@@ -59,7 +63,7 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub fn new(spec: Arc<Spec>, base_group: String) -> Self {
+    pub fn new(spec: Arc<Spec>, base_group: String, cut: Arc<AtomicBool>) -> Self {
         Self {
             spec,
             yielder: Cell::new(std::ptr::null()),
@@ -67,6 +71,7 @@ impl Core {
             groups: RefCell::new(Vec::new()),
             base_group,
             interrupted: Cell::new(false),
+            cut,
             phase: Cell::new(Phase::Init),
             declared: RefCell::new(Vec::new()),
             iter: Cell::new(None),
@@ -80,13 +85,14 @@ impl Core {
 
     pub fn begin(&self, info: IterInfo) {
         self.interrupted.set(false);
+        self.cut.store(false, Ordering::Relaxed);
         self.groups.borrow_mut().clear();
         self.phase.set(Phase::Run);
         self.iter.set(Some(info));
     }
 
     pub fn interrupted(&self) -> bool {
-        self.interrupted.get()
+        self.interrupted.get() || self.cut.load(Ordering::Relaxed)
     }
 
     pub fn push(&self, e: Event) {
@@ -120,7 +126,7 @@ impl Core {
     /// Hands `call` to the driver and waits for its answer. An error when there is no driver
     /// (the init context, or a probe) or the iteration was cut short.
     pub fn suspend(&self, call: Call) -> Result<Reply, String> {
-        if self.interrupted.get() {
+        if self.interrupted() {
             return Err("the iteration was interrupted".into());
         }
         let y = self.yielder.get();

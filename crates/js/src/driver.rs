@@ -1,7 +1,7 @@
 //! The engine's side of a script: [`JsScript`] starts the worker threads and hands out VUs;
 //! [`JsVu`] forwards an engine VU's turns to its coroutine on a worker.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use loadrun_engine::script::{
@@ -55,6 +55,7 @@ impl JsScript {
     fn new_vu(&self, role: Role) -> Box<dyn ScriptVu> {
         let key = self.next_key.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = unbounded_channel();
+        let cut = Arc::new(AtomicBool::new(false));
         let worker = if self.workers.is_empty() {
             None
         } else {
@@ -64,11 +65,13 @@ impl JsScript {
                 key,
                 role,
                 replies: tx,
+                cut: cut.clone(),
             });
             Some(w)
         };
         Box::new(JsVu {
             key,
+            cut,
             worker,
             replies: rx,
             epoch: 0,
@@ -106,6 +109,8 @@ impl Script for JsScript {
 /// One engine VU's link to its coroutine.
 struct JsVu {
     key: u64,
+    /// Tells the VU's runtime to stop the script (see [`crate::core::Core::cut`]).
+    cut: Arc<AtomicBool>,
     worker: Option<crossbeam_channel::Sender<Msg>>,
     replies: UnboundedReceiver<(u64, Turn)>,
     /// The iteration under way; turns of an earlier, interrupted one are skipped.
@@ -158,6 +163,7 @@ impl ScriptVu for JsVu {
     }
 
     fn interrupt(&mut self) {
+        self.cut.store(true, Ordering::Relaxed);
         if let Some(w) = &self.worker {
             let _ = w.send(Msg::Interrupt { key: self.key });
         }

@@ -80,7 +80,7 @@ pub fn load(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, Strin
         setup_failed: Default::default(),
         logged: Default::default(),
     });
-    let core = Rc::new(Core::new(probe, String::new()));
+    let core = Rc::new(Core::new(probe, String::new(), Default::default()));
     let compiled: crate::vm::Compiled = Default::default();
     let vm = crate::vm::Vm::new(&core, env, Some(compiled.clone()))?;
     let (options_json, functions) = vm.exports(&shown)?;

@@ -35,6 +35,7 @@ pub(crate) enum Msg {
         key: u64,
         role: Role,
         replies: UnboundedSender<(u64, Turn)>,
+        cut: Arc<std::sync::atomic::AtomicBool>,
     },
     Begin {
         key: u64,
@@ -118,7 +119,12 @@ pub(crate) fn run(spec: Arc<Spec>, rx: crossbeam_channel::Receiver<Msg>) {
     let mut slots: HashMap<u64, Slot> = HashMap::new();
     while let Ok(msg) = rx.recv() {
         match msg {
-            Msg::Create { key, role, replies } => match coroutine(spec.clone(), role) {
+            Msg::Create {
+                key,
+                role,
+                replies,
+                cut,
+            } => match coroutine(spec.clone(), role, cut) {
                 Ok(co) => {
                     slots.insert(
                         key,
@@ -176,14 +182,18 @@ pub(crate) fn run(spec: Arc<Spec>, rx: crossbeam_channel::Receiver<Msg>) {
     }
 }
 
-fn coroutine(spec: Arc<Spec>, role: Role) -> std::io::Result<Co> {
+fn coroutine(
+    spec: Arc<Spec>,
+    role: Role,
+    cut: Arc<std::sync::atomic::AtomicBool>,
+) -> std::io::Result<Co> {
     let stack = DefaultStack::new(STACK)?;
     Ok(Coroutine::with_stack(stack, move |y, first: Input| {
         let base_group = match &role {
             Role::Lifecycle(l) => l.group().to_string(),
             Role::Scenario { .. } => String::new(),
         };
-        let core = Rc::new(Core::new(spec.clone(), base_group));
+        let core = Rc::new(Core::new(spec.clone(), base_group, cut));
         core.set_yielder(y);
         let (function, env, keep) = match &role {
             Role::Scenario { function, env } => (function.clone(), env.clone(), false),
