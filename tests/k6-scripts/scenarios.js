@@ -47,7 +47,10 @@ export function write() {
       tags: { name: "write" },
       responseType: "text",
     });
-    check(res, { "write echoed": (r) => r.json("data") === "payload" });
+    check(res, {
+      "write echoed": (r) => r.json("data") === "payload",
+      "json content type": (r) => r.headers["Content-Type"].startsWith("application/json"),
+    });
     attempts.add(1, { role: "writer" });
     if (__ITER % 2 === 1) {
       throw new Error("odd write");

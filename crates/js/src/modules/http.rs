@@ -33,12 +33,23 @@ class Response {
     this.error_code = raw.error_code;
     this.timings = raw.timings;
     this.request = request;
-    const headers = {};
-    for (const [k, v] of raw.headers) {
-      const key = canonical(k);
-      headers[key] = key in headers ? headers[key] + ", " + v : v;
+    this._raw = raw.headers;
+    this._headers = undefined;
+  }
+  // Built on first use: most scripts never read the headers of most responses.
+  get headers() {
+    if (this._headers === undefined) {
+      const headers = {};
+      for (const [k, v] of this._raw) {
+        const key = canonical(k);
+        headers[key] = key in headers ? headers[key] + ", " + v : v;
+      }
+      this._headers = headers;
     }
-    this.headers = headers;
+    return this._headers;
+  }
+  set headers(value) {
+    this._headers = value;
   }
   json(selector) {
     if (typeof this.body !== "string") {
