@@ -54,8 +54,8 @@ impl Write for Stderr {
 /// `no_color` is `--no-color`.
 pub fn init(default_level: &str, no_color: bool) {
     NO_COLOR_FLAG.store(no_color, Ordering::Relaxed);
-    let filter =
-        EnvFilter::try_from_env("LOADRUN_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
+    let filter = EnvFilter::try_from_env("LOADRUN_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(with_console(default_level)));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| Stderr)
@@ -65,6 +65,15 @@ pub fn init(default_level: &str, no_color: bool) {
         .log_internal_errors(false)
         .without_time()
         .try_init();
+}
+
+/// A script's `console.log/info` is shown at the default level, as k6 shows it; `-v` adds
+/// `console.debug`.
+fn with_console(level: &str) -> String {
+    match level {
+        "warn" | "error" => format!("{level},{}=info", loadrun_js::CONSOLE_TARGET),
+        other => other.to_string(),
+    }
 }
 
 /// Whether stderr gets colour (the logs and the progress bars).

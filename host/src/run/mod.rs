@@ -177,12 +177,29 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         use_process_env: true,
         execution_segment: selected.segment,
         execution_segment_sequence: selected.sequence,
+        script: chosen.script.is_some(),
     };
     let (share, whole_test) = result::Share::of(&chosen.plan, &opts)
         .map_err(|e| anyhow::anyhow!("{}: {e}", chosen.source))?;
     let registry = Arc::new(loadrun_metrics::Registry::new());
     let engine = Engine::new(&chosen.plan, &opts, registry.clone())
         .map_err(|e| anyhow::anyhow!("{}: {e}", chosen.source))?;
+    let (engine, script) = match &chosen.script {
+        Some(loaded) => {
+            let extra: BTreeMap<String, String> = opts
+                .env
+                .get("TEST_SERVER")
+                .map(|u| ("TEST_SERVER".to_string(), u.clone()))
+                .into_iter()
+                .collect();
+            let env = plan::script_env(&args.opts.env, &extra)?;
+            let script = loaded
+                .script(&chosen.plan, env)
+                .map_err(anyhow::Error::msg)?;
+            (engine.with_script(script.clone()), Some(script))
+        }
+        None => (engine, None),
+    };
     let thresholds = thresholds(&chosen)?;
     thresholds
         .register(&registry)
@@ -478,6 +495,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     out_web_dashboard::host_link::linger_until(|| signal::count() > interrupts);
     Ok(match end_reason {
         _ if output_failed => exit::OUTPUT_FAILED,
+        _ if script.as_ref().is_some_and(|s| s.setup_failed()) => exit::SCRIPT_EXCEPTION,
         EndReason::ThresholdAbort => exit::THRESHOLD_ABORT,
         _ if thresholds_failed => exit::THRESHOLDS_FAILED,
         EndReason::Interrupted => exit::INTERRUPTED,
