@@ -39,6 +39,7 @@ pub struct Loaded {
     defaults: RequestDefaults,
     setup_timeout: std::time::Duration,
     teardown_timeout: std::time::Duration,
+    shared: Arc<crate::natives::Shared>,
 }
 
 /// Reads `path` and runs its init code once; `env` is its `__ENV`. The error is one line.
@@ -63,6 +64,7 @@ pub fn load(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, Strin
     }
     let source = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the script {shown}: {e}"))?;
+    let shared = Arc::new(crate::natives::Shared::default());
     let probe = Arc::new(Spec {
         path: shown.clone(),
         source: source.clone(),
@@ -77,10 +79,12 @@ pub fn load(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, Strin
         setup_data: Default::default(),
         setup_failed: Default::default(),
         logged: Default::default(),
+        shared: shared.clone(),
     });
     let core = Rc::new(Core::new(probe, String::new()));
     let vm = crate::vm::Vm::new(&core, env)?;
     let (options_json, functions) = vm.exports(&shown)?;
+    shared.execution.set_options(options_json.as_deref());
     let ScriptOptions {
         mut plan,
         defaults,
@@ -102,6 +106,7 @@ pub fn load(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, Strin
         defaults,
         setup_timeout,
         teardown_timeout,
+        shared,
     })
 }
 
@@ -147,6 +152,7 @@ impl Loaded {
             setup_data: Default::default(),
             setup_failed: Default::default(),
             logged: Default::default(),
+            shared: self.shared.clone(),
         };
         Ok(crate::driver::JsScript::start(Arc::new(spec)))
     }
