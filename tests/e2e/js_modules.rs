@@ -393,9 +393,20 @@ export const options = {
   },
 };
 
-export default function () {
+let initError = "";
+try { exec.vu.idInTest; } catch (e) { initError = String(e); }
+
+export function setup() {
+  let outside = "";
+  try { exec.scenario.name; } catch (e) { outside = String(e); }
+  return { outside, vu: exec.vu.idInTest };
+}
+
+export default function (data) {
   const started = Date.now() - scenario.startTime;
   check(null, {
+    "refused at init": () => initError.includes("getting VU information in the init context is not supported"),
+    "no scenario in setup": () => data.outside.includes("outside of the VU context") && data.vu === 0,
     "vu ids": () => vu.idInTest >= 1 && vu.idInTest <= 2 && vu.idInInstance === vu.idInTest,
     "vu iterations": () => vu.iterationInScenario === __ITER && vu.iterationInInstance === __ITER,
     "scenario": () => exec.scenario.name === "first" && scenario.executor === "per-vu-iterations",
@@ -420,7 +431,7 @@ fn execution_reports_vu_scenario_instance_and_options() {
     let (out, ours) = loadrun(dir.path(), &script);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    assert_eq!(ours.len(), 9, "{ours:?}\n{err}");
+    assert_eq!(ours.len(), 11, "{ours:?}\n{err}");
     for (name, (pass, fail)) in &ours {
         assert_eq!((*pass, *fail), (6, 0), "check {name:?}\n{err}");
     }

@@ -68,8 +68,14 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, l: &Object<'js>, core: &Rc<Core>) -> 
     Ok(())
 }
 
-fn unavailable(ctx: &Ctx<'_>, key: &str, where_: &str) -> rquickjs::Error {
-    Exception::throw_message(ctx, &format!("exec.{key} is not available {where_}"))
+/// k6's refusal of `exec.{key}` where there is no such information.
+fn unavailable(ctx: &Ctx<'_>, key: &str) -> rquickjs::Error {
+    let message = match key.split('.').next() {
+        Some("vu") => "getting VU information in the init context is not supported",
+        Some("instance") => "getting instance information in the init context is not supported",
+        _ => "getting scenario information outside of the VU context is not supported",
+    };
+    Exception::throw_message(ctx, message)
 }
 
 fn ms(d: std::time::Duration) -> f64 {
@@ -87,12 +93,9 @@ fn read<'js>(ctx: &Ctx<'js>, core: &Core, key: &str) -> Result<Value<'js>> {
             .into_js(ctx);
     }
     if core.phase.get() == Phase::Init {
-        return Err(unavailable(ctx, key, "in the init context"));
+        return Err(unavailable(ctx, key));
     }
-    let run = exec
-        .run
-        .get()
-        .ok_or_else(|| unavailable(ctx, key, "before the test starts"))?;
+    let run = exec.run.get().ok_or_else(|| unavailable(ctx, key))?;
     let stats = &run.control.stats;
     use std::sync::atomic::Ordering::Relaxed;
     let n = |v: f64| Ok(Value::new_number(ctx.clone(), v));
@@ -105,11 +108,11 @@ fn read<'js>(ctx: &Ctx<'js>, core: &Core, key: &str) -> Result<Value<'js>> {
         _ => {}
     }
     let Some(info) = core.iter.get() else {
-        return Err(unavailable(ctx, key, "here"));
+        return Err(unavailable(ctx, key));
     };
     if !core.base_group.is_empty() && !key.starts_with("vu.") {
         // setup() and teardown() run outside any scenario.
-        return Err(unavailable(ctx, key, "in setup() and teardown()"));
+        return Err(unavailable(ctx, key));
     }
     match key {
         "vu.idInTest" | "vu.idInInstance" => n(info.vu as f64),
@@ -118,10 +121,10 @@ fn read<'js>(ctx: &Ctx<'js>, core: &Core, key: &str) -> Result<Value<'js>> {
         "scenario.name" | "scenario.executor" | "scenario.startTime" | "scenario.progress" => {
             let name = exec.scenario_of.lock().get(&info.vu).cloned();
             let Some(name) = name else {
-                return Err(unavailable(ctx, key, "here"));
+                return Err(unavailable(ctx, key));
             };
             let Some(rt) = run.scenarios.iter().find(|s| *s.name == *name) else {
-                return Err(unavailable(ctx, key, "here"));
+                return Err(unavailable(ctx, key));
             };
             match key {
                 "scenario.name" => name.as_ref().into_js(ctx),
