@@ -38,3 +38,31 @@ impl Shared {
         self.arrays.lock().entry(name).or_insert(elements).clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_is_read_once_and_an_array_made_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.txt");
+        std::fs::write(&path, "one").unwrap();
+        let shared = Shared::default();
+        let first = shared.file(path.clone()).unwrap();
+        std::fs::write(&path, "two").unwrap();
+        // The run keeps what its init code read, as every VU must see the same bytes.
+        assert_eq!(&*shared.file(path.clone()).unwrap(), b"one");
+        assert!(Arc::ptr_eq(&first, &shared.file(path).unwrap()));
+        assert!(shared.file(dir.path().join("missing")).is_err());
+
+        assert!(shared.array("a").is_none());
+        let made = shared.make_array("a".into(), Elements::from(vec![Box::from("1")]));
+        let again = shared.make_array("a".into(), Elements::from(vec![Box::from("2")]));
+        assert!(
+            Arc::ptr_eq(&made, &again),
+            "the first array of a name is kept"
+        );
+        assert_eq!(&*shared.array("a").unwrap()[0], "1");
+    }
+}
