@@ -52,6 +52,23 @@ impl JsScript {
         self.spec.setup_failed.load(Ordering::Relaxed)
     }
 
+    /// Hands `k6/execution` the running test: the engine's control and scenarios.
+    pub fn attach(
+        &self,
+        control: loadrun_engine::Control,
+        scenarios: Vec<Arc<loadrun_engine::compile::ScenarioRt>>,
+    ) {
+        self.spec
+            .shared
+            .execution
+            .attach(crate::natives::Run { control, scenarios });
+    }
+
+    /// The script called `exec.test.abort()` (k6 exits with 108).
+    pub fn aborted(&self) -> bool {
+        self.spec.shared.execution.aborted()
+    }
+
     fn new_vu(&self, role: Role) -> Box<dyn ScriptVu> {
         let key = self.next_key.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = unbounded_channel();
@@ -80,7 +97,8 @@ impl JsScript {
 }
 
 impl Script for JsScript {
-    fn vu(&self, _id: u64, scenario: &str) -> Box<dyn ScriptVu> {
+    fn vu(&self, id: u64, scenario: &str) -> Box<dyn ScriptVu> {
+        self.spec.shared.execution.vu_made(id, scenario);
         let (function, env) = match self.spec.scenarios.get(scenario) {
             Some((f, scenario_env)) if !scenario_env.is_empty() => {
                 let mut env = self.spec.env.clone();

@@ -40,6 +40,7 @@ pub struct Loaded {
     defaults: RequestDefaults,
     setup_timeout: std::time::Duration,
     teardown_timeout: std::time::Duration,
+    shared: Arc<crate::natives::Shared>,
 }
 
 /// Reads `path` and runs its init code once; `env` is its `__ENV`. The error is one line.
@@ -64,6 +65,7 @@ pub fn load(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, Strin
     }
     let source = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the script {shown}: {e}"))?;
+    let shared = Arc::new(crate::natives::Shared::default());
     let probe = Arc::new(Spec {
         path: shown.clone(),
         source: source.clone(),
@@ -79,11 +81,13 @@ pub fn load(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, Strin
         setup_data: Default::default(),
         setup_failed: Default::default(),
         logged: Default::default(),
+        shared: shared.clone(),
     });
     let core = Rc::new(Core::new(probe, String::new(), Default::default()));
     let compiled: crate::vm::Compiled = Default::default();
     let vm = crate::vm::Vm::new(&core, env, Some(compiled.clone()))?;
     let (options_json, functions) = vm.exports(&shown)?;
+    shared.execution.set_options(options_json.as_deref());
     let ScriptOptions {
         mut plan,
         defaults,
@@ -111,6 +115,7 @@ pub fn load(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, Strin
         defaults,
         setup_timeout,
         teardown_timeout,
+        shared,
     })
 }
 
@@ -157,6 +162,7 @@ impl Loaded {
             setup_data: Default::default(),
             setup_failed: Default::default(),
             logged: Default::default(),
+            shared: self.shared.clone(),
         };
         Ok(crate::driver::JsScript::start(Arc::new(spec)))
     }

@@ -10,6 +10,18 @@ use serde::Deserialize;
 
 use crate::core::{Core, Declared, Phase};
 
+mod bytes;
+mod crypto;
+mod data;
+mod encoding;
+mod execution;
+mod files;
+mod random;
+mod shared;
+
+pub(crate) use execution::Run;
+pub(crate) use shared::Shared;
+
 /// Installs `__loadrun`, `console` and `__ENV`/`__VU`/`__ITER`.
 pub(crate) fn install<'js>(
     ctx: &Ctx<'js>,
@@ -139,6 +151,13 @@ pub(crate) fn install<'js>(
             Ok(())
         })?,
     )?;
+
+    encoding::install(ctx, &l)?;
+    crypto::install(ctx, &l)?;
+    files::install(ctx, core)?;
+    data::install(ctx, &l, core)?;
+    random::install(ctx, &l)?;
+    execution::install(ctx, &l, core)?;
 
     let g = ctx.globals();
     g.set("__loadrun", l)?;

@@ -55,6 +55,8 @@ pub struct Spec {
     pub setup_failed: AtomicBool,
     /// Exception messages already logged (each is logged once).
     pub logged: Mutex<HashSet<String>>,
+    /// Files `open()` read and `SharedArray`s, made once per run (the probe's are kept).
+    pub shared: Arc<crate::natives::Shared>,
 }
 
 impl Spec {

@@ -196,7 +196,9 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
             let script = loaded
                 .script(&chosen.plan, env)
                 .map_err(anyhow::Error::msg)?;
-            (engine.with_script(script.clone()), Some(script))
+            let engine = engine.with_script(script.clone());
+            script.attach(engine.control(), engine.scenarios().to_vec());
+            (engine, Some(script))
         }
         None => (engine, None),
     };
@@ -495,6 +497,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     out_web_dashboard::host_link::linger_until(|| signal::count() > interrupts);
     Ok(match end_reason {
         _ if output_failed => exit::OUTPUT_FAILED,
+        _ if script.as_ref().is_some_and(|s| s.aborted()) => exit::SCRIPT_ABORTED,
         _ if script.as_ref().is_some_and(|s| s.setup_failed()) => exit::SCRIPT_EXCEPTION,
         EndReason::ThresholdAbort => exit::THRESHOLD_ABORT,
         _ if thresholds_failed => exit::THRESHOLDS_FAILED,

@@ -1,4 +1,4 @@
-//! Globals every VU has: `console`, `open()` (refused for now).
+//! Globals every VU has: `console` (`open()` is a native: see `natives/files.rs`).
 
 pub const SOURCE: &str = r##"
 (() => {
@@ -23,9 +23,6 @@ pub const SOURCE: &str = r##"
     info: (...a) => L.log(1, text(a)),
     warn: (...a) => L.log(2, text(a)),
     error: (...a) => L.log(3, text(a)),
-  };
-  globalThis.open = () => {
-    throw new Error("open() is not supported by loadrun yet");
   };
 })();
 "##;

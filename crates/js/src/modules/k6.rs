@@ -1,4 +1,4 @@
-//! `k6`: check, group, sleep, fail.
+//! `k6`: check, group, sleep, fail, randomSeed.
 
 pub const SOURCE: &str = r##"
 const L = globalThis.__loadrun;
@@ -36,8 +36,8 @@ export function fail(message) {
   throw new Error(message === undefined ? "" : String(message));
 }
 
-export function randomSeed() {
-  throw new Error("randomSeed() is not supported by loadrun yet");
+export function randomSeed(seed) {
+  Math.random = L.seededRandom(Number(seed));
 }
 
 export default { check, group, sleep, fail, randomSeed };

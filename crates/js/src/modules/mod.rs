@@ -2,6 +2,10 @@
 //! [`crate::natives`] (the hidden global `__loadrun`); adding one is a file here and a line in
 //! [`BUILTIN`].
 
+mod crypto;
+mod data;
+mod encoding;
+mod execution;
 mod globals;
 mod http;
 mod k6;
@@ -10,14 +14,18 @@ mod metrics;
 pub use globals::SOURCE as GLOBALS;
 
 /// The modules a script may import, by their k6 name.
-const BUILTIN: [(&str, &str); 3] = [
+const BUILTIN: [(&str, &str); 7] = [
     ("k6", k6::SOURCE),
+    ("k6/crypto", crypto::SOURCE),
+    ("k6/data", data::SOURCE),
+    ("k6/encoding", encoding::SOURCE),
+    ("k6/execution", execution::SOURCE),
     ("k6/http", http::SOURCE),
     ("k6/metrics", metrics::SOURCE),
 ];
 
 /// k6 modules loadrun does not have yet, so their refusal says so rather than "unknown".
-const NOT_YET: [&str; 12] = [
+const NOT_YET: [&str; 8] = [
     "k6/ws",
     "k6/browser",
     "k6/experimental/browser",
@@ -25,10 +33,6 @@ const NOT_YET: [&str; 12] = [
     "k6/experimental/streams",
     "k6/experimental/fs",
     "k6/net/grpc",
-    "k6/data",
-    "k6/encoding",
-    "k6/crypto",
-    "k6/execution",
     "k6/html",
 ];
 
