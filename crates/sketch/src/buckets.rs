@@ -37,6 +37,19 @@ impl Buckets {
         self.counts.iter().fold(0u64, |a, n| a.saturating_add(*n))
     }
 
+    /// Adds one to bucket `index` when it is already held, and says whether it was: the common
+    /// case of [`crate::Sketch::add`], which then needs no growth and no span check.
+    pub fn add_one_if_held(&mut self, index: i32) -> bool {
+        let k = i64::from(index) - i64::from(self.offset);
+        match usize::try_from(k).ok().and_then(|k| self.counts.get_mut(k)) {
+            Some(c) => {
+                *c = c.saturating_add(1);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Adds `n` to bucket `index`, growing the vector at either end.
     pub fn add(&mut self, index: i32, n: u64) {
         if self.counts.is_empty() {

@@ -31,11 +31,19 @@ pub fn index(v: f64, scale: i32) -> i32 {
         // Between two powers of two the exponent alone decides.
         return clamp_i32((biased - 1023) >> -scale);
     }
-    let x = v.log2() * f64::from(scale).exp2();
-    let mut i = (x.ceil() as i64).saturating_sub(1);
+    // `2^scale`, exactly, without a call to `exp2`: this runs for every value a trend records.
+    let factor = if scale >= 0 {
+        f64::from(1u32 << scale)
+    } else {
+        1.0 / f64::from(1u32 << -scale)
+    };
+    let x = v.log2() * factor;
+    let ceil = x.ceil();
+    let mut i = (ceil as i64).saturating_sub(1);
     // `log2` may land a hair off a boundary: settle it against the boundary itself, which is
     // what [`lower_bound`] reports, so a value is always inside the bucket it is counted in.
-    if (x - x.round()).abs() < 1e-6 {
+    // (`ceil - x` is in [0, 1): near 0 or near 1 is near an integer, with no `round` call.)
+    if !(1e-6..=1.0 - 1e-6).contains(&(ceil - x)) {
         let i32_i = clamp_i32(i);
         if v <= lower_bound(i32_i, scale) {
             i -= 1;

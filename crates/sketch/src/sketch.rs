@@ -107,6 +107,14 @@ impl Sketch {
             return true;
         }
         let mut index = scale::index(magnitude, self.scale);
+        let held = if v > 0.0 {
+            self.positive.add_one_if_held(index)
+        } else {
+            self.negative.add_one_if_held(index)
+        };
+        if held {
+            return true;
+        }
         let side = if v > 0.0 {
             &self.positive
         } else {

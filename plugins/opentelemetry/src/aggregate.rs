@@ -122,7 +122,6 @@ impl Aggregator {
         let Some(p) = self.points.get_mut(i) else {
             return Recorded::Unresolved;
         };
-        let bounds = self.metrics.get(&metric.id).and_then(|m| m.bounds.clone());
         match &mut p.state {
             State::Counter { sum } => *sum += v,
             State::Gauge { value } => *value = v,
@@ -136,7 +135,15 @@ impl Aggregator {
             State::Exponential(h) => {
                 h.add(v);
             }
-            State::Explicit(h) => h.record(bounds.as_deref().unwrap_or(&[]), v),
+            // Only explicit histograms need their metric's bounds: the other states skip the
+            // look-up, which would otherwise be paid on every sample.
+            State::Explicit(h) => {
+                let bounds = self
+                    .metrics
+                    .get(&metric.id)
+                    .and_then(|m| m.bounds.as_deref());
+                h.record(bounds.unwrap_or(&[]), v)
+            }
         }
         p.last_ns = p.last_ns.max(sample.time_ns);
         p.fresh = true;
