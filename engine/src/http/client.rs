@@ -480,8 +480,10 @@ impl Client {
                         }
                     })?;
                 let connector = tokio_rustls::TlsConnector::from(self.shared.tls.clone());
-                let tls = connector
-                    .connect(name, tcp)
+                // Boxed, as the HTTP/2 handshake below: the handshakes are the largest states
+                // of a connect, and every VU connecting at once (a run's start) would hold
+                // room for them even on plain HTTP/1.1.
+                let tls = Box::pin(connector.connect(name, tcp))
                     .await
                     .map_err(|e| tls_error(&e))?;
                 marks.tls_end = Some(Instant::now());
@@ -497,7 +499,7 @@ impl Client {
             }
         };
         if h2 {
-            let (send, connection) = h2::client::handshake(stream)
+            let (send, connection) = Box::pin(h2::client::handshake(stream))
                 .await
                 .map_err(|e| h2_error(&e, url))?;
             // The connection future drives the socket; it ends when the VU drops `send`.
@@ -517,7 +519,12 @@ impl Client {
             host: url.host.clone(),
             port: url.port,
             stream,
-            inb: InBuf::new(1024),
+            // No read buffer before the response starts when idle buffers are released.
+            inb: if self.shared.release_idle_buffers {
+                InBuf::default()
+            } else {
+                InBuf::new(1024)
+            },
             tls_version,
         }))
     }
