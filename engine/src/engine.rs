@@ -14,6 +14,10 @@ use crate::exec;
 use crate::http::ClientShared;
 use crate::metrics::Builtin;
 use crate::plan::Plan;
+
+/// Up to this many VUs a run is tuned for throughput (large sample chunks, buffers kept
+/// between requests); above it, for memory per VU.
+const FEW_VUS: u64 = 100;
 use crate::vu::Shared;
 
 /// Live counters, read by the progress line.
@@ -218,6 +222,7 @@ impl Engine {
                     self.compiled.http_version != crate::http::HttpVersion::Http1,
                 ),
                 version: self.compiled.http_version,
+                release_idle_buffers: self.max_vus() > FEW_VUS,
             }),
             stats: self.control.stats.clone(),
             redirect_limit_warned: Default::default(),
@@ -231,7 +236,7 @@ impl Engine {
         // Fewer, larger chunks for few VUs (throughput); small ones for many (each VU holds
         // its buffer: 64 samples are 1.5 KiB, and at thousands of VUs each fills in seconds).
         let buffer = match total_vus {
-            0..=100 => 1024,
+            0..=FEW_VUS => 1024,
             101..=1000 => 128,
             _ => 64,
         };

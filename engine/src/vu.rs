@@ -1,7 +1,6 @@
 //! A virtual user: its HTTP client, cookie jar, variables and sample buffer, and the code that
 //! runs one iteration of a flow and emits k6's metrics.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::Ordering;
@@ -46,7 +45,7 @@ pub(crate) struct RequestEnd {
     pub moved_to: Option<String>,
 }
 
-#[derive(Hash, PartialEq, Eq, Clone, Copy)]
+#[derive(PartialEq, Eq, Clone, Copy)]
 struct HttpKey {
     request: u32,
     status: u16,
@@ -80,7 +79,9 @@ pub struct Vu {
     rows: Vec<usize>,
     jar: CookieJar,
     buf: LocalBuffer,
-    http_cache: HashMap<HttpKey, [SeriesId; 9]>,
+    /// The series of recent request outcomes, searched in order: a VU meets a handful, and a
+    /// map per VU would cost more than the search.
+    http_cache: Vec<(HttpKey, [SeriesId; 9])>,
     check_cache: Vec<Option<[SeriesId; 1]>>,
     group_cache: Vec<Option<SeriesId>>,
     sample_cache: Vec<Option<SeriesId>>,
@@ -161,14 +162,16 @@ impl Vu {
             iter_in_test: 0,
             client: Client::new(shared.client.clone()),
             resp: Response::default(),
-            reqbuf: Vec::with_capacity(512),
-            text: String::with_capacity(256),
+            // Grown on first use to what the plan's requests need, not preallocated: at
+            // thousands of VUs every byte held per VU counts.
+            reqbuf: Vec::new(),
+            text: String::new(),
             body: Vec::new(),
             slots: vec![None; flow.slots.len()],
             rows: vec![0; flow.feeds.len()],
             jar: CookieJar::default(),
             buf: sender.buffer(buffer),
-            http_cache: HashMap::new(),
+            http_cache: Vec::new(),
             check_cache: vec![None; flow.checks.len()],
             group_cache: vec![None; flow.groups.len()],
             sample_cache: vec![None; flow.samples],
@@ -520,12 +523,18 @@ impl Vu {
                 };
             }
             let reqbuf = std::mem::take(&mut self.reqbuf);
-            last = flush_while(
-                &mut self.buf,
-                self.client
-                    .send(&url, &reqbuf, method == "HEAD", r.timeout, &mut self.resp),
-            )
-            .await;
+            last = {
+                // Pinned here and lent to `flush_while`: moved into it, the send future (the
+                // largest part of every VU's state while it waits) would be held twice.
+                let send = std::pin::pin!(self.client.send(
+                    &url,
+                    &reqbuf,
+                    method == "HEAD",
+                    r.timeout,
+                    &mut self.resp
+                ));
+                flush_while(&mut self.buf, send).await
+            };
             self.reqbuf = reqbuf;
             self.sent += self.resp.bytes_sent;
             self.received += self.resp.bytes_received;
@@ -833,11 +842,16 @@ impl Vu {
                 Some(list) => list.contains(&status),
                 None => (200..400).contains(&status),
             };
-        let ids = match self.http_cache.get(&key) {
-            Some(ids) => *ids,
+        let ids = match self.http_cache.iter().find(|(k, _)| *k == key) {
+            Some((_, ids)) => *ids,
             None => {
                 let ids = self.intern_http(r, method, url, status, error_code, error, expected);
-                self.http_cache.insert(key, ids);
+                // URLs that change with every iteration would grow the cache without end; the
+                // registry still interns each series once, a miss costs only its look-up.
+                if self.http_cache.len() >= HTTP_CACHE_LEN {
+                    self.http_cache.clear();
+                }
+                self.http_cache.push((key, ids));
                 ids
             }
         };
@@ -949,16 +963,21 @@ impl fmt::Display for TagSafe<'_> {
     }
 }
 
+/// The most request outcomes (request, status, error, URL) a VU keeps the series of.
+const HTTP_CACHE_LEN: usize = 32;
+
 /// How long a finished sample may wait in a VU's buffer: about one collector tick.
 pub const FLUSH_AGE: Duration = Duration::from_millis(100);
 
 /// Awaits `fut` (a request), flushing `buf` once its oldest sample is [`FLUSH_AGE`] old, so a
 /// slow response does not hold back the samples of the requests before it.
-async fn flush_while<F: std::future::Future>(buf: &mut LocalBuffer, fut: F) -> F::Output {
+async fn flush_while<F: std::future::Future>(
+    buf: &mut LocalBuffer,
+    mut fut: std::pin::Pin<&mut F>,
+) -> F::Output {
     let Some(due) = buf.oldest().map(|t| t + FLUSH_AGE) else {
         return fut.await;
     };
-    tokio::pin!(fut);
     tokio::select! {
         biased;
         out = &mut fut => out,

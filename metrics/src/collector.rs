@@ -48,8 +48,9 @@ impl SampleSender {
     /// A VU-local buffer flushing to this sender every `capacity` samples.
     pub fn buffer(&self, capacity: usize) -> LocalBuffer {
         LocalBuffer {
-            buf: Vec::with_capacity(capacity),
+            buf: Vec::new(),
             capacity,
+            next: MIN_CHUNK.min(capacity),
             sender: self.clone(),
             since: Instant::now(),
         }
@@ -71,6 +72,9 @@ const MIN_CHUNK: usize = 16;
 pub struct LocalBuffer {
     buf: Vec<Sample>,
     capacity: usize,
+    /// The capacity the next chunk is allocated with, at its first push: a buffer holds no
+    /// memory while empty (a VU waiting on a slow server after a flush, thousands of them).
+    next: usize,
     sender: SampleSender,
     since: Instant,
 }
@@ -80,6 +84,7 @@ impl LocalBuffer {
     pub fn push(&mut self, sample: Sample) {
         if self.buf.is_empty() {
             self.since = Instant::now();
+            self.buf.reserve_exact(self.next);
         }
         self.buf.push(sample);
         if self.buf.len() >= self.capacity {
@@ -93,13 +98,12 @@ impl LocalBuffer {
             // The next chunk is sized like this one: a VU flushed by age (slow responses, many
             // VUs) holds a few dozen samples, not `capacity`, and thousands of VUs each
             // holding a full-size buffer would cost more than their connections.
-            let next = self
+            self.next = self
                 .buf
                 .len()
                 .next_power_of_two()
                 .clamp(MIN_CHUNK.min(self.capacity), self.capacity);
-            let full = std::mem::replace(&mut self.buf, Vec::with_capacity(next));
-            self.sender.send(full);
+            self.sender.send(std::mem::take(&mut self.buf));
         }
     }
 
@@ -238,22 +242,28 @@ mod tests {
     fn chunks_shrink_to_what_age_flushes_carry_and_grow_back() {
         let (sender, rx) = channel();
         let mut buf = sender.buffer(128);
-        assert_eq!(buf.buf.capacity(), 128);
-        for i in 0..14 {
+        // Nothing is held before the first sample, nor between a flush and the next sample.
+        assert_eq!(buf.buf.capacity(), 0);
+        buf.push(Sample::new(1, 0, 1.0));
+        assert_eq!(buf.buf.capacity(), MIN_CHUNK);
+        for i in 1..14 {
             buf.push(Sample::new(1, i, 1.0));
         }
         buf.flush();
         assert_eq!(chunk(&rx).len(), 14);
+        assert_eq!(buf.buf.capacity(), 0);
+        buf.push(Sample::new(1, 0, 1.0));
         assert_eq!(buf.buf.capacity(), 16);
         // A fuller chunk grows the vector, then the next one starts at that size.
-        for i in 0..40 {
+        for i in 1..40 {
             buf.push(Sample::new(1, i, 1.0));
         }
         buf.flush();
         assert_eq!(chunk(&rx).len(), 40);
+        buf.push(Sample::new(1, 0, 1.0));
         assert_eq!(buf.buf.capacity(), 64);
         // Flushed at capacity: full-size chunks, never more than `capacity` per chunk.
-        for i in 0..300 {
+        for i in 1..300 {
             buf.push(Sample::new(1, i, 1.0));
         }
         assert_eq!(chunk(&rx).len(), 128);
@@ -270,6 +280,7 @@ mod tests {
             buf.push(Sample::new(1, i, 1.0));
         }
         assert_eq!(chunk(&rx).len(), 4);
+        buf.push(Sample::new(1, 4, 1.0));
         assert_eq!(buf.buf.capacity(), 4);
     }
 }

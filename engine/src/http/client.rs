@@ -88,6 +88,10 @@ pub enum HttpVersion {
 pub struct ClientShared {
     pub tls: Arc<rustls::ClientConfig>,
     pub version: HttpVersion,
+    /// Free a connection's read buffer while it waits and the last response's buffers before
+    /// each request, so a VU waiting on its server holds none of them: one allocation per
+    /// request, chosen for runs of many VUs (memory) and not for a few fast ones (throughput).
+    pub release_idle_buffers: bool,
 }
 
 /// One VU's HTTP/2 connection to a host; the connection itself is driven by its own task.
@@ -155,6 +159,13 @@ impl Response {
 
     pub fn body_text(&self) -> std::borrow::Cow<'_, str> {
         String::from_utf8_lossy(&self.body)
+    }
+
+    /// Like [`Response::reset`], and gives the buffers' memory back.
+    fn release(&mut self) {
+        self.reset();
+        self.head = Vec::new();
+        self.body = Vec::new();
     }
 
     pub(crate) fn reset(&mut self) {
@@ -236,7 +247,11 @@ impl Client {
         resp: &mut Response,
     ) -> (Timings, Result<(), HttpError>) {
         let t0 = Instant::now();
-        resp.reset();
+        if self.shared.release_idle_buffers {
+            resp.release();
+        } else {
+            resp.reset();
+        }
         let mut marks = Marks::default();
         let mut result = match tokio::time::timeout(
             timeout,
@@ -349,6 +364,13 @@ impl Client {
 
         // Wait for the first byte separately: that moment splits waiting from receiving.
         if conn.inb.available().is_empty() {
+            if let (true, Stream::Plain(s)) = (self.shared.release_idle_buffers, &conn.stream) {
+                // The wait for the server is spent holding no read buffer: a one-byte peek
+                // first, and the buffer is taken once there is something to read.
+                if let Err(e) = s.peek(&mut [0u8; 1]).await {
+                    return Err(fail(e, false));
+                }
+            }
             match conn.inb.fill(&mut conn.stream).await {
                 Ok(0) => {
                     return Err(fail(
@@ -423,6 +445,12 @@ impl Client {
         }
         marks.end = Some(Instant::now());
         if keep_alive && framing != Framing::UntilClose {
+            if self.shared.release_idle_buffers {
+                conn.inb.release_if_empty();
+            }
+            // Room for one connection, not the four a first push makes room for: most VUs
+            // talk to one host.
+            self.conns.reserve_exact(1);
             self.conns.push(conn);
         }
         Ok(())
@@ -452,8 +480,10 @@ impl Client {
                         }
                     })?;
                 let connector = tokio_rustls::TlsConnector::from(self.shared.tls.clone());
-                let tls = connector
-                    .connect(name, tcp)
+                // Boxed, as the HTTP/2 handshake below: the handshakes are the largest states
+                // of a connect, and every VU connecting at once (a run's start) would hold
+                // room for them even on plain HTTP/1.1.
+                let tls = Box::pin(connector.connect(name, tcp))
                     .await
                     .map_err(|e| tls_error(&e))?;
                 marks.tls_end = Some(Instant::now());
@@ -469,7 +499,7 @@ impl Client {
             }
         };
         if h2 {
-            let (send, connection) = h2::client::handshake(stream)
+            let (send, connection) = Box::pin(h2::client::handshake(stream))
                 .await
                 .map_err(|e| h2_error(&e, url))?;
             // The connection future drives the socket; it ends when the VU drops `send`.
@@ -489,7 +519,12 @@ impl Client {
             host: url.host.clone(),
             port: url.port,
             stream,
-            inb: InBuf::new(1024),
+            // No read buffer before the response starts when idle buffers are released.
+            inb: if self.shared.release_idle_buffers {
+                InBuf::default()
+            } else {
+                InBuf::new(1024)
+            },
             tls_version,
         }))
     }

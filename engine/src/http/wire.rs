@@ -41,6 +41,13 @@ impl InBuf {
         }
     }
 
+    /// Frees the buffer when nothing is left in it; the next [`InBuf::fill`] allocates again.
+    pub fn release_if_empty(&mut self) {
+        if self.pos == self.data.len() {
+            *self = Self::default();
+        }
+    }
+
     pub fn clear(&mut self) {
         self.data.clear();
         self.pos = 0;
