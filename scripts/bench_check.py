@@ -1,0 +1,79 @@
+"""`scripts/bench.py --check`: each measured figure against issue 24's targets, as one table.
+
+Figures only: a target not met is a row saying so, never a failing exit.
+"""
+
+import bench_longrun
+
+
+def _get(d, *keys):
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+def _median(res, row, key):
+    return _get(res, row, key, "median")
+
+
+def _row(rows, figure, value, unit, target, ok, digits=1):
+    if value is None or value != value:
+        rows.append((figure, "not measured", target, "–"))
+    else:
+        rows.append((figure, f"{value:,.{digits}f}{unit}", target, "met" if ok(value) else "NOT met"))
+
+
+def check_rows(results):
+    rows = []
+    ka = results.get("keepalive", {})
+    _row(rows, "requests per CPU-second, loadrun ÷ wrk", ka.get("loadrun_per_cpu_vs_wrk"), "×", "≥ 1.00×",
+         lambda v: v >= 1.0, 2)
+
+    out = results.get("outputs", {})
+    base = _median(out, "loadrun -o none", "rps")
+    for o, limit in (("json", 25.0), ("csv", 15.0)):
+        with_o = _median(out, f"loadrun -o {o}", "rps")
+        loss = (1 - with_o / base) * 100 if base and with_o is not None else None
+        _row(rows, f"req/s lost to -o {o} (one pinned core)", loss, "%", f"< {limit:.0f}%", lambda v, l=limit: v < l)
+
+    ps = results.get("persample", {})
+    for label, o, limit in (("json", "json", 100), ("csv (unix)", "csv", 60)):
+        _row(rows, f"{o} writer, ns per sample incl. the write (`cargo bench -p out-{o}`)",
+             _get(ps, label, "ns_per_sample"), " ns", f"≤ {limit} ns", lambda v, l=limit: v <= l, 0)
+        _row(rows, f"{o} end to end, loadrun CPU ns per sample written (outputs case)",
+             out.get(f"e2e_ns_per_sample_{o}"), " ns", f"≤ {limit} ns", lambda v, l=limit: v <= l, 0)
+
+    st = results.get("startup", {})
+    _row(rows, "`run --url URL -i 1` wall time (median)", _median(st, "loadrun", "wall_ms"), " ms", "≤ 10 ms",
+         lambda v: v <= 10.0)
+    _row(rows, "`vus` (max) reported by a 1-iteration run", st.get("vus_i1"), "", "= 1", lambda v: v == 1, 0)
+
+    mem = results.get("memory", {})
+    for vus, limit in ((1000, 10.0), (5000, 6.0)):
+        _row(rows, f"peak RSS per VU at {vus:,} VUs (base included)", _median(mem, f"loadrun {vus} VUs", "rss_per_vu_kib"),
+             " KiB", f"≤ {limit:.0f} KiB", lambda v, l=limit: v <= l)
+
+    lr = results.get("longrun", {})
+    runs = {r["output"]: r for r in lr.get("runs", [])}
+    for name in bench_longrun.OUTPUTS:
+        r = runs.get(name)
+        if r is None or "error" in r:
+            _row(rows, f"long run -o {name}: RSS growth, first to last minute", None, "", "flat (≤ 5%)", None)
+            _row(rows, f"long run -o {name}: received = written = server", None, "", "equal", None)
+            continue
+        _, pct = bench_longrun.rss_growth(r)
+        _row(rows, f"long run -o {name} ({lr['minutes']} min): RSS growth, first to last minute", pct, "%",
+             f"flat (≤ {bench_longrun.FLAT_RSS_GROWTH_PCT:.0f}%)", lambda v: v <= bench_longrun.FLAT_RSS_GROWTH_PCT)
+        equal = bench_longrun.counts_equal(r)
+        rows.append((f"long run -o {name}: received = written = server", "equal" if equal else "differ", "equal",
+                     "met" if equal else "NOT met"))
+    return rows
+
+
+def render(results):
+    lines = ["### Issue 24 targets (`--check`: figures, never a failure)", "",
+             "| figure | measured | target | |", "|---|---|---|---|"]
+    lines += [f"| {f} | {v} | {t} | {m} |" for f, v, t, m in check_rows(results)]
+    return "\n".join(lines) + "\n"
