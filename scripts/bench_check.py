@@ -57,18 +57,20 @@ def check_rows(results):
 
     lr = results.get("longrun", {})
     runs = {r["output"]: r for r in lr.get("runs", [])}
-    for name in bench_longrun.OUTPUTS:
+    for name in list(bench_longrun.OUTPUTS) + [n for n in runs if n not in bench_longrun.OUTPUTS]:
         r = runs.get(name)
         if r is None or "error" in r:
             _row(rows, f"long run -o {name}: RSS growth, first to last minute", None, "", "flat (≤ 5%)", None)
-            _row(rows, f"long run -o {name}: received = written = server", None, "", "equal", None)
+            _row(rows, f"long run -o {name}: received = written = server = summary", None, "", "equal", None)
             continue
         _, pct = bench_longrun.rss_growth(r)
         _row(rows, f"long run -o {name} ({lr['minutes']} min): RSS growth, first to last minute", pct, "%",
              f"flat (≤ {bench_longrun.FLAT_RSS_GROWTH_PCT:.0f}%)", lambda v: v <= bench_longrun.FLAT_RSS_GROWTH_PCT)
-        equal = bench_longrun.counts_equal(r)
-        rows.append((f"long run -o {name}: received = written = server", "equal" if equal else "differ", "equal",
-                     "met" if equal else "NOT met"))
+        for what, ok in (("received = written", bench_longrun.nothing_dropped(r)),
+                         ("server = written", bench_longrun.server_holds_written(r)),
+                         ("server = summary", bench_longrun.server_matches_summary(r))):
+            rows.append((f"long run -o {name}: {what}", "equal" if ok else "differ", "equal",
+                         "met" if ok else "NOT met"))
     return rows
 
 

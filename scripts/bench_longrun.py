@@ -27,6 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ROOT / "tests" / "services"
 OUTPUTS = ("json", "influxdb", "prometheus")
+# Also runnable: `influxdb-block`, the same with the host option whenFull=block, so an output
+# slower than the generator slows the test instead of dropping (received = written by design).
+VARIANTS = OUTPUTS + ("influxdb-block",)
 VUS = 50
 # RSS may settle during the first minute (allocator arenas, queue high-water marks); growth is
 # judged from minute 1 to the end.
@@ -159,11 +162,13 @@ def output_arg(name, d, svc):
         return f"json={d}/out.json"
     if name == "influxdb":
         return f"influxdb={svc.vars['INFLUXDB_URL']}/lr"
+    if name == "influxdb-block":
+        return f"influxdb=addr={svc.vars['INFLUXDB_URL']},db=lr,whenFull=block"
     return f"prometheus=url={svc.vars['PROMETHEUS_RW_URL']}"
 
 
 def start_service(name, pin):
-    if name == "influxdb":
+    if name.startswith("influxdb"):
         return Service("influxdb", pin, {"INFLUXDB_DB": "lr"})
     if name == "prometheus":
         return Service("prometheus", pin)
@@ -175,7 +180,7 @@ def server_counts(name, svc, tail, out_report):
     if name == "json":
         return {"server_samples": tail.points, "server_bytes": tail.bytes, "peak_disk_mib": tail.peak_disk / 2**20,
                 "tail_error": tail.error}
-    if name == "influxdb":
+    if name.startswith("influxdb"):
         base = svc.vars["INFLUXDB_URL"]
 
         def q(text):
@@ -212,7 +217,9 @@ def one_run(tools, pin, nginx, name, minutes, interval):
         with open(d / "stdout", "w") as so, open(d / "stderr", "w") as se:
             proc = subprocess.Popen(cmd, stdout=so, stderr=se, env=env, cwd=d)
         t0 = time.monotonic()
-        prev = {"t": t0, "reqs": nginx_requests(nginx), "cpu": 0.0, "points": 0}
+        spid = svc.pid() if svc else None
+        prev = {"t": t0, "reqs": nginx_requests(nginx), "cpu": 0.0, "points": 0,
+                "srv_cpu": proc_cpu_s(spid) if spid else 0.0}
         minutes_rows, status, usage = [], None, None
         next_at = t0 + interval
         while status is None:
@@ -226,13 +233,17 @@ def one_run(tools, pin, nginx, name, minutes, interval):
             next_at += interval
             try:
                 now = {"t": time.monotonic(), "reqs": nginx_requests(nginx), "cpu": proc_cpu_s(proc.pid),
-                       "rss": proc_rss_kib(proc.pid), "points": tail.points if tail else 0}
+                       "rss": proc_rss_kib(proc.pid), "points": tail.points if tail else 0,
+                       "srv_cpu": proc_cpu_s(spid) if spid else 0.0}
             except (OSError, IndexError, ValueError):
                 continue  # exiting between the checks
             dt = now["t"] - prev["t"]
             reqs = now["reqs"] - prev["reqs"]
             cpu = now["cpu"] - prev["cpu"]
             minutes_rows.append({"minute": round((now["t"] - t0) / 60, 2), "load1": os.getloadavg()[0],
+                                 # After the test's duration loadrun only drains its output queue.
+                                 "drain": now["t"] - t0 > minutes * 60 + 1,
+                                 "server_cpu_pct": (now["srv_cpu"] - prev["srv_cpu"]) / dt * 100 if spid else None,
                                  "rps": reqs / dt, "req_per_cpu_s": reqs / cpu if cpu else float("nan"),
                                  "cpu_pct": cpu / dt * 100, "rss_kib": now["rss"],
                                  "points_per_s": (now["points"] - prev["points"]) / dt if tail else None})
@@ -248,7 +259,8 @@ def one_run(tools, pin, nginx, name, minutes, interval):
         summary = json.loads((d / "sum.json").read_text())
         outs = summary.get("outputs", {})
         outs = outs.get("outputs", []) if isinstance(outs, dict) else outs
-        report = next((o for o in outs if o.get("name") in (name, "experimental-prometheus-rw")), {})
+        plugin = name.split("-")[0]
+        report = next((o for o in outs if o.get("name") in (plugin, "experimental-prometheus-rw")), {})
         counts = server_counts(name, svc, tail, report)
         m = summary["metrics"]
         return {"output": name, "minutes": minutes_rows, "peak_rss_kib": usage.ru_maxrss,
@@ -257,7 +269,7 @@ def one_run(tools, pin, nginx, name, minutes, interval):
                 "received": report.get("received"), "written": report.get("written"),
                 "dropped": report.get("dropped"), "output_errors": report.get("errors"),
                 "output_line": next((line.strip() for line in (d / "stdout").read_text().splitlines()
-                                     if f"{name}:" in line and "received=" in line), ""),
+                                     if f"{plugin}:" in line and "received=" in line), ""),
                 **counts}
     finally:
         if svc:
@@ -268,26 +280,38 @@ def one_run(tools, pin, nginx, name, minutes, interval):
 # ---------------------------------------------------------------- judging and printing
 
 def rss_growth(r):
-    rows = r["minutes"]
+    """From the first reading to the last one taken under load (the drain after it is shown, not judged)."""
+    rows = [m for m in r["minutes"] if not m.get("drain")]
     if len(rows) < 2:
         return float("nan"), float("nan")
     first, last = rows[0]["rss_kib"], rows[-1]["rss_kib"]
     return (last - first) / 1024, (last - first) / first * 100 if first else float("nan")
 
 
-def counts_equal(r):
-    """received = written (nothing dropped) and the server holds exactly what was written."""
-    ok = r.get("received") is not None and r["received"] == r["written"]
+def nothing_dropped(r):
+    """The output wrote every sample it received."""
+    return r.get("received") is not None and r["received"] == r["written"]
+
+
+def server_holds_written(r):
+    """The server holds exactly what the output says it wrote."""
     if r["output"] == "prometheus":
-        # Remote write sends series, not samples: Prometheus must hold every series sample sent
-        # and end on the run's own totals.
-        ok = ok and r["server_samples"] == r.get("series_sent") and r["server_http_reqs"] == r["http_reqs"] \
-            and r["server_iterations"] == r["iterations"]
-    else:
-        ok = ok and r["server_samples"] == r["written"]
-        if "server_http_reqs" in r:
-            ok = ok and r["server_http_reqs"] == r["http_reqs"]
-    return ok
+        # Remote write sends series, not samples: Prometheus must hold every series sample sent.
+        return r["server_samples"] == r.get("series_sent")
+    return r["server_samples"] == r["written"]
+
+
+def server_matches_summary(r):
+    """The server's totals are the run's own (only when nothing was dropped can they be)."""
+    if r["output"] == "prometheus":
+        return r["server_http_reqs"] == r["http_reqs"] and r["server_iterations"] == r["iterations"]
+    if "server_http_reqs" in r:
+        return r["server_http_reqs"] == r["http_reqs"]
+    return True
+
+
+def counts_equal(r):
+    return nothing_dropped(r) and server_holds_written(r) and server_matches_summary(r)
 
 
 def verdict(r):
@@ -303,34 +327,38 @@ def render(results, minutes):
             lines += [f"**-o {r['output']}**: not measured: {r['error']}", ""]
             continue
         json_col = r["output"] == "json"
+        extra = " points written/s |" if json_col else " server CPU % |"
         lines += [f"**-o {r['output']}** (peak RSS {r['peak_rss_kib'] / 1024:.1f} MiB)", "",
-                  "| minute | load avg (1 min) | req/s (nginx) | req per CPU-s | loadrun CPU % | RSS MiB |"
-                  + (" points written/s |" if json_col else ""),
-                  "|---|---|---|---|---|---|" + ("---|" if json_col else "")]
+                  "| minute | load avg (1 min) | req/s (nginx) | req per CPU-s | loadrun CPU % | RSS MiB |" + extra,
+                  "|---|---|---|---|---|---|---|"]
         for m in r["minutes"]:
-            lines.append(f"| {m['minute']:.0f} | {m['load1']:.1f} | {m['rps']:,.0f} | {m['req_per_cpu_s']:,.0f} | "
-                         f"{m['cpu_pct']:.0f} | {m['rss_kib'] / 1024:.1f} |"
-                         + (f" {m['points_per_s']:,.0f} |" if json_col else ""))
+            last = f" {m['points_per_s']:,.0f} |" if json_col else f" {m.get('server_cpu_pct') or 0:.0f} |"
+            when = f"{m['minute']:g}" + (" (drain)" if m.get("drain") else "")
+            lines.append(f"| {when} | {m['load1']:.1f} | {m['rps']:,.0f} | {m['req_per_cpu_s']:,.0f} | "
+                         f"{m['cpu_pct']:.0f} | {m['rss_kib'] / 1024:.1f} |" + last)
         mib, pct = rss_growth(r)
         flat, equal = verdict(r)
         dropped = r.get("dropped") or {}
         drops = ", ".join(f"{k}={v}" for k, v in dropped.items() if v) or "none"
-        lines += ["", f"- RSS from the first minute to the last: {mib:+.1f} MiB ({pct:+.1f}%): "
+        lines += ["", f"- RSS from the first reading to the last under load: {mib:+.1f} MiB ({pct:+.1f}%): "
                       f"{'flat' if flat else 'GROWS'}",
                   f"- summary: http_reqs={r['http_reqs']:,}, iterations={r['iterations']:,}; output: "
                   f"received={r['received']:,} written={r['written']:,} dropped: {drops}"]
         if r["output"] == "json":
             lines.append(f"- file: {r['server_samples']:,} Point records ({r['server_bytes'] / 2**30:.1f} GiB written, "
                          f"at most {r['peak_disk_mib']:.0f} MiB on disk at once)")
-        elif r["output"] == "influxdb":
+        elif r["output"].startswith("influxdb"):
             lines.append(f"- InfluxDB: {r['server_samples']:,} points, sum(http_reqs)={r['server_http_reqs']:,}")
         else:
             lines.append(f"- Prometheus: {r['server_samples']:,.0f} samples appended (series samples sent: "
                          f"{r['series_sent']}), sum(k6_http_reqs_total)={r['server_http_reqs']:,.0f}, "
                          f"sum(k6_iterations_total)={r['server_iterations']:,.0f}")
+        lines.append(f"- output line: `{r['output_line']}`")
         if r.get("output_errors"):
             lines.append(f"- output errors: {r['output_errors']}")
-        lines += [f"- received = written = server: {'yes' if equal else 'NO'}", ""]
+        lines += [f"- received = written: {'yes' if nothing_dropped(r) else 'NO'}; server = written: "
+                  f"{'yes' if server_holds_written(r) else 'NO'}; server = summary: "
+                  f"{'yes' if server_matches_summary(r) else 'NO'}", ""]
     return "\n".join(lines) + "\n"
 
 
