@@ -525,6 +525,8 @@ def main():
         results = {}
         for f in a.from_file.split(","):
             results.update(json.loads(Path(f).read_text()))
+        if "longrun" in results:  # its tables are judged at render time, so they follow the current rules
+            print(bench_longrun.render(results["longrun"]["runs"], results["longrun"]["minutes"]))
         print(bench_check.render(results))
         return
     if a.quick:
