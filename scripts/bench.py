@@ -376,15 +376,26 @@ def case_outputs(tools, pin, nginx, a):
                     continue
                 log(f"outputs round {i + 1}: {tool} -o {name}")
                 fn = run_loadrun if tool == "loadrun" else run_k6
-                rows.setdefault(f"{tool} -o {name}", []).append(fn(tools, pin, nginx.url, 50, a.duration, outs))
-    text, res = table("2. the same with -o json / -o csv", rows, [("rps", "req/s", 0), ("rss_kib", "peak RSS KiB", 0)])
-    lines = ["", "| tool | req/s lost to -o json | req/s lost to -o csv |", "|---|---|---|"]
+                r = fn(tools, pin, nginx.url, 50, a.duration, outs)
+                r["req_per_cpu_s"] = r["rps"] * a.duration / r["cpu_s"] if r["cpu_s"] else float("nan")
+                rows.setdefault(f"{tool} -o {name}", []).append(r)
+    text, res = table("2. the same with -o json / -o csv", rows,
+                      [("rps", "req/s", 0), ("req_per_cpu_s", "req per CPU-s", 0), ("rss_kib", "peak RSS KiB", 0)])
+    # On a pinned core the generator has to itself, req/s and requests per CPU-second fall alike;
+    # on a shared machine only the second is free of the others' load.
+    lines = ["", "| tool | lost to -o json: req/s | per CPU-s | lost to -o csv: req/s | per CPU-s |",
+             "|---|---|---|---|---|"]
     for tool in ("loadrun", "k6"):
-        base = res.get(f"{tool} -o none", {}).get("rps", {}).get("median")
-        if not base:
-            continue
-        loss = [f"{(1 - res[f'{tool} -o {o}']['rps']['median'] / base) * 100:.1f}%" for o in ("json", "csv")]
-        lines.append(f"| {tool} | {loss[0]} | {loss[1]} |")
+        cells = []
+        for o in ("json", "csv"):
+            for key in ("rps", "req_per_cpu_s"):
+                pairs = [1 - w[key] / b[key] for b, w in zip(rows.get(f"{tool} -o none", []), rows.get(f"{tool} -o {o}", []))
+                         if b.get(key)]
+                loss = statistics.median(pairs) * 100 if pairs else float("nan")
+                res.setdefault("loss_pct", {}).setdefault(tool, {})[f"{o}_{key}"] = loss
+                cells.append(f"{fmt(loss, 1)}%")
+        if cells:
+            lines.append(f"| {tool} | " + " | ".join(cells) + " |")
     lines += ["", "End to end, loadrun's CPU time per sample written (the output's extra CPU over the run without it, "
               "scaled to the same requests, ÷ samples written; pinned, so the output shares the generator's core):", "",
               "| output | ns per sample |", "|---|---|"]
