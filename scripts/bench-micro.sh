@@ -2,7 +2,7 @@
 # Micro-benchmarks of the hot paths, in release, as one Markdown table: sample recording and
 # series interning (metrics), trend insert and the summary consumer (summary), StatsD encoding
 # (loadrun-statsd), remote-write protobuf + snappy (loadrun-remote-write), then the json/csv writers' own
-# throughput benches. Figures only: nothing here fails on a slow machine.
+# throughput benches and their cost per sample. Figures only: nothing here fails on a slow machine.
 #   scripts/bench-micro.sh            # full (about 2 minutes once built)
 #   MICRO_QUICK=1 scripts/bench-micro.sh   # shorter rounds, for a smoke run
 set -euo pipefail
@@ -28,3 +28,6 @@ echo
 echo "JSON / CSV encoding (the writers' own benches, samples/s on one core):"
 cargo bench -q -p out-json --bench throughput 2>/dev/null
 cargo bench -q -p out-csv --bench throughput 2>/dev/null
+echo
+echo "JSON / CSV cost per sample, write included (k6's sample mix; scripts/bench-file-outputs.sh):"
+FILES_NO_CALLGRIND=${MICRO_QUICK:+1} scripts/bench-file-outputs.sh 2>/dev/null | grep '^|'

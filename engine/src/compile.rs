@@ -39,6 +39,9 @@ pub struct EngineOptions {
     pub execution_segment: Option<crate::segment::ExecutionSegment>,
     /// `--execution-segment-sequence`, over the plan's `executionSegmentSequence`.
     pub execution_segment_sequence: Option<crate::segment::ExecutionSegmentSequence>,
+    /// The scenarios run a script's functions (see [`crate::script`]), not the plan's steps:
+    /// a scenario's `exec` names a function, and no flow is compiled.
+    pub script: bool,
 }
 
 /// How one scenario schedules iterations.
@@ -488,54 +491,58 @@ pub fn compile(plan: &Plan, opts: &EngineOptions) -> Result<Compiled, CompileErr
             tracing::info!(scenario = %name, segment = %segment, "no work for this execution segment in the scenario");
             continue;
         };
-        let steps: &[plan::Step] = match &s.exec {
-            None => &plan.steps,
-            Some(f) => match plan.flows.get(f) {
-                Some(steps) => steps,
-                None => {
-                    return err(format!(
+        let flow = if opts.script {
+            Flow::default()
+        } else {
+            let steps: &[plan::Step] = match &s.exec {
+                None => &plan.steps,
+                Some(f) => match plan.flows.get(f) {
+                    Some(steps) => steps,
+                    None => {
+                        return err(format!(
                         "scenarios.{name}.exec: no flow named {f:?} (define it as [[flows.{f}]])"
                     ))
-                }
-            },
+                    }
+                },
+            };
+            if steps.is_empty() {
+                return err(match &s.exec {
+                    None => format!("scenario {name}: the plan has no [[steps]] to run"),
+                    Some(f) => format!("scenario {name}: flow {f:?} has no steps"),
+                });
+            }
+            let env = Env {
+                cli: &opts.env,
+                scenario: &s.env,
+                plan: &plan.env,
+                process: opts.use_process_env,
+            };
+            let ctx = FlowCtx {
+                regexes: &regexes,
+                env,
+                feeds: &feeds,
+                base_dir: &opts.base_dir,
+                timeout: plan.timeout.map(|d| d.0).unwrap_or(DEFAULT_TIMEOUT),
+                max_redirects: plan.max_redirects.unwrap_or(10),
+                max_redirects_set: plan.max_redirects.is_some(),
+                user_agent: Arc::from(
+                    plan.user_agent
+                        .clone()
+                        .unwrap_or_else(|| format!("loadrun/{}", env!("CARGO_PKG_VERSION")))
+                        .as_str(),
+                ),
+                custom: &custom,
+            };
+            compile_flow(steps, &ctx).map_err(|e| {
+                CompileError(format!(
+                    "{}: {e}",
+                    match &s.exec {
+                        None => "steps".to_string(),
+                        Some(f) => format!("flows.{f}"),
+                    }
+                ))
+            })?
         };
-        if steps.is_empty() {
-            return err(match &s.exec {
-                None => format!("scenario {name}: the plan has no [[steps]] to run"),
-                Some(f) => format!("scenario {name}: flow {f:?} has no steps"),
-            });
-        }
-        let env = Env {
-            cli: &opts.env,
-            scenario: &s.env,
-            plan: &plan.env,
-            process: opts.use_process_env,
-        };
-        let ctx = FlowCtx {
-            regexes: &regexes,
-            env,
-            feeds: &feeds,
-            base_dir: &opts.base_dir,
-            timeout: plan.timeout.map(|d| d.0).unwrap_or(DEFAULT_TIMEOUT),
-            max_redirects: plan.max_redirects.unwrap_or(10),
-            max_redirects_set: plan.max_redirects.is_some(),
-            user_agent: Arc::from(
-                plan.user_agent
-                    .clone()
-                    .unwrap_or_else(|| format!("loadrun/{}", env!("CARGO_PKG_VERSION")))
-                    .as_str(),
-            ),
-            custom: &custom,
-        };
-        let flow = compile_flow(steps, &ctx).map_err(|e| {
-            CompileError(format!(
-                "{}: {e}",
-                match &s.exec {
-                    None => "steps".to_string(),
-                    Some(f) => format!("flows.{f}"),
-                }
-            ))
-        })?;
         let mut tags: BTreeMap<String, String> = test_tags.iter().cloned().collect();
         for (k, v) in &s.tags {
             tags.insert(k.clone(), v.clone());

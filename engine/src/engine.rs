@@ -113,6 +113,7 @@ pub struct Engine {
     custom: Arc<[loadrun_metrics::MetricId]>,
     control: Control,
     threads: usize,
+    script: Option<Arc<dyn crate::script::Script>>,
 }
 
 impl Engine {
@@ -146,7 +147,15 @@ impl Engine {
                 stopped_early: Arc::new(AtomicBool::new(false)),
             },
             threads,
+            script: None,
         })
+    }
+
+    /// Runs `script` instead of the plan's steps (compile the plan with
+    /// [`EngineOptions::script`] set).
+    pub fn with_script(mut self, script: Arc<dyn crate::script::Script>) -> Self {
+        self.script = Some(script);
+        self
     }
 
     pub fn control(&self) -> Control {
@@ -213,6 +222,7 @@ impl Engine {
             stats: self.control.stats.clone(),
             redirect_limit_warned: Default::default(),
             failing: Default::default(),
+            script: self.script.clone(),
         });
         let start = Instant::now();
         *self.control.started.lock() = Some(start);
@@ -235,8 +245,11 @@ impl Engine {
             self.control.stop.subscribe(),
         ));
 
+        let set_up = self
+            .lifecycle(crate::script::Lifecycle::Setup, &shared, &sender, buffer)
+            .await;
         let mut tasks = Vec::new();
-        for scn in &self.compiled.scenarios {
+        for scn in self.compiled.scenarios.iter().filter(|_| set_up) {
             let ctx = exec::Ctx {
                 scn: scn.clone(),
                 shared: shared.clone(),
@@ -250,6 +263,10 @@ impl Engine {
         for t in tasks {
             let _ = t.await;
         }
+        if set_up {
+            self.lifecycle(crate::script::Lifecycle::Teardown, &shared, &sender, buffer)
+                .await;
+        }
         // Ends the ticker (which emits a last vus/vus_max sample).
         let _ = self.control.stop.send(HARD);
         let _ = ticker.await;
@@ -262,6 +279,40 @@ impl Engine {
             not_sent: stats.not_sent.load(Ordering::Relaxed),
             stopped_early: self.control.stopped_early(),
         }
+    }
+}
+
+impl Engine {
+    /// Runs the script's `setup()` or `teardown()`, if it has one, as a VU of the first
+    /// scenario (k6 tags its samples with the group `::setup`/`::teardown`). False when it did
+    /// not finish within its timeout: the test does not start.
+    async fn lifecycle(
+        &self,
+        which: crate::script::Lifecycle,
+        shared: &Arc<Shared>,
+        sender: &SampleSender,
+        buffer: usize,
+    ) -> bool {
+        let (Some(script), Some(scn)) = (&self.script, self.compiled.scenarios.first()) else {
+            return true;
+        };
+        let Some((vu, timeout)) = script.lifecycle(which) else {
+            return true;
+        };
+        let mut v =
+            crate::vu::Vu::for_lifecycle(which, scn.clone(), shared.clone(), sender, buffer, vu);
+        let finished = v.script_once(timeout).await;
+        if !finished {
+            tracing::error!(
+                "{}() did not finish within its timeout of {:?}",
+                match which {
+                    crate::script::Lifecycle::Setup => "setup",
+                    crate::script::Lifecycle::Teardown => "teardown",
+                },
+                timeout
+            );
+        }
+        finished && !script.setup_failed()
     }
 }
 

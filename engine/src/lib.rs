@@ -14,6 +14,7 @@ pub mod pace;
 pub mod partition;
 pub mod plan;
 pub mod progress;
+pub mod script;
 pub mod segment;
 pub mod server;
 pub mod template;

@@ -20,6 +20,8 @@ use crate::http::{Client, ClientShared, HttpError, Response, Timings, Url};
 use crate::metrics::{Builtin, SystemTags};
 use crate::template::Vars;
 
+mod script;
+
 /// Shared by every VU of the run.
 pub struct Shared {
     pub registry: Arc<Registry>,
@@ -32,6 +34,16 @@ pub struct Shared {
     /// k6 warns once that a request stopped at the redirect limit; once per run here too.
     pub redirect_limit_warned: std::sync::atomic::AtomicBool,
     pub failing: crate::pace::FailingAtOnce,
+    /// Runs instead of the scenarios' flows when set (a k6 script).
+    pub script: Option<Arc<dyn crate::script::Script>>,
+}
+
+/// How a request ended: its last hop's timings and error, and that hop's URL when it is not
+/// the request's own (a redirect was followed, or the URL was refused).
+pub(crate) struct RequestEnd {
+    pub timings: Timings,
+    pub error: Option<HttpError>,
+    pub moved_to: Option<String>,
 }
 
 #[derive(Hash, PartialEq, Eq, Clone, Copy)]
@@ -77,6 +89,7 @@ pub struct Vu {
     received: u64,
     meta_vu: String,
     pace: crate::pace::Pace,
+    script: Option<Box<script::ScriptState>>,
 }
 
 struct VarView<'a> {
@@ -125,8 +138,24 @@ impl Vu {
         sender: &loadrun_metrics::SampleSender,
         buffer: usize,
     ) -> Self {
+        let script = shared
+            .script
+            .as_ref()
+            .map(|s| script::ScriptState::new(s.vu(id, &scn.name)));
+        Self::build(id, scn, shared, sender, buffer, script)
+    }
+
+    fn build(
+        id: u64,
+        scn: Arc<ScenarioRt>,
+        shared: Arc<Shared>,
+        sender: &loadrun_metrics::SampleSender,
+        buffer: usize,
+        script: Option<Box<script::ScriptState>>,
+    ) -> Self {
         let flow = scn.flow.clone();
         Self {
+            script,
             id,
             iter: 0,
             iter_in_test: 0,
@@ -171,15 +200,21 @@ impl Vu {
     }
 
     fn scenario_tags(&self) -> Vec<(&str, &str)> {
+        // k6 tags setup and teardown with no scenario.
+        let lifecycle = self.script.as_ref().is_some_and(|s| s.lifecycle());
         self.scn
             .tags
             .iter()
+            .filter(|(k, _)| !(lifecycle && k == "scenario"))
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect()
     }
 
     /// Called after an iteration was cut short: the connection may hold half a response.
     pub fn interrupted(&mut self) {
+        if let Some(s) = self.script.as_mut() {
+            s.interrupt();
+        }
         self.client.reset();
         self.buf.flush();
     }
@@ -224,7 +259,11 @@ impl Vu {
         self.received = 0;
         self.iter_in_test = self.scn.iter_numbers.next();
         self.pace.start_iteration();
-        self.run_steps(&flow, &flow.steps).await;
+        if self.script.is_some() {
+            self.script_iteration(&flow).await;
+        } else {
+            self.run_steps(&flow, &flow.steps).await;
+        }
         let now = loadrun_metrics::now_ns();
         let s = match self.iter_series {
             Some(s) => s,
@@ -268,7 +307,9 @@ impl Vu {
         Box::pin(async move {
             for step in steps {
                 match step {
-                    CStep::Request(r) => self.request(flow, r).await,
+                    CStep::Request(r) => {
+                        self.request(flow, r).await;
+                    }
                     CStep::Sleep { min, max } => {
                         let d = if max > min {
                             let span = (*max - *min).as_secs_f64();
@@ -440,7 +481,7 @@ impl Vu {
         self.checks_and_extracts(flow, r, true, &Timings::default());
     }
 
-    async fn request(&mut self, flow: &Flow, r: &CRequest) {
+    async fn request(&mut self, flow: &Flow, r: &CRequest) -> RequestEnd {
         let mut url: std::borrow::Cow<'_, Url> = match &r.static_url {
             Some(u) => std::borrow::Cow::Borrowed(u),
             None => {
@@ -453,7 +494,11 @@ impl Vu {
                             message,
                         };
                         self.refused(flow, r, &r.method, &TagSafe(&url_text), &e);
-                        return;
+                        return RequestEnd {
+                            timings: Timings::default(),
+                            error: Some(e),
+                            moved_to: None,
+                        };
                     }
                 }
             }
@@ -468,7 +513,11 @@ impl Vu {
         loop {
             if let Err(e) = self.build_request(flow, r, method, &url, with_body) {
                 self.refused(flow, r, method, &*url, &e);
-                return;
+                return RequestEnd {
+                    timings: Timings::default(),
+                    error: Some(e),
+                    moved_to: (hops > 0).then(|| url.to_string()),
+                };
             }
             let reqbuf = std::mem::take(&mut self.reqbuf);
             last = flush_while(
@@ -530,6 +579,11 @@ impl Vu {
             break;
         }
         self.checks_and_extracts(flow, r, last.1.is_err(), &last.0);
+        RequestEnd {
+            timings: last.0,
+            error: last.1.err(),
+            moved_to: (hops > 0).then(|| url.to_string()),
+        }
     }
 
     fn checks_and_extracts(&mut self, flow: &Flow, r: &CRequest, failed: bool, t: &Timings) {

@@ -10,6 +10,10 @@ pub const THRESHOLDS_FAILED: u8 = 99;
 pub const THRESHOLD_ABORT: u8 = 99;
 /// A required output failed.
 pub const OUTPUT_FAILED: u8 = 104;
+/// A script's `setup()` threw, so the test did not run (k6's `ScriptException`).
+pub const SCRIPT_EXCEPTION: u8 = 107;
+/// The script called `exec.test.abort()` (k6's `ScriptAborted`).
+pub const SCRIPT_ABORTED: u8 = 108;
 /// Interrupted by the user (k6's 105 for external aborts).
 pub const INTERRUPTED: u8 = 105;
 /// `--start-at` had passed by more than the tolerance when the instance was ready: it did not

@@ -2,6 +2,7 @@
 //! `Cli::parse_from`.
 
 pub mod cli;
+pub mod console;
 pub mod exit;
 pub mod generate;
 pub mod kubernetes;

@@ -6,11 +6,11 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = loadrun::cli::Cli::parse();
-    loadrun::logging::init(cli.verbosity());
+    loadrun::logging::init(cli.verbosity(), cli.no_color);
     match loadrun::cli::execute(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("loadrun: error: {err:#}");
+            loadrun::errln!("loadrun: error: {err:#}");
             ExitCode::from(loadrun::exit::ERROR)
         }
     }

@@ -17,7 +17,7 @@ pub struct ReportArgs {
 pub fn execute(args: ReportArgs) -> anyhow::Result<u8> {
     match out_web_dashboard::report::rebuild(&args.events, &args.output) {
         Ok(n) => {
-            eprintln!(
+            crate::errln!(
                 "loadrun: report {} written from {n} events of {}",
                 args.output.display(),
                 args.events.display()
@@ -25,7 +25,7 @@ pub fn execute(args: ReportArgs) -> anyhow::Result<u8> {
             Ok(crate::exit::OK)
         }
         Err(e) => {
-            eprintln!("loadrun: error: {e}");
+            crate::errln!("loadrun: error: {e}");
             Ok(crate::exit::ERROR)
         }
     }

@@ -49,7 +49,7 @@ pub fn execute(args: ServeArgs) -> anyhow::Result<u8> {
     };
     let server = loadrun_engine::server::TestServer::start_with(args.listen, threads, limits)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
-    eprintln!(
+    crate::errln!(
         "loadrun test server listening on {} (Ctrl-C to stop). Endpoints: /get /post /anything \
          /headers /status/CODE /delay/SECONDS /bytes/N /json /redirect/N /redirect-to?url=U \
          /cookies /cookies/set?k=v /cookies/delete?k",

@@ -127,6 +127,8 @@ enum Canned {
     Answer(Response),
     /// Sent byte for byte; the connection is closed after it, as its framing is unknown.
     Raw(Vec<u8>),
+    /// Nothing is sent: the connection is closed once the request was read.
+    Hangup,
 }
 
 type Handler = dyn Fn(&Request) -> Response + Send + Sync;
@@ -207,6 +209,13 @@ impl Recorder {
     /// closes the connection after them.
     pub fn queue_raw(&self, raw: impl Into<Vec<u8>>) {
         lock(&self.shared.canned).push_back(Canned::Raw(raw.into()));
+    }
+
+    /// Takes the next request whole, then closes the connection instead of answering: a
+    /// server that kept the request and whose answer was lost on the way. The exchange is
+    /// recorded with the handler's status, as the server's state would say it took it.
+    pub fn queue_hangup(&self) {
+        lock(&self.shared.canned).push_back(Canned::Hangup);
     }
 
     /// While down, requests get the down answer (503 with no body unless set).
@@ -306,6 +315,7 @@ impl Shared {
                 (status, raw, true)
             }
             Some(Canned::Answer(r)) => (r.status, http::encode(&r), http::closes(&r)),
+            Some(Canned::Hangup) => (own.status, Vec::new(), true),
             None if self.down.load(Ordering::SeqCst) => {
                 let r = lock(&self.down_answer).clone();
                 (r.status, http::encode(&r), http::closes(&r))

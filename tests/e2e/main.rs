@@ -11,6 +11,8 @@ mod files;
 mod go_face;
 mod injection;
 mod interrupt_all;
+mod js_modules;
+mod js_scripts;
 mod k6_parity;
 mod kubernetes;
 mod out_cloudwatch;

@@ -66,3 +66,46 @@ checks = [
         "{stdout}"
     );
 }
+
+/// `loadrun run … | head -1`: the reader is gone before the banner is written. `println!`
+/// panicked there (exit 101) and the summary export was never written.
+#[test]
+fn a_reader_that_goes_away_ends_nothing_early() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        "iterations = 3\n[[steps]]\nurl = \"ftp://x/${__VU}\"\n",
+    )
+    .unwrap();
+    let export = dir.path().join("summary.json");
+    for closed in ["stdout", "stderr", "both"] {
+        let _ = std::fs::remove_file(&export);
+        let mut cmd = Command::new(loadrun_bin());
+        cmd.current_dir(dir.path())
+            .arg("run")
+            .arg(&plan)
+            .arg("--summary-export")
+            .arg(&export)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .env_remove("LOADRUN_LOG");
+        let mut child = cmd.spawn().expect("run loadrun");
+        // Closing the read ends before loadrun writes: its writes get EPIPE.
+        if closed != "stderr" {
+            drop(child.stdout.take());
+        }
+        if closed != "stdout" {
+            drop(child.stderr.take());
+        }
+        let status = child.wait_with_output().expect("wait for loadrun").status;
+        // 0: the requests were refused before sending, which fails no threshold.
+        assert_eq!(status.code(), Some(0), "{closed} closed: {status:?}");
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+        assert_eq!(
+            json["metrics"]["iterations"]["count"], 3,
+            "{closed} closed: {json}"
+        );
+    }
+}

@@ -199,16 +199,27 @@ fn no_color_on_a_terminal_has_no_colour() {
     let dir = tempfile::tempdir().unwrap();
     let plan = write_plan(dir.path(), "1s");
     let plan = plan.display().to_string();
-    let Some((code, bytes)) = on_a_terminal(&["run", &plan, "--no-summary"], &[("NO_COLOR", "1")])
-    else {
-        return;
-    };
-    let raw = String::from_utf8_lossy(&bytes);
-    assert_eq!(code, 0, "{raw}");
-    assert!(raw.contains("WARN request not sent"), "{raw:?}");
-    assert!(!has_sgr(&bytes), "{raw:?}");
-    // Still bars (NO_COLOR is about colour, not about the terminal).
-    assert!(screen(&bytes).iter().any(|l| l.starts_with("steady ✓ [")));
+    // The environment variable, and k6's flag.
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    let cases: [Case; 3] = [
+        (&["run", &plan, "--no-summary"], &[("NO_COLOR", "1")]),
+        (&["run", &plan, "--no-summary", "--no-color"], &[]),
+        (&[&plan, "--no-color", "--no-summary"], &[]),
+    ];
+    for (args, env) in cases {
+        let Some((code, bytes)) = on_a_terminal(args, env) else {
+            return;
+        };
+        let raw = String::from_utf8_lossy(&bytes);
+        assert_eq!(code, 0, "{args:?}: {raw}");
+        assert!(raw.contains("WARN request not sent"), "{args:?}: {raw:?}");
+        assert!(!has_sgr(&bytes), "{args:?}: {raw:?}");
+        // Still bars (colour is not the terminal).
+        assert!(
+            screen(&bytes).iter().any(|l| l.starts_with("steady ✓ [")),
+            "{args:?}: {raw:?}"
+        );
+    }
 }
 
 #[test]

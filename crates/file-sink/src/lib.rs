@@ -16,6 +16,7 @@
 //! compressor", since compressed bytes trail their input.
 
 pub mod claims;
+pub mod digits;
 pub mod time;
 
 #[cfg(feature = "fixtures")]

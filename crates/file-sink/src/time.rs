@@ -1,4 +1,4 @@
-//! RFC 3339 timestamps from unix nanoseconds, in UTC.
+//! RFC 3339 timestamps from unix nanoseconds, in UTC, and whole unix seconds.
 //!
 //! k6 writes its times in the machine's local zone; we always write UTC (`Z`) so a file reads
 //! the same wherever it was produced. Samples arrive in bursts within one second, so the
@@ -6,11 +6,69 @@
 
 const NS_PER_SEC: i64 = 1_000_000_000;
 
+/// One second's text, kept while samples stay in that second: samples arrive in time order
+/// within a batch, so the text is formatted about once per second of the run.
+#[derive(Debug, Clone)]
+struct SecondCache {
+    /// Where that second starts, in unix ns: a sample of the same second is `time_ns - start`
+    /// in `0..1e9` away, found without a division. Meaningless unless `cached`.
+    start: i64,
+    /// False before the first write, and for the second at i64's lower end, whose start is not
+    /// an i64.
+    cached: bool,
+    text: [u8; 32],
+    len: usize,
+}
+
+impl SecondCache {
+    const fn new() -> Self {
+        Self {
+            start: 0,
+            cached: false,
+            text: [0; 32],
+            len: 0,
+        }
+    }
+
+    /// The nanoseconds into `time_ns`'s second, after formatting that second with `format`
+    /// (given the unix second) unless it is the one cached.
+    #[inline]
+    fn frac(&mut self, time_ns: i64, format: fn(&mut Vec<u8>, i64)) -> i64 {
+        match time_ns.checked_sub(self.start) {
+            Some(frac) if self.cached && (0..NS_PER_SEC).contains(&frac) => frac,
+            _ => self.set_second(time_ns, format),
+        }
+    }
+
+    /// Appends the cached text; a `usual` length is copied as a constant-size block.
+    #[inline]
+    fn append<const USUAL: usize>(&self, out: &mut Vec<u8>) {
+        if self.len == USUAL {
+            out.extend_from_slice(&self.text[..USUAL]);
+        } else {
+            out.extend_from_slice(&self.text[..self.len]);
+        }
+    }
+
+    #[cold]
+    fn set_second(&mut self, time_ns: i64, format: fn(&mut Vec<u8>, i64)) -> i64 {
+        let frac = time_ns.rem_euclid(NS_PER_SEC);
+        let start = time_ns.checked_sub(frac);
+        self.cached = start.is_some();
+        self.start = start.unwrap_or(0);
+        let mut text = Vec::with_capacity(32);
+        format(&mut text, time_ns.div_euclid(NS_PER_SEC));
+        self.len = text.len().min(self.text.len());
+        self.text[..self.len].copy_from_slice(&text[..self.len]);
+        frac
+    }
+}
+
 /// The date and time of day, to the second, of the last second formatted.
 #[derive(Debug, Clone)]
 pub struct Rfc3339 {
-    second: i64,
-    text: Vec<u8>,
+    /// `YYYY-MM-DDTHH:MM:SS`: 19 bytes but for years outside 0..=9999.
+    second: SecondCache,
 }
 
 impl Default for Rfc3339 {
@@ -20,44 +78,78 @@ impl Default for Rfc3339 {
 }
 
 impl Rfc3339 {
-    pub fn new() -> Self {
+    pub const fn new() -> Self {
         Self {
-            second: i64::MIN,
-            text: Vec::with_capacity(24),
+            second: SecondCache::new(),
         }
     }
 
     /// Appends `2026-11-25T12:03:27Z` (`nanos == false`, whole seconds as Go's `time.RFC3339`)
     /// or `2026-11-25T12:03:27.55398078Z` (Go's `time.RFC3339Nano`: trailing zeros trimmed, no
     /// fraction at all on a whole second).
+    #[inline]
     pub fn write(&mut self, out: &mut Vec<u8>, time_ns: i64, nanos: bool) {
-        let second = time_ns.div_euclid(NS_PER_SEC);
-        if second != self.second {
-            self.second = second;
-            self.text.clear();
-            format_second(&mut self.text, second);
-        }
-        out.extend_from_slice(&self.text);
-        if nanos {
-            let frac = time_ns.rem_euclid(NS_PER_SEC) as u32;
-            if frac != 0 {
-                write_fraction(out, frac);
-            }
+        let frac = self.second.frac(time_ns, format_second);
+        self.second.append::<19>(out);
+        if nanos && frac != 0 {
+            write_fraction(out, frac as u32);
         }
         out.push(b'Z');
     }
 }
 
-/// Appends `.` and the nine-digit fraction with trailing zeros removed (`frac` is not 0).
-fn write_fraction(out: &mut Vec<u8>, mut frac: u32) {
-    let mut digits = [b'0'; 9];
-    for d in digits.iter_mut().rev() {
-        *d = b'0' + (frac % 10) as u8;
-        frac /= 10;
+/// Whole unix seconds as decimal text (the csv output's `unix` time format), formatted once
+/// per second.
+#[derive(Debug, Clone)]
+pub struct UnixSeconds {
+    second: SecondCache,
+}
+
+impl Default for UnixSeconds {
+    fn default() -> Self {
+        Self::new()
     }
-    let len = digits.iter().rposition(|&d| d != b'0').map_or(0, |i| i + 1);
-    out.push(b'.');
-    out.extend_from_slice(&digits[..len]);
+}
+
+impl UnixSeconds {
+    pub const fn new() -> Self {
+        Self {
+            second: SecondCache::new(),
+        }
+    }
+
+    /// Appends `time_ns`'s second, floored (`-1` for the last second before 1970).
+    #[inline]
+    pub fn write(&mut self, out: &mut Vec<u8>, time_ns: i64) {
+        self.second.frac(time_ns, |out, second| {
+            out.extend_from_slice(itoa::Buffer::new().format(second).as_bytes());
+        });
+        // Ten digits from 2001 to 2286.
+        self.second.append::<10>(out);
+    }
+}
+
+/// Appends `.` and the nine-digit fraction with trailing zeros removed (`frac` is not 0), two
+/// digits at a time into one stack buffer, copied whole and then cut: this runs once per sample.
+#[inline]
+fn write_fraction(out: &mut Vec<u8>, frac: u32) {
+    use crate::digits::pair;
+    let mut text = [b'.'; 10];
+    let (high, low) = (frac / 100_000_000, frac % 100_000_000);
+    text[1] = b'0' + high as u8;
+    let (a, b) = (low / 10_000, low % 10_000);
+    text[2..4].copy_from_slice(pair(a / 100));
+    text[4..6].copy_from_slice(pair(a % 100));
+    text[6..8].copy_from_slice(pair(b / 100));
+    text[8..10].copy_from_slice(pair(b % 100));
+    let mut len = text.len();
+    if frac.is_multiple_of(10) {
+        while text[len - 1] == b'0' {
+            len -= 1;
+        }
+    }
+    out.extend_from_slice(&text);
+    out.truncate(out.len() - (text.len() - len));
 }
 
 fn format_second(out: &mut Vec<u8>, second: i64) {
@@ -139,6 +231,48 @@ mod tests {
     }
 
     #[test]
+    fn fractions_trimmed_as_go() {
+        let mut frac = 1u32;
+        while frac < 1_000_000_000 {
+            for f in [frac, frac - 1, frac * 7 % 1_000_000_000] {
+                if f == 0 {
+                    continue;
+                }
+                let mut out = Vec::new();
+                write_fraction(&mut out, f);
+                let want = format!(".{f:09}");
+                assert_eq!(
+                    String::from_utf8(out).unwrap_or_default(),
+                    want.trim_end_matches('0')
+                );
+            }
+            frac = frac * 3 + 1;
+        }
+    }
+
+    #[test]
+    fn unix_seconds_floored_and_cached() {
+        let mut c = UnixSeconds::new();
+        let mut out = Vec::new();
+        for ns in [
+            1_795_608_192_767_829_582,
+            1_795_608_192_999_999_999,
+            1_795_608_193_000_000_000,
+            -1,
+            0,
+            i64::MIN,
+            5,
+        ] {
+            c.write(&mut out, ns);
+            out.push(b' ');
+        }
+        assert_eq!(
+            String::from_utf8(out).unwrap_or_default(),
+            "1795608192 1795608192 1795608193 -1 0 -9223372037 0 "
+        );
+    }
+
+    #[test]
     fn calendar_edges() {
         assert_eq!(fmt(0, true), "1970-01-01T00:00:00Z");
         assert_eq!(fmt(-1, true), "1969-12-31T23:59:59.999999999Z");
@@ -158,9 +292,15 @@ mod tests {
         c.write(&mut out, 1_500_000_000, true);
         out.push(b' ');
         c.write(&mut out, 2_000_000_000, true);
+        for ns in [1_999_999_999, -1, -1_000_000_000, i64::MIN, i64::MAX, 0] {
+            out.push(b' ');
+            c.write(&mut out, ns, true);
+        }
         assert_eq!(
             String::from_utf8(out).unwrap_or_default(),
-            "1970-01-01T00:00:01Z 1970-01-01T00:00:01.5Z 1970-01-01T00:00:02Z"
+            "1970-01-01T00:00:01Z 1970-01-01T00:00:01.5Z 1970-01-01T00:00:02Z \
+             1970-01-01T00:00:01.999999999Z 1969-12-31T23:59:59.999999999Z 1969-12-31T23:59:59Z \
+             1677-09-21T00:12:43.145224192Z 2262-04-11T23:47:16.854775807Z 1970-01-01T00:00:00Z"
         );
     }
 }

@@ -12,7 +12,7 @@
 //! | 429 | `Retry`, `after_ms` from `Retry-After` (else `X-RateLimit-Reset`) | rate limited |
 //! | 400, 413, 422, other 4xx | `Rejected` | this batch is bad (a parse error, too large, a type conflict); later ones may be fine, so drop it, count it, go on |
 //! | 5xx | `Retry`, `after_ms` from `Retry-After` if sent | server trouble is usually passing |
-//! | connect/read/timeout/DNS/TLS I/O errors | `Retry` (but see [`crate::HttpClient::post_once`]) | the network is usually passing |
+//! | connect/read/timeout/DNS/TLS I/O errors | `Retry` (but see [`crate::HttpClient::post_once`]: no answer after the whole body went out is `Unconfirmed` there) | the network is usually passing |
 //! | invalid URL or header, unknown scheme, bad proxy URL, proxy auth refused (CONNECT) | `Fatal` | configuration |
 //! | TLS handshake failed on the protocol version (e.g. a TLS 1.2-only server, minimum 1.3) | `Fatal` (set by [`crate::HttpClient`], reason marked [`crate::TLS_VERSION_MISMATCH`]) | configuration of one side |
 //! | the server's certificate is not trusted (unknown CA, another host name, expired) | `Fatal` (set by [`crate::HttpClient`], reason marked [`crate::UNTRUSTED_CERTIFICATE`], saying what to change) | the certificate or the CA option must change first |

@@ -19,6 +19,7 @@ use url::Url;
 
 use crate::body::TrackedBody;
 use crate::classify::{classify_answer, classify_transport, Answer, Outcome, MAX_ERROR_BODY_READ};
+use crate::connects::CountConnects;
 use crate::endpoint::Endpoint;
 use crate::tls::TlsOptions;
 use crate::tls_version::{
@@ -114,6 +115,7 @@ struct Shared {
     config: HttpConfig,
     hold: Mutex<Option<(Instant, String)>>,
     host: Mutex<Option<Host>>,
+    connects: CountConnects,
 }
 
 impl Drop for Shared {
@@ -229,6 +231,8 @@ impl HttpClient {
             .tls_backend_preconfigured(tls)
             // The environment is read by `proxy`, with Go's loopback rule.
             .no_proxy();
+        let connects = CountConnects::default();
+        builder = builder.connector_layer(connects.clone());
         for proxy in crate::proxy::proxies(config.proxy.as_deref())? {
             builder = builder.proxy(proxy);
         }
@@ -252,6 +256,7 @@ impl HttpClient {
                 config,
                 hold: Mutex::new(None),
                 host: Mutex::new(None),
+                connects,
             }),
         })
     }
@@ -307,11 +312,13 @@ impl HttpClient {
     }
 
     /// [`HttpClient::post`] for a backend that counts a body it gets twice twice (no
-    /// idempotency key, no last-write-wins): when the whole body went out and the answer did
-    /// not come before the timeout (or the stop deadline), the server may have taken it, so
-    /// the answer is `Err(Unconfirmed)` instead of `Retry`, and the caller must not send that
-    /// body again. Any other failure (refused, DNS, a connect timeout, a reset connection: the
-    /// server did not take it, or says it gave up) is `Retry` as usual.
+    /// idempotency key, no last-write-wins): when the whole body went out and no answer came,
+    /// because the wait ran out (the timeout, the stop deadline) or the connection broke
+    /// before the answer (reset, closed, garbage) on a connection the server had answered on
+    /// before, the server may have taken it, so the answer is `Err(Unconfirmed)` instead of
+    /// `Retry`, and the caller must not send that body again. A failure before the body went
+    /// out (refused, DNS, a connect timeout, TLS), or a new connection that broke unanswered,
+    /// is `Retry` as usual.
     pub fn post_once(
         &self,
         url: &Url,
@@ -402,6 +409,7 @@ impl HttpClient {
         let client = self.shared.client.clone();
         let max = self.shared.config.max_response_bytes;
         let started = Instant::now();
+        let connects = self.shared.connects.count();
         let ended = runtime.block_on(async move {
             let attempt = tokio::time::timeout(timeout, send(&client, request, max));
             let ended = match watch {
@@ -418,7 +426,18 @@ impl HttpClient {
             }
         });
         let took = started.elapsed();
-        let waited_out = matches!(ended, Ended::TimedOut | Ended::Abandoned);
+        // Once the whole body is handed over, no answer is no confirmation: a server slow to
+        // answer may have kept the body, and so may one whose connection broke (reset, closed,
+        // an answer that makes no sense) if it had answered on that connection before. A new
+        // connection that broke never carried an answer: a proxy or balancer with nothing
+        // behind it accepts and closes just so, and the request is sent again. (Requests made
+        // side by side on one client may see each other's new connections: then a break counts
+        // as on a new one, the way it was before this rule.)
+        let lost_answer = match &ended {
+            Ended::TimedOut | Ended::Abandoned => true,
+            Ended::Failed(e) => !e.is_connect() && self.shared.connects.count() == connects,
+            Ended::Answered(_) => false,
+        };
         let (mut outcome, timed_out) = match ended {
             Ended::Answered(answer) => {
                 let outcome = classify_answer(&what, answer);
@@ -461,8 +480,7 @@ impl HttpClient {
                 true,
             ),
         };
-        // Only a wait that ran out: a connection broken off tells the server gave up too.
-        let unconfirmed = waited_out && handed.load(Ordering::Acquire);
+        let unconfirmed = lost_answer && handed.load(Ordering::Acquire);
         if unconfirmed {
             if let Outcome::Retry { reason, .. } = &mut outcome {
                 reason.push_str(" after the whole request was sent");
@@ -955,6 +973,46 @@ mod tests {
         }
         // `post` leaves the choice to resend to the caller's retry.
         let o = c.post(&hole, &[], b"x", soon());
+        assert!(matches!(o, Outcome::Retry { .. }), "{o:?}");
+    }
+
+    #[test]
+    fn post_once_after_the_server_took_the_body_and_hung_up_is_unconfirmed() {
+        use loadrun_test_support::recorder::{Recorder, Response};
+        let rec = Recorder::start(|_| Response::new(204));
+        let u = Url::parse(&format!("{}/w", rec.url())).unwrap();
+        let c = HttpClient::new(HttpConfig::default()).unwrap();
+        // A new connection that breaks unanswered never carried an answer: sent again.
+        rec.queue_hangup();
+        let o = c.post_once(&u, &[], b"first", None);
+        assert!(matches!(o, Ok(Outcome::Retry { .. })), "{o:?}");
+        let soon = Some(Instant::now() + Duration::from_secs(5));
+        let o = c.post_once(&u, &[], b"second", soon);
+        assert!(matches!(o, Ok(Outcome::Delivered { .. })), "{o:?}");
+        // On the connection the server answered on, the same break may follow a kept body.
+        rec.queue_hangup();
+        match c.post_once(&u, &[], b"payload", soon) {
+            Err(Unconfirmed { reason }) => {
+                assert!(
+                    reason.contains("after the whole request was sent"),
+                    "{reason}"
+                )
+            }
+            other => panic!("expected Unconfirmed, got {other:?}"),
+        }
+        let got = rec.received();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[2].body, b"payload");
+        // The same break under `post` is a plain retry, for backends that may resend.
+        let o = c.post(&u, &[], b"again", soon);
+        assert!(matches!(o, Outcome::Delivered { .. }), "{o:?}");
+        rec.queue_hangup();
+        let o = c.post(
+            &u,
+            &[],
+            b"payload",
+            Some(Instant::now() + Duration::from_secs(5)),
+        );
         assert!(matches!(o, Outcome::Retry { .. }), "{o:?}");
     }
 

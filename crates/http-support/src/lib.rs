@@ -25,6 +25,7 @@
 mod body;
 mod classify;
 mod client;
+mod connects;
 mod endpoint;
 mod options;
 mod proxy;

@@ -1,7 +1,8 @@
 //! Accounting for bodies sent once and never confirmed ([`crate::Unconfirmed`]).
 //!
 //! A backend without an idempotency key counts a body it gets twice twice, so such a body is
-//! not sent again after its answer timed out. Whether the server kept it cannot be known: its
+//! not sent again once it went out whole and its answer was lost (timed out, or the connection
+//! broke before it). Whether the server kept it cannot be known: its
 //! samples are counted as lost (`samples_lost`, the host moves them from `written` to
 //! `dropped.lost`, so `written` never claims more than was confirmed), the requests under
 //! `unconfirmed_requests`, and the first one is explained once.

@@ -28,6 +28,10 @@ pub struct Cli {
     /// `run`'s options, accepted without the subcommand.
     #[command(flatten)]
     pub run: RunArgs,
+
+    /// No colour in logs and progress bars, as `NO_COLOR=1` (k6's `--no-color`).
+    #[arg(long = "no-color", global = true)]
+    pub no_color: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -32,7 +32,7 @@ pub fn execute(args: MergeArgs) -> anyhow::Result<u8> {
     match merge(&args) {
         Ok(code) => Ok(code),
         Err(Refused(message)) => {
-            eprintln!("loadrun: error: {message}");
+            crate::errln!("loadrun: error: {message}");
             Ok(exit::ERROR)
         }
     }
@@ -123,13 +123,13 @@ fn merge(args: &MergeArgs) -> Result<u8, Refused> {
         tracing::warn!("merge: --summary-mode full shows the totals only; the result files hold no per-scenario or per-group data");
     }
     if opts.mode != SummaryMode::Disabled {
-        println!(
+        crate::outln!(
             "     merged: {} result file{} of plan {}\n",
             files.len(),
             if files.len() == 1 { "" } else { "s" },
             first.plan
         );
-        println!("{}", summary.render_text());
+        crate::outln!("{}", summary.render_text());
     }
     if let Some(file) = export {
         let path = file.path().display().to_string();

@@ -26,7 +26,7 @@ pub fn execute(cmd: PluginsCommand) -> Result<u8> {
         )?,
         PluginsCommand::Path => path(&PluginSet::load(&[])?),
     };
-    print!("{text}");
+    crate::console::out_text(&text);
     Ok(crate::exit::OK)
 }
 

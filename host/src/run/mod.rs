@@ -177,12 +177,31 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         use_process_env: true,
         execution_segment: selected.segment,
         execution_segment_sequence: selected.sequence,
+        script: chosen.script.is_some(),
     };
     let (share, whole_test) = result::Share::of(&chosen.plan, &opts)
         .map_err(|e| anyhow::anyhow!("{}: {e}", chosen.source))?;
     let registry = Arc::new(loadrun_metrics::Registry::new());
     let engine = Engine::new(&chosen.plan, &opts, registry.clone())
         .map_err(|e| anyhow::anyhow!("{}: {e}", chosen.source))?;
+    let (engine, script) = match &chosen.script {
+        Some(loaded) => {
+            let extra: BTreeMap<String, String> = opts
+                .env
+                .get("TEST_SERVER")
+                .map(|u| ("TEST_SERVER".to_string(), u.clone()))
+                .into_iter()
+                .collect();
+            let env = plan::script_env(&args.opts.env, &extra)?;
+            let script = loaded
+                .script(&chosen.plan, env)
+                .map_err(anyhow::Error::msg)?;
+            let engine = engine.with_script(script.clone());
+            script.attach(engine.control(), engine.scenarios().to_vec());
+            (engine, Some(script))
+        }
+        None => (engine, None),
+    };
     let thresholds = thresholds(&chosen)?;
     thresholds
         .register(&registry)
@@ -210,7 +229,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         Some(path) => match export::SummaryFile::open(path) {
             Ok(f) => Some(f),
             Err(message) => {
-                eprintln!("loadrun: error: {message}");
+                crate::errln!("loadrun: error: {message}");
                 return Ok(exit::ERROR);
             }
         },
@@ -221,7 +240,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         Some(path) => match export::SummaryFile::open_for("--result", path) {
             Ok(f) => Some(f),
             Err(message) => {
-                eprintln!("loadrun: error: {message}");
+                crate::errln!("loadrun: error: {message}");
                 return Ok(exit::ERROR);
             }
         },
@@ -301,7 +320,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         let missed = match start_at::wait(at, start_tolerance, || signal::count() > 0) {
             start_at::Waited::Started => None,
             start_at::Waited::Late(by) => {
-                eprintln!(
+                crate::errln!(
                     "loadrun: error: --start-at {} had passed by {} when this instance was ready (tolerance {}); not running a shifted share",
                     start_at::show(at),
                     loadrun_engine::util::format_duration(by),
@@ -436,7 +455,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         let mut text = report.render_text();
         text.push_str(&not_sent_text(result.not_sent));
         text.push_str(&outputs_report.render_text());
-        println!("{text}");
+        crate::outln!("{text}");
     }
     if let Some(file) = summary_file {
         let json = if args.opts.summary.new_machine_readable_summary {
@@ -478,6 +497,8 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     out_web_dashboard::host_link::linger_until(|| signal::count() > interrupts);
     Ok(match end_reason {
         _ if output_failed => exit::OUTPUT_FAILED,
+        _ if script.as_ref().is_some_and(|s| s.aborted()) => exit::SCRIPT_ABORTED,
+        _ if script.as_ref().is_some_and(|s| s.setup_failed()) => exit::SCRIPT_EXCEPTION,
         EndReason::ThresholdAbort => exit::THRESHOLD_ABORT,
         _ if thresholds_failed => exit::THRESHOLDS_FAILED,
         EndReason::Interrupted => exit::INTERRUPTED,
@@ -506,17 +527,17 @@ fn print_banner(chosen: &Chosen, engine: &Engine, shown_outputs: &[String]) {
         shown_outputs.join(", ")
     };
     let scenarios = engine.scenarios();
-    println!("     execution: local");
+    crate::outln!("     execution: local");
     // A quick run's source is its URL, which may carry a password.
-    println!(
+    crate::outln!(
         "          plan: {}",
         crate::outputs::redact::url_password_masked(&chosen.source)
     );
-    println!("        output: {outputs}");
-    println!();
+    crate::outln!("        output: {outputs}");
+    crate::outln!();
     let segment = engine.segment();
     if !segment.is_whole() {
-        println!("       segment: {segment}");
+        crate::outln!("       segment: {segment}");
     }
     // As k6, the share of the test this instance runs, when it runs a part.
     let share = if segment.segment().is_full() {
@@ -524,7 +545,7 @@ fn print_banner(chosen: &Chosen, engine: &Engine, shown_outputs: &[String]) {
     } else {
         format!("({:.2}%) ", segment.segment().length().to_f64() * 100.0)
     };
-    println!(
+    crate::outln!(
         "     scenarios: {share}{} scenario{}, {} max VUs, {} max duration (incl. graceful stop):",
         scenarios.len(),
         if scenarios.len() == 1 { "" } else { "s" },
@@ -532,11 +553,11 @@ fn print_banner(chosen: &Chosen, engine: &Engine, shown_outputs: &[String]) {
         loadrun_engine::util::format_duration(engine.max_duration())
     );
     for s in scenarios {
-        println!(
+        crate::outln!(
             "              * {}: {}",
             loadrun_summary::format::escape_controls(&s.name),
             s.describe()
         );
     }
-    println!();
+    crate::outln!();
 }

@@ -19,6 +19,8 @@ pub struct Chosen {
     pub source: String,
     /// Where the plan's output options were written, for option errors.
     pub places: crate::outputs::PlanPlaces,
+    /// A k6 script: its options are `plan`; it runs instead of the plan's steps.
+    pub script: Option<loadrun_js::Loaded>,
 }
 
 pub fn choose(args: &RunArgs) -> anyhow::Result<Chosen> {
@@ -34,6 +36,7 @@ pub fn choose(args: &RunArgs) -> anyhow::Result<Chosen> {
             name: "quick".into(),
             source: url.clone(),
             places: Default::default(),
+            script: None,
         });
     }
     let path = match &args.plan {
@@ -50,11 +53,14 @@ pub fn choose(args: &RunArgs) -> anyhow::Result<Chosen> {
                 );
             }
             if !args.quiet {
-                eprintln!("loadrun: no plan given; using ./loadrun.toml");
+                crate::errln!("loadrun: no plan given; using ./loadrun.toml");
             }
             default
         }
     };
+    if loadrun_js::is_script(&path) {
+        return choose_script(args, path);
+    }
     let (mut plan, base_dir) = plan::load_file(&path)?;
     apply_overrides(&mut plan, args)?;
     select_scenarios(&mut plan, &args.opts.scenarios)?;
@@ -70,7 +76,47 @@ pub fn choose(args: &RunArgs) -> anyhow::Result<Chosen> {
         name: plan_name(&path),
         source,
         places,
+        script: None,
     })
+}
+
+/// A k6 script: its init code runs once here, for its options (`__ENV` is the process
+/// environment under `--env`, as the VUs will see it, less the test server's URL).
+fn choose_script(args: &RunArgs, path: PathBuf) -> anyhow::Result<Chosen> {
+    let env = script_env(&args.opts.env, &BTreeMap::new())?;
+    let loaded = loadrun_js::load(&path, &env).map_err(anyhow::Error::msg)?;
+    let mut plan = loaded.plan.clone();
+    apply_overrides(&mut plan, args)?;
+    select_scenarios(&mut plan, &args.opts.scenarios)?;
+    let base_dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    Ok(Chosen {
+        plan,
+        base_dir,
+        name: plan_name(&path),
+        source: path.display().to_string(),
+        places: Default::default(),
+        script: Some(loaded),
+    })
+}
+
+/// A script's `__ENV`: the process environment, then `extra` (the test server's URL), then
+/// `--env` (k6's order).
+pub fn script_env(
+    flags: &[String],
+    extra: &BTreeMap<String, String>,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut env: BTreeMap<String, String> = std::env::vars().collect();
+    env.extend(extra.clone());
+    for pair in flags {
+        let (k, v) = pair
+            .split_once('=')
+            .with_context(|| format!("--env {pair:?}: expected KEY=VALUE"))?;
+        env.insert(k.to_string(), v.to_string());
+    }
+    Ok(env)
 }
 
 fn plan_name(path: &Path) -> String {

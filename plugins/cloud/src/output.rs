@@ -6,6 +6,15 @@
 //! encoded, with its idempotency key, so a re-send is byte-identical and the service can
 //! de-duplicate it) and is tried again at the next call.
 //!
+//! Resending a body the service may already hold (its answer timed out, or the connection broke
+//! after the body went out): the k6 Cloud protocol has an idempotency key for exactly this. k6
+//! gives every non-GET call one `K6-Idempotency-Key` and keeps it across its own retries, which
+//! include timeouts and broken connections (`cloudapi/client.go`: `prepareHeaders` once, then
+//! `do` up to 3 times; metrics pushes go through it), so the service must count a key once.
+//! Every call here does the same: a push keeps its key in the outbox, and the test-run calls
+//! (create, finish) keep theirs across their attempts. So nothing is given up as unconfirmed,
+//! unlike the CloudWatch and Datadog distribution outputs, whose APIs have no such key.
+//!
 //! Accounting: every bucket knows how many samples were folded into it, so a push the service
 //! refuses, or one still unsent at the stop deadline (or dropped because the service asked to
 //! stop), is reported in samples through the standard counters (`samples_rejected`,
@@ -137,12 +146,12 @@ impl CloudOutput {
             .map(|t| format!("Token {}", t.expose()))
     }
 
-    fn json_call(&self, url: &Url, body: &str, deadline: Option<Instant>) -> Outcome {
-        let key = idempotency_key();
+    /// One attempt of a test-run call; every attempt of one call passes the same `key`.
+    fn json_call(&self, url: &Url, body: &str, key: &str, deadline: Option<Instant>) -> Outcome {
         let auth = self.auth();
         let mut headers = vec![
             ("Content-Type", "application/json"),
-            ("K6-Idempotency-Key", key.as_str()),
+            ("K6-Idempotency-Key", key),
         ];
         if let Some(a) = &auth {
             headers.push(("Authorization", a.as_str()));
@@ -162,12 +171,14 @@ impl CloudOutput {
             return Err(fail("the plan has no finite duration, which the cloud requires (set a duration, or push into an existing run with K6_CLOUD_PUSH_REF_ID)".into()));
         }
         let body = create_body(&self.cfg);
+        // One key for every attempt: a create whose answer was lost is not a second test run.
+        let key = idempotency_key();
         let mut last = String::new();
         for attempt in 0..CREATE_ATTEMPTS {
             if attempt > 0 {
                 std::thread::sleep(CREATE_PAUSE);
             }
-            match self.json_call(&url, &body, None) {
+            match self.json_call(&url, &body, &key, None) {
                 Outcome::Delivered { body, .. } => {
                     return parse_created(&body)
                         .map_err(|e| fail(format!("POST {}: {e}", Endpoint::new(&url))));
@@ -452,6 +463,7 @@ impl CloudOutput {
             Err(e) => return Some(e.to_string()),
         };
         let body = finish_body(outcome);
+        let key = idempotency_key();
         let mut last = String::new();
         for attempt in 0..CREATE_ATTEMPTS {
             if attempt > 0 {
@@ -460,7 +472,7 @@ impl CloudOutput {
                 }
                 std::thread::sleep(CREATE_PAUSE);
             }
-            match self.json_call(&url, &body, Some(deadline)) {
+            match self.json_call(&url, &body, &key, Some(deadline)) {
                 Outcome::Delivered { .. } => return None,
                 Outcome::Retry { reason, .. } => last = reason,
                 Outcome::Rejected { reason, .. } | Outcome::Fatal { reason } => {

@@ -9,7 +9,7 @@
 
 use std::io::Write as _;
 
-use file_sink::time::Rfc3339;
+use file_sink::time::{Rfc3339, UnixSeconds};
 use loadrun_plugin_api::{Catalog, Sample};
 
 use crate::config::TimeFormat;
@@ -24,8 +24,7 @@ struct SeriesLine {
 
 pub struct Encoder {
     layout: Layout,
-    time_format: TimeFormat,
-    rfc3339: Rfc3339,
+    time: TimeColumn,
     series: Vec<Option<SeriesLine>>,
 }
 
@@ -33,8 +32,11 @@ impl Encoder {
     pub fn new(layout: Layout, time_format: TimeFormat) -> Self {
         Self {
             layout,
-            time_format,
-            rfc3339: Rfc3339::new(),
+            time: TimeColumn {
+                format: time_format,
+                rfc3339: Rfc3339::new(),
+                unix: UnixSeconds::new(),
+            },
             series: Vec::new(),
         }
     }
@@ -54,7 +56,7 @@ impl Encoder {
             return false;
         };
         out.extend_from_slice(&s.line[..s.split]);
-        write_time(&mut self.rfc3339, self.time_format, sample.time_ns, out);
+        self.time.write(sample.time_ns, out);
         out.push(b',');
         write_value(sample.value, out);
         out.extend_from_slice(&s.line[s.split..]);
@@ -99,31 +101,87 @@ impl Encoder {
     }
 }
 
-const NS: i64 = 1_000_000_000;
-
-fn write_time(rfc: &mut Rfc3339, format: TimeFormat, ns: i64, out: &mut Vec<u8>) {
-    let mut b = itoa::Buffer::new();
-    let n = match format {
-        TimeFormat::Unix => ns.div_euclid(NS),
-        TimeFormat::UnixMilli => ns.div_euclid(1_000_000),
-        TimeFormat::UnixMicro => ns.div_euclid(1_000),
-        TimeFormat::UnixNano => ns,
-        TimeFormat::Rfc3339 => return rfc.write(out, ns, false),
-        TimeFormat::Rfc3339Nano => return rfc.write(out, ns, true),
-    };
-    out.extend_from_slice(b.format(n).as_bytes());
+/// The timestamp column in the configured format, with the per-second caches it uses.
+struct TimeColumn {
+    format: TimeFormat,
+    rfc3339: Rfc3339,
+    unix: UnixSeconds,
 }
 
-/// Go's `%f`: six decimals, correctly rounded; `NaN`, `+Inf`, `-Inf` as Go spells them.
+impl TimeColumn {
+    #[inline]
+    fn write(&mut self, ns: i64, out: &mut Vec<u8>) {
+        let n = match self.format {
+            TimeFormat::Unix => return self.unix.write(out, ns),
+            TimeFormat::UnixMilli => ns.div_euclid(1_000_000),
+            TimeFormat::UnixMicro => ns.div_euclid(1_000),
+            TimeFormat::UnixNano => ns,
+            TimeFormat::Rfc3339 => return self.rfc3339.write(out, ns, false),
+            TimeFormat::Rfc3339Nano => return self.rfc3339.write(out, ns, true),
+        };
+        out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    }
+}
+
+/// Go's `%f`: six decimals, correctly rounded (half to even on exact ties); `NaN`, `+Inf`,
+/// `-Inf` as Go spells them.
+#[inline]
 pub fn write_value(v: f64, out: &mut Vec<u8>) {
-    if v.is_finite() {
-        let _ = write!(out, "{v:.6}");
-    } else if v.is_nan() {
-        out.extend_from_slice(b"NaN");
-    } else if v > 0.0 {
-        out.extend_from_slice(b"+Inf");
+    if !v.is_finite() {
+        out.extend_from_slice(if v.is_nan() {
+            b"NaN"
+        } else if v > 0.0 {
+            b"+Inf"
+        } else {
+            b"-Inf"
+        });
+        return;
+    }
+    if v.is_sign_negative() {
+        out.push(b'-');
+    }
+    match micros(v.abs()) {
+        Some(n) => write_micros(n, out),
+        None => {
+            let _ = write!(out, "{:.6}", v.abs());
+        }
+    }
+}
+
+/// `v` (not negative) in millionths, rounded to nearest, when one multiplication settles it:
+/// below 1e7, `v * 1e6` is off the exact product by at most 2^-10, so unless its fraction is
+/// that close to one half, rounding it rounds the exact product. Else None (std's exact
+/// formatting then decides): about one value in 128, and everything from 1e7 on.
+#[inline]
+fn micros(v: f64) -> Option<u64> {
+    if v >= 1e7 {
+        return None;
+    }
+    let p = v * 1e6;
+    // Truncation is the floor here (`p` is not negative), and needs no libm call.
+    let whole = p as u64;
+    let frac = p - whole as f64;
+    if (frac - 0.5).abs() <= 1.0 / 256.0 {
+        return None;
+    }
+    Some(whole + u64::from(frac > 0.5))
+}
+
+/// `n` millionths as `int.dddddd`.
+#[inline]
+fn write_micros(n: u64, out: &mut Vec<u8>) {
+    let mut b = itoa::Buffer::new();
+    if n >= 1_000_000 {
+        let text = b.format(n).as_bytes();
+        let (int, frac) = text.split_at(text.len() - 6);
+        out.extend_from_slice(int);
+        out.push(b'.');
+        out.extend_from_slice(frac);
     } else {
-        out.extend_from_slice(b"-Inf");
+        // 1dddddd: the six digits zero-padded.
+        let text = b.format(n + 1_000_000).as_bytes();
+        out.extend_from_slice(b"0.");
+        out.extend_from_slice(&text[1..]);
     }
 }
 
@@ -203,6 +261,25 @@ mod tests {
         assert_eq!(value(f64::NAN), "NaN");
         assert_eq!(value(f64::INFINITY), "+Inf");
         assert_eq!(value(f64::NEG_INFINITY), "-Inf");
+    }
+
+    /// Against Go itself: `../json/tests/go-floats.txt` (`f` lines, Go's `'f', 6`), written by
+    /// `../json/tests/go-floats/main.go`: engine-made milliseconds, random values on both sides
+    /// of the fast path's 1e7 limit, exact binary ties at the seventh decimal.
+    #[test]
+    fn values_match_go() {
+        let mut checked = 0;
+        for line in include_str!("../../json/tests/go-floats.txt").lines() {
+            let mut parts = line.split(' ');
+            let (Some("f"), Some(bits), Some(want)) = (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            let v = f64::from_bits(u64::from_str_radix(bits, 16).unwrap_or(0));
+            assert_eq!(value(v), want, "{bits}");
+            checked += 1;
+        }
+        assert!(checked > 3_000, "{checked} values checked");
     }
 
     #[test]

@@ -101,6 +101,8 @@ impl Encoder {
         let Some(Some(s)) = self.series.get(idx) else {
             return Encoded::Unknown;
         };
+        // Room for the whole line at once; the time and value take at most 64 bytes.
+        out.reserve(s.head.len() + s.tail.len() + 64);
         out.extend_from_slice(&s.head);
         self.rfc3339.write(out, sample.time_ns, true);
         out.extend_from_slice(b"\",\"value\":");

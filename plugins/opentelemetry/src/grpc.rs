@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hyper_util::rt::TokioIo;
-use loadrun_http_support::{request_budget, stop_cap, Budget, Endpoint, Outcome, Url};
+use loadrun_http_support::{request_budget, stop_cap, Budget, Endpoint, Outcome, Unconfirmed, Url};
 use loadrun_plugin_api::Host;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -27,6 +27,7 @@ use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
 use crate::grpc_tls::{self, CallError, Phase, TlsSide, WatchClientAuth};
+use crate::grpc_watch::{Heard, Probe, TrackedCodec};
 use crate::otlp::opentelemetry::proto::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
@@ -64,6 +65,12 @@ struct Connector {
     client_auth_asked: Arc<AtomicBool>,
     /// Connections made, so a call knows whether it ran on a fresh one.
     connects: Arc<AtomicU64>,
+    /// The receiver has sent something on the newest connection (its HTTP/2 settings, first
+    /// thing, then answers). One that broke before that was never a working gRPC connection:
+    /// a proxy refusing it, a port that resets: the request cannot have been taken there.
+    heard: Arc<AtomicBool>,
+    /// The newest connection's socket, to look at between calls.
+    probe: Probe,
 }
 
 /// A plaintext or TLS stream.
@@ -73,12 +80,18 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 impl Connector {
     async fn connect(self) -> Result<TokioIo<Box<dyn Io>>, CallError> {
         self.connects.fetch_add(1, Ordering::Relaxed);
+        self.heard.store(false, Ordering::Release);
+        let heard = Arc::clone(&self.heard);
         let tcp = TcpStream::connect((self.host.as_str(), self.port))
             .await
             .map_err(|e| CallError::io(Phase::Tcp, "connect: ", &e))?;
         let _ = tcp.set_nodelay(true);
+        let tcp = self
+            .probe
+            .keep(tcp)
+            .map_err(|e| CallError::io(Phase::Tcp, "connect: ", &e))?;
         let Some(cfg) = self.tls else {
-            return Ok(TokioIo::new(Box::new(tcp)));
+            return Ok(TokioIo::new(Box::new(Heard { inner: tcp, heard })));
         };
         let name = rustls_pki_types::ServerName::try_from(self.host.clone()).map_err(|_| {
             CallError::new(
@@ -91,7 +104,11 @@ impl Connector {
             .connect(name, tcp)
             .await
             .map_err(|e| CallError::io(Phase::Tls, "TLS: ", &e))?;
-        Ok(TokioIo::new(Box::new(stream)))
+        // After the handshake: what counts is the receiver's HTTP/2, not a TLS terminator's.
+        Ok(TokioIo::new(Box::new(Heard {
+            inner: stream,
+            heard,
+        })))
     }
 }
 
@@ -171,6 +188,8 @@ impl GrpcTransport {
                 side,
                 client_auth_asked,
                 connects: Arc::default(),
+                heard: Arc::default(),
+                probe: Probe::default(),
             },
             metadata,
             gzip,
@@ -189,11 +208,17 @@ impl GrpcTransport {
 
     /// Sends one `ExportMetricsServiceRequest` and classifies the answer. A connection that
     /// went stale while idle is replaced once before the call counts as failed.
+    ///
+    /// `once`: the receiver counts a request it gets twice twice (see transport.rs), so a
+    /// request that went out whole on a connection the receiver spoke on, and got no answer
+    /// (the wait ran out, or the connection broke), is `Err(Unconfirmed)`, never sent again,
+    /// not even on a fresh connection.
     pub fn send(
         &mut self,
         message: &ExportMetricsServiceRequest,
         deadline: Option<Instant>,
-    ) -> Outcome {
+        once: bool,
+    ) -> Result<Outcome, Unconfirmed> {
         let what = self.what.clone();
         let mut attempts = 0;
         loop {
@@ -205,35 +230,52 @@ impl GrpcTransport {
                         cut_by_stop,
                     } => (timeout, cut_by_stop),
                     Budget::NotSent(why) => {
-                        return Outcome::Retry {
+                        return Ok(Outcome::Retry {
                             after_ms: None,
                             reason: format!("{what}: not sent, {why}"),
-                        }
+                        })
                     }
                 };
+            if self.channel.is_some() && self.connector.probe.gone() {
+                self.channel = None;
+            }
             let connects = self.connector.connects.load(Ordering::Relaxed);
-            let called = self.call(message.clone(), timeout);
+            let handed = Arc::new(AtomicBool::new(false));
+            let called = self.call(message.clone(), timeout, &handed);
             let fresh = self.connector.connects.load(Ordering::Relaxed) != connects;
+            // Taken by a connection the receiver spoke on: it may hold the request.
+            let taken = once
+                && handed.load(Ordering::Acquire)
+                && self.connector.heard.load(Ordering::Acquire);
+            let unconfirmed = |reason: String| -> Result<Outcome, Unconfirmed> {
+                if taken {
+                    Err(Unconfirmed {
+                        reason: format!("{reason} after the whole request was sent"),
+                    })
+                } else {
+                    Ok(Outcome::Retry {
+                        after_ms: None,
+                        reason,
+                    })
+                }
+            };
             let status = match called {
                 Called::Answered(Ok(response)) => {
-                    return Outcome::Delivered {
+                    return Ok(Outcome::Delivered {
                         status: 200,
                         body: partial_success(&response).unwrap_or_default(),
-                    }
+                    })
                 }
                 // The server's own answer.
                 Called::Answered(Err(status)) if status.source().is_none() => {
-                    return classify(&what, &status)
+                    return Ok(classify(&what, &status))
                 }
                 Called::Answered(Err(status)) => status,
                 Called::Abandoned => {
                     self.channel = None;
-                    return Outcome::Retry {
-                        after_ms: None,
-                        reason: format!(
-                            "{what}: no answer before the output's stop deadline (call abandoned)"
-                        ),
-                    };
+                    return unconfirmed(format!(
+                        "{what}: no answer before the output's stop deadline (call abandoned)"
+                    ));
                 }
                 Called::TimedOut => {
                     self.channel = None;
@@ -242,32 +284,37 @@ impl GrpcTransport {
                     } else {
                         ""
                     };
-                    return Outcome::Retry {
-                        after_ms: None,
-                        reason: format!("{what}: timed out after {timeout:?}{cut}"),
-                    };
+                    return unconfirmed(format!("{what}: timed out after {timeout:?}{cut}"));
                 }
             };
             // The call failed on our side of the wire: explain it.
             self.channel = None;
             let d = self.diagnose(&status, fresh);
             if d.fatal {
-                return Outcome::Fatal {
+                return Ok(Outcome::Fatal {
                     reason: format!("{what}: {}", d.text),
-                };
+                });
+            }
+            if taken {
+                return unconfirmed(format!("{what}: {}", d.text));
             }
             if !fresh && attempts == 1 {
                 continue;
             }
-            return Outcome::Retry {
+            return Ok(Outcome::Retry {
                 after_ms: None,
                 reason: format!("{what}: {}", d.text),
-            };
+            });
         }
     }
 
     /// One call, bounded by `timeout` and, once stopping has begun, by the stop deadline.
-    fn call(&mut self, message: ExportMetricsServiceRequest, timeout: Duration) -> Called {
+    fn call(
+        &mut self,
+        message: ExportMetricsServiceRequest,
+        timeout: Duration,
+        handed: &Arc<AtomicBool>,
+    ) -> Called {
         let channel =
             match &self.channel {
                 Some(c) => c.clone(),
@@ -287,8 +334,11 @@ impl GrpcTransport {
         request.set_timeout(timeout);
         let gzip = self.gzip;
         let host = self.host.clone();
+        let codec = TrackedCodec {
+            handed: Arc::clone(handed),
+        };
         self.rt.block_on(async move {
-            let export = export(channel, request, gzip);
+            let export = export(channel, request, gzip, codec);
             tokio::select! {
                 done = tokio::time::timeout(timeout, export) => match done {
                     Ok(answer) => Called::Answered(answer),
@@ -332,6 +382,7 @@ async fn export(
     channel: Channel,
     request: tonic::Request<ExportMetricsServiceRequest>,
     gzip: bool,
+    codec: TrackedCodec,
 ) -> Result<ExportMetricsServiceResponse, Status> {
     let mut grpc = tonic::client::Grpc::new(channel).max_decoding_message_size(MAX_RESPONSE);
     if gzip {
@@ -342,7 +393,6 @@ async fn export(
     grpc.ready()
         .await
         .map_err(|e| Status::from_error(e.into()))?;
-    let codec = tonic_prost::ProstCodec::default();
     let path = http::uri::PathAndQuery::from_static(PATH);
     grpc.unary(request, path, codec)
         .await
@@ -563,7 +613,7 @@ mod tests {
         let mut t =
             GrpcTransport::new(&url, &[], &Default::default(), true, Duration::from_secs(2))
                 .unwrap();
-        let o = t.send(&Default::default(), None);
+        let o = t.send(&Default::default(), None, true).unwrap();
         assert!(matches!(o, Outcome::Retry { .. }), "{o:?}");
         assert!(o.reason().contains("connect: "), "{o:?}");
     }
@@ -599,7 +649,7 @@ mod tests {
             recorded.begin_stop(Duration::from_millis(700));
         });
         let started = Instant::now();
-        let o = t.send(&Default::default(), None);
+        let o = t.send(&Default::default(), None, false).unwrap();
         let took = started.elapsed();
         stopper.join().unwrap();
         assert!(o.reason().contains("stop deadline"), "{o:?}");
@@ -607,7 +657,7 @@ mod tests {
         assert!(took < Duration::from_secs(3), "{took:?}");
         // Once the deadline is (about) spent, nothing more is sent.
         std::thread::sleep(Duration::from_millis(100));
-        let o = t.send(&Default::default(), None);
+        let o = t.send(&Default::default(), None, true).unwrap();
         assert!(o.reason().contains("not sent"), "{o:?}");
     }
 }

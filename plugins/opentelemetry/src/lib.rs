@@ -10,6 +10,7 @@ pub mod config;
 pub mod encoder;
 pub mod grpc;
 mod grpc_tls;
+mod grpc_watch;
 pub mod histogram;
 /// OTLP's messages: prost types generated from `proto/` (see `xtask/README.md`).
 #[allow(clippy::all)]

@@ -14,12 +14,14 @@
 //! those reached the receiver. Samples of a refused delta request are reported at once through
 //! `samples_rejected`; a cumulative point is made good by any later export the receiver takes,
 //! so it is settled at `stop` (or a fatal error): what its last export did not deliver goes to
-//! `samples_rejected` (last request refused) or `samples_lost`. The host's `written` is then
-//! what the receiver holds.
+//! `samples_rejected` (last request refused) or `samples_lost`. A delta request that went out
+//! whole and got no answer is not sent again (see transport.rs): its samples go to
+//! `samples_lost` at once, the request to `unconfirmed_requests`. The host's `written` is then
+//! what the receiver is known to hold.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use loadrun_http_support::{Outcome, RejectLog};
+use loadrun_http_support::{Outcome, RejectLog, UnconfirmedLog};
 use loadrun_plugin_api::sdk::{COUNTER_SAMPLES_LOST, COUNTER_SAMPLES_REJECTED};
 use loadrun_plugin_api::{Batch, Catalog, Host, Output, PluginError, RunOutcome, WriteStatus};
 
@@ -46,6 +48,7 @@ pub struct OtelOutput {
     host: Option<Host>,
     last_export: Instant,
     rejects: RejectLog,
+    unconfirmed: UnconfirmedLog,
     non_finite: u64,
     unresolved: u64,
     partial_warned: bool,
@@ -81,6 +84,7 @@ impl OtelOutput {
             host: None,
             last_export: Instant::now(),
             rejects: RejectLog::items("data points", Some("rejected_data_points")),
+            unconfirmed: UnconfirmedLog::new("the OTLP receiver"),
             non_finite: 0,
             unresolved: 0,
             partial_warned: false,
@@ -123,7 +127,19 @@ impl OtelOutput {
         }
         for chunk in chunks {
             let request = encode_request(&self.envelope, &self.agg, &chunk, time_ns);
-            match self.transport.send(&request, deadline) {
+            let outcome = match self.transport.send(&request, deadline) {
+                Ok(outcome) => outcome,
+                Err(unconfirmed) => {
+                    // Delta only (see transport.rs): the chunk is not sent again, its samples
+                    // are given up as `refused` gives up a refused delta chunk's.
+                    let samples = self.agg.refused(&chunk, self.cfg.temporality);
+                    let reason = format!("opentelemetry: {}", unconfirmed.reason);
+                    self.unconfirmed.note(self.host.as_ref(), &reason, samples);
+                    self.agg.reset(&chunk, time_ns);
+                    continue;
+                }
+            };
+            match outcome {
                 Outcome::Delivered { body, .. } => {
                     self.agg.delivered(&chunk);
                     if !body.is_empty() && !self.partial_warned {

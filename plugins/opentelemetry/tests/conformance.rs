@@ -21,7 +21,7 @@ fn stored(base: &str) -> Result<u64, String> {
 
 fn conform(protocol: &str, target: &str, base: String) {
     let proxy = FaultProxy::new(target);
-    let broken = proxy.handle();
+    let breaker = proxy.breaker();
     let report = Conformance::new(
         loadrun_test_support::plugin_path("opentelemetry"),
         "opentelemetry",
@@ -35,7 +35,7 @@ fn conform(protocol: &str, target: &str, base: String) {
     .invalid_arg("protocol=carrier-pigeon", "protocol")
     .invalid_arg("histogram=explicit,timeBuckets=5,1", "timeBuckets")
     .stored_samples(move || stored(&base))
-    .fault(move |on| broken.store(on, std::sync::atomic::Ordering::SeqCst))
+    .fault(breaker)
     .run();
     println!("{report}");
     report.assert_passed();

@@ -6,6 +6,7 @@
 //! The scenarios reach it in `TestMeta.extra` (`"scenarios"`), and the end-of-test summary in
 //! `RunOutcome.extra` (`"summary"`), both ABI fields meant for such additions.
 
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 /// The host's live view of its outputs.
@@ -45,7 +46,8 @@ pub fn linger_until(done: impl Fn() -> bool) {
         return;
     }
     for s in &servers {
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "web dashboard: still serving {} (linger); press Ctrl-C to exit",
             s.url()
         );

@@ -131,7 +131,10 @@ impl DashboardOutput {
     fn warn(&self, message: String) {
         match &self.host {
             Some(h) => h.warn(message),
-            None => eprintln!("loadrun: warning: {message}"),
+            // A closed stderr must not end the run (eprintln! would panic).
+            None => {
+                let _ = writeln!(std::io::stderr(), "loadrun: warning: {message}");
+            }
         }
     }
 
@@ -265,7 +268,7 @@ impl Output for DashboardOutput {
             match Server::start(&host, port, self.hub.clone()) {
                 Ok(server) => {
                     let url = server.url();
-                    eprintln!("web dashboard: {url}");
+                    let _ = writeln!(std::io::stderr(), "web dashboard: {url}");
                     if self.config.open {
                         self.open_browser(&url);
                     }

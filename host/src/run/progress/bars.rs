@@ -81,7 +81,7 @@ impl Bars {
     /// A line above the bars (a message that must be seen now).
     pub fn println(&self, line: &str) {
         if self.multi.println(line).is_err() {
-            eprintln!("{line}");
+            crate::errln!("{line}");
         }
     }
 }

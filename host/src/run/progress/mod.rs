@@ -167,7 +167,7 @@ impl Progress {
                 }
                 let totals = self.totals(c);
                 let block = self.plain_block(text::total_line(&totals), &self.bars(c));
-                eprintln!("{block}");
+                crate::errln!("{block}");
                 self.view = View::Plain {
                     last: Instant::now(),
                 };
@@ -189,7 +189,7 @@ impl Progress {
     pub fn note(&self, line: &str) {
         match &self.view {
             View::Bars(bars) => bars.println(line),
-            View::Quiet | View::Plain { .. } => eprintln!("{line}"),
+            View::Quiet | View::Plain { .. } => crate::errln!("{line}"),
         }
     }
 
@@ -206,7 +206,7 @@ impl Progress {
         let last = self.bars(c);
         match &self.view {
             View::Quiet => {}
-            View::Plain { .. } => eprintln!("{}", self.plain_block(done, &last)),
+            View::Plain { .. } => crate::errln!("{}", self.plain_block(done, &last)),
             View::Bars(bars) => {
                 for (i, (s, bar)) in self.scenarios.iter().zip(&last).enumerate() {
                     bars.show(i, &s.name, bar);

@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use loadrun_plugin_api::testkit::{self, Recorded};
 use loadrun_plugin_api::{EndReason, Output, OutputInit, Plugin, RunOutcome, ThresholdVerdict};
@@ -232,6 +233,8 @@ struct State {
     create_replies: VecDeque<Reply>,
     push_replies: VecDeque<Reply>,
     create_default: Option<Reply>,
+    /// How long the next pushes wait before their answer, in order.
+    push_delays: VecDeque<Duration>,
 }
 
 /// A k6-Cloud-like server: `POST /v1/tests` answers with a reference id (4242 unless told
@@ -255,7 +258,18 @@ impl CloudServer {
         let fault = Arc::new(AtomicU16::new(0));
         let (st, f) = (state.clone(), fault.clone());
         let server = Recorder::start(move |req| {
-            let r = answer(&mut st.lock().unwrap(), &f, req);
+            let (r, delay) = {
+                let mut st = st.lock().unwrap();
+                let delay = if req.path.starts_with("/v2/metrics/") {
+                    st.push_delays.pop_front()
+                } else {
+                    None
+                };
+                (answer(&mut st, &f, req), delay)
+            };
+            if let Some(d) = delay {
+                std::thread::sleep(d);
+            }
             Response::json(r.status, &r.body)
         });
         CloudServer {
@@ -275,6 +289,14 @@ impl CloudServer {
     pub fn queue_push(&self, r: Reply) {
         self.state.lock().unwrap().push_replies.push_back(r);
     }
+    /// The next push is taken, then answered only after `delay`.
+    pub fn queue_push_delay(&self, delay: Duration) {
+        self.state.lock().unwrap().push_delays.push_back(delay);
+    }
+    /// The next request is taken whole, then the connection is closed unanswered.
+    pub fn queue_hangup(&self) {
+        self.server.queue_hangup();
+    }
     pub fn set_fault(&self, status: u16) {
         self.fault.store(status, Ordering::SeqCst);
     }
@@ -287,11 +309,14 @@ impl CloudServer {
             .filter(|r| r.path.starts_with(prefix))
             .collect()
     }
-    /// The sets of the pushes the server accepted (the data it holds).
+    /// The sets of the pushes the server accepted (the data it holds): a push is held once per
+    /// idempotency key, as the service de-duplicates (see the output's module documentation).
     pub fn stored(&self) -> Vec<DecodedSet> {
+        let mut keys = std::collections::HashSet::new();
         self.requests_to("/v2/metrics/")
             .iter()
             .filter(|r| r.status < 300)
+            .filter(|r| keys.insert(r.header("k6-idempotency-key").map(str::to_string)))
             .map(metric_set)
             .collect()
     }

@@ -154,6 +154,10 @@ impl K6Run {
 pub struct FaultProxy {
     pub addr: String,
     broken: Arc<AtomicBool>,
+    /// The client side of every connection, cut the moment the proxy is broken: a crash ends
+    /// them all at once, and never takes a request only to drop it (a request taken and
+    /// unanswered may be held, and an output under delta temporality gives it up).
+    open: Arc<std::sync::Mutex<Vec<TcpStream>>>,
 }
 
 impl FaultProxy {
@@ -161,7 +165,9 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let broken = Arc::new(AtomicBool::new(false));
+        let open: Arc<std::sync::Mutex<Vec<TcpStream>>> = Arc::default();
         let b = broken.clone();
+        let live = open.clone();
         let target = target.to_string();
         std::thread::spawn(move || {
             for conn in listener.incoming() {
@@ -173,6 +179,7 @@ impl FaultProxy {
                 let Ok(server) = TcpStream::connect(&target) else {
                     continue;
                 };
+                live.lock().unwrap().push(client.try_clone().unwrap());
                 for (mut from, mut to) in [
                     (client.try_clone().unwrap(), server.try_clone().unwrap()),
                     (server, client),
@@ -209,15 +216,29 @@ impl FaultProxy {
                 }
             }
         });
-        FaultProxy { addr, broken }
+        FaultProxy { addr, broken, open }
     }
 
     pub fn set_broken(&self, broken: bool) {
         self.broken.store(broken, Ordering::SeqCst);
+        if broken {
+            for c in self.open.lock().unwrap().drain(..) {
+                let _ = c.shutdown(Shutdown::Both);
+            }
+        }
     }
 
-    pub fn handle(&self) -> Arc<AtomicBool> {
-        self.broken.clone()
+    /// `set_broken`, for a closure that outlives the proxy value.
+    pub fn breaker(&self) -> impl Fn(bool) + 'static {
+        let (broken, open) = (self.broken.clone(), self.open.clone());
+        move |on| {
+            broken.store(on, Ordering::SeqCst);
+            if on {
+                for c in open.lock().unwrap().drain(..) {
+                    let _ = c.shutdown(Shutdown::Both);
+                }
+            }
+        }
     }
 }
 

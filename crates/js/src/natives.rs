@@ -1,0 +1,363 @@
+//! The functions k6's modules are written over, on the hidden global `__loadrun`.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use loadrun_engine::script::{Call, Event, Reply, ScriptRequest};
+use rquickjs::{ArrayBuffer, Ctx, Exception, Function, Object, Result, Value};
+use serde::Deserialize;
+
+use crate::core::{Core, Declared, Phase};
+
+mod bytes;
+mod crypto;
+mod data;
+mod encoding;
+mod execution;
+mod files;
+mod random;
+mod shared;
+
+pub(crate) use execution::Run;
+pub(crate) use shared::Shared;
+
+/// Installs `__loadrun`, `console` and `__ENV`/`__VU`/`__ITER`.
+pub(crate) fn install<'js>(
+    ctx: &Ctx<'js>,
+    core: &Rc<Core>,
+    env: &BTreeMap<String, String>,
+) -> Result<()> {
+    let l = Object::new(ctx.clone())?;
+
+    let c = core.clone();
+    l.set(
+        "log",
+        Function::new(ctx.clone(), move |level: i32, msg: String| {
+            let _ = &c;
+            match level {
+                0 => tracing::debug!(target: crate::CONSOLE_TARGET, source = "console", "{msg}"),
+                1 => tracing::info!(target: crate::CONSOLE_TARGET, source = "console", "{msg}"),
+                2 => tracing::warn!(target: crate::CONSOLE_TARGET, source = "console", "{msg}"),
+                _ => tracing::error!(target: crate::CONSOLE_TARGET, source = "console", "{msg}"),
+            }
+        })?,
+    )?;
+
+    let c = core.clone();
+    l.set(
+        "check",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, name: String, ok: bool, tags: Option<String>| {
+                run_only(&ctx, &c, "check()")?;
+                let tags = tag_list(&ctx, tags.as_deref())?;
+                c.push(Event::Check {
+                    name,
+                    group: c.group(),
+                    ok,
+                    tags,
+                });
+                Ok::<_, rquickjs::Error>(())
+            },
+        )?,
+    )?;
+
+    let c = core.clone();
+    l.set(
+        "groupEnter",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>, name: String| {
+            run_only(&ctx, &c, "group()")?;
+            if name.contains("::") {
+                return Err(Exception::throw_message(
+                    &ctx,
+                    "group and check names may not contain '::'",
+                ));
+            }
+            c.enter_group(&name);
+            Ok(())
+        })?,
+    )?;
+
+    let c = core.clone();
+    l.set(
+        "groupLeave",
+        Function::new(ctx.clone(), move || c.leave_group())?,
+    )?;
+
+    let c = core.clone();
+    l.set(
+        "sleep",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>, secs: f64| {
+            let d = if secs.is_finite() && secs > 0.0 {
+                Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
+            } else {
+                Duration::ZERO
+            };
+            c.suspend(Call::Sleep(d))
+                .map(|_| ())
+                .map_err(|e| Exception::throw_message(&ctx, &format!("sleep(): {e}")))
+        })?,
+    )?;
+
+    let c = core.clone();
+    l.set(
+        "request",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>,
+                  method: String,
+                  url: String,
+                  body: Option<String>,
+                  params: String| { request(&ctx, &c, method, url, body, &params) },
+        )?,
+    )?;
+
+    let c = core.clone();
+    l.set(
+        "metric",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, name: String, kind: String, time: bool| {
+                declare_metric(&ctx, &c, name, kind, time)
+            },
+        )?,
+    )?;
+
+    let c = core.clone();
+    l.set(
+        "add",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>, index: i32, value: f64, tags: Option<String>| {
+            run_only(&ctx, &c, "metric.add()")?;
+            if index < 0 {
+                return Err(Exception::throw_message(
+                    &ctx,
+                    "metric.add(): the metric was not declared when the script was loaded (declare metrics unconditionally at the top level)",
+                ));
+            }
+            if !value.is_finite() {
+                return Err(Exception::throw_message(
+                    &ctx,
+                    "metric.add(): the value is not a number",
+                ));
+            }
+            let tags = tag_list(&ctx, tags.as_deref())?;
+            c.push(Event::Custom {
+                metric: usize::try_from(index).unwrap_or(usize::MAX),
+                value,
+                group: c.group(),
+                tags,
+            });
+            Ok(())
+        })?,
+    )?;
+
+    encoding::install(ctx, &l)?;
+    crypto::install(ctx, &l)?;
+    files::install(ctx, core)?;
+    data::install(ctx, &l, core)?;
+    random::install(ctx, &l)?;
+    execution::install(ctx, &l, core)?;
+
+    let g = ctx.globals();
+    g.set("__loadrun", l)?;
+    let e = Object::new(ctx.clone())?;
+    for (k, v) in env {
+        e.set(k.as_str(), v.as_str())?;
+    }
+    g.set("__ENV", e)?;
+    g.set("__VU", 0)?;
+    g.set("__ITER", 0)?;
+    ctx.eval::<(), _>(crate::modules::GLOBALS)?;
+    Ok(())
+}
+
+fn run_only(ctx: &Ctx<'_>, core: &Core, what: &str) -> Result<()> {
+    if core.phase.get() == Phase::Init {
+        return Err(Exception::throw_message(
+            ctx,
+            &format!("{what} is not allowed in the init context (the script's top level)"),
+        ));
+    }
+    Ok(())
+}
+
+/// `tags` as written by `JSON.stringify`: values become strings, as k6 does.
+fn tag_list(ctx: &Ctx<'_>, tags: Option<&str>) -> Result<Vec<(String, String)>> {
+    let Some(text) = tags else {
+        return Ok(Vec::new());
+    };
+    let map: BTreeMap<String, serde_json::Value> = serde_json::from_str(text)
+        .map_err(|_| Exception::throw_message(ctx, "tags must be an object"))?;
+    Ok(map.into_iter().map(|(k, v)| (k, value_text(&v))).collect())
+}
+
+fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn declare_metric(
+    ctx: &Ctx<'_>,
+    core: &Core,
+    name: String,
+    kind: String,
+    time: bool,
+) -> Result<i32> {
+    if core.phase.get() != Phase::Init {
+        return Err(Exception::throw_message(
+            ctx,
+            "metrics must be declared in the init context (the script's top level)",
+        ));
+    }
+    // Kept for the probe, which turns them into the plan's custom metrics.
+    let mut d = core.declared.borrow_mut();
+    if let Some(prev) = d.iter().find(|m| m.name == name) {
+        if prev.kind != kind || prev.time != time {
+            return Err(Exception::throw_message(
+                ctx,
+                &format!("metric {name:?} is declared twice with different types"),
+            ));
+        }
+    } else {
+        d.push(Declared {
+            name: name.clone(),
+            kind,
+            time,
+        });
+    }
+    let index = core.spec.metrics.iter().position(|m| *m == name);
+    Ok(index.map(|i| i as i32).unwrap_or(-1))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Params {
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    tags: BTreeMap<String, serde_json::Value>,
+    timeout: Option<serde_json::Value>,
+    redirects: Option<f64>,
+    response_type: Option<String>,
+}
+
+#[derive(PartialEq)]
+enum BodyKind {
+    Text,
+    Binary,
+    None,
+}
+
+fn request<'js>(
+    ctx: &Ctx<'js>,
+    core: &Core,
+    method: String,
+    url: String,
+    body: Option<String>,
+    params: &str,
+) -> Result<Object<'js>> {
+    let fail = |m: String| Exception::throw_message(ctx, &m);
+    run_only(ctx, core, "an HTTP request")?;
+    let p: Params =
+        serde_json::from_str(params).map_err(|e| fail(format!("request parameters: {e}")))?;
+    let d = &core.spec.defaults;
+    let timeout = match &p.timeout {
+        None | Some(serde_json::Value::Null) => d.timeout,
+        Some(serde_json::Value::Number(n)) => {
+            Duration::try_from_secs_f64(n.as_f64().unwrap_or(0.0).max(0.0) / 1000.0)
+                .unwrap_or(d.timeout)
+        }
+        Some(serde_json::Value::String(s)) => {
+            loadrun_engine::util::parse_duration(s).ok_or_else(|| {
+                fail(format!(
+                    "timeout {s:?}: expected a duration such as \"10s\""
+                ))
+            })?
+        }
+        Some(other) => return Err(fail(format!("timeout {other}: expected a duration"))),
+    };
+    let kind = match p.response_type.as_deref() {
+        None if d.discard_bodies => BodyKind::None,
+        None | Some("text") => BodyKind::Text,
+        Some("binary") => BodyKind::Binary,
+        Some("none") => BodyKind::None,
+        Some(other) => {
+            return Err(fail(format!(
+                "responseType {other:?}: expected \"text\", \"binary\" or \"none\""
+            )))
+        }
+    };
+    let mut tags: Vec<(String, String)> = Vec::with_capacity(p.tags.len());
+    let mut name = None;
+    for (k, v) in &p.tags {
+        if k == "name" {
+            name = Some(value_text(v));
+        } else {
+            tags.push((k.clone(), value_text(v)));
+        }
+    }
+    let redirects = p.redirects.map(|r| r.max(0.0) as u32);
+    let req = ScriptRequest {
+        method,
+        url,
+        headers: p.headers.into_iter().collect(),
+        body: body.map(String::into_bytes),
+        tags,
+        name,
+        group: core.group(),
+        timeout,
+        max_redirects: redirects.or(d.max_redirects).unwrap_or(10),
+        warn_redirect_limit: redirects.is_none() && d.max_redirects.is_none(),
+        user_agent: d.user_agent.clone(),
+        want_body: kind != BodyKind::None,
+        no_connection_reuse: d.no_connection_reuse,
+    };
+    let resp = match core.suspend(Call::Request(Box::new(req))) {
+        Ok(Reply::Response(r)) => r,
+        Ok(Reply::Slept) => return Err(fail("internal: a sleep answered a request".into())),
+        Err(e) => return Err(fail(format!("request: {e}"))),
+    };
+    let o = Object::new(ctx.clone())?;
+    o.set("status", resp.status)?;
+    o.set("proto", resp.proto)?;
+    o.set("url", resp.url.as_str())?;
+    let headers = rquickjs::Array::new(ctx.clone())?;
+    for (i, (k, v)) in resp.headers.iter().enumerate() {
+        let pair = rquickjs::Array::new(ctx.clone())?;
+        pair.set(0, k.as_str())?;
+        pair.set(1, v.as_str())?;
+        headers.set(i, pair)?;
+    }
+    o.set("headers", headers)?;
+    let body: Value<'js> = match kind {
+        BodyKind::None => Value::new_null(ctx.clone()),
+        BodyKind::Text => {
+            rquickjs::String::from_str(ctx.clone(), &String::from_utf8_lossy(&resp.body))?
+                .into_value()
+        }
+        BodyKind::Binary => ArrayBuffer::new(ctx.clone(), resp.body)?.into_value(),
+    };
+    o.set("body", body)?;
+    let t = Object::new(ctx.clone())?;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let tm = &resp.timings;
+    t.set("duration", ms(tm.duration()))?;
+    t.set("blocked", ms(tm.blocked))?;
+    t.set("connecting", ms(tm.connecting))?;
+    t.set("tls_handshaking", ms(tm.tls_handshaking))?;
+    t.set("sending", ms(tm.sending))?;
+    t.set("waiting", ms(tm.waiting))?;
+    t.set("receiving", ms(tm.receiving))?;
+    o.set("timings", t)?;
+    let (error, code) = match &resp.error {
+        Some(e) => (e.message.clone(), e.code),
+        None if resp.status >= 400 => (String::new(), 1000 + u32::from(resp.status)),
+        None => (String::new(), 0),
+    };
+    o.set("error", error)?;
+    o.set("error_code", code)?;
+    Ok(o)
+}

