@@ -19,7 +19,7 @@ Cases:
   arrival     constant arrival rate at a fixed target: achieved rate, dropped iterations, latency
   pipeline    the sample pipeline alone: samples/s through the ABI into a null plugin
   startup     one request and exit (`-i 1`, `oha -n 1`, k6 `-i 1`): wall ms from exec to exit; vus of -i 1
-  persample   the JSON and CSV writers' own benches (cargo bench -p out-json|out-csv): ns per sample
+  persample   the JSON and CSV outputs' per-sample benches (cargo bench -p out-json|out-csv --bench per_sample)
   longrun     --longrun-minutes (10) at full speed into -o json (a file), -o influxdb (InfluxDB 1.6) and
               -o prometheus (Prometheus remote write), each server started as the tests start it
               (tests/services/): RSS, req/s, CPU and load average every minute; at the end the server's
@@ -494,24 +494,23 @@ def case_startup(tools, pin, nginx, a):
 
 
 def case_persample(a):
-    """The file writers' own benches (plugins/json, plugins/csv: batches of 10,000 k6-tagged samples into a
-    real file on one core), as ns per sample."""
-    text = ["### 8. per-sample cost of the file outputs (`cargo bench -p out-json|out-csv --bench throughput`)", "",
-            "| writer case | samples/s | ns per sample |", "|---|---|---|"]
+    """The file outputs' own per-sample benches (plugins/json, plugins/csv `per_sample`: k6's sample mix,
+    13 samples per request, through each output's real `Output` into a file), as ns per sample."""
+    text = ["### 8. per-sample cost of the file outputs (`cargo bench -p out-json|out-csv --bench per_sample`)", "",
+            "| case | ns per sample | spread | bytes per sample | load avg |", "|---|---|---|---|---|"]
     res = {}
     for crate in ("out-json", "out-csv"):
-        log(f"persample: cargo bench -p {crate} --bench throughput")
-        r = subprocess.run(["cargo", "bench", "-q", "-p", crate, "--bench", "throughput"], cwd=ROOT,
+        log(f"persample: cargo bench -p {crate} --bench per_sample")
+        r = subprocess.run(["cargo", "bench", "-q", "-p", crate, "--bench", "per_sample"], cwd=ROOT,
                            capture_output=True, text=True)
         if r.returncode != 0:
-            text.append(f"| {crate}: failed: {r.stderr.strip().splitlines()[-1:] } | | |")
+            text.append(f"| {crate}: failed: {' '.join(r.stderr.strip().splitlines()[-1:])} | | | | |")
             continue
         for line in r.stdout.splitlines():
-            m = re.match(r"(.+?)\s+([\d.]+) samples/s", line)
+            m = re.match(r"\|\s*(.+?)\s*\|\s*([\d.]+) ns\s*\|", line)
             if m:
-                label, rate = m.group(1).strip(), float(m.group(2))
-                res[label] = {"samples_per_s": rate, "ns_per_sample": 1e9 / rate}
-                text.append(f"| {label} | {rate:,.0f} | {1e9 / rate:.0f} |")
+                res[m.group(1)] = {"ns_per_sample": float(m.group(2)), "row": line}
+                text.append(line)
     return "\n".join(text) + "\n", res
 
 

@@ -38,8 +38,8 @@ def check_rows(results):
                  _get(out, "loss_pct", "loadrun", f"{o}_{key}"), "%", f"< {limit:.0f}%", lambda v, l=limit: v < l)
 
     ps = results.get("persample", {})
-    for label, o, limit in (("json", "json", 100), ("csv (unix)", "csv", 60)):
-        _row(rows, f"{o} writer, ns per sample incl. the write (`cargo bench -p out-{o}`)",
+    for label, o, limit in (("json", "json", 100), ("csv", "csv", 60)):
+        _row(rows, f"{o} output, ns per sample incl. the write (`cargo bench -p out-{o} --bench per_sample`)",
              _get(ps, label, "ns_per_sample"), " ns", f"≤ {limit} ns", lambda v, l=limit: v <= l, 0)
         _row(rows, f"{o} end to end, loadrun CPU ns per sample written (outputs case)",
              out.get(f"e2e_ns_per_sample_{o}"), " ns", f"≤ {limit} ns", lambda v, l=limit: v <= l, 0)
