@@ -100,7 +100,8 @@ pub async fn looping(ctx: Ctx, stop: watch::Receiver<u8>, end: Instant) {
             loop {
                 // The end is checked here too, not only by the scenario's supervisor: a stop
                 // that depends on one timer task is one starved worker away from a runaway.
-                if *stop.borrow() >= GRACEFUL || Instant::now() >= end {
+                let now = Instant::now();
+                if *stop.borrow() >= GRACEFUL || now >= end {
                     break;
                 }
                 if let Some(n) = per_vu {
@@ -113,7 +114,7 @@ pub async fn looping(ctx: Ctx, stop: watch::Receiver<u8>, end: Instant) {
                         break;
                     }
                 }
-                if !guarded_iteration(&mut vu, &mut stop, Instant::now()).await {
+                if !guarded_iteration(&mut vu, &mut stop, now).await {
                     break;
                 }
                 done += 1;

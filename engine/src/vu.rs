@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -68,11 +69,14 @@ pub struct Vu {
     rows: Vec<usize>,
     jar: CookieJar,
     buf: LocalBuffer,
-    http_cache: HashMap<HttpKey, [SeriesId; 9]>,
+    http_cache: HashMap<HttpKey, [SeriesId; 9], foldhash::fast::RandomState>,
     check_cache: Vec<Option<[SeriesId; 1]>>,
     group_cache: Vec<Option<SeriesId>>,
     sample_cache: Vec<Option<SeriesId>>,
     iter_series: Option<IterSeries>,
+    clock: crate::clock::WallClock,
+    /// See [`flush_while`].
+    flush_timer: Option<Pin<Box<tokio::time::Sleep>>>,
     sent: u64,
     received: u64,
     meta_vu: String,
@@ -139,11 +143,13 @@ impl Vu {
             rows: vec![0; flow.feeds.len()],
             jar: CookieJar::default(),
             buf: sender.buffer(buffer),
-            http_cache: HashMap::new(),
+            http_cache: HashMap::default(),
             check_cache: vec![None; flow.checks.len()],
             group_cache: vec![None; flow.groups.len()],
             sample_cache: vec![None; flow.samples],
             iter_series: None,
+            clock: crate::clock::WallClock::default(),
+            flush_timer: None,
             sent: 0,
             received: 0,
             meta_vu: id.to_string(),
@@ -225,7 +231,8 @@ impl Vu {
         self.iter_in_test = self.scn.iter_numbers.next();
         self.pace.start_iteration();
         self.run_steps(&flow, &flow.steps).await;
-        let now = loadrun_metrics::now_ns();
+        let end = Instant::now();
+        let now = self.clock.unix_ns(end);
         let s = match self.iter_series {
             Some(s) => s,
             None => {
@@ -251,7 +258,7 @@ impl Vu {
         self.buf.push(Sample::new(
             s.iteration_duration.0,
             now,
-            ms(started.elapsed()),
+            ms(end.saturating_duration_since(started)),
         ));
         self.buf.push(Sample::new(s.iterations.0, now, 1.0));
         self.iter += 1;
@@ -473,6 +480,7 @@ impl Vu {
             let reqbuf = std::mem::take(&mut self.reqbuf);
             last = flush_while(
                 &mut self.buf,
+                &mut self.flush_timer,
                 self.client
                     .send(&url, &reqbuf, method == "HEAD", r.timeout, &mut self.resp),
             )
@@ -541,10 +549,12 @@ impl Vu {
             .iter()
             .any(|s| matches!(s.source, SampleSource::Check(_)));
         let mut results: Vec<bool> = Vec::new();
+        // Checks run as the response is in: they are stamped with its end, like its samples.
+        let at = self.stamp(t);
         for c in &r.checks {
             let ok = !failed && self.check(&c.kind, t.duration(), &mut doc)
                 || (failed && matches!(&c.kind, CheckKind::Status(list) if list.contains(&0)));
-            self.record_check(flow, c.id, ok);
+            self.record_check(flow, c.id, ok, at);
             if keep {
                 results.push(ok);
             }
@@ -711,7 +721,7 @@ impl Vu {
         }
     }
 
-    fn record_check(&mut self, flow: &Flow, id: usize, ok: bool) {
+    fn record_check(&mut self, flow: &Flow, id: usize, ok: bool, at: i64) {
         let sid = match self.check_cache[id] {
             Some([s]) => s,
             None => {
@@ -734,11 +744,16 @@ impl Vu {
                 s
             }
         };
-        self.buf.push(Sample::new(
-            sid.0,
-            loadrun_metrics::now_ns(),
-            if ok { 1.0 } else { 0.0 },
-        ));
+        self.buf
+            .push(Sample::new(sid.0, at, if ok { 1.0 } else { 0.0 }));
+    }
+
+    /// The Unix time of a request's end (now for one never sent).
+    fn stamp(&mut self, t: &Timings) -> i64 {
+        match t.end {
+            Some(end) => self.clock.unix_ns(end),
+            None => loadrun_metrics::now_ns(),
+        }
     }
 
     fn record(
@@ -790,7 +805,7 @@ impl Vu {
         let at_once = error.is_some() && self.resp.bytes_sent == 0 && self.resp.bytes_received == 0;
         self.pace
             .request(error.filter(|_| at_once), &self.shared.failing);
-        let now = loadrun_metrics::now_ns();
+        let now = self.stamp(t);
         let values = [
             1.0,
             ms(t.duration()),
@@ -899,16 +914,33 @@ impl fmt::Display for TagSafe<'_> {
 pub const FLUSH_AGE: Duration = Duration::from_millis(100);
 
 /// Awaits `fut` (a request), flushing `buf` once its oldest sample is [`FLUSH_AGE`] old, so a
-/// slow response does not hold back the samples of the requests before it.
-async fn flush_while<F: std::future::Future>(buf: &mut LocalBuffer, fut: F) -> F::Output {
-    let Some(due) = buf.oldest().map(|t| t + FLUSH_AGE) else {
+/// slow response does not hold back the samples of the requests before it. `timer` is the
+/// VU's, kept between requests: it stays registered with the runtime and is only moved.
+async fn flush_while<F: std::future::Future>(
+    buf: &mut LocalBuffer,
+    timer: &mut Option<Pin<Box<tokio::time::Sleep>>>,
+    fut: F,
+) -> F::Output {
+    let Some(due) = buf
+        .oldest()
+        .map(|t| tokio::time::Instant::from_std(t + FLUSH_AGE))
+    else {
         return fut.await;
+    };
+    let timer = match timer {
+        Some(t) => {
+            if t.deadline() != due || t.is_elapsed() {
+                t.as_mut().reset(due);
+            }
+            t
+        }
+        None => timer.insert(Box::pin(tokio::time::sleep_until(due))),
     };
     tokio::pin!(fut);
     tokio::select! {
         biased;
         out = &mut fut => out,
-        _ = tokio::time::sleep_until(due.into()) => {
+        _ = timer.as_mut() => {
             buf.flush();
             fut.await
         }

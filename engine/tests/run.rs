@@ -246,6 +246,39 @@ fn timeout_gives_1050() {
 }
 
 #[test]
+fn every_request_gets_its_own_timeout_from_the_vus_one_timer() {
+    // The client keeps one timer from request to request: it has to move earlier for a short
+    // timeout after a long one, go off, and be armed again for the requests after it.
+    let plan = r#"
+iterations = 2
+[[steps]]
+url = "${TEST_SERVER}/get"
+timeout = "60s"
+[[steps]]
+url = "${TEST_SERVER}/delay/2"
+timeout = "200ms"
+[[steps]]
+url = "${TEST_SERVER}/get"
+timeout = "60s"
+"#;
+    let (rows, result) = run(plan, &[], None);
+    assert_eq!(result.iterations, 2);
+    let reqs: Vec<_> = rows.iter().filter(|r| r.0 == "http_reqs").collect();
+    assert_eq!(reqs.len(), 6);
+    let outcomes = |path: &str| -> Vec<(String, String)> {
+        reqs.iter()
+            .filter(|r| r.1["url"].ends_with(path))
+            .map(|r| {
+                let code = r.1.get("error_code").cloned().unwrap_or_default();
+                (r.1["status"].clone(), code)
+            })
+            .collect()
+    };
+    assert_eq!(outcomes("/get"), vec![("200".into(), String::new()); 4]);
+    assert_eq!(outcomes("/delay/2"), vec![("0".into(), "1050".into()); 2]);
+}
+
+#[test]
 fn vu_and_iter_are_metadata_when_enabled() {
     let plan = "iterations = 2\n[[steps]]\nurl = \"${TEST_SERVER}/get\"\n";
     let tags = ["url", "status", "vu", "iter", "scenario"]

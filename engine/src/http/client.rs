@@ -113,6 +113,8 @@ pub struct Timings {
     pub sending: Duration,
     pub waiting: Duration,
     pub receiving: Duration,
+    /// When the request ended, the moment its samples are stamped with.
+    pub end: Option<Instant>,
 }
 
 impl Timings {
@@ -202,6 +204,10 @@ pub struct Client {
     shared: Arc<ClientShared>,
     conns: Vec<Conn>,
     h2conns: Vec<H2Conn>,
+    /// The request timeout's timer, kept from request to request: moving a registered timer
+    /// later is an atomic store, where `tokio::time::timeout` would insert a fresh timer into
+    /// the runtime's wheel and remove it again (a lock each) for every request.
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 enum Failure {
@@ -217,6 +223,7 @@ impl Client {
             shared,
             conns: Vec::new(),
             h2conns: Vec::new(),
+            deadline: None,
         }
     }
 
@@ -238,30 +245,32 @@ impl Client {
         let t0 = Instant::now();
         resp.reset();
         let mut marks = Marks::default();
-        let mut result = match tokio::time::timeout(
-            timeout,
+        let at = deadline_at(t0, timeout);
+        let mut timer = self.take_timer(at);
+        let mut result = match within(
+            &mut timer,
             self.attempt(url, req, head_request, resp, &mut marks, true),
         )
         .await
         {
-            Ok(r) => r,
-            Err(_) => Err(Failure::Other(timeout_error(&marks, url))),
+            Some(r) => r,
+            None => Err(Failure::Other(timeout_error(&marks, url))),
         };
         if let Err(Failure::Stale(_)) = result {
             marks = Marks::default();
             resp.reset();
-            let left = timeout.saturating_sub(t0.elapsed());
-            result = match tokio::time::timeout(
-                left,
+            result = match within(
+                &mut timer,
                 self.attempt(url, req, head_request, resp, &mut marks, false),
             )
             .await
             {
-                Ok(r) => r,
-                Err(_) => Err(Failure::Other(timeout_error(&marks, url))),
+                Some(r) => r,
+                None => Err(Failure::Other(timeout_error(&marks, url))),
             };
         }
-        let now = Instant::now();
+        self.deadline = Some(timer);
+        let now = marks.end.unwrap_or_else(Instant::now);
         let timings = timings_from(t0, &marks, now);
         let res = match result {
             Ok(()) => Ok(()),
@@ -275,6 +284,17 @@ impl Client {
             }
         };
         (timings, res)
+    }
+
+    /// The timer, set to go off at `at`.
+    fn take_timer(&mut self, at: tokio::time::Instant) -> Pin<Box<tokio::time::Sleep>> {
+        match self.deadline.take() {
+            Some(mut timer) => {
+                timer.as_mut().reset(at);
+                timer
+            }
+            None => Box::pin(tokio::time::sleep_until(at)),
+        }
     }
 
     async fn attempt(
@@ -596,6 +616,27 @@ impl Client {
     }
 }
 
+/// When a request started at `t0` times out; a timeout too large for the clock is none.
+fn deadline_at(t0: Instant, timeout: Duration) -> tokio::time::Instant {
+    let t0 = tokio::time::Instant::from_std(t0);
+    // About 30 years, as tokio's own `sleep` does for a duration it cannot add.
+    t0.checked_add(timeout)
+        .unwrap_or_else(|| t0 + Duration::from_secs(86400 * 365 * 30))
+}
+
+/// Runs `fut` until it ends, or `None` once `timer` goes off. The request is polled first, so a
+/// response that is complete when the deadline passes still counts.
+async fn within<F: std::future::Future>(
+    timer: &mut Pin<Box<tokio::time::Sleep>>,
+    fut: F,
+) -> Option<F::Output> {
+    tokio::select! {
+        biased;
+        out = fut => Some(out),
+        _ = timer.as_mut() => None,
+    }
+}
+
 fn h2_error(e: &h2::Error, url: &Url) -> HttpError {
     let code = if e.is_go_away() {
         1610
@@ -664,6 +705,7 @@ fn timings_from(t0: Instant, m: &Marks, now: Instant) -> Timings {
         } else {
             Duration::ZERO
         },
+        end: Some(now),
     }
 }
 
