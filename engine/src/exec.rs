@@ -40,10 +40,15 @@ impl Ctx {
 /// Runs one iteration unless the scenario is stopped hard meanwhile. Returns false when the
 /// iteration was interrupted.
 async fn guarded_iteration(vu: &mut Vu, stop: &mut watch::Receiver<u8>, due: Instant) -> bool {
-    let done = tokio::select! {
-        biased;
-        _ = stop.wait_for(|s| *s >= HARD) => false,
-        _ = vu.iteration(due) => true,
+    let done = {
+        // Pinned where it is made: moved into the select, the whole iteration's future would
+        // be copied for every iteration.
+        let iteration = std::pin::pin!(vu.iteration(due));
+        tokio::select! {
+            biased;
+            _ = stop.wait_for(|s| *s >= HARD) => false,
+            _ = iteration => true,
+        }
     };
     if !done {
         vu.interrupted();

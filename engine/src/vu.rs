@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
@@ -267,50 +268,55 @@ impl Vu {
         self.buf.flush_if_older(FLUSH_AGE);
     }
 
-    fn run_steps<'a>(
+    async fn run_steps(&mut self, flow: &Flow, steps: &[CStep]) {
+        for step in steps {
+            match step {
+                CStep::Request(r) => self.request(flow, r).await,
+                CStep::Sleep { min, max } => {
+                    let d = if max > min {
+                        let span = (*max - *min).as_secs_f64();
+                        *min + Duration::from_secs_f64(rand::random::<f64>() * span)
+                    } else {
+                        *min
+                    };
+                    // A think time would hold finished samples back from the outputs (and
+                    // lose them to a SIGKILL): none waits longer than about a tick.
+                    self.buf.flush_if_older(FLUSH_AGE.saturating_sub(d));
+                    self.pace.slept(d);
+                    tokio::time::sleep(d).await;
+                }
+                CStep::Group { id, steps } => self.group(flow, *id, steps).await,
+            }
+        }
+    }
+
+    /// A group's steps and its `group_duration`. Boxed because groups nest and a future cannot
+    /// hold itself; only here, so an iteration without groups allocates (and copies) no future.
+    fn group<'a>(
         &'a mut self,
         flow: &'a Flow,
+        id: usize,
         steps: &'a [CStep],
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+    ) -> Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
         Box::pin(async move {
-            for step in steps {
-                match step {
-                    CStep::Request(r) => self.request(flow, r).await,
-                    CStep::Sleep { min, max } => {
-                        let d = if max > min {
-                            let span = (*max - *min).as_secs_f64();
-                            *min + Duration::from_secs_f64(rand::random::<f64>() * span)
-                        } else {
-                            *min
-                        };
-                        // A think time would hold finished samples back from the outputs (and
-                        // lose them to a SIGKILL): none waits longer than about a tick.
-                        self.buf.flush_if_older(FLUSH_AGE.saturating_sub(d));
-                        self.pace.slept(d);
-                        tokio::time::sleep(d).await;
+            let start = Instant::now();
+            self.run_steps(flow, steps).await;
+            let elapsed = start.elapsed();
+            let sid = match self.group_cache[id] {
+                Some(s) => s,
+                None => {
+                    let mut tags = self.scenario_tags();
+                    let path = flow.groups[id].clone();
+                    if self.shared.system_tags.has("group") {
+                        tags.push(("group", &path));
                     }
-                    CStep::Group { id, steps } => {
-                        let start = Instant::now();
-                        self.run_steps(flow, steps).await;
-                        let elapsed = start.elapsed();
-                        let sid = match self.group_cache[*id] {
-                            Some(s) => s,
-                            None => {
-                                let mut tags = self.scenario_tags();
-                                let path = flow.groups[*id].clone();
-                                if self.shared.system_tags.has("group") {
-                                    tags.push(("group", &path));
-                                }
-                                let s = self.series(self.shared.builtin.group_duration, &tags);
-                                self.group_cache[*id] = Some(s);
-                                s
-                            }
-                        };
-                        self.buf
-                            .push(Sample::new(sid.0, loadrun_metrics::now_ns(), ms(elapsed)));
-                    }
+                    let s = self.series(self.shared.builtin.group_duration, &tags);
+                    self.group_cache[id] = Some(s);
+                    s
                 }
-            }
+            };
+            self.buf
+                .push(Sample::new(sid.0, loadrun_metrics::now_ns(), ms(elapsed)));
         })
     }
 
@@ -478,13 +484,17 @@ impl Vu {
                 return;
             }
             let reqbuf = std::mem::take(&mut self.reqbuf);
-            last = flush_while(
-                &mut self.buf,
-                &mut self.flush_timer,
-                self.client
-                    .send(&url, &reqbuf, method == "HEAD", r.timeout, &mut self.resp),
-            )
-            .await;
+            last = {
+                // Pinned here so the request's (large) future is not copied into flush_while's.
+                let send = std::pin::pin!(self.client.send(
+                    &url,
+                    &reqbuf,
+                    method == "HEAD",
+                    r.timeout,
+                    &mut self.resp
+                ));
+                flush_while(&mut self.buf, &mut self.flush_timer, send).await
+            };
             self.reqbuf = reqbuf;
             self.sent += self.resp.bytes_sent;
             self.received += self.resp.bytes_received;
@@ -493,13 +503,15 @@ impl Vu {
                 break;
             }
             // Set-Cookie on every hop, redirects included.
-            let cookies: Vec<String> = self
-                .resp
-                .headers("set-cookie")
-                .map(str::to_string)
-                .collect();
-            for v in &cookies {
-                self.jar.store(&url, v);
+            if self.resp.set_cookie {
+                let cookies: Vec<String> = self
+                    .resp
+                    .headers("set-cookie")
+                    .map(str::to_string)
+                    .collect();
+                for v in &cookies {
+                    self.jar.store(&url, v);
+                }
             }
             let status = self.resp.status;
             if matches!(status, 301 | 302 | 303 | 307 | 308) && hops < r.max_redirects {
@@ -919,7 +931,7 @@ pub const FLUSH_AGE: Duration = Duration::from_millis(100);
 async fn flush_while<F: std::future::Future>(
     buf: &mut LocalBuffer,
     timer: &mut Option<Pin<Box<tokio::time::Sleep>>>,
-    fut: F,
+    mut fut: Pin<&mut F>,
 ) -> F::Output {
     let Some(due) = buf
         .oldest()
@@ -936,15 +948,18 @@ async fn flush_while<F: std::future::Future>(
         }
         None => timer.insert(Box::pin(tokio::time::sleep_until(due))),
     };
-    tokio::pin!(fut);
-    tokio::select! {
-        biased;
-        out = &mut fut => out,
-        _ = timer.as_mut() => {
-            buf.flush();
-            fut.await
+    let mut flushed = false;
+    std::future::poll_fn(|cx| {
+        if let std::task::Poll::Ready(out) = fut.as_mut().poll(cx) {
+            return std::task::Poll::Ready(out);
         }
-    }
+        if !flushed && timer.as_mut().poll(cx).is_ready() {
+            buf.flush();
+            flushed = true;
+        }
+        std::task::Poll::Pending
+    })
+    .await
 }
 
 fn op_text(op: &Op, text: &str) -> bool {

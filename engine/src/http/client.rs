@@ -1,9 +1,10 @@
 //! A per-VU HTTP/1.1 client: keep-alive connections reused per host, and k6's timing phases
 //! measured around each step (blocked, connecting, TLS handshaking, sending, waiting, receiving).
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -142,6 +143,9 @@ pub struct Response {
     pub body: Vec<u8>,
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// The head has a Set-Cookie header: known from the parse, so the cookie jar does not
+    /// search every head for one.
+    pub set_cookie: bool,
 }
 
 impl Response {
@@ -167,6 +171,7 @@ impl Response {
         self.body.clear();
         self.bytes_sent = 0;
         self.bytes_received = 0;
+        self.set_cookie = false;
     }
 }
 
@@ -247,27 +252,21 @@ impl Client {
         let mut marks = Marks::default();
         let at = deadline_at(t0, timeout);
         let mut timer = self.take_timer(at);
-        let mut result = match within(
-            &mut timer,
-            self.attempt(url, req, head_request, resp, &mut marks, true),
-        )
-        .await
-        {
-            Some(r) => r,
-            None => Err(Failure::Other(timeout_error(&marks, url))),
+        // Pinned where they are made: a future passed by value is copied into every future
+        // that takes it, and a request's future is large.
+        let first = {
+            let attempt = pin!(self.attempt(url, req, head_request, resp, &mut marks, true));
+            within(timer.as_mut(), attempt).await
         };
+        let mut result = first.unwrap_or_else(|| Err(Failure::Other(timeout_error(&marks, url))));
         if let Err(Failure::Stale(_)) = result {
             marks = Marks::default();
             resp.reset();
-            result = match within(
-                &mut timer,
-                self.attempt(url, req, head_request, resp, &mut marks, false),
-            )
-            .await
-            {
-                Some(r) => r,
-                None => Err(Failure::Other(timeout_error(&marks, url))),
+            let again = {
+                let attempt = pin!(self.attempt(url, req, head_request, resp, &mut marks, false));
+                within(timer.as_mut(), attempt).await
             };
+            result = again.unwrap_or_else(|| Err(Failure::Other(timeout_error(&marks, url))));
         }
         self.deadline = Some(timer);
         let now = marks.end.unwrap_or_else(Instant::now);
@@ -413,14 +412,16 @@ impl Client {
             let version = parsed.version.unwrap_or(1);
             resp.status = status;
             resp.proto = if version == 0 { "HTTP/1.0" } else { "HTTP/1.1" };
-            let conn_hdr = wire::header(parsed.headers, "connection")
-                .map(|v| v.to_ascii_lowercase())
-                .unwrap_or_default();
+            let conn_hdr = wire::header(parsed.headers, "connection").unwrap_or_default();
             let keep_alive = if version == 0 {
-                conn_hdr == b"keep-alive"
+                conn_hdr.eq_ignore_ascii_case(b"keep-alive")
             } else {
-                conn_hdr != b"close"
+                !conn_hdr.eq_ignore_ascii_case(b"close")
             };
+            resp.set_cookie = parsed
+                .headers
+                .iter()
+                .any(|h| h.name.eq_ignore_ascii_case("set-cookie"));
             let framing = match wire::response_framing(parsed.headers, status, head_request) {
                 Ok(f) => f,
                 Err(e) => return Err(fail(e, true)),
@@ -590,6 +591,7 @@ impl Client {
         {
             use std::io::Write;
             let _ = write!(resp.head, "HTTP/2.0 {}\r\n", resp.status);
+            resp.set_cookie = parts.headers.contains_key(http::header::SET_COOKIE);
             for (k, v) in parts.headers.iter() {
                 resp.head.extend_from_slice(k.as_str().as_bytes());
                 resp.head.extend_from_slice(b": ");
@@ -626,15 +628,16 @@ fn deadline_at(t0: Instant, timeout: Duration) -> tokio::time::Instant {
 
 /// Runs `fut` until it ends, or `None` once `timer` goes off. The request is polled first, so a
 /// response that is complete when the deadline passes still counts.
-async fn within<F: std::future::Future>(
-    timer: &mut Pin<Box<tokio::time::Sleep>>,
-    fut: F,
-) -> Option<F::Output> {
-    tokio::select! {
-        biased;
-        out = fut => Some(out),
-        _ = timer.as_mut() => None,
-    }
+fn within<'a, F: std::future::Future>(
+    mut timer: Pin<&'a mut tokio::time::Sleep>,
+    mut fut: Pin<&'a mut F>,
+) -> impl std::future::Future<Output = Option<F::Output>> + 'a {
+    std::future::poll_fn(move |cx| {
+        if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        timer.as_mut().poll(cx).map(|()| None)
+    })
 }
 
 fn h2_error(e: &h2::Error, url: &Url) -> HttpError {

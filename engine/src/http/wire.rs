@@ -75,7 +75,7 @@ pub fn head_end(buf: &[u8]) -> Option<usize> {
 }
 
 fn memchr_crlfcrlf(buf: &[u8]) -> Option<usize> {
-    buf.windows(4).position(|w| w == b"\r\n\r\n")
+    memchr::memmem::find(buf, b"\r\n\r\n")
 }
 
 /// Reads until a full head is buffered; returns its length. `Ok(None)` when the stream ended
