@@ -34,9 +34,18 @@ impl WallClock {
 
     /// The Unix time, in nanoseconds, of `at`.
     pub fn unix_ns(&mut self, at: Instant) -> i64 {
-        if at.saturating_duration_since(self.mono) >= RESYNC {
-            *self = Self::now();
+        // One subtraction in the common case (an instant a little after the pair was read).
+        match at.checked_duration_since(self.mono) {
+            Some(after) if after < RESYNC => self.unix_ns.saturating_add(nanos(after)),
+            Some(_) => {
+                *self = Self::now();
+                self.offset(at)
+            }
+            None => self.offset(at),
         }
+    }
+
+    fn offset(&self, at: Instant) -> i64 {
         match at.checked_duration_since(self.mono) {
             Some(after) => self.unix_ns.saturating_add(nanos(after)),
             None => self

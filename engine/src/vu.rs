@@ -388,6 +388,30 @@ impl Vu {
         method: &str,
         url: &Url,
         with_body: bool,
+        first_hop: bool,
+    ) -> Result<(), HttpError> {
+        // The step's own URL, method and body, and no cookie to add: the same bytes as every
+        // other request of this step, built once for all VUs.
+        let fixed = r.fixed && first_hop && self.jar.is_empty();
+        if let Some(bytes) = r.fixed_bytes.get().filter(|_| fixed) {
+            self.reqbuf.clear();
+            self.reqbuf.extend_from_slice(bytes);
+            return Ok(());
+        }
+        self.write_request(flow, r, method, url, with_body)?;
+        if fixed {
+            let _ = r.fixed_bytes.set(self.reqbuf.clone());
+        }
+        Ok(())
+    }
+
+    fn write_request(
+        &mut self,
+        flow: &Flow,
+        r: &CRequest,
+        method: &str,
+        url: &Url,
+        with_body: bool,
     ) -> Result<(), HttpError> {
         let view = VarView {
             slots: &self.slots,
@@ -479,7 +503,7 @@ impl Vu {
         let mut hops = 0u32;
         let mut last: (Timings, Result<(), HttpError>);
         loop {
-            if let Err(e) = self.build_request(flow, r, method, &url, with_body) {
+            if let Err(e) = self.build_request(flow, r, method, &url, with_body, hops == 0) {
                 self.refused(flow, r, method, &*url, &e);
                 return;
             }
