@@ -279,6 +279,29 @@ timeout = "60s"
 }
 
 #[test]
+fn a_step_built_once_without_cookies_sends_them_once_the_vu_has_some() {
+    // The first iteration's /cookies request has no cookie, and its bytes are kept for the
+    // step; the second iteration's must not reuse them: the VU has a cookie by then.
+    let plan = r#"
+iterations = 2
+[[steps]]
+url = "${TEST_SERVER}/cookies"
+name = "echo"
+checks = [{ json = "/cookies/session", exists = true, name = "sent" }]
+[[steps]]
+url = "${TEST_SERVER}/cookies/set?session=s1"
+"#;
+    let (rows, result) = run(plan, &[], None);
+    assert_eq!(result.iterations, 2);
+    let sent: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.0 == "checks" && r.1.get("check").map(String::as_str) == Some("sent"))
+        .map(|r| r.3)
+        .collect();
+    assert_eq!(sent, [0.0, 1.0]);
+}
+
+#[test]
 fn vu_and_iter_are_metadata_when_enabled() {
     let plan = "iterations = 2\n[[steps]]\nurl = \"${TEST_SERVER}/get\"\n";
     let tags = ["url", "status", "vu", "iter", "scenario"]
