@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use regex::Regex;
@@ -288,6 +288,12 @@ pub struct CRequest {
     pub user_agent: Arc<str>,
     /// The parsed URL (query included) when it has no variables: no per-request parsing.
     pub static_url: Option<crate::http::Url>,
+    /// Nothing in the request's bytes varies (URL, headers, body): see `fixed_bytes`.
+    pub fixed: bool,
+    /// The request's bytes when `fixed` and the VU has no cookie for it: written by the first
+    /// VU that builds them and copied by every request after, instead of each request
+    /// rendering and checking the same headers again.
+    pub fixed_bytes: OnceLock<Vec<u8>>,
     /// Set once an invalid URL was reported, so the log is not flooded.
     pub warned: AtomicBool,
     /// Set once a custom sample could not be read (a variable not extracted or not a number).
@@ -1286,7 +1292,12 @@ fn compile_request(
     };
     let id = flow.requests;
     flow.requests += 1;
+    let fixed = static_url.is_some()
+        && headers.iter().all(|(_, v)| v.is_static())
+        && matches!(body, CBody::None | CBody::Bytes(_));
     Ok(CRequest {
+        fixed,
+        fixed_bytes: OnceLock::new(),
         static_url,
         id,
         group: group.to_string(),

@@ -40,10 +40,15 @@ impl Ctx {
 /// Runs one iteration unless the scenario is stopped hard meanwhile. Returns false when the
 /// iteration was interrupted.
 async fn guarded_iteration(vu: &mut Vu, stop: &mut watch::Receiver<u8>, due: Instant) -> bool {
-    let done = tokio::select! {
-        biased;
-        _ = stop.wait_for(|s| *s >= HARD) => false,
-        _ = vu.iteration(due) => true,
+    let done = {
+        // Pinned where it is made: moved into the select, the whole iteration's future would
+        // be copied for every iteration.
+        let iteration = std::pin::pin!(vu.iteration(due));
+        tokio::select! {
+            biased;
+            _ = stop.wait_for(|s| *s >= HARD) => false,
+            _ = iteration => true,
+        }
     };
     if !done {
         vu.interrupted();
@@ -100,7 +105,8 @@ pub async fn looping(ctx: Ctx, stop: watch::Receiver<u8>, end: Instant) {
             loop {
                 // The end is checked here too, not only by the scenario's supervisor: a stop
                 // that depends on one timer task is one starved worker away from a runaway.
-                if *stop.borrow() >= GRACEFUL || Instant::now() >= end {
+                let now = Instant::now();
+                if *stop.borrow() >= GRACEFUL || now >= end {
                     break;
                 }
                 if let Some(n) = per_vu {
@@ -113,7 +119,7 @@ pub async fn looping(ctx: Ctx, stop: watch::Receiver<u8>, end: Instant) {
                         break;
                     }
                 }
-                if !guarded_iteration(&mut vu, &mut stop, Instant::now()).await {
+                if !guarded_iteration(&mut vu, &mut stop, now).await {
                     break;
                 }
                 done += 1;

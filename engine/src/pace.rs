@@ -80,8 +80,8 @@ impl Pace {
 
     /// The wait before the next iteration, warning the run once when a VU starts backing off.
     pub fn after_iteration(&mut self, run: &FailingAtOnce) -> Duration {
-        let quick = self.started.is_some_and(|s| s.elapsed() < AT_ONCE);
-        if self.waited || !quick {
+        // `waited` first: it settles nearly every iteration without reading the clock.
+        if self.waited || !matches!(self.started, Some(s) if s.elapsed() < AT_ONCE) {
             self.streak = 0;
             return Duration::ZERO;
         }

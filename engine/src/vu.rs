@@ -2,7 +2,9 @@
 //! runs one iteration of a flow and emits k6's metrics.
 
 use std::fmt;
+use std::future::Future;
 use std::hash::{Hash, Hasher};
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -86,6 +88,9 @@ pub struct Vu {
     group_cache: Vec<Option<SeriesId>>,
     sample_cache: Vec<Option<SeriesId>>,
     iter_series: Option<IterSeries>,
+    clock: crate::clock::WallClock,
+    /// See [`flush_while`].
+    flush_timer: Option<Pin<Box<tokio::time::Sleep>>>,
     sent: u64,
     received: u64,
     meta_vu: String,
@@ -176,6 +181,8 @@ impl Vu {
             group_cache: vec![None; flow.groups.len()],
             sample_cache: vec![None; flow.samples],
             iter_series: None,
+            clock: crate::clock::WallClock::default(),
+            flush_timer: None,
             sent: 0,
             received: 0,
             meta_vu: id.to_string(),
@@ -267,7 +274,8 @@ impl Vu {
         } else {
             self.run_steps(&flow, &flow.steps).await;
         }
-        let now = loadrun_metrics::now_ns();
+        let end = Instant::now();
+        let now = self.clock.unix_ns(end);
         let s = match self.iter_series {
             Some(s) => s,
             None => {
@@ -293,7 +301,7 @@ impl Vu {
         self.buf.push(Sample::new(
             s.iteration_duration.0,
             now,
-            ms(started.elapsed()),
+            ms(end.saturating_duration_since(started)),
         ));
         self.buf.push(Sample::new(s.iterations.0, now, 1.0));
         self.iter += 1;
@@ -302,52 +310,57 @@ impl Vu {
         self.buf.flush_if_older(FLUSH_AGE);
     }
 
-    fn run_steps<'a>(
+    async fn run_steps(&mut self, flow: &Flow, steps: &[CStep]) {
+        for step in steps {
+            match step {
+                CStep::Request(r) => {
+                    self.request(flow, r).await;
+                }
+                CStep::Sleep { min, max } => {
+                    let d = if max > min {
+                        let span = (*max - *min).as_secs_f64();
+                        *min + Duration::from_secs_f64(rand::random::<f64>() * span)
+                    } else {
+                        *min
+                    };
+                    // A think time would hold finished samples back from the outputs (and
+                    // lose them to a SIGKILL): none waits longer than about a tick.
+                    self.buf.flush_if_older(FLUSH_AGE.saturating_sub(d));
+                    self.pace.slept(d);
+                    tokio::time::sleep(d).await;
+                }
+                CStep::Group { id, steps } => self.group(flow, *id, steps).await,
+            }
+        }
+    }
+
+    /// A group's steps and its `group_duration`. Boxed because groups nest and a future cannot
+    /// hold itself; only here, so an iteration without groups allocates (and copies) no future.
+    fn group<'a>(
         &'a mut self,
         flow: &'a Flow,
+        id: usize,
         steps: &'a [CStep],
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+    ) -> Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
         Box::pin(async move {
-            for step in steps {
-                match step {
-                    CStep::Request(r) => {
-                        self.request(flow, r).await;
+            let start = Instant::now();
+            self.run_steps(flow, steps).await;
+            let elapsed = start.elapsed();
+            let sid = match self.group_cache[id] {
+                Some(s) => s,
+                None => {
+                    let mut tags = self.scenario_tags();
+                    let path = flow.groups[id].clone();
+                    if self.shared.system_tags.has("group") {
+                        tags.push(("group", &path));
                     }
-                    CStep::Sleep { min, max } => {
-                        let d = if max > min {
-                            let span = (*max - *min).as_secs_f64();
-                            *min + Duration::from_secs_f64(rand::random::<f64>() * span)
-                        } else {
-                            *min
-                        };
-                        // A think time would hold finished samples back from the outputs (and
-                        // lose them to a SIGKILL): none waits longer than about a tick.
-                        self.buf.flush_if_older(FLUSH_AGE.saturating_sub(d));
-                        self.pace.slept(d);
-                        tokio::time::sleep(d).await;
-                    }
-                    CStep::Group { id, steps } => {
-                        let start = Instant::now();
-                        self.run_steps(flow, steps).await;
-                        let elapsed = start.elapsed();
-                        let sid = match self.group_cache[*id] {
-                            Some(s) => s,
-                            None => {
-                                let mut tags = self.scenario_tags();
-                                let path = flow.groups[*id].clone();
-                                if self.shared.system_tags.has("group") {
-                                    tags.push(("group", &path));
-                                }
-                                let s = self.series(self.shared.builtin.group_duration, &tags);
-                                self.group_cache[*id] = Some(s);
-                                s
-                            }
-                        };
-                        self.buf
-                            .push(Sample::new(sid.0, loadrun_metrics::now_ns(), ms(elapsed)));
-                    }
+                    let s = self.series(self.shared.builtin.group_duration, &tags);
+                    self.group_cache[id] = Some(s);
+                    s
                 }
-            }
+            };
+            self.buf
+                .push(Sample::new(sid.0, loadrun_metrics::now_ns(), ms(elapsed)));
         })
     }
 
@@ -413,6 +426,30 @@ impl Vu {
     /// Writes the request into `reqbuf`; an error when a value would not be a valid request
     /// (an injection attempt among them): such a request is never sent.
     fn build_request(
+        &mut self,
+        flow: &Flow,
+        r: &CRequest,
+        method: &str,
+        url: &Url,
+        with_body: bool,
+        first_hop: bool,
+    ) -> Result<(), HttpError> {
+        // The step's own URL, method and body, and no cookie to add: the same bytes as every
+        // other request of this step, built once for all VUs.
+        let fixed = r.fixed && first_hop && self.jar.is_empty();
+        if let Some(bytes) = r.fixed_bytes.get().filter(|_| fixed) {
+            self.reqbuf.clear();
+            self.reqbuf.extend_from_slice(bytes);
+            return Ok(());
+        }
+        self.write_request(flow, r, method, url, with_body)?;
+        if fixed {
+            let _ = r.fixed_bytes.set(self.reqbuf.clone());
+        }
+        Ok(())
+    }
+
+    fn write_request(
         &mut self,
         flow: &Flow,
         r: &CRequest,
@@ -514,7 +551,7 @@ impl Vu {
         let mut hops = 0u32;
         let mut last: (Timings, Result<(), HttpError>);
         loop {
-            if let Err(e) = self.build_request(flow, r, method, &url, with_body) {
+            if let Err(e) = self.build_request(flow, r, method, &url, with_body, hops == 0) {
                 self.refused(flow, r, method, &*url, &e);
                 return RequestEnd {
                     timings: Timings::default(),
@@ -524,8 +561,7 @@ impl Vu {
             }
             let reqbuf = std::mem::take(&mut self.reqbuf);
             last = {
-                // Pinned here and lent to `flush_while`: moved into it, the send future (the
-                // largest part of every VU's state while it waits) would be held twice.
+                // Pinned here so the request's (large) future is not copied into flush_while's.
                 let send = std::pin::pin!(self.client.send(
                     &url,
                     &reqbuf,
@@ -533,7 +569,7 @@ impl Vu {
                     r.timeout,
                     &mut self.resp
                 ));
-                flush_while(&mut self.buf, send).await
+                flush_while(&mut self.buf, &mut self.flush_timer, send).await
             };
             self.reqbuf = reqbuf;
             self.sent += self.resp.bytes_sent;
@@ -543,13 +579,15 @@ impl Vu {
                 break;
             }
             // Set-Cookie on every hop, redirects included.
-            let cookies: Vec<String> = self
-                .resp
-                .headers("set-cookie")
-                .map(str::to_string)
-                .collect();
-            for v in &cookies {
-                self.jar.store(&url, v);
+            if self.resp.set_cookie {
+                let cookies: Vec<String> = self
+                    .resp
+                    .headers("set-cookie")
+                    .map(str::to_string)
+                    .collect();
+                for v in &cookies {
+                    self.jar.store(&url, v);
+                }
             }
             let status = self.resp.status;
             if matches!(status, 301 | 302 | 303 | 307 | 308) && hops < r.max_redirects {
@@ -604,10 +642,12 @@ impl Vu {
             .iter()
             .any(|s| matches!(s.source, SampleSource::Check(_)));
         let mut results: Vec<bool> = Vec::new();
+        // Checks run as the response is in: they are stamped with its end, like its samples.
+        let at = self.stamp(t);
         for c in &r.checks {
             let ok = !failed && self.check(&c.kind, t.duration(), &mut doc)
                 || (failed && matches!(&c.kind, CheckKind::Status(list) if list.contains(&0)));
-            self.record_check(flow, c.id, ok);
+            self.record_check(flow, c.id, ok, at);
             if keep {
                 results.push(ok);
             }
@@ -774,7 +814,7 @@ impl Vu {
         }
     }
 
-    fn record_check(&mut self, flow: &Flow, id: usize, ok: bool) {
+    fn record_check(&mut self, flow: &Flow, id: usize, ok: bool, at: i64) {
         let sid = match self.check_cache[id] {
             Some([s]) => s,
             None => {
@@ -797,11 +837,16 @@ impl Vu {
                 s
             }
         };
-        self.buf.push(Sample::new(
-            sid.0,
-            loadrun_metrics::now_ns(),
-            if ok { 1.0 } else { 0.0 },
-        ));
+        self.buf
+            .push(Sample::new(sid.0, at, if ok { 1.0 } else { 0.0 }));
+    }
+
+    /// The Unix time of a request's end (now for one never sent).
+    fn stamp(&mut self, t: &Timings) -> i64 {
+        match t.end {
+            Some(end) => self.clock.unix_ns(end),
+            None => loadrun_metrics::now_ns(),
+        }
     }
 
     fn record(
@@ -858,7 +903,7 @@ impl Vu {
         let at_once = error.is_some() && self.resp.bytes_sent == 0 && self.resp.bytes_received == 0;
         self.pace
             .request(error.filter(|_| at_once), &self.shared.failing);
-        let now = loadrun_metrics::now_ns();
+        let now = self.stamp(t);
         let values = [
             1.0,
             ms(t.duration()),
@@ -970,22 +1015,40 @@ const HTTP_CACHE_LEN: usize = 32;
 pub const FLUSH_AGE: Duration = Duration::from_millis(100);
 
 /// Awaits `fut` (a request), flushing `buf` once its oldest sample is [`FLUSH_AGE`] old, so a
-/// slow response does not hold back the samples of the requests before it.
+/// slow response does not hold back the samples of the requests before it. `timer` is the
+/// VU's, kept between requests: it stays registered with the runtime and is only moved.
 async fn flush_while<F: std::future::Future>(
     buf: &mut LocalBuffer,
-    mut fut: std::pin::Pin<&mut F>,
+    timer: &mut Option<Pin<Box<tokio::time::Sleep>>>,
+    mut fut: Pin<&mut F>,
 ) -> F::Output {
-    let Some(due) = buf.oldest().map(|t| t + FLUSH_AGE) else {
+    let Some(due) = buf
+        .oldest()
+        .map(|t| tokio::time::Instant::from_std(t + FLUSH_AGE))
+    else {
         return fut.await;
     };
-    tokio::select! {
-        biased;
-        out = &mut fut => out,
-        _ = tokio::time::sleep_until(due.into()) => {
-            buf.flush();
-            fut.await
+    let timer = match timer {
+        Some(t) => {
+            if t.deadline() != due || t.is_elapsed() {
+                t.as_mut().reset(due);
+            }
+            t
         }
-    }
+        None => timer.insert(Box::pin(tokio::time::sleep_until(due))),
+    };
+    let mut flushed = false;
+    std::future::poll_fn(|cx| {
+        if let std::task::Poll::Ready(out) = fut.as_mut().poll(cx) {
+            return std::task::Poll::Ready(out);
+        }
+        if !flushed && timer.as_mut().poll(cx).is_ready() {
+            buf.flush();
+            flushed = true;
+        }
+        std::task::Poll::Pending
+    })
+    .await
 }
 
 fn op_text(op: &Op, text: &str) -> bool {

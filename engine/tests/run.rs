@@ -246,6 +246,62 @@ fn timeout_gives_1050() {
 }
 
 #[test]
+fn every_request_gets_its_own_timeout_from_the_vus_one_timer() {
+    // The client keeps one timer from request to request: it has to move earlier for a short
+    // timeout after a long one, go off, and be armed again for the requests after it.
+    let plan = r#"
+iterations = 2
+[[steps]]
+url = "${TEST_SERVER}/get"
+timeout = "60s"
+[[steps]]
+url = "${TEST_SERVER}/delay/2"
+timeout = "200ms"
+[[steps]]
+url = "${TEST_SERVER}/get"
+timeout = "60s"
+"#;
+    let (rows, result) = run(plan, &[], None);
+    assert_eq!(result.iterations, 2);
+    let reqs: Vec<_> = rows.iter().filter(|r| r.0 == "http_reqs").collect();
+    assert_eq!(reqs.len(), 6);
+    let outcomes = |path: &str| -> Vec<(String, String)> {
+        reqs.iter()
+            .filter(|r| r.1["url"].ends_with(path))
+            .map(|r| {
+                let code = r.1.get("error_code").cloned().unwrap_or_default();
+                (r.1["status"].clone(), code)
+            })
+            .collect()
+    };
+    assert_eq!(outcomes("/get"), vec![("200".into(), String::new()); 4]);
+    assert_eq!(outcomes("/delay/2"), vec![("0".into(), "1050".into()); 2]);
+}
+
+#[test]
+fn a_step_built_once_without_cookies_sends_them_once_the_vu_has_some() {
+    // The first iteration's /cookies request has no cookie, and its bytes are kept for the
+    // step; the second iteration's must not reuse them: the VU has a cookie by then.
+    let plan = r#"
+iterations = 2
+[[steps]]
+url = "${TEST_SERVER}/cookies"
+name = "echo"
+checks = [{ json = "/cookies/session", exists = true, name = "sent" }]
+[[steps]]
+url = "${TEST_SERVER}/cookies/set?session=s1"
+"#;
+    let (rows, result) = run(plan, &[], None);
+    assert_eq!(result.iterations, 2);
+    let sent: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.0 == "checks" && r.1.get("check").map(String::as_str) == Some("sent"))
+        .map(|r| r.3)
+        .collect();
+    assert_eq!(sent, [0.0, 1.0]);
+}
+
+#[test]
 fn vu_and_iter_are_metadata_when_enabled() {
     let plan = "iterations = 2\n[[steps]]\nurl = \"${TEST_SERVER}/get\"\n";
     let tags = ["url", "status", "vu", "iter", "scenario"]

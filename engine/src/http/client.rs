@@ -1,9 +1,10 @@
 //! A per-VU HTTP/1.1 client: keep-alive connections reused per host, and k6's timing phases
 //! measured around each step (blocked, connecting, TLS handshaking, sending, waiting, receiving).
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -117,6 +118,8 @@ pub struct Timings {
     pub sending: Duration,
     pub waiting: Duration,
     pub receiving: Duration,
+    /// When the request ended, the moment its samples are stamped with.
+    pub end: Option<Instant>,
 }
 
 impl Timings {
@@ -144,6 +147,9 @@ pub struct Response {
     pub body: Vec<u8>,
     pub bytes_sent: u64,
     pub bytes_received: u64,
+    /// The head has a Set-Cookie header: known from the parse, so the cookie jar does not
+    /// search every head for one.
+    pub set_cookie: bool,
 }
 
 impl Response {
@@ -176,6 +182,7 @@ impl Response {
         self.body.clear();
         self.bytes_sent = 0;
         self.bytes_received = 0;
+        self.set_cookie = false;
     }
 }
 
@@ -213,6 +220,10 @@ pub struct Client {
     shared: Arc<ClientShared>,
     conns: Vec<Conn>,
     h2conns: Vec<H2Conn>,
+    /// The request timeout's timer, kept from request to request: moving a registered timer
+    /// later is an atomic store, where `tokio::time::timeout` would insert a fresh timer into
+    /// the runtime's wheel and remove it again (a lock each) for every request.
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 enum Failure {
@@ -228,6 +239,7 @@ impl Client {
             shared,
             conns: Vec::new(),
             h2conns: Vec::new(),
+            deadline: None,
         }
     }
 
@@ -253,30 +265,26 @@ impl Client {
             resp.reset();
         }
         let mut marks = Marks::default();
-        let mut result = match tokio::time::timeout(
-            timeout,
-            self.attempt(url, req, head_request, resp, &mut marks, true),
-        )
-        .await
-        {
-            Ok(r) => r,
-            Err(_) => Err(Failure::Other(timeout_error(&marks, url))),
+        let at = deadline_at(t0, timeout);
+        let mut timer = self.take_timer(at);
+        // Pinned where they are made: a future passed by value is copied into every future
+        // that takes it, and a request's future is large.
+        let first = {
+            let attempt = pin!(self.attempt(url, req, head_request, resp, &mut marks, true));
+            within(timer.as_mut(), attempt).await
         };
+        let mut result = first.unwrap_or_else(|| Err(Failure::Other(timeout_error(&marks, url))));
         if let Err(Failure::Stale(_)) = result {
             marks = Marks::default();
             resp.reset();
-            let left = timeout.saturating_sub(t0.elapsed());
-            result = match tokio::time::timeout(
-                left,
-                self.attempt(url, req, head_request, resp, &mut marks, false),
-            )
-            .await
-            {
-                Ok(r) => r,
-                Err(_) => Err(Failure::Other(timeout_error(&marks, url))),
+            let again = {
+                let attempt = pin!(self.attempt(url, req, head_request, resp, &mut marks, false));
+                within(timer.as_mut(), attempt).await
             };
+            result = again.unwrap_or_else(|| Err(Failure::Other(timeout_error(&marks, url))));
         }
-        let now = Instant::now();
+        self.deadline = Some(timer);
+        let now = marks.end.unwrap_or_else(Instant::now);
         let timings = timings_from(t0, &marks, now);
         let res = match result {
             Ok(()) => Ok(()),
@@ -290,6 +298,17 @@ impl Client {
             }
         };
         (timings, res)
+    }
+
+    /// The timer, set to go off at `at`.
+    fn take_timer(&mut self, at: tokio::time::Instant) -> Pin<Box<tokio::time::Sleep>> {
+        match self.deadline.take() {
+            Some(mut timer) => {
+                timer.as_mut().reset(at);
+                timer
+            }
+            None => Box::pin(tokio::time::sleep_until(at)),
+        }
     }
 
     async fn attempt(
@@ -415,14 +434,16 @@ impl Client {
             let version = parsed.version.unwrap_or(1);
             resp.status = status;
             resp.proto = if version == 0 { "HTTP/1.0" } else { "HTTP/1.1" };
-            let conn_hdr = wire::header(parsed.headers, "connection")
-                .map(|v| v.to_ascii_lowercase())
-                .unwrap_or_default();
+            let conn_hdr = wire::header(parsed.headers, "connection").unwrap_or_default();
             let keep_alive = if version == 0 {
-                conn_hdr == b"keep-alive"
+                conn_hdr.eq_ignore_ascii_case(b"keep-alive")
             } else {
-                conn_hdr != b"close"
+                !conn_hdr.eq_ignore_ascii_case(b"close")
             };
+            resp.set_cookie = parsed
+                .headers
+                .iter()
+                .any(|h| h.name.eq_ignore_ascii_case("set-cookie"));
             let framing = match wire::response_framing(parsed.headers, status, head_request) {
                 Ok(f) => f,
                 Err(e) => return Err(fail(e, true)),
@@ -605,6 +626,7 @@ impl Client {
         {
             use std::io::Write;
             let _ = write!(resp.head, "HTTP/2.0 {}\r\n", resp.status);
+            resp.set_cookie = parts.headers.contains_key(http::header::SET_COOKIE);
             for (k, v) in parts.headers.iter() {
                 resp.head.extend_from_slice(k.as_str().as_bytes());
                 resp.head.extend_from_slice(b": ");
@@ -629,6 +651,28 @@ impl Client {
         self.h2conns.push(conn);
         Ok(())
     }
+}
+
+/// When a request started at `t0` times out; a timeout too large for the clock is none.
+fn deadline_at(t0: Instant, timeout: Duration) -> tokio::time::Instant {
+    let t0 = tokio::time::Instant::from_std(t0);
+    // About 30 years, as tokio's own `sleep` does for a duration it cannot add.
+    t0.checked_add(timeout)
+        .unwrap_or_else(|| t0 + Duration::from_secs(86400 * 365 * 30))
+}
+
+/// Runs `fut` until it ends, or `None` once `timer` goes off. The request is polled first, so a
+/// response that is complete when the deadline passes still counts.
+fn within<'a, F: std::future::Future>(
+    mut timer: Pin<&'a mut tokio::time::Sleep>,
+    mut fut: Pin<&'a mut F>,
+) -> impl std::future::Future<Output = Option<F::Output>> + 'a {
+    std::future::poll_fn(move |cx| {
+        if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        timer.as_mut().poll(cx).map(|()| None)
+    })
 }
 
 fn h2_error(e: &h2::Error, url: &Url) -> HttpError {
@@ -699,6 +743,7 @@ fn timings_from(t0: Instant, m: &Marks, now: Instant) -> Timings {
         } else {
             Duration::ZERO
         },
+        end: Some(now),
     }
 }
 

@@ -72,20 +72,21 @@ impl<'a> HeadWriter<'a> {
         if !is_origin_form(&url.path_query) {
             return Err(invalid_url("invalid character in the path or query", url));
         }
-        let authority = url.authority();
-        if !authority.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(invalid_url("invalid character in the host", url));
-        }
         for piece in [
             method.as_bytes(),
             b" ",
             url.path_query.as_bytes(),
             b" HTTP/1.1\r\nHost: ",
-            authority.as_bytes(),
-            b"\r\n",
         ] {
             buf.extend_from_slice(piece);
         }
+        let host_at = buf.len();
+        url.write_authority(buf);
+        if !buf[host_at..].iter().all(|b| b.is_ascii_graphic()) {
+            buf.clear();
+            return Err(invalid_url("invalid character in the host", url));
+        }
+        buf.extend_from_slice(b"\r\n");
         Ok(Self { buf })
     }
 

@@ -132,15 +132,37 @@ impl Url {
 
     /// `host[:port]` for the Host header.
     pub fn authority(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        if self.default_port() {
-            host
-        } else {
-            format!("{host}:{}", self.port)
+        let mut out = Vec::with_capacity(self.host.len() + 8);
+        self.write_authority(&mut out);
+        // Only `host` (a `String`), ASCII brackets, a colon and digits were written.
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+
+    /// Appends [`Url::authority`] to `out` without allocating: it goes into every request head.
+    pub fn write_authority(&self, out: &mut Vec<u8>) {
+        let bracket = self.host.contains(':');
+        if bracket {
+            out.push(b'[');
+        }
+        out.extend_from_slice(self.host.as_bytes());
+        if bracket {
+            out.push(b']');
+        }
+        if !self.default_port() {
+            out.push(b':');
+            let mut digits = [0u8; 5];
+            let mut n = self.port;
+            let mut i = digits.len();
+            loop {
+                i -= 1;
+                digits[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+            out.extend_from_slice(&digits[i..]);
         }
     }
 
@@ -292,6 +314,29 @@ mod tests {
         assert_eq!((s.host.as_str(), s.port), ("::1", 443));
         assert_eq!(Url::parse("http://h?q").unwrap().path_query, "/?q");
         assert!(Url::parse("ftp://x").is_err());
+    }
+
+    #[test]
+    fn the_authority_has_a_port_only_when_it_is_not_the_default() {
+        for (text, authority) in [
+            ("http://h/", "h"),
+            ("http://h:80/", "h"),
+            ("https://h:443/", "h"),
+            ("https://h:80/", "h:80"),
+            ("http://h:443/", "h:443"),
+            ("http://h:0/", "h:0"),
+            ("http://h:7/", "h:7"),
+            ("http://h:10/", "h:10"),
+            ("http://h:65535/", "h:65535"),
+            ("http://[::1]/", "[::1]"),
+            ("http://[::1]:8080/", "[::1]:8080"),
+        ] {
+            let u = Url::parse(text).unwrap();
+            assert_eq!(u.authority(), authority, "{text}");
+            let mut head = b"Host: ".to_vec();
+            u.write_authority(&mut head);
+            assert_eq!(head, format!("Host: {authority}").as_bytes(), "{text}");
+        }
     }
 
     #[test]

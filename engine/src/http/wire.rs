@@ -82,7 +82,10 @@ pub fn head_end(buf: &[u8]) -> Option<usize> {
 }
 
 fn memchr_crlfcrlf(buf: &[u8]) -> Option<usize> {
-    buf.windows(4).position(|w| w == b"\r\n\r\n")
+    // Built once: `memmem::find` would set up its searcher again for every head.
+    static BLANK_LINE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n\r\n"));
+    BLANK_LINE.find(buf)
 }
 
 /// Reads until a full head is buffered; returns its length. `Ok(None)` when the stream ended

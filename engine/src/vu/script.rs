@@ -162,6 +162,9 @@ impl Vu {
         let id = self.script_request_id(&r);
         let static_url = Url::parse(&r.url).ok();
         let creq = CRequest {
+            // Built for this one call: there is no later request to reuse its bytes.
+            fixed: false,
+            fixed_bytes: std::sync::OnceLock::new(),
             id,
             group: r.group,
             method: r.method,
