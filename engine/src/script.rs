@@ -33,6 +33,8 @@ pub struct ScriptRequest {
     pub want_body: bool,
     /// k6's `noConnectionReuse`: the connection is closed after the request.
     pub no_connection_reuse: bool,
+    /// The statuses `http.expectedStatuses` made expected; `None` is k6's default, 200-399.
+    pub expected: Option<Vec<u16>>,
 }
 
 /// What a script sees of a response.

@@ -432,3 +432,90 @@ fn a_script_busy_in_a_loop_is_stopped_at_the_end_too() {
     );
     assert!(!stderr.contains("ERROR"), "{stderr}");
 }
+
+/// Runs a corpus script under loadrun against a fresh test server; what it recorded.
+fn run_corpus(name: &str) -> Recorded {
+    let server = TestServer::start(([127, 0, 0, 1], 0).into(), 2).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("loadrun.json");
+    let script = corpus().join(name).to_string_lossy().into_owned();
+    let out = loadrun(
+        dir.path(),
+        &[
+            "run",
+            "-q",
+            &script,
+            "-o",
+            &format!("json={}", json.display()),
+        ],
+        &[("TEST_SERVER", &server.url())],
+    );
+    succeeded(&out);
+    recorded(&json)
+}
+
+/// (samples, sum) of `metric` over the samples whose tags hold every `tags` pair.
+fn tally(r: &Recorded, metric: &str, tags: &[(&str, &str)]) -> (u64, f64) {
+    let mut total = (0, 0.0);
+    for ((m, t), (n, sum)) in &r.samples {
+        let t: Value = serde_json::from_str(t).unwrap();
+        if m == metric && tags.iter().all(|(k, v)| t[*k] == *v) {
+            total.0 += n;
+            total.1 += sum;
+        }
+    }
+    total
+}
+
+#[test]
+fn batch_requests_record_as_single_requests_do() {
+    let r = run_corpus("batch.js");
+    all_checks_pass(&r);
+    // Per iteration: three in the list, two named, none in the empty batch; four iterations.
+    assert_eq!(tally(&r, "http_reqs", &[]).0, 4 * 5, "{r:?}");
+    assert_eq!(
+        tally(
+            &r,
+            "http_reqs",
+            &[("name", "batch-put"), ("group", "::list")]
+        )
+        .0,
+        4
+    );
+    assert_eq!(
+        tally(
+            &r,
+            "http_reqs",
+            &[("name", "batch-missing"), ("status", "404")]
+        )
+        .0,
+        4
+    );
+}
+
+#[test]
+fn expected_statuses_decide_expected_response_and_http_req_failed() {
+    let r = run_corpus("expected.js");
+    all_checks_pass(&r);
+    for (name, expected) in [
+        ("default-404", "true"),
+        ("default-201", "false"),
+        ("own-503", "true"),
+        ("batch-204", "true"),
+    ] {
+        let tags = [("name", name), ("expected_response", expected)];
+        assert_eq!(tally(&r, "http_reqs", &tags).0, 3, "{name}: {r:?}");
+        let failed = if expected == "true" { 0.0 } else { 3.0 };
+        assert_eq!(
+            tally(&r, "http_req_failed", &[("name", name)]),
+            (3, failed),
+            "{name}"
+        );
+    }
+}
+
+/// Some checks ran and every one passed.
+fn all_checks_pass(r: &Recorded) {
+    let (n, passed) = tally(r, "checks", &[]);
+    assert!(n > 0 && passed == n as f64, "checks: {r:?}");
+}

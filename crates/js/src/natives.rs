@@ -242,6 +242,7 @@ struct Params {
     timeout: Option<serde_json::Value>,
     redirects: Option<f64>,
     response_type: Option<String>,
+    expected: Option<Vec<u16>>,
 }
 
 #[derive(PartialEq)]
@@ -314,6 +315,7 @@ fn request<'js>(
         user_agent: d.user_agent.clone(),
         want_body: kind != BodyKind::None,
         no_connection_reuse: d.no_connection_reuse,
+        expected: p.expected,
     };
     let resp = match core.suspend(Call::Request(Box::new(req))) {
         Ok(Reply::Response(r)) => r,

@@ -2,6 +2,7 @@
 //! with the same request and sample code as a plan's steps.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -154,6 +155,13 @@ impl Vu {
             key.push('=');
             key.push_str(v);
         }
+        // The request's samples are interned once per id, expected_response among their tags.
+        if let Some(list) = &r.expected {
+            key.push('\0');
+            for s in list {
+                let _ = write!(key, "{s},");
+            }
+        }
         let next = state.requests.len() as u32;
         *state.requests.entry(key).or_insert(next)
     }
@@ -185,7 +193,7 @@ impl Vu {
             checks: Vec::new(),
             extract: Vec::new(),
             samples: Vec::new(),
-            expected: None,
+            expected: r.expected,
             max_redirects: r.max_redirects,
             warn_redirect_limit: r.warn_redirect_limit,
             user_agent: r.user_agent,

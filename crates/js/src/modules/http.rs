@@ -69,6 +69,50 @@ class Response {
   }
 }
 
+// What http.expectedStatuses() returns: the only response callback k6 takes.
+class ExpectedStatuses {
+  constructor(list) {
+    this.list = list;
+  }
+}
+
+export function expectedStatuses(...args) {
+  const list = [];
+  const status = (n) => Number.isInteger(n) && n >= 0 && n <= 999;
+  for (const a of args) {
+    if (status(a)) {
+      list.push(a);
+    } else if (a !== null && typeof a === "object" && status(a.min) && status(a.max)) {
+      for (let s = a.min; s <= a.max; s++) list.push(s);
+    } else {
+      throw new Error("http.expectedStatuses(): " + JSON.stringify(a) + " is neither a status code nor {min, max}");
+    }
+  }
+  return new ExpectedStatuses(list);
+}
+
+function responseCallback(cb, where) {
+  if (cb instanceof ExpectedStatuses) return cb;
+  if (cb === null) throw new Error(where + ": null (no response callback) is not supported by loadrun yet");
+  throw new Error(where + ": expected a callback made by http.expectedStatuses(), as in k6");
+}
+
+const NO_TIMINGS = { duration: 0, blocked: 0, connecting: 0, tls_handshaking: 0, sending: 0, waiting: 0, receiving: 0 };
+
+// A request k6 refuses before sending is logged and answered with an empty response, not thrown.
+function refused(message) {
+  L.log(2, "Request Failed: " + message);
+  const raw = { status: 0, proto: "", url: "", body: null, error: message, error_code: 0, timings: Object.assign({}, NO_TIMINGS), headers: [] };
+  return new Response(raw, null);
+}
+
+// This VU's default, as k6's is: each VU has its own runtime.
+let defaultCallback;
+
+export function setResponseCallback(cb) {
+  defaultCallback = responseCallback(cb, "http.setResponseCallback()");
+}
+
 export function request(method, url, body, params) {
   const p = params || {};
   const headers = {};
@@ -97,7 +141,18 @@ export function request(method, url, body, params) {
     redirects: p.redirects,
     responseType: p.responseType,
   };
-  for (const k of ["cookies", "jar", "auth", "compression", "responseCallback"]) {
+  let cb = defaultCallback;
+  if (p.responseCallback !== undefined) {
+    if (!(p.responseCallback instanceof ExpectedStatuses)) {
+      if (p.responseCallback === null) {
+        throw new Error("request parameter responseCallback: null (no response callback) is not supported by loadrun yet");
+      }
+      return refused("unsupported responseCallback");
+    }
+    cb = p.responseCallback;
+  }
+  if (cb !== undefined) sent.expected = cb.list;
+  for (const k of ["cookies", "jar", "auth", "compression"]) {
     if (p[k] !== undefined) throw new Error("request parameter " + k + " is not supported by loadrun yet");
   }
   const raw = L.request(m, u, text, JSON.stringify(sent));
@@ -112,12 +167,36 @@ export function patch(url, body, params) { return request("PATCH", url, body, pa
 export function del(url, body, params) { return request("DELETE", url, body, params); }
 export function options(url, body, params) { return request("OPTIONS", url, body, params); }
 
+// One request of a batch, in any of k6's three forms: a URL, [method, url, body, params], or
+// { method, url, body, params }.
+function batchOne(key, item) {
+  if (typeof item === "string") return request("GET", item, null, undefined);
+  if (Array.isArray(item)) {
+    if (item.length < 2) throw new Error("http.batch(): request " + key + ": expected [method, url, body, params]");
+    return request(item[0], item[1], item[2], item[3]);
+  }
+  if (item !== null && typeof item === "object") {
+    if (item.url === undefined) throw new Error("http.batch(): request " + key + " has no url");
+    return request(item.method === undefined ? "GET" : item.method, item.url, item.body, item.params);
+  }
+  throw new Error("http.batch(): request " + key + ": expected a URL, an array or an object");
+}
+
+// Sent one after another for now: the responses and the samples are k6's, the wall time is
+// the sum of the requests' rather than k6's concurrent batchPerHost at a time.
+export function batch(requests) {
+  if (Array.isArray(requests)) return requests.map((item, i) => batchOne(i, item));
+  if (requests !== null && typeof requests === "object") {
+    const out = {};
+    for (const k of Object.keys(requests)) out[k] = batchOne(JSON.stringify(k), requests[k]);
+    return out;
+  }
+  throw new Error("http.batch(): expected an array or an object of requests");
+}
+
 function notYet(what) {
   return function () { throw new Error(what + " is not supported by loadrun yet"); };
 }
-export const batch = notYet("http.batch()");
-export const setResponseCallback = notYet("http.setResponseCallback()");
-export const expectedStatuses = notYet("http.expectedStatuses()");
 export const cookieJar = notYet("http.cookieJar()");
 export const file = notYet("http.file()");
 
