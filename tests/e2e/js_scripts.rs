@@ -170,25 +170,26 @@ fn the_corpus_records_what_k6_records() {
     }
 }
 
-#[test]
-fn a_script_runs_with_its_lifecycle_modules_and_options() {
+/// Runs a corpus script against the built-in test server with `extra` flags; the run must
+/// succeed. Returns its output and its `--summary-export`.
+fn run_exported(script: &str, extra: &[&str]) -> (Output, Value) {
     let dir = tempfile::tempdir().unwrap();
     let export = dir.path().join("summary.json");
-    let script = corpus().join("basics.js");
-    let out = loadrun(
-        dir.path(),
-        &[
-            "run",
-            "-q",
-            "--test-server",
-            &script.to_string_lossy(),
-            "--summary-export",
-            &export.to_string_lossy(),
-        ],
-        &[],
-    );
+    let script = corpus().join(script);
+    let script = script.to_string_lossy();
+    let export_arg = export.to_string_lossy();
+    let mut args = vec!["run", "-q", "--test-server", &script];
+    args.extend_from_slice(extra);
+    args.extend(["--summary-export", &export_arg]);
+    let out = loadrun(dir.path(), &args, &[]);
     succeeded(&out);
-    let summary: Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    let summary = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    (out, summary)
+}
+
+#[test]
+fn a_script_runs_with_its_lifecycle_modules_and_options() {
+    let (_, summary) = run_exported("basics.js", &[]);
     let m = &summary["metrics"];
     assert_eq!(m["iterations"]["count"], 6, "{summary}");
     // 11 checks per iteration, all passing (setup's data reached every VU).
@@ -210,48 +211,13 @@ fn a_script_runs_with_its_lifecycle_modules_and_options() {
 
 #[test]
 fn cli_flags_override_the_scripts_options() {
-    let dir = tempfile::tempdir().unwrap();
-    let export = dir.path().join("summary.json");
-    let script = corpus().join("basics.js");
-    let out = loadrun(
-        dir.path(),
-        &[
-            "run",
-            "-q",
-            "--test-server",
-            &script.to_string_lossy(),
-            "--vus",
-            "1",
-            "--iterations",
-            "2",
-            "--summary-export",
-            &export.to_string_lossy(),
-        ],
-        &[],
-    );
-    succeeded(&out);
-    let summary: Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    let (_, summary) = run_exported("basics.js", &["--vus", "1", "--iterations", "2"]);
     assert_eq!(summary["metrics"]["iterations"]["count"], 2, "{summary}");
 }
 
 #[test]
 fn an_exception_ends_its_iteration_and_is_logged_once_with_its_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let export = dir.path().join("summary.json");
-    let script = corpus().join("scenarios.js");
-    let out = loadrun(
-        dir.path(),
-        &[
-            "run",
-            "-q",
-            "--test-server",
-            &script.to_string_lossy(),
-            "--summary-export",
-            &export.to_string_lossy(),
-        ],
-        &[],
-    );
-    succeeded(&out);
+    let (out, summary) = run_exported("scenarios.js", &[]);
     let stderr = text(&out.stderr);
     // Both readers fail their second iteration with the same message: one line.
     let failed: Vec<&str> = stderr
@@ -265,7 +231,6 @@ fn an_exception_ends_its_iteration_and_is_logged_once_with_its_line() {
         1,
         "{stderr}"
     );
-    let summary: Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
     // Every iteration counts, failed ones included; checks after a failure did not run.
     assert_eq!(summary["metrics"]["iterations"]["count"], 10, "{summary}");
     assert_eq!(summary["metrics"]["attempts"]["count"], 10, "{summary}");
