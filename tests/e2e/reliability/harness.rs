@@ -24,8 +24,15 @@ pub struct Finished {
     pub summary: Value,
     pub wall: Duration,
     pub peak_rss_kb: u64,
+    /// What /proc said when the peak first passed [`RSS_DETAIL_KB`]: which program, how much
+    /// of it anonymous or file memory, how many threads. A peak seen once in a loaded CI run
+    /// cannot be reproduced afterwards, so its evidence is taken when it happens.
+    pub peak_detail: Option<String>,
     pub dir: tempfile::TempDir,
 }
+
+/// A peak RSS above this is unexpected for a 3 s run of a few VUs: its details are kept.
+pub const RSS_DETAIL_KB: u64 = 256 * 1024;
 
 impl Finished {
     /// `outputs.outputs[i]` with that name, or Null.
@@ -114,7 +121,7 @@ pub fn run(
     let started = Instant::now();
     let child = cmd.spawn().expect("spawn loadrun");
     let pid = child.id();
-    let (code, stdout, stderr, wall, peak) = std::thread::scope(|s| {
+    let (code, stdout, stderr, wall, (peak, peak_detail)) = std::thread::scope(|s| {
         s.spawn(move || {
             for (at, step) in steps {
                 let now = started.elapsed();
@@ -134,6 +141,7 @@ pub fn run(
         summary,
         wall,
         peak_rss_kb: peak,
+        peak_detail,
         dir,
     }
 }
@@ -143,7 +151,7 @@ pub fn run(
 fn wait_measuring(
     mut child: Child,
     started: Instant,
-) -> (Option<i32>, String, String, Duration, u64) {
+) -> (Option<i32>, String, String, Duration, (u64, Option<String>)) {
     let pid = child.id();
     let mut out = child.stdout.take().unwrap();
     let mut err = child.stderr.take().unwrap();
@@ -158,9 +166,13 @@ fn wait_measuring(
         s
     });
     let mut peak = 0;
+    let mut detail = None;
     let status = loop {
         if let Some(kb) = vm_hwm_kb(pid) {
             peak = peak.max(kb);
+            if kb > RSS_DETAIL_KB && detail.is_none() {
+                detail = Some(proc_detail(pid));
+            }
         }
         match child.try_wait() {
             Ok(Some(st)) => break st,
@@ -177,7 +189,33 @@ fn wait_measuring(
         o.join().unwrap(),
         e.join().unwrap(),
         wall,
-        peak,
+        (peak, detail),
+    )
+}
+
+/// The program behind `pid` and the memory lines of its status, on one line.
+fn proc_detail(pid: u32) -> String {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|e| format!("exe unreadable: {e}"));
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let lines: Vec<&str> = status
+        .lines()
+        .filter(|l| {
+            [
+                "VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem", "Threads",
+            ]
+            .iter()
+            .any(|k| l.starts_with(k))
+        })
+        .collect();
+    format!(
+        "{exe}: {}",
+        lines
+            .join(", ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
     )
 }
 

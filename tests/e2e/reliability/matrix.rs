@@ -275,7 +275,14 @@ fn judge(
         fail(row, format!("took {:.1}s", run.wall.as_secs_f64()));
     }
     if run.peak_rss_kb > MAX_RSS_KB {
-        fail(row, format!("peak RSS {} MB", run.peak_rss_kb / 1024));
+        fail(
+            row,
+            format!(
+                "peak RSS {} MB ({})",
+                run.peak_rss_kb / 1024,
+                run.peak_detail.as_deref().unwrap_or("no detail")
+            ),
+        );
     }
     let report = run.report(t.output());
     if report.is_null() {
