@@ -106,6 +106,9 @@ pub struct RunResult {
     /// says how many there were.
     pub not_sent: u64,
     pub stopped_early: bool,
+    /// A script's `setup()` threw or outlived its timeout, so no scenario ran. Known here
+    /// when `setup()` returns; a flag set by the script's worker could come later.
+    pub setup_failed: bool,
 }
 
 /// A compiled plan with its metrics defined, ready to run.
@@ -283,6 +286,7 @@ impl Engine {
             dropped: stats.dropped.load(Ordering::Relaxed),
             not_sent: stats.not_sent.load(Ordering::Relaxed),
             stopped_early: self.control.stopped_early(),
+            setup_failed: !set_up,
         }
     }
 }

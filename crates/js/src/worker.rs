@@ -235,7 +235,9 @@ fn coroutine(
                                     spec.setup_failed
                                         .store(true, std::sync::atomic::Ordering::Relaxed);
                                 }
-                                if !core.interrupted() {
+                                // After `test.abort()` the abort was logged where it was
+                                // called; its exception (and what the stop cut) is not news.
+                                if !core.interrupted() && !spec.shared.execution.aborted() {
                                     spec.log_once(&e);
                                 }
                             }

@@ -498,7 +498,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     Ok(match end_reason {
         _ if output_failed => exit::OUTPUT_FAILED,
         _ if script.as_ref().is_some_and(|s| s.aborted()) => exit::SCRIPT_ABORTED,
-        _ if script.as_ref().is_some_and(|s| s.setup_failed()) => exit::SCRIPT_EXCEPTION,
+        _ if result.setup_failed => exit::SCRIPT_EXCEPTION,
         EndReason::ThresholdAbort => exit::THRESHOLD_ABORT,
         _ if thresholds_failed => exit::THRESHOLDS_FAILED,
         EndReason::Interrupted => exit::INTERRUPTED,

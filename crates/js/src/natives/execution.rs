@@ -173,6 +173,9 @@ fn abort(ctx: &Ctx<'_>, core: &Core, reason: Option<String>) -> Result<()> {
     if core.phase.get() != Phase::Init {
         if let Some(run) = exec.run.get() {
             exec.aborted.lock().get_or_insert(reason);
+            // Said here, once: the stop below interrupts this VU, and an interrupted
+            // iteration's exception is not logged.
+            core.spec.log_once(&message);
             // Teardown still runs, as in k6.
             run.control.stop_now();
         }
