@@ -16,8 +16,11 @@ mod data;
 mod encoding;
 mod execution;
 mod files;
+mod html;
+mod json_path;
 mod random;
 mod shared;
+mod url;
 
 pub(crate) use execution::Run;
 pub(crate) use shared::Shared;
@@ -158,6 +161,9 @@ pub(crate) fn install<'js>(
     data::install(ctx, &l, core)?;
     random::install(ctx, &l)?;
     execution::install(ctx, &l, core)?;
+    html::install(ctx, &l)?;
+    json_path::install(ctx, &l)?;
+    url::install(ctx, &l)?;
 
     let g = ctx.globals();
     g.set("__loadrun", l)?;

@@ -31,6 +31,7 @@
 
 mod conn;
 mod echo;
+mod pages;
 mod routes;
 
 use std::io;

@@ -154,7 +154,7 @@ pub fn route(req: &Request) -> Response {
     let (path, query) = split_target(&req.target);
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segs.as_slice() {
-        [""] => Response::text(200, "loadrun test server: see /get, /status/N, /delay/S, /bytes/N, /json, /redirect/N, /cookies\n"),
+        [""] => Response::text(200, "loadrun test server: see /get, /status/N, /delay/S, /bytes/N, /json, /html, /forms/post, /redirect/N, /cookies\n"),
         ["get"] | ["post"] | ["put"] | ["patch"] | ["delete"] => {
             let want = segs[0].to_ascii_uppercase();
             if req.method != want {
@@ -220,6 +220,8 @@ pub fn route(req: &Request) -> Response {
                 None => Response::text(400, "missing url\n"),
             }
         }
+        ["html"] => super::pages::html(),
+        ["forms", "post"] => super::pages::forms(),
         ["cookies"] => Response::json(200, &json!({ "cookies": cookies_obj(req) })),
         ["cookies", "set"] => {
             let mut r = Response::redirect(302, "/cookies");

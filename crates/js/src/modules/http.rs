@@ -13,16 +13,6 @@ function formBody(obj) {
     .join("&");
 }
 
-function select(doc, path) {
-  let cur = doc;
-  for (const part of String(path).split(".")) {
-    if (cur === null || cur === undefined) return undefined;
-    if (part === "#" && Array.isArray(cur)) return cur.length;
-    cur = cur[part];
-  }
-  return cur;
-}
-
 class Response {
   constructor(raw, request) {
     this.status = raw.status;
@@ -52,20 +42,25 @@ class Response {
     this._headers = value;
   }
   json(selector) {
+    if (this.body === null || this.body === undefined) {
+      throw new Error("the body is null so we can't transform it to JSON - this likely was because of a request error getting the response");
+    }
     if (typeof this.body !== "string") {
       throw new Error("the response has no body to parse as JSON (responseType is not \"text\")");
     }
-    const doc = JSON.parse(this.body);
-    return selector === undefined ? doc : select(doc, selector);
+    if (selector === undefined) return JSON.parse(this.body);
+    // A gjson path, as k6's: undefined when the body is no JSON or the path selects nothing.
+    const raw = L.jsonPath(this.body, String(selector));
+    return raw === undefined ? undefined : JSON.parse(raw);
   }
-  html() {
-    throw new Error("Response.html() is not supported by loadrun yet");
+  html(selector) {
+    return L.html().fromResponse(this, selector);
   }
-  submitForm() {
-    throw new Error("Response.submitForm() is not supported by loadrun yet");
+  submitForm(args) {
+    return submitForm(this, args || {});
   }
-  clickLink() {
-    throw new Error("Response.clickLink() is not supported by loadrun yet");
+  clickLink(args) {
+    return clickLink(this, args || {});
   }
 }
 
@@ -192,6 +187,55 @@ export function batch(requests) {
     return out;
   }
   throw new Error("http.batch(): expected an array or an object of requests");
+}
+
+// k6's Response.submitForm: the form's fields (serializeObject), its submit button's name and
+// value, then `fields`; sent to the form's action resolved against the response's URL.
+function submitForm(res, args) {
+  const formSelector = args.formSelector === undefined ? "form" : String(args.formSelector);
+  const submitSelector = args.submitSelector === undefined ? "[type=\"submit\"]" : String(args.submitSelector);
+  const form = res.html(formSelector);
+  if (form.size() === 0) {
+    throw new Error("no form found for selector '" + formSelector + "' in response '" + res.url + "'");
+  }
+  const methodAttr = form.attr("method");
+  const method = methodAttr === undefined ? "GET" : methodAttr.toUpperCase();
+  const actionAttr = form.attr("action");
+  let target = actionAttr === undefined ? res.url : L.resolveUrl(res.url, actionAttr);
+  const values = form.serializeObject();
+  const submit = form.find(submitSelector);
+  const submitName = submit.attr("name");
+  const submitValue = submit.val();
+  if (submitName !== undefined && submitValue !== undefined) values[submitName] = submitValue;
+  const fields = args.fields;
+  if (fields !== null && typeof fields === "object") {
+    for (const k of Object.keys(fields)) values[k] = fields[k];
+  }
+  const params = args.params === undefined ? null : args.params;
+  if (method === "GET") {
+    const lists = {};
+    for (const k of Object.keys(values)) lists[k] = [String(values[k])];
+    const query = L.html().encodeValues(lists);
+    const cut = target.search(/[?#]/);
+    target = (cut < 0 ? target : target.slice(0, cut)) + (query === "" ? "" : "?" + query);
+    return request(method, target, null, params);
+  }
+  return request(method, target, values, params);
+}
+
+// k6's Response.clickLink: a GET of the first matching element's href, resolved against the
+// response's URL.
+function clickLink(res, args) {
+  const selector = args.selector === undefined ? "a[href]" : String(args.selector);
+  const link = res.html(selector);
+  if (link.size() === 0) {
+    throw new Error("no element found for selector '" + selector + "' in response '" + res.url + "'");
+  }
+  const href = link.attr("href");
+  if (href === undefined) {
+    throw new Error("no valid href attribute value found on element '" + selector + "' in response '" + res.url + "'");
+  }
+  return request("GET", L.resolveUrl(res.url, href), null, args.params === undefined ? null : args.params);
 }
 
 function notYet(what) {

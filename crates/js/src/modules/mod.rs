@@ -7,25 +7,28 @@ mod data;
 mod encoding;
 mod execution;
 mod globals;
+mod html;
 mod http;
 mod k6;
 mod metrics;
 
 pub use globals::SOURCE as GLOBALS;
+pub(crate) use html::LIBRARY as HTML_LIBRARY;
 
 /// The modules a script may import, by their k6 name.
-const BUILTIN: [(&str, &str); 7] = [
+const BUILTIN: [(&str, &str); 8] = [
     ("k6", k6::SOURCE),
     ("k6/crypto", crypto::SOURCE),
     ("k6/data", data::SOURCE),
     ("k6/encoding", encoding::SOURCE),
     ("k6/execution", execution::SOURCE),
+    ("k6/html", html::SOURCE),
     ("k6/http", http::SOURCE),
     ("k6/metrics", metrics::SOURCE),
 ];
 
 /// k6 modules loadrun does not have yet, so their refusal says so rather than "unknown".
-const NOT_YET: [&str; 8] = [
+const NOT_YET: [&str; 7] = [
     "k6/ws",
     "k6/browser",
     "k6/experimental/browser",
@@ -33,7 +36,6 @@ const NOT_YET: [&str; 8] = [
     "k6/experimental/streams",
     "k6/experimental/fs",
     "k6/net/grpc",
-    "k6/html",
 ];
 
 /// The source of a built-in module.

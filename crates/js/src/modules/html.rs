@@ -1,0 +1,402 @@
+//! `k6/html`: `parseHTML` and k6's Selection and Element (goquery's API), over the parsed
+//! document of `natives/html`. The library is evaluated in a VU the first time it is used
+//! (`__loadrun.html()`), so scripts that never read HTML pay nothing for it.
+
+pub const SOURCE: &str = r##"
+const L = globalThis.__loadrun;
+export function parseHTML(src) {
+  return L.html().parseHTML(src);
+}
+export default { parseHTML };
+"##;
+
+/// The Selection and Element classes: a script whose value is `{ parseHTML, fromResponse }`.
+pub const LIBRARY: &str = r##"(() => {
+const L = globalThis.__loadrun;
+
+const SUBMITTABLE = "input,select,textarea,keygen";
+
+function isSel(x) { return x instanceof Selection; }
+function isElem(x) { return x instanceof Element; }
+
+function unique(list) {
+  const seen = new Set();
+  const out = [];
+  for (const n of list) {
+    if (!seen.has(n)) { seen.add(n); out.push(n); }
+  }
+  return out;
+}
+
+class Selection {
+  constructor(doc, nodes, prev, url) {
+    Object.defineProperty(this, "_d", { value: doc });
+    Object.defineProperty(this, "_n", { value: nodes });
+    Object.defineProperty(this, "_prev", { value: prev });
+    this.url = url;
+  }
+  _derive(nodes) { return new Selection(this._d, nodes, this, this.url); }
+  // The nodes of a Selection or an Element argument of the same document (none otherwise).
+  _nodesOf(x, what) {
+    if (isSel(x)) return x._d === this._d ? x._n : [];
+    if (isElem(x)) return x._sel._d === this._d ? x._sel._n : [];
+    throw new Error("invalid argument, cannot use a '" + typeof x + "' as a selector (" + what + ")");
+  }
+  _matcher(fn, what) {
+    if (typeof fn !== "function") {
+      throw new Error("the argument to " + what + "() must be a function, a selector or a selection");
+    }
+    return (n, i) => !!fn(i, this._derive([n]));
+  }
+
+  size() { return this._n.length; }
+  end() { return this._prev === undefined ? this._derive([]) : this._prev; }
+  eq(i) {
+    const len = this._n.length;
+    const k = i < 0 ? len + i : i;
+    return this._derive(k >= 0 && k < len ? [this._n[k]] : []);
+  }
+  first() { return this.eq(0); }
+  last() { return this.eq(-1); }
+  slice(start, end) {
+    const len = this._n.length;
+    return this._derive(this._n.slice(start, end !== undefined && end < len ? end : len));
+  }
+  get(i) {
+    const len = this._n.length;
+    if (i === undefined) return this._n.map((_, k) => toElement(this.eq(k)));
+    if (i < len && i > -len) return toElement(this.eq(i));
+    return undefined;
+  }
+  toArray() { return this._n.map((n) => this._derive([n])); }
+  each(fn) {
+    if (typeof fn !== "function") throw new Error("the argument to each() must be a function");
+    this._n.forEach((n, i) => fn(i, toElement(this._derive([n]))));
+    return this;
+  }
+  map(fn) {
+    if (typeof fn !== "function") throw new Error("the argument to map() must be a function");
+    return this._n.map((n, i) => fn(i, this._derive([n])));
+  }
+
+  find(x) {
+    if (typeof x === "string") return this._derive(L.htmlFind(this._d, this._n, x));
+    const other = this._nodesOf(x, "find");
+    return this._derive(other.filter((o) => this._n.some((n) => L.htmlContains(this._d, n, o))));
+  }
+  add(x) {
+    const more = typeof x === "string" ? L.htmlFind(this._d, [0], x) : this._nodesOf(x, "add");
+    return this._derive(unique(this._n.concat(more)));
+  }
+  filter(x) {
+    if (typeof x === "string") return this._derive(L.htmlFilter(this._d, this._n, x, true));
+    if (isSel(x)) {
+      const other = this._nodesOf(x, "filter");
+      return this._derive(this._n.filter((n) => other.includes(n)));
+    }
+    const m = this._matcher(x, "filter");
+    return this._derive(this._n.filter(m));
+  }
+  not(x) {
+    if (typeof x === "string") return this._derive(L.htmlFilter(this._d, this._n, x, false));
+    if (typeof x === "function") {
+      const m = this._matcher(x, "not");
+      return this._derive(this._n.filter((n, i) => !m(n, i)));
+    }
+    const other = this._nodesOf(x, "not");
+    return this._derive(this._n.filter((n) => !other.includes(n)));
+  }
+  is(x) {
+    if (typeof x === "string") return this._n.some((n) => L.htmlMatches(this._d, n, x));
+    if (isSel(x)) {
+      const other = this._nodesOf(x, "is");
+      return this._n.some((n) => other.includes(n));
+    }
+    return this._n.some(this._matcher(x, "is"));
+  }
+  has(x) {
+    if (typeof x === "string") return this._derive(L.htmlHas(this._d, this._n, x));
+    const other = this._nodesOf(x, "has");
+    return this._derive(this._n.filter((n) => other.some((o) => L.htmlContains(this._d, n, o))));
+  }
+  closest(x) {
+    if (typeof x === "string") return this._derive(L.htmlClosest(this._d, this._n, x));
+    const other = this._nodesOf(x, "closest");
+    const out = [];
+    for (let n of this._n) {
+      while (n !== undefined) {
+        if (other.includes(n)) { out.push(n); break; }
+        n = L.htmlStep(this._d, n, "parentNode");
+      }
+    }
+    return this._derive(unique(out));
+  }
+
+  _walk(kind, filter) {
+    return this._derive(L.htmlWalk(this._d, this._n, kind, undefined, undefined, filter === undefined ? undefined : String(filter)));
+  }
+  _until(kind, until, filter) {
+    let sel;
+    let nodes;
+    if (typeof until === "string") sel = until;
+    else if (isSel(until)) nodes = this._nodesOf(until, kind + "Until");
+    else if (until !== undefined && until !== null) {
+      throw new Error("invalid argument, cannot use a '" + typeof until + "' as a selector");
+    }
+    const f = filter === undefined || filter === null ? undefined : String(filter);
+    return this._derive(L.htmlWalk(this._d, this._n, kind, sel, nodes, f));
+  }
+  children(f) { return this._walk("children", f); }
+  contents() { return this._walk("contents"); }
+  parent(f) { return this._walk("parent", f); }
+  parents(f) { return this._walk("parents", f); }
+  next(f) { return this._walk("next", f); }
+  nextAll(f) { return this._walk("nextAll", f); }
+  prev(f) { return this._walk("prev", f); }
+  prevAll(f) { return this._walk("prevAll", f); }
+  siblings(f) { return this._walk("siblings", f); }
+  parentsUntil(until, f) { return this._until("parents", until, f); }
+  nextUntil(until, f) { return this._until("nextAll", until, f); }
+  prevUntil(until, f) { return this._until("prevAll", until, f); }
+
+  index(x) {
+    if (x === undefined) {
+      if (this._n.length === 0) return -1;
+      return L.htmlWalk(this._d, [this._n[0]], "prevAll", undefined, undefined, undefined).length;
+    }
+    if (this._n.length === 0) return -1;
+    if (typeof x === "string") return L.htmlFind(this._d, [0], x).indexOf(this._n[0]);
+    if (isSel(x) || isElem(x)) {
+      const other = this._nodesOf(x, "index");
+      return other.length === 0 ? -1 : this._n.indexOf(other[0]);
+    }
+    return -1;
+  }
+
+  text() { return L.htmlText(this._d, this._n); }
+  html() { return this._n.length === 0 ? "" : L.htmlInner(this._d, this._n[0]); }
+  attr(name, def) {
+    const v = this._n.length === 0 ? undefined : L.htmlAttr(this._d, this._n[0], String(name));
+    if (v === undefined) return arguments.length > 1 ? def : undefined;
+    return v;
+  }
+  _name() { return this._n.length === 0 ? "" : L.htmlName(this._d, this._n[0]); }
+  val() {
+    switch (this._name()) {
+      case "input": {
+        const v = this.attr("value");
+        if (v !== undefined) return v;
+        const t = this.attr("type");
+        return t === "radio" || t === "checkbox" ? "on" : "";
+      }
+      case "button": {
+        const v = this.attr("value");
+        return v === undefined ? "" : v;
+      }
+      case "textarea":
+        return this.html();
+      case "option":
+        return valueOrHTML(this);
+      case "select": {
+        const selected = this.first().find("option[selected]");
+        if (this.attr("multiple") !== undefined) return selected.map((_, o) => valueOrHTML(o));
+        return valueOrHTML(selected);
+      }
+      default:
+        return undefined;
+    }
+  }
+  data(key) {
+    if (this._n.length === 0) return undefined;
+    const flat = L.htmlAttrs(this._d, this._n[0]);
+    if (flat.length === 0) return undefined;
+    if (key !== undefined) {
+      const v = this.attr("data-" + propertyToAttr(String(key)));
+      return v === undefined ? undefined : dataValue(v);
+    }
+    const out = {};
+    for (let i = 0; i < flat.length; i += 2) {
+      const k = flat[i];
+      if (k.startsWith("data-") && k.length > 5) out[attrToProperty(k.slice(5))] = dataValue(flat[i + 1]);
+    }
+    return out;
+  }
+
+  serializeArray() {
+    const elements = this.is("form") ? this.find(SUBMITTABLE) : this.filter(SUBMITTABLE);
+    const out = [];
+    elements._n.forEach((n) => {
+      const el = this._derive([n]);
+      const name = el.attr("name", "");
+      const type = el.attr("type", "");
+      const checked = el.attr("checked", "");
+      // k6's rules word for word: only disabled="disabled" and checked="checked" count.
+      const ok = name !== "" && el.attr("disabled", "") !== "disabled" &&
+        !["submit", "button", "reset", "image", "file"].includes(type) &&
+        (checked === "checked" || (type !== "checkbox" && type !== "radio"));
+      if (ok) out.push({ name: name, value: el.val() });
+    });
+    return out;
+  }
+  serializeObject() {
+    const out = {};
+    for (const f of this.serializeArray()) out[f.name] = f.value;
+    return out;
+  }
+  serialize() {
+    const values = {};
+    for (const f of this.serializeArray()) {
+      if (typeof f.value === "string") values[f.name] = [f.value];
+      else if (Array.isArray(f.value)) values[f.name] = f.value;
+    }
+    return encodeValues(values);
+  }
+}
+
+function valueOrHTML(s) {
+  const v = s.attr("value");
+  return v !== undefined ? v : s.html();
+}
+
+// Go's url.Values.Encode: keys sorted, url.QueryEscape (space as "+").
+function queryEscape(s) {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase()).replace(/%20/g, "+");
+}
+function encodeValues(values) {
+  const parts = [];
+  for (const k of Object.keys(values).sort()) {
+    for (const v of values[k]) parts.push(queryEscape(k) + "=" + queryEscape(v));
+  }
+  return parts.join("&");
+}
+
+function attrToProperty(s) {
+  const i = s.indexOf("-");
+  if (i < 0) return s;
+  return s.slice(0, i) + s.slice(i + 1).split("-").filter((p) => p !== "").map((p) => p[0].toUpperCase() + p.slice(1)).join("");
+}
+function propertyToAttr(s) {
+  return s.replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase();
+}
+function dataValue(v) {
+  if (v.length === 0) return undefined;
+  if (v[0] === "{" || v[0] === "[") {
+    try { return JSON.parse(v); } catch (e) { return v; }
+  }
+  switch (v) {
+    case "true": return true;
+    case "false": return false;
+    case "null": case "undefined": return undefined;
+  }
+  const f = Number(v);
+  // Numeric only when the number writes back the same (k6: "101.00" and "1E02" stay strings).
+  if (v.trim() !== "" && Number.isFinite(f) && String(f) === v) return f;
+  return v;
+}
+
+function toElement(sel) {
+  return sel._n.length === 0 ? undefined : new Element(sel);
+}
+function nodeElement(sel, n) {
+  return n === undefined ? undefined : new Element(sel._derive([n]));
+}
+
+class Element {
+  constructor(sel) { Object.defineProperty(this, "_sel", { value: sel }); }
+  get _node() { return this._sel._n[0]; }
+  _step(way) { return nodeElement(this._sel, L.htmlStep(this._sel._d, this._node, way)); }
+  selection() { return this._sel; }
+  nodeName() { return this._sel._name(); }
+  nodeType() {
+    const t = L.htmlType(this._sel._d, this._node);
+    return t === 0 ? undefined : t;
+  }
+  nodeValue() {
+    const t = L.htmlType(this._sel._d, this._node);
+    return t === 3 || t === 8 ? this._sel.text() : undefined;
+  }
+  id() { return this._sel.attr("id", ""); }
+  textContent() { return this._sel.text(); }
+  innerHTML() { return this._sel.html(); }
+  getAttribute(name) { return this._sel.attr(name); }
+  hasAttribute(name) { return this._sel.attr(name) !== undefined; }
+  hasAttributes() { return L.htmlAttrs(this._sel._d, this._node).length > 0; }
+  getAttributeNode(name) {
+    const v = this._sel.attr(name);
+    return v === undefined ? undefined : new Attribute(this, String(name), v);
+  }
+  attributes() {
+    const flat = L.htmlAttrs(this._sel._d, this._node);
+    const out = {};
+    for (let i = 0; i < flat.length; i += 2) out[flat[i]] = new Attribute(this, flat[i], flat[i + 1]);
+    return out;
+  }
+  toString() {
+    return L.htmlType(this._sel._d, this._node) === 1 ? "[object html.Node]" : "[object " + this.nodeName() + "]";
+  }
+  hasChildNodes() { return L.htmlStep(this._sel._d, this._node, "firstChild") !== undefined; }
+  childNodes() { return this._sel.contents().get(); }
+  children() { return this._sel.children().get(); }
+  childElementCount() { return this._sel.children().size(); }
+  firstChild() { return this._step("firstChild"); }
+  lastChild() { return this._step("lastChild"); }
+  previousSibling() { return this._step("previousSibling"); }
+  nextSibling() { return this._step("nextSibling"); }
+  parentNode() { return this._step("parentNode"); }
+  firstElementChild() { return toElement(this._sel.children().first()); }
+  lastElementChild() { return toElement(this._sel.children().last()); }
+  previousElementSibling() { return toElement(this._sel.prev()); }
+  nextElementSibling() { return toElement(this._sel.next()); }
+  parentElement() { return toElement(this._sel.parent()); }
+  ownerDocument() { return nodeElement(this._sel, 0); }
+  classList() {
+    const c = this._sel.attr("class");
+    return c === undefined ? [] : c.split(/\s+/).filter((x) => x !== "");
+  }
+  className() { return this._sel.attr("class"); }
+  lang() { return this._sel.attr("lang"); }
+  namespaceURI() { return "http://www.w3.org/1999/xhtml"; }
+  isDefaultNamespace() { return true; }
+  getElementsByClassName(name) { return this._sel.find("." + name).get(); }
+  getElementsByTagName(name) { return this._sel.find(name).get(); }
+  querySelector(selector) { return toElement(this._sel.find(selector)); }
+  querySelectorAll(selector) { return this._sel.find(selector).get(); }
+  contains(other) {
+    return isElem(other) && other._sel._d === this._sel._d && L.htmlContains(this._sel._d, this._node, other._node);
+  }
+  matches(selector) { return this._sel.is(selector); }
+  isSameNode(other) { return isElem(other) && other._sel._d === this._sel._d && other._node === this._node; }
+  isEqualNode(other) { return isElem(other) && other._sel.html() === this._sel.html(); }
+}
+
+class Attribute {
+  constructor(owner, name, value) {
+    this.owner_element = owner;
+    this.name = name;
+    this.value = value;
+  }
+  prefix() { return ""; }
+  namespaceURI() { return "http://www.w3.org/1999/xhtml"; }
+  localName() { return this.name; }
+}
+
+function parseHTML(src) {
+  return new Selection(L.htmlParse(String(src)), [0], undefined, "");
+}
+
+// Response.html(): the document of `body`, parsed once per body.
+function fromResponse(res, selector) {
+  if (res.body === null || res.body === undefined) {
+    throw new Error("the body is null so we can't transform it to HTML - this likely was because of a request error getting the response");
+  }
+  let cache = res._htmlDoc;
+  if (cache === undefined || cache.body !== res.body) {
+    cache = { body: res.body, doc: L.htmlParse(ArrayBuffer.isView(res.body) ? res.body.buffer : res.body) };
+    Object.defineProperty(res, "_htmlDoc", { value: cache, writable: true, configurable: true });
+  }
+  const s = new Selection(cache.doc, [0], undefined, res.url);
+  return selector === undefined ? s : s.find(String(selector));
+}
+
+return { parseHTML, fromResponse, encodeValues };
+})()"##;
