@@ -484,3 +484,37 @@ fn all_checks_pass(r: &Recorded) {
     let (n, passed) = tally(r, "checks", &[]);
     assert!(n > 0 && passed == n as f64, "checks: {r:?}");
 }
+
+#[test]
+fn html_forms_and_links_send_requests_as_any_request_does() {
+    let r = run_corpus("html.js");
+    all_checks_pass(&r);
+    // Per iteration: the page, four clicks, the forms page, two submits, /json and /post.
+    assert_eq!(tally(&r, "http_reqs", &[]).0, 2 * 10, "{r:?}");
+    assert_eq!(
+        tally(&r, "http_reqs", &[("name", "clicked"), ("group", "::page")]).0,
+        2
+    );
+    // The GET form's fields become the query, encoded and ordered as Go's url.Values.
+    let search = r
+        .samples
+        .keys()
+        .find(|(m, t)| m == "http_reqs" && t.contains("\"search\""));
+    let tags: Value = serde_json::from_str(&search.expect("the search request").1).unwrap();
+    assert!(
+        tags["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/anything/search?go=Search%21&lang=en&q=white+whale"),
+        "{tags}"
+    );
+    assert_eq!(
+        tally(
+            &r,
+            "http_reqs",
+            &[("method", "POST"), ("group", "::forms"), ("status", "200")]
+        )
+        .0,
+        2
+    );
+}

@@ -91,6 +91,12 @@ function page() {
     "entities decoded": () => doc.find(".intro").text() === "Call me Ishmael. Some years ago\u2014never mind how long.",
     "comments are nodes": () => doc.find("#notes").contents().size() === 4 && doc.find("#notes").contents().first().get(0).nodeType() === 8,
     "lang": () => doc.find("html").get(0).lang() === "en",
+    "anchor elements resolve href": () => {
+      const a = doc.find("#abs").get(0);
+      return a.href() === `${base()}/anything/clicked?x=1` && a.toString() === a.href() && a.target() === "" &&
+        a.referrerPolicy() === "" && doc.find("#chapters").get(0).start() === 0 && doc.find("#chapters").get(0).type() === "1" &&
+        doc.find("#crew td").get(0).colSpan() === 1;
+    },
   });
   const rel = res.clickLink({ selector: "#rel" });
   const abs = res.clickLink({ selector: "a#abs", params: { tags: { name: "clicked" } } });
@@ -132,6 +138,14 @@ function forms() {
       values.token === "a1b2c3" && values.locked === undefined && values.upload === undefined && values.action === undefined,
     "serializeArray": () => form.serializeArray().map((f) => f.name).join() === "custname,custtel,custemail,size,topping,cheese,delivery,crust,sauces,comments,token",
     "serialize": () => res.html("#search").serialize() === "lang=en&q=white+whale",
+    "form element types": () => {
+      const f = form.get(0);
+      const time = form.find("input[name=delivery]").get(0);
+      return f.action() === `${base()}/post` && f.enctype() === "application/x-www-form-urlencoded" && !f.noValidate() &&
+        time.type() === "time" && time.min() === "11:00" && time.maxLength() === -1 && !time.disabled() &&
+        form.find("button").get(0).type() === "submit" && form.find("[name=locked]").get(0).disabled() &&
+        parseHTML("<a href='x/y'>l</a>").find("a").get(0).href() === "x/y";
+    },
     "val of each kind": () =>
       form.find("select[name=crust]").val() === "Thick" && form.find("textarea").val() === "Ring twice &amp; wait" &&
       form.find("button").val() === "order" && form.find("input[name=cheese]").val() === "on",

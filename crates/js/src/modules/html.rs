@@ -294,11 +294,160 @@ function dataValue(v) {
   return v;
 }
 
+// Generated from k6's js/modules/k6/html/gen/gen_elements.go table: per element type, its
+// attribute accessors as [method, attribute, kind, default or options]; kinds: s string, u URL,
+// b present, i integer, c constant, e enum (first option is the default), n enum or undefined.
+const ACCESSORS = {
+  BaseElement: [["href","href","u",null],["target","target","s"]],
+  ButtonElement: [["accessKey","accesskey","s"],["autofocus","autofocus","b"],["disabled","disabled","b"],["tabIndex","tabindex","i",0],["type","type","e",["submit","button","menu","reset"]]],
+  DataElement: [["value","value","s"]],
+  EmbedElement: [["height","height","s"],["width","width","s"],["src","src","s"],["type","type","s"]],
+  FieldSetElement: [["disabled","disabled","b"],["name","name","s"]],
+  FormElement: [["action","action","u",""],["name","name","s"],["target","target","s"],["enctype","enctype","e",["application/x-www-form-urlencoded","multipart/form-data","text/plain"]],["encoding","enctype","e",["application/x-www-form-urlencoded","multipart/form-data","text/plain"]],["acceptCharset","accept-charset","s"],["autocomplete","autocomplete","e",["on","off"]],["noValidate","novalidate","b"]],
+  HrefElement: [["download","download","s"],["referrerPolicy","referrerpolicy","e",["","no-referrer","no-referrer-when-downgrade","origin","origin-when-cross-origin","unsafe-url"]],["rel","rel","s"],["href","href","u",""],["target","target","s"],["type","type","s"],["accessKey","accesskey","s"],["hrefLang","hreflang","s"],["toString","href","u",""]],
+  IFrameElement: [["allowfullscreen","allowfullscreen","b"],["referrerPolicy","referrerpolicy","e",["","no-referrer","no-referrer-when-downgrade","origin","origin-when-cross-origin","unsafe-url"]],["height","height","s"],["width","width","s"],["name","name","s"],["src","src","u",""]],
+  ImageElement: [["currentSrc","src","u",""],["sizes","sizes","s"],["srcset","srcset","s"],["alt","alt","s"],["crossOrigin","crossorigin","n",["anonymous","use-credentials"]],["height","height","i",0],["width","width","i",0],["isMap","ismap","b"],["name","name","s"],["src","src","u",""],["useMap","usemap","s"],["referrerPolicy","referrerpolicy","e",["","no-referrer","no-referrer-when-downgrade","origin","origin-when-cross-origin","unsafe-url"]]],
+  InputElement: [["name","name","s"],["tabIndex","tabindex","i",0],["type","type","e",["text","button","checkbox","color","date","datetime-local","email","file","hidden","image","month","number","password","radio","range","reset","search","submit","tel","time","url","week"]],["disabled","disabled","b"],["autofocus","autofocus","b"],["required","required","b"],["value","value","s"],["checked","checked","b"],["defaultChecked","checked","b"],["alt","alt","s"],["src","src","u",""],["height","height","s"],["width","width","s"],["accept","accept","s"],["autocomplete","autocomplete","e",["on","off"]],["maxLength","maxlength","i",-1],["size","size","i",0],["pattern","pattern","s"],["placeholder","placeholder","s"],["readonly","readonly","b"],["min","min","s"],["max","max","s"],["defaultValue","value","s"],["dirName","dirname","s"],["accessKey","accesskey","s"],["multiple","multiple","b"],["step","step","s"]],
+  KeygenElement: [["autofocus","autofocus","b"],["challenge","challenge","s"],["disabled","disabled","b"],["keytype","keytype","e",["RSA","DSA","EC"]],["name","name","s"],["type","type","c","keygen"]],
+  LabelElement: [["htmlFor","for","s"]],
+  LegendElement: [["accessKey","accesskey","s"]],
+  LiElement: [["value","value","i",0],["type","type","e",["","1","a","A","i","I","disc","square","circle"]]],
+  LinkElement: [["crossOrigin","crossorigin","n",["anonymous","use-credentials"]],["referrerPolicy","referrerpolicy","e",["","no-referrer","no-referrer-when-downgrade","origin","origin-when-cross-origin","unsafe-url"]],["href","href","u",""],["hreflang","hreflang","s"],["media","media","s"],["rel","rel","s"],["target","target","s"],["type","type","s"]],
+  MapElement: [["name","name","s"]],
+  MediaElement: [["autoplay","autoplay","b"],["controls","controls","b"],["loop","loop","b"],["muted","muted","b"],["preload","preload","e",["auto","metadata","none"]],["src","src","u",""],["crossOrigin","crossorigin","n",["anonymous","use-credentials"]],["currentSrc","src","s"],["defaultMuted","muted","b"],["mediaGroup","mediagroup","s"]],
+  MetaElement: [["content","content","s"],["name","name","s"],["httpEquiv","http-equiv","e",["content-type","default-style","refresh"]]],
+  MeterElement: [["min","min","i",0],["max","max","i",0],["high","high","i",0],["low","low","i",0],["optimum","optimum","i",0]],
+  ModElement: [["cite","cite","s"],["datetime","datetime","s"]],
+  OListElement: [["reversed","reversed","b"],["start","start","i",0],["type","type","e",["1","a","A","i","I"]]],
+  ObjectElement: [["data","data","u",""],["height","height","s"],["name","name","s"],["type","type","s"],["tabIndex","tabindex","i",0],["typeMustMatch","typemustmatch","b"],["useMap","usemap","s"],["width","width","s"]],
+  OptGroupElement: [["disabled","disabled","b"],["label","label","s"]],
+  OptionElement: [["defaultSelected","selected","b"],["selected","selected","b"]],
+  OutputElement: [["htmlFor","for","s"],["name","name","s"],["type","type","c","output"]],
+  ParamElement: [["name","name","s"],["value","value","s"]],
+  PreElement: [["name","name","s"],["value","value","s"]],
+  QuoteElement: [["cite","cite","s"]],
+  ScriptElement: [["crossOrigin","crossorigin","s"],["type","type","s"],["src","src","u",""],["charset","charset","s"],["async","async","b"],["defer","defer","b"],["noModule","nomodule","b"]],
+  SelectElement: [["autofocus","autofocus","b"],["disabled","disabled","b"],["multiple","multiple","b"],["name","name","s"],["required","required","b"],["tabIndex","tabindex","i",0]],
+  SourceElement: [["keySystem","keysystem","s"],["media","media","s"],["sizes","sizes","s"],["src","src","u",""],["srcset","srcset","s"],["type","type","s"]],
+  StyleElement: [["media","media","s"]],
+  TableCellElement: [["colSpan","colspan","i",1],["rowSpan","rowspan","i",1],["headers","headers","s"]],
+  TableElement: [["sortable","sortable","b"]],
+  TableHeaderCellElement: [["abbr","abbr","s"],["scope","scope","e",["","row","col","colgroup","rowgroup"]],["sorted","sorted","b"]],
+  TextAreaElement: [["type","type","c","textarea"],["value","value","s"],["defaultValue","value","s"],["placeholder","placeholder","s"],["rows","rows","i",0],["cols","cols","i",0],["maxLength","maxlength","i",0],["tabIndex","tabindex","i",0],["accessKey","accesskey","s"],["readOnly","readonly","b"],["required","required","b"],["autocomplete","autocomplete","e",["on","off"]],["autocapitalize","autocapitalize","e",["sentences","none","off","characters","words"]],["wrap","wrap","e",["soft","hard","off"]]],
+  TimeElement: [["datetime","datetime","s"]],
+  TrackElement: [["kind","kind","e",["subtitle","captions","descriptions","chapters","metadata"]],["src","src","u",""],["srclang","srclang","s"],["label","label","s"],["default","default","b"]],
+  UListElement: [["type","type","s"]],
+};
+// The element types of each tag, as k6's selToElement builds them.
+const TAGS = {
+  "a": ["AnchorElement", "HrefElement"],
+  "area": ["AreaElement", "HrefElement"],
+  "audio": ["AudioElement", "MediaElement"],
+  "base": ["BaseElement"],
+  "button": ["ButtonElement", "FormFieldElement"],
+  "canvas": ["CanvasElement"],
+  "col": ["TableColElement"],
+  "data": ["DataElement"],
+  "datalist": ["DataListElement"],
+  "del": ["DelElement", "ModElement"],
+  "embed": ["EmbedElement"],
+  "fieldset": ["FieldSetElement"],
+  "form": ["FormElement"],
+  "iframe": ["IFrameElement"],
+  "img": ["ImageElement"],
+  "input": ["InputElement", "FormFieldElement"],
+  "ins": ["InsElement", "ModElement"],
+  "keygen": ["KeygenElement"],
+  "label": ["LabelElement"],
+  "legend": ["LegendElement"],
+  "li": ["LiElement"],
+  "link": ["LinkElement"],
+  "map": ["MapElement"],
+  "meta": ["MetaElement"],
+  "meter": ["MeterElement"],
+  "object": ["ObjectElement"],
+  "ol": ["OListElement"],
+  "optgroup": ["OptGroupElement"],
+  "option": ["OptionElement"],
+  "output": ["OutputElement"],
+  "param": ["ParamElement"],
+  "pre": ["PreElement"],
+  "progress": ["ProgressElement"],
+  "quote": ["QuoteElement"],
+  "script": ["ScriptElement"],
+  "select": ["SelectElement"],
+  "source": ["SourceElement"],
+  "style": ["StyleElement"],
+  "table": ["TableElement"],
+  "tbody": ["TableBodyElement", "TableSectionElement"],
+  "td": ["TableDataCellElement", "TableCellElement"],
+  "textarea": ["TextAreaElement"],
+  "tfoot": ["TableFootElement", "TableSectionElement"],
+  "th": ["TableHeaderCellElement", "TableCellElement"],
+  "thead": ["TableHeadElement", "TableSectionElement"],
+  "time": ["TimeElement"],
+  "title": ["TitleElement"],
+  "tr": ["TableRowElement"],
+  "track": ["TrackElement"],
+  "ul": ["UListElement"],
+  "video": ["VideoElement", "MediaElement"],
+};
+
+const INT = /^[+-]?[0-9]+$/;
+function urlAttr(sel, attr, def) {
+  if (sel.url === "") return sel.attr(attr, "");
+  const v = sel.attr(attr);
+  if (v === undefined) return def;
+  try {
+    return L.resolveUrl(sel.url, v);
+  } catch (e) {
+    return def;
+  }
+}
+function accessor(kind, attr, arg) {
+  switch (kind) {
+    case "s": return function () { return this._sel.attr(attr, ""); };
+    case "b": return function () { return this._sel.attr(attr) !== undefined; };
+    case "i": return function () {
+      const v = this._sel.attr(attr);
+      return v !== undefined && INT.test(v) ? parseInt(v, 10) : arg;
+    };
+    case "c": return function () { return arg; };
+    case "e": return function () {
+      const v = this._sel.attr(attr, "");
+      return arg.includes(v) ? v : arg[0];
+    };
+    case "n": return function () {
+      const v = this._sel.attr(attr);
+      return v !== undefined && arg.includes(v) ? v : undefined;
+    };
+    default: return function () { return urlAttr(this._sel, attr, arg === null ? this._sel.url : arg); };
+  }
+}
+// One prototype per tag, made when an element of that tag is first read.
+const PROTOS = {};
+function protoFor(tag) {
+  if (!Object.prototype.hasOwnProperty.call(TAGS, tag)) return Element.prototype;
+  let p = PROTOS[tag];
+  if (p === undefined) {
+    p = Object.create(Element.prototype);
+    // The inner type first, so the outer one's accessors win, as Go's embedding does.
+    for (const type of TAGS[tag].slice().reverse()) {
+      for (const [method, attr, kind, arg] of ACCESSORS[type] || []) p[method] = accessor(kind, attr, arg);
+    }
+    PROTOS[tag] = p;
+  }
+  return p;
+}
 function toElement(sel) {
-  return sel._n.length === 0 ? undefined : new Element(sel);
+  if (sel._n.length === 0) return undefined;
+  const el = new Element(sel);
+  const p = protoFor(sel._name());
+  if (p !== Element.prototype) Object.setPrototypeOf(el, p);
+  return el;
 }
 function nodeElement(sel, n) {
-  return n === undefined ? undefined : new Element(sel._derive([n]));
+  return n === undefined ? undefined : toElement(sel._derive([n]));
 }
 
 class Element {
