@@ -499,7 +499,7 @@ fn html_forms_and_links_send_requests_as_any_request_does() {
     let search = r
         .samples
         .keys()
-        .find(|(m, t)| m == "http_reqs" && t.contains("\"search\""));
+        .find(|(m, t)| m == "http_reqs" && t.contains("\"form\":\"search\""));
     let tags: Value = serde_json::from_str(&search.expect("the search request").1).unwrap();
     assert!(
         tags["url"]

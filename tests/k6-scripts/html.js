@@ -151,7 +151,7 @@ function forms() {
       form.find("button").val() === "order" && form.find("input[name=cheese]").val() === "on",
   });
   const posted = res.submitForm({ formSelector: "#order", fields: { custtel: "555-0100" } });
-  const searched = res.submitForm({ formSelector: "#search", params: { tags: { name: "search" } } });
+  const searched = res.submitForm({ formSelector: "#search", params: { tags: { form: "search" } } });
   check(posted, {
     "submitForm posts the form": (r) =>
       r.status === 200 && r.request.method === "POST" && r.json("form.custname") === "Ishmael" &&
