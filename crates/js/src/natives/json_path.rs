@@ -70,6 +70,12 @@ mod tests {
             Some(r#"["Jack","Alex","Sara"]"#)
         );
         assert_eq!(get("children.@reverse.0").as_deref(), Some(r#""Jack""#));
+        assert_eq!(get("age|@this").as_deref(), Some("37"));
+        assert_eq!(
+            get("{name.first,age}").as_deref(),
+            Some(r#"{"first":"Tom","age":37}"#)
+        );
+        assert_eq!(get("[age,children.#]").as_deref(), Some("[37,3]"));
         assert_eq!(get("missing"), None);
         assert_eq!(select("{not json", "a"), None);
     }
