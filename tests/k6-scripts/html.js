@@ -97,6 +97,20 @@ function page() {
         a.referrerPolicy() === "" && doc.find("#chapters").get(0).start() === 0 && doc.find("#chapters").get(0).type() === "1" &&
         doc.find("#crew td").get(0).colSpan() === 1;
     },
+    "anchor URL parts": () => {
+      const a = doc.find("#abs").get(0);
+      const hostPort = base().replace(/^http:\/\//, "");
+      return a.protocol() === "http" && a.host() === hostPort && a.hostname() === "127.0.0.1" &&
+        a.port() === hostPort.split(":")[1] && a.pathname() === "/anything/clicked" && a.search() === "?x=1" &&
+        a.hash() === "" && a.origin() === base() && a.text() === "absolute" && a.username() === "";
+    },
+    "table elements": () => {
+      const t = doc.find("#crew").get(0);
+      const rows = t.rows();
+      return rows.length === 4 && rows[2].rowIndex() === 2 && rows[2].cells()[1].textContent() === "First mate" &&
+        rows[2].cells()[1].cellIndex() === 1 && t.tBodies().length === 1 && t.caption() === undefined &&
+        rows[1].sectionRowIndex() === 1 && doc.find("title").get(0).text() === "loadrun test page";
+    },
   });
   const rel = res.clickLink({ selector: "#rel" });
   const abs = res.clickLink({ selector: "a#abs", params: { tags: { name: "clicked" } } });
@@ -145,6 +159,20 @@ function forms() {
         time.type() === "time" && time.min() === "11:00" && time.maxLength() === -1 && !time.disabled() &&
         form.find("button").get(0).type() === "submit" && form.find("[name=locked]").get(0).disabled() &&
         parseHTML("<a href='x/y'>l</a>").find("a").get(0).href() === "x/y";
+    },
+    "form, select and option elements": () => {
+      const f = form.get(0);
+      const crust = form.find("select[name=crust]").get(0);
+      const sauces = form.find("select[name=sauces]").get(0);
+      const thick = crust.options()[1];
+      const tel = form.find("input[name=custtel]").get(0);
+      return f.method() === "post" && f.elements().length === 19 && f.length() === 19 &&
+        crust.selectedIndex() === 1 && crust.value() === "Thick" && crust.type() === "select" && crust.length() === 2 &&
+        sauces.type() === "select-multiple" && sauces.selectedOptions().length === 2 && sauces.size() === 4 &&
+        thick.text() === "Thick" && thick.value() === "Thick" && thick.index() === 1 && !thick.disabled() &&
+        thick.form().id() === "order" && tel.form().id() === "order" && tel.formMethod() === "post" &&
+        tel.formAction() === `${base()}/post` && tel.labels().length === 1 && tel.name() === "custtel" &&
+        form.find("button").get(0).value() === "order" && res.html("#search").get(0).method() === "get";
     },
     "val of each kind": () =>
       form.find("select[name=crust]").val() === "Thick" && form.find("textarea").val() === "Ring twice &amp; wait" &&

@@ -424,6 +424,274 @@ function accessor(kind, attr, arg) {
     default: return function () { return urlAttr(this._sel, attr, arg === null ? this._sel.url : arg); };
   }
 }
+// The hand-written methods of k6's elements.go, per element type.
+const URL_PARTS = /^(?:([^:\/?#]+):)?(?:\/\/([^\/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?$/;
+// The href as k6 reads it (Go's url.URL after ResolveReference): scheme, user, host, path,
+// query, fragment; all empty when there is no href.
+function hrefParts(el) {
+  const href = el._sel.attr("href");
+  const none = { scheme: "", user: undefined, host: "", path: "", query: "", fragment: "" };
+  if (href === undefined) return none;
+  let text = href;
+  if (el._sel.url !== "") {
+    try {
+      text = L.resolveUrl(el._sel.url, href);
+    } catch (e) {
+      return none;
+    }
+  }
+  const m = URL_PARTS.exec(text);
+  if (m === null) return none;
+  let authority = m[2] || "";
+  let user;
+  const at = authority.lastIndexOf("@");
+  if (at >= 0) {
+    user = authority.slice(0, at);
+    authority = authority.slice(at + 1);
+  }
+  let path = m[3] || "";
+  if (el._sel.url === "" && m[1] === undefined && path !== "" && path[0] !== "/") path = "/" + path;
+  return { scheme: m[1] || "", user: user, host: authority, path: path, query: m[4] || "", fragment: m[5] || "" };
+}
+// Go's net.SplitHostPort: [host, port], or undefined when the host has no port.
+function splitHostPort(host) {
+  const m = /^(?:\[([^\]]*)\]|([^:\[\]]*)):([0-9]*)$/.exec(host);
+  return m === null ? undefined : [m[1] !== undefined ? m[1] : m[2], m[3]];
+}
+const DEFAULT_PORTS = { http: "80", https: "443", ftp: "21" };
+function elementsOf(sel) { return sel.get(); }
+function ownerForm(el) {
+  const closest = el._sel.closest("form");
+  if (closest.size() > 0) return closest;
+  const id = el._sel.attr("form", "");
+  if (id === "") return undefined;
+  const found = el._sel.parents().last().find("#" + id);
+  return found.size() === 0 ? undefined : found;
+}
+function ownerFormElement(el) {
+  const f = ownerForm(el);
+  return f === undefined ? undefined : toElement(f.eq(0));
+}
+function labelsOf(el) {
+  const wrapper = el._sel.closest("label");
+  const id = el._sel.attr("id", "");
+  if (id === "") return wrapper.get();
+  const byId = el._sel.parents().last().find("label[for=\"" + id + "\"]");
+  if (byId.size() === 0) return wrapper.get();
+  return wrapper.add(byId).get();
+}
+function formOrElemAttr(el, name) {
+  const own = el._sel.attr("form" + name);
+  if (own !== undefined) return own;
+  const f = ownerForm(el);
+  return f === undefined ? undefined : f.attr(name);
+}
+function splitAttr(el, name) {
+  const v = el._sel.attr(name, "");
+  return v === "" ? [] : v.split(" ");
+}
+function indexIn(sel, of) {
+  return of._n.length === 0 ? -1 : sel._n.indexOf(of._n[0]);
+}
+function firstChildElement(el, tag) {
+  return toElement(el._sel.children(tag));
+}
+function intAttr(el, name, def) {
+  const v = el._sel.attr(name);
+  return v !== undefined && INT.test(v) ? parseInt(v, 10) : def;
+}
+function floatAttr(el, name) {
+  const v = el._sel.attr(name);
+  if (v === undefined || v.trim() === "") return undefined;
+  const f = Number(v);
+  return Number.isNaN(f) || f < 0 ? undefined : f;
+}
+const formMembers = {
+  form() { return ownerFormElement(this); },
+  labels() { return labelsOf(this); },
+};
+const METHODS = {
+  HrefElement: {
+    hash() { const f = hrefParts(this).fragment; return f === "" ? "" : "#" + f; },
+    host() {
+      const p = hrefParts(this);
+      const hp = splitHostPort(p.host);
+      if (p.host === "" || hp === undefined) return p.host;
+      return DEFAULT_PORTS[p.scheme] === hp[1] ? p.host.slice(0, p.host.length - hp[1].length - 1) : p.host;
+    },
+    hostname() { const h = hrefParts(this).host; const hp = splitHostPort(h); return hp === undefined ? h : hp[0]; },
+    port() { const hp = splitHostPort(hrefParts(this).host); return hp === undefined ? "" : hp[1]; },
+    username() { const u = hrefParts(this).user; return u === undefined ? "" : u.split(":")[0]; },
+    password() { const u = hrefParts(this).user; const i = u === undefined ? -1 : u.indexOf(":"); return i < 0 ? "" : u.slice(i + 1); },
+    origin() {
+      const p = hrefParts(this);
+      if (p.scheme === "") return "";
+      if (p.scheme === "file") return this.href();
+      return p.scheme + "://" + p.host;
+    },
+    pathname() { return hrefParts(this).path; },
+    protocol() { const s = hrefParts(this).scheme; return s === "" ? ":" : s; },
+    relList() { return splitAttr(this, "rel"); },
+    search() { const q = hrefParts(this).query; return q === "" ? "" : "?" + q; },
+    text() { return this.textContent(); },
+  },
+  FormFieldElement: {
+    form: formMembers.form,
+    labels: formMembers.labels,
+    formAction() {
+      const action = formOrElemAttr(this, "action");
+      if (this._sel.url === "") return action === undefined ? "" : action;
+      if (action === undefined || action === "") return this._sel.url;
+      try {
+        return L.resolveUrl(this._sel.url, action);
+      } catch (e) {
+        return action;
+      }
+    },
+    formEnctype() {
+      const e = formOrElemAttr(this, "enctype");
+      return e === "multipart/form-data" || e === "text/plain" ? e : "application/x-www-form-urlencoded";
+    },
+    formMethod() { const m = formOrElemAttr(this, "method"); return m !== undefined && m.toLowerCase() === "post" ? "post" : "get"; },
+    formNoValidate() { return formOrElemAttr(this, "novalidate") !== undefined; },
+    formTarget() { const t = formOrElemAttr(this, "target"); return t === undefined ? "" : t; },
+    name() { return this._sel.attr("name", ""); },
+  },
+  ButtonElement: { value() { return valueOrHTML(this._sel); } },
+  CanvasElement: {
+    width() { return intAttr(this, "width", 150); },
+    height() { return intAttr(this, "height", 150); },
+  },
+  DataListElement: { options() { return this._sel.find("option").get(); } },
+  FieldSetElement: {
+    form() { const f = ownerForm(this); return f === undefined ? undefined : toElement(f); },
+    type() { return "fieldset"; },
+    elements() { return this._sel.find("input,select,button,textarea").get(); },
+    validity() { return undefined; },
+  },
+  FormElement: {
+    elements() { return this._sel.find("input,select,button,textarea,fieldset").get(); },
+    length() { return this._sel.find("input,select,button,textarea,fieldset").size(); },
+    method() { return this._sel.attr("method") === "post" ? "post" : "get"; },
+  },
+  InputElement: {
+    list() {
+      const id = this._sel.attr("list", "");
+      if (id === "" || ["hidden", "checkbox", "radio", "file", "button"].includes(this._sel.attr("type", ""))) return undefined;
+      const d = this._sel.parents().last().find("datalist[id=\"" + id + "\"]");
+      return d.size() === 0 ? undefined : toElement(d.eq(0));
+    },
+  },
+  KeygenElement: formMembers,
+  LabelElement: {
+    control() {
+      const id = this._sel.attr("for");
+      if (id === undefined) return undefined;
+      const c = this._sel.parents().last().find("#" + id);
+      return c.size() === 0 ? undefined : toElement(c.eq(0));
+    },
+    form: formMembers.form,
+  },
+  LegendElement: { form: formMembers.form },
+  LinkElement: { relList() { return splitAttr(this, "rel"); } },
+  MapElement: {
+    areas() { return this._sel.find("area").get(); },
+    images() {
+      const name = this._sel.attr("id");
+      if (name === undefined) return [];
+      return this._sel.parents().last().find("img[usemap=\"#" + name + "\"],object[usemap=\"#" + name + "\"]").get();
+    },
+  },
+  MeterElement: { labels: formMembers.labels },
+  ObjectElement: { form: formMembers.form },
+  OptionElement: {
+    disabled() {
+      if (this._sel.attr("disabled") !== undefined) return true;
+      const g = this._sel.parents("optgroup");
+      return g.size() > 0 && g.attr("disabled") !== undefined;
+    },
+    form() {
+      const f = this._sel.parents("form");
+      if (f.size() > 0) return toElement(f.first());
+      const s = this._sel.parents("select");
+      const id = s.attr("form");
+      if (id === undefined) return undefined;
+      const owner = s.parents().last().find("form#" + id);
+      return owner.size() === 0 ? undefined : toElement(owner.first());
+    },
+    index() {
+      const holder = this._sel.parents("select,datalist");
+      return holder.size() === 0 ? 0 : indexIn(holder.find("option"), this._sel);
+    },
+    label() { const l = this._sel.attr("label"); return l === undefined ? this.textContent() : l; },
+    text() { return this.textContent(); },
+    value() { return valueOrHTML(this._sel); },
+  },
+  OutputElement: {
+    form: formMembers.form,
+    labels: formMembers.labels,
+    value() { return this.textContent(); },
+    defaultValue() { return this.textContent(); },
+  },
+  ProgressElement: {
+    max() { const m = floatAttr(this, "max"); return m === undefined ? 1 : m; },
+    value() { const v = floatAttr(this, "value"); return v === undefined ? 0 : v / this.max(); },
+    position() { const v = floatAttr(this, "value"); return v === undefined ? -1 : v / this.max(); },
+    labels: formMembers.labels,
+  },
+  ScriptElement: { text() { return this.textContent(); } },
+  SelectElement: {
+    form: formMembers.form,
+    labels: formMembers.labels,
+    length() { return this._sel.find("option").size(); },
+    options() { return this._sel.find("option").get(); },
+    selectedIndex() {
+      const o = this._sel.find("option[selected]");
+      return o.size() === 0 ? -1 : indexIn(this._sel.find("option"), o);
+    },
+    selectedOptions() { return this._sel.find("option[selected]").get(); },
+    size() { return this._sel.attr("multiple") !== undefined ? 4 : 1; },
+    type() { return this._sel.attr("multiple") !== undefined ? "select-multiple" : "select"; },
+    value() {
+      const o = this._sel.find("option[selected]");
+      return o.size() === 0 ? "" : valueOrHTML(o.first());
+    },
+  },
+  StyleElement: { type() { const t = this._sel.attr("type", ""); return t === "" ? "text/css" : t; } },
+  TableElement: {
+    caption() { return firstChildElement(this, "caption"); },
+    tHead() { return firstChildElement(this, "thead"); },
+    tFoot() { return firstChildElement(this, "tfoot"); },
+    rows() { return this._sel.find("tr").get(); },
+    tBodies() { return this._sel.find("tbody").get(); },
+  },
+  TableSectionElement: { rows() { return this._sel.find("tr").get(); } },
+  TableCellElement: {
+    cellIndex() {
+      const row = this._sel.parents("tr");
+      return row.size() === 0 ? -1 : indexIn(row.find("th,td"), this._sel);
+    },
+  },
+  TableRowElement: {
+    cells() { return this._sel.find("th,td").get(); },
+    rowIndex() {
+      const t = this._sel.parents("table");
+      return t.size() === 0 ? -1 : indexIn(t.find("tr"), this._sel);
+    },
+    sectionRowIndex() {
+      const s = this._sel.parents("thead,tbody,tfoot");
+      return s.size() === 0 ? -1 : indexIn(s.find("tr"), this._sel);
+    },
+  },
+  TextAreaElement: {
+    form: formMembers.form,
+    labels: formMembers.labels,
+    length() { return this._sel.attr("value", "").length; },
+  },
+  TableColElement: { span() { const n = intAttr(this, "span", 1); return n < 1 ? 1 : n; } },
+  MediaElement: { textTracks() { return this._sel.find("track").get(); } },
+  TitleElement: { text() { return this.textContent(); } },
+};
 // One prototype per tag, made when an element of that tag is first read.
 const PROTOS = {};
 function protoFor(tag) {
@@ -434,6 +702,7 @@ function protoFor(tag) {
     // The inner type first, so the outer one's accessors win, as Go's embedding does.
     for (const type of TAGS[tag].slice().reverse()) {
       for (const [method, attr, kind, arg] of ACCESSORS[type] || []) p[method] = accessor(kind, attr, arg);
+      Object.assign(p, METHODS[type] || {});
     }
     PROTOS[tag] = p;
   }
