@@ -21,57 +21,71 @@ const RAW: [&str; 8] = [
     "xmp",
 ];
 
+/// Renders `n` and its descendants. A loop over an explicit stack rather than recursion: a
+/// page may nest elements deeper than a VU's coroutine stack could recurse.
 pub(crate) fn node(n: NodeRef<'_, Node>, out: &mut String) {
-    match n.value() {
-        Node::Text(t) => escape(&t.text, out),
-        Node::Comment(c) => {
-            out.push_str("<!--");
-            out.push_str(&c.comment);
-            out.push_str("-->");
-        }
-        Node::Doctype(d) => doctype(d, out),
-        Node::Document | Node::Fragment => {
-            for c in n.children() {
-                node(c, out);
+    enum Step<'a> {
+        Open(NodeRef<'a, Node>, bool),
+        Close(&'a str),
+    }
+    let mut stack = vec![Step::Open(n, false)];
+    while let Some(step) = stack.pop() {
+        let (n, raw) = match step {
+            Step::Close(tag) => {
+                out.push_str("</");
+                out.push_str(tag);
+                out.push('>');
+                continue;
             }
-        }
-        Node::ProcessingInstruction(_) => {}
-        Node::Element(e) => {
-            let tag = e.name();
-            out.push('<');
-            out.push_str(tag);
-            for (name, value) in &e.attrs {
-                out.push(' ');
-                if let Some(prefix) = &name.prefix {
-                    out.push_str(prefix);
-                    out.push(':');
+            Step::Open(n, raw) => (n, raw),
+        };
+        match n.value() {
+            Node::Text(t) if raw => out.push_str(&t.text),
+            Node::Text(t) => escape(&t.text, out),
+            Node::Comment(c) => {
+                out.push_str("<!--");
+                out.push_str(&c.comment);
+                out.push_str("-->");
+            }
+            Node::Doctype(d) => doctype(d, out),
+            Node::Document | Node::Fragment => {
+                stack.extend(n.children().rev().map(|c| Step::Open(c, false)));
+            }
+            Node::ProcessingInstruction(_) => {}
+            Node::Element(e) => {
+                let tag = e.name();
+                open_tag(e, out);
+                if VOID.contains(&tag) {
+                    out.push_str("/>");
+                    continue;
                 }
-                out.push_str(&name.local);
-                out.push_str("=\"");
-                escape(value, out);
-                out.push('"');
-            }
-            if VOID.contains(&tag) {
-                out.push_str("/>");
-                return;
-            }
-            out.push('>');
-            if let Some(Node::Text(t)) = n.first_child().map(|c| c.value()) {
-                if t.text.starts_with('\n') && matches!(tag, "pre" | "listing" | "textarea") {
-                    out.push('\n');
+                out.push('>');
+                if let Some(Node::Text(t)) = n.first_child().map(|c| c.value()) {
+                    if t.text.starts_with('\n') && matches!(tag, "pre" | "listing" | "textarea") {
+                        out.push('\n');
+                    }
                 }
+                let raw = RAW.contains(&tag);
+                stack.push(Step::Close(tag));
+                stack.extend(n.children().rev().map(|c| Step::Open(c, raw)));
             }
-            let raw = RAW.contains(&tag);
-            for c in n.children() {
-                match c.value() {
-                    Node::Text(t) if raw => out.push_str(&t.text),
-                    _ => node(c, out),
-                }
-            }
-            out.push_str("</");
-            out.push_str(tag);
-            out.push('>');
         }
+    }
+}
+
+fn open_tag(e: &scraper::node::Element, out: &mut String) {
+    out.push('<');
+    out.push_str(e.name());
+    for (name, value) in &e.attrs {
+        out.push(' ');
+        if let Some(prefix) = &name.prefix {
+            out.push_str(prefix);
+            out.push(':');
+        }
+        out.push_str(&name.local);
+        out.push_str("=\"");
+        escape(value, out);
+        out.push('"');
     }
 }
 
@@ -131,5 +145,25 @@ x < y</textarea><script>if (a < b) {}</script></form>"#,
             "<input name=\"q\" value=\"say &#34;hi&#34;\"/><br/><textarea>x &lt; y</textarea>\
              <script>if (a < b) {}</script>"
         );
+    }
+
+    #[test]
+    fn deep_nesting_renders_without_recursion() {
+        // On a stack the size of a VU's coroutine's: a recursive renderer would overflow it.
+        let depth = 5_000;
+        let run = move || {
+            let d = Doc::parse(&"<div>".repeat(depth));
+            let body = d.find(&[0], &Matcher::new("body"));
+            let html = d.inner_html(body[0]);
+            (html.len(), d.find(&[0], &Matcher::new("div")).len())
+        };
+        let (len, divs) = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(run)
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(len, depth * "<div></div>".len());
+        assert_eq!(divs, depth);
     }
 }
