@@ -33,16 +33,10 @@ impl<'js> JsClass<'js> for Doc {
 
 type D<'js> = Class<'js, Doc>;
 
+/// Installs `__loadrun.html()`, which installs the other natives and evaluates the library the
+/// first time a VU reads HTML: a VU that never does keeps none of them.
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, l: &Object<'js>) -> Result<()> {
-    let f = |name: &str, func: Function<'js>| l.set(name, func);
-    f(
-        "htmlParse",
-        Function::new(ctx.clone(), |ctx: Ctx<'js>, src: Value<'js>| {
-            let bytes = super::bytes::of(&ctx, "parseHTML()", &src)?;
-            Class::instance(ctx, Doc(doc::Doc::parse(&String::from_utf8_lossy(&bytes))))
-        })?,
-    )?;
-    f(
+    l.set(
         "html",
         Function::new(ctx.clone(), |ctx: Ctx<'js>| -> Result<Value<'js>> {
             let l: Object<'js> = ctx.globals().get("__loadrun")?;
@@ -50,9 +44,21 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, l: &Object<'js>) -> Result<()> {
             if !cached.is_undefined() {
                 return Ok(cached);
             }
+            natives(&ctx, &l)?;
             let lib: Value<'js> = ctx.eval(crate::modules::HTML_LIBRARY)?;
             l.set("htmlLib", lib.clone())?;
             Ok(lib)
+        })?,
+    )
+}
+
+fn natives<'js>(ctx: &Ctx<'js>, l: &Object<'js>) -> Result<()> {
+    let f = |name: &str, func: Function<'js>| l.set(name, func);
+    f(
+        "htmlParse",
+        Function::new(ctx.clone(), |ctx: Ctx<'js>, src: Value<'js>| {
+            let bytes = super::bytes::of(&ctx, "parseHTML()", &src)?;
+            Class::instance(ctx, Doc(doc::Doc::parse(&String::from_utf8_lossy(&bytes))))
         })?,
     )?;
     f(
