@@ -134,7 +134,14 @@ function page() {
   } catch (e) {
     noHref = String(e);
   }
+  let nullBody = "";
+  try {
+    http.get(`${base()}/html`, { responseType: "none" }).html();
+  } catch (e) {
+    nullBody = String(e);
+  }
   check(null, {
+    "html() of a null body throws": () => nullBody.includes("the body is null so we can't transform it to HTML"),
     "clickLink without a match throws": () => missing.includes("no element found for selector 'a#nothing'"),
     "clickLink without href throws": () => noHref.includes("no valid href attribute value found"),
   });
