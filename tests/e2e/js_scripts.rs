@@ -489,8 +489,9 @@ fn all_checks_pass(r: &Recorded) {
 fn html_forms_and_links_send_requests_as_any_request_does() {
     let r = run_corpus("html.js");
     all_checks_pass(&r);
-    // Per iteration: the page twice, four clicks, the forms page, two submits, /json and /post.
-    assert_eq!(tally(&r, "http_reqs", &[]).0, 2 * 11, "{r:?}");
+    // Per iteration: the page twice, four clicks, the forms page, two submits, /json twice and
+    // /post.
+    assert_eq!(tally(&r, "http_reqs", &[]).0, 2 * 12, "{r:?}");
     assert_eq!(
         tally(&r, "http_reqs", &[("name", "clicked"), ("group", "::page")]).0,
         2

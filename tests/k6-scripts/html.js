@@ -221,6 +221,8 @@ function gjson() {
     "json: query all and numbers": () => posted.json('json.list.#(k=="x")#.n').join() === "1,9" && posted.json("json.list.#(n>4)#.k").join() === "y,x",
     "json: @reverse": () => posted.json("json.a\\.b.c|@reverse").join() === "2,1,3",
     "json: no selector parses all": () => posted.json().json.list.length === 3,
+    "json: a selector reads a binary body": () =>
+      http.get(`${base()}/json`, { responseType: "binary" }).json("slideshow.slides.#") === 2,
   });
 }
 

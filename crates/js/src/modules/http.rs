@@ -45,12 +45,15 @@ class Response {
     if (this.body === null || this.body === undefined) {
       throw new Error("the body is null so we can't transform it to JSON - this likely was because of a request error getting the response");
     }
-    if (typeof this.body !== "string") {
-      throw new Error("the response has no body to parse as JSON (responseType is not \"text\")");
+    if (selector === undefined) {
+      if (typeof this.body !== "string") {
+        throw new Error("the response has no body to parse as JSON (responseType is not \"text\")");
+      }
+      return JSON.parse(this.body);
     }
-    if (selector === undefined) return JSON.parse(this.body);
     // A gjson path, as k6's: undefined when the body is no JSON or the path selects nothing.
-    const raw = L.jsonPath(this.body, String(selector));
+    const b = this.body;
+    const raw = L.jsonPath(ArrayBuffer.isView(b) ? b.buffer : b, String(selector));
     return raw === undefined ? undefined : JSON.parse(raw);
   }
   html(selector) {

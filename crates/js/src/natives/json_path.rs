@@ -1,7 +1,7 @@
 //! `Response.json(selector)`: tidwall's gjson paths (the `gjson` crate is his port of the Go
 //! library k6 uses), so `a.#.b`, `#(k=="v")#`, wildcards and `@reverse` select as in k6.
 
-use rquickjs::{Ctx, Function, Object, Result};
+use rquickjs::{Ctx, Function, Object, Result, Value};
 
 /// The JSON text of what `path` selects in `body`, or `None` when the body is not JSON or the
 /// path selects nothing (k6 returns `undefined` for both).
@@ -16,9 +16,16 @@ pub(crate) fn select(body: &str, path: &str) -> Option<String> {
 pub(crate) fn install<'js>(ctx: &Ctx<'js>, l: &Object<'js>) -> Result<()> {
     l.set(
         "jsonPath",
-        Function::new(ctx.clone(), |body: String, path: String| {
-            select(&body, &path)
-        })?,
+        Function::new(
+            ctx.clone(),
+            |ctx: Ctx<'js>, body: Value<'js>, path: String| -> Result<Option<String>> {
+                // A binary body (responseType "binary") is read as the JSON text it holds.
+                let bytes = super::bytes::of(&ctx, "Response.json()", &body)?;
+                Ok(std::str::from_utf8(&bytes)
+                    .ok()
+                    .and_then(|text| select(text, &path)))
+            },
+        )?,
     )
 }
 
