@@ -197,7 +197,9 @@ pub(crate) fn snapshot(
             if keep.is_some_and(|k| !k(&def.tags)) {
                 continue;
             }
-            if let Some(group) = tag(&def.tags, "group").filter(|g| !g.is_empty()) {
+            if let Some(group) = tag(&def.tags, "group")
+                .filter(|g| !g.is_empty() && !lifecycle_only(g, m.name.as_str()))
+            {
                 if seen_groups.insert(group) {
                     groups.push(group.to_string());
                 }
@@ -340,6 +342,12 @@ impl SummaryHandle {
         }
         summary
     }
+}
+
+/// A script's setup and teardown tag their samples `::setup`/`::teardown`; k6's group tree has
+/// those groups only when a check or a group ran in them, not for their requests or data.
+fn lifecycle_only(group: &str, metric: &str) -> bool {
+    matches!(group, "::setup" | "::teardown") && !matches!(metric, "checks" | "group_duration")
 }
 
 #[cfg(test)]

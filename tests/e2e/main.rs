@@ -13,6 +13,7 @@ mod injection;
 mod interrupt_all;
 mod js_modules;
 mod js_scripts;
+mod js_summary;
 mod k6_parity;
 mod kubernetes;
 mod out_cloudwatch;

@@ -120,6 +120,11 @@ pub fn load(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, Strin
 }
 
 impl Loaded {
+    /// Whether the script exports `handleSummary` (run by [`crate::JsScript::handle_summary`]).
+    pub fn has_handle_summary(&self) -> bool {
+        self.functions.iter().any(|f| f == "handleSummary")
+    }
+
     /// The script for the engine, for `plan` (the options with the CLI's overrides) and the
     /// VUs' `__ENV`. An error when a scenario's `exec` names no exported function.
     pub fn script(

@@ -19,6 +19,7 @@ use loadrun_summary::{
 };
 
 pub(crate) mod export;
+mod handle_summary;
 mod plan;
 mod progress;
 pub(crate) mod result;
@@ -452,10 +453,29 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     let outputs_report = outputs.stop(&outcome, stop_timeout);
 
     if summary_opts.mode != SummaryMode::Disabled {
-        let mut text = report.render_text();
-        text.push_str(&not_sent_text(result.not_sent));
-        text.push_str(&outputs_report.render_text());
-        crate::outln!("{text}");
+        let handled = match (&script, &chosen.script) {
+            (Some(s), Some(loaded)) if loaded.has_handle_summary() => {
+                handle_summary::run(s, &report)
+            }
+            _ => false,
+        };
+        if handled {
+            // Not the summary, but what loadrun must still say: kept off stdout, which the
+            // script's handleSummary owns.
+            let notes = format!(
+                "{}{}",
+                not_sent_text(result.not_sent),
+                outputs_report.render_text()
+            );
+            if !notes.trim().is_empty() {
+                crate::errln!("{notes}");
+            }
+        } else {
+            let mut text = report.render_text();
+            text.push_str(&not_sent_text(result.not_sent));
+            text.push_str(&outputs_report.render_text());
+            crate::outln!("{text}");
+        }
     }
     if let Some(file) = summary_file {
         let json = if args.opts.summary.new_machine_readable_summary {

@@ -1,0 +1,59 @@
+//! A script's `handleSummary(data)`: its data is built from the same [`Summary`] the text
+//! summary and `--summary-export` use, and what it returns is written where it says.
+
+use std::io::{IsTerminal, Write};
+
+use loadrun_js::{JsScript, SummaryOutput};
+use loadrun_summary::{Summary, SummaryState};
+
+/// Runs the script's `handleSummary` and writes what it returned. `false` when the default
+/// text summary is to be shown instead (it returned nothing, threw, or could not run), as
+/// in k6; the test's exit code does not change either way.
+pub fn run(script: &JsScript, report: &Summary) -> bool {
+    let state = SummaryState {
+        stdout_tty: std::io::stdout().is_terminal(),
+        stderr_tty: std::io::stderr().is_terminal(),
+        no_color: crate::logging::no_color(),
+    };
+    let data = report.handle_summary_json(state).to_string();
+    match script.handle_summary(&data) {
+        Ok(SummaryOutput::Default) => false,
+        Ok(SummaryOutput::Write(list)) => {
+            let failed: Vec<String> = list
+                .iter()
+                .filter_map(|(to, body)| write(to, body).err())
+                .collect();
+            if failed.is_empty() {
+                return true;
+            }
+            tracing::error!(
+                "failed to handle the end-of-test summary: could not save some summary information: {}; the default summary follows",
+                failed.join("; ")
+            );
+            // k6 shows nothing more; the run's numbers would then be lost.
+            false
+        }
+        Err(e) => {
+            tracing::error!(
+                "failed to handle the end-of-test summary: {e}; the default summary follows"
+            );
+            // k6 shows nothing when the return value is refused; the run's numbers would then
+            // be lost, so the default summary is shown.
+            false
+        }
+    }
+}
+
+/// `stdout`, `stderr`, or a file path relative to the current directory (its folder must
+/// exist, as in k6).
+fn write(to: &str, body: &[u8]) -> Result<(), String> {
+    let done = match to {
+        "stdout" => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(body).and_then(|()| out.flush())
+        }
+        "stderr" => std::io::stderr().write_all(body),
+        path => std::fs::write(path, body),
+    };
+    done.map_err(|e| format!("could not write '{to}': {e}"))
+}
