@@ -110,8 +110,7 @@ fn handle_summary_gets_k6s_data_and_writes_where_it_says() {
         &[("TEST_SERVER", &url)],
     );
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    // summary_items' threshold fails on purpose: the exit code stays the test's.
-    assert_eq!(out.status.code(), Some(99), "{stdout}\n{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert_eq!(stdout, "handleSummary wrote the data\n", "{stderr}");
     assert!(stderr.contains("hi\n"), "{stderr}");
     let data = summary_data(ours.path());
@@ -120,8 +119,8 @@ fn handle_summary_gets_k6s_data_and_writes_where_it_says() {
         "{data}"
     );
     assert_eq!(
-        data["metrics"]["summary_items"]["thresholds"]["count>100"]["ok"],
-        false
+        data["metrics"]["summary_items"]["thresholds"]["count<100"]["ok"],
+        true
     );
     assert_eq!(data["setup_data"]["started"], "yes", "{data}");
     let inner = &data["root_group"]["groups"][0]["groups"][0];
@@ -141,7 +140,7 @@ fn handle_summary_gets_k6s_data_and_writes_where_it_says() {
         &["run", "-q", &script],
         &[("TEST_SERVER", &url)],
     );
-    assert_eq!(out.status.code(), Some(99), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "handleSummary wrote the data\n");
     let k6_data = summary_data(theirs.path());
     assert_eq!(
@@ -162,12 +161,13 @@ const DEFAULT_SUMMARY: &str = "iterations";
 #[test]
 fn an_exception_in_handle_summary_is_logged_and_the_default_summary_shown() {
     let (out, _d) = script_run(
-        "export const options = { iterations: 2 };\n\
+        "export const options = { iterations: 2, thresholds: { iterations: [\"count>5\"] } };\n\
          export default function () {}\n\
          export function handleSummary(data) {\n  throw new Error(\"summary broke\");\n}\n",
     );
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    // The failed threshold's exit code stays.
+    assert_eq!(out.status.code(), Some(99), "{stdout}\n{stderr}");
     let lines: Vec<&str> = stderr
         .lines()
         .filter(|l| l.contains("summary broke"))
@@ -231,4 +231,120 @@ fn a_write_that_fails_is_logged_and_the_default_summary_shown() {
         "{stderr}"
     );
     assert!(text(&out.stdout).contains(DEFAULT_SUMMARY));
+}
+
+/// Every built-in k6-summary version renders k6's own data (saved from a k6 run of
+/// `summary.js`) to the same bytes as under k6, which loads the same files.
+const JSLIB_SCRIPT: &str = r#"
+import { check, group } from "k6";
+import * as v1 from "https://jslib.k6.io/k6-summary/0.0.1/index.js";
+import * as v2 from "https://jslib.k6.io/k6-summary/0.0.2/index.js";
+import * as v3 from "https://jslib.k6.io/k6-summary/0.0.3/index.js";
+import * as v4 from "https://jslib.k6.io/k6-summary/0.0.4/index.js";
+import { textSummary, jUnit } from "https://jslib.k6.io/k6-summary/0.1.0/index.js";
+
+const saved = JSON.parse(open("./k6-summary-data.json"));
+
+export const options = { iterations: 2 };
+
+export default function () {
+  group("g", () => { check(1, { "one": () => true }); });
+}
+
+export function handleSummary(data) {
+  const versions = { v1, v2, v3, v4, v5: { textSummary, jUnit } };
+  const out = {};
+  for (const [v, m] of Object.entries(versions)) {
+    out[`${v}.txt`] = m.textSummary(saved, { indent: " ", enableColors: false });
+    out[`${v}.color.txt`] = m.textSummary(saved, { indent: "→", enableColors: true });
+    out[`${v}.xml`] = m.jUnit(saved);
+  }
+  out.stdout = textSummary(data, { indent: " ", enableColors: false }) + "\n";
+  return out;
+}
+"#;
+
+const JSLIB_VERSIONS: [&str; 5] = ["0.0.1", "0.0.2", "0.0.3", "0.0.4", "0.1.0"];
+
+fn jslib_outputs(dir: &Path) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    for v in ["v1", "v2", "v3", "v4", "v5"] {
+        for ext in ["txt", "color.txt", "xml"] {
+            let name = format!("{v}.{ext}");
+            let body =
+                std::fs::read_to_string(dir.join(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            files.push((name, body));
+        }
+    }
+    files
+}
+
+#[test]
+fn the_k6_summary_jslib_is_built_in_and_prints_what_k6_prints() {
+    let data = corpus("lib/k6-summary-data.json");
+    let ours = tempfile::tempdir().unwrap();
+    std::fs::copy(&data, ours.path().join("k6-summary-data.json")).unwrap();
+    std::fs::write(ours.path().join("s.js"), JSLIB_SCRIPT).unwrap();
+    let out = loadrun(ours.path(), &["run", "-q", "s.js"], &[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    // This run's own data, in the jslib's layout.
+    assert!(
+        stdout.contains("█ g") && stdout.contains("✓ one"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("iterations"), "{stdout}");
+    let files = jslib_outputs(ours.path());
+    let (_, v5) = &files[12];
+    assert!(v5.contains("✗ missing is 200"), "{v5}");
+    assert!(v5.contains("✗ summary_items"), "{v5}");
+    let (_, xml) = &files[14];
+    assert!(
+        xml.contains(r#"<testsuites tests="5" failures="1">"#),
+        "{xml}"
+    );
+
+    if !k6_installed() {
+        return;
+    }
+    // k6 cannot fetch the URLs here (no network): it imports the same files from disk.
+    let theirs = tempfile::tempdir().unwrap();
+    std::fs::copy(&data, theirs.path().join("k6-summary-data.json")).unwrap();
+    let mut script = JSLIB_SCRIPT.to_string();
+    for v in JSLIB_VERSIONS {
+        let file = workspace_root().join(format!("crates/js/jslib/k6-summary/{v}.js"));
+        std::fs::copy(file, theirs.path().join(format!("{v}.js"))).unwrap();
+        script = script.replace(
+            &format!("https://jslib.k6.io/k6-summary/{v}/index.js"),
+            &format!("./{v}.js"),
+        );
+    }
+    std::fs::write(theirs.path().join("s.js"), script).unwrap();
+    let out = run("k6", theirs.path(), &["run", "-q", "s.js"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for ((name, ours), (_, k6s)) in files.iter().zip(jslib_outputs(theirs.path())) {
+        assert_eq!(ours, &k6s, "{name} differs from k6's");
+    }
+}
+
+#[test]
+fn another_remote_import_is_refused_saying_how_to_vendor_it() {
+    let (out, _d) = script_run(
+        "import { x } from \"https://example.com/libs/thing.js\";\n\
+         export default function () {}\n",
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(255), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("s.js:1:"), "{stderr}");
+    assert!(
+        stderr.contains("curl -fsSL -o vendor/thing.js 'https://example.com/libs/thing.js'"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("import \"./vendor/thing.js\""), "{stderr}");
 }

@@ -17,7 +17,7 @@ export const options = {
     checks: ["rate>0.5"],
     http_req_duration: ["p(95)<10000", "avg<10000"],
     "http_reqs{status:200}": ["count>0"],
-    summary_items: ["count>100"],
+    summary_items: ["count<100"],
   },
   summaryTrendStats: ["avg", "min", "med", "max", "p(90)", "p(99)", "count"],
 };
