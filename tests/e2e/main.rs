@@ -12,6 +12,7 @@ mod go_face;
 mod injection;
 mod interrupt_all;
 mod js_modules;
+mod js_options_env;
 mod js_scripts;
 mod js_summary;
 mod k6_parity;
