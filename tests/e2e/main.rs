@@ -13,6 +13,7 @@ mod injection;
 mod interrupt_all;
 mod js_modules;
 mod js_options_env;
+mod js_response_callback;
 mod js_scripts;
 mod js_summary;
 mod k6_parity;
