@@ -348,3 +348,21 @@ fn another_remote_import_is_refused_saying_how_to_vendor_it() {
     );
     assert!(stderr.contains("import \"./vendor/thing.js\""), "{stderr}");
 }
+
+#[test]
+fn a_handle_summary_past_its_timeout_is_stopped_and_the_default_summary_shown() {
+    let (out, _d) = script_run(
+        "export const options = { iterations: 1, handleSummaryTimeout: \"1s\" };\n\
+         export default function () {}\n\
+         export function handleSummary(data) { for (;;) {} }\n",
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("timed out")).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains("handleSummary() execution timed out after 1s"),
+        "{stderr}"
+    );
+    assert!(stdout.contains(DEFAULT_SUMMARY), "{stdout}");
+}

@@ -12,9 +12,6 @@ use rquickjs::{ArrayBuffer, Ctx, Function, Object, Value};
 use crate::core::Core;
 use crate::driver::JsScript;
 
-/// k6's default `handleSummaryTimeout`.
-const TIMEOUT: Duration = Duration::from_secs(120);
-
 /// What `handleSummary` asked for.
 #[derive(Debug, PartialEq, Eq)]
 pub enum SummaryOutput {
@@ -28,7 +25,8 @@ impl JsScript {
     /// Calls the script's `handleSummary` with `data` (JSON of k6's summary object; the
     /// data `setup()` returned is added as `setup_data`, as k6 does). An exception in it is
     /// logged and gives [`SummaryOutput::Default`]; a return value k6 would refuse is an error.
-    pub fn handle_summary(&self, data: &str) -> Result<SummaryOutput, String> {
+    /// `timeout` is `handleSummaryTimeout`: past it the script is stopped, as an exception.
+    pub fn handle_summary(&self, data: &str, timeout: Duration) -> Result<SummaryOutput, String> {
         let spec = self.spec().clone();
         let path = spec.path.clone();
         let cut = Arc::new(AtomicBool::new(false));
@@ -39,7 +37,7 @@ impl JsScript {
         let _ = std::thread::Builder::new()
             .name("js-summary-timeout".into())
             .spawn(move || {
-                if let Err(RecvTimeoutError::Timeout) = wait.recv_timeout(TIMEOUT) {
+                if let Err(RecvTimeoutError::Timeout) = wait.recv_timeout(timeout) {
                     watchdog.store(true, Ordering::Relaxed);
                 }
             });
@@ -67,8 +65,8 @@ impl JsScript {
             Called::Threw(line) => {
                 let line = if cut.load(Ordering::Relaxed) {
                     format!(
-                        "handleSummary() execution timed out after {} seconds",
-                        TIMEOUT.as_secs()
+                        "handleSummary() execution timed out after {}",
+                        loadrun_engine::util::format_duration(timeout)
                     )
                 } else {
                     line

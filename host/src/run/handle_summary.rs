@@ -3,20 +3,20 @@
 
 use std::io::{IsTerminal, Write};
 
-use loadrun_js::{JsScript, SummaryOutput};
+use loadrun_js::{JsScript, Loaded, SummaryOutput};
 use loadrun_summary::{Summary, SummaryState};
 
 /// Runs the script's `handleSummary` and writes what it returned. `false` when the default
 /// text summary is to be shown instead (it returned nothing, threw, or could not run), as
 /// in k6; the test's exit code does not change either way.
-pub fn run(script: &JsScript, report: &Summary) -> bool {
+pub fn run(script: &JsScript, loaded: &Loaded, report: &Summary) -> bool {
     let state = SummaryState {
         stdout_tty: std::io::stdout().is_terminal(),
         stderr_tty: std::io::stderr().is_terminal(),
         no_color: crate::logging::no_color(),
     };
     let data = report.handle_summary_json(state).to_string();
-    match script.handle_summary(&data) {
+    match script.handle_summary(&data, loaded.handle_summary_timeout()) {
         Ok(SummaryOutput::Default) => false,
         Ok(SummaryOutput::Write(list)) => {
             let failed: Vec<String> = list

@@ -466,7 +466,7 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     if summary_opts.mode != SummaryMode::Disabled {
         let handled = match (&script, &chosen.script) {
             (Some(s), Some(loaded)) if loaded.has_handle_summary() => {
-                handle_summary::run(s, &report)
+                handle_summary::run(s, loaded, &report)
             }
             _ => false,
         };
