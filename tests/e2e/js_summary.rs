@@ -24,7 +24,9 @@ fn run(program: &str, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output
         .current_dir(dir)
         .env_remove("TEST_SERVER")
         .env_remove("LOADRUN_LOG")
-        .env_remove("SUMMARY_DATA");
+        .env_remove("SUMMARY_DATA")
+        // k6 would otherwise report its use over the network.
+        .env("K6_NO_USAGE_REPORT", "true");
     for (k, v) in env {
         cmd.env(k, v);
     }
