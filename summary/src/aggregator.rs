@@ -354,6 +354,16 @@ fn lifecycle_only(group: &str, metric: &str) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn setup_and_teardown_are_groups_only_for_their_checks_and_groups() {
+        assert!(lifecycle_only("::setup", "http_reqs"));
+        assert!(lifecycle_only("::teardown", "data_sent"));
+        assert!(!lifecycle_only("::setup", "checks"));
+        assert!(!lifecycle_only("::setup", "group_duration"));
+        assert!(!lifecycle_only("::setup::inner", "http_reqs"));
+        assert!(!lifecycle_only("::browse", "http_reqs"));
+    }
+
     fn assert_shareable<T: Clone + Send + Sync + 'static>() {}
     fn assert_consumer<T: SampleConsumer + 'static>() {}
 
