@@ -368,3 +368,22 @@ fn a_handle_summary_past_its_timeout_is_stopped_and_the_default_summary_shown() 
     );
     assert!(stdout.contains(DEFAULT_SUMMARY), "{stdout}");
 }
+
+#[test]
+fn a_request_in_handle_summary_throws_naming_what_is_missing() {
+    let (out, _d) = script_run(
+        "import http from \"k6/http\";\n\
+         export const options = { iterations: 1 };\n\
+         export default function () {}\n\
+         export function handleSummary(data) {\n  http.post(\"http://127.0.0.1:9/\", \"x\");\n  return {};\n}\n",
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("not supported in handleSummary() by loadrun yet"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains("s.js:5:"), "{stderr}");
+    assert!(stdout.contains(DEFAULT_SUMMARY), "{stdout}");
+}
