@@ -387,3 +387,23 @@ fn a_request_in_handle_summary_throws_naming_what_is_missing() {
     assert!(lines[0].contains("s.js:5:"), "{stderr}");
     assert!(stdout.contains(DEFAULT_SUMMARY), "{stdout}");
 }
+
+#[test]
+fn with_the_machine_readable_summary_handle_summary_gets_that_form() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.js"),
+        "export const options = { iterations: 1 };\n\
+         export default function () {}\n\
+         export function handleSummary(data) { return { stdout: Object.keys(data).sort().join(\",\") }; }\n",
+    )
+    .unwrap();
+    let out = loadrun(
+        dir.path(),
+        &["run", "-q", "--new-machine-readable-summary", "s.js"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // As k6 passes it with the switch: schema 1.0.0 of grafana/k6-summary.
+    assert_eq!(text(&out.stdout), "config,metadata,results,version");
+}

@@ -8,14 +8,24 @@ use loadrun_summary::{Summary, SummaryState};
 
 /// Runs the script's `handleSummary` and writes what it returned. `false` when the default
 /// text summary is to be shown instead (it returned nothing, threw, or could not run), as
-/// in k6; the test's exit code does not change either way.
-pub fn run(script: &JsScript, loaded: &Loaded, report: &Summary) -> bool {
-    let state = SummaryState {
-        stdout_tty: std::io::stdout().is_terminal(),
-        stderr_tty: std::io::stderr().is_terminal(),
-        no_color: crate::logging::no_color(),
-    };
-    let data = report.handle_summary_json(state).to_string();
+/// in k6; the test's exit code does not change either way. `machine_readable` is the
+/// summary in k6's machine-readable form, which k6 passes instead with
+/// `--new-machine-readable-summary`.
+pub fn run(
+    script: &JsScript,
+    loaded: &Loaded,
+    report: &Summary,
+    machine_readable: Option<serde_json::Value>,
+) -> bool {
+    let data = match machine_readable {
+        Some(v) => v,
+        None => report.handle_summary_json(SummaryState {
+            stdout_tty: std::io::stdout().is_terminal(),
+            stderr_tty: std::io::stderr().is_terminal(),
+            no_color: crate::logging::no_color(),
+        }),
+    }
+    .to_string();
     match script.handle_summary(&data, loaded.handle_summary_timeout()) {
         Ok(SummaryOutput::Default) => false,
         Ok(SummaryOutput::Write(list)) => {

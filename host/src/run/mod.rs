@@ -466,7 +466,11 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     if summary_opts.mode != SummaryMode::Disabled {
         let handled = match (&script, &chosen.script) {
             (Some(s), Some(loaded)) if loaded.has_handle_summary() => {
-                handle_summary::run(s, loaded, &report)
+                let machine = args.opts.summary.new_machine_readable_summary.then(|| {
+                    let script = crate::outputs::redact::url_password_masked(&chosen.source);
+                    export::machine_readable(&report, &script, outcome.passed)
+                });
+                handle_summary::run(s, loaded, &report, machine)
             }
             _ => false,
         };
