@@ -407,3 +407,19 @@ fn with_the_machine_readable_summary_handle_summary_gets_that_form() {
     // As k6 passes it with the switch: schema 1.0.0 of grafana/k6-summary.
     assert_eq!(text(&out.stdout), "config,metadata,results,version");
 }
+
+#[test]
+fn no_summary_skips_handle_summary_as_k6_does() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.js"),
+        "export const options = { iterations: 1 };\n\
+         export default function () {}\n\
+         export function handleSummary(data) { return { stdout: \"called\", \"out.txt\": \"x\" }; }\n",
+    )
+    .unwrap();
+    let out = loadrun(dir.path(), &["run", "-q", "--no-summary", "s.js"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "");
+    assert!(!dir.path().join("out.txt").exists());
+}
