@@ -15,12 +15,14 @@ mod modules;
 mod natives;
 mod options;
 mod spec;
+mod summary;
 mod vm;
 mod worker;
 
 pub use driver::JsScript;
 pub use load::{is_script, load, Loaded};
 pub use options::OptionsError;
+pub use summary::SummaryOutput;
 
 /// The `tracing` target of a script's `console.*` lines (the host shows them by default).
 pub const CONSOLE_TARGET: &str = "console";
