@@ -1,50 +1,24 @@
-//! The engine's side of a script: [`JsScript`] starts the worker threads and hands out VUs;
-//! [`JsVu`] forwards an engine VU's turns to its coroutine on a worker.
+//! The engine's side of a script: [`JsScript`] hands out VUs; [`JsVu`] runs an engine VU's
+//! turns on its coroutine, inline in the engine VU's task.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use loadrun_engine::script::{
     Call, IterInfo, Lifecycle, Reply, Script, ScriptVu, Turn, TurnFuture,
 };
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
+use crate::coroutine::{Role, VuCoroutine};
 use crate::spec::Spec;
-use crate::worker::{self, Msg, Role};
 
 /// A k6 script ready to run on the engine.
 pub struct JsScript {
     spec: Arc<Spec>,
-    workers: Vec<crossbeam_channel::Sender<Msg>>,
-    next_worker: AtomicUsize,
-    next_key: AtomicU64,
 }
 
 impl JsScript {
-    /// Starts one worker thread per core.
     pub(crate) fn start(spec: Arc<Spec>) -> Arc<Self> {
-        let n = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
-        let mut workers = Vec::with_capacity(n);
-        for i in 0..n {
-            let (tx, rx) = crossbeam_channel::unbounded();
-            let s = spec.clone();
-            let started = std::thread::Builder::new()
-                .name(format!("js-{i}"))
-                .spawn(move || worker::run(s, rx));
-            match started {
-                Ok(_) => workers.push(tx),
-                // Fewer workers still run every VU; none at all is reported by the first VU.
-                Err(e) => tracing::warn!("cannot start a JavaScript worker thread: {e}"),
-            }
-        }
-        Arc::new(Self {
-            spec,
-            workers,
-            next_worker: AtomicUsize::new(0),
-            next_key: AtomicU64::new(0),
-        })
+        Arc::new(Self { spec })
     }
 
     /// `setup()` threw or did not start: the test did not run (k6 exits with an error).
@@ -70,28 +44,18 @@ impl JsScript {
     }
 
     fn new_vu(&self, role: Role) -> Box<dyn ScriptVu> {
-        let key = self.next_key.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = unbounded_channel();
         let cut = Arc::new(AtomicBool::new(false));
-        let worker = if self.workers.is_empty() {
-            None
-        } else {
-            let i = self.next_worker.fetch_add(1, Ordering::Relaxed) % self.workers.len();
-            let w = self.workers[i].clone();
-            let _ = w.send(Msg::Create {
-                key,
-                role,
-                replies: tx,
-                cut: cut.clone(),
-            });
-            Some(w)
+        let co = match VuCoroutine::new(self.spec.clone(), role, cut.clone()) {
+            Ok(co) => Some(co),
+            Err(e) => {
+                self.spec.log_once(&format!("cannot start a VU: {e}"));
+                None
+            }
         };
         Box::new(JsVu {
-            key,
+            co,
             cut,
-            worker,
-            replies: rx,
-            epoch: 0,
+            pending: None,
         })
     }
 }
@@ -124,15 +88,14 @@ impl Script for JsScript {
     }
 }
 
-/// One engine VU's link to its coroutine.
+/// One engine VU's coroutine.
 struct JsVu {
-    key: u64,
+    /// `None` when its stack could not be made: every iteration ends at once.
+    co: Option<VuCoroutine>,
     /// Tells the VU's runtime to stop the script (see [`crate::core::Core::cut`]).
     cut: Arc<AtomicBool>,
-    worker: Option<crossbeam_channel::Sender<Msg>>,
-    replies: UnboundedReceiver<(u64, Turn)>,
-    /// The iteration under way; turns of an earlier, interrupted one are skipped.
-    epoch: u64,
+    /// The iteration [`ScriptVu::begin`] started, run by the next [`ScriptVu::next`].
+    pending: Option<IterInfo>,
 }
 
 fn done() -> Turn {
@@ -144,54 +107,26 @@ fn done() -> Turn {
 
 impl ScriptVu for JsVu {
     fn begin(&mut self, info: IterInfo) {
-        self.epoch += 1;
-        if let Some(w) = &self.worker {
-            let _ = w.send(Msg::Begin {
-                key: self.key,
-                info,
-                epoch: self.epoch,
-            });
-        }
+        self.pending = Some(info);
     }
 
     fn next(&mut self, reply: Option<Reply>) -> TurnFuture<'_> {
-        Box::pin(async move {
-            let Some(w) = &self.worker else {
-                return done();
-            };
-            if let Some(reply) = reply {
-                if w.send(Msg::Reply {
-                    key: self.key,
-                    reply,
-                })
-                .is_err()
-                {
-                    return done();
-                }
-            }
-            loop {
-                match self.replies.recv().await {
-                    Some((epoch, turn)) if epoch == self.epoch => return turn,
-                    Some(_) => continue,
-                    // The worker is gone (it panicked): the iteration ends.
-                    None => return done(),
-                }
-            }
-        })
+        // The script runs here, in the engine VU's task, until its next call: the turn is
+        // ready when the future is made.
+        let turn = match (&mut self.co, self.pending.take(), reply) {
+            (None, _, _) => done(),
+            (Some(co), Some(info), _) => co.begin(info),
+            (Some(co), None, Some(reply)) => co.reply(reply),
+            (Some(_), None, None) => done(),
+        };
+        Box::pin(std::future::ready(turn))
     }
 
     fn interrupt(&mut self) {
         self.cut.store(true, Ordering::Relaxed);
-        if let Some(w) = &self.worker {
-            let _ = w.send(Msg::Interrupt { key: self.key });
-        }
-    }
-}
-
-impl Drop for JsVu {
-    fn drop(&mut self) {
-        if let Some(w) = &self.worker {
-            let _ = w.send(Msg::Drop { key: self.key });
+        self.pending = None;
+        if let Some(co) = &mut self.co {
+            co.interrupt();
         }
     }
 }

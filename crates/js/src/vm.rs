@@ -135,10 +135,8 @@ impl Vm {
         let spec = &core.spec;
         let rt = Runtime::new().map_err(|e| format!("cannot create a JavaScript runtime: {e}"))?;
         rt.set_max_stack_size(JS_STACK);
-        let cut = core.cut.clone();
-        rt.set_interrupt_handler(Some(Box::new(move || {
-            cut.load(std::sync::atomic::Ordering::Relaxed)
-        })));
+        let c = core.clone();
+        rt.set_interrupt_handler(Some(Box::new(move || c.yield_now())));
         let unresolved: Unresolved = Rc::default();
         let recording = record.clone();
         rt.set_loader(
