@@ -172,8 +172,7 @@ impl Core {
             return true;
         }
         let y = self.yielder.get();
-        if y.is_null() || self.phase.get() == Phase::Init || self.resumed.get().elapsed() < SLICE
-        {
+        if y.is_null() || self.phase.get() == Phase::Init || self.resumed.get().elapsed() < SLICE {
             return false;
         }
         let out = Output {
