@@ -36,7 +36,6 @@ pub(crate) struct VuCoroutine {
     co: Co,
     /// An iteration is under way (the coroutine is inside the script).
     busy: bool,
-    finished: bool,
 }
 
 // SAFETY: a coroutine may move between threads when nothing on its stack is tied to the thread
@@ -55,7 +54,6 @@ impl VuCoroutine {
         Ok(Self {
             co: coroutine(spec, role, cut)?,
             busy: false,
-            finished: false,
         })
     }
 
@@ -74,8 +72,14 @@ impl VuCoroutine {
         self.resume(Input::Reply(reply))
     }
 
+    /// The coroutine returned, or a panic went through it (resuming it then would panic again;
+    /// the panic itself went on to the engine VU's task).
+    fn finished(&self) -> bool {
+        self.co.done()
+    }
+
     fn resume(&mut self, input: Input) -> Turn {
-        if self.finished {
+        if self.finished() {
             self.busy = false;
             return done(Vec::new());
         }
@@ -90,7 +94,6 @@ impl VuCoroutine {
                 }
             }
             CoroutineResult::Return(()) => {
-                self.finished = true;
                 self.busy = false;
                 done(Vec::new())
             }
@@ -99,14 +102,14 @@ impl VuCoroutine {
 
     /// Ends the iteration under way: every call fails until the script returns.
     pub(crate) fn interrupt(&mut self) {
-        while self.busy && !self.finished {
+        while self.busy && !self.finished() {
             match self.co.resume(Input::Interrupted) {
                 CoroutineResult::Yield(out) => {
                     if matches!(out.call, Call::Done) {
                         self.busy = false;
                     }
                 }
-                CoroutineResult::Return(()) => self.finished = true,
+                CoroutineResult::Return(()) => self.busy = false,
             }
         }
     }
@@ -115,7 +118,7 @@ impl VuCoroutine {
 impl Drop for VuCoroutine {
     fn drop(&mut self) {
         self.interrupt();
-        if !self.finished {
+        if !self.finished() {
             // The coroutine waits between iterations, in Rust frames only: it returns,
             // dropping its runtime on its own stack (rather than being force-unwound).
             let _ = self.co.resume(Input::Exit);

@@ -130,3 +130,121 @@ impl ScriptVu for JsVu {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::task::{Context, Poll, Waker};
+
+    use loadrun_engine::script::ScriptResponse;
+
+    use super::*;
+
+    /// The turn is ready when `next` returns (the script ran inline): no executor needed.
+    fn turn(vu: &mut dyn ScriptVu, reply: Option<Reply>) -> Turn {
+        let mut f = vu.next(reply);
+        match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(t) => t,
+            Poll::Pending => panic!("a script turn was not ready at once"),
+        }
+    }
+
+    fn script(dir: &tempfile::TempDir, source: &str) -> Arc<JsScript> {
+        let path = dir.path().join("s.js");
+        std::fs::write(&path, source).unwrap();
+        let env = BTreeMap::new();
+        let loaded = crate::load(&path, &env).unwrap();
+        loaded.script(&loaded.plan, env).unwrap()
+    }
+
+    fn response(status: u16) -> Option<Reply> {
+        Some(Reply::Response(Box::new(ScriptResponse {
+            status,
+            ..Default::default()
+        })))
+    }
+
+    fn requested(t: &Turn) -> String {
+        match &t.call {
+            Call::Request(r) => r.url.clone(),
+            other => panic!("expected a request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn interleaved_vus_moved_between_threads_keep_their_own_state_and_exception_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let js = script(
+            &dir,
+            "import http from 'k6/http';\nlet mine = 0;\nexport default function () {\n  mine = __VU * 10;\n  const r = http.get('http://127.0.0.1:9/' + __VU);\n  if (r.status !== 200 + __VU) throw new Error('vu ' + __VU + ' got ' + r.status);\n  http.get('http://127.0.0.1:9/again/' + mine);\n  throw new Error('end of vu ' + __VU + ' with ' + mine);\n}\n",
+        );
+        let mut a = js.vu(1, "default");
+        let mut b = js.vu(2, "default");
+        let info = |vu| IterInfo {
+            vu,
+            iter: 0,
+            iter_in_test: 0,
+        };
+        a.begin(info(1));
+        assert!(requested(&turn(&mut *a, None)).ends_with("/1"));
+        b.begin(info(2));
+        assert!(requested(&turn(&mut *b, None)).ends_with("/2"));
+        // Each VU's coroutine goes on on another thread than the one it was suspended on,
+        // while the other VU is suspended in the middle of its own call.
+        let (mut a, t) = std::thread::spawn(move || {
+            let t = turn(&mut *a, response(201));
+            (a, t)
+        })
+        .join()
+        .unwrap();
+        assert!(requested(&t).ends_with("/again/10"));
+        let (mut b, t) = std::thread::spawn(move || {
+            let t = turn(&mut *b, response(202));
+            (b, t)
+        })
+        .join()
+        .unwrap();
+        assert!(requested(&t).ends_with("/again/20"));
+        assert!(matches!(turn(&mut *a, response(200)).call, Call::Done));
+        assert!(matches!(turn(&mut *b, response(200)).call, Call::Done));
+        let logged = js.spec.logged.lock().clone();
+        for vu in [1, 2] {
+            let line = format!("Error: end of vu {vu} with {vu}0 at ");
+            let found = logged.iter().find(|l| l.starts_with(&line));
+            let found = found.unwrap_or_else(|| panic!("{line:?} not in {logged:?}"));
+            assert!(found.contains("s.js:8:"), "{found}");
+        }
+    }
+
+    #[test]
+    fn a_script_busy_without_a_call_yields_and_is_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let js = script(
+            &dir,
+            "import http from 'k6/http';\nexport default function () {\n  if (__ITER === 0) { while (true) {} }\n  http.get('http://127.0.0.1:9/second');\n}\n",
+        );
+        let mut vu = js.vu(1, "default");
+        vu.begin(IterInfo {
+            vu: 1,
+            iter: 0,
+            iter_in_test: 0,
+        });
+        let t = turn(&mut *vu, None);
+        assert!(matches!(t.call, Call::Yield), "{:?}", t.call);
+        // The engine lets the thread go and resumes it: the loop goes on.
+        let t = turn(&mut *vu, Some(Reply::Slept));
+        assert!(matches!(t.call, Call::Yield), "{:?}", t.call);
+        vu.interrupt();
+        assert!(
+            js.spec.logged.lock().is_empty(),
+            "an interruption is not logged"
+        );
+        // The VU is ready for its next iteration.
+        vu.begin(IterInfo {
+            vu: 1,
+            iter: 1,
+            iter_in_test: 1,
+        });
+        assert!(requested(&turn(&mut *vu, None)).ends_with("/second"));
+    }
+}
