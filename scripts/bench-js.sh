@@ -68,9 +68,8 @@ url = "$url"
 sleep = "1s"
 EOF
 
-# Tools: "name command..." rows; the plan's file is substituted for @PLAN@.
+# Tools: "name|command" rows; @JS@ and @TOML@ become the case's script and plan.
 tools() {
-    local kind=$1
     echo "loadrun-js|$loadrun run -q @JS@"
     if [ -n "${BASE:-}" ]; then echo "base-js|$BASE run -q @JS@"; fi
     echo "loadrun-toml|$loadrun run -q @TOML@"
@@ -89,7 +88,7 @@ run_case() {
             echo "$kind $vus $name round=$round requests=$reqs cpu_s=$cpu rss_kib=$rss" \
                 "cpu_us_per_req=$(python3 -c "print(round($cpu*1e6/max($reqs,1),1))")" \
                 "req_s=$(python3 -c "print(round($reqs/${dur%s}))")"
-        done < <(tools "$kind")
+        done < <(tools)
     done
 }
 
