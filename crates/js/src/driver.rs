@@ -247,4 +247,37 @@ mod tests {
         });
         assert!(requested(&turn(&mut *vu, None)).ends_with("/second"));
     }
+
+    #[test]
+    fn deep_recursion_on_a_moved_coroutine_is_a_script_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let js = script(
+            &dir,
+            "import http from 'k6/http';\nfunction down(n) { return down(n + 1) + 1; }\nexport default function () {\n  http.get('http://127.0.0.1:9/first');\n  down(0);\n}\n",
+        );
+        let mut vu = js.vu(1, "default");
+        let info = |iter| IterInfo {
+            vu: 1,
+            iter,
+            iter_in_test: iter,
+        };
+        vu.begin(info(0));
+        assert!(requested(&turn(&mut *vu, None)).ends_with("/first"));
+        // QuickJS's stack limit is the coroutine's, whichever thread resumes it.
+        let mut vu = std::thread::spawn(move || {
+            assert!(matches!(turn(&mut *vu, response(200)).call, Call::Done));
+            vu
+        })
+        .join()
+        .unwrap();
+        let logged = js.spec.logged.lock().clone();
+        assert!(
+            logged
+                .iter()
+                .any(|l| l.contains("stack") && l.contains("s.js:2:")),
+            "{logged:?}"
+        );
+        vu.begin(info(1));
+        assert!(requested(&turn(&mut *vu, None)).ends_with("/first"));
+    }
 }
