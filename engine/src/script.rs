@@ -80,6 +80,9 @@ pub enum Event {
 pub enum Call {
     Request(Box<ScriptRequest>),
     Sleep(Duration),
+    /// The script ran a while without a call: let the thread go, then resume it (answered
+    /// with [`Reply::Slept`]).
+    Yield,
     /// The iteration (or setup/teardown) is over.
     Done,
 }

@@ -104,6 +104,10 @@ impl Vu {
                     tokio::time::sleep(d).await;
                     reply = Some(Reply::Slept);
                 }
+                Call::Yield => {
+                    tokio::task::yield_now().await;
+                    reply = Some(Reply::Slept);
+                }
                 Call::Request(r) => {
                     let resp = self.script_request(flow, *r).await;
                     reply = Some(Reply::Response(Box::new(resp)));
