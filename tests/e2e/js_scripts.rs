@@ -72,7 +72,13 @@ fn recorded(json_lines: &Path) -> Recorded {
                 );
             }
             Some("Point") => {
-                let tags = v["data"]["tags"].to_string();
+                // Metadata (`exec.vu.metrics.metadata`) is part of what is compared; both
+                // leave the member out when there is none.
+                let mut tags = v["data"]["tags"].clone();
+                if let (Some(m), Some(t)) = (v["data"].get("metadata"), tags.as_object_mut()) {
+                    t.insert("(metadata)".into(), m.clone());
+                }
+                let tags = tags.to_string();
                 let is_count = matches!(
                     r.types.get(&metric).map(|t| t.0.as_str()),
                     Some("counter" | "rate")
@@ -127,7 +133,12 @@ fn the_corpus_records_what_k6_records() {
     let Some(k6) = find_k6() else { return };
     let server = TestServer::start(([127, 0, 0, 1], 0).into(), 2).unwrap();
     let url = server.url();
+    // CORPUS_ONLY=name.js runs one script while working on it.
+    let only = std::env::var("CORPUS_ONLY").ok();
     for script in scripts() {
+        if only.as_deref().is_some_and(|o| !script.ends_with(o)) {
+            continue;
+        }
         let dir = tempfile::tempdir().unwrap();
         let name = script.file_stem().unwrap().to_string_lossy().into_owned();
         let ours = dir.path().join("loadrun.json");
@@ -477,6 +488,37 @@ fn expected_statuses_decide_expected_response_and_http_req_failed() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn vu_tags_go_on_every_later_sample_of_the_vu() {
+    let r = run_corpus("vu_tags.js");
+    all_checks_pass(&r);
+    // 2 VUs x 2 iterations; each iteration's end carries the round it set.
+    for round in ["0", "1"] {
+        assert_eq!(
+            tally(&r, "iterations", &[("round", round), ("team", "a")]).0,
+            2,
+            "{r:?}"
+        );
+    }
+    // A request's own tag wins over the VU's.
+    assert_eq!(tally(&r, "http_reqs", &[("round", "own")]).0, 4, "{r:?}");
+    // setup() runs outside the scenarios: its tag, no scenario tag.
+    let setup: Vec<_> = r
+        .samples
+        .keys()
+        .filter(|(m, t)| m == "http_reqs" && t.contains(r#""stage":"setup""#))
+        .collect();
+    assert_eq!(setup.len(), 1, "{r:?}");
+    assert!(!setup[0].1.contains("scenario"), "{setup:?}");
+    // Metadata rides along, not as a tag.
+    let with_meta = r
+        .samples
+        .keys()
+        .filter(|(m, t)| m == "marks" && t.contains("(metadata)"))
+        .count();
+    assert_eq!(with_meta, 4, "{r:?}");
 }
 
 /// Some checks ran and every one passed.

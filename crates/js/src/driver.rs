@@ -87,6 +87,7 @@ impl JsScript {
             Some(w)
         };
         Box::new(JsVu {
+            spec: self.spec.clone(),
             key,
             cut,
             worker,
@@ -126,6 +127,7 @@ impl Script for JsScript {
 
 /// One engine VU's link to its coroutine.
 struct JsVu {
+    spec: Arc<Spec>,
     key: u64,
     /// Tells the VU's runtime to stop the script (see [`crate::core::Core::cut`]).
     cut: Arc<AtomicBool>,
@@ -171,7 +173,12 @@ impl ScriptVu for JsVu {
             }
             loop {
                 match self.replies.recv().await {
-                    Some((epoch, turn)) if epoch == self.epoch => return turn,
+                    Some((epoch, turn)) if epoch == self.epoch => {
+                        if matches!(turn.call, Call::Done) {
+                            self.spec.shared.execution.stop_if_aborted();
+                        }
+                        return turn;
+                    }
                     Some(_) => continue,
                     // The worker is gone (it panicked): the iteration ends.
                     None => return done(),

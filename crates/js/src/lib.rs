@@ -19,7 +19,7 @@ mod vm;
 mod worker;
 
 pub use driver::JsScript;
-pub use load::{is_script, load, Loaded};
+pub use load::{is_script, load, LoadError, Loaded};
 pub use options::OptionsError;
 
 /// The `tracing` target of a script's `console.*` lines (the host shows them by default).

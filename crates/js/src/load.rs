@@ -43,8 +43,38 @@ pub struct Loaded {
     shared: Arc<crate::natives::Shared>,
 }
 
-/// Reads `path` and runs its init code once; `env` is its `__ENV`. The error is one line.
-pub fn load(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, String> {
+/// Why a script could not be loaded: one line.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct LoadError {
+    pub message: String,
+    /// The init code called `exec.test.abort()` (k6 exits with 108).
+    pub aborted: bool,
+}
+
+impl From<String> for LoadError {
+    fn from(message: String) -> Self {
+        Self {
+            message,
+            aborted: false,
+        }
+    }
+}
+
+/// Reads `path` and runs its init code once; `env` is its `__ENV`.
+pub fn load(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, LoadError> {
+    let shared = Arc::new(crate::natives::Shared::default());
+    probe(path, env, shared.clone()).map_err(|message| LoadError {
+        message,
+        aborted: shared.execution.aborted(),
+    })
+}
+
+fn probe(
+    path: &Path,
+    env: &BTreeMap<String, String>,
+    shared: Arc<crate::natives::Shared>,
+) -> Result<Loaded, String> {
     let shown = path.display().to_string();
     if path
         .extension()
@@ -65,7 +95,6 @@ pub fn load(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, Strin
     }
     let source = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the script {shown}: {e}"))?;
-    let shared = Arc::new(crate::natives::Shared::default());
     let probe = Arc::new(Spec {
         path: shown.clone(),
         source: source.clone(),
