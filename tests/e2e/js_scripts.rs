@@ -121,7 +121,7 @@ fn scripts() -> Vec<PathBuf> {
     let mut list: Vec<PathBuf> = std::fs::read_dir(corpus())
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "js"))
+        .filter(|p| p.extension().is_some_and(|e| e == "js" || e == "ts"))
         .collect();
     list.sort();
     assert!(list.len() >= 2, "corpus missing: {list:?}");
@@ -320,9 +320,29 @@ fn what_loadrun_cannot_run_is_refused_in_one_line_naming_it() {
     let e = one_error_line(&out);
     assert!(e.contains("exports no function \"nope\""), "{e}");
 
-    let (out, _d) = run_script("types.ts", "export default function (): void {}\n", &[]);
+    // TypeScript's syntax errors name the file, line and column, in an imported .ts file too.
+    let (out, _d) = run_script(
+        "types.ts",
+        "import { f } from './lib.ts';\nexport default function (): void { f(); }\n",
+        &[("lib.ts", "export function f(): void {}\nlet x: = 2;\n")],
+    );
     let e = one_error_line(&out);
-    assert!(e.contains("TypeScript"), "{e}");
+    assert!(e.contains("lib.ts:2:8: "), "{e}");
+}
+
+#[test]
+fn a_typescript_exception_names_its_typescript_line() {
+    let (out, _d) = run_script(
+        "thrower.ts",
+        "interface Shape {\n  side: number;\n}\nconst s: Shape = { side: 2 };\nexport const options = { iterations: 1 };\nexport default function (): void {\n  throw new Error(`typed ${s.side as number}`);\n}\n",
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("typed 2") && stderr.contains("thrower.ts:7:"),
+        "{stderr}"
+    );
 }
 
 #[test]

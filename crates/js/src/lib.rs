@@ -15,6 +15,7 @@ mod modules;
 mod natives;
 mod options;
 mod spec;
+mod typescript;
 mod vm;
 mod worker;
 

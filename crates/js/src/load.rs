@@ -14,7 +14,7 @@ use crate::spec::{RequestDefaults, Spec};
 
 /// Extensions loadrun runs as a k6 script.
 const JS_EXTENSIONS: [&str; 3] = ["js", "mjs", "cjs"];
-/// TypeScript, which k6 runs and loadrun does not yet.
+/// TypeScript, run with its types stripped (see [`crate::typescript`]).
 const TS_EXTENSIONS: [&str; 3] = ["ts", "mts", "cts"];
 /// Larger scripts are refused (a bundle of this size is already unusual).
 const MAX_SCRIPT_BYTES: u64 = 16 << 20;
@@ -76,15 +76,6 @@ fn probe(
     shared: Arc<crate::natives::Shared>,
 ) -> Result<Loaded, String> {
     let shown = path.display().to_string();
-    if path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| TS_EXTENSIONS.iter().any(|s| e.eq_ignore_ascii_case(s)))
-    {
-        return Err(format!(
-            "{shown}: TypeScript scripts are not supported by loadrun yet; run the JavaScript k6 would build from it"
-        ));
-    }
     let meta =
         std::fs::metadata(path).map_err(|e| format!("cannot read the script {shown}: {e}"))?;
     if meta.len() > MAX_SCRIPT_BYTES {
@@ -93,8 +84,11 @@ fn probe(
             meta.len()
         ));
     }
-    let source = std::fs::read_to_string(path)
+    let mut source = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the script {shown}: {e}"))?;
+    if crate::typescript::is_typescript(&shown) {
+        source = crate::typescript::strip(&shown, source)?;
+    }
     let probe = Arc::new(Spec {
         path: shown.clone(),
         source: source.clone(),
@@ -149,6 +143,23 @@ fn probe(
 }
 
 impl Loaded {
+    /// Every file the script needs at run time: the script itself first, then the modules
+    /// it imports and the files its init code `open()`s, as paths from where loadrun runs
+    /// (for `loadrun kubernetes`, which ships them to the pods).
+    pub fn files(&self) -> Vec<std::path::PathBuf> {
+        let mut files = vec![std::path::PathBuf::from(&self.path)];
+        let modules = self
+            .bytecode
+            .keys()
+            .filter(|k| **k != self.path && crate::modules::source(k).is_none())
+            .map(std::path::PathBuf::from);
+        let mut rest: Vec<_> = modules.chain(self.shared.opened()).collect();
+        rest.sort();
+        rest.dedup();
+        files.extend(rest);
+        files
+    }
+
     /// The script for the engine, for `plan` (the options with the CLI's overrides) and the
     /// VUs' `__ENV`. An error when a scenario's `exec` names no exported function.
     pub fn script(
