@@ -343,6 +343,18 @@ fn a_typescript_exception_names_its_typescript_line() {
         stderr.contains("typed 2") && stderr.contains("thrower.ts:7:"),
         "{stderr}"
     );
+    // An enum is compiled, not blanked: the place is mapped back to the TypeScript.
+    let (out, _d) = run_script(
+        "enum.ts",
+        "enum Color {\n  Red,\n  Green,\n}\nexport const options = { iterations: 1 };\nexport default function (): void {\n  throw new Error(`color ${Color.Green}`);\n}\n",
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("color 1") && stderr.contains("enum.ts:7:"),
+        "{stderr}"
+    );
 }
 
 #[test]

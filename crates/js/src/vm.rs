@@ -338,10 +338,12 @@ fn first_location(stack: &str) -> Option<String> {
         if loc.starts_with("k6") || loc.starts_with("<") || loc == "native" {
             return None;
         }
-        Some(match l.find(" (") {
+        let at = match l.find(" (") {
             Some(i) => format!("{loc} ({})", &l[..i]),
             None => loc.to_string(),
-        })
+        };
+        // A TypeScript file that had to be compiled: its own line, not the output's.
+        Some(crate::typescript::original_location(&at))
     })
 }
 
