@@ -35,6 +35,8 @@ pub struct ScriptRequest {
     pub no_connection_reuse: bool,
     /// The statuses `http.expectedStatuses` made expected; `None` is k6's default, 200-399.
     pub expected: Option<Vec<u16>>,
+    /// `responseCallback: null`: no `expected_response` tag and no `http_req_failed` sample.
+    pub no_response_callback: bool,
 }
 
 /// What a script sees of a response.

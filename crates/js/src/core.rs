@@ -130,6 +130,10 @@ impl Core {
             return Err("the iteration was interrupted".into());
         }
         let y = self.yielder.get();
+        if y.is_null() && self.phase.get() == Phase::Run {
+            // Only handleSummary's runtime runs code outside the init context with no driver.
+            return Err("not supported in handleSummary() by loadrun yet".into());
+        }
         if y.is_null() || self.phase.get() == Phase::Init {
             return Err("not allowed in the init context (the script's top level)".into());
         }

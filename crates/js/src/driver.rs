@@ -47,6 +47,10 @@ impl JsScript {
         })
     }
 
+    pub(crate) fn spec(&self) -> &Arc<Spec> {
+        &self.spec
+    }
+
     /// `setup()` threw or did not start: the test did not run (k6 exits with an error).
     pub fn setup_failed(&self) -> bool {
         self.spec.setup_failed.load(Ordering::Relaxed)

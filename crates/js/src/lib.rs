@@ -15,6 +15,7 @@ mod modules;
 mod natives;
 mod options;
 mod spec;
+mod summary;
 mod typescript;
 mod vm;
 mod worker;
@@ -22,6 +23,7 @@ mod worker;
 pub use driver::JsScript;
 pub use load::{is_script, load, LoadError, Loaded};
 pub use options::OptionsError;
+pub use summary::SummaryOutput;
 
 /// The `tracing` target of a script's `console.*` lines (the host shows them by default).
 pub const CONSOLE_TARGET: &str = "console";

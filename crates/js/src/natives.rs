@@ -245,6 +245,8 @@ struct Params {
     redirects: Option<f64>,
     response_type: Option<String>,
     expected: Option<Vec<u16>>,
+    #[serde(default)]
+    no_response_callback: bool,
 }
 
 #[derive(PartialEq)]
@@ -318,6 +320,7 @@ fn request<'js>(
         want_body: kind != BodyKind::None,
         no_connection_reuse: d.no_connection_reuse,
         expected: p.expected,
+        no_response_callback: p.no_response_callback,
     };
     let resp = match core.suspend(Call::Request(Box::new(req))) {
         Ok(Reply::Response(r)) => r,

@@ -211,6 +211,23 @@ impl Vm {
         })
     }
 
+    /// Runs `f` in this runtime with the script's exports; an error is one line.
+    pub fn with_exports<R>(
+        &self,
+        path: &str,
+        f: impl for<'js> FnOnce(&Ctx<'js>, Object<'js>) -> rquickjs::Result<R>,
+    ) -> Result<R, String> {
+        self.ctx.with(|ctx| {
+            let none: Unresolved = Rc::default();
+            let ns = self
+                .namespace
+                .clone()
+                .restore(&ctx)
+                .map_err(|e| describe_error(&ctx, e, &none, path))?;
+            f(&ctx, ns).map_err(|e| describe_error(&ctx, e, &none, path))
+        })
+    }
+
     /// Sets `__VU` and `__ITER` for the next call.
     pub fn set_iteration(&self, info: loadrun_engine::script::IterInfo) {
         self.ctx.with(|ctx| {

@@ -196,6 +196,9 @@ impl Vu {
                 let _ = write!(key, "{s},");
             }
         }
+        if r.no_response_callback {
+            key.push_str("\0no-callback");
+        }
         let next = state.requests.len() as u32;
         *state.requests.entry(key).or_insert(next)
     }
@@ -228,6 +231,7 @@ impl Vu {
             extract: Vec::new(),
             samples: Vec::new(),
             expected: r.expected,
+            no_response_callback: r.no_response_callback,
             max_redirects: r.max_redirects,
             warn_redirect_limit: r.warn_redirect_limit,
             user_agent: r.user_agent,

@@ -91,9 +91,12 @@ export function expectedStatuses(...args) {
   return new ExpectedStatuses(list);
 }
 
+// null: no response callback, so no expected_response tag and no http_req_failed, as in k6.
+const NO_CALLBACK = new ExpectedStatuses(null);
+
 function responseCallback(cb, where) {
   if (cb instanceof ExpectedStatuses) return cb;
-  if (cb === null) throw new Error(where + ": null (no response callback) is not supported by loadrun yet");
+  if (cb === null) return NO_CALLBACK;
   throw new Error(where + ": expected a callback made by http.expectedStatuses(), as in k6");
 }
 
@@ -143,15 +146,16 @@ export function request(method, url, body, params) {
   };
   let cb = defaultCallback;
   if (p.responseCallback !== undefined) {
-    if (!(p.responseCallback instanceof ExpectedStatuses)) {
-      if (p.responseCallback === null) {
-        throw new Error("request parameter responseCallback: null (no response callback) is not supported by loadrun yet");
-      }
+    if (p.responseCallback === null) {
+      cb = NO_CALLBACK;
+    } else if (!(p.responseCallback instanceof ExpectedStatuses)) {
       return refused("unsupported responseCallback");
+    } else {
+      cb = p.responseCallback;
     }
-    cb = p.responseCallback;
   }
-  if (cb !== undefined) sent.expected = cb.list;
+  if (cb === NO_CALLBACK) sent.noResponseCallback = true;
+  else if (cb !== undefined) sent.expected = cb.list;
   for (const k of ["cookies", "jar", "auth", "compression"]) {
     if (p[k] !== undefined) throw new Error("request parameter " + k + " is not supported by loadrun yet");
   }
