@@ -18,6 +18,7 @@ mod execution;
 mod files;
 mod random;
 mod shared;
+mod vu_tags;
 
 pub(crate) use execution::Run;
 pub(crate) use shared::Shared;
@@ -158,6 +159,7 @@ pub(crate) fn install<'js>(
     data::install(ctx, &l, core)?;
     random::install(ctx, &l)?;
     execution::install(ctx, &l, core)?;
+    vu_tags::install(ctx, &l, core)?;
 
     let g = ctx.globals();
     g.set("__loadrun", l)?;
