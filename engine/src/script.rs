@@ -73,6 +73,13 @@ pub enum Event {
         group: String,
         tags: Vec<(String, String)>,
     },
+    /// k6's `exec.vu.tags`/`exec.vu.metrics.metadata` changed: every later sample of this VU
+    /// carries `tags` in place of its scenario's tags (test-wide tags and `scenario` are among
+    /// them unless deleted), and `metadata` besides the engine's own.
+    VuTags {
+        tags: Vec<(String, String)>,
+        metadata: Vec<(String, String)>,
+    },
 }
 
 /// What a script VU asks the engine for next.

@@ -205,11 +205,15 @@ impl Vu {
 
     fn series(&self, metric: loadrun_metrics::MetricId, tags: &[(&str, &str)]) -> SeriesId {
         let meta = self.metadata();
-        let meta_ref: Vec<(&str, &str)> = meta.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut meta_ref: Vec<(&str, &str)> = meta.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        meta_ref.extend(self.script_metadata());
         self.shared.registry.series(metric, tags, &meta_ref)
     }
 
     fn scenario_tags(&self) -> Vec<(&str, &str)> {
+        if let Some(tags) = self.script_vu_tags() {
+            return tags;
+        }
         // k6 tags setup and teardown with no scenario.
         let lifecycle = self.script.as_ref().is_some_and(|s| s.lifecycle());
         self.scn

@@ -19,3 +19,12 @@ pub const INTERRUPTED: u8 = 105;
 /// `--start-at` had passed by more than the tolerance when the instance was ready: it did not
 /// run (no k6 code has this meaning; 111 is free in k6's list).
 pub const START_MISSED: u8 = 111;
+
+/// An error that ends the program with its own exit code rather than [`ERROR`] (`main` looks
+/// for it in the error's chain).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct WithCode {
+    pub code: u8,
+    pub message: String,
+}

@@ -9,7 +9,11 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             loadrun::errln!("loadrun: error: {err:#}");
-            ExitCode::from(loadrun::exit::ERROR)
+            let code = err
+                .chain()
+                .find_map(|e| e.downcast_ref::<loadrun::exit::WithCode>())
+                .map_or(loadrun::exit::ERROR, |w| w.code);
+            ExitCode::from(code)
         }
     }
 }

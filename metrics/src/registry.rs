@@ -165,7 +165,9 @@ impl Registry {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        tags.sort();
+        // Stable, by key only: of two tags with one key, the one given first stays, so a
+        // request's own tags win over the VU's and the scenario's (given after them), as in k6.
+        tags.sort_by(|a, b| a.0.cmp(&b.0));
         tags.dedup_by(|a, b| a.0 == b.0);
         let mut metadata: Pairs = metadata
             .iter()

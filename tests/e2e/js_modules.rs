@@ -476,10 +476,45 @@ fn test_abort_ends_the_run_with_108_after_teardown() {
     assert_eq!(out.status.code(), Some(108), "{err}");
     assert!(err.contains("enough of this"), "{err}");
     assert!(err.contains("teardown ran"), "{err}");
+    // As k6: the iteration that called abort() ends and counts (the 4th), none runs after it.
     let done = iterations(&dir.path().join("loadrun.json"));
+    assert_eq!(done, 4, "iterations recorded around abort()\n{err}");
+    assert_eq!(
+        err.matches("enough of this").count(),
+        1,
+        "the abort is logged once:\n{err}"
+    );
+    if let Some(k6) = k6() {
+        let json = dir.path().join("k6.json");
+        let k6_out = Command::new(k6)
+            .args(["run", "-q"])
+            .arg(&script)
+            .arg("-o")
+            .arg(format!("json={}", json.display()))
+            .current_dir(dir.path())
+            .env("K6_NO_USAGE_REPORT", "true")
+            .output()
+            .unwrap();
+        assert_eq!(k6_out.status.code(), Some(108), "{}", text(&k6_out.stderr));
+        assert!(text(&k6_out.stderr).contains("teardown ran"));
+        assert_eq!(iterations(&json), done, "k6's iterations (right) differ");
+    }
+}
+
+#[test]
+fn test_abort_in_the_init_code_exits_108_as_in_k6() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = write(
+        dir.path(),
+        "abort_init.js",
+        "import exec from \"k6/execution\";\nexec.test.abort(\"not today\");\nexport default function () {}\n",
+    );
+    let (out, _) = loadrun(dir.path(), &script);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(108), "{err}");
     assert!(
-        done < 1000,
-        "the run went on after abort(): {done} iterations"
+        err.contains("test aborted: not today") && err.contains("abort_init.js:2"),
+        "{err}"
     );
     if let Some(k6) = k6() {
         let k6_out = Command::new(k6)
@@ -490,6 +525,5 @@ fn test_abort_ends_the_run_with_108_after_teardown() {
             .output()
             .unwrap();
         assert_eq!(k6_out.status.code(), Some(108), "{}", text(&k6_out.stderr));
-        assert!(text(&k6_out.stderr).contains("teardown ran"));
     }
 }

@@ -72,7 +72,13 @@ fn recorded(json_lines: &Path) -> Recorded {
                 );
             }
             Some("Point") => {
-                let tags = v["data"]["tags"].to_string();
+                // Metadata (`exec.vu.metrics.metadata`) is part of what is compared; both
+                // leave the member out when there is none.
+                let mut tags = v["data"]["tags"].clone();
+                if let (Some(m), Some(t)) = (v["data"].get("metadata"), tags.as_object_mut()) {
+                    t.insert("(metadata)".into(), m.clone());
+                }
+                let tags = tags.to_string();
                 let is_count = matches!(
                     r.types.get(&metric).map(|t| t.0.as_str()),
                     Some("counter" | "rate")
@@ -115,7 +121,7 @@ fn scripts() -> Vec<PathBuf> {
     let mut list: Vec<PathBuf> = std::fs::read_dir(corpus())
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "js"))
+        .filter(|p| p.extension().is_some_and(|e| e == "js" || e == "ts"))
         .collect();
     list.sort();
     assert!(list.len() >= 2, "corpus missing: {list:?}");
@@ -127,7 +133,12 @@ fn the_corpus_records_what_k6_records() {
     let Some(k6) = find_k6() else { return };
     let server = TestServer::start(([127, 0, 0, 1], 0).into(), 2).unwrap();
     let url = server.url();
+    // CORPUS_ONLY=name.js runs one script while working on it.
+    let only = std::env::var("CORPUS_ONLY").ok();
     for script in scripts() {
+        if only.as_deref().is_some_and(|o| !script.ends_with(o)) {
+            continue;
+        }
         let dir = tempfile::tempdir().unwrap();
         let name = script.file_stem().unwrap().to_string_lossy().into_owned();
         let ours = dir.path().join("loadrun.json");
@@ -309,9 +320,41 @@ fn what_loadrun_cannot_run_is_refused_in_one_line_naming_it() {
     let e = one_error_line(&out);
     assert!(e.contains("exports no function \"nope\""), "{e}");
 
-    let (out, _d) = run_script("types.ts", "export default function (): void {}\n", &[]);
+    // TypeScript's syntax errors name the file, line and column, in an imported .ts file too.
+    let (out, _d) = run_script(
+        "types.ts",
+        "import { f } from './lib.ts';\nexport default function (): void { f(); }\n",
+        &[("lib.ts", "export function f(): void {}\nlet x: = 2;\n")],
+    );
     let e = one_error_line(&out);
-    assert!(e.contains("TypeScript"), "{e}");
+    assert!(e.contains("lib.ts:2:8: "), "{e}");
+}
+
+#[test]
+fn a_typescript_exception_names_its_typescript_line() {
+    let (out, _d) = run_script(
+        "thrower.ts",
+        "interface Shape {\n  side: number;\n}\nconst s: Shape = { side: 2 };\nexport const options = { iterations: 1 };\nexport default function (): void {\n  throw new Error(`typed ${s.side as number}`);\n}\n",
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("typed 2") && stderr.contains("thrower.ts:7:"),
+        "{stderr}"
+    );
+    // An enum is compiled, not blanked: the place is mapped back to the TypeScript.
+    let (out, _d) = run_script(
+        "enum.ts",
+        "enum Color {\n  Red,\n  Green,\n}\nexport const options = { iterations: 1 };\nexport default function (): void {\n  throw new Error(`color ${Color.Green}`);\n}\n",
+        &[],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("color 1") && stderr.contains("enum.ts:7:"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -477,6 +520,37 @@ fn expected_statuses_decide_expected_response_and_http_req_failed() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn vu_tags_go_on_every_later_sample_of_the_vu() {
+    let r = run_corpus("vu_tags.js");
+    all_checks_pass(&r);
+    // 2 VUs x 2 iterations; each iteration's end carries the round it set.
+    for round in ["0", "1"] {
+        assert_eq!(
+            tally(&r, "iterations", &[("round", round), ("team", "a")]).0,
+            2,
+            "{r:?}"
+        );
+    }
+    // A request's own tag wins over the VU's.
+    assert_eq!(tally(&r, "http_reqs", &[("round", "own")]).0, 4, "{r:?}");
+    // setup() runs outside the scenarios: its tag, no scenario tag.
+    let setup: Vec<_> = r
+        .samples
+        .keys()
+        .filter(|(m, t)| m == "http_reqs" && t.contains(r#""stage":"setup""#))
+        .collect();
+    assert_eq!(setup.len(), 1, "{r:?}");
+    assert!(!setup[0].1.contains("scenario"), "{setup:?}");
+    // Metadata rides along, not as a tag.
+    let with_meta = r
+        .samples
+        .keys()
+        .filter(|(m, t)| m == "marks" && t.contains("(metadata)"))
+        .count();
+    assert_eq!(with_meta, 4, "{r:?}");
 }
 
 /// Some checks ran and every one passed.

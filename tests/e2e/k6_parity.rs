@@ -71,12 +71,12 @@ fn a_script_loadrun_cannot_run_is_refused_in_one_line_never_with_a_toml_error() 
     write(
         dir.path(),
         "script.ts",
-        "export default function (): void {}\n",
+        "import ws from \"k6/ws\";\nexport default function (): void {}\n",
     );
     for (script, says) in [
         (
             "script.ts",
-            "script.ts: TypeScript scripts are not supported by loadrun yet",
+            "module \"k6/ws\" is not supported by loadrun yet",
         ),
         ("absent.js", "cannot read the script absent.js"),
     ] {

@@ -550,10 +550,17 @@ fn the_pods_commands_run_the_whole_test_locally() {
     )
     .unwrap();
     std::fs::write(src.join("data/users.csv"), "name\nann\nbob\n").unwrap();
+    let summary = run_pods_locally(dir.path(), &src, "plan.toml");
+    assert_eq!(summary["metrics"]["iterations"]["count"], 31, "{summary}");
+}
+
+/// Generates the manifests of `plan` (in `src`) for 3 instances and a claim, runs the pods'
+/// commands here as the kubelet would, and returns the merge's summary.
+fn run_pods_locally(root: &Path, src: &Path, plan: &str) -> Value {
     let yaml = generate(
-        &src,
+        src,
         &[
-            "plan.toml",
+            plan,
             "--instances",
             "3",
             "--lead-time",
@@ -568,9 +575,9 @@ fn the_pods_commands_run_the_whole_test_locally() {
     let container = &pod_spec["containers"][0];
     let sub_path = container["volumeMounts"][1]["subPath"].as_str().unwrap();
     let pod = LocalPod {
-        plan_dir: dir.path().join("plan"),
-        results_dir: dir.path().join("claim").join(sub_path),
-        output_root: dir.path().join("claim").join(sub_path),
+        plan_dir: root.join("plan"),
+        results_dir: root.join("claim").join(sub_path),
+        output_root: root.join("claim").join(sub_path),
     };
     std::fs::create_dir_all(&pod.results_dir).unwrap();
     for item in pod_spec["volumes"][0]["configMap"]["items"]
@@ -610,11 +617,75 @@ fn the_pods_commands_run_the_whole_test_locally() {
         stdout(&out),
         stderr(&out)
     );
-    let summary: Value = serde_json::from_str(
-        &std::fs::read_to_string(pod.results_dir.join("summary.json")).unwrap(),
+    serde_json::from_str(&std::fs::read_to_string(pod.results_dir.join("summary.json")).unwrap())
+        .unwrap()
+}
+
+/// A k6 script goes to the pods with its imports and the files it `open()`s, under their
+/// folders, and each instance runs its share of it.
+#[test]
+fn a_k6_script_runs_on_the_pods_with_what_it_imports_and_opens() {
+    if !supports_distributed_runs() {
+        eprintln!("\n=== SKIP: this loadrun has no --instance-index or merge yet. ===\n");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(src.join("lib")).unwrap();
+    std::fs::create_dir_all(src.join("data")).unwrap();
+    // The pods reach their target by its address; here a test server stands for it.
+    let server = loadrun_engine::server::TestServer::start(([127, 0, 0, 1], 0).into(), 1).unwrap();
+    std::fs::write(
+        src.join("test.js"),
+        format!(
+            "import http from 'k6/http';\nimport {{ check }} from 'k6';\nimport {{ users }} from './lib/users.js';\n\
+             export const options = {{ scenarios: {{ main: {{ executor: 'shared-iterations', vus: 3, iterations: 31 }} }} }};\n\
+             export default function () {{\n  const r = http.get(`{}/get?user=${{users[__ITER % users.length]}}`);\n  check(r, {{ 'ok': (x) => x.status === 200 }});\n}}\n",
+            server.url()
+        ),
     )
     .unwrap();
+    std::fs::write(
+        src.join("lib/users.js"),
+        "export const users = open('../data/users.csv').split('\\n').slice(1).filter(Boolean);\n",
+    )
+    .unwrap();
+    std::fs::write(src.join("data/users.csv"), "name\nann\nbob\n").unwrap();
+    // Not read by the script: it stays out of the ConfigMap.
+    std::fs::write(src.join("data/unused.csv"), "x\n").unwrap();
+    let yaml = generate(&src, &["test.js", "--instances", "3"]);
+    validate(&yaml);
+    let cm = &docs(&yaml)[0];
+    let mut shipped: Vec<String> = cm["data"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_str().unwrap().lines().next().unwrap_or("").to_string())
+        .collect();
+    shipped.sort();
+    assert_eq!(
+        shipped.len(),
+        3,
+        "the script, its module and its data: {yaml}"
+    );
+    assert!(shipped.contains(&"name".to_string()), "{shipped:?}");
+    assert!(!shipped.contains(&"x".to_string()), "{shipped:?}");
+    let summary = run_pods_locally(dir.path(), &src, "test.js");
     assert_eq!(summary["metrics"]["iterations"]["count"], 31, "{summary}");
+    assert_eq!(summary["metrics"]["checks"]["passes"], 31, "{summary}");
+
+    // A file above the script's folder has no place in the pod.
+    std::fs::write(dir.path().join("secret.csv"), "x\n").unwrap();
+    std::fs::write(
+        src.join("outside.js"),
+        "const s = open('../secret.csv');\nexport default function () {}\n",
+    )
+    .unwrap();
+    refused(
+        &src,
+        &["outside.js", "--instances", "2"],
+        "is outside the script's folder",
+    );
 }
 
 /// A pod that died leaves no exit mark: past the planned end plus `--merge-grace` the merge

@@ -58,6 +58,7 @@ impl JsScript {
         };
         Box::new(JsVu {
             co,
+            spec: self.spec.clone(),
             cut,
             pending: None,
         })
@@ -96,6 +97,7 @@ impl Script for JsScript {
 struct JsVu {
     /// `None` when its stack could not be made: every iteration ends at once.
     co: Option<VuCoroutine>,
+    spec: Arc<Spec>,
     /// Tells the VU's runtime to stop the script (see [`crate::core::Core::cut`]).
     cut: Arc<AtomicBool>,
     /// The iteration [`ScriptVu::begin`] started, run by the next [`ScriptVu::next`].
@@ -123,6 +125,10 @@ impl ScriptVu for JsVu {
             (Some(co), None, Some(reply)) => co.reply(reply),
             (Some(_), None, None) => done(),
         };
+        if matches!(turn.call, Call::Done) {
+            // `test.abort()` ends the run once the engine has recorded this iteration.
+            self.spec.shared.execution.stop_if_aborted();
+        }
         Box::pin(std::future::ready(turn))
     }
 

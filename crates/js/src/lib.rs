@@ -17,10 +17,11 @@ mod natives;
 mod options;
 mod spec;
 mod summary;
+mod typescript;
 mod vm;
 
 pub use driver::JsScript;
-pub use load::{is_script, load, Loaded};
+pub use load::{is_script, load, LoadError, Loaded};
 pub use options::OptionsError;
 pub use summary::SummaryOutput;
 

@@ -14,7 +14,7 @@ use crate::spec::{RequestDefaults, Spec};
 
 /// Extensions loadrun runs as a k6 script.
 const JS_EXTENSIONS: [&str; 3] = ["js", "mjs", "cjs"];
-/// TypeScript, which k6 runs and loadrun does not yet.
+/// TypeScript, run with its types stripped (see [`crate::typescript`]).
 const TS_EXTENSIONS: [&str; 3] = ["ts", "mts", "cts"];
 /// Larger scripts are refused (a bundle of this size is already unusual).
 const MAX_SCRIPT_BYTES: u64 = 16 << 20;
@@ -44,18 +44,39 @@ pub struct Loaded {
     shared: Arc<crate::natives::Shared>,
 }
 
-/// Reads `path` and runs its init code once; `env` is its `__ENV`. The error is one line.
-pub fn load(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, String> {
-    let shown = path.display().to_string();
-    if path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| TS_EXTENSIONS.iter().any(|s| e.eq_ignore_ascii_case(s)))
-    {
-        return Err(format!(
-            "{shown}: TypeScript scripts are not supported by loadrun yet; run the JavaScript k6 would build from it"
-        ));
+/// Why a script could not be loaded: one line.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct LoadError {
+    pub message: String,
+    /// The init code called `exec.test.abort()` (k6 exits with 108).
+    pub aborted: bool,
+}
+
+impl From<String> for LoadError {
+    fn from(message: String) -> Self {
+        Self {
+            message,
+            aborted: false,
+        }
     }
+}
+
+/// Reads `path` and runs its init code once; `env` is its `__ENV`.
+pub fn load(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, LoadError> {
+    let shared = Arc::new(crate::natives::Shared::default());
+    probe(path, env, shared.clone()).map_err(|message| LoadError {
+        message,
+        aborted: shared.execution.aborted(),
+    })
+}
+
+fn probe(
+    path: &Path,
+    env: &BTreeMap<String, String>,
+    shared: Arc<crate::natives::Shared>,
+) -> Result<Loaded, String> {
+    let shown = path.display().to_string();
     let meta =
         std::fs::metadata(path).map_err(|e| format!("cannot read the script {shown}: {e}"))?;
     if meta.len() > MAX_SCRIPT_BYTES {
@@ -64,9 +85,11 @@ pub fn load(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, Strin
             meta.len()
         ));
     }
-    let source = std::fs::read_to_string(path)
+    let mut source = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the script {shown}: {e}"))?;
-    let shared = Arc::new(crate::natives::Shared::default());
+    if crate::typescript::is_typescript(&shown) {
+        source = crate::typescript::strip(&shown, source)?;
+    }
     let probe = Arc::new(Spec {
         path: shown.clone(),
         source: source.clone(),
@@ -123,6 +146,23 @@ pub fn load(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, Strin
 }
 
 impl Loaded {
+    /// Every file the script needs at run time: the script itself first, then the modules
+    /// it imports and the files its init code `open()`s, as paths from where loadrun runs
+    /// (for `loadrun kubernetes`, which ships them to the pods).
+    pub fn files(&self) -> Vec<std::path::PathBuf> {
+        let mut files = vec![std::path::PathBuf::from(&self.path)];
+        let modules = self
+            .bytecode
+            .keys()
+            .filter(|k| **k != self.path && crate::modules::source(k).is_none())
+            .map(std::path::PathBuf::from);
+        let mut rest: Vec<_> = modules.chain(self.shared.opened()).collect();
+        rest.sort();
+        rest.dedup();
+        files.extend(rest);
+        files
+    }
+
     /// Whether the script exports `handleSummary` (run by [`crate::JsScript::handle_summary`]).
     pub fn has_handle_summary(&self) -> bool {
         self.functions.iter().any(|f| f == "handleSummary")

@@ -21,6 +21,7 @@ mod json_path;
 mod random;
 mod shared;
 mod url;
+mod vu_tags;
 
 pub(crate) use execution::Run;
 pub(crate) use shared::Shared;
@@ -164,6 +165,7 @@ pub(crate) fn install<'js>(
     html::install(ctx, &l)?;
     json_path::install(ctx, &l)?;
     url::install(ctx, &l)?;
+    vu_tags::install(ctx, &l, core)?;
 
     let g = ctx.globals();
     g.set("__loadrun", l)?;

@@ -109,8 +109,12 @@ impl Loader for Load {
         if self.spec.bytecode.contains_key(name) {
             return self.declare(ctx, name, "");
         }
-        let text = std::fs::read_to_string(name)
+        let mut text = std::fs::read_to_string(name)
             .map_err(|e| Error::new_loading_message(name, format!("cannot read {name}: {e}")))?;
+        if crate::typescript::is_typescript(name) {
+            text = crate::typescript::strip(name, text)
+                .map_err(|e| Error::new_loading_message(name, e))?;
+        }
         self.declare(ctx, name, &text)
     }
 }
@@ -351,10 +355,12 @@ fn first_location(stack: &str) -> Option<String> {
         if loc.starts_with("k6") || loc.starts_with("<") || loc == "native" {
             return None;
         }
-        Some(match l.find(" (") {
+        let at = match l.find(" (") {
             Some(i) => format!("{loc} ({})", &l[..i]),
             None => loc.to_string(),
-        })
+        };
+        // A TypeScript file that had to be compiled: its own line, not the output's.
+        Some(crate::typescript::original_location(&at))
     })
 }
 

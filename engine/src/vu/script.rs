@@ -28,6 +28,10 @@ pub(crate) struct ScriptState {
     checks: HashMap<(String, String, Tags), SeriesId>,
     groups: HashMap<String, SeriesId>,
     custom: HashMap<(usize, String, Tags), SeriesId>,
+    /// `exec.vu.tags`, once the script changed them: they replace the scenario's tags.
+    vu_tags: Option<Tags>,
+    /// `exec.vu.metrics.metadata`.
+    vu_metadata: Tags,
 }
 
 impl ScriptState {
@@ -39,6 +43,8 @@ impl ScriptState {
             checks: HashMap::new(),
             groups: HashMap::new(),
             custom: HashMap::new(),
+            vu_tags: None,
+            vu_metadata: Vec::new(),
         })
     }
 
@@ -58,6 +64,34 @@ impl ScriptState {
 }
 
 impl Vu {
+    /// The VU's tags set by the script, when it set any (None costs the plan path nothing).
+    pub(super) fn script_vu_tags(&self) -> Option<Vec<(&str, &str)>> {
+        let tags = self.script.as_ref()?.vu_tags.as_ref()?;
+        Some(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect())
+    }
+
+    pub(super) fn script_metadata(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.script
+            .iter()
+            .flat_map(|s| s.vu_metadata.iter())
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Every series cached so far carries the old tags: they are interned again as used.
+    fn set_vu_tags(&mut self, tags: Tags, metadata: Tags) {
+        let Some(state) = self.script.as_mut() else {
+            return;
+        };
+        state.vu_tags = Some(tags);
+        state.vu_metadata = metadata;
+        state.clear_series();
+        self.http_cache.clear();
+        self.check_cache.iter_mut().for_each(|c| *c = None);
+        self.group_cache.iter_mut().for_each(|c| *c = None);
+        self.sample_cache.iter_mut().for_each(|c| *c = None);
+        self.iter_series = None;
+    }
+
     /// A VU outside the scenarios (number 0) that runs `setup()` or `teardown()` as `vu`.
     pub fn for_lifecycle(
         which: crate::script::Lifecycle,
@@ -238,6 +272,7 @@ impl Vu {
         let st = self.shared.system_tags;
         let now = loadrun_metrics::now_ns();
         match e {
+            Event::VuTags { tags, metadata } => self.set_vu_tags(tags, metadata),
             Event::Check {
                 name,
                 group,

@@ -24,6 +24,9 @@ pub enum BundleError {
          ({MAX_CONFIGMAP_BYTES} bytes, 1 MiB); put the data in the image or on a volume"
     )]
     TooLarge { plan: String, size: usize },
+    /// A k6 script that could not be loaded (one line).
+    #[error("{0}")]
+    Script(String),
 }
 
 /// One file for the ConfigMap.
@@ -69,8 +72,12 @@ impl Bundle {
     }
 }
 
-/// Reads the plan, checks that it parses, and gathers the files it references.
+/// Reads the plan, checks that it parses, and gathers the files it references. A k6 script
+/// brings what its probe read (see `script_bundle`).
 pub fn collect(path: &Path) -> Result<Bundle, BundleError> {
+    if loadrun_js::is_script(path) {
+        return super::script_bundle::collect(path);
+    }
     let (plan, base_dir) = plan::load_file(path)?;
     let shown = path.display().to_string();
     // load_file has read it once and bounded its size; it parsed, so it is text.
@@ -114,11 +121,22 @@ pub fn collect(path: &Path) -> Result<Bundle, BundleError> {
             content,
         });
     }
-    let size: usize = entries.iter().map(|e| e.key.len() + e.content.len()).sum();
-    if size > MAX_CONFIGMAP_BYTES {
-        return Err(BundleError::TooLarge { plan: shown, size });
+    Bundle::checked(shown, plan, entries)
+}
+
+impl Bundle {
+    /// Refuses what a ConfigMap cannot hold.
+    pub(super) fn checked(
+        shown: String,
+        plan: Plan,
+        entries: Vec<Entry>,
+    ) -> Result<Self, BundleError> {
+        let size: usize = entries.iter().map(|e| e.key.len() + e.content.len()).sum();
+        if size > MAX_CONFIGMAP_BYTES {
+            return Err(BundleError::TooLarge { plan: shown, size });
+        }
+        Ok(Self { plan, entries })
     }
-    Ok(Bundle { plan, entries })
 }
 
 /// Every file the plan reads at run time: feeds and request bodies, in plan order.
@@ -142,7 +160,7 @@ fn body_files(steps: &[Step], out: &mut Vec<String>) {
 }
 
 /// The pod sees only the plan's folder: a file above it or elsewhere has no place there.
-fn relative_inside(file: &str) -> Result<PathBuf, String> {
+pub(super) fn relative_inside(file: &str) -> Result<PathBuf, String> {
     let mut rel = PathBuf::new();
     for part in Path::new(file).components() {
         match part {
@@ -164,7 +182,7 @@ fn relative_inside(file: &str) -> Result<PathBuf, String> {
 }
 
 /// A key the API accepts, made unique by its position (two paths can map to one key).
-fn config_key(path: &str, index: usize) -> String {
+pub(super) fn config_key(path: &str, index: usize) -> String {
     let clean: String = path
         .chars()
         .map(|c| {

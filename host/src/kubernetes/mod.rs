@@ -3,6 +3,7 @@
 
 mod bundle;
 mod manifests;
+mod script_bundle;
 mod yaml;
 
 use std::io::Write;
@@ -22,7 +23,8 @@ const MAX_NAME: usize = 40;
 
 #[derive(Debug, Args)]
 pub struct KubernetesArgs {
-    /// The test plan (TOML or JSON); it and the data files it references go into a ConfigMap.
+    /// The test plan (TOML or JSON) or k6 script (.js, .ts); it and the files it reads (data
+    /// files; for a script its imports and `open()`s) go into a ConfigMap.
     #[arg(value_name = "PLAN")]
     pub plan: PathBuf,
 

@@ -93,7 +93,7 @@ fn choose_script(
         .into_iter()
         .collect();
     let env = script_env(&args.opts.env, &extra)?;
-    let loaded = loadrun_js::load(&path, &env).map_err(anyhow::Error::msg)?;
+    let loaded = loadrun_js::load(&path, &env).map_err(script_error)?;
     let mut plan = loaded.plan.clone();
     apply_overrides(&mut plan, args)?;
     select_scenarios(&mut plan, &args.opts.scenarios)?;
@@ -270,4 +270,16 @@ fn apply_overrides(plan: &mut Plan, args: &RunArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A script that could not start; `exec.test.abort()` in its init code exits as k6 does (108).
+fn script_error(e: loadrun_js::LoadError) -> anyhow::Error {
+    if e.aborted {
+        anyhow::Error::new(crate::exit::WithCode {
+            code: crate::exit::SCRIPT_ABORTED,
+            message: e.message,
+        })
+    } else {
+        anyhow::Error::msg(e.message)
+    }
 }

@@ -45,8 +45,27 @@ impl Execution {
         self.scenario_of.lock().insert(id, Arc::from(scenario));
     }
 
+    pub(crate) fn run(&self) -> Option<&Run> {
+        self.run.get()
+    }
+
+    pub(crate) fn scenario_name(&self, vu: u64) -> Option<Arc<str>> {
+        self.scenario_of.lock().get(&vu).cloned()
+    }
+
     pub(crate) fn aborted(&self) -> bool {
         self.aborted.lock().is_some()
+    }
+
+    /// After `test.abort()`, at the end of an iteration: stops the run. Called by the engine
+    /// VU's side as it takes the iteration's end, so that iteration ends before the stop
+    /// interrupts the others.
+    pub(crate) fn stop_if_aborted(&self) {
+        if self.aborted() {
+            if let Some(run) = self.run.get() {
+                run.control.stop_now();
+            }
+        }
     }
 }
 
@@ -170,15 +189,17 @@ fn abort(ctx: &Ctx<'_>, core: &Core, reason: Option<String>) -> Result<()> {
     } else {
         format!("test aborted: {reason}")
     };
-    if core.phase.get() != Phase::Init {
-        if let Some(run) = exec.run.get() {
-            exec.aborted.lock().get_or_insert(reason);
-            // Said here, once: the stop below interrupts this VU, and an interrupted
-            // iteration's exception is not logged.
-            core.spec.log_once(&message);
-            // Teardown still runs, as in k6.
-            run.control.stop_now();
-        }
+    if core.phase.get() == Phase::Init {
+        // The probe's init code: the start fails with k6's exit code (see `load`).
+        exec.aborted.lock().get_or_insert(reason);
+    } else if exec.run.get().is_some() {
+        exec.aborted.lock().get_or_insert(reason);
+        // Said here, once: every iteration the stop cuts short ends quietly.
+        core.spec.log_once(&message);
+        // Nothing more of this iteration runs (not even a `catch`), but it ends rather than
+        // being interrupted: it counts in `iterations`, as in k6. The stop comes when the
+        // engine has its end (`stop_if_aborted`); teardown still runs.
+        core.cut.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     // The exception ends this iteration (or the init code) where it stands.
     Err(Exception::throw_message(ctx, &message))

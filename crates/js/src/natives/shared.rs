@@ -28,6 +28,13 @@ impl Shared {
         Ok(self.files.lock().entry(path).or_insert(bytes).clone())
     }
 
+    /// Every file `open()` has read, as the script named it (resolved from its module).
+    pub(crate) fn opened(&self) -> Vec<std::path::PathBuf> {
+        let mut list: Vec<_> = self.files.lock().keys().cloned().collect();
+        list.sort();
+        list
+    }
+
     pub(crate) fn array(&self, name: &str) -> Option<Elements> {
         self.arrays.lock().get(name).cloned()
     }
