@@ -35,6 +35,33 @@ pub struct ScriptRequest {
     pub no_connection_reuse: bool,
     /// The statuses `http.expectedStatuses` made expected; `None` is k6's default, 200-399.
     pub expected: Option<Vec<u16>>,
+    /// The cookie jar the request uses: [`VU_JAR`] or one made by `new http.CookieJar()`.
+    pub jar: u32,
+    /// `params.cookies`, sent with (or instead of) the jar's.
+    pub cookies: Vec<crate::cookies::RequestCookie>,
+}
+
+/// The VU's own cookie jar (`http.cookieJar()`); other numbers are jars a script made.
+pub const VU_JAR: u32 = 0;
+
+/// An operation on one of the VU's cookie jars (k6's `CookieJar` methods).
+#[derive(Debug, Clone)]
+pub struct JarCall {
+    pub jar: u32,
+    pub url: String,
+    pub op: JarOp,
+}
+
+#[derive(Debug, Clone)]
+pub enum JarOp {
+    /// `set(url, name, value, opts)`, as the `Set-Cookie` header it amounts to.
+    Set { set_cookie: String },
+    /// `cookiesForURL(url)`.
+    CookiesFor,
+    /// `clear(url)`.
+    Clear,
+    /// `delete(url, name)`.
+    Delete { name: String },
 }
 
 /// What a script sees of a response.
@@ -78,6 +105,7 @@ pub enum Event {
 pub enum Call {
     Request(Box<ScriptRequest>),
     Sleep(Duration),
+    Jar(Box<JarCall>),
     /// The iteration (or setup/teardown) is over.
     Done,
 }
@@ -87,6 +115,9 @@ pub enum Call {
 pub enum Reply {
     Response(Box<ScriptResponse>),
     Slept,
+    /// The cookies of a [`JarOp::CookiesFor`] (empty for the others), or why the URL is
+    /// refused.
+    Jar(Result<Vec<(String, String)>, String>),
 }
 
 /// One turn of a script VU: the samples it produced, then its next call.

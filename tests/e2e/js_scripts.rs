@@ -484,3 +484,23 @@ fn all_checks_pass(r: &Recorded) {
     let (n, passed) = tally(r, "checks", &[]);
     assert!(n > 0 && passed == n as f64, "checks: {r:?}");
 }
+
+#[test]
+fn the_cookie_jar_api_and_request_cookies_work_as_in_k6() {
+    let r = run_corpus("cookies.js");
+    all_checks_pass(&r);
+    // Four iterations of 16 named checks (one of them twice).
+    assert_eq!(tally(&r, "checks", &[]).0, 4 * 17, "{r:?}");
+}
+
+#[test]
+fn binary_bodies_and_multipart_files_are_sent_as_k6_sends_them() {
+    let r = run_corpus("bodies.js");
+    all_checks_pass(&r);
+    assert_eq!(tally(&r, "checks", &[]).0, 4 * 10, "{r:?}");
+    assert_eq!(
+        tally(&r, "http_reqs", &[("group", "::multipart")]).0,
+        4 * 3,
+        "{r:?}"
+    );
+}

@@ -11,11 +11,13 @@ use serde::Deserialize;
 use crate::core::{Core, Declared, Phase};
 
 mod bytes;
+mod cookies;
 mod crypto;
 mod data;
 mod encoding;
 mod execution;
 mod files;
+mod multipart;
 mod random;
 mod shared;
 
@@ -108,7 +110,7 @@ pub(crate) fn install<'js>(
             move |ctx: Ctx<'js>,
                   method: String,
                   url: String,
-                  body: Option<String>,
+                  body: Option<Value<'js>>,
                   params: String| { request(&ctx, &c, method, url, body, &params) },
         )?,
     )?;
@@ -158,6 +160,8 @@ pub(crate) fn install<'js>(
     data::install(ctx, &l, core)?;
     random::install(ctx, &l)?;
     execution::install(ctx, &l, core)?;
+    cookies::install(ctx, &l, core)?;
+    multipart::install(ctx, &l)?;
 
     let g = ctx.globals();
     g.set("__loadrun", l)?;
@@ -243,6 +247,10 @@ struct Params {
     redirects: Option<f64>,
     response_type: Option<String>,
     expected: Option<Vec<u16>>,
+    #[serde(default)]
+    jar: u32,
+    #[serde(default)]
+    cookies: Vec<(String, String, bool)>,
 }
 
 #[derive(PartialEq)]
@@ -257,7 +265,7 @@ fn request<'js>(
     core: &Core,
     method: String,
     url: String,
-    body: Option<String>,
+    body: Option<Value<'js>>,
     params: &str,
 ) -> Result<Object<'js>> {
     let fail = |m: String| Exception::throw_message(ctx, &m);
@@ -301,11 +309,16 @@ fn request<'js>(
         }
     }
     let redirects = p.redirects.map(|r| r.max(0.0) as u32);
+    // A string as UTF-8, an ArrayBuffer as it is (the module turns typed arrays into theirs).
+    let body = match body.filter(|b| !b.is_null() && !b.is_undefined()) {
+        Some(b) => Some(bytes::of(ctx, "request body", &b)?),
+        None => None,
+    };
     let req = ScriptRequest {
         method,
         url,
         headers: p.headers.into_iter().collect(),
-        body: body.map(String::into_bytes),
+        body,
         tags,
         name,
         group: core.group(),
@@ -316,10 +329,22 @@ fn request<'js>(
         want_body: kind != BodyKind::None,
         no_connection_reuse: d.no_connection_reuse,
         expected: p.expected,
+        jar: p.jar,
+        cookies: p
+            .cookies
+            .into_iter()
+            .map(
+                |(name, value, replace)| loadrun_engine::cookies::RequestCookie {
+                    name,
+                    value,
+                    replace,
+                },
+            )
+            .collect(),
     };
     let resp = match core.suspend(Call::Request(Box::new(req))) {
         Ok(Reply::Response(r)) => r,
-        Ok(Reply::Slept) => return Err(fail("internal: a sleep answered a request".into())),
+        Ok(_) => return Err(fail("internal: a request had another answer".into())),
         Err(e) => return Err(fail(format!("request: {e}"))),
     };
     let o = Object::new(ctx.clone())?;

@@ -14,6 +14,8 @@ use crate::http::Url;
 use crate::script::{Call, Event, IterInfo, Reply, ScriptRequest, ScriptResponse, ScriptVu, Turn};
 use crate::template::Template;
 
+mod jar;
+
 /// A script's extra tags on a sample (`params.tags`, `check(..., tags)`).
 type Tags = Vec<(String, String)>;
 
@@ -28,6 +30,7 @@ pub(crate) struct ScriptState {
     checks: HashMap<(String, String, Tags), SeriesId>,
     groups: HashMap<String, SeriesId>,
     custom: HashMap<(usize, String, Tags), SeriesId>,
+    jars: jar::Jars,
 }
 
 impl ScriptState {
@@ -39,6 +42,7 @@ impl ScriptState {
             checks: HashMap::new(),
             groups: HashMap::new(),
             custom: HashMap::new(),
+            jars: jar::Jars::default(),
         })
     }
 
@@ -87,6 +91,7 @@ impl Vu {
             state.clear_series();
         }
         state.vu.begin(info);
+        self.reset_script_jars();
         let mut reply = None;
         loop {
             let Some(state) = self.script.as_mut() else {
@@ -108,6 +113,7 @@ impl Vu {
                     let resp = self.script_request(flow, *r).await;
                     reply = Some(Reply::Response(Box::new(resp)));
                 }
+                Call::Jar(j) => reply = Some(Reply::Jar(self.script_jar(*j))),
             }
         }
     }
@@ -201,7 +207,9 @@ impl Vu {
             warned: AtomicBool::new(true),
             sample_warned: AtomicBool::new(false),
         };
+        let saved = self.enter_request_jar(r.jar, r.cookies);
         let end = self.request(flow, &creq).await;
+        self.leave_request_jar(r.jar, saved);
         let url = end.moved_to.unwrap_or(r.url);
         if r.no_connection_reuse {
             self.client.reset();

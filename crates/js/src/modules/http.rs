@@ -23,6 +23,158 @@ function select(doc, path) {
   return cur;
 }
 
+// What Go's zero time gives k6 for a cookie with no Expires: its UnixNano()/1e6, overflowed.
+const NO_EXPIRY = -6795364578871;
+
+// Go's readSetCookies, as far as k6 shows it.
+function parseSetCookie(line) {
+  const parts = String(line).split(";");
+  const first = parts.shift();
+  const eq = first.indexOf("=");
+  if (eq < 0) return null;
+  const name = first.slice(0, eq).trim();
+  if (name === "") return null;
+  let value = first.slice(eq + 1).trim();
+  if (value.length > 1 && value[0] === '"' && value[value.length - 1] === '"') value = value.slice(1, -1);
+  const c = { name, value, domain: "", path: "", http_only: false, secure: false, max_age: 0, expires: NO_EXPIRY };
+  for (const part of parts) {
+    const i = part.indexOf("=");
+    const k = (i < 0 ? part : part.slice(0, i)).trim().toLowerCase();
+    const v = i < 0 ? "" : part.slice(i + 1).trim();
+    if (k === "domain") c.domain = v.replace(/^\./, "");
+    else if (k === "path") c.path = v;
+    else if (k === "max-age") {
+      if (/^-?[0-9]+$/.test(v) && !(v[0] === "0" && Number(v) !== 0)) c.max_age = Number(v) <= 0 ? -1 : Number(v);
+    } else if (k === "expires") {
+      const t = Date.parse(v);
+      c.expires = Number.isNaN(t) ? NO_EXPIRY : t;
+    } else if (k === "secure") c.secure = true;
+    else if (k === "httponly") c.http_only = true;
+  }
+  return c;
+}
+
+// The data of a file part of a multipart body (k6's FileData).
+class FileData {
+  constructor(data, filename, contentType) {
+    this.data = data;
+    this.filename = filename;
+    this.content_type = contentType;
+  }
+}
+
+export function file(data, filename, contentType) {
+  if (ArrayBuffer.isView(data)) data = viewBuffer(data);
+  if (typeof data !== "string" && !(data instanceof ArrayBuffer)) {
+    throw new Error("http.file(): invalid type " + typeof data + ", expected string or ArrayBuffer");
+  }
+  // k6's defaults: the time in nanoseconds as the name, the generic binary type.
+  const name = filename === undefined ? String(Date.now()) + "000000" : String(filename);
+  const type = contentType === undefined ? "application/octet-stream" : String(contentType);
+  return new FileData(data, name, type);
+}
+
+function viewBuffer(v) {
+  return v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength);
+}
+
+// Go's fmt of a form value, as k6 writes it; nested objects are k6's empty value.
+function formValue(v) {
+  if (v === undefined || v === null) return "";
+  if (typeof v === "object") {
+    L.log(2, "cannot urlencode a nested value in a request form body; encoding it as an empty value, use JSON.stringify() to send structured data");
+    return "";
+  }
+  return String(v);
+}
+
+function multipartBody(obj) {
+  const parts = [];
+  for (const k of Object.keys(obj)) {
+    const v = obj[k];
+    if (v instanceof FileData) parts.push([k, v.data, v.filename, v.content_type]);
+    else parts.push([k, formValue(v), null, null]);
+  }
+  return L.multipart(parts);
+}
+
+// The jars a script makes are numbered per VU; 0 is the VU's own (the engine's VU_JAR).
+let jarCount = 0;
+
+function setCookieLine(name, value, opts) {
+  // A ';' or a line break would add attributes or headers of its own.
+  const clean = (s) => String(s).replace(/[;\r\n\0]/g, "");
+  let line = clean(name) + "=" + clean(value);
+  if (opts !== undefined && opts !== null) {
+    for (const k of Object.keys(opts)) {
+      const v = opts[k];
+      switch (k.toLowerCase()) {
+        case "path": line += "; Path=" + clean(v); break;
+        case "domain": line += "; Domain=" + clean(v); break;
+        case "expires":
+          if (String(v) !== "") {
+            if (Number.isNaN(Date.parse(String(v)))) throw new Error('unable to parse "expires" date string "' + v + '"');
+            line += "; Expires=" + clean(v);
+          }
+          break;
+        case "max_age": {
+          const n = Math.trunc(Number(v));
+          if (n > 0) line += "; Max-Age=" + n;
+          else if (n < 0) line += "; Max-Age=0";
+          break;
+        }
+        case "secure": if (v) line += "; Secure"; break;
+        case "http_only": if (v) line += "; HttpOnly"; break;
+      }
+    }
+  }
+  return line;
+}
+
+// k6's CookieJar: `new http.CookieJar()` is a jar of its own, http.cookieJar() the VU's.
+export class CookieJar {
+  constructor() {
+    this._id = ++jarCount;
+  }
+  cookiesForURL(url) {
+    const out = {};
+    for (const [n, v] of L.jar(this._id, "get", String(url))) (out[n] = out[n] || []).push(v);
+    return out;
+  }
+  set(url, name, value, opts) {
+    L.jar(this._id, "set", String(url), setCookieLine(name, value, opts));
+    return true;
+  }
+  clear(url) {
+    L.jar(this._id, "clear", String(url));
+  }
+  delete(url, name) {
+    if (name === undefined || name === null || name === "") throw new Error("cookie: is null");
+    L.jar(this._id, "delete", String(url), String(name));
+  }
+}
+
+const vuJar = Object.create(CookieJar.prototype);
+vuJar._id = 0;
+
+export function cookieJar() {
+  return vuJar;
+}
+
+function requestCookies(cookies) {
+  const out = [];
+  for (const k of Object.keys(cookies)) {
+    const c = cookies[k];
+    if (c === undefined || c === null) continue;
+    if (typeof c === "object" && !Array.isArray(c)) {
+      out.push([k, c.value === undefined || c.value === null ? "" : String(c.value), !!c.replace]);
+    } else {
+      out.push([k, String(c), false]);
+    }
+  }
+  return out;
+}
+
 class Response {
   constructor(raw, request) {
     this.status = raw.status;
@@ -50,6 +202,22 @@ class Response {
   }
   set headers(value) {
     this._headers = value;
+  }
+  // k6's response cookies: those the last response set, by name.
+  get cookies() {
+    if (this._cookies === undefined) {
+      const out = {};
+      for (const [k, v] of this._raw) {
+        if (k.toLowerCase() !== "set-cookie") continue;
+        const c = parseSetCookie(v);
+        if (c !== null) (out[c.name] = out[c.name] || []).push(c);
+      }
+      this._cookies = out;
+    }
+    return this._cookies;
+  }
+  set cookies(value) {
+    this._cookies = value;
   }
   json(selector) {
     if (typeof this.body !== "string") {
@@ -118,16 +286,21 @@ export function request(method, url, body, params) {
   const headers = {};
   for (const k of Object.keys(p.headers || {})) headers[k] = String(p.headers[k]);
   let text = null;
+  const contentType = (t) => {
+    if (!Object.keys(headers).some((k) => k.toLowerCase() === "content-type")) headers["Content-Type"] = t;
+  };
   if (body !== undefined && body !== null) {
-    if (typeof body === "string") {
+    if (typeof body === "string" || body instanceof ArrayBuffer) {
       text = body;
-    } else if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) {
-      throw new Error("binary request bodies are not supported by loadrun yet");
+    } else if (ArrayBuffer.isView(body)) {
+      text = viewBuffer(body);
+    } else if (typeof body === "object" && Object.values(body).some((v) => v instanceof FileData)) {
+      const [bytes, type] = multipartBody(body);
+      text = bytes;
+      contentType(type);
     } else if (typeof body === "object") {
       text = formBody(body);
-      if (!Object.keys(headers).some((k) => k.toLowerCase() === "content-type")) {
-        headers["Content-Type"] = "application/x-www-form-urlencoded";
-      }
+      contentType("application/x-www-form-urlencoded");
     } else {
       text = String(body);
     }
@@ -152,11 +325,14 @@ export function request(method, url, body, params) {
     cb = p.responseCallback;
   }
   if (cb !== undefined) sent.expected = cb.list;
-  for (const k of ["cookies", "jar", "auth", "compression"]) {
+  if (p.cookies !== undefined && p.cookies !== null && typeof p.cookies === "object") sent.cookies = requestCookies(p.cookies);
+  // As k6: anything but a CookieJar (null among them) leaves the VU's jar in use.
+  if (p.jar instanceof CookieJar) sent.jar = p.jar._id;
+  for (const k of ["auth", "compression"]) {
     if (p[k] !== undefined) throw new Error("request parameter " + k + " is not supported by loadrun yet");
   }
   const raw = L.request(m, u, text, JSON.stringify(sent));
-  return new Response(raw, { method: m, url: u, headers: headers, body: text === null ? "" : text });
+  return new Response(raw, { method: m, url: u, headers: headers, body: typeof text === "string" ? text : "" });
 }
 
 export function get(url, params) { return request("GET", url, null, params); }
@@ -194,14 +370,8 @@ export function batch(requests) {
   throw new Error("http.batch(): expected an array or an object of requests");
 }
 
-function notYet(what) {
-  return function () { throw new Error(what + " is not supported by loadrun yet"); };
-}
-export const cookieJar = notYet("http.cookieJar()");
-export const file = notYet("http.file()");
-
 export default {
   request, get, head, post, put, patch, del, options,
-  batch, setResponseCallback, expectedStatuses, cookieJar, file,
+  batch, setResponseCallback, expectedStatuses, cookieJar, file, CookieJar,
 };
 "##;
