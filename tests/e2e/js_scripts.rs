@@ -504,3 +504,28 @@ fn binary_bodies_and_multipart_files_are_sent_as_k6_sends_them() {
         "{r:?}"
     );
 }
+
+#[test]
+fn basic_and_digest_auth_record_their_requests_as_k6_does() {
+    let r = run_corpus("auth.js");
+    all_checks_pass(&r);
+    // Digest: the challenged request (401, expected) then the answer, for each of three.
+    assert_eq!(
+        tally(
+            &r,
+            "http_reqs",
+            &[("status", "401"), ("expected_response", "true")]
+        )
+        .0,
+        4 * 3,
+        "{r:?}"
+    );
+    // A Basic-auth URL is tagged with its credentials masked, as k6 tags it.
+    let (n, _) = r
+        .samples
+        .iter()
+        .filter(|((m, t), _)| m == "http_reqs" && t.contains("://****:****@"))
+        .fold((0, 0.0), |a, (_, v)| (a.0 + v.0, 0.0));
+    assert_eq!(n, 4 * 2, "{r:?}");
+    assert!(!r.samples.keys().any(|(_, t)| t.contains("u:p@")), "{r:?}");
+}

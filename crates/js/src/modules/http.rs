@@ -328,11 +328,74 @@ export function request(method, url, body, params) {
   if (p.cookies !== undefined && p.cookies !== null && typeof p.cookies === "object") sent.cookies = requestCookies(p.cookies);
   // As k6: anything but a CookieJar (null among them) leaves the VU's jar in use.
   if (p.jar instanceof CookieJar) sent.jar = p.jar._id;
-  for (const k of ["auth", "compression"]) {
-    if (p[k] !== undefined) throw new Error("request parameter " + k + " is not supported by loadrun yet");
+  if (p.compression !== undefined) throw new Error("request parameter compression is not supported by loadrun yet");
+  const auth = p.auth === undefined || p.auth === null ? "" : String(p.auth);
+  if (auth === "ntlm") throw new Error('request parameter auth: "ntlm" is not supported by loadrun yet');
+  const cred = userinfo(u);
+  const request = { method: m, url: u, headers: headers, body: typeof text === "string" ? text : "" };
+  if (auth === "digest") {
+    // As k6: the credentials leave the URL (no Basic header), the response's url among them.
+    const url = cred === null ? u : cred.url;
+    request.url = url;
+    return new Response(digestRequest(m, url, cred, text, sent), request);
   }
-  const raw = L.request(m, u, text, JSON.stringify(sent));
-  return new Response(raw, { method: m, url: u, headers: headers, body: typeof text === "string" ? text : "" });
+  // The engine sends a URL's credentials as Basic auth; k6 tags the URL with them masked.
+  if (cred !== null && !(p.tags && p.tags.name !== undefined)) sent.tags = Object.assign({}, p.tags, { name: cred.masked });
+  return new Response(L.request(m, u, text, JSON.stringify(sent)), request);
+}
+
+// The credentials of `scheme://user:pass@host...`, the URL without them, and k6's masked form.
+function userinfo(url) {
+  const x = /^([a-z][a-z0-9+.-]*:\/\/)([^@\/?#]*)@(.*)$/is.exec(url);
+  if (x === null) return null;
+  const dec = (t) => { try { return decodeURIComponent(t); } catch (e) { return t; } };
+  const i = x[2].indexOf(":");
+  return {
+    user: dec(i < 0 ? x[2] : x[2].slice(0, i)),
+    pass: dec(i < 0 ? "" : x[2].slice(i + 1)),
+    url: x[1] + x[3],
+    masked: x[1] + (i < 0 ? "****" : "****:****") + "@" + x[3],
+  };
+}
+
+// k6's digest auth: a request without credentials, and on a 401 with a Digest challenge a
+// second one answering it. Both record their samples; the first counts 401 as expected (and,
+// as k6, only 401).
+function digestRequest(m, url, cred, body, sent) {
+  const raw = L.request(m, url, body, JSON.stringify(Object.assign({}, sent, { expected: [401] })));
+  if (raw.status !== 401) return raw;
+  let challenge = null;
+  for (const [k, v] of raw.headers) {
+    if (k.toLowerCase() === "www-authenticate" && /^digest\s/i.test(v)) challenge = v;
+  }
+  if (challenge === null) return raw;
+  const uri = (url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^\/?#]*/i, "").replace(/#.*$/s, "")) || "/";
+  const authorization = digestAnswer(challenge, m, uri, cred === null ? "" : cred.user, cred === null ? "" : cred.pass);
+  const headers = Object.assign({}, sent.headers, { Authorization: authorization });
+  return L.request(m, url, body, JSON.stringify(Object.assign({}, sent, { headers })));
+}
+
+function digestAnswer(challenge, method, uri, user, pass) {
+  const f = {};
+  const re = /([a-z0-9_-]+)=("([^"]*)"|[^,\s]*)/gi;
+  let x;
+  while ((x = re.exec(challenge.replace(/^digest\s+/i, ""))) !== null) f[x[1].toLowerCase()] = x[3] !== undefined ? x[3] : x[2];
+  const md5 = (t) => L.hash("md5", [t], "hex");
+  const realm = f.realm || "";
+  const nonce = f.nonce || "";
+  const qop = f.qop !== undefined && f.qop.split(",").map((q) => q.trim()).includes("auth") ? "auth" : null;
+  const nc = "00000001";
+  let cnonce = "";
+  for (let i = 0; i < 16; i++) cnonce += Math.floor(Math.random() * 16).toString(16);
+  let ha1 = md5(user + ":" + realm + ":" + pass);
+  if ((f.algorithm || "").toUpperCase() === "MD5-SESS") ha1 = md5(ha1 + ":" + nonce + ":" + cnonce);
+  const ha2 = md5(method + ":" + uri);
+  const response = qop === null ? md5(ha1 + ":" + nonce + ":" + ha2) : md5([ha1, nonce, nc, cnonce, qop, ha2].join(":"));
+  let h = 'Digest username="' + user + '", realm="' + realm + '", nonce="' + nonce + '", uri="' + uri + '", response="' + response + '"';
+  if (f.algorithm !== undefined) h += ", algorithm=" + f.algorithm;
+  if (f.opaque !== undefined) h += ', opaque="' + f.opaque + '"';
+  if (qop !== null) h += ", qop=" + qop + ", nc=" + nc + ', cnonce="' + cnonce + '"';
+  return h;
 }
 
 export function get(url, params) { return request("GET", url, null, params); }
