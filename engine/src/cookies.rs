@@ -3,7 +3,7 @@
 
 use crate::http::Url;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Cookie {
     name: String,
     value: String,
@@ -37,6 +37,25 @@ impl CookieJar {
 
     pub fn clear(&mut self) {
         self.cookies.clear();
+    }
+
+    /// Applies to this jar what a copy of it went through from `before` to `after` (a request
+    /// of a batch, run on a copy): the cookies it gained or changed are set, those it lost are
+    /// removed.
+    pub fn absorb(&mut self, before: &CookieJar, after: &CookieJar) {
+        let same =
+            |a: &Cookie, b: &Cookie| a.name == b.name && a.domain == b.domain && a.path == b.path;
+        for b in &before.cookies {
+            if !after.cookies.iter().any(|a| same(a, b)) {
+                self.cookies.retain(|c| !same(c, b));
+            }
+        }
+        for a in &after.cookies {
+            if !before.cookies.contains(a) {
+                self.cookies.retain(|c| !same(c, a));
+                self.cookies.push(a.clone());
+            }
+        }
     }
 
     /// The cookies of the request under way (empty to end it).
@@ -223,6 +242,24 @@ mod tests {
             j.cookies_for(&u),
             vec![("a".into(), "jar".into()), ("b".into(), "jar".into())]
         );
+    }
+
+    #[test]
+    fn absorb_applies_what_a_copy_went_through() {
+        let u = Url::parse("http://h/").unwrap();
+        let mut j = CookieJar::default();
+        j.store(&u, "keep=1; Path=/");
+        j.store(&u, "gone=1; Path=/");
+        let before = j.clone();
+        let mut copy = j.clone();
+        copy.store(&u, "gone=; Max-Age=0; Path=/");
+        copy.store(&u, "new=2; Path=/");
+        // Set on the jar itself meanwhile (another request of the batch).
+        j.store(&u, "other=3; Path=/");
+        j.absorb(&before, &copy);
+        let mut h = String::new();
+        j.header_for(&u, &mut h);
+        assert_eq!(h, "keep=1; other=3; new=2");
     }
 
     #[test]

@@ -106,6 +106,8 @@ pub enum Call {
     Request(Box<ScriptRequest>),
     Sleep(Duration),
     Jar(Box<JarCall>),
+    /// `http.batch`: the requests run concurrently.
+    Batch(Box<BatchCall>),
     /// The iteration (or setup/teardown) is over.
     Done,
 }
@@ -118,6 +120,18 @@ pub enum Reply {
     /// The cookies of a [`JarOp::CookiesFor`] (empty for the others), or why the URL is
     /// refused.
     Jar(Result<Vec<(String, String)>, String>),
+    /// A [`Call::Batch`]'s responses, in its requests' order.
+    Batch(Vec<ScriptResponse>),
+}
+
+/// The requests of one `http.batch` call and k6's limits on how many run at once.
+#[derive(Debug)]
+pub struct BatchCall {
+    pub requests: Vec<ScriptRequest>,
+    /// k6's `batch`: at most this many at once (at least 1).
+    pub limit: usize,
+    /// k6's `batchPerHost`: at most this many at once to one host and port; 0 is no limit.
+    pub per_host: usize,
 }
 
 /// One turn of a script VU: the samples it produced, then its next call.

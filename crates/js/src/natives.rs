@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::core::{Core, Declared, Phase};
 
+mod batch;
 mod bytes;
 mod cookies;
 mod crypto;
@@ -162,6 +163,7 @@ pub(crate) fn install<'js>(
     execution::install(ctx, &l, core)?;
     cookies::install(ctx, &l, core)?;
     multipart::install(ctx, &l)?;
+    batch::install(ctx, &l, core)?;
 
     let g = ctx.globals();
     g.set("__loadrun", l)?;
@@ -268,6 +270,29 @@ fn request<'js>(
     body: Option<Value<'js>>,
     params: &str,
 ) -> Result<Object<'js>> {
+    let (req, kind) = build_request(ctx, core, method, url, body, params)?;
+    let resp = match core.suspend(Call::Request(Box::new(req))) {
+        Ok(Reply::Response(r)) => r,
+        Ok(_) => {
+            return Err(Exception::throw_message(
+                ctx,
+                "internal: a request had another answer",
+            ))
+        }
+        Err(e) => return Err(Exception::throw_message(ctx, &format!("request: {e}"))),
+    };
+    response_object(ctx, kind, *resp)
+}
+
+/// A request as the engine takes it, and how its response body is to be read.
+fn build_request<'js>(
+    ctx: &Ctx<'js>,
+    core: &Core,
+    method: String,
+    url: String,
+    body: Option<Value<'js>>,
+    params: &str,
+) -> Result<(ScriptRequest, BodyKind)> {
     let fail = |m: String| Exception::throw_message(ctx, &m);
     run_only(ctx, core, "an HTTP request")?;
     let p: Params =
@@ -342,11 +367,15 @@ fn request<'js>(
             )
             .collect(),
     };
-    let resp = match core.suspend(Call::Request(Box::new(req))) {
-        Ok(Reply::Response(r)) => r,
-        Ok(_) => return Err(fail("internal: a request had another answer".into())),
-        Err(e) => return Err(fail(format!("request: {e}"))),
-    };
+    Ok((req, kind))
+}
+
+/// What the module's Response is made from.
+fn response_object<'js>(
+    ctx: &Ctx<'js>,
+    kind: BodyKind,
+    resp: loadrun_engine::script::ScriptResponse,
+) -> Result<Object<'js>> {
     let o = Object::new(ctx.clone())?;
     o.set("status", resp.status)?;
     o.set("proto", resp.proto)?;

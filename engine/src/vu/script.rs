@@ -14,6 +14,7 @@ use crate::http::Url;
 use crate::script::{Call, Event, IterInfo, Reply, ScriptRequest, ScriptResponse, ScriptVu, Turn};
 use crate::template::Template;
 
+mod batch;
 mod jar;
 
 /// A script's extra tags on a sample (`params.tags`, `check(..., tags)`).
@@ -31,6 +32,7 @@ pub(crate) struct ScriptState {
     groups: HashMap<String, SeriesId>,
     custom: HashMap<(usize, String, Tags), SeriesId>,
     jars: jar::Jars,
+    batch: batch::Lanes,
 }
 
 impl ScriptState {
@@ -43,6 +45,7 @@ impl ScriptState {
             groups: HashMap::new(),
             custom: HashMap::new(),
             jars: jar::Jars::default(),
+            batch: batch::Lanes::default(),
         })
     }
 
@@ -114,6 +117,10 @@ impl Vu {
                     reply = Some(Reply::Response(Box::new(resp)));
                 }
                 Call::Jar(j) => reply = Some(Reply::Jar(self.script_jar(*j))),
+                Call::Batch(b) => {
+                    let responses = self.script_batch(flow, *b).await;
+                    reply = Some(Reply::Batch(responses));
+                }
             }
         }
     }
@@ -174,6 +181,16 @@ impl Vu {
 
     async fn script_request(&mut self, flow: &Flow, r: ScriptRequest) -> ScriptResponse {
         let id = self.script_request_id(&r);
+        self.script_request_as(flow, r, id).await
+    }
+
+    /// A request whose id the script's VU gave it (a batch's lanes have no script state).
+    async fn script_request_as(
+        &mut self,
+        flow: &Flow,
+        r: ScriptRequest,
+        id: u32,
+    ) -> ScriptResponse {
         let static_url = Url::parse(&r.url).ok();
         let creq = CRequest {
             // Built for this one call: there is no later request to reuse its bytes.

@@ -282,6 +282,12 @@ export function setResponseCallback(cb) {
 }
 
 export function request(method, url, body, params) {
+  return send(prepare(method, url, body, params));
+}
+
+// A request ready to send: { m, u, text, sent, request, digest, cred }, or { done } when it is
+// answered without being sent.
+function prepare(method, url, body, params) {
   const p = params || {};
   const headers = {};
   for (const k of Object.keys(p.headers || {})) headers[k] = String(p.headers[k]);
@@ -320,7 +326,7 @@ export function request(method, url, body, params) {
       if (p.responseCallback === null) {
         throw new Error("request parameter responseCallback: null (no response callback) is not supported by loadrun yet");
       }
-      return refused("unsupported responseCallback");
+      return { done: refused("unsupported responseCallback") };
     }
     cb = p.responseCallback;
   }
@@ -335,13 +341,19 @@ export function request(method, url, body, params) {
   const request = { method: m, url: u, headers: headers, body: typeof text === "string" ? text : "" };
   if (auth === "digest") {
     // As k6: the credentials leave the URL (no Basic header), the response's url among them.
-    const url = cred === null ? u : cred.url;
-    request.url = url;
-    return new Response(digestRequest(m, url, cred, text, sent), request);
+    const bare = cred === null ? u : cred.url;
+    request.url = bare;
+    return { m, u: bare, text, sent, request, digest: true, cred };
   }
   // The engine sends a URL's credentials as Basic auth; k6 tags the URL with them masked.
   if (cred !== null && !(p.tags && p.tags.name !== undefined)) sent.tags = Object.assign({}, p.tags, { name: cred.masked });
-  return new Response(L.request(m, u, text, JSON.stringify(sent)), request);
+  return { m, u, text, sent, request, digest: false, cred };
+}
+
+function send(r) {
+  if (r.done !== undefined) return r.done;
+  if (r.digest) return new Response(digestRequest(r.m, r.u, r.cred, r.text, r.sent), r.request);
+  return new Response(L.request(r.m, r.u, r.text, JSON.stringify(r.sent)), r.request);
 }
 
 // The credentials of `scheme://user:pass@host...`, the URL without them, and k6's masked form.
@@ -407,27 +419,48 @@ export function del(url, body, params) { return request("DELETE", url, body, par
 export function options(url, body, params) { return request("OPTIONS", url, body, params); }
 
 // One request of a batch, in any of k6's three forms: a URL, [method, url, body, params], or
-// { method, url, body, params }.
+// { method, url, body, params }; prepared, not sent.
 function batchOne(key, item) {
-  if (typeof item === "string") return request("GET", item, null, undefined);
+  if (typeof item === "string") return prepare("GET", item, null, undefined);
   if (Array.isArray(item)) {
     if (item.length < 2) throw new Error("http.batch(): request " + key + ": expected [method, url, body, params]");
-    return request(item[0], item[1], item[2], item[3]);
+    return prepare(item[0], item[1], item[2], item[3]);
   }
   if (item !== null && typeof item === "object") {
     if (item.url === undefined) throw new Error("http.batch(): request " + key + " has no url");
-    return request(item.method === undefined ? "GET" : item.method, item.url, item.body, item.params);
+    return prepare(item.method === undefined ? "GET" : item.method, item.url, item.body, item.params);
   }
   throw new Error("http.batch(): request " + key + ": expected a URL, an array or an object");
 }
 
-// Sent one after another for now: the responses and the samples are k6's, the wall time is
-// the sum of the requests' rather than k6's concurrent batchPerHost at a time.
+// The prepared requests sent together: concurrently by the engine, within the batch and
+// batchPerHost options. A digest request takes two round trips: those go one after another,
+// once the others are done.
+function sendAll(list) {
+  const out = new Array(list.length);
+  const together = [];
+  list.forEach((r, i) => {
+    if (r.done === undefined && !r.digest) together.push(i);
+  });
+  const raws = together.length === 0 ? [] : L.batch(together.map((i) => [list[i].m, list[i].u, list[i].text, JSON.stringify(list[i].sent)]));
+  together.forEach((i, k) => {
+    out[i] = new Response(raws[k], list[i].request);
+  });
+  list.forEach((r, i) => {
+    if (out[i] === undefined) out[i] = send(r);
+  });
+  return out;
+}
+
 export function batch(requests) {
-  if (Array.isArray(requests)) return requests.map((item, i) => batchOne(i, item));
+  if (Array.isArray(requests)) return sendAll(requests.map((item, i) => batchOne(i, item)));
   if (requests !== null && typeof requests === "object") {
+    const keys = Object.keys(requests);
+    const responses = sendAll(keys.map((k) => batchOne(JSON.stringify(k), requests[k])));
     const out = {};
-    for (const k of Object.keys(requests)) out[k] = batchOne(JSON.stringify(k), requests[k]);
+    keys.forEach((k, i) => {
+      out[k] = responses[i];
+    });
     return out;
   }
   throw new Error("http.batch(): expected an array or an object of requests");

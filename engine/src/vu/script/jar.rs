@@ -13,6 +13,18 @@ use crate::vu::Vu;
 #[derive(Default)]
 pub(crate) struct Jars(HashMap<u32, CookieJar>);
 
+impl Jars {
+    /// A copy of jar `id` (empty when the script has not used it yet).
+    pub(in crate::vu) fn get(&self, id: u32) -> Option<CookieJar> {
+        self.0.get(&id).cloned()
+    }
+
+    /// Applies what a copy of jar `id` went through (see [`CookieJar::absorb`]).
+    pub(in crate::vu) fn absorb(&mut self, id: u32, before: &CookieJar, after: &CookieJar) {
+        self.0.entry(id).or_default().absorb(before, after);
+    }
+}
+
 impl Vu {
     /// As k6 does for every iteration (its `noCookiesReset` is not taken): the VU's jar starts
     /// empty. This also drops a request's jar left in place by an interrupted iteration.
