@@ -491,6 +491,10 @@ fn the_cookie_jar_api_and_request_cookies_work_as_in_k6() {
     all_checks_pass(&r);
     // Four iterations of 16 named checks (one of them twice).
     assert_eq!(tally(&r, "checks", &[]).0, 4 * 17, "{r:?}");
+    // A batch's requests use their jars and leave in them what their responses set.
+    let r = run_corpus("batch_jar.js");
+    all_checks_pass(&r);
+    assert_eq!(tally(&r, "checks", &[]).0, 4 * 4, "{r:?}");
 }
 
 #[test]
