@@ -501,7 +501,7 @@ fn the_cookie_jar_api_and_request_cookies_work_as_in_k6() {
 fn binary_bodies_and_multipart_files_are_sent_as_k6_sends_them() {
     let r = run_corpus("bodies.js");
     all_checks_pass(&r);
-    assert_eq!(tally(&r, "checks", &[]).0, 4 * 10, "{r:?}");
+    assert_eq!(tally(&r, "checks", &[]).0, 4 * 12, "{r:?}");
     assert_eq!(
         tally(&r, "http_reqs", &[("group", "::multipart")]).0,
         4 * 3,

@@ -21,6 +21,13 @@ export default function () {
     const b = http.get(`${base()}/bytes/5`, { responseType: "binary" });
     check(b, { "responseType binary is an ArrayBuffer": (r) => r.body instanceof ArrayBuffer && r.body.byteLength === 5 });
   });
+  group("form", () => {
+    const r = http.post(`${base()}/post`, { b: "x y", a: ["1", "2"], c: "!*é", e: 3 });
+    check(r, {
+      "an object is form-encoded as Go encodes it": (r) => r.json("data") === "a=1&a=2&b=x+y&c=%21%2A%C3%A9&e=3",
+      "with its content type": (r) => r.json("headers.Content-Type") === "application/x-www-form-urlencoded",
+    });
+  });
   group("multipart", () => {
     const r = http.post(`${base()}/post`, {
       field: "value",

@@ -7,10 +7,23 @@ function canonical(name) {
   return String(name).toLowerCase().replace(/(^|-)([a-z])/g, (m, d, c) => d + c.toUpperCase());
 }
 
+// Go's url.QueryEscape: only letters, digits and -_.~ are kept, a space is '+'.
+function queryEscape(t) {
+  return encodeURIComponent(t)
+    .replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase())
+    .replace(/%20/g, "+");
+}
+
+// Go's url.Values.Encode, as k6 sends an object body: keys sorted, an array's elements as
+// repeated keys.
 function formBody(obj) {
-  return Object.keys(obj)
-    .map((k) => encodeURIComponent(k) + "=" + encodeURIComponent(obj[k] === undefined || obj[k] === null ? "" : String(obj[k])))
-    .join("&");
+  const pairs = [];
+  for (const k of Object.keys(obj).sort()) {
+    const v = obj[k];
+    if (Array.isArray(v)) for (const el of v) pairs.push(queryEscape(k) + "=" + queryEscape(formValue(el)));
+    else pairs.push(queryEscape(k) + "=" + queryEscape(formValue(v)));
+  }
+  return pairs.join("&");
 }
 
 function select(doc, path) {
