@@ -3,9 +3,12 @@
 //! buffers) kept by the script's VU for its later batches, so the single request's path is
 //! untouched. Every request records its samples as a single request does.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
+
+use parking_lot::Mutex;
 
 use crate::compile::Flow;
 use crate::cookies::CookieJar;
@@ -38,41 +41,50 @@ struct Done {
     response: ScriptResponse,
 }
 
-/// The requests in lanes: requests to one host are dealt to at most `per_host` chains, run one
-/// after another; the chains are dealt to at most `limit` lanes. So no more than `per_host`
-/// requests to a host, nor `limit` in all, are under way at once.
-fn plan(urls: &[&str], limit: usize, per_host: usize) -> Vec<Vec<usize>> {
-    let mut hosts: Vec<(String, Vec<usize>)> = Vec::new();
+/// How a batch's requests are run: `hosts` holds each host's requests in order; each lane
+/// takes turns at the hosts in its list, taking that host's next request while there is one.
+/// A host is in at most `per_host` lanes' lists and there are at most `limit` lanes, so no more
+/// than `per_host` requests to a host, nor `limit` in all, are under way at once; within those
+/// limits a lane that is done takes the next request, as k6's workers do.
+#[derive(Debug, PartialEq)]
+struct Plan {
+    hosts: Vec<Vec<usize>>,
+    lanes: Vec<Vec<usize>>,
+}
+
+fn plan(urls: &[&str], limit: usize, per_host: usize) -> Plan {
+    let mut keys: Vec<String> = Vec::new();
+    let mut hosts: Vec<Vec<usize>> = Vec::new();
     for (i, url) in urls.iter().enumerate() {
         // A URL that does not parse fails on its own; it is its own host.
         let key = match Url::parse(url) {
             Ok(u) => format!("{}:{}", u.host, u.port),
             Err(_) => (*url).to_string(),
         };
-        match hosts.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, list)) => list.push(i),
-            None => hosts.push((key, vec![i])),
+        match keys.iter().position(|k| *k == key) {
+            Some(h) => hosts[h].push(i),
+            None => {
+                keys.push(key);
+                hosts.push(vec![i]);
+            }
         }
     }
-    let mut chains: Vec<Vec<usize>> = Vec::new();
-    for (_, list) in hosts {
+    // A slot is one request to its host under way at a time.
+    let mut slots: Vec<usize> = Vec::new();
+    for (h, list) in hosts.iter().enumerate() {
         let n = if per_host == 0 {
             list.len()
         } else {
             per_host.min(list.len())
         };
-        let first = chains.len();
-        chains.extend((0..n).map(|_| Vec::new()));
-        for (k, i) in list.into_iter().enumerate() {
-            chains[first + k % n].push(i);
-        }
+        slots.extend(std::iter::repeat_n(h, n));
     }
-    let lanes = limit.max(1).min(chains.len());
-    let mut out: Vec<Vec<usize>> = vec![Vec::new(); lanes];
-    for (c, chain) in chains.into_iter().enumerate() {
-        out[c % lanes.max(1)].extend(chain);
+    let n = limit.max(1).min(slots.len());
+    let mut lanes: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (k, h) in slots.into_iter().enumerate() {
+        lanes[k % n].push(h);
     }
-    out
+    Plan { hosts, lanes }
 }
 
 impl Vu {
@@ -100,7 +112,7 @@ impl Vu {
             .as_mut()
             .map(|s| std::mem::take(&mut s.batch.0))
             .unwrap_or_default();
-        while lanes.len() < plan.len() {
+        while lanes.len() < plan.lanes.len() {
             let lane = Vu::build(
                 self.id,
                 self.scn.clone(),
@@ -132,12 +144,16 @@ impl Vu {
                 request,
             }));
         }
+        let queues: Vec<Mutex<VecDeque<Job>>> = plan
+            .hosts
+            .iter()
+            .map(|list| Mutex::new(list.iter().filter_map(|&i| jobs[i].take()).collect()))
+            .collect();
         let mut work: Vec<Pin<Box<dyn Future<Output = Vec<Done>> + Send + '_>>> = Vec::new();
-        for (lane, indexes) in lanes.iter_mut().zip(&plan) {
-            let mine: Vec<Job> = indexes.iter().filter_map(|&i| jobs[i].take()).collect();
+        for (lane, turns) in lanes.iter_mut().zip(&plan.lanes) {
             lane.iter = self.iter;
             lane.iter_in_test = self.iter_in_test;
-            work.push(Box::pin(lane.run_lane(flow, mine)));
+            work.push(Box::pin(lane.run_lane(flow, turns, &queues)));
         }
         let results = join_all(work).await;
         let mut out: Vec<Option<ScriptResponse>> = (0..n).map(|_| None).collect();
@@ -163,22 +179,35 @@ impl Vu {
     }
 
     /// A lane's requests, one after another, each with its copy of its jar.
-    async fn run_lane(&mut self, flow: &Flow, jobs: Vec<Job>) -> Vec<Done> {
-        let mut out = Vec::with_capacity(jobs.len());
-        for mut job in jobs {
-            let mut jar = job.before.clone();
-            jar.set_request_cookies(std::mem::take(&mut job.request.cookies));
-            self.jar = jar;
-            let response = self.script_request_as(flow, job.request, job.id).await;
-            let mut after = std::mem::take(&mut self.jar);
-            after.set_request_cookies(Vec::new());
-            out.push(Done {
-                index: job.index,
-                jar_id: job.jar_id,
-                before: job.before,
-                after,
-                response,
-            });
+    async fn run_lane(
+        &mut self,
+        flow: &Flow,
+        turns: &[usize],
+        queues: &[Mutex<VecDeque<Job>>],
+    ) -> Vec<Done> {
+        let mut out = Vec::new();
+        for &h in turns {
+            let Some(queue) = queues.get(h) else {
+                continue;
+            };
+            loop {
+                let Some(mut job) = queue.lock().pop_front() else {
+                    break;
+                };
+                let mut jar = job.before.clone();
+                jar.set_request_cookies(std::mem::take(&mut job.request.cookies));
+                self.jar = jar;
+                let response = self.script_request_as(flow, job.request, job.id).await;
+                let mut after = std::mem::take(&mut self.jar);
+                after.set_request_cookies(Vec::new());
+                out.push(Done {
+                    index: job.index,
+                    jar_id: job.jar_id,
+                    before: job.before,
+                    after,
+                    response,
+                });
+            }
         }
         out
     }
@@ -221,12 +250,13 @@ mod tests {
             "http://a/4",
             "http://b/2",
         ];
-        // Two per host: a's four requests in two chains, b's two in two; four lanes.
+        // Two per host: two lanes take turns at a's queue, two at b's.
         let p = plan(&urls, 20, 2);
-        assert_eq!(p, vec![vec![0, 2], vec![1, 4], vec![3], vec![5]]);
-        // At most three at once: the fourth chain joins the first lane.
-        assert_eq!(plan(&urls, 3, 2), vec![vec![0, 2, 5], vec![1, 4], vec![3]]);
+        assert_eq!(p.hosts, vec![vec![0, 1, 2, 4], vec![3, 5]]);
+        assert_eq!(p.lanes, vec![vec![0], vec![0], vec![1], vec![1]]);
+        // At most three at once: the fourth slot (b's second) goes to the first lane, after a.
+        assert_eq!(plan(&urls, 3, 2).lanes, vec![vec![0, 1], vec![0], vec![1]]);
         // No per-host limit: one lane per request.
-        assert_eq!(plan(&urls, 20, 0).len(), 6);
+        assert_eq!(plan(&urls, 20, 0).lanes.len(), 6);
     }
 }
