@@ -281,6 +281,9 @@ pub struct CRequest {
     pub extract: Vec<CExtract>,
     pub samples: Vec<CSample>,
     pub expected: Option<Vec<u16>>,
+    /// k6's `responseCallback: null` (scripts only): no `expected_response` tag and no
+    /// `http_req_failed` sample.
+    pub no_response_callback: bool,
     pub max_redirects: u32,
     /// Neither the step nor the plan set `max_redirects`: stopping at the default limit is
     /// warned about (k6 warns unless `redirects`/`maxRedirects` was set).
@@ -1313,6 +1316,7 @@ fn compile_request(
         extract,
         samples,
         expected: s.expected_statuses.clone(),
+        no_response_callback: false,
         max_redirects: s.max_redirects.unwrap_or(ctx.max_redirects),
         warn_redirect_limit: s.max_redirects.is_none() && !ctx.max_redirects_set,
         user_agent: ctx.user_agent.clone(),

@@ -39,6 +39,8 @@ pub struct ScriptRequest {
     pub jar: u32,
     /// `params.cookies`, sent with (or instead of) the jar's.
     pub cookies: Vec<crate::cookies::RequestCookie>,
+    /// `responseCallback: null`: no `expected_response` tag and no `http_req_failed` sample.
+    pub no_response_callback: bool,
 }
 
 /// The VU's own cookie jar (`http.cookieJar()`); other numbers are jars a script made.
@@ -108,6 +110,9 @@ pub enum Call {
     Jar(Box<JarCall>),
     /// `http.batch`: the requests run concurrently.
     Batch(Box<BatchCall>),
+    /// The script ran a while without a call: let the thread go, then resume it (answered
+    /// with [`Reply::Slept`]).
+    Yield,
     /// The iteration (or setup/teardown) is over.
     Done,
 }

@@ -915,7 +915,9 @@ impl Vu {
             ms(t.receiving),
             if expected { 0.0 } else { 1.0 },
         ];
-        for (sid, v) in ids.iter().zip(values) {
+        // Without a response callback k6 records no `http_req_failed` (the last one).
+        let recorded = if r.no_response_callback { 8 } else { 9 };
+        for (sid, v) in ids.iter().zip(values).take(recorded) {
             self.buf.push(Sample::new(sid.0, now, v));
         }
         self.shared.stats.requests.fetch_add(1, Ordering::Relaxed);
@@ -958,7 +960,7 @@ impl Vu {
             (
                 "expected_response",
                 if expected { "true" } else { "false" },
-                true,
+                !r.no_response_callback,
             ),
             (
                 "error",
@@ -982,6 +984,10 @@ impl Vu {
         let b = self.shared.builtin.http();
         let mut out = [SeriesId(0); 9];
         for (i, m) in b.iter().enumerate() {
+            // `http_req_failed` gets no sample without a response callback: not interned.
+            if i == 8 && r.no_response_callback {
+                break;
+            }
             out[i] = self.series(*m, &tags);
         }
         out

@@ -76,6 +76,12 @@ fn with_console(level: &str) -> String {
     }
 }
 
+/// k6's `noColor`: `--no-color`, or `NO_COLOR` set to anything but the empty string.
+pub fn no_color() -> bool {
+    NO_COLOR_FLAG.load(Ordering::Relaxed)
+        || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
 /// Whether stderr gets colour (the logs and the progress bars).
 pub fn colour_on_stderr() -> bool {
     !NO_COLOR_FLAG.load(Ordering::Relaxed)

@@ -2,10 +2,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = loadrun::cli::Cli::parse();
+    let cli = loadrun::cli::Cli::parse_with_leading_globals(std::env::args_os());
     loadrun::logging::init(cli.verbosity(), cli.no_color);
     match loadrun::cli::execute(cli) {
         Ok(code) => ExitCode::from(code),

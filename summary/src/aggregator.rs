@@ -197,7 +197,9 @@ pub(crate) fn snapshot(
             if keep.is_some_and(|k| !k(&def.tags)) {
                 continue;
             }
-            if let Some(group) = tag(&def.tags, "group").filter(|g| !g.is_empty()) {
+            if let Some(group) = tag(&def.tags, "group")
+                .filter(|g| !g.is_empty() && !lifecycle_only(g, m.name.as_str()))
+            {
                 if seen_groups.insert(group) {
                     groups.push(group.to_string());
                 }
@@ -342,9 +344,25 @@ impl SummaryHandle {
     }
 }
 
+/// A script's setup and teardown tag their samples `::setup`/`::teardown`; k6's group tree has
+/// those groups only when a check or a group ran in them, not for their requests or data.
+fn lifecycle_only(group: &str, metric: &str) -> bool {
+    matches!(group, "::setup" | "::teardown") && !matches!(metric, "checks" | "group_duration")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn setup_and_teardown_are_groups_only_for_their_checks_and_groups() {
+        assert!(lifecycle_only("::setup", "http_reqs"));
+        assert!(lifecycle_only("::teardown", "data_sent"));
+        assert!(!lifecycle_only("::setup", "checks"));
+        assert!(!lifecycle_only("::setup", "group_duration"));
+        assert!(!lifecycle_only("::setup::inner", "http_reqs"));
+        assert!(!lifecycle_only("::browse", "http_reqs"));
+    }
 
     fn assert_shareable<T: Clone + Send + Sync + 'static>() {}
     fn assert_consumer<T: SampleConsumer + 'static>() {}

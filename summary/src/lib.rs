@@ -15,6 +15,7 @@ pub mod accumulator;
 mod aggregator;
 mod export;
 pub mod format;
+mod handle;
 mod machine;
 mod mode;
 mod parts;
@@ -27,6 +28,7 @@ use std::time::Duration;
 
 pub use aggregator::{Aggregator, SummaryHandle};
 pub use export::md5_hex;
+pub use handle::SummaryState;
 pub use machine::{MachineMeta, MACHINE_READABLE_VERSION};
 pub use mode::SummaryMode;
 pub use report::{

@@ -4,7 +4,7 @@
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use corosensei::Yielder;
 use loadrun_engine::script::{Call, Event, IterInfo, Reply};
@@ -60,7 +60,13 @@ pub(crate) struct Core {
     /// Custom metrics declared so far, when probing (VUs look names up in the spec).
     pub declared: RefCell<Vec<Declared>>,
     pub iter: Cell<Option<IterInfo>>,
+    /// When the script last got the thread (the iteration began or a call returned).
+    resumed: Cell<Instant>,
 }
+
+/// How long a script may run without a call before it lets the engine VU's thread go (see
+/// [`Core::yield_now`]).
+const SLICE: Duration = Duration::from_millis(10);
 
 impl Core {
     pub fn new(spec: Arc<Spec>, base_group: String, cut: Arc<AtomicBool>) -> Self {
@@ -75,6 +81,7 @@ impl Core {
             phase: Cell::new(Phase::Init),
             declared: RefCell::new(Vec::new()),
             iter: Cell::new(None),
+            resumed: Cell::new(Instant::now()),
         }
     }
 
@@ -89,6 +96,7 @@ impl Core {
         self.groups.borrow_mut().clear();
         self.phase.set(Phase::Run);
         self.iter.set(Some(info));
+        self.resumed.set(Instant::now());
     }
 
     pub fn interrupted(&self) -> bool {
@@ -125,11 +133,19 @@ impl Core {
 
     /// Hands `call` to the driver and waits for its answer. An error when there is no driver
     /// (the init context, or a probe) or the iteration was cut short.
+    ///
+    /// Not inlined: the coroutine may resume on another thread, so no caller may keep a
+    /// thread-local's address across this call (see [`crate::coroutine::VuCoroutine`]).
+    #[inline(never)]
     pub fn suspend(&self, call: Call) -> Result<Reply, String> {
         if self.interrupted() {
             return Err("the iteration was interrupted".into());
         }
         let y = self.yielder.get();
+        if y.is_null() && self.phase.get() == Phase::Run {
+            // Only handleSummary's runtime runs code outside the init context with no driver.
+            return Err("not supported in handleSummary() by loadrun yet".into());
+        }
         if y.is_null() || self.phase.get() == Phase::Init {
             return Err("not allowed in the init context (the script's top level)".into());
         }
@@ -140,11 +156,41 @@ impl Core {
         // SAFETY: the pointer was set by the coroutine running this code, whose yielder
         // outlives every call made on its stack; natives run only on that stack.
         let input = unsafe { &*y }.suspend(out);
+        self.resumed.set(Instant::now());
         match input {
             Input::Reply(r) => Ok(r),
             Input::Interrupted | Input::Exit | Input::Begin(_) => {
                 self.interrupted.set(true);
                 Err("the iteration was interrupted".into())
+            }
+        }
+    }
+
+    /// Called by QuickJS's interrupt handler (every few thousand operations): true stops the
+    /// script. A VU runs inline in its engine task, so a script busy without a call for more
+    /// than [`SLICE`] lets the thread go (a `Yield` turn): the engine's other VUs, its timers
+    /// and the stop that may cut this iteration run meanwhile.
+    #[inline(never)]
+    pub fn yield_now(&self) -> bool {
+        if self.interrupted() {
+            return true;
+        }
+        let y = self.yielder.get();
+        if y.is_null() || self.phase.get() == Phase::Init || self.resumed.get().elapsed() < SLICE {
+            return false;
+        }
+        let out = Output {
+            events: self.take_events(),
+            call: Call::Yield,
+        };
+        // SAFETY: as in `suspend`: the interrupt handler runs on this VU's coroutine stack.
+        let input = unsafe { &*y }.suspend(out);
+        self.resumed.set(Instant::now());
+        match input {
+            Input::Reply(_) => false,
+            Input::Interrupted | Input::Exit | Input::Begin(_) => {
+                self.interrupted.set(true);
+                true
             }
         }
     }

@@ -1,50 +1,28 @@
-//! The engine's side of a script: [`JsScript`] starts the worker threads and hands out VUs;
-//! [`JsVu`] forwards an engine VU's turns to its coroutine on a worker.
+//! The engine's side of a script: [`JsScript`] hands out VUs; [`JsVu`] runs an engine VU's
+//! turns on its coroutine, inline in the engine VU's task.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use loadrun_engine::script::{
     Call, IterInfo, Lifecycle, Reply, Script, ScriptVu, Turn, TurnFuture,
 };
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
+use crate::coroutine::{Role, VuCoroutine};
 use crate::spec::Spec;
-use crate::worker::{self, Msg, Role};
 
 /// A k6 script ready to run on the engine.
 pub struct JsScript {
     spec: Arc<Spec>,
-    workers: Vec<crossbeam_channel::Sender<Msg>>,
-    next_worker: AtomicUsize,
-    next_key: AtomicU64,
 }
 
 impl JsScript {
-    /// Starts one worker thread per core.
     pub(crate) fn start(spec: Arc<Spec>) -> Arc<Self> {
-        let n = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
-        let mut workers = Vec::with_capacity(n);
-        for i in 0..n {
-            let (tx, rx) = crossbeam_channel::unbounded();
-            let s = spec.clone();
-            let started = std::thread::Builder::new()
-                .name(format!("js-{i}"))
-                .spawn(move || worker::run(s, rx));
-            match started {
-                Ok(_) => workers.push(tx),
-                // Fewer workers still run every VU; none at all is reported by the first VU.
-                Err(e) => tracing::warn!("cannot start a JavaScript worker thread: {e}"),
-            }
-        }
-        Arc::new(Self {
-            spec,
-            workers,
-            next_worker: AtomicUsize::new(0),
-            next_key: AtomicU64::new(0),
-        })
+        Arc::new(Self { spec })
+    }
+
+    pub(crate) fn spec(&self) -> &Arc<Spec> {
+        &self.spec
     }
 
     /// `setup()` threw or did not start: the test did not run (k6 exits with an error).
@@ -70,28 +48,18 @@ impl JsScript {
     }
 
     fn new_vu(&self, role: Role) -> Box<dyn ScriptVu> {
-        let key = self.next_key.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = unbounded_channel();
         let cut = Arc::new(AtomicBool::new(false));
-        let worker = if self.workers.is_empty() {
-            None
-        } else {
-            let i = self.next_worker.fetch_add(1, Ordering::Relaxed) % self.workers.len();
-            let w = self.workers[i].clone();
-            let _ = w.send(Msg::Create {
-                key,
-                role,
-                replies: tx,
-                cut: cut.clone(),
-            });
-            Some(w)
+        let co = match VuCoroutine::new(self.spec.clone(), role, cut.clone()) {
+            Ok(co) => Some(co),
+            Err(e) => {
+                self.spec.log_once(&format!("cannot start a VU: {e}"));
+                None
+            }
         };
         Box::new(JsVu {
-            key,
+            co,
             cut,
-            worker,
-            replies: rx,
-            epoch: 0,
+            pending: None,
         })
     }
 }
@@ -124,15 +92,14 @@ impl Script for JsScript {
     }
 }
 
-/// One engine VU's link to its coroutine.
+/// One engine VU's coroutine.
 struct JsVu {
-    key: u64,
+    /// `None` when its stack could not be made: every iteration ends at once.
+    co: Option<VuCoroutine>,
     /// Tells the VU's runtime to stop the script (see [`crate::core::Core::cut`]).
     cut: Arc<AtomicBool>,
-    worker: Option<crossbeam_channel::Sender<Msg>>,
-    replies: UnboundedReceiver<(u64, Turn)>,
-    /// The iteration under way; turns of an earlier, interrupted one are skipped.
-    epoch: u64,
+    /// The iteration [`ScriptVu::begin`] started, run by the next [`ScriptVu::next`].
+    pending: Option<IterInfo>,
 }
 
 fn done() -> Turn {
@@ -144,54 +111,177 @@ fn done() -> Turn {
 
 impl ScriptVu for JsVu {
     fn begin(&mut self, info: IterInfo) {
-        self.epoch += 1;
-        if let Some(w) = &self.worker {
-            let _ = w.send(Msg::Begin {
-                key: self.key,
-                info,
-                epoch: self.epoch,
-            });
-        }
+        self.pending = Some(info);
     }
 
     fn next(&mut self, reply: Option<Reply>) -> TurnFuture<'_> {
-        Box::pin(async move {
-            let Some(w) = &self.worker else {
-                return done();
-            };
-            if let Some(reply) = reply {
-                if w.send(Msg::Reply {
-                    key: self.key,
-                    reply,
-                })
-                .is_err()
-                {
-                    return done();
-                }
-            }
-            loop {
-                match self.replies.recv().await {
-                    Some((epoch, turn)) if epoch == self.epoch => return turn,
-                    Some(_) => continue,
-                    // The worker is gone (it panicked): the iteration ends.
-                    None => return done(),
-                }
-            }
-        })
+        // The script runs here, in the engine VU's task, until its next call: the turn is
+        // ready when the future is made.
+        let turn = match (&mut self.co, self.pending.take(), reply) {
+            (None, _, _) => done(),
+            (Some(co), Some(info), _) => co.begin(info),
+            (Some(co), None, Some(reply)) => co.reply(reply),
+            (Some(_), None, None) => done(),
+        };
+        Box::pin(std::future::ready(turn))
     }
 
     fn interrupt(&mut self) {
         self.cut.store(true, Ordering::Relaxed);
-        if let Some(w) = &self.worker {
-            let _ = w.send(Msg::Interrupt { key: self.key });
+        self.pending = None;
+        if let Some(co) = &mut self.co {
+            co.interrupt();
         }
     }
 }
 
-impl Drop for JsVu {
-    fn drop(&mut self) {
-        if let Some(w) = &self.worker {
-            let _ = w.send(Msg::Drop { key: self.key });
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::task::{Context, Poll, Waker};
+
+    use loadrun_engine::script::ScriptResponse;
+
+    use super::*;
+
+    /// The turn is ready when `next` returns (the script ran inline): no executor needed.
+    fn turn(vu: &mut dyn ScriptVu, reply: Option<Reply>) -> Turn {
+        let mut f = vu.next(reply);
+        match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(t) => t,
+            Poll::Pending => panic!("a script turn was not ready at once"),
         }
+    }
+
+    fn script(dir: &tempfile::TempDir, source: &str) -> Arc<JsScript> {
+        let path = dir.path().join("s.js");
+        std::fs::write(&path, source).unwrap();
+        let env = BTreeMap::new();
+        let loaded = crate::load(&path, &env).unwrap();
+        loaded.script(&loaded.plan, env).unwrap()
+    }
+
+    fn response(status: u16) -> Option<Reply> {
+        Some(Reply::Response(Box::new(ScriptResponse {
+            status,
+            ..Default::default()
+        })))
+    }
+
+    fn requested(t: &Turn) -> String {
+        match &t.call {
+            Call::Request(r) => r.url.clone(),
+            other => panic!("expected a request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn interleaved_vus_moved_between_threads_keep_their_own_state_and_exception_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let js = script(
+            &dir,
+            "import http from 'k6/http';\nlet mine = 0;\nexport default function () {\n  mine = __VU * 10;\n  const r = http.get('http://127.0.0.1:9/' + __VU);\n  if (r.status !== 200 + __VU) throw new Error('vu ' + __VU + ' got ' + r.status);\n  http.get('http://127.0.0.1:9/again/' + mine);\n  throw new Error('end of vu ' + __VU + ' with ' + mine);\n}\n",
+        );
+        let mut a = js.vu(1, "default");
+        let mut b = js.vu(2, "default");
+        let info = |vu| IterInfo {
+            vu,
+            iter: 0,
+            iter_in_test: 0,
+        };
+        a.begin(info(1));
+        assert!(requested(&turn(&mut *a, None)).ends_with("/1"));
+        b.begin(info(2));
+        assert!(requested(&turn(&mut *b, None)).ends_with("/2"));
+        // Each VU's coroutine goes on on another thread than the one it was suspended on,
+        // while the other VU is suspended in the middle of its own call.
+        let (mut a, t) = std::thread::spawn(move || {
+            let t = turn(&mut *a, response(201));
+            (a, t)
+        })
+        .join()
+        .unwrap();
+        assert!(requested(&t).ends_with("/again/10"));
+        let (mut b, t) = std::thread::spawn(move || {
+            let t = turn(&mut *b, response(202));
+            (b, t)
+        })
+        .join()
+        .unwrap();
+        assert!(requested(&t).ends_with("/again/20"));
+        assert!(matches!(turn(&mut *a, response(200)).call, Call::Done));
+        assert!(matches!(turn(&mut *b, response(200)).call, Call::Done));
+        let logged = js.spec.logged.lock().clone();
+        for vu in [1, 2] {
+            let line = format!("Error: end of vu {vu} with {vu}0 at ");
+            let found = logged.iter().find(|l| l.starts_with(&line));
+            let found = found.unwrap_or_else(|| panic!("{line:?} not in {logged:?}"));
+            assert!(found.contains("s.js:8:"), "{found}");
+        }
+    }
+
+    #[test]
+    fn a_script_busy_without_a_call_yields_and_is_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let js = script(
+            &dir,
+            "import http from 'k6/http';\nexport default function () {\n  if (__ITER === 0) { while (true) {} }\n  http.get('http://127.0.0.1:9/second');\n}\n",
+        );
+        let mut vu = js.vu(1, "default");
+        vu.begin(IterInfo {
+            vu: 1,
+            iter: 0,
+            iter_in_test: 0,
+        });
+        let t = turn(&mut *vu, None);
+        assert!(matches!(t.call, Call::Yield), "{:?}", t.call);
+        // The engine lets the thread go and resumes it: the loop goes on.
+        let t = turn(&mut *vu, Some(Reply::Slept));
+        assert!(matches!(t.call, Call::Yield), "{:?}", t.call);
+        vu.interrupt();
+        assert!(
+            js.spec.logged.lock().is_empty(),
+            "an interruption is not logged"
+        );
+        // The VU is ready for its next iteration.
+        vu.begin(IterInfo {
+            vu: 1,
+            iter: 1,
+            iter_in_test: 1,
+        });
+        assert!(requested(&turn(&mut *vu, None)).ends_with("/second"));
+    }
+
+    #[test]
+    fn deep_recursion_on_a_moved_coroutine_is_a_script_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let js = script(
+            &dir,
+            "import http from 'k6/http';\nfunction down(n) { return down(n + 1) + 1; }\nexport default function () {\n  http.get('http://127.0.0.1:9/first');\n  down(0);\n}\n",
+        );
+        let mut vu = js.vu(1, "default");
+        let info = |iter| IterInfo {
+            vu: 1,
+            iter,
+            iter_in_test: iter,
+        };
+        vu.begin(info(0));
+        assert!(requested(&turn(&mut *vu, None)).ends_with("/first"));
+        // QuickJS's stack limit is the coroutine's, whichever thread resumes it.
+        let mut vu = std::thread::spawn(move || {
+            assert!(matches!(turn(&mut *vu, response(200)).call, Call::Done));
+            vu
+        })
+        .join()
+        .unwrap();
+        let logged = js.spec.logged.lock().clone();
+        assert!(
+            logged
+                .iter()
+                .any(|l| l.contains("stack") && l.contains("s.js:2:")),
+            "{logged:?}"
+        );
+        vu.begin(info(1));
+        assert!(requested(&turn(&mut *vu, None)).ends_with("/first"));
     }
 }

@@ -1,26 +1,28 @@
 //! k6 scripts on loadrun's engine: `loadrun run script.js`.
 //!
 //! Each VU has its own QuickJS runtime (through `rquickjs`), run on a stackful coroutine
-//! (`corosensei`) by one of a few JS worker threads. A blocking call such as `http.get`
-//! suspends the coroutine and hands the request to the engine VU, which sends it with the
-//! engine's HTTP client and records its samples; the coroutine resumes with the response. See
+//! (`corosensei`) that the engine VU's task resumes inline. A blocking call such as `http.get`
+//! suspends the coroutine and hands the request to that task, which sends it with the engine's
+//! HTTP client, records its samples and resumes the coroutine with the response. See
 //! README.md for the design and its figures.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod core;
+mod coroutine;
 mod driver;
 mod load;
 mod modules;
 mod natives;
 mod options;
 mod spec;
+mod summary;
 mod vm;
-mod worker;
 
 pub use driver::JsScript;
 pub use load::{is_script, load, Loaded};
 pub use options::OptionsError;
+pub use summary::SummaryOutput;
 
 /// The `tracing` target of a script's `console.*` lines (the host shows them by default).
 pub const CONSOLE_TARGET: &str = "console";

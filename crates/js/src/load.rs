@@ -40,6 +40,7 @@ pub struct Loaded {
     defaults: RequestDefaults,
     setup_timeout: std::time::Duration,
     teardown_timeout: std::time::Duration,
+    handle_summary_timeout: std::time::Duration,
     shared: Arc<crate::natives::Shared>,
 }
 
@@ -93,6 +94,7 @@ pub fn load(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, Strin
         defaults,
         setup_timeout,
         teardown_timeout,
+        handle_summary_timeout,
     } = options::convert(options_json.as_deref(), &shown).map_err(|e| e.to_string())?;
     for m in core.declared.borrow().iter() {
         let decl = serde_json::json!({ "type": m.kind, "time": m.time });
@@ -115,11 +117,22 @@ pub fn load(path: &Path, env: &BTreeMap<String, String>) -> Result<Loaded, Strin
         defaults,
         setup_timeout,
         teardown_timeout,
+        handle_summary_timeout,
         shared,
     })
 }
 
 impl Loaded {
+    /// Whether the script exports `handleSummary` (run by [`crate::JsScript::handle_summary`]).
+    pub fn has_handle_summary(&self) -> bool {
+        self.functions.iter().any(|f| f == "handleSummary")
+    }
+
+    /// `handleSummaryTimeout` (k6's default 2 minutes).
+    pub fn handle_summary_timeout(&self) -> std::time::Duration {
+        self.handle_summary_timeout
+    }
+
     /// The script for the engine, for `plan` (the options with the CLI's overrides) and the
     /// VUs' `__ENV`. An error when a scenario's `exec` names no exported function.
     pub fn script(

@@ -253,6 +253,8 @@ struct Params {
     jar: u32,
     #[serde(default)]
     cookies: Vec<(String, String, bool)>,
+    #[serde(default)]
+    no_response_callback: bool,
 }
 
 #[derive(PartialEq)]
@@ -366,6 +368,7 @@ fn build_request<'js>(
                 },
             )
             .collect(),
+        no_response_callback: p.no_response_callback,
     };
     Ok((req, kind))
 }

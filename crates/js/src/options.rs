@@ -36,13 +36,14 @@ const PLAN_OPTIONS: [&str; 14] = [
 ];
 
 /// Options only a script has, read here.
-const SCRIPT_OPTIONS: [&str; 6] = [
+const SCRIPT_OPTIONS: [&str; 7] = [
     "batch",
     "batchPerHost",
     "noConnectionReuse",
     "discardResponseBodies",
     "setupTimeout",
     "teardownTimeout",
+    "handleSummaryTimeout",
 ];
 
 /// k6 options loadrun does not take from a script yet: refused rather than ignored.
@@ -78,10 +79,13 @@ pub struct ScriptOptions {
     pub defaults: RequestDefaults,
     pub setup_timeout: Duration,
     pub teardown_timeout: Duration,
+    pub handle_summary_timeout: Duration,
 }
 
 /// k6's default for both lifecycle timeouts.
 const LIFECYCLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// k6's default `handleSummaryTimeout`.
+const HANDLE_SUMMARY_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub fn convert(options_json: Option<&str>, file: &str) -> Result<ScriptOptions, OptionsError> {
     let err = |message: String| OptionsError {
@@ -99,6 +103,7 @@ pub fn convert(options_json: Option<&str>, file: &str) -> Result<ScriptOptions, 
     let mut defaults = RequestDefaults::default();
     let mut setup_timeout = LIFECYCLE_TIMEOUT;
     let mut teardown_timeout = LIFECYCLE_TIMEOUT;
+    let mut handle_summary_timeout = HANDLE_SUMMARY_TIMEOUT;
     for (key, v) in all {
         if PLAN_OPTIONS.contains(&key.as_str()) {
             if !v.is_null() {
@@ -113,6 +118,9 @@ pub fn convert(options_json: Option<&str>, file: &str) -> Result<ScriptOptions, 
             "discardResponseBodies" => defaults.discard_bodies = flag(&key, &v).map_err(err)?,
             "setupTimeout" => setup_timeout = duration(&key, v).map_err(err)?,
             "teardownTimeout" => teardown_timeout = duration(&key, v).map_err(err)?,
+            "handleSummaryTimeout" => {
+                handle_summary_timeout = duration(&key, v).map_err(err)?;
+            }
             k if NOT_YET.contains(&k) => {
                 return Err(err(format!("option {k:?} is not supported by loadrun yet")))
             }
@@ -140,6 +148,7 @@ pub fn convert(options_json: Option<&str>, file: &str) -> Result<ScriptOptions, 
         defaults,
         setup_timeout,
         teardown_timeout,
+        handle_summary_timeout,
     })
 }
 

@@ -135,10 +135,8 @@ impl Vm {
         let spec = &core.spec;
         let rt = Runtime::new().map_err(|e| format!("cannot create a JavaScript runtime: {e}"))?;
         rt.set_max_stack_size(JS_STACK);
-        let cut = core.cut.clone();
-        rt.set_interrupt_handler(Some(Box::new(move || {
-            cut.load(std::sync::atomic::Ordering::Relaxed)
-        })));
+        let c = core.clone();
+        rt.set_interrupt_handler(Some(Box::new(move || c.yield_now())));
         let unresolved: Unresolved = Rc::default();
         let recording = record.clone();
         rt.set_loader(
@@ -207,6 +205,23 @@ impl Vm {
         })
     }
 
+    /// Runs `f` in this runtime with the script's exports; an error is one line.
+    pub fn with_exports<R>(
+        &self,
+        path: &str,
+        f: impl for<'js> FnOnce(&Ctx<'js>, Object<'js>) -> rquickjs::Result<R>,
+    ) -> Result<R, String> {
+        self.ctx.with(|ctx| {
+            let none: Unresolved = Rc::default();
+            let ns = self
+                .namespace
+                .clone()
+                .restore(&ctx)
+                .map_err(|e| describe_error(&ctx, e, &none, path))?;
+            f(&ctx, ns).map_err(|e| describe_error(&ctx, e, &none, path))
+        })
+    }
+
     /// Sets `__VU` and `__ITER` for the next call.
     pub fn set_iteration(&self, info: loadrun_engine::script::IterInfo) {
         self.ctx.with(|ctx| {
@@ -219,14 +234,13 @@ impl Vm {
     /// Calls the exported function `name` with the setup data (if any); an exception is
     /// returned as one line. `keep` asks for the function's return value as JSON.
     pub fn call(&mut self, core: &Core, name: &str, keep: bool) -> Result<Option<String>, String> {
-        let path = core.spec.path.clone();
-        let data_json = core.spec.setup_data.lock().clone();
+        let path = &core.spec.path;
         let exec = &mut self.exec;
         let data = &mut self.data;
         let ns = &self.namespace;
         self.ctx.with(|ctx| {
             let none: Unresolved = Rc::default();
-            let js = |e: Error| describe_error(&ctx, e, &none, &path);
+            let js = |e: Error| describe_error(&ctx, e, &none, path);
             let f = match exec.clone() {
                 Some(f) => f.restore(&ctx).map_err(js)?,
                 None => {
@@ -239,14 +253,17 @@ impl Vm {
                     f
                 }
             };
-            let arg: Value = match (data.clone(), &data_json) {
-                (Some(d), _) => d.restore(&ctx).map_err(js)?,
-                (None, Some(text)) => {
-                    let v = ctx.json_parse(text.as_str()).map_err(js)?;
-                    *data = Some(Persistent::save(&ctx, v.clone()));
-                    v
-                }
-                (None, None) => Value::new_undefined(ctx.clone()),
+            // Parsed once per VU: setup() has ended before any VU's first iteration.
+            let arg: Value = match data.clone() {
+                Some(d) => d.restore(&ctx).map_err(js)?,
+                None => match core.spec.setup_data.lock().as_deref() {
+                    Some(text) => {
+                        let v = ctx.json_parse(text).map_err(js)?;
+                        *data = Some(Persistent::save(&ctx, v.clone()));
+                        v
+                    }
+                    None => Value::new_undefined(ctx.clone()),
+                },
             };
             let out: Result<Value, Error> = f.call((arg,));
             let out = match out {

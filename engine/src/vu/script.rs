@@ -112,6 +112,10 @@ impl Vu {
                     tokio::time::sleep(d).await;
                     reply = Some(Reply::Slept);
                 }
+                Call::Yield => {
+                    tokio::task::yield_now().await;
+                    reply = Some(Reply::Slept);
+                }
                 Call::Request(r) => {
                     let resp = self.script_request(flow, *r).await;
                     reply = Some(Reply::Response(Box::new(resp)));
@@ -175,6 +179,9 @@ impl Vu {
                 let _ = write!(key, "{s},");
             }
         }
+        if r.no_response_callback {
+            key.push_str("\0no-callback");
+        }
         let next = state.requests.len() as u32;
         *state.requests.entry(key).or_insert(next)
     }
@@ -217,6 +224,7 @@ impl Vu {
             extract: Vec::new(),
             samples: Vec::new(),
             expected: r.expected,
+            no_response_callback: r.no_response_callback,
             max_redirects: r.max_redirects,
             warn_redirect_limit: r.warn_redirect_limit,
             user_agent: r.user_agent,

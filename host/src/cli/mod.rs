@@ -7,7 +7,9 @@ mod run_args;
 mod segment_args;
 mod summary_args;
 
-use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+
+use clap::{CommandFactory, Parser, Subcommand};
 
 pub use run_args::RunArgs;
 pub use segment_args::SegmentArgs;
@@ -79,6 +81,18 @@ pub enum PluginsCommand {
 }
 
 impl Cli {
+    /// Parses `args` as [`Parser::parse_from`] does, but also takes global flags typed before
+    /// the subcommand (`loadrun --no-color run plan.toml`): `run`'s options are accepted
+    /// without the subcommand, so clap would read a leading flag as `run`'s and the
+    /// subcommand's name as the plan.
+    pub fn parse_with_leading_globals<I, T>(args: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        Self::parse_from(globals_after_subcommand(args))
+    }
+
     /// The default log filter for this invocation.
     pub fn verbosity(&self) -> &'static str {
         let run = match &self.command {
@@ -94,6 +108,40 @@ impl Cli {
             "warn"
         }
     }
+}
+
+/// Moves the global flags that come before a subcommand's name to just after it. The global
+/// flags and subcommand names are read from the declared command, not listed again.
+fn globals_after_subcommand<I, T>(args: I) -> Vec<OsString>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let mut args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let command = Cli::command();
+    let globals: Vec<String> = command
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+        .collect();
+    let leading = args
+        .iter()
+        .skip(1)
+        .take_while(|a| a.to_str().is_some_and(|a| globals.iter().any(|g| g == a)))
+        .count();
+    let names_subcommand = args
+        .get(1 + leading)
+        .and_then(|a| a.to_str())
+        .is_some_and(|a| {
+            command
+                .get_subcommands()
+                .any(|s| s.get_name() == a || s.get_all_aliases().any(|alias| alias == a))
+        });
+    if leading > 0 && names_subcommand {
+        // [bin, g1, g2, sub, rest...] -> [bin, sub, g1, g2, rest...]
+        args[1..=1 + leading].rotate_right(1);
+    }
+    args
 }
 
 /// Runs the parsed command; returns the process exit code.
@@ -157,6 +205,24 @@ mod tests {
             args.out,
             vec!["json=out.json".to_string(), "csv".to_string()]
         );
+    }
+
+    #[test]
+    fn a_global_flag_may_come_before_the_subcommand() {
+        let cli = Cli::parse_with_leading_globals(["loadrun", "--no-color", "run", "plan.toml"]);
+        assert!(cli.no_color);
+        let Some(Command::Run(args)) = cli.command else {
+            panic!("expected run");
+        };
+        assert_eq!(
+            args.plan.as_deref(),
+            Some(std::path::Path::new("plan.toml"))
+        );
+        // Without a subcommand nothing moves: `run`'s options and the plan stay where typed.
+        let cli = Cli::parse_with_leading_globals(["loadrun", "--no-color", "plan.toml"]);
+        assert!(cli.no_color && cli.command.is_none());
+        let cli = Cli::parse_with_leading_globals(["loadrun", "--no-color", "serve"]);
+        assert!(cli.no_color && matches!(cli.command, Some(Command::Serve(_))));
     }
 
     #[test]

@@ -19,6 +19,7 @@ use loadrun_summary::{
 };
 
 pub(crate) mod export;
+mod handle_summary;
 mod plan;
 mod progress;
 pub(crate) mod result;
@@ -90,6 +91,21 @@ fn thresholds(chosen: &Chosen) -> anyhow::Result<ThresholdSet> {
     ThresholdSet::parse(&table).with_context(|| chosen.source.clone())
 }
 
+/// Starts the built-in test server when `needed` and no `TEST_SERVER` is given (by `--env` or
+/// the environment), and puts its URL in `env`.
+fn test_server(
+    needed: bool,
+    env: &mut BTreeMap<String, String>,
+) -> anyhow::Result<Option<loadrun_engine::server::TestServer>> {
+    if !needed || env.contains_key("TEST_SERVER") || std::env::var("TEST_SERVER").is_ok() {
+        return Ok(None);
+    }
+    let s = loadrun_engine::server::TestServer::start(([127, 0, 0, 1], 0).into(), 1)
+        .context("cannot start the built-in test server")?;
+    env.insert("TEST_SERVER".into(), s.url());
+    Ok(Some(s))
+}
+
 fn test_id() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
@@ -117,7 +133,10 @@ fn export_features(features: Option<&str>) {
 
 pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     export_features(args.features.as_deref());
-    let chosen = plan::choose(&args)?;
+    let mut env: BTreeMap<String, String> = pairs(&args.opts.env, "--env")?.into_iter().collect();
+    // Started before the plan is read: a script's `options` may use `__ENV.TEST_SERVER`.
+    let mut server = test_server(args.opts.test_server, &mut env)?;
+    let chosen = plan::choose(&args, env.get("TEST_SERVER").map(String::as_str))?;
     let start_at = args
         .start_at
         .as_deref()
@@ -131,20 +150,13 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
         None => start_at::DEFAULT_TOLERANCE,
     };
 
-    let mut env: BTreeMap<String, String> = pairs(&args.opts.env, "--env")?.into_iter().collect();
-    let needs_server =
-        args.opts.test_server || loadrun_engine::compile::uses_test_server(&chosen.plan);
-    let _server = if needs_server
-        && !env.contains_key("TEST_SERVER")
-        && std::env::var("TEST_SERVER").is_err()
-    {
-        let s = loadrun_engine::server::TestServer::start(([127, 0, 0, 1], 0).into(), 1)
-            .context("cannot start the built-in test server")?;
-        env.insert("TEST_SERVER".into(), s.url());
-        Some(s)
-    } else {
-        None
-    };
+    if server.is_none() {
+        server = test_server(
+            loadrun_engine::compile::uses_test_server(&chosen.plan),
+            &mut env,
+        )?;
+    }
+    let _server = server;
 
     let selected = segment::select(
         &args.opts.segment,
@@ -452,10 +464,33 @@ pub fn execute(args: RunArgs) -> anyhow::Result<u8> {
     let outputs_report = outputs.stop(&outcome, stop_timeout);
 
     if summary_opts.mode != SummaryMode::Disabled {
-        let mut text = report.render_text();
-        text.push_str(&not_sent_text(result.not_sent));
-        text.push_str(&outputs_report.render_text());
-        crate::outln!("{text}");
+        let handled = match (&script, &chosen.script) {
+            (Some(s), Some(loaded)) if loaded.has_handle_summary() => {
+                let machine = args.opts.summary.new_machine_readable_summary.then(|| {
+                    let script = crate::outputs::redact::url_password_masked(&chosen.source);
+                    export::machine_readable(&report, &script, outcome.passed)
+                });
+                handle_summary::run(s, loaded, &report, machine)
+            }
+            _ => false,
+        };
+        if handled {
+            // Not the summary, but what loadrun must still say: kept off stdout, which the
+            // script's handleSummary owns.
+            let notes = format!(
+                "{}{}",
+                not_sent_text(result.not_sent),
+                outputs_report.render_text()
+            );
+            if !notes.trim().is_empty() {
+                crate::errln!("{notes}");
+            }
+        } else {
+            let mut text = report.render_text();
+            text.push_str(&not_sent_text(result.not_sent));
+            text.push_str(&outputs_report.render_text());
+            crate::outln!("{text}");
+        }
     }
     if let Some(file) = summary_file {
         let json = if args.opts.summary.new_machine_readable_summary {

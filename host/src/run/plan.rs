@@ -23,7 +23,8 @@ pub struct Chosen {
     pub script: Option<loadrun_js::Loaded>,
 }
 
-pub fn choose(args: &RunArgs) -> anyhow::Result<Chosen> {
+/// `test_server` is the built-in test server's URL when it was started for this run.
+pub fn choose(args: &RunArgs, test_server: Option<&str>) -> anyhow::Result<Chosen> {
     if let Some(url) = &args.opts.url {
         if args.plan.is_some() {
             bail!("give either a plan or --url, not both");
@@ -59,7 +60,7 @@ pub fn choose(args: &RunArgs) -> anyhow::Result<Chosen> {
         }
     };
     if loadrun_js::is_script(&path) {
-        return choose_script(args, path);
+        return choose_script(args, path, test_server);
     }
     let (mut plan, base_dir) = plan::load_file(&path)?;
     apply_overrides(&mut plan, args)?;
@@ -80,10 +81,18 @@ pub fn choose(args: &RunArgs) -> anyhow::Result<Chosen> {
     })
 }
 
-/// A k6 script: its init code runs once here, for its options (`__ENV` is the process
-/// environment under `--env`, as the VUs will see it, less the test server's URL).
-fn choose_script(args: &RunArgs, path: PathBuf) -> anyhow::Result<Chosen> {
-    let env = script_env(&args.opts.env, &BTreeMap::new())?;
+/// A k6 script: its init code runs once here, for its options, with the `__ENV` the VUs will
+/// see (the process environment, the test server's URL, `--env`).
+fn choose_script(
+    args: &RunArgs,
+    path: PathBuf,
+    test_server: Option<&str>,
+) -> anyhow::Result<Chosen> {
+    let extra: BTreeMap<String, String> = test_server
+        .map(|u| ("TEST_SERVER".to_string(), u.to_string()))
+        .into_iter()
+        .collect();
+    let env = script_env(&args.opts.env, &extra)?;
     let loaded = loadrun_js::load(&path, &env).map_err(anyhow::Error::msg)?;
     let mut plan = loaded.plan.clone();
     apply_overrides(&mut plan, args)?;

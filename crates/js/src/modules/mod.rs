@@ -9,6 +9,7 @@ mod execution;
 mod globals;
 mod http;
 mod k6;
+mod k6_summary;
 mod metrics;
 
 pub use globals::SOURCE as GLOBALS;
@@ -38,7 +39,11 @@ const NOT_YET: [&str; 8] = [
 
 /// The source of a built-in module.
 pub fn source(name: &str) -> Option<&'static str> {
-    BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+    BUILTIN
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, s)| *s)
+        .or_else(|| k6_summary::source(name))
 }
 
 /// Why `name` cannot be imported, for the one-line refusal.
@@ -51,12 +56,26 @@ pub fn refusal(name: &str) -> String {
         )
     } else if name.starts_with("http://") || name.starts_with("https://") {
         format!(
-            "remote module {name:?} is not supported; download it next to the script and import it by a relative path"
+            "remote module {name:?} is not supported (loadrun makes no network imports): vendor it with `curl -fsSL -o vendor/{file} '{name}'` and import \"./vendor/{file}\" instead; built in: {}",
+            k6_summary::urls().collect::<Vec<_>>().join(", "),
+            file = vendored_name(name),
         )
     } else {
         format!(
             "unknown module {name:?}: import a file by a relative path (\"./{name}.js\") or one of {}",
             have.join(", ")
         )
+    }
+}
+
+/// A file name for a vendored copy of a remote module: its last path segment, `.js` added
+/// when it has no extension.
+fn vendored_name(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let last = path.rsplit('/').find(|s| !s.is_empty()).unwrap_or("module");
+    if last.contains('.') {
+        last.to_string()
+    } else {
+        format!("{last}.js")
     }
 }

@@ -71,7 +71,10 @@ impl Bars {
 
     /// Leaves every bar drawn as it ends, with the total line replaced by `done`.
     pub fn finish(&self, done: String) {
-        self.total.abandon_with_message(done);
+        // Printed as a line, not as the total bar's message: `{wide_msg}` would cut the last
+        // word of the run's result on a terminal narrower than the line.
+        self.total.finish_and_clear();
+        self.println(&done);
         // `finish` would fill every bar; a scenario stopped early keeps what it did.
         for pb in &self.scenarios {
             pb.abandon();

@@ -1,16 +1,15 @@
-//! The JS worker threads. Each owns many VUs, each a stackful coroutine holding its QuickJS
-//! runtime; a message resumes one VU until it makes its next call, which is sent back to the
-//! engine VU that drives it. No thread waits for a request: a VU waiting for its response is
-//! only a suspended coroutine.
+//! A VU's coroutine: the stackful coroutine holding the VU's QuickJS runtime, resumed inline by
+//! the engine VU task that owns it. A blocking call (`http.get`, `sleep`) suspends it and hands
+//! the call to that task, which answers it with the engine's client and resumes it: no thread
+//! waits for a request and no message crosses threads.
 
-use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult};
-use loadrun_engine::script::{Call, IterInfo, Lifecycle, Reply, Turn};
-use tokio::sync::mpsc::UnboundedSender;
+use loadrun_engine::script::{Call, Lifecycle, Turn};
 
 use crate::core::{Core, Input, Output};
 use crate::spec::Spec;
@@ -30,50 +29,61 @@ pub(crate) enum Role {
     Lifecycle(Lifecycle),
 }
 
-pub(crate) enum Msg {
-    Create {
-        key: u64,
-        role: Role,
-        replies: UnboundedSender<(u64, Turn)>,
-        cut: Arc<std::sync::atomic::AtomicBool>,
-    },
-    Begin {
-        key: u64,
-        info: IterInfo,
-        epoch: u64,
-    },
-    Reply {
-        key: u64,
-        reply: Reply,
-    },
-    Interrupt {
-        key: u64,
-    },
-    Drop {
-        key: u64,
-    },
-}
-
 type Co = Coroutine<Input, Output, (), DefaultStack>;
 
-struct Slot {
+/// One VU's coroutine and where its iteration is.
+pub(crate) struct VuCoroutine {
     co: Co,
-    replies: UnboundedSender<(u64, Turn)>,
     /// An iteration is under way (the coroutine is inside the script).
     busy: bool,
-    finished: bool,
-    epoch: u64,
 }
 
-impl Slot {
-    /// Resumes the coroutine and passes its next call on.
-    fn resume(&mut self, input: Input) {
-        if self.finished {
-            self.busy = false;
-            let _ = self.replies.send((self.epoch, done(Vec::new())));
-            return;
+// SAFETY: a coroutine may move between threads when nothing on its stack is tied to the thread
+// it was suspended on (corosensei's `Send` section). What a VU's stack holds while suspended:
+// - its QuickJS runtime and context, and the `Rc<Core>` the natives share: made on this stack,
+//   owned by this VU alone (no runtime, context, value or `Rc` is shared with another VU), and
+//   QuickJS keeps no thread-local state;
+// - the frames of `Core::suspend` and of the natives that call it, and of the interrupt
+//   handler's yield: none holds a thread-local or a lock guard across the switch (`Core::suspend`
+//   and `Core::yield_now` are not inlined, so no thread-local address is kept across it).
+// Every resume takes `&mut self`, so the coroutine never runs on two threads at once.
+unsafe impl Send for VuCoroutine {}
+
+impl VuCoroutine {
+    pub(crate) fn new(spec: Arc<Spec>, role: Role, cut: Arc<AtomicBool>) -> std::io::Result<Self> {
+        Ok(Self {
+            co: coroutine(spec, role, cut)?,
+            busy: false,
+        })
+    }
+
+    /// Starts an iteration (ending one still under way) and runs it to its first call.
+    pub(crate) fn begin(&mut self, info: loadrun_engine::script::IterInfo) -> Turn {
+        self.interrupt();
+        self.busy = true;
+        self.resume(Input::Begin(info))
+    }
+
+    /// Answers the pending call and runs the script to its next one.
+    pub(crate) fn reply(&mut self, reply: loadrun_engine::script::Reply) -> Turn {
+        if !self.busy {
+            return done(Vec::new());
         }
-        let turn = match self.co.resume(input) {
+        self.resume(Input::Reply(reply))
+    }
+
+    /// The coroutine returned, or a panic went through it (resuming it then would panic again;
+    /// the panic itself went on to the engine VU's task).
+    fn finished(&self) -> bool {
+        self.co.done()
+    }
+
+    fn resume(&mut self, input: Input) -> Turn {
+        if self.finished() {
+            self.busy = false;
+            return done(Vec::new());
+        }
+        match self.co.resume(input) {
             CoroutineResult::Yield(out) => {
                 if matches!(out.call, Call::Done) {
                     self.busy = false;
@@ -84,25 +94,34 @@ impl Slot {
                 }
             }
             CoroutineResult::Return(()) => {
-                self.finished = true;
                 self.busy = false;
                 done(Vec::new())
             }
-        };
-        let _ = self.replies.send((self.epoch, turn));
+        }
     }
 
     /// Ends the iteration under way: every call fails until the script returns.
-    fn interrupt(&mut self) {
-        while self.busy && !self.finished {
+    pub(crate) fn interrupt(&mut self) {
+        while self.busy && !self.finished() {
             match self.co.resume(Input::Interrupted) {
                 CoroutineResult::Yield(out) => {
                     if matches!(out.call, Call::Done) {
                         self.busy = false;
                     }
                 }
-                CoroutineResult::Return(()) => self.finished = true,
+                CoroutineResult::Return(()) => self.busy = false,
             }
+        }
+    }
+}
+
+impl Drop for VuCoroutine {
+    fn drop(&mut self) {
+        self.interrupt();
+        if !self.finished() {
+            // The coroutine waits between iterations, in Rust frames only: it returns,
+            // dropping its runtime on its own stack (rather than being force-unwound).
+            let _ = self.co.resume(Input::Exit);
         }
     }
 }
@@ -114,79 +133,7 @@ fn done(events: Vec<loadrun_engine::script::Event>) -> Turn {
     }
 }
 
-/// A worker thread's loop; it ends when every sender is gone.
-pub(crate) fn run(spec: Arc<Spec>, rx: crossbeam_channel::Receiver<Msg>) {
-    let mut slots: HashMap<u64, Slot> = HashMap::new();
-    while let Ok(msg) = rx.recv() {
-        match msg {
-            Msg::Create {
-                key,
-                role,
-                replies,
-                cut,
-            } => match coroutine(spec.clone(), role, cut) {
-                Ok(co) => {
-                    slots.insert(
-                        key,
-                        Slot {
-                            co,
-                            replies,
-                            busy: false,
-                            finished: false,
-                            epoch: 0,
-                        },
-                    );
-                }
-                Err(e) => {
-                    spec.log_once(&format!("cannot start a VU: {e}"));
-                }
-            },
-            Msg::Begin { key, info, epoch } => {
-                if let Some(s) = slots.get_mut(&key) {
-                    s.interrupt();
-                    s.epoch = epoch;
-                    s.busy = true;
-                    s.resume(Input::Begin(info));
-                }
-            }
-            Msg::Reply { key, reply } => {
-                if let Some(s) = slots.get_mut(&key) {
-                    if s.busy {
-                        s.resume(Input::Reply(reply));
-                    }
-                }
-            }
-            Msg::Interrupt { key } => {
-                if let Some(s) = slots.get_mut(&key) {
-                    s.interrupt();
-                }
-            }
-            Msg::Drop { key } => {
-                if let Some(mut s) = slots.remove(&key) {
-                    s.interrupt();
-                    if !s.finished {
-                        // The coroutine waits between iterations, in Rust frames only: it
-                        // returns, dropping its runtime on its own stack.
-                        let _ = s.co.resume(Input::Exit);
-                    }
-                }
-            }
-        }
-    }
-    // Every VU is gone with its driver; end the coroutines still parked the same way.
-    for (_, mut s) in slots.drain() {
-        s.interrupt();
-        if !s.finished {
-            let _ = s.co.resume(Input::Exit);
-        }
-    }
-}
-
-fn coroutine(
-    spec: Arc<Spec>,
-    role: Role,
-    cut: Arc<std::sync::atomic::AtomicBool>,
-) -> std::io::Result<Co> {
+fn coroutine(spec: Arc<Spec>, role: Role, cut: Arc<AtomicBool>) -> std::io::Result<Co> {
     let stack = DefaultStack::new(STACK)?;
     Ok(Coroutine::with_stack(stack, move |y, first: Input| {
         let base_group = match &role {
