@@ -220,6 +220,8 @@ pub fn route(req: &Request) -> Response {
                 None => Response::text(400, "missing url\n"),
             }
         }
+        ["basic-auth", user, pass] => super::auth::basic(req, user, pass),
+        ["digest-auth", qop, user, pass] => super::auth::digest(req, qop, user, pass),
         ["cookies"] => Response::json(200, &json!({ "cookies": cookies_obj(req) })),
         ["cookies", "set"] => {
             let mut r = Response::redirect(302, "/cookies");
