@@ -203,7 +203,8 @@ impl Sink {
         self
     }
 
-    /// Where encoders append whole lines.
+    /// Where encoders append whole lines. Append only: what is already there starts with
+    /// alignment padding and bytes already written.
     #[inline]
     pub fn lines(&mut self) -> &mut Vec<u8> {
         &mut self.buf
