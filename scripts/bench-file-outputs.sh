@@ -2,8 +2,9 @@
 # Cost per sample of the json and csv file outputs, write included (issue 24: JSON <= 100 ns,
 # CSV <= 60 ns): k6's sample mix (13 samples per request, ~3 600 series) through each output's
 # real `Output` to a file in a temp folder. Two figures per case:
-#   - ns/sample: median of five runs of 2 M samples; rough on a shared machine, so the 1-minute
-#     load average is printed beside it;
+#   - ns/sample: CPU time of the writing thread (user + kernel, the write included), median of
+#     five runs of 2 M samples; wall time beside it, rough on a shared machine (so the 1-minute
+#     load average is printed too);
 #   - instructions/sample (callgrind, user space: the kernel's share of write(2) is not in it):
 #     the repeatable one, (Ir(2N) - Ir(N)) / N so set-up and series compilation cancel out.
 #   scripts/bench-file-outputs.sh          # both
@@ -24,8 +25,8 @@ cargo bench -p out-json -p out-csv --bench per_sample --no-run
 json=$(exe out-json)
 csv=$(exe out-csv)
 
-echo "| case | time/sample | spread | bytes/sample | load avg |"
-echo "|---|---|---|---|---|"
+echo "| case | CPU/sample | spread | user + kernel | wall/sample | bytes/sample | load avg |"
+echo "|---|---|---|---|---|---|---|"
 "$json"
 "$csv"
 

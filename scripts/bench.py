@@ -40,6 +40,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -157,7 +158,11 @@ class Pinning:
         cpus = sorted(os.sched_getaffinity(0))
         self.enabled = len(cpus) >= 2 and shutil.which("taskset") is not None
         self.gen = str(cpus[0])
-        self.srv = ",".join(str(c) for c in cpus[1:]) if len(cpus) > 1 else str(cpus[0])
+        # With three CPUs or more, the last one is kept for an output's worker thread (the
+        # outputs case's "own core" rows); the servers get the ones between.
+        self.out = cpus[-1] if self.enabled and len(cpus) >= 3 else None
+        srv = cpus[1:-1] if self.out is not None else cpus[1:]
+        self.srv = ",".join(str(c) for c in srv) if srv else str(cpus[0])
 
     def gen_prefix(self):
         return ["taskset", "-c", self.gen] if self.enabled else []
@@ -205,17 +210,60 @@ class BuiltinServer:
 
 # ---------------------------------------------------------------- running one tool
 
-def timed(cmd, cwd=None, timeout=600):
-    """Runs cmd under /usr/bin/time; returns (stdout, stderr, peak RSS KiB, CPU seconds)."""
+def timed(cmd, cwd=None, timeout=600, on_start=None):
+    """Runs cmd under /usr/bin/time; returns (stdout, stderr, peak RSS KiB, CPU seconds).
+    on_start(pid of cmd), if given, runs on a thread once cmd has started."""
     fd, tfile = tempfile.mkstemp(prefix="bench-time-")
     os.close(fd)
     full = ["/usr/bin/time", "-o", tfile, "-f", "%M %U %S"] + cmd
-    r = subprocess.run(full, capture_output=True, text=True, cwd=cwd, timeout=timeout)
+    p = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
+    helper = None
+    if on_start:
+        helper = threading.Thread(target=lambda: on_start(child_of(p.pid)), daemon=True)
+        helper.start()
+    try:
+        stdout, stderr = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise
+    if helper:
+        helper.join(5)
     rss, user, sys_ = Path(tfile).read_text().strip().split()[-3:]
     os.unlink(tfile)
-    if r.returncode not in (0, 99):
-        raise RuntimeError(f"{cmd[0]} exited {r.returncode}: {r.stderr[-800:]}")
-    return r.stdout, r.stderr, int(rss), float(user) + float(sys_)
+    if p.returncode not in (0, 99):
+        raise RuntimeError(f"{cmd[0]} exited {p.returncode}: {stderr[-800:]}")
+    return stdout, stderr, int(rss), float(user) + float(sys_)
+
+
+def child_of(pid, wait_s=5.0):
+    """The first child of pid (the command /usr/bin/time runs; taskset execs in place)."""
+    end = time.time() + wait_s
+    while time.time() < end:
+        try:
+            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            return None
+        if kids:
+            return int(kids[0])
+        time.sleep(0.005)
+    return None
+
+
+def pin_thread(comm, cpu, wait_s=5.0):
+    """An on_start hook: moves the thread named comm (e.g. `output-json`) to cpu once it exists."""
+    def hook(pid):
+        end = time.time() + wait_s
+        while pid and time.time() < end:
+            try:
+                for tid in os.listdir(f"/proc/{pid}/task"):
+                    if Path(f"/proc/{pid}/task/{tid}/comm").read_text().strip() == comm:
+                        os.sched_setaffinity(int(tid), {cpu})
+                        return
+            except OSError:
+                return
+            time.sleep(0.002)
+        log(f"thread {comm} not found: not pinned to CPU {cpu}")
+    return hook
 
 
 def unit_ms(v):
@@ -268,7 +316,8 @@ def summary_figures(path, secs):
             "iterations": m.get("iterations", {}).get("count", 0),
             "vus_max": m.get("vus", {}).get("max", m.get("vus", {}).get("value", float("nan"))),
             # loadrun's export adds each output's counts; k6's has none.
-            "written": sum(o.get("written", 0) for o in outs) if outs else float("nan")}
+            "written": sum(o.get("written", 0) for o in outs) if outs else float("nan"),
+            "received": sum(o.get("received", 0) for o in outs) if outs else float("nan")}
 
 
 def run_k6(tools, pin, url, vus, secs, outputs=(), script=K6_SCRIPT, env=None):
@@ -287,14 +336,14 @@ def run_k6(tools, pin, url, vus, secs, outputs=(), script=K6_SCRIPT, env=None):
         return {**summary_figures(f"{d}/sum.json", secs), "rss_kib": rss, "cpu_s": cpu}
 
 
-def run_loadrun(tools, pin, url, vus, secs, outputs=(), extra=()):
+def run_loadrun(tools, pin, url, vus, secs, outputs=(), extra=(), on_start=None):
     with tempfile.TemporaryDirectory(prefix="bench-loadrun-") as d:
         cmd = pin.gen_prefix() + [tools["loadrun"], "run", "--url", url, "--vus", str(vus), "--duration", f"{secs}s",
                                   "--quiet", "--summary-trend-stats", "avg,med,p(99)", "--summary-export", f"{d}/sum.json",
                                   *extra]
         for o in outputs:
             cmd += ["-o", o.replace("{dir}", d)]
-        _, _, rss, cpu = timed(cmd, cwd=d)
+        _, _, rss, cpu = timed(cmd, cwd=d, on_start=on_start)
         return {**summary_figures(f"{d}/sum.json", secs), "rss_kib": rss, "cpu_s": cpu}
 
 
@@ -369,6 +418,9 @@ def case_keepalive(tools, pin, nginx, a):
 def case_outputs(tools, pin, nginx, a):
     rows = {}
     variants = [("none", ()), ("json", ("json={dir}/out.json",)), ("csv", ("csv={dir}/out.csv",))]
+    # The output's worker thread moved to a core of its own (loadrun only: k6 has no such
+    # thread), when the machine has one beside the generator's and the server's.
+    own = [(f"{o} own core", outs, o) for o, outs in variants[1:]] if pin.out is not None else []
     for i in range(a.runs):
         for name, outs in variants:
             for tool in ("loadrun", "k6"):
@@ -379,8 +431,15 @@ def case_outputs(tools, pin, nginx, a):
                 r = fn(tools, pin, nginx.url, 50, a.duration, outs)
                 r["req_per_cpu_s"] = r["rps"] * a.duration / r["cpu_s"] if r["cpu_s"] else float("nan")
                 rows.setdefault(f"{tool} -o {name}", []).append(r)
+        for name, outs, o in own:
+            if tools.get("loadrun"):
+                log(f"outputs round {i + 1}: loadrun -o {name} (CPU {pin.out})")
+                r = run_loadrun(tools, pin, nginx.url, 50, a.duration, outs, on_start=pin_thread(f"output-{o}", pin.out))
+                r["req_per_cpu_s"] = r["rps"] * a.duration / r["cpu_s"] if r["cpu_s"] else float("nan")
+                rows.setdefault(f"loadrun -o {name}", []).append(r)
     text, res = table("2. the same with -o json / -o csv", rows,
-                      [("rps", "req/s", 0), ("req_per_cpu_s", "req per CPU-s", 0), ("rss_kib", "peak RSS KiB", 0)])
+                      [("rps", "req/s", 0), ("req_per_cpu_s", "req per CPU-s", 0), ("rss_kib", "peak RSS KiB", 0),
+                       ("received", "samples received", 0), ("written", "written", 0)])
     # On a pinned core the generator has to itself, req/s and requests per CPU-second fall alike;
     # on a shared machine only the second is free of the others' load.
     lines = ["", "| tool | lost to -o json: req/s | per CPU-s | lost to -o csv: req/s | per CPU-s |",
@@ -396,6 +455,22 @@ def case_outputs(tools, pin, nginx, a):
                 cells.append(f"{fmt(loss, 1)}%")
         if cells:
             lines.append(f"| {tool} | " + " | ".join(cells) + " |")
+    if own:
+        cells = []
+        for o in ("json", "csv"):
+            pairs = [1 - w["rps"] / b["rps"] for b, w in zip(rows.get("loadrun -o none", []),
+                                                             rows.get(f"loadrun -o {o} own core", [])) if b.get("rps")]
+            loss = statistics.median(pairs) * 100 if pairs else float("nan")
+            res.setdefault("loss_pct", {}).setdefault("loadrun", {})[f"{o}_own_core_rps"] = loss
+            cells.append(f"{fmt(loss, 1)}%")
+        lines += ["", f"With the output's thread on CPU {pin.out} (its own core), req/s lost: "
+                  f"-o json {cells[0]}, -o csv {cells[1]}"]
+    else:
+        lines += ["", "Output on its own core: not measured (needs three CPUs: generator, output, server)."]
+    lost = [f"{k}: {r['received'] - r['written']:.0f} of {r['received']:.0f}" for k, runs in rows.items() for r in runs
+            if r.get("received") == r.get("received") and r.get("received") != r.get("written")]
+    lines += ["", "received = written in every run with an output." if not lost else
+              "NOT every sample written: " + "; ".join(lost)]
     lines += ["", "End to end, loadrun's CPU time per sample written (the output's extra CPU over the run without it, "
               "scaled to the same requests, ÷ samples written; pinned, so the output shares the generator's core):", "",
               "| output | ns per sample |", "|---|---|"]
@@ -497,7 +572,8 @@ def case_persample(a):
     """The file outputs' own per-sample benches (plugins/json, plugins/csv `per_sample`: k6's sample mix,
     13 samples per request, through each output's real `Output` into a file), as ns per sample."""
     text = ["### 8. per-sample cost of the file outputs (`cargo bench -p out-json|out-csv --bench per_sample`)", "",
-            "| case | ns per sample | spread | bytes per sample | load avg |", "|---|---|---|---|---|"]
+            "| case | CPU ns per sample | spread | user + kernel | wall ns per sample | bytes per sample | load avg |",
+            "|---|---|---|---|---|---|---|"]
     res = {}
     for crate in ("out-json", "out-csv"):
         log(f"persample: cargo bench -p {crate} --bench per_sample")

@@ -36,6 +36,8 @@ def check_rows(results):
         for key, what in (("req_per_cpu_s", "requests per CPU-second"), ("rps", "req/s")):
             _row(rows, f"{what} lost to -o {o} (one pinned core; median of per-run ratios)",
                  _get(out, "loss_pct", "loadrun", f"{o}_{key}"), "%", f"< {limit:.0f}%", lambda v, l=limit: v < l)
+        _row(rows, f"req/s lost to -o {o} with the output on its own core",
+             _get(out, "loss_pct", "loadrun", f"{o}_own_core_rps"), "%", f"< {limit:.0f}%", lambda v, l=limit: v < l)
 
     ps = results.get("persample", {})
     for label, o, limit in (("json", "json", 100), ("csv", "csv", 60)):

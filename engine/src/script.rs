@@ -35,8 +35,35 @@ pub struct ScriptRequest {
     pub no_connection_reuse: bool,
     /// The statuses `http.expectedStatuses` made expected; `None` is k6's default, 200-399.
     pub expected: Option<Vec<u16>>,
+    /// The cookie jar the request uses: [`VU_JAR`] or one made by `new http.CookieJar()`.
+    pub jar: u32,
+    /// `params.cookies`, sent with (or instead of) the jar's.
+    pub cookies: Vec<crate::cookies::RequestCookie>,
     /// `responseCallback: null`: no `expected_response` tag and no `http_req_failed` sample.
     pub no_response_callback: bool,
+}
+
+/// The VU's own cookie jar (`http.cookieJar()`); other numbers are jars a script made.
+pub const VU_JAR: u32 = 0;
+
+/// An operation on one of the VU's cookie jars (k6's `CookieJar` methods).
+#[derive(Debug, Clone)]
+pub struct JarCall {
+    pub jar: u32,
+    pub url: String,
+    pub op: JarOp,
+}
+
+#[derive(Debug, Clone)]
+pub enum JarOp {
+    /// `set(url, name, value, opts)`, as the `Set-Cookie` header it amounts to.
+    Set { set_cookie: String },
+    /// `cookiesForURL(url)`.
+    CookiesFor,
+    /// `clear(url)`.
+    Clear,
+    /// `delete(url, name)`.
+    Delete { name: String },
 }
 
 /// What a script sees of a response.
@@ -87,6 +114,9 @@ pub enum Event {
 pub enum Call {
     Request(Box<ScriptRequest>),
     Sleep(Duration),
+    Jar(Box<JarCall>),
+    /// `http.batch`: the requests run concurrently.
+    Batch(Box<BatchCall>),
     /// The script ran a while without a call: let the thread go, then resume it (answered
     /// with [`Reply::Slept`]).
     Yield,
@@ -99,6 +129,21 @@ pub enum Call {
 pub enum Reply {
     Response(Box<ScriptResponse>),
     Slept,
+    /// The cookies of a [`JarOp::CookiesFor`] (empty for the others), or why the URL is
+    /// refused.
+    Jar(Result<Vec<(String, String)>, String>),
+    /// A [`Call::Batch`]'s responses, in its requests' order.
+    Batch(Vec<ScriptResponse>),
+}
+
+/// The requests of one `http.batch` call and k6's limits on how many run at once.
+#[derive(Debug)]
+pub struct BatchCall {
+    pub requests: Vec<ScriptRequest>,
+    /// k6's `batch`: at most this many at once (at least 1).
+    pub limit: usize,
+    /// k6's `batchPerHost`: at most this many at once to one host and port; 0 is no limit.
+    pub per_host: usize,
 }
 
 /// One turn of a script VU: the samples it produced, then its next call.

@@ -80,6 +80,11 @@ pub struct LocalBuffer {
 }
 
 impl LocalBuffer {
+    /// Where this buffer sends, for another buffer of the same owner.
+    pub fn sender(&self) -> &SampleSender {
+        &self.sender
+    }
+
     #[inline]
     pub fn push(&mut self, sample: Sample) {
         if self.buf.is_empty() {

@@ -560,6 +560,96 @@ fn all_checks_pass(r: &Recorded) {
 }
 
 #[test]
+fn the_cookie_jar_api_and_request_cookies_work_as_in_k6() {
+    let r = run_corpus("cookies.js");
+    all_checks_pass(&r);
+    // Four iterations of 16 named checks (one of them twice).
+    assert_eq!(tally(&r, "checks", &[]).0, 4 * 17, "{r:?}");
+    // A batch's requests use their jars and leave in them what their responses set.
+    let r = run_corpus("batch_jar.js");
+    all_checks_pass(&r);
+    assert_eq!(tally(&r, "checks", &[]).0, 4 * 4, "{r:?}");
+}
+
+#[test]
+fn binary_bodies_and_multipart_files_are_sent_as_k6_sends_them() {
+    let r = run_corpus("bodies.js");
+    all_checks_pass(&r);
+    assert_eq!(tally(&r, "checks", &[]).0, 4 * 12, "{r:?}");
+    assert_eq!(
+        tally(&r, "http_reqs", &[("group", "::multipart")]).0,
+        4 * 3,
+        "{r:?}"
+    );
+}
+
+#[test]
+fn basic_and_digest_auth_record_their_requests_as_k6_does() {
+    let r = run_corpus("auth.js");
+    all_checks_pass(&r);
+    // Digest: the challenged request (401, expected) then the answer, for each of three.
+    assert_eq!(
+        tally(
+            &r,
+            "http_reqs",
+            &[("status", "401"), ("expected_response", "true")]
+        )
+        .0,
+        4 * 3,
+        "{r:?}"
+    );
+    // A Basic-auth URL is tagged with its credentials masked, as k6 tags it.
+    let (n, _) = r
+        .samples
+        .iter()
+        .filter(|((m, t), _)| m == "http_reqs" && t.contains("://****:****@"))
+        .fold((0, 0.0), |a, (_, v)| (a.0 + v.0, 0.0));
+    assert_eq!(n, 4 * 2, "{r:?}");
+    assert!(!r.samples.keys().any(|(_, t)| t.contains("u:p@")), "{r:?}");
+}
+
+/// A batch runs its requests at once, `batchPerHost` to a host: a fresh VU opens that many
+/// connections per host (the first iteration), and keeps them for its later batches.
+#[test]
+fn a_batch_runs_its_requests_at_once_within_batch_per_host() {
+    let server = TestServer::start(([127, 0, 0, 1], 0).into(), 2).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+import http from "k6/http";
+import { check } from "k6";
+export const options = { vus: 1, iterations: 2, batchPerHost: 2 };
+export default function () {
+  const b = __ENV.TEST_SERVER;
+  const other = b.replace("127.0.0.1", "localhost");
+  const urls = [0, 1, 2, 3].map((i) => `${b}/get?i=${i}`).concat([4, 5, 6].map((i) => `${other}/get?i=${i}`));
+  const rs = http.batch(urls);
+  check(rs, {
+    "responses in the requests' order": (rs) => rs.map((r) => r.json("args.i")).join() === "0,1,2,3,4,5,6",
+    "two connections to each host, then none": (rs) =>
+      rs.filter((r) => r.timings.connecting > 0).length === (__ITER === 0 ? 4 : 0),
+  });
+}
+"#;
+    std::fs::write(dir.path().join("b.js"), script).unwrap();
+    let json = dir.path().join("out.json");
+    let out = loadrun(
+        dir.path(),
+        &[
+            "run",
+            "-q",
+            "b.js",
+            "-o",
+            &format!("json={}", json.display()),
+        ],
+        &[("TEST_SERVER", &server.url())],
+    );
+    succeeded(&out);
+    let r = recorded(&json);
+    assert_eq!(tally(&r, "checks", &[]), (4, 4.0), "{r:?}");
+    assert_eq!(tally(&r, "http_reqs", &[]).0, 14, "{r:?}");
+}
+
+#[test]
 fn html_forms_and_links_send_requests_as_any_request_does() {
     let r = run_corpus("html.js");
     all_checks_pass(&r);

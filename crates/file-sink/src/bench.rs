@@ -241,7 +241,12 @@ pub fn k6_mix(batches: usize) -> (BatchBuilder, Vec<BatchBuilder>) {
 #[derive(Debug, Clone, Copy)]
 pub struct PerSample {
     pub samples: usize,
+    /// Wall time.
     pub nanos: f64,
+    /// CPU time of the writing thread, in user space and in the kernel: the figure a busy
+    /// machine does not distort (wall time includes waiting for the CPU).
+    pub user_ns: f64,
+    pub sys_ns: f64,
     pub bytes: u64,
 }
 
@@ -249,6 +254,24 @@ impl PerSample {
     pub fn ns_per_sample(&self) -> f64 {
         self.nanos / self.samples.max(1) as f64
     }
+
+    pub fn cpu_ns_per_sample(&self) -> f64 {
+        (self.user_ns + self.sys_ns) / self.samples.max(1) as f64
+    }
+}
+
+/// This thread's (user, system) CPU time in ns.
+fn thread_cpu_ns() -> (f64, f64) {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given; RUSAGE_THREAD is Linux's own.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, usage.as_mut_ptr()) };
+    if rc != 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    // SAFETY: zeroed is a valid rusage, and getrusage succeeded.
+    let u = unsafe { usage.assume_init() };
+    let ns = |t: libc::timeval| t.tv_sec as f64 * 1e9 + t.tv_usec as f64 * 1e3;
+    (ns(u.ru_utime), ns(u.ru_stime))
 }
 
 /// Writes `samples` samples of [`k6_mix`] (cycling through `mix`) through a fresh output `output`
@@ -268,6 +291,7 @@ pub fn per_sample<P: Plugin>(
     out.start(host).unwrap();
     let _ = out.write(defs.batch());
     let started = Instant::now();
+    let (user0, sys0) = thread_cpu_ns();
     let mut done = 0;
     for b in mix.iter().cycle() {
         if done >= samples {
@@ -279,10 +303,13 @@ pub fn per_sample<P: Plugin>(
     out.stop(&completed_outcome(), Duration::from_secs(30))
         .unwrap();
     let nanos = started.elapsed().as_nanos() as f64;
+    let (user1, sys1) = thread_cpu_ns();
     let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     PerSample {
         samples: done,
         nanos,
+        user_ns: user1 - user0,
+        sys_ns: sys1 - sys0,
         bytes,
     }
 }
@@ -316,11 +343,16 @@ pub fn per_sample_main<P: Plugin>(output: &str, file_key: &str, cases: &[Case]) 
         let mut runs: Vec<PerSample> = (0..5)
             .map(|_| per_sample::<P>(output, &arg, &defs, &mix, n, &path))
             .collect();
-        runs.sort_by(|a, b| a.nanos.total_cmp(&b.nanos));
+        runs.sort_by(|a, b| a.cpu_ns_per_sample().total_cmp(&b.cpu_ns_per_sample()));
         let median = runs[runs.len() / 2];
-        let spread = (runs[runs.len() - 1].nanos - runs[0].nanos) / median.nanos * 100.0;
+        let cpu = |r: &PerSample| r.cpu_ns_per_sample();
+        let spread = (cpu(&runs[runs.len() - 1]) - cpu(&runs[0])) / cpu(&median) * 100.0;
+        let per = |ns: f64| ns / median.samples.max(1) as f64;
         println!(
-            "| {label} | {:.0} ns | ±{spread:.0}% | {:.0} B | {} |",
+            "| {label} | {:.0} ns | ±{spread:.0}% | {:.0} + {:.0} ns | {:.0} ns | {:.0} B | {} |",
+            median.cpu_ns_per_sample(),
+            per(median.user_ns),
+            per(median.sys_ns),
             median.ns_per_sample(),
             median.bytes as f64 / median.samples as f64,
             load_average()

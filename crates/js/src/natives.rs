@@ -10,7 +10,9 @@ use serde::Deserialize;
 
 use crate::core::{Core, Declared, Phase};
 
+mod batch;
 mod bytes;
+mod cookies;
 mod crypto;
 mod data;
 mod encoding;
@@ -18,6 +20,7 @@ mod execution;
 mod files;
 mod html;
 mod json_path;
+mod multipart;
 mod random;
 mod shared;
 mod url;
@@ -112,7 +115,7 @@ pub(crate) fn install<'js>(
             move |ctx: Ctx<'js>,
                   method: String,
                   url: String,
-                  body: Option<String>,
+                  body: Option<Value<'js>>,
                   params: String| { request(&ctx, &c, method, url, body, &params) },
         )?,
     )?;
@@ -166,6 +169,9 @@ pub(crate) fn install<'js>(
     json_path::install(ctx, &l)?;
     url::install(ctx, &l)?;
     vu_tags::install(ctx, &l, core)?;
+    cookies::install(ctx, &l, core)?;
+    multipart::install(ctx, &l)?;
+    batch::install(ctx, &l, core)?;
 
     let g = ctx.globals();
     g.set("__loadrun", l)?;
@@ -252,6 +258,10 @@ struct Params {
     response_type: Option<String>,
     expected: Option<Vec<u16>>,
     #[serde(default)]
+    jar: u32,
+    #[serde(default)]
+    cookies: Vec<(String, String, bool)>,
+    #[serde(default)]
     no_response_callback: bool,
 }
 
@@ -267,9 +277,32 @@ fn request<'js>(
     core: &Core,
     method: String,
     url: String,
-    body: Option<String>,
+    body: Option<Value<'js>>,
     params: &str,
 ) -> Result<Object<'js>> {
+    let (req, kind) = build_request(ctx, core, method, url, body, params)?;
+    let resp = match core.suspend(Call::Request(Box::new(req))) {
+        Ok(Reply::Response(r)) => r,
+        Ok(_) => {
+            return Err(Exception::throw_message(
+                ctx,
+                "internal: a request had another answer",
+            ))
+        }
+        Err(e) => return Err(Exception::throw_message(ctx, &format!("request: {e}"))),
+    };
+    response_object(ctx, kind, *resp)
+}
+
+/// A request as the engine takes it, and how its response body is to be read.
+fn build_request<'js>(
+    ctx: &Ctx<'js>,
+    core: &Core,
+    method: String,
+    url: String,
+    body: Option<Value<'js>>,
+    params: &str,
+) -> Result<(ScriptRequest, BodyKind)> {
     let fail = |m: String| Exception::throw_message(ctx, &m);
     run_only(ctx, core, "an HTTP request")?;
     let p: Params =
@@ -311,11 +344,16 @@ fn request<'js>(
         }
     }
     let redirects = p.redirects.map(|r| r.max(0.0) as u32);
+    // A string as UTF-8, an ArrayBuffer as it is (the module turns typed arrays into theirs).
+    let body = match body.filter(|b| !b.is_null() && !b.is_undefined()) {
+        Some(b) => Some(bytes::of(ctx, "request body", &b)?),
+        None => None,
+    };
     let req = ScriptRequest {
         method,
         url,
         headers: p.headers.into_iter().collect(),
-        body: body.map(String::into_bytes),
+        body,
         tags,
         name,
         group: core.group(),
@@ -326,13 +364,29 @@ fn request<'js>(
         want_body: kind != BodyKind::None,
         no_connection_reuse: d.no_connection_reuse,
         expected: p.expected,
+        jar: p.jar,
+        cookies: p
+            .cookies
+            .into_iter()
+            .map(
+                |(name, value, replace)| loadrun_engine::cookies::RequestCookie {
+                    name,
+                    value,
+                    replace,
+                },
+            )
+            .collect(),
         no_response_callback: p.no_response_callback,
     };
-    let resp = match core.suspend(Call::Request(Box::new(req))) {
-        Ok(Reply::Response(r)) => r,
-        Ok(Reply::Slept) => return Err(fail("internal: a sleep answered a request".into())),
-        Err(e) => return Err(fail(format!("request: {e}"))),
-    };
+    Ok((req, kind))
+}
+
+/// What the module's Response is made from.
+fn response_object<'js>(
+    ctx: &Ctx<'js>,
+    kind: BodyKind,
+    resp: loadrun_engine::script::ScriptResponse,
+) -> Result<Object<'js>> {
     let o = Object::new(ctx.clone())?;
     o.set("status", resp.status)?;
     o.set("proto", resp.proto)?;

@@ -36,7 +36,9 @@ const PLAN_OPTIONS: [&str; 14] = [
 ];
 
 /// Options only a script has, read here.
-const SCRIPT_OPTIONS: [&str; 5] = [
+const SCRIPT_OPTIONS: [&str; 7] = [
+    "batch",
+    "batchPerHost",
     "noConnectionReuse",
     "discardResponseBodies",
     "setupTimeout",
@@ -45,9 +47,7 @@ const SCRIPT_OPTIONS: [&str; 5] = [
 ];
 
 /// k6 options loadrun does not take from a script yet: refused rather than ignored.
-const NOT_YET: [&str; 24] = [
-    "batch",
-    "batchPerHost",
+const NOT_YET: [&str; 22] = [
     "blacklistIPs",
     "blockHostnames",
     "dns",
@@ -113,6 +113,8 @@ pub fn convert(options_json: Option<&str>, file: &str) -> Result<ScriptOptions, 
         }
         match key.as_str() {
             "noConnectionReuse" => defaults.no_connection_reuse = flag(&key, &v).map_err(err)?,
+            "batch" => defaults.batch = count(&key, &v, 1).map_err(err)?,
+            "batchPerHost" => defaults.batch_per_host = count(&key, &v, 0).map_err(err)?,
             "discardResponseBodies" => defaults.discard_bodies = flag(&key, &v).map_err(err)?,
             "setupTimeout" => setup_timeout = duration(&key, v).map_err(err)?,
             "teardownTimeout" => teardown_timeout = duration(&key, v).map_err(err)?,
@@ -155,6 +157,16 @@ fn flag(key: &str, v: &Value) -> Result<bool, String> {
         Value::Bool(b) => Ok(*b),
         Value::Null => Ok(false),
         other => Err(format!("{key}: expected true or false, got {other}")),
+    }
+}
+
+/// A whole number of at least `min`.
+fn count(key: &str, v: &Value, min: u64) -> Result<usize, String> {
+    match v.as_u64() {
+        Some(n) if n >= min => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+        _ => Err(format!(
+            "{key}: expected a whole number of at least {min}, got {v}"
+        )),
     }
 }
 

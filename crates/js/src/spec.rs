@@ -17,6 +17,10 @@ pub struct RequestDefaults {
     pub discard_bodies: bool,
     pub no_connection_reuse: bool,
     pub timeout: Duration,
+    /// k6's `batch`: the most requests of one `http.batch` under way at once.
+    pub batch: usize,
+    /// k6's `batchPerHost`: the most to one host at once; 0 is no limit.
+    pub batch_per_host: usize,
 }
 
 impl Default for RequestDefaults {
@@ -28,6 +32,9 @@ impl Default for RequestDefaults {
             no_connection_reuse: false,
             // k6's default request timeout.
             timeout: Duration::from_secs(60),
+            // k6's defaults.
+            batch: 20,
+            batch_per_host: 6,
         }
     }
 }

@@ -44,12 +44,21 @@ static MAPS: LazyLock<Mutex<HashMap<String, swc_sourcemap::SourceMap>>> =
 
 /// `source` (the file `path`) as JavaScript. The error is one line: `path:line:col: message`.
 pub(crate) fn strip(path: &str, source: String) -> Result<String, String> {
-    GLOBALS.set(&Default::default(), || {
-        match run(path, source.clone(), "strip-only") {
-            Err((ErrorCode::UnsupportedSyntax, _)) => run(path, source, "transform"),
-            other => other,
-        }
-        .map_err(|(_, e)| e)
+    // The compiling path of `swc_ts_fast_strip` has `unwrap`s of its own: a source that trips
+    // one is a refused script, not a crashed run.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        GLOBALS.set(&Default::default(), || {
+            match run(path, source.clone(), "strip-only") {
+                Err((ErrorCode::UnsupportedSyntax, _)) => run(path, source, "transform"),
+                other => other,
+            }
+            .map_err(|(_, e)| e)
+        })
+    }))
+    .unwrap_or_else(|_| {
+        Err(format!(
+            "{path}: the TypeScript stripper failed on this file"
+        ))
     })
 }
 

@@ -13,6 +13,8 @@
 //! - `/redirect/N` — a chain of N 302 redirects ending at `/get`; `/redirect-to?url=U&status_code=C`.
 //! - `/cookies` — the request's cookies as JSON; `/cookies/set?k=v` sets them and redirects to
 //!   `/cookies`; `/cookies/delete?k` expires them and redirects to `/cookies`.
+//! - `/basic-auth/USER/PASSWD`, `/digest-auth/QOP/USER/PASSWD` — 200 for those credentials,
+//!   else 401 with the challenge (as httpbin).
 //!
 //! Limits, so that one client cannot make the server misbehave for others ([`Limits`]):
 //! - Headers written from request data (`Location`, `Set-Cookie`) are checked: a value with CR,
@@ -29,6 +31,7 @@
 //! - `/bytes/N` is generated while it is written; a connection's output buffer drops back to
 //!   64 KiB after a large response.
 
+mod auth;
 mod conn;
 mod echo;
 mod pages;

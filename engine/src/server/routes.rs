@@ -222,6 +222,8 @@ pub fn route(req: &Request) -> Response {
         }
         ["html"] => super::pages::html(),
         ["forms", "post"] => super::pages::forms(),
+        ["basic-auth", user, pass] => super::auth::basic(req, user, pass),
+        ["digest-auth", qop, user, pass] => super::auth::digest(req, qop, user, pass),
         ["cookies"] => Response::json(200, &json!({ "cookies": cookies_obj(req) })),
         ["cookies", "set"] => {
             let mut r = Response::redirect(302, "/cookies");

@@ -14,6 +14,9 @@ use crate::http::Url;
 use crate::script::{Call, Event, IterInfo, Reply, ScriptRequest, ScriptResponse, ScriptVu, Turn};
 use crate::template::Template;
 
+mod batch;
+mod jar;
+
 /// A script's extra tags on a sample (`params.tags`, `check(..., tags)`).
 type Tags = Vec<(String, String)>;
 
@@ -32,6 +35,8 @@ pub(crate) struct ScriptState {
     vu_tags: Option<Tags>,
     /// `exec.vu.metrics.metadata`.
     vu_metadata: Tags,
+    jars: jar::Jars,
+    batch: batch::Lanes,
 }
 
 impl ScriptState {
@@ -45,6 +50,8 @@ impl ScriptState {
             custom: HashMap::new(),
             vu_tags: None,
             vu_metadata: Vec::new(),
+            jars: jar::Jars::default(),
+            batch: batch::Lanes::default(),
         })
     }
 
@@ -121,6 +128,7 @@ impl Vu {
             state.clear_series();
         }
         state.vu.begin(info);
+        self.reset_script_jars();
         let mut reply = None;
         loop {
             let Some(state) = self.script.as_mut() else {
@@ -145,6 +153,11 @@ impl Vu {
                 Call::Request(r) => {
                     let resp = self.script_request(flow, *r).await;
                     reply = Some(Reply::Response(Box::new(resp)));
+                }
+                Call::Jar(j) => reply = Some(Reply::Jar(self.script_jar(*j))),
+                Call::Batch(b) => {
+                    let responses = self.script_batch(flow, *b).await;
+                    reply = Some(Reply::Batch(responses));
                 }
             }
         }
@@ -209,6 +222,16 @@ impl Vu {
 
     async fn script_request(&mut self, flow: &Flow, r: ScriptRequest) -> ScriptResponse {
         let id = self.script_request_id(&r);
+        self.script_request_as(flow, r, id).await
+    }
+
+    /// A request whose id the script's VU gave it (a batch's lanes have no script state).
+    async fn script_request_as(
+        &mut self,
+        flow: &Flow,
+        r: ScriptRequest,
+        id: u32,
+    ) -> ScriptResponse {
         let static_url = Url::parse(&r.url).ok();
         let creq = CRequest {
             // Built for this one call: there is no later request to reuse its bytes.
@@ -243,7 +266,9 @@ impl Vu {
             warned: AtomicBool::new(true),
             sample_warned: AtomicBool::new(false),
         };
+        let saved = self.enter_request_jar(r.jar, r.cookies);
         let end = self.request(flow, &creq).await;
+        self.leave_request_jar(r.jar, saved);
         let url = end.moved_to.unwrap_or(r.url);
         if r.no_connection_reuse {
             self.client.reset();

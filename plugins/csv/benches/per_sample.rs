@@ -17,6 +17,7 @@ fn main() {
                 ",timeFormat=rfc3339_nano",
             ),
             ("csv -> /dev/null", "/dev/null", ""),
+            ("csv.gz", "bench.csv.gz", ""),
         ],
     );
 }

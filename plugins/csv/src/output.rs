@@ -24,7 +24,7 @@ impl CsvOutput {
     pub fn new(config: CsvConfig) -> Result<Self, PluginError> {
         let mut sink = Sink::open("csv", &config.target)?;
         let encoder = Encoder::new(Layout::new(&config.system_tags), config.time_format);
-        sink.buf.extend_from_slice(encoder.header().as_bytes());
+        sink.lines().extend_from_slice(encoder.header().as_bytes());
         Ok(Self {
             sink,
             encoder,
@@ -55,7 +55,7 @@ impl Output for CsvOutput {
         for sample in batch.samples.iter() {
             if self
                 .encoder
-                .encode(&self.catalog, sample, &mut self.sink.buf)
+                .encode(&self.catalog, sample, self.sink.lines())
             {
                 self.sink.sample_done();
                 if self.sink.over_chunk() {

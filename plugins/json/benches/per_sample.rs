@@ -12,6 +12,7 @@ fn main() {
         &[
             ("json", "bench.json", ""),
             ("json -> /dev/null", "/dev/null", ""),
+            ("json.gz", "bench.json.gz", ""),
         ],
     );
 }

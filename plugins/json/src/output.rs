@@ -23,7 +23,7 @@ impl JsonOutput {
     pub fn new(config: JsonConfig) -> Result<Self, PluginError> {
         let mut sink = Sink::open("json", &config.target)?;
         let encoder = Encoder::new(config.filter, config.json_array);
-        sink.buf.extend_from_slice(encoder.prologue());
+        sink.lines().extend_from_slice(encoder.prologue());
         Ok(Self {
             sink,
             encoder,
@@ -55,7 +55,7 @@ impl Output for JsonOutput {
         for sample in batch.samples.iter() {
             match self
                 .encoder
-                .encode(&self.catalog, sample, &mut self.sink.buf)
+                .encode(&self.catalog, sample, self.sink.lines())
             {
                 Encoded::Written => {
                     self.sink.sample_done();
@@ -89,7 +89,7 @@ impl Output for JsonOutput {
 
     fn stop(&mut self, _outcome: &RunOutcome, _timeout: Duration) -> Result<(), PluginError> {
         let epilogue = self.encoder.epilogue();
-        self.sink.buf.extend_from_slice(epilogue);
+        self.sink.lines().extend_from_slice(epilogue);
         self.sink.finish()
     }
 }

@@ -7,10 +7,175 @@ function canonical(name) {
   return String(name).toLowerCase().replace(/(^|-)([a-z])/g, (m, d, c) => d + c.toUpperCase());
 }
 
+// Go's url.QueryEscape: only letters, digits and -_.~ are kept, a space is '+'.
+function queryEscape(t) {
+  return encodeURIComponent(t)
+    .replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase())
+    .replace(/%20/g, "+");
+}
+
+// Go's url.Values.Encode, as k6 sends an object body: keys sorted, an array's elements as
+// repeated keys.
 function formBody(obj) {
-  return Object.keys(obj)
-    .map((k) => encodeURIComponent(k) + "=" + encodeURIComponent(obj[k] === undefined || obj[k] === null ? "" : String(obj[k])))
-    .join("&");
+  const pairs = [];
+  for (const k of Object.keys(obj).sort()) {
+    const v = obj[k];
+    if (Array.isArray(v)) for (const el of v) pairs.push(queryEscape(k) + "=" + queryEscape(formValue(el)));
+    else pairs.push(queryEscape(k) + "=" + queryEscape(formValue(v)));
+  }
+  return pairs.join("&");
+}
+
+// What Go's zero time gives k6 for a cookie with no Expires: its UnixNano()/1e6, overflowed.
+const NO_EXPIRY = -6795364578871;
+
+// Go's readSetCookies, as far as k6 shows it.
+function parseSetCookie(line) {
+  const parts = String(line).split(";");
+  const first = parts.shift();
+  const eq = first.indexOf("=");
+  if (eq < 0) return null;
+  const name = first.slice(0, eq).trim();
+  if (name === "") return null;
+  let value = first.slice(eq + 1).trim();
+  if (value.length > 1 && value[0] === '"' && value[value.length - 1] === '"') value = value.slice(1, -1);
+  const c = { name, value, domain: "", path: "", http_only: false, secure: false, max_age: 0, expires: NO_EXPIRY };
+  for (const part of parts) {
+    const i = part.indexOf("=");
+    const k = (i < 0 ? part : part.slice(0, i)).trim().toLowerCase();
+    const v = i < 0 ? "" : part.slice(i + 1).trim();
+    if (k === "domain") c.domain = v.replace(/^\./, "");
+    else if (k === "path") c.path = v;
+    else if (k === "max-age") {
+      if (/^-?[0-9]+$/.test(v) && !(v[0] === "0" && Number(v) !== 0)) c.max_age = Number(v) <= 0 ? -1 : Number(v);
+    } else if (k === "expires") {
+      const t = Date.parse(v);
+      c.expires = Number.isNaN(t) ? NO_EXPIRY : t;
+    } else if (k === "secure") c.secure = true;
+    else if (k === "httponly") c.http_only = true;
+  }
+  return c;
+}
+
+// The data of a file part of a multipart body (k6's FileData).
+class FileData {
+  constructor(data, filename, contentType) {
+    this.data = data;
+    this.filename = filename;
+    this.content_type = contentType;
+  }
+}
+
+export function file(data, filename, contentType) {
+  if (ArrayBuffer.isView(data)) data = viewBuffer(data);
+  if (typeof data !== "string" && !(data instanceof ArrayBuffer)) {
+    throw new Error("http.file(): invalid type " + typeof data + ", expected string or ArrayBuffer");
+  }
+  // k6's defaults: the time in nanoseconds as the name, the generic binary type.
+  const name = filename === undefined ? String(Date.now()) + "000000" : String(filename);
+  const type = contentType === undefined ? "application/octet-stream" : String(contentType);
+  return new FileData(data, name, type);
+}
+
+function viewBuffer(v) {
+  return v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength);
+}
+
+// Go's fmt of a form value, as k6 writes it; nested objects are k6's empty value.
+function formValue(v) {
+  if (v === undefined || v === null) return "";
+  if (typeof v === "object") {
+    L.log(2, "cannot urlencode a nested value in a request form body; encoding it as an empty value, use JSON.stringify() to send structured data");
+    return "";
+  }
+  return String(v);
+}
+
+function multipartBody(obj) {
+  const parts = [];
+  for (const k of Object.keys(obj)) {
+    const v = obj[k];
+    if (v instanceof FileData) parts.push([k, v.data, v.filename, v.content_type]);
+    else parts.push([k, formValue(v), null, null]);
+  }
+  return L.multipart(parts);
+}
+
+// The jars a script makes are numbered per VU; 0 is the VU's own (the engine's VU_JAR).
+let jarCount = 0;
+
+function setCookieLine(name, value, opts) {
+  // A ';' or a line break would add attributes or headers of its own.
+  const clean = (s) => String(s).replace(/[;\r\n\0]/g, "");
+  let line = clean(name) + "=" + clean(value);
+  if (opts !== undefined && opts !== null) {
+    for (const k of Object.keys(opts)) {
+      const v = opts[k];
+      switch (k.toLowerCase()) {
+        case "path": line += "; Path=" + clean(v); break;
+        case "domain": line += "; Domain=" + clean(v); break;
+        case "expires":
+          if (String(v) !== "") {
+            if (Number.isNaN(Date.parse(String(v)))) throw new Error('unable to parse "expires" date string "' + v + '"');
+            line += "; Expires=" + clean(v);
+          }
+          break;
+        case "max_age": {
+          const n = Math.trunc(Number(v));
+          if (n > 0) line += "; Max-Age=" + n;
+          else if (n < 0) line += "; Max-Age=0";
+          break;
+        }
+        case "secure": if (v) line += "; Secure"; break;
+        case "http_only": if (v) line += "; HttpOnly"; break;
+      }
+    }
+  }
+  return line;
+}
+
+// k6's CookieJar: `new http.CookieJar()` is a jar of its own, http.cookieJar() the VU's.
+export class CookieJar {
+  constructor() {
+    this._id = ++jarCount;
+  }
+  cookiesForURL(url) {
+    const out = {};
+    for (const [n, v] of L.jar(this._id, "get", String(url))) (out[n] = out[n] || []).push(v);
+    return out;
+  }
+  set(url, name, value, opts) {
+    L.jar(this._id, "set", String(url), setCookieLine(name, value, opts));
+    return true;
+  }
+  clear(url) {
+    L.jar(this._id, "clear", String(url));
+  }
+  delete(url, name) {
+    if (name === undefined || name === null || name === "") throw new Error("cookie: is null");
+    L.jar(this._id, "delete", String(url), String(name));
+  }
+}
+
+const vuJar = Object.create(CookieJar.prototype);
+vuJar._id = 0;
+
+export function cookieJar() {
+  return vuJar;
+}
+
+function requestCookies(cookies) {
+  const out = [];
+  for (const k of Object.keys(cookies)) {
+    const c = cookies[k];
+    if (c === undefined || c === null) continue;
+    if (typeof c === "object" && !Array.isArray(c)) {
+      out.push([k, c.value === undefined || c.value === null ? "" : String(c.value), !!c.replace]);
+    } else {
+      out.push([k, String(c), false]);
+    }
+  }
+  return out;
 }
 
 class Response {
@@ -40,6 +205,22 @@ class Response {
   }
   set headers(value) {
     this._headers = value;
+  }
+  // k6's response cookies: those the last response set, by name.
+  get cookies() {
+    if (this._cookies === undefined) {
+      const out = {};
+      for (const [k, v] of this._raw) {
+        if (k.toLowerCase() !== "set-cookie") continue;
+        const c = parseSetCookie(v);
+        if (c !== null) (out[c.name] = out[c.name] || []).push(c);
+      }
+      this._cookies = out;
+    }
+    return this._cookies;
+  }
+  set cookies(value) {
+    this._cookies = value;
   }
   json(selector) {
     if (this.body === null || this.body === undefined) {
@@ -115,20 +296,31 @@ export function setResponseCallback(cb) {
 }
 
 export function request(method, url, body, params) {
+  return send(prepare(method, url, body, params));
+}
+
+// A request ready to send: { m, u, text, sent, request, digest, cred }, or { done } when it is
+// answered without being sent.
+function prepare(method, url, body, params) {
   const p = params || {};
   const headers = {};
   for (const k of Object.keys(p.headers || {})) headers[k] = String(p.headers[k]);
   let text = null;
+  const contentType = (t) => {
+    if (!Object.keys(headers).some((k) => k.toLowerCase() === "content-type")) headers["Content-Type"] = t;
+  };
   if (body !== undefined && body !== null) {
-    if (typeof body === "string") {
+    if (typeof body === "string" || body instanceof ArrayBuffer) {
       text = body;
-    } else if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) {
-      throw new Error("binary request bodies are not supported by loadrun yet");
+    } else if (ArrayBuffer.isView(body)) {
+      text = viewBuffer(body);
+    } else if (typeof body === "object" && Object.values(body).some((v) => v instanceof FileData)) {
+      const [bytes, type] = multipartBody(body);
+      text = bytes;
+      contentType(type);
     } else if (typeof body === "object") {
       text = formBody(body);
-      if (!Object.keys(headers).some((k) => k.toLowerCase() === "content-type")) {
-        headers["Content-Type"] = "application/x-www-form-urlencoded";
-      }
+      contentType("application/x-www-form-urlencoded");
     } else {
       text = String(body);
     }
@@ -147,18 +339,92 @@ export function request(method, url, body, params) {
     if (p.responseCallback === null) {
       cb = NO_CALLBACK;
     } else if (!(p.responseCallback instanceof ExpectedStatuses)) {
-      return refused("unsupported responseCallback");
+      return { done: refused("unsupported responseCallback") };
     } else {
       cb = p.responseCallback;
     }
   }
   if (cb === NO_CALLBACK) sent.noResponseCallback = true;
   else if (cb !== undefined) sent.expected = cb.list;
-  for (const k of ["cookies", "jar", "auth", "compression"]) {
-    if (p[k] !== undefined) throw new Error("request parameter " + k + " is not supported by loadrun yet");
+  if (p.cookies !== undefined && p.cookies !== null && typeof p.cookies === "object") sent.cookies = requestCookies(p.cookies);
+  // As k6: anything but a CookieJar (null among them) leaves the VU's jar in use.
+  if (p.jar instanceof CookieJar) sent.jar = p.jar._id;
+  if (p.compression !== undefined) throw new Error("request parameter compression is not supported by loadrun yet");
+  const auth = p.auth === undefined || p.auth === null ? "" : String(p.auth);
+  if (auth === "ntlm") throw new Error('request parameter auth: "ntlm" is not supported by loadrun yet');
+  const cred = userinfo(u);
+  const request = { method: m, url: u, headers: headers, body: typeof text === "string" ? text : "" };
+  if (auth === "digest") {
+    // As k6: the credentials leave the URL (no Basic header), the response's url among them.
+    const bare = cred === null ? u : cred.url;
+    request.url = bare;
+    return { m, u: bare, text, sent, request, digest: true, cred };
   }
-  const raw = L.request(m, u, text, JSON.stringify(sent));
-  return new Response(raw, { method: m, url: u, headers: headers, body: text === null ? "" : text });
+  // The engine sends a URL's credentials as Basic auth; k6 tags the URL with them masked.
+  if (cred !== null && !(p.tags && p.tags.name !== undefined)) sent.tags = Object.assign({}, p.tags, { name: cred.masked });
+  return { m, u, text, sent, request, digest: false, cred };
+}
+
+function send(r) {
+  if (r.done !== undefined) return r.done;
+  if (r.digest) return new Response(digestRequest(r.m, r.u, r.cred, r.text, r.sent), r.request);
+  return new Response(L.request(r.m, r.u, r.text, JSON.stringify(r.sent)), r.request);
+}
+
+// The credentials of `scheme://user:pass@host...`, the URL without them, and k6's masked form.
+function userinfo(url) {
+  const x = /^([a-z][a-z0-9+.-]*:\/\/)([^@\/?#]*)@(.*)$/is.exec(url);
+  if (x === null) return null;
+  const dec = (t) => { try { return decodeURIComponent(t); } catch (e) { return t; } };
+  const i = x[2].indexOf(":");
+  return {
+    user: dec(i < 0 ? x[2] : x[2].slice(0, i)),
+    pass: dec(i < 0 ? "" : x[2].slice(i + 1)),
+    url: x[1] + x[3],
+    masked: x[1] + (i < 0 ? "****" : "****:****") + "@" + x[3],
+  };
+}
+
+// k6's digest auth: a request without credentials, and on a 401 with a Digest challenge a
+// second one answering it. Both record their samples; the first counts 401 as expected (and,
+// as k6, only 401).
+function digestRequest(m, url, cred, body, sent) {
+  // With no response callback (null) k6 has none to swap for the challenge's.
+  const first = sent.noResponseCallback ? sent : Object.assign({}, sent, { expected: [401] });
+  const raw = L.request(m, url, body, JSON.stringify(first));
+  if (raw.status !== 401) return raw;
+  let challenge = null;
+  for (const [k, v] of raw.headers) {
+    if (k.toLowerCase() === "www-authenticate" && /^digest\s/i.test(v)) challenge = v;
+  }
+  if (challenge === null) return raw;
+  const uri = (url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^\/?#]*/i, "").replace(/#.*$/s, "")) || "/";
+  const authorization = digestAnswer(challenge, m, uri, cred === null ? "" : cred.user, cred === null ? "" : cred.pass);
+  const headers = Object.assign({}, sent.headers, { Authorization: authorization });
+  return L.request(m, url, body, JSON.stringify(Object.assign({}, sent, { headers })));
+}
+
+function digestAnswer(challenge, method, uri, user, pass) {
+  const f = {};
+  const re = /([a-z0-9_-]+)=("([^"]*)"|[^,\s]*)/gi;
+  let x;
+  while ((x = re.exec(challenge.replace(/^digest\s+/i, ""))) !== null) f[x[1].toLowerCase()] = x[3] !== undefined ? x[3] : x[2];
+  const md5 = (t) => L.hash("md5", [t], "hex");
+  const realm = f.realm || "";
+  const nonce = f.nonce || "";
+  const qop = f.qop !== undefined && f.qop.split(",").map((q) => q.trim()).includes("auth") ? "auth" : null;
+  const nc = "00000001";
+  let cnonce = "";
+  for (let i = 0; i < 16; i++) cnonce += Math.floor(Math.random() * 16).toString(16);
+  let ha1 = md5(user + ":" + realm + ":" + pass);
+  if ((f.algorithm || "").toUpperCase() === "MD5-SESS") ha1 = md5(ha1 + ":" + nonce + ":" + cnonce);
+  const ha2 = md5(method + ":" + uri);
+  const response = qop === null ? md5(ha1 + ":" + nonce + ":" + ha2) : md5([ha1, nonce, nc, cnonce, qop, ha2].join(":"));
+  let h = 'Digest username="' + user + '", realm="' + realm + '", nonce="' + nonce + '", uri="' + uri + '", response="' + response + '"';
+  if (f.algorithm !== undefined) h += ", algorithm=" + f.algorithm;
+  if (f.opaque !== undefined) h += ', opaque="' + f.opaque + '"';
+  if (qop !== null) h += ", qop=" + qop + ", nc=" + nc + ', cnonce="' + cnonce + '"';
+  return h;
 }
 
 export function get(url, params) { return request("GET", url, null, params); }
@@ -170,27 +436,48 @@ export function del(url, body, params) { return request("DELETE", url, body, par
 export function options(url, body, params) { return request("OPTIONS", url, body, params); }
 
 // One request of a batch, in any of k6's three forms: a URL, [method, url, body, params], or
-// { method, url, body, params }.
+// { method, url, body, params }; prepared, not sent.
 function batchOne(key, item) {
-  if (typeof item === "string") return request("GET", item, null, undefined);
+  if (typeof item === "string") return prepare("GET", item, null, undefined);
   if (Array.isArray(item)) {
     if (item.length < 2) throw new Error("http.batch(): request " + key + ": expected [method, url, body, params]");
-    return request(item[0], item[1], item[2], item[3]);
+    return prepare(item[0], item[1], item[2], item[3]);
   }
   if (item !== null && typeof item === "object") {
     if (item.url === undefined) throw new Error("http.batch(): request " + key + " has no url");
-    return request(item.method === undefined ? "GET" : item.method, item.url, item.body, item.params);
+    return prepare(item.method === undefined ? "GET" : item.method, item.url, item.body, item.params);
   }
   throw new Error("http.batch(): request " + key + ": expected a URL, an array or an object");
 }
 
-// Sent one after another for now: the responses and the samples are k6's, the wall time is
-// the sum of the requests' rather than k6's concurrent batchPerHost at a time.
+// The prepared requests sent together: concurrently by the engine, within the batch and
+// batchPerHost options. A digest request takes two round trips: those go one after another,
+// once the others are done.
+function sendAll(list) {
+  const out = new Array(list.length);
+  const together = [];
+  list.forEach((r, i) => {
+    if (r.done === undefined && !r.digest) together.push(i);
+  });
+  const raws = together.length === 0 ? [] : L.batch(together.map((i) => [list[i].m, list[i].u, list[i].text, JSON.stringify(list[i].sent)]));
+  together.forEach((i, k) => {
+    out[i] = new Response(raws[k], list[i].request);
+  });
+  list.forEach((r, i) => {
+    if (out[i] === undefined) out[i] = send(r);
+  });
+  return out;
+}
+
 export function batch(requests) {
-  if (Array.isArray(requests)) return requests.map((item, i) => batchOne(i, item));
+  if (Array.isArray(requests)) return sendAll(requests.map((item, i) => batchOne(i, item)));
   if (requests !== null && typeof requests === "object") {
+    const keys = Object.keys(requests);
+    const responses = sendAll(keys.map((k) => batchOne(JSON.stringify(k), requests[k])));
     const out = {};
-    for (const k of Object.keys(requests)) out[k] = batchOne(JSON.stringify(k), requests[k]);
+    keys.forEach((k, i) => {
+      out[k] = responses[i];
+    });
     return out;
   }
   throw new Error("http.batch(): expected an array or an object of requests");
@@ -245,14 +532,8 @@ function clickLink(res, args) {
   return request("GET", L.resolveUrl(res.url, href), null, args.params === undefined ? null : args.params);
 }
 
-function notYet(what) {
-  return function () { throw new Error(what + " is not supported by loadrun yet"); };
-}
-export const cookieJar = notYet("http.cookieJar()");
-export const file = notYet("http.file()");
-
 export default {
   request, get, head, post, put, patch, del, options,
-  batch, setResponseCallback, expectedStatuses, cookieJar, file,
+  batch, setResponseCallback, expectedStatuses, cookieJar, file, CookieJar,
 };
 "##;
