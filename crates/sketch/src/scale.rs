@@ -31,6 +31,12 @@ pub fn index(v: f64, scale: i32) -> i32 {
         // Between two powers of two the exponent alone decides.
         return clamp_i32((biased - 1023) >> -scale);
     }
+    if (1..=TABLE_SCALE).contains(&scale) && biased > 0 && biased < 0x7ff {
+        if let Some(i) = fine::index(biased - 1023, mantissa) {
+            // Boundaries nest: bucket `i` at scale 10 lies inside bucket `i >> (10 - s)`.
+            return clamp_i32(i >> (TABLE_SCALE - scale));
+        }
+    }
     // `2^scale` from its bits: `exp2` was a libm call (and two more inside) on every sample.
     let x = v.log2() * pow2(scale);
     // `ceil` and `round` are libm calls on the baseline x86-64 target; a truncation (toward
@@ -55,6 +61,65 @@ pub fn index(v: f64, scale: i32) -> i32 {
         }
     }
     clamp_i32(i)
+}
+
+/// The scale of [`fine`]'s table; coarser positive scales shift its index.
+const TABLE_SCALE: i32 = 10;
+
+/// The bucket at scale 10 from a table instead of `log2` (a libm call, and the rounding
+/// checks around it, were most of a trend sample's cost in the summary).
+mod fine {
+    use std::sync::LazyLock;
+
+    /// Slots per doubling: finer than the narrowest bucket (`2^(1/1024) - 1` ≈ 0.000677 of
+    /// the doubling's start, against 1/2048 ≈ 0.000488), so a slot holds at most one
+    /// boundary and a value is in its slot's first bucket or the next.
+    const SLOT_BITS: u32 = 11;
+
+    struct Table {
+        /// `bounds[k] = 2^(k/1024)`: bucket `k` of a doubling holds mantissas in
+        /// `(bounds[k], bounds[k+1]]`; computed as [`super::lower_bound`] computes them.
+        bounds: Vec<f64>,
+        /// The bucket holding the start of each slot.
+        first: Vec<u16>,
+    }
+
+    static TABLE: LazyLock<Table> = LazyLock::new(|| {
+        let per = 1usize << super::TABLE_SCALE;
+        let bounds: Vec<f64> = (0..=per)
+            .map(|k| super::lower_bound(k as i32, super::TABLE_SCALE))
+            .collect();
+        let slots = 1usize << SLOT_BITS;
+        let mut first = Vec::with_capacity(slots);
+        let mut k = 0usize;
+        for j in 0..slots {
+            let start = 1.0 + j as f64 / slots as f64;
+            while k + 1 < per && bounds[k + 1] < start {
+                k += 1;
+            }
+            first.push(k as u16);
+        }
+        Table { bounds, first }
+    });
+
+    /// The scale-10 index of `2^exponent · 1.mantissa` (mantissa not 0), or `None` when the
+    /// value is within a few ulps of a boundary: the caller settles those as before, so the
+    /// table never disagrees with [`super::lower_bound`].
+    pub(super) fn index(exponent: i64, mantissa: u64) -> Option<i64> {
+        let t = &*TABLE;
+        let m = f64::from_bits(mantissa | (1023u64 << 52));
+        let slot = (mantissa >> (52 - SLOT_BITS)) as usize;
+        let mut k = usize::from(*t.first.get(slot)?);
+        if m > *t.bounds.get(k + 1)? {
+            k += 1;
+        }
+        let (lo, hi) = (*t.bounds.get(k)?, *t.bounds.get(k + 1)?);
+        // 1e-12 of a mantissa below 2 is a few thousand ulps: far more than `exp2` is off by.
+        if m - lo < 1e-12 || hi - m < 1e-12 {
+            return None;
+        }
+        Some((exponent << super::TABLE_SCALE) + k as i64)
+    }
 }
 
 /// `2^e`, exact, for the exponents of the scales ([`MIN_SCALE`]..=[`MAX_SCALE`]).
@@ -135,6 +200,59 @@ mod tests {
                 assert_eq!(i64::from(index(v, scale)), want, "{v} at scale {scale}");
             }
             v *= 1.37;
+        }
+    }
+
+    /// The `log2` path the table replaced, for comparison.
+    fn by_log2(v: f64, scale: i32) -> i32 {
+        let x = v.log2() * pow2(scale);
+        let whole = x as i64;
+        let fraction = x - whole as f64;
+        let ceil = if fraction > 0.0 { whole + 1 } else { whole };
+        let mut i = ceil - 1;
+        if fraction.abs().min(1.0 - fraction.abs()) < 1e-6 {
+            let i32_i = clamp_i32(i);
+            if v <= lower_bound(i32_i, scale) {
+                i -= 1;
+            } else if v > lower_bound(i32_i + 1, scale) {
+                i += 1;
+            }
+        }
+        clamp_i32(i)
+    }
+
+    #[test]
+    fn the_table_agrees_with_log2_and_the_boundaries() {
+        let mut checked = 0;
+        let mut v: f64 = 1e-12;
+        while v < 1e15 {
+            for s in 1..=TABLE_SCALE {
+                assert_eq!(index(v, s), by_log2(v, s), "{v:e} at scale {s}");
+            }
+            v *= 1.000_37;
+            checked += 1;
+        }
+        assert!(checked > 100_000);
+        // Every boundary of a few doublings, and its neighbouring floats either side.
+        for e in [-30, -1, 0, 1, 7, 40] {
+            for k in 0..1024 {
+                let i = e * 1024 + k;
+                let b = lower_bound(i, 10);
+                for x in [
+                    b,
+                    f64::from_bits(b.to_bits() - 1),
+                    f64::from_bits(b.to_bits() + 1),
+                ] {
+                    for s in 1..=TABLE_SCALE {
+                        let got = index(x, s);
+                        assert!(
+                            lower_bound(got, s) < x && x <= upper_bound(got, s),
+                            "{x:e} at scale {s}: bucket {got}"
+                        );
+                    }
+                }
+                assert_eq!(index(b, 10), i - 1, "boundary {i} belongs below");
+            }
         }
     }
 

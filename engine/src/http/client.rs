@@ -413,10 +413,16 @@ impl Client {
                 }
                 Err(e) => return Err(fail(e, true)),
             };
-            let mut hbuf = [httparse::EMPTY_HEADER; 96];
-            let mut parsed = httparse::Response::new(&mut hbuf);
+            // Uninitialised: httparse writes the headers it finds, and filling 96 empty ones
+            // (3 KiB) first was a memset per response.
+            let mut hbuf = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; 96];
+            let mut parsed = httparse::Response::new(&mut []);
             let head = &conn.inb.available()[..head_len];
-            match parsed.parse(head) {
+            match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+                &mut parsed,
+                head,
+                &mut hbuf,
+            ) {
                 Ok(httparse::Status::Complete(_)) => {}
                 Ok(httparse::Status::Partial) | Err(_) => {
                     return Err(Failure::Other(HttpError {

@@ -163,7 +163,9 @@ pub async fn read_body<R: AsyncRead + Unpin>(
                 }
             }
         }
-        Framing::Chunked => read_chunked(r, inb, out, limit).await,
+        // Boxed: its line buffers and states are most of this future, which every VU's request
+        // future holds inline, while most responses have a length (about 250 B per VU).
+        Framing::Chunked => Box::pin(read_chunked(r, inb, out, limit)).await,
     }
 }
 
