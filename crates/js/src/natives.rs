@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use loadrun_engine::script::{Call, Event, Reply, ScriptRequest};
 use rquickjs::{ArrayBuffer, Ctx, Exception, Function, Object, Result, Value};
-use serde::Deserialize;
 
 use crate::core::{Core, Declared, Phase};
+use params::Timeout;
 
 mod batch;
 mod bytes;
@@ -21,6 +21,7 @@ mod files;
 mod html;
 mod json_path;
 mod multipart;
+mod params;
 mod random;
 mod shared;
 mod url;
@@ -116,7 +117,9 @@ pub(crate) fn install<'js>(
                   method: String,
                   url: String,
                   body: Option<Value<'js>>,
-                  params: String| { request(&ctx, &c, method, url, body, &params) },
+                  params: Option<Object<'js>>| {
+                request(&ctx, &c, method, url, body, params)
+            },
         )?,
     )?;
 
@@ -246,25 +249,6 @@ fn declare_metric(
     Ok(index.map(|i| i as i32).unwrap_or(-1))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct Params {
-    #[serde(default)]
-    headers: BTreeMap<String, String>,
-    #[serde(default)]
-    tags: BTreeMap<String, serde_json::Value>,
-    timeout: Option<serde_json::Value>,
-    redirects: Option<f64>,
-    response_type: Option<String>,
-    expected: Option<Vec<u16>>,
-    #[serde(default)]
-    jar: u32,
-    #[serde(default)]
-    cookies: Vec<(String, String, bool)>,
-    #[serde(default)]
-    no_response_callback: bool,
-}
-
 #[derive(PartialEq)]
 enum BodyKind {
     Text,
@@ -278,7 +262,7 @@ fn request<'js>(
     method: String,
     url: String,
     body: Option<Value<'js>>,
-    params: &str,
+    params: Option<Object<'js>>,
 ) -> Result<Object<'js>> {
     let (req, kind) = build_request(ctx, core, method, url, body, params)?;
     let resp = match core.suspend(Call::Request(Box::new(req))) {
@@ -301,27 +285,20 @@ fn build_request<'js>(
     method: String,
     url: String,
     body: Option<Value<'js>>,
-    params: &str,
+    params: Option<Object<'js>>,
 ) -> Result<(ScriptRequest, BodyKind)> {
     let fail = |m: String| Exception::throw_message(ctx, &m);
     run_only(ctx, core, "an HTTP request")?;
-    let p: Params =
-        serde_json::from_str(params).map_err(|e| fail(format!("request parameters: {e}")))?;
+    let p = params::read(ctx, params)?;
     let d = &core.spec.defaults;
     let timeout = match &p.timeout {
-        None | Some(serde_json::Value::Null) => d.timeout,
-        Some(serde_json::Value::Number(n)) => {
-            Duration::try_from_secs_f64(n.as_f64().unwrap_or(0.0).max(0.0) / 1000.0)
-                .unwrap_or(d.timeout)
-        }
-        Some(serde_json::Value::String(s)) => {
-            loadrun_engine::util::parse_duration(s).ok_or_else(|| {
-                fail(format!(
-                    "timeout {s:?}: expected a duration such as \"10s\""
-                ))
-            })?
-        }
-        Some(other) => return Err(fail(format!("timeout {other}: expected a duration"))),
+        Timeout::Default => d.timeout,
+        Timeout::Ms(n) => Duration::try_from_secs_f64(n.max(0.0) / 1000.0).unwrap_or(d.timeout),
+        Timeout::Text(s) => loadrun_engine::util::parse_duration(s).ok_or_else(|| {
+            fail(format!(
+                "timeout {s:?}: expected a duration such as \"10s\""
+            ))
+        })?,
     };
     let kind = match p.response_type.as_deref() {
         None if d.discard_bodies => BodyKind::None,
@@ -336,11 +313,11 @@ fn build_request<'js>(
     };
     let mut tags: Vec<(String, String)> = Vec::with_capacity(p.tags.len());
     let mut name = None;
-    for (k, v) in &p.tags {
+    for (k, v) in p.tags {
         if k == "name" {
-            name = Some(value_text(v));
+            name = Some(v);
         } else {
-            tags.push((k.clone(), value_text(v)));
+            tags.push((k, v));
         }
     }
     let redirects = p.redirects.map(|r| r.max(0.0) as u32);
@@ -391,14 +368,7 @@ fn response_object<'js>(
     o.set("status", resp.status)?;
     o.set("proto", resp.proto)?;
     o.set("url", resp.url.as_str())?;
-    let headers = rquickjs::Array::new(ctx.clone())?;
-    for (i, (k, v)) in resp.headers.iter().enumerate() {
-        let pair = rquickjs::Array::new(ctx.clone())?;
-        pair.set(0, k.as_str())?;
-        pair.set(1, v.as_str())?;
-        headers.set(i, pair)?;
-    }
-    o.set("headers", headers)?;
+    o.set("head", head_text(ctx, &resp.head)?)?;
     let body: Value<'js> = match kind {
         BodyKind::None => Value::new_null(ctx.clone()),
         BodyKind::Text => {
@@ -408,16 +378,25 @@ fn response_object<'js>(
         BodyKind::Binary => ArrayBuffer::new(ctx.clone(), resp.body)?.into_value(),
     };
     o.set("body", body)?;
-    let t = Object::new(ctx.clone())?;
+    // In the module's order: duration, blocked, connecting, tls_handshaking, sending, waiting,
+    // receiving.
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let tm = &resp.timings;
-    t.set("duration", ms(tm.duration()))?;
-    t.set("blocked", ms(tm.blocked))?;
-    t.set("connecting", ms(tm.connecting))?;
-    t.set("tls_handshaking", ms(tm.tls_handshaking))?;
-    t.set("sending", ms(tm.sending))?;
-    t.set("waiting", ms(tm.waiting))?;
-    t.set("receiving", ms(tm.receiving))?;
+    let t = rquickjs::Array::new(ctx.clone())?;
+    for (i, d) in [
+        tm.duration(),
+        tm.blocked,
+        tm.connecting,
+        tm.tls_handshaking,
+        tm.sending,
+        tm.waiting,
+        tm.receiving,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        t.set(i, ms(d))?;
+    }
     o.set("timings", t)?;
     let (error, code) = match &resp.error {
         Some(e) => (e.message.clone(), e.code),
@@ -427,4 +406,19 @@ fn response_object<'js>(
     o.set("error", error)?;
     o.set("error_code", code)?;
     Ok(o)
+}
+
+/// The head as the module's `headerPairs` splits it; a line that is not UTF-8 is left out, as
+/// the fields of such a line cannot be shown.
+fn head_text<'js>(ctx: &Ctx<'js>, head: &[u8]) -> Result<rquickjs::String<'js>> {
+    match std::str::from_utf8(head) {
+        Ok(text) => rquickjs::String::from_str(ctx.clone(), text),
+        Err(_) => {
+            let lines: Vec<&str> = head
+                .split(|&b| b == b'\n')
+                .filter_map(|line| std::str::from_utf8(line).ok())
+                .collect();
+            rquickjs::String::from_str(ctx.clone(), &lines.join("\n"))
+        }
+    }
 }
