@@ -263,7 +263,7 @@ fn request<'js>(
     url: String,
     body: Option<Value<'js>>,
     params: Option<Object<'js>>,
-) -> Result<Object<'js>> {
+) -> Result<rquickjs::Array<'js>> {
     let (req, kind) = build_request(ctx, core, method, url, body, params)?;
     let resp = match core.suspend(Call::Request(Box::new(req))) {
         Ok(Reply::Response(r)) => r,
@@ -358,17 +358,18 @@ fn build_request<'js>(
     Ok((req, kind))
 }
 
-/// What the module's Response is made from.
+/// What the module's Response is made from: an array in the order of its `RAW_*` indexes, as
+/// setting named properties from Rust costs an atom lookup each.
 fn response_object<'js>(
     ctx: &Ctx<'js>,
     kind: BodyKind,
     resp: loadrun_engine::script::ScriptResponse,
-) -> Result<Object<'js>> {
-    let o = Object::new(ctx.clone())?;
-    o.set("status", resp.status)?;
-    o.set("proto", resp.proto)?;
-    o.set("url", resp.url.as_str())?;
-    o.set("head", head_text(ctx, &resp.head)?)?;
+) -> Result<rquickjs::Array<'js>> {
+    let o = rquickjs::Array::new(ctx.clone())?;
+    o.set(0, resp.status)?;
+    o.set(1, resp.proto)?;
+    o.set(2, resp.url.as_str())?;
+    o.set(3, head_text(ctx, &resp.head)?)?;
     let body: Value<'js> = match kind {
         BodyKind::None => Value::new_null(ctx.clone()),
         BodyKind::Text => {
@@ -377,12 +378,18 @@ fn response_object<'js>(
         }
         BodyKind::Binary => ArrayBuffer::new(ctx.clone(), resp.body)?.into_value(),
     };
-    o.set("body", body)?;
-    // In the module's order: duration, blocked, connecting, tls_handshaking, sending, waiting,
+    o.set(4, body)?;
+    let (error, code) = match &resp.error {
+        Some(e) => (e.message.clone(), e.code),
+        None if resp.status >= 400 => (String::new(), 1000 + u32::from(resp.status)),
+        None => (String::new(), 0),
+    };
+    o.set(5, error)?;
+    o.set(6, code)?;
+    // The module's timings: duration, blocked, connecting, tls_handshaking, sending, waiting,
     // receiving.
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let tm = &resp.timings;
-    let t = rquickjs::Array::new(ctx.clone())?;
     for (i, d) in [
         tm.duration(),
         tm.blocked,
@@ -395,16 +402,8 @@ fn response_object<'js>(
     .into_iter()
     .enumerate()
     {
-        t.set(i, ms(d))?;
+        o.set(7 + i, ms(d))?;
     }
-    o.set("timings", t)?;
-    let (error, code) = match &resp.error {
-        Some(e) => (e.message.clone(), e.code),
-        None if resp.status >= 400 => (String::new(), 1000 + u32::from(resp.status)),
-        None => (String::new(), 0),
-    };
-    o.set("error", error)?;
-    o.set("error_code", code)?;
     Ok(o)
 }
 
