@@ -225,7 +225,7 @@ class Response {
   get request() {
     if (this._request === undefined) {
       const r = this._prepared;
-      this._request = r === null ? null : { method: r.m, url: r.u, headers: r.headers, body: typeof r.text === "string" ? r.text : "" };
+      this._request = r === null ? null : { method: r.m, url: r.u, headers: r.headers === undefined ? {} : r.headers, body: typeof r.text === "string" ? r.text : "" };
     }
     return this._request;
   }
@@ -340,6 +340,12 @@ export function request(method, url, body, params) {
 // A request ready to send: { m, u, text, sent, request, digest, cred }, or { done } when it is
 // answered without being sent.
 function prepare(method, url, body, params) {
+  // A bare `http.get(url)`, the commonest request: nothing to build, nothing for the native to read.
+  if ((params === undefined || params === null) && (body === undefined || body === null) && defaultCallback === undefined) {
+    const m = String(method).toUpperCase();
+    const u = String(url);
+    if (u.indexOf("@") < 0) return { m, u, text: null, headers: undefined, sent: undefined, digest: false, cred: null };
+  }
   const p = params || {};
   const headers = {};
   for (const k of Object.keys(p.headers || {})) headers[k] = String(p.headers[k]);
@@ -413,6 +419,7 @@ function send(r) {
 
 // The credentials of `scheme://user:pass@host...`, the URL without them, and k6's masked form.
 function userinfo(url) {
+  if (url.indexOf("@") < 0) return null;
   const x = /^([a-z][a-z0-9+.-]*:\/\/)([^@\/?#]*)@(.*)$/is.exec(url);
   if (x === null) return null;
   const dec = (t) => { try { return decodeURIComponent(t); } catch (e) { return t; } };
