@@ -204,17 +204,16 @@ class Response {
     this.body = raw[4];
     this.error = raw[5];
     this.error_code = raw[6];
-    this._head = raw[RAW_HEAD];
-    this._t = raw;
+    this._raw = raw;
     this._prepared = prepared;
   }
-  get _raw() {
-    if (this._pairs === undefined) this._pairs = headerPairs(this._head);
+  get _fields() {
+    if (this._pairs === undefined) this._pairs = headerPairs(this._raw[RAW_HEAD]);
     return this._pairs;
   }
   get timings() {
     if (this._timings === undefined) {
-      const t = this._t, i = RAW_TIMINGS;
+      const t = this._raw, i = RAW_TIMINGS;
       this._timings = { duration: t[i], blocked: t[i + 1], connecting: t[i + 2], tls_handshaking: t[i + 3], sending: t[i + 4], waiting: t[i + 5], receiving: t[i + 6] };
     }
     return this._timings;
@@ -235,7 +234,7 @@ class Response {
   get headers() {
     if (this._headers === undefined) {
       const headers = {};
-      for (const [k, v] of this._raw) {
+      for (const [k, v] of this._fields) {
         const key = canonical(k);
         headers[key] = key in headers ? headers[key] + ", " + v : v;
       }
@@ -250,7 +249,7 @@ class Response {
   get cookies() {
     if (this._cookies === undefined) {
       const out = {};
-      for (const [k, v] of this._raw) {
+      for (const [k, v] of this._fields) {
         if (k.toLowerCase() !== "set-cookie") continue;
         const c = parseSetCookie(v);
         if (c !== null) (out[c.name] = out[c.name] || []).push(c);
