@@ -261,6 +261,14 @@ class Response {
   set cookies(value) {
     this._cookies = value;
   }
+  // What JSON.stringify and console.log show: the fields, not the lazy internals (k6's Go
+  // object serializes its fields the same way).
+  toJSON() {
+    return {
+      url: this.url, status: this.status, proto: this.proto, headers: this.headers, cookies: this.cookies,
+      body: this.body, timings: this.timings, error: this.error, error_code: this.error_code, request: this.request,
+    };
+  }
   json(selector) {
     if (this.body === null || this.body === undefined) {
       throw new Error("the body is null so we can't transform it to JSON - this likely was because of a request error getting the response");
