@@ -72,7 +72,9 @@ pub struct ScriptResponse {
     /// 0 when the request failed.
     pub status: u16,
     pub proto: &'static str,
-    pub headers: Vec<(String, String)>,
+    /// The response head as received: the status line, then its fields (empty when the
+    /// request failed). The script splits it only when it reads the headers.
+    pub head: Vec<u8>,
     /// Empty unless [`ScriptRequest::want_body`].
     pub body: Vec<u8>,
     pub timings: Timings,

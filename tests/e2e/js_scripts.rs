@@ -683,3 +683,48 @@ fn html_forms_and_links_send_requests_as_any_request_does() {
         2
     );
 }
+
+/// A Response builds its headers, timings and request only when read; what JSON shows of it
+/// (as `console.log` prints it) is still its fields, not those internals.
+#[test]
+fn a_response_shows_its_fields_when_written_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+import http from "k6/http";
+import { check } from "k6";
+export default function () {
+  const r = http.get(__ENV.TEST_SERVER + "/bytes/16", { headers: { "X-A": 1 }, tags: { n: 1 } });
+  const j = JSON.parse(JSON.stringify(r));
+  check(j, {
+    "status": (j) => j.status === 200,
+    "request": (j) => j.request.method === "GET" && j.request.headers["X-A"] === "1",
+    "timings": (j) => j.timings.duration > 0 && j.timings.waiting > 0,
+    "headers": (j) => j.headers["Content-Length"] === "16",
+    "no internals": (j) => Object.keys(j).every((k) => !k.startsWith("_")),
+  });
+  const bare = http.get(__ENV.TEST_SERVER + "/bytes/4");
+  check(bare, { "bare request": (r) => r.request.method === "GET" && Object.keys(r.request.headers).length === 0 && r.body.length === 4 });
+}
+"#;
+    std::fs::write(dir.path().join("show.js"), script).unwrap();
+    let export = dir.path().join("summary.json");
+    let export_arg = export.to_string_lossy();
+    let out = loadrun(
+        dir.path(),
+        &[
+            "run",
+            "-q",
+            "--test-server",
+            "show.js",
+            "--iterations",
+            "2",
+            "--summary-export",
+            &export_arg,
+        ],
+        &[],
+    );
+    succeeded(&out);
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    assert_eq!(summary["metrics"]["checks"]["passes"], 12, "{summary}");
+    assert_eq!(summary["metrics"]["checks"]["fails"], 0, "{summary}");
+}

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use loadrun_engine::script::{Call, Event, Reply, ScriptRequest};
 use rquickjs::{ArrayBuffer, Ctx, Exception, Function, Object, Result, Value};
-use serde::Deserialize;
 
 use crate::core::{Core, Declared, Phase};
+use params::Timeout;
 
 mod batch;
 mod bytes;
@@ -21,6 +21,7 @@ mod files;
 mod html;
 mod json_path;
 mod multipart;
+mod params;
 mod random;
 mod shared;
 mod url;
@@ -116,7 +117,9 @@ pub(crate) fn install<'js>(
                   method: String,
                   url: String,
                   body: Option<Value<'js>>,
-                  params: String| { request(&ctx, &c, method, url, body, &params) },
+                  params: Option<Object<'js>>| {
+                request(&ctx, &c, method, url, body, params)
+            },
         )?,
     )?;
 
@@ -246,25 +249,6 @@ fn declare_metric(
     Ok(index.map(|i| i as i32).unwrap_or(-1))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct Params {
-    #[serde(default)]
-    headers: BTreeMap<String, String>,
-    #[serde(default)]
-    tags: BTreeMap<String, serde_json::Value>,
-    timeout: Option<serde_json::Value>,
-    redirects: Option<f64>,
-    response_type: Option<String>,
-    expected: Option<Vec<u16>>,
-    #[serde(default)]
-    jar: u32,
-    #[serde(default)]
-    cookies: Vec<(String, String, bool)>,
-    #[serde(default)]
-    no_response_callback: bool,
-}
-
 #[derive(PartialEq)]
 enum BodyKind {
     Text,
@@ -278,8 +262,8 @@ fn request<'js>(
     method: String,
     url: String,
     body: Option<Value<'js>>,
-    params: &str,
-) -> Result<Object<'js>> {
+    params: Option<Object<'js>>,
+) -> Result<rquickjs::Array<'js>> {
     let (req, kind) = build_request(ctx, core, method, url, body, params)?;
     let resp = match core.suspend(Call::Request(Box::new(req))) {
         Ok(Reply::Response(r)) => r,
@@ -301,27 +285,20 @@ fn build_request<'js>(
     method: String,
     url: String,
     body: Option<Value<'js>>,
-    params: &str,
+    params: Option<Object<'js>>,
 ) -> Result<(ScriptRequest, BodyKind)> {
     let fail = |m: String| Exception::throw_message(ctx, &m);
     run_only(ctx, core, "an HTTP request")?;
-    let p: Params =
-        serde_json::from_str(params).map_err(|e| fail(format!("request parameters: {e}")))?;
+    let p = params::read(ctx, params)?;
     let d = &core.spec.defaults;
     let timeout = match &p.timeout {
-        None | Some(serde_json::Value::Null) => d.timeout,
-        Some(serde_json::Value::Number(n)) => {
-            Duration::try_from_secs_f64(n.as_f64().unwrap_or(0.0).max(0.0) / 1000.0)
-                .unwrap_or(d.timeout)
-        }
-        Some(serde_json::Value::String(s)) => {
-            loadrun_engine::util::parse_duration(s).ok_or_else(|| {
-                fail(format!(
-                    "timeout {s:?}: expected a duration such as \"10s\""
-                ))
-            })?
-        }
-        Some(other) => return Err(fail(format!("timeout {other}: expected a duration"))),
+        Timeout::Default => d.timeout,
+        Timeout::Ms(n) => Duration::try_from_secs_f64(n.max(0.0) / 1000.0).unwrap_or(d.timeout),
+        Timeout::Text(s) => loadrun_engine::util::parse_duration(s).ok_or_else(|| {
+            fail(format!(
+                "timeout {s:?}: expected a duration such as \"10s\""
+            ))
+        })?,
     };
     let kind = match p.response_type.as_deref() {
         None if d.discard_bodies => BodyKind::None,
@@ -336,11 +313,11 @@ fn build_request<'js>(
     };
     let mut tags: Vec<(String, String)> = Vec::with_capacity(p.tags.len());
     let mut name = None;
-    for (k, v) in &p.tags {
+    for (k, v) in p.tags {
         if k == "name" {
-            name = Some(value_text(v));
+            name = Some(v);
         } else {
-            tags.push((k.clone(), value_text(v)));
+            tags.push((k, v));
         }
     }
     let redirects = p.redirects.map(|r| r.max(0.0) as u32);
@@ -381,24 +358,18 @@ fn build_request<'js>(
     Ok((req, kind))
 }
 
-/// What the module's Response is made from.
+/// What the module's Response is made from: an array in the order of its `RAW_*` indexes, as
+/// setting named properties from Rust costs an atom lookup each.
 fn response_object<'js>(
     ctx: &Ctx<'js>,
     kind: BodyKind,
     resp: loadrun_engine::script::ScriptResponse,
-) -> Result<Object<'js>> {
-    let o = Object::new(ctx.clone())?;
-    o.set("status", resp.status)?;
-    o.set("proto", resp.proto)?;
-    o.set("url", resp.url.as_str())?;
-    let headers = rquickjs::Array::new(ctx.clone())?;
-    for (i, (k, v)) in resp.headers.iter().enumerate() {
-        let pair = rquickjs::Array::new(ctx.clone())?;
-        pair.set(0, k.as_str())?;
-        pair.set(1, v.as_str())?;
-        headers.set(i, pair)?;
-    }
-    o.set("headers", headers)?;
+) -> Result<rquickjs::Array<'js>> {
+    let o = rquickjs::Array::new(ctx.clone())?;
+    o.set(0, resp.status)?;
+    o.set(1, resp.proto)?;
+    o.set(2, resp.url.as_str())?;
+    o.set(3, head_text(ctx, &resp.head)?)?;
     let body: Value<'js> = match kind {
         BodyKind::None => Value::new_null(ctx.clone()),
         BodyKind::Text => {
@@ -407,24 +378,46 @@ fn response_object<'js>(
         }
         BodyKind::Binary => ArrayBuffer::new(ctx.clone(), resp.body)?.into_value(),
     };
-    o.set("body", body)?;
-    let t = Object::new(ctx.clone())?;
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let tm = &resp.timings;
-    t.set("duration", ms(tm.duration()))?;
-    t.set("blocked", ms(tm.blocked))?;
-    t.set("connecting", ms(tm.connecting))?;
-    t.set("tls_handshaking", ms(tm.tls_handshaking))?;
-    t.set("sending", ms(tm.sending))?;
-    t.set("waiting", ms(tm.waiting))?;
-    t.set("receiving", ms(tm.receiving))?;
-    o.set("timings", t)?;
+    o.set(4, body)?;
     let (error, code) = match &resp.error {
         Some(e) => (e.message.clone(), e.code),
         None if resp.status >= 400 => (String::new(), 1000 + u32::from(resp.status)),
         None => (String::new(), 0),
     };
-    o.set("error", error)?;
-    o.set("error_code", code)?;
+    o.set(5, error)?;
+    o.set(6, code)?;
+    // The module's timings: duration, blocked, connecting, tls_handshaking, sending, waiting,
+    // receiving.
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let tm = &resp.timings;
+    for (i, d) in [
+        tm.duration(),
+        tm.blocked,
+        tm.connecting,
+        tm.tls_handshaking,
+        tm.sending,
+        tm.waiting,
+        tm.receiving,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        o.set(7 + i, ms(d))?;
+    }
     Ok(o)
+}
+
+/// The head as the module's `headerPairs` splits it; a line that is not UTF-8 is left out, as
+/// the fields of such a line cannot be shown.
+fn head_text<'js>(ctx: &Ctx<'js>, head: &[u8]) -> Result<rquickjs::String<'js>> {
+    match std::str::from_utf8(head) {
+        Ok(text) => rquickjs::String::from_str(ctx.clone(), text),
+        Err(_) => {
+            let lines: Vec<&str> = head
+                .split(|&b| b == b'\n')
+                .filter_map(|line| std::str::from_utf8(line).ok())
+                .collect();
+            rquickjs::String::from_str(ctx.clone(), &lines.join("\n"))
+        }
+    }
 }

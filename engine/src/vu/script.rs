@@ -277,10 +277,10 @@ impl Vu {
         ScriptResponse {
             status: if failed { 0 } else { self.resp.status },
             proto: self.resp.proto,
-            headers: if failed {
+            head: if failed {
                 Vec::new()
             } else {
-                header_pairs(&self.resp.head)
+                self.resp.head.clone()
             },
             body: if r.want_body && !failed {
                 std::mem::take(&mut self.resp.body)
@@ -392,16 +392,4 @@ impl Vu {
             }
         }
     }
-}
-
-/// The response head's fields, in order; a line that is not `name: value` in UTF-8 is left out.
-fn header_pairs(head: &[u8]) -> Vec<(String, String)> {
-    head.split(|&b| b == b'\n')
-        .skip(1)
-        .filter_map(|line| {
-            let line = std::str::from_utf8(line).ok()?;
-            let (k, v) = line.split_once(':')?;
-            Some((k.trim().to_string(), v.trim().to_string()))
-        })
-        .collect()
 }

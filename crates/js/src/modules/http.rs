@@ -178,24 +178,63 @@ function requestCookies(cookies) {
   return out;
 }
 
-class Response {
-  constructor(raw, request) {
-    this.status = raw.status;
-    this.proto = raw.proto;
-    this.url = raw.url;
-    this.body = raw.body;
-    this.error = raw.error;
-    this.error_code = raw.error_code;
-    this.timings = raw.timings;
-    this.request = request;
-    this._raw = raw.headers;
-    this._headers = undefined;
+// The response head's fields, in order, as [name, value] pairs.
+function headerPairs(head) {
+  const out = [];
+  const lines = head.split("\n");
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
+    const colon = line.indexOf(":");
+    if (colon >= 0) out.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
   }
-  // Built on first use: most scripts never read the headers of most responses.
+  return out;
+}
+
+// What the request native answers: an array (indexed, which is cheaper to make from Rust than
+// named properties) of the status, proto, url, head, body, error, error_code, then the timings.
+const RAW_STATUS = 0, RAW_HEAD = 3, RAW_TIMINGS = 7;
+
+// The native hands the head as its text and the timings in its array, and the module keeps the
+// request as prepared: each becomes an object only when read, as most scripts never read most.
+class Response {
+  constructor(raw, prepared) {
+    this.status = raw[0];
+    this.proto = raw[1];
+    this.url = raw[2];
+    this.body = raw[4];
+    this.error = raw[5];
+    this.error_code = raw[6];
+    this._raw = raw;
+    this._prepared = prepared;
+  }
+  get _fields() {
+    if (this._pairs === undefined) this._pairs = headerPairs(this._raw[RAW_HEAD]);
+    return this._pairs;
+  }
+  get timings() {
+    if (this._timings === undefined) {
+      const t = this._raw, i = RAW_TIMINGS;
+      this._timings = { duration: t[i], blocked: t[i + 1], connecting: t[i + 2], tls_handshaking: t[i + 3], sending: t[i + 4], waiting: t[i + 5], receiving: t[i + 6] };
+    }
+    return this._timings;
+  }
+  set timings(value) {
+    this._timings = value;
+  }
+  get request() {
+    if (this._request === undefined) {
+      const r = this._prepared;
+      this._request = r === null ? null : { method: r.m, url: r.u, headers: r.headers === undefined ? {} : r.headers, body: typeof r.text === "string" ? r.text : "" };
+    }
+    return this._request;
+  }
+  set request(value) {
+    this._request = value;
+  }
   get headers() {
     if (this._headers === undefined) {
       const headers = {};
-      for (const [k, v] of this._raw) {
+      for (const [k, v] of this._fields) {
         const key = canonical(k);
         headers[key] = key in headers ? headers[key] + ", " + v : v;
       }
@@ -210,7 +249,7 @@ class Response {
   get cookies() {
     if (this._cookies === undefined) {
       const out = {};
-      for (const [k, v] of this._raw) {
+      for (const [k, v] of this._fields) {
         if (k.toLowerCase() !== "set-cookie") continue;
         const c = parseSetCookie(v);
         if (c !== null) (out[c.name] = out[c.name] || []).push(c);
@@ -221,6 +260,14 @@ class Response {
   }
   set cookies(value) {
     this._cookies = value;
+  }
+  // What JSON.stringify and console.log show: the fields, not the lazy internals (k6's Go
+  // object serializes its fields the same way).
+  toJSON() {
+    return {
+      url: this.url, status: this.status, proto: this.proto, headers: this.headers, cookies: this.cookies,
+      body: this.body, timings: this.timings, error: this.error, error_code: this.error_code, request: this.request,
+    };
   }
   json(selector) {
     if (this.body === null || this.body === undefined) {
@@ -279,12 +326,10 @@ function responseCallback(cb, where) {
   throw new Error(where + ": expected a callback made by http.expectedStatuses(), as in k6");
 }
 
-const NO_TIMINGS = { duration: 0, blocked: 0, connecting: 0, tls_handshaking: 0, sending: 0, waiting: 0, receiving: 0 };
-
 // A request k6 refuses before sending is logged and answered with an empty response, not thrown.
 function refused(message) {
   L.log(2, "Request Failed: " + message);
-  const raw = { status: 0, proto: "", url: "", body: null, error: message, error_code: 0, timings: Object.assign({}, NO_TIMINGS), headers: [] };
+  const raw = [0, "", "", "", null, message, 0, 0, 0, 0, 0, 0, 0, 0];
   return new Response(raw, null);
 }
 
@@ -302,6 +347,12 @@ export function request(method, url, body, params) {
 // A request ready to send: { m, u, text, sent, request, digest, cred }, or { done } when it is
 // answered without being sent.
 function prepare(method, url, body, params) {
+  // A bare `http.get(url)`, the commonest request: nothing to build, nothing for the native to read.
+  if ((params === undefined || params === null) && (body === undefined || body === null) && defaultCallback === undefined) {
+    const m = String(method).toUpperCase();
+    const u = String(url);
+    if (u.indexOf("@") < 0) return { m, u, text: null, headers: undefined, sent: undefined, digest: false, cred: null };
+  }
   const p = params || {};
   const headers = {};
   for (const k of Object.keys(p.headers || {})) headers[k] = String(p.headers[k]);
@@ -353,26 +404,29 @@ function prepare(method, url, body, params) {
   const auth = p.auth === undefined || p.auth === null ? "" : String(p.auth);
   if (auth === "ntlm") throw new Error('request parameter auth: "ntlm" is not supported by loadrun yet');
   const cred = userinfo(u);
-  const request = { method: m, url: u, headers: headers, body: typeof text === "string" ? text : "" };
   if (auth === "digest") {
     // As k6: the credentials leave the URL (no Basic header), the response's url among them.
     const bare = cred === null ? u : cred.url;
-    request.url = bare;
-    return { m, u: bare, text, sent, request, digest: true, cred };
+    return { m, u: bare, text, headers, sent, digest: true, cred };
   }
   // The engine sends a URL's credentials as Basic auth; k6 tags the URL with them masked.
   if (cred !== null && !(p.tags && p.tags.name !== undefined)) sent.tags = Object.assign({}, p.tags, { name: cred.masked });
-  return { m, u, text, sent, request, digest: false, cred };
+  // No params, no body, no callback: the native has nothing to read.
+  if (params === undefined || params === null) {
+    if (text === null && cb === undefined && cred === null) return { m, u, text, headers, sent: undefined, digest: false, cred };
+  }
+  return { m, u, text, headers, sent, digest: false, cred };
 }
 
 function send(r) {
   if (r.done !== undefined) return r.done;
-  if (r.digest) return new Response(digestRequest(r.m, r.u, r.cred, r.text, r.sent), r.request);
-  return new Response(L.request(r.m, r.u, r.text, JSON.stringify(r.sent)), r.request);
+  if (r.digest) return new Response(digestRequest(r.m, r.u, r.cred, r.text, r.sent), r);
+  return new Response(L.request(r.m, r.u, r.text, r.sent), r);
 }
 
 // The credentials of `scheme://user:pass@host...`, the URL without them, and k6's masked form.
 function userinfo(url) {
+  if (url.indexOf("@") < 0) return null;
   const x = /^([a-z][a-z0-9+.-]*:\/\/)([^@\/?#]*)@(.*)$/is.exec(url);
   if (x === null) return null;
   const dec = (t) => { try { return decodeURIComponent(t); } catch (e) { return t; } };
@@ -391,17 +445,17 @@ function userinfo(url) {
 function digestRequest(m, url, cred, body, sent) {
   // With no response callback (null) k6 has none to swap for the challenge's.
   const first = sent.noResponseCallback ? sent : Object.assign({}, sent, { expected: [401] });
-  const raw = L.request(m, url, body, JSON.stringify(first));
-  if (raw.status !== 401) return raw;
+  const raw = L.request(m, url, body, first);
+  if (raw[RAW_STATUS] !== 401) return raw;
   let challenge = null;
-  for (const [k, v] of raw.headers) {
+  for (const [k, v] of headerPairs(raw[RAW_HEAD])) {
     if (k.toLowerCase() === "www-authenticate" && /^digest\s/i.test(v)) challenge = v;
   }
   if (challenge === null) return raw;
   const uri = (url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^\/?#]*/i, "").replace(/#.*$/s, "")) || "/";
   const authorization = digestAnswer(challenge, m, uri, cred === null ? "" : cred.user, cred === null ? "" : cred.pass);
   const headers = Object.assign({}, sent.headers, { Authorization: authorization });
-  return L.request(m, url, body, JSON.stringify(Object.assign({}, sent, { headers })));
+  return L.request(m, url, body, Object.assign({}, sent, { headers }));
 }
 
 function digestAnswer(challenge, method, uri, user, pass) {
@@ -459,9 +513,9 @@ function sendAll(list) {
   list.forEach((r, i) => {
     if (r.done === undefined && !r.digest) together.push(i);
   });
-  const raws = together.length === 0 ? [] : L.batch(together.map((i) => [list[i].m, list[i].u, list[i].text, JSON.stringify(list[i].sent)]));
+  const raws = together.length === 0 ? [] : L.batch(together.map((i) => [list[i].m, list[i].u, list[i].text, list[i].sent]));
   together.forEach((i, k) => {
-    out[i] = new Response(raws[k], list[i].request);
+    out[i] = new Response(raws[k], list[i]);
   });
   list.forEach((r, i) => {
     if (out[i] === undefined) out[i] = send(r);

@@ -19,7 +19,7 @@ pub(crate) fn install<'js>(ctx: &Ctx<'js>, l: &Object<'js>, core: &Rc<Core>) -> 
     Ok(())
 }
 
-/// `list` is `[[method, url, body, paramsJSON], ...]`; the answer is their raw responses, in
+/// `list` is `[[method, url, body, params], ...]`; the answer is their raw responses, in
 /// order.
 fn batch<'js>(ctx: &Ctx<'js>, core: &Core, list: &Array<'js>) -> Result<Array<'js>> {
     let mut requests = Vec::with_capacity(list.len());
@@ -29,8 +29,8 @@ fn batch<'js>(ctx: &Ctx<'js>, core: &Core, list: &Array<'js>) -> Result<Array<'j
         let method: String = item.get(0)?;
         let url: String = item.get(1)?;
         let body: Option<Value<'js>> = item.get(2)?;
-        let params: String = item.get(3)?;
-        let (req, kind) = super::build_request(ctx, core, method, url, body, &params)?;
+        let params: Option<Object<'js>> = item.get(3)?;
+        let (req, kind) = super::build_request(ctx, core, method, url, body, params)?;
         requests.push(req);
         kinds.push(kind);
     }
