@@ -1,14 +1,17 @@
 //! k6's executors. Each runs one scenario until its stop level (see [`crate::engine`]) says so.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use loadrun_metrics::{LocalBuffer, Sample, SampleSender};
 use tokio::sync::watch;
 
 use crate::compile::{ExecSpec, ScenarioRt};
-use crate::engine::{GRACEFUL, HARD};
+use crate::engine::GRACEFUL;
+use crate::hard_stop::HardStop;
 use crate::vu::{Shared, Vu, FLUSH_AGE};
 
 /// What an executor needs.
@@ -39,16 +42,19 @@ impl Ctx {
 
 /// Runs one iteration unless the scenario is stopped hard meanwhile. Returns false when the
 /// iteration was interrupted.
-async fn guarded_iteration(vu: &mut Vu, stop: &mut watch::Receiver<u8>, due: Instant) -> bool {
+async fn guarded_iteration(vu: &mut Vu, hard: &mut HardStop, due: Instant) -> bool {
     let done = {
-        // Pinned where it is made: moved into the select, the whole iteration's future would
-        // be copied for every iteration.
-        let iteration = std::pin::pin!(vu.iteration(due));
-        tokio::select! {
-            biased;
-            _ = stop.wait_for(|s| *s >= HARD) => false,
-            _ = iteration => true,
-        }
+        // Pinned where it is made: moved into another future, the whole iteration's future
+        // would be copied for every iteration.
+        let mut iteration = std::pin::pin!(vu.iteration(due));
+        // The stop first, as a biased select: an iteration that never waits still ends.
+        std::future::poll_fn(|cx| {
+            if hard.poll_stopped(cx).is_ready() {
+                return Poll::Ready(false);
+            }
+            iteration.as_mut().poll(cx).map(|()| true)
+        })
+        .await
     };
     if !done {
         vu.interrupted();
@@ -96,6 +102,7 @@ pub async fn looping(ctx: Ctx, stop: watch::Receiver<u8>, end: Instant) {
     for _ in 0..vus {
         let mut vu = ctx.new_vu();
         let mut stop = stop.clone();
+        let mut hard = HardStop::new(&stop);
         let taken = taken.clone();
         let stats = ctx.shared.stats.clone();
         tasks.push(tokio::spawn(async move {
@@ -119,7 +126,7 @@ pub async fn looping(ctx: Ctx, stop: watch::Receiver<u8>, end: Instant) {
                         break;
                     }
                 }
-                if !guarded_iteration(&mut vu, &mut stop, now).await {
+                if !guarded_iteration(&mut vu, &mut hard, now).await {
                     break;
                 }
                 done += 1;
@@ -181,6 +188,7 @@ pub async fn ramping_vus(ctx: Ctx, stop: watch::Receiver<u8>) {
     for i in 0..max {
         let mut vu = ctx.new_vu();
         let mut stop = stop.clone();
+        let mut hard = HardStop::new(&stop);
         let mut target = target_rx.clone();
         let stats = ctx.shared.stats.clone();
         let grace = graceful_ramp_down;
@@ -212,7 +220,7 @@ pub async fn ramping_vus(ctx: Ctx, stop: watch::Receiver<u8>) {
                     let ok = tokio::select! {
                         biased;
                         _ = ramped_down => false,
-                        ok = guarded_iteration(&mut vu, &mut stop, Instant::now()) => ok,
+                        ok = guarded_iteration(&mut vu, &mut hard, Instant::now()) => ok,
                     };
                     if !ok {
                         vu.interrupted();
@@ -448,7 +456,9 @@ pub async fn arrival_rate(ctx: Ctx, stop: watch::Receiver<u8>) {
             let mut stop = stop.clone();
             progress.busy.fetch_add(1, Ordering::Relaxed);
             set.spawn(async move {
-                if guarded_iteration(&mut vu, &mut stop, due_at).await {
+                // Per iteration: a VU of the pool runs in a new task each time.
+                let mut hard = HardStop::new(&stop);
+                if guarded_iteration(&mut vu, &mut hard, due_at).await {
                     // A VU whose iterations fail at once stays busy for its backoff, so an
                     // absurd rate against a dead target is bounded by maxVUs, not the CPU.
                     let wait = vu.backoff();

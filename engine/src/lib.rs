@@ -9,6 +9,7 @@ pub mod cookies;
 pub mod engine;
 pub mod exec;
 pub mod feed;
+mod hard_stop;
 pub mod http;
 pub mod metrics;
 pub mod pace;
