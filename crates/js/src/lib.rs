@@ -24,6 +24,7 @@ pub use driver::JsScript;
 pub use load::{is_script, load, LoadError, Loaded};
 pub use options::OptionsError;
 pub use summary::SummaryOutput;
+pub use vm::normalize as lexical_path;
 
 /// The `tracing` target of a script's `console.*` lines (the host shows them by default).
 pub const CONSOLE_TARGET: &str = "console";

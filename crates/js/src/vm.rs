@@ -47,8 +47,9 @@ impl Resolver for Resolve {
     }
 }
 
-/// `a/./b/../c` as `a/c`, without touching the file system (the file may be a link).
-fn normalize(p: &Path) -> PathBuf {
+/// `a/./b/../c` as `a/c`, without touching the file system (the file may be a link): how a
+/// module name is resolved, so whoever ships a script's files names them the same way.
+pub fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {

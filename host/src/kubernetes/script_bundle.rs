@@ -3,7 +3,9 @@
 //! each under the script's folder in the pod so relative imports and `open()` still work.
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
+
+use loadrun_js::lexical_path;
 
 use super::bundle::{config_key, relative_inside, Bundle, BundleError, Content, Entry};
 
@@ -12,10 +14,10 @@ pub fn collect(path: &Path) -> Result<Bundle, BundleError> {
     // `__ENV` as the probe of `loadrun run` sees it without `--env`: the process environment.
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let loaded = loadrun_js::load(path, &env).map_err(|e| BundleError::Script(e.message))?;
-    let dir = lexical(path.parent().unwrap_or(Path::new("")));
+    let dir = lexical_path(path.parent().unwrap_or(Path::new("")));
     let mut entries: Vec<Entry> = Vec::new();
     for file in loaded.files() {
-        let full = lexical(&file);
+        let full = lexical_path(&file);
         let inside = full
             .strip_prefix(&dir)
             .ok()
@@ -57,34 +59,24 @@ fn outside(script: &str, file: &Path) -> BundleError {
     }
 }
 
-/// `a/./b/../c` as `a/c`, without touching the file system (as the script runtime resolves).
-fn lexical(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     #[test]
     fn paths_are_made_lexically_plain() {
-        assert_eq!(lexical(Path::new("a/./b/../c.js")), PathBuf::from("a/c.js"));
-        assert_eq!(lexical(Path::new("../x.csv")), PathBuf::from("../x.csv"));
-        assert!(lexical(Path::new("a/../../x.csv"))
-            .strip_prefix(lexical(Path::new("a")))
+        assert_eq!(
+            lexical_path(Path::new("a/./b/../c.js")),
+            PathBuf::from("a/c.js")
+        );
+        assert_eq!(
+            lexical_path(Path::new("../x.csv")),
+            PathBuf::from("../x.csv")
+        );
+        assert!(lexical_path(Path::new("a/../../x.csv"))
+            .strip_prefix(lexical_path(Path::new("a")))
             .is_err());
     }
 }
