@@ -54,6 +54,10 @@ impl Builtin {
     }
 
     /// The nine per-request metrics, in the order [`crate::vu`] emits them.
+    /// Index of `http_req_failed` in [`Self::http`], the last: a request without a response
+    /// callback records every metric before it and not this one.
+    pub const HTTP_REQ_FAILED: usize = 8;
+
     pub fn http(&self) -> [MetricId; 9] {
         [
             self.http_reqs,

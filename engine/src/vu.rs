@@ -930,7 +930,11 @@ impl Vu {
             if expected { 0.0 } else { 1.0 },
         ];
         // Without a response callback k6 records no `http_req_failed` (the last one).
-        let recorded = if r.no_response_callback { 8 } else { 9 };
+        let recorded = if r.no_response_callback {
+            Builtin::HTTP_REQ_FAILED
+        } else {
+            ids.len()
+        };
         for (sid, v) in ids.iter().zip(values).take(recorded) {
             self.buf.push(Sample::new(sid.0, now, v));
         }
@@ -999,7 +1003,7 @@ impl Vu {
         let mut out = [SeriesId(0); 9];
         for (i, m) in b.iter().enumerate() {
             // `http_req_failed` gets no sample without a response callback: not interned.
-            if i == 8 && r.no_response_callback {
+            if i == Builtin::HTTP_REQ_FAILED && r.no_response_callback {
                 break;
             }
             out[i] = self.series(*m, &tags);
