@@ -608,28 +608,30 @@ fn basic_and_digest_auth_record_their_requests_as_k6_does() {
     assert!(!r.samples.keys().any(|(_, t)| t.contains("u:p@")), "{r:?}");
 }
 
-/// A batch runs its requests at once, `batchPerHost` to a host: a fresh VU opens that many
-/// connections per host (the first iteration), and keeps them for its later batches.
-#[test]
-fn a_batch_runs_its_requests_at_once_within_batch_per_host() {
+/// Runs a batch of seven `/get?i=N` requests twice in one VU, the first four to `127.0.0.1` and
+/// the last three to `split_host`, under `options`; `first_connects` of them open a connection
+/// in the first iteration and none in the second (the VU keeps its lanes).
+fn batch_connects(options: &str, split_host: &str, first_connects: usize) {
     let server = TestServer::start(([127, 0, 0, 1], 0).into(), 2).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let script = r#"
+    let script = format!(
+        r#"
 import http from "k6/http";
-import { check } from "k6";
-export const options = { vus: 1, iterations: 2, batchPerHost: 2 };
-export default function () {
+import {{ check }} from "k6";
+export const options = {{ vus: 1, iterations: 2, {options} }};
+export default function () {{
   const b = __ENV.TEST_SERVER;
-  const other = b.replace("127.0.0.1", "localhost");
-  const urls = [0, 1, 2, 3].map((i) => `${b}/get?i=${i}`).concat([4, 5, 6].map((i) => `${other}/get?i=${i}`));
+  const other = b.replace("127.0.0.1", "{split_host}");
+  const urls = [0, 1, 2, 3].map((i) => `${{b}}/get?i=${{i}}`).concat([4, 5, 6].map((i) => `${{other}}/get?i=${{i}}`));
   const rs = http.batch(urls);
-  check(rs, {
+  check(rs, {{
     "responses in the requests' order": (rs) => rs.map((r) => r.json("args.i")).join() === "0,1,2,3,4,5,6",
-    "two connections to each host, then none": (rs) =>
-      rs.filter((r) => r.timings.connecting > 0).length === (__ITER === 0 ? 4 : 0),
-  });
-}
-"#;
+    "the lanes connect once, then never": (rs) =>
+      rs.filter((r) => r.timings.connecting > 0).length === (__ITER === 0 ? {first_connects} : 0),
+  }});
+}}
+"#
+    );
     std::fs::write(dir.path().join("b.js"), script).unwrap();
     let json = dir.path().join("out.json");
     let out = loadrun(
@@ -645,8 +647,22 @@ export default function () {
     );
     succeeded(&out);
     let r = recorded(&json);
-    assert_eq!(tally(&r, "checks", &[]), (4, 4.0), "{r:?}");
-    assert_eq!(tally(&r, "http_reqs", &[]).0, 14, "{r:?}");
+    assert_eq!(tally(&r, "checks", &[]), (4, 4.0), "{options}: {r:?}");
+    assert_eq!(tally(&r, "http_reqs", &[]).0, 14, "{options}: {r:?}");
+}
+
+/// A batch runs its requests at once, `batchPerHost` to a host: a fresh VU opens that many
+/// connections per host (the first iteration), and keeps them for its later batches.
+#[test]
+fn a_batch_runs_its_requests_at_once_within_batch_per_host() {
+    batch_connects("batchPerHost: 2", "localhost", 4);
+}
+
+/// `batch` bounds the whole batch: with no per-host bound, seven requests to one host go on
+/// three connections.
+#[test]
+fn a_batch_runs_at_most_batch_requests_at_once() {
+    batch_connects("batch: 3, batchPerHost: 0", "127.0.0.1", 3);
 }
 
 #[test]
